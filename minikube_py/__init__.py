@@ -1,0 +1,4 @@
+"""minikube-py: a Kubernetes cluster in one Python process."""
+
+__version__ = "0.1.0"
+

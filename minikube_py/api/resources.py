@@ -1,0 +1,88 @@
+"""The resource types the cluster serves: identity (group, version, plural, kind) and scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    group: str  # "" for the core group
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+    def __str__(self) -> str:
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+def _r(group: str, version: str, plural: str, kind: str, namespaced: bool, **kw: object) -> Resource:
+    return Resource(group, version, plural, kind, namespaced, **kw)  # type: ignore[arg-type]
+
+
+NAMESPACES = _r("", "v1", "namespaces", "Namespace", False, short_names=("ns",),
+                subresources=("status", "finalize"))
+NODES = _r("", "v1", "nodes", "Node", False, short_names=("no",), subresources=("status",))
+PODS = _r("", "v1", "pods", "Pod", True, short_names=("po",), categories=("all",),
+          subresources=("status", "binding", "log", "eviction"))
+EVENTS = _r("", "v1", "events", "Event", True, short_names=("ev",))
+SERVICES = _r("", "v1", "services", "Service", True, short_names=("svc",), categories=("all",),
+              subresources=("status",))
+ENDPOINTS = _r("", "v1", "endpoints", "Endpoints", True, short_names=("ep",))
+CONFIGMAPS = _r("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",))
+SECRETS = _r("", "v1", "secrets", "Secret", True)
+SERVICEACCOUNTS = _r("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",))
+REPLICATIONCONTROLLERS = _r("", "v1", "replicationcontrollers", "ReplicationController", True,
+                            short_names=("rc",), categories=("all",),
+                            subresources=("status", "scale"))
+LEASES = _r("coordination.k8s.io", "v1", "leases", "Lease", True)
+DEPLOYMENTS = _r("apps", "v1", "deployments", "Deployment", True, short_names=("deploy",),
+                 categories=("all",), subresources=("status", "scale"))
+REPLICASETS = _r("apps", "v1", "replicasets", "ReplicaSet", True, short_names=("rs",),
+                 categories=("all",), subresources=("status", "scale"))
+DAEMONSETS = _r("apps", "v1", "daemonsets", "DaemonSet", True, short_names=("ds",),
+                categories=("all",), subresources=("status",))
+STATEFULSETS = _r("apps", "v1", "statefulsets", "StatefulSet", True, short_names=("sts",),
+                  categories=("all",), subresources=("status", "scale"))
+CONTROLLERREVISIONS = _r("apps", "v1", "controllerrevisions", "ControllerRevision", True)
+JOBS = _r("batch", "v1", "jobs", "Job", True, categories=("all",), subresources=("status",))
+CRONJOBS = _r("batch", "v1", "cronjobs", "CronJob", True, short_names=("cj",),
+              categories=("all",), subresources=("status",))
+ENDPOINTSLICES = _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True)
+EVENTS_V1 = _r("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",))
+
+BUILTIN: tuple[Resource, ...] = (
+    NAMESPACES, NODES, PODS, EVENTS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, SERVICEACCOUNTS,
+    REPLICATIONCONTROLLERS, LEASES, DEPLOYMENTS, REPLICASETS, DAEMONSETS, STATEFULSETS,
+    CONTROLLERREVISIONS, JOBS, CRONJOBS, ENDPOINTSLICES, EVENTS_V1,
+)
+
+
+def find_resource(group: str, version: str, plural: str) -> Resource | None:
+    for r in BUILTIN:
+        if r.group == group and r.version == version and r.plural == plural:
+            return r
+    return None
+
+
+def resource_for_kind(api_version: str, kind: str) -> Resource | None:
+    for r in BUILTIN:
+        if r.api_version == api_version and r.kind == kind:
+            return r
+    return None
