@@ -1,0 +1,55 @@
+"""Kubernetes resource quantities ("100m", "1Gi", "2e3") as exact fractions."""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+
+_SUFFIX: dict[str, Fraction] = {
+    "": Fraction(1), "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000),
+    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+    "P": Fraction(10**15), "E": Fraction(10**18),
+    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50), "Ei": Fraction(2**60),
+}
+_RE = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$")
+
+
+class QuantityError(ValueError):
+    pass
+
+
+def parse_quantity(value: str | int | float) -> Fraction:
+    """The exact value of a quantity; raises QuantityError when it is not one."""
+    if isinstance(value, bool):
+        raise QuantityError(f"quantities must match the regular expression: {value!r}")
+    if isinstance(value, int | float):
+        return Fraction(value)
+    m = _RE.match(value.strip())
+    if not m:
+        raise QuantityError(
+            "quantities must match the regular expression "
+            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+    number = Fraction(m.group(1))
+    if m.group(2):
+        return number * Fraction(10) ** int(m.group(2)[1:])
+    return number * _SUFFIX[m.group(3) or ""]
+
+
+def is_quantity(value: object) -> bool:
+    try:
+        parse_quantity(value)  # type: ignore[arg-type]
+    except (QuantityError, TypeError):
+        return False
+    return True
+
+
+def milli_cpu(value: str | int | float) -> int:
+    """CPU in millicores, rounded up like resource.Quantity.MilliValue()."""
+    return math.ceil(parse_quantity(value) * 1000)
+
+
+def bytes_value(value: str | int | float) -> int:
+    """An amount (memory, storage) in whole units, rounded up like resource.Quantity.Value()."""
+    return math.ceil(parse_quantity(value))

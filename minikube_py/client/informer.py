@@ -1,0 +1,220 @@
+"""Informers: list+watch one resource into a local cache and tell handlers what changed.
+
+Objects in the cache are shared by every handler and reader: never mutate one; copy it
+(copy.deepcopy) before changing and writing it back through the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+import builtins
+from typing import Any
+
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import Resource
+from minikube_py.client.interface import ApiClient
+
+log = logging.getLogger("minikube_py.informer")
+
+Obj = dict[str, Any]
+AddHandler = Callable[[Obj], None]
+UpdateHandler = Callable[[Obj, Obj], None]
+DeleteHandler = Callable[[Obj], None]
+
+
+def object_key(obj: Obj) -> str:
+    """"namespace/name" for namespaced objects, "name" for cluster-scoped ones."""
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    return f"{ns}/{meta.get('name')}" if ns else str(meta.get("name"))
+
+
+@dataclass
+class _Handlers:
+    on_add: AddHandler | None = None
+    on_update: UpdateHandler | None = None
+    on_delete: DeleteHandler | None = None
+
+
+@dataclass
+class Informer:
+    client: ApiClient
+    resource: Resource
+    namespace: str | None = None
+    label_selector: str = ""
+    field_selector: str = ""
+    # Watches end now and then (server timeout) so a lost connection is noticed.
+    watch_timeout_seconds: int = 300
+    rng: random.Random = field(default_factory=random.Random)
+    synced: asyncio.Event = field(default_factory=asyncio.Event)
+    _cache: dict[str, Obj] = field(default_factory=dict)
+    _handlers: list[_Handlers] = field(default_factory=list)
+    _resource_version: str = ""
+
+    def add_handlers(self, on_add: AddHandler | None = None,
+                     on_update: UpdateHandler | None = None,
+                     on_delete: DeleteHandler | None = None) -> None:
+        """Handlers run synchronously in the informer's task: they should only enqueue.
+        A handler added after the first sync is replayed the current contents as adds."""
+        h = _Handlers(on_add, on_update, on_delete)
+        self._handlers.append(h)
+        if self.synced.is_set() and on_add:
+            for obj in list(self._cache.values()):
+                on_add(obj)
+
+    def get(self, key: str) -> Obj | None:
+        return self._cache.get(key)
+
+    def list(self) -> builtins.list[Obj]:
+        return list(self._cache.values())
+
+    def keys(self) -> builtins.list[str]:
+        return list(self._cache)
+
+    @property
+    def resource_version(self) -> str:
+        return self._resource_version
+
+    async def run(self) -> None:
+        """List, then watch from the list's resourceVersion; re-list when the watch
+        expires (410) and back off on errors. Runs until cancelled."""
+        backoff = 0.2
+        while True:
+            try:
+                await self._list()
+                backoff = 0.2
+                while True:
+                    await self._watch()
+            except ApiError as e:
+                if e.code != 410:
+                    log.warning("informer %s: %s; retrying in %.1fs", self.resource, e, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+            except (TimeoutError, OSError, ValueError) as e:
+                log.warning("informer %s: %s; retrying in %.1fs", self.resource, e, backoff)
+                await asyncio.sleep(backoff * (1 + self.rng.random()))
+                backoff = min(backoff * 2, 10.0)
+
+    async def _list(self) -> None:
+        items: builtins.list[Obj] = []
+        token = ""
+        while True:
+            page = await self.client.list(
+                self.resource, namespace=self.namespace, label_selector=self.label_selector,
+                field_selector=self.field_selector, limit=500, continue_token=token,
+            )
+            for item in page.get("items") or []:
+                # List items carry no kind; handlers expect whole objects.
+                item.setdefault("kind", self.resource.kind)
+                item.setdefault("apiVersion", self.resource.api_version)
+                items.append(item)
+            meta = page.get("metadata") or {}
+            token = meta.get("continue") or ""
+            if not token:
+                self._resource_version = meta.get("resourceVersion", "")
+                break
+        self._replace(items)
+        self.synced.set()
+
+    def _replace(self, items: builtins.list[Obj]) -> None:
+        fresh = {object_key(o): o for o in items}
+        old = self._cache
+        self._cache = fresh
+        for key, obj in old.items():
+            if key not in fresh:
+                self._fire_delete(obj)
+        for key, obj in fresh.items():
+            before = old.get(key)
+            if before is None:
+                self._fire_add(obj)
+            elif _rv(before) != _rv(obj):
+                self._fire_update(before, obj)
+
+    async def _watch(self) -> None:
+        stream = self.client.watch(
+            self.resource, namespace=self.namespace, resource_version=self._resource_version,
+            label_selector=self.label_selector, field_selector=self.field_selector,
+            allow_bookmarks=True,
+            timeout_seconds=int(self.watch_timeout_seconds * (1 + self.rng.random())),
+        )
+        async with aclosing(stream):  # type: ignore[type-var]
+            async for event in stream:
+                obj = event.object
+                rv = _rv(obj)
+                if rv:
+                    self._resource_version = rv
+                if event.type == "BOOKMARK":
+                    continue
+                key = object_key(obj)
+                if event.type == "DELETED":
+                    gone = self._cache.pop(key, None)
+                    self._fire_delete(gone if gone is not None else obj)
+                    continue
+                before = self._cache.get(key)
+                self._cache[key] = obj
+                if before is None:
+                    self._fire_add(obj)
+                else:
+                    self._fire_update(before, obj)
+
+    def _fire_add(self, obj: Obj) -> None:
+        for h in self._handlers:
+            if h.on_add:
+                h.on_add(obj)
+
+    def _fire_update(self, old: Obj, new: Obj) -> None:
+        for h in self._handlers:
+            if h.on_update:
+                h.on_update(old, new)
+
+    def _fire_delete(self, obj: Obj) -> None:
+        for h in self._handlers:
+            if h.on_delete:
+                h.on_delete(obj)
+
+
+def _rv(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
+
+
+@dataclass
+class InformerFactory:
+    """Hands out one shared informer per (resource, namespace, selectors) and runs them all."""
+
+    client: ApiClient
+    _informers: dict[tuple[Resource, str | None, str, str], Informer] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _running: bool = False
+
+    def informer(self, resource: Resource, *, namespace: str | None = None,
+                 label_selector: str = "", field_selector: str = "") -> Informer:
+        key = (resource, namespace, label_selector, field_selector)
+        inf = self._informers.get(key)
+        if inf is None:
+            inf = Informer(self.client, resource, namespace, label_selector, field_selector)
+            self._informers[key] = inf
+            if self._running:
+                self._start(inf)
+        return inf
+
+    def _start(self, inf: Informer) -> None:
+        self._tasks.append(asyncio.create_task(inf.run(), name=f"informer:{inf.resource}"))
+
+    async def run(self) -> None:
+        """Runs every informer handed out, now or later, until cancelled."""
+        self._running = True
+        for inf in self._informers.values():
+            self._start(inf)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self._running = False
+            for t in self._tasks:
+                t.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._tasks = []

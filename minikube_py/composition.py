@@ -1,0 +1,169 @@
+"""The composition root: builds every component of `serve`, wires them together, and runs
+them under one supervisor with a readiness chain (store -> API server -> runtime -> node)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from aiohttp import web
+
+from minikube_py import __version__
+from minikube_py.apiserver.http import build_app
+from minikube_py.apiserver.service import ApiService
+from minikube_py.client.events import EventRecorder
+from minikube_py.client.informer import InformerFactory
+from minikube_py.config import ServeConfig
+from minikube_py.kubeconfig import write_kubeconfig
+from minikube_py.kubelet.config import KubeletConfig
+from minikube_py.kubelet.cri import CriClient
+from minikube_py.kubelet.kubelet import Kubelet
+from minikube_py.runtime.bridge import ensure_bridge
+from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess
+from minikube_py.runtime.images import ensure_builtin_images
+from minikube_py.scheduler.scheduler import Scheduler
+from minikube_py.store.node import RaftStore
+from minikube_py.supervisor import Supervisor, TaskFailed
+
+log = logging.getLogger("minikube_py")
+
+
+class StartupError(Exception):
+    """The cluster could not start; the message says which part and why."""
+
+
+@dataclass
+class Progress:
+    """What `serve` tells a person while it starts: one line per step, with timings."""
+
+    out: TextIO = field(default_factory=lambda: sys.stderr)
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default_factory=time.monotonic)
+
+    def step(self, message: str) -> None:
+        elapsed = (self.clock() - self.started) * 1000
+        print(f"[{elapsed:7.0f} ms] {message}", file=self.out, flush=True)
+
+
+@dataclass
+class Cluster:
+    """Handles to the running parts, for the CLI and for tests."""
+
+    config: ServeConfig
+    store: RaftStore
+    api: ApiService
+    supervisor: Supervisor
+    kubelet: Kubelet | None = None
+    ready_seconds: float = 0.0
+
+
+async def start_cluster(config: ServeConfig, progress: Progress) -> Cluster:
+    """Start everything, in readiness order; on failure, stop what already started."""
+    sup = Supervisor()
+    try:
+        return await _start(config, progress, sup)
+    except BaseException:
+        await sup.shutdown()
+        raise
+
+
+async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cluster:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    progress.step(f"minikube-py {__version__}: starting a cluster in {config.data_dir}")
+
+    store = RaftStore(config.data_dir / "store")
+    await store.start()
+    sup.on_stop("store", store.close)
+    progress.step(f"store ready at revision {store.revision}")
+
+    api = ApiService(store)
+    await api.start()
+    sup.on_stop("apiserver", api.stop)
+    runner = web.AppRunner(build_app(api), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    sup.on_stop("apiserver-http", runner.cleanup)
+    try:
+        await web.TCPSite(runner, config.api_host, config.api_port, reuse_address=True).start()
+    except OSError as e:
+        raise StartupError(
+            f"cannot listen on {config.api_host}:{config.api_port}: {e.strerror} "
+            f"(is another cluster running? pick another port with --api-port)") from e
+    write_kubeconfig(config.kubeconfig_path, config.api_url)
+    progress.step(f"API server listening on {config.api_url}")
+
+    socket_path = config.containerd_socket
+    if socket_path is None:
+        containerd = ContainerdProcess(ContainerdConfig(
+            data_dir=config.data_dir, bridge_name=config.bridge_name, pod_subnet=config.pod_cidr,
+        ))
+        node_ip = await ensure_bridge(config.bridge_name, config.pod_cidr)
+        await containerd.start()
+        sup.on_stop("containerd", containerd.stop)
+        socket_path = containerd.socket
+        progress.step(f"containerd {containerd.version} ready (socket {socket_path})")
+    else:
+        node_ip = config.node_ip
+        progress.step(f"using containerd at {socket_path}")
+    imported = await ensure_builtin_images(socket_path)
+    if imported:
+        progress.step(f"imported built-in images: {', '.join(imported)}")
+
+    cri = CriClient(socket_path)
+    sup.on_stop("cri", cri.close)
+    informers = InformerFactory(api)
+    scheduler = Scheduler(api, informers, EventRecorder(api, "default-scheduler"))
+    kubelet = Kubelet(api, cri, KubeletConfig(
+        node_name=config.node, data_dir=config.data_dir, node_ip=node_ip,
+        pod_cidr=config.pod_cidr, server_host=node_ip, server_port=config.kubelet_port,
+        cluster_dns=(config.cluster_dns,),
+    ))
+    sup.start("informers", informers.run())
+    sup.start("scheduler", scheduler.run())
+    sup.start("kubelet", kubelet.run())
+    await _until_ready(sup, kubelet.ready, "the node")
+    ready = progress.clock() - progress.started
+    progress.step(f"node {config.node} is Ready ({node_ip})")
+    return Cluster(config, store, api, sup, kubelet, ready)
+
+
+async def _until_ready(sup: Supervisor, ready: asyncio.Event, what: str) -> None:
+    """Wait for `ready`, unless a component dies first."""
+    never = asyncio.Event()
+    waiter = asyncio.create_task(ready.wait())
+    failed = asyncio.create_task(sup.wait(never))
+    done, _ = await asyncio.wait([waiter, failed], return_when=asyncio.FIRST_COMPLETED)
+    for t in (waiter, failed):
+        t.cancel()
+    if failed in done and not failed.cancelled() and failed.result() is not None:
+        raise StartupError(f"{what} did not become ready: {failed.result()}")
+
+
+async def serve(config: ServeConfig, progress: Progress | None = None) -> int:
+    """Run the cluster until SIGINT/SIGTERM; returns the process exit code."""
+    progress = progress or Progress()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        cluster = await start_cluster(config, progress)
+    except StartupError as e:
+        progress.step(f"error: {e}")
+        return 1
+    progress.step(f"cluster ready in {cluster.ready_seconds:.2f} s. To use it:")
+    print(f"\n    export KUBECONFIG={config.kubeconfig_path}\n    kubectl get nodes\n",
+          file=progress.out, flush=True)
+    why: TaskFailed | None = await cluster.supervisor.wait(stop)
+    if why is None:
+        progress.step("stopping (signal received)")
+    else:
+        progress.step(f"error: {why}; stopping")
+    await cluster.supervisor.shutdown()
+    progress.step("stopped")
+    return 0 if why is None else 2

@@ -1,0 +1,53 @@
+"""Typed settings of a `minikube-py serve` process, gathered by the CLI and read by the
+composition root."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path.home() / ".minikube-py"
+CLUSTER_CIDR = "10.244.0.0/16"
+SERVICE_CIDR = "10.96.0.0/12"
+CLUSTER_DNS = "10.96.0.10"
+CONTEXT_NAME = "minikube-py"
+
+
+def default_node_name() -> str:
+    return socket.gethostname().split(".")[0].lower() or "minikube-py"
+
+
+@dataclass(frozen=True, slots=True)
+class ServeConfig:
+    data_dir: Path = DEFAULT_DATA_DIR
+    api_host: str = "127.0.0.1"
+    api_port: int = 6443
+    # A running containerd to use instead of starting our own.
+    containerd_socket: Path | None = None
+    node_name: str = ""
+    # This node's pod subnet; its first address is the node's bridge and InternalIP.
+    pod_cidr: str = "10.244.0.0/24"
+    bridge_name: str = "mkpy0"
+    cluster_dns: str = CLUSTER_DNS
+    kubelet_port: int = 10250
+
+    @property
+    def node(self) -> str:
+        return self.node_name or default_node_name()
+
+    @property
+    def node_ip(self) -> str:
+        """The bridge gateway: reachable from the host and from every pod of the node,
+        and never on the machine's uplink."""
+        return str(next(ipaddress.ip_network(self.pod_cidr).hosts()))
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.data_dir / "kubeconfig"
+
+    @property
+    def api_url(self) -> str:
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "") else self.api_host
+        return f"http://{host}:{self.api_port}"

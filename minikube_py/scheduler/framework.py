@@ -1,0 +1,285 @@
+"""The scheduling framework: extension-point interfaces, per-cycle state, and the pure
+scheduling cycle (filter the nodes, score the feasible ones, pick the best)."""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from minikube_py.api.quantity import bytes_value, milli_cpu
+
+Obj = dict[str, Any]
+
+MAX_NODE_SCORE = 100
+
+
+class Code(enum.Enum):
+    SUCCESS = "Success"
+    UNSCHEDULABLE = "Unschedulable"
+    # No change in the cluster can make this node fit (e.g. a nodeName mismatch).
+    UNRESOLVABLE = "UnschedulableAndUnresolvable"
+    ERROR = "Error"
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    code: Code = Code.SUCCESS
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.code is Code.SUCCESS
+
+
+SUCCESS = Status()
+
+
+def unschedulable(*reasons: str) -> Status:
+    return Status(Code.UNSCHEDULABLE, reasons)
+
+
+def unresolvable(*reasons: str) -> Status:
+    return Status(Code.UNRESOLVABLE, reasons)
+
+
+@dataclass(slots=True)
+class Resources:
+    milli_cpu: int = 0
+    memory: int = 0
+    ephemeral_storage: int = 0
+    pods: int = 0
+
+    def add(self, other: Resources, sign: int = 1) -> None:
+        self.milli_cpu += sign * other.milli_cpu
+        self.memory += sign * other.memory
+        self.ephemeral_storage += sign * other.ephemeral_storage
+        self.pods += sign * other.pods
+
+
+def _container_requests(container: Obj) -> Resources:
+    res = container.get("resources") or {}
+    # Kubernetes defaults requests to limits when only limits are given.
+    req = {**(res.get("limits") or {}), **(res.get("requests") or {})}
+    return Resources(
+        milli_cpu=milli_cpu(req["cpu"]) if "cpu" in req else 0,
+        memory=bytes_value(req["memory"]) if "memory" in req else 0,
+        ephemeral_storage=bytes_value(req["ephemeral-storage"])
+        if "ephemeral-storage" in req else 0,
+    )
+
+
+def pod_requests(pod: Obj) -> Resources:
+    """Sum of app containers, at least the largest init container, plus overhead."""
+    spec = pod.get("spec") or {}
+    total = Resources(pods=1)
+    for c in spec.get("containers") or []:
+        total.add(_container_requests(c))
+    for c in spec.get("initContainers") or []:
+        r = _container_requests(c)
+        total.milli_cpu = max(total.milli_cpu, r.milli_cpu)
+        total.memory = max(total.memory, r.memory)
+        total.ephemeral_storage = max(total.ephemeral_storage, r.ephemeral_storage)
+    overhead = spec.get("overhead") or {}
+    if "cpu" in overhead:
+        total.milli_cpu += milli_cpu(overhead["cpu"])
+    if "memory" in overhead:
+        total.memory += bytes_value(overhead["memory"])
+    return total
+
+
+DEFAULT_MILLI_CPU_REQUEST = 100
+DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
+
+
+def non_zero(req: Resources) -> Resources:
+    return Resources(
+        milli_cpu=req.milli_cpu or DEFAULT_MILLI_CPU_REQUEST,
+        memory=req.memory or DEFAULT_MEMORY_REQUEST,
+        ephemeral_storage=req.ephemeral_storage, pods=req.pods,
+    )
+
+
+def node_allocatable(node: Obj) -> Resources:
+    status = node.get("status") or {}
+    alloc = status.get("allocatable") or status.get("capacity") or {}
+    return Resources(
+        milli_cpu=milli_cpu(alloc.get("cpu", 0)),
+        memory=bytes_value(alloc.get("memory", 0)),
+        ephemeral_storage=bytes_value(alloc.get("ephemeral-storage", 0)),
+        pods=int(alloc.get("pods", 110)),
+    )
+
+
+@dataclass(slots=True)
+class NodeInfo:
+    """A node plus what is already placed on it (bound and assumed pods)."""
+
+    node: Obj
+    allocatable: Resources
+    requested: Resources = field(default_factory=Resources)
+    # What scoring counts: pods without requests weigh as 100m cpu / 200Mi (kube's rule),
+    # so spreading works for them too.
+    non_zero_requested: Resources = field(default_factory=Resources)
+    pods: dict[str, Obj] = field(default_factory=dict)  # by pod uid
+    image_names: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, node: Obj) -> NodeInfo:
+        images = frozenset(
+            name for img in (node.get("status") or {}).get("images") or []
+            for name in img.get("names") or []
+        )
+        return cls(node=node, allocatable=node_allocatable(node), image_names=images)
+
+    @property
+    def name(self) -> str:
+        return str(self.node["metadata"]["name"])
+
+    def add_pod(self, pod: Obj) -> None:
+        uid = pod["metadata"]["uid"]
+        if uid in self.pods:
+            self.remove_pod(self.pods[uid])
+        self.pods[uid] = pod
+        req = pod_requests(pod)
+        self.requested.add(req)
+        self.non_zero_requested.add(non_zero(req))
+
+    def remove_pod(self, pod: Obj) -> None:
+        old = self.pods.pop(pod["metadata"]["uid"], None)
+        if old is not None:
+            req = pod_requests(old)
+            self.requested.add(req, -1)
+            self.non_zero_requested.add(non_zero(req), -1)
+
+    def with_node(self, node: Obj) -> NodeInfo:
+        fresh = NodeInfo.of(node)
+        fresh.pods = self.pods
+        fresh.requested = self.requested
+        fresh.non_zero_requested = self.non_zero_requested
+        return fresh
+
+
+class CycleState(dict[str, Any]):
+    """Data one plugin computes in PreFilter and reads in Filter/Score, for one pod."""
+
+
+class PreFilterPlugin(Protocol):
+    name: str
+
+    def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status: ...
+
+
+class FilterPlugin(Protocol):
+    name: str
+
+    def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status: ...
+
+
+class ScorePlugin(Protocol):
+    name: str
+    weight: int
+
+    def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
+        """0..MAX_NODE_SCORE, higher is better."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleResult:
+    node: str | None
+    # Per-node failure when no node fits (node name -> Status).
+    diagnosis: dict[str, Status]
+    evaluated: int = 0
+    feasible: int = 0
+
+    def failure_message(self, total_nodes: int) -> str:
+        return failure_message(total_nodes, self.diagnosis)
+
+
+def failure_message(total_nodes: int, diagnosis: dict[str, Status]) -> str:
+    """kube-scheduler's FailedScheduling text: '0/3 nodes are available: 1 Insufficient
+    cpu, 2 node(s) had untolerated taint {k: v}.'"""
+    if total_nodes == 0:
+        return "no nodes available to schedule pods"
+    counts: Counter[str] = Counter()
+    for status in diagnosis.values():
+        for reason in status.reasons:
+            counts[reason] += 1
+    parts = sorted(f"{n} {reason}" for reason, n in counts.items())
+    return f"0/{total_nodes} nodes are available: {', '.join(parts)}."
+
+
+def nodes_to_find(total: int, percentage: int) -> int:
+    """How many feasible nodes are enough (kube's numFeasibleNodesToFind)."""
+    min_feasible = 100
+    if total < min_feasible:
+        return total
+    pct = percentage
+    if pct <= 0:
+        pct = max(5, 50 - total // 125)  # adaptive: large clusters look at fewer nodes
+    return max(min_feasible, total * pct // 100)
+
+
+@dataclass
+class Framework:
+    pre_filters: list[PreFilterPlugin]
+    filters: list[FilterPlugin]
+    scorers: list[ScorePlugin]
+    percentage_of_nodes_to_score: int = 0  # 0: adaptive
+    rng: random.Random = field(default_factory=random.Random)
+    _next_start: int = 0
+
+    def run_filters(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
+        for plugin in self.filters:
+            status = plugin.filter(state, pod, node)
+            if not status.ok:
+                return status
+        return SUCCESS
+
+    def schedule(self, pod: Obj, nodes: Sequence[NodeInfo]) -> ScheduleResult:
+        """One scheduling cycle for `pod` over the snapshot `nodes`."""
+        state = CycleState()
+        for pre in self.pre_filters:
+            status = pre.pre_filter(state, pod, nodes)
+            if not status.ok:
+                return ScheduleResult(None, {n.name: status for n in nodes}, 0, 0)
+        total = len(nodes)
+        want = nodes_to_find(total, self.percentage_of_nodes_to_score)
+        feasible: list[NodeInfo] = []
+        diagnosis: dict[str, Status] = {}
+        start = self._next_start % total if total else 0
+        evaluated = 0
+        # Start where the last cycle stopped so every node gets its turn.
+        for i in range(total):
+            node = nodes[(start + i) % total]
+            evaluated += 1
+            status = self.run_filters(state, pod, node)
+            if status.ok:
+                feasible.append(node)
+                if len(feasible) >= want:
+                    break
+            else:
+                diagnosis[node.name] = status
+        self._next_start = (start + evaluated) % total if total else 0
+        if not feasible:
+            return ScheduleResult(None, diagnosis, evaluated, 0)
+        best = self._select(state, pod, feasible)
+        return ScheduleResult(best, {}, evaluated, len(feasible))
+
+    def _select(self, state: CycleState, pod: Obj, feasible: list[NodeInfo]) -> str:
+        if len(feasible) == 1 or not self.scorers:
+            return feasible[0].name
+        best_score = -1
+        best: list[str] = []
+        for node in feasible:
+            total = sum(p.weight * p.score(state, pod, node) for p in self.scorers)
+            if total > best_score:
+                best_score, best = total, [node.name]
+            elif total == best_score:
+                best.append(node.name)
+        # Ties are broken at random, like kube-scheduler's reservoir sampling.
+        return best[0] if len(best) == 1 else self.rng.choice(best)

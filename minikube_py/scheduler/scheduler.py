@@ -1,0 +1,218 @@
+"""The scheduler's async shell: keeps a node cache from informers, runs scheduling cycles
+for queued pods, and binds through the pods/binding subresource."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import NODES, PODS
+from minikube_py.client.events import NORMAL, WARNING, EventRecorder, rfc3339
+from minikube_py.client.informer import InformerFactory
+from minikube_py.client.interface import ApiClient
+from minikube_py.scheduler.framework import Framework, NodeInfo, Obj
+from minikube_py.scheduler.plugins import build_framework
+from minikube_py.scheduler.queue import SchedulingQueue
+
+log = logging.getLogger("minikube_py.scheduler")
+
+TERMINAL_PHASES = ("Succeeded", "Failed")
+
+
+class Scheduler:
+    def __init__(self, client: ApiClient, informers: InformerFactory, events: EventRecorder, *,
+                 framework: Framework | None = None, scheduler_name: str = "default-scheduler",
+                 clock: Callable[[], float] = time.monotonic, max_binds_in_flight: int = 64,
+                 on_bound: Callable[[Obj, str, float], None] | None = None) -> None:
+        self._client = client
+        self._events = events
+        self._framework = framework or build_framework()
+        self._name = scheduler_name
+        self._clock = clock
+        self.queue = SchedulingQueue(clock=clock)
+        self._nodes: dict[str, NodeInfo] = {}
+        self._assumed: dict[str, str] = {}  # pod uid -> node, until the informer confirms
+        self._wakeup = asyncio.Event()
+        self._binds = asyncio.Semaphore(max_binds_in_flight)
+        self._bind_tasks: set[asyncio.Task[None]] = set()
+        self._first_seen: dict[str, float] = {}
+        self._on_bound = on_bound
+        self._node_informer = informers.informer(NODES)
+        self._pod_informer = informers.informer(PODS)
+        self._node_informer.add_handlers(self._node_added, self._node_updated, self._node_deleted)
+        self._pod_informer.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+
+    # -- informer handlers: only update the cache and the queue ------------------------
+
+    def _node_added(self, node: Obj) -> None:
+        self._nodes[node["metadata"]["name"]] = NodeInfo.of(node)
+        self._cluster_changed()
+
+    def _node_updated(self, old: Obj, node: Obj) -> None:
+        name = node["metadata"]["name"]
+        info = self._nodes.get(name)
+        self._nodes[name] = info.with_node(node) if info else NodeInfo.of(node)
+        self._cluster_changed()
+
+    def _node_deleted(self, node: Obj) -> None:
+        self._nodes.pop(node["metadata"]["name"], None)
+
+    def _pod_added(self, pod: Obj) -> None:
+        self._pod_updated(None, pod)
+
+    def _pod_updated(self, old: Obj | None, pod: Obj) -> None:
+        uid = pod["metadata"]["uid"]
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        phase = (pod.get("status") or {}).get("phase")
+        if node_name:
+            self.queue.delete(uid)
+            self._assumed.pop(uid, None)
+            info = self._nodes.get(node_name)
+            if info is None:
+                return
+            if phase in TERMINAL_PHASES:
+                info.remove_pod(pod)
+                self._cluster_changed()
+            else:
+                info.add_pod(pod)
+            return
+        if uid in self._assumed or (pod.get("metadata") or {}).get("deletionTimestamp"):
+            return
+        if (pod.get("spec") or {}).get("schedulerName", "default-scheduler") != self._name:
+            return
+        self._first_seen.setdefault(uid, self._clock())
+        if old is not None and _scheduling_relevant(old) == _scheduling_relevant(pod):
+            self.queue.refresh(pod)
+            return
+        self.queue.add(pod)
+        self._wakeup.set()
+
+    def _pod_deleted(self, pod: Obj) -> None:
+        uid = pod["metadata"]["uid"]
+        self.queue.delete(uid)
+        self._first_seen.pop(uid, None)
+        node_name = (pod.get("spec") or {}).get("nodeName") or self._assumed.pop(uid, None)
+        if node_name and node_name in self._nodes:
+            self._nodes[node_name].remove_pod(pod)
+            self._cluster_changed()
+
+    def _cluster_changed(self) -> None:
+        self.queue.cluster_changed()
+        self._wakeup.set()
+
+    # -- the scheduling loop -----------------------------------------------------------
+
+    async def run(self) -> None:
+        await self._node_informer.synced.wait()
+        await self._pod_informer.synced.wait()
+        log.info("scheduler ready: %d node(s), %d pod(s) waiting", len(self._nodes),
+                 len(self.queue))
+        try:
+            while True:
+                pod = self.queue.pop_ready()
+                if pod is None:
+                    await self._wait_for_work()
+                    continue
+                self.schedule_one(pod)
+                # Let informers and binds make progress between cycles.
+                await asyncio.sleep(0)
+        finally:
+            for task in self._bind_tasks:
+                task.cancel()
+
+    async def _wait_for_work(self) -> None:
+        self._wakeup.clear()
+        ready_at = self.queue.next_ready_at()
+        timeout = None if ready_at is None else max(0.0, ready_at - self._clock())
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    def schedule_one(self, pod: Obj) -> None:
+        uid = pod["metadata"]["uid"]
+        nodes = list(self._nodes.values())
+        result = self._framework.schedule(pod, nodes)
+        if result.node is None:
+            message = result.failure_message(len(nodes))
+            self.queue.park_unschedulable(uid)
+            self._events.record(pod, WARNING, "FailedScheduling", message)
+            self._spawn(self._mark_unschedulable(pod, message))
+            return
+        assumed = copy.copy(pod)
+        assumed["spec"] = {**pod.get("spec", {}), "nodeName": result.node}
+        self._nodes[result.node].add_pod(assumed)
+        self._assumed[uid] = result.node
+        self._spawn(self._bind(pod, result.node))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._bind_tasks.add(task)
+        task.add_done_callback(self._bind_tasks.discard)
+
+    async def _bind(self, pod: Obj, node: str) -> None:
+        meta = pod["metadata"]
+        binding = {
+            "apiVersion": "v1", "kind": "Binding",
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"]},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+        }
+        async with self._binds:
+            try:
+                await self._client.create(PODS, binding, namespace=meta["namespace"],
+                                          name=meta["name"], subresource="binding")
+            except ApiError as e:
+                self._forget(pod, node)
+                if e.code in (404, 409):  # gone, or someone else bound it
+                    self.queue.done(meta["uid"])
+                else:
+                    log.warning("binding %s/%s to %s failed: %s", meta["namespace"],
+                                meta["name"], node, e)
+                    self.queue.requeue_backoff(meta["uid"])
+                self._wakeup.set()
+                return
+        self.queue.done(meta["uid"])
+        started = self._first_seen.pop(meta["uid"], None)
+        if self._on_bound is not None and started is not None:
+            self._on_bound(pod, node, self._clock() - started)
+        self._events.record(pod, NORMAL, "Scheduled",
+                            f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}")
+
+    def _forget(self, pod: Obj, node: str) -> None:
+        if self._assumed.pop(pod["metadata"]["uid"], None) and node in self._nodes:
+            self._nodes[node].remove_pod(pod)
+
+    async def _mark_unschedulable(self, pod: Obj, message: str) -> None:
+        """Set PodScheduled=False/Unschedulable, as kube-scheduler does, so `kubectl get`
+        and `describe` tell why the pod is Pending."""
+        meta = pod["metadata"]
+        old = (pod.get("status") or {}).get("conditions") or []
+        if any(c.get("type") == "PodScheduled" and c.get("message") == message for c in old):
+            return
+        conditions = [c for c in old if c.get("type") != "PodScheduled"]
+        conditions.append({
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": message, "lastProbeTime": None,
+            "lastTransitionTime": _now_rfc3339(),
+        })
+        try:
+            await self._client.patch(PODS, meta["name"], {"status": {"conditions": conditions}},
+                                     namespace=meta["namespace"], subresource="status")
+        except ApiError as e:
+            log.debug("could not mark %s unschedulable: %s", meta["name"], e)
+
+
+def _now_rfc3339() -> str:
+    return rfc3339(time.time())
+
+
+def _scheduling_relevant(pod: Obj) -> tuple[Any, Any, Any]:
+    """What an update must change for a parked pod to be worth another attempt
+    (a status-only update, such as our own Unschedulable condition, is not)."""
+    meta = pod.get("metadata") or {}
+    return pod.get("spec"), meta.get("labels"), meta.get("annotations")

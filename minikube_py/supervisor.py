@@ -1,0 +1,87 @@
+"""Runs the cluster's long-lived tasks: named, guarded, and stopped together when one ends."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("minikube_py.supervisor")
+
+
+class TaskFailed(Exception):
+    """A root task ended on its own: the cluster cannot go on without it."""
+
+    def __init__(self, name: str, cause: BaseException | None) -> None:
+        why = f"{type(cause).__name__}: {cause}" if cause else "it returned"
+        super().__init__(f"component {name!r} stopped ({why})")
+        self.name = name
+        self.cause = cause
+
+
+@dataclass
+class Supervisor:
+    """Root tasks are expected to run until cancelled. The first one that ends (by
+    returning or raising) brings the others down; cleanups then run in reverse order
+    of registration, so the containerd child goes after the kubelet that uses it."""
+
+    stop_grace_seconds: float = 5.0
+    _tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    _cleanups: list[tuple[str, Callable[[], Awaitable[None]]]] = field(default_factory=list)
+
+    def start(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        if name in self._tasks:
+            raise ValueError(f"a task named {name!r} is already running")
+        task = asyncio.create_task(self._guard(name, coro), name=name)
+        self._tasks[name] = task
+        return task
+
+    def on_stop(self, name: str, cleanup: Callable[[], Awaitable[None]]) -> None:
+        self._cleanups.append((name, cleanup))
+
+    @staticmethod
+    async def _guard(name: str, coro: Coroutine[Any, Any, Any]) -> Any:
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("component %s crashed", name)
+            raise
+
+    async def wait(self, stop: asyncio.Event) -> TaskFailed | None:
+        """Wait until `stop` is set or a root task ends; returns why the cluster stopped
+        (None for a requested stop)."""
+        stopper = asyncio.create_task(stop.wait(), name="stop-request")
+        try:
+            done, _ = await asyncio.wait(
+                [stopper, *self._tasks.values()], return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopper.cancel()
+        for task in done:
+            if task is stopper:
+                continue
+            cause = None if task.cancelled() else task.exception()
+            return TaskFailed(task.get_name(), cause)
+        return None
+
+    async def shutdown(self) -> None:
+        """Cancel every task, give them the grace period, then run the cleanups."""
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.stop_grace_seconds)
+            for task in pending:
+                log.warning("component %s did not stop within %.0fs", task.get_name(),
+                            self.stop_grace_seconds)
+        for name, cleanup in reversed(self._cleanups):
+            try:
+                await asyncio.wait_for(cleanup(), timeout=self.stop_grace_seconds * 2)
+            except Exception:
+                log.exception("stopping %s failed", name)
+        self._tasks.clear()
+        self._cleanups.clear()
