@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -13,12 +16,13 @@ from minikube_py import __version__
 from minikube_py.config import DEFAULT_DATA_DIR, ServeConfig
 
 KUBERNETES_VERSION = "v1.32.0"
+T = TypeVar("T")
 
 
-def _run(coro: object) -> int:
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     import uvloop
 
-    return int(uvloop.run(coro))  # type: ignore[arg-type]
+    return uvloop.run(coro)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,14 +49,23 @@ data_dir_option = click.option(
 @click.option("--node-name", default="", help="Name of the local node [default: hostname].")
 @click.option("--kubelet-port", type=click.IntRange(0, 65535), default=10250,
               show_default=True, help="Port of the kubelet's API (0: any free port).")
+@click.option("--pod-cidr", default="10.244.0.0/24", show_default=True,
+              help="This node's pod subnet; its first address is the node's address.")
+@click.option("--bridge", "bridge_name", default="mkpy0", show_default=True,
+              help="Name of the node's pod bridge.")
 def serve(data_dir: Path, api_port: int, api_host: str, containerd_socket: Path | None,
-          node_name: str, kubelet_port: int) -> None:
+          node_name: str, kubelet_port: int, pod_cidr: str, bridge_name: str) -> None:
     """Start the cluster and run it until Ctrl-C."""
     from minikube_py.composition import serve as serve_cluster
 
+    try:
+        ipaddress.ip_network(pod_cidr)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--pod-cidr") from e
     config = ServeConfig(
         data_dir=data_dir.expanduser().absolute(), api_host=api_host, api_port=api_port,
         containerd_socket=containerd_socket, node_name=node_name, kubelet_port=kubelet_port,
+        pod_cidr=pod_cidr, bridge_name=bridge_name,
     )
     sys.exit(_run(serve_cluster(config)))
 
@@ -83,6 +96,23 @@ def image_load(archive: Path, data_dir: Path, containerd_socket: Path | None) ->
         raise click.ClickException(str(e)) from e
     for name in names:
         click.echo(f"loaded {name}")
+
+
+@main.command()
+@data_dir_option
+def delete(data_dir: Path) -> None:
+    """Delete a stopped cluster: its containers, its pod bridge and its data dir."""
+    from minikube_py.teardown import ClusterRunning, delete_cluster
+
+    data_dir = data_dir.expanduser().absolute()
+    if not data_dir.exists():
+        raise click.ClickException(f"no cluster in {data_dir}")
+    try:
+        removed = _run(delete_cluster(data_dir))
+    except ClusterRunning as e:
+        raise click.ClickException(str(e)) from e
+    for what in removed:
+        click.echo(f"removed {what}")
 
 
 @main.command()

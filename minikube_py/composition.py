@@ -30,6 +30,7 @@ from minikube_py.runtime.images import ensure_builtin_images
 from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.store.node import RaftStore
 from minikube_py.supervisor import Supervisor, TaskFailed
+from minikube_py.teardown import write_node_file
 
 log = logging.getLogger("minikube_py")
 
@@ -75,6 +76,7 @@ async def start_cluster(config: ServeConfig, progress: Progress) -> Cluster:
 
 async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cluster:
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    write_node_file(config.data_dir, bridge_name=config.bridge_name, pod_cidr=config.pod_cidr)
     progress.step(f"minikube-py {__version__}: starting a cluster in {config.data_dir}")
 
     store = RaftStore(config.data_dir / "store")
@@ -108,7 +110,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         socket_path = containerd.socket
         progress.step(f"containerd {containerd.version} ready (socket {socket_path})")
     else:
-        node_ip = config.node_ip
+        # Its pod network is not ours to shape: reach the node on loopback.
+        node_ip = "127.0.0.1"
         progress.step(f"using containerd at {socket_path}")
     imported = await ensure_builtin_images(socket_path)
     if imported:

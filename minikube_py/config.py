@@ -3,7 +3,6 @@ composition root."""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,8 @@ class ServeConfig:
     # A running containerd to use instead of starting our own.
     containerd_socket: Path | None = None
     node_name: str = ""
-    # This node's pod subnet; its first address is the node's bridge and InternalIP.
+    # This node's pod subnet. Its first address, on the node's bridge, is the node's
+    # InternalIP: reachable from the host and every pod, never on the machine's uplink.
     pod_cidr: str = "10.244.0.0/24"
     bridge_name: str = "mkpy0"
     cluster_dns: str = CLUSTER_DNS
@@ -36,12 +36,6 @@ class ServeConfig:
     @property
     def node(self) -> str:
         return self.node_name or default_node_name()
-
-    @property
-    def node_ip(self) -> str:
-        """The bridge gateway: reachable from the host and from every pod of the node,
-        and never on the machine's uplink."""
-        return str(next(ipaddress.ip_network(self.pod_cidr).hosts()))
 
     @property
     def kubeconfig_path(self) -> Path:

@@ -7,12 +7,12 @@ Objects in the cache are shared by every handler and reader: never mutate one; c
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import random
 from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
-import builtins
 from typing import Any
 
 from minikube_py.api.errors import ApiError

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Startup benchmark: time from `serve` to node Ready and to the first pod Running, and
+the idle RSS of the serve process (containerd counted separately).
+
+Anchors measured in the same run: the private containerd's own start (the floor `serve`
+cannot beat), and the goals of issue 2 (Ready in ~1 s, serve RSS well under 100 MB).
+Usage: scripts/bench_startup.py [--runs N]   (root; uses a temp data dir; cleans up)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.e2e.cluster import ServeProcess, wait_for
+
+POD = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"first"},
+"spec":{"containers":[{"name":"c","image":"busybox","command":["sleep","3600"]}]}}"""
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+def containerd_pids(data_dir: Path) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if cmd.startswith("containerd --config") and str(data_dir) in cmd:
+                pids.append(int(proc.name))
+    return pids
+
+
+def one_run(base: Path, index: int) -> dict[str, float]:
+    serve = ServeProcess(base / f"run{index}", pod_cidr="10.244.210.0/24", bridge="mkpyb0")
+    try:
+        t0 = time.monotonic()
+        cold = serve.start()
+        ready_line = re.findall(r"cluster ready in ([0-9.]+) s", serve.log)
+        containerd_line = re.findall(r"\[\s*(\d+) ms\] containerd .* ready", serve.log)
+        serve.kubectl("apply", "-f", "-", input=POD)
+        wait_for(lambda: serve.kubectl_json("get", "pod", "first")["status"].get("phase")
+                 == "Running", timeout=60, what="first pod Running", interval=0.02)
+        first_pod = time.monotonic() - t0
+        time.sleep(2)  # idle: let start-up garbage settle before reading RSS
+        assert serve.proc is not None
+        serve_rss = rss_mb(serve.proc.pid)
+        ctr_rss = sum(rss_mb(p) for p in containerd_pids(serve.data_dir))
+        serve.kubectl("delete", "pod", "first", "--grace-period=1")
+        serve.stop()
+        warm = serve.start()
+        warm_ready = re.findall(r"cluster ready in ([0-9.]+) s", serve.log)
+        return {
+            "cold_ready_s": float(ready_line[0]) if ready_line else cold,
+            "warm_ready_s": float(warm_ready[-1]) if warm_ready else warm,
+            "first_pod_running_s": first_pod,
+            "containerd_start_s": int(containerd_line[0]) / 1000 if containerd_line else 0.0,
+            "serve_rss_mb": serve_rss,
+            "containerd_rss_mb": ctr_rss,
+        }
+    finally:
+        serve.stop()
+        serve.delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mkpy-bench-") as tmp:
+        runs = [one_run(Path(tmp), i) for i in range(args.runs)]
+    print(f"{'metric':24} {'median':>10} {'min':>10} {'max':>10}")
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        print(f"{key:24} {statistics.median(values):10.3f} {min(values):10.3f} "
+              f"{max(values):10.3f}")
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    print(f"\nready / 1 s goal:               {med['cold_ready_s'] / 1.0:.2f}x")
+    print(f"ready / containerd start alone: {med['cold_ready_s'] / max(med['containerd_start_s'], 1e-3):.2f}x")
+    print(f"serve RSS / 100 MB goal:        {med['serve_rss_mb'] / 100:.2f}x")
+    print(json.dumps(med))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Drive a real `minikube-py serve` process from tests: start, stop, kubectl."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+KUBECTL = "/usr/bin/kubectl"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str,
+             interval: float = 0.1) -> T:
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+class ServeProcess:
+    """`python -m minikube_py serve` on its own data dir, API port, bridge and pod subnet,
+    so it never collides with a cluster the developer runs."""
+
+    def __init__(self, data_dir: Path, *, pod_cidr: str, bridge: str,
+                 extra_args: tuple[str, ...] = ()) -> None:
+        self.data_dir = data_dir
+        self.api_port = free_port()
+        self.pod_cidr = pod_cidr
+        self.bridge = bridge
+        self.extra_args = extra_args
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
+        self.kube_cache = data_dir.parent / f"{data_dir.name}-kubecache"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.data_dir / "kubeconfig"
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self, timeout: float = 120) -> float:
+        """Start and wait for 'cluster ready'; returns the seconds it took."""
+        t0 = time.monotonic()
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "minikube_py", "serve", "--data-dir", str(self.data_dir),
+                 "--api-port", str(self.api_port), "--kubelet-port", "0",
+                 "--pod-cidr", self.pod_cidr, "--bridge", self.bridge, *self.extra_args],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
+
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"serve exited with {self.proc.returncode}:\n{self.log}")
+            return "cluster ready" in self.log.rsplit("starting a cluster", 1)[-1]
+
+        wait_for(ready, timeout=timeout, what=f"serve to be ready; log:\n{self.log}")
+        return time.monotonic() - t0
+
+    def stop(self, timeout: float = 60) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"serve did not stop within {timeout}s:\n{self.log}") from None
+
+    def delete(self) -> None:
+        """Remove whatever the cluster left on the machine (containers, bridge, data)."""
+        subprocess.run([sys.executable, "-m", "minikube_py", "delete", "--data-dir",
+                        str(self.data_dir)], capture_output=True, timeout=120, check=False)
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
+                timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig),
+               "KUBECACHEDIR": str(self.kube_cache), "HOME": str(self.data_dir.parent)}
+        result = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True,
+                                env=env, timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def kubectl_json(self, *args: str) -> Any:
+        return json.loads(self.kubectl(*args, "-o", "json").stdout)

@@ -1,0 +1,149 @@
+"""The walking skeleton, end to end: `serve` with a real containerd, driven by the real
+kubectl. A pod runs, answers on its IP, logs, survives a restart of `serve` (adopted, not
+recreated), and leaves nothing in containerd once deleted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from minikube_py.kubelet.cri import CriClient
+from tests.e2e.cluster import ServeProcess, wait_for
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(os.geteuid() != 0, reason="runs containers: needs root"),
+    pytest.mark.skipif(shutil.which("containerd") is None, reason="containerd not installed"),
+]
+
+POD_YAML = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: httpd
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo hello from $(hostname) > /www/index.html && echo serving on 8080 && exec httpd -f -v -p 8080 -h /www"]
+    ports: [{containerPort: 8080}]
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    serve = ServeProcess(tmp_path_factory.mktemp("skeleton") / "data",
+                         pod_cidr="10.244.201.0/24", bridge="mkpyt1")
+    serve.start()
+    try:
+        yield serve
+    finally:
+        serve.stop()
+        serve.delete()
+
+
+def sandboxes(socket: Path, pod_name: str) -> list[str]:
+    async def ask() -> list[str]:
+        async with CriClient(socket) as cri:
+            return [s.id for s in await cri.list_pod_sandboxes()
+                    if s.metadata.name == pod_name]
+    return asyncio.run(ask())
+
+
+def pod_phase(cluster: ServeProcess, name: str) -> str:
+    pod = cluster.kubectl_json("get", "pod", name)
+    return str(pod.get("status", {}).get("phase"))
+
+
+
+def http_get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as resp:  # a pod on this machine
+        return resp.read().decode()
+
+
+def test_node_registers_and_is_ready(cluster: ServeProcess) -> None:
+    out = cluster.kubectl("get", "nodes", "-o", "wide").stdout
+    assert " Ready " in out, out
+    assert "v1.32.0" in out and "containerd://" in out
+
+
+def test_default_namespaces_exist(cluster: ServeProcess) -> None:
+    out = cluster.kubectl("get", "namespaces").stdout.split()
+    for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        assert ns in out
+
+
+def test_pod_runs_and_answers_on_its_ip(cluster: ServeProcess) -> None:
+    cluster.kubectl("apply", "-f", "-", input=POD_YAML)
+    cluster.kubectl("wait", "--for=condition=Ready", "pod/web", "--timeout=90s", timeout=120)
+    wide = cluster.kubectl("get", "pods", "-o", "wide").stdout
+    pod = cluster.kubectl_json("get", "pod", "web")
+    ip, node = pod["status"]["podIP"], pod["spec"]["nodeName"]
+    assert "Running" in wide and ip in wide and node in wide, wide
+    assert ip.startswith("10.244.201.")
+    body = wait_for(lambda: _try_get(f"http://{ip}:8080/"), timeout=30, what="httpd")
+    assert body.startswith("hello from web")
+
+
+def _try_get(url: str) -> str | None:
+    try:
+        return http_get(url)
+    except OSError:
+        return None
+
+
+def test_logs_show_the_container_output(cluster: ServeProcess) -> None:
+    logs = wait_for(lambda: cluster.kubectl("logs", "web").stdout, timeout=30, what="logs")
+    assert "serving on 8080" in logs
+
+
+def test_apply_again_with_a_change_patches_the_pod(cluster: ServeProcess) -> None:
+    changed = POD_YAML.replace("labels: {app: web}", "labels: {app: web, tier: front}")
+    out = cluster.kubectl("apply", "-f", "-", input=changed).stdout
+    assert "configured" in out
+    labels = cluster.kubectl_json("get", "pod", "web")["metadata"]["labels"]
+    assert labels == {"app": "web", "tier": "front"}
+
+
+def test_restart_keeps_objects_and_adopts_the_running_pod(cluster: ServeProcess) -> None:
+    before = cluster.kubectl_json("get", "pod", "web")
+    socket = cluster.data_dir / "containerd" / "containerd.sock"
+    sandbox_ids = sandboxes(socket, "web")
+    assert len(sandbox_ids) == 1
+    assert cluster.stop() == 0
+    cluster.start()
+    after = cluster.kubectl_json("get", "pod", "web")
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert pod_phase(cluster, "web") == "Running"
+    assert sandboxes(socket, "web") == sandbox_ids  # adopted: no second sandbox
+    # Writes after the restart continue the revision sequence upward.
+    cluster.kubectl("label", "pod", "web", "restarted=yes")
+    relabelled = cluster.kubectl_json("get", "pod", "web")
+    assert int(relabelled["metadata"]["resourceVersion"]) > int(
+        before["metadata"]["resourceVersion"])
+    ip = after["status"]["podIP"]
+    assert http_get(f"http://{ip}:8080/").startswith("hello from web")
+
+
+def test_delete_removes_the_sandbox_from_containerd(cluster: ServeProcess) -> None:
+    socket = cluster.data_dir / "containerd" / "containerd.sock"
+    cluster.kubectl("delete", "pod", "web", "--timeout=60s", timeout=90)
+    assert "web" not in cluster.kubectl("get", "pods").stdout
+    wait_for(lambda: not sandboxes(socket, "web"), timeout=30, what="sandbox removal")
+
+
+def test_stopping_serve_stops_its_containerd(cluster: ServeProcess) -> None:
+    assert cluster.stop() == 0
+    assert cluster.log.rstrip().endswith("stopped"), cluster.log[-500:]
+    pids = subprocess.run(["pgrep", "-f", f"containerd --config {cluster.data_dir}"],
+                          capture_output=True, text=True, check=False).stdout.split()
+    assert pids == [], f"containerd still running: {pids}"
