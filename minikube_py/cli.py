@@ -53,8 +53,11 @@ data_dir_option = click.option(
               help="This node's pod subnet; its first address is the node's address.")
 @click.option("--bridge", "bridge_name", default="mkpy0", show_default=True,
               help="Name of the node's pod bridge.")
+@click.option("--simulated-nodes", type=click.IntRange(0, 20000), default=0,
+              help="Add N simulated nodes (no containers; tainted, for scale tests).")
 def serve(data_dir: Path, api_port: int, api_host: str, containerd_socket: Path | None,
-          node_name: str, kubelet_port: int, pod_cidr: str, bridge_name: str) -> None:
+          node_name: str, kubelet_port: int, pod_cidr: str, bridge_name: str,
+          simulated_nodes: int) -> None:
     """Start the cluster and run it until Ctrl-C."""
     from minikube_py.composition import serve as serve_cluster
 
@@ -65,7 +68,7 @@ def serve(data_dir: Path, api_port: int, api_host: str, containerd_socket: Path 
     config = ServeConfig(
         data_dir=data_dir.expanduser().absolute(), api_host=api_host, api_port=api_port,
         containerd_socket=containerd_socket, node_name=node_name, kubelet_port=kubelet_port,
-        pod_cidr=pod_cidr, bridge_name=bridge_name,
+        pod_cidr=pod_cidr, bridge_name=bridge_name, simulated_nodes=simulated_nodes,
     )
     sys.exit(_run(serve_cluster(config)))
 

@@ -28,6 +28,7 @@ from minikube_py.runtime.bridge import ensure_bridge
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess
 from minikube_py.runtime.images import ensure_builtin_images
 from minikube_py.scheduler.scheduler import Scheduler
+from minikube_py.simnode.simnode import SimulatedNodes
 from minikube_py.store.node import RaftStore
 from minikube_py.supervisor import Supervisor, TaskFailed
 from minikube_py.teardown import write_node_file
@@ -129,6 +130,11 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.start("informers", informers.run())
     sup.start("scheduler", scheduler.run())
     sup.start("kubelet", kubelet.run())
+    if config.simulated_nodes:
+        simulated = SimulatedNodes(api, informers, config.simulated_nodes)
+        sup.start("simulated-nodes", simulated.run())
+        await _until_ready(sup, simulated.ready, "the simulated nodes")
+        progress.step(f"{config.simulated_nodes} simulated nodes registered")
     await _until_ready(sup, kubelet.ready, "the node")
     ready = progress.clock() - progress.started
     progress.step(f"node {config.node} is Ready ({node_ip})")

@@ -32,6 +32,8 @@ class ServeConfig:
     bridge_name: str = "mkpy0"
     cluster_dns: str = CLUSTER_DNS
     kubelet_port: int = 10250
+    # kwok-like nodes without containers, for scale tests (see minikube_py/simnode).
+    simulated_nodes: int = 0
 
     @property
     def node(self) -> str:

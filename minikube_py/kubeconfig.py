@@ -21,7 +21,7 @@ def render_kubeconfig(server_url: str, *, context: str = CONTEXT_NAME) -> str:
         "current-context": context,
         "preferences": {},
     }
-    return yaml.safe_dump(doc, sort_keys=False)
+    return str(yaml.safe_dump(doc, sort_keys=False))
 
 
 def write_kubeconfig(path: Path, server_url: str) -> None:

@@ -1,0 +1,70 @@
+"""The shape every controller shares: informer handlers enqueue keys, workers run an
+idempotent `sync(key)` that reads the cache and writes through the client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from minikube_py.client.events import EventRecorder
+from minikube_py.client.informer import InformerFactory, object_key
+from minikube_py.client.interface import ApiClient
+from minikube_py.client.workqueue import WorkQueue, run_workers
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class ControllerContext:
+    """What the composition root hands every controller."""
+
+    client: ApiClient
+    informers: InformerFactory
+    events: EventRecorder
+    clock: Callable[[], float] = time.time
+
+
+class Reconciler(Protocol):
+    name: str
+
+    async def sync(self, key: str) -> None:
+        """Make the world match the object at `key` (namespace/name or name); must be
+        idempotent and tolerate a stale cache."""
+        ...
+
+
+@dataclass
+class ReconcileLoop:
+    """A work queue feeding a reconciler's `sync` on a few workers."""
+
+    reconciler: Reconciler
+    workers: int = 2
+    queue: WorkQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queue = WorkQueue(name=self.reconciler.name)
+
+    def enqueue(self, obj: Obj) -> None:
+        self.queue.add(object_key(obj))
+
+    def enqueue_key(self, key: str) -> None:
+        self.queue.add(key)
+
+    def enqueue_after(self, key: str, delay: float) -> None:
+        self.queue.add_after(key, delay)
+
+    def watch_own(self, obj: Obj | None = None, new: Obj | None = None) -> None:
+        """Handler for add/update/delete of the controller's own kind: enqueue the key."""
+        target = new if new is not None else obj
+        if target is not None:
+            self.enqueue(target)
+
+    async def run(self) -> None:
+        await run_workers(self.queue, self.reconciler.sync, workers=self.workers)
+
+
+def split_key(key: str) -> tuple[str | None, str]:
+    namespace, _, name = key.rpartition("/")
+    return (namespace or None), name
