@@ -207,3 +207,11 @@ def prefix_end(prefix: bytes) -> bytes:
             end[i] += 1
             return bytes(end[: i + 1])
     return b"\x00"  # every key
+
+
+class LeaseNotFoundError(StoreError):
+    """The lease does not exist (never granted, revoked or expired)."""
+
+    def __init__(self, lease_id: int) -> None:
+        super().__init__(f"lease {lease_id:#x} not found")
+        self.lease_id = lease_id

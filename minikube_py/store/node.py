@@ -1,0 +1,377 @@
+"""RaftStore: the durable `KV` — an asyncio shell that drives the Raft core, WAL and MVCC."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from minikube_py.store import commands
+from minikube_py.store.lease import LeaseDeadlines, new_lease_id
+from minikube_py.store.mvcc import MVCCStore
+from minikube_py.store.raft import (
+    Entry,
+    Message,
+    ProposalDroppedError,
+    Raft,
+    RaftConfig,
+    Role,
+    Snapshot,
+    SnapshotMeta,
+)
+from minikube_py.store.types import (
+    Compare,
+    LeaseNotFoundError,
+    NotLeaderError,
+    Op,
+    RangeResult,
+    StoreClosedError,
+    StoreError,
+    TxnResult,
+)
+from minikube_py.store.wal import WriteAheadLog
+from minikube_py.store.watch import Watcher, WatchHub
+
+log = logging.getLogger(__name__)
+
+
+class Transport(Protocol):
+    """Carries Raft messages to peers; the receiving side calls `RaftStore.receive`."""
+
+    def send(self, messages: Sequence[Message]) -> None: ...
+
+
+class RaftStore:
+    """A store member: writes go through Raft and are acknowledged once applied, which
+    happens only after they are fsynced on a quorum (for one member: on this disk).
+
+    Group commit: proposals made while an fsync runs (in a worker thread) all go
+    into the next batch, which costs one fsync.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        *,
+        member_id: int = 1,
+        peers: Sequence[int] | None = None,
+        transport: Transport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        fsync: Callable[[int], None] = os.fdatasync,
+        tick_interval: float = 0.1,
+        election_tick: int = 10,
+        snapshot_entries: int = 10_000,
+    ) -> None:
+        self._dir = Path(data_dir)
+        self._id = member_id
+        self._voters = tuple(sorted(peers or (member_id,)))
+        if len(self._voters) > 1 and transport is None:
+            raise ValueError("a store with peers needs a transport")
+        self._transport = transport
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._fsync = fsync
+        self._tick_interval = tick_interval
+        self._election_tick = election_tick
+        self._snapshot_entries = snapshot_entries
+        self._wal = WriteAheadLog(self._dir, fsync=fsync)
+        self._mvcc = MVCCStore()
+        self._raft: Raft | None = None
+        self._hub = WatchHub()
+        self._deadlines = LeaseDeadlines()
+        self._pending: dict[int, tuple[int, asyncio.Future[Any]]] = {}
+        self._wake = asyncio.Event()
+        self._caught_up = asyncio.Event()
+        self._recovered_commit = 0
+        self._snapshot_index = 0
+        self._was_leader = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._revokes: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._stopping = False
+        self._term_vote = (0, 0)
+        self.fsync_batches = 0  # persisted Ready batches (one fsync each); for tests and benchmarks
+
+    # ---- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover from the data dir, then run; returns once the recovered log is applied
+        (and, for a single member, once it leads and can take writes)."""
+        loop = asyncio.get_running_loop()
+        recovered = await loop.run_in_executor(None, self._wal.open)
+        snap_meta = None
+        if recovered.snapshot is not None:
+            self._mvcc = MVCCStore.from_snapshot(recovered.snapshot.data)
+            snap_meta = recovered.snapshot.meta
+            self._snapshot_index = snap_meta.index
+        config = RaftConfig(self._id, self._voters, election_tick=self._election_tick)
+        self._raft = Raft(
+            config,
+            self._rng,
+            hard_state=recovered.hard_state,
+            snapshot=snap_meta,
+            entries=recovered.entries,
+        )
+        if recovered.snapshot is not None:
+            self._raft.local_snapshot = recovered.snapshot
+        self._recovered_commit = self._raft.commit
+        self._tasks = [
+            asyncio.create_task(self._run_loop(), name=f"raftstore-{self._id}-loop"),
+            asyncio.create_task(self._run_ticker(), name=f"raftstore-{self._id}-ticker"),
+        ]
+        self._raft.tick()  # a lone member elects itself at once
+        self._wake.set()
+        await self._caught_up.wait()
+
+    async def close(self) -> None:
+        """Stop, snapshot (so the next start replays little), fsync and close the files."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await self._tasks[0]  # the node loop persists what it has, then returns
+        await self._stop_tasks()
+        raft = self._raft
+        if raft is not None and raft.applied > self._snapshot_index:
+            await self._save_snapshot()
+        self._wal.close()
+        self._fail_pending(StoreClosedError("store closed"))
+        self._hub.close_all()
+
+    async def abort(self) -> None:
+        """Stop at once without syncing or snapshotting: what a crash leaves (for tests)."""
+        self._closed = True
+        await self._stop_tasks()
+        self._fail_pending(StoreClosedError("store aborted"))
+        self._hub.close_all()
+
+    async def _stop_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # ---- KV protocol --------------------------------------------------------------
+
+    @property
+    def revision(self) -> int:
+        return self._mvcc.revision
+
+    @property
+    def compact_revision(self) -> int:
+        return self._mvcc.compact_revision
+
+    @property
+    def is_leader(self) -> bool:
+        return self._raft is not None and self._raft.role is Role.LEADER
+
+    async def range(
+        self,
+        key: bytes,
+        range_end: bytes = b"",
+        *,
+        revision: int = 0,
+        limit: int = 0,
+        count_only: bool = False,
+    ) -> RangeResult:
+        # Served from the local state. With one member this is linearizable: a write
+        # is acknowledged only after it is applied here. With several, a linearizable
+        # read must first confirm leadership (Raft ReadIndex: record the commit index,
+        # get a heartbeat quorum, wait until applied >= it); that belongs here.
+        self._check_open()
+        return self._mvcc.range(
+            key, range_end, revision=revision, limit=limit, count_only=count_only
+        )
+
+    async def txn(self, compares: list[Compare], success: list[Op], failure: list[Op]) -> TxnResult:
+        self._check_open()
+        if commands.is_read_only(success, failure):
+            return self._mvcc.txn(compares, success, failure)[0]  # no write, no revision
+        result = await self._propose(commands.encode_txn(compares, success, failure))
+        assert isinstance(result, TxnResult)
+        return result
+
+    async def compact(self, revision: int) -> None:
+        await self._propose(commands.encode(commands.COMPACT, revision))
+
+    async def lease_grant(self, ttl_seconds: int) -> int:
+        lease_id = new_lease_id(self._rng, {lease.id for lease in self._mvcc.leases()})
+        await self._propose(commands.encode(commands.LEASE_GRANT, lease_id, ttl_seconds))
+        self._deadlines.grant(lease_id, ttl_seconds, self._clock())
+        return lease_id
+
+    async def lease_revoke(self, lease_id: int) -> None:
+        await self._propose(commands.encode(commands.LEASE_REVOKE, lease_id))
+        self._deadlines.forget(lease_id)
+
+    async def lease_keepalive(self, lease_id: int) -> float:
+        """Restart the lease's TTL on the leader (not replicated, as in etcd); returns the TTL left."""
+        self._check_open()
+        if not self.is_leader:
+            raise NotLeaderError(f"member {self._id} is not the leader")
+        if not self._deadlines.keepalive(lease_id, self._clock()):
+            raise LeaseNotFoundError(lease_id)
+        return self._deadlines.remaining(lease_id, self._clock())
+
+    def watch(
+        self,
+        key: bytes,
+        range_end: bytes = b"",
+        *,
+        start_revision: int = 0,
+        prev_kv: bool = False,
+    ) -> Watcher:
+        return self._hub.open(self._mvcc, key, range_end, start_revision, prev_kv)
+
+    def receive(self, message: Message) -> None:
+        """A Raft message from a peer (called by the transport)."""
+        if self._raft is not None and not self._closed:
+            self._raft.step(message)
+            self._wake.set()
+
+    # ---- proposing ------------------------------------------------------------------
+
+    async def _propose(self, data: bytes) -> Any:
+        self._check_open()
+        assert self._raft is not None
+        try:
+            term, index = self._raft.propose(data)
+        except ProposalDroppedError as e:
+            raise NotLeaderError(str(e)) from None
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[index] = (term, future)
+        self._wake.set()
+        return await future
+
+    def _fail_pending(self, error: Exception) -> None:
+        pending, self._pending = self._pending, {}
+        for _, future in pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    # ---- the node loop -------------------------------------------------------------------
+
+    async def _run_loop(self) -> None:
+        raft = self._raft
+        assert raft is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while raft.has_ready():
+                ready = raft.ready()
+                if ready.snapshot is not None:
+                    await self._install_snapshot(ready.snapshot)
+                self._apply(ready.committed_entries)
+                hs = ready.hard_state
+                if ready.entries or hs is not None:
+                    self._wal.append(hs, ready.entries)
+                # a commit index alone need not be durable (it is re-learned after a
+                # restart), so it rides along with the next fsync, as in etcd's MustSync
+                if ready.entries or (hs is not None and (hs.term, hs.vote) != self._term_vote):
+                    if hs is not None:
+                        self._term_vote = (hs.term, hs.vote)
+                    # the fsync runs in a thread: proposals keep arriving meanwhile
+                    # and form the next batch (group commit)
+                    await loop.run_in_executor(None, self._wal.sync)
+                    self.fsync_batches += 1
+                if ready.messages and self._transport is not None:
+                    self._transport.send(ready.messages)
+                raft.advance(ready)
+                self._on_role_change()
+                if raft.applied - self._snapshot_index >= self._snapshot_entries:
+                    await self._save_snapshot()
+            if self._stopping:
+                return
+            if not self._caught_up.is_set() and raft.applied >= self._recovered_commit:
+                if len(self._voters) > 1 or raft.role is Role.LEADER:
+                    self._caught_up.set()
+
+    def _apply(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            outcome: Any = None
+            if entry.data:
+                try:
+                    outcome, events = commands.apply_command(self._mvcc, entry.data)
+                    self._hub.publish(events)
+                except StoreError as e:
+                    outcome = e
+            waiting = self._pending.pop(entry.index, None)
+            if waiting is None:
+                continue
+            term, future = waiting
+            if future.done():
+                continue
+            if term != entry.term:
+                future.set_exception(NotLeaderError("proposal lost in a leader change; retry"))
+            elif isinstance(outcome, StoreError):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    def _on_role_change(self) -> None:
+        assert self._raft is not None
+        leader = self._raft.role is Role.LEADER
+        if leader and not self._was_leader:
+            # lease deadlines are not replicated: a new leader gives every lease a full TTL
+            ttls = {lease.id: lease.ttl for lease in self._mvcc.leases()}
+            self._deadlines.reset(ttls, self._clock())
+        self._was_leader = leader
+
+    async def _install_snapshot(self, snapshot: Snapshot) -> None:
+        self._mvcc = MVCCStore.from_snapshot(snapshot.data)
+        await asyncio.get_running_loop().run_in_executor(None, self._wal.save_snapshot, snapshot)
+        self._snapshot_index = snapshot.meta.index
+
+    async def _save_snapshot(self) -> None:
+        """Snapshot the applied state, then let the WAL and the Raft log drop what it covers.
+        Serialising happens on the loop (so the state cannot change under it); the file
+        write and fsync in a thread, while the node loop (our caller) waits."""
+        raft = self._raft
+        assert raft is not None
+        index = raft.applied
+        term = raft.log.term(index)
+        if term is None:
+            return
+        data = self._mvcc.to_snapshot()
+        snapshot = Snapshot(SnapshotMeta(index, term, raft.voters), data)
+        await asyncio.get_running_loop().run_in_executor(None, self._wal.save_snapshot, snapshot)
+        raft.compact_log(index, data)
+        self._snapshot_index = index
+
+    async def _run_ticker(self) -> None:
+        raft = self._raft
+        assert raft is not None
+        while True:
+            await asyncio.sleep(self._tick_interval)
+            raft.tick()
+            self._wake.set()
+            if raft.role is Role.LEADER:
+                for lease_id in self._deadlines.take_expired(self._clock()):
+                    task = asyncio.create_task(self._expire_lease(lease_id))
+                    self._revokes.add(task)
+                    task.add_done_callback(self._revokes.discard)
+
+    async def _expire_lease(self, lease_id: int) -> None:
+        try:
+            await self.lease_revoke(lease_id)
+        except LeaseNotFoundError:
+            self._deadlines.forget(lease_id)
+        except StoreError:
+            self._deadlines.retry(lease_id)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError("store closed")
+        if self._raft is None:
+            raise StoreClosedError("store not started")

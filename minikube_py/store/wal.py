@@ -1,0 +1,249 @@
+"""The write-ahead log: CRC-framed msgpack records in segment files, plus state snapshots."""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from minikube_py.store.raft import Entry, EntryType, HardState, Snapshot, SnapshotMeta
+
+log = logging.getLogger(__name__)
+
+_HEADER = struct.Struct("<II")  # payload length, crc32(payload)
+_ENTRY, _HARD_STATE = 0, 1
+SEGMENT_BYTES = 64 * 1024 * 1024
+_KEEP_SNAPSHOTS = 2
+
+
+class WalCorruptError(Exception):
+    """A record before the tail of the log is damaged: refuse to start rather than lose data."""
+
+
+@dataclass(slots=True)
+class Recovered:
+    hard_state: HardState
+    snapshot: Snapshot | None
+    entries: list[Entry]  # contiguous, right after the snapshot index
+
+
+@dataclass(slots=True)
+class _Segment:
+    path: Path
+    max_index: int = 0
+
+
+def frame(payload: bytes) -> bytes:
+    return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def read_records(data: bytes) -> Iterator[tuple[int, Any]]:
+    """Yield (offset, record) for each intact record; stops at the first damaged one,
+    then yields (offset, None) for it. The caller decides whether damage is tolerable."""
+    pos, size = 0, len(data)
+    while pos < size:
+        if pos + _HEADER.size > size:
+            yield pos, None
+            return
+        length, crc = _HEADER.unpack_from(data, pos)
+        body = data[pos + _HEADER.size : pos + _HEADER.size + length]
+        if length == 0 or len(body) < length or zlib.crc32(body) != crc:
+            yield pos, None
+            return
+        yield pos, msgpack.unpackb(body, use_list=True)
+        pos += _HEADER.size + length
+
+
+class WriteAheadLog:
+    """Segments `wal/<seq>.wal` and snapshots `snap/<index>.snap` under one directory.
+
+    `append` only writes; `sync` makes everything appended so far durable. The
+    node appends a whole Ready batch, then syncs once (group commit).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        fsync: Callable[[int], None] = os.fdatasync,
+        segment_bytes: int = SEGMENT_BYTES,
+    ) -> None:
+        self.dir = Path(directory)
+        self.wal_dir = self.dir / "wal"
+        self.snap_dir = self.dir / "snap"
+        self._fsync = fsync
+        self._segment_bytes = segment_bytes
+        self._segments: list[_Segment] = []
+        self._fd = -1
+        self._size = 0
+        self._hard_state = HardState()
+        self._dirty = False
+
+    # ---- recovery ------------------------------------------------------------
+
+    def open(self) -> Recovered:
+        """Read the latest snapshot and every segment, repair a torn tail, open for append."""
+        self.wal_dir.mkdir(parents=True, exist_ok=True)
+        self.snap_dir.mkdir(parents=True, exist_ok=True)
+        snapshot = self._load_latest_snapshot()
+        snap_index = snapshot.meta.index if snapshot else 0
+        entries: dict[int, Entry] = {}
+        last = 0
+        hard_state = HardState()
+        paths = sorted(self.wal_dir.glob("*.wal"))
+        for n, path in enumerate(paths):
+            segment = _Segment(path)
+            data = path.read_bytes()
+            for offset, record in read_records(data):
+                if record is None:
+                    if n != len(paths) - 1 or not _is_tail(data, offset):
+                        raise WalCorruptError(f"{path}: damaged record at offset {offset}")
+                    log.warning("%s: torn or corrupt tail at offset %d; truncating", path, offset)
+                    os.truncate(path, offset)
+                    break
+                if record[0] == _ENTRY:
+                    e = Entry(record[1], record[2], record[3], EntryType(record[4]))
+                    segment.max_index = max(segment.max_index, e.index)
+                    # a rewritten index replaces everything after it (Raft log truncation)
+                    for i in range(e.index, last + 1):
+                        entries.pop(i, None)
+                    entries[e.index] = e
+                    last = e.index
+                elif record[0] == _HARD_STATE:
+                    hard_state = HardState(record[1], record[2], record[3])
+            self._segments.append(segment)
+        self._hard_state = hard_state
+        kept = [entries[i] for i in sorted(entries) if i > snap_index]
+        for expected, e in enumerate(kept, start=snap_index + 1):
+            if e.index != expected:
+                raise WalCorruptError(f"log gap: expected index {expected}, found {e.index}")
+        if self._segments:
+            self._open_segment(self._segments[-1].path)
+        else:
+            self._cut()
+        return Recovered(hard_state, snapshot, kept)
+
+    def _load_latest_snapshot(self) -> Snapshot | None:
+        for path in sorted(self.snap_dir.glob("*.snap"), reverse=True):
+            records = list(read_records(path.read_bytes()))
+            if len(records) == 1 and records[0][1] is not None:
+                index, term, voters, data = records[0][1]
+                return Snapshot(SnapshotMeta(index, term, tuple(voters)), data)
+            log.warning("%s: damaged snapshot, trying an older one", path)
+        return None
+
+    # ---- appending -------------------------------------------------------------
+
+    def append(self, hard_state: HardState | None, entries: list[Entry]) -> None:
+        """Write (not yet durable) the entries and then the hard state, in one write."""
+        parts = [
+            frame(msgpack.packb((_ENTRY, e.term, e.index, e.data, int(e.type)), use_bin_type=True))
+            for e in entries
+        ]
+        if hard_state is not None:
+            self._hard_state = hard_state
+            parts.append(self._hard_state_record(hard_state))
+        if not parts:
+            return
+        buf = b"".join(parts)
+        _write_all(self._fd, buf)
+        self._size += len(buf)
+        self._dirty = True
+        if entries:
+            seg = self._segments[-1]
+            seg.max_index = max(seg.max_index, entries[-1].index)
+        if self._size >= self._segment_bytes:
+            self.sync()
+            self._cut()
+
+    def sync(self) -> None:
+        """fsync the open segment: everything appended before this call is durable after it."""
+        if self._dirty:
+            self._dirty = False
+            self._fsync(self._fd)
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Write the snapshot atomically, then drop segments and snapshots it makes redundant."""
+        m = snapshot.meta
+        payload = msgpack.packb((m.index, m.term, list(m.voters), snapshot.data), use_bin_type=True)
+        final = self.snap_dir / f"{m.index:016x}.snap"
+        tmp = final.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            _write_all(fd, frame(payload))
+            self._fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
+        self._sync_dir(self.snap_dir)
+        self.sync()
+        self._cut()
+        covered = [s for s in self._segments[:-1] if s.max_index <= m.index]
+        for seg in covered:
+            seg.path.unlink()
+        self._segments = [s for s in self._segments if s not in covered]
+        for old in sorted(self.snap_dir.glob("*.snap"), reverse=True)[_KEEP_SNAPSHOTS:]:
+            old.unlink()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self.sync()
+            os.close(self._fd)
+            self._fd = -1
+
+    @property
+    def segment_count(self) -> int:
+        return len(self._segments)
+
+    # ---- segments ----------------------------------------------------------------
+
+    def _cut(self) -> None:
+        """Start a new segment; it opens with the current hard state so old ones can go."""
+        seq = int(self._segments[-1].path.stem, 16) + 1 if self._segments else 1
+        path = self.wal_dir / f"{seq:016x}.wal"
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._segments.append(_Segment(path))
+        self._open_segment(path)
+        record = self._hard_state_record(self._hard_state)
+        _write_all(self._fd, record)
+        self._size += len(record)
+        self._fsync(self._fd)
+        self._sync_dir(self.wal_dir)
+
+    def _open_segment(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._size = os.fstat(self._fd).st_size
+
+    def _sync_dir(self, path: Path) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _hard_state_record(hs: HardState) -> bytes:
+        return frame(msgpack.packb((_HARD_STATE, hs.term, hs.vote, hs.commit), use_bin_type=True))
+
+
+def _is_tail(data: bytes, offset: int) -> bool:
+    """Whether the damaged record at `offset` is the last thing in the file (a torn or
+    half-written final append) rather than damage with good records after it."""
+    if offset + _HEADER.size > len(data):
+        return True
+    length: int = _HEADER.unpack_from(data, offset)[0]
+    return offset + _HEADER.size + length >= len(data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
