@@ -20,6 +20,8 @@ from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
 from minikube_py.config import ServeConfig
+from minikube_py.controllers.base import ControllerContext
+from minikube_py.controllers.manager import build_controllers
 from minikube_py.kubeconfig import write_kubeconfig
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient
@@ -127,8 +129,11 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         pod_cidr=config.pod_cidr, server_host=node_ip, server_port=config.kubelet_port,
         cluster_dns=(config.cluster_dns,),
     ))
+    controllers = build_controllers(ControllerContext(api, informers), config.controllers)
     sup.start("informers", informers.run())
     sup.start("scheduler", scheduler.run())
+    for name, run in controllers:
+        sup.start(name, run())
     sup.start("kubelet", kubelet.run())
     if config.simulated_nodes:
         simulated = SimulatedNodes(api, informers, config.simulated_nodes)

@@ -4,8 +4,10 @@ composition root."""
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from minikube_py.controllers.manager import ControllerSettings
 
 DEFAULT_DATA_DIR = Path.home() / ".minikube-py"
 CLUSTER_CIDR = "10.244.0.0/16"
@@ -34,6 +36,7 @@ class ServeConfig:
     kubelet_port: int = 10250
     # kwok-like nodes without containers, for scale tests (see minikube_py/simnode).
     simulated_nodes: int = 0
+    controllers: ControllerSettings = field(default_factory=ControllerSettings)
 
     @property
     def node(self) -> str:

@@ -22,8 +22,11 @@ class ControllerContext:
 
     client: ApiClient
     informers: InformerFactory
-    events: EventRecorder
     clock: Callable[[], float] = time.time
+
+    def recorder(self, component: str) -> EventRecorder:
+        """Events as `component` (e.g. "replicaset-controller"), like kube's sources."""
+        return EventRecorder(self.client, component, clock=self.clock)
 
 
 class Reconciler(Protocol):

@@ -53,6 +53,8 @@ class SimulatedNodeSpec:
     lease_renew_interval: float = 10.0
     # Simulated nodes and their pods get addresses from here: never routed anywhere.
     address_range: str = "10.250.0.0/16"
+    # Tests where every node is simulated may drop the taint that keeps ordinary pods off.
+    taint: bool = True
 
 
 def node_object(name: str, index: int, spec: SimulatedNodeSpec, now: float) -> Obj:
@@ -75,7 +77,7 @@ def node_object(name: str, index: int, spec: SimulatedNodeSpec, now: float) -> O
         "metadata": {"name": name, "labels": {
             "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
             "kubernetes.io/arch": "amd64", SIMULATED_LABEL: "true", "type": "simulated"}},
-        "spec": {"taints": [dict(SIMULATED_TAINT)]},
+        "spec": {"taints": [dict(SIMULATED_TAINT)] if spec.taint else []},
         "status": {
             "capacity": resources, "allocatable": resources, "conditions": conditions,
             "addresses": [{"type": "InternalIP", "address": address},

@@ -1,0 +1,44 @@
+"""Scheduler + simulated nodes over the real API service: pods get bound and run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minikube_py.api.resources import EVENTS, PODS
+from tests.integration.harness import control_plane, eventually
+
+
+def pod(name: str, cpu: str = "100m") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "busybox",
+                                     "resources": {"requests": {"cpu": cpu}}}]}}
+
+
+async def test_pending_pods_are_bound_and_reported_running() -> None:
+    async with control_plane(nodes=3) as plane:
+        for i in range(6):
+            await plane.api.create(PODS, pod(f"p{i}"), namespace="default")
+
+        async def all_running() -> list[Any] | None:
+            items = (await plane.api.list(PODS, namespace="default"))["items"]
+            ok = all(p["status"].get("phase") == "Running" for p in items)
+            return items if ok and len(items) == 6 else None
+
+        items = await eventually(all_running, plane=plane, what="6 pods Running")
+        assert len({p["spec"]["nodeName"] for p in items}) == 3  # spread over the nodes
+
+
+async def test_a_pod_that_fits_nowhere_gets_a_failed_scheduling_event() -> None:
+    async with control_plane(nodes=2) as plane:
+        await plane.api.create(PODS, pod("huge", cpu="1000"), namespace="default")
+
+        async def failed_event() -> str | None:
+            events = (await plane.api.list(EVENTS, namespace="default"))["items"]
+            msgs = [e["message"] for e in events if e["reason"] == "FailedScheduling"]
+            return msgs[0] if msgs else None
+
+        message = await eventually(failed_event, plane=plane, what="FailedScheduling")
+        assert message == "0/2 nodes are available: 2 Insufficient cpu."
+        got = await plane.api.get(PODS, "huge", namespace="default")
+        cond = next(c for c in got["status"]["conditions"] if c["type"] == "PodScheduled")
+        assert cond["status"] == "False" and cond["reason"] == "Unschedulable"
