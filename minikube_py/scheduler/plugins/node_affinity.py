@@ -1,0 +1,41 @@
+"""NodeAffinity: nodeSelector, required and preferred node affinity."""
+
+from __future__ import annotations
+
+from minikube_py.api.scheduling import node_selector_term_matches, required_node_affinity_matches
+from minikube_py.scheduler.framework import (
+    MAX_NODE_SCORE,
+    SUCCESS,
+    CycleState,
+    NodeInfo,
+    Obj,
+    Status,
+    unresolvable,
+)
+
+
+class NodeAffinity:
+    """nodeSelector and requiredDuringScheduling node affinity (filter); preferred
+    node affinity (score)."""
+
+    name = "NodeAffinity"
+    weight = 2
+
+    def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
+        if required_node_affinity_matches(pod, node.node):
+            return SUCCESS
+        return unresolvable("node(s) didn't match Pod's node affinity/selector")
+
+    def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
+        preferred = ((((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {})
+                     .get("preferredDuringSchedulingIgnoredDuringExecution") or [])
+        if not preferred:
+            return 0
+        total = sum(int(p.get("weight", 0)) for p in preferred) or 1
+        got = sum(
+            int(p.get("weight", 0)) for p in preferred
+            if node_selector_term_matches(node.node, p.get("preference") or {})
+        )
+        return got * MAX_NODE_SCORE // total
+
+

@@ -1,0 +1,88 @@
+"""NodeResourcesFit and BalancedAllocation: requests against allocatable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from minikube_py.scheduler.framework import (
+    MAX_NODE_SCORE,
+    SUCCESS,
+    CycleState,
+    NodeInfo,
+    Obj,
+    Resources,
+    Status,
+    non_zero,
+    pod_requests,
+    unschedulable,
+)
+
+_REQUESTS_KEY = "NodeResourcesFit/requests"
+
+
+def _requests(state: CycleState, pod: Obj) -> Resources:
+    req = state.get(_REQUESTS_KEY)
+    if req is None:
+        req = state[_REQUESTS_KEY] = pod_requests(pod)
+    assert isinstance(req, Resources)
+    return req
+
+
+class NodeResourcesFit:
+    """Filter: the pod's requests fit the node's allocatable minus what is placed there.
+    Score: least-allocated (more free room scores higher)."""
+
+    name = "NodeResourcesFit"
+    weight = 1
+
+    def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
+        _requests(state, pod)
+        return SUCCESS
+
+    def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
+        req = _requests(state, pod)
+        used, alloc = node.requested, node.allocatable
+        reasons = []
+        if used.pods + 1 > alloc.pods:
+            reasons.append("Too many pods")
+        if req.milli_cpu and used.milli_cpu + req.milli_cpu > alloc.milli_cpu:
+            reasons.append("Insufficient cpu")
+        if req.memory and used.memory + req.memory > alloc.memory:
+            reasons.append("Insufficient memory")
+        if req.ephemeral_storage and (
+            used.ephemeral_storage + req.ephemeral_storage > alloc.ephemeral_storage
+        ):
+            reasons.append("Insufficient ephemeral-storage")
+        return unschedulable(*reasons) if reasons else SUCCESS
+
+    def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
+        req = non_zero(_requests(state, pod))
+        used, alloc = node.non_zero_requested, node.allocatable
+        scores = [
+            _free_fraction(used.milli_cpu + req.milli_cpu, alloc.milli_cpu),
+            _free_fraction(used.memory + req.memory, alloc.memory),
+        ]
+        return sum(scores) // len(scores)
+
+
+class BalancedAllocation:
+    """Prefer nodes where cpu and memory would be used in equal proportion."""
+
+    name = "NodeResourcesBalancedAllocation"
+    weight = 1
+
+    def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
+        req = non_zero(_requests(state, pod))
+        used, alloc = node.non_zero_requested, node.allocatable
+        cpu = min(1.0, (used.milli_cpu + req.milli_cpu) / alloc.milli_cpu) if alloc.milli_cpu else 1.0
+        mem = min(1.0, (used.memory + req.memory) / alloc.memory) if alloc.memory else 1.0
+        # Standard deviation of two fractions is |a-b|/2.
+        return int((1 - abs(cpu - mem) / 2) * MAX_NODE_SCORE)
+
+
+def _free_fraction(used: int, total: int) -> int:
+    if total <= 0 or used > total:
+        return 0
+    return (total - used) * MAX_NODE_SCORE // total
+
+

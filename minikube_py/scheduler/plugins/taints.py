@@ -1,0 +1,46 @@
+"""TaintToleration: taints a pod must tolerate to land on a node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minikube_py.api.scheduling import tolerates
+from minikube_py.scheduler.framework import (
+    MAX_NODE_SCORE,
+    SUCCESS,
+    CycleState,
+    NodeInfo,
+    Obj,
+    Status,
+    unresolvable,
+)
+
+
+def _taint_text(taint: dict[str, Any]) -> str:
+    return f"{{{taint.get('key')}: {taint.get('value') or ''}}}"
+
+
+class TaintToleration:
+    name = "TaintToleration"
+    weight = 1
+
+    def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
+        tolerations = (pod.get("spec") or {}).get("tolerations") or []
+        for taint in (node.node.get("spec") or {}).get("taints") or []:
+            if taint.get("effect") not in ("NoSchedule", "NoExecute"):
+                continue
+            if not any(tolerates(t, taint) for t in tolerations):
+                return unresolvable(f"node(s) had untolerated taint {_taint_text(taint)}")
+        return SUCCESS
+
+    def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
+        """Fewer intolerable PreferNoSchedule taints score higher."""
+        tolerations = (pod.get("spec") or {}).get("tolerations") or []
+        bad = sum(
+            1 for taint in (node.node.get("spec") or {}).get("taints") or []
+            if taint.get("effect") == "PreferNoSchedule"
+            and not any(tolerates(t, taint) for t in tolerations)
+        )
+        return max(0, MAX_NODE_SCORE - 10 * bad)
+
+
