@@ -91,6 +91,11 @@ def pod_requests(pod: Obj) -> Resources:
     return total
 
 
+def has_pod_affinity(pod: Obj) -> bool:
+    affinity = (pod.get("spec") or {}).get("affinity") or {}
+    return bool(affinity.get("podAffinity") or affinity.get("podAntiAffinity"))
+
+
 DEFAULT_MILLI_CPU_REQUEST = 100
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 
@@ -125,6 +130,9 @@ class NodeInfo:
     # so spreading works for them too.
     non_zero_requested: Resources = field(default_factory=Resources)
     pods: dict[str, Obj] = field(default_factory=dict)  # by pod uid
+    # The subset with pod (anti-)affinity: what InterPodAffinity must look at for every
+    # incoming pod, kept apart so pods without affinity cost nothing.
+    pods_with_affinity: dict[str, Obj] = field(default_factory=dict)
     image_names: frozenset[str] = frozenset()
 
     @classmethod
@@ -144,12 +152,15 @@ class NodeInfo:
         if uid in self.pods:
             self.remove_pod(self.pods[uid])
         self.pods[uid] = pod
+        if has_pod_affinity(pod):
+            self.pods_with_affinity[uid] = pod
         req = pod_requests(pod)
         self.requested.add(req)
         self.non_zero_requested.add(non_zero(req))
 
     def remove_pod(self, pod: Obj) -> None:
         old = self.pods.pop(pod["metadata"]["uid"], None)
+        self.pods_with_affinity.pop(pod["metadata"]["uid"], None)
         if old is not None:
             req = pod_requests(old)
             self.requested.add(req, -1)
@@ -158,13 +169,18 @@ class NodeInfo:
     def with_node(self, node: Obj) -> NodeInfo:
         fresh = NodeInfo.of(node)
         fresh.pods = self.pods
+        fresh.pods_with_affinity = self.pods_with_affinity
         fresh.requested = self.requested
         fresh.non_zero_requested = self.non_zero_requested
         return fresh
 
 
 class CycleState(dict[str, Any]):
-    """Data one plugin computes in PreFilter and reads in Filter/Score, for one pod."""
+    """Data one plugin computes in PreFilter and reads in Filter/Score, for one pod.
+    The framework puts the cycle's node snapshot under NODES."""
+
+
+NODES = "framework/nodes"
 
 
 class PreFilterPlugin(Protocol):
@@ -184,7 +200,8 @@ class ScorePlugin(Protocol):
     weight: int
 
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
-        """0..MAX_NODE_SCORE, higher is better."""
+        """0..MAX_NODE_SCORE, higher is better (or any raw number if the plugin also
+        has `normalize(state, pod, scores)`, which rescales every node's score in place)."""
         ...
 
 
@@ -243,6 +260,7 @@ class Framework:
     def schedule(self, pod: Obj, nodes: Sequence[NodeInfo]) -> ScheduleResult:
         """One scheduling cycle for `pod` over the snapshot `nodes`."""
         state = CycleState()
+        state[NODES] = nodes
         for pre in self.pre_filters:
             status = pre.pre_filter(state, pod, nodes)
             if not status.ok:
@@ -273,13 +291,30 @@ class Framework:
     def _select(self, state: CycleState, pod: Obj, feasible: list[NodeInfo]) -> str:
         if len(feasible) == 1 or not self.scorers:
             return feasible[0].name
-        best_score = -1
-        best: list[str] = []
-        for node in feasible:
-            total = sum(p.weight * p.score(state, pod, node) for p in self.scorers)
-            if total > best_score:
-                best_score, best = total, [node.name]
-            elif total == best_score:
-                best.append(node.name)
+        totals = dict.fromkeys((n.name for n in feasible), 0)
+        for plugin in self.scorers:
+            scores = {n.name: plugin.score(state, pod, n) for n in feasible}
+            normalize = getattr(plugin, "normalize", None)
+            if normalize is not None:
+                normalize(state, pod, scores)
+            for name, score in scores.items():
+                totals[name] += plugin.weight * score
+        best_score = max(totals.values())
+        best = [name for name, score in totals.items() if score == best_score]
         # Ties are broken at random, like kube-scheduler's reservoir sampling.
         return best[0] if len(best) == 1 else self.rng.choice(best)
+
+
+def normalize_to_max(scores: dict[str, int], *, reverse: bool = False) -> None:
+    """Scale raw scores to 0..MAX_NODE_SCORE in place (kube's DefaultNormalizeScore);
+    with `reverse`, lower raw scores become higher."""
+    if not scores:
+        return
+    top = max(scores.values())
+    low = min(scores.values())
+    for name, raw in scores.items():
+        if reverse:
+            scores[name] = MAX_NODE_SCORE if top == low else (top - raw) * MAX_NODE_SCORE // (
+                top - low)
+        else:
+            scores[name] = 0 if top <= 0 else max(0, raw) * MAX_NODE_SCORE // top

@@ -9,15 +9,27 @@ from typing import Any
 
 from minikube_py.api.scheduling import node_selector_term_matches, tolerates
 from minikube_py.scheduler.framework import Framework
+from minikube_py.scheduler.plugins.interpod_affinity import InterPodAffinity
 from minikube_py.scheduler.plugins.node_affinity import NodeAffinity
 from minikube_py.scheduler.plugins.node_basics import NodeName, NodeReady, NodeUnschedulable
 from minikube_py.scheduler.plugins.resources import BalancedAllocation, NodeResourcesFit
 from minikube_py.scheduler.plugins.taints import TaintToleration
+from minikube_py.scheduler.plugins.topology_spread import PodTopologySpread
 
 __all__ = [
-    "BalancedAllocation", "NodeAffinity", "NodeName", "NodeReady", "NodeResourcesFit",
-    "NodeUnschedulable", "Profile", "TaintToleration", "build_framework",
-    "node_selector_term_matches", "tolerates",
+    "BalancedAllocation",
+    "InterPodAffinity",
+    "NodeAffinity",
+    "NodeName",
+    "NodeReady",
+    "NodeResourcesFit",
+    "NodeUnschedulable",
+    "PodTopologySpread",
+    "Profile",
+    "TaintToleration",
+    "build_framework",
+    "node_selector_term_matches",
+    "tolerates",
 ]
 
 PluginFactory = Callable[[], Any]
@@ -30,11 +42,14 @@ REGISTRY: dict[str, PluginFactory] = {
     "NodeResourcesBalancedAllocation": BalancedAllocation,
     "TaintToleration": TaintToleration,
     "NodeAffinity": NodeAffinity,
+    "InterPodAffinity": InterPodAffinity,
+    "PodTopologySpread": PodTopologySpread,
 }
 
 DEFAULT_PROFILE = (
     "NodeName", "NodeUnschedulable", "NodeReady", "TaintToleration", "NodeAffinity",
-    "NodeResourcesFit", "NodeResourcesBalancedAllocation",
+    "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity",
+    "NodeResourcesBalancedAllocation",
 )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from minikube_py.api.scheduling import node_selector_term_matches, required_node_affinity_matches
+from minikube_py.api.scheduling import (
+    matches_node_selector_and_affinity,
+    node_selector_term_matches,
+)
 from minikube_py.scheduler.framework import (
     MAX_NODE_SCORE,
     SUCCESS,
@@ -22,7 +25,7 @@ class NodeAffinity:
     weight = 2
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
-        if required_node_affinity_matches(pod, node.node):
+        if matches_node_selector_and_affinity(pod.get("spec") or {}, node.node):
             return SUCCESS
         return unresolvable("node(s) didn't match Pod's node affinity/selector")
 
