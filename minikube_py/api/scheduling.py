@@ -1,14 +1,15 @@
-"""Placement rules shared by the scheduler and the controllers that pick nodes themselves
-(DaemonSet): taints vs tolerations, node selectors and node affinity."""
+"""Which nodes a pod may run on by its own spec: taints and tolerations, nodeSelector and
+required node affinity. Pure functions shared by the scheduler and the DaemonSet controller."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 Obj = dict[str, Any]
 
 
-def tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
+def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
     """Whether one toleration tolerates one taint (core/v1 Toleration.ToleratesTaint)."""
     effect = toleration.get("effect") or ""
     if effect and effect != taint.get("effect"):
@@ -24,17 +25,17 @@ def tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
     return bool((toleration.get("value") or "") == (taint.get("value") or ""))
 
 
-def untolerated_taint(pod: Obj, node: Obj, effects: tuple[str, ...] = (
-        "NoSchedule", "NoExecute")) -> dict[str, Any] | None:
-    """The first taint of `node` with one of `effects` that `pod` does not tolerate."""
-    tolerations = (pod.get("spec") or {}).get("tolerations") or []
-    for taint in (node.get("spec") or {}).get("taints") or []:
-        if taint.get("effect") in effects and not any(tolerates(t, taint) for t in tolerations):
-            return dict(taint)
-    return None
+def untolerated_taints(tolerations: Iterable[Mapping[str, Any]], taints: Iterable[Mapping[str, Any]],
+                       effects: Iterable[str]) -> list[Mapping[str, Any]]:
+    """The taints with one of `effects` that no toleration tolerates."""
+    wanted = set(effects)
+    tols = list(tolerations)
+    return [t for t in taints
+            if t.get("effect") in wanted and not any(tolerates(tol, t) for tol in tols)]
 
 
-def _match_expression(labels: dict[str, str], expr: dict[str, Any]) -> bool:
+def match_expression(labels: Mapping[str, str], expr: Mapping[str, Any]) -> bool:
+    """One NodeSelectorRequirement against a label (or field) map."""
     key, op = expr.get("key", ""), expr.get("operator", "")
     values = expr.get("values") or []
     if op == "In":
@@ -54,28 +55,33 @@ def _match_expression(labels: dict[str, str], expr: dict[str, Any]) -> bool:
     return False
 
 
-def node_selector_term_matches(node: Obj, term: dict[str, Any]) -> bool:
-    """One NodeSelectorTerm: all its matchExpressions (labels) and matchFields
-    (metadata.name) hold; an empty term matches nothing."""
-    labels = (node.get("metadata") or {}).get("labels") or {}
+def node_selector_term_matches(node: Mapping[str, Any], term: Mapping[str, Any]) -> bool:
+    """A NodeSelectorTerm: all its expressions and fields match; an empty term matches nothing."""
+    meta = node.get("metadata") or {}
+    labels = meta.get("labels") or {}
     exprs = term.get("matchExpressions") or []
     fields = term.get("matchFields") or []
     if not exprs and not fields:
         return False
-    name_only = {"metadata.name": (node.get("metadata") or {}).get("name", "")}
-    return all(_match_expression(labels, e) for e in exprs) and all(
-        f.get("key") == "metadata.name" and _match_expression(name_only, f) for f in fields
-    )
+    node_fields = {"metadata.name": str(meta.get("name") or "")}
+    return all(match_expression(labels, e) for e in exprs) and all(
+        f.get("key") == "metadata.name" and match_expression(node_fields, f) for f in fields)
 
 
-def required_node_affinity_matches(pod: Obj, node: Obj) -> bool:
-    """nodeSelector and requiredDuringSchedulingIgnoredDuringExecution both hold."""
-    spec = pod.get("spec") or {}
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    for k, v in (spec.get("nodeSelector") or {}).items():
-        if labels.get(k) != v:
-            return False
-    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+def required_node_terms(pod_spec: Mapping[str, Any]) -> list[Obj] | None:
+    """requiredDuringSchedulingIgnoredDuringExecution terms, or None when there are none."""
+    required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
                 .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
     terms = required.get("nodeSelectorTerms")
+    return None if terms is None else list(terms)
+
+
+def matches_node_selector_and_affinity(pod_spec: Mapping[str, Any],
+                                       node: Mapping[str, Any]) -> bool:
+    """nodeSelector and required node affinity (the NodeAffinity filter)."""
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    for k, v in (pod_spec.get("nodeSelector") or {}).items():
+        if labels.get(k) != v:
+            return False
+    terms = required_node_terms(pod_spec)
     return terms is None or any(node_selector_term_matches(node, t) for t in terms)
