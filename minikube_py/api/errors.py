@@ -95,7 +95,9 @@ def conflict(resource: str, name: str, why: str, group: str = "") -> ApiError:
 
 
 def invalid(kind: str, name: str, causes: list[Cause], group: str = "") -> ApiError:
-    summary = ", ".join(f"{c.field}: {c.message}" if c.field else c.message for c in causes)
+    parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
+    # kube-apiserver brackets the list only when there is more than one error
+    summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {summary}',
                     {"name": name, "kind": kind, **({"group": group} if group else {})}, causes)
 

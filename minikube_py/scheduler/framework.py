@@ -23,6 +23,9 @@ class Code(enum.Enum):
     # No change in the cluster can make this node fit (e.g. a nodeName mismatch).
     UNRESOLVABLE = "UnschedulableAndUnresolvable"
     ERROR = "Error"
+    # From PreFilter/PreScore: this plugin has nothing to say about this pod, so its
+    # Filter/Score is not called at all this cycle (kube's Skip status).
+    SKIP = "Skip"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class Status:
 
 
 SUCCESS = Status()
+SKIP = Status(Code.SKIP)
 
 
 def unschedulable(*reasons: str) -> Status:
@@ -125,6 +129,13 @@ class NodeInfo:
 
     node: Obj
     allocatable: Resources
+    # Facts every cycle asks for, computed once per node update rather than per pod.
+    name: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    ready: bool = False
+    unschedulable: bool = False
+    hard_taints: tuple[Obj, ...] = ()  # NoSchedule and NoExecute
+    soft_taints: tuple[Obj, ...] = ()  # PreferNoSchedule
     requested: Resources = field(default_factory=Resources)
     # What scoring counts: pods without requests weigh as 100m cpu / 200Mi (kube's rule),
     # so spreading works for them too.
@@ -141,11 +152,19 @@ class NodeInfo:
             name for img in (node.get("status") or {}).get("images") or []
             for name in img.get("names") or []
         )
-        return cls(node=node, allocatable=node_allocatable(node), image_names=images)
-
-    @property
-    def name(self) -> str:
-        return str(self.node["metadata"]["name"])
+        meta = node.get("metadata") or {}
+        spec = node.get("spec") or {}
+        taints = spec.get("taints") or []
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (node.get("status") or {}).get("conditions") or [])
+        return cls(
+            node=node, allocatable=node_allocatable(node), name=str(meta.get("name", "")),
+            labels=dict(meta.get("labels") or {}), ready=ready,
+            unschedulable=bool(spec.get("unschedulable")),
+            hard_taints=tuple(t for t in taints if t.get("effect") in ("NoSchedule", "NoExecute")),
+            soft_taints=tuple(t for t in taints if t.get("effect") == "PreferNoSchedule"),
+            image_names=images,
+        )
 
     def add_pod(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
@@ -196,6 +215,9 @@ class FilterPlugin(Protocol):
 
 
 class ScorePlugin(Protocol):
+    """May also define `pre_score(state, pod, feasible) -> Status` (SKIP to sit out the
+    cycle) and `normalize(state, pod, scores)`."""
+
     name: str
     weight: int
 
@@ -250,38 +272,38 @@ class Framework:
     rng: random.Random = field(default_factory=random.Random)
     _next_start: int = 0
 
-    def run_filters(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
-        for plugin in self.filters:
-            status = plugin.filter(state, pod, node)
-            if not status.ok:
-                return status
-        return SUCCESS
-
     def schedule(self, pod: Obj, nodes: Sequence[NodeInfo]) -> ScheduleResult:
         """One scheduling cycle for `pod` over the snapshot `nodes`."""
         state = CycleState()
         state[NODES] = nodes
+        skipped: set[str] = set()
         for pre in self.pre_filters:
             status = pre.pre_filter(state, pod, nodes)
-            if not status.ok:
+            if status.code is Code.SKIP:
+                skipped.add(pre.name)
+            elif status.code is not Code.SUCCESS:
                 return ScheduleResult(None, {n.name: status for n in nodes}, 0, 0)
+        filters = [p.filter for p in self.filters if p.name not in skipped]
         total = len(nodes)
         want = nodes_to_find(total, self.percentage_of_nodes_to_score)
         feasible: list[NodeInfo] = []
         diagnosis: dict[str, Status] = {}
         start = self._next_start % total if total else 0
         evaluated = 0
-        # Start where the last cycle stopped so every node gets its turn.
+        # Start where the last cycle stopped so every node gets its turn. This loop runs
+        # for hundreds of nodes per pod: keep it tight.
         for i in range(total):
             node = nodes[(start + i) % total]
             evaluated += 1
-            status = self.run_filters(state, pod, node)
-            if status.ok:
+            for run_filter in filters:
+                status = run_filter(state, pod, node)
+                if status is not SUCCESS and status.code is not Code.SUCCESS:
+                    diagnosis[node.name] = status
+                    break
+            else:
                 feasible.append(node)
                 if len(feasible) >= want:
                     break
-            else:
-                diagnosis[node.name] = status
         self._next_start = (start + evaluated) % total if total else 0
         if not feasible:
             return ScheduleResult(None, diagnosis, evaluated, 0)
@@ -289,18 +311,22 @@ class Framework:
         return ScheduleResult(best, {}, evaluated, len(feasible))
 
     def _select(self, state: CycleState, pod: Obj, feasible: list[NodeInfo]) -> str:
-        if len(feasible) == 1 or not self.scorers:
+        scorers = [p for p in self.scorers
+                   if getattr(p, "pre_score", None) is None
+                   or p.pre_score(state, pod, feasible).code is not Code.SKIP]  # type: ignore[attr-defined]
+        if len(feasible) == 1 or not scorers:
             return feasible[0].name
         totals = dict.fromkeys((n.name for n in feasible), 0)
-        for plugin in self.scorers:
-            scores = {n.name: plugin.score(state, pod, n) for n in feasible}
+        for plugin in scorers:
+            score, weight = plugin.score, plugin.weight
+            scores = {n.name: score(state, pod, n) for n in feasible}
             normalize = getattr(plugin, "normalize", None)
             if normalize is not None:
                 normalize(state, pod, scores)
-            for name, score in scores.items():
-                totals[name] += plugin.weight * score
+            for name, value in scores.items():
+                totals[name] += weight * value
         best_score = max(totals.values())
-        best = [name for name, score in totals.items() if score == best_score]
+        best = [name for name, value in totals.items() if value == best_score]
         # Ties are broken at random, like kube-scheduler's reservoir sampling.
         return best[0] if len(best) == 1 else self.rng.choice(best)
 

@@ -17,6 +17,7 @@ from typing import Any
 from minikube_py.api.selectors import LabelSelector, selector_from_label_selector_object
 from minikube_py.scheduler.framework import (
     NODES,
+    SKIP,
     SUCCESS,
     CycleState,
     NodeInfo,
@@ -101,7 +102,7 @@ class InterPodAffinity:
         anti = _terms(pod, "podAntiAffinity", required=True)
         holders = [(n, p) for n in nodes for p in n.pods_with_affinity.values()]
         if not affinity and not anti and not holders:
-            return SUCCESS  # the common case costs nothing
+            return SKIP  # the common case costs nothing
         pre = _PreFilterState(affinity, anti, [Counter() for _ in affinity],
                               [Counter() for _ in anti])
         if affinity or anti:
@@ -122,9 +123,7 @@ class InterPodAffinity:
         return SUCCESS
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
-        pre: _PreFilterState | None = state.get(_STATE)
-        if pre is None:
-            return SUCCESS
+        pre: _PreFilterState = state[_STATE]
         # kube-scheduler's order: the pod's affinity, its anti-affinity, then existing pods'.
         if pre.affinity:
             # The first pod of a group that selects itself may go anywhere (kube's rule).
@@ -144,10 +143,15 @@ class InterPodAffinity:
                 return unschedulable("node(s) didn't satisfy existing pods anti-affinity rules")
         return SUCCESS
 
+    def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
+        weights = _preferred_weights(pod, state.get(NODES) or [])
+        if not weights:
+            return SKIP
+        state[_SCORE_STATE] = weights
+        return SUCCESS
+
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
-        weights = state.get(_SCORE_STATE)
-        if weights is None:
-            weights = state[_SCORE_STATE] = _preferred_weights(pod, state.get(NODES) or [])
+        weights = state[_SCORE_STATE]
         labels = (node.node.get("metadata") or {}).get("labels") or {}
         return sum(w for (key, value), w in weights.items() if labels.get(key) == value)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from minikube_py.api.scheduling import (
     matches_node_selector_and_affinity,
     node_selector_term_matches,
 )
 from minikube_py.scheduler.framework import (
     MAX_NODE_SCORE,
+    SKIP,
     SUCCESS,
     CycleState,
     NodeInfo,
@@ -23,6 +26,17 @@ class NodeAffinity:
 
     name = "NodeAffinity"
     weight = 2
+
+    def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
+        spec = pod.get("spec") or {}
+        required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution")
+        return SUCCESS if spec.get("nodeSelector") or required else SKIP
+
+    def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
+        preferred = ((((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {})
+                     .get("preferredDuringSchedulingIgnoredDuringExecution"))
+        return SUCCESS if preferred else SKIP
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
         if matches_node_selector_and_affinity(pod.get("spec") or {}, node.node):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from minikube_py.api.scheduling import tolerates
 from minikube_py.scheduler.framework import (
+    SKIP,
     SUCCESS,
     CycleState,
     NodeInfo,
@@ -13,27 +16,31 @@ from minikube_py.scheduler.framework import (
     unschedulable,
 )
 
+_WRONG_NAME = unresolvable("node(s) didn't match the requested node name")
+_CORDONED = unresolvable("node(s) were unschedulable")
+_NOT_READY = unschedulable("node(s) were not ready")
+_UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+
 
 class NodeName:
     name = "NodeName"
 
+    def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
+        return SUCCESS if (pod.get("spec") or {}).get("nodeName") else SKIP
+
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
-        wanted = (pod.get("spec") or {}).get("nodeName")
-        if wanted and wanted != node.name:
-            return unresolvable("node(s) didn't match the requested node name")
-        return SUCCESS
+        return SUCCESS if pod["spec"]["nodeName"] == node.name else _WRONG_NAME
 
 
 class NodeUnschedulable:
     name = "NodeUnschedulable"
 
+    def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
+        tolerations = (pod.get("spec") or {}).get("tolerations") or []
+        return SKIP if any(tolerates(t, _UNSCHEDULABLE_TAINT) for t in tolerations) else SUCCESS
+
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
-        if not (node.node.get("spec") or {}).get("unschedulable"):
-            return SUCCESS
-        taint = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
-        if any(tolerates(t, taint) for t in (pod.get("spec") or {}).get("tolerations") or []):
-            return SUCCESS
-        return unresolvable("node(s) were unschedulable")
+        return _CORDONED if node.unschedulable else SUCCESS
 
 
 class NodeReady:
@@ -43,10 +50,4 @@ class NodeReady:
     name = "NodeReady"
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
-        for cond in (node.node.get("status") or {}).get("conditions") or []:
-            if cond.get("type") == "Ready":
-                return SUCCESS if cond.get("status") == "True" else unschedulable(
-                    "node(s) were not ready")
-        return unschedulable("node(s) were not ready")
-
-
+        return SUCCESS if node.ready else _NOT_READY

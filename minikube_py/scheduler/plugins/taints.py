@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from minikube_py.api.scheduling import tolerates
 from minikube_py.scheduler.framework import (
     MAX_NODE_SCORE,
+    SKIP,
     SUCCESS,
     CycleState,
     NodeInfo,
@@ -25,22 +27,20 @@ class TaintToleration:
     weight = 1
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
+        if not node.hard_taints:
+            return SUCCESS
         tolerations = (pod.get("spec") or {}).get("tolerations") or []
-        for taint in (node.node.get("spec") or {}).get("taints") or []:
-            if taint.get("effect") not in ("NoSchedule", "NoExecute"):
-                continue
+        for taint in node.hard_taints:
             if not any(tolerates(t, taint) for t in tolerations):
                 return unresolvable(f"node(s) had untolerated taint {_taint_text(taint)}")
         return SUCCESS
 
+    def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
+        return SUCCESS if any(n.soft_taints for n in feasible) else SKIP
+
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
         """Fewer intolerable PreferNoSchedule taints score higher."""
         tolerations = (pod.get("spec") or {}).get("tolerations") or []
-        bad = sum(
-            1 for taint in (node.node.get("spec") or {}).get("taints") or []
-            if taint.get("effect") == "PreferNoSchedule"
-            and not any(tolerates(t, taint) for t in tolerations)
-        )
+        bad = sum(1 for taint in node.soft_taints
+                  if not any(tolerates(t, taint) for t in tolerations))
         return max(0, MAX_NODE_SCORE - 10 * bad)
-
-

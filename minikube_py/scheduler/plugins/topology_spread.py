@@ -12,6 +12,7 @@ from minikube_py.api.scheduling import matches_node_selector_and_affinity
 from minikube_py.api.selectors import LabelSelector, selector_from_label_selector_object
 from minikube_py.scheduler.framework import (
     NODES,
+    SKIP,
     SUCCESS,
     CycleState,
     NodeInfo,
@@ -86,14 +87,13 @@ class PodTopologySpread:
 
     def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
         hard = [c for c in _constraints(pod) if c.hard]
-        if hard:
-            state[_STATE] = [(c, c.counts(pod, nodes)) for c in hard]
+        if not hard:
+            return SKIP
+        state[_STATE] = [(c, c.counts(pod, nodes)) for c in hard]
         return SUCCESS
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
-        hard: list[tuple[Constraint, Counter[str]]] | None = state.get(_STATE)
-        if not hard:
-            return SUCCESS
+        hard: list[tuple[Constraint, Counter[str]]] = state[_STATE]
         labels = (pod.get("metadata") or {}).get("labels") or {}
         for constraint, counts in hard:
             value = _label(node, constraint.topology_key)
@@ -107,12 +107,16 @@ class PodTopologySpread:
                 return unschedulable("node(s) didn't match pod topology spread constraints")
         return SUCCESS
 
+    def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
+        soft = [c for c in _constraints(pod) if not c.hard]
+        if not soft:
+            return SKIP
+        nodes = state.get(NODES) or []
+        state[_SOFT] = [(c, c.counts(pod, nodes)) for c in soft]
+        return SUCCESS
+
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
-        soft = state.get(_SOFT)
-        if soft is None:
-            nodes = state.get(NODES) or []
-            soft = state[_SOFT] = [(c, c.counts(pod, nodes)) for c in _constraints(pod)
-                                   if not c.hard]
+        soft = state[_SOFT]
         total = 0
         for constraint, counts in soft:
             value = _label(node, constraint.topology_key)

@@ -23,7 +23,9 @@ from tests.unit.scheduler.helpers import make_node, make_pod
 def run_filter(plugin: Any, pod: dict[str, Any], node_info: NodeInfo) -> tuple[Code, tuple[str, ...]]:
     state = CycleState()
     if hasattr(plugin, "pre_filter"):
-        plugin.pre_filter(state, pod, [node_info])
+        pre = plugin.pre_filter(state, pod, [node_info])
+        if pre.code is Code.SKIP:  # the plugin sits this pod out: the node passes
+            return Code.SUCCESS, ()
     status = plugin.filter(state, pod, node_info)
     return status.code, status.reasons
 

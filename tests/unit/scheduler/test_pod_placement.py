@@ -127,10 +127,11 @@ def test_hard_spread_fills_zones_evenly(fw: Any) -> None:
 
 
 def test_hard_spread_rejects_a_node_that_would_exceed_the_skew(fw: Any) -> None:
-    nodes = zones(("a1", "east"), ("b1", "west"))
+    west = make_node("b1", labels={"topology.kubernetes.io/zone": "west"},
+                     unschedulable=True)  # the only node that would fix the skew
+    nodes = [*zones(("a1", "east")), NodeInfo.of(west)]
     for _ in range(2):
         place(nodes, "a1", labelled(make_pod(), app="web"))
-    nodes[1].node["spec"]["unschedulable"] = True  # the only node that would fix the skew
     result = fw.schedule(spread_pod(spread(app="web"), app="web"), nodes)
     assert result.node is None
     assert "node(s) didn't match pod topology spread constraints" in result.failure_message(2)

@@ -1,0 +1,107 @@
+"""pods/log: resolve pod, container and node, then stream the kubelet's containerLogs answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from minikube_py.api import errors
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import NODES, PODS
+
+if TYPE_CHECKING:
+    from minikube_py.apiserver.service import ApiService
+
+DEFAULT_KUBELET_PORT = 10250
+
+
+def choose_container(pod: dict[str, Any], container: str | None) -> str:
+    """The container a log request means: the named one, or the only one there is."""
+    name = pod["metadata"]["name"]
+    spec = pod.get("spec") or {}
+    names = [c.get("name") for c in spec.get("containers") or []]
+    init = [c.get("name") for c in spec.get("initContainers") or []]
+    eph = [c.get("name") for c in spec.get("ephemeralContainers") or []]
+    if container:
+        if container in names or container in init or container in eph:
+            return container
+        raise errors.bad_request(f"container {container} is not valid for pod {name}")
+    if len(names) == 1:
+        return str(names[0])
+    msg = f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
+    if init:
+        msg += f" or one of the init containers: [{' '.join(init)}]"
+    raise errors.bad_request(msg)
+
+
+def kubelet_address(node: dict[str, Any]) -> tuple[str, int]:
+    status = node.get("status") or {}
+    addrs = status.get("addresses") or []
+    host = next((a["address"] for a in addrs if a.get("type") == "InternalIP"), None) or \
+        next((a["address"] for a in addrs if a.get("type") == "Hostname"), None)
+    if not host:
+        raise errors.bad_request(f"node {node['metadata']['name']} has no InternalIP address")
+    port = (((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
+            or DEFAULT_KUBELET_PORT)
+    return host, int(port)
+
+
+def log_query(*, follow: bool, tail_lines: int | None, timestamps: bool,
+              since_seconds: int | None, limit_bytes: int | None,
+              previous: bool) -> dict[str, str]:
+    q = {"follow": str(follow).lower(), "timestamps": str(timestamps).lower(),
+         "previous": str(previous).lower()}
+    if tail_lines is not None:
+        q["tailLines"] = str(tail_lines)
+    if since_seconds is not None:
+        q["sinceSeconds"] = str(since_seconds)
+    if limit_bytes is not None:
+        q["limitBytes"] = str(limit_bytes)
+    return q
+
+
+async def open_kubelet_log(svc: ApiService, namespace: str, pod_name: str,
+                           container: str | None, *, follow: bool, tail_lines: int | None,
+                           timestamps: bool, since_seconds: int | None,
+                           limit_bytes: int | None, previous: bool) -> AsyncIterator[bytes]:
+    pod = await svc.get_object(PODS, pod_name, namespace)
+    name = choose_container(pod, container)
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    if not node_name:
+        raise errors.bad_request(f'container "{name}" in pod "{pod_name}" is waiting to start: '
+                                 "ContainerCreating")
+    node = await svc.get_object(NODES, node_name, None)
+    host, port = kubelet_address(node)
+    url = f"http://{host}:{port}/containerLogs/{namespace}/{pod_name}/{name}"
+    query = log_query(follow=follow, tail_lines=tail_lines, timestamps=timestamps,
+                      since_seconds=since_seconds, limit_bytes=limit_bytes, previous=previous)
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=10))
+    try:
+        resp = await session.get(url, params=query)
+    except (aiohttp.ClientError, OSError) as e:
+        await session.close()
+        raise ApiError(500, "InternalError", f"Get \"{url}\": {e}") from None
+    if resp.status != 200:
+        text = await resp.text()
+        resp.release()
+        await session.close()
+        try:
+            raise ApiError.from_status(json.loads(text))
+        except (ValueError, AttributeError):
+            raise ApiError(resp.status if resp.status >= 400 else 500,
+                           "BadRequest" if resp.status == 400 else "InternalError",
+                           text.strip() or f"kubelet answered {resp.status}") from None
+    return _stream(session, resp)
+
+
+async def _stream(session: aiohttp.ClientSession,
+                  resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in resp.content.iter_any():
+            yield chunk
+    finally:
+        resp.release()
+        await session.close()

@@ -1,0 +1,227 @@
+"""Watch fan-out: one store watch on /registry/ feeds every API watch through bounded queues."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from minikube_py.api.selectors import ObjectFilter
+from minikube_py.apiserver.storage import REGISTRY, decode, dumps, resource_of_key, too_old
+from minikube_py.store.types import KV, CompactedError, Event, EventType, prefix_end
+
+log = logging.getLogger(__name__)
+
+HISTORY_EVENTS = 10_000  # recent events kept so watches from a recent resourceVersion replay
+MAX_PENDING = 10_000  # a watcher further behind than this is dropped (the client re-lists)
+
+
+class CachedEvent:
+    """One store event, decoded at most once however many watchers see it."""
+
+    __slots__ = ("_lines", "_obj", "_prev", "deleted", "key", "prev_revision", "prev_value",
+                 "revision", "value")
+
+    def __init__(self, ev: Event) -> None:
+        self.key = ev.kv.key
+        self.revision = ev.kv.mod_revision
+        self.deleted = ev.type is EventType.DELETE
+        self.value = ev.kv.value
+        self.prev_value = ev.prev_kv.value if ev.prev_kv is not None else None
+        self.prev_revision = ev.prev_kv.mod_revision if ev.prev_kv is not None else 0
+        self._obj: dict[str, Any] | None = None
+        self._prev: dict[str, Any] | None = None
+        self._lines: dict[str, bytes] = {}
+
+    def object(self) -> dict[str, Any]:
+        """The object the event carries (for a deletion: the last state, at the delete rev).
+        Shared: callers must not mutate it; use fresh_object() to get a private copy."""
+        if self._obj is None:
+            raw = self.prev_value if self.deleted else self.value
+            self._obj = decode(raw or b"{}", self.revision)
+        return self._obj
+
+    def fresh_object(self) -> dict[str, Any]:
+        raw = self.prev_value if self.deleted else self.value
+        return decode(raw or b"{}", self.revision)
+
+    def previous(self) -> dict[str, Any] | None:
+        if self.deleted:
+            return self.object()
+        if self.prev_value is None:
+            return None
+        if self._prev is None:
+            self._prev = decode(self.prev_value, self.prev_revision)
+        return self._prev
+
+    def line(self, event_type: str) -> bytes:
+        """The watch stream line for this event (JSON + newline), encoded once per type."""
+        cached = self._lines.get(event_type)
+        if cached is None:
+            cached = (dumps({"type": event_type, "object": self.object()}) + "\n").encode()
+            self._lines[event_type] = cached
+        return cached
+
+
+def classify(ev: CachedEvent, flt: ObjectFilter | None) -> str | None:
+    """The watch event type a filtered watcher sees for `ev`, or None to skip it: an object
+    that stops matching is DELETED for it, one that starts matching is ADDED."""
+    if ev.deleted:
+        if flt is None or flt.empty or flt.matches(ev.object()):
+            return "DELETED"
+        return None
+    prev = ev.prev_value is not None
+    if flt is None or flt.empty:
+        return "MODIFIED" if prev else "ADDED"
+    now = flt.matches(ev.object())
+    before = prev and flt.matches(ev.previous() or {})
+    if now:
+        return "MODIFIED" if before else "ADDED"
+    return "DELETED" if before else None
+
+
+class Watcher:
+    """One API watch's queue. The fan-out pushes synchronously; the request handler pulls."""
+
+    def __init__(self, prefix: bytes, flt: ObjectFilter | None, after_revision: int) -> None:
+        self.prefix = prefix
+        self.filter = flt
+        self.after_revision = after_revision  # deliver only events newer than this
+        self.pending: collections.deque[tuple[str, CachedEvent]] = collections.deque()
+        self.wakeup = asyncio.Event()
+        self.closed = False
+        self.overflowed = False
+
+    def offer(self, ev: CachedEvent) -> None:
+        if self.closed or ev.revision <= self.after_revision or not ev.key.startswith(self.prefix):
+            return
+        kind = classify(ev, self.filter)
+        if kind is None:
+            return
+        if len(self.pending) >= MAX_PENDING:
+            self.overflowed = True
+            self.close()
+            return
+        self.pending.append((kind, ev))
+        self.wakeup.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wakeup.set()
+
+    async def next_batch(self, timeout: float | None) -> list[tuple[str, CachedEvent]] | None:
+        """Wait for events; [] on timeout, None once closed and drained."""
+        while not self.pending:
+            if self.closed:
+                return None
+            self.wakeup.clear()
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), timeout)
+            except TimeoutError:
+                return []
+        batch = [e for e in self.pending if e[1].revision > self.after_revision]
+        self.pending.clear()
+        return batch
+
+
+class WatchFanout:
+    """Reads the store's change stream once, keeps recent history, feeds the watchers."""
+
+    def __init__(self, kv: KV) -> None:
+        self._kv = kv
+        self._watchers: set[Watcher] = set()
+        self._history: collections.deque[CachedEvent] = collections.deque()
+        self.revision = 0  # every event up to here has been dispatched
+        self._history_start = 0  # every event after this revision is in the history
+        self._task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self.revision = self._history_start = self._kv.revision
+        self._task = asyncio.create_task(self._run(), name="apiserver-watch-fanout")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        for w in list(self._watchers):
+            w.close()
+
+    async def _run(self) -> None:
+        stream = self._kv.watch(REGISTRY, prefix_end(REGISTRY),
+                                start_revision=self.revision + 1, prev_kv=True)
+        self.ready.set()
+        try:
+            async for batch in stream:
+                self._dispatch(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the store watch behind the API watch fan-out failed")
+        finally:
+            stream.close()
+            for w in list(self._watchers):
+                w.close()
+
+    def _dispatch(self, batch: list[Event]) -> None:
+        for raw in batch:
+            ev = CachedEvent(raw)
+            if resource_of_key(ev.key) is None:
+                continue
+            self._history.append(ev)
+            for w in self._watchers:
+                w.offer(ev)
+            self.revision = max(self.revision, ev.revision)
+        while len(self._history) > HISTORY_EVENTS:
+            self._history_start = self._history.popleft().revision
+        if batch:
+            self.revision = max(self.revision, batch[-1].kv.mod_revision)
+
+    def subscribe(self, prefix: bytes, flt: ObjectFilter | None,
+                  after_revision: int) -> Watcher | None:
+        """A watcher fed every change after `after_revision`, or None when that is older than
+        the history (the caller then watches the store directly, which may answer 410)."""
+        if after_revision < self._history_start:
+            return None
+        w = Watcher(prefix, flt, after_revision)
+        if after_revision < self.revision:
+            replay = []
+            for ev in reversed(self._history):
+                if ev.revision <= after_revision:
+                    break
+                replay.append(ev)
+            for ev in reversed(replay):
+                w.offer(ev)
+        self._watchers.add(w)
+        return w
+
+    def unsubscribe(self, w: Watcher) -> None:
+        self._watchers.discard(w)
+        w.close()
+
+    @property
+    def watcher_count(self) -> int:
+        return len(self._watchers)
+
+
+async def direct_store_events(kv: KV, prefix: bytes, flt: ObjectFilter | None,
+                              after_revision: int) -> AsyncIterator[tuple[str, CachedEvent]]:
+    """The rare path for a watch older than the fan-out's history: a store watch of its own."""
+    stream = kv.watch(prefix, prefix_end(prefix), start_revision=after_revision + 1,
+                      prev_kv=True)
+    try:
+        async for batch in stream:
+            for raw in batch:
+                ev = CachedEvent(raw)
+                kind = classify(ev, flt)
+                if kind is not None:
+                    yield kind, ev
+    except CompactedError as e:
+        raise too_old(after_revision, e.compact_revision) from None
+    finally:
+        stream.close()
