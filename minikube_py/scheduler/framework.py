@@ -135,6 +135,7 @@ class NodeInfo:
     ready: bool = False
     unschedulable: bool = False
     hard_taints: tuple[Obj, ...] = ()  # NoSchedule and NoExecute
+    hard_taint_key: tuple[tuple[str, str, str], ...] = ()  # the same, hashable
     soft_taints: tuple[Obj, ...] = ()  # PreferNoSchedule
     requested: Resources = field(default_factory=Resources)
     # What scoring counts: pods without requests weigh as 100m cpu / 200Mi (kube's rule),
@@ -155,13 +156,16 @@ class NodeInfo:
         meta = node.get("metadata") or {}
         spec = node.get("spec") or {}
         taints = spec.get("taints") or []
+        hard = tuple(t for t in taints if t.get("effect") in ("NoSchedule", "NoExecute"))
         ready = any(c.get("type") == "Ready" and c.get("status") == "True"
                     for c in (node.get("status") or {}).get("conditions") or [])
         return cls(
             node=node, allocatable=node_allocatable(node), name=str(meta.get("name", "")),
             labels=dict(meta.get("labels") or {}), ready=ready,
             unschedulable=bool(spec.get("unschedulable")),
-            hard_taints=tuple(t for t in taints if t.get("effect") in ("NoSchedule", "NoExecute")),
+            hard_taints=hard,
+            hard_taint_key=tuple((str(t.get("key", "")), str(t.get("value", "")),
+                                  str(t.get("effect", ""))) for t in hard),
             soft_taints=tuple(t for t in taints if t.get("effect") == "PreferNoSchedule"),
             image_names=images,
         )
@@ -292,8 +296,8 @@ class Framework:
         evaluated = 0
         # Start where the last cycle stopped so every node gets its turn. This loop runs
         # for hundreds of nodes per pod: keep it tight.
-        for i in range(total):
-            node = nodes[(start + i) % total]
+        ordered = [*nodes[start:], *nodes[:start]] if start else nodes
+        for node in ordered:
             evaluated += 1
             for run_filter in filters:
                 status = run_filter(state, pod, node)

@@ -100,7 +100,7 @@ class InterPodAffinity:
     def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
         affinity = _terms(pod, "podAffinity", required=True)
         anti = _terms(pod, "podAntiAffinity", required=True)
-        holders = [(n, p) for n in nodes for p in n.pods_with_affinity.values()]
+        holders = _holders(state, nodes)
         if not affinity and not anti and not holders:
             return SKIP  # the common case costs nothing
         pre = _PreFilterState(affinity, anti, [Counter() for _ in affinity],
@@ -144,7 +144,8 @@ class InterPodAffinity:
         return SUCCESS
 
     def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
-        weights = _preferred_weights(pod, state.get(NODES) or [])
+        nodes = state.get(NODES) or []
+        weights = _preferred_weights(pod, nodes, _holders(state, nodes))
         if not weights:
             return SKIP
         state[_SCORE_STATE] = weights
@@ -166,7 +167,20 @@ class InterPodAffinity:
 _SCORE_STATE = "InterPodAffinity/preferred"
 
 
-def _preferred_weights(pod: Obj, nodes: Sequence[NodeInfo]) -> dict[tuple[str, str], int]:
+def _holders(state: CycleState, nodes: Sequence[NodeInfo]) -> list[tuple[NodeInfo, Obj]]:
+    """Existing pods that carry pod (anti-)affinity terms, with their nodes; once a cycle."""
+    holders: list[tuple[NodeInfo, Obj]] | None = state.get(_HOLDERS)
+    if holders is None:
+        holders = state[_HOLDERS] = [(n, p) for n in nodes if n.pods_with_affinity
+                                     for p in n.pods_with_affinity.values()]
+    return holders
+
+
+_HOLDERS = "InterPodAffinity/holders"
+
+
+def _preferred_weights(pod: Obj, nodes: Sequence[NodeInfo],
+                       holders: list[tuple[NodeInfo, Obj]]) -> dict[tuple[str, str], int]:
     """(topologyKey, value) -> summed weight of preferred terms satisfied there: the
     incoming pod's own terms, and existing pods' preferred terms that match it."""
     weights: Counter[tuple[str, str]] = Counter()
@@ -179,7 +193,6 @@ def _preferred_weights(pod: Obj, nodes: Sequence[NodeInfo]) -> dict[tuple[str, s
                     value = _label(node, term.topology_key)
                     if value is not None and term.matches(other):
                         weights[(term.topology_key, value)] += sign * term.weight
-    holders = [(n, p) for n in nodes for p in n.pods_with_affinity.values()]
     for node, other in holders:
         for kind, sign in (("podAffinity", 1), ("podAntiAffinity", -1)):
             for term in _terms(other, kind, required=False):

@@ -17,15 +17,22 @@ from minikube_py.scheduler.framework import (
     unschedulable,
 )
 
-_REQUESTS_KEY = "NodeResourcesFit/requests"
+_REQUESTS = "NodeResourcesFit/requests"
+_NON_ZERO = "NodeResourcesFit/non-zero"
 
 
 def _requests(state: CycleState, pod: Obj) -> Resources:
-    req = state.get(_REQUESTS_KEY)
+    req: Resources | None = state.get(_REQUESTS)
     if req is None:
-        req = state[_REQUESTS_KEY] = pod_requests(pod)
-    assert isinstance(req, Resources)
+        req = state[_REQUESTS] = pod_requests(pod)
     return req
+
+
+def _non_zero_requests(state: CycleState, pod: Obj) -> Resources:
+    nz: Resources | None = state.get(_NON_ZERO)
+    if nz is None:
+        nz = state[_NON_ZERO] = non_zero(_requests(state, pod))
+    return nz
 
 
 class NodeResourcesFit:
@@ -40,8 +47,13 @@ class NodeResourcesFit:
         return SUCCESS
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
-        req = _requests(state, pod)
+        req: Resources = state[_REQUESTS]
         used, alloc = node.requested, node.allocatable
+        if (used.pods < alloc.pods and used.milli_cpu + req.milli_cpu <= alloc.milli_cpu
+                and used.memory + req.memory <= alloc.memory
+                and used.ephemeral_storage + req.ephemeral_storage
+                <= alloc.ephemeral_storage):
+            return SUCCESS  # the common case, decided in one expression
         reasons = []
         if used.pods + 1 > alloc.pods:
             reasons.append("Too many pods")
@@ -55,14 +67,16 @@ class NodeResourcesFit:
             reasons.append("Insufficient ephemeral-storage")
         return unschedulable(*reasons) if reasons else SUCCESS
 
+    def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
+        _non_zero_requests(state, pod)
+        return SUCCESS
+
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
-        req = non_zero(_requests(state, pod))
+        req: Resources = state[_NON_ZERO]
         used, alloc = node.non_zero_requested, node.allocatable
-        scores = [
-            _free_fraction(used.milli_cpu + req.milli_cpu, alloc.milli_cpu),
-            _free_fraction(used.memory + req.memory, alloc.memory),
-        ]
-        return sum(scores) // len(scores)
+        cpu = _free_fraction(used.milli_cpu + req.milli_cpu, alloc.milli_cpu)
+        memory = _free_fraction(used.memory + req.memory, alloc.memory)
+        return (cpu + memory) // 2
 
 
 class BalancedAllocation:
@@ -71,8 +85,12 @@ class BalancedAllocation:
     name = "NodeResourcesBalancedAllocation"
     weight = 1
 
+    def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
+        _non_zero_requests(state, pod)
+        return SUCCESS
+
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
-        req = non_zero(_requests(state, pod))
+        req: Resources = state[_NON_ZERO]
         used, alloc = node.non_zero_requested, node.allocatable
         cpu = min(1.0, (used.milli_cpu + req.milli_cpu) / alloc.milli_cpu) if alloc.milli_cpu else 1.0
         mem = min(1.0, (used.memory + req.memory) / alloc.memory) if alloc.memory else 1.0
@@ -84,5 +102,3 @@ def _free_fraction(used: int, total: int) -> int:
     if total <= 0 or used > total:
         return 0
     return (total - used) * MAX_NODE_SCORE // total
-
-

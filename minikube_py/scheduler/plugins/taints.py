@@ -22,6 +22,17 @@ def _taint_text(taint: dict[str, Any]) -> str:
     return f"{{{taint.get('key')}: {taint.get('value') or ''}}}"
 
 
+_VERDICTS = "TaintToleration/verdicts"
+
+
+def _check(pod: Obj, taints: tuple[Obj, ...]) -> Status:
+    tolerations = (pod.get("spec") or {}).get("tolerations") or []
+    for taint in taints:
+        if not any(tolerates(t, taint) for t in tolerations):
+            return unresolvable(f"node(s) had untolerated taint {_taint_text(taint)}")
+    return SUCCESS
+
+
 class TaintToleration:
     name = "TaintToleration"
     weight = 1
@@ -29,11 +40,13 @@ class TaintToleration:
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
         if not node.hard_taints:
             return SUCCESS
-        tolerations = (pod.get("spec") or {}).get("tolerations") or []
-        for taint in node.hard_taints:
-            if not any(tolerates(t, taint) for t in tolerations):
-                return unresolvable(f"node(s) had untolerated taint {_taint_text(taint)}")
-        return SUCCESS
+        # Nodes tend to share their taints: decide once per distinct set per cycle.
+        verdicts: dict[tuple[tuple[str, str, str], ...], Status] = state.setdefault(
+            _VERDICTS, {})
+        verdict = verdicts.get(node.hard_taint_key)
+        if verdict is None:
+            verdict = verdicts[node.hard_taint_key] = _check(pod, node.hard_taints)
+        return verdict
 
     def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
         return SUCCESS if any(n.soft_taints for n in feasible) else SKIP

@@ -30,6 +30,15 @@ def run_filter(plugin: Any, pod: dict[str, Any], node_info: NodeInfo) -> tuple[C
     return status.code, status.reasons
 
 
+def run_score(plugin: Any, pod: dict[str, Any], node_info: NodeInfo) -> int:
+    state = CycleState()
+    if hasattr(plugin, "pre_filter"):
+        plugin.pre_filter(state, pod, [node_info])
+    if hasattr(plugin, "pre_score"):
+        plugin.pre_score(state, pod, [node_info])
+    return int(plugin.score(state, pod, node_info))
+
+
 NOEXEC = {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}
 GPU = {"key": "gpu", "value": "true", "effect": "NoSchedule"}
 
@@ -112,7 +121,7 @@ def test_least_allocated_prefers_the_emptier_node() -> None:
     idle = NodeInfo.of(make_node("idle"))
     pod = make_pod(cpu="100m", memory="100Mi")
     fit = NodeResourcesFit()
-    assert fit.score(CycleState(), pod, idle) > fit.score(CycleState(), pod, busy)
+    assert run_score(fit, pod, idle) > run_score(fit, pod, busy)
 
 
 def test_balanced_allocation_prefers_even_use() -> None:
@@ -120,7 +129,7 @@ def test_balanced_allocation_prefers_even_use() -> None:
     skewed = NodeInfo.of(make_node("skewed", cpu="4", memory="64Gi"))
     pod = make_pod(cpu="2", memory="2Gi")
     plugin = BalancedAllocation()
-    assert plugin.score(CycleState(), pod, even) > plugin.score(CycleState(), pod, skewed)
+    assert run_score(plugin, pod, even) > run_score(plugin, pod, skewed)
 
 
 def test_preferred_node_affinity_scores_matching_nodes_higher() -> None:
@@ -130,5 +139,5 @@ def test_preferred_node_affinity_scores_matching_nodes_higher() -> None:
     plugin = NodeAffinity()
     a = NodeInfo.of(make_node("n1", labels={"zone": "a"}))
     b = NodeInfo.of(make_node("n2", labels={"zone": "b"}))
-    assert plugin.score(CycleState(), pod, a) == 100
-    assert plugin.score(CycleState(), pod, b) == 0
+    assert run_score(plugin, pod, a) == 100
+    assert run_score(plugin, pod, b) == 0
