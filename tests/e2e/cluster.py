@@ -62,6 +62,7 @@ class ServeProcess:
     def start(self, timeout: float = 120) -> float:
         """Start and wait for 'cluster ready'; returns the seconds it took."""
         t0 = time.monotonic()
+        offset = len(self.log)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "minikube_py", "serve", "--data-dir", str(self.data_dir),
@@ -73,7 +74,7 @@ class ServeProcess:
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"serve exited with {self.proc.returncode}:\n{self.log}")
-            return "cluster ready" in self.log.rsplit("starting a cluster", 1)[-1]
+            return "cluster ready" in self.log[offset:]
 
         wait_for(ready, timeout=timeout, what=f"serve to be ready; log:\n{self.log}")
         return time.monotonic() - t0
