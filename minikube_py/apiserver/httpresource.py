@@ -16,7 +16,7 @@ from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import NAMESPACES, Resource
 from minikube_py.api.selectors import build_filter
-from minikube_py.apiserver import subresources, tables
+from minikube_py.apiserver import protobuf, subresources, tables
 from minikube_py.apiserver.service import ApiService, RequestOptions, list_body
 from minikube_py.apiserver.storage import dumps
 from minikube_py.apiserver.watchcache import CachedEvent
@@ -72,6 +72,8 @@ class ResourceRequest:
         ctype = self.request.content_type
         if "Content-Type" not in self.request.headers or ctype == "application/octet-stream":
             ctype = "application/json"  # aiohttp's stand-in for "no Content-Type given"
+        if ctype == protobuf.MEDIA_TYPE and not patch:  # kubectl create's typed generators
+            return _decode_protobuf(raw) if raw else None
         if "protobuf" in ctype:
             raise errors.unsupported_media_type(ctype)
         if not raw:
@@ -86,6 +88,15 @@ class ResourceRequest:
             msg = str(e).splitlines()[0]
             raise errors.bad_request(f"error decoding request body: {msg}") from None
         raise errors.unsupported_media_type(ctype)
+
+
+def _decode_protobuf(raw: bytes) -> dict[str, Any]:
+    try:
+        return protobuf.decode_object(raw)
+    except protobuf.UnsupportedKindError as e:
+        raise ApiError(415, "UnsupportedMediaType", str(e)) from None
+    except protobuf.ProtobufDecodeError as e:
+        raise errors.bad_request(f"error decoding request body: {e}") from None
 
 
 def respond(obj: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:

@@ -117,8 +117,11 @@ class Watcher:
             if self.closed:
                 return None
             self.wakeup.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that races with the wakeup (CPython gh-86296), leaving the watch unstoppable.
             try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.wakeup.wait()
             except TimeoutError:
                 return []
         batch = [e for e in self.pending if e[1].revision > self.after_revision]

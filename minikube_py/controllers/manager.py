@@ -3,10 +3,28 @@ object. The composition root runs each as its own supervised task."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from minikube_py.controllers.base import ControllerContext
+from minikube_py.controllers.cronjob import CronJobController
+from minikube_py.controllers.daemonset import DaemonSetController
+from minikube_py.controllers.deployment import DeploymentController
+from minikube_py.controllers.endpoints import EndpointsController
+from minikube_py.controllers.endpointslice import EndpointSliceController
+from minikube_py.controllers.garbagecollector import GarbageCollector
+from minikube_py.controllers.job import JobController
+from minikube_py.controllers.namespace import NamespaceController
+from minikube_py.controllers.nodeipam import NodeIpamController
+from minikube_py.controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
+from minikube_py.controllers.podgc import PodGarbageCollector
+from minikube_py.controllers.replicaset import (
+    ReplicaSetController,
+    ReplicationControllerController,
+)
+from minikube_py.controllers.serviceaccount import ServiceAccountController
+from minikube_py.controllers.statefulset import StatefulSetController
 
 
 @dataclass(frozen=True)
@@ -20,14 +38,52 @@ class ControllerSettings:
     node_cidr_mask_size: int = 24
     # pod GC: terminated pods kept before the oldest are deleted
     terminated_pod_gc_threshold: int = 12500
+    pod_gc_period: float = 20.0
+    # force-delete pods stuck terminating this long on a NotReady node (None: never, as kube)
+    pod_gc_terminating_on_unready_after: float | None = None
+    namespace_recheck_interval: float = 2.0
+    # job: delay before replacing a failed pod, doubling per failure (kube: 10 s, 6 min)
+    job_backoff_base: float = 10.0
+    job_backoff_cap: float = 360.0
+    # cronjob: longest sleep between checks of one CronJob (notices clock jumps)
+    cronjob_max_requeue: float = 60.0
     workers: int = 2
 
 
-Runner = Callable[[], Awaitable[None]]
+Runner = Callable[[], Coroutine[Any, Any, None]]
 
 
 def build_controllers(ctx: ControllerContext,
                       settings: ControllerSettings) -> list[tuple[str, Runner]]:
     """(task name, run) for every controller. Each controller module adds its line here."""
     controllers: list[tuple[str, Runner]] = []
+    w = settings.workers
+    controllers.append(("node-lifecycle-controller", NodeLifecycleController(
+        ctx, grace_period=settings.node_monitor_grace_period,
+        monitor_period=settings.node_monitor_period, workers=w).run))
+    controllers.append(("taint-eviction-controller", TaintEvictionController(ctx, workers=w).run))
+    controllers.append(("node-ipam-controller", NodeIpamController(
+        ctx, cluster_cidr=settings.cluster_cidr,
+        node_mask_size=settings.node_cidr_mask_size).run))
+    controllers.append(("endpoints-controller", EndpointsController(ctx, workers=w).run))
+    controllers.append(("endpointslice-controller", EndpointSliceController(ctx, workers=w).run))
+    controllers.append(("namespace-controller", NamespaceController(
+        ctx, recheck_interval=settings.namespace_recheck_interval, workers=w).run))
+    controllers.append(("garbage-collector-controller", GarbageCollector(ctx).run))
+    controllers.append(("serviceaccount-controller", ServiceAccountController(ctx).run))
+    controllers.append(("pod-garbage-collector", PodGarbageCollector(
+        ctx, terminated_threshold=settings.terminated_pod_gc_threshold,
+        period=settings.pod_gc_period,
+        terminating_on_unready_after=settings.pod_gc_terminating_on_unready_after).run))
+    controllers.append(("daemonset-controller", DaemonSetController(ctx, workers=w).run))
+    controllers.append(("job-controller", JobController(
+        ctx, workers=w, backoff_base=settings.job_backoff_base,
+        backoff_cap=settings.job_backoff_cap).run))
+    controllers.append(("cronjob-controller", CronJobController(
+        ctx, max_requeue=settings.cronjob_max_requeue).run))
+    controllers.append(("statefulset-controller", StatefulSetController(ctx, workers=w).run))
+    controllers.append(("replicaset-controller", ReplicaSetController(ctx, workers=w).run))
+    controllers.append(("replication-controller", ReplicationControllerController(
+        ctx, workers=w).run))
+    controllers.append(("deployment-controller", DeploymentController(ctx, workers=w).run))
     return controllers

@@ -4,6 +4,7 @@ for queued pods, and binds through the pods/binding subresource."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import time
@@ -129,10 +130,9 @@ class Scheduler:
         self._wakeup.clear()
         ready_at = self.queue.next_ready_at()
         timeout = None if ready_at is None else max(0.0, ready_at - self._clock())
-        try:
-            await asyncio.wait_for(self._wakeup.wait(), timeout)
-        except TimeoutError:
-            pass
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):  # not wait_for: see watchcache.next_batch
+                await self._wakeup.wait()
 
     def schedule_one(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]

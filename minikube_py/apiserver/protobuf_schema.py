@@ -1,0 +1,640 @@
+"""Message tables for decoding Kubernetes protobuf: field number -> JSON name and type.
+
+Transcribed from k8s.io/api and k8s.io/apimachinery v0.32 (generated.proto for numbers and
+types; the Go JSON tags in types.go for inlining, pointers and omitempty). Each message is a
+string of "number jsonName type" entries, parsed once at import:
+
+- type is a scalar (string int32 int64 bool bytes double float), a message name (unqualified
+  means the same group as the message), or a builtin with its own JSON form (Time MicroTime
+  Quantity IntOrString RawExtension FieldsV1); a "[]" prefix is repeated, "map[string]" a map.
+- jsonName "*" is an inlined Go struct (`json:",inline"`): its fields merge into the parent.
+- "!" after a scalar keeps its zero value: the Go field is a pointer (so `replicas: 0` differs
+  from unset) or has no omitempty. Other zero scalars are dropped, as Go's JSON encoder would.
+
+Coverage: every kind the API server serves, Scale, DeleteOptions, Binding and Eviction, and
+everything they nest. All groups are at version v1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+SCALARS = frozenset({"string", "int32", "int64", "bool", "bytes", "double", "float"})
+BUILTINS = frozenset({"Time", "MicroTime", "Quantity", "IntOrString", "RawExtension",
+                      "FieldsV1"})
+
+# (apiVersion, kind) of a top-level object -> its message.
+KINDS: dict[tuple[str, str], str] = {
+    ("apps/v1", "ControllerRevision"): "apps.ControllerRevision",
+    ("apps/v1", "DaemonSet"): "apps.DaemonSet",
+    ("apps/v1", "Deployment"): "apps.Deployment",
+    ("apps/v1", "ReplicaSet"): "apps.ReplicaSet",
+    ("apps/v1", "StatefulSet"): "apps.StatefulSet",
+    ("autoscaling/v1", "Scale"): "autoscaling.Scale",
+    ("batch/v1", "CronJob"): "batch.CronJob",
+    ("batch/v1", "Job"): "batch.Job",
+    ("coordination.k8s.io/v1", "Lease"): "coordination.Lease",
+    ("v1", "Binding"): "core.Binding",
+    ("v1", "ConfigMap"): "core.ConfigMap",
+    ("v1", "Endpoints"): "core.Endpoints",
+    ("v1", "Event"): "core.Event",
+    ("v1", "Namespace"): "core.Namespace",
+    ("v1", "Node"): "core.Node",
+    ("v1", "PersistentVolumeClaim"): "core.PersistentVolumeClaim",
+    ("v1", "Pod"): "core.Pod",
+    ("v1", "ReplicationController"): "core.ReplicationController",
+    ("v1", "Secret"): "core.Secret",
+    ("v1", "Service"): "core.Service",
+    ("v1", "ServiceAccount"): "core.ServiceAccount",
+    ("discovery.k8s.io/v1", "EndpointSlice"): "discovery.EndpointSlice",
+    ("events.k8s.io/v1", "Event"): "events.Event",
+    ("policy/v1", "Eviction"): "policy.Eviction",
+}
+
+_MESSAGES: dict[str, str] = {
+    "apps.ControllerRevision":
+        "1 metadata meta.ObjectMeta, 2 data RawExtension, 3 revision int64!",
+    "apps.DaemonSet":
+        "1 metadata meta.ObjectMeta, 2 spec DaemonSetSpec, 3 status DaemonSetStatus",
+    "apps.DaemonSetCondition":
+        "1 type string!, 2 status string!, 3 lastTransitionTime Time, 4 reason string, "
+        "5 message string",
+    "apps.DaemonSetSpec":
+        "1 selector meta.LabelSelector, 2 template core.PodTemplateSpec, "
+        "3 updateStrategy DaemonSetUpdateStrategy, 4 minReadySeconds int32, "
+        "6 revisionHistoryLimit int32!",
+    "apps.DaemonSetStatus":
+        "1 currentNumberScheduled int32!, 2 numberMisscheduled int32!, "
+        "3 desiredNumberScheduled int32!, 4 numberReady int32!, 5 observedGeneration int64, "
+        "6 updatedNumberScheduled int32, 7 numberAvailable int32, 8 numberUnavailable int32, "
+        "9 collisionCount int32!, 10 conditions []DaemonSetCondition",
+    "apps.DaemonSetUpdateStrategy": "1 type string, 2 rollingUpdate RollingUpdateDaemonSet",
+    "apps.Deployment":
+        "1 metadata meta.ObjectMeta, 2 spec DeploymentSpec, 3 status DeploymentStatus",
+    "apps.DeploymentCondition":
+        "1 type string!, 2 status string!, 4 reason string, 5 message string, "
+        "6 lastUpdateTime Time, 7 lastTransitionTime Time",
+    "apps.DeploymentSpec":
+        "1 replicas int32!, 2 selector meta.LabelSelector, 3 template core.PodTemplateSpec, "
+        "4 strategy DeploymentStrategy, 5 minReadySeconds int32, 6 revisionHistoryLimit int32!, "
+        "7 paused bool, 9 progressDeadlineSeconds int32!",
+    "apps.DeploymentStatus":
+        "1 observedGeneration int64, 2 replicas int32, 3 updatedReplicas int32, "
+        "4 availableReplicas int32, 5 unavailableReplicas int32, "
+        "6 conditions []DeploymentCondition, 7 readyReplicas int32, 8 collisionCount int32!",
+    "apps.DeploymentStrategy": "1 type string, 2 rollingUpdate RollingUpdateDeployment",
+    "apps.ReplicaSet":
+        "1 metadata meta.ObjectMeta, 2 spec ReplicaSetSpec, 3 status ReplicaSetStatus",
+    "apps.ReplicaSetCondition":
+        "1 type string!, 2 status string!, 3 lastTransitionTime Time, 4 reason string, "
+        "5 message string",
+    "apps.ReplicaSetSpec":
+        "1 replicas int32!, 2 selector meta.LabelSelector, 3 template core.PodTemplateSpec, "
+        "4 minReadySeconds int32",
+    "apps.ReplicaSetStatus":
+        "1 replicas int32!, 2 fullyLabeledReplicas int32, 3 observedGeneration int64, "
+        "4 readyReplicas int32, 5 availableReplicas int32, 6 conditions []ReplicaSetCondition",
+    "apps.RollingUpdateDaemonSet": "1 maxUnavailable IntOrString, 2 maxSurge IntOrString",
+    "apps.RollingUpdateDeployment": "1 maxUnavailable IntOrString, 2 maxSurge IntOrString",
+    "apps.RollingUpdateStatefulSetStrategy": "1 partition int32!, 2 maxUnavailable IntOrString",
+    "apps.StatefulSet":
+        "1 metadata meta.ObjectMeta, 2 spec StatefulSetSpec, 3 status StatefulSetStatus",
+    "apps.StatefulSetCondition":
+        "1 type string!, 2 status string!, 3 lastTransitionTime Time, 4 reason string, "
+        "5 message string",
+    "apps.StatefulSetOrdinals": "1 start int32!",
+    "apps.StatefulSetPersistentVolumeClaimRetentionPolicy":
+        "1 whenDeleted string, 2 whenScaled string",
+    "apps.StatefulSetSpec":
+        "1 replicas int32!, 2 selector meta.LabelSelector, 3 template core.PodTemplateSpec, "
+        "4 volumeClaimTemplates []core.PersistentVolumeClaim, 5 serviceName string!, "
+        "6 podManagementPolicy string, 7 updateStrategy StatefulSetUpdateStrategy, "
+        "8 revisionHistoryLimit int32!, 9 minReadySeconds int32, "
+        "10 persistentVolumeClaimRetentionPolicy StatefulSetPersistentVolumeClaimRetentionPolicy, "
+        "11 ordinals StatefulSetOrdinals",
+    "apps.StatefulSetStatus":
+        "1 observedGeneration int64, 2 replicas int32!, 3 readyReplicas int32, "
+        "4 currentReplicas int32, 5 updatedReplicas int32, 6 currentRevision string, "
+        "7 updateRevision string, 9 collisionCount int32!, 10 conditions []StatefulSetCondition, "
+        "11 availableReplicas int32!",
+    "apps.StatefulSetUpdateStrategy":
+        "1 type string, 2 rollingUpdate RollingUpdateStatefulSetStrategy",
+    "autoscaling.Scale": "1 metadata meta.ObjectMeta, 2 spec ScaleSpec, 3 status ScaleStatus",
+    "autoscaling.ScaleSpec": "1 replicas int32",
+    "autoscaling.ScaleStatus": "1 replicas int32!, 2 selector string",
+    "batch.CronJob": "1 metadata meta.ObjectMeta, 2 spec CronJobSpec, 3 status CronJobStatus",
+    "batch.CronJobSpec":
+        "1 schedule string!, 2 startingDeadlineSeconds int64!, 3 concurrencyPolicy string, "
+        "4 suspend bool!, 5 jobTemplate JobTemplateSpec, 6 successfulJobsHistoryLimit int32!, "
+        "7 failedJobsHistoryLimit int32!, 8 timeZone string!",
+    "batch.CronJobStatus":
+        "1 active []core.ObjectReference, 4 lastScheduleTime Time, 5 lastSuccessfulTime Time",
+    "batch.Job": "1 metadata meta.ObjectMeta, 2 spec JobSpec, 3 status JobStatus",
+    "batch.JobCondition":
+        "1 type string!, 2 status string!, 3 lastProbeTime Time, 4 lastTransitionTime Time, "
+        "5 reason string, 6 message string",
+    "batch.JobSpec":
+        "1 parallelism int32!, 2 completions int32!, 3 activeDeadlineSeconds int64!, "
+        "4 selector meta.LabelSelector, 5 manualSelector bool!, 6 template core.PodTemplateSpec, "
+        "7 backoffLimit int32!, 8 ttlSecondsAfterFinished int32!, 9 completionMode string!, "
+        "10 suspend bool!, 11 podFailurePolicy PodFailurePolicy, 12 backoffLimitPerIndex int32!, "
+        "13 maxFailedIndexes int32!, 14 podReplacementPolicy string!, 15 managedBy string!, "
+        "16 successPolicy SuccessPolicy",
+    "batch.JobStatus":
+        "1 conditions []JobCondition, 2 startTime Time, 3 completionTime Time, 4 active int32, "
+        "5 succeeded int32, 6 failed int32, 7 completedIndexes string, "
+        "8 uncountedTerminatedPods UncountedTerminatedPods, 9 ready int32!, "
+        "10 failedIndexes string!, 11 terminating int32!",
+    "batch.JobTemplateSpec": "1 metadata meta.ObjectMeta, 2 spec JobSpec",
+    "batch.PodFailurePolicy": "1 rules []PodFailurePolicyRule",
+    "batch.PodFailurePolicyOnExitCodesRequirement":
+        "1 containerName string!, 2 operator string!, 3 values []int32",
+    "batch.PodFailurePolicyOnPodConditionsPattern": "1 type string!, 2 status string!",
+    "batch.PodFailurePolicyRule":
+        "1 action string!, 2 onExitCodes PodFailurePolicyOnExitCodesRequirement, "
+        "3 onPodConditions []PodFailurePolicyOnPodConditionsPattern",
+    "batch.SuccessPolicy": "1 rules []SuccessPolicyRule",
+    "batch.SuccessPolicyRule": "1 succeededIndexes string!, 2 succeededCount int32!",
+    "batch.UncountedTerminatedPods": "1 succeeded []string, 2 failed []string",
+    "coordination.Lease": "1 metadata meta.ObjectMeta, 2 spec LeaseSpec",
+    "coordination.LeaseSpec":
+        "1 holderIdentity string!, 2 leaseDurationSeconds int32!, 3 acquireTime MicroTime, "
+        "4 renewTime MicroTime, 5 leaseTransitions int32!, 6 strategy string!, "
+        "7 preferredHolder string!",
+    "core.AWSElasticBlockStoreVolumeSource":
+        "1 volumeID string!, 2 fsType string, 3 partition int32, 4 readOnly bool",
+    "core.Affinity":
+        "1 nodeAffinity NodeAffinity, 2 podAffinity PodAffinity, "
+        "3 podAntiAffinity PodAntiAffinity",
+    "core.AppArmorProfile": "1 type string!, 2 localhostProfile string!",
+    "core.AttachedVolume": "1 name string!, 2 devicePath string!",
+    "core.AzureDiskVolumeSource":
+        "1 diskName string!, 2 diskURI string!, 3 cachingMode string!, 4 fsType string!, "
+        "5 readOnly bool!, 6 kind string!",
+    "core.AzureFileVolumeSource": "1 secretName string!, 2 shareName string!, 3 readOnly bool",
+    "core.Binding": "1 metadata meta.ObjectMeta, 2 target ObjectReference",
+    "core.CSIVolumeSource":
+        "1 driver string!, 2 readOnly bool!, 3 fsType string!, "
+        "4 volumeAttributes map[string]string, 5 nodePublishSecretRef LocalObjectReference",
+    "core.Capabilities": "1 add []string, 2 drop []string",
+    "core.CephFSVolumeSource":
+        "1 monitors []string, 2 path string, 3 user string, 4 secretFile string, "
+        "5 secretRef LocalObjectReference, 6 readOnly bool",
+    "core.CinderVolumeSource":
+        "1 volumeID string!, 2 fsType string, 3 readOnly bool, 4 secretRef LocalObjectReference",
+    "core.ClientIPConfig": "1 timeoutSeconds int32!",
+    "core.ClusterTrustBundleProjection":
+        "1 name string!, 2 signerName string!, 3 labelSelector meta.LabelSelector, "
+        "4 path string!, 5 optional bool!",
+    "core.ConfigMap":
+        "1 metadata meta.ObjectMeta, 2 data map[string]string, 3 binaryData map[string]bytes, "
+        "4 immutable bool!",
+    "core.ConfigMapEnvSource": "1 * LocalObjectReference, 2 optional bool!",
+    "core.ConfigMapKeySelector": "1 * LocalObjectReference, 2 key string!, 3 optional bool!",
+    "core.ConfigMapNodeConfigSource":
+        "1 namespace string!, 2 name string!, 3 uid string, 4 resourceVersion string, "
+        "5 kubeletConfigKey string!",
+    "core.ConfigMapProjection": "1 * LocalObjectReference, 2 items []KeyToPath, 4 optional bool!",
+    "core.ConfigMapVolumeSource":
+        "1 * LocalObjectReference, 2 items []KeyToPath, 3 defaultMode int32!, 4 optional bool!",
+    "core.Container":
+        "1 name string!, 2 image string, 3 command []string, 4 args []string, "
+        "5 workingDir string, 6 ports []ContainerPort, 7 env []EnvVar, "
+        "8 resources ResourceRequirements, 9 volumeMounts []VolumeMount, 10 livenessProbe Probe, "
+        "11 readinessProbe Probe, 12 lifecycle Lifecycle, 13 terminationMessagePath string, "
+        "14 imagePullPolicy string, 15 securityContext SecurityContext, 16 stdin bool, "
+        "17 stdinOnce bool, 18 tty bool, 19 envFrom []EnvFromSource, "
+        "20 terminationMessagePolicy string, 21 volumeDevices []VolumeDevice, "
+        "22 startupProbe Probe, 23 resizePolicy []ContainerResizePolicy, "
+        "24 restartPolicy string!",
+    "core.ContainerImage": "1 names []string, 2 sizeBytes int64",
+    "core.ContainerPort":
+        "1 name string, 2 hostPort int32, 3 containerPort int32!, 4 protocol string, "
+        "5 hostIP string",
+    "core.ContainerResizePolicy": "1 resourceName string!, 2 restartPolicy string!",
+    "core.ContainerState":
+        "1 waiting ContainerStateWaiting, 2 running ContainerStateRunning, "
+        "3 terminated ContainerStateTerminated",
+    "core.ContainerStateRunning": "1 startedAt Time",
+    "core.ContainerStateTerminated":
+        "1 exitCode int32!, 2 signal int32, 3 reason string, 4 message string, 5 startedAt Time, "
+        "6 finishedAt Time, 7 containerID string",
+    "core.ContainerStateWaiting": "1 reason string, 2 message string",
+    "core.ContainerStatus":
+        "1 name string!, 2 state ContainerState, 3 lastState ContainerState, 4 ready bool!, "
+        "5 restartCount int32!, 6 image string!, 7 imageID string!, 8 containerID string, "
+        "9 started bool!, 10 allocatedResources map[string]Quantity, "
+        "11 resources ResourceRequirements, 12 volumeMounts []VolumeMountStatus, "
+        "13 user ContainerUser, 14 allocatedResourcesStatus []ResourceStatus",
+    "core.ContainerUser": "1 linux LinuxContainerUser",
+    "core.DaemonEndpoint": "1 Port int32!",
+    "core.DownwardAPIProjection": "1 items []DownwardAPIVolumeFile",
+    "core.DownwardAPIVolumeFile":
+        "1 path string!, 2 fieldRef ObjectFieldSelector, "
+        "3 resourceFieldRef ResourceFieldSelector, 4 mode int32!",
+    "core.DownwardAPIVolumeSource": "1 items []DownwardAPIVolumeFile, 2 defaultMode int32!",
+    "core.EmptyDirVolumeSource": "1 medium string, 2 sizeLimit Quantity",
+    "core.EndpointAddress":
+        "1 ip string!, 2 targetRef ObjectReference, 3 hostname string, 4 nodeName string!",
+    "core.EndpointPort": "1 name string, 2 port int32!, 3 protocol string, 4 appProtocol string!",
+    "core.EndpointSubset":
+        "1 addresses []EndpointAddress, 2 notReadyAddresses []EndpointAddress, "
+        "3 ports []EndpointPort",
+    "core.Endpoints": "1 metadata meta.ObjectMeta, 2 subsets []EndpointSubset",
+    "core.EnvFromSource":
+        "1 prefix string, 2 configMapRef ConfigMapEnvSource, 3 secretRef SecretEnvSource",
+    "core.EnvVar": "1 name string!, 2 value string, 3 valueFrom EnvVarSource",
+    "core.EnvVarSource":
+        "1 fieldRef ObjectFieldSelector, 2 resourceFieldRef ResourceFieldSelector, "
+        "3 configMapKeyRef ConfigMapKeySelector, 4 secretKeyRef SecretKeySelector",
+    "core.EphemeralContainer": "1 * EphemeralContainerCommon, 2 targetContainerName string",
+    "core.EphemeralContainerCommon":
+        "1 name string!, 2 image string, 3 command []string, 4 args []string, "
+        "5 workingDir string, 6 ports []ContainerPort, 7 env []EnvVar, "
+        "8 resources ResourceRequirements, 9 volumeMounts []VolumeMount, 10 livenessProbe Probe, "
+        "11 readinessProbe Probe, 12 lifecycle Lifecycle, 13 terminationMessagePath string, "
+        "14 imagePullPolicy string, 15 securityContext SecurityContext, 16 stdin bool, "
+        "17 stdinOnce bool, 18 tty bool, 19 envFrom []EnvFromSource, "
+        "20 terminationMessagePolicy string, 21 volumeDevices []VolumeDevice, "
+        "22 startupProbe Probe, 23 resizePolicy []ContainerResizePolicy, "
+        "24 restartPolicy string!",
+    "core.EphemeralVolumeSource": "1 volumeClaimTemplate PersistentVolumeClaimTemplate",
+    "core.Event":
+        "1 metadata meta.ObjectMeta, 2 involvedObject ObjectReference, 3 reason string, "
+        "4 message string, 5 source EventSource, 6 firstTimestamp Time, 7 lastTimestamp Time, "
+        "8 count int32, 9 type string, 10 eventTime MicroTime, 11 series EventSeries, "
+        "12 action string, 13 related ObjectReference, 14 reportingComponent string!, "
+        "15 reportingInstance string!",
+    "core.EventSeries": "1 count int32, 2 lastObservedTime MicroTime",
+    "core.EventSource": "1 component string, 2 host string",
+    "core.ExecAction": "1 command []string",
+    "core.FCVolumeSource":
+        "1 targetWWNs []string, 2 lun int32!, 3 fsType string, 4 readOnly bool, "
+        "5 wwids []string",
+    "core.FlexVolumeSource":
+        "1 driver string!, 2 fsType string, 3 secretRef LocalObjectReference, 4 readOnly bool, "
+        "5 options map[string]string",
+    "core.FlockerVolumeSource": "1 datasetName string, 2 datasetUUID string",
+    "core.GCEPersistentDiskVolumeSource":
+        "1 pdName string!, 2 fsType string, 3 partition int32, 4 readOnly bool",
+    "core.GRPCAction": "1 port int32!, 2 service string!",
+    "core.GitRepoVolumeSource": "1 repository string!, 2 revision string, 3 directory string",
+    "core.GlusterfsVolumeSource": "1 endpoints string!, 2 path string!, 3 readOnly bool",
+    "core.HTTPGetAction":
+        "1 path string, 2 port IntOrString, 3 host string, 4 scheme string, "
+        "5 httpHeaders []HTTPHeader",
+    "core.HTTPHeader": "1 name string!, 2 value string!",
+    "core.HostAlias": "1 ip string!, 2 hostnames []string",
+    "core.HostIP": "1 ip string!",
+    "core.HostPathVolumeSource": "1 path string!, 2 type string!",
+    "core.ISCSIVolumeSource":
+        "1 targetPortal string!, 2 iqn string!, 3 lun int32!, 4 iscsiInterface string, "
+        "5 fsType string, 6 readOnly bool, 7 portals []string, 8 chapAuthDiscovery bool, "
+        "10 secretRef LocalObjectReference, 11 chapAuthSession bool, 12 initiatorName string!",
+    "core.ImageVolumeSource": "1 reference string, 2 pullPolicy string",
+    "core.KeyToPath": "1 key string!, 2 path string!, 3 mode int32!",
+    "core.Lifecycle": "1 postStart LifecycleHandler, 2 preStop LifecycleHandler",
+    "core.LifecycleHandler":
+        "1 exec ExecAction, 2 httpGet HTTPGetAction, 3 tcpSocket TCPSocketAction, "
+        "4 sleep SleepAction",
+    "core.LinuxContainerUser": "1 uid int64!, 2 gid int64!, 3 supplementalGroups []int64",
+    "core.LoadBalancerIngress":
+        "1 ip string, 2 hostname string, 3 ipMode string!, 4 ports []PortStatus",
+    "core.LoadBalancerStatus": "1 ingress []LoadBalancerIngress",
+    "core.LocalObjectReference": "1 name string",
+    "core.ModifyVolumeStatus": "1 targetVolumeAttributesClassName string, 2 status string!",
+    "core.NFSVolumeSource": "1 server string!, 2 path string!, 3 readOnly bool",
+    "core.Namespace":
+        "1 metadata meta.ObjectMeta, 2 spec NamespaceSpec, 3 status NamespaceStatus",
+    "core.NamespaceCondition":
+        "1 type string!, 2 status string!, 4 lastTransitionTime Time, 5 reason string, "
+        "6 message string",
+    "core.NamespaceSpec": "1 finalizers []string",
+    "core.NamespaceStatus": "1 phase string, 2 conditions []NamespaceCondition",
+    "core.Node": "1 metadata meta.ObjectMeta, 2 spec NodeSpec, 3 status NodeStatus",
+    "core.NodeAddress": "1 type string!, 2 address string!",
+    "core.NodeAffinity":
+        "1 requiredDuringSchedulingIgnoredDuringExecution NodeSelector, "
+        "2 preferredDuringSchedulingIgnoredDuringExecution []PreferredSchedulingTerm",
+    "core.NodeCondition":
+        "1 type string!, 2 status string!, 3 lastHeartbeatTime Time, 4 lastTransitionTime Time, "
+        "5 reason string, 6 message string",
+    "core.NodeConfigSource": "2 configMap ConfigMapNodeConfigSource",
+    "core.NodeConfigStatus":
+        "1 assigned NodeConfigSource, 2 active NodeConfigSource, "
+        "3 lastKnownGood NodeConfigSource, 4 error string",
+    "core.NodeDaemonEndpoints": "1 kubeletEndpoint DaemonEndpoint",
+    "core.NodeFeatures": "1 supplementalGroupsPolicy bool!",
+    "core.NodeRuntimeHandler": "1 name string!, 2 features NodeRuntimeHandlerFeatures",
+    "core.NodeRuntimeHandlerFeatures": "1 recursiveReadOnlyMounts bool!, 2 userNamespaces bool!",
+    "core.NodeSelector": "1 nodeSelectorTerms []NodeSelectorTerm",
+    "core.NodeSelectorRequirement": "1 key string!, 2 operator string!, 3 values []string",
+    "core.NodeSelectorTerm":
+        "1 matchExpressions []NodeSelectorRequirement, 2 matchFields []NodeSelectorRequirement",
+    "core.NodeSpec":
+        "1 podCIDR string, 2 externalID string, 3 providerID string, 4 unschedulable bool, "
+        "5 taints []Taint, 6 configSource NodeConfigSource, 7 podCIDRs []string",
+    "core.NodeStatus":
+        "1 capacity map[string]Quantity, 2 allocatable map[string]Quantity, 3 phase string, "
+        "4 conditions []NodeCondition, 5 addresses []NodeAddress, "
+        "6 daemonEndpoints NodeDaemonEndpoints, 7 nodeInfo NodeSystemInfo, "
+        "8 images []ContainerImage, 9 volumesInUse []string, "
+        "10 volumesAttached []AttachedVolume, 11 config NodeConfigStatus, "
+        "12 runtimeHandlers []NodeRuntimeHandler, 13 features NodeFeatures",
+    "core.NodeSystemInfo":
+        "1 machineID string!, 2 systemUUID string!, 3 bootID string!, 4 kernelVersion string!, "
+        "5 osImage string!, 6 containerRuntimeVersion string!, 7 kubeletVersion string!, "
+        "8 kubeProxyVersion string!, 9 operatingSystem string!, 10 architecture string!",
+    "core.ObjectFieldSelector": "1 apiVersion string, 2 fieldPath string!",
+    "core.ObjectReference":
+        "1 kind string, 2 namespace string, 3 name string, 4 uid string, 5 apiVersion string, "
+        "6 resourceVersion string, 7 fieldPath string",
+    "core.PersistentVolumeClaim":
+        "1 metadata meta.ObjectMeta, 2 spec PersistentVolumeClaimSpec, "
+        "3 status PersistentVolumeClaimStatus",
+    "core.PersistentVolumeClaimCondition":
+        "1 type string!, 2 status string!, 3 lastProbeTime Time, 4 lastTransitionTime Time, "
+        "5 reason string, 6 message string",
+    "core.PersistentVolumeClaimSpec":
+        "1 accessModes []string, 2 resources VolumeResourceRequirements, 3 volumeName string, "
+        "4 selector meta.LabelSelector, 5 storageClassName string!, 6 volumeMode string!, "
+        "7 dataSource TypedLocalObjectReference, 8 dataSourceRef TypedObjectReference, "
+        "9 volumeAttributesClassName string!",
+    "core.PersistentVolumeClaimStatus":
+        "1 phase string, 2 accessModes []string, 3 capacity map[string]Quantity, "
+        "4 conditions []PersistentVolumeClaimCondition, "
+        "5 allocatedResources map[string]Quantity, "
+        "7 allocatedResourceStatuses map[string]string, "
+        "8 currentVolumeAttributesClassName string!, 9 modifyVolumeStatus ModifyVolumeStatus",
+    "core.PersistentVolumeClaimTemplate":
+        "1 metadata meta.ObjectMeta, 2 spec PersistentVolumeClaimSpec",
+    "core.PersistentVolumeClaimVolumeSource": "1 claimName string!, 2 readOnly bool",
+    "core.PhotonPersistentDiskVolumeSource": "1 pdID string!, 2 fsType string",
+    "core.Pod": "1 metadata meta.ObjectMeta, 2 spec PodSpec, 3 status PodStatus",
+    "core.PodAffinity":
+        "1 requiredDuringSchedulingIgnoredDuringExecution []PodAffinityTerm, "
+        "2 preferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm",
+    "core.PodAffinityTerm":
+        "1 labelSelector meta.LabelSelector, 2 namespaces []string, 3 topologyKey string!, "
+        "4 namespaceSelector meta.LabelSelector, 5 matchLabelKeys []string, "
+        "6 mismatchLabelKeys []string",
+    "core.PodAntiAffinity":
+        "1 requiredDuringSchedulingIgnoredDuringExecution []PodAffinityTerm, "
+        "2 preferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm",
+    "core.PodCondition":
+        "1 type string!, 2 status string!, 3 lastProbeTime Time, 4 lastTransitionTime Time, "
+        "5 reason string, 6 message string",
+    "core.PodDNSConfig":
+        "1 nameservers []string, 2 searches []string, 3 options []PodDNSConfigOption",
+    "core.PodDNSConfigOption": "1 name string, 2 value string!",
+    "core.PodIP": "1 ip string!",
+    "core.PodOS": "1 name string!",
+    "core.PodReadinessGate": "1 conditionType string!",
+    "core.PodResourceClaim":
+        "1 name string!, 3 resourceClaimName string!, 4 resourceClaimTemplateName string!",
+    "core.PodResourceClaimStatus": "1 name string!, 2 resourceClaimName string!",
+    "core.PodSchedulingGate": "1 name string!",
+    "core.PodSecurityContext":
+        "1 seLinuxOptions SELinuxOptions, 2 runAsUser int64!, 3 runAsNonRoot bool!, "
+        "4 supplementalGroups []int64, 5 fsGroup int64!, 6 runAsGroup int64!, "
+        "7 sysctls []Sysctl, 8 windowsOptions WindowsSecurityContextOptions, "
+        "9 fsGroupChangePolicy string!, 10 seccompProfile SeccompProfile, "
+        "11 appArmorProfile AppArmorProfile, 12 supplementalGroupsPolicy string!, "
+        "13 seLinuxChangePolicy string!",
+    "core.PodSpec":
+        "1 volumes []Volume, 2 containers []Container, 3 restartPolicy string, "
+        "4 terminationGracePeriodSeconds int64!, 5 activeDeadlineSeconds int64!, "
+        "6 dnsPolicy string, 7 nodeSelector map[string]string, 8 serviceAccountName string, "
+        "9 serviceAccount string, 10 nodeName string, 11 hostNetwork bool, 12 hostPID bool, "
+        "13 hostIPC bool, 14 securityContext PodSecurityContext, "
+        "15 imagePullSecrets []LocalObjectReference, 16 hostname string, 17 subdomain string, "
+        "18 affinity Affinity, 19 schedulerName string, 20 initContainers []Container, "
+        "21 automountServiceAccountToken bool!, 22 tolerations []Toleration, "
+        "23 hostAliases []HostAlias, 24 priorityClassName string, 25 priority int32!, "
+        "26 dnsConfig PodDNSConfig, 27 shareProcessNamespace bool!, "
+        "28 readinessGates []PodReadinessGate, 29 runtimeClassName string!, "
+        "30 enableServiceLinks bool!, 31 preemptionPolicy string!, "
+        "32 overhead map[string]Quantity, "
+        "33 topologySpreadConstraints []TopologySpreadConstraint, "
+        "34 ephemeralContainers []EphemeralContainer, 35 setHostnameAsFQDN bool!, 36 os PodOS, "
+        "37 hostUsers bool!, 38 schedulingGates []PodSchedulingGate, "
+        "39 resourceClaims []PodResourceClaim, 40 resources ResourceRequirements",
+    "core.PodStatus":
+        "1 phase string, 2 conditions []PodCondition, 3 message string, 4 reason string, "
+        "5 hostIP string, 6 podIP string, 7 startTime Time, "
+        "8 containerStatuses []ContainerStatus, 9 qosClass string, "
+        "10 initContainerStatuses []ContainerStatus, 11 nominatedNodeName string, "
+        "12 podIPs []PodIP, 13 ephemeralContainerStatuses []ContainerStatus, 14 resize string, "
+        "15 resourceClaimStatuses []PodResourceClaimStatus, 16 hostIPs []HostIP",
+    "core.PodTemplateSpec": "1 metadata meta.ObjectMeta, 2 spec PodSpec",
+    "core.PortStatus": "1 port int32!, 2 protocol string!, 3 error string!",
+    "core.PortworxVolumeSource": "1 volumeID string!, 2 fsType string, 3 readOnly bool",
+    "core.PreferredSchedulingTerm": "1 weight int32!, 2 preference NodeSelectorTerm",
+    "core.Probe":
+        "1 * ProbeHandler, 2 initialDelaySeconds int32, 3 timeoutSeconds int32, "
+        "4 periodSeconds int32, 5 successThreshold int32, 6 failureThreshold int32, "
+        "7 terminationGracePeriodSeconds int64!",
+    "core.ProbeHandler":
+        "1 exec ExecAction, 2 httpGet HTTPGetAction, 3 tcpSocket TCPSocketAction, "
+        "4 grpc GRPCAction",
+    "core.ProjectedVolumeSource": "1 sources []VolumeProjection, 2 defaultMode int32!",
+    "core.QuobyteVolumeSource":
+        "1 registry string!, 2 volume string!, 3 readOnly bool, 4 user string, 5 group string, "
+        "6 tenant string",
+    "core.RBDVolumeSource":
+        "1 monitors []string, 2 image string!, 3 fsType string, 4 pool string, 5 user string, "
+        "6 keyring string, 7 secretRef LocalObjectReference, 8 readOnly bool",
+    "core.ReplicationController":
+        "1 metadata meta.ObjectMeta, 2 spec ReplicationControllerSpec, "
+        "3 status ReplicationControllerStatus",
+    "core.ReplicationControllerCondition":
+        "1 type string!, 2 status string!, 3 lastTransitionTime Time, 4 reason string, "
+        "5 message string",
+    "core.ReplicationControllerSpec":
+        "1 replicas int32!, 2 selector map[string]string, 3 template PodTemplateSpec, "
+        "4 minReadySeconds int32",
+    "core.ReplicationControllerStatus":
+        "1 replicas int32!, 2 fullyLabeledReplicas int32, 3 observedGeneration int64, "
+        "4 readyReplicas int32, 5 availableReplicas int32, "
+        "6 conditions []ReplicationControllerCondition",
+    "core.ResourceClaim": "1 name string!, 2 request string",
+    "core.ResourceFieldSelector":
+        "1 containerName string, 2 resource string!, 3 divisor Quantity",
+    "core.ResourceHealth": "1 resourceID string!, 2 health string",
+    "core.ResourceRequirements":
+        "1 limits map[string]Quantity, 2 requests map[string]Quantity, 3 claims []ResourceClaim",
+    "core.ResourceStatus": "1 name string!, 2 resources []ResourceHealth",
+    "core.SELinuxOptions": "1 user string, 2 role string, 3 type string, 4 level string",
+    "core.ScaleIOVolumeSource":
+        "1 gateway string!, 2 system string!, 3 secretRef LocalObjectReference, "
+        "4 sslEnabled bool, 5 protectionDomain string, 6 storagePool string, "
+        "7 storageMode string, 8 volumeName string, 9 fsType string, 10 readOnly bool",
+    "core.SeccompProfile": "1 type string!, 2 localhostProfile string!",
+    "core.Secret":
+        "1 metadata meta.ObjectMeta, 2 data map[string]bytes, 3 type string, "
+        "4 stringData map[string]string, 5 immutable bool!",
+    "core.SecretEnvSource": "1 * LocalObjectReference, 2 optional bool!",
+    "core.SecretKeySelector": "1 * LocalObjectReference, 2 key string!, 3 optional bool!",
+    "core.SecretProjection": "1 * LocalObjectReference, 2 items []KeyToPath, 4 optional bool!",
+    "core.SecretVolumeSource":
+        "1 secretName string, 2 items []KeyToPath, 3 defaultMode int32!, 4 optional bool!",
+    "core.SecurityContext":
+        "1 capabilities Capabilities, 2 privileged bool!, 3 seLinuxOptions SELinuxOptions, "
+        "4 runAsUser int64!, 5 runAsNonRoot bool!, 6 readOnlyRootFilesystem bool!, "
+        "7 allowPrivilegeEscalation bool!, 8 runAsGroup int64!, 9 procMount string!, "
+        "10 windowsOptions WindowsSecurityContextOptions, 11 seccompProfile SeccompProfile, "
+        "12 appArmorProfile AppArmorProfile",
+    "core.Service": "1 metadata meta.ObjectMeta, 2 spec ServiceSpec, 3 status ServiceStatus",
+    "core.ServiceAccount":
+        "1 metadata meta.ObjectMeta, 2 secrets []ObjectReference, "
+        "3 imagePullSecrets []LocalObjectReference, 4 automountServiceAccountToken bool!",
+    "core.ServiceAccountTokenProjection":
+        "1 audience string, 2 expirationSeconds int64!, 3 path string!",
+    "core.ServicePort":
+        "1 name string, 2 protocol string, 3 port int32!, 4 targetPort IntOrString, "
+        "5 nodePort int32, 6 appProtocol string!",
+    "core.ServiceSpec":
+        "1 ports []ServicePort, 2 selector map[string]string, 3 clusterIP string, 4 type string, "
+        "5 externalIPs []string, 7 sessionAffinity string, 8 loadBalancerIP string, "
+        "9 loadBalancerSourceRanges []string, 10 externalName string, "
+        "11 externalTrafficPolicy string, 12 healthCheckNodePort int32, "
+        "13 publishNotReadyAddresses bool, 14 sessionAffinityConfig SessionAffinityConfig, "
+        "17 ipFamilyPolicy string!, 18 clusterIPs []string, 19 ipFamilies []string, "
+        "20 allocateLoadBalancerNodePorts bool!, 21 loadBalancerClass string!, "
+        "22 internalTrafficPolicy string!, 23 trafficDistribution string!",
+    "core.ServiceStatus": "1 loadBalancer LoadBalancerStatus, 2 conditions []meta.Condition",
+    "core.SessionAffinityConfig": "1 clientIP ClientIPConfig",
+    "core.SleepAction": "1 seconds int64!",
+    "core.StorageOSVolumeSource":
+        "1 volumeName string, 2 volumeNamespace string, 3 fsType string, 4 readOnly bool, "
+        "5 secretRef LocalObjectReference",
+    "core.Sysctl": "1 name string!, 2 value string!",
+    "core.TCPSocketAction": "1 port IntOrString, 2 host string",
+    "core.Taint": "1 key string!, 2 value string, 3 effect string!, 4 timeAdded Time",
+    "core.Toleration":
+        "1 key string, 2 operator string, 3 value string, 4 effect string, "
+        "5 tolerationSeconds int64!",
+    "core.TopologySpreadConstraint":
+        "1 maxSkew int32!, 2 topologyKey string!, 3 whenUnsatisfiable string!, "
+        "4 labelSelector meta.LabelSelector, 5 minDomains int32!, 6 nodeAffinityPolicy string!, "
+        "7 nodeTaintsPolicy string!, 8 matchLabelKeys []string",
+    "core.TypedLocalObjectReference": "1 apiGroup string!, 2 kind string!, 3 name string!",
+    "core.TypedObjectReference":
+        "1 apiGroup string!, 2 kind string!, 3 name string!, 4 namespace string!",
+    "core.Volume": "1 name string!, 2 * VolumeSource",
+    "core.VolumeDevice": "1 name string!, 2 devicePath string!",
+    "core.VolumeMount":
+        "1 name string!, 2 readOnly bool, 3 mountPath string!, 4 subPath string, "
+        "5 mountPropagation string!, 6 subPathExpr string, 7 recursiveReadOnly string!",
+    "core.VolumeMountStatus":
+        "1 name string!, 2 mountPath string!, 3 readOnly bool, 4 recursiveReadOnly string!",
+    "core.VolumeProjection":
+        "1 secret SecretProjection, 2 downwardAPI DownwardAPIProjection, "
+        "3 configMap ConfigMapProjection, 4 serviceAccountToken ServiceAccountTokenProjection, "
+        "5 clusterTrustBundle ClusterTrustBundleProjection",
+    "core.VolumeResourceRequirements":
+        "1 limits map[string]Quantity, 2 requests map[string]Quantity",
+    "core.VolumeSource":
+        "1 hostPath HostPathVolumeSource, 2 emptyDir EmptyDirVolumeSource, "
+        "3 gcePersistentDisk GCEPersistentDiskVolumeSource, "
+        "4 awsElasticBlockStore AWSElasticBlockStoreVolumeSource, 5 gitRepo GitRepoVolumeSource, "
+        "6 secret SecretVolumeSource, 7 nfs NFSVolumeSource, 8 iscsi ISCSIVolumeSource, "
+        "9 glusterfs GlusterfsVolumeSource, "
+        "10 persistentVolumeClaim PersistentVolumeClaimVolumeSource, 11 rbd RBDVolumeSource, "
+        "12 flexVolume FlexVolumeSource, 13 cinder CinderVolumeSource, "
+        "14 cephfs CephFSVolumeSource, 15 flocker FlockerVolumeSource, "
+        "16 downwardAPI DownwardAPIVolumeSource, 17 fc FCVolumeSource, "
+        "18 azureFile AzureFileVolumeSource, 19 configMap ConfigMapVolumeSource, "
+        "20 vsphereVolume VsphereVirtualDiskVolumeSource, 21 quobyte QuobyteVolumeSource, "
+        "22 azureDisk AzureDiskVolumeSource, "
+        "23 photonPersistentDisk PhotonPersistentDiskVolumeSource, "
+        "24 portworxVolume PortworxVolumeSource, 25 scaleIO ScaleIOVolumeSource, "
+        "26 projected ProjectedVolumeSource, 27 storageos StorageOSVolumeSource, "
+        "28 csi CSIVolumeSource, 29 ephemeral EphemeralVolumeSource, 30 image ImageVolumeSource",
+    "core.VsphereVirtualDiskVolumeSource":
+        "1 volumePath string!, 2 fsType string, 3 storagePolicyName string, "
+        "4 storagePolicyID string",
+    "core.WeightedPodAffinityTerm": "1 weight int32!, 2 podAffinityTerm PodAffinityTerm",
+    "core.WindowsSecurityContextOptions":
+        "1 gmsaCredentialSpecName string!, 2 gmsaCredentialSpec string!, "
+        "3 runAsUserName string!, 4 hostProcess bool!",
+    "discovery.Endpoint":
+        "1 addresses []string, 2 conditions EndpointConditions, 3 hostname string!, "
+        "4 targetRef core.ObjectReference, 5 deprecatedTopology map[string]string, "
+        "6 nodeName string!, 7 zone string!, 8 hints EndpointHints",
+    "discovery.EndpointConditions": "1 ready bool!, 2 serving bool!, 3 terminating bool!",
+    "discovery.EndpointHints": "1 forZones []ForZone",
+    "discovery.EndpointPort":
+        "1 name string!, 2 protocol string!, 3 port int32!, 4 appProtocol string!",
+    "discovery.EndpointSlice":
+        "1 metadata meta.ObjectMeta, 2 endpoints []Endpoint, 3 ports []EndpointPort, "
+        "4 addressType string!",
+    "discovery.ForZone": "1 name string!",
+    "events.Event":
+        "1 metadata meta.ObjectMeta, 2 eventTime MicroTime, 3 series EventSeries, "
+        "4 reportingController string, 5 reportingInstance string, 6 action string, "
+        "7 reason string, 8 regarding core.ObjectReference, 9 related core.ObjectReference, "
+        "10 note string, 11 type string, 12 deprecatedSource core.EventSource, "
+        "13 deprecatedFirstTimestamp Time, 14 deprecatedLastTimestamp Time, "
+        "15 deprecatedCount int32",
+    "events.EventSeries": "1 count int32!, 2 lastObservedTime MicroTime",
+    "meta.Condition":
+        "1 type string!, 2 status string!, 3 observedGeneration int64, "
+        "4 lastTransitionTime Time, 5 reason string!, 6 message string!",
+    "meta.DeleteOptions":
+        "1 gracePeriodSeconds int64!, 2 preconditions Preconditions, 3 orphanDependents bool!, "
+        "4 propagationPolicy string!, 5 dryRun []string, "
+        "6 ignoreStoreReadErrorWithClusterBreakingPotential bool!",
+    "meta.LabelSelector":
+        "1 matchLabels map[string]string, 2 matchExpressions []LabelSelectorRequirement",
+    "meta.LabelSelectorRequirement": "1 key string!, 2 operator string!, 3 values []string",
+    "meta.ManagedFieldsEntry":
+        "1 manager string, 2 operation string, 3 apiVersion string, 4 time Time, "
+        "6 fieldsType string, 7 fieldsV1 FieldsV1, 8 subresource string",
+    "meta.ObjectMeta":
+        "1 name string, 2 generateName string, 3 namespace string, 4 selfLink string, "
+        "5 uid string, 6 resourceVersion string, 7 generation int64, 8 creationTimestamp Time, "
+        "9 deletionTimestamp Time, 10 deletionGracePeriodSeconds int64!, "
+        "11 labels map[string]string, 12 annotations map[string]string, "
+        "13 ownerReferences []OwnerReference, 14 finalizers []string, "
+        "17 managedFields []ManagedFieldsEntry",
+    "meta.OwnerReference":
+        "1 kind string!, 3 name string!, 4 uid string!, 5 apiVersion string!, "
+        "6 controller bool!, 7 blockOwnerDeletion bool!",
+    "meta.Preconditions": "1 uid string!, 2 resourceVersion string!",
+    "policy.Eviction": "1 metadata meta.ObjectMeta, 2 deleteOptions meta.DeleteOptions",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    json: str  # "" for an inlined struct
+    type: str  # a scalar, a builtin, or a group-qualified message name
+    label: Literal["", "[]", "map"]
+    keep_zero: bool
+
+
+def _parse_field(group: str, entry: str) -> tuple[int, Field]:
+    number, json, spec = entry.split()
+    label: Literal["", "[]", "map"] = ""
+    if spec.startswith("[]"):
+        label, spec = "[]", spec[2:]
+    elif spec.startswith("map[string]"):
+        label, spec = "map", spec[len("map[string]"):]
+    keep_zero = spec.endswith("!")
+    spec = spec.rstrip("!")
+    if spec not in SCALARS and spec not in BUILTINS and "." not in spec:
+        spec = f"{group}.{spec}"
+    return int(number), Field("" if json == "*" else json, spec, label, keep_zero)
+
+
+def _parse(table: dict[str, str]) -> dict[str, dict[int, Field]]:
+    out: dict[str, dict[int, Field]] = {}
+    for name, spec in table.items():
+        group = name.split(".", 1)[0]
+        out[name] = dict(_parse_field(group, e) for e in spec.split(", "))
+    return out
+
+
+MESSAGES: dict[str, dict[int, Field]] = _parse(_MESSAGES)

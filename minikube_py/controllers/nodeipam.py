@@ -1,0 +1,80 @@
+"""The node IPAM controller: gives every node without one the next free pod CIDR."""
+
+from __future__ import annotations
+
+import logging
+
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import NODES
+from minikube_py.client.events import WARNING
+from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
+from minikube_py.controllers.podcidrs import CidrsExhausted, PodCidrAllocator
+
+log = logging.getLogger("minikube_py.controllers.nodeipam")
+
+
+def node_pod_cidrs(node: Obj) -> list[str]:
+    spec = node.get("spec") or {}
+    cidrs = list(spec.get("podCIDRs") or [])
+    if spec.get("podCIDR") and spec["podCIDR"] not in cidrs:
+        cidrs.insert(0, spec["podCIDR"])
+    return cidrs
+
+
+class NodeIpamController:
+    name = "node-ipam-controller"
+
+    def __init__(self, ctx: ControllerContext, *, cluster_cidr: str = "10.244.0.0/16",
+                 node_mask_size: int = 24, workers: int = 1) -> None:
+        self.ctx = ctx
+        self.allocator = PodCidrAllocator(cluster_cidr, node_mask_size)
+        self.recorder = ctx.recorder("cidrAllocator")
+        self.nodes = ctx.informers.informer(NODES)
+        self.loop = ReconcileLoop(self, workers=workers)
+        # Handed out but maybe not in the cache yet: a re-sync reuses it, never takes two.
+        self._assigned: dict[str, str] = {}
+        self.nodes.add_handlers(self._node_seen, lambda _o, n: self._node_seen(n),
+                                self._node_deleted)
+
+    def _node_seen(self, node: Obj) -> None:
+        for cidr in node_pod_cidrs(node):
+            self.allocator.occupy(cidr)
+        if not node_pod_cidrs(node):
+            self.loop.enqueue(node)
+
+    def _node_deleted(self, node: Obj) -> None:
+        name = node["metadata"]["name"]
+        for cidr in [*node_pod_cidrs(node), self._assigned.pop(name, "")]:
+            if cidr:
+                self.allocator.release(cidr)
+
+    async def run(self) -> None:
+        # Every existing node's CIDR is occupied (initial adds) before any is handed out.
+        await self.nodes.synced.wait()
+        await self.loop.run()
+
+    async def sync(self, key: str) -> None:
+        node = self.nodes.get(key)
+        if node is None:
+            return
+        if node_pod_cidrs(node):
+            self._assigned.pop(key, None)
+            return
+        cidr = self._assigned.get(key)
+        if cidr is None:
+            try:
+                cidr = self.allocator.allocate()
+            except CidrsExhausted as e:
+                self.recorder.record(node, WARNING, "CIDRNotAvailable",
+                                     f"Node {key} status is now: CIDRNotAvailable")
+                raise RuntimeError(str(e)) from e
+            self._assigned[key] = cidr
+        try:
+            await self.ctx.client.patch(NODES, key, {"spec": {"podCIDR": cidr,
+                                                              "podCIDRs": [cidr]}})
+        except ApiError as e:
+            if e.code == 404:
+                self.allocator.release(self._assigned.pop(key))
+                return
+            raise
+        log.info("node %s: podCIDR %s", key, cidr)

@@ -1,0 +1,355 @@
+"""The ReplicaSet and ReplicationController loops: keep `replicas` active pods matching the
+selector, adopting orphans and releasing pods that stopped matching. One implementation;
+the two kinds differ only in their resource, selector shape and event source."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from minikube_py.api.errors import ApiError
+from minikube_py.api.owners import controller_ref, new_controller_ref
+from minikube_py.api.podutil import is_active, is_terminating
+from minikube_py.api.resources import PODS, REPLICASETS, REPLICATIONCONTROLLERS, Resource
+from minikube_py.api.selectors import LabelSelector, selector_from_label_selector_object
+from minikube_py.client.events import NORMAL, WARNING, rfc3339
+from minikube_py.client.informer import object_key
+from minikube_py.controllers.base import ControllerContext, ReconcileLoop
+from minikube_py.controllers.expectations import Expectations
+from minikube_py.controllers.replicaset_decisions import (
+    BURST_REPLICAS,
+    Claim,
+    adoption_patch,
+    claim_action,
+    pod_from_template,
+    pods_to_delete,
+    release_patch,
+    replica_status,
+    slow_start_batches,
+    status_differs,
+)
+
+log = logging.getLogger("minikube_py.controllers.replicaset")
+
+Obj = dict[str, Any]
+
+
+class ReplicaSyncError(Exception):
+    """Creating or deleting pods failed; the key is retried with backoff."""
+
+
+@dataclass(frozen=True)
+class ReplicaKind:
+    resource: Resource
+    component: str  # the event source and work-queue name, as kube-controller-manager names it
+    selector: Callable[[Obj], LabelSelector]
+
+
+def _set_based_selector(owner: Obj) -> LabelSelector:
+    return selector_from_label_selector_object((owner.get("spec") or {}).get("selector"))
+
+
+def _map_selector(owner: Obj) -> LabelSelector:
+    labels = (owner.get("spec") or {}).get("selector") or {}
+    return selector_from_label_selector_object({"matchLabels": labels})
+
+
+REPLICASET_KIND = ReplicaKind(REPLICASETS, "replicaset-controller", _set_based_selector)
+REPLICATION_CONTROLLER_KIND = ReplicaKind(REPLICATIONCONTROLLERS, "replication-controller",
+                                          _map_selector)
+
+
+def _ns(obj: Obj) -> str:
+    return str(obj["metadata"].get("namespace") or "")
+
+
+def _labels(obj: Obj) -> dict[str, str]:
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+class ReplicaController:
+    """One loop for one kind (ReplicaSet or ReplicationController)."""
+
+    def __init__(self, ctx: ControllerContext, kind: ReplicaKind, *, workers: int = 2) -> None:
+        self.name = kind.component
+        self._kind = kind
+        self._client = ctx.client
+        self._clock = ctx.clock
+        self._recorder = ctx.recorder(kind.component)
+        self._expectations = Expectations()
+        # owner key -> uids of pods we asked to delete and have not yet seen go
+        self._deleting: dict[str, set[str]] = {}
+        # pods per namespace, so a sync does not scan every pod of the cluster
+        self._pods_by_ns: dict[str, dict[str, Obj]] = {}
+        self.loop = ReconcileLoop(self, workers=workers)
+        self._owners = ctx.informers.informer(kind.resource)
+        self._pods = ctx.informers.informer(PODS)
+        # sibling ReplicaSets (same Deployment) rank deletions by co-location
+        self._replicasets = (ctx.informers.informer(REPLICASETS)
+                             if kind.resource is REPLICASETS else None)
+        self._owners.add_handlers(self.loop.watch_own, self._owner_updated, self._owner_deleted)
+        self._pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+
+    async def run(self) -> None:
+        informers = [self._owners, self._pods]
+        if self._replicasets is not None:
+            informers.append(self._replicasets)
+        # Acting on a half-filled pod cache would create pods that already exist.
+        await asyncio.gather(*(i.synced.wait() for i in informers))
+        await self.loop.run()
+
+    # --- event handlers: keep the pod index, settle expectations, enqueue owners ----------
+
+    def _owner_updated(self, old: Obj, new: Obj) -> None:
+        self.loop.enqueue(new)
+
+    def _owner_deleted(self, owner: Obj) -> None:
+        key = object_key(owner)
+        self._expectations.forget(key)
+        self._deleting.pop(key, None)
+
+    def _owner_of(self, pod: Obj, ref: Obj | None) -> str | None:
+        """The key of the owner `ref` names, if it is one of ours and still the same object."""
+        if ref is None or ref.get("kind") != self._kind.resource.kind:
+            return None
+        key = f"{_ns(pod)}/{ref.get('name')}"
+        owner = self._owners.get(key)
+        if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
+            return None
+        return key
+
+    def _enqueue_matching_owners(self, pod: Obj) -> None:
+        labels = _labels(pod)
+        ns = _ns(pod)
+        for owner in self._owners.list():
+            if _ns(owner) != ns:
+                continue
+            selector = self._kind.selector(owner)
+            if not selector.empty and selector.matches(labels):
+                self.loop.enqueue(owner)
+
+    def _pod_added(self, pod: Obj) -> None:
+        self._pods_by_ns.setdefault(_ns(pod), {})[object_key(pod)] = pod
+        if is_terminating(pod):
+            self._observe_gone(pod)
+            return
+        ref = controller_ref(pod)
+        if ref is not None:
+            key = self._owner_of(pod, ref)
+            if key is not None:
+                self._expectations.observed_add(key)
+                self.loop.enqueue_key(key)
+            return
+        self._enqueue_matching_owners(pod)
+
+    def _pod_updated(self, old: Obj, new: Obj) -> None:
+        self._pods_by_ns.setdefault(_ns(new), {})[object_key(new)] = new
+        labels_changed = _labels(old) != _labels(new)
+        if is_terminating(new):
+            self._observe_gone(new)
+            if labels_changed:
+                self._observe_gone(old)
+            return
+        old_ref, new_ref = controller_ref(old), controller_ref(new)
+        if old_ref is not None and (new_ref is None or old_ref.get("uid") != new_ref.get("uid")):
+            old_key = self._owner_of(old, old_ref)
+            if old_key is not None:
+                self.loop.enqueue_key(old_key)
+        if new_ref is not None:
+            key = self._owner_of(new, new_ref)
+            if key is not None:
+                self.loop.enqueue_key(key)
+            return
+        if labels_changed or old_ref is not None:
+            self._enqueue_matching_owners(new)
+
+    def _pod_deleted(self, pod: Obj) -> None:
+        index = self._pods_by_ns.get(_ns(pod))
+        if index is not None:
+            index.pop(object_key(pod), None)
+            if not index:
+                del self._pods_by_ns[_ns(pod)]
+        self._observe_gone(pod)
+
+    def _observe_gone(self, pod: Obj) -> None:
+        key = self._owner_of(pod, controller_ref(pod))
+        if key is None:
+            return
+        uid = pod["metadata"].get("uid")
+        pending = self._deleting.get(key)
+        if pending is not None and uid in pending:
+            pending.discard(uid)
+            self._expectations.observed_delete(key)
+        self.loop.enqueue_key(key)
+
+    # --- sync --------------------------------------------------------------------------
+
+    async def sync(self, key: str) -> None:
+        owner = self._owners.get(key)
+        if owner is None:
+            self._expectations.forget(key)
+            self._deleting.pop(key, None)
+            return
+        needs_sync = self._expectations.satisfied(key)
+        candidates = [p for p in self._pods_by_ns.get(_ns(owner), {}).values() if is_active(p)]
+        pods = await self._claim_pods(owner, candidates)
+        error: str | None = None
+        scaling_up = True
+        if needs_sync and not is_terminating(owner):
+            scaling_up, error = await self._manage_replicas(key, owner, pods)
+        await self._update_status(key, owner, pods, error, scaling_up)
+        if error is not None:
+            raise ReplicaSyncError(error)
+
+    async def _claim_pods(self, owner: Obj, candidates: list[Obj]) -> list[Obj]:
+        selector = self._kind.selector(owner)
+        claimed: list[Obj] = []
+        owner_current: bool | None = None
+        for pod in candidates:
+            matches = not selector.empty and selector.matches(_labels(pod))
+            action = claim_action(pod, owner, matches=matches)
+            if action is Claim.KEEP:
+                claimed.append(pod)
+            elif action is Claim.ADOPT:
+                if owner_current is None:
+                    owner_current = await self._owner_still_current(owner)
+                if not owner_current:
+                    continue
+                adopted = await self._patch_pod(pod, adoption_patch(pod, new_controller_ref(owner)))
+                if adopted is not None:
+                    claimed.append(adopted)
+            elif action is Claim.RELEASE:
+                await self._patch_pod(pod, release_patch(pod, owner["metadata"]["uid"]))
+        return claimed
+
+    async def _owner_still_current(self, owner: Obj) -> bool:
+        """Adoption re-reads the owner past the cache (kube's RecheckDeletionTimestamp): an
+        owner that is being deleted, or was replaced, must not adopt."""
+        meta = owner["metadata"]
+        try:
+            fresh = await self._client.get(self._kind.resource, meta["name"],
+                                           namespace=meta.get("namespace"))
+        except ApiError as e:
+            if e.code == 404:
+                return False
+            raise
+        return fresh["metadata"].get("uid") == meta.get("uid") and not is_terminating(fresh)
+
+    async def _patch_pod(self, pod: Obj, patch: Obj) -> Obj | None:
+        meta = pod["metadata"]
+        try:
+            return await self._client.patch(PODS, meta["name"], patch,
+                                            namespace=meta.get("namespace"))
+        except ApiError as e:
+            # Gone, or changed since we looked: the pod's next event brings us back.
+            if e.code in (404, 409):
+                return None
+            raise
+
+    async def _manage_replicas(self, key: str, owner: Obj,
+                               pods: list[Obj]) -> tuple[bool, str | None]:
+        """Create or delete pods toward spec.replicas: (scaling up, first error)."""
+        desired = int((owner.get("spec") or {}).get("replicas", 1) or 0)
+        diff = len(pods) - desired
+        if diff < 0:
+            count = min(-diff, BURST_REPLICAS)
+            self._expectations.expect(key, adds=count)
+            created, error = await self._create_pods(owner, count)
+            if created < count:
+                self._expectations.lower(key, adds=count - created)
+            return True, error
+        if diff > 0:
+            count = min(diff, BURST_REPLICAS)
+            victims = pods_to_delete(pods, count, self._related_pods(owner, pods))
+            self._deleting[key] = {p["metadata"]["uid"] for p in victims}
+            self._expectations.expect(key, deletes=len(victims))
+            errors = await asyncio.gather(*(self._delete_pod(key, owner, p) for p in victims))
+            return False, next((e for e in errors if e is not None), None)
+        return True, None
+
+    async def _create_pods(self, owner: Obj, count: int) -> tuple[int, str | None]:
+        ref = new_controller_ref(owner)
+        template = (owner.get("spec") or {}).get("template") or {}
+        created = 0
+        for batch in slow_start_batches(count):
+            results = await asyncio.gather(
+                *(self._create_pod(owner, template, ref) for _ in range(batch)))
+            errors = [r for r in results if r is not None]
+            created += batch - len(errors)
+            if errors:
+                return created, errors[0]
+        return created, None
+
+    async def _create_pod(self, owner: Obj, template: Obj, ref: Obj) -> str | None:
+        pod = pod_from_template(owner, template, ref)
+        try:
+            made = await self._client.create(PODS, pod, namespace=_ns(owner))
+        except ApiError as e:
+            self._recorder.record(owner, WARNING, "FailedCreate", f"Error creating: {e}")
+            return str(e)
+        self._recorder.record(owner, NORMAL, "SuccessfulCreate",
+                              f"Created pod: {made['metadata']['name']}")
+        return None
+
+    async def _delete_pod(self, key: str, owner: Obj, pod: Obj) -> str | None:
+        meta = pod["metadata"]
+        try:
+            await self._client.delete(PODS, meta["name"], namespace=meta.get("namespace"),
+                                      preconditions={"uid": meta["uid"]})
+        except ApiError as e:
+            pending = self._deleting.get(key)
+            if pending is not None and meta["uid"] in pending:
+                pending.discard(meta["uid"])
+                self._expectations.lower(key, deletes=1)
+            if e.code == 404:
+                return None
+            self._recorder.record(owner, WARNING, "FailedDelete", f"Error deleting: {e}")
+            return str(e)
+        self._recorder.record(owner, NORMAL, "SuccessfulDelete", f"Deleted pod: {meta['name']}")
+        return None
+
+    def _related_pods(self, owner: Obj, pods: list[Obj]) -> list[Obj]:
+        """Pods of every ReplicaSet with the same controller (a Deployment's old and new
+        sets), so scale-down prefers nodes where they are doubled up."""
+        parent = controller_ref(owner)
+        if self._replicasets is None or parent is None:
+            return pods
+        siblings = {rs["metadata"].get("uid") for rs in self._replicasets.list()
+                    if _ns(rs) == _ns(owner)
+                    and (controller_ref(rs) or {}).get("uid") == parent.get("uid")}
+        return [p for p in self._pods_by_ns.get(_ns(owner), {}).values()
+                if is_active(p) and (controller_ref(p) or {}).get("uid") in siblings]
+
+    async def _update_status(self, key: str, owner: Obj, pods: list[Obj], error: str | None,
+                             scaling_up: bool) -> None:
+        now = self._clock()
+        status, wait = replica_status(owner, pods, now=now, manage_error=error,
+                                      scaling_up=scaling_up, timestamp=rfc3339(now))
+        if status_differs(owner.get("status"), status):
+            meta = owner["metadata"]
+            patch = {"status": {**status, "conditions": status.get("conditions")}}
+            try:
+                await self._client.patch(self._kind.resource, meta["name"], patch,
+                                         namespace=meta.get("namespace"), subresource="status")
+            except ApiError as e:
+                if e.code != 404:
+                    raise
+                return
+        if wait is not None and error is None:
+            # a ready pod becomes available once minReadySeconds have passed
+            self.loop.enqueue_after(key, wait + 0.05)
+
+
+class ReplicaSetController(ReplicaController):
+    def __init__(self, ctx: ControllerContext, *, workers: int = 2) -> None:
+        super().__init__(ctx, REPLICASET_KIND, workers=workers)
+
+
+class ReplicationControllerController(ReplicaController):
+    """core/v1 ReplicationController: a ReplicaSet with a map selector."""
+
+    def __init__(self, ctx: ControllerContext, *, workers: int = 2) -> None:
+        super().__init__(ctx, REPLICATION_CONTROLLER_KIND, workers=workers)

@@ -1,0 +1,34 @@
+"""Settings of one kubelet, passed in by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletConfig:
+    node_name: str
+    data_dir: Path
+    # The address pods and the API server use to reach this node (never 127.0.0.1 when pods
+    # must reach the node; the composition root picks e.g. the pod bridge gateway).
+    node_ip: str
+    pod_cidr: str = ""
+    server_host: str = "0.0.0.0"
+    server_port: int = 0  # 0: an ephemeral port, reported in daemonEndpoints
+    cluster_dns: tuple[str, ...] = ()
+    cluster_domain: str = "cluster.local"
+    host_resolv_conf: Path = Path("/etc/resolv.conf")
+    labels: dict[str, str] = field(default_factory=dict)
+    max_pods: int = 110
+    lease_duration_seconds: int = 40
+    lease_renew_interval: float = 10.0
+    node_status_interval: float = 60.0
+    # How often the runtime is relisted to notice container exits (the kubelet's PLEG).
+    relist_interval: float = 1.0
+    orphan_cleanup_interval: float = 30.0
+    kubelet_version: str = "v1.32.0"
+
+    @property
+    def pods_dir(self) -> Path:
+        return self.data_dir / "pods"

@@ -1,0 +1,258 @@
+"""The node agent: registers the Node, renews its Lease, runs the pods bound to it through CRI,
+serves container logs, and cleans up what the API no longer knows."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import LEASES, NAMESPACES, NODES, PODS
+from minikube_py.client.events import EventRecorder
+from minikube_py.client.informer import Informer
+from minikube_py.client.interface import ApiClient
+from minikube_py.kubelet.config import KubeletConfig
+from minikube_py.kubelet.cri import CriClient, CriError
+from minikube_py.kubelet.node_status import (
+    MachineInfo,
+    collect_machine_info,
+    lease_body,
+    node_labels,
+    node_spec,
+    node_status,
+)
+from minikube_py.kubelet.pod_sync import PodSyncer
+from minikube_py.kubelet.pod_workers import PodWorkers
+from minikube_py.kubelet.server import KubeletServer
+from minikube_py.kubelet.specs import NODE_LABEL, POD_UID_LABEL
+
+log = logging.getLogger("minikube_py.kubelet")
+
+LEASE_NAMESPACE = "kube-node-lease"
+
+
+def micro_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Kubelet:
+    """`await run()` until cancelled; `ready` is set once the Node is registered Ready and the
+    first pod list has been synced into the pod workers."""
+
+    def __init__(self, client: ApiClient, cri_client: CriClient, config: KubeletConfig, *,
+                 clock: Callable[[], float] = time.time,
+                 machine: MachineInfo | None = None) -> None:
+        self.client = client
+        self.cri = cri_client
+        self.config = config
+        self.clock = clock
+        self.machine = machine
+        self.ready = asyncio.Event()
+        self.runtime_version = ""
+        self.server = KubeletServer(cri_client, host=config.server_host, port=config.server_port)
+        self.recorder = EventRecorder(client, "kubelet", config.node_name, clock=clock)
+        self.syncer = PodSyncer(client=client, cri_client=cri_client, config=config,
+                                recorder=self.recorder, clock=clock)
+        self.workers = PodWorkers(self._sync_uid)
+        self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={config.node_name}")
+        # Pods by UID; a pod removed from the API stays in _gone until its sandbox is torn down.
+        self._by_uid: dict[str, dict[str, Any]] = {}
+        self._gone: dict[str, dict[str, Any]] = {}
+        self._node_uid = ""
+        self._relist_state: dict[str, frozenset[tuple[str, int]]] = {}
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def run(self) -> None:
+        self.runtime_version = (await self.cri.version()).runtime_version
+        if self.machine is None:
+            self.machine = await asyncio.to_thread(collect_machine_info, self.config.data_dir)
+        self.config.pods_dir.mkdir(parents=True, exist_ok=True)
+        await self.server.start()
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            await self.register_node()
+            self.pods.add_handlers(self._on_add, self._on_update, self._on_delete)
+            tasks = [self._task(self.pods.run(), "pod-informer"),
+                     self._task(self._every(self.config.lease_renew_interval, self.renew_lease),
+                                "node-lease"),
+                     self._task(self._every(self.config.node_status_interval,
+                                            self.update_node_status), "node-status"),
+                     self._task(self._every(self.config.relist_interval, self.relist), "relist"),
+                     self._task(self._every(self.config.orphan_cleanup_interval,
+                                            self.cleanup_orphans), "orphans")]
+            await self.pods.synced.wait()
+            self.ready.set()
+            await self.cleanup_orphans()
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                t.result()  # a root task ending is a bug: surface it
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.workers.close()
+            await self.recorder.flush()
+            await self.server.stop()
+
+    @staticmethod
+    def _task(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        return asyncio.create_task(coro, name=f"kubelet:{name}")
+
+    async def _every(self, interval: float, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await fn()
+            except (ApiError, CriError, OSError) as e:
+                log.warning("kubelet %s: %s", fn.__name__, e)
+
+    # --- node ----------------------------------------------------------------------------
+
+    def _status(self, previous: dict[str, Any] | None) -> dict[str, Any]:
+        assert self.machine is not None
+        return node_status(self.config, self.machine, runtime_version=self.runtime_version,
+                           kubelet_port=self.port, now=self.clock(), previous=previous)
+
+    async def register_node(self) -> None:
+        """Create the Node, or take over the existing one (a kubelet restart)."""
+        assert self.machine is not None
+        name = self.config.node_name
+        body: dict[str, Any] = {"apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": name, "labels": node_labels(self.config, self.machine)},
+                "spec": node_spec(self.config), "status": self._status(None)}
+        try:
+            node = await self.client.create(NODES, body)
+        except ApiError as e:
+            if e.code != 409:
+                raise
+            node = await self.client.get(NODES, name)
+            node["metadata"]["labels"] = {**(node["metadata"].get("labels") or {}),
+                                          **body["metadata"]["labels"]}
+            node["spec"] = {**(node.get("spec") or {}), **body["spec"]}
+            node = await self.client.update(NODES, node)
+        self._node_uid = node["metadata"].get("uid", "")
+        # Status on create may be dropped by the API; write it through the subresource.
+        node["status"] = self._status(node.get("status"))
+        await self.client.update(NODES, node, subresource="status")
+        await self.renew_lease()
+
+    async def update_node_status(self) -> None:
+        for _ in range(3):
+            node = await self.client.get(NODES, self.config.node_name)
+            node["status"] = {**(node.get("status") or {}), **self._status(node.get("status"))}
+            try:
+                await self.client.update(NODES, node, subresource="status")
+                return
+            except ApiError as e:
+                if e.code != 409:
+                    raise
+
+    async def renew_lease(self) -> None:
+        name = self.config.node_name
+        now = micro_time(self.clock())
+        try:
+            lease = await self.client.get(LEASES, name, namespace=LEASE_NAMESPACE)
+        except ApiError as e:
+            if e.code != 404:
+                raise
+            await self._create_lease(now)
+            return
+        lease = copy.deepcopy(lease)
+        lease.setdefault("spec", {}).update(
+            holderIdentity=name, leaseDurationSeconds=self.config.lease_duration_seconds,
+            renewTime=now)
+        await self.client.update(LEASES, lease, namespace=LEASE_NAMESPACE)
+
+    async def _create_lease(self, now: str) -> None:
+        body = lease_body(self.config.node_name, self._node_uid,
+                          self.config.lease_duration_seconds, now)
+        try:
+            await self.client.create(LEASES, body, namespace=LEASE_NAMESPACE)
+        except ApiError as e:
+            if e.code != 404:
+                raise
+            # The namespace is normally made by the API server; create it if it is missing.
+            try:
+                await self.client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                                      "metadata": {"name": LEASE_NAMESPACE}})
+            except ApiError as ns_error:
+                if ns_error.code != 409:
+                    raise
+            await self.client.create(LEASES, body, namespace=LEASE_NAMESPACE)
+
+    # --- pods ----------------------------------------------------------------------------
+
+    def _on_add(self, pod: dict[str, Any]) -> None:
+        uid = pod["metadata"]["uid"]
+        self._by_uid[uid] = pod
+        self._gone.pop(uid, None)
+        self.workers.enqueue(uid)
+
+    def _on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        self._on_add(new)
+
+    def _on_delete(self, pod: dict[str, Any]) -> None:
+        uid = pod["metadata"]["uid"]
+        self._by_uid.pop(uid, None)
+        self._gone[uid] = pod
+        self.workers.enqueue(uid)
+
+    async def _sync_uid(self, uid: str) -> float | None:
+        pod = self._by_uid.get(uid)
+        if pod is not None:
+            return await self.syncer.sync(pod)
+        gone = self._gone.get(uid)
+        if gone is not None:
+            # Deleted from the API behind our back (force delete): tear down what runs.
+            grace = (gone["metadata"].get("deletionGracePeriodSeconds") or 0)
+            await self.syncer.terminate(gone, int(grace))
+            self._gone.pop(uid, None)
+            self.workers.forget(uid)
+        return None
+
+    async def relist(self) -> None:
+        """The PLEG: one ListContainers; pods whose containers changed state get a sync."""
+        state: dict[str, set[tuple[str, int]]] = {}
+        for c in await self.cri.list_containers(labels={}):
+            uid = c.labels.get(POD_UID_LABEL)
+            if uid:
+                state.setdefault(uid, set()).add((c.id, c.state))
+        frozen = {uid: frozenset(s) for uid, s in state.items()}
+        for uid in set(frozen) | set(self._relist_state):
+            if frozen.get(uid) != self._relist_state.get(uid) and uid in self._by_uid:
+                self.workers.enqueue(uid)
+        self._relist_state = frozen
+
+    async def cleanup_orphans(self) -> None:
+        """Sandboxes of this node whose pod the API no longer has (deleted while we were away)."""
+        if not self.pods.synced.is_set():
+            return
+        sandboxes = await self.cri.list_pod_sandboxes(labels={NODE_LABEL: self.config.node_name})
+        for sb in sandboxes:
+            uid = sb.labels.get(POD_UID_LABEL, "")
+            if not uid or uid in self._by_uid or uid in self.workers.busy:
+                continue
+            log.info("removing sandbox %s of pod %s/%s (uid %s): not in the API", sb.id[:12],
+                     sb.metadata.namespace, sb.metadata.name, uid)
+            self._gone.setdefault(uid, {"metadata": {
+                "uid": uid, "name": sb.metadata.name, "namespace": sb.metadata.namespace,
+                "deletionGracePeriodSeconds": 2}})
+            self.workers.enqueue(uid)
+
+    async def wait_pod_running(self, uid: str, timeout: float) -> float:
+        """Seconds from first seen to Running as observed by this kubelet (measurement)."""
+        deadline = time.monotonic() + timeout
+        while uid not in self.syncer.startup_seconds:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"pod {uid} not Running within {timeout}s")
+            await asyncio.sleep(0.01)
+        return self.syncer.startup_seconds[uid]
+

@@ -1,0 +1,206 @@
+"""Pure computation of a pod's status (phase, conditions, containerStatuses) from runtime facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+CREATED, RUNNING, EXITED, UNKNOWN = "created", "running", "exited", "unknown"
+
+
+def rfc3339(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerRun:
+    """One runtime instance of a container (times in unix seconds, 0 when unknown)."""
+
+    container_id: str
+    state: str  # CREATED | RUNNING | EXITED | UNKNOWN
+    restart_count: int = 0
+    exit_code: int = 0
+    reason: str = ""
+    message: str = ""
+    created_at: float = 0.0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    image_id: str = ""
+    sandbox_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerView:
+    """What the kubelet knows about one spec container: its newest and previous runs, a
+    waiting reason it decided on (ErrImagePull, CrashLoopBackOff...), and readiness."""
+
+    name: str
+    image: str
+    current: ContainerRun | None = None
+    previous: ContainerRun | None = None
+    waiting_reason: str = ""
+    waiting_message: str = ""
+    ready: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.current is not None and self.current.state == RUNNING and not self.waiting_reason
+
+    @property
+    def succeeded(self) -> bool:
+        return (self.current is not None and self.current.state == EXITED
+                and self.current.exit_code == 0)
+
+
+def _terminated(run: ContainerRun) -> dict[str, Any]:
+    t: dict[str, Any] = {"exitCode": run.exit_code, "reason": run.reason or (
+        "Completed" if run.exit_code == 0 else "Error"), "containerID": f"containerd://{run.container_id}"}
+    if run.message:
+        t["message"] = run.message
+    if run.started_at:
+        t["startedAt"] = rfc3339(run.started_at)
+    if run.finished_at:
+        t["finishedAt"] = rfc3339(run.finished_at)
+    return {"terminated": t}
+
+
+def container_status(view: ContainerView, *, default_waiting: str = "ContainerCreating",
+                     ) -> dict[str, Any]:
+    cur, prev = view.current, view.previous
+    last: dict[str, Any] = {}
+    state: dict[str, Any]
+    if view.waiting_reason:
+        waiting = {"reason": view.waiting_reason}
+        if view.waiting_message:
+            waiting["message"] = view.waiting_message
+        state = {"waiting": waiting}
+        if cur is not None and cur.state == EXITED:
+            last = _terminated(cur)
+        elif prev is not None:
+            last = _terminated(prev)
+    elif cur is not None and cur.state == RUNNING:
+        state = {"running": {"startedAt": rfc3339(cur.started_at)}}
+        if prev is not None:
+            last = _terminated(prev)
+    elif cur is not None and cur.state == EXITED:
+        state = _terminated(cur)
+        if prev is not None:
+            last = _terminated(prev)
+    else:
+        state = {"waiting": {"reason": default_waiting}}
+        if prev is not None:
+            last = _terminated(prev)
+    status: dict[str, Any] = {
+        "name": view.name, "state": state, "lastState": last,
+        "ready": bool(view.ready and view.running), "restartCount": cur.restart_count if cur else 0,
+        "image": view.image, "imageID": cur.image_id if cur else "",
+        "started": view.running,
+    }
+    if cur is not None:
+        status["containerID"] = f"containerd://{cur.container_id}"
+    return status
+
+
+def _counts_as_stopped(view: ContainerView) -> bool:
+    """A container waiting to be restarted after a run counts as stopped, not as waiting."""
+    if view.current is None:
+        return False
+    return view.current.state == EXITED
+
+
+def pod_phase(restart_policy: str, init_views: list[ContainerView],
+              views: list[ContainerView]) -> str:
+    """The kubelet's getPhase over init and app containers."""
+    for v in init_views:
+        if v.succeeded:
+            continue
+        if v.current is not None and v.current.state == EXITED and restart_policy == "Never":
+            return "Failed"
+        return "Pending"
+    waiting = running = stopped = succeeded = 0
+    for v in views:
+        if v.running:
+            running += 1
+        elif _counts_as_stopped(v):
+            stopped += 1
+            if v.succeeded and not v.waiting_reason:
+                succeeded += 1
+        else:
+            waiting += 1
+    if waiting:
+        return "Pending"
+    if running:
+        return "Running"
+    if stopped:
+        if restart_policy == "Always":
+            return "Running"
+        if stopped == succeeded:
+            return "Succeeded"
+        if restart_policy == "Never":
+            return "Failed"
+        return "Running"  # OnFailure: the failed ones are restarting
+    return "Pending"
+
+
+def _condition(ctype: str, ok: bool, previous: dict[str, dict[str, Any]], now: float,
+               reason: str = "", message: str = "") -> dict[str, Any]:
+    status = "True" if ok else "False"
+    before = previous.get(ctype)
+    transition = (before.get("lastTransitionTime") if before and before.get("status") == status
+                  else None) or rfc3339(now)
+    cond: dict[str, Any] = {"type": ctype, "status": status, "lastProbeTime": None,
+                            "lastTransitionTime": transition}
+    if not ok and reason:
+        cond["reason"] = reason
+    if not ok and message:
+        cond["message"] = message
+    return cond
+
+
+def compute_pod_status(pod: dict[str, Any], *, init_views: list[ContainerView],
+                       views: list[ContainerView], pod_ips: list[str], host_ip: str,
+                       now: float) -> dict[str, Any]:
+    spec = pod.get("spec") or {}
+    old = pod.get("status") or {}
+    phase = pod_phase(spec.get("restartPolicy") or "Always", init_views, views)
+    previous = {c.get("type", ""): c for c in old.get("conditions") or []}
+    pending_init = [v.name for v in init_views if not v.succeeded]
+    unready = [v.name for v in views if not (v.ready and v.running)]
+    terminal = phase in ("Succeeded", "Failed")
+    init_ok = not pending_init or (terminal and phase == "Succeeded")
+    conditions = [
+        _condition("PodReadyToStartContainers", bool(pod_ips) and not terminal, previous, now),
+        _condition("Initialized", init_ok, previous, now, "ContainersNotInitialized",
+                   f"containers with incomplete status: [{' '.join(pending_init)}]"),
+        _condition("Ready", not unready, previous, now,
+                   "PodCompleted" if terminal else "ContainersNotReady",
+                   "" if terminal else f"containers with unready status: [{' '.join(unready)}]"),
+        _condition("ContainersReady", not unready, previous, now,
+                   "PodCompleted" if terminal else "ContainersNotReady",
+                   "" if terminal else f"containers with unready status: [{' '.join(unready)}]"),
+        _condition("PodScheduled", True, previous, now),
+    ]
+    app_waiting = "PodInitializing" if pending_init else "ContainerCreating"
+    status: dict[str, Any] = {
+        "phase": phase,
+        "conditions": conditions,
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}] if host_ip else [],
+        "startTime": old.get("startTime") or rfc3339(now),
+        "containerStatuses": [container_status(v, default_waiting=app_waiting) for v in views],
+        "qosClass": old.get("qosClass") or "BestEffort",
+    }
+    if init_views:
+        status["initContainerStatuses"] = [container_status(v, default_waiting="PodInitializing")
+                                           for v in init_views]
+    if pod_ips:
+        status["podIP"] = pod_ips[0]
+        status["podIPs"] = [{"ip": ip} for ip in pod_ips]
+    return status
+
+
+def status_differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Only fields this kubelet owns are compared, so a status written by others (e.g.
+    nominatedNodeName) does not cause a write storm."""
+    return any(old.get(k) != v for k, v in new.items())

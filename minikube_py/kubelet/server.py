@@ -1,0 +1,181 @@
+"""The kubelet's HTTP server: /healthz and /containerLogs/{namespace}/{pod}/{container}, the
+contract the API server's pods/log proxy calls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from minikube_py.kubelet.cri import CriClient, CriError
+from minikube_py.kubelet.logs import (
+    LogAssembler,
+    LogOptions,
+    parse_log_lines,
+    render_lines,
+    select_lines,
+)
+from minikube_py.kubelet.specs import CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL
+
+FOLLOW_POLL_SECONDS = 0.1
+FOLLOW_LIVENESS_SECONDS = 1.0  # how often a follower checks the container still exists
+
+
+class LogNotFound(Exception):
+    pass
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").lower() in ("true", "1", "yes")
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"invalid integer {value!r}\n") from None
+
+
+def log_options(query: dict[str, str], now: float) -> LogOptions:
+    since_seconds = _int(query.get("sinceSeconds"))
+    return LogOptions(timestamps=_bool(query.get("timestamps")),
+                      tail_lines=_int(query.get("tailLines")),
+                      since_time=now - since_seconds if since_seconds is not None else None,
+                      limit_bytes=_int(query.get("limitBytes")))
+
+
+class KubeletServer:
+    def __init__(self, cri_client: CriClient, *, host: str, port: int) -> None:
+        self.cri = cri_client
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
+        self.app = app
+
+    async def start(self) -> int:
+        """Binds and returns the port actually listened on."""
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def locate_log(self, namespace: str, pod: str, container: str,
+                         previous: bool) -> tuple[str, Path]:
+        """(container id, log file) of the newest run of the container, or of the one before."""
+        found = await self.cri.list_containers(labels={
+            POD_NAMESPACE_LABEL: namespace, POD_NAME_LABEL: pod, CONTAINER_NAME_LABEL: container})
+        found.sort(key=lambda c: c.created_at, reverse=True)
+        index = 1 if previous else 0
+        if len(found) <= index:
+            what = "previous terminated container" if previous else "container"
+            raise LogNotFound(f'{what} "{container}" in pod "{pod}" (namespace "{namespace}") '
+                              "not found")
+        cid = found[index].id
+        status = await self.cri.container_status(cid)
+        return cid, Path(status.log_path)
+
+    async def _container_logs(self, request: web.Request) -> web.StreamResponse:
+        ns, pod, name = (request.match_info[k] for k in ("namespace", "pod", "container"))
+        opts = log_options(dict(request.query), time.time())
+        follow = _bool(request.query.get("follow"))
+        try:
+            cid, path = await self.locate_log(ns, pod, name, _bool(request.query.get("previous")))
+        except LogNotFound as e:
+            raise web.HTTPNotFound(text=f"{e}\n") from None
+        except CriError as e:
+            raise web.HTTPInternalServerError(text=f"{e}\n") from None
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        try:
+            text, offset = await asyncio.to_thread(_read_from, path, 0)
+        except FileNotFoundError:
+            text, offset = "", 0
+        complete, _, rest = text.rpartition("\n")
+        raw_lines = complete.split("\n") if complete else []
+        assembler_input = raw_lines
+        lines = select_lines(parse_log_lines(assembler_input), opts)
+        body = render_lines(lines, opts)
+        await resp.write(body)
+        sent = len(body)
+        if follow and (opts.limit_bytes is None or sent < opts.limit_bytes):
+            await self._follow(resp, cid, path, offset - len(rest.encode()), opts, sent)
+        with contextlib.suppress(ConnectionResetError):
+            await resp.write_eof()
+        return resp
+
+    async def _follow(self, resp: web.StreamResponse, cid: str, path: Path, offset: int,
+                      opts: LogOptions, sent: int) -> None:
+        """Poll the file for growth (containerd appends; there is no notification) until the
+        container is gone or has exited and the file stopped growing, or the client left."""
+        assembler = LogAssembler()
+        pending = b""
+        last_check = time.monotonic()
+        alive = True
+        while True:
+            try:
+                chunk, offset = await asyncio.to_thread(_read_bytes, path, offset)
+            except FileNotFoundError:
+                return
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            out = []
+            for raw in complete:
+                line = assembler.feed(raw.decode(errors="replace"))
+                if line is not None:
+                    out.append(line)
+            if out:
+                data = render_lines(out, LogOptions(timestamps=opts.timestamps))
+                if opts.limit_bytes is not None:
+                    data = data[: opts.limit_bytes - sent]
+                await resp.write(data)  # raises once the client is gone
+                sent += len(data)
+                if opts.limit_bytes is not None and sent >= opts.limit_bytes:
+                    return
+            if not chunk and not alive:
+                return
+            if time.monotonic() - last_check > FOLLOW_LIVENESS_SECONDS:
+                last_check = time.monotonic()
+                alive = await self._running(cid)
+                continue  # read once more before ending so the last lines are not lost
+            await asyncio.sleep(FOLLOW_POLL_SECONDS)
+
+    async def _running(self, cid: str) -> bool:
+        try:
+            status = await self.cri.container_status(cid)
+        except CriError:
+            return False
+        return bool(status.state in (0, 1))  # CONTAINER_CREATED, CONTAINER_RUNNING
+
+
+def _read_from(path: Path, offset: int) -> tuple[str, int]:
+    data, end = _read_bytes(path, offset)
+    return data.decode(errors="replace"), end
+
+
+def _read_bytes(path: Path, offset: int) -> tuple[bytes, int]:
+    with path.open("rb") as f:
+        f.seek(offset)
+        data = f.read()
+    return data, offset + len(data)

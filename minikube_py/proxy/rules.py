@@ -1,0 +1,327 @@
+"""Services + EndpointSlices -> iptables rules in kube-proxy's iptables-mode shape (pure, no IO).
+
+The layout follows kube-proxy so anyone who has debugged a cluster can read it:
+nat `<P>-SERVICES` dispatches ClusterIP:port/proto to `<P>-SVC-<hash>` (one per service
+port), which picks an endpoint with `-m statistic` (and `-m recent` for ClientIP
+affinity) and jumps to `<P>-SEP-<hash>` (one per endpoint) for the DNAT. NodePorts go
+through `<P>-NODEPORTS`. Services without ready endpoints are REJECTed in the filter
+table so clients fail fast. `<P>` is a per-cluster prefix starting with "MKPY".
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Obj = Mapping[str, Any]
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+DEFAULT_AFFINITY_SECONDS = 10800
+MAX_CHAIN_NAME = 28  # the kernel's limit (29 with the NUL)
+
+# Chains every sync writes, per table (the per-service ones come and go).
+NAT_FIXED = ("SERVICES", "NODEPORTS", "POSTROUTING", "MARK-MASQ")
+FILTER_FIXED = ("SERVICES", "EXTERNAL-SERVICES")
+
+
+@dataclass(frozen=True, slots=True)
+class ProxySettings:
+    prefix: str = "MKPY"
+    service_cidr: str = "10.96.0.0/12"
+    masquerade_mark: str = "0x4000"
+
+
+DEFAULT_SETTINGS = ProxySettings()
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyNode:
+    """The node this proxy runs on: NodePorts answer on `ips` (every local address when
+    empty), and hairpin traffic is masqueraded only when it leaves through `pod_bridge`."""
+
+    name: str
+    ips: tuple[str, ...] = ()
+    pod_bridge: str = "mkpy0"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    ip: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    namespace: str
+    service: str
+    port_name: str
+    protocol: str
+    cluster_ip: str
+    port: int
+    node_port: int
+    affinity_seconds: int  # 0: no session affinity
+    endpoints: tuple[Endpoint, ...]
+
+    @property
+    def display(self) -> str:
+        """kube-proxy's ServicePortName: "ns/svc:port" ("ns/svc" for an unnamed port)."""
+        base = f"{self.namespace}/{self.service}"
+        return f"{base}:{self.port_name}" if self.port_name else base
+
+
+@dataclass(frozen=True, slots=True)
+class Ruleset:
+    """Chains of one sync: table -> chain -> rules (each a rule's arguments after `-A CHAIN`)."""
+
+    tables: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+
+
+def settings_for_bridge(bridge: str, service_cidr: str = "10.96.0.0/12") -> ProxySettings:
+    """Chain names per cluster, so clusters on one machine (tests) never touch each other's
+    chains: "MKPY" for the default bridge, "MKPY-<4 hex of the bridge name>" otherwise.
+    `serve` and `delete` both derive it from the bridge name in the node file."""
+    if bridge == "mkpy0":
+        return ProxySettings(service_cidr=service_cidr)
+    tag = hashlib.sha256(bridge.encode()).hexdigest()[:4]
+    return ProxySettings(prefix=f"MKPY-{tag}", service_cidr=service_cidr)
+
+
+# --- the model: which service ports exist and where they lead ----------------------------
+
+def service_ports(services: Iterable[Obj], endpoint_slices: Iterable[Obj]) -> list[ServicePort]:
+    """Every proxyable service port with its ready endpoints, sorted."""
+    by_service: dict[tuple[str, str], list[Obj]] = {}
+    for sl in endpoint_slices:
+        meta = sl.get("metadata") or {}
+        svc = (meta.get("labels") or {}).get(SERVICE_NAME_LABEL)
+        if svc and sl.get("addressType", "IPv4") == "IPv4":
+            by_service.setdefault((meta.get("namespace") or "", svc), []).append(sl)
+    out: list[ServicePort] = []
+    for svc in services:
+        meta = svc.get("metadata") or {}
+        spec = svc.get("spec") or {}
+        ip = spec.get("clusterIP") or ""
+        if spec.get("type") == "ExternalName" or ip in ("", "None") or not _is_ipv4(ip):
+            continue
+        ns, name = meta.get("namespace") or "", meta.get("name") or ""
+        affinity = 0
+        if spec.get("sessionAffinity") == "ClientIP":
+            cfg = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {})
+            affinity = int(cfg.get("timeoutSeconds") or DEFAULT_AFFINITY_SECONDS)
+        slices = by_service.get((ns, name), [])
+        for p in spec.get("ports") or []:
+            proto = p.get("protocol") or "TCP"
+            port_name = p.get("name") or ""
+            out.append(ServicePort(
+                namespace=ns, service=name, port_name=port_name, protocol=proto,
+                cluster_ip=ip, port=int(p["port"]), node_port=int(p.get("nodePort") or 0),
+                affinity_seconds=affinity,
+                endpoints=ready_endpoints(slices, port_name, proto)))
+    out.sort(key=lambda sp: (sp.namespace, sp.service, sp.port_name, sp.protocol, sp.port))
+    return out
+
+
+def ready_endpoints(slices: Iterable[Obj], port_name: str, protocol: str) -> tuple[Endpoint, ...]:
+    """Ready endpoints for one service port over all the service's slices, deduplicated and
+    sorted (by address, numerically) so output does not depend on slice order."""
+    found: set[Endpoint] = set()
+    for sl in slices:
+        port = next((int(p["port"]) for p in sl.get("ports") or []
+                     if (p.get("name") or "") == port_name
+                     and (p.get("protocol") or "TCP") == protocol and p.get("port")), None)
+        if port is None:
+            continue
+        for ep in sl.get("endpoints") or []:
+            # A nil `ready` means ready (discovery.k8s.io/v1 semantics).
+            if (ep.get("conditions") or {}).get("ready") is False:
+                continue
+            for addr in ep.get("addresses") or []:
+                if _is_ipv4(addr):
+                    found.add(Endpoint(addr, port))
+    return tuple(sorted(found, key=lambda e: (int(ipaddress.IPv4Address(e.ip)), e.port)))
+
+
+# --- chain names ---------------------------------------------------------------------------
+
+def chain_name(settings: ProxySettings, kind: str, *parts: str) -> str:
+    """`<prefix>-<kind>` or, with parts, `<prefix>-<kind>-<hash of parts>` as kube-proxy
+    names KUBE-SVC-/KUBE-SEP- chains (base32 of sha256), cut to the kernel's limit."""
+    base = f"{settings.prefix}-{kind}"
+    if not parts:
+        return base
+    digest = base64.b32encode(hashlib.sha256("".join(parts).encode()).digest()).decode()
+    return f"{base}-{digest[:min(16, MAX_CHAIN_NAME - len(base) - 1)]}"
+
+
+def svc_chain(settings: ProxySettings, sp: ServicePort) -> str:
+    return chain_name(settings, "SVC", sp.display, sp.protocol)
+
+
+def sep_chain(settings: ProxySettings, sp: ServicePort, ep: Endpoint) -> str:
+    return chain_name(settings, "SEP", sp.display, sp.protocol, f"{ep.ip}:{ep.port}")
+
+
+def owned_chain_pattern(settings: ProxySettings) -> re.Pattern[str]:
+    """Matches exactly the chain names this prefix produces, and not those of another cluster
+    whose prefix merely starts with ours (e.g. MKPY vs MKPY-ab12)."""
+    p = re.escape(settings.prefix)
+    fixed = "|".join(sorted({*NAT_FIXED, *FILTER_FIXED}))
+    return re.compile(rf"^{p}-(?:(?:{fixed})|(?:SVC|SEP)-[A-Z2-7]+)$")
+
+
+def jump_rules(settings: ProxySettings) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The only rules we put into built-in chains: (table, chain, rule arguments)."""
+    p = settings.prefix
+    c = "minikube-py"
+    new = ("-m", "conntrack", "--ctstate", "NEW")
+    return [
+        ("nat", "PREROUTING", ("-m", "comment", "--comment", f"{c} service portals",
+                               "-j", f"{p}-SERVICES")),
+        ("nat", "OUTPUT", ("-m", "comment", "--comment", f"{c} service portals",
+                           "-j", f"{p}-SERVICES")),
+        ("nat", "POSTROUTING", ("-m", "comment", "--comment", f"{c} postrouting rules",
+                                "-j", f"{p}-POSTROUTING")),
+        ("filter", "INPUT", (*new, "-m", "comment", "--comment", f"{c} external services",
+                             "-j", f"{p}-EXTERNAL-SERVICES")),
+        ("filter", "FORWARD", (*new, "-m", "comment", "--comment", f"{c} service portals",
+                               "-j", f"{p}-SERVICES")),
+        ("filter", "OUTPUT", (*new, "-m", "comment", "--comment", f"{c} service portals",
+                              "-j", f"{p}-SERVICES")),
+    ]
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+def build_ruleset(services: Iterable[Obj], endpoint_slices: Iterable[Obj], node: ProxyNode,
+                  settings: ProxySettings = DEFAULT_SETTINGS) -> Ruleset:
+    ports = service_ports(services, endpoint_slices)
+    nat: dict[str, list[str]] = {chain_name(settings, k): [] for k in NAT_FIXED}
+    flt: dict[str, list[str]] = {chain_name(settings, k): [] for k in FILTER_FIXED}
+    services_chain = chain_name(settings, "SERVICES")
+    nodeports_chain = chain_name(settings, "NODEPORTS")
+    mark_masq = chain_name(settings, "MARK-MASQ")
+    mark = settings.masquerade_mark
+
+    for sp in ports:
+        proto = sp.protocol.lower()
+        if not sp.endpoints:
+            reject = "-j REJECT --reject-with icmp-port-unreachable"
+            flt[services_chain].append(
+                f"-d {sp.cluster_ip}/32 -p {proto} -m comment --comment "
+                f"\"{sp.display} has no endpoints\" -m {proto} --dport {sp.port} {reject}")
+            if sp.node_port:
+                for dst in _node_dst(node):
+                    flt[chain_name(settings, "EXTERNAL-SERVICES")].append(
+                        f"{dst}-p {proto} -m comment --comment \"{sp.display} has no "
+                        f"endpoints\" -m {proto} --dport {sp.node_port} {reject}")
+            continue
+        svc = svc_chain(settings, sp)
+        nat[services_chain].append(
+            f"-d {sp.cluster_ip}/32 -p {proto} -m comment --comment "
+            f"\"{sp.display} cluster IP\" -m {proto} --dport {sp.port} -j {svc}")
+        if sp.node_port:
+            nat[nodeports_chain].append(
+                f"-p {proto} -m comment --comment \"{sp.display}\" -m {proto} "
+                f"--dport {sp.node_port} -j {svc}")
+        nat[svc] = _svc_rules(settings, sp)
+        for ep in sp.endpoints:
+            sep = sep_chain(settings, sp, ep)
+            recent = (f"-m recent --set --name {sep} --mask 255.255.255.255 --rsource "
+                      if sp.affinity_seconds else "")
+            nat[sep] = [
+                # Hairpin: a pod reaching itself through its service must not see its own
+                # address as the source, or its reply never returns through our conntrack.
+                f"-s {ep.ip}/32 -m comment --comment \"{sp.display}\" -j {mark_masq}",
+                f"-p {proto} -m comment --comment \"{sp.display}\" {recent}-m {proto} "
+                f"-j DNAT --to-destination {ep.ip}:{ep.port}",
+            ]
+
+    for dst in _node_dst(node):
+        nat[services_chain].append(
+            f"{dst}-m comment --comment \"minikube-py service nodeports; NOTE: this must be "
+            f"the last rule in this chain\" -j {nodeports_chain}")
+    nat[mark_masq] = [f"-j MARK --or-mark {mark}"]
+    nat[chain_name(settings, "POSTROUTING")] = [
+        f"-m mark ! --mark {mark}/{mark} -j RETURN",
+        f"-j MARK --xor-mark {mark}",
+        # Only towards the pod bridge (hairpin); never towards the uplink.
+        f"-o {node.pod_bridge} -m comment --comment \"minikube-py hairpin traffic requiring "
+        f"SNAT\" -j MASQUERADE",
+    ]
+    # Whatever is addressed to the service range and was not DNATed has no service behind
+    # it: refuse it here rather than let the default route carry it off the machine.
+    flt[services_chain].append(
+        f"-d {settings.service_cidr} -m conntrack ! --ctstate DNAT -m comment --comment "
+        f"\"minikube-py: no such service port\" -j REJECT --reject-with icmp-port-unreachable")
+    return Ruleset({"nat": {k: tuple(v) for k, v in nat.items()},
+                    "filter": {k: tuple(v) for k, v in flt.items()}})
+
+
+def _svc_rules(settings: ProxySettings, sp: ServicePort) -> list[str]:
+    rules: list[str] = []
+    seps = [sep_chain(settings, sp, ep) for ep in sp.endpoints]
+    if sp.affinity_seconds:
+        for ep, sep in zip(sp.endpoints, seps, strict=True):
+            rules.append(
+                f"-m comment --comment \"{sp.display} -> {ep.ip}:{ep.port}\" -m recent "
+                f"--rcheck --seconds {sp.affinity_seconds} --reap --name {sep} "
+                f"--mask 255.255.255.255 --rsource -j {sep}")
+    n = len(seps)
+    for i, (ep, sep) in enumerate(zip(sp.endpoints, seps, strict=True)):
+        # Rule i takes 1/(n-i) of what is left, so every endpoint gets 1/n overall.
+        chance = (f"-m statistic --mode random --probability {1.0 / (n - i):0.10f} "
+                  if i < n - 1 else "")
+        rules.append(f"-m comment --comment \"{sp.display} -> {ep.ip}:{ep.port}\" "
+                     f"{chance}-j {sep}")
+    return rules
+
+
+def _node_dst(node: ProxyNode) -> list[str]:
+    """Match prefixes for "addressed to this node"."""
+    if node.ips:
+        return [f"-d {ip}/32 " for ip in sorted(node.ips)]
+    return ["-m addrtype --dst-type LOCAL "]
+
+
+def render_restore(ruleset: Ruleset, *, previous: Ruleset | None = None,
+                   existing: Mapping[str, Iterable[str]] | None = None) -> str:
+    """An `iptables-restore --noflush` payload.
+
+    Without `previous`, every chain of `ruleset` is declared (hence flushed) and rewritten.
+    With `previous` (what the last successful sync wrote), only chains whose rules changed are
+    rewritten; chains in `previous` or `existing` (found in the kernel) but not in `ruleset`
+    are flushed and deleted in the same transaction."""
+    out: list[str] = []
+    for table in sorted(set(ruleset.tables) | set(existing or {})):
+        chains = ruleset.tables.get(table, {})
+        before = (previous.tables.get(table, {}) if previous else {})
+        stale = (set(before) | set((existing or {}).get(table, ()))) - set(chains)
+        changed = sorted(c for c in chains if previous is None or before.get(c) != chains[c])
+        if not changed and not stale:
+            continue
+        out.append(f"*{table}")
+        out.extend(f":{c} - [0:0]" for c in sorted({*changed, *stale}))
+        for c in changed:
+            out.extend(f"-A {c} {rule}" for rule in chains[c])
+        out.extend(f"-X {c}" for c in sorted(stale))
+        out.append("COMMIT")
+    return "\n".join(out) + "\n" if out else ""
+
+
+def render_service_rules(services: Iterable[Obj], endpoint_slices: Iterable[Obj],
+                         node: ProxyNode, settings: ProxySettings = DEFAULT_SETTINGS) -> str:
+    """The full iptables-restore payload for the current state (deterministic bytes)."""
+    return render_restore(build_ruleset(services, endpoint_slices, node, settings))
+
+
+def _is_ipv4(s: str) -> bool:
+    try:
+        ipaddress.IPv4Address(s)
+    except ValueError:
+        return False
+    return True
