@@ -53,22 +53,26 @@ data_dir_option = click.option(
               help="This node's pod subnet; its first address is the node's address.")
 @click.option("--bridge", "bridge_name", default="mkpy0", show_default=True,
               help="Name of the node's pod bridge.")
+@click.option("--service-cidr", default="10.96.0.0/12", show_default=True,
+              help="Range of Service ClusterIPs; cluster DNS takes its 10th address.")
 @click.option("--simulated-nodes", type=click.IntRange(0, 20000), default=0,
               help="Add N simulated nodes (no containers; tainted, for scale tests).")
 def serve(data_dir: Path, api_port: int, api_host: str, containerd_socket: Path | None,
           node_name: str, kubelet_port: int, pod_cidr: str, bridge_name: str,
-          simulated_nodes: int) -> None:
+          service_cidr: str, simulated_nodes: int) -> None:
     """Start the cluster and run it until Ctrl-C."""
     from minikube_py.composition import serve as serve_cluster
 
-    try:
-        ipaddress.ip_network(pod_cidr)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--pod-cidr") from e
+    for flag, cidr in (("--pod-cidr", pod_cidr), ("--service-cidr", service_cidr)):
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint=flag) from e
     config = ServeConfig(
         data_dir=data_dir.expanduser().absolute(), api_host=api_host, api_port=api_port,
         containerd_socket=containerd_socket, node_name=node_name, kubelet_port=kubelet_port,
-        pod_cidr=pod_cidr, bridge_name=bridge_name, simulated_nodes=simulated_nodes,
+        pod_cidr=pod_cidr, bridge_name=bridge_name, service_cidr=service_cidr,
+        simulated_nodes=simulated_nodes,
     )
     sys.exit(_run(serve_cluster(config)))
 

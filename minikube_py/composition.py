@@ -22,10 +22,13 @@ from minikube_py.client.informer import InformerFactory
 from minikube_py.config import ServeConfig
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
+from minikube_py.dns.server import ClusterDns
 from minikube_py.kubeconfig import write_kubeconfig
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.kubelet import Kubelet
+from minikube_py.proxy.proxier import KubeProxy
+from minikube_py.proxy.rules import settings_for_bridge
 from minikube_py.runtime.bridge import ensure_bridge
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess
 from minikube_py.runtime.images import ensure_builtin_images
@@ -79,7 +82,8 @@ async def start_cluster(config: ServeConfig, progress: Progress) -> Cluster:
 
 async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cluster:
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    write_node_file(config.data_dir, bridge_name=config.bridge_name, pod_cidr=config.pod_cidr)
+    write_node_file(config.data_dir, bridge_name=config.bridge_name, pod_cidr=config.pod_cidr,
+                    service_cidr=config.service_cidr)
     progress.step(f"minikube-py {__version__}: starting a cluster in {config.data_dir}")
 
     store = RaftStore(config.data_dir / "store")
@@ -87,7 +91,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.on_stop("store", store.close)
     progress.step(f"store ready at revision {store.revision}")
 
-    api = ApiService(store)
+    api = ApiService(store, service_cidr=config.service_cidr)
     await api.start()
     sup.on_stop("apiserver", api.stop)
     runner = web.AppRunner(build_app(api), access_log=None, shutdown_timeout=1.0)
@@ -103,6 +107,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     progress.step(f"API server listening on {config.api_url}")
 
     socket_path = config.containerd_socket
+    own_network = socket_path is None
     if socket_path is None:
         containerd = ContainerdProcess(ContainerdConfig(
             data_dir=config.data_dir, bridge_name=config.bridge_name, pod_subnet=config.pod_cidr,
@@ -127,13 +132,22 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     kubelet = Kubelet(api, cri, KubeletConfig(
         node_name=config.node, data_dir=config.data_dir, node_ip=node_ip,
         pod_cidr=config.pod_cidr, server_host=node_ip, server_port=config.kubelet_port,
-        cluster_dns=(config.cluster_dns,),
+        cluster_dns=(config.cluster_dns,) if own_network else (),
     ))
     controllers = build_controllers(ControllerContext(api, informers), config.controllers)
+    proxy_settings = settings_for_bridge(config.bridge_name, config.service_cidr)
+    proxy = KubeProxy(api, informers, node_name=config.node, node_ips=(node_ip,),
+                      pod_bridge=config.bridge_name, settings=proxy_settings)
+    # Pods reach DNS through kube-proxy's DNAT of the DNS service IP to the node; with a
+    # foreign containerd the node is 127.0.0.1, which pods cannot reach, so no DNS then.
+    dns = ClusterDns(api, informers, listen_host=node_ip, port=53, node_name=config.node,
+                     service_ip=config.cluster_dns, register=own_network)
     sup.start("informers", informers.run())
     sup.start("scheduler", scheduler.run())
     for name, run in controllers:
         sup.start(name, run())
+    sup.start("kube-proxy", proxy.run())
+    sup.start("cluster-dns", dns.run())
     sup.start("kubelet", kubelet.run())
     if config.simulated_nodes:
         simulated = SimulatedNodes(api, informers, config.simulated_nodes)
@@ -141,6 +155,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         await _until_ready(sup, simulated.ready, "the simulated nodes")
         progress.step(f"{config.simulated_nodes} simulated nodes registered")
     await _until_ready(sup, kubelet.ready, "the node")
+    await _until_ready(sup, dns.ready, "cluster DNS")
     ready = progress.clock() - progress.started
     progress.step(f"node {config.node} is Ready ({node_ip})")
     return Cluster(config, store, api, sup, kubelet, ready)

@@ -3,6 +3,7 @@ composition root."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,6 @@ from minikube_py.controllers.manager import ControllerSettings
 DEFAULT_DATA_DIR = Path.home() / ".minikube-py"
 CLUSTER_CIDR = "10.244.0.0/16"
 SERVICE_CIDR = "10.96.0.0/12"
-CLUSTER_DNS = "10.96.0.10"
 CONTEXT_NAME = "minikube-py"
 
 
@@ -32,7 +32,7 @@ class ServeConfig:
     # InternalIP: reachable from the host and every pod, never on the machine's uplink.
     pod_cidr: str = "10.244.0.0/24"
     bridge_name: str = "mkpy0"
-    cluster_dns: str = CLUSTER_DNS
+    service_cidr: str = SERVICE_CIDR
     kubelet_port: int = 10250
     # kwok-like nodes without containers, for scale tests (see minikube_py/simnode).
     simulated_nodes: int = 0
@@ -41,6 +41,12 @@ class ServeConfig:
     @property
     def node(self) -> str:
         return self.node_name or default_node_name()
+
+    @property
+    def cluster_dns(self) -> str:
+        """The cluster DNS service IP: the 10th address of the service range, as kubeadm
+        and kind do (10.96.0.10 by default)."""
+        return str(ipaddress.ip_network(self.service_cidr)[10])
 
     @property
     def kubeconfig_path(self) -> Path:

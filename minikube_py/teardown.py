@@ -7,16 +7,21 @@ import json
 import shutil
 from pathlib import Path
 
+from minikube_py.config import SERVICE_CIDR
 from minikube_py.kubelet.cri import CriClient
+from minikube_py.proxy.iptables import cleanup as cleanup_proxy_rules
+from minikube_py.proxy.rules import settings_for_bridge
 from minikube_py.runtime.bridge import delete_bridge
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess, cri_version
 
 NODE_FILE = "node.json"
 
 
-def write_node_file(data_dir: Path, *, bridge_name: str, pod_cidr: str) -> None:
+def write_node_file(data_dir: Path, *, bridge_name: str, pod_cidr: str,
+                    service_cidr: str) -> None:
     """What `delete` needs to know about the host network this cluster set up."""
-    (data_dir / NODE_FILE).write_text(json.dumps({"bridge": bridge_name, "podCIDR": pod_cidr}))
+    (data_dir / NODE_FILE).write_text(json.dumps(
+        {"bridge": bridge_name, "podCIDR": pod_cidr, "serviceCIDR": service_cidr}))
 
 
 class ClusterRunning(Exception):
@@ -51,6 +56,9 @@ async def delete_cluster(data_dir: Path) -> list[str]:
         finally:
             await containerd.stop()
     if node:
+        await cleanup_proxy_rules(settings_for_bridge(node["bridge"],
+                                                      node.get("serviceCIDR", SERVICE_CIDR)))
+        removed.append("service rules (iptables)")
         await delete_bridge(node["bridge"])
         removed.append(f"bridge {node['bridge']}")
     await asyncio.to_thread(shutil.rmtree, data_dir, ignore_errors=True)

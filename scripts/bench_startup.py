@@ -45,7 +45,8 @@ def containerd_pids(data_dir: Path) -> list[int]:
 
 
 def one_run(base: Path, index: int) -> dict[str, float]:
-    serve = ServeProcess(base / f"run{index}", pod_cidr="10.244.210.0/24", bridge="mkpyb0")
+    serve = ServeProcess(base / f"run{index}", pod_cidr="10.244.210.0/24", bridge="mkpyb0",
+                         service_cidr="10.112.10.0/24")
     try:
         t0 = time.monotonic()
         cold = serve.start()

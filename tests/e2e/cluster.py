@@ -40,12 +40,13 @@ class ServeProcess:
     """`python -m minikube_py serve` on its own data dir, API port, bridge and pod subnet,
     so it never collides with a cluster the developer runs."""
 
-    def __init__(self, data_dir: Path, *, pod_cidr: str, bridge: str,
+    def __init__(self, data_dir: Path, *, pod_cidr: str, bridge: str, service_cidr: str,
                  extra_args: tuple[str, ...] = ()) -> None:
         self.data_dir = data_dir
         self.api_port = free_port()
         self.pod_cidr = pod_cidr
         self.bridge = bridge
+        self.service_cidr = service_cidr
         self.extra_args = extra_args
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
@@ -67,7 +68,8 @@ class ServeProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "minikube_py", "serve", "--data-dir", str(self.data_dir),
                  "--api-port", str(self.api_port), "--kubelet-port", "0",
-                 "--pod-cidr", self.pod_cidr, "--bridge", self.bridge, *self.extra_args],
+                 "--pod-cidr", self.pod_cidr, "--bridge", self.bridge,
+                 "--service-cidr", self.service_cidr, *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
 

@@ -22,7 +22,8 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[client.CoreV1Api]:
     serve = ServeProcess(tmp_path_factory.mktemp("pyclient") / "data",
-                         pod_cidr="10.244.202.0/24", bridge="mkpyt2")
+                         pod_cidr="10.244.202.0/24", bridge="mkpyt2",
+                         service_cidr="10.112.2.0/24")
     serve.start()
     try:
         api_client = config.new_client_from_config(config_file=str(serve.kubeconfig))

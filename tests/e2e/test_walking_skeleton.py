@@ -42,7 +42,8 @@ spec:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     serve = ServeProcess(tmp_path_factory.mktemp("skeleton") / "data",
-                         pod_cidr="10.244.201.0/24", bridge="mkpyt1")
+                         pod_cidr="10.244.201.0/24", bridge="mkpyt1",
+                         service_cidr="10.112.1.0/24")
     serve.start()
     try:
         yield serve
