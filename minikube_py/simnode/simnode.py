@@ -43,6 +43,11 @@ def _time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _is_ready(node: Obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (node.get("status") or {}).get("conditions") or [])
+
+
 @dataclass(frozen=True)
 class SimulatedNodeSpec:
     prefix: str = "sim"
@@ -169,6 +174,23 @@ class SimulatedNodes:
             if (n["metadata"].get("annotations") or {}).get(HEARTBEAT_ANNOTATION) == "paused"
         }
         await asyncio.gather(*(self._renew(name) for name in self._names if name not in paused))
+        # Like a kubelet's status loop: a node marked Unknown while it was silent reports
+        # Ready again once it is heard from.
+        await asyncio.gather(*(
+            self._report_ready(n) for n in self._nodes.list()
+            if n["metadata"]["name"] in self._names and n["metadata"]["name"] not in paused
+            and not _is_ready(n)))
+
+    async def _report_ready(self, node: Obj) -> None:
+        name = node["metadata"]["name"]
+        fresh = node_object(name, self._names[name], self.spec, self.clock())
+        async with self._slots:
+            try:
+                await self.client.patch(NODES, name,
+                                        {"status": {"conditions": fresh["status"]["conditions"]}},
+                                        subresource="status")
+            except ApiError as e:
+                log.debug("reporting %s Ready: %s", name, e)
 
     async def _renew(self, name: str) -> None:
         now = _micro_time(self.clock())
