@@ -14,6 +14,7 @@ import click
 
 from minikube_py import __version__
 from minikube_py.config import DEFAULT_DATA_DIR, ServeConfig
+from minikube_py.controllers.manager import ControllerSettings
 
 KUBERNETES_VERSION = "v1.32.0"
 T = TypeVar("T")
@@ -55,11 +56,14 @@ data_dir_option = click.option(
               help="Name of the node's pod bridge.")
 @click.option("--service-cidr", default="10.96.0.0/12", show_default=True,
               help="Range of Service ClusterIPs; cluster DNS takes its 10th address.")
+@click.option("--node-monitor-grace-period", type=click.FloatRange(1, 3600), default=40.0,
+              show_default=True,
+              help="Seconds without a lease renewal before a node is NotReady.")
 @click.option("--simulated-nodes", type=click.IntRange(0, 20000), default=0,
               help="Add N simulated nodes (no containers; tainted, for scale tests).")
 def serve(data_dir: Path, api_port: int, api_host: str, containerd_socket: Path | None,
           node_name: str, kubelet_port: int, pod_cidr: str, bridge_name: str,
-          service_cidr: str, simulated_nodes: int) -> None:
+          service_cidr: str, node_monitor_grace_period: float, simulated_nodes: int) -> None:
     """Start the cluster and run it until Ctrl-C."""
     from minikube_py.composition import serve as serve_cluster
 
@@ -73,6 +77,7 @@ def serve(data_dir: Path, api_port: int, api_host: str, containerd_socket: Path 
         containerd_socket=containerd_socket, node_name=node_name, kubelet_port=kubelet_port,
         pod_cidr=pod_cidr, bridge_name=bridge_name, service_cidr=service_cidr,
         simulated_nodes=simulated_nodes,
+        controllers=ControllerSettings(node_monitor_grace_period=node_monitor_grace_period),
     )
     sys.exit(_run(serve_cluster(config)))
 

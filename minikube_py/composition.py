@@ -33,7 +33,7 @@ from minikube_py.runtime.bridge import ensure_bridge
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess
 from minikube_py.runtime.images import ensure_builtin_images
 from minikube_py.scheduler.scheduler import Scheduler
-from minikube_py.simnode.simnode import SimulatedNodes
+from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
 from minikube_py.store.node import RaftStore
 from minikube_py.supervisor import Supervisor, TaskFailed
 from minikube_py.teardown import write_node_file
@@ -125,6 +125,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     if imported:
         progress.step(f"imported built-in images: {', '.join(imported)}")
 
+    # Renew leases well within the grace period the node controller allows (kube: 10s / 40s).
+    renew_every = min(10.0, config.controllers.node_monitor_grace_period / 4)
     cri = CriClient(socket_path)
     sup.on_stop("cri", cri.close)
     informers = InformerFactory(api)
@@ -133,6 +135,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         node_name=config.node, data_dir=config.data_dir, node_ip=node_ip,
         pod_cidr=config.pod_cidr, server_host=node_ip, server_port=config.kubelet_port,
         cluster_dns=(config.cluster_dns,) if own_network else (),
+        lease_renew_interval=renew_every,
     ))
     controllers = build_controllers(ControllerContext(api, informers), config.controllers)
     proxy_settings = settings_for_bridge(config.bridge_name, config.service_cidr)
@@ -150,7 +153,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.start("cluster-dns", dns.run())
     sup.start("kubelet", kubelet.run())
     if config.simulated_nodes:
-        simulated = SimulatedNodes(api, informers, config.simulated_nodes)
+        simulated = SimulatedNodes(api, informers, config.simulated_nodes,
+                                   spec=SimulatedNodeSpec(lease_renew_interval=renew_every))
         sup.start("simulated-nodes", simulated.run())
         await _until_ready(sup, simulated.ready, "the simulated nodes")
         progress.step(f"{config.simulated_nodes} simulated nodes registered")

@@ -109,5 +109,11 @@ class ServeProcess:
                 f"{result.stdout}\n{result.stderr}")
         return result
 
+    def node_name(self) -> str:
+        """The real (kubelet-run) node of this cluster."""
+        nodes = self.kubectl_json("get", "nodes", "-l", "!minikube-py.dev/simulated")["items"]
+        assert len(nodes) == 1, nodes
+        return str(nodes[0]["metadata"]["name"])
+
     def kubectl_json(self, *args: str) -> Any:
         return json.loads(self.kubectl(*args, "-o", "json").stdout)
