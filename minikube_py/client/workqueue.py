@@ -122,6 +122,9 @@ async def run_workers(queue: WorkQueue, sync: Callable[[str], Awaitable[None]], 
 
     async def worker() -> None:
         while True:
+            # Yield every round: a sync that never awaits and requeues itself at once
+            # must not starve the rest of the event loop.
+            await asyncio.sleep(0)
             key = await queue.get()
             try:
                 await sync(key)
