@@ -19,6 +19,7 @@ from minikube_py.scheduler.framework import (
 _WRONG_NAME = unresolvable("node(s) didn't match the requested node name")
 _CORDONED = unresolvable("node(s) were unschedulable")
 _NOT_READY = unschedulable("node(s) were not ready")
+_NOT_READY_TAINT = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
 _UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
 
 
@@ -44,10 +45,15 @@ class NodeUnschedulable:
 
 
 class NodeReady:
-    """Only Ready nodes take pods. (kube-scheduler gets this from the not-ready taint the
-    node controller sets; checking the condition too keeps a fresh cluster safe.)"""
+    """Only Ready nodes take pods, unless the pod tolerates the not-ready taint (as
+    DaemonSet pods do). kube-scheduler gets this from the taint the node controller sets;
+    checking the condition too covers the moment before the controller has acted."""
 
     name = "NodeReady"
+
+    def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
+        tolerations = (pod.get("spec") or {}).get("tolerations") or []
+        return SKIP if any(tolerates(t, _NOT_READY_TAINT) for t in tolerations) else SUCCESS
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
         return SUCCESS if node.ready else _NOT_READY
