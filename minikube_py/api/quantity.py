@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -45,11 +46,14 @@ def is_quantity(value: object) -> bool:
     return True
 
 
+# The same few quantity strings ("100m", "64Mi") come back for every pod: remember them.
+@functools.lru_cache(maxsize=4096)
 def milli_cpu(value: str | int | float) -> int:
     """CPU in millicores, rounded up like resource.Quantity.MilliValue()."""
     return math.ceil(parse_quantity(value) * 1000)
 
 
+@functools.lru_cache(maxsize=4096)
 def bytes_value(value: str | int | float) -> int:
     """An amount (memory, storage) in whole units, rounded up like resource.Quantity.Value()."""
     return math.ceil(parse_quantity(value))

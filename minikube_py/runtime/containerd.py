@@ -163,12 +163,18 @@ def write_config_files(cfg: ContainerdConfig) -> None:
     conflist.write_text(json.dumps(render_cni_conflist(cfg), indent=2))
 
 
+# Resolved once in the parent: the child between fork and exec must not dlopen (another thread,
+# e.g. gRPC's, may hold the loader or malloc lock at fork time and the child would deadlock).
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
     # Runs in the forked child before exec: ask the kernel to SIGTERM containerd when we die.
-    PR_SET_PDEATHSIG = 1
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    os.setpgrp()  # a Ctrl-C in our terminal must not reach containerd before we stop it
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    # Own process group: a Ctrl-C in our terminal must not reach containerd before we stop
+    # it. (Here, not via process_group=0, which uvloop's subprocess_exec does not accept.)
+    os.setpgrp()
 
 
 def tail_text(path: Path, max_bytes: int = 4000) -> str:

@@ -7,7 +7,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from containerd_fixture import RuntimeFixture, make_data_dir, require_containerd, running_runtime
+
+from tests.e2e.runtime.containerd_fixture import (
+    RuntimeFixture,
+    make_data_dir,
+    require_containerd,
+    running_runtime,
+)
 
 
 @pytest.fixture(scope="session")

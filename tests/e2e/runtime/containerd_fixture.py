@@ -45,10 +45,11 @@ async def remove_all_sandboxes(cri: CriClient) -> None:
     for sb in await cri.list_pod_sandboxes():
         for attempt in range(3):
             try:
-                await cri.stop_pod_sandbox(sb.id)
-                await cri.remove_pod_sandbox(sb.id)
+                # Bounded: a teardown must never hang the session.
+                await asyncio.wait_for(cri.stop_pod_sandbox(sb.id), 30)
+                await asyncio.wait_for(cri.remove_pod_sandbox(sb.id), 30)
                 break
-            except CriError:
+            except (CriError, TimeoutError):
                 if attempt == 2:
                     raise
                 await asyncio.sleep(0.2)

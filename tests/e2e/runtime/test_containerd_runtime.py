@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import aiohttp
-from containerd_fixture import RuntimeFixture
 from cri_api.v1 import api_pb2 as cri
 
 from minikube_py.kubelet.logs import LogOptions, parse_log_lines, render_lines
@@ -19,6 +18,7 @@ from minikube_py.runtime.images import (
     ensure_builtin_images,
     load_image_archive,
 )
+from tests.e2e.runtime.containerd_fixture import RuntimeFixture
 
 
 async def fetch_until_up(url: str, timeout: float = 10.0) -> str:

@@ -1,6 +1,6 @@
-"""The real kubelet against a real containerd: pods run, serve, log, crash-loop, survive a
-kubelet restart (adoption) and are torn down on deletion. The API is the real ApiService when
-it exists, else the small in-memory stand-in (the CRI side is always real)."""
+"""The real kubelet against a real containerd and the real API service (over the in-memory
+store): pods run, serve, log, crash-loop, survive a kubelet restart (adoption) and are torn
+down on deletion."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from containerd_fixture import RuntimeFixture
-from memory_api import MemoryApi
 
 from minikube_py.api.resources import LEASES, NODES, PODS
+from minikube_py.apiserver.service import ApiService
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.kubelet import Kubelet
+from minikube_py.store.memory import MemoryKV
+from tests.e2e.runtime.containerd_fixture import RuntimeFixture
 
 NODE = "node-e2e"
 NODE_IP = "10.244.250.1"  # the bridge gateway: pods and the host both reach it
@@ -25,13 +26,6 @@ NODE_IP = "10.244.250.1"  # the bridge gateway: pods and the host both reach it
 
 @contextlib.asynccontextmanager
 async def api_service() -> AsyncIterator[Any]:
-    """The real API service over MemoryKV; the in-memory stand-in if it cannot be imported."""
-    try:
-        from minikube_py.apiserver.service import ApiService
-        from minikube_py.store.memory import MemoryKV
-    except ImportError:
-        yield MemoryApi()
-        return
     service = ApiService(MemoryKV())
     await service.start()
     try:

@@ -1,0 +1,85 @@
+"""Pod phase and status from container observations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from minikube_py.kubelet.pod_status import (
+    CREATED,
+    EXITED,
+    RUNNING,
+    ContainerRun,
+    ContainerView,
+    compute_pod_status,
+    container_status,
+    pod_phase,
+)
+
+
+def run(state: str, exit_code: int = 0, restarts: int = 0) -> ContainerRun:
+    return ContainerRun("c1", state, restart_count=restarts, exit_code=exit_code,
+                        started_at=1.0, finished_at=2.0 if state == EXITED else 0.0,
+                        image_id="sha256:x")
+
+
+def view(r: ContainerRun | None, waiting: str = "") -> ContainerView:
+    return ContainerView("c", "busybox", current=r, waiting_reason=waiting,
+                         ready=r is not None and r.state == RUNNING)
+
+
+@pytest.mark.parametrize(("policy", "views", "phase"), [
+    ("Always", [view(None)], "Pending"),
+    ("Always", [view(run(CREATED))], "Pending"),
+    ("Always", [view(run(RUNNING))], "Running"),
+    ("Always", [view(run(EXITED, 0))], "Running"),
+    ("Always", [view(run(EXITED, 1), "CrashLoopBackOff")], "Running"),
+    ("OnFailure", [view(run(EXITED, 0))], "Succeeded"),
+    ("OnFailure", [view(run(EXITED, 1))], "Running"),
+    ("Never", [view(run(EXITED, 0))], "Succeeded"),
+    ("Never", [view(run(EXITED, 1))], "Failed"),
+    ("Never", [view(run(EXITED, 0)), view(run(RUNNING))], "Running"),
+    ("Never", [view(run(EXITED, 0)), view(run(EXITED, 2))], "Failed"),
+    ("Always", [view(None, "ErrImagePull")], "Pending"),
+])
+def test_pod_phase(policy: str, views: list[ContainerView], phase: str) -> None:
+    assert pod_phase(policy, [], views) == phase
+
+
+@pytest.mark.parametrize(("policy", "init", "phase"), [
+    ("Always", run(RUNNING), "Pending"),
+    ("Always", run(EXITED, 1), "Pending"),
+    ("Never", run(EXITED, 1), "Failed"),
+    ("Never", run(EXITED, 0), "Running"),
+])
+def test_init_containers_gate_the_phase(policy: str, init: ContainerRun, phase: str) -> None:
+    assert pod_phase(policy, [view(init)], [view(run(RUNNING))]) == phase
+
+
+def test_container_status_has_every_field_the_python_client_requires() -> None:
+    st = container_status(view(run(RUNNING, restarts=2)))
+    assert {"name", "image", "imageID", "ready", "restartCount"} <= st.keys()
+    assert st["containerID"] == "containerd://c1" and st["restartCount"] == 2
+    assert st["state"] == {"running": {"startedAt": "1970-01-01T00:00:01Z"}}
+
+
+def test_crash_loop_status_shows_waiting_and_last_termination() -> None:
+    st = container_status(ContainerView("c", "busybox", current=run(EXITED, 3, restarts=1),
+                                        waiting_reason="CrashLoopBackOff", waiting_message="m"))
+    assert st["state"] == {"waiting": {"reason": "CrashLoopBackOff", "message": "m"}}
+    assert st["lastState"]["terminated"]["exitCode"] == 3
+    assert st["lastState"]["terminated"]["reason"] == "Error"
+
+
+def test_condition_transition_time_is_kept_while_status_is_unchanged() -> None:
+    pod: dict[str, Any] = {"spec": {}, "status": {}}
+    first = compute_pod_status(pod, init_views=[], views=[view(run(RUNNING))],
+                               pod_ips=["10.0.0.2"], host_ip="10.0.0.1", now=100)
+    pod["status"] = first
+    again = compute_pod_status(pod, init_views=[], views=[view(run(RUNNING))],
+                               pod_ips=["10.0.0.2"], host_ip="10.0.0.1", now=200)
+    assert again == first
+    assert first["phase"] == "Running" and first["podIP"] == "10.0.0.2"
+    ready = [c for c in first["conditions"] if c["type"] == "Ready"][0]
+    assert ready["status"] == "True"
