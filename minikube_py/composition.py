@@ -111,6 +111,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     if socket_path is None:
         containerd = ContainerdProcess(ContainerdConfig(
             data_dir=config.data_dir, bridge_name=config.bridge_name, pod_subnet=config.pod_cidr,
+            pod_routes=(config.controllers.cluster_cidr, config.service_cidr),
         ))
         node_ip = await ensure_bridge(config.bridge_name, config.pod_cidr)
         await containerd.start()
@@ -138,7 +139,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         lease_renew_interval=renew_every,
     ))
     controllers = build_controllers(ControllerContext(api, informers), config.controllers)
-    proxy_settings = settings_for_bridge(config.bridge_name, config.service_cidr)
+    proxy_settings = settings_for_bridge(config.bridge_name, config.service_cidr,
+                                         config.controllers.cluster_cidr)
     proxy = KubeProxy(api, informers, node_name=config.node, node_ips=(node_ip,),
                       pod_bridge=config.bridge_name, settings=proxy_settings)
     # Pods reach DNS through kube-proxy's DNAT of the DNS service IP to the node; with a

@@ -33,6 +33,10 @@ FILTER_FIXED = ("SERVICES", "EXTERNAL-SERVICES")
 class ProxySettings:
     prefix: str = "MKPY"
     service_cidr: str = "10.96.0.0/12"
+    # Traffic to a service from outside this range (the host itself, say, whose source
+    # address pods have no route back to) is masqueraded to the bridge address, like
+    # kube-proxy's --cluster-cidr. Empty: only hairpin traffic is masqueraded.
+    cluster_cidr: str = ""
     masquerade_mark: str = "0x4000"
 
 
@@ -81,14 +85,16 @@ class Ruleset:
     tables: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
-def settings_for_bridge(bridge: str, service_cidr: str = "10.96.0.0/12") -> ProxySettings:
+def settings_for_bridge(bridge: str, service_cidr: str = "10.96.0.0/12",
+                        cluster_cidr: str = "") -> ProxySettings:
     """Chain names per cluster, so clusters on one machine (tests) never touch each other's
     chains: "MKPY" for the default bridge, "MKPY-<4 hex of the bridge name>" otherwise.
     `serve` and `delete` both derive it from the bridge name in the node file."""
     if bridge == "mkpy0":
-        return ProxySettings(service_cidr=service_cidr)
+        return ProxySettings(service_cidr=service_cidr, cluster_cidr=cluster_cidr)
     tag = hashlib.sha256(bridge.encode()).hexdigest()[:4]
-    return ProxySettings(prefix=f"MKPY-{tag}", service_cidr=service_cidr)
+    return ProxySettings(prefix=f"MKPY-{tag}", service_cidr=service_cidr,
+                         cluster_cidr=cluster_cidr)
 
 
 # --- the model: which service ports exist and where they lead ----------------------------
@@ -221,10 +227,20 @@ def build_ruleset(services: Iterable[Obj], endpoint_slices: Iterable[Obj], node:
                         f"endpoints\" -m {proto} --dport {sp.node_port} {reject}")
             continue
         svc = svc_chain(settings, sp)
+        if settings.cluster_cidr:
+            nat[services_chain].append(
+                f"! -s {settings.cluster_cidr} -d {sp.cluster_ip}/32 -p {proto} -m comment "
+                f"--comment \"{sp.display} cluster IP\" -m {proto} --dport {sp.port} "
+                f"-j {mark_masq}")
         nat[services_chain].append(
             f"-d {sp.cluster_ip}/32 -p {proto} -m comment --comment "
             f"\"{sp.display} cluster IP\" -m {proto} --dport {sp.port} -j {svc}")
         if sp.node_port:
+            # NodePort clients may be anywhere: answer through this node (kube's
+            # externalTrafficPolicy=Cluster masquerades them all).
+            nat[nodeports_chain].append(
+                f"-p {proto} -m comment --comment \"{sp.display}\" -m {proto} "
+                f"--dport {sp.node_port} -j {mark_masq}")
             nat[nodeports_chain].append(
                 f"-p {proto} -m comment --comment \"{sp.display}\" -m {proto} "
                 f"--dport {sp.node_port} -j {svc}")

@@ -49,6 +49,9 @@ class ContainerdConfig:
     snapshotter: str = "overlayfs"
     cni_bin_dir: str = CNI_BIN_DIR
     network_name: str = "mkpy"
+    # Destinations pods reach through the node (the cluster's pod and service ranges).
+    # Deliberately no default route: nothing a pod sends may leave the machine.
+    pod_routes: tuple[str, ...] = ()
     log_level: str = "warn"
     extra_disabled_plugins: tuple[str, ...] = field(default_factory=tuple)
 
@@ -146,6 +149,7 @@ def render_cni_conflist(cfg: ContainerdConfig) -> dict[str, Any]:
                 "ipam": {
                     "type": "host-local",
                     "ranges": [[{"subnet": cfg.pod_subnet}]],
+                    "routes": [{"dst": dst} for dst in cfg.pod_routes],
                     "dataDir": str(cfg.cni_state_dir),
                 },
             },

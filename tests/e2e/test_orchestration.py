@@ -151,8 +151,9 @@ def test_expose_reaches_pods_by_cluster_ip_and_node_port(cluster: ServeProcess) 
 
 
 def test_a_pod_reaches_the_service_by_dns_name(cluster: ServeProcess) -> None:
+    # Bounded by `timeout`, not wget's own -T: Debian's busybox 1.35 wget crashes with -T.
     cluster.kubectl("run", "client", "--image=busybox", "--restart=Never", "--",
-                    "wget", "-qO-", "-T", "5", "http://app.default.svc.cluster.local")
+                    "timeout", "10", "wget", "-qO-", "http://app.default.svc.cluster.local")
 
     def finished() -> str | None:
         phase = get_json(cluster, "pod", "client")["status"].get("phase")
@@ -164,7 +165,7 @@ def test_a_pod_reaches_the_service_by_dns_name(cluster: ServeProcess) -> None:
     assert logs.startswith("v1 app-")
     short = "app"  # the search path resolves the bare service name too
     cluster.kubectl("run", "client2", "--image=busybox", "--restart=Never", "--",
-                    "wget", "-qO-", "-T", "5", f"http://{short}")
+                    "timeout", "10", "wget", "-qO-", f"http://{short}")
     wait_for(lambda: get_json(cluster, "pod", "client2")["status"].get("phase") == "Succeeded",
              timeout=90, what="client2 to succeed")
 

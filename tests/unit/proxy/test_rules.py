@@ -124,6 +124,8 @@ def test_node_port_answers_on_the_node_addresses_and_is_the_last_dispatch_rule()
                                [eps(ips=("10.244.0.5",))], NODE)
     svc = chain_name(ProxySettings(), "SVC", "default/web:http", "TCP")
     assert rules(out, "NODEPORTS") == [
+        '-A MKPY-NODEPORTS -p tcp -m comment --comment "default/web:http" -m tcp '
+        '--dport 30080 -j MKPY-MARK-MASQ',
         f'-A MKPY-NODEPORTS -p tcp -m comment --comment "default/web:http" -m tcp '
         f'--dport 30080 -j {svc}']
     assert rules(out, "SERVICES")[-1].startswith(
@@ -263,3 +265,12 @@ def test_each_bridge_gets_its_own_chain_prefix() -> None:
     other = settings_for_bridge("mkpyt0").prefix
     assert re.fullmatch(r"MKPY-[0-9a-f]{4}", other)
     assert settings_for_bridge("mkpyt0").prefix == other
+
+
+def test_traffic_from_outside_the_cluster_cidr_is_masqueraded() -> None:
+    settings = ProxySettings(cluster_cidr="10.244.0.0/16")
+    out = render_service_rules([service()], [eps(ips=("10.244.0.5",))], NODE, settings)
+    services = rules(out, "SERVICES")
+    mark = [r for r in services if "MARK-MASQ" in r]
+    assert mark and mark[0].startswith("-A MKPY-SERVICES ! -s 10.244.0.0/16 -d 10.96.0.20/32")
+    assert services.index(mark[0]) < next(i for i, r in enumerate(services) if "-j MKPY-SVC-" in r)
