@@ -204,6 +204,9 @@ class CycleState(dict[str, Any]):
 
 
 NODES = "framework/nodes"
+# The nodes that hold pods with pod (anti-)affinity, when the caller tracks them (the
+# scheduler does, so a cycle need not scan every node to find out).
+AFFINITY_NODES = "framework/affinity-nodes"
 
 
 class PreFilterPlugin(Protocol):
@@ -276,10 +279,13 @@ class Framework:
     rng: random.Random = field(default_factory=random.Random)
     _next_start: int = 0
 
-    def schedule(self, pod: Obj, nodes: Sequence[NodeInfo]) -> ScheduleResult:
+    def schedule(self, pod: Obj, nodes: Sequence[NodeInfo], *,
+                 affinity_nodes: Sequence[NodeInfo] | None = None) -> ScheduleResult:
         """One scheduling cycle for `pod` over the snapshot `nodes`."""
         state = CycleState()
         state[NODES] = nodes
+        if affinity_nodes is not None:
+            state[AFFINITY_NODES] = affinity_nodes
         skipped: set[str] = set()
         for pre in self.pre_filters:
             status = pre.pre_filter(state, pod, nodes)
@@ -320,17 +326,20 @@ class Framework:
                    or p.pre_score(state, pod, feasible).code is not Code.SKIP]  # type: ignore[attr-defined]
         if len(feasible) == 1 or not scorers:
             return feasible[0].name
-        totals = dict.fromkeys((n.name for n in feasible), 0)
+        totals = [0] * len(feasible)
         for plugin in scorers:
             score, weight = plugin.score, plugin.weight
-            scores = {n.name: score(state, pod, n) for n in feasible}
             normalize = getattr(plugin, "normalize", None)
-            if normalize is not None:
-                normalize(state, pod, scores)
-            for name, value in scores.items():
-                totals[name] += weight * value
-        best_score = max(totals.values())
-        best = [name for name, value in totals.items() if value == best_score]
+            if normalize is None:
+                for i, node in enumerate(feasible):
+                    totals[i] += weight * score(state, pod, node)
+                continue
+            by_name = {n.name: score(state, pod, n) for n in feasible}
+            normalize(state, pod, by_name)
+            for i, node in enumerate(feasible):
+                totals[i] += weight * by_name[node.name]
+        best_score = max(totals)
+        best = [feasible[i].name for i, value in enumerate(totals) if value == best_score]
         # Ties are broken at random, like kube-scheduler's reservoir sampling.
         return best[0] if len(best) == 1 else self.rng.choice(best)
 

@@ -38,6 +38,7 @@ class Scheduler:
         self.queue = SchedulingQueue(clock=clock)
         self._nodes: dict[str, NodeInfo] = {}
         self._assumed: dict[str, str] = {}  # pod uid -> node, until the informer confirms
+        self._affinity_nodes: set[str] = set()  # nodes holding pods with pod affinity
         self._wakeup = asyncio.Event()
         self._binds = asyncio.Semaphore(max_binds_in_flight)
         self._bind_tasks: set[asyncio.Task[None]] = set()
@@ -62,6 +63,13 @@ class Scheduler:
 
     def _node_deleted(self, node: Obj) -> None:
         self._nodes.pop(node["metadata"]["name"], None)
+        self._affinity_nodes.discard(node["metadata"]["name"])
+
+    def _track_affinity(self, info: NodeInfo) -> None:
+        if info.pods_with_affinity:
+            self._affinity_nodes.add(info.name)
+        else:
+            self._affinity_nodes.discard(info.name)
 
     def _pod_added(self, pod: Obj) -> None:
         self._pod_updated(None, pod)
@@ -81,6 +89,7 @@ class Scheduler:
                 self._cluster_changed()
             else:
                 info.add_pod(pod)
+            self._track_affinity(info)
             return
         if uid in self._assumed or (pod.get("metadata") or {}).get("deletionTimestamp"):
             return
@@ -100,6 +109,7 @@ class Scheduler:
         node_name = (pod.get("spec") or {}).get("nodeName") or self._assumed.pop(uid, None)
         if node_name and node_name in self._nodes:
             self._nodes[node_name].remove_pod(pod)
+            self._track_affinity(self._nodes[node_name])
             self._cluster_changed()
 
     def _cluster_changed(self) -> None:
@@ -137,7 +147,8 @@ class Scheduler:
     def schedule_one(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
         nodes = list(self._nodes.values())
-        result = self._framework.schedule(pod, nodes)
+        result = self._framework.schedule(
+            pod, nodes, affinity_nodes=[self._nodes[n] for n in self._affinity_nodes])
         if result.node is None:
             message = result.failure_message(len(nodes))
             self.queue.park_unschedulable(uid)
@@ -147,6 +158,7 @@ class Scheduler:
         assumed = copy.copy(pod)
         assumed["spec"] = {**pod.get("spec", {}), "nodeName": result.node}
         self._nodes[result.node].add_pod(assumed)
+        self._track_affinity(self._nodes[result.node])
         self._assumed[uid] = result.node
         self._spawn(self._bind(pod, result.node))
 
@@ -186,6 +198,7 @@ class Scheduler:
     def _forget(self, pod: Obj, node: str) -> None:
         if self._assumed.pop(pod["metadata"]["uid"], None) and node in self._nodes:
             self._nodes[node].remove_pod(pod)
+            self._track_affinity(self._nodes[node])
 
     async def _mark_unschedulable(self, pod: Obj, message: str) -> None:
         """Set PodScheduled=False/Unschedulable, as kube-scheduler does, so `kubectl get`

@@ -42,3 +42,25 @@ async def test_a_pod_that_fits_nowhere_gets_a_failed_scheduling_event() -> None:
         got = await plane.api.get(PODS, "huge", namespace="default")
         cond = next(c for c in got["status"]["conditions"] if c["type"] == "PodScheduled")
         assert cond["status"] == "False" and cond["reason"] == "Unschedulable"
+
+
+async def test_required_anti_affinity_holds_across_scheduling_cycles() -> None:
+    async with control_plane(nodes=2) as plane:
+        anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": "solo"}},
+             "topologyKey": "kubernetes.io/hostname"}]}}
+        for i in range(3):
+            body = pod(f"solo-{i}")
+            body["metadata"]["labels"] = {"app": "solo"}
+            body["spec"]["affinity"] = anti
+            await plane.api.create(PODS, body, namespace="default")
+
+        async def two_bound_one_refused() -> list[str] | None:
+            items = (await plane.api.list(PODS, namespace="default"))["items"]
+            nodes = [p["spec"]["nodeName"] for p in items if p["spec"].get("nodeName")]
+            events = (await plane.api.list(EVENTS, namespace="default"))["items"]
+            refused = [e for e in events if e["reason"] == "FailedScheduling"]
+            return nodes if len(nodes) == 2 and refused else None
+
+        nodes = await eventually(two_bound_one_refused, plane=plane, what="2 bound, 1 refused")
+        assert sorted(nodes) == ["sim-0", "sim-1"]

@@ -16,6 +16,7 @@ from typing import Any
 
 from minikube_py.api.selectors import LabelSelector, selector_from_label_selector_object
 from minikube_py.scheduler.framework import (
+    AFFINITY_NODES,
     NODES,
     SKIP,
     SUCCESS,
@@ -171,7 +172,8 @@ def _holders(state: CycleState, nodes: Sequence[NodeInfo]) -> list[tuple[NodeInf
     """Existing pods that carry pod (anti-)affinity terms, with their nodes; once a cycle."""
     holders: list[tuple[NodeInfo, Obj]] | None = state.get(_HOLDERS)
     if holders is None:
-        holders = state[_HOLDERS] = [(n, p) for n in nodes if n.pods_with_affinity
+        candidates = state.get(AFFINITY_NODES, nodes)
+        holders = state[_HOLDERS] = [(n, p) for n in candidates if n.pods_with_affinity
                                      for p in n.pods_with_affinity.values()]
     return holders
 
