@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from minikube_py.api.resources import NODES
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
@@ -74,6 +75,14 @@ async def control_plane(*, nodes: int = 2, scheduler: bool = True,
     try:
         if plane.nodes is not None:
             await asyncio.wait_for(plane.nodes.ready.wait(), 10)
+            # Registered is not yet seen: let the shared node cache catch up, so a test's
+            # first pods are scheduled against every node.
+            node_cache = informers.informer(NODES)
+
+            async def all_nodes_cached() -> bool:
+                return len(node_cache.list()) >= nodes
+
+            await eventually(all_nodes_cached, what="the node cache to hold every node")
         yield plane
     finally:
         for task in reversed(plane._tasks):

@@ -16,8 +16,8 @@ def pod(name: str, cpu: str = "100m") -> dict[str, Any]:
 
 async def test_pending_pods_are_bound_and_reported_running() -> None:
     async with control_plane(nodes=3) as plane:
-        for i in range(6):
-            await plane.api.create(PODS, pod(f"p{i}"), namespace="default")
+        for i in range(6):  # 4 of a node's 32 cpus each: least-allocated scoring spreads them
+            await plane.api.create(PODS, pod(f"p{i}", cpu="4"), namespace="default")
 
         async def all_running() -> list[Any] | None:
             items = (await plane.api.list(PODS, namespace="default"))["items"]

@@ -76,9 +76,28 @@ def _label(node: NodeInfo, key: str) -> str | None:
     return None if value is None else str(value)
 
 
+# kube-scheduler's system defaults, for pods that state no constraints of their own but
+# belong to a replicated workload: spread replicas softly over hosts and zones.
+_SPREAD_OWNERS = frozenset({"ReplicaSet", "ReplicationController", "StatefulSet"})
+_DEFAULT_CONSTRAINTS = (("kubernetes.io/hostname", 3), ("topology.kubernetes.io/zone", 5))
+
+
 def _constraints(pod: Obj) -> list[Constraint]:
-    return [Constraint.of(c) for c in
-            (pod.get("spec") or {}).get("topologySpreadConstraints") or []]
+    own = (pod.get("spec") or {}).get("topologySpreadConstraints")
+    if own:
+        return [Constraint.of(c) for c in own]
+    meta = pod.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    owned = any(ref.get("controller") and ref.get("kind") in _SPREAD_OWNERS
+                for ref in meta.get("ownerReferences") or [])
+    if not owned or not labels:
+        return []
+    # kube derives the selector from the owners' and services' selectors; the pod's own
+    # labels select the same siblings for the workloads this covers.
+    return [Constraint.of({"maxSkew": skew, "topologyKey": key,
+                           "whenUnsatisfiable": "ScheduleAnyway",
+                           "labelSelector": {"matchLabels": labels}})
+            for key, skew in _DEFAULT_CONSTRAINTS]
 
 
 class PodTopologySpread:

@@ -149,3 +149,17 @@ def test_soft_spread_prefers_the_emptier_zone(fw: Any) -> None:
     place(nodes, "a1", labelled(make_pod(), app="web"))
     pod = spread_pod(spread(hard=False, app="web"), app="web")
     assert fw.schedule(pod, nodes).node == "b1"
+
+
+def test_replicas_of_a_workload_spread_over_hosts_by_default(fw: Any) -> None:
+    nodes = [NodeInfo.of(make_node(n, cpu="64", memory="256Gi")) for n in ("a", "b", "c")]
+    placed = {"a": 0, "b": 0, "c": 0}
+    for _ in range(6):
+        pod = labelled(make_pod(), app="web")
+        pod["metadata"]["ownerReferences"] = [
+            {"kind": "ReplicaSet", "name": "web-1", "uid": "rs", "controller": True}]
+        node = fw.schedule(pod, nodes).node
+        assert node is not None
+        placed[node] += 1
+        place(nodes, node, pod)
+    assert placed == {"a": 2, "b": 2, "c": 2}
