@@ -43,6 +43,13 @@ class NodeUnschedulable:
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
         return _CORDONED if node.unschedulable else SUCCESS
 
+    def filter_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo],
+                    failed: dict[str, Status]) -> list[NodeInfo]:
+        for node in nodes:
+            if node.unschedulable:
+                failed[node.name] = _CORDONED
+        return [n for n in nodes if not n.unschedulable]
+
 
 class NodeReady:
     """Only Ready nodes take pods, unless the pod tolerates the not-ready taint (as
@@ -57,3 +64,10 @@ class NodeReady:
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
         return SUCCESS if node.ready else _NOT_READY
+
+    def filter_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo],
+                    failed: dict[str, Status]) -> list[NodeInfo]:
+        for node in nodes:
+            if not node.ready:
+                failed[node.name] = _NOT_READY
+        return [n for n in nodes if n.ready]

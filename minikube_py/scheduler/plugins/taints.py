@@ -48,6 +48,17 @@ class TaintToleration:
             verdict = verdicts[node.hard_taint_key] = _check(pod, node.hard_taints)
         return verdict
 
+    def filter_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo],
+                    failed: dict[str, Status]) -> list[NodeInfo]:
+        survivors = []
+        for node in nodes:
+            verdict = self.filter(state, pod, node) if node.hard_taints else SUCCESS
+            if verdict is SUCCESS:
+                survivors.append(node)
+            else:
+                failed[node.name] = verdict
+        return survivors
+
     def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
         return SUCCESS if any(n.soft_taints for n in feasible) else SKIP
 

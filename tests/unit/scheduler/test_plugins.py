@@ -144,3 +144,34 @@ def test_preferred_node_affinity_scores_matching_nodes_higher() -> None:
     b = NodeInfo.of(make_node("n2", labels={"zone": "b"}))
     assert run_score(plugin, pod, a) == 100
     assert run_score(plugin, pod, b) == 0
+
+
+def test_batch_paths_agree_with_the_per_node_ones() -> None:
+    import random as _random
+
+    rng = _random.Random(5)
+    nodes = []
+    for i in range(200):
+        info = NodeInfo.of(make_node(
+            f"n{i}", cpu=str(rng.choice([1, 2, 4])), memory=f"{rng.choice([1, 2, 8])}Gi",
+            ready=rng.random() > 0.1, unschedulable=rng.random() < 0.1,
+            taints=[GPU] if rng.random() < 0.2 else None))
+        for _ in range(rng.randrange(4)):
+            info.add_pod(make_pod(cpu=f"{rng.randrange(1, 900)}m", memory="300Mi",
+                                  node_name=info.name))
+        nodes.append(info)
+    pod = make_pod(cpu="500m", memory="512Mi")
+    for plugin in (NodeResourcesFit(), TaintToleration(), NodeReady(), NodeUnschedulable()):
+        state = CycleState()
+        if hasattr(plugin, "pre_filter"):
+            plugin.pre_filter(state, pod, nodes)
+        failed: dict[str, Any] = {}
+        survivors = plugin.filter_many(state, pod, nodes, failed)
+        one_by_one = {n.name: plugin.filter(state, pod, n) for n in nodes}
+        assert [n.name for n in survivors] == [k for k, v in one_by_one.items() if v.ok]
+        assert failed == {k: v for k, v in one_by_one.items() if not v.ok}
+    for scorer in (NodeResourcesFit(), BalancedAllocation()):
+        state = CycleState()
+        scorer.pre_score(state, pod, nodes)
+        assert scorer.score_many(state, pod, nodes) == [
+            scorer.score(state, pod, n) for n in nodes]
