@@ -27,6 +27,8 @@ class KubeletConfig:
     # How often the runtime is relisted to notice container exits (the kubelet's PLEG).
     relist_interval: float = 1.0
     orphan_cleanup_interval: float = 30.0
+    # Probes running at once, node-wide; the rest wait their turn (late, never skipped).
+    max_concurrent_probes: int = 32
     kubelet_version: str = "v1.32.0"
 
     @property

@@ -28,6 +28,7 @@ from minikube_py.kubelet.node_status import (
 )
 from minikube_py.kubelet.pod_sync import PodSyncer
 from minikube_py.kubelet.pod_workers import PodWorkers
+from minikube_py.kubelet.prober import ProbeManager
 from minikube_py.kubelet.server import KubeletServer
 from minikube_py.kubelet.specs import NODE_LABEL, POD_UID_LABEL
 
@@ -56,8 +57,11 @@ class Kubelet:
         self.runtime_version = ""
         self.server = KubeletServer(cri_client, host=config.server_host, port=config.server_port)
         self.recorder = EventRecorder(client, "kubelet", config.node_name, clock=clock)
+        self.prober = ProbeManager(cri_client=cri_client, recorder=self.recorder,
+                                   on_change=self._on_probe_result, clock=clock,
+                                   max_concurrent=config.max_concurrent_probes)
         self.syncer = PodSyncer(client=client, cri_client=cri_client, config=config,
-                                recorder=self.recorder, clock=clock)
+                                recorder=self.recorder, clock=clock, prober=self.prober)
         self.workers = PodWorkers(self._sync_uid)
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={config.node_name}")
         # Pods by UID; a pod removed from the API stays in _gone until its sandbox is torn down.
@@ -99,6 +103,7 @@ class Kubelet:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.workers.close()
+            await self.prober.close()
             await self.recorder.flush()
             await self.server.stop()
 
@@ -204,6 +209,10 @@ class Kubelet:
         self._by_uid.pop(uid, None)
         self._gone[uid] = pod
         self.workers.enqueue(uid)
+
+    def _on_probe_result(self, uid: str) -> None:
+        if uid in self._by_uid:
+            self.workers.enqueue(uid)
 
     async def _sync_uid(self, uid: str) -> float | None:
         pod = self._by_uid.get(uid)

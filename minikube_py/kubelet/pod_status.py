@@ -42,6 +42,8 @@ class ContainerView:
     waiting_reason: str = ""
     waiting_message: str = ""
     ready: bool = False
+    # False while a startup probe has not succeeded; None: started once running.
+    started: bool | None = None
 
     @property
     def running(self) -> bool:
@@ -95,7 +97,7 @@ def container_status(view: ContainerView, *, default_waiting: str = "ContainerCr
         "name": view.name, "state": state, "lastState": last,
         "ready": bool(view.ready and view.running), "restartCount": cur.restart_count if cur else 0,
         "image": view.image, "imageID": cur.image_id if cur else "",
-        "started": view.running,
+        "started": view.running and view.started is not False,
     }
     if cur is not None:
         status["containerID"] = f"containerd://{cur.container_id}"

@@ -31,6 +31,8 @@ from minikube_py.kubelet.pod_status import (
     compute_pod_status,
     status_differs,
 )
+from minikube_py.kubelet.probe_state import KillDecision
+from minikube_py.kubelet.prober import ProbeManager
 from minikube_py.kubelet.specs import (
     CONTAINER_NAME_LABEL,
     POD_UID_LABEL,
@@ -77,7 +79,8 @@ class PodSyncer:
 
     def __init__(self, *, client: ApiClient, cri_client: CriClient, config: KubeletConfig,
                  recorder: EventRecorder, clock: Callable[[], float],
-                 backoff: RestartBackoff | None = None) -> None:
+                 backoff: RestartBackoff | None = None,
+                 prober: ProbeManager | None = None) -> None:
         self.client = client
         self.cri = cri_client
         self.config = config
@@ -85,6 +88,7 @@ class PodSyncer:
         self.clock = clock
         self.backoff = backoff or RestartBackoff()
         self.pull_backoff = RestartBackoff()
+        self.prober = prober
         self._waiting: dict[tuple[str, str], tuple[str, str]] = {}
         self._host_dns: DnsSettings | None = None
         # Seconds from the pod first seen to Running, for the startup measurement.
@@ -103,6 +107,8 @@ class PodSyncer:
             await self._delete_from_api(pod)
             return None
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            if self.prober is not None:
+                self.prober.forget_pod(uid)
             await self._stop_sandboxes(uid)
             return None
         sandbox_id, sandbox_cfg, pod_ips = await self._ensure_sandbox(pod)
@@ -116,6 +122,8 @@ class PodSyncer:
             for c in (pod.get("spec") or {}).get("containers") or []:
                 await self._sync_app_container(pod, c, sandbox_id, sandbox_cfg, ctx, runs, wake)
         runs = await self._runs_by_name(uid)
+        if self.prober is not None:
+            self.prober.track_pod(pod, runs, pod_ips[0] if pod_ips else "")
         status = self._status(pod, runs, pod_ips)
         if status["phase"] == "Running" and uid not in self.startup_seconds:
             self.startup_seconds[uid] = self.clock() - self.first_seen[uid]
@@ -148,6 +156,8 @@ class PodSyncer:
     def forget(self, uid: str) -> None:
         self.backoff.forget_pod(uid)
         self.pull_backoff.forget_pod(uid)
+        if self.prober is not None:
+            self.prober.forget_pod(uid)
         for key in [k for k in self._waiting if k[0] == uid]:
             del self._waiting[key]
         self.first_seen.pop(uid, None)
@@ -258,7 +268,16 @@ class PodSyncer:
         cur = next(iter(runs.get(c["name"]) or []), None)
         if cur is not None and cur.sandbox_id == sandbox_id:
             if cur.state == RUNNING:
-                self._waiting.pop((pod["metadata"]["uid"], c["name"]), None)
+                kill = (self.prober.kill_decision(pod["metadata"]["uid"], c["name"],
+                                                  cur.container_id)
+                        if self.prober is not None else None)
+                if kill is None:
+                    self._waiting.pop((pod["metadata"]["uid"], c["name"]), None)
+                    return
+                cur = await self._kill_unhealthy(pod, cur, kill, restart=policy != "Never")
+                if policy != "Never":  # even after a clean exit under OnFailure, as kube
+                    await self._restart_or_start(pod, c, sandbox_id, sandbox_cfg, ctx, cur,
+                                                 wake, init=False)
                 return
             if cur.state == CREATED:
                 await self._start_created(pod, c, cur.container_id)
@@ -266,6 +285,21 @@ class PodSyncer:
             if cur.state == EXITED and not should_restart(policy, cur.exit_code):
                 return
         await self._restart_or_start(pod, c, sandbox_id, sandbox_cfg, ctx, cur, wake, init=False)
+
+    async def _kill_unhealthy(self, pod: Pod, cur: ContainerRun, kill: KillDecision, *,
+                              restart: bool) -> ContainerRun:
+        """Stop a container its liveness or startup probe condemned; returns its exited run."""
+        grace = kill.grace_seconds
+        if grace is None:
+            grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+        self.recorder.record(pod, NORMAL, "Killing",
+                             kill.message + (", will be restarted" if restart else ""))
+        try:
+            await self.cri.stop_container(cur.container_id, 30 if grace is None else int(grace))
+        except CriError as e:
+            if not e.not_found:
+                raise
+        return container_run(await self.cri.container_status(cur.container_id), cur.sandbox_id)
 
     async def _restart_or_start(self, pod: Pod, c: dict[str, Any], sandbox_id: str,
                                 sandbox_cfg: cri.PodSandboxConfig, ctx: FieldContext,
@@ -365,12 +399,16 @@ class PodSyncer:
             rs = runs.get(c["name"]) or []
             reason, message = self._waiting.get((uid, c["name"]), ("", ""))
             cur = rs[0] if rs else None
+            probes = (self.prober.probe_state(uid, c["name"], cur.container_id)
+                      if self.prober is not None and cur is not None else None)
             views.append(ContainerView(
                 name=c["name"], image=c.get("image", ""), current=cur,
                 previous=rs[1] if len(rs) > 1 else None, waiting_reason=reason,
                 waiting_message=message,
-                # Readiness = running; probes are not run yet.
-                ready=cur is not None and cur.state == RUNNING))
+                # Without probes, a running container is started and ready.
+                ready=cur is not None and cur.state == RUNNING and (probes is None
+                                                                   or probes.ready),
+                started=None if probes is None else probes.started))
         return views
 
     def _status(self, pod: Pod, runs: dict[str, list[ContainerRun]],

@@ -83,3 +83,11 @@ def test_condition_transition_time_is_kept_while_status_is_unchanged() -> None:
     assert first["phase"] == "Running" and first["podIP"] == "10.0.0.2"
     ready = [c for c in first["conditions"] if c["type"] == "Ready"][0]
     assert ready["status"] == "True"
+
+
+def test_a_running_container_awaiting_its_startup_probe_is_not_started() -> None:
+    r = run(RUNNING)
+    gated = container_status(ContainerView("c", "busybox", current=r, ready=True, started=False))
+    assert gated["started"] is False
+    assert container_status(ContainerView("c", "busybox", current=r, started=True))["started"]
+    assert container_status(ContainerView("c", "busybox", current=r))["started"]
