@@ -29,7 +29,7 @@ class Scheduler:
     def __init__(self, client: ApiClient, informers: InformerFactory, events: EventRecorder, *,
                  framework: Framework | None = None, scheduler_name: str = "default-scheduler",
                  clock: Callable[[], float] = time.monotonic, max_binds_in_flight: int = 64,
-                 on_bound: Callable[[Obj, str, float], None] | None = None) -> None:
+                 on_bound: Callable[[Obj, str, float, float], None] | None = None) -> None:
         self._client = client
         self._events = events
         self._framework = framework or build_framework()
@@ -43,6 +43,9 @@ class Scheduler:
         self._binds = asyncio.Semaphore(max_binds_in_flight)
         self._bind_tasks: set[asyncio.Task[None]] = set()
         self._first_seen: dict[str, float] = {}
+        self._algorithm_seconds: dict[str, float] = {}
+        # Called with (pod, node, seconds from first queued to bound, seconds the winning
+        # scheduling cycle took to choose the node), for measurements.
         self._on_bound = on_bound
         self._node_informer = informers.informer(NODES)
         self._pod_informer = informers.informer(PODS)
@@ -106,6 +109,7 @@ class Scheduler:
         uid = pod["metadata"]["uid"]
         self.queue.delete(uid)
         self._first_seen.pop(uid, None)
+        self._algorithm_seconds.pop(uid, None)
         node_name = (pod.get("spec") or {}).get("nodeName") or self._assumed.pop(uid, None)
         if node_name and node_name in self._nodes:
             self._nodes[node_name].remove_pod(pod)
@@ -146,9 +150,11 @@ class Scheduler:
 
     def schedule_one(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
+        started = self._clock()
         nodes = list(self._nodes.values())
         result = self._framework.schedule(
             pod, nodes, affinity_nodes=[self._nodes[n] for n in self._affinity_nodes])
+        self._algorithm_seconds[uid] = self._clock() - started
         if result.node is None:
             message = result.failure_message(len(nodes))
             self.queue.park_unschedulable(uid)
@@ -190,8 +196,9 @@ class Scheduler:
                 return
         self.queue.done(meta["uid"])
         started = self._first_seen.pop(meta["uid"], None)
-        if self._on_bound is not None and started is not None:
-            self._on_bound(pod, node, self._clock() - started)
+        algorithm = self._algorithm_seconds.pop(meta["uid"], None)
+        if self._on_bound is not None and started is not None and algorithm is not None:
+            self._on_bound(pod, node, self._clock() - started, algorithm)
         self._events.record(pod, NORMAL, "Scheduled",
                             f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}")
 
