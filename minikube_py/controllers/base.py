@@ -8,10 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from minikube_py.api.owners import controller_ref
+from minikube_py.api.podutil import is_terminating
 from minikube_py.client.events import EventRecorder
-from minikube_py.client.informer import InformerFactory, object_key
+from minikube_py.client.informer import Informer, InformerFactory, object_key
 from minikube_py.client.interface import ApiClient
 from minikube_py.client.workqueue import WorkQueue, run_workers
+from minikube_py.controllers.expectations import Expectations
 
 Obj = dict[str, Any]
 
@@ -66,6 +69,46 @@ class ReconcileLoop:
 
     async def run(self) -> None:
         await run_workers(self.queue, self.reconciler.sync, workers=self.workers)
+
+
+@dataclass
+class OwnedPods:
+    """Routes pod events to the key of the controller of `kind` that owns the pod (by its
+    controller ownerReference), counting what the controller's expectations wait for. A
+    pod marked for deletion counts as deleted, as in kube (a pod held by a finalizer must
+    not stall its controller)."""
+
+    kind: str
+    loop: ReconcileLoop
+    expectations: Expectations
+
+    def owner_key(self, pod: Obj) -> str | None:
+        ref = controller_ref(pod)
+        if ref is None or ref.get("kind") != self.kind:
+            return None
+        return f"{pod['metadata'].get('namespace')}/{ref.get('name')}"
+
+    def watch(self, pods: Informer) -> None:
+        pods.add_handlers(self.added, self.updated, self.deleted)
+
+    def added(self, pod: Obj) -> None:
+        key = self.owner_key(pod)
+        if key:
+            self.expectations.observed_add(key)
+            self.loop.enqueue_key(key)
+
+    def updated(self, old: Obj, new: Obj) -> None:
+        key = self.owner_key(new)
+        if key:
+            if is_terminating(new) and not is_terminating(old):
+                self.expectations.observed_delete(key)
+            self.loop.enqueue_key(key)
+
+    def deleted(self, pod: Obj) -> None:
+        key = self.owner_key(pod)
+        if key:
+            self.expectations.observed_delete(key)
+            self.loop.enqueue_key(key)
 
 
 def split_key(key: str) -> tuple[str | None, str]:

@@ -18,7 +18,13 @@ from minikube_py.api.selectors import selector_from_label_selector_object
 from minikube_py.api.template_hash import template_hash
 from minikube_py.client.events import NORMAL, WARNING
 from minikube_py.client.informer import object_key
-from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop, split_key
+from minikube_py.controllers.base import (
+    ControllerContext,
+    Obj,
+    OwnedPods,
+    ReconcileLoop,
+    split_key,
+)
 from minikube_py.controllers.expectations import Expectations
 
 log = logging.getLogger("minikube_py.controllers.daemonset")
@@ -252,7 +258,8 @@ class DaemonSetController:
         self.daemonsets.add_handlers(self.loop.watch_own,
                                      lambda _o, new: self.loop.watch_own(new),
                                      self._daemonset_deleted)
-        self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+        self.owned_pods = OwnedPods("DaemonSet", self.loop, self.expectations)
+        self.owned_pods.watch(self.pods)
         self.nodes.add_handlers(self._node_changed, self._node_updated, self._node_changed)
 
     async def run(self) -> None:
@@ -263,30 +270,9 @@ class DaemonSetController:
     def _daemonset_deleted(self, ds: Obj) -> None:
         self.expectations.forget(object_key(ds))
 
-    def _owner_key(self, pod: Obj) -> str | None:
-        ref = controller_ref(pod)
-        if ref is None or ref.get("kind") != "DaemonSet":
-            return None
-        return f"{pod['metadata'].get('namespace')}/{ref.get('name')}"
 
-    def _pod_added(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.observed_add(key)
-            self.loop.enqueue_key(key)
 
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        key = self._owner_key(new)
-        if key:
-            if is_terminating(new) and not is_terminating(old):
-                self.expectations.observed_delete(key)  # as kube: marked is as good as gone
-            self.loop.enqueue_key(key)
 
-    def _pod_deleted(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.observed_delete(key)
-            self.loop.enqueue_key(key)
 
     def _node_changed(self, node: Obj) -> None:
         for ds in self.daemonsets.list():

@@ -14,7 +14,13 @@ from minikube_py.api.podutil import is_ready, is_terminating, parse_time
 from minikube_py.api.resources import JOBS, PODS
 from minikube_py.client.events import NORMAL, WARNING, rfc3339
 from minikube_py.client.informer import object_key
-from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop, split_key
+from minikube_py.controllers.base import (
+    ControllerContext,
+    Obj,
+    OwnedPods,
+    ReconcileLoop,
+    split_key,
+)
 from minikube_py.controllers.expectations import Expectations
 
 log = logging.getLogger("minikube_py.controllers.job")
@@ -240,7 +246,8 @@ class JobController:
         self.pods = ctx.informers.informer(PODS)
         self.jobs.add_handlers(self.loop.watch_own, lambda _o, new: self.loop.watch_own(new),
                                self._job_deleted)
-        self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+        self.owned_pods = OwnedPods("Job", self.loop, self.expectations)
+        self.owned_pods.watch(self.pods)
 
     async def run(self) -> None:
         await self.loop.run()
@@ -251,30 +258,9 @@ class JobController:
         self.expectations.forget(object_key(job))
         self.loop.enqueue(job)  # release the finalizers of its pods
 
-    def _owner_key(self, pod: Obj) -> str | None:
-        ref = controller_ref(pod)
-        if ref is None or ref.get("kind") != "Job":
-            return None
-        return f"{pod['metadata'].get('namespace')}/{ref.get('name')}"
 
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        key = self._owner_key(new)
-        if key:
-            if is_terminating(new) and not is_terminating(old):
-                self.expectations.observed_delete(key)  # as kube: marked is as good as gone
-            self.loop.enqueue_key(key)
 
-    def _pod_added(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.observed_add(key)
-            self.loop.enqueue_key(key)
 
-    def _pod_deleted(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.observed_delete(key)
-            self.loop.enqueue_key(key)
 
     # -- reconcile --------------------------------------------------------------------
 

@@ -18,7 +18,13 @@ from minikube_py.api.selectors import selector_from_label_selector_object
 from minikube_py.api.template_hash import template_hash
 from minikube_py.client.events import NORMAL, WARNING
 from minikube_py.client.informer import object_key
-from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop, split_key
+from minikube_py.controllers.base import (
+    ControllerContext,
+    Obj,
+    OwnedPods,
+    ReconcileLoop,
+    split_key,
+)
 from minikube_py.controllers.expectations import Expectations
 
 log = logging.getLogger("minikube_py.controllers.statefulset")
@@ -130,35 +136,15 @@ class StatefulSetController:
         self.revisions = ctx.informers.informer(CONTROLLERREVISIONS)
         self.sets.add_handlers(self.loop.watch_own, lambda _o, new: self.loop.watch_own(new),
                                lambda s: self.expectations.forget(object_key(s)))
-        self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+        self.owned_pods = OwnedPods("StatefulSet", self.loop, self.expectations)
+        self.owned_pods.watch(self.pods)
 
     async def run(self) -> None:
         await self.loop.run()
 
-    def _owner_key(self, pod: Obj) -> str | None:
-        ref = controller_ref(pod)
-        if ref is None or ref.get("kind") != "StatefulSet":
-            return None
-        return f"{pod['metadata'].get('namespace')}/{ref.get('name')}"
 
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        key = self._owner_key(new)
-        if key:
-            if is_terminating(new) and not is_terminating(old):
-                self.expectations.observed_delete(key)  # as kube: marked is as good as gone
-            self.loop.enqueue_key(key)
 
-    def _pod_added(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.observed_add(key)
-            self.loop.enqueue_key(key)
 
-    def _pod_deleted(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.observed_delete(key)
-            self.loop.enqueue_key(key)
 
     async def sync(self, key: str) -> None:
         sts = self.sets.get(key)
