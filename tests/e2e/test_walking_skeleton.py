@@ -8,6 +8,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from minikube_py.kubelet.cri import CriClient
+from minikube_py.runtime.images import ImageSpec, build_busybox_layer, build_oci_archive
 from tests.e2e.cluster import ServeProcess, wait_for
 
 pytestmark = [
@@ -133,6 +135,43 @@ def test_restart_keeps_objects_and_adopts_the_running_pod(cluster: ServeProcess)
         before["metadata"]["resourceVersion"])
     ip = after["status"]["podIP"]
     assert http_get(f"http://{ip}:8080/").startswith("hello from web")
+
+
+def test_image_load_makes_a_local_image_runnable(cluster: ServeProcess, tmp_path: Path) -> None:
+    # An image no registry has: the busybox layer with its own name and default command.
+    applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    layer = build_busybox_layer(Path("/bin/busybox").read_bytes(), applets)
+    archive = tmp_path / "hello.tar"
+    archive.write_bytes(build_oci_archive(layer, [ImageSpec(
+        "example.local/hello:1", None, ["sh", "-c", "echo loaded image says hi"])]))
+    out = subprocess.run([sys.executable, "-m", "minikube_py", "image", "load", str(archive),
+                          "--data-dir", str(cluster.data_dir)],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "example.local/hello:1" in out.stdout
+    cluster.kubectl("run", "hello", "--image=example.local/hello:1", "--restart=Never",
+                    "--image-pull-policy=Never")
+    wait_for(lambda: pod_phase(cluster, "hello") == "Succeeded", timeout=60,
+             what="the loaded image's pod to succeed")
+    assert "loaded image says hi" in cluster.kubectl("logs", "hello").stdout
+    cluster.kubectl("delete", "pod", "hello")
+
+
+def test_image_load_without_a_cluster_says_so(tmp_path: Path) -> None:
+    archive = tmp_path / "empty.tar"
+    archive.write_bytes(b"")
+    out = subprocess.run([sys.executable, "-m", "minikube_py", "image", "load", str(archive),
+                          "--data-dir", str(tmp_path / "nothing")],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode != 0
+    assert "no containerd socket" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_version_reports_the_kubernetes_api() -> None:
+    out = subprocess.run([sys.executable, "-m", "minikube_py", "version"], capture_output=True,
+                         text=True, timeout=30, check=True).stdout
+    assert out.startswith("minikube-py 0.1.0") and "v1.32.0" in out
 
 
 def test_delete_removes_the_sandbox_from_containerd(cluster: ServeProcess) -> None:
