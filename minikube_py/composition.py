@@ -4,11 +4,12 @@ them under one supervisor with a readiness chain (store -> API server -> runtime
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -30,7 +31,11 @@ from minikube_py.kubelet.kubelet import Kubelet
 from minikube_py.proxy.proxier import KubeProxy
 from minikube_py.proxy.rules import settings_for_bridge
 from minikube_py.runtime.bridge import ensure_bridge
-from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess
+from minikube_py.runtime.containerd import (
+    ContainerdConfig,
+    ContainerdProcess,
+    ContainerdStartError,
+)
 from minikube_py.runtime.images import ensure_builtin_images
 from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
@@ -113,8 +118,10 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             data_dir=config.data_dir, bridge_name=config.bridge_name, pod_subnet=config.pod_cidr,
             pod_routes=(config.controllers.cluster_cidr, config.service_cidr),
         ))
-        node_ip = await ensure_bridge(config.bridge_name, config.pod_cidr)
-        await containerd.start()
+        async with _step("the pod bridge"):
+            node_ip = await ensure_bridge(config.bridge_name, config.pod_cidr)
+        async with _step("containerd"):
+            await containerd.start()
         sup.on_stop("containerd", containerd.stop)
         socket_path = containerd.socket
         progress.step(f"containerd {containerd.version} ready (socket {socket_path})")
@@ -122,7 +129,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         # Its pod network is not ours to shape: reach the node on loopback.
         node_ip = "127.0.0.1"
         progress.step(f"using containerd at {socket_path}")
-    imported = await ensure_builtin_images(socket_path)
+    async with _step("the built-in images"):
+        imported = await ensure_builtin_images(socket_path)
     if imported:
         progress.step(f"imported built-in images: {', '.join(imported)}")
 
@@ -165,6 +173,17 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     ready = progress.clock() - progress.started
     progress.step(f"node {config.node} is Ready ({node_ip})")
     return Cluster(config, store, api, sup, kubelet, ready)
+
+
+@contextlib.asynccontextmanager
+async def _step(what: str) -> AsyncIterator[None]:
+    """Turn a failure of an outside part (a missing binary, no permission, containerd
+    refusing to start) into a StartupError that names the part, instead of a traceback."""
+    try:
+        yield
+    except (OSError, RuntimeError, ContainerdStartError) as e:
+        hint = " (serve needs root)" if isinstance(e, PermissionError) else ""
+        raise StartupError(f"{what} failed: {e}{hint}") from e
 
 
 async def _until_ready(sup: Supervisor, ready: asyncio.Event, what: str) -> None:
