@@ -14,6 +14,7 @@ from minikube_py.apiserver import discovery
 from minikube_py.apiserver.httpresource import ResourceRequest, serve_resource
 from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps
+from minikube_py.apiserver.streaming import STREAM_ROUTE, serve_pod_stream
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +160,15 @@ async def _serve_group(request: web.Request, svc: ApiService, group: str, versio
     return await serve_resource(req)
 
 
+async def _pod_stream(request: web.Request) -> web.StreamResponse:
+    return await serve_pod_stream(request, request.app[SERVICE_KEY])
+
+
 def build_app(service: ApiService) -> web.Application:
     """The API server's aiohttp application; where and how it listens is the caller's choice."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[status_errors])
     app[SERVICE_KEY] = service
+    # exec/attach/portforward take over the connection, so they bypass the REST dispatcher.
+    app.router.add_route("*", STREAM_ROUTE, _pod_stream)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

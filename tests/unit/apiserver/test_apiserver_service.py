@@ -1,5 +1,7 @@
 """ApiService semantics on MemoryKV: CRUD, concurrency, deletion, finalizers, binding."""
 
+from typing import Any
+
 import pytest
 
 from minikube_py.api.errors import ApiError
@@ -227,3 +229,30 @@ async def test_nodes_are_cluster_scoped(svc: ApiService) -> None:
         "cpu": "2"}}})
     assert "namespace" not in node["metadata"]
     assert node["status"]["capacity"] == {"cpu": "2"}
+
+
+async def test_patching_the_scale_subresource_in_process_scales(svc: Any) -> None:
+    from minikube_py.api.resources import DEPLOYMENTS
+
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"a": "b"}},
+                     "template": {"metadata": {"labels": {"a": "b"}},
+                                  "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+    await svc.create(DEPLOYMENTS, body, namespace="default")
+    scale = await svc.patch(DEPLOYMENTS, "d", {"spec": {"replicas": 4}}, namespace="default",
+                            subresource="scale")
+    assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 4
+    assert (await svc.get(DEPLOYMENTS, "d", namespace="default"))["spec"]["replicas"] == 4
+
+
+async def test_an_update_with_empty_metadata_is_a_name_mismatch(svc: Any) -> None:
+    from minikube_py.api.errors import ApiError
+    from minikube_py.api.resources import CONFIGMAPS
+
+    await svc.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap",
+                                  "metadata": {"name": "cm"}}, namespace="default")
+    with pytest.raises(ApiError) as err:
+        await svc.update_object(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap",
+                                             "metadata": {}, "data": {}}, "default", None,
+                                name="cm")
+    assert err.value.code == 400 and "does not match the name on the URL" in err.value.message

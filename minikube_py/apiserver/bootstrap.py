@@ -1,0 +1,26 @@
+"""Objects the API server ensures at start: the system namespaces and the kubernetes Service."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import NAMESPACES, SERVICES
+from minikube_py.apiserver import deletion
+
+if TYPE_CHECKING:
+    from minikube_py.apiserver.service import ApiService
+
+
+async def ensure_builtin_objects(svc: ApiService, kubernetes_target_port: int) -> None:
+    for ns in deletion.SYSTEM_NAMESPACES:
+        with contextlib.suppress(ApiError):  # AlreadyExists on restart
+            await svc.create_object(NAMESPACES, {"metadata": {"name": ns}}, None)
+    body = {"metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": str(svc.allocations.ips.network.network_address + 1),
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+                                "targetPort": kubernetes_target_port}]}}
+    with contextlib.suppress(ApiError):
+        await svc.create_object(SERVICES, body, "default")
