@@ -123,6 +123,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         async with _step("containerd"):
             await containerd.start()
         sup.on_stop("containerd", containerd.stop)
+        sup.start("containerd", containerd.wait_exit())
         socket_path = containerd.socket
         progress.step(f"containerd {containerd.version} ready (socket {socket_path})")
     else:

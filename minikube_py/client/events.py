@@ -7,21 +7,17 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import EVENTS
+from minikube_py.api.timefmt import rfc3339
 from minikube_py.client.interface import ApiClient
 
 log = logging.getLogger("minikube_py.events")
 
 NORMAL = "Normal"
 WARNING = "Warning"
-
-
-def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def object_reference(obj: dict[str, Any]) -> dict[str, Any]:

@@ -91,14 +91,16 @@ class Informer:
                 while True:
                     await self._watch()
             except ApiError as e:
-                if e.code != 410:
-                    log.warning("informer %s: %s; retrying in %.1fs", self.resource, e, backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 10.0)
-            except (TimeoutError, OSError, ValueError) as e:
+                if e.code == 410:
+                    continue  # expired: re-list at once
                 log.warning("informer %s: %s; retrying in %.1fs", self.resource, e, backoff)
-                await asyncio.sleep(backoff * (1 + self.rng.random()))
-                backoff = min(backoff * 2, 10.0)
+            except Exception as e:
+                # Any failure of the connection (aiohttp's errors are not all OSErrors) or
+                # of the stream: the cache must outlive it, so list again after a pause.
+                log.warning("informer %s: %s: %s; retrying in %.1fs", self.resource,
+                            type(e).__name__, e, backoff)
+            await asyncio.sleep(backoff * (1 + self.rng.random()))
+            backoff = min(backoff * 2, 10.0)
 
     async def _list(self) -> None:
         items: builtins.list[Obj] = []
@@ -165,17 +167,28 @@ class Informer:
     def _fire_add(self, obj: Obj) -> None:
         for h in self._handlers:
             if h.on_add:
-                h.on_add(obj)
+                self._call(h.on_add, obj)
 
     def _fire_update(self, old: Obj, new: Obj) -> None:
         for h in self._handlers:
             if h.on_update:
-                h.on_update(old, new)
+                self._call(h.on_update, old, new)
 
     def _fire_delete(self, obj: Obj) -> None:
         for h in self._handlers:
             if h.on_delete:
-                h.on_delete(obj)
+                self._call(h.on_delete, obj)
+
+    def _call(self, handler: Callable[..., None], *objs: Obj) -> None:
+        """One handler failing on one object (a bug, or an object it did not expect) must
+        not stop the others, nor the cache that every component shares."""
+        try:
+            handler(*objs)
+        except Exception:
+            meta = objs[-1].get("metadata") or {}
+            log.exception("informer %s: handler %s failed on %s/%s", self.resource,
+                          getattr(handler, "__qualname__", handler), meta.get("namespace", ""),
+                          meta.get("name", ""))
 
 
 def _rv(obj: Obj) -> str:
@@ -190,6 +203,8 @@ class InformerFactory:
     _informers: dict[tuple[Resource, str | None, str, str], Informer] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _running: bool = False
+    _failed: asyncio.Task[None] | None = None
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def informer(self, resource: Resource, *, namespace: str | None = None,
                  label_selector: str = "", field_selector: str = "") -> Informer:
@@ -203,15 +218,27 @@ class InformerFactory:
         return inf
 
     def _start(self, inf: Informer) -> None:
-        self._tasks.append(asyncio.create_task(inf.run(), name=f"informer:{inf.resource}"))
+        task = asyncio.create_task(inf.run(), name=f"informer:{inf.resource}")
+        task.add_done_callback(self._stopped)
+        self._tasks.append(task)
+
+    def _stopped(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and self._failed is None:
+            self._failed = task
+            self._wake.set()
 
     async def run(self) -> None:
-        """Runs every informer handed out, now or later, until cancelled."""
+        """Runs every informer handed out, now or later, until cancelled. An informer
+        only ends by a bug; then this raises, so the supervisor stops the cluster rather
+        than let every component work from a cache that no longer follows the API."""
         self._running = True
         for inf in self._informers.values():
             self._start(inf)
         try:
-            await asyncio.Event().wait()
+            await self._wake.wait()
+            assert self._failed is not None
+            exc = self._failed.exception()
+            raise RuntimeError(f"{self._failed.get_name()} stopped: {exc!r}") from exc
         finally:
             self._running = False
             for t in self._tasks:

@@ -12,7 +12,8 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.owners import controller_ref, new_controller_ref
 from minikube_py.api.podutil import parse_time
 from minikube_py.api.resources import CRONJOBS, JOBS
-from minikube_py.client.events import NORMAL, WARNING, object_reference, rfc3339
+from minikube_py.api.timefmt import rfc3339
+from minikube_py.client.events import NORMAL, WARNING, object_reference
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
 from minikube_py.controllers.cron import (
     CronSyntaxError,

@@ -14,7 +14,8 @@ from minikube_py.api.owners import controller_ref, is_controlled_by, new_control
 from minikube_py.api.podutil import is_terminating
 from minikube_py.api.resources import DEPLOYMENTS, PODS, REPLICASETS
 from minikube_py.api.selectors import LabelSelector, selector_from_label_selector_object
-from minikube_py.client.events import NORMAL, rfc3339
+from minikube_py.api.timefmt import rfc3339
+from minikube_py.client.events import NORMAL
 from minikube_py.client.informer import object_key
 from minikube_py.controllers import deployment_rollout as rollout
 from minikube_py.controllers.base import ControllerContext, ReconcileLoop

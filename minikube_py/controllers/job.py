@@ -12,7 +12,8 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.owners import controller_ref, new_controller_ref
 from minikube_py.api.podutil import is_ready, is_terminating, parse_time
 from minikube_py.api.resources import JOBS, PODS
-from minikube_py.client.events import NORMAL, WARNING, rfc3339
+from minikube_py.api.timefmt import rfc3339
+from minikube_py.client.events import NORMAL, WARNING
 from minikube_py.client.informer import object_key
 from minikube_py.controllers.base import (
     ControllerContext,

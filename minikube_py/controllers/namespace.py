@@ -9,7 +9,7 @@ import logging
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import NAMESPACES, PODS
-from minikube_py.client.events import rfc3339
+from minikube_py.api.timefmt import rfc3339
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
 from minikube_py.controllers.namespacecontent import (
     Remaining,

@@ -11,7 +11,8 @@ import logging
 from minikube_py.api.errors import ApiError
 from minikube_py.api.podutil import is_ready, is_terminal
 from minikube_py.api.resources import LEASES, NODES, PODS
-from minikube_py.client.events import NORMAL, rfc3339
+from minikube_py.api.timefmt import rfc3339
+from minikube_py.client.events import NORMAL
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
 from minikube_py.controllers.nodehealth import (
     Probe,

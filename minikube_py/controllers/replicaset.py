@@ -15,7 +15,8 @@ from minikube_py.api.owners import controller_ref, new_controller_ref
 from minikube_py.api.podutil import is_active, is_terminating
 from minikube_py.api.resources import PODS, REPLICASETS, REPLICATIONCONTROLLERS, Resource
 from minikube_py.api.selectors import LabelSelector, selector_from_label_selector_object
-from minikube_py.client.events import NORMAL, WARNING, rfc3339
+from minikube_py.api.timefmt import rfc3339
+from minikube_py.client.events import NORMAL, WARNING
 from minikube_py.client.informer import object_key
 from minikube_py.controllers.base import ControllerContext, ReconcileLoop
 from minikube_py.controllers.expectations import Expectations

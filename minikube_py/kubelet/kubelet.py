@@ -8,11 +8,11 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from typing import Any
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import LEASES, NAMESPACES, NODES, PODS
+from minikube_py.api.timefmt import micro_time
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer
 from minikube_py.client.interface import ApiClient
@@ -35,10 +35,6 @@ from minikube_py.kubelet.specs import NODE_LABEL, POD_UID_LABEL
 log = logging.getLogger("minikube_py.kubelet")
 
 LEASE_NAMESPACE = "kube-node-lease"
-
-
-def micro_time(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Kubelet:

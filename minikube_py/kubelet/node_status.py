@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from minikube_py.api.timefmt import rfc3339
 from minikube_py.kubelet.config import KubeletConfig
-from minikube_py.kubelet.pod_status import rfc3339
 
 KUBE_PROXY_VERSION = "v1.32.0"
 

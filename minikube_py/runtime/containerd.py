@@ -266,6 +266,14 @@ class ContainerdProcess:
                 proc.kill()
             await proc.wait()
 
+    async def wait_exit(self) -> None:
+        """Returns never while containerd runs; raises once it has exited on its own, so
+        the supervisor stops the cluster instead of serving a node that cannot run pods."""
+        assert self.proc is not None, "start() first"
+        code = await self.proc.wait()
+        raise ContainerdStartError(f"containerd exited with code {code}; last lines of "
+                                   f"{self.config.log_path}:\n{tail_text(self.config.log_path)}")
+
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None

@@ -13,7 +13,8 @@ from typing import Any
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import NODES, PODS
-from minikube_py.client.events import NORMAL, WARNING, EventRecorder, rfc3339
+from minikube_py.api.timefmt import rfc3339
+from minikube_py.client.events import NORMAL, WARNING, EventRecorder
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
 from minikube_py.scheduler.framework import Framework, NodeInfo, Obj

@@ -16,12 +16,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.podutil import is_terminal
 from minikube_py.api.resources import LEASES, NODES, PODS
+from minikube_py.api.timefmt import micro_time, rfc3339
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
 
@@ -33,14 +33,6 @@ SIMULATED_TAINT = {"key": SIMULATED_LABEL, "value": "true", "effect": "NoSchedul
 SIMULATED_TOLERATION = {"key": SIMULATED_LABEL, "operator": "Exists", "effect": "NoSchedule"}
 
 Obj = dict[str, Any]
-
-
-def _micro_time(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _time(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _is_ready(node: Obj) -> bool:
@@ -65,7 +57,7 @@ class SimulatedNodeSpec:
 def node_object(name: str, index: int, spec: SimulatedNodeSpec, now: float) -> Obj:
     net = ipaddress.ip_network(spec.address_range)
     address = str(net.network_address + 1 + index)
-    stamp = _time(now)
+    stamp = rfc3339(now)
     conditions = [
         {"type": t, "status": "False", "reason": f"KubeletHas{r}", "message": m,
          "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}
@@ -98,7 +90,7 @@ def node_object(name: str, index: int, spec: SimulatedNodeSpec, now: float) -> O
 
 
 def running_status(pod: Obj, pod_ip: str, host_ip: str, now: float) -> Obj:
-    stamp = _time(now)
+    stamp = rfc3339(now)
     containers = (pod.get("spec") or {}).get("containers") or []
     return {
         "phase": "Running",
@@ -193,7 +185,7 @@ class SimulatedNodes:
                 log.debug("reporting %s Ready: %s", name, e)
 
     async def _renew(self, name: str) -> None:
-        now = _micro_time(self.clock())
+        now = micro_time(self.clock())
         async with self._slots:
             try:
                 await self.client.patch(LEASES, name, {"spec": {"renewTime": now}},

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.cluster import free_port
+import pytest
+
+from tests.e2e.cluster import ServeProcess, free_port
 
 
 def run_serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
@@ -44,3 +48,24 @@ def test_a_bad_pod_cidr_is_a_usage_error(tmp_path: Path) -> None:
     result = run_serve(tmp_path, "--api-port", str(free_port()), "--pod-cidr", "10.244.0.0/33")
     assert result.returncode == 2
     assert "Invalid value for --pod-cidr" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs containerd: needs root")
+@pytest.mark.skipif(shutil.which("containerd") is None, reason="containerd not installed")
+def test_serve_stops_when_its_containerd_dies(tmp_path: Path) -> None:
+    serve = ServeProcess(tmp_path / "data", pod_cidr="10.244.208.0/24", bridge="mkpyt8",
+                         service_cidr="10.112.8.0/24")
+    serve.start()
+    try:
+        pids = subprocess.run(["pgrep", "-f", f"containerd --config {serve.data_dir}"],
+                              capture_output=True, text=True, check=False).stdout.split()
+        assert len(pids) == 1
+        os.kill(int(pids[0]), signal.SIGKILL)
+        assert serve.proc is not None
+        code = serve.proc.wait(timeout=60)
+        assert code == 2
+        assert "component 'containerd' stopped" in serve.log
+        assert serve.log.rstrip().endswith("stopped")
+    finally:
+        serve.stop()
+        serve.delete()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minikube_py.api.resources import CRONJOBS, EVENTS, JOBS
-from minikube_py.client.events import rfc3339
+from minikube_py.api.timefmt import rfc3339
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.cronjob import CronJobController
 from tests.integration.harness import ControlPlane, control_plane, eventually

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from minikube_py.api.resources import JOBS, PODS
-from minikube_py.client.events import rfc3339
+from minikube_py.api.timefmt import rfc3339
 from minikube_py.controllers.job import JobController
 from tests.integration.harness import ControlPlane, control_plane, eventually
 

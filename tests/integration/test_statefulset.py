@@ -7,7 +7,7 @@ import contextlib
 from typing import Any
 
 from minikube_py.api.resources import PODS, STATEFULSETS
-from minikube_py.client.events import rfc3339
+from minikube_py.api.timefmt import rfc3339
 from minikube_py.controllers.statefulset import StatefulSetController
 from tests.integration.harness import ControlPlane, control_plane, eventually
 

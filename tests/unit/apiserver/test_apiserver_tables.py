@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from minikube_py.api.resources import NODES, PODS
-from minikube_py.apiserver.storage import rfc3339
+from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver.tables import human_duration, node_row, pod_row, table
 
 NOW = 1_700_000_000.0

@@ -1,0 +1,120 @@
+"""Informers over the real API service: the cache follows the API through handler bugs,
+expired watches and re-lists."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from minikube_py.api.errors import gone
+from minikube_py.api.resources import CONFIGMAPS
+from minikube_py.apiserver.service import ApiService
+from minikube_py.client.informer import Informer, InformerFactory
+from minikube_py.client.interface import WatchEvent
+from minikube_py.store.memory import MemoryKV
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[ApiService]:
+    kv = MemoryKV()
+    service = ApiService(kv)
+    await service.start()
+    yield service
+    await service.stop()
+    await kv.close()
+
+
+def configmap(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
+
+
+async def until(check: Callable[[], bool | Awaitable[bool]], what: str) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_a_failing_handler_does_not_stop_the_cache_or_other_handlers(
+        api: ApiService) -> None:
+    factory = InformerFactory(api)
+    inf = factory.informer(CONFIGMAPS, namespace="default")
+    seen: list[str] = []
+
+    def broken(obj: dict[str, Any]) -> None:
+        raise KeyError("a bug in some controller")
+
+    inf.add_handlers(on_add=broken)
+    inf.add_handlers(on_add=lambda obj: seen.append(obj["metadata"]["name"]))
+    task = asyncio.create_task(factory.run())
+    try:
+        for name in ("a", "b"):
+            await api.create(CONFIGMAPS, configmap(name), namespace="default")
+        await until(lambda: seen == ["a", "b"], "both adds to reach the healthy handler")
+        assert sorted(inf.keys()) == ["default/a", "default/b"]
+        assert not task.done()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+class ExpiringWatches:
+    """The real service, except that its first watch answers 410 Gone (as the API does for
+    a compacted resourceVersion) after running `meanwhile`: what changed while it was away."""
+
+    def __init__(self, api: ApiService, meanwhile: Callable[[], Awaitable[Any]]) -> None:
+        self.api = api
+        self.meanwhile: Callable[[], Awaitable[Any]] | None = meanwhile
+        self.lists = 0
+
+    async def list(self, *args: Any, **kw: Any) -> dict[str, Any]:
+        self.lists += 1
+        return await self.api.list(*args, **kw)
+
+    async def watch(self, *args: Any, **kw: Any) -> AsyncIterator[WatchEvent]:
+        if self.meanwhile is not None:
+            change, self.meanwhile = self.meanwhile, None
+            await change()
+            raise gone("too old resource version")
+        async for event in self.api.watch(*args, **kw):
+            yield event
+
+
+async def test_an_expired_watch_relists_and_reports_what_went_away(api: ApiService) -> None:
+    await api.create(CONFIGMAPS, configmap("stays"), namespace="default")
+    await api.create(CONFIGMAPS, configmap("goes"), namespace="default")
+    client = ExpiringWatches(api, lambda: api.delete(CONFIGMAPS, "goes", namespace="default"))
+    inf = Informer(client, CONFIGMAPS, namespace="default")  # type: ignore[arg-type]
+    deleted: list[str] = []
+    inf.add_handlers(on_delete=lambda obj: deleted.append(obj["metadata"]["name"]))
+    task = asyncio.create_task(inf.run())
+    try:
+        await until(lambda: client.lists == 2 and inf.keys() == ["default/stays"],
+                    "a re-list after 410")
+        assert deleted == ["goes"]
+        await api.create(CONFIGMAPS, configmap("new"), namespace="default")
+        await until(lambda: "default/new" in inf.keys(), "the watch after the re-list")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_dead_informer_stops_the_factory_loudly(api: ApiService) -> None:
+    factory = InformerFactory(api)
+    inf = factory.informer(CONFIGMAPS)
+
+    async def crash() -> None:
+        raise RuntimeError("bug")
+
+    inf.run = crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="stopped"):
+        await asyncio.wait_for(factory.run(), 5)
