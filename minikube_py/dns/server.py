@@ -27,6 +27,9 @@ Upstream = tuple[str, int]
 UDP_PLAIN_LIMIT = 512
 UDP_EDNS_LIMIT = 4096
 MAX_FORWARDS_IN_FLIGHT = 256
+# Queries being answered at once; past this, UDP queries are refused at once (SERVFAIL)
+# rather than pile up as tasks while an upstream is silent. Clients retry.
+MAX_QUERIES_IN_FLIGHT = 1024
 TCP_IDLE_SECONDS = 10.0
 
 
@@ -91,7 +94,7 @@ class ClusterDns:
         await self._services.synced.wait()
         await self._slices.synced.wait()
         loop = asyncio.get_running_loop()
-        udp, _ = await loop.create_datagram_endpoint(
+        udp, server = await loop.create_datagram_endpoint(
             lambda: _UdpServer(self), local_addr=(self.listen_host, self.port),
             reuse_port=False)
         try:
@@ -107,6 +110,9 @@ class ClusterDns:
                 await asyncio.Event().wait()
         finally:
             udp.close()
+            for task in server.tasks:
+                task.cancel()
+            await asyncio.gather(*server.tasks, return_exceptions=True)
 
     async def _register(self) -> None:
         backoff = 0.2
@@ -205,6 +211,11 @@ class _UdpServer(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if len(self.tasks) >= MAX_QUERIES_IN_FLIGHT:
+            reply = _error_reply(data, RCODE.SERVFAIL)
+            if reply is not None and self.transport is not None:
+                self.transport.sendto(reply, addr)
+            return
         task = asyncio.create_task(self._answer(data, addr))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)

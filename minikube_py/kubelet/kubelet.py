@@ -252,12 +252,3 @@ class Kubelet:
                 "deletionGracePeriodSeconds": 2}})
             self.workers.enqueue(uid)
 
-    async def wait_pod_running(self, uid: str, timeout: float) -> float:
-        """Seconds from first seen to Running as observed by this kubelet (measurement)."""
-        deadline = time.monotonic() + timeout
-        while uid not in self.syncer.startup_seconds:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"pod {uid} not Running within {timeout}s")
-            await asyncio.sleep(0.01)
-        return self.syncer.startup_seconds[uid]
-

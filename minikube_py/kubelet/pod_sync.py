@@ -91,16 +91,12 @@ class PodSyncer:
         self.prober = prober
         self._waiting: dict[tuple[str, str], tuple[str, str]] = {}
         self._host_dns: DnsSettings | None = None
-        # Seconds from the pod first seen to Running, for the startup measurement.
-        self.first_seen: dict[str, float] = {}
-        self.startup_seconds: dict[str, float] = {}
 
     # --- public --------------------------------------------------------------------------
 
     async def sync(self, pod: Pod) -> float | None:
         meta = pod["metadata"]
         uid = meta["uid"]
-        self.first_seen.setdefault(uid, self.clock())
         if meta.get("deletionTimestamp"):
             grace = meta.get("deletionGracePeriodSeconds")
             await self.terminate(pod, 30 if grace is None else int(grace))
@@ -125,8 +121,6 @@ class PodSyncer:
         if self.prober is not None:
             self.prober.track_pod(pod, runs, pod_ips[0] if pod_ips else "")
         status = self._status(pod, runs, pod_ips)
-        if status["phase"] == "Running" and uid not in self.startup_seconds:
-            self.startup_seconds[uid] = self.clock() - self.first_seen[uid]
         await self._write_status(pod, status)
         return min(wake) if wake else None
 
@@ -160,7 +154,6 @@ class PodSyncer:
             self.prober.forget_pod(uid)
         for key in [k for k in self._waiting if k[0] == uid]:
             del self._waiting[key]
-        self.first_seen.pop(uid, None)
 
     # --- sandbox -------------------------------------------------------------------------
 

@@ -29,13 +29,15 @@ TERMINAL_PHASES = ("Succeeded", "Failed")
 class Scheduler:
     def __init__(self, client: ApiClient, informers: InformerFactory, events: EventRecorder, *,
                  framework: Framework | None = None, scheduler_name: str = "default-scheduler",
-                 clock: Callable[[], float] = time.monotonic, max_binds_in_flight: int = 64,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time, max_binds_in_flight: int = 64,
                  on_bound: Callable[[Obj, str, float, float], None] | None = None) -> None:
         self._client = client
         self._events = events
         self._framework = framework or build_framework()
         self._name = scheduler_name
         self._clock = clock
+        self._wall_clock = wall_clock  # for timestamps written to the API
         self.queue = SchedulingQueue(clock=clock)
         self._nodes: dict[str, NodeInfo] = {}
         self._assumed: dict[str, str] = {}  # pod uid -> node, until the informer confirms
@@ -219,17 +221,13 @@ class Scheduler:
         conditions.append({
             "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
             "message": message, "lastProbeTime": None,
-            "lastTransitionTime": _now_rfc3339(),
+            "lastTransitionTime": rfc3339(self._wall_clock()),
         })
         try:
             await self._client.patch(PODS, meta["name"], {"status": {"conditions": conditions}},
                                      namespace=meta["namespace"], subresource="status")
         except ApiError as e:
             log.debug("could not mark %s unschedulable: %s", meta["name"], e)
-
-
-def _now_rfc3339() -> str:
-    return rfc3339(time.time())
 
 
 def _scheduling_relevant(pod: Obj) -> tuple[Any, Any, Any]:

@@ -132,7 +132,8 @@ class SimulatedNodes:
         self._tasks: set[asyncio.Task[None]] = set()
         self._pods = self.informers.informer(PODS)
         self._nodes = self.informers.informer(NODES, label_selector=f"{SIMULATED_LABEL}=true")
-        self._pods.add_handlers(self._pod_changed, lambda _old, new: self._pod_changed(new))
+        self._pods.add_handlers(self._pod_changed, lambda _old, new: self._pod_changed(new),
+                                lambda pod: self._reported.discard(pod["metadata"]["uid"]))
 
     async def run(self) -> None:
         await asyncio.gather(*(self._register(name, i) for name, i in self._names.items()))
