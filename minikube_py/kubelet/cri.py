@@ -153,6 +153,17 @@ class CriClient:
             tty=tty))
         return str(resp.url)
 
+    async def attach_url(self, container_id: str, *, stdin: bool = False, stdout: bool = True,
+                         stderr: bool = True, tty: bool = False) -> str:
+        resp = await self._call("Attach", self._runtime.Attach, cri.AttachRequest(
+            container_id=container_id, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty))
+        return str(resp.url)
+
+    async def port_forward_url(self, sandbox_id: str, ports: list[int]) -> str:
+        resp = await self._call("PortForward", self._runtime.PortForward,
+                                cri.PortForwardRequest(pod_sandbox_id=sandbox_id, port=ports))
+        return str(resp.url)
+
     # ImageService -----------------------------------------------------------------------------
 
     async def image_status(self, image: str) -> cri.Image | None:

@@ -19,6 +19,7 @@ from minikube_py.kubelet.logs import (
     select_lines,
 )
 from minikube_py.kubelet.specs import CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL
+from minikube_py.kubelet.streaming import KubeletStreaming
 
 FOLLOW_POLL_SECONDS = 0.1
 FOLLOW_LIVENESS_SECONDS = 1.0  # how often a follower checks the container still exists
@@ -58,6 +59,7 @@ class KubeletServer:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
+        KubeletStreaming(cri_client).register(app)
         self.app = app
 
     async def start(self) -> int:

@@ -45,6 +45,12 @@ class ActiveSplices:
     def __len__(self) -> int:
         return len(self._pumps) // 2
 
+    def track(self, pumps: set[asyncio.Task[None]]) -> None:
+        self._pumps |= pumps
+
+    def forget(self, pumps: set[asyncio.Task[None]]) -> None:
+        self._pumps -= pumps
+
     def close_all(self) -> None:
         for task in self._pumps:
             task.cancel()
@@ -123,12 +129,12 @@ async def splice_upgrade(request: web.Request, host: str, port: int, target: str
                                     name=f"splice-down {target}")
     pumps = {to_upstream, to_client}
     if active is not None:
-        active._pumps |= pumps
+        active.track(pumps)
     try:
         await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
     finally:
         if active is not None:
-            active._pumps -= pumps
+            active.forget(pumps)
         for task in (to_upstream, to_client):
             task.cancel()
         await asyncio.gather(to_upstream, to_client, return_exceptions=True)
