@@ -14,6 +14,7 @@ _LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1035_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _QUALIFIED_NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_CONFIG_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
 _LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
@@ -136,6 +137,22 @@ def qualified_name_errors(key: str) -> list[str]:
     return errs
 
 
+def config_key_errors(key: str) -> list[str]:
+    """IsConfigMapKey: the keys of ConfigMap and Secret data."""
+    errs = []
+    if len(key) > 253:
+        errs.append("must be no more than 253 characters")
+    if not _CONFIG_KEY_RE.match(key):
+        errs.append("a valid config key must consist of alphanumeric characters, '-', '_' or "
+                    "'.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "
+                    "validation is '[-._a-zA-Z0-9]+')")
+    if key in (".", ".."):
+        errs.append(f"must not be '{key}'")
+    elif key.startswith(".."):
+        errs.append("must not start with '..'")
+    return errs
+
+
 def label_value_errors(value: str) -> list[str]:
     errs = []
     if len(value) > 63:
@@ -185,6 +202,9 @@ def validate_object_meta(plural: str, meta: Mapping[str, Any], namespaced: bool)
     causes: list[Cause] = []
     name = meta.get("name") or ""
     name_rule = NAME_RULES.get(plural, dns1123_subdomain_errors)
+    for f in ("name", "generateName", "namespace"):
+        if meta.get(f) is not None and not isinstance(meta[f], str):
+            return [invalid_value(f"metadata.{f}", meta[f], "must be a string")]
     if not name:
         if meta.get("generateName"):
             causes += [invalid_value("metadata.generateName", meta["generateName"], e)
@@ -200,7 +220,17 @@ def validate_object_meta(plural: str, meta: Mapping[str, Any], namespaced: bool)
         causes.append(forbidden("metadata.namespace", "not allowed on this type"))
     causes += validate_labels(meta.get("labels"), "metadata.labels")
     causes += validate_annotations(meta.get("annotations"), "metadata.annotations")
-    finalizers = meta.get("finalizers") or []
+    causes += validate_owner_references(meta.get("ownerReferences"))
+    causes += validate_finalizers(meta.get("finalizers"))
+    return causes
+
+
+def validate_finalizers(finalizers: Any) -> list[Cause]:
+    if finalizers is None:
+        return []
+    if not isinstance(finalizers, list):
+        return [invalid_value("metadata.finalizers", finalizers, "must be a list of strings")]
+    causes: list[Cause] = []
     seen: set[str] = set()
     for i, f in enumerate(finalizers):
         if not isinstance(f, str):
@@ -212,6 +242,74 @@ def validate_object_meta(plural: str, meta: Mapping[str, Any], namespaced: bool)
             causes.append(duplicate(f"metadata.finalizers[{i}]", f))
         seen.add(f)
     return causes
+
+
+def _api_version_parts(api_version: str) -> tuple[str, str]:
+    """(group, version) like schema.ParseGroupVersion; ("", "") when it cannot be parsed."""
+    if api_version.count("/") > 1:
+        return "", ""
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+def _owner_reference_errors(ref: Any, field: str) -> list[Cause]:
+    # kube reports these on "metadata.ownerReferences.<field>", without the index.
+    if not isinstance(ref, Mapping):
+        return [invalid_value(field, ref, "must be an object")]
+    causes = []
+    for key in ("apiVersion", "kind", "name", "uid", "controller", "blockOwnerDeletion"):
+        want = bool if key in ("controller", "blockOwnerDeletion") else str
+        if ref.get(key) is not None and not isinstance(ref[key], want):
+            causes.append(invalid_value(f"{field}.{key}", ref[key],
+                                        f"must be a {'boolean' if want is bool else 'string'}"))
+    if causes:
+        return causes
+    group, version = _api_version_parts(ref.get("apiVersion") or "")
+    if not version:
+        causes.append(invalid_value(f"{field}.apiVersion", ref.get("apiVersion") or "",
+                                    "version must not be empty"))
+    for key in ("kind", "name", "uid"):
+        if not ref.get(key):
+            causes.append(invalid_value(f"{field}.{key}", ref.get(key) or "",
+                                        f"{key} must not be empty"))
+    if (group, version, ref.get("kind")) == ("", "v1", "Event"):
+        causes.append(invalid_value(field, ref, "/v1, Kind=Event is disallowed from being an "
+                                                "owner"))
+    return causes
+
+
+def validate_owner_references(refs: Any) -> list[Cause]:
+    """ValidateOwnerReferences: complete references, at most one of them the controller."""
+    field = "metadata.ownerReferences"
+    if refs is None:
+        return []
+    if not isinstance(refs, list):
+        return [invalid_value(field, refs, "must be a list of owner references")]
+    causes: list[Cause] = []
+    controller = ""
+    for ref in refs:
+        errs = _owner_reference_errors(ref, field)
+        causes += errs
+        if errs or ref.get("controller") is not True:
+            continue
+        current = f"{ref.get('kind')}/{ref.get('name')}"
+        if controller:
+            causes.append(invalid_value(field, refs, "Only one reference can have Controller "
+                                        'set to true. Found "true" in references for '
+                                        f"{controller} and {current}"))
+        else:
+            controller = current
+    return causes
+
+
+def validate_string_map(value: Any, field: str) -> list[Cause]:
+    """A map of string keys to string values (the shape, not the keys' syntax)."""
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        return [invalid_value(field, value, "must be a map of string keys to string values")]
+    return [invalid_value(f"{field}[{k}]", v, "must be a string")
+            for k, v in value.items() if not isinstance(v, str)]
 
 
 def raise_if(kind: str, name: str, causes: list[Cause], group: str = "") -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -10,6 +12,7 @@ from minikube_py.api.errors import Cause
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import selector_from_label_selector_object
 from minikube_py.api.validation import (
+    config_key_errors,
     dns1035_label_errors,
     dns1123_label_errors,
     duplicate,
@@ -19,9 +22,11 @@ from minikube_py.api.validation import (
     not_supported,
     raise_if,
     required,
+    validate_annotations,
     validate_labels,
     validate_object_meta,
     validate_resources,
+    validate_string_map,
     validate_update_meta,
 )
 
@@ -105,6 +110,7 @@ def validate_pod_spec(spec: Any, field: str, *, require_image: bool = True) -> l
     causes += _validate_containers(containers, f"{field}.containers", names, require_image)
     causes += _validate_containers(spec.get("initContainers"), f"{field}.initContainers", names,
                                    require_image)
+    causes += validate_labels(spec.get("nodeSelector"), f"{field}.nodeSelector")
     rp = spec.get("restartPolicy")
     if rp is not None and rp not in RESTART_POLICIES:
         causes.append(not_supported(f"{field}.restartPolicy", rp, RESTART_POLICIES))
@@ -167,9 +173,15 @@ def _validate_template(spec: Mapping[str, Any], field: str, *,
     tmpl = spec.get("template")
     if not isinstance(tmpl, Mapping):
         return [required(f"{field}.template")]
-    causes += validate_labels((tmpl.get("metadata") or {}).get("labels"),
-                              f"{field}.template.metadata.labels")
+    tmeta = tmpl.get("metadata") or {}
+    if not isinstance(tmeta, Mapping):
+        return [invalid_value(f"{field}.template.metadata", tmeta, "must be an object")]
+    causes += validate_labels(tmeta.get("labels"), f"{field}.template.metadata.labels")
+    causes += validate_annotations(tmeta.get("annotations"),
+                                   f"{field}.template.metadata.annotations")
     pod_spec = tmpl.get("spec") or {}
+    if not isinstance(pod_spec, Mapping):
+        return [*causes, invalid_value(f"{field}.template.spec", pod_spec, "must be an object")]
     causes += validate_pod_spec(pod_spec, f"{field}.template.spec")
     rp = pod_spec.get("restartPolicy")
     if rp is not None and rp in RESTART_POLICIES and rp not in restart_policies:
@@ -181,9 +193,14 @@ def _validate_selector_matches(spec: Mapping[str, Any], field: str) -> list[Caus
     sel = spec.get("selector")
     if not sel:
         return [required(f"{field}.selector")]
+    if not isinstance(sel, Mapping):
+        return [invalid_value(f"{field}.selector", sel, "must be a label selector object")]
     if not (sel.get("matchLabels") or sel.get("matchExpressions")):
         return [invalid_value(f"{field}.selector", sel,
                               "empty selector is invalid for deployment")]
+    match_label_errors = validate_labels(sel.get("matchLabels"), f"{field}.selector.matchLabels")
+    if match_label_errors:
+        return match_label_errors
     labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
     try:
         matches = selector_from_label_selector_object(sel).matches(labels)
@@ -223,7 +240,9 @@ def _validate_workload(obj: Mapping[str, Any], plural: str) -> list[Cause]:
 
 def _validate_service(obj: Mapping[str, Any]) -> list[Cause]:
     spec = obj.get("spec") or {}
-    causes: list[Cause] = []
+    if not isinstance(spec, Mapping):
+        return [invalid_value("spec", spec, "must be an object")]
+    causes: list[Cause] = validate_labels(spec.get("selector"), "spec.selector")
     stype = spec.get("type", "ClusterIP")
     if stype not in SERVICE_TYPES:
         causes.append(not_supported("spec.type", stype, SERVICE_TYPES))
@@ -256,6 +275,35 @@ def _validate_service(obj: Mapping[str, Any]) -> list[Cause]:
     return causes
 
 
+def _validate_data(obj: Mapping[str, Any], binary_field: str) -> list[Cause]:
+    """ConfigMap data/binaryData and Secret data/stringData: config keys, string values;
+    binary values base64 (the decoder's check, repeated for the in-process path)."""
+    causes: list[Cause] = []
+    text_field = "data" if binary_field != "data" else "stringData"
+    text, binary = obj.get(text_field), obj.get(binary_field)
+    causes += validate_string_map(text, text_field) + validate_string_map(binary, binary_field)
+    if causes:
+        return causes
+    for fname, bag in ((text_field, text or {}), (binary_field, binary or {})):
+        for key, value in bag.items():
+            causes += [invalid_value(f"{fname}[{key}]", key, e) for e in config_key_errors(key)]
+            if fname == binary_field and not _is_base64(value):
+                causes.append(invalid_value(f"{fname}[{key}]", "<binary>",
+                                            "must be base64-encoded"))
+    if binary_field == "binaryData":
+        causes += [invalid_value(f"data[{key}]", key, "duplicate of key present in binaryData")
+                   for key in (text or {}) if key in (binary or {})]
+    return causes
+
+
+def _is_base64(value: str) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 def _validate_service_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Cause]:
     oip = (old.get("spec") or {}).get("clusterIP")
     nip = (new.get("spec") or {}).get("clusterIP")
@@ -270,6 +318,10 @@ def _validate_kind(resource: Resource, obj: Mapping[str, Any]) -> list[Cause]:
         return validate_pod_spec(obj.get("spec"), "spec")
     if resource.group == "" and plural == "services":
         return _validate_service(obj)
+    if resource.group == "" and plural == "configmaps":
+        return _validate_data(obj, "binaryData")
+    if resource.group == "" and plural == "secrets":
+        return _validate_data(obj, "data")
     if plural in ("deployments", "replicasets", "statefulsets", "daemonsets", "jobs",
                   "cronjobs", "replicationcontrollers"):
         return _validate_workload(obj, plural)

@@ -8,7 +8,7 @@ from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import NAMESPACES, PODS, Resource
 from minikube_py.api.selectors import ObjectFilter
-from minikube_py.apiserver import storage
+from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver.storage import decode_kv, encode
 from minikube_py.store.types import Compare, CompareOp, CompareTarget, PutOp
 
@@ -74,7 +74,7 @@ async def delete_object(svc: ApiService, resource: Resource, name: str, namespac
             current = meta.get("deletionGracePeriodSeconds")
             if current is None or grace >= current:
                 return obj, False
-        meta["deletionTimestamp"] = storage.rfc3339(svc.clock() + grace)
+        meta["deletionTimestamp"] = rfc3339(svc.clock() + grace)
         meta["deletionGracePeriodSeconds"] = grace
         meta["finalizers"] = finalizers
         if not finalizers:

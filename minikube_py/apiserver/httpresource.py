@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
@@ -292,13 +291,36 @@ def _watch_line(req: ResourceRequest, kind: str, ev: CachedEvent | dict[str, Any
     return (dumps({"type": kind, "object": tbl}) + "\n").encode()
 
 
+def _watch_option_errors(req: ResourceRequest) -> list[errors.Cause]:
+    """validateWatchOptions: resourceVersionMatch only with sendInitialEvents, and back."""
+    match = req.q.get("resourceVersionMatch", "")
+    field = "resourceVersionMatch"
+    causes = []
+    if "sendInitialEvents" in req.q and match != "NotOlderThan":
+        causes.append(errors.Cause("FieldValueForbidden", "Forbidden: sendInitialEvents "
+                                   "requires setting resourceVersionMatch to NotOlderThan", field))
+    if match:
+        if "sendInitialEvents" not in req.q:
+            causes.append(errors.Cause("FieldValueForbidden", "Forbidden: resourceVersionMatch "
+                                       "is forbidden for watch unless sendInitialEvents is "
+                                       "provided", field))
+        if match != "NotOlderThan":
+            causes.append(errors.Cause("FieldValueNotSupported", f'Unsupported value: "{match}"'
+                                       ': supported values: "NotOlderThan"', field))
+    return causes
+
+
 async def serve_watch(req: ResourceRequest) -> web.StreamResponse:
     r = req.resource
     fs = req.q.get("fieldSelector", "")
     if req.name:
         fs = f"metadata.name={req.name}" + ("," + fs if fs else "")
+    # Everything a client can get wrong is answered before the 200 starts streaming.
     flt = build_filter(r.group, r.plural, req.q.get("labelSelector", ""), fs)
     timeout = req.int_param("timeoutSeconds")
+    causes = _watch_option_errors(req)
+    if causes:
+        raise errors.invalid("ListOptions", "", causes, "meta.k8s.io")
     rv = req.q.get("resourceVersion", "")
     initial_end = req.flag("sendInitialEvents")
     if initial_end:
@@ -311,22 +333,22 @@ async def serve_watch(req: ResourceRequest) -> web.StreamResponse:
     resp = web.StreamResponse(status=200)
     resp.content_type = "application/json"
     resp.enable_chunked_encoding()
-    await resp.prepare(req.request)
-    first = True
     try:
+        await resp.prepare(req.request)
+        first = True
         async for kind, ev in events:
             await resp.write(_watch_line(req, kind, ev, as_table, first))
             first = False
+        await resp.write_eof()
     except ApiError as e:
         line = dumps({"type": "ERROR", "object": e.to_status()}) + "\n"
         with contextlib.suppress(ConnectionResetError):
             await resp.write(line.encode())
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+            await resp.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away; CancelledError propagates (the handler is being stopped)
     finally:
         await events.aclose()
-    with contextlib.suppress(ConnectionResetError):
-        await resp.write_eof()
     return resp
 
 
@@ -344,16 +366,13 @@ async def serve_log(req: ResourceRequest) -> web.StreamResponse:
     resp = web.StreamResponse(status=200)
     resp.content_type = "text/plain"
     resp.enable_chunked_encoding()
-    await resp.prepare(req.request)
     try:
+        await resp.prepare(req.request)
         async for chunk in stream:
             await resp.write(chunk)
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
-    finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
-    with contextlib.suppress(ConnectionResetError):
         await resp.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away; CancelledError propagates (the handler is being stopped)
+    finally:
+        await stream.aclose()
     return resp

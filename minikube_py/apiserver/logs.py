@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -66,7 +65,7 @@ def log_query(*, follow: bool, tail_lines: int | None, timestamps: bool,
 async def open_kubelet_log(svc: ApiService, namespace: str, pod_name: str,
                            container: str | None, *, follow: bool, tail_lines: int | None,
                            timestamps: bool, since_seconds: int | None,
-                           limit_bytes: int | None, previous: bool) -> AsyncIterator[bytes]:
+                           limit_bytes: int | None, previous: bool) -> KubeletLogStream:
     pod = await svc.get_object(PODS, pod_name, namespace)
     name = choose_container(pod, container)
     node_name = (pod.get("spec") or {}).get("nodeName")
@@ -94,14 +93,32 @@ async def open_kubelet_log(svc: ApiService, namespace: str, pod_name: str,
             raise ApiError(resp.status if resp.status >= 400 else 500,
                            "BadRequest" if resp.status == 400 else "InternalError",
                            text.strip() or f"kubelet answered {resp.status}") from None
-    return _stream(session, resp)
+    return KubeletLogStream(session, resp)
 
 
-async def _stream(session: aiohttp.ClientSession,
-                  resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in resp.content.iter_any():
-            yield chunk
-    finally:
-        resp.release()
-        await session.close()
+class KubeletLogStream:
+    """The kubelet's answer, chunk by chunk. aclose() always releases the response and the
+    session, also when iteration never started (an unstarted generator's finally never runs)."""
+
+    def __init__(self, session: aiohttp.ClientSession, resp: aiohttp.ClientResponse) -> None:
+        self._session = session
+        self._resp = resp
+        self.closed = False
+
+    def __aiter__(self) -> KubeletLogStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.closed:
+            raise StopAsyncIteration
+        chunk = await self._resp.content.readany()
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+    async def aclose(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._resp.release()
+        await self._session.close()

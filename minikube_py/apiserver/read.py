@@ -1,4 +1,4 @@
-"""The read path: one object (optionally at a resourceVersion) and paginated, filtered lists."""
+"""The read path: one object and paginated, filtered lists, with kube's resourceVersion rules."""
 
 from __future__ import annotations
 
@@ -37,18 +37,24 @@ async def read_existing(kv: KV, resource: Resource, ns: str | None, name: str) -
 
 async def get_object(kv: KV, resource: Resource, name: str, namespace: str | None,
                      resource_version: str = "") -> dict[str, Any]:
+    """The latest object: a GET's resourceVersion means "not older than" (kube), so it only
+    matters when it is ahead of the store (504, retry)."""
     ns = namespace_for(resource, namespace)
     rev = storage.parse_resource_version(resource_version)
-    key = object_key(resource, ns, name)
-    try:
-        res = await kv.range(key, revision=rev if rev > 1 else 0)
-    except CompactedError:
-        raise storage.too_old(rev) from None
-    except FutureRevisionError:
-        res = await kv.range(key)
-    if not res.kvs:
+    if rev > kv.revision:
+        raise too_large_resource_version(rev, kv.revision)
+    found = await read_key(kv, object_key(resource, ns, name))
+    if found is None:
         raise errors.not_found(resource.plural, name, resource.group)
-    return decode_kv(res.kvs[0])
+    return decode_kv(found)
+
+
+def too_large_resource_version(requested: int, current: int) -> ApiError:
+    """kube's NewTooLargeResourceVersionError: the client should retry in a second."""
+    return ApiError(504, "Timeout", f"Timeout: Too large resource version: {requested}, "
+                                    f"current: {current}",
+                    {"retryAfterSeconds": 1},
+                    [errors.Cause("ResourceVersionTooLarge", "Too large resource version")])
 
 
 async def list_objects(kv: KV, resource: Resource, namespace: str | None, flt: ObjectFilter,
@@ -58,13 +64,13 @@ async def list_objects(kv: KV, resource: Resource, namespace: str | None, flt: O
     end = prefix_end(prefix)
     revision = 0
     start = prefix
+    exact = list_revision(kv, resource_version, resource_version_match, limit=limit,
+                          continuing=bool(continue_token))
     if continue_token:
         token = storage.ContinueToken.decode(continue_token, prefix)
         revision, start = token.revision, token.start_key
-    elif resource_version_match == "Exact":
-        revision = storage.parse_resource_version(resource_version)
-    elif resource_version not in ("", "0"):
-        storage.parse_resource_version(resource_version)  # 400 on garbage
+    elif exact:
+        revision = exact
     items: list[dict[str, Any]] = []
     batch = 0 if not limit else (limit + 1 if flt.empty else max(limit * 2, 100))
     remaining: int | None = None
@@ -90,10 +96,52 @@ async def list_objects(kv: KV, resource: Resource, namespace: str | None, flt: O
             raise storage.expired_continue() from None
         raise storage.too_old(revision) from None
     except FutureRevisionError:
-        raise ApiError(504, "Timeout", f"Too large resource version: {revision}, current: "
-                                       f"{kv.revision}") from None
+        raise too_large_resource_version(revision, kv.revision) from None
     next_token = storage.ContinueToken(revision, next_key).encode() if next_key else ""
     return ListResult(items, revision, next_token, remaining)
+
+
+def list_revision(kv: KV, resource_version: str, match: str, *, limit: int,
+                  continuing: bool) -> int:
+    """The revision a list must be read at (0: the latest), per kube's table: with N and no
+    limit, or match=NotOlderThan, "not older than N" serves the latest; match=Exact, or N
+    with a limit and no match (the legacy paging rule), reads at N exactly."""
+    causes = _list_option_errors(resource_version, match, continuing)
+    if causes:
+        raise errors.invalid("ListOptions", "", causes, "meta.k8s.io")
+    rev = storage.parse_resource_version(resource_version)
+    if continuing and rev:
+        raise errors.bad_request("specifying resource version is not allowed when using "
+                                 "continue")
+    if not rev:
+        return 0
+    if match == "Exact" or (not match and limit):
+        return rev
+    if rev > kv.revision:
+        raise too_large_resource_version(rev, kv.revision)
+    return 0
+
+
+def _list_option_errors(resource_version: str, match: str,
+                        continuing: bool) -> list[errors.Cause]:
+    """ValidateListOptions' rules for resourceVersionMatch."""
+    if not match:
+        return []
+    field = "resourceVersionMatch"
+    causes = []
+    if not resource_version:
+        causes.append(errors.Cause("FieldValueForbidden", "Forbidden: resourceVersionMatch is "
+                                   "forbidden unless resourceVersion is provided", field))
+    if continuing:
+        causes.append(errors.Cause("FieldValueForbidden", "Forbidden: resourceVersionMatch is "
+                                   "forbidden when continue is provided", field))
+    if match not in ("Exact", "NotOlderThan"):
+        causes.append(errors.Cause("FieldValueNotSupported", f'Unsupported value: "{match}": '
+                                   'supported values: "Exact", "NotOlderThan", ""', field))
+    if match == "Exact" and resource_version == "0":
+        causes.append(errors.Cause("FieldValueForbidden", 'Forbidden: resourceVersionMatch '
+                                   '"exact" is forbidden for resourceVersion "0"', field))
+    return causes
 
 
 def list_body(resource: Resource, res: ListResult) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from minikube_py.api import errors
 from minikube_py.api.resources import Resource
 from minikube_py.apiserver.fieldcheck import check_unknown_fields
+from minikube_py.apiserver.jsontypes import check_json_types
 from minikube_py.apiserver.options import RequestOptions
 
 
@@ -33,7 +34,8 @@ def namespace_for(resource: Resource, namespace: str | None,
 
 
 def check_type(resource: Resource, body: Any) -> None:
-    """400 unless the body is an object of the resource's kind; fills in kind and apiVersion."""
+    """400 unless the body is an object of the resource's kind with fields of the right JSON
+    types; fills in kind and apiVersion."""
     if not isinstance(body, dict):
         raise errors.bad_request("the body of the request must be a JSON object")
     kind, api_version = body.get("kind"), body.get("apiVersion")
@@ -49,6 +51,7 @@ def check_type(resource: Resource, body: Any) -> None:
     body["kind"], body["apiVersion"] = resource.kind, resource.api_version
     if not isinstance(body.setdefault("metadata", {}), dict):
         raise errors.bad_request("metadata must be an object")
+    check_json_types(resource, body)
 
 
 def check_field_validation(resource: Resource, body: dict[str, Any],

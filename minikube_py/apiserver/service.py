@@ -12,10 +12,11 @@ import json
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minikube_py.api.resources import EVENTS, Resource
 from minikube_py.api.selectors import ObjectFilter, build_filter
+from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver import create, deletion, read, storage, update, watchapi
 from minikube_py.apiserver.bootstrap import ensure_builtin_objects
 from minikube_py.apiserver.compaction import compaction_loop
@@ -28,6 +29,9 @@ from minikube_py.apiserver.update import CONFLICT_MSG
 from minikube_py.apiserver.watchcache import CachedEvent, WatchFanout
 from minikube_py.client.interface import MERGE_PATCH, WatchEvent
 from minikube_py.store.types import KV, KeyValue
+
+if TYPE_CHECKING:
+    from minikube_py.apiserver.logs import KubeletLogStream
 
 
 class ApiService:
@@ -68,7 +72,7 @@ class ApiService:
         await self.fanout.stop()
 
     def now(self) -> str:
-        return storage.rfc3339(self.clock())
+        return rfc3339(self.clock())
 
     # --- shared steps that deletion.py and subresources.py reach through the service ------
 
@@ -231,9 +235,9 @@ class ApiService:
                        follow: bool = False, tail_lines: int | None = None,
                        timestamps: bool = False, since_seconds: int | None = None,
                        limit_bytes: int | None = None,
-                       previous: bool = False) -> AsyncIterator[bytes]:
+                       previous: bool = False) -> KubeletLogStream:
         """Open the pod's log stream on its node's kubelet (errors raise here, before any
-        byte is streamed); iterate the result for chunks of text."""
+        byte is streamed); iterate the result for chunks of text, then aclose() it."""
         from minikube_py.apiserver.logs import open_kubelet_log
 
         return await open_kubelet_log(self, namespace, pod, container, follow=follow,

@@ -74,10 +74,6 @@ def dumps(obj: Any) -> str:
     return _dumps(obj)
 
 
-def rfc3339(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
 def parse_rfc3339(value: str) -> float:
     import calendar
 

@@ -23,8 +23,9 @@ def _created_status() -> dict[str, Any]:
 
 
 async def bind_pod(svc: ApiService, name: str, body: dict[str, Any],
-                   namespace: str | None) -> dict[str, Any]:
-    """POST pods/binding: set spec.nodeName once (409 if already bound or being deleted)."""
+                   namespace: str | None, opts: RequestOptions) -> dict[str, Any]:
+    """POST pods/binding: set spec.nodeName once (409 if already bound or being deleted);
+    a dry run checks all that and writes nothing."""
     target = body.get("target") or {}
     node = target.get("name") or ""
     if not node:
@@ -53,6 +54,8 @@ async def bind_pod(svc: ApiService, name: str, body: dict[str, Any],
         conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
         conditions.append({"type": "PodScheduled", "status": "True",
                            "lastProbeTime": None, "lastTransitionTime": svc.now()})
+        if opts.dry_run:
+            return _created_status()
         res = await svc.kv.txn([Compare(kv.key, CompareTarget.MOD, CompareOp.EQUAL,
                                         kv.mod_revision)], [PutOp(kv.key, encode(pod))], [])
         if res.succeeded:
@@ -73,7 +76,7 @@ async def create_subresource(svc: ApiService, resource: Resource, name: str, sub
                              body: dict[str, Any], namespace: str | None,
                              opts: RequestOptions) -> dict[str, Any]:
     if resource is PODS and subresource == "binding":
-        return await bind_pod(svc, name, body, namespace)
+        return await bind_pod(svc, name, body, namespace, opts)
     if resource is PODS and subresource == "eviction":
         return await evict_pod(svc, name, body, namespace, opts)
     raise ApiError(405, "MethodNotAllowed",

@@ -13,6 +13,7 @@ from minikube_py.api.validation_kinds import validate_update
 from minikube_py.apiserver.admission import GENERATION_PLURALS, spec_changed
 from minikube_py.apiserver.create import create_object
 from minikube_py.apiserver.defaults import apply_defaults
+from minikube_py.apiserver.jsontypes import check_json_types
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.read import read_key
 from minikube_py.apiserver.requestbody import check_field_validation, check_type, namespace_for
@@ -40,6 +41,8 @@ async def update_object(svc: ApiService, resource: Resource, body: dict[str, Any
         check_field_validation(resource, body, opts)
     elif not isinstance(body, dict) or not isinstance(body.setdefault("metadata", {}), dict):
         raise errors.bad_request("the body of the request must be a JSON object")
+    else:
+        check_json_types(resource, body)
     ns = namespace_for(resource, namespace, body)
     meta = body["metadata"]
     if name and meta.get("name", "") != name:  # an empty name does not match either (kube)
@@ -96,6 +99,8 @@ async def patch_object(svc: ApiService, resource: Resource, name: str, patch: An
         if subresource is None:
             check_type(resource, patched)
             check_field_validation(resource, patched, opts)
+        else:
+            check_json_types(resource, patched)
         new = merge_update(resource, old, patched, subresource)
         result = await write_update(svc, resource, kv, old, new, precondition, opts)
         if result is not None:

@@ -9,22 +9,30 @@ from typing import TYPE_CHECKING, Any
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.apiserver import storage
-from minikube_py.apiserver.watchcache import CachedEvent, direct_store_events
+from minikube_py.apiserver.watchcache import CachedEvent, StoreWatcher
 
 if TYPE_CHECKING:
     from minikube_py.apiserver.service import ApiService
 
 
-async def watch_events(svc: ApiService, resource: Resource, namespace: str | None, flt: ObjectFilter,
-                       resource_version: str = "", *, allow_bookmarks: bool = False,
-                       timeout_seconds: float | None = None,
-                       initial_events_end: bool = False,
-                       ) -> AsyncGenerator[tuple[str, CachedEvent | dict[str, Any]], None]:
+def watch_events(svc: ApiService, resource: Resource, namespace: str | None, flt: ObjectFilter,
+                 resource_version: str = "", *, allow_bookmarks: bool = False,
+                 timeout_seconds: float | None = None, initial_events_end: bool = False,
+                 ) -> AsyncGenerator[tuple[str, CachedEvent | dict[str, Any]], None]:
     """(type, event) pairs; initial state first when resource_version is "" or "0".
-    Dict payloads are fresh objects (initial state, bookmarks); CachedEvents are shared."""
-    prefix = storage.list_prefix(resource, namespace if resource.namespaced else None)
+    Dict payloads are fresh objects (initial state, bookmarks); CachedEvents are shared.
+    A bad resourceVersion raises here, before the caller starts a 200 response."""
     rev = storage.parse_resource_version(resource_version)
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+    return _watch(svc, resource, namespace, flt, rev, allow_bookmarks=allow_bookmarks,
+                  deadline=deadline, initial_events_end=initial_events_end)
+
+
+async def _watch(svc: ApiService, resource: Resource, namespace: str | None, flt: ObjectFilter,
+                 rev: int, *, allow_bookmarks: bool, deadline: float | None,
+                 initial_events_end: bool,
+                 ) -> AsyncGenerator[tuple[str, CachedEvent | dict[str, Any]], None]:
+    prefix = storage.list_prefix(resource, namespace if resource.namespaced else None)
     await svc.fanout.ready.wait()
     initial: list[dict[str, Any]] = []
     if rev == 0:
@@ -34,7 +42,7 @@ async def watch_events(svc: ApiService, resource: Resource, namespace: str | Non
         w.after_revision = listed.revision
         initial, last = listed.items, listed.revision
     else:
-        w = svc.fanout.subscribe(prefix, flt, rev)
+        w = svc.fanout.subscribe(prefix, flt, rev) or StoreWatcher(svc.kv, prefix, flt, rev)
         last = rev
     try:
         for obj in initial:
@@ -44,12 +52,6 @@ async def watch_events(svc: ApiService, resource: Resource, namespace: str | Non
             yield "BOOKMARK", {"kind": resource.kind, "apiVersion": resource.api_version,
                                "metadata": {"resourceVersion": str(last), "annotations": {
                                    "k8s.io/initial-events-end": "true"}}}
-        if w is None:
-            async for kind, ev in direct_store_events(svc.kv, prefix, flt, rev):
-                if deadline is not None and time.monotonic() > deadline:
-                    return
-                yield kind, ev
-            return
         while True:
             wait = svc.bookmark_interval if allow_bookmarks else None
             if deadline is not None:
@@ -59,11 +61,15 @@ async def watch_events(svc: ApiService, resource: Resource, namespace: str | Non
                 wait = left if wait is None else min(wait, left)
             batch = await w.next_batch(wait)
             if batch is None:
+                if isinstance(w, StoreWatcher) and w.error is not None:
+                    raise w.error
                 return
             if not batch:
-                if allow_bookmarks and svc.fanout.revision > last and \
+                # Every event up to `progress` has been delivered: a safe resume point.
+                progress = w.progress if isinstance(w, StoreWatcher) else svc.fanout.revision
+                if allow_bookmarks and progress > last and \
                         (deadline is None or time.monotonic() < deadline):
-                    last = svc.fanout.revision
+                    last = progress
                     yield "BOOKMARK", {"kind": resource.kind,
                                        "apiVersion": resource.api_version,
                                        "metadata": {"resourceVersion": str(last)}}
@@ -72,6 +78,7 @@ async def watch_events(svc: ApiService, resource: Resource, namespace: str | Non
                 last = ev.revision
                 yield kind, ev
     finally:
-        if w is not None:
+        if isinstance(w, StoreWatcher):
+            await w.stop()
+        else:
             svc.fanout.unsubscribe(w)
-

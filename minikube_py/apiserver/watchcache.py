@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
+from minikube_py.api.errors import ApiError
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.apiserver.storage import REGISTRY, decode, dumps, resource_of_key, too_old
 from minikube_py.store.types import KV, CompactedError, Event, EventType, prefix_end
@@ -212,19 +213,38 @@ class WatchFanout:
         return len(self._watchers)
 
 
-async def direct_store_events(kv: KV, prefix: bytes, flt: ObjectFilter | None,
-                              after_revision: int) -> AsyncIterator[tuple[str, CachedEvent]]:
-    """The rare path for a watch older than the fan-out's history: a store watch of its own."""
-    stream = kv.watch(prefix, prefix_end(prefix), start_revision=after_revision + 1,
-                      prev_kv=True)
-    try:
-        async for batch in stream:
-            for raw in batch:
-                ev = CachedEvent(raw)
-                kind = classify(ev, flt)
-                if kind is not None:
-                    yield kind, ev
-    except CompactedError as e:
-        raise too_old(after_revision, e.compact_revision) from None
-    finally:
-        stream.close()
+class StoreWatcher(Watcher):
+    """The rare path for a watch older than the fan-out's history: a Watcher fed by a store
+    watch of its own, so the request handler waits on it (timeouts, bookmarks) as on any."""
+
+    def __init__(self, kv: KV, prefix: bytes, flt: ObjectFilter | None,
+                 after_revision: int) -> None:
+        super().__init__(prefix, flt, after_revision)
+        self.progress = after_revision  # every store event up to here has been offered
+        self.error: ApiError | None = None  # why the feed ended, for the watch's ERROR event
+        self._task = asyncio.create_task(self._feed(kv), name="apiserver-store-watch")
+
+    async def _feed(self, kv: KV) -> None:
+        stream = kv.watch(self.prefix, prefix_end(self.prefix),
+                          start_revision=self.after_revision + 1, prev_kv=True)
+        try:
+            async for batch in stream:
+                for raw in batch:
+                    self.offer(CachedEvent(raw))
+                if self.closed:
+                    return
+                if batch:
+                    self.progress = max(self.progress, batch[-1].kv.mod_revision)
+        except CompactedError as e:
+            self.error = too_old(self.after_revision, e.compact_revision)
+        except Exception:
+            log.exception("the store watch behind an API watch failed")
+        finally:
+            stream.close()
+            self.close()
+
+    async def stop(self) -> None:
+        self.close()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task

@@ -1,0 +1,160 @@
+"""JSON type checks against the kind's schema: the 400 kube's Go decoder gives for wrong types.
+
+kube-apiserver decodes every body into typed structs before defaulting, admission and
+validation see it, so `"containers": "x"` never reaches them: it is a 400 "cannot be handled
+as a Pod". Doing the same here lets the later steps trust the shapes they walk.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+from typing import Any
+
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import Resource
+from minikube_py.apiserver.protobuf_schema import KINDS, MESSAGES, Field
+
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_GO_SCALARS = {"double": "float64", "float": "float32", "bytes": "[]uint8"}
+_GO_BUILTINS = {"Quantity": "resource.Quantity", "IntOrString": "intstr.IntOrString",
+                "Time": "v1.Time", "MicroTime": "v1.MicroTime"}
+
+
+class JsonTypeError(Exception):
+    """A value Go's encoding/json would refuse for its field (message in Go's words)."""
+
+
+@functools.cache
+def _fields(message: str) -> dict[str, Field]:
+    """JSON name -> field, with inlined structs' fields merged in."""
+    out: dict[str, Field] = {}
+    for f in MESSAGES[message].values():
+        if f.json:
+            out[f.json] = f
+        elif f.type in MESSAGES:
+            out.update(_fields(f.type))
+    return out
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _go_type(type_: str) -> str:
+    if type_ in MESSAGES:
+        return "v1." + type_.split(".", 1)[1]
+    return _GO_BUILTINS.get(type_) or _GO_SCALARS.get(type_, type_)
+
+
+class _Walk:
+    def __init__(self) -> None:
+        self.struct = ""
+        self.path: list[str] = []
+
+    def fail(self, value: Any, go_type: str) -> JsonTypeError:
+        what = _json_kind(value)
+        if what == "number" and go_type in _INT_RANGES:
+            what = f"number {value}"
+        return JsonTypeError(f"json: cannot unmarshal {what} into Go struct field "
+                             f"{self.struct}.{'.'.join(self.path)} of type {go_type}")
+
+    def message(self, obj: dict[str, Any], message: str) -> None:
+        struct = message.split(".", 1)[1]
+        for key, value in obj.items():
+            field = _fields(message).get(key)
+            if field is None or value is None:
+                continue  # unknown fields are fieldValidation's business; null is the zero
+            self.path.append(key)
+            self.struct = struct
+            self.field(value, field)
+            self.path.pop()
+            self.struct = struct
+
+    def field(self, value: Any, field: Field) -> None:
+        if field.label == "[]":
+            if not isinstance(value, list):
+                raise self.fail(value, "[]" + _go_type(field.type))
+            for i, item in enumerate(value):
+                value[i] = self.element(item, field.type)
+        elif field.label == "map":
+            if not isinstance(value, dict):
+                raise self.fail(value, "map[string]" + _go_type(field.type))
+            for k, item in value.items():
+                value[k] = self.element(item, field.type)
+        else:
+            self.element(value, field.type)
+
+    def element(self, value: Any, type_: str) -> Any:
+        """Check one value; returns what a null element decodes to (the zero value)."""
+        if value is None:
+            return {} if type_ in MESSAGES else "" if type_ in ("string", "bytes") else value
+        if type_ in MESSAGES:
+            if not isinstance(value, dict):
+                raise self.fail(value, _go_type(type_))
+            self.message(value, type_)
+        elif type_ in _INT_RANGES:
+            lo, hi = _INT_RANGES[type_]
+            if not (isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi):
+                raise self.fail(value, type_)
+        elif type_ in ("double", "float"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.fail(value, _go_type(type_))
+        elif type_ == "bool":
+            if not isinstance(value, bool):
+                raise self.fail(value, "bool")
+        elif type_ in ("string", "Time", "MicroTime"):
+            if not isinstance(value, str):
+                raise self.fail(value, _go_type(type_))
+        elif type_ == "bytes":
+            _check_base64(value, self)
+        elif type_ == "IntOrString":
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise self.fail(value, _go_type(type_))
+        elif type_ == "Quantity":
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise self.fail(value, _go_type(type_))
+        return value  # RawExtension and FieldsV1 hold any JSON
+
+
+def _check_base64(value: Any, walk: _Walk) -> None:
+    if not isinstance(value, str):
+        raise walk.fail(value, "[]uint8")
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+        at = next((i for i, ch in enumerate(value) if ch not in alphabet), len(value) // 4 * 4)
+        raise JsonTypeError(f"illegal base64 data at input byte {at}") from None
+
+
+def json_type_errors(resource: Resource, obj: dict[str, Any]) -> str | None:
+    """Go's decoding error for the first wrongly typed field of `obj`, or None. Null list
+    elements and map values become their zero values, as decoding would make them."""
+    message = KINDS.get((resource.api_version, resource.kind))
+    if message is None:
+        return None
+    walk = _Walk()
+    try:
+        walk.message(obj, message)
+    except JsonTypeError as e:
+        return str(e)
+    return None
+
+
+def check_json_types(resource: Resource, obj: dict[str, Any]) -> None:
+    """400 BadRequest, in kube's words, for a body its Go types could not hold."""
+    err = json_type_errors(resource, obj)
+    if err is not None:
+        version = resource.api_version.rsplit("/", 1)[-1]
+        raise ApiError(400, "BadRequest", f'{resource.kind} in version "{version}" cannot be '
+                                          f"handled as a {resource.kind}: {err}")
