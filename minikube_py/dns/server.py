@@ -93,14 +93,8 @@ class ClusterDns:
     async def run(self) -> None:
         await self._services.synced.wait()
         await self._slices.synced.wait()
-        loop = asyncio.get_running_loop()
-        udp, server = await loop.create_datagram_endpoint(
-            lambda: _UdpServer(self), local_addr=(self.listen_host, self.port),
-            reuse_port=False)
+        udp, server, tcp = await self._listen()
         try:
-            self.bound_port = udp.get_extra_info("sockname")[1]
-            tcp = await asyncio.start_server(self._serve_tcp, self.listen_host, self.bound_port,
-                                             reuse_address=True)
             async with tcp:
                 if self.register:
                     await self._register()
@@ -113,6 +107,27 @@ class ClusterDns:
             for task in server.tasks:
                 task.cancel()
             await asyncio.gather(*server.tasks, return_exceptions=True)
+
+    async def _listen(self) -> tuple[asyncio.DatagramTransport, _UdpServer, asyncio.Server]:
+        """UDP and TCP on one port. With port 0 the UDP socket picks it, and that number
+        may already be some TCP connection's local port: then try another."""
+        loop = asyncio.get_running_loop()
+        for attempt in range(20):
+            udp, server = await loop.create_datagram_endpoint(
+                lambda: _UdpServer(self), local_addr=(self.listen_host, self.port),
+                reuse_port=False)
+            port = udp.get_extra_info("sockname")[1]
+            try:
+                tcp = await asyncio.start_server(self._serve_tcp, self.listen_host, port,
+                                                 reuse_address=True)
+            except OSError:
+                udp.close()
+                if self.port or attempt == 19:
+                    raise
+                continue
+            self.bound_port = port
+            return udp, server, tcp
+        raise AssertionError("unreachable")
 
     async def _register(self) -> None:
         backoff = 0.2

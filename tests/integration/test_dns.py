@@ -65,7 +65,12 @@ async def cluster_dns(plane: ControlPlane, upstreams: tuple[tuple[str, int], ...
     dns = ClusterDns(plane.api, plane.informers, listen_host="127.0.0.1", port=0,
                      upstreams=upstreams, node_name="node-1", **kw)
     plane.start("cluster-dns", dns.run)
-    await asyncio.wait_for(dns.ready.wait(), 10)
+
+    async def ready() -> bool:
+        return dns.ready.is_set()
+
+    # eventually() with the plane fails at once, with the cause, if the server crashed.
+    await eventually(ready, plane=plane, what="cluster DNS to be ready")
     yield dns
 
 
