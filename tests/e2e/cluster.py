@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,7 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
 KUBECTL = "/usr/bin/kubectl"
+
+# The marks of every scenario that runs `serve` with its own containerd.
+NEEDS_CONTAINERD = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(os.geteuid() != 0, reason="runs containers: needs root"),
+    pytest.mark.skipif(shutil.which("containerd") is None, reason="containerd not installed"),
+]
 T = TypeVar("T")
 
 

@@ -7,7 +7,6 @@ import os
 import pty
 import re
 import select
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -16,13 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import KUBECTL, ServeProcess
+from tests.e2e.cluster import KUBECTL, NEEDS_CONTAINERD, ServeProcess
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="runs containers: needs root"),
-    pytest.mark.skipif(shutil.which("containerd") is None, reason="containerd not installed"),
-]
+pytestmark = NEEDS_CONTAINERD
 
 POD_YAML = """
 apiVersion: v1

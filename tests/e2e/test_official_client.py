@@ -3,20 +3,14 @@ list, create, read and watch pods and nodes, with real containers behind them.""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 from kubernetes import client, config, watch
 
-from tests.e2e.cluster import ServeProcess
+from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="runs containers: needs root"),
-    pytest.mark.skipif(shutil.which("containerd") is None, reason="containerd not installed"),
-]
+pytestmark = NEEDS_CONTAINERD
 
 
 @pytest.fixture(scope="module")

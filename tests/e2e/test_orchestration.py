@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import urllib.request
 from collections.abc import Iterator
@@ -21,13 +20,9 @@ import pytest
 from cri_api.v1 import api_pb2, api_pb2_grpc
 
 from minikube_py.kubelet.cri import CriClient
-from tests.e2e.cluster import ServeProcess, wait_for
+from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, wait_for
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="runs containers: needs root"),
-    pytest.mark.skipif(shutil.which("containerd") is None, reason="containerd not installed"),
-]
+pytestmark = NEEDS_CONTAINERD
 
 NODE_IP = "10.244.203.1"
 

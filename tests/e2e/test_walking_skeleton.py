@@ -5,8 +5,6 @@ recreated), and leaves nothing in containerd once deleted."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -17,13 +15,9 @@ import pytest
 
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.runtime.images import ImageSpec, build_busybox_layer, build_oci_archive
-from tests.e2e.cluster import ServeProcess, wait_for
+from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, wait_for
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.geteuid() != 0, reason="runs containers: needs root"),
-    pytest.mark.skipif(shutil.which("containerd") is None, reason="containerd not installed"),
-]
+pytestmark = NEEDS_CONTAINERD
 
 POD_YAML = """
 apiVersion: v1

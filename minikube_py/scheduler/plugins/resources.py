@@ -35,6 +35,15 @@ def _non_zero_requests(state: CycleState, pod: Obj) -> Resources:
     return nz
 
 
+def _fits(req: Resources, node: NodeInfo) -> bool:
+    """The common case, decided in one expression (the reasons are worked out only when
+    a node does not fit)."""
+    used, alloc = node.requested, node.allocatable
+    return (used.pods < alloc.pods and used.milli_cpu + req.milli_cpu <= alloc.milli_cpu
+            and used.memory + req.memory <= alloc.memory
+            and used.ephemeral_storage + req.ephemeral_storage <= alloc.ephemeral_storage)
+
+
 class NodeResourcesFit:
     """Filter: the pod's requests fit the node's allocatable minus what is placed there.
     Score: least-allocated (more free room scores higher)."""
@@ -48,12 +57,9 @@ class NodeResourcesFit:
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
         req: Resources = state[_REQUESTS]
+        if _fits(req, node):
+            return SUCCESS
         used, alloc = node.requested, node.allocatable
-        if (used.pods < alloc.pods and used.milli_cpu + req.milli_cpu <= alloc.milli_cpu
-                and used.memory + req.memory <= alloc.memory
-                and used.ephemeral_storage + req.ephemeral_storage
-                <= alloc.ephemeral_storage):
-            return SUCCESS  # the common case, decided in one expression
         reasons = []
         if used.pods + 1 > alloc.pods:
             reasons.append("Too many pods")
@@ -70,13 +76,9 @@ class NodeResourcesFit:
     def filter_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo],
                     failed: dict[str, Status]) -> list[NodeInfo]:
         req: Resources = state[_REQUESTS]
-        cpu, memory, storage = req.milli_cpu, req.memory, req.ephemeral_storage
         survivors = []
         for node in nodes:
-            used, alloc = node.requested, node.allocatable
-            if (used.pods < alloc.pods and used.milli_cpu + cpu <= alloc.milli_cpu
-                    and used.memory + memory <= alloc.memory
-                    and used.ephemeral_storage + storage <= alloc.ephemeral_storage):
+            if _fits(req, node):
                 survivors.append(node)
             else:
                 failed[node.name] = self.filter(state, pod, node)

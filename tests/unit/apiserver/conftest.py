@@ -1,10 +1,14 @@
 """Fixtures: an ApiService on an in-memory store with a controllable clock."""
 
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
 
+from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.service import ApiService
 from minikube_py.store.memory import MemoryKV
 
@@ -30,6 +34,27 @@ async def svc(clock: FakeClock) -> AsyncIterator[ApiService]:
     yield service
     await service.stop()
     await kv.close()
+
+
+@pytest.fixture
+async def server(svc: ApiService) -> AsyncIterator[TestServer]:
+    """The HTTP app on a loopback port, for the real kubectl and client libraries."""
+    srv = TestServer(build_app(svc), host="127.0.0.1")
+    await srv.start_server()
+    yield srv
+    await srv.close()
+
+
+@pytest.fixture
+def kubeconfig(server: TestServer, tmp_path: Path) -> Path:
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "t",
+        "clusters": [{"name": "t", "cluster": {"server": f"http://127.0.0.1:{server.port}"}}],
+        "contexts": [{"name": "t", "context": {"cluster": "t", "user": "u",
+                                               "namespace": "default"}}],
+        "users": [{"name": "u", "user": {}}]}))
+    return path
 
 
 def pod_body(name: str, **extra: Any) -> dict[str, Any]:

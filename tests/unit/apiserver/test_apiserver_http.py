@@ -4,14 +4,12 @@ import asyncio
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.service import ApiService
 
 KUBECTL = shutil.which("kubectl")
@@ -27,25 +25,6 @@ spec:
     ports: [{containerPort: 80}]
 """
 
-
-@pytest.fixture
-async def server(svc: ApiService) -> AsyncIterator[TestServer]:
-    srv = TestServer(build_app(svc), host="127.0.0.1")
-    await srv.start_server()
-    yield srv
-    await srv.close()
-
-
-@pytest.fixture
-def kubeconfig(server: TestServer, tmp_path: Path) -> Path:
-    path = tmp_path / "kubeconfig"
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "t",
-        "clusters": [{"name": "t", "cluster": {"server": f"http://127.0.0.1:{server.port}"}}],
-        "contexts": [{"name": "t", "context": {"cluster": "t", "user": "u",
-                                               "namespace": "default"}}],
-        "users": [{"name": "u", "user": {}}]}))
-    return path
 
 
 async def kubectl(kubeconfig: Path, *args: str, stdin: str = "") -> tuple[int, str, str]:

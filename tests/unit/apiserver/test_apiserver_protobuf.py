@@ -2,7 +2,6 @@
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +9,12 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.protobuf import (
     ProtobufDecodeError,
     UnsupportedKindError,
     decode_message,
     decode_object,
 )
-from minikube_py.apiserver.service import ApiService
 from tests.unit.apiserver.test_apiserver_http import kubectl, needs_kubectl
 
 # Bodies captured from kubectl 1.32 (`kubectl create ...` against this server).
@@ -173,25 +170,6 @@ def test_malformed_bodies_raise_decode_errors(body: bytes) -> None:
 
 
 # Over HTTP, with the real kubectl.
-
-@pytest.fixture
-async def server(svc: ApiService) -> AsyncIterator[TestServer]:
-    srv = TestServer(build_app(svc), host="127.0.0.1")
-    await srv.start_server()
-    yield srv
-    await srv.close()
-
-
-@pytest.fixture
-def kubeconfig(server: TestServer, tmp_path: Path) -> Path:
-    path = tmp_path / "kubeconfig"
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "t",
-        "clusters": [{"name": "t", "cluster": {"server": f"http://127.0.0.1:{server.port}"}}],
-        "contexts": [{"name": "t", "context": {"cluster": "t", "user": "u",
-                                               "namespace": "default"}}],
-        "users": [{"name": "u", "user": {}}]}))
-    return path
 
 
 async def get_json(kubeconfig: Path, *args: str) -> Any:
