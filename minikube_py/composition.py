@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -23,6 +24,7 @@ from minikube_py.client.informer import InformerFactory
 from minikube_py.config import ServeConfig
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
+from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.dns.server import ClusterDns
 from minikube_py.kubeconfig import write_kubeconfig
 from minikube_py.kubelet.config import KubeletConfig
@@ -86,7 +88,19 @@ async def start_cluster(config: ServeConfig, progress: Progress) -> Cluster:
 
 
 async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cluster:
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    if config.containerd_socket is None and os.geteuid() != 0:
+        raise StartupError("serve needs root: it starts containerd and sets up the pod "
+                           "network (run it with sudo)")
+    lock = DataDirLock(config.data_dir)
+    try:
+        lock.acquire()
+    except DataDirBusy as e:
+        raise StartupError(str(e)) from e
+
+    async def unlock() -> None:
+        lock.release()
+
+    sup.on_stop("data-dir-lock", unlock)
     write_node_file(config.data_dir, bridge_name=config.bridge_name, pod_cidr=config.pod_cidr,
                     service_cidr=config.service_cidr)
     progress.step(f"minikube-py {__version__}: starting a cluster in {config.data_dir}")

@@ -69,3 +69,21 @@ def test_serve_stops_when_its_containerd_dies(tmp_path: Path) -> None:
     finally:
         serve.stop()
         serve.delete()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs containerd: needs root")
+@pytest.mark.skipif(shutil.which("containerd") is None, reason="containerd not installed")
+def test_a_second_serve_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    serve = ServeProcess(tmp_path / "data", pod_cidr="10.244.212.0/24", bridge="mkpyt9",
+                         service_cidr="10.112.12.0/24")
+    serve.start()
+    try:
+        second = run_serve(tmp_path, "--api-port", str(free_port()))
+        assert second.returncode == 1
+        assert "another minikube-py" in second.stderr and "is serving" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert serve.proc is not None and serve.proc.poll() is None  # the first one is unharmed
+        assert "Ready" in serve.kubectl("get", "nodes").stdout
+    finally:
+        serve.stop()
+        serve.delete()

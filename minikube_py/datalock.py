@@ -1,0 +1,39 @@
+"""One `serve` per data dir: a second one would share the store and the containerd."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+
+class DataDirBusy(Exception):
+    """Another process holds the data dir."""
+
+
+class DataDirLock:
+    """An exclusive flock on DIR/serve.lock, held for the life of the process (the kernel
+    drops it if the process dies, so a crash never leaves a stale lock)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "serve.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise DataDirBusy(f"another minikube-py (pid {holder}) is serving "
+                              f"{self.path.parent}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
