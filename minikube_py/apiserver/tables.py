@@ -3,77 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from minikube_py.api.resources import Resource
+from minikube_py.apiserver import tables_network as network
+from minikube_py.apiserver import tables_workloads as workloads
 from minikube_py.apiserver.storage import parse_rfc3339
+from minikube_py.apiserver.tables_format import (
+    AGE_DESC,
+    NAME_DESC,
+    Obj,
+    Row,
+    column,
+    human_duration,
+    since,
+)
 
-Obj = dict[str, Any]
-Row = list[Any]
-_NAME_DESC = "Name must be unique within a namespace."
-_AGE_DESC = "CreationTimestamp is a timestamp representing the server time when this object " \
-            "was created."
-
-
-def human_duration(seconds: float) -> str:
-    """apimachinery's duration.HumanDuration."""
-    s = int(seconds)
-    if s < -1:
-        return "<invalid>"
-    if s < 0:
-        return "0s"
-    if s < 120:
-        return f"{s}s"
-    minutes = s // 60
-    if minutes < 10:
-        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = s // 3600
-    if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        dy = (hours // 24) % 365
-        return f"{hours // 24 // 365}y{dy}d" if dy else f"{hours // 24 // 365}y"
-    return f"{hours // 24 // 365}y"
-
-
-def since(ts: str | None, now: float) -> str:
-    if not ts:
-        return "<unknown>"
-    try:
-        return human_duration(now - parse_rfc3339(ts))
-    except ValueError:
-        return "<unknown>"
-
-
-def _col(name: str, desc: str = "", *, priority: int = 0, fmt: str = "",
-         typ: str = "string") -> Obj:
-    return {"name": name, "type": typ, "format": fmt, "description": desc, "priority": priority}
-
+__all__ = ["PRINTERS", "human_duration", "node_row", "pod_row", "since", "table"]
 
 # --- pods ------------------------------------------------------------------------------
 
 POD_COLUMNS = [
-    _col("Name", _NAME_DESC, fmt="name"),
-    _col("Ready", "The aggregate readiness state of this pod for accepting traffic."),
-    _col("Status", "The aggregate status of the containers in this pod."),
-    _col("Restarts", "The number of times the containers in this pod have been restarted and "
-                     "when the last container in this pod has restarted."),
-    _col("Age", _AGE_DESC),
-    _col("IP", "IP address allocated to the pod. Routable at least within the cluster.",
-         priority=1),
-    _col("Node", "NodeName indicates in which node this pod is scheduled.", priority=1),
-    _col("Nominated Node", "nominatedNodeName is set when this pod preempts other pods on the "
-                           "node.", priority=1),
-    _col("Readiness Gates", "If specified, all readiness gates will be evaluated for pod "
-                            "readiness.", priority=1),
+    column("Name", NAME_DESC, fmt="name"),
+    column("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+    column("Status", "The aggregate status of the containers in this pod."),
+    column("Restarts", "The number of times the containers in this pod have been restarted and "
+                       "when the last container in this pod has restarted."),
+    column("Age", AGE_DESC),
+    column("IP", "IP address allocated to the pod. Routable at least within the cluster.",
+           priority=1),
+    column("Node", "NodeName indicates in which node this pod is scheduled.", priority=1),
+    column("Nominated Node", "nominatedNodeName is set when this pod preempts other pods on "
+                             "the node.", priority=1),
+    column("Readiness Gates", "If specified, all readiness gates will be evaluated for pod "
+                              "readiness.", priority=1),
 ]
 
 
@@ -192,19 +154,19 @@ def pod_conditions(pod: Obj) -> list[Obj] | None:
 # --- nodes -----------------------------------------------------------------------------
 
 NODE_COLUMNS = [
-    _col("Name", _NAME_DESC, fmt="name"),
-    _col("Status", "The status of the node"),
-    _col("Roles", "The roles of the node"),
-    _col("Age", _AGE_DESC),
-    _col("Version", "Kubelet Version reported by the node."),
-    _col("Internal-IP", "List of addresses reachable to the node.", priority=1),
-    _col("External-IP", "List of addresses reachable to the node.", priority=1),
-    _col("OS-Image", "OS Image reported by the node from /etc/os-release (e.g. Debian "
-                     "GNU/Linux 7 (wheezy)).", priority=1),
-    _col("Kernel-Version", "Kernel Version reported by the node from 'uname -r' (e.g. "
-                           "3.16.0-0.bpo.4-amd64).", priority=1),
-    _col("Container-Runtime", "Container runtime version reported by the node through runtime "
-                              "remote API (e.g. containerd://1.4.2).", priority=1),
+    column("Name", NAME_DESC, fmt="name"),
+    column("Status", "The status of the node"),
+    column("Roles", "The roles of the node"),
+    column("Age", AGE_DESC),
+    column("Version", "Kubelet Version reported by the node."),
+    column("Internal-IP", "List of addresses reachable to the node.", priority=1),
+    column("External-IP", "List of addresses reachable to the node.", priority=1),
+    column("OS-Image", "OS Image reported by the node from /etc/os-release (e.g. Debian "
+                       "GNU/Linux 7 (wheezy)).", priority=1),
+    column("Kernel-Version", "Kernel Version reported by the node from 'uname -r' (e.g. "
+                             "3.16.0-0.bpo.4-amd64).", priority=1),
+    column("Container-Runtime", "Container runtime version reported by the node through "
+                                "runtime remote API (e.g. containerd://1.4.2).", priority=1),
 ]
 
 
@@ -247,8 +209,8 @@ def node_row(node: Obj, now: float) -> Row:
 
 # --- the rest ----------------------------------------------------------------------------
 
-NAMESPACE_COLUMNS = [_col("Name", _NAME_DESC, fmt="name"),
-                     _col("Status", "The status of the namespace"), _col("Age", _AGE_DESC)]
+NAMESPACE_COLUMNS = [column("Name", NAME_DESC, fmt="name"),
+                     column("Status", "The status of the namespace"), column("Age", AGE_DESC)]
 
 
 def namespace_row(ns: Obj, now: float) -> Row:
@@ -258,19 +220,19 @@ def namespace_row(ns: Obj, now: float) -> Row:
 
 
 EVENT_COLUMNS = [
-    _col("Last Seen", "The time at which the most recent occurrence of this event was "
-                      "recorded."),
-    _col("Type", "Type of this event (Normal, Warning), new types could be added in the "
-                 "future"),
-    _col("Reason", "This should be a short, machine understandable string that gives the "
-                   "reason for the transition into the object's current status."),
-    _col("Object", "The object that this event is about."),
-    _col("Subobject", "The path of the field of the object the event is about.", priority=1),
-    _col("Source", "The component reporting this event.", priority=1),
-    _col("Message", "A human-readable description of the status of this operation."),
-    _col("First Seen", "The time at which the event was first recorded.", priority=1),
-    _col("Count", "The number of times this event has occurred.", priority=1),
-    _col("Name", _NAME_DESC, priority=1, fmt="name"),
+    column("Last Seen", "The time at which the most recent occurrence of this event was "
+                        "recorded."),
+    column("Type", "Type of this event (Normal, Warning), new types could be added in the "
+                   "future"),
+    column("Reason", "This should be a short, machine understandable string that gives the "
+                     "reason for the transition into the object's current status."),
+    column("Object", "The object that this event is about."),
+    column("Subobject", "The path of the field of the object the event is about.", priority=1),
+    column("Source", "The component reporting this event.", priority=1),
+    column("Message", "A human-readable description of the status of this operation."),
+    column("First Seen", "The time at which the event was first recorded.", priority=1),
+    column("Count", "The number of times this event has occurred.", priority=1),
+    column("Name", NAME_DESC, priority=1, fmt="name"),
 ]
 
 
@@ -292,8 +254,8 @@ def event_row(ev: Obj, now: float) -> Row:
             since(first, now) if first else "<unknown>", str(count), meta.get("name", "")]
 
 
-LEASE_COLUMNS = [_col("Name", _NAME_DESC, fmt="name"),
-                 _col("Holder", "The holder of the lease"), _col("Age", _AGE_DESC)]
+LEASE_COLUMNS = [column("Name", NAME_DESC, fmt="name"),
+                 column("Holder", "The holder of the lease"), column("Age", AGE_DESC)]
 
 
 def lease_row(lease: Obj, now: float) -> Row:
@@ -302,91 +264,7 @@ def lease_row(lease: Obj, now: float) -> Row:
             since(meta.get("creationTimestamp"), now)]
 
 
-SERVICE_COLUMNS = [
-    _col("Name", _NAME_DESC, fmt="name"),
-    _col("Type", "The type of the service"),
-    _col("Cluster-IP", "The cluster IP of the service"),
-    _col("External-IP", "The external IP of the service"),
-    _col("Port(s)", "The ports of the service"),
-    _col("Age", _AGE_DESC),
-    _col("Selector", "The selector of the service", priority=1),
-]
-
-
-def service_row(svc: Obj, now: float) -> Row:
-    meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
-    stype = spec.get("type", "ClusterIP")
-    ports = []
-    for p in spec.get("ports") or []:
-        s = f"{p.get('port')}/{p.get('protocol', 'TCP')}"
-        if p.get("nodePort"):
-            s = f"{p.get('port')}:{p['nodePort']}/{p.get('protocol', 'TCP')}"
-        ports.append(s)
-    ext = ",".join(spec.get("externalIPs") or [])
-    if stype == "ExternalName":
-        ext = spec.get("externalName", "")
-    elif stype == "LoadBalancer" and not ext:
-        ing = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-        ext = ",".join(i.get("ip") or i.get("hostname") or "" for i in ing) or "<pending>"
-    sel = spec.get("selector") or {}
-    return [meta.get("name", ""), stype, spec.get("clusterIP") or "<none>", ext or "<none>",
-            ",".join(ports) or "<none>", since(meta.get("creationTimestamp"), now),
-            ",".join(f"{k}={v}" for k, v in sorted(sel.items())) or "<none>"]
-
-
-DEPLOYMENT_COLUMNS = [
-    _col("Name", _NAME_DESC, fmt="name"),
-    _col("Ready", "Number of the pod with ready state"),
-    _col("Up-to-date", "Total number of non-terminated pods targeted by this deployment that "
-                       "have the desired template spec.", typ="string"),
-    _col("Available", "Total number of available pods (ready for at least minReadySeconds) "
-                      "targeted by this deployment.", typ="string"),
-    _col("Age", _AGE_DESC),
-    _col("Containers", "Names of each container in the template.", priority=1),
-    _col("Images", "Images referenced by each container in the template.", priority=1),
-    _col("Selector", "Label selector for pods.", priority=1),
-]
-
-
-def _template_info(obj: Obj) -> tuple[str, str, str]:
-    spec = obj.get("spec") or {}
-    cs = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
-    sel = spec.get("selector") or {}
-    ml = sel.get("matchLabels") if isinstance(sel.get("matchLabels"), dict) else sel
-    return (",".join(c.get("name", "") for c in cs), ",".join(c.get("image", "") for c in cs),
-            ",".join(f"{k}={v}" for k, v in (ml or {}).items() if isinstance(v, str)) or
-            "<none>")
-
-
-def deployment_row(d: Obj, now: float) -> Row:
-    meta, spec, st = d.get("metadata") or {}, d.get("spec") or {}, d.get("status") or {}
-    names, images, sel = _template_info(d)
-    return [meta.get("name", ""), f"{st.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
-            st.get("updatedReplicas", 0), st.get("availableReplicas", 0),
-            since(meta.get("creationTimestamp"), now), names, images, sel]
-
-
-REPLICASET_COLUMNS = [
-    _col("Name", _NAME_DESC, fmt="name"),
-    _col("Desired", "Number of desired pods.", typ="integer"),
-    _col("Current", "Number of actual running pods.", typ="integer"),
-    _col("Ready", "Number of pods ready.", typ="integer"),
-    _col("Age", _AGE_DESC),
-    _col("Containers", "Names of each container in the template.", priority=1),
-    _col("Images", "Images referenced by each container in the template.", priority=1),
-    _col("Selector", "Label selector for pods.", priority=1),
-]
-
-
-def replicaset_row(rs: Obj, now: float) -> Row:
-    meta, spec, st = rs.get("metadata") or {}, rs.get("spec") or {}, rs.get("status") or {}
-    names, images, sel = _template_info(rs)
-    return [meta.get("name", ""), spec.get("replicas", 0), st.get("replicas", 0),
-            st.get("readyReplicas", 0), since(meta.get("creationTimestamp"), now), names,
-            images, sel]
-
-
-DEFAULT_COLUMNS = [_col("Name", _NAME_DESC, fmt="name"), _col("Age", _AGE_DESC)]
+DEFAULT_COLUMNS = [column("Name", NAME_DESC, fmt="name"), column("Age", AGE_DESC)]
 
 
 def default_row(obj: Obj, now: float) -> Row:
@@ -394,8 +272,9 @@ def default_row(obj: Obj, now: float) -> Row:
     return [meta.get("name", ""), since(meta.get("creationTimestamp"), now)]
 
 
-CONFIGMAP_COLUMNS = [_col("Name", _NAME_DESC, fmt="name"),
-                     _col("Data", "Number of data entries", typ="integer"), _col("Age", _AGE_DESC)]
+CONFIGMAP_COLUMNS = [column("Name", NAME_DESC, fmt="name"),
+                     column("Data", "Number of data entries", typ="integer"),
+                     column("Age", AGE_DESC)]
 
 
 def configmap_row(cm: Obj, now: float) -> Row:
@@ -404,13 +283,29 @@ def configmap_row(cm: Obj, now: float) -> Row:
     return [meta.get("name", ""), n, since(meta.get("creationTimestamp"), now)]
 
 
-SECRET_COLUMNS = [_col("Name", _NAME_DESC, fmt="name"), _col("Type", "The type of the secret"),
-                  _col("Data", "Number of data entries", typ="integer"), _col("Age", _AGE_DESC)]
+SECRET_COLUMNS = [column("Name", NAME_DESC, fmt="name"),
+                  column("Type", "The type of the secret"),
+                  column("Data", "Number of data entries", typ="integer"),
+                  column("Age", AGE_DESC)]
 
 
 def secret_row(sec: Obj, now: float) -> Row:
     meta = sec.get("metadata") or {}
     return [meta.get("name", ""), sec.get("type", ""), len(sec.get("data") or {}),
+            since(meta.get("creationTimestamp"), now)]
+
+
+SERVICEACCOUNT_COLUMNS = [
+    column("Name", NAME_DESC, fmt="name"),
+    column("Secrets", "Secrets is a list of the secrets in the same namespace that pods running "
+                      "using this ServiceAccount are allowed to use."),
+    column("Age", AGE_DESC),
+]
+
+
+def serviceaccount_row(sa: Obj, now: float) -> Row:
+    meta = sa.get("metadata") or {}
+    return [meta.get("name", ""), len(sa.get("secrets") or []),
             since(meta.get("creationTimestamp"), now)]
 
 
@@ -422,11 +317,23 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "events"): (EVENT_COLUMNS, event_row),
     ("events.k8s.io", "events"): (EVENT_COLUMNS, event_row),
     ("coordination.k8s.io", "leases"): (LEASE_COLUMNS, lease_row),
-    ("", "services"): (SERVICE_COLUMNS, service_row),
-    ("apps", "deployments"): (DEPLOYMENT_COLUMNS, deployment_row),
-    ("apps", "replicasets"): (REPLICASET_COLUMNS, replicaset_row),
     ("", "configmaps"): (CONFIGMAP_COLUMNS, configmap_row),
     ("", "secrets"): (SECRET_COLUMNS, secret_row),
+    ("", "serviceaccounts"): (SERVICEACCOUNT_COLUMNS, serviceaccount_row),
+    ("", "services"): (network.SERVICE_COLUMNS, network.service_row),
+    ("", "endpoints"): (network.ENDPOINTS_COLUMNS, network.endpoints_row),
+    ("discovery.k8s.io", "endpointslices"): (network.ENDPOINTSLICE_COLUMNS,
+                                             network.endpointslice_row),
+    ("apps", "deployments"): (workloads.DEPLOYMENT_COLUMNS, workloads.deployment_row),
+    ("apps", "replicasets"): (workloads.REPLICASET_COLUMNS, workloads.replicaset_row),
+    ("apps", "statefulsets"): (workloads.STATEFULSET_COLUMNS, workloads.statefulset_row),
+    ("apps", "daemonsets"): (workloads.DAEMONSET_COLUMNS, workloads.daemonset_row),
+    ("apps", "controllerrevisions"): (workloads.CONTROLLERREVISION_COLUMNS,
+                                      workloads.controllerrevision_row),
+    ("", "replicationcontrollers"): (workloads.REPLICATIONCONTROLLER_COLUMNS,
+                                     workloads.replicationcontroller_row),
+    ("batch", "jobs"): (workloads.JOB_COLUMNS, workloads.job_row),
+    ("batch", "cronjobs"): (workloads.CRONJOB_COLUMNS, workloads.cronjob_row),
 }
 
 
