@@ -76,9 +76,15 @@ class NodeResourcesFit:
     def filter_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo],
                     failed: dict[str, Status]) -> list[NodeInfo]:
         req: Resources = state[_REQUESTS]
+        cpu, memory, storage = req.milli_cpu, req.memory, req.ephemeral_storage
         survivors = []
+        # _fits, inlined: a call per node costs a quarter of this loop. The batch-vs-node
+        # agreement test keeps the two honest.
         for node in nodes:
-            if _fits(req, node):
+            used, alloc = node.requested, node.allocatable
+            if (used.pods < alloc.pods and used.milli_cpu + cpu <= alloc.milli_cpu
+                    and used.memory + memory <= alloc.memory
+                    and used.ephemeral_storage + storage <= alloc.ephemeral_storage):
                 survivors.append(node)
             else:
                 failed[node.name] = self.filter(state, pod, node)
@@ -129,7 +135,16 @@ class BalancedAllocation:
         return int((1 - abs(cpu - mem) / 2) * MAX_NODE_SCORE)
 
     def score_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo]) -> list[int]:
-        return [self.score(state, pod, n) for n in nodes]
+        """`score` for many nodes, inlined (see NodeResourcesFit.score_many)."""
+        req: Resources = state[_NON_ZERO]
+        cpu_req, mem_req = req.milli_cpu, req.memory
+        scores = []
+        for node in nodes:
+            used, alloc = node.non_zero_requested, node.allocatable
+            cpu = min(1.0, (used.milli_cpu + cpu_req) / alloc.milli_cpu) if alloc.milli_cpu else 1.0
+            mem = min(1.0, (used.memory + mem_req) / alloc.memory) if alloc.memory else 1.0
+            scores.append(int((1 - abs(cpu - mem) / 2) * MAX_NODE_SCORE))
+        return scores
 
 
 def _free_fraction(used: int, total: int) -> int:

@@ -50,13 +50,18 @@ class TaintToleration:
 
     def filter_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo],
                     failed: dict[str, Status]) -> list[NodeInfo]:
+        verdicts: dict[tuple[tuple[str, str, str], ...], Status] = state.setdefault(
+            _VERDICTS, {})
         survivors = []
         for node in nodes:
-            verdict = self.filter(state, pod, node) if node.hard_taints else SUCCESS
-            if verdict is SUCCESS:
-                survivors.append(node)
-            else:
-                failed[node.name] = verdict
+            if node.hard_taints:
+                verdict = verdicts.get(node.hard_taint_key)
+                if verdict is None:
+                    verdict = verdicts[node.hard_taint_key] = _check(pod, node.hard_taints)
+                if verdict is not SUCCESS:
+                    failed[node.name] = verdict
+                    continue
+            survivors.append(node)
         return survivors
 
     def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
