@@ -23,6 +23,7 @@ NEEDS_CONTAINERD = [
     pytest.mark.e2e,
     pytest.mark.skipif(os.geteuid() != 0, reason="runs containers: needs root"),
     pytest.mark.skipif(shutil.which("containerd") is None, reason="containerd not installed"),
+    pytest.mark.skipif(not os.path.exists(KUBECTL), reason=f"no kubectl at {KUBECTL}"),
 ]
 T = TypeVar("T")
 
