@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +29,20 @@ NEEDS_CONTAINERD = [
 T = TypeVar("T")
 
 
+@contextmanager
+def running_serve(data_dir: Path, slot: int, *extra_args: str) -> Iterator[ServeProcess]:
+    """A started `serve` with slot N's own network (bridge mkpytN, pods 10.244.(200+N).0/24,
+    services 10.112.N.0/24), so test clusters never collide; stopped and deleted after."""
+    serve = ServeProcess(data_dir, pod_cidr=f"10.244.{200 + slot}.0/24", bridge=f"mkpyt{slot}",
+                         service_cidr=f"10.112.{slot}.0/24", extra_args=extra_args)
+    serve.start()
+    try:
+        yield serve
+    finally:
+        serve.stop()
+        serve.delete()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -38,7 +53,7 @@ def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str,
              interval: float = 0.1) -> T:
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = condition()
         if last:

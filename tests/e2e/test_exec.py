@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import KUBECTL, NEEDS_CONTAINERD, ServeProcess
+from tests.e2e.cluster import KUBECTL, NEEDS_CONTAINERD, ServeProcess, running_serve
 
 pytestmark = NEEDS_CONTAINERD
 
@@ -35,17 +35,10 @@ spec:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    serve = ServeProcess(tmp_path_factory.mktemp("exec") / "data",
-                         pod_cidr="10.244.204.0/24", bridge="mkpyt4",
-                         service_cidr="10.112.4.0/24")
-    serve.start()
-    try:
+    with running_serve(tmp_path_factory.mktemp("exec") / "data", 4) as serve:
         serve.kubectl("apply", "-f", "-", input=POD_YAML)
         serve.kubectl("wait", "--for=condition=Ready", "pod/web", "--timeout=60s", timeout=90)
         yield serve
-    finally:
-        serve.stop()
-        serve.delete()
 
 
 def kubectl_env(cluster: ServeProcess) -> dict[str, str]:

@@ -8,24 +8,17 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, config, watch
 
-from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess
+from tests.e2e.cluster import NEEDS_CONTAINERD, running_serve
 
 pytestmark = NEEDS_CONTAINERD
 
 
 @pytest.fixture(scope="module")
 def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[client.CoreV1Api]:
-    serve = ServeProcess(tmp_path_factory.mktemp("pyclient") / "data",
-                         pod_cidr="10.244.202.0/24", bridge="mkpyt2",
-                         service_cidr="10.112.2.0/24")
-    serve.start()
-    try:
+    with running_serve(tmp_path_factory.mktemp("pyclient") / "data", 2) as serve:
         api_client = config.new_client_from_config(config_file=str(serve.kubeconfig))
         yield client.CoreV1Api(api_client)
         api_client.close()
-    finally:
-        serve.stop()
-        serve.delete()
 
 
 def sleeper(name: str) -> client.V1Pod:

@@ -20,7 +20,7 @@ import pytest
 from cri_api.v1 import api_pb2, api_pb2_grpc
 
 from minikube_py.kubelet.cri import CriClient
-from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, wait_for
+from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, running_serve, wait_for
 
 pytestmark = NEEDS_CONTAINERD
 
@@ -56,17 +56,9 @@ spec:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    serve = ServeProcess(tmp_path_factory.mktemp("orchestration") / "data",
-                         pod_cidr="10.244.203.0/24", bridge="mkpyt3",
-                         service_cidr="10.112.3.0/24",
-                         extra_args=("--simulated-nodes", "2",
-                                     "--node-monitor-grace-period", "4"))
-    serve.start()
-    try:
+    with running_serve(tmp_path_factory.mktemp("orchestration") / "data", 3, "--simulated-nodes", "2",
+                       "--node-monitor-grace-period", "4") as serve:
         yield serve
-    finally:
-        serve.stop()
-        serve.delete()
 
 
 def get_json(cluster: ServeProcess, *args: str) -> Any:

@@ -9,22 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, wait_for
+from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, running_serve, wait_for
 
 pytestmark = NEEDS_CONTAINERD
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    serve = ServeProcess(tmp_path_factory.mktemp("restart") / "data",
-                         pod_cidr="10.244.213.0/24", bridge="mkpyt5",
-                         service_cidr="10.112.13.0/24")
-    serve.start()
-    try:
+    with running_serve(tmp_path_factory.mktemp("restart") / "data", 13) as serve:
         yield serve
-    finally:
-        serve.stop()
-        serve.delete()
 
 
 def answer(url: str) -> str | None:

@@ -15,7 +15,7 @@ import pytest
 
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.runtime.images import ImageSpec, build_busybox_layer, build_oci_archive
-from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, wait_for
+from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, running_serve, wait_for
 
 pytestmark = NEEDS_CONTAINERD
 
@@ -37,15 +37,8 @@ spec:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    serve = ServeProcess(tmp_path_factory.mktemp("skeleton") / "data",
-                         pod_cidr="10.244.201.0/24", bridge="mkpyt1",
-                         service_cidr="10.112.1.0/24")
-    serve.start()
-    try:
+    with running_serve(tmp_path_factory.mktemp("skeleton") / "data", 1) as serve:
         yield serve
-    finally:
-        serve.stop()
-        serve.delete()
 
 
 def sandboxes(socket: Path, pod_name: str) -> list[str]:
