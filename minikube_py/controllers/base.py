@@ -8,9 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from minikube_py.api.errors import ApiError
 from minikube_py.api.owners import controller_ref
 from minikube_py.api.podutil import is_terminating
-from minikube_py.client.events import EventRecorder
+from minikube_py.api.resources import PODS
+from minikube_py.client.events import NORMAL, WARNING, EventRecorder
 from minikube_py.client.informer import Informer, InformerFactory, object_key
 from minikube_py.client.interface import ApiClient
 from minikube_py.client.workqueue import WorkQueue, run_workers
@@ -81,6 +83,8 @@ class OwnedPods:
     kind: str
     loop: ReconcileLoop
     expectations: Expectations
+    client: ApiClient
+    recorder: EventRecorder
 
     def owner_key(self, pod: Obj) -> str | None:
         ref = controller_ref(pod)
@@ -109,6 +113,34 @@ class OwnedPods:
         if key:
             self.expectations.observed_delete(key)
             self.loop.enqueue_key(key)
+
+    async def create(self, owner: Obj, key: str, bodies: list[Obj]) -> None:
+        """Create `owner`'s pods, which the caller has already raised expectations for; a
+        failed call lowers them again. Events as kube's controllers record them."""
+        namespace = owner["metadata"]["namespace"]
+        for body in bodies:
+            try:
+                created = await self.client.create(PODS, body, namespace=namespace)
+            except ApiError as e:
+                self.expectations.lower(key, adds=1)
+                self.recorder.record(owner, WARNING, "FailedCreate", f"Error creating: {e}")
+                raise
+            self.recorder.record(owner, NORMAL, "SuccessfulCreate",
+                                 f"Created pod: {created['metadata']['name']}")
+
+    async def delete(self, owner: Obj, key: str, names: list[str]) -> None:
+        """Delete `owner`'s pods by name, likewise; one already gone is not an error."""
+        namespace = owner["metadata"]["namespace"]
+        for name in names:
+            try:
+                await self.client.delete(PODS, name, namespace=namespace)
+            except ApiError as e:
+                self.expectations.lower(key, deletes=1)
+                if e.code != 404:
+                    self.recorder.record(owner, WARNING, "FailedDelete", f"Error deleting: {e}")
+                    raise
+                continue
+            self.recorder.record(owner, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
 
 
 def split_key(key: str) -> tuple[str | None, str]:

@@ -9,14 +9,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from minikube_py.api.errors import ApiError
 from minikube_py.api.owners import controller_ref, new_controller_ref
 from minikube_py.api.podutil import is_available, is_ready, is_terminating
 from minikube_py.api.resources import DAEMONSETS, NODES, PODS
 from minikube_py.api.scheduling import matches_node_selector_and_affinity, untolerated_taints
 from minikube_py.api.selectors import selector_from_label_selector_object
 from minikube_py.api.template_hash import template_hash
-from minikube_py.client.events import NORMAL, WARNING
 from minikube_py.client.informer import object_key
 from minikube_py.controllers.base import (
     ControllerContext,
@@ -258,7 +256,8 @@ class DaemonSetController:
         self.daemonsets.add_handlers(self.loop.watch_own,
                                      lambda _o, new: self.loop.watch_own(new),
                                      self._daemonset_deleted)
-        self.owned_pods = OwnedPods("DaemonSet", self.loop, self.expectations)
+        self.owned_pods = OwnedPods("DaemonSet", self.loop, self.expectations,
+                                    self.client, self.recorder)
         self.owned_pods.watch(self.pods)
         self.nodes.add_handlers(self._node_changed, self._node_updated, self._node_changed)
 
@@ -328,29 +327,10 @@ class DaemonSetController:
     async def _apply(self, ds: Obj, key: str, plan: DaemonPlan, revision: str) -> None:
         if not plan.create_on and not plan.delete:
             return
-        namespace = ds["metadata"]["namespace"]
         self.expectations.expect(key, adds=len(plan.create_on), deletes=len(plan.delete))
-        for node in plan.create_on:
-            try:
-                created = await self.client.create(PODS, self._new_pod(ds, node, revision),
-                                                   namespace=namespace)
-            except ApiError as e:
-                self.expectations.lower(key, adds=1)
-                self.recorder.record(ds, WARNING, "FailedCreate",
-                                     f"Error creating: {e}")
-                raise
-            self.recorder.record(ds, NORMAL, "SuccessfulCreate",
-                                 f"Created pod: {created['metadata']['name']}")
-        for name in plan.delete:
-            try:
-                await self.client.delete(PODS, name, namespace=namespace)
-            except ApiError as e:
-                self.expectations.lower(key, deletes=1)
-                if e.code != 404:
-                    self.recorder.record(ds, WARNING, "FailedDelete", f"Error deleting: {e}")
-                    raise
-                continue
-            self.recorder.record(ds, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
+        await self.owned_pods.create(ds, key, [self._new_pod(ds, node, revision)
+                                               for node in plan.create_on])
+        await self.owned_pods.delete(ds, key, list(plan.delete))
 
     def _new_pod(self, ds: Obj, node: str, revision: str) -> Obj:
         template = copy.deepcopy((ds.get("spec") or {}).get("template") or {})

@@ -247,7 +247,8 @@ class JobController:
         self.pods = ctx.informers.informer(PODS)
         self.jobs.add_handlers(self.loop.watch_own, lambda _o, new: self.loop.watch_own(new),
                                self._job_deleted)
-        self.owned_pods = OwnedPods("Job", self.loop, self.expectations)
+        self.owned_pods = OwnedPods("Job", self.loop, self.expectations,
+                                    self.client, self.recorder)
         self.owned_pods.watch(self.pods)
 
     async def run(self) -> None:
@@ -399,35 +400,15 @@ class JobController:
     async def _create_pods(self, job: Obj, key: str, indexes: tuple[int | None, ...]) -> None:
         if not indexes:
             return
-        namespace = job["metadata"]["namespace"]
         self.expectations.expect(key, adds=len(indexes))
-        for index in indexes:
-            try:
-                created = await self.client.create(PODS, _new_pod(job, index),
-                                                   namespace=namespace)
-            except ApiError as e:
-                self.expectations.lower(key, adds=1)
-                self.recorder.record(job, WARNING, "FailedCreate", f"Error creating: {e}")
-                raise
-            self.recorder.record(job, NORMAL, "SuccessfulCreate",
-                                 f"Created pod: {created['metadata']['name']}")
+        await self.owned_pods.create(job, key, [_new_pod(job, index) for index in indexes])
 
     async def _delete_pods(self, job: Obj, key: str, names: Iterable[str]) -> None:
         names = list(names)
         if not names:
             return
-        namespace = job["metadata"]["namespace"]
         self.expectations.expect(key, deletes=len(names))
-        for name in names:
-            try:
-                await self.client.delete(PODS, name, namespace=namespace)
-            except ApiError as e:
-                self.expectations.lower(key, deletes=1)
-                if e.code != 404:
-                    self.recorder.record(job, WARNING, "FailedDelete", f"Error deleting: {e}")
-                    raise
-                continue
-            self.recorder.record(job, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
+        await self.owned_pods.delete(job, key, names)
 
     async def _release_all(self, pods: Iterable[Obj]) -> None:
         """Remove the tracking finalizer (the pod was counted, or its Job is gone)."""

@@ -136,7 +136,8 @@ class StatefulSetController:
         self.revisions = ctx.informers.informer(CONTROLLERREVISIONS)
         self.sets.add_handlers(self.loop.watch_own, lambda _o, new: self.loop.watch_own(new),
                                lambda s: self.expectations.forget(object_key(s)))
-        self.owned_pods = OwnedPods("StatefulSet", self.loop, self.expectations)
+        self.owned_pods = OwnedPods("StatefulSet", self.loop, self.expectations,
+                                    self.client, self.recorder)
         self.owned_pods.watch(self.pods)
 
     async def run(self) -> None:
