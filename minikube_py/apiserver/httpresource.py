@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ from minikube_py.api.resources import NAMESPACES, Resource
 from minikube_py.api.selectors import build_filter
 from minikube_py.apiserver import protobuf, subresources, tables
 from minikube_py.apiserver.service import ApiService, RequestOptions, list_body
-from minikube_py.apiserver.storage import dumps
+from minikube_py.apiserver.storage import dumps, parse_rfc3339
 from minikube_py.apiserver.watchcache import CachedEvent
 
 DEFAULT_WATCH_TIMEOUT = 1800.0
@@ -355,9 +354,7 @@ async def serve_watch(req: ResourceRequest) -> web.StreamResponse:
 async def serve_log(req: ResourceRequest) -> web.StreamResponse:
     since = req.int_param("sinceSeconds")
     if since is None and req.q.get("sinceTime"):
-        from minikube_py.apiserver.storage import parse_rfc3339
-
-        since = max(1, int(time.time() - parse_rfc3339(req.q["sinceTime"])))
+        since = max(1, int(req.svc.clock() - parse_rfc3339(req.q["sinceTime"])))
     stream = await req.svc.read_log(
         req.namespace or "default", req.name or "", req.q.get("container") or None,
         follow=req.flag("follow"), tail_lines=req.int_param("tailLines"),
