@@ -172,13 +172,21 @@ async def test_restarted_kubelet_adopts_running_pod(api: Any, node: RunningKubel
     sandboxes = [s.id for s in await runtime.cri.list_pod_sandboxes()]
     await node.stop()
     await node.start()
-    await asyncio.sleep(0.5)  # give a wrong kubelet the chance to recreate something
-    assert [s.id for s in await runtime.cri.list_pod_sandboxes()] == sandboxes
+    # A pod created after the restart running proves the new kubelet has worked through its
+    # pods (the adopted one came first in its list): had it wanted a second sandbox for
+    # "keep", it would have made it by now.
+    await api.create(PODS, pod_body("probe", ["sleep", "3600"]))
+    await eventually(lambda: _phase_is(api, "probe", "Running"))
+    probe_uid = (await api.get(PODS, "probe", namespace="default"))["metadata"]["uid"]
+    keep_sandboxes = [s.id for s in await runtime.cri.list_pod_sandboxes()
+                      if s.metadata.uid != probe_uid]
+    assert keep_sandboxes == sandboxes
     after = await pod_status(api, "keep")
     assert after["containerStatuses"][0]["containerID"] == before["containerStatuses"][0][
         "containerID"]
-    await api.delete(PODS, "keep", namespace="default", grace_period_seconds=1)
-    await eventually(lambda: _gone(api, "keep"))
+    for name in ("keep", "probe"):
+        await api.delete(PODS, name, namespace="default", grace_period_seconds=1)
+        await eventually(lambda name=name: _gone(api, name))  # type: ignore[misc]
 
 
 async def test_sandbox_of_a_pod_deleted_while_away_is_removed(
