@@ -18,6 +18,7 @@ from aiohttp import web
 
 from minikube_py import __version__
 from minikube_py.apiserver.http import build_app
+from minikube_py.apiserver.protocolerrors import ProtocolErrorLog
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
@@ -113,7 +114,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     api = ApiService(store, service_cidr=config.service_cidr)
     await api.start()
     sup.on_stop("apiserver", api.stop)
-    runner = web.AppRunner(build_app(api), access_log=None, shutdown_timeout=1.0)
+    sup.start("apiserver", api.run())
+    runner = web.AppRunner(build_app(api), access_log=None, shutdown_timeout=1.0,
+                           logger=ProtocolErrorLog(logging.getLogger("minikube_py.apiserver")))
     await runner.setup()
     sup.on_stop("apiserver-http", runner.cleanup)
     try:

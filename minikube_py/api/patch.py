@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from minikube_py.api.errors import ApiError, bad_request
@@ -14,6 +15,15 @@ class PatchError(ValueError):
     """The patch cannot be applied to this document."""
 
 
+# A JSON patch may copy at most this much: beyond it no object could be stored anyway.
+MAX_COPIED_BYTES = 3 * 1024 * 1024
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "RequestEntityTooLarge", "Request entity too large: the json patch "
+                    f"copies more than {MAX_COPIED_BYTES} bytes")
+
+
 def _unprocessable(message: str) -> ApiError:
     return ApiError(422, "Invalid", message)
 
@@ -21,7 +31,9 @@ def _unprocessable(message: str) -> ApiError:
 # --- RFC 6902 ------------------------------------------------------------------------------
 
 
-def _pointer(path: str) -> list[str]:
+def _pointer(path: Any) -> list[str]:
+    if not isinstance(path, str):
+        raise PatchError(f"JSON pointer {json.dumps(path)} must be a string")
     if path == "":
         return []
     if not path.startswith("/"):
@@ -104,10 +116,11 @@ def json_patch(doc: JSON, ops: JSON) -> JSON:
     if not isinstance(ops, list):
         raise bad_request("json patch must be a list of operations")
     doc = copy.deepcopy(doc)
+    copied = 0  # bytes that copy operations added: the one way a patch outgrows itself
     try:
         for op in ops:
             if not isinstance(op, dict) or "op" not in op or "path" not in op:
-                raise PatchError(f"invalid operation: {op!r}")
+                raise PatchError(f"invalid operation: {json.dumps(op)[:200]}")
             kind, path = op["op"], op["path"]
             if kind == "add":
                 doc = _add(doc, path, copy.deepcopy(op.get("value")))
@@ -121,12 +134,16 @@ def json_patch(doc: JSON, ops: JSON) -> JSON:
                 doc, value = _remove(doc, op["from"])
                 doc = _add(doc, path, value)
             elif kind == "copy":
-                doc = _add(doc, path, copy.deepcopy(_get(doc, op["from"])))
+                value = _get(doc, op["from"])
+                copied += len(json.dumps(value))
+                if copied > MAX_COPIED_BYTES:
+                    raise _too_large()
+                doc = _add(doc, path, copy.deepcopy(value))
             elif kind == "test":
                 if _get(doc, path) != op.get("value"):
                     raise PatchError(f"testing value {path} failed")
             else:
-                raise PatchError(f"Unexpected kind: {kind}")
+                raise PatchError(f"Unexpected kind: {json.dumps(kind)[:100]}")
     except PatchError as e:
         raise _unprocessable(str(e)) from None
     except (KeyError, TypeError) as e:
@@ -191,6 +208,10 @@ def strategic_merge_patch(doc: JSON, patch: JSON) -> JSON:
         result = _merge_map(doc if isinstance(doc, dict) else {}, patch)
     except PatchError as e:
         raise bad_request(str(e)) from None
+    except (TypeError, AttributeError, ValueError):
+        # A directive of the wrong shape ("$setElementOrder/x": true, "$retainKeys": 1).
+        raise bad_request("invalid strategic merge patch: a $-directive has the wrong "
+                          "type") from None
     return result if result is not None else {}
 
 

@@ -241,80 +241,24 @@ def _g(obj: Mapping[str, Any], *path: str) -> Any:
 def _s(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
     return str(value)
 
 
-def _pod_fields(o: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        "spec.nodeName": _s(_g(o, "spec", "nodeName")),
-        "spec.restartPolicy": _s(_g(o, "spec", "restartPolicy")),
-        "spec.schedulerName": _s(_g(o, "spec", "schedulerName")),
-        "spec.serviceAccountName": _s(_g(o, "spec", "serviceAccountName")),
-        "spec.hostNetwork": _s(bool(_g(o, "spec", "hostNetwork"))),
-        "status.phase": _s(_g(o, "status", "phase")),
-        "status.podIP": _s(_g(o, "status", "podIP")),
-        "status.nominatedNodeName": _s(_g(o, "status", "nominatedNodeName")),
-    }
-
-
-def _event_fields(o: Mapping[str, Any]) -> dict[str, str]:
-    inv = o.get("involvedObject") or {}
-    src = o.get("source") or {}
-    return {
-        **{f"involvedObject.{k}": _s(inv.get(k)) for k in (
-            "kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
-        "reason": _s(o.get("reason")),
-        "reportingComponent": _s(o.get("reportingComponent")),
-        "source": _s(src.get("component")),
-        "type": _s(o.get("type")),
-    }
-
-
-def _events_v1_fields(o: Mapping[str, Any]) -> dict[str, str]:
-    reg = o.get("regarding") or {}
-    return {
-        **{f"regarding.{k}": _s(reg.get(k)) for k in (
-            "kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
-        "reason": _s(o.get("reason")),
-        "reportingController": _s(o.get("reportingController")),
-        "type": _s(o.get("type")),
-    }
-
-
-_EXTRA_FIELDS: dict[tuple[str, str], FieldsFunc] = {
-    ("", "pods"): _pod_fields,
-    ("", "events"): _event_fields,
-    ("events.k8s.io", "events"): _events_v1_fields,
-    ("", "nodes"): lambda o: {"spec.unschedulable": _s(bool(_g(o, "spec", "unschedulable")))},
-    ("", "namespaces"): lambda o: {"status.phase": _s(_g(o, "status", "phase"))},
-    ("", "secrets"): lambda o: {"type": _s(o.get("type"))},
-    ("", "replicationcontrollers"): lambda o: {"status.replicas": _s(_g(o, "status", "replicas"))},
-    ("apps", "replicasets"): lambda o: {"status.replicas": _s(_g(o, "status", "replicas"))},
-    ("batch", "jobs"): lambda o: {"status.successful": _s(_g(o, "status", "succeeded") or 0)},
-}
-
-
-def supported_fields(group: str, plural: str) -> frozenset[str]:
-    extra = _EXTRA_FIELDS.get((group, plural))
-    names = {"metadata.name", "metadata.namespace"}
-    if extra:
-        names.update(extra({}))
-    return frozenset(names)
-
-
-def object_fields(group: str, plural: str, obj: Mapping[str, Any]) -> dict[str, str]:
+def object_fields(obj: Mapping[str, Any], extra: FieldsFunc | None) -> dict[str, str]:
+    """The selectable fields of `obj`: name and namespace, and whatever its kind adds."""
     meta = obj.get("metadata") or {}
     fields = {"metadata.name": _s(meta.get("name")), "metadata.namespace": _s(meta.get("namespace"))}
-    extra = _EXTRA_FIELDS.get((group, plural))
-    if extra:
+    if extra is not None:
         fields.update(extra(obj))
     return fields
 
 
-def check_field_selector(group: str, plural: str, selector: FieldSelector) -> None:
-    allowed = supported_fields(group, plural)
+def supported_fields(extra: FieldsFunc | None) -> frozenset[str]:
+    return frozenset(object_fields({}, extra))
+
+
+def check_field_selector(selector: FieldSelector, extra: FieldsFunc | None) -> None:
+    allowed = supported_fields(extra)
     for r in selector.requirements:
         if r.field not in allowed:
             raise bad_request(f"field label not supported: {r.field}")
@@ -324,10 +268,9 @@ def check_field_selector(group: str, plural: str, selector: FieldSelector) -> No
 class ObjectFilter:
     """A label selector and a field selector bound to one resource type."""
 
-    group: str
-    plural: str
     labels: LabelSelector
     fields: FieldSelector
+    extra: FieldsFunc | None = None  # the kind's own selectable fields
 
     @property
     def empty(self) -> bool:
@@ -338,12 +281,14 @@ class ObjectFilter:
                 (obj.get("metadata") or {}).get("labels")):
             return False
         if not self.fields.empty and not self.fields.matches(
-                object_fields(self.group, self.plural, obj)):
+                object_fields(obj, self.extra)):
             return False
         return True
 
 
-def build_filter(group: str, plural: str, label_selector: str, field_selector: str) -> ObjectFilter:
+def build_filter(label_selector: str, field_selector: str,
+                 extra: FieldsFunc | None = None) -> ObjectFilter:
+    """The selectors of a list or watch; `extra` gives the kind's own selectable fields."""
     fs = parse_field_selector(field_selector)
-    check_field_selector(group, plural, fs)
-    return ObjectFilter(group, plural, parse_label_selector(label_selector), fs)
+    check_field_selector(fs, extra)
+    return ObjectFilter(parse_label_selector(label_selector), fs, extra)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from minikube_py.api.errors import Cause, invalid
@@ -109,13 +109,6 @@ def path_segment_errors(value: str) -> list[str]:
 
 
 # Per resource: how object names are checked (kube's ValidateNameFunc per registry).
-NAME_RULES: dict[str, Any] = {
-    "namespaces": dns1123_label_errors,
-    "services": dns1035_label_errors,
-    "events": path_segment_errors,
-}
-
-
 def qualified_name_errors(key: str) -> list[str]:
     errs: list[str] = []
     name = key
@@ -198,10 +191,11 @@ def validate_annotations(annotations: Any, field: str) -> list[Cause]:
     return causes
 
 
-def validate_object_meta(plural: str, meta: Mapping[str, Any], namespaced: bool) -> list[Cause]:
+def validate_object_meta(name_rule: Callable[[str], list[str]], meta: Mapping[str, Any],
+                         namespaced: bool) -> list[Cause]:
+    """ObjectMeta's rules; `name_rule` is the kind's (most kinds: a DNS-1123 subdomain)."""
     causes: list[Cause] = []
     name = meta.get("name") or ""
-    name_rule = NAME_RULES.get(plural, dns1123_subdomain_errors)
     for f in ("name", "generateName", "namespace"):
         if meta.get(f) is not None and not isinstance(meta[f], str):
             return [invalid_value(f"metadata.{f}", meta[f], "must be a string")]

@@ -1,39 +1,116 @@
-"""Mutating admission and create-time preparation (the registries' PrepareForCreate), pure."""
+"""Admission: the plugins every write passes after decoding and before the kind's strategy
+(kube-apiserver's admission chain). Each plugin names what it looks at and refuses with a
+Status; mutating plugins change the object in place."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
 
-from minikube_py.api.quantity import QuantityError, parse_quantity
-from minikube_py.api.resources import Resource
+from minikube_py.api import errors
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import NAMESPACES, PODS
+from minikube_py.apiserver.kinds.base import Strategy
+from minikube_py.apiserver.objectstore import ObjectStore
+from minikube_py.apiserver.options import RequestOptions
 
 Obj = dict[str, Any]
-
+# The namespaces NamespaceLifecycle never lets go ("immortal" in kube).
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_IMMORTAL = frozenset(SYSTEM_NAMESPACES[:3])
 _DEFAULT_TOLERATIONS = (
     ("node.kubernetes.io/not-ready", 300),
     ("node.kubernetes.io/unreachable", 300),
 )
-# The status a new object starts with, whatever the client sent (PrepareForCreate).
-_FRESH_STATUS_PLURALS = frozenset({
-    "services", "replicationcontrollers", "deployments", "replicasets", "daemonsets",
-    "statefulsets", "jobs", "cronjobs",
-})
-# Kinds whose spec changes bump metadata.generation (the workload controllers observe it).
-GENERATION_PLURALS = frozenset({
-    "deployments", "replicasets", "daemonsets", "statefulsets", "jobs", "cronjobs",
-    "replicationcontrollers",
-})
 
 
-def add_default_tolerations(spec: Obj) -> None:
-    """DefaultTolerationSeconds: tolerate not-ready/unreachable nodes for 300 s."""
-    tolerations = spec.get("tolerations") or []
-    for key, seconds in _DEFAULT_TOLERATIONS:
-        if any(_tolerates(t, key) for t in tolerations):
-            continue
-        tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
-                            "tolerationSeconds": seconds})
-    spec["tolerations"] = tolerations
+class Operation(StrEnum):
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+
+
+@dataclass(slots=True)
+class Attributes:
+    """What a plugin sees of one write (kube's admission.Attributes)."""
+
+    operation: Operation
+    strategy: Strategy
+    namespace: str | None
+    name: str
+    obj: Obj | None  # the new object; None for a deletion
+    old: Obj | None  # the stored object for updates and deletions
+    opts: RequestOptions
+
+
+class AdmissionPlugin(Protocol):
+    async def admit(self, attrs: Attributes) -> None: ...
+
+
+class Admission:
+    """The chain: every plugin in order; the first refusal ends the write."""
+
+    def __init__(self, plugins: list[AdmissionPlugin]) -> None:
+        self.plugins = plugins
+
+    async def admit(self, attrs: Attributes) -> None:
+        for plugin in self.plugins:
+            await plugin.admit(attrs)
+
+
+class NamespaceLifecycle:
+    """Content only in namespaces that exist and are not terminating; the system
+    namespaces may not be deleted."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self._objects = objects
+
+    async def admit(self, attrs: Attributes) -> None:
+        resource = attrs.strategy.resource
+        if attrs.operation is Operation.DELETE and resource is NAMESPACES and \
+                attrs.name in _IMMORTAL:
+            raise ApiError(403, "Forbidden", f'namespaces "{attrs.name}" is forbidden: this '
+                           "namespace may not be deleted",
+                           {"name": attrs.name, "kind": "namespaces"})
+        if attrs.operation is Operation.CREATE and resource.namespaced and attrs.namespace:
+            await self._check_open(attrs)
+
+    async def _check_open(self, attrs: Attributes) -> None:
+        ns = attrs.namespace or ""
+        found = await self._objects.read(NAMESPACES, None, ns)
+        if found is None:
+            raise errors.not_found("namespaces", ns)
+        nsobj = json.loads(found.value)
+        if not ((nsobj.get("metadata") or {}).get("deletionTimestamp") or
+                (nsobj.get("status") or {}).get("phase") == "Terminating"):
+            return
+        resource = attrs.strategy.resource
+        msg = (f"unable to create new content in namespace {ns} because it is being "
+               "terminated")
+        raise ApiError(403, "Forbidden",
+                       f'{errors.qualified(resource.plural, resource.group)} "{attrs.name}" '
+                       f"is forbidden: {msg}", {"name": attrs.name, "kind": resource.plural},
+                       [errors.Cause("NamespaceTerminating", msg, "metadata.namespace")])
+
+
+class DefaultTolerationSeconds:
+    """New pods tolerate not-ready and unreachable nodes for 300 s unless they say
+    otherwise (so the node controller evicts them after five minutes, not at once)."""
+
+    async def admit(self, attrs: Attributes) -> None:
+        if attrs.operation is not Operation.CREATE or attrs.strategy.resource is not PODS:
+            return
+        assert attrs.obj is not None
+        spec = attrs.obj.setdefault("spec", {})
+        tolerations = spec.get("tolerations") or []
+        for key, seconds in _DEFAULT_TOLERATIONS:
+            if any(_tolerates(t, key) for t in tolerations):
+                continue
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": seconds})
+        spec["tolerations"] = tolerations
 
 
 def _tolerates(t: Any, key: str) -> bool:
@@ -46,70 +123,5 @@ def _tolerates(t: Any, key: str) -> bool:
     return bool(t.get("key") == key)
 
 
-def _q(value: Any) -> Any:
-    try:
-        return parse_quantity(value)
-    except (QuantityError, TypeError):
-        return None
-
-
-def pod_qos_class(spec: Obj) -> str:
-    """Guaranteed, Burstable or BestEffort from cpu/memory requests and limits (GetPodQOS)."""
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        requests = {k: v for k, v in (res.get("requests") or {}).items()
-                    if k in ("cpu", "memory")}
-        limits = {k: v for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
-        if any(_q(v) for v in requests.values()) or any(_q(v) for v in limits.values()):
-            any_set = True
-        if set(limits) != {"cpu", "memory"}:
-            guaranteed = False
-            continue
-        for k, lim in limits.items():
-            if _q(requests.get(k, lim)) != _q(lim):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
-
-
-def prepare_for_create(resource: Resource, obj: Obj) -> None:
-    """Reset or seed fields the server owns on create."""
-    plural, group = resource.plural, resource.group
-    if group == "" and plural == "pods":
-        spec = obj.setdefault("spec", {})
-        add_default_tolerations(spec)
-        obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(spec)}
-    elif group == "" and plural == "namespaces":
-        obj["status"] = {"phase": "Active"}
-        # The namespace controller's finalizer; only the finalize subresource removes it.
-        spec = obj.setdefault("spec", {})
-        if "kubernetes" not in (spec.get("finalizers") or []):
-            spec["finalizers"] = [*(spec.get("finalizers") or []), "kubernetes"]
-    elif plural in _FRESH_STATUS_PLURALS:
-        obj["status"] = {"loadBalancer": {}} if plural == "services" else {}
-    if plural in GENERATION_PLURALS:
-        obj["metadata"]["generation"] = 1
-
-
-def generate_job_selector(obj: Obj) -> None:
-    """Jobs get a selector on their own uid unless spec.manualSelector (batch's defaulting)."""
-    spec = obj.setdefault("spec", {})
-    if spec.get("manualSelector"):
-        return
-    meta = obj["metadata"]
-    uid, name = meta["uid"], meta["name"]
-    labels = {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
-              "controller-uid": uid, "job-name": name}
-    tmeta = spec.setdefault("template", {}).setdefault("metadata", {})
-    tmeta["labels"] = {**(tmeta.get("labels") or {}), **labels}
-    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
-
-
-def spec_changed(old: Obj, new: Obj) -> bool:
-    """Whether an update changes anything but metadata and status (bumps generation)."""
-    keys = (set(old) | set(new)) - {"metadata", "status", "apiVersion", "kind"}
-    return any(old.get(k) != new.get(k) for k in keys)
+def default_admission(objects: ObjectStore) -> Admission:
+    return Admission([NamespaceLifecycle(objects), DefaultTolerationSeconds()])

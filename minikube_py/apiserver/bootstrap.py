@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import NAMESPACES, SERVICES
-from minikube_py.apiserver import deletion
+from minikube_py.apiserver.admission import SYSTEM_NAMESPACES
 
 if TYPE_CHECKING:
     from minikube_py.apiserver.service import ApiService
 
 
 async def ensure_builtin_objects(svc: ApiService, kubernetes_target_port: int) -> None:
-    for ns in deletion.SYSTEM_NAMESPACES:
+    for ns in SYSTEM_NAMESPACES:
         with contextlib.suppress(ApiError):  # AlreadyExists on restart
             await svc.create_object(NAMESPACES, {"metadata": {"name": ns}}, None)
     body = {"metadata": {"name": "kubernetes", "namespace": "default",

@@ -6,17 +6,14 @@ import hashlib
 import json
 from typing import Any
 
-from minikube_py.api.resources import BUILTIN, Resource
+from minikube_py.api.resources import Resource
+from minikube_py.apiserver.kinds.registry import KindRegistry
 
 Obj = dict[str, Any]
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 _SUB_VERBS: dict[str, list[str]] = {
     "status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
     "binding": ["create"], "eviction": ["create"], "log": ["get"], "finalize": ["update"],
-}
-_SUB_KIND: dict[str, tuple[str, str, str]] = {
-    "scale": ("autoscaling", "v1", "Scale"), "binding": ("", "v1", "Binding"),
-    "eviction": ("policy", "v1", "Eviction"),
 }
 VERSION_INFO = {
     "major": "1", "minor": "32", "gitVersion": "v1.32.0", "gitCommit": "minikube-py",
@@ -25,18 +22,146 @@ VERSION_INFO = {
 }
 
 
-def group_versions() -> dict[str, list[str]]:
-    """group -> versions, in BUILTIN order (core group "" first)."""
-    out: dict[str, list[str]] = {}
-    for r in BUILTIN:
-        versions = out.setdefault(r.group, [])
-        if r.version not in versions:
-            versions.append(r.version)
-    return out
+class Discovery:
+    """The discovery and OpenAPI documents of what a KindRegistry serves, built on first
+    use; `invalidate()` after the registry changes."""
 
+    def __init__(self, kinds: KindRegistry) -> None:
+        self._kinds = kinds
+        self._specs: dict[str, bytes] = {}
 
-def resources_in(group: str, version: str) -> list[Resource]:
-    return [r for r in BUILTIN if r.group == group and r.version == version]
+    def invalidate(self) -> None:
+        self._specs = {}
+
+    def group_versions(self) -> dict[str, list[str]]:
+        """group -> versions, in registry order (core group "" first)."""
+        out: dict[str, list[str]] = {}
+        for r in self._kinds.resources():
+            versions = out.setdefault(r.group, [])
+            if r.version not in versions:
+                versions.append(r.version)
+        return out
+
+    def resources_in(self, group: str, version: str) -> list[Resource]:
+        return [r for r in self._kinds.resources() if r.group == group and r.version == version]
+
+    def api_group_list(self) -> Obj:
+        groups = [_group_obj(g, v) for g, v in self.group_versions().items() if g]
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+    def api_group(self, group: str) -> Obj | None:
+        versions = self.group_versions().get(group)
+        if not group or not versions:
+            return None
+        return {"kind": "APIGroup", "apiVersion": "v1", **_group_obj(group, versions)}
+
+    def _sub_kind(self, r: Resource, sub: str) -> tuple[str, str, str]:
+        body = self._kinds.subresource_kinds(self._kinds.strategy(r)).get(sub)
+        return (body.group, body.version, body.kind) if body else (r.group, r.version, r.kind)
+
+    def api_resource_list(self, group: str, version: str) -> Obj | None:
+        rs = self.resources_in(group, version)
+        if not rs:
+            return None
+        resources: list[Obj] = []
+        for r in rs:
+            entry: Obj = {"name": r.plural, "singularName": r.singular,
+                          "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS}
+            if r.short_names:
+                entry["shortNames"] = list(r.short_names)
+            if r.categories:
+                entry["categories"] = list(r.categories)
+            entry["storageVersionHash"] = hashlib.sha256(str(r).encode()).hexdigest()[:11]
+            resources.append(entry)
+            for sub in r.subresources:
+                sg, sv, sk = self._sub_kind(r, sub)
+                sub_entry: Obj = {"name": f"{r.plural}/{sub}", "singularName": "",
+                                  "namespaced": r.namespaced, "kind": sk,
+                                  "verbs": _SUB_VERBS.get(sub, ["get"])}
+                if (sg, sv) != (r.group, r.version):
+                    sub_entry["group"], sub_entry["version"] = sg, sv
+                resources.append(sub_entry)
+        gv = f"{group}/{version}" if group else version
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
+                "resources": resources}
+
+    def _discovery_resource(self, r: Resource) -> Obj:
+        entry: Obj = {
+            "resource": r.plural,
+            "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
+            "scope": "Namespaced" if r.namespaced else "Cluster",
+            "singularResource": r.singular,
+            "verbs": VERBS,
+        }
+        if r.short_names:
+            entry["shortNames"] = list(r.short_names)
+        if r.categories:
+            entry["categories"] = list(r.categories)
+        subs = []
+        for sub in r.subresources:
+            sg, sv, sk = self._sub_kind(r, sub)
+            subs.append({"subresource": sub, "responseKind": {"group": sg, "version": sv,
+                                                              "kind": sk},
+                         "verbs": _SUB_VERBS.get(sub, ["get"])})
+        if subs:
+            entry["subresources"] = subs
+        return entry
+
+    def aggregated(self, core: bool, version: str = "v2") -> Obj:
+        """apidiscovery.k8s.io APIGroupDiscoveryList: /api (core) or /apis (named groups)."""
+        items = []
+        for group, versions in self.group_versions().items():
+            if bool(group) == core:
+                continue
+            items.append({
+                "metadata": {"name": group, "creationTimestamp": None},
+                "versions": [{"version": v,
+                              "resources": [self._discovery_resource(r)
+                                            for r in self.resources_in(group, v)],
+                              "freshness": "Current"} for v in versions],
+            })
+        return {"kind": "APIGroupDiscoveryList",
+                "apiVersion": f"apidiscovery.k8s.io/{version}", "metadata": {}, "items": items}
+
+    # --- OpenAPI v3 -----------------------------------------------------------------------
+
+    def _gv_spec(self, group: str, version: str) -> Obj:
+        """Enough of a group-version's OpenAPI document for kubectl: each kind's PATCH
+        operation declares the fieldValidation parameter, so kubectl leaves validation to
+        the server."""
+        paths: Obj = {}
+        params = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+                  for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
+        for r in self.resources_in(group, version):
+            base = f"/{_gv_path(group, version)}"
+            path = f"{base}/namespaces/{{namespace}}/{r.plural}/{{name}}" if r.namespaced \
+                else f"{base}/{r.plural}/{{name}}"
+            paths[path] = {"patch": {
+                "operationId": f"patch{r.kind}",
+                "parameters": params,
+                "responses": {"200": {"description": "OK"}},
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": {"group": r.group, "version": r.version,
+                                                    "kind": r.kind},
+            }}
+        return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"},
+                "paths": paths, "components": {"schemas": {}}}
+
+    def _all_specs(self) -> dict[str, bytes]:
+        if not self._specs:
+            for group, versions in self.group_versions().items():
+                for v in versions:
+                    self._specs[_gv_path(group, v)] = json.dumps(self._gv_spec(group, v)).encode()
+        return self._specs
+
+    def openapi_v3_spec(self, gv_path: str) -> bytes | None:
+        return self._all_specs().get(gv_path)
+
+    def openapi_v3_root(self) -> Obj:
+        return {"paths": {
+            p: {"serverRelativeURL": f"/openapi/v3/{p}?hash="
+                                     f"{hashlib.sha512(body).hexdigest()[:128].upper()}"}
+            for p, body in self._all_specs().items()}}
 
 
 def api_versions(server_address: str) -> Obj:
@@ -50,126 +175,5 @@ def _group_obj(group: str, versions: list[str]) -> Obj:
     return {"name": group, "versions": gvs, "preferredVersion": gvs[0]}
 
 
-def api_group_list() -> Obj:
-    groups = [_group_obj(g, v) for g, v in group_versions().items() if g]
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
-
-
-def api_group(group: str) -> Obj | None:
-    versions = group_versions().get(group)
-    if not group or not versions:
-        return None
-    return {"kind": "APIGroup", "apiVersion": "v1", **_group_obj(group, versions)}
-
-
-def api_resource_list(group: str, version: str) -> Obj | None:
-    rs = resources_in(group, version)
-    if not rs:
-        return None
-    resources: list[Obj] = []
-    for r in rs:
-        entry: Obj = {"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-                      "kind": r.kind, "verbs": VERBS}
-        if r.short_names:
-            entry["shortNames"] = list(r.short_names)
-        if r.categories:
-            entry["categories"] = list(r.categories)
-        entry["storageVersionHash"] = hashlib.sha256(str(r).encode()).hexdigest()[:11]
-        resources.append(entry)
-        for sub in r.subresources:
-            sg, sv, sk = _SUB_KIND.get(sub, ("", "", r.kind))
-            sub_entry: Obj = {"name": f"{r.plural}/{sub}", "singularName": "",
-                              "namespaced": r.namespaced, "kind": sk,
-                              "verbs": _SUB_VERBS.get(sub, ["get"])}
-            if sg:
-                sub_entry["group"], sub_entry["version"] = sg, sv
-            resources.append(sub_entry)
-    gv = f"{group}/{version}" if group else version
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
-            "resources": resources}
-
-
-def _discovery_resource(r: Resource) -> Obj:
-    entry: Obj = {
-        "resource": r.plural,
-        "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
-        "scope": "Namespaced" if r.namespaced else "Cluster",
-        "singularResource": r.singular,
-        "verbs": VERBS,
-    }
-    if r.short_names:
-        entry["shortNames"] = list(r.short_names)
-    if r.categories:
-        entry["categories"] = list(r.categories)
-    subs = []
-    for sub in r.subresources:
-        sg, sv, sk = _SUB_KIND.get(sub, (r.group, r.version, r.kind))
-        subs.append({"subresource": sub, "responseKind": {"group": sg, "version": sv,
-                                                          "kind": sk},
-                     "verbs": _SUB_VERBS.get(sub, ["get"])})
-    if subs:
-        entry["subresources"] = subs
-    return entry
-
-
-def aggregated_discovery(core: bool, version: str = "v2") -> Obj:
-    """apidiscovery.k8s.io APIGroupDiscoveryList: /api (core) or /apis (every named group)."""
-    items = []
-    for group, versions in group_versions().items():
-        if bool(group) == core:
-            continue
-        items.append({
-            "metadata": {"name": group, "creationTimestamp": None},
-            "versions": [{"version": v,
-                          "resources": [_discovery_resource(r) for r in resources_in(group, v)],
-                          "freshness": "Current"} for v in versions],
-        })
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": f"apidiscovery.k8s.io/{version}",
-            "metadata": {}, "items": items}
-
-
-# --- OpenAPI v3 --------------------------------------------------------------------------
-
 def _gv_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
-
-
-def _gv_spec(group: str, version: str) -> Obj:
-    """Enough of a group-version's OpenAPI document for kubectl: each kind's PATCH operation
-    declares the fieldValidation parameter, so kubectl leaves validation to the server."""
-    paths: Obj = {}
-    params = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
-              for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
-    for r in resources_in(group, version):
-        base = f"/{_gv_path(group, version)}"
-        path = f"{base}/namespaces/{{namespace}}/{r.plural}/{{name}}" if r.namespaced \
-            else f"{base}/{r.plural}/{{name}}"
-        paths[path] = {"patch": {
-            "operationId": f"patch{r.kind}",
-            "parameters": params,
-            "responses": {"200": {"description": "OK"}},
-            "x-kubernetes-action": "patch",
-            "x-kubernetes-group-version-kind": {"group": r.group, "version": r.version,
-                                                "kind": r.kind},
-        }}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"},
-            "paths": paths, "components": {"schemas": {}}}
-
-
-_SPECS: dict[str, bytes] = {}
-
-
-def openapi_v3_spec(gv_path: str) -> bytes | None:
-    if not _SPECS:
-        for group, versions in group_versions().items():
-            for v in versions:
-                _SPECS[_gv_path(group, v)] = json.dumps(_gv_spec(group, v)).encode()
-    return _SPECS.get(gv_path)
-
-
-def openapi_v3_root() -> Obj:
-    openapi_v3_spec("")
-    return {"paths": {
-        p: {"serverRelativeURL": f"/openapi/v3/{p}?hash="
-                                 f"{hashlib.sha512(body).hexdigest()[:128].upper()}"}
-        for p, body in _SPECS.items()}}

@@ -1,17 +1,27 @@
-"""The Kubernetes REST API over aiohttp: routing, content negotiation, Status errors."""
+"""The Kubernetes REST API over aiohttp: the handler chain and the non-resource paths.
+
+Every request goes through the same stages, in this order (kube-apiserver's handler
+chain): Status errors (nothing leaves as a traceback) -> request info (what it asks for,
+from its method and path) -> authentication -> authorization -> the handler. A resource
+handler then decodes the body, and the API service runs admission, the kind's strategy,
+validation and storage. Each stage answers with a Kubernetes Status when it refuses.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from minikube_py.api.errors import ApiError, internal
-from minikube_py.api.resources import Resource, find_resource
-from minikube_py.apiserver import discovery
+from minikube_py.apiserver.authn import AllowAll, Authenticator, UserInfo, authenticate
+from minikube_py.apiserver.authz import AlwaysAllow, Authorizer, authorize
+from minikube_py.apiserver.discovery import VERSION_INFO, Discovery, api_versions
 from minikube_py.apiserver.httpresource import ResourceRequest, serve_resource
+from minikube_py.apiserver.requestinfo import RequestInfo, request_info
 from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps
 from minikube_py.apiserver.streaming import STREAM_ROUTE, serve_pod_stream
@@ -19,13 +29,31 @@ from minikube_py.apiserver.streaming import STREAM_ROUTE, serve_pod_stream
 log = logging.getLogger(__name__)
 
 MAX_BODY = 3 * 1024 * 1024  # kube-apiserver's request body limit
-SERVICE_KEY = web.AppKey("service", ApiService)
 _DISCOVERY_PROFILE = "g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList"
+
+
+@dataclass
+class ApiServer:
+    """What the handlers need: the service, and the stages' plugins."""
+
+    service: ApiService
+    authenticators: list[Authenticator] = field(default_factory=lambda: [AllowAll()])
+    authorizers: list[Authorizer] = field(default_factory=lambda: [AlwaysAllow()])
+    discovery: Discovery = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.discovery = Discovery(self.service.kinds)
+
+
+SERVER_KEY = web.AppKey("server", ApiServer)
+INFO_KEY = web.RequestKey("request_info", RequestInfo)
+USER_KEY = web.RequestKey("user", UserInfo)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def json_response(body: Any, status: int = 200, content_type: str = "application/json",
                   headers: dict[str, str] | None = None) -> web.Response:
-    resp = web.Response(body=dumps(body).encode(), status=status, headers=headers)
+    resp = web.Response(body=dumps(body).encode(errors="replace"), status=status, headers=headers)
     resp.headers["Content-Type"] = content_type
     return resp
 
@@ -35,9 +63,7 @@ def status_response(err: ApiError) -> web.Response:
 
 
 @web.middleware
-async def status_errors(request: web.Request,
-                        handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                        ) -> web.StreamResponse:
+async def status_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure leaves as a Status object; a traceback never reaches the client."""
     try:
         return await handler(request)
@@ -56,6 +82,30 @@ async def status_errors(request: web.Request,
                                         "in the API server; see its log"))
 
 
+@web.middleware
+async def request_stages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request info, then authentication, then authorization, before any handler runs."""
+    server = request.app[SERVER_KEY]
+    info = request_info(request.method, request.path, request.query, server.service.kinds)
+    if info is None:
+        raise not_found(request.path)
+    user = authenticate(server.authenticators, request)
+    authorize(server.authorizers, user, info)
+    request[INFO_KEY] = info
+    request[USER_KEY] = user
+    return await handler(request)
+
+
+def request_user(request: web.Request) -> UserInfo:
+    return request[USER_KEY]
+
+
+def not_found(path: str) -> ApiError:
+    return ApiError(404, "NotFound", "the server could not find the requested resource",
+                    {"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not "
+                                 f"found: {path}"}]})
+
+
 def _accepts_discovery(request: web.Request) -> str | None:
     accept = request.headers.get("Accept", "")
     for v in ("v2", "v2beta1"):
@@ -64,12 +114,13 @@ def _accepts_discovery(request: web.Request) -> str | None:
     return None
 
 
-def _discovery_response(request: web.Request, core: bool) -> web.Response | None:
+def _discovery_response(request: web.Request, discovery: Discovery,
+                        core: bool) -> web.Response | None:
     version = _accepts_discovery(request)
     if version is None:
         return None
     ctype = "application/json;" + _DISCOVERY_PROFILE.format(v=version)
-    return json_response(discovery.aggregated_discovery(core, version), content_type=ctype)
+    return json_response(discovery.aggregated(core, version), content_type=ctype)
 
 
 def _health(request: web.Request, name: str) -> web.Response:
@@ -80,42 +131,45 @@ def _health(request: web.Request, name: str) -> web.Response:
     return web.Response(text="ok", content_type="text/plain")
 
 
-def _not_found(path: str) -> ApiError:
-    return ApiError(404, "NotFound", "the server could not find the requested resource",
-                    {"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not "
-                                 f"found: {path}"}]})
-
-
 async def dispatch(request: web.Request) -> web.StreamResponse:
-    svc = request.app[SERVICE_KEY]
-    path = request.path.rstrip("/") or "/"
+    server = request.app[SERVER_KEY]
+    info = request[INFO_KEY]
+    if info.strategy is not None:
+        req = ResourceRequest(request, server.service, info.strategy, info.namespace,
+                              info.name, info.subresource, info.verb == "watch")
+        return await serve_resource(req)
+    if info.group_version is not None:
+        group, version = info.group_version
+        doc = server.discovery.api_resource_list(group, version)
+        if doc is None:
+            raise not_found(request.path)
+        return json_response(doc)
+    return _non_resource(request, server.discovery, info.path)
+
+
+def _non_resource(request: web.Request, discovery: Discovery, path: str) -> web.Response:
     parts = [p for p in path.split("/") if p]
     if path == "/version":
-        return json_response(discovery.VERSION_INFO)
+        return json_response(VERSION_INFO)
     if parts and parts[0] in ("healthz", "livez", "readyz"):
         return _health(request, parts[0])
     if path == "/api":
-        disc = _discovery_response(request, core=True)
-        host = request.host or "127.0.0.1"
-        return disc or json_response(discovery.api_versions(host))
+        return _discovery_response(request, discovery, core=True) or \
+            json_response(api_versions(request.host or "127.0.0.1"))
     if path == "/apis":
-        return _discovery_response(request, core=False) or \
+        return _discovery_response(request, discovery, core=False) or \
             json_response(discovery.api_group_list())
+    if parts[:1] == ["apis"] and len(parts) == 2:
+        group = discovery.api_group(parts[1])
+        if group is None:
+            raise not_found(request.path)
+        return json_response(group)
     if parts[:1] == ["openapi"]:
-        return _openapi(parts)
-    if parts[:1] == ["api"] and len(parts) >= 2:
-        return await _serve_group(request, svc, "", parts[1], parts[2:])
-    if parts[:1] == ["apis"] and len(parts) >= 2:
-        if len(parts) == 2:
-            group = discovery.api_group(parts[1])
-            if group is None:
-                raise _not_found(request.path)
-            return json_response(group)
-        return await _serve_group(request, svc, parts[1], parts[2], parts[3:])
-    raise _not_found(request.path)
+        return _openapi(discovery, parts)
+    raise not_found(request.path)
 
 
-def _openapi(parts: list[str]) -> web.Response:
+def _openapi(discovery: Discovery, parts: list[str]) -> web.Response:
     if parts[1:2] == ["v3"]:
         if len(parts) == 2:
             return json_response(discovery.openapi_v3_root())
@@ -123,51 +177,23 @@ def _openapi(parts: list[str]) -> web.Response:
         if spec is not None:
             return web.Response(body=spec, content_type="application/json")
     # No OpenAPI v2 document: kubectl then falls back to its compiled-in types.
-    raise _not_found("/" + "/".join(parts))
-
-
-def _namespaced_plural(group: str, version: str, plural: str) -> Resource | None:
-    r = find_resource(group, version, plural)
-    return r if r is not None and r.namespaced else None
-
-
-async def _serve_group(request: web.Request, svc: ApiService, group: str, version: str,
-                       rest: list[str]) -> web.StreamResponse:
-    if not rest:
-        doc = discovery.api_resource_list(group, version)
-        if doc is None:
-            raise _not_found(request.path)
-        return json_response(doc)
-    watch = False
-    if rest[0] == "watch":
-        watch, rest = True, rest[1:]
-    namespace: str | None = None
-    if len(rest) >= 3 and rest[0] == "namespaces" and \
-            _namespaced_plural(group, version, rest[2]) is not None:
-        namespace, rest = rest[1], rest[2:]
-    if not rest or len(rest) > 3:
-        raise _not_found(request.path)
-    resource = find_resource(group, version, rest[0])
-    if resource is None or (namespace is not None and not resource.namespaced):
-        raise _not_found(request.path)
-    name = rest[1] if len(rest) > 1 else None
-    sub = rest[2] if len(rest) > 2 else None
-    if sub is not None and sub not in resource.subresources:
-        raise _not_found(request.path)
-    if resource.namespaced and namespace is None and name is not None:
-        raise _not_found(request.path)
-    req = ResourceRequest(request, svc, resource, namespace, name, sub, watch)
-    return await serve_resource(req)
+    raise not_found("/" + "/".join(parts))
 
 
 async def _pod_stream(request: web.Request) -> web.StreamResponse:
-    return await serve_pod_stream(request, request.app[SERVICE_KEY])
+    return await serve_pod_stream(request, request.app[SERVER_KEY].service)
 
 
-def build_app(service: ApiService) -> web.Application:
+def build_app(service: ApiService, *, authenticators: list[Authenticator] | None = None,
+              authorizers: list[Authorizer] | None = None) -> web.Application:
     """The API server's aiohttp application; where and how it listens is the caller's choice."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[status_errors])
-    app[SERVICE_KEY] = service
+    server = ApiServer(service)
+    if authenticators is not None:
+        server.authenticators = authenticators
+    if authorizers is not None:
+        server.authorizers = authorizers
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[status_errors, request_stages])
+    app[SERVER_KEY] = server
     # exec/attach/portforward take over the connection, so they bypass the REST dispatcher.
     app.router.add_route("*", STREAM_ROUTE, _pod_stream)
     app.router.add_route("*", "/{tail:.*}", dispatch)

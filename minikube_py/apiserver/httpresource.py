@@ -7,32 +7,39 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import NAMESPACES, Resource
-from minikube_py.api.selectors import build_filter
-from minikube_py.apiserver import protobuf, subresources, tables
-from minikube_py.apiserver.service import ApiService, RequestOptions, list_body
+from minikube_py.api.resources import Resource
+from minikube_py.api.selectors import ObjectFilter
+from minikube_py.apiserver import protobuf, tables
+from minikube_py.apiserver.bodies import strict_duplicates
+from minikube_py.apiserver.decode import PATCH_TYPES, decode_body
+from minikube_py.apiserver.jsonvalues import INT64
+from minikube_py.apiserver.kinds.base import Strategy
+from minikube_py.apiserver.options import RequestOptions
+from minikube_py.apiserver.rest.read import list_body
+from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps, parse_rfc3339
 from minikube_py.apiserver.watchcache import CachedEvent
 
 DEFAULT_WATCH_TIMEOUT = 1800.0
-_PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
-                "application/strategic-merge-patch+json", "application/apply-patch+yaml")
 
 
 @dataclass
 class ResourceRequest:
     request: web.Request
     svc: ApiService
-    resource: Resource
+    strategy: Strategy
     namespace: str | None
     name: str | None
     sub: str | None
     watch: bool
+
+    @property
+    def resource(self) -> Resource:
+        return self.strategy.resource
 
     @property
     def q(self) -> Any:
@@ -46,9 +53,12 @@ class ResourceRequest:
         if raw in (None, ""):
             return None
         try:
-            return int(raw)
+            value = int(raw) if len(raw) <= 20 else None
         except ValueError:
-            raise errors.bad_request(f"invalid {name} {raw!r}: must be an integer") from None
+            value = None
+        if value is None or not INT64[0] <= value < 2**63:
+            raise errors.bad_request(f"invalid {name} {raw[:40]!r}: must be an integer")
+        return value
 
     def options(self) -> RequestOptions:
         mode = self.q.get("fieldValidation", "")
@@ -57,48 +67,42 @@ class ResourceRequest:
         dry = self.q.getall("dryRun", [])
         if any(d != "All" for d in dry):
             raise errors.bad_request(f"Invalid dryRun value: {dry}")
-        return RequestOptions(dry_run=bool(dry), field_validation=mode,
+        # An HTTP request without fieldValidation gets kube's default: Warn.
+        return RequestOptions(dry_run=bool(dry), field_validation=mode or "Warn",
                               field_manager=self.q.get("fieldManager", ""))
+
+    def filter(self, field_selector: str | None = None) -> ObjectFilter:
+        fs = self.q.get("fieldSelector", "") if field_selector is None else field_selector
+        return self.svc.filter(self.resource, self.q.get("labelSelector", ""), fs)
 
     def table_wanted(self) -> bool:
         accept = self.request.headers.get("Accept", "").replace(" ", "")
         first = accept.split(",")[0]
         return "as=Table" in first and "g=meta.k8s.io" in first
 
-    async def body(self, *, patch: bool = False) -> Any:
-        raw = await self.request.read()
+    async def body(self, opts: RequestOptions, *, patch: bool = False) -> Any:
+        """The decode stage: the body as plain JSON values (None when empty)."""
+        try:
+            raw = await self.request.read()
+        except web.RequestPayloadError as e:  # e.g. a Content-Encoding the body does not match
+            raise errors.bad_request(f"error reading request body: {e}".replace("\n", "")) \
+                from None
         ctype = self.request.content_type
         if "Content-Type" not in self.request.headers or ctype == "application/octet-stream":
             ctype = "application/json"  # aiohttp's stand-in for "no Content-Type given"
-        if ctype == protobuf.MEDIA_TYPE and not patch:  # kubectl create's typed generators
-            return _decode_protobuf(raw) if raw else None
-        if "protobuf" in ctype:
+        if "protobuf" in ctype and (patch or ctype != protobuf.MEDIA_TYPE):
             raise errors.unsupported_media_type(ctype)
-        if not raw:
-            return None
-        try:
-            if ctype in ("application/yaml", "application/apply-patch+yaml") or \
-                    ctype.endswith("yaml"):
-                return yaml.safe_load(raw)
-            if ctype == "application/json" or ctype in _PATCH_TYPES or ctype.endswith("json"):
-                return json.loads(raw)
-        except (ValueError, yaml.YAMLError) as e:
-            msg = str(e).splitlines()[0]
-            raise errors.bad_request(f"error decoding request body: {msg}") from None
-        raise errors.unsupported_media_type(ctype)
-
-
-def _decode_protobuf(raw: bytes) -> dict[str, Any]:
-    try:
-        return protobuf.decode_object(raw)
-    except protobuf.UnsupportedKindError as e:
-        raise ApiError(415, "UnsupportedMediaType", str(e)) from None
-    except protobuf.ProtobufDecodeError as e:
-        raise errors.bad_request(f"error decoding request body: {e}") from None
+        value = decode_body(raw, ctype, message_for=self.svc.kinds.message_for)
+        if opts.field_validation == "Strict" and ctype.endswith("json") and raw:
+            duplicates = strict_duplicates(raw)
+            if duplicates:
+                detail = ", ".join(f'json: duplicate field "{d}"' for d in duplicates)
+                raise errors.bad_request(f"strict decoding error: {detail}")
+        return value
 
 
 def respond(obj: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
-    resp = web.Response(body=dumps(obj).encode(), status=status,
+    resp = web.Response(body=dumps(obj).encode(errors="replace"), status=status,
                         content_type="application/json")
     for w in warnings or []:
         resp.headers.add("Warning", f'299 - {json.dumps(w)}')
@@ -128,12 +132,12 @@ async def serve_resource(req: ResourceRequest) -> web.StreamResponse:
         return await serve_patch(req)
     if method == "DELETE" and req.sub is None:
         return await serve_delete(req)
-    if method == "POST" and req.sub in ("binding", "eviction"):
+    if method == "POST" and req.sub in req.strategy.post_subresources:
         opts = req.options()
-        body = await req.body()
-        out = await subresources.create_subresource(req.svc, req.resource, req.name, req.sub,
-                                                    body or {}, req.namespace, opts)
-        return respond(out, 201)
+        body = await req.body(opts)
+        out = await req.svc.post_subresource(req.resource, req.name, req.sub or "", body or {},
+                                             req.namespace, opts)
+        return respond(out, 201, opts.warnings)
     raise errors.method_not_allowed(f"the server does not allow this method on the requested "
                                     f"resource ({method} {req.resource.plural}/{req.sub})")
 
@@ -149,15 +153,14 @@ def _list_meta(res: Any) -> dict[str, Any]:
 
 async def serve_list(req: ResourceRequest) -> web.Response:
     r = req.resource
-    flt = build_filter(r.group, r.plural, req.q.get("labelSelector", ""),
-                       req.q.get("fieldSelector", ""))
+    flt = req.filter()
     res = await req.svc.list_objects(
         r, req.namespace, flt, limit=req.int_param("limit") or 0,
         continue_token=req.q.get("continue", ""),
         resource_version=req.q.get("resourceVersion", ""),
         resource_version_match=req.q.get("resourceVersionMatch", ""))
     if req.table_wanted():
-        return respond(tables.table(r, res.items, req.svc.clock(),
+        return respond(tables.table(req.strategy, res.items, req.svc.clock(),
                                     include_object=req.q.get("includeObject", "Metadata"),
                                     list_meta=_list_meta(res)))
     return respond(list_body(r, res))
@@ -167,12 +170,11 @@ async def serve_get(req: ResourceRequest) -> web.StreamResponse:
     r, name = req.resource, req.name or ""
     if req.sub == "log":
         return await serve_log(req)
-    if req.sub == "scale":
-        obj = await subresources.get_subresource(req.svc, r, name, "scale", req.namespace)
-        return respond(obj)
+    if req.sub is not None:
+        return respond(await req.svc.get_subresource(r, name, req.sub, req.namespace))
     obj = await req.svc.get_object(r, name, req.namespace, req.q.get("resourceVersion", ""))
     if req.table_wanted():
-        return respond(tables.table(r, [obj], req.svc.clock(),
+        return respond(tables.table(req.strategy, [obj], req.svc.clock(),
                                     include_object=req.q.get("includeObject", "Metadata"),
                                     list_meta={"resourceVersion":
                                                obj["metadata"]["resourceVersion"]}))
@@ -181,7 +183,7 @@ async def serve_get(req: ResourceRequest) -> web.StreamResponse:
 
 async def serve_create(req: ResourceRequest) -> web.Response:
     opts = req.options()
-    body = await req.body()
+    body = await req.body(opts)
     if body is None:
         raise errors.bad_request("the request body is empty: an object is required")
     obj = await req.svc.create_object(req.resource, body, req.namespace, opts)
@@ -190,20 +192,15 @@ async def serve_create(req: ResourceRequest) -> web.Response:
 
 async def serve_update(req: ResourceRequest) -> web.Response:
     opts = req.options()
-    body = await req.body()
+    body = await req.body(opts)
     if not isinstance(body, dict):
         raise errors.bad_request("the request body must be an object")
     name = req.name or ""
-    if req.sub == "scale":
-        out = await subresources.update_scale(req.svc, req.resource, body, req.namespace,
-                                              opts, name)
-        return respond(out)
-    body_name = (body.get("metadata") or {}).get("name")
+    meta = body.get("metadata")
+    body_name = meta.get("name") if isinstance(meta, dict) else None
     if req.sub is None and body_name and body_name != name:
         raise errors.bad_request(f"the name of the object ({body_name}) does not match the name "
                                  f"on the URL ({name})")
-    if req.sub == "finalize" and req.resource is not NAMESPACES:
-        raise errors.not_found(f"{req.resource.plural}/finalize", name)
     obj = await req.svc.update_object(req.resource, body, req.namespace, req.sub, opts,
                                       name=name)
     return respond(obj, 200, opts.warnings)
@@ -212,26 +209,15 @@ async def serve_update(req: ResourceRequest) -> web.Response:
 async def serve_patch(req: ResourceRequest) -> web.Response:
     opts = req.options()
     ctype = req.request.content_type
-    if ctype not in _PATCH_TYPES:
+    if ctype not in PATCH_TYPES:
         raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown "
-                       f"format - accepted media types include: {', '.join(_PATCH_TYPES)}")
-    patch = await req.body(patch=True)
+                       f"format - accepted media types include: {', '.join(PATCH_TYPES)}")
+    patch = await req.body(opts, patch=True)
     if patch is None:
         raise errors.bad_request("the patch body is empty")
-    name = req.name or ""
-    if req.sub == "scale":
-        out = await subresources.patch_scale(req.svc, req.resource, name, patch, ctype,
-                                             req.namespace, opts)
-        return respond(out)
-    existed = True
-    if ctype == "application/apply-patch+yaml":
-        try:
-            await req.svc.get_object(req.resource, name, req.namespace)
-        except ApiError as e:
-            existed = e.code != 404
-    obj = await req.svc.patch_object(req.resource, name, patch, ctype, req.namespace, req.sub,
-                                     opts)
-    return respond(obj, 200 if existed else 201, opts.warnings)
+    written = await req.svc.patch_object(req.resource, req.name or "", patch, ctype,
+                                         req.namespace, req.sub, opts)
+    return respond(written.obj, 201 if written.created else 200, opts.warnings)
 
 
 def _delete_options(req: ResourceRequest, body: Any) -> dict[str, Any]:
@@ -253,7 +239,7 @@ def _delete_options(req: ResourceRequest, body: Any) -> dict[str, Any]:
 
 async def serve_delete(req: ResourceRequest) -> web.Response:
     ropts = req.options()
-    body = await req.body()
+    body = await req.body(ropts)
     opts = _delete_options(req, body)
     obj, gone = await req.svc.delete_object(
         req.resource, req.name or "", req.namespace,
@@ -266,9 +252,8 @@ async def serve_delete(req: ResourceRequest) -> web.Response:
 async def serve_delete_collection(req: ResourceRequest) -> web.Response:
     r = req.resource
     ropts = req.options()
-    opts = _delete_options(req, await req.body())
-    flt = build_filter(r.group, r.plural, req.q.get("labelSelector", ""),
-                       req.q.get("fieldSelector", ""))
+    opts = _delete_options(req, await req.body(ropts))
+    flt = req.filter()
     items = await req.svc.delete_collection(
         r, req.namespace, flt, grace_period_seconds=opts.get("gracePeriodSeconds"),
         propagation_policy=opts.get("propagationPolicy"), opts=ropts)
@@ -283,7 +268,7 @@ def _watch_line(req: ResourceRequest, kind: str, ev: CachedEvent | dict[str, Any
             return ev.line(kind)
         return (dumps({"type": kind, "object": ev}) + "\n").encode()
     obj = ev.object() if isinstance(ev, CachedEvent) else ev
-    tbl = tables.table(req.resource, [obj], req.svc.clock(),
+    tbl = tables.table(req.strategy, [obj], req.svc.clock(),
                        include_object=req.q.get("includeObject", "Metadata"),
                        list_meta={"resourceVersion": obj["metadata"].get("resourceVersion")},
                        with_columns=first)
@@ -315,7 +300,7 @@ async def serve_watch(req: ResourceRequest) -> web.StreamResponse:
     if req.name:
         fs = f"metadata.name={req.name}" + ("," + fs if fs else "")
     # Everything a client can get wrong is answered before the 200 starts streaming.
-    flt = build_filter(r.group, r.plural, req.q.get("labelSelector", ""), fs)
+    flt = req.filter(fs)
     timeout = req.int_param("timeoutSeconds")
     causes = _watch_option_errors(req)
     if causes:
@@ -354,7 +339,12 @@ async def serve_watch(req: ResourceRequest) -> web.StreamResponse:
 async def serve_log(req: ResourceRequest) -> web.StreamResponse:
     since = req.int_param("sinceSeconds")
     if since is None and req.q.get("sinceTime"):
-        since = max(1, int(req.svc.clock() - parse_rfc3339(req.q["sinceTime"])))
+        try:
+            since_time = parse_rfc3339(req.q["sinceTime"])
+        except ValueError:
+            raise errors.bad_request(f'parsing time "{req.q["sinceTime"][:64]}" as RFC3339: '
+                                     "cannot parse") from None
+        since = max(1, int(req.svc.clock() - since_time))
     stream = await req.svc.read_log(
         req.namespace or "default", req.name or "", req.q.get("container") or None,
         follow=req.flag("follow"), tail_lines=req.int_param("tailLines"),

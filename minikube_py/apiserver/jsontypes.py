@@ -10,14 +10,17 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+from dataclasses import dataclass
 from typing import Any
 
-from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import Resource
-from minikube_py.apiserver.protobuf_schema import KINDS, MESSAGES, Field
+from minikube_py.apiserver.jsonvalues import MAX_DEPTH, DecodeError, check_depth
+from minikube_py.apiserver.protobuf_schema import MESSAGES, Field
 
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _GO_SCALARS = {"double": "float64", "float": "float32", "bytes": "[]uint8"}
+_TYPE_META = frozenset({"apiVersion", "kind"})
+_ZERO_ELEMENT: dict[str, Any] = {"string": "", "bytes": "", "Quantity": "0", "int32": 0,
+                                 "int64": 0, "double": 0.0, "float": 0.0, "bool": False}
 _GO_BUILTINS = {"Quantity": "resource.Quantity", "IntOrString": "intstr.IntOrString",
                 "Time": "v1.Time", "MicroTime": "v1.MicroTime"}
 
@@ -57,9 +60,15 @@ def _go_type(type_: str) -> str:
 
 
 class _Walk:
+    """One pass over an object along its schema: Go's type errors, unknown fields (pruned
+    and recorded), nulls (a null field is absent; a null element is its zero value), and
+    how deep free-form values (RawExtension, FieldsV1) nest."""
+
     def __init__(self) -> None:
         self.struct = ""
-        self.path: list[str] = []
+        self.path: list[str] = []  # Go's field path, for type errors
+        self.where: list[str] = []  # kube's path with indices, for unknown fields
+        self.unknown: list[str] = []
 
     def fail(self, value: Any, go_type: str) -> JsonTypeError:
         what = _json_kind(value)
@@ -70,34 +79,48 @@ class _Walk:
 
     def message(self, obj: dict[str, Any], message: str) -> None:
         struct = message.split(".", 1)[1]
-        for key, value in obj.items():
-            field = _fields(message).get(key)
-            if field is None or value is None:
-                continue  # unknown fields are fieldValidation's business; null is the zero
+        fields = _fields(message)
+        for key, value in list(obj.items()):
+            field = fields.get(key)
+            if field is None:
+                if key not in _TYPE_META:
+                    self.unknown.append(".".join([*self.where, key]))
+                    del obj[key]
+                continue
+            if value is None:
+                del obj[key]  # what Go makes of a null field: nil, left out when encoded
+                continue
             self.path.append(key)
+            self.where.append(key)
             self.struct = struct
             self.field(value, field)
             self.path.pop()
+            self.where.pop()
             self.struct = struct
 
     def field(self, value: Any, field: Field) -> None:
         if field.label == "[]":
             if not isinstance(value, list):
                 raise self.fail(value, "[]" + _go_type(field.type))
+            last = self.where[-1]
             for i, item in enumerate(value):
+                self.where[-1] = f"{last}[{i}]"
                 value[i] = self.element(item, field.type)
+            self.where[-1] = last
         elif field.label == "map":
             if not isinstance(value, dict):
                 raise self.fail(value, "map[string]" + _go_type(field.type))
             for k, item in value.items():
+                self.where.append(k)
                 value[k] = self.element(item, field.type)
+                self.where.pop()
         else:
             self.element(value, field.type)
 
     def element(self, value: Any, type_: str) -> Any:
         """Check one value; returns what a null element decodes to (the zero value)."""
         if value is None:
-            return {} if type_ in MESSAGES else "" if type_ in ("string", "bytes") else value
+            return _ZERO_ELEMENT.get(type_, {} if type_ in MESSAGES else value)
         if type_ in MESSAGES:
             if not isinstance(value, dict):
                 raise self.fail(value, _go_type(type_))
@@ -123,7 +146,12 @@ class _Walk:
         elif type_ == "Quantity":
             if isinstance(value, bool) or not isinstance(value, int | float | str):
                 raise self.fail(value, _go_type(type_))
-        return value  # RawExtension and FieldsV1 hold any JSON
+        else:  # RawExtension and FieldsV1 hold any JSON, within the depth limit
+            try:
+                check_depth(value, MAX_DEPTH - len(self.where))
+            except DecodeError as e:
+                raise JsonTypeError(str(e)) from None
+        return value
 
 
 def _check_base64(value: Any, walk: _Walk) -> None:
@@ -137,24 +165,20 @@ def _check_base64(value: Any, walk: _Walk) -> None:
         raise JsonTypeError(f"illegal base64 data at input byte {at}") from None
 
 
-def json_type_errors(resource: Resource, obj: dict[str, Any]) -> str | None:
-    """Go's decoding error for the first wrongly typed field of `obj`, or None. Null list
-    elements and map values become their zero values, as decoding would make them."""
-    message = KINDS.get((resource.api_version, resource.kind))
-    if message is None:
-        return None
+@dataclass(slots=True)
+class Typed:
+    """What the typed pass found: Go's error for the first wrongly typed field, and the
+    unknown fields it dropped (kube's paths, e.g. "spec.containers[0].imagee")."""
+
+    error: str | None
+    unknown: list[str]
+
+
+def type_object(schema: str, obj: dict[str, Any]) -> Typed:
+    """Walk `obj` (in place) along `schema`, a message of the schema tables."""
     walk = _Walk()
     try:
-        walk.message(obj, message)
+        walk.message(obj, schema)
     except JsonTypeError as e:
-        return str(e)
-    return None
-
-
-def check_json_types(resource: Resource, obj: dict[str, Any]) -> None:
-    """400 BadRequest, in kube's words, for a body its Go types could not hold."""
-    err = json_type_errors(resource, obj)
-    if err is not None:
-        version = resource.api_version.rsplit("/", 1)[-1]
-        raise ApiError(400, "BadRequest", f'{resource.kind} in version "{version}" cannot be '
-                                          f"handled as a {resource.kind}: {err}")
+        return Typed(str(e), walk.unknown)
+    return Typed(None, walk.unknown)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from minikube_py.apiserver.protobuf_schema import KINDS, MESSAGES, Field
+from minikube_py.apiserver.jsonvalues import DecodeError, decode_json
+from minikube_py.apiserver.protobuf_schema import MESSAGES, Field
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
 
 log = logging.getLogger(__name__)
+# (apiVersion, kind) of a top-level object -> its message in the schema tables, or None.
+MessageFor = Callable[[str, str], "str | None"]
+DEFAULT_MAX_DEPTH = 100
 
 _VARINT, _FIXED64, _BYTES, _FIXED32 = 0, 1, 2, 5
 _WIRE_TYPE = {"string": _BYTES, "bytes": _BYTES, "int32": _VARINT, "int64": _VARINT,
@@ -38,14 +41,23 @@ class UnsupportedKindError(Exception):
         self.api_version, self.kind = api_version, kind
 
 
-def message_for_kind(api_version: str, kind: str) -> str | None:
-    if kind == "DeleteOptions":  # registered in every group version
-        return "meta.DeleteOptions"
-    return KINDS.get((api_version, kind))
+class _Limits:
+    """What one decode may do: which kinds it knows, and how deep messages may nest."""
+
+    __slots__ = ("depth", "message_for")
+
+    def __init__(self, message_for: MessageFor, depth: int) -> None:
+        self.message_for = message_for
+        self.depth = depth
 
 
-def decode_object(data: bytes) -> dict[str, Any]:
+def decode_object(data: bytes, message_for: MessageFor, *,
+                  max_depth: int = DEFAULT_MAX_DEPTH) -> dict[str, Any]:
     """Decode `k8s\\0` + runtime.Unknown{typeMeta, raw, contentEncoding, contentType}."""
+    return _decode_object(data, _Limits(message_for, max_depth))
+
+
+def _decode_object(data: bytes, limits: _Limits) -> dict[str, Any]:
     if not data.startswith(MAGIC):
         raise ProtobufDecodeError("the body does not start with the Kubernetes protobuf prefix")
     api_version = kind = ""
@@ -59,13 +71,30 @@ def decode_object(data: bytes) -> dict[str, Any]:
             raw = _expect_bytes(number, wire, value)
         elif number == 3 and _expect_bytes(number, wire, value):
             raise ProtobufDecodeError(f"unsupported content encoding {_string(value)!r}")
-    message = message_for_kind(api_version, kind)
+    message = "meta.DeleteOptions" if kind == "DeleteOptions" else \
+        limits.message_for(api_version, kind)  # DeleteOptions: in every group version
     if message is None:
         raise UnsupportedKindError(api_version, kind)
-    return {"apiVersion": api_version, "kind": kind, **decode_message(raw, message)}
+    return {"apiVersion": api_version, "kind": kind, **_decode_message(raw, message, limits)}
 
 
-def decode_message(data: bytes, message: str) -> dict[str, Any]:
+def decode_message(data: bytes, message: str, *,
+                   max_depth: int = DEFAULT_MAX_DEPTH) -> dict[str, Any]:
+    """One message of the schema tables (no envelope)."""
+    return _decode_message(data, message, _Limits(lambda _v, _k: None, max_depth))
+
+
+def _decode_message(data: bytes, message: str, limits: _Limits) -> dict[str, Any]:
+    if limits.depth <= 0:
+        raise ProtobufDecodeError("messages nest too deeply")
+    limits.depth -= 1
+    try:
+        return _message_body(data, message, limits)
+    finally:
+        limits.depth += 1
+
+
+def _message_body(data: bytes, message: str, limits: _Limits) -> dict[str, Any]:
     fields = MESSAGES[message]
     out: dict[str, Any] = {}
     for number, wire, value in iter_fields(data):
@@ -74,33 +103,34 @@ def decode_message(data: bytes, message: str) -> dict[str, Any]:
             log.debug("skipping unknown protobuf field %d of %s", number, message)
             continue
         try:
-            _set_field(out, field, wire, value)
+            _set_field(out, field, wire, value, limits)
         except ProtobufDecodeError as e:
             raise ProtobufDecodeError(f"{message}.{field.json or field.type}: {e}") from None
     return out
 
 
-def _set_field(out: dict[str, Any], field: Field, wire: int, value: int | bytes) -> None:
+def _set_field(out: dict[str, Any], field: Field, wire: int, value: int | bytes,
+               limits: _Limits) -> None:
     if field.label == "[]":
         items = out.setdefault(field.json, [])
         if wire == _BYTES and _WIRE_TYPE.get(field.type, _BYTES) != _BYTES:
             items.extend(_unpack(field.type, _expect_bytes(0, wire, value)))
         else:
-            items.append(_decode_value(field.type, wire, value))
+            items.append(_decode_value(field.type, wire, value, limits))
     elif field.label == "map":
-        key, item = _decode_map_entry(field.type, _expect_bytes(0, wire, value))
+        key, item = _decode_map_entry(field.type, _expect_bytes(0, wire, value), limits)
         out.setdefault(field.json, {})[key] = item
     elif not field.json:
-        out.update(_decode_value(field.type, wire, value))
+        out.update(_decode_value(field.type, wire, value, limits))
     else:
-        decoded = _decode_value(field.type, wire, value)
+        decoded = _decode_value(field.type, wire, value, limits)
         if decoded is None or (not field.keep_zero and decoded == _ZERO.get(field.type, ...)):
             out.pop(field.json, None)
         else:
             out[field.json] = decoded
 
 
-def _decode_value(type_: str, wire: int, value: int | bytes) -> Any:
+def _decode_value(type_: str, wire: int, value: int | bytes, limits: _Limits) -> Any:
     expected = _WIRE_TYPE.get(type_, _BYTES)
     if wire != expected:
         raise ProtobufDecodeError(f"wire type {wire} where {type_} needs {expected}")
@@ -110,10 +140,12 @@ def _decode_value(type_: str, wire: int, value: int | bytes) -> Any:
         return _string(value)
     if type_ == "bytes":
         return base64.b64encode(value).decode("ascii")
+    if type_ == "RawExtension":
+        return _raw_extension(value, limits)
     builtin = _BUILTINS.get(type_)
     if builtin is not None:
         return builtin(value)
-    return decode_message(value, type_)
+    return _decode_message(value, type_, limits)
 
 
 def _decode_number(type_: str, value: int) -> Any:
@@ -137,15 +169,15 @@ def _unpack(type_: str, data: bytes) -> list[Any]:
     return out
 
 
-def _decode_map_entry(type_: str, data: bytes) -> tuple[str, Any]:
+def _decode_map_entry(type_: str, data: bytes, limits: _Limits) -> tuple[str, Any]:
     key, value = "", None
     for number, wire, raw in iter_fields(data):
         if number == 1:
-            key = _decode_value("string", wire, raw)
+            key = _decode_value("string", wire, raw, limits)
         elif number == 2:
-            value = _decode_value(type_, wire, raw)
+            value = _decode_value(type_, wire, raw, limits)
     if value is None:  # an absent value is the type's zero value
-        value = _ZERO[type_] if type_ in _ZERO else _decode_value(type_, _BYTES, b"")
+        value = _ZERO[type_] if type_ in _ZERO else _decode_value(type_, _BYTES, b"", limits)
     return key, value
 
 
@@ -188,12 +220,18 @@ def _int_or_string(data: bytes) -> int | str:
     return int(_decode_number("int32", int_val))
 
 
-def _raw_extension(data: bytes) -> Any:
+def _raw_extension(data: bytes, limits: _Limits) -> Any:
     raw = _bytes_fields(data).get(1, b"")
     if not raw:
         return None
     if raw.startswith(MAGIC):
-        return decode_object(raw)
+        limits.depth -= 1
+        try:
+            if limits.depth <= 0:
+                raise ProtobufDecodeError("messages nest too deeply")
+            return _decode_object(raw, limits)
+        finally:
+            limits.depth += 1
     return _json(raw)
 
 
@@ -202,8 +240,7 @@ def _fields_v1(data: bytes) -> Any:
 
 
 _BUILTINS = {"Time": _time, "MicroTime": _micro_time, "Quantity": _quantity,
-             "IntOrString": _int_or_string, "RawExtension": _raw_extension,
-             "FieldsV1": _fields_v1}
+             "IntOrString": _int_or_string, "FieldsV1": _fields_v1}
 
 
 # The wire format.
@@ -278,7 +315,7 @@ def _string(value: int | bytes) -> str:
 
 
 def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise ProtobufDecodeError("embedded raw object is not JSON") from None
+    try:  # the JSON rules (depth, numbers, surrogates) hold inside protobuf too
+        return decode_json(raw)
+    except DecodeError as e:
+        raise ProtobufDecodeError(f"embedded raw object is not JSON: {e}") from None

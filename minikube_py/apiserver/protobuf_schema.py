@@ -24,34 +24,6 @@ SCALARS = frozenset({"string", "int32", "int64", "bool", "bytes", "double", "flo
 BUILTINS = frozenset({"Time", "MicroTime", "Quantity", "IntOrString", "RawExtension",
                       "FieldsV1"})
 
-# (apiVersion, kind) of a top-level object -> its message.
-KINDS: dict[tuple[str, str], str] = {
-    ("apps/v1", "ControllerRevision"): "apps.ControllerRevision",
-    ("apps/v1", "DaemonSet"): "apps.DaemonSet",
-    ("apps/v1", "Deployment"): "apps.Deployment",
-    ("apps/v1", "ReplicaSet"): "apps.ReplicaSet",
-    ("apps/v1", "StatefulSet"): "apps.StatefulSet",
-    ("autoscaling/v1", "Scale"): "autoscaling.Scale",
-    ("batch/v1", "CronJob"): "batch.CronJob",
-    ("batch/v1", "Job"): "batch.Job",
-    ("coordination.k8s.io/v1", "Lease"): "coordination.Lease",
-    ("v1", "Binding"): "core.Binding",
-    ("v1", "ConfigMap"): "core.ConfigMap",
-    ("v1", "Endpoints"): "core.Endpoints",
-    ("v1", "Event"): "core.Event",
-    ("v1", "Namespace"): "core.Namespace",
-    ("v1", "Node"): "core.Node",
-    ("v1", "PersistentVolumeClaim"): "core.PersistentVolumeClaim",
-    ("v1", "Pod"): "core.Pod",
-    ("v1", "ReplicationController"): "core.ReplicationController",
-    ("v1", "Secret"): "core.Secret",
-    ("v1", "Service"): "core.Service",
-    ("v1", "ServiceAccount"): "core.ServiceAccount",
-    ("discovery.k8s.io/v1", "EndpointSlice"): "discovery.EndpointSlice",
-    ("events.k8s.io/v1", "Event"): "events.Event",
-    ("policy/v1", "Eviction"): "policy.Eviction",
-}
-
 _MESSAGES: dict[str, str] = {
     "apps.ControllerRevision":
         "1 metadata meta.ObjectMeta, 2 data RawExtension, 3 revision int64!",

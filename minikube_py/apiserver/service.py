@@ -1,37 +1,48 @@
-"""ApiService: the API server's façade over a KV store; the in-process ApiClient.
+"""ApiService: the API server behind its HTTP layer, and the in-process ApiClient.
 
-Each request path lives in its own module (create, read, update, deletion, watchapi,
-subresources); this class holds the shared state and wires them together.
+It builds the parts once (kinds, object store, admission, the verbs' context, the watch
+fan-out) and hands each request to its verb in `rest/`; the HTTP layer and in-process
+components reach storage through the same methods, so through the same decode, admission,
+strategy and validation stages.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, NoReturn
 
-from minikube_py.api.resources import EVENTS, Resource
-from minikube_py.api.selectors import ObjectFilter, build_filter
+from minikube_py.api import errors
+from minikube_py.api.resources import Resource
+from minikube_py.api.selectors import ObjectFilter
 from minikube_py.api.timefmt import rfc3339
-from minikube_py.apiserver import create, deletion, read, storage, update, watchapi
+from minikube_py.apiserver.admission import default_admission
+from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_object
 from minikube_py.apiserver.bootstrap import ensure_builtin_objects
 from minikube_py.apiserver.compaction import compaction_loop
-from minikube_py.apiserver.create import EventLeases
 from minikube_py.apiserver.ipalloc import ServiceAllocations
+from minikube_py.apiserver.kinds.base import Strategy
+from minikube_py.apiserver.kinds.builtin import builtin_kinds
+from minikube_py.apiserver.logs import KubeletLogStream, open_kubelet_log
+from minikube_py.apiserver.objectstore import ObjectStore, Written
 from minikube_py.apiserver.options import RequestOptions
-from minikube_py.apiserver.read import ListResult, list_body
-from minikube_py.apiserver.requestbody import namespace_for
-from minikube_py.apiserver.update import CONFLICT_MSG
+from minikube_py.apiserver.rest import create, delete, read, scale, update, watch
+from minikube_py.apiserver.rest.context import RestContext
+from minikube_py.apiserver.rest.read import ListResult, list_body
+from minikube_py.apiserver.storage import dumps
 from minikube_py.apiserver.watchcache import CachedEvent, WatchFanout
 from minikube_py.client.interface import MERGE_PATCH, WatchEvent
-from minikube_py.store.types import KV, KeyValue
+from minikube_py.store.types import KV
+from minikube_py.tasks import TaskSet
 
-if TYPE_CHECKING:
-    from minikube_py.apiserver.logs import KubeletLogStream
+Obj = dict[str, Any]
+
+
+def _copy(body: Any) -> Any:
+    """The caller keeps its dict: the service works on its own copy."""
+    return json.loads(dumps(body))
 
 
 class ApiService:
@@ -46,60 +57,54 @@ class ApiService:
         self.rng = rng or random.Random()
         self.compaction_interval = compaction_interval
         self.bookmark_interval = bookmark_interval
-        self.fanout = WatchFanout(kv)
         self.allocations = ServiceAllocations(kv, service_cidr)
-        self.event_leases = EventLeases(kv)
+        self.kinds = builtin_kinds(self.allocations)
+        self.objects = ObjectStore(kv, clock)
+        self.rest = RestContext(self.objects, self.kinds, default_admission(self.objects),
+                                clock, self.rng)
+        self.fanout = WatchFanout(kv, self.kinds.resource_of_key)
         self._kubernetes_target_port = kubernetes_service_target_port
-        self._tasks: list[asyncio.Task[None]] = []
-        self.started = asyncio.Event()
+        self._tasks = TaskSet("apiserver")
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.fanout.start()
+        await self.fanout.start(self._tasks)
         await ensure_builtin_objects(self, self._kubernetes_target_port)
-        self._tasks.append(asyncio.create_task(compaction_loop(self),
-                                               name="apiserver-compaction"))
-        self.started.set()
+        self._tasks.spawn("compaction", compaction_loop(self.kv, self.compaction_interval),
+                          critical=True)
+
+    async def run(self) -> NoReturn:
+        """Until a part the API server cannot go on without (the watch fan-out, the
+        compactor) ends: then raise, so the supervisor stops the cluster."""
+        await self._tasks.wait_failure()
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        self._tasks.clear()
-        await self.fanout.stop()
+        await self._tasks.close()
+        self.fanout.close_watchers()
 
     def now(self) -> str:
         return rfc3339(self.clock())
 
-    # --- shared steps that deletion.py and subresources.py reach through the service ------
+    def strategy(self, resource: Resource) -> Strategy:
+        return self.kinds.strategy(resource)
 
-    def _namespace_for(self, resource: Resource, namespace: str | None,
-                       body: dict[str, Any] | None = None) -> str | None:
-        return namespace_for(resource, namespace, body)
+    def filter(self, resource: Resource, label_selector: str = "",
+               field_selector: str = "") -> ObjectFilter:
+        return self.kinds.filter(resource, label_selector, field_selector)
 
-    async def _read_existing(self, resource: Resource, ns: str | None, name: str) -> KeyValue:
-        return await read.read_existing(self.kv, resource, ns, name)
+    # --- the verbs, for the HTTP layer and the client protocol below ---------------------
 
-    async def _write_update(self, resource: Resource, kv: KeyValue, old: dict[str, Any],
-                            new: dict[str, Any], precondition: str,
-                            opts: RequestOptions) -> dict[str, Any] | None:
-        return await update.write_update(self, resource, kv, old, new, precondition, opts)
-
-    async def _delete_key(self, resource: Resource, kv: KeyValue) -> int | None:
-        return await update.delete_key(self, resource, kv)
-
-    # --- create, read, update, patch ------------------------------------------------------
-
-    async def create_object(self, resource: Resource, body: dict[str, Any], namespace: str | None,
-                            opts: RequestOptions | None = None) -> dict[str, Any]:
-        """Create from a body the service may keep and mutate."""
-        return await create.create_object(self, resource, body, namespace, opts)
+    async def create_object(self, resource: Resource, body: Any, namespace: str | None,
+                            opts: RequestOptions | None = None) -> Obj:
+        """Create from a decoded body the service may keep and mutate."""
+        opts = opts or RequestOptions()
+        strategy = self.strategy(resource)
+        obj = typed_object(strategy, body, opts)
+        return await create.create(self.rest, strategy, obj, namespace, opts)
 
     async def get_object(self, resource: Resource, name: str, namespace: str | None,
-                         resource_version: str = "") -> dict[str, Any]:
+                         resource_version: str = "") -> Obj:
         return await read.get_object(self.kv, resource, name, namespace, resource_version)
 
     async def list_objects(self, resource: Resource, namespace: str | None, flt: ObjectFilter,
@@ -111,106 +116,137 @@ class ApiService:
                                        resource_version=resource_version,
                                        resource_version_match=resource_version_match)
 
-    async def update_object(self, resource: Resource, body: dict[str, Any],
-                            namespace: str | None, subresource: str | None = None,
-                            opts: RequestOptions | None = None, *,
-                            name: str | None = None) -> dict[str, Any]:
-        """PUT from a body the service may keep and mutate."""
-        return await update.update_object(self, resource, body, namespace, subresource, opts,
-                                          name=name)
+    async def update_object(self, resource: Resource, body: Any, namespace: str | None,
+                            subresource: str | None = None, opts: RequestOptions | None = None,
+                            *, name: str | None = None) -> Obj:
+        """PUT from a decoded body the service may keep and mutate."""
+        opts = opts or RequestOptions()
+        strategy = self.strategy(resource)
+        if subresource == "scale":
+            return await scale.update_scale(self.rest, strategy, body, namespace, name or "",
+                                            opts)
+        if subresource is None:
+            obj = typed_object(strategy, body, opts)
+        else:
+            if not isinstance(body, dict):
+                raise errors.bad_request("the body of the request must be a JSON object")
+            if body.get("metadata") is None:
+                body["metadata"] = {}
+            if not isinstance(body["metadata"], dict):
+                raise errors.bad_request("metadata must be an object")
+            type_checked(strategy, body, opts)
+            obj = body
+        return await update.update(self.rest, strategy, obj, namespace, name or "",
+                                   subresource, opts)
 
     async def patch_object(self, resource: Resource, name: str, patch: Any, patch_type: str,
                            namespace: str | None, subresource: str | None = None,
-                           opts: RequestOptions | None = None) -> dict[str, Any]:
-        return await update.patch_object(self, resource, name, patch, patch_type, namespace,
-                                         subresource, opts)
+                           opts: RequestOptions | None = None) -> Written:
+        opts = opts or RequestOptions()
+        strategy = self.strategy(resource)
+        if subresource == "scale":
+            return Written(await scale.patch_scale(self.rest, strategy, name, patch,
+                                                   patch_type, namespace, opts))
+        return await update.patch(self.rest, strategy, name, patch, patch_type, namespace,
+                                  subresource, opts)
 
-    # --- delete -------------------------------------------------------------------------
+    async def get_subresource(self, resource: Resource, name: str, subresource: str,
+                              namespace: str | None) -> Obj:
+        strategy = self.strategy(resource)
+        if subresource == "scale":
+            return await scale.get_scale(self.rest, strategy, name, namespace)
+        if subresource == "status" and strategy.has_status:
+            return await self.get_object(resource, name, namespace)
+        raise errors.not_found(f"{resource.plural}/{subresource}", name, resource.group)
+
+    async def post_subresource(self, resource: Resource, name: str, subresource: str,
+                               body: Any, namespace: str | None,
+                               opts: RequestOptions | None = None) -> Obj:
+        """POST to a kind's own subresource (pods/binding, pods/eviction)."""
+        strategy = self.strategy(resource)
+        handler = strategy.post_subresources.get(subresource)
+        if handler is None:
+            raise errors.method_not_allowed(
+                f"the server does not allow this method on the requested resource "
+                f"({resource.plural}/{subresource})")
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of the request must be a JSON object")
+        ns = namespace_for(resource, namespace)
+        return await handler(self.rest, name, ns, body, opts or RequestOptions())
 
     async def delete_object(self, resource: Resource, name: str, namespace: str | None, *,
                             grace_period_seconds: int | None = None,
                             propagation_policy: str | None = None,
                             preconditions: dict[str, Any] | None = None,
-                            opts: RequestOptions | None = None) -> tuple[dict[str, Any], bool]:
+                            opts: RequestOptions | None = None) -> tuple[Obj, bool]:
         """Returns (the object or a Success Status, whether it is gone now)."""
-        return await deletion.delete_object(
-            self, resource, name, namespace, grace_period_seconds=grace_period_seconds,
-            propagation_policy=propagation_policy, preconditions=preconditions, opts=opts)
+        return await delete.delete(self.rest, self.strategy(resource), name, namespace,
+                                   grace_period_seconds=grace_period_seconds,
+                                   propagation_policy=propagation_policy,
+                                   preconditions=preconditions, opts=opts or RequestOptions())
 
     async def delete_collection(self, resource: Resource, namespace: str | None,
                                 flt: ObjectFilter, *, grace_period_seconds: int | None = None,
                                 propagation_policy: str | None = None,
-                                opts: RequestOptions | None = None) -> list[dict[str, Any]]:
-        return await deletion.delete_collection(
-            self, resource, namespace, flt, grace_period_seconds=grace_period_seconds,
-            propagation_policy=propagation_policy, opts=opts)
+                                opts: RequestOptions | None = None) -> list[Obj]:
+        return await delete.delete_collection(
+            self.rest, self.strategy(resource), namespace, flt,
+            grace_period_seconds=grace_period_seconds, propagation_policy=propagation_policy,
+            opts=opts or RequestOptions())
 
     def watch_events(self, resource: Resource, namespace: str | None, flt: ObjectFilter,
                      resource_version: str = "", *, allow_bookmarks: bool = False,
                      timeout_seconds: float | None = None, initial_events_end: bool = False,
-                     ) -> AsyncGenerator[tuple[str, CachedEvent | dict[str, Any]], None]:
+                     ) -> AsyncGenerator[tuple[str, CachedEvent | Obj], None]:
         """(type, event) pairs; initial state first when resource_version is "" or "0".
         Dict payloads are fresh objects (initial state, bookmarks); CachedEvents are shared."""
-        return watchapi.watch_events(self, resource, namespace, flt, resource_version,
-                                     allow_bookmarks=allow_bookmarks,
-                                     timeout_seconds=timeout_seconds,
-                                     initial_events_end=initial_events_end)
+        return watch.watch_events(self.fanout, self.kv, self.bookmark_interval, resource,
+                                  namespace, flt, resource_version,
+                                  allow_bookmarks=allow_bookmarks,
+                                  timeout_seconds=timeout_seconds,
+                                  initial_events_end=initial_events_end)
 
     # --- the ApiClient protocol --------------------------------------------------------------
 
-    async def create(self, resource: Resource, body: dict[str, Any], *,
-                     namespace: str | None = None, name: str | None = None,
-                     subresource: str | None = None) -> dict[str, Any]:
-        body = json.loads(storage.dumps(body))  # the caller keeps its dict
+    async def create(self, resource: Resource, body: Obj, *, namespace: str | None = None,
+                     name: str | None = None, subresource: str | None = None) -> Obj:
         if subresource:
-            from minikube_py.apiserver.subresources import create_subresource
-
-            return await create_subresource(self, resource, name or "", subresource, body,
-                                            namespace, RequestOptions())
-        return await self.create_object(resource, body, namespace)
+            return await self.post_subresource(resource, name or "", subresource, _copy(body),
+                                               namespace)
+        return await self.create_object(resource, _copy(body), namespace)
 
     async def get(self, resource: Resource, name: str, *, namespace: str | None = None,
-                  subresource: str | None = None) -> dict[str, Any]:
-        if subresource and subresource != "status":
-            from minikube_py.apiserver.subresources import get_subresource
-
-            return await get_subresource(self, resource, name, subresource, namespace)
+                  subresource: str | None = None) -> Obj:
+        if subresource:
+            return await self.get_subresource(resource, name, subresource, namespace)
         return await self.get_object(resource, name, namespace)
 
     async def list(self, resource: Resource, *, namespace: str | None = None,
                    label_selector: str = "", field_selector: str = "", limit: int = 0,
-                   continue_token: str = "", resource_version: str = "") -> dict[str, Any]:
-        flt = build_filter(resource.group, resource.plural, label_selector, field_selector)
+                   continue_token: str = "", resource_version: str = "") -> Obj:
+        flt = self.filter(resource, label_selector, field_selector)
         res = await self.list_objects(resource, namespace, flt, limit=limit,
                                       continue_token=continue_token,
                                       resource_version=resource_version)
         return list_body(resource, res)
 
-    async def update(self, resource: Resource, body: dict[str, Any], *,
-                     namespace: str | None = None,
-                     subresource: str | None = None) -> dict[str, Any]:
-        body = json.loads(storage.dumps(body))
-        if subresource == "scale":
-            from minikube_py.apiserver.subresources import update_scale
-
-            return await update_scale(self, resource, body, namespace, RequestOptions())
-        return await self.update_object(resource, body, namespace, subresource)
+    async def update(self, resource: Resource, body: Obj, *, namespace: str | None = None,
+                     subresource: str | None = None) -> Obj:
+        body = _copy(body)
+        name = (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
+        return await self.update_object(resource, body, namespace, subresource, name=name)
 
     async def patch(self, resource: Resource, name: str, patch: Any, *,
                     patch_type: str = MERGE_PATCH, namespace: str | None = None,
-                    subresource: str | None = None) -> dict[str, Any]:
-        patch = json.loads(storage.dumps(patch))
-        if subresource == "scale":
-            from minikube_py.apiserver.subresources import patch_scale
-
-            return await patch_scale(self, resource, name, patch, patch_type, namespace,
-                                     RequestOptions())
-        return await self.patch_object(resource, name, patch, patch_type, namespace, subresource)
+                    subresource: str | None = None) -> Obj:
+        written = await self.patch_object(resource, name, _copy(patch), patch_type, namespace,
+                                          subresource)
+        return written.obj
 
     async def delete(self, resource: Resource, name: str, *, namespace: str | None = None,
                      grace_period_seconds: int | None = None,
                      propagation_policy: str | None = None,
-                     preconditions: dict[str, Any] | None = None) -> dict[str, Any]:
+                     preconditions: dict[str, Any] | None = None) -> Obj:
         obj, _ = await self.delete_object(resource, name, namespace,
                                           grace_period_seconds=grace_period_seconds,
                                           propagation_policy=propagation_policy,
@@ -221,7 +257,7 @@ class ApiService:
                     resource_version: str = "", label_selector: str = "",
                     field_selector: str = "", allow_bookmarks: bool = False,
                     timeout_seconds: int | None = None) -> AsyncIterator[WatchEvent]:
-        flt = build_filter(resource.group, resource.plural, label_selector, field_selector)
+        flt = self.filter(resource, label_selector, field_selector)
         events = self.watch_events(resource, namespace, flt, resource_version,
                                    allow_bookmarks=allow_bookmarks,
                                    timeout_seconds=timeout_seconds)
@@ -238,12 +274,7 @@ class ApiService:
                        previous: bool = False) -> KubeletLogStream:
         """Open the pod's log stream on its node's kubelet (errors raise here, before any
         byte is streamed); iterate the result for chunks of text, then aclose() it."""
-        from minikube_py.apiserver.logs import open_kubelet_log
-
         return await open_kubelet_log(self, namespace, pod, container, follow=follow,
                                       tail_lines=tail_lines, timestamps=timestamps,
                                       since_seconds=since_seconds, limit_bytes=limit_bytes,
                                       previous=previous)
-
-
-__all__ = ["CONFLICT_MSG", "EVENTS", "ApiService", "ListResult", "RequestOptions", "list_body"]

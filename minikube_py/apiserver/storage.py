@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minikube_py.api.errors import ApiError, bad_request
-from minikube_py.api.resources import BUILTIN, Resource
+from minikube_py.api.resources import Resource
 from minikube_py.store.types import KeyValue
 
 REGISTRY = b"/registry/"
@@ -33,18 +33,6 @@ def object_key(resource: Resource, namespace: str | None, name: str) -> bytes:
     if resource.namespaced:
         return f"{prefix}{namespace}/{name}".encode()
     return f"{prefix}{name}".encode()
-
-
-# Longest prefixes first, so "/registry/events.k8s.io/events/" is not taken for core events.
-_PREFIXES: list[tuple[bytes, Resource]] = sorted(
-    ((resource_prefix(r).encode(), r) for r in BUILTIN), key=lambda p: -len(p[0]))
-
-
-def resource_of_key(key: bytes) -> Resource | None:
-    for prefix, r in _PREFIXES:
-        if key.startswith(prefix):
-            return r
-    return None
 
 
 def encode(obj: dict[str, Any]) -> bytes:
@@ -109,7 +97,7 @@ class ContinueToken:
             raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
             start = raw["start"].encode()
             rev = int(raw["rv"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise bad_request("continue key is not valid: incorrect encoded start "
                               "resourceVersion (version meta.k8s.io/v1)") from None
         if not start.startswith(prefix) or rev <= 0:

@@ -6,12 +6,15 @@ import asyncio
 import collections
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
-from minikube_py.apiserver.storage import REGISTRY, decode, dumps, resource_of_key, too_old
+from minikube_py.apiserver.storage import REGISTRY, decode, dumps, too_old
 from minikube_py.store.types import KV, CompactedError, Event, EventType, prefix_end
+from minikube_py.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -133,26 +136,22 @@ class Watcher:
 class WatchFanout:
     """Reads the store's change stream once, keeps recent history, feeds the watchers."""
 
-    def __init__(self, kv: KV) -> None:
+    def __init__(self, kv: KV, resource_of_key: Callable[[bytes], Resource | None]) -> None:
         self._kv = kv
+        self._resource_of_key = resource_of_key
         self._watchers: set[Watcher] = set()
         self._history: collections.deque[CachedEvent] = collections.deque()
         self.revision = 0  # every event up to here has been dispatched
         self._history_start = 0  # every event after this revision is in the history
-        self._task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
 
-    async def start(self) -> None:
+    async def start(self, tasks: TaskSet) -> None:
+        """Follow the store from its current revision, as a critical child of `tasks`: the
+        API server cannot serve watches without it."""
         self.revision = self._history_start = self._kv.revision
-        self._task = asyncio.create_task(self._run(), name="apiserver-watch-fanout")
+        tasks.spawn("watch-fanout", self._run(), critical=True)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+    def close_watchers(self) -> None:
         for w in list(self._watchers):
             w.close()
 
@@ -163,19 +162,14 @@ class WatchFanout:
         try:
             async for batch in stream:
                 self._dispatch(batch)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("the store watch behind the API watch fan-out failed")
         finally:
             stream.close()
-            for w in list(self._watchers):
-                w.close()
+            self.close_watchers()
 
     def _dispatch(self, batch: list[Event]) -> None:
         for raw in batch:
             ev = CachedEvent(raw)
-            if resource_of_key(ev.key) is None:
+            if self._resource_of_key(ev.key) is None:
                 continue
             self._history.append(ev)
             for w in self._watchers:

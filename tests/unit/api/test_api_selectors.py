@@ -3,12 +3,13 @@
 import pytest
 
 from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import CONFIGMAPS, EVENTS, PODS
 from minikube_py.api.selectors import (
-    build_filter,
     parse_field_selector,
     parse_label_selector,
     selector_from_label_selector_object,
 )
+from tests.unit.apiserver.kinds import KINDS
 
 LABELS = {"app": "web", "tier": "front", "n": "5"}
 
@@ -73,19 +74,19 @@ def test_field_selector_matches(selector: str, fields: dict[str, str], matches: 
 
 
 def test_pod_field_selector_uses_pod_fields() -> None:
-    flt = build_filter("", "pods", "", "spec.nodeName=n1,status.phase!=Succeeded")
+    flt = KINDS.filter(PODS, "", "spec.nodeName=n1,status.phase!=Succeeded")
     pod = {"metadata": {"name": "p"}, "spec": {"nodeName": "n1"}, "status": {"phase": "Running"}}
     assert flt.matches(pod)
     assert not flt.matches({**pod, "status": {"phase": "Succeeded"}})
 
 
 def test_event_field_selector_uses_involved_object() -> None:
-    flt = build_filter("", "events", "", "involvedObject.name=p,involvedObject.kind=Pod")
+    flt = KINDS.filter(EVENTS, "", "involvedObject.name=p,involvedObject.kind=Pod")
     assert flt.matches({"metadata": {}, "involvedObject": {"name": "p", "kind": "Pod"}})
 
 
 def test_unsupported_field_label_is_bad_request() -> None:
     with pytest.raises(ApiError) as e:
-        build_filter("", "configmaps", "", "data.x=y")
+        KINDS.filter(CONFIGMAPS, "", "data.x=y")
     assert e.value.code == 400
     assert e.value.message == "field label not supported: data.x"

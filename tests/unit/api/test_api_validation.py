@@ -6,7 +6,7 @@ import pytest
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import DEPLOYMENTS, NAMESPACES, PODS, SERVICES
-from minikube_py.api.validation_kinds import validate_create, validate_update
+from tests.unit.apiserver.kinds import validate_create, validate_update
 
 
 def pod(**spec: Any) -> dict[str, Any]:

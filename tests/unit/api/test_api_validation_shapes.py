@@ -7,7 +7,7 @@ import pytest
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import CONFIGMAPS, DEPLOYMENTS, PODS, SECRETS, SERVICES
-from minikube_py.api.validation_kinds import validate_create, validate_update
+from tests.unit.apiserver.kinds import validate_create, validate_update
 
 OWNER = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u1"}
 

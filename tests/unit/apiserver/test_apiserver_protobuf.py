@@ -15,6 +15,7 @@ from minikube_py.apiserver.protobuf import (
     decode_message,
     decode_object,
 )
+from tests.unit.apiserver.kinds import KINDS
 from tests.unit.apiserver.test_apiserver_http import kubectl, needs_kubectl
 
 # Bodies captured from kubectl 1.32 (`kubectl create ...` against this server).
@@ -71,13 +72,13 @@ def envelope(api_version: str, kind: str, raw: bytes) -> bytes:
 
 
 def test_kubectl_namespace_decodes_to_its_json_form() -> None:
-    assert decode_object(CREATE_NAMESPACE_TEAM_A) == {
+    assert decode_object(CREATE_NAMESPACE_TEAM_A, KINDS.message_for) == {
         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"},
         "spec": {}, "status": {}}
 
 
 def test_zero_replicas_is_kept_because_the_go_field_is_a_pointer() -> None:
-    deploy = decode_object(CREATE_DEPLOYMENT_ZERO)
+    deploy = decode_object(CREATE_DEPLOYMENT_ZERO, KINDS.message_for)
     assert deploy["spec"]["replicas"] == 0
     assert deploy["spec"]["selector"] == {"matchLabels": {"app": "zero"}}
     # Empty non-pointer strings on the wire (imagePullPolicy "", workingDir "") are dropped.
@@ -86,19 +87,19 @@ def test_zero_replicas_is_kept_because_the_go_field_is_a_pointer() -> None:
 
 
 def test_secret_bytes_become_base64() -> None:
-    secret = decode_object(CREATE_SECRET_GENERIC)
+    secret = decode_object(CREATE_SECRET_GENERIC, KINDS.message_for)
     assert secret["data"] == {"p": base64.b64encode(b"x").decode()}
 
 
 def test_service_target_port_is_an_int_or_string() -> None:
-    spec = decode_object(CREATE_SERVICE_CLUSTERIP)["spec"]
+    spec = decode_object(CREATE_SERVICE_CLUSTERIP, KINDS.message_for)["spec"]
     assert spec["ports"] == [{"name": "80-8080", "protocol": "TCP", "port": 80,
                               "targetPort": 8080}]
     assert spec["type"] == "ClusterIP" and spec["selector"] == {"app": "svc"}
 
 
 def test_defaulted_job_keeps_present_zero_pointers_and_owner_references() -> None:
-    job = decode_object(CREATE_JOB_FROM_CRONJOB)
+    job = decode_object(CREATE_JOB_FROM_CRONJOB, KINDS.message_for)
     owner = job["metadata"]["ownerReferences"][0]
     assert owner == {"kind": "CronJob", "name": "c", "apiVersion": "batch/v1",
                      "uid": "73a091ed-a3e4-46bf-9b59-46aca11ecefd", "controller": True}
@@ -133,7 +134,7 @@ def test_quantities_times_and_negative_ints() -> None:
 
 def test_unknown_field_numbers_are_skipped() -> None:
     body = field(99, "from the future") + field(1, field(1, "x")) + field(98, 7)
-    assert decode_object(envelope("v1", "ConfigMap", body)) == {
+    assert decode_object(envelope("v1", "ConfigMap", body), KINDS.message_for) == {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
 
 
@@ -147,14 +148,14 @@ def test_repeated_fields_accumulate_unpacked_or_packed() -> None:
 
 def test_delete_options_decode_under_any_group_version() -> None:
     body = field(1, 0) + field(4, "Foreground")
-    assert decode_object(envelope("apps/v1", "DeleteOptions", body)) == {
+    assert decode_object(envelope("apps/v1", "DeleteOptions", body), KINDS.message_for) == {
         "apiVersion": "apps/v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
         "propagationPolicy": "Foreground"}
 
 
 def test_unknown_kind_is_named_in_the_error() -> None:
     with pytest.raises(UnsupportedKindError, match="'Role'"):
-        decode_object(envelope("rbac.authorization.k8s.io/v1", "Role", b""))
+        decode_object(envelope("rbac.authorization.k8s.io/v1", "Role", b""), KINDS.message_for)
 
 
 @pytest.mark.parametrize("body", [
@@ -166,7 +167,7 @@ def test_unknown_kind_is_named_in_the_error() -> None:
 ])
 def test_malformed_bodies_raise_decode_errors(body: bytes) -> None:
     with pytest.raises(ProtobufDecodeError):
-        decode_object(body)
+        decode_object(body, KINDS.message_for)
 
 
 # Over HTTP, with the real kubectl.

@@ -19,18 +19,25 @@ from minikube_py.api.resources import (
     Resource,
 )
 from minikube_py.api.timefmt import rfc3339
-from minikube_py.apiserver.tables import human_duration, node_row, pod_row, table
-from minikube_py.apiserver.tables_format import format_label_selector
-from minikube_py.apiserver.tables_network import endpoints_row, endpointslice_row
-from minikube_py.apiserver.tables_workloads import (
-    cronjob_row,
-    daemonset_row,
-    job_row,
-    replicationcontroller_row,
-    statefulset_row,
-)
+from minikube_py.apiserver import tables
+from minikube_py.apiserver.kinds.cronjobs import cronjob_row
+from minikube_py.apiserver.kinds.daemonsets import daemonset_row
+from minikube_py.apiserver.kinds.endpoints import endpoints_row
+from minikube_py.apiserver.kinds.endpointslices import endpointslice_row
+from minikube_py.apiserver.kinds.jobs import job_row
+from minikube_py.apiserver.kinds.nodes import node_row
+from minikube_py.apiserver.kinds.pods import pod_row
+from minikube_py.apiserver.kinds.replicationcontrollers import replicationcontroller_row
+from minikube_py.apiserver.kinds.statefulsets import statefulset_row
+from minikube_py.apiserver.tables_format import format_label_selector, human_duration
+from tests.unit.apiserver.kinds import KINDS
 
 NOW = 1_700_000_000.0
+
+
+def table(resource: Resource, objs: list[dict[str, Any]], now: float,
+          **kw: Any) -> dict[str, Any]:
+    return tables.table(KINDS.strategy(resource), objs, now, **kw)
 
 
 def pod(status: dict[str, Any], **meta: Any) -> dict[str, Any]:

@@ -8,11 +8,10 @@ from minikube_py.api.resources import CONFIGMAPS, PODS
 from minikube_py.api.selectors import build_filter
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.service import ApiService
-from minikube_py.apiserver.subresources import create_subresource
 
 from .conftest import pod_body
 
-EVERYTHING = build_filter("", "configmaps", "", "")
+EVERYTHING = build_filter("", "")
 
 
 async def _cm(svc: ApiService, name: str, value: str = "1") -> str:
@@ -122,7 +121,7 @@ async def test_list_options_kube_forbids_are_invalid(svc: ApiService, rv: str,
 
 async def test_dry_run_binding_does_not_bind(svc: ApiService) -> None:
     await svc.create(PODS, pod_body("p"), namespace="default")
-    out = await create_subresource(svc, PODS, "p", "binding",
+    out = await svc.post_subresource(PODS, "p", "binding",
                                    {"metadata": {"name": "p"}, "target": {"name": "n1"}},
                                    "default", RequestOptions(dry_run=True))
     assert out["status"] == "Success"

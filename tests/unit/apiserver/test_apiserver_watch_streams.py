@@ -18,6 +18,7 @@ from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.httpresource import ResourceRequest, serve_log, serve_watch
 from minikube_py.apiserver.logs import KubeletLogStream
 from minikube_py.apiserver.service import ApiService
+from tests.unit.apiserver.kinds import KINDS
 
 from .conftest import pod_body
 
@@ -38,7 +39,7 @@ async def _old_watch_start(svc: ApiService) -> int:
 
 async def test_watch_older_than_history_ends_at_its_timeout(svc: ApiService) -> None:
     rv = await _old_watch_start(svc)
-    flt = build_filter("", "pods", "", "")
+    flt = build_filter("", "")
     events = svc.watch_events(PODS, "default", flt, str(rv), timeout_seconds=0.1)
 
     async def drain() -> list[str]:
@@ -52,7 +53,7 @@ async def test_watch_older_than_history_sends_bookmarks(svc: ApiService) -> None
     other = pod_body("b")
     other["metadata"]["labels"] = {"app": "other"}
     b = await svc.create(PODS, other, namespace="default")
-    flt = build_filter("", "pods", "app=web", "")
+    flt = build_filter("app=web", "")
     events = svc.watch_events(PODS, "default", flt, str(rv), allow_bookmarks=True,
                               timeout_seconds=5)
     try:
@@ -90,8 +91,8 @@ async def test_bad_watch_is_refused_before_streaming(base_url: str, query: str,
 
 def _request(svc: Any, path: str, resource: Any, name: str | None = None,
              sub: str | None = None) -> ResourceRequest:
-    return ResourceRequest(make_mocked_request("GET", path), svc, resource, "default", name,
-                           sub, False)
+    return ResourceRequest(make_mocked_request("GET", path), svc, KINDS.strategy(resource),
+                           "default", name, sub, False)
 
 
 async def test_cancelled_watch_handler_propagates_cancellation(svc: ApiService) -> None:

@@ -10,7 +10,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.apiserver import storage
-from minikube_py.apiserver.requestbody import namespace_for
+from minikube_py.apiserver.bodies import namespace_for
 from minikube_py.apiserver.storage import decode_kv, object_key
 from minikube_py.store.types import KV, CompactedError, FutureRevisionError, KeyValue, prefix_end
 

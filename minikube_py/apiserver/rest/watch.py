@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.apiserver import storage
-from minikube_py.apiserver.watchcache import CachedEvent, StoreWatcher
+from minikube_py.apiserver.rest.read import list_objects
+from minikube_py.apiserver.watchcache import CachedEvent, StoreWatcher, WatchFanout
+from minikube_py.store.types import KV
 
-if TYPE_CHECKING:
-    from minikube_py.apiserver.service import ApiService
 
-
-def watch_events(svc: ApiService, resource: Resource, namespace: str | None, flt: ObjectFilter,
+def watch_events(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource: Resource, namespace: str | None, flt: ObjectFilter,
                  resource_version: str = "", *, allow_bookmarks: bool = False,
                  timeout_seconds: float | None = None, initial_events_end: bool = False,
                  ) -> AsyncGenerator[tuple[str, CachedEvent | dict[str, Any]], None]:
@@ -24,25 +23,26 @@ def watch_events(svc: ApiService, resource: Resource, namespace: str | None, flt
     A bad resourceVersion raises here, before the caller starts a 200 response."""
     rev = storage.parse_resource_version(resource_version)
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
-    return _watch(svc, resource, namespace, flt, rev, allow_bookmarks=allow_bookmarks,
+    return _watch(fanout, kv, bookmark_interval, resource, namespace, flt, rev,
+                  allow_bookmarks=allow_bookmarks,
                   deadline=deadline, initial_events_end=initial_events_end)
 
 
-async def _watch(svc: ApiService, resource: Resource, namespace: str | None, flt: ObjectFilter,
+async def _watch(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource: Resource, namespace: str | None, flt: ObjectFilter,
                  rev: int, *, allow_bookmarks: bool, deadline: float | None,
                  initial_events_end: bool,
                  ) -> AsyncGenerator[tuple[str, CachedEvent | dict[str, Any]], None]:
     prefix = storage.list_prefix(resource, namespace if resource.namespaced else None)
-    await svc.fanout.ready.wait()
+    await fanout.ready.wait()
     initial: list[dict[str, Any]] = []
     if rev == 0:
-        w = svc.fanout.subscribe(prefix, flt, svc.fanout.revision)
+        w = fanout.subscribe(prefix, flt, fanout.revision)
         assert w is not None
-        listed = await svc.list_objects(resource, namespace, flt)
+        listed = await list_objects(kv, resource, namespace, flt)
         w.after_revision = listed.revision
         initial, last = listed.items, listed.revision
     else:
-        w = svc.fanout.subscribe(prefix, flt, rev) or StoreWatcher(svc.kv, prefix, flt, rev)
+        w = fanout.subscribe(prefix, flt, rev) or StoreWatcher(kv, prefix, flt, rev)
         last = rev
     try:
         for obj in initial:
@@ -53,7 +53,7 @@ async def _watch(svc: ApiService, resource: Resource, namespace: str | None, flt
                                "metadata": {"resourceVersion": str(last), "annotations": {
                                    "k8s.io/initial-events-end": "true"}}}
         while True:
-            wait = svc.bookmark_interval if allow_bookmarks else None
+            wait = bookmark_interval if allow_bookmarks else None
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -66,7 +66,7 @@ async def _watch(svc: ApiService, resource: Resource, namespace: str | None, flt
                 return
             if not batch:
                 # Every event up to `progress` has been delivered: a safe resume point.
-                progress = w.progress if isinstance(w, StoreWatcher) else svc.fanout.revision
+                progress = w.progress if isinstance(w, StoreWatcher) else fanout.revision
                 if allow_bookmarks and progress > last and \
                         (deadline is None or time.monotonic() < deadline):
                     last = progress
@@ -81,4 +81,4 @@ async def _watch(svc: ApiService, resource: Resource, namespace: str | None, flt
         if isinstance(w, StoreWatcher):
             await w.stop()
         else:
-            svc.fanout.unsubscribe(w)
+            fanout.unsubscribe(w)

@@ -1,0 +1,53 @@
+"""Authentication: who sends a request (kube's authenticator.Request). Every request passes
+this stage; a request no authenticator accepts gets 401 Unauthorized.
+
+Today the API server has one authenticator, `AllowAll`: there are no credentials yet, so
+every request acts as the cluster admin (system:masters), exactly as before this stage
+existed. x509 client certificates and bearer tokens take this place next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiohttp import web
+
+from minikube_py.api.errors import ApiError
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    name: str
+    groups: tuple[str, ...] = ()
+    uid: str = ""
+    extra: dict[str, list[str]] = field(default_factory=dict)
+
+
+CLUSTER_ADMIN = UserInfo("system:admin", ("system:masters", "system:authenticated"))
+
+
+class Authenticator(Protocol):
+    def authenticate(self, request: web.Request) -> UserInfo | None:
+        """The request's user, or None when this authenticator cannot tell."""
+        ...
+
+
+class AllowAll:
+    """No authentication: every request is the cluster admin."""
+
+    def authenticate(self, request: web.Request) -> UserInfo | None:
+        return CLUSTER_ADMIN
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized", "Unauthorized")
+
+
+def authenticate(authenticators: list[Authenticator], request: web.Request) -> UserInfo:
+    """The first authenticator that knows the user wins; none: 401."""
+    for authenticator in authenticators:
+        user = authenticator.authenticate(request)
+        if user is not None:
+            return user
+    raise unauthorized()

@@ -1,0 +1,361 @@
+"""Pods: defaults, validation (a spec that is immutable but for images and a few
+fields), graceful deletion on a node, binding and eviction, and kubectl's columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from minikube_py.api import errors
+from minikube_py.api.errors import Cause
+from minikube_py.api.quantity import QuantityError, parse_quantity
+from minikube_py.api.resources import PODS
+from minikube_py.api.validation import (
+    forbidden,
+)
+from minikube_py.apiserver.kinds.base import (
+    BodyKind,
+    Obj,
+    Printer,
+    Strategy,
+)
+from minikube_py.apiserver.kinds.podspec import (
+    default_pod_spec,
+    validate_pod_spec,
+)
+from minikube_py.apiserver.objectstore import Delete, Stored
+from minikube_py.apiserver.options import RequestOptions
+from minikube_py.apiserver.rest.context import RestContext
+from minikube_py.apiserver.rest.delete import delete
+from minikube_py.apiserver.storage import parse_rfc3339
+from minikube_py.apiserver.tables_format import (
+    AGE_DESC,
+    NAME_DESC,
+    Row,
+    column,
+    since,
+)
+
+
+def _s(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _g(obj: Mapping[str, Any], *path: str) -> Any:
+    cur: Any = obj
+    for p in path:
+        if not isinstance(cur, Mapping):
+            return None
+        cur = cur.get(p)
+    return cur
+
+
+def _pod_fields(o: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "spec.nodeName": _s(_g(o, "spec", "nodeName")),
+        "spec.restartPolicy": _s(_g(o, "spec", "restartPolicy")),
+        "spec.schedulerName": _s(_g(o, "spec", "schedulerName")),
+        "spec.serviceAccountName": _s(_g(o, "spec", "serviceAccountName")),
+        "spec.hostNetwork": _s(bool(_g(o, "spec", "hostNetwork"))),
+        "status.phase": _s(_g(o, "status", "phase")),
+        "status.podIP": _s(_g(o, "status", "podIP")),
+        "status.nominatedNodeName": _s(_g(o, "status", "nominatedNodeName")),
+    }
+
+
+def _q(value: Any) -> Any:
+    try:
+        return parse_quantity(value)
+    except (QuantityError, TypeError):
+        return None
+
+
+def pod_qos_class(spec: Obj) -> str:
+    """Guaranteed, Burstable or BestEffort from cpu/memory requests and limits (GetPodQOS)."""
+    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    any_set = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        requests = {k: v for k, v in (res.get("requests") or {}).items()
+                    if k in ("cpu", "memory")}
+        limits = {k: v for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
+        if any(_q(v) for v in requests.values()) or any(_q(v) for v in limits.values()):
+            any_set = True
+        if set(limits) != {"cpu", "memory"}:
+            guaranteed = False
+            continue
+        for k, lim in limits.items():
+            if _q(requests.get(k, lim)) != _q(lim):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+POD_UPDATE_MESSAGE = (
+    "pod updates may not change fields other than `spec.containers[*].image`,"
+    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
+    "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+    "(allow it to be set to 1 if it was previously negative)")
+
+
+def validate_pod_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Cause]:
+    """Pod specs are immutable but for images, activeDeadlineSeconds and added tolerations."""
+    os, ns = old.get("spec") or {}, new.get("spec") or {}
+    if os == ns:
+        return []
+    probe = json.loads(json.dumps(ns))
+    for key in ("containers", "initContainers"):
+        olds = os.get(key) or []
+        news = probe.get(key) or []
+        if len(olds) == len(news):
+            for o, n in zip(olds, news, strict=True):
+                if isinstance(n, dict) and "image" in o:
+                    n["image"] = o["image"]
+    probe["activeDeadlineSeconds"] = os.get("activeDeadlineSeconds")
+    if probe.get("activeDeadlineSeconds") is None:
+        probe.pop("activeDeadlineSeconds", None)
+    old_tol = os.get("tolerations") or []
+    new_tol = ns.get("tolerations") or []
+    if all(t in new_tol for t in old_tol):
+        if old_tol:
+            probe["tolerations"] = old_tol
+        else:
+            probe.pop("tolerations", None)
+    if probe.get("terminationGracePeriodSeconds") != os.get("terminationGracePeriodSeconds") \
+            and (os.get("terminationGracePeriodSeconds") or 0) < 0:
+        probe["terminationGracePeriodSeconds"] = os.get("terminationGracePeriodSeconds")
+    # Removing scheduling gates is the one other permitted change.
+    if "schedulingGates" in os:
+        probe["schedulingGates"] = os["schedulingGates"]
+    if probe != dict(os):
+        return [forbidden("spec", POD_UPDATE_MESSAGE)]
+    return []
+
+
+POD_COLUMNS = [
+    column("Name", NAME_DESC, fmt="name"),
+    column("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+    column("Status", "The aggregate status of the containers in this pod."),
+    column("Restarts", "The number of times the containers in this pod have been restarted and "
+                       "when the last container in this pod has restarted."),
+    column("Age", AGE_DESC),
+    column("IP", "IP address allocated to the pod. Routable at least within the cluster.",
+           priority=1),
+    column("Node", "NodeName indicates in which node this pod is scheduled.", priority=1),
+    column("Nominated Node", "nominatedNodeName is set when this pod preempts other pods on "
+                             "the node.", priority=1),
+    column("Readiness Gates", "If specified, all readiness gates will be evaluated for pod "
+                              "readiness.", priority=1),
+]
+
+
+def _restartable_init(c: Obj | None) -> bool:
+    return bool(c) and (c or {}).get("restartPolicy") == "Always"
+
+
+def _terminated_reason(t: Obj, prefix: str = "") -> str:
+    if t.get("reason"):
+        return prefix + str(t["reason"])
+    if t.get("signal"):
+        return f"{prefix}Signal:{t['signal']}"
+    return f"{prefix}ExitCode:{t.get('exitCode', 0)}"
+
+
+def _later(a: str, b: str | None) -> str:
+    return str(b) if b and (not a or parse_rfc3339(b) > parse_rfc3339(a)) else a
+
+
+def pod_row(pod: Obj, now: float) -> Row:
+    """printPod: READY, STATUS (the reason logic), RESTARTS, AGE and the wide columns."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    meta = pod.get("metadata") or {}
+    containers = spec.get("containers") or []
+    init_specs = {c.get("name"): c for c in spec.get("initContainers") or []}
+    total = len(containers) + sum(1 for c in init_specs.values() if _restartable_init(c))
+    ready = restarts = sidecar_restarts = 0
+    last_restart = sidecar_last = ""
+    phase = status.get("phase") or ""
+    reason = status.get("reason") or phase
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("reason") == "SchedulingGated":
+            reason = "SchedulingGated"
+    initializing = False
+    for i, cs in enumerate(status.get("initContainerStatuses") or []):
+        restarts += cs.get("restartCount", 0)
+        term = (cs.get("lastState") or {}).get("terminated")
+        if term:
+            last_restart = _later(last_restart, term.get("finishedAt"))
+        sidecar = _restartable_init(init_specs.get(cs.get("name")))
+        if sidecar:
+            sidecar_restarts += cs.get("restartCount", 0)
+            if term:
+                sidecar_last = _later(sidecar_last, term.get("finishedAt"))
+        state = cs.get("state") or {}
+        if state.get("terminated") and state["terminated"].get("exitCode", 0) == 0:
+            continue
+        if sidecar and cs.get("started"):
+            if cs.get("ready"):
+                ready += 1
+            continue
+        if state.get("terminated"):
+            reason = _terminated_reason(state["terminated"], "Init:")
+        elif (state.get("waiting") or {}).get("reason") and \
+                state["waiting"]["reason"] != "PodInitializing":
+            reason = "Init:" + state["waiting"]["reason"]
+        else:
+            reason = f"Init:{i}/{len(init_specs)}"
+        initializing = True
+        break
+    initialized = any(c.get("type") == "Initialized" and c.get("status") == "True"
+                      for c in status.get("conditions") or [])
+    if not initializing or initialized:
+        restarts, last_restart = sidecar_restarts, sidecar_last
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            restarts += cs.get("restartCount", 0)
+            term = (cs.get("lastState") or {}).get("terminated")
+            if term:
+                last_restart = _later(last_restart, term.get("finishedAt"))
+            state = cs.get("state") or {}
+            if (state.get("waiting") or {}).get("reason"):
+                reason = state["waiting"]["reason"]
+            elif state.get("terminated"):
+                reason = _terminated_reason(state["terminated"])
+            elif cs.get("ready") and state.get("running") is not None:
+                has_running = True
+                ready += 1
+        if reason == "Completed" and has_running:
+            pod_ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                            for c in status.get("conditions") or [])
+            reason = "Running" if pod_ready else "NotReady"
+    if meta.get("deletionTimestamp"):
+        if status.get("reason") == "NodeLost":
+            reason = "Unknown"
+        elif phase not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    restarts_str = str(restarts)
+    if restarts and last_restart:
+        restarts_str = f"{restarts} ({since(last_restart, now)} ago)"
+    ips = status.get("podIPs") or []
+    ip = ips[0].get("ip") if ips else status.get("podIP")
+    gates = spec.get("readinessGates") or []
+    gates_str = "<none>"
+    if gates:
+        conds = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        ok = sum(1 for g in gates if conds.get(g.get("conditionType")) == "True")
+        gates_str = f"{ok}/{len(gates)}"
+    return [meta.get("name", ""), f"{ready}/{total}", reason, restarts_str,
+            since(meta.get("creationTimestamp"), now), ip or "<none>",
+            spec.get("nodeName") or "<none>", status.get("nominatedNodeName") or "<none>",
+            gates_str]
+
+
+def pod_conditions(pod: Obj) -> list[Obj] | None:
+    phase = (pod.get("status") or {}).get("phase")
+    if phase == "Succeeded":
+        return [{"type": "Completed", "status": "True", "reason": "Succeeded",
+                 "message": "The pod has completed successfully."}]
+    if phase == "Failed":
+        return [{"type": "Completed", "status": "True", "reason": "Failed",
+                 "message": "The pod failed."}]
+    return None
+
+
+def grace_period(obj: Obj, requested: int | None) -> int:
+    """Only pods on a node shut down gracefully; everything else goes at once."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+        return 0
+    if requested is None:
+        requested = spec.get("terminationGracePeriodSeconds")
+        requested = 30 if requested is None else requested
+    return max(0, int(requested)) if requested >= 0 else 1
+
+
+def _created_status() -> Obj:
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "code": 201}
+
+
+async def bind_pod(rest: RestContext, name: str, namespace: str | None, body: Obj,
+                   opts: RequestOptions) -> Obj:
+    """POST pods/binding: set spec.nodeName once (409 if already bound or being deleted);
+    a dry run checks all that and writes nothing."""
+    target: Obj = body["target"] if isinstance(body.get("target"), dict) else {}
+    node = target.get("name") or ""
+    if not node:
+        raise errors.invalid("Binding", name, [errors.Cause(
+            "FieldValueRequired", "Required value", "target.name")])
+    bmeta: Obj = body["metadata"] if isinstance(body.get("metadata"), dict) else {}
+    if (bmeta.get("name") or name) != name:
+        raise errors.bad_request("the name of the object does not match the name on the URL")
+    ns = namespace or bmeta.get("namespace") or "default"
+    uid = bmeta.get("uid")
+
+    async def try_bind(stored: Stored | None) -> Obj | Delete | None:
+        assert stored is not None
+        pod = stored.obj
+        meta, spec = pod["metadata"], pod.setdefault("spec", {})
+        if meta.get("deletionTimestamp"):
+            raise errors.conflict("pods/binding", name,
+                                  f"pod {name} is being deleted, cannot be assigned to a host")
+        if spec.get("nodeName"):
+            raise errors.conflict("pods/binding", name, f"pod {name} is already assigned to "
+                                  f'node "{spec["nodeName"]}"')
+        if uid and uid != meta.get("uid"):
+            raise errors.conflict("pods/binding", name, "Precondition failed: UID in "
+                                  f"precondition: {uid}, UID in object meta: {meta.get('uid')}")
+        spec["nodeName"] = node
+        conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+        conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
+        conditions.append({"type": "PodScheduled", "status": "True",
+                           "lastProbeTime": None, "lastTransitionTime": rest.now()})
+        return pod
+
+    await rest.objects.guaranteed_update(PODS, ns, name, try_bind, dry_run=opts.dry_run)
+    return _created_status()
+
+
+async def evict_pod(rest: RestContext, name: str, namespace: str | None, body: Obj,
+                    opts: RequestOptions) -> Obj:
+    """POST pods/eviction: a delete honouring the eviction's deleteOptions (no PDBs here)."""
+    options: Obj = body["deleteOptions"] if isinstance(body.get("deleteOptions"), dict) else {}
+    await delete(rest, rest.strategy(PODS), name, namespace,
+                 grace_period_seconds=options.get("gracePeriodSeconds"),
+                 preconditions=options.get("preconditions"), opts=opts)
+    return _created_status()
+
+
+class PodStrategy(Strategy):
+    return_deleted_object = True
+    printer = Printer(POD_COLUMNS, pod_row, pod_conditions)
+    schema = "core.Pod"
+    field_labels = staticmethod(_pod_fields)
+    post_subresources = {"binding": bind_pod, "eviction": evict_pod}
+    subresource_kinds = {"binding": BodyKind("", "v1", "Binding", "core.Binding"),
+                         "eviction": BodyKind("policy", "v1", "Eviction", "policy.Eviction")}
+
+    def default(self, obj: Obj) -> None:
+        default_pod_spec(obj.setdefault("spec", {}))
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj["spec"])}
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        return validate_pod_spec(obj.get("spec"), "spec")
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        return self.validate(new) + validate_pod_update(old, new)
+
+    def grace_period(self, obj: Obj, requested: int | None) -> int:
+        return grace_period(obj, requested)
+
+
+STRATEGY = PodStrategy(PODS)

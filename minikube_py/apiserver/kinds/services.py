@@ -1,0 +1,169 @@
+"""Services: defaults, ClusterIP and NodePort allocation on create (given back on delete),
+the immutable ClusterIP, and kubectl's columns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from minikube_py.api.errors import Cause
+from minikube_py.api.resources import SERVICES, Resource
+from minikube_py.api.validation import (
+    dns1035_label_errors,
+    dns1123_label_errors,
+    duplicate,
+    invalid_value,
+    not_supported,
+    required,
+    validate_labels,
+)
+from minikube_py.apiserver.ipalloc import ServiceAllocations
+from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
+from minikube_py.apiserver.kinds.podspec import PROTOCOLS, port_errors
+from minikube_py.apiserver.options import RequestOptions
+from minikube_py.apiserver.tables_format import (
+    AGE_DESC,
+    NAME_DESC,
+    Row,
+    age,
+    column,
+    format_labels,
+    name,
+)
+
+SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
+
+
+def _default_service(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if spec["type"] != "ExternalName":
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("ipFamilies", ["IPv4"])
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    for p in spec.get("ports") or []:
+        if isinstance(p, dict):
+            p.setdefault("protocol", "TCP")
+            if p.get("targetPort") in (None, 0, ""):
+                p["targetPort"] = p.get("port")
+
+
+def _validate_service(obj: Mapping[str, Any]) -> list[Cause]:
+    spec = obj.get("spec") or {}
+    if not isinstance(spec, Mapping):
+        return [invalid_value("spec", spec, "must be an object")]
+    causes: list[Cause] = validate_labels(spec.get("selector"), "spec.selector")
+    stype = spec.get("type", "ClusterIP")
+    if stype not in SERVICE_TYPES:
+        causes.append(not_supported("spec.type", stype, SERVICE_TYPES))
+    ports = spec.get("ports") or []
+    if stype == "ExternalName":
+        if not spec.get("externalName"):
+            causes.append(required("spec.externalName"))
+    elif not ports and spec.get("clusterIP") != "None":
+        causes.append(required("spec.ports"))
+    names: set[str] = set()
+    for i, p in enumerate(ports):
+        f = f"spec.ports[{i}]"
+        causes += port_errors(p.get("port"), f"{f}.port")
+        if len(ports) > 1 and not p.get("name"):
+            causes.append(required(f"{f}.name"))
+        if p.get("name"):
+            causes += [invalid_value(f"{f}.name", p["name"], e)
+                       for e in dns1123_label_errors(p["name"])]
+            if p["name"] in names:
+                causes.append(duplicate(f"{f}.name", p["name"]))
+            names.add(p["name"])
+        if p.get("protocol") and p["protocol"] not in PROTOCOLS:
+            causes.append(not_supported(f"{f}.protocol", p["protocol"], PROTOCOLS))
+        tp = p.get("targetPort")
+        if isinstance(tp, int) and not isinstance(tp, bool):
+            causes += port_errors(tp, f"{f}.targetPort")
+        elif isinstance(tp, str) and dns1035_label_errors(tp) and not tp.isdigit():
+            causes.append(invalid_value(f"{f}.targetPort", tp, "must contain only alpha-numeric "
+                                        "characters (a-z, 0-9), and hyphens (-)"))
+    return causes
+
+
+def _validate_service_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Cause]:
+    oip = (old.get("spec") or {}).get("clusterIP")
+    nip = (new.get("spec") or {}).get("clusterIP")
+    if oip and nip and oip != nip and (new.get("spec") or {}).get("type") != "ExternalName":
+        return [invalid_value("spec.clusterIP", nip, "field is immutable")]
+    return []
+
+
+SERVICE_COLUMNS = [
+    column("Name", NAME_DESC, fmt="name"),
+    column("Type", "The type of the service"),
+    column("Cluster-IP", "The cluster IP of the service"),
+    column("External-IP", "The external IP of the service"),
+    column("Port(s)", "The ports of the service"),
+    column("Age", AGE_DESC),
+    column("Selector", "The selector of the service", priority=1),
+]
+
+
+def service_row(svc: Obj, now: float) -> Row:
+    spec = svc.get("spec") or {}
+    stype = spec.get("type", "ClusterIP")
+    ports = []
+    for p in spec.get("ports") or []:
+        s = f"{p.get('port')}/{p.get('protocol', 'TCP')}"
+        if p.get("nodePort"):
+            s = f"{p.get('port')}:{p['nodePort']}/{p.get('protocol', 'TCP')}"
+        ports.append(s)
+    ext = ",".join(spec.get("externalIPs") or [])
+    if stype == "ExternalName":
+        ext = spec.get("externalName", "")
+    elif stype == "LoadBalancer" and not ext:
+        ing = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        ext = ",".join(i.get("ip") or i.get("hostname") or "" for i in ing) or "<pending>"
+    return [name(svc), stype, spec.get("clusterIP") or "<none>", ext or "<none>",
+            ",".join(ports) or "<none>", age(svc, now), format_labels(spec.get("selector"))]
+
+
+
+class ServiceStrategy(Strategy):
+    fresh_status: Obj | None = {"loadBalancer": {}}
+    printer = Printer(SERVICE_COLUMNS, service_row)
+    schema = "core.Service"
+    name_errors = staticmethod(dns1035_label_errors)
+
+    def __init__(self, resource: Resource, allocations: ServiceAllocations) -> None:
+        super().__init__(resource)
+        self._allocations = allocations
+
+    def default(self, obj: Obj) -> None:
+        _default_service(obj)
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        return _validate_service(obj)
+
+    async def before_create(self, obj: Obj, opts: RequestOptions) -> None:
+        if not opts.dry_run:
+            await self._allocations.allocate(obj)
+
+    def create_failed(self, obj: Obj) -> None:
+        self._allocations.release(obj)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        # An update that leaves the ClusterIP out keeps the allocated one.
+        spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
+        for f in ("clusterIP", "clusterIPs"):
+            if not spec.get(f) and old_spec.get(f):
+                spec[f] = old_spec[f]
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        return self.validate(new) + _validate_service_update(old, new)
+
+    def after_delete(self, obj: Obj) -> None:
+        self._allocations.release(obj)
+
+
+def strategy(allocations: ServiceAllocations) -> ServiceStrategy:
+    return ServiceStrategy(SERVICES, allocations)

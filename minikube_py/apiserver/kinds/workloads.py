@@ -1,0 +1,62 @@
+"""What the replicated workload kinds share: generation and fresh status, template and
+selector validation, the immutable selector, and the Scale view of a label selector."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from minikube_py.api.errors import Cause
+from minikube_py.api.validation import (
+    invalid_value,
+)
+from minikube_py.apiserver.kinds.base import Obj, ScaleSpec, Strategy
+from minikube_py.apiserver.kinds.podspec import (
+    validate_replicas,
+    validate_selector_matches,
+    validate_template,
+)
+
+
+def _label_selector_text(obj: Obj) -> str:
+    """status.selector of a Scale: the selector in label-selector syntax."""
+    selector = (obj.get("spec") or {}).get("selector") or {}
+    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
+    for e in selector.get("matchExpressions") or []:
+        op = {"In": "in", "NotIn": "notin"}.get(e.get("operator", ""))
+        if op:
+            parts.append(f"{e['key']} {op} ({','.join(e.get('values') or [])})")
+        elif e.get("operator") == "Exists":
+            parts.append(e["key"])
+        else:
+            parts.append("!" + e["key"])
+    return ",".join(parts)
+
+
+LABEL_SELECTOR_SCALE = ScaleSpec(_label_selector_text)
+
+
+class WorkloadStrategy(Strategy):
+    """A kind whose spec is watched by its controller: generation, a fresh status."""
+
+    generation = True
+    fresh_status: Obj | None = {}
+
+
+def validate_replicated(obj: Obj) -> list[Cause]:
+    """replicas, a pod template (restartPolicy Always) and a selector that matches it."""
+    spec = obj.get("spec") or {}
+    return validate_replicas(spec, "spec") + validate_template(spec, "spec") + \
+        validate_selector_matches(spec, "spec")
+
+
+def immutable_selector(new: Obj, old: Obj) -> list[Cause]:
+    if (old.get("spec") or {}).get("selector") != (new.get("spec") or {}).get("selector"):
+        return [invalid_value("spec.selector", (new.get("spec") or {}).get("selector"),
+                              "field is immutable")]
+    return []
+
+
+def status_replicas_field(o: Mapping[str, Any]) -> dict[str, str]:
+    replicas = (o.get("status") or {}).get("replicas")
+    return {"status.replicas": "" if replicas is None else str(replicas)}
