@@ -19,7 +19,7 @@ from minikube_py.apiserver.decode import PATCH_TYPES, decode_body
 from minikube_py.apiserver.jsonvalues import INT64
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.options import RequestOptions
-from minikube_py.apiserver.rest.read import list_body
+from minikube_py.apiserver.rest.read import list_json, list_meta
 from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps, parse_rfc3339
 from minikube_py.apiserver.watchcache import CachedEvent
@@ -101,6 +101,10 @@ class ResourceRequest:
         return value
 
 
+def raw_response(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
 def respond(obj: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
     resp = web.Response(body=dumps(obj).encode(errors="replace"), status=status,
                         content_type="application/json")
@@ -142,15 +146,6 @@ async def serve_resource(req: ResourceRequest) -> web.StreamResponse:
                                     f"resource ({method} {req.resource.plural}/{req.sub})")
 
 
-def _list_meta(res: Any) -> dict[str, Any]:
-    meta: dict[str, Any] = {"resourceVersion": str(res.revision)}
-    if res.continue_token:
-        meta["continue"] = res.continue_token
-        if res.remaining is not None:
-            meta["remainingItemCount"] = res.remaining
-    return meta
-
-
 async def serve_list(req: ResourceRequest) -> web.Response:
     r = req.resource
     flt = req.filter()
@@ -162,8 +157,8 @@ async def serve_list(req: ResourceRequest) -> web.Response:
     if req.table_wanted():
         return respond(tables.table(req.strategy, res.items, req.svc.clock(),
                                     include_object=req.q.get("includeObject", "Metadata"),
-                                    list_meta=_list_meta(res)))
-    return respond(list_body(r, res))
+                                    list_meta=list_meta(res)))
+    return raw_response(list_json(r, res))
 
 
 async def serve_get(req: ResourceRequest) -> web.StreamResponse:
@@ -172,6 +167,9 @@ async def serve_get(req: ResourceRequest) -> web.StreamResponse:
         return await serve_log(req)
     if req.sub is not None:
         return respond(await req.svc.get_subresource(r, name, req.sub, req.namespace))
+    if not req.table_wanted():
+        return raw_response(await req.svc.get_json(r, name, req.namespace,
+                                                   req.q.get("resourceVersion", "")))
     obj = await req.svc.get_object(r, name, req.namespace, req.q.get("resourceVersion", ""))
     if req.table_wanted():
         return respond(tables.table(req.strategy, [obj], req.svc.clock(),

@@ -31,7 +31,7 @@ from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.rest import create, delete, read, scale, update, watch
 from minikube_py.apiserver.rest.context import RestContext
 from minikube_py.apiserver.rest.read import ListResult, list_body
-from minikube_py.apiserver.storage import dumps
+from minikube_py.apiserver.storage import dumps, kv_json
 from minikube_py.apiserver.watchcache import CachedEvent, WatchFanout
 from minikube_py.client.interface import MERGE_PATCH, WatchEvent
 from minikube_py.store.types import KV
@@ -106,6 +106,12 @@ class ApiService:
     async def get_object(self, resource: Resource, name: str, namespace: str | None,
                          resource_version: str = "") -> Obj:
         return await read.get_object(self.kv, resource, name, namespace, resource_version)
+
+    async def get_json(self, resource: Resource, name: str, namespace: str | None,
+                       resource_version: str = "") -> bytes:
+        """get_object as the JSON the API answers, spliced from the stored bytes."""
+        stored = await read.get_stored(self.kv, resource, name, namespace, resource_version)
+        return kv_json(stored)
 
     async def list_objects(self, resource: Resource, namespace: str | None, flt: ObjectFilter,
                            *, limit: int = 0, continue_token: str = "",
@@ -199,7 +205,8 @@ class ApiService:
                      timeout_seconds: float | None = None, initial_events_end: bool = False,
                      ) -> AsyncGenerator[tuple[str, CachedEvent | Obj], None]:
         """(type, event) pairs; initial state first when resource_version is "" or "0".
-        Dict payloads are fresh objects (initial state, bookmarks); CachedEvents are shared."""
+        Objects come as CachedEvents (shared: read them, never change them); bookmarks as
+        dicts."""
         return watch.watch_events(self.fanout, self.kv, self.bookmark_interval, resource,
                                   namespace, flt, resource_version,
                                   allow_bookmarks=allow_bookmarks,
@@ -263,7 +270,9 @@ class ApiService:
                                    timeout_seconds=timeout_seconds)
         try:
             async for kind, ev in events:
-                yield WatchEvent(kind, ev if isinstance(ev, dict) else ev.fresh_object())
+                # One decoded object for every in-process watcher: watch objects are
+                # read-only (interface.py), which informers, the one caller, rely on anyway.
+                yield WatchEvent(kind, ev if isinstance(ev, dict) else ev.object())
         finally:
             await events.aclose()
 

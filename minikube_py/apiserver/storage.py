@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,17 +36,44 @@ def object_key(resource: Resource, namespace: str | None, name: str) -> bytes:
     return f"{prefix}{name}".encode()
 
 
+_HEAD_KEYS = ("kind", "apiVersion", "metadata")
+
+
 def encode(obj: dict[str, Any]) -> bytes:
-    """The stored form: the object without its resourceVersion (the store's revision is it)."""
+    """The stored form: kind, apiVersion and metadata first (kube's order), metadata without
+    its resourceVersion (the store's revision is it). That fixed head lets `with_revision`
+    put the revision back by splicing bytes, never decoding the object."""
     meta = obj.get("metadata")
-    rv = None
     if isinstance(meta, dict) and "resourceVersion" in meta:
-        rv = meta.pop("resourceVersion")
-    try:
-        return _dumps(obj).encode()
-    finally:
-        if rv is not None:
-            meta["resourceVersion"] = rv  # type: ignore[index]
+        meta = {k: v for k, v in meta.items() if k != "resourceVersion"}
+    ordered = {k: obj[k] for k in _HEAD_KEYS if k in obj}
+    if "metadata" in ordered:
+        ordered["metadata"] = meta
+    for k, v in obj.items():
+        if k not in ordered:
+            ordered[k] = v
+    return _dumps(ordered).encode()
+
+
+# The head `encode` writes (and what older values start with: the three keys in any order
+# before metadata), up to the opening brace of metadata.
+_HEAD = re.compile(rb'\{(?:"(?:kind|apiVersion)":"[^"\\]*",){0,2}"metadata":\{')
+
+
+def with_revision(value: bytes, revision: int) -> bytes:
+    """The stored object as the API shows it: metadata.resourceVersion set to `revision`."""
+    m = _HEAD.match(value)
+    if m is None:
+        return _dumps(decode(value, revision)).encode()
+    at = m.end()
+    rv = b'"resourceVersion":"%d"' % revision
+    if value[at:at + 1] != b"}":
+        rv += b","
+    return value[:at] + rv + value[at:]
+
+
+def kv_json(kv: KeyValue) -> bytes:
+    return with_revision(kv.value, kv.mod_revision)
 
 
 def decode(value: bytes, revision: int) -> dict[str, Any]:

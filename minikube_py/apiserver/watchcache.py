@@ -12,8 +12,8 @@ from typing import Any
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
-from minikube_py.apiserver.storage import REGISTRY, decode, dumps, too_old
-from minikube_py.store.types import KV, CompactedError, Event, EventType, prefix_end
+from minikube_py.apiserver.storage import REGISTRY, decode, too_old, with_revision
+from minikube_py.store.types import KV, CompactedError, Event, EventType, KeyValue, prefix_end
 from minikube_py.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,11 @@ class CachedEvent:
         self._obj: dict[str, Any] | None = None
         self._prev: dict[str, Any] | None = None
         self._lines: dict[str, bytes] = {}
+
+    @classmethod
+    def of_stored(cls, kv: KeyValue) -> CachedEvent:
+        """An object as listed: the initial state of a watch, sent as ADDED."""
+        return cls(Event(EventType.PUT, kv))
 
     def object(self) -> dict[str, Any]:
         """The object the event carries (for a deletion: the last state, at the delete rev).
@@ -64,7 +69,9 @@ class CachedEvent:
         """The watch stream line for this event (JSON + newline), encoded once per type."""
         cached = self._lines.get(event_type)
         if cached is None:
-            cached = (dumps({"type": event_type, "object": self.object()}) + "\n").encode()
+            raw = (self.prev_value if self.deleted else self.value) or b"{}"
+            cached = b"".join((b'{"type":"', event_type.encode(), b'","object":',
+                               with_revision(raw, self.revision), b"}\n"))
             self._lines[event_type] = cached
         return cached
 

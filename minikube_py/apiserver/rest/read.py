@@ -17,10 +17,19 @@ from minikube_py.store.types import KV, CompactedError, FutureRevisionError, Key
 
 @dataclass(slots=True)
 class ListResult:
-    items: list[dict[str, Any]]
+    """The stored entries of a list page; decoded only when someone asks for `items`."""
+
+    kvs: list[KeyValue]
     revision: int
     continue_token: str = ""
     remaining: int | None = None
+    decoded: list[dict[str, Any]] | None = None
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        if self.decoded is None:
+            self.decoded = [decode_kv(kv) for kv in self.kvs]
+        return self.decoded
 
 
 async def read_key(kv: KV, key: bytes) -> KeyValue | None:
@@ -35,8 +44,8 @@ async def read_existing(kv: KV, resource: Resource, ns: str | None, name: str) -
     return found
 
 
-async def get_object(kv: KV, resource: Resource, name: str, namespace: str | None,
-                     resource_version: str = "") -> dict[str, Any]:
+async def get_stored(kv: KV, resource: Resource, name: str, namespace: str | None,
+                     resource_version: str = "") -> KeyValue:
     """The latest object: a GET's resourceVersion means "not older than" (kube), so it only
     matters when it is ahead of the store (504, retry)."""
     ns = namespace_for(resource, namespace)
@@ -46,7 +55,12 @@ async def get_object(kv: KV, resource: Resource, name: str, namespace: str | Non
     found = await read_key(kv, object_key(resource, ns, name))
     if found is None:
         raise errors.not_found(resource.plural, name, resource.group)
-    return decode_kv(found)
+    return found
+
+
+async def get_object(kv: KV, resource: Resource, name: str, namespace: str | None,
+                     resource_version: str = "") -> dict[str, Any]:
+    return decode_kv(await get_stored(kv, resource, name, namespace, resource_version))
 
 
 def too_large_resource_version(requested: int, current: int) -> ApiError:
@@ -71,7 +85,8 @@ async def list_objects(kv: KV, resource: Resource, namespace: str | None, flt: O
         revision, start = token.revision, token.start_key
     elif exact:
         revision = exact
-    items: list[dict[str, Any]] = []
+    kvs: list[KeyValue] = []
+    decoded: list[dict[str, Any]] = []
     batch = 0 if not limit else (limit + 1 if flt.empty else max(limit * 2, 100))
     remaining: int | None = None
     next_key = b""
@@ -80,14 +95,18 @@ async def list_objects(kv: KV, resource: Resource, namespace: str | None, flt: O
             res = await kv.range(start, end, revision=revision, limit=batch)
             revision = revision or res.revision
             for i, item in enumerate(res.kvs):
-                if limit and len(items) == limit:
+                if limit and len(kvs) == limit:
                     next_key = item.key
                     if flt.empty:
                         remaining = res.count - i
                     break
+                if flt.empty:
+                    kvs.append(item)
+                    continue
                 obj = decode_kv(item)
-                if flt.empty or flt.matches(obj):
-                    items.append(obj)
+                if flt.matches(obj):
+                    kvs.append(item)
+                    decoded.append(obj)
             if next_key or not res.more or not res.kvs:
                 break
             start = res.kvs[-1].key + b"\x00"
@@ -98,7 +117,7 @@ async def list_objects(kv: KV, resource: Resource, namespace: str | None, flt: O
     except FutureRevisionError:
         raise too_large_resource_version(revision, kv.revision) from None
     next_token = storage.ContinueToken(revision, next_key).encode() if next_key else ""
-    return ListResult(items, revision, next_token, remaining)
+    return ListResult(kvs, revision, next_token, remaining, None if flt.empty else decoded)
 
 
 def list_revision(kv: KV, resource_version: str, match: str, *, limit: int,
@@ -144,11 +163,23 @@ def _list_option_errors(resource_version: str, match: str,
     return causes
 
 
-def list_body(resource: Resource, res: ListResult) -> dict[str, Any]:
+def list_meta(res: ListResult) -> dict[str, Any]:
     meta: dict[str, Any] = {"resourceVersion": str(res.revision)}
     if res.continue_token:
         meta["continue"] = res.continue_token
-    if res.remaining is not None and res.continue_token:
-        meta["remainingItemCount"] = res.remaining
-    return {"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": meta,
-            "items": res.items}
+        if res.remaining is not None:
+            meta["remainingItemCount"] = res.remaining
+    return meta
+
+
+def list_body(resource: Resource, res: ListResult) -> dict[str, Any]:
+    return {"kind": resource.list_kind, "apiVersion": resource.api_version,
+            "metadata": list_meta(res), "items": res.items}
+
+
+def list_json(resource: Resource, res: ListResult) -> bytes:
+    """list_body as JSON, its items spliced from the stored bytes (no decode, no encode)."""
+    head = storage.dumps({"kind": resource.list_kind, "apiVersion": resource.api_version,
+                          "metadata": list_meta(res)})
+    items = b",".join([storage.kv_json(kv) for kv in res.kvs])
+    return b"".join((head[:-1].encode(), b',"items":[', items, b"]}"))

@@ -11,7 +11,7 @@ from minikube_py.api.selectors import ObjectFilter
 from minikube_py.apiserver import storage
 from minikube_py.apiserver.rest.read import list_objects
 from minikube_py.apiserver.watchcache import CachedEvent, StoreWatcher, WatchFanout
-from minikube_py.store.types import KV
+from minikube_py.store.types import KV, KeyValue
 
 
 def watch_events(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource: Resource, namespace: str | None, flt: ObjectFilter,
@@ -19,7 +19,7 @@ def watch_events(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource
                  timeout_seconds: float | None = None, initial_events_end: bool = False,
                  ) -> AsyncGenerator[tuple[str, CachedEvent | dict[str, Any]], None]:
     """(type, event) pairs; initial state first when resource_version is "" or "0".
-    Dict payloads are fresh objects (initial state, bookmarks); CachedEvents are shared.
+    Objects come as CachedEvents (shared: read them, never change them); bookmarks as dicts.
     A bad resourceVersion raises here, before the caller starts a 200 response."""
     rev = storage.parse_resource_version(resource_version)
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
@@ -34,19 +34,19 @@ async def _watch(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource
                  ) -> AsyncGenerator[tuple[str, CachedEvent | dict[str, Any]], None]:
     prefix = storage.list_prefix(resource, namespace if resource.namespaced else None)
     await fanout.ready.wait()
-    initial: list[dict[str, Any]] = []
+    initial: list[KeyValue] = []
     if rev == 0:
         w = fanout.subscribe(prefix, flt, fanout.revision)
         assert w is not None
         listed = await list_objects(kv, resource, namespace, flt)
         w.after_revision = listed.revision
-        initial, last = listed.items, listed.revision
+        initial, last = listed.kvs, listed.revision
     else:
         w = fanout.subscribe(prefix, flt, rev) or StoreWatcher(kv, prefix, flt, rev)
         last = rev
     try:
-        for obj in initial:
-            yield "ADDED", obj
+        for stored in initial:
+            yield "ADDED", CachedEvent.of_stored(stored)
         if initial_events_end:
             # The watch-list protocol: a bookmark marks the end of the initial state.
             yield "BOOKMARK", {"kind": resource.kind, "apiVersion": resource.api_version,

@@ -1,0 +1,512 @@
+#!/usr/bin/env python3
+"""Benchmark the API server's front door: a real `serve` driven over HTTP by concurrent
+keep-alive clients, with etcd 3.4 driven by the same client in the same run as the anchor.
+
+Phases (each prints rate, p50/p99 latency, and the ratio to its anchor where there is one):
+- ConfigMap creates and Pod creates (pods no scheduler serves, so only the API works);
+  anchor: etcd's v3 JSON gateway `kv/put` of the same bytes, fsynced, same client.
+- GETs of single pods.
+- LIST of 1,000 and 10,000 pods, whole and with limit=500; anchor: etcd `kv/range`.
+- Watch fan-out: W watchers on a namespace while P pods are created there: events/s
+  delivered and the p99 lag from the create request to each watcher's event.
+- Create-then-bind: pods for the simulated nodes (N of them), created by the clients while
+  the scheduler binds them: pods/s from the first create to the last bind.
+- Memory: serve's RSS idle, after 32,000 1-KiB ConfigMaps, and after compacting.
+
+The cluster is `serve --simulated-nodes N` on its own data dir, ports, bridge and ranges
+(10.244.250.0/24, 10.112.250.0/24), deleted at the end. Needs root (serve starts
+containerd); without `etcd` on PATH the anchors are skipped.
+
+Usage: scripts/bench_api.py [--clients 32] [--creates 5000] [--nodes 1000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+SIMULATED = "minikube-py.dev/simulated"
+KIB = "x" * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def quantile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+@dataclass
+class Rate:
+    what: str
+    n: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.n / self.seconds
+
+    def line(self, anchor: Rate | None = None) -> str:
+        text = (f"{self.what:<34} {self.per_second:8.0f}/s  p50 {quantile(self.latencies, 50)*1e3:6.1f} ms"
+                f"  p99 {quantile(self.latencies, 99)*1e3:6.1f} ms")
+        if anchor is not None:
+            text += f"  ({self.per_second / anchor.per_second:.2f}x {anchor.what})"
+        return text
+
+
+async def drive(n: int, clients: int, request: Callable[[int], Awaitable[None]],
+                what: str) -> Rate:
+    """n requests from `clients` concurrent workers; each request timed."""
+    latencies: list[float] = []
+    counter = iter(range(n))
+
+    async def worker() -> None:
+        for i in counter:
+            t0 = time.perf_counter()
+            await request(i)
+            latencies.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return Rate(what, n, time.perf_counter() - start, latencies)
+
+
+async def expect(resp: aiohttp.ClientResponse, status: int) -> bytes:
+    body = await resp.read()
+    if resp.status != status:
+        raise RuntimeError(f"{resp.method} {resp.url}: {resp.status} {body[:300]!r}")
+    return body
+
+
+# --- the cluster under test ----------------------------------------------------------------
+
+class Serve:
+    def __init__(self, nodes: int) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-api-"))
+        self.port = free_port()
+        self.nodes = nodes
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = self.dir / "serve.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "minikube_py", "serve", "--data-dir",
+                 str(self.dir / "data"), "--api-port", str(self.port), "--kubelet-port", "0",
+                 "--pod-cidr", "10.244.250.0/24", "--bridge", "mkpybench",
+                 "--service-cidr", "10.112.250.0/24", "--simulated-nodes", str(self.nodes)],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while "cluster ready" not in self.log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"serve did not start:\n{self.log.read_text()}")
+            time.sleep(0.1)
+
+    def rss_mb(self) -> float:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_seconds(self) -> float:
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        subprocess.run([sys.executable, "-m", "minikube_py", "delete", "--data-dir",
+                        str(self.dir / "data")], cwd=ROOT, capture_output=True, check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Etcd:
+    """A one-member etcd on loopback, for the anchors."""
+
+    def __init__(self, binary: str) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-etcd-"))
+        self.port, peer = free_port(), free_port()
+        self.proc = subprocess.Popen(
+            [binary, "--data-dir", str(self.dir), "--listen-client-urls",
+             f"http://127.0.0.1:{self.port}", "--advertise-client-urls",
+             f"http://127.0.0.1:{self.port}", "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+             "--initial-cluster", f"default=http://127.0.0.1:{peer}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def ready(self, http: aiohttp.ClientSession) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"{self.url}/health") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+        raise SystemExit("etcd did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- objects -------------------------------------------------------------------------------
+
+def pod(name: str, *, scheduler: str = "default-scheduler", simulated: bool = False,
+        annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"schedulerName": scheduler,
+                            "containers": [{"name": "app", "image": "busybox",
+                                            "command": ["sh", "-c", "sleep 3600"],
+                                            "resources": {"requests": {"cpu": "10m",
+                                                                       "memory": "16Mi"}}}]}
+    if simulated:
+        spec["nodeSelector"] = {SIMULATED: "true"}
+        spec["tolerations"] = [{"key": SIMULATED, "operator": "Exists",
+                                "effect": "NoSchedule"}]
+    meta: dict[str, Any] = {"name": name, "labels": {"app": "bench", "i": name[-1]}}
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+
+def configmap(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+            "data": {"payload": KIB}}
+
+
+async def create_namespace(http: aiohttp.ClientSession, url: str, name: str) -> None:
+    async with http.post(f"{url}/api/v1/namespaces",
+                         json={"metadata": {"name": name}}) as resp:
+        await expect(resp, 201)
+
+
+# --- phases --------------------------------------------------------------------------------
+
+async def phase_creates(http: aiohttp.ClientSession, url: str, n: int, clients: int,
+                        etcd: Etcd | None) -> tuple[Rate, Rate, Rate | None]:
+    await create_namespace(http, url, "bench-cm")
+    await create_namespace(http, url, "bench-pods")
+    cm_path = f"{url}/api/v1/namespaces/bench-cm/configmaps"
+    pod_path = f"{url}/api/v1/namespaces/bench-pods/pods"
+
+    async def create_cm(i: int) -> None:
+        async with http.post(cm_path, json=configmap(f"cm-{i}")) as resp:
+            await expect(resp, 201)
+
+    async def create_pod(i: int) -> None:
+        async with http.post(pod_path, json=pod(f"p-{i}", scheduler="bench-none")) as resp:
+            await expect(resp, 201)
+
+    cms = await drive(n, clients, create_cm, "ConfigMap creates")
+    pods = await drive(n, clients, create_pod, "Pod creates (unscheduled)")
+    anchor = None
+    if etcd is not None:
+        value = base64.b64encode(json.dumps(pod("p-x")).encode()).decode()
+
+        async def put(i: int) -> None:
+            key = base64.b64encode(f"/registry/pods/bench/p-{i}".encode()).decode()
+            async with http.post(f"{etcd.url}/v3/kv/put",
+                                 json={"key": key, "value": value}) as resp:
+                await expect(resp, 200)
+
+        anchor = await drive(n, clients, put, "etcd kv/put")
+    return cms, pods, anchor
+
+
+async def phase_gets(http: aiohttp.ClientSession, url: str, n: int, pods: int,
+                     clients: int) -> Rate:
+    rng = random.Random(1)
+    path = f"{url}/api/v1/namespaces/bench-pods/pods"
+
+    async def get(_i: int) -> None:
+        async with http.get(f"{path}/p-{rng.randrange(pods)}") as resp:
+            await expect(resp, 200)
+
+    return await drive(n, clients, get, "Pod GETs")
+
+
+def continue_token(body: bytes) -> str:
+    """The list's continue token, read without parsing the items (the client's parse is not
+    the server's time)."""
+    head = body[:600].decode(errors="replace")
+    marker = '"continue":"'
+    if marker not in head:
+        return ""
+    return head.split(marker, 1)[1].split('"', 1)[0]
+
+
+async def timed_list(http: aiohttp.ClientSession, url: str, limit: int,
+                     repeats: int) -> list[float]:
+    """Seconds from the request to the last byte of the last page, for each repeat."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        token = ""
+        while True:
+            q = f"?limit={limit}" + (f"&continue={token}" if token else "") if limit else ""
+            async with http.get(url + q) as resp:
+                token = continue_token(await expect(resp, 200))
+            if not token:
+                break
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+async def phase_lists(http: aiohttp.ClientSession, url: str, clients: int,
+                      etcd: Etcd | None) -> list[str]:
+    lines = []
+    await create_namespace(http, url, "bench-list")
+    path = f"{url}/api/v1/namespaces/bench-list/pods"
+    made = 0
+    for size in (1000, 10_000):
+        async def create(i: int, first: int = made) -> None:
+            async with http.post(path, json=pod(f"l-{first + i}", scheduler="bench-none")) \
+                    as resp:
+                await expect(resp, 201)
+
+        await drive(size - made, clients, create, "")
+        made = size
+        for limit in (0, 500):
+            times = await timed_list(http, path, limit, 5)
+            what = f"LIST {size} pods" + (f" (limit={limit}, all pages)" if limit else "")
+            lines.append(f"{what:<34} median {statistics.median(times)*1e3:7.1f} ms  "
+                         f"best {min(times)*1e3:7.1f} ms")
+    if etcd is not None:
+        value = base64.b64encode(json.dumps(pod("l-x")).encode()).decode()
+
+        async def put(i: int) -> None:
+            key = base64.b64encode(f"/registry/pods/bench-list/l-{i:05d}".encode()).decode()
+            async with http.post(f"{etcd.url}/v3/kv/put",
+                                 json={"key": key, "value": value}) as resp:
+                await expect(resp, 200)
+
+        await drive(10_000, clients, put, "")
+        start = base64.b64encode(b"/registry/pods/bench-list/").decode()
+        end = base64.b64encode(b"/registry/pods/bench-list0").decode()
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            async with http.post(f"{etcd.url}/v3/kv/range",
+                                 json={"key": start, "range_end": end}) as resp:
+                await expect(resp, 200)
+            times.append(time.perf_counter() - t0)
+        lines.append(f"{'etcd kv/range of 10000 (anchor)':<34} median "
+                     f"{statistics.median(times)*1e3:7.1f} ms  best {min(times)*1e3:7.1f} ms")
+    return lines
+
+
+async def phase_watch(http: aiohttp.ClientSession, url: str, watchers: int, pods: int,
+                      clients: int) -> str:
+    await create_namespace(http, url, "bench-watch")
+    path = f"{url}/api/v1/namespaces/bench-watch/pods"
+    async with http.get(path) as resp:
+        rv = json.loads(await expect(resp, 200))["metadata"]["resourceVersion"]
+    sent: dict[str, float] = {}
+    lags: list[float] = []
+    done = asyncio.Event()
+    received = 0
+    target = watchers * pods
+
+    async def watch() -> None:
+        nonlocal received
+        seen = 0
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        async with aiohttp.ClientSession(timeout=timeout) as own, \
+                own.get(f"{path}?watch=true&resourceVersion={rv}") as resp:
+            async for line in resp.content:
+                ev = json.loads(line)
+                lags.append(time.perf_counter() - sent[ev["object"]["metadata"]["name"]])
+                received += 1
+                seen += 1
+                if received >= target:
+                    done.set()
+                if seen >= pods:
+                    return
+
+    tasks = [asyncio.create_task(watch()) for _ in range(watchers)]
+    await asyncio.sleep(0.5)  # let every watch reach the server before the creates start
+
+    async def create(i: int) -> None:
+        name = f"w-{i}"
+        sent[name] = time.perf_counter()
+        async with http.post(path, json=pod(name, scheduler="bench-none")) as resp:
+            await expect(resp, 201)
+
+    t0 = time.perf_counter()
+    await drive(pods, clients, create, "")
+    try:
+        await asyncio.wait_for(done.wait(), 120)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    seconds = time.perf_counter() - t0
+    return (f"{'watch fan-out (' + str(watchers) + ' watchers)':<34} {received / seconds:8.0f} "
+            f"events/s  lag p50 {quantile(lags, 50)*1e3:6.1f} ms  p99 "
+            f"{quantile(lags, 99)*1e3:6.1f} ms  ({received} events)")
+
+
+async def phase_bind(http: aiohttp.ClientSession, url: str, n: int, clients: int) -> str:
+    await create_namespace(http, url, "bench-bind")
+    path = f"{url}/api/v1/namespaces/bench-bind/pods"
+    async with http.get(path) as resp:
+        rv = json.loads(await expect(resp, 200))["metadata"]["resourceVersion"]
+    bound: set[str] = set()
+    all_bound = asyncio.Event()
+    created_at: dict[str, float] = {}
+    latencies: list[float] = []
+
+    async def watch() -> None:
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        async with aiohttp.ClientSession(timeout=timeout) as own, \
+                own.get(f"{path}?watch=true&resourceVersion={rv}") as resp:
+            async for line in resp.content:
+                obj = json.loads(line)["object"]
+                name = obj["metadata"]["name"]
+                if obj["spec"].get("nodeName") and name not in bound:
+                    bound.add(name)
+                    latencies.append(time.perf_counter() - created_at[name])
+                    if len(bound) >= n:
+                        all_bound.set()
+                        return
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.sleep(0.3)
+
+    async def create(i: int) -> None:
+        name = f"b-{i}"
+        created_at[name] = time.perf_counter()
+        async with http.post(path, json=pod(name, simulated=True)) as resp:
+            await expect(resp, 201)
+
+    t0 = time.perf_counter()
+    creates = await drive(n, clients, create, "")
+    try:
+        await asyncio.wait_for(all_bound.wait(), 300)
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+    seconds = time.perf_counter() - t0
+    return (f"{'create-then-bind':<34} {n / seconds:8.0f} pods/s  created at "
+            f"{creates.per_second:.0f}/s; created->bound p50 {quantile(latencies, 50):.2f} s  "
+            f"p99 {quantile(latencies, 99):.2f} s")
+
+
+async def phase_memory(http: aiohttp.ClientSession, serve: Serve, url: str, n: int,
+                       clients: int) -> list[str]:
+    idle = serve.rss_mb()
+    await create_namespace(http, url, "bench-mem")
+    path = f"{url}/api/v1/namespaces/bench-mem/configmaps"
+
+    async def create(i: int) -> None:
+        async with http.post(path, json=configmap(f"m-{i}")) as resp:
+            await expect(resp, 201)
+
+    await drive(n, clients, create, "")
+    loaded = serve.rss_mb()
+    return [f"serve RSS: {idle:.0f} MB before, {loaded:.0f} MB with {n} more 1-KiB ConfigMaps "
+            f"(and everything above)"]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--creates", type=int, default=5000)
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--watchers", type=int, default=100)
+    parser.add_argument("--watch-pods", type=int, default=1000)
+    parser.add_argument("--memory-objects", type=int, default=32_000)
+    parser.add_argument("--etcd", default=shutil.which("etcd"))
+    parser.add_argument("--quick", action="store_true", help="a tenth of every count")
+    parser.add_argument("--only", default="", help="comma-separated phases: "
+                        "creates,gets,lists,watch,bind,memory")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    only = set(args.only.split(",")) if args.only else None
+
+    def wanted(phase: str) -> bool:
+        return only is None or phase in only
+
+    serve = Serve(args.nodes // scale)
+    print(f"starting serve with {serve.nodes} simulated nodes ...", flush=True)
+    serve.start()
+    etcd = Etcd(args.etcd) if args.etcd else None
+    connector = aiohttp.TCPConnector(limit=args.clients * 2)
+    timeout = aiohttp.ClientTimeout(total=600)
+    try:
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+            if etcd is not None:
+                await etcd.ready(http)
+            url = serve.url
+            n = args.creates // scale
+            cpu0 = serve.cpu_seconds()
+            if wanted("creates"):
+                cms, pods, anchor = await phase_creates(http, url, n, args.clients, etcd)
+                print(cms.line(anchor))
+                print(pods.line(anchor))
+                if anchor is not None:
+                    print(anchor.line())
+            if wanted("gets") and wanted("creates"):
+                print((await phase_gets(http, url, n * 4, n, args.clients)).line())
+            if wanted("lists"):
+                for line in await phase_lists(http, url, args.clients, etcd):
+                    print(line)
+            if wanted("watch"):
+                print(await phase_watch(http, url, args.watchers // scale,
+                                        args.watch_pods // scale, args.clients))
+            if wanted("bind"):
+                print(await phase_bind(http, url, n, args.clients))
+            if wanted("memory"):
+                for line in await phase_memory(http, serve, url, args.memory_objects // scale,
+                                               args.clients):
+                    print(line)
+            print(f"serve used {serve.cpu_seconds() - cpu0:.1f} CPU-seconds over the run")
+    finally:
+        serve.stop()
+        if etcd is not None:
+            etcd.stop()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
