@@ -248,7 +248,7 @@ class DaemonSetController:
         self.ctx = ctx
         self.client = ctx.client
         self.recorder = ctx.recorder(self.name)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.expectations = Expectations()
         self.daemonsets = ctx.informers.informer(DAEMONSETS)
         self.pods = ctx.informers.informer(PODS)

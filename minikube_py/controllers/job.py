@@ -239,7 +239,7 @@ class JobController:
         self.ctx = ctx
         self.client = ctx.client
         self.recorder = ctx.recorder(self.name)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.expectations = Expectations()
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap

@@ -85,7 +85,7 @@ class ReplicaController:
         self._deleting: dict[str, set[str]] = {}
         # pods per namespace, so a sync does not scan every pod of the cluster
         self._pods_by_ns: dict[str, dict[str, Obj]] = {}
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self._owners = ctx.informers.informer(kind.resource)
         self._pods = ctx.informers.informer(PODS)
         # sibling ReplicaSets (same Deployment) rank deletions by co-location
@@ -95,11 +95,6 @@ class ReplicaController:
         self._pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
 
     async def run(self) -> None:
-        informers = [self._owners, self._pods]
-        if self._replicasets is not None:
-            informers.append(self._replicasets)
-        # Acting on a half-filled pod cache would create pods that already exist.
-        await asyncio.gather(*(i.synced.wait() for i in informers))
         await self.loop.run()
 
     # --- event handlers: keep the pod index, settle expectations, enqueue owners ----------

@@ -129,7 +129,7 @@ class StatefulSetController:
         self.ctx = ctx
         self.client = ctx.client
         self.recorder = ctx.recorder(self.name)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.expectations = Expectations()
         self.sets = ctx.informers.informer(STATEFULSETS)
         self.pods = ctx.informers.informer(PODS)
