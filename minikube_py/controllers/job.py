@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from minikube_py.api.podutil import is_ready, is_terminating, parse_time
 from minikube_py.api.resources import JOBS, PODS
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.client.events import NORMAL, WARNING
+from minikube_py.client.interface import STRATEGIC_MERGE_PATCH
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop, split_key
 from minikube_py.controllers.ownedpods import OwnedPods
 
@@ -289,7 +291,9 @@ class JobController:
         completed = parse_indexes(status.get("completedIndexes")) | {
             p.index for p in new_ok if p.index is not None}
         suspended = bool(spec.get("suspend"))
-        start = None if suspended else (parse_time(status.get("startTime")) or now)
+        # The start as status.startTime keeps it (whole seconds), so that this sync and
+        # every later one agree on when the active deadline passes.
+        start = None if suspended else (parse_time(status.get("startTime")) or math.floor(now))
         interim = _condition(job, "FailureTarget") or _condition(job, "SuccessCriteriaMet")
         pending = None
         if interim is not None:
@@ -384,13 +388,12 @@ class JobController:
             finalizers = meta.get("finalizers") or []
             if TRACKING_FINALIZER not in finalizers:
                 continue
-            rest = [f for f in finalizers if f != TRACKING_FINALIZER]
             try:
-                await self.client.patch(
-                    PODS, meta["name"],
-                    {"metadata": {"finalizers": rest or None,
-                                  "resourceVersion": meta.get("resourceVersion")}},
-                    namespace=meta.get("namespace"))
+                # Only our finalizer goes, whatever else changed meanwhile: the kubelet
+                # writing the pod's status must not cost a conflict and a retry.
+                await self.client.patch(PODS, meta["name"], release_finalizer_patch(),
+                                        patch_type=STRATEGIC_MERGE_PATCH,
+                                        namespace=meta.get("namespace"))
             except ApiError as e:
                 if e.code != 404:
                     raise
@@ -419,6 +422,12 @@ class JobController:
         except ApiError as e:
             if e.code not in (404, 409):
                 raise
+
+
+def release_finalizer_patch() -> Obj:
+    """A strategic merge patch removing only the tracking finalizer, whatever the other
+    finalizers are now (kube's removeTrackingFinalizerPatch)."""
+    return {"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}}
 
 
 def is_terminal_phase(phase: str) -> bool:

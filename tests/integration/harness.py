@@ -24,6 +24,16 @@ T = TypeVar("T")
 
 
 @dataclass
+class FakeClock:
+    """A clock that stands still until the test moves it."""
+
+    now: float
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
 class ControlPlane:
     api: ApiService
     informers: InformerFactory

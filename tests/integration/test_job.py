@@ -3,12 +3,15 @@ the kubelet's part of ending pods: it patches their status Succeeded or Failed."
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from minikube_py.api.resources import JOBS, PODS
 from minikube_py.api.timefmt import rfc3339
+from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.job import JobController
-from tests.integration.harness import ControlPlane, control_plane, eventually
+from tests.integration.harness import ControlPlane, FakeClock, control_plane, eventually
 
 
 def job(name: str = "work", **spec: Any) -> dict[str, Any]:
@@ -99,9 +102,15 @@ async def test_a_job_whose_pods_keep_failing_fails_with_backoff_limit_exceeded()
 
 async def test_a_job_past_its_active_deadline_fails_and_its_pods_are_deleted() -> None:
     async with control_plane(nodes=1) as plane:
-        plane.start("job", JobController(plane.ctx, backoff_base=0).run)
+        # The deadline counts from status.startTime, which has whole seconds (as in kube):
+        # on the wall clock a 1 s deadline would pass 0 to 1 s after the start, maybe
+        # before the pod runs. The Job's clock stands still until the test moves it.
+        clock = FakeClock(float(math.floor(time.time())))
+        ctx = ControllerContext(plane.api, plane.informers, clock=clock)
+        plane.start("job", JobController(ctx, backoff_base=0).run)
         await plane.api.create(JOBS, job(activeDeadlineSeconds=1), namespace="default")
         await eventually(lambda: running(plane, 1), plane=plane, what="a running pod")
+        clock.now += 1
 
         async def failed() -> dict[str, Any] | None:
             got = await plane.api.get(JOBS, "work", namespace="default")
