@@ -11,7 +11,16 @@ from minikube_py.api.resources import JOBS, PODS
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.job import JobController
-from tests.integration.harness import ControlPlane, FakeClock, control_plane, eventually
+from tests.integration.harness import (
+    ControlPlane,
+    FakeClock,
+    control_plane,
+    controller_manager,
+    crowd_the_pod_cache,
+    eventually,
+    history,
+    pods_created_since,
+)
 
 
 def job(name: str = "work", **spec: Any) -> dict[str, Any]:
@@ -134,6 +143,28 @@ async def test_a_suspended_job_creates_no_pods_until_resumed() -> None:
         assert await job_pods(plane) == []
         await plane.api.patch(JOBS, "work", {"spec": {"suspend": False}}, namespace="default")
         await eventually(lambda: running(plane, 1), plane=plane, what="a running pod")
+
+
+async def test_a_restarted_controller_creates_only_the_missing_pods() -> None:
+    async with control_plane(nodes=2) as plane:
+        async with controller_manager(plane) as before:
+            before.start("job", JobController(before.ctx, backoff_base=0).run)
+            await plane.api.create(JOBS, job(completions=4, parallelism=2),
+                                   namespace="default")
+            await eventually(lambda: running(plane, 2), plane=plane, what="2 running pods")
+        await crowd_the_pod_cache(plane)
+        await plane.api.patch(JOBS, "work", {"spec": {"parallelism": 3}}, namespace="default")
+        async with history(plane, PODS) as pods, controller_manager(plane) as after:
+            after.start("job", JobController(after.ctx, backoff_base=0).run)
+
+            async def three_active() -> bool:
+                got = await plane.api.get(JOBS, "work", namespace="default")
+                return (got.get("status") or {}).get("active") == 3
+
+            await eventually(three_active, plane=plane, what="3 active pods")
+            await eventually(lambda: running(plane, 3), plane=plane, what="3 running pods")
+            created = await pods_created_since(plane, pods)
+        assert len(created) == 1
 
 
 async def _none_left(plane: ControlPlane) -> bool:
