@@ -108,7 +108,7 @@ class CronJobController:
         self.ctx = ctx
         self.client = ctx.client
         self.recorder = ctx.recorder(self.name)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.max_requeue = max_requeue
         self.cronjobs = ctx.informers.informer(CRONJOBS)
         self.jobs = ctx.informers.informer(JOBS)

@@ -9,21 +9,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from minikube_py.api.owners import controller_ref, new_controller_ref
+from minikube_py.api.owners import new_controller_ref
 from minikube_py.api.podutil import is_available, is_ready, is_terminating
-from minikube_py.api.resources import DAEMONSETS, NODES, PODS
+from minikube_py.api.resources import DAEMONSETS, NODES
 from minikube_py.api.scheduling import matches_node_selector_and_affinity, untolerated_taints
 from minikube_py.api.selectors import selector_from_label_selector_object
 from minikube_py.api.template_hash import template_hash
-from minikube_py.client.informer import object_key
-from minikube_py.controllers.base import (
-    ControllerContext,
-    Obj,
-    OwnedPods,
-    ReconcileLoop,
-    split_key,
-)
-from minikube_py.controllers.expectations import Expectations
+from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
+from minikube_py.controllers.ownedpods import OwnedPods
 
 log = logging.getLogger("minikube_py.controllers.daemonset")
 
@@ -247,31 +240,19 @@ class DaemonSetController:
     def __init__(self, ctx: ControllerContext, *, workers: int = 2) -> None:
         self.ctx = ctx
         self.client = ctx.client
-        self.recorder = ctx.recorder(self.name)
-        self.loop = ReconcileLoop(self, workers=workers)
-        self.expectations = Expectations()
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.daemonsets = ctx.informers.informer(DAEMONSETS)
-        self.pods = ctx.informers.informer(PODS)
         self.nodes = ctx.informers.informer(NODES)
         self.daemonsets.add_handlers(self.loop.watch_own,
-                                     lambda _o, new: self.loop.watch_own(new),
-                                     self._daemonset_deleted)
-        self.owned_pods = OwnedPods("DaemonSet", self.loop, self.expectations,
-                                    self.client, self.recorder)
-        self.owned_pods.watch(self.pods)
+                                     lambda _o, new: self.loop.watch_own(new))
+        self.pods = OwnedPods(ctx, self.loop, self.daemonsets, kind="DaemonSet",
+                              recorder=ctx.recorder(self.name))
         self.nodes.add_handlers(self._node_changed, self._node_updated, self._node_changed)
 
     async def run(self) -> None:
         await self.loop.run()
 
     # -- handlers: only enqueue ------------------------------------------------------
-
-    def _daemonset_deleted(self, ds: Obj) -> None:
-        self.expectations.forget(object_key(ds))
-
-
-
-
 
     def _node_changed(self, node: Obj) -> None:
         for ds in self.daemonsets.list():
@@ -289,18 +270,14 @@ class DaemonSetController:
         ds = self.daemonsets.get(key)
         if ds is None or is_terminating(ds):
             return
-        namespace, _ = split_key(key)
         spec = ds.get("spec") or {}
         template_spec = (spec.get("template") or {}).get("spec") or {}
         revision = daemon_revision(ds)
         now = self.ctx.clock()
         min_ready = int(spec.get("minReadySeconds") or 0)
-        uid = ds["metadata"]["uid"]
         selector = selector_from_label_selector_object(spec.get("selector"))
-        pods = [p for p in self.pods.list()
-                if p["metadata"].get("namespace") == namespace
-                and (controller_ref(p) or {}).get("uid") == uid
-                and selector.matches(p["metadata"].get("labels"))]
+        pods = [p for p in self.pods.controlled_by(ds)
+                if selector.matches(p["metadata"].get("labels"))]
         facts = [DaemonPod(
             name=p["metadata"]["name"], node=target_node(p) or "",
             revision=(p["metadata"].get("labels") or {}).get(REVISION_LABEL, ""),
@@ -311,7 +288,7 @@ class DaemonSetController:
             bound=bool((p.get("spec") or {}).get("nodeName"))) for p in pods]
         fits = {n["metadata"]["name"]: daemon_node_fit(template_spec, n)
                 for n in self.nodes.list()}
-        if self.expectations.satisfied(key):
+        if self.pods.satisfied(key):
             strategy = spec.get("updateStrategy") or {}
             rolling = strategy.get("type", "RollingUpdate") == "RollingUpdate"
             desired = sum(1 for f in fits.values() if f.should_run)
@@ -319,18 +296,15 @@ class DaemonSetController:
                 (strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1), desired)
             plan = plan_daemon_pods(fits, facts, revision, rolling_update=rolling,
                                     max_unavailable=max_unavailable)
-            await self._apply(ds, key, plan, revision)
+            await self._apply(ds, plan, pods, revision)
         await self._write_status(ds, daemon_status_counts(fits, facts, revision), min_ready, now)
         if min_ready and any(f.ready and not f.available for f in facts):
             self.loop.enqueue_after(key, 1.0)
 
-    async def _apply(self, ds: Obj, key: str, plan: DaemonPlan, revision: str) -> None:
-        if not plan.create_on and not plan.delete:
-            return
-        self.expectations.expect(key, adds=len(plan.create_on), deletes=len(plan.delete))
-        await self.owned_pods.create(ds, key, [self._new_pod(ds, node, revision)
-                                               for node in plan.create_on])
-        await self.owned_pods.delete(ds, key, list(plan.delete))
+    async def _apply(self, ds: Obj, plan: DaemonPlan, pods: list[Obj], revision: str) -> None:
+        await self.pods.create(ds, [self._new_pod(ds, node, revision) for node in plan.create_on])
+        by_name = {p["metadata"]["name"]: p for p in pods}
+        await self.pods.delete(ds, [by_name[name] for name in dict.fromkeys(plan.delete)])
 
     def _new_pod(self, ds: Obj, node: str, revision: str) -> Obj:
         template = copy.deepcopy((ds.get("spec") or {}).get("template") or {})

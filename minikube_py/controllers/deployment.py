@@ -3,7 +3,6 @@ RollingUpdate or Recreate strategy; the decisions live in deployment_rollout."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 from collections.abc import Sequence
@@ -54,7 +53,7 @@ class DeploymentController:
         self._client = ctx.client
         self._clock = ctx.clock
         self._recorder = ctx.recorder(COMPONENT)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self._deployments = ctx.informers.informer(DEPLOYMENTS)
         self._replicasets = ctx.informers.informer(REPLICASETS)
         self._pods = ctx.informers.informer(PODS)
@@ -63,8 +62,6 @@ class DeploymentController:
         self._pods.add_handlers(on_delete=self._pod_deleted)
 
     async def run(self) -> None:
-        await asyncio.gather(self._deployments.synced.wait(), self._replicasets.synced.wait(),
-                             self._pods.synced.wait())
         await self.loop.run()
 
     # --- event handlers ----------------------------------------------------------------

@@ -24,7 +24,7 @@ class EndpointsController:
         self.services = ctx.informers.informer(SERVICES)
         self.pods = ctx.informers.informer(PODS)
         self.endpoints = ctx.informers.informer(ENDPOINTS)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.services.add_handlers(self.loop.watch_own, lambda _o, n: self.loop.enqueue(n),
                                    self.loop.watch_own)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_added)

@@ -37,7 +37,7 @@ class EndpointSliceController:
         self.services = ctx.informers.informer(SERVICES)
         self.pods = ctx.informers.informer(PODS)
         self.slices = ctx.informers.informer(ENDPOINTSLICES)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.services.add_handlers(self.loop.watch_own, lambda _o, n: self.loop.enqueue(n),
                                    self.loop.watch_own)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_added)

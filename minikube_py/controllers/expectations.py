@@ -1,11 +1,13 @@
-"""Expectations (kube's ControllerExpectations): after a controller asks for N creations
-or deletions, it waits to see them in its cache before acting on that key again, so a
-stale cache never makes it act twice."""
+"""Expectations (kube's UIDTrackingControllerExpectations): after a controller asks for pods
+to be created or deleted, it waits to see that in its cache before acting on that owner
+again, so a stale cache never makes it act twice. Creations are counted (their names are
+not known in advance); deletions are tracked by pod uid, so the deletion of some other pod,
+or a second event about the same one, never stands in for the one awaited."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 EXPECTATIONS_TTL = 300.0  # give up waiting (a watch event was lost) after 5 minutes
@@ -13,9 +15,9 @@ EXPECTATIONS_TTL = 300.0  # give up waiting (a watch event was lost) after 5 min
 
 @dataclass
 class _Pending:
-    adds: int
-    deletes: int
-    since: float
+    adds: int = 0
+    deletes: set[str] = field(default_factory=set)
+    since: float = 0.0
 
 
 @dataclass
@@ -24,34 +26,45 @@ class Expectations:
     ttl: float = EXPECTATIONS_TTL
     _pending: dict[str, _Pending] = field(default_factory=dict)
 
-    def expect(self, key: str, *, adds: int = 0, deletes: int = 0) -> None:
-        self._pending[key] = _Pending(adds, deletes, self.clock())
+    def _raise(self, key: str) -> _Pending:
+        pending = self._pending.setdefault(key, _Pending())
+        pending.since = self.clock()
+        return pending
 
-    def observed_add(self, key: str) -> None:
-        p = self._pending.get(key)
-        if p is not None:
-            p.adds -= 1
+    def expect_creations(self, key: str, count: int) -> None:
+        """`count` more pods of `key` are being created; adds to what is awaited already."""
+        if count > 0:
+            self._raise(key).adds += count
 
-    def observed_delete(self, key: str) -> None:
-        p = self._pending.get(key)
-        if p is not None:
-            p.deletes -= 1
+    def expect_deletions(self, key: str, uids: Iterable[str]) -> None:
+        """The pods with these uids are being deleted."""
+        uids = set(uids)
+        if uids:
+            self._raise(key).deletes |= uids
 
-    def lower(self, key: str, *, adds: int = 0, deletes: int = 0) -> None:
-        """A create/delete call failed: do not wait for what will never come."""
-        p = self._pending.get(key)
-        if p is not None:
-            p.adds -= adds
-            p.deletes -= deletes
+    def creation_observed(self, key: str) -> None:
+        """A pod of `key` appeared, or a create call failed (it never will)."""
+        pending = self._pending.get(key)
+        if pending is not None:
+            pending.adds -= 1
+
+    def deletion_observed(self, key: str, uid: str) -> None:
+        """The pod with `uid` is going or gone, or deleting it failed. Idempotent."""
+        pending = self._pending.get(key)
+        if pending is not None:
+            pending.deletes.discard(uid)
 
     def satisfied(self, key: str) -> bool:
-        p = self._pending.get(key)
-        if p is None:
+        """Nothing awaited for `key` (or the wait timed out): the controller may act."""
+        pending = self._pending.get(key)
+        if pending is None:
             return True
-        if (p.adds <= 0 and p.deletes <= 0) or self.clock() - p.since > self.ttl:
+        if (pending.adds <= 0 and not pending.deletes) or \
+                self.clock() - pending.since > self.ttl:
             del self._pending[key]
             return True
         return False
 
     def forget(self, key: str) -> None:
+        """The owner is gone."""
         self._pending.pop(key, None)

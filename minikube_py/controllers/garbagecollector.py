@@ -4,7 +4,6 @@ blocking dependents, and owners deleted with orphan leave their dependents unown
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 
@@ -38,7 +37,7 @@ class GarbageCollector:
                  resources: tuple[Resource, ...] = BUILTIN) -> None:
         self.ctx = ctx
         self.graph = OwnerGraph()
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.informers = {r: ctx.informers.informer(r) for r in resources if r not in IGNORED}
         for resource, informer in self.informers.items():
             informer.add_handlers(
@@ -69,7 +68,6 @@ class GarbageCollector:
             self.loop.enqueue_key(uid)
 
     async def run(self) -> None:
-        await asyncio.gather(*(i.synced.wait() for i in self.informers.values()))
         await self.loop.run()
 
     # --- reconcile --------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -14,15 +15,9 @@ from minikube_py.api.podutil import is_ready, is_terminating, parse_time
 from minikube_py.api.resources import JOBS, PODS
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.client.events import NORMAL, WARNING
-from minikube_py.client.informer import object_key
-from minikube_py.controllers.base import (
-    ControllerContext,
-    Obj,
-    OwnedPods,
-    ReconcileLoop,
-    split_key,
-)
-from minikube_py.controllers.expectations import Expectations
+from minikube_py.client.interface import STRATEGIC_MERGE_PATCH
+from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop, split_key
+from minikube_py.controllers.ownedpods import OwnedPods
 
 log = logging.getLogger("minikube_py.controllers.job")
 
@@ -239,38 +234,24 @@ class JobController:
         self.ctx = ctx
         self.client = ctx.client
         self.recorder = ctx.recorder(self.name)
-        self.loop = ReconcileLoop(self, workers=workers)
-        self.expectations = Expectations()
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.jobs = ctx.informers.informer(JOBS)
-        self.pods = ctx.informers.informer(PODS)
+        # A deleted Job is synced once more: it releases the finalizers of its pods.
         self.jobs.add_handlers(self.loop.watch_own, lambda _o, new: self.loop.watch_own(new),
-                               self._job_deleted)
-        self.owned_pods = OwnedPods("Job", self.loop, self.expectations,
-                                    self.client, self.recorder)
-        self.owned_pods.watch(self.pods)
+                               self.loop.watch_own)
+        self.pods = OwnedPods(ctx, self.loop, self.jobs, kind="Job", recorder=self.recorder)
 
     async def run(self) -> None:
         await self.loop.run()
 
-    # -- handlers ---------------------------------------------------------------------
-
-    def _job_deleted(self, job: Obj) -> None:
-        self.expectations.forget(object_key(job))
-        self.loop.enqueue(job)  # release the finalizers of its pods
-
-
-
-
-
     # -- reconcile --------------------------------------------------------------------
 
     def _owned_pods(self, namespace: str | None, name: str, uid: str | None) -> list[Obj]:
+        """The pods whose controller is the Job `name` (the one with `uid`, if given)."""
         out = []
-        for p in self.pods.list():
-            if p["metadata"].get("namespace") != namespace:
-                continue
+        for p in self.pods.in_namespace(namespace):
             ref = controller_ref(p)
             if ref is None or ref.get("kind") != "Job" or ref.get("name") != name:
                 continue
@@ -293,7 +274,7 @@ class JobController:
             await self._release_all(pods)
             await self._expire(job, key)
             return
-        if not self.expectations.satisfied(key):
+        if not self.pods.satisfied(key):
             return
         await self._sync_job(job, key, pods)
 
@@ -310,7 +291,9 @@ class JobController:
         completed = parse_indexes(status.get("completedIndexes")) | {
             p.index for p in new_ok if p.index is not None}
         suspended = bool(spec.get("suspend"))
-        start = None if suspended else (parse_time(status.get("startTime")) or now)
+        # The start as status.startTime keeps it (whole seconds), so that this sync and
+        # every later one agree on when the active deadline passes.
+        start = None if suspended else (parse_time(status.get("startTime")) or math.floor(now))
         interim = _condition(job, "FailureTarget") or _condition(job, "SuccessCriteriaMet")
         pending = None
         if interim is not None:
@@ -330,8 +313,9 @@ class JobController:
                               completed_indexes=completed, start_time=start, now=now,
                               pending_finish=pending, backoff_base=self.backoff_base,
                               backoff_cap=self.backoff_cap)
-        await self._delete_pods(job, key, decision.delete)
-        await self._create_pods(job, key, decision.create)
+        by_name = {p["metadata"]["name"]: p for p in pods}
+        await self.pods.delete(job, [by_name[name] for name in decision.delete])
+        await self.pods.create(job, [_new_pod(job, index) for index in decision.create])
         # Count what finished, then let those pods go: counting comes first so a crash in
         # between never loses a pod, and uncountedTerminatedPods stops counting twice.
         now_tracked = {p.uid for p in facts if p.tracked}
@@ -397,19 +381,6 @@ class JobController:
         status["active"] = 0
         return conditions
 
-    async def _create_pods(self, job: Obj, key: str, indexes: tuple[int | None, ...]) -> None:
-        if not indexes:
-            return
-        self.expectations.expect(key, adds=len(indexes))
-        await self.owned_pods.create(job, key, [_new_pod(job, index) for index in indexes])
-
-    async def _delete_pods(self, job: Obj, key: str, names: Iterable[str]) -> None:
-        names = list(names)
-        if not names:
-            return
-        self.expectations.expect(key, deletes=len(names))
-        await self.owned_pods.delete(job, key, names)
-
     async def _release_all(self, pods: Iterable[Obj]) -> None:
         """Remove the tracking finalizer (the pod was counted, or its Job is gone)."""
         for pod in pods:
@@ -417,13 +388,12 @@ class JobController:
             finalizers = meta.get("finalizers") or []
             if TRACKING_FINALIZER not in finalizers:
                 continue
-            rest = [f for f in finalizers if f != TRACKING_FINALIZER]
             try:
-                await self.client.patch(
-                    PODS, meta["name"],
-                    {"metadata": {"finalizers": rest or None,
-                                  "resourceVersion": meta.get("resourceVersion")}},
-                    namespace=meta.get("namespace"))
+                # Only our finalizer goes, whatever else changed meanwhile: the kubelet
+                # writing the pod's status must not cost a conflict and a retry.
+                await self.client.patch(PODS, meta["name"], release_finalizer_patch(),
+                                        patch_type=STRATEGIC_MERGE_PATCH,
+                                        namespace=meta.get("namespace"))
             except ApiError as e:
                 if e.code != 404:
                     raise
@@ -452,6 +422,12 @@ class JobController:
         except ApiError as e:
             if e.code not in (404, 409):
                 raise
+
+
+def release_finalizer_patch() -> Obj:
+    """A strategic merge patch removing only the tracking finalizer, whatever the other
+    finalizers are now (kube's removeTrackingFinalizerPatch)."""
+    return {"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}}
 
 
 def is_terminal_phase(phase: str) -> bool:

@@ -55,35 +55,39 @@ Runner = Callable[[], Coroutine[Any, Any, None]]
 
 def build_controllers(ctx: ControllerContext,
                       settings: ControllerSettings) -> list[tuple[str, Runner]]:
-    """(task name, run) for every controller. Each controller module adds its line here."""
+    """(task name, run) for every controller. Each controller module adds its line here;
+    each controller gets a context of its own, so that it waits only for its informers."""
+    own = ctx.for_controller
     controllers: list[tuple[str, Runner]] = []
     w = settings.workers
     controllers.append(("node-lifecycle-controller", NodeLifecycleController(
-        ctx, grace_period=settings.node_monitor_grace_period,
+        own(), grace_period=settings.node_monitor_grace_period,
         monitor_period=settings.node_monitor_period, workers=w).run))
-    controllers.append(("taint-eviction-controller", TaintEvictionController(ctx, workers=w).run))
+    controllers.append(("taint-eviction-controller",
+                        TaintEvictionController(own(), workers=w).run))
     controllers.append(("node-ipam-controller", NodeIpamController(
-        ctx, cluster_cidr=settings.cluster_cidr,
+        own(), cluster_cidr=settings.cluster_cidr,
         node_mask_size=settings.node_cidr_mask_size).run))
-    controllers.append(("endpoints-controller", EndpointsController(ctx, workers=w).run))
-    controllers.append(("endpointslice-controller", EndpointSliceController(ctx, workers=w).run))
+    controllers.append(("endpoints-controller", EndpointsController(own(), workers=w).run))
+    controllers.append(("endpointslice-controller",
+                        EndpointSliceController(own(), workers=w).run))
     controllers.append(("namespace-controller", NamespaceController(
-        ctx, recheck_interval=settings.namespace_recheck_interval, workers=w).run))
-    controllers.append(("garbage-collector-controller", GarbageCollector(ctx).run))
-    controllers.append(("serviceaccount-controller", ServiceAccountController(ctx).run))
+        own(), recheck_interval=settings.namespace_recheck_interval, workers=w).run))
+    controllers.append(("garbage-collector-controller", GarbageCollector(own()).run))
+    controllers.append(("serviceaccount-controller", ServiceAccountController(own()).run))
     controllers.append(("pod-garbage-collector", PodGarbageCollector(
-        ctx, terminated_threshold=settings.terminated_pod_gc_threshold,
+        own(), terminated_threshold=settings.terminated_pod_gc_threshold,
         period=settings.pod_gc_period,
         terminating_on_unready_after=settings.pod_gc_terminating_on_unready_after).run))
-    controllers.append(("daemonset-controller", DaemonSetController(ctx, workers=w).run))
+    controllers.append(("daemonset-controller", DaemonSetController(own(), workers=w).run))
     controllers.append(("job-controller", JobController(
-        ctx, workers=w, backoff_base=settings.job_backoff_base,
+        own(), workers=w, backoff_base=settings.job_backoff_base,
         backoff_cap=settings.job_backoff_cap).run))
     controllers.append(("cronjob-controller", CronJobController(
-        ctx, max_requeue=settings.cronjob_max_requeue).run))
-    controllers.append(("statefulset-controller", StatefulSetController(ctx, workers=w).run))
-    controllers.append(("replicaset-controller", ReplicaSetController(ctx, workers=w).run))
+        own(), max_requeue=settings.cronjob_max_requeue).run))
+    controllers.append(("statefulset-controller", StatefulSetController(own(), workers=w).run))
+    controllers.append(("replicaset-controller", ReplicaSetController(own(), workers=w).run))
     controllers.append(("replication-controller", ReplicationControllerController(
-        ctx, workers=w).run))
-    controllers.append(("deployment-controller", DeploymentController(ctx, workers=w).run))
+        own(), workers=w).run))
+    controllers.append(("deployment-controller", DeploymentController(own(), workers=w).run))
     return controllers

@@ -31,7 +31,7 @@ class NamespaceController:
         self.recheck_interval = recheck_interval
         self.namespaces = ctx.informers.informer(NAMESPACES)
         self.pods = ctx.informers.informer(PODS)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.namespaces.add_handlers(self.loop.watch_own, lambda _o, n: self.loop.enqueue(n))
         self.pods.add_handlers(on_delete=self._pod_deleted)
 

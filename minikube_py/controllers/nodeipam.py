@@ -30,7 +30,7 @@ class NodeIpamController:
         self.allocator = PodCidrAllocator(cluster_cidr, node_mask_size)
         self.recorder = ctx.recorder("cidrAllocator")
         self.nodes = ctx.informers.informer(NODES)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         # Handed out but maybe not in the cache yet: a re-sync reuses it, never takes two.
         self._assigned: dict[str, str] = {}
         self.nodes.add_handlers(self._node_seen, lambda _o, n: self._node_seen(n),
@@ -49,8 +49,8 @@ class NodeIpamController:
                 self.allocator.release(cidr)
 
     async def run(self) -> None:
-        # Every existing node's CIDR is occupied (initial adds) before any is handed out.
-        await self.nodes.synced.wait()
+        # The loop waits for the node cache: every existing node's CIDR is occupied (its
+        # initial add) before any is handed out.
         await self.loop.run()
 
     async def sync(self, key: str) -> None:

@@ -4,7 +4,6 @@ nodes once their tolerations run out (kube's taint-eviction-controller)."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 
@@ -43,36 +42,28 @@ class NodeLifecycleController:
         self.nodes = ctx.informers.informer(NODES)
         self.leases = ctx.informers.informer(LEASES, namespace=NODE_LEASE_NAMESPACE)
         self.pods = ctx.informers.informer(PODS)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self._probes: dict[str, Probe] = {}
+        self._known: dict[str, Obj] = {}  # node name -> its reference, for RemovingNode
         self.nodes.add_handlers(self.loop.watch_own, lambda _o, n: self.loop.enqueue(n),
-                                self._node_deleted)
+                                self.loop.watch_own)
         self.leases.add_handlers(self._lease_changed, lambda _o, n: self._lease_changed(n))
+        # A periodic look at every node, in case a timer was lost (monitorNodeHealth).
+        self.loop.resync_every(monitor_period, self.nodes.keys)
 
     def _lease_changed(self, lease: Obj) -> None:
         self.loop.enqueue_key(lease["metadata"]["name"])
 
-    def _node_deleted(self, node: Obj) -> None:
-        name = node["metadata"]["name"]
-        self._probes.pop(name, None)
-        self.recorder.record(node, NORMAL, "RemovingNode",
-                             f"Node {name} event: Removing Node {name} from Controller")
-
     async def run(self) -> None:
-        await asyncio.gather(self.loop.run(), self._monitor())
-
-    async def _monitor(self) -> None:
-        """A periodic look at every node, in case a timer was lost (monitorNodeHealth)."""
-        await self.nodes.synced.wait()
-        while True:
-            for key in self.nodes.keys():
-                self.loop.enqueue_key(key)
-            await asyncio.sleep(self.monitor_period)
+        await self.loop.run()
 
     async def sync(self, key: str) -> None:
         node = self.nodes.get(key)
         if node is None:
+            self._forget(key)
             return
+        self._known[key] = {"apiVersion": "v1", "kind": "Node",
+                            "metadata": {"name": key, "uid": node["metadata"].get("uid")}}
         now = self.ctx.clock()
         probe = observe(self._probes.get(key),
                         heartbeat_signature(node, self.leases.get(f"{NODE_LEASE_NAMESPACE}/{key}")),
@@ -85,6 +76,13 @@ class NodeLifecycleController:
         else:
             self.loop.enqueue_after(key, stale_in(probe, now, self.grace_period) + 0.01)
         await self._reconcile_taints(node)
+
+    def _forget(self, name: str) -> None:
+        self._probes.pop(name, None)
+        ref = self._known.pop(name, None)
+        if ref is not None:
+            self.recorder.record(ref, NORMAL, "RemovingNode",
+                                 f"Node {name} event: Removing Node {name} from Controller")
 
     async def _mark_unknown(self, node: Obj) -> Obj:
         name = node["metadata"]["name"]
@@ -135,7 +133,7 @@ class TaintEvictionController:
         self.recorder = ctx.recorder("taint-eviction-controller")
         self.nodes = ctx.informers.informer(NODES)
         self.pods = ctx.informers.informer(PODS)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.pods.add_handlers(self._pod_changed, lambda _o, n: self._pod_changed(n))
         self.nodes.add_handlers(self._node_changed, self._node_updated)
 

@@ -34,7 +34,7 @@ class PodGarbageCollector:
         self.terminating_on_unready_after = terminating_on_unready_after
         self.pods = ctx.informers.informer(PODS)
         self.nodes = ctx.informers.informer(NODES)
-        self.loop = ReconcileLoop(self, workers=1)
+        self.loop = ReconcileLoop(self, ctx, workers=1)
         self.nodes.add_handlers(on_delete=lambda _n: self.loop.enqueue_key(GC_KEY))
         self.pods.add_handlers(on_update=self._pod_updated)
 

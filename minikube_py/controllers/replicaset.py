@@ -4,7 +4,6 @@ the two kinds differ only in their resource, selector shape and event source."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,10 +15,9 @@ from minikube_py.api.podutil import is_active, is_terminating
 from minikube_py.api.resources import PODS, REPLICASETS, REPLICATIONCONTROLLERS, Resource
 from minikube_py.api.selectors import LabelSelector, selector_from_label_selector_object
 from minikube_py.api.timefmt import rfc3339
-from minikube_py.client.events import NORMAL, WARNING
 from minikube_py.client.informer import object_key
 from minikube_py.controllers.base import ControllerContext, ReconcileLoop
-from minikube_py.controllers.expectations import Expectations
+from minikube_py.controllers.ownedpods import OwnedPods
 from minikube_py.controllers.replicaset_decisions import (
     BURST_REPLICAS,
     Claim,
@@ -29,7 +27,6 @@ from minikube_py.controllers.replicaset_decisions import (
     pods_to_delete,
     release_patch,
     replica_status,
-    slow_start_batches,
     status_differs,
 )
 
@@ -79,128 +76,50 @@ class ReplicaController:
         self._kind = kind
         self._client = ctx.client
         self._clock = ctx.clock
-        self._recorder = ctx.recorder(kind.component)
-        self._expectations = Expectations()
-        # owner key -> uids of pods we asked to delete and have not yet seen go
-        self._deleting: dict[str, set[str]] = {}
-        # pods per namespace, so a sync does not scan every pod of the cluster
-        self._pods_by_ns: dict[str, dict[str, Obj]] = {}
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self._owners = ctx.informers.informer(kind.resource)
-        self._pods = ctx.informers.informer(PODS)
         # sibling ReplicaSets (same Deployment) rank deletions by co-location
         self._replicasets = (ctx.informers.informer(REPLICASETS)
                              if kind.resource is REPLICASETS else None)
-        self._owners.add_handlers(self.loop.watch_own, self._owner_updated, self._owner_deleted)
-        self._pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+        self._owners.add_handlers(self.loop.watch_own, self._owner_updated)
+        self._pods = OwnedPods(ctx, self.loop, self._owners, kind=kind.resource.kind,
+                               recorder=ctx.recorder(kind.component),
+                               orphan_owners=self._matching_owners)
 
     async def run(self) -> None:
-        informers = [self._owners, self._pods]
-        if self._replicasets is not None:
-            informers.append(self._replicasets)
-        # Acting on a half-filled pod cache would create pods that already exist.
-        await asyncio.gather(*(i.synced.wait() for i in informers))
         await self.loop.run()
 
-    # --- event handlers: keep the pod index, settle expectations, enqueue owners ----------
+    # --- event handlers: enqueue owners -----------------------------------------------------
 
     def _owner_updated(self, old: Obj, new: Obj) -> None:
         self.loop.enqueue(new)
 
-    def _owner_deleted(self, owner: Obj) -> None:
-        key = object_key(owner)
-        self._expectations.forget(key)
-        self._deleting.pop(key, None)
-
-    def _owner_of(self, pod: Obj, ref: Obj | None) -> str | None:
-        """The key of the owner `ref` names, if it is one of ours and still the same object."""
-        if ref is None or ref.get("kind") != self._kind.resource.kind:
-            return None
-        key = f"{_ns(pod)}/{ref.get('name')}"
-        owner = self._owners.get(key)
-        if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return key
-
-    def _enqueue_matching_owners(self, pod: Obj) -> None:
+    def _matching_owners(self, pod: Obj) -> list[str]:
+        """Owners that may adopt the orphan `pod`: their selector matches its labels."""
         labels = _labels(pod)
         ns = _ns(pod)
+        keys = []
         for owner in self._owners.list():
             if _ns(owner) != ns:
                 continue
             selector = self._kind.selector(owner)
             if not selector.empty and selector.matches(labels):
-                self.loop.enqueue(owner)
-
-    def _pod_added(self, pod: Obj) -> None:
-        self._pods_by_ns.setdefault(_ns(pod), {})[object_key(pod)] = pod
-        if is_terminating(pod):
-            self._observe_gone(pod)
-            return
-        ref = controller_ref(pod)
-        if ref is not None:
-            key = self._owner_of(pod, ref)
-            if key is not None:
-                self._expectations.observed_add(key)
-                self.loop.enqueue_key(key)
-            return
-        self._enqueue_matching_owners(pod)
-
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        self._pods_by_ns.setdefault(_ns(new), {})[object_key(new)] = new
-        labels_changed = _labels(old) != _labels(new)
-        if is_terminating(new):
-            self._observe_gone(new)
-            if labels_changed:
-                self._observe_gone(old)
-            return
-        old_ref, new_ref = controller_ref(old), controller_ref(new)
-        if old_ref is not None and (new_ref is None or old_ref.get("uid") != new_ref.get("uid")):
-            old_key = self._owner_of(old, old_ref)
-            if old_key is not None:
-                self.loop.enqueue_key(old_key)
-        if new_ref is not None:
-            key = self._owner_of(new, new_ref)
-            if key is not None:
-                self.loop.enqueue_key(key)
-            return
-        if labels_changed or old_ref is not None:
-            self._enqueue_matching_owners(new)
-
-    def _pod_deleted(self, pod: Obj) -> None:
-        index = self._pods_by_ns.get(_ns(pod))
-        if index is not None:
-            index.pop(object_key(pod), None)
-            if not index:
-                del self._pods_by_ns[_ns(pod)]
-        self._observe_gone(pod)
-
-    def _observe_gone(self, pod: Obj) -> None:
-        key = self._owner_of(pod, controller_ref(pod))
-        if key is None:
-            return
-        uid = pod["metadata"].get("uid")
-        pending = self._deleting.get(key)
-        if pending is not None and uid in pending:
-            pending.discard(uid)
-            self._expectations.observed_delete(key)
-        self.loop.enqueue_key(key)
+                keys.append(object_key(owner))
+        return keys
 
     # --- sync --------------------------------------------------------------------------
 
     async def sync(self, key: str) -> None:
         owner = self._owners.get(key)
         if owner is None:
-            self._expectations.forget(key)
-            self._deleting.pop(key, None)
             return
-        needs_sync = self._expectations.satisfied(key)
-        candidates = [p for p in self._pods_by_ns.get(_ns(owner), {}).values() if is_active(p)]
+        needs_sync = self._pods.satisfied(key)
+        candidates = [p for p in self._pods.in_namespace(_ns(owner)) if is_active(p)]
         pods = await self._claim_pods(owner, candidates)
         error: str | None = None
         scaling_up = True
         if needs_sync and not is_terminating(owner):
-            scaling_up, error = await self._manage_replicas(key, owner, pods)
+            scaling_up, error = await self._manage_replicas(owner, pods)
         await self._update_status(key, owner, pods, error, scaling_up)
         if error is not None:
             raise ReplicaSyncError(error)
@@ -250,67 +169,29 @@ class ReplicaController:
                 return None
             raise
 
-    async def _manage_replicas(self, key: str, owner: Obj,
-                               pods: list[Obj]) -> tuple[bool, str | None]:
+    async def _manage_replicas(self, owner: Obj, pods: list[Obj]) -> tuple[bool, str | None]:
         """Create or delete pods toward spec.replicas: (scaling up, first error)."""
         desired = int((owner.get("spec") or {}).get("replicas", 1) or 0)
         diff = len(pods) - desired
         if diff < 0:
-            count = min(-diff, BURST_REPLICAS)
-            self._expectations.expect(key, adds=count)
-            created, error = await self._create_pods(owner, count)
-            if created < count:
-                self._expectations.lower(key, adds=count - created)
-            return True, error
+            ref = new_controller_ref(owner)
+            template = (owner.get("spec") or {}).get("template") or {}
+            bodies = [pod_from_template(owner, template, ref)
+                      for _ in range(min(-diff, BURST_REPLICAS))]
+            try:
+                await self._pods.create(owner, bodies)
+            except ApiError as e:
+                return True, str(e)
+            return True, None
         if diff > 0:
-            count = min(diff, BURST_REPLICAS)
-            victims = pods_to_delete(pods, count, self._related_pods(owner, pods))
-            self._deleting[key] = {p["metadata"]["uid"] for p in victims}
-            self._expectations.expect(key, deletes=len(victims))
-            errors = await asyncio.gather(*(self._delete_pod(key, owner, p) for p in victims))
-            return False, next((e for e in errors if e is not None), None)
+            victims = pods_to_delete(pods, min(diff, BURST_REPLICAS),
+                                     self._related_pods(owner, pods))
+            try:
+                await self._pods.delete(owner, victims)
+            except ApiError as e:
+                return False, str(e)
+            return False, None
         return True, None
-
-    async def _create_pods(self, owner: Obj, count: int) -> tuple[int, str | None]:
-        ref = new_controller_ref(owner)
-        template = (owner.get("spec") or {}).get("template") or {}
-        created = 0
-        for batch in slow_start_batches(count):
-            results = await asyncio.gather(
-                *(self._create_pod(owner, template, ref) for _ in range(batch)))
-            errors = [r for r in results if r is not None]
-            created += batch - len(errors)
-            if errors:
-                return created, errors[0]
-        return created, None
-
-    async def _create_pod(self, owner: Obj, template: Obj, ref: Obj) -> str | None:
-        pod = pod_from_template(owner, template, ref)
-        try:
-            made = await self._client.create(PODS, pod, namespace=_ns(owner))
-        except ApiError as e:
-            self._recorder.record(owner, WARNING, "FailedCreate", f"Error creating: {e}")
-            return str(e)
-        self._recorder.record(owner, NORMAL, "SuccessfulCreate",
-                              f"Created pod: {made['metadata']['name']}")
-        return None
-
-    async def _delete_pod(self, key: str, owner: Obj, pod: Obj) -> str | None:
-        meta = pod["metadata"]
-        try:
-            await self._client.delete(PODS, meta["name"], namespace=meta.get("namespace"),
-                                      preconditions={"uid": meta["uid"]})
-        except ApiError as e:
-            pending = self._deleting.get(key)
-            if pending is not None and meta["uid"] in pending:
-                pending.discard(meta["uid"])
-                self._expectations.lower(key, deletes=1)
-            if e.code == 404:
-                return None
-            self._recorder.record(owner, WARNING, "FailedDelete", f"Error deleting: {e}")
-            return str(e)
-        self._recorder.record(owner, NORMAL, "SuccessfulDelete", f"Deleted pod: {meta['name']}")
-        return None
 
     def _related_pods(self, owner: Obj, pods: list[Obj]) -> list[Obj]:
         """Pods of every ReplicaSet with the same controller (a Deployment's old and new
@@ -321,7 +202,7 @@ class ReplicaController:
         siblings = {rs["metadata"].get("uid") for rs in self._replicasets.list()
                     if _ns(rs) == _ns(owner)
                     and (controller_ref(rs) or {}).get("uid") == parent.get("uid")}
-        return [p for p in self._pods_by_ns.get(_ns(owner), {}).values()
+        return [p for p in self._pods.in_namespace(_ns(owner))
                 if is_active(p) and (controller_ref(p) or {}).get("uid") in siblings]
 
     async def _update_status(self, key: str, owner: Obj, pods: list[Obj], error: str | None,

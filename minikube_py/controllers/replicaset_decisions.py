@@ -1,5 +1,5 @@
 """Pure decisions of the ReplicaSet/ReplicationController loop: which objects to claim,
-which pods to delete first, how creations are batched, and the status to report."""
+which pods to delete first, and the status to report."""
 
 from __future__ import annotations
 
@@ -63,19 +63,6 @@ def release_patch(obj: Obj, owner_uid: str) -> Obj:
 
 
 # --- creating ----------------------------------------------------------------------------
-
-
-def slow_start_batches(count: int, initial: int = 1) -> list[int]:
-    """Batch sizes 1, 2, 4, ... summing to `count` (kube's slowStartBatch): a template that
-    cannot be created fails once, not `count` times."""
-    batches: list[int] = []
-    remaining = count
-    size = min(remaining, initial)
-    while size > 0:
-        batches.append(size)
-        remaining -= size
-        size = min(2 * size, remaining)
-    return batches
 
 
 def pod_from_template(owner: Obj, template: Mapping[str, Any], ref: Obj) -> Obj:

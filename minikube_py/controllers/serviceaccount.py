@@ -29,7 +29,7 @@ class ServiceAccountController:
         self.ctx = ctx
         self.namespaces = ctx.informers.informer(NAMESPACES)
         self.accounts = ctx.informers.informer(SERVICEACCOUNTS)
-        self.loop = ReconcileLoop(self, workers=workers)
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.namespaces.add_handlers(self.loop.watch_own, lambda _o, n: self.loop.enqueue(n))
         self.accounts.add_handlers(on_delete=self._account_deleted)
 
@@ -38,7 +38,6 @@ class ServiceAccountController:
             self.loop.enqueue_key(account["metadata"]["namespace"])
 
     async def run(self) -> None:
-        await self.accounts.synced.wait()
         await self.loop.run()
 
     async def sync(self, key: str) -> None:

@@ -13,19 +13,13 @@ from typing import Any
 from minikube_py.api.errors import ApiError
 from minikube_py.api.owners import controller_ref, new_controller_ref
 from minikube_py.api.podutil import is_available, is_ready, is_terminating
-from minikube_py.api.resources import CONTROLLERREVISIONS, PODS, STATEFULSETS
+from minikube_py.api.resources import CONTROLLERREVISIONS, STATEFULSETS
 from minikube_py.api.selectors import selector_from_label_selector_object
 from minikube_py.api.template_hash import template_hash
-from minikube_py.client.events import NORMAL, WARNING
+from minikube_py.client.events import WARNING
 from minikube_py.client.informer import object_key
-from minikube_py.controllers.base import (
-    ControllerContext,
-    Obj,
-    OwnedPods,
-    ReconcileLoop,
-    split_key,
-)
-from minikube_py.controllers.expectations import Expectations
+from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
+from minikube_py.controllers.ownedpods import OwnedPods, PodEventMessages
 
 log = logging.getLogger("minikube_py.controllers.statefulset")
 
@@ -116,6 +110,15 @@ def plan_statefulset(pods: Mapping[int, SetPod], *, replicas: int, start: int = 
 # --- the controller -------------------------------------------------------------------
 
 
+# kube's StatefulPodControl events
+STATEFUL_POD_MESSAGES = PodEventMessages(
+    created="create Pod {pod} in StatefulSet {owner} successful",
+    create_failed="create Pod {pod} in StatefulSet {owner} failed error: {error}",
+    deleted="delete Pod {pod} in StatefulSet {owner} successful",
+    delete_failed="delete Pod {pod} in StatefulSet {owner} failed error: {error}",
+)
+
+
 def revision_name(sts: Obj) -> str:
     spec = sts.get("spec") or {}
     collisions = (sts.get("status") or {}).get("collisionCount")
@@ -129,41 +132,30 @@ class StatefulSetController:
         self.ctx = ctx
         self.client = ctx.client
         self.recorder = ctx.recorder(self.name)
-        self.loop = ReconcileLoop(self, workers=workers)
-        self.expectations = Expectations()
+        self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.sets = ctx.informers.informer(STATEFULSETS)
-        self.pods = ctx.informers.informer(PODS)
         self.revisions = ctx.informers.informer(CONTROLLERREVISIONS)
-        self.sets.add_handlers(self.loop.watch_own, lambda _o, new: self.loop.watch_own(new),
-                               lambda s: self.expectations.forget(object_key(s)))
-        self.owned_pods = OwnedPods("StatefulSet", self.loop, self.expectations,
-                                    self.client, self.recorder)
-        self.owned_pods.watch(self.pods)
+        self.sets.add_handlers(self.loop.watch_own, lambda _o, new: self.loop.watch_own(new))
+        self.pods = OwnedPods(ctx, self.loop, self.sets, kind="StatefulSet",
+                              recorder=self.recorder, messages=STATEFUL_POD_MESSAGES)
 
     async def run(self) -> None:
         await self.loop.run()
-
-
-
-
 
     async def sync(self, key: str) -> None:
         sts = self.sets.get(key)
         if sts is None or is_terminating(sts):
             return
-        namespace, name = split_key(key)
+        name = sts["metadata"]["name"]
         spec, status = sts.get("spec") or {}, sts.get("status") or {}
         update_revision = revision_name(sts)
         await self._ensure_revision(sts, update_revision)
         current_revision = status.get("currentRevision") or update_revision
         selector = selector_from_label_selector_object(spec.get("selector"))
-        uid = sts["metadata"]["uid"]
         owned: dict[int, Obj] = {}
-        for p in self.pods.list():
+        for p in self.pods.controlled_by(sts):
             meta = p["metadata"]
-            if meta.get("namespace") != namespace or \
-                    (controller_ref(p) or {}).get("uid") != uid or \
-                    not selector.matches(meta.get("labels")):
+            if not selector.matches(meta.get("labels")):
                 continue
             ordinal = parse_ordinal(name, meta["name"])
             if ordinal is not None:
@@ -178,46 +170,20 @@ class StatefulSetController:
         replicas = 1 if spec.get("replicas") is None else int(spec["replicas"])
         strategy = spec.get("updateStrategy") or {}
         rolling = strategy.get("type", "RollingUpdate") == "RollingUpdate"
-        if self.expectations.satisfied(key):
+        if self.pods.satisfied(key):
             plan = plan_statefulset(
                 facts, replicas=replicas, start=int((spec.get("ordinals") or {}).get("start") or 0),
                 parallel=spec.get("podManagementPolicy") == "Parallel", rolling_update=rolling,
                 partition=int((strategy.get("rollingUpdate") or {}).get("partition") or 0),
                 current_revision=current_revision, update_revision=update_revision)
-            await self._apply(sts, key, plan)
+            await self._apply(sts, plan, owned)
         await self._write_status(sts, owned, replicas, current_revision, update_revision, rolling)
 
-    async def _apply(self, sts: Obj, key: str, plan: SetPlan) -> None:
-        if not plan.create and not plan.delete:
-            return
-        namespace = sts["metadata"]["namespace"]
-        self.expectations.expect(key, adds=len(plan.create), deletes=len(plan.delete))
-        for ordinal, revision in plan.create:
-            pod = self._new_pod(sts, ordinal, revision)
-            try:
-                await self.client.create(PODS, pod, namespace=namespace)
-            except ApiError as e:
-                self.expectations.lower(key, adds=1)
-                if e.code == 409:
-                    continue  # the cache was behind; we see it on the next pass
-                self.recorder.record(sts, WARNING, "FailedCreate",
-                                     f"create Pod {pod['metadata']['name']} in StatefulSet "
-                                     f"{sts['metadata']['name']} failed error: {e}")
-                raise
-            self.recorder.record(sts, NORMAL, "SuccessfulCreate",
-                                 f"create Pod {pod['metadata']['name']} in StatefulSet "
-                                 f"{sts['metadata']['name']} successful")
-        for name in plan.delete:
-            try:
-                await self.client.delete(PODS, name, namespace=namespace)
-            except ApiError as e:
-                self.expectations.lower(key, deletes=1)
-                if e.code != 404:
-                    raise
-                continue
-            self.recorder.record(sts, NORMAL, "SuccessfulDelete",
-                                 f"delete Pod {name} in StatefulSet "
-                                 f"{sts['metadata']['name']} successful")
+    async def _apply(self, sts: Obj, plan: SetPlan, owned: Mapping[int, Obj]) -> None:
+        await self.pods.create(sts, [self._new_pod(sts, ordinal, revision)
+                                     for ordinal, revision in plan.create])
+        by_name = {p["metadata"]["name"]: p for p in owned.values()}
+        await self.pods.delete(sts, [by_name[name] for name in plan.delete])
 
     def _template_for(self, sts: Obj, revision: str) -> Obj:
         """The pod template of `revision` (from its ControllerRevision), or the current one."""

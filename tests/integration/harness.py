@@ -5,15 +5,20 @@ report bound pods Running. Controllers under test are added by the test."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from minikube_py.api.resources import NODES
+from aiohttp.test_utils import TestServer
+
+from minikube_py.api.resources import NAMESPACES, NODES, PODS, Resource
+from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
+from minikube_py.client.http import HttpClient
 from minikube_py.client.informer import InformerFactory
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.scheduler.scheduler import Scheduler
@@ -21,6 +26,17 @@ from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
 from minikube_py.store.memory import MemoryKV
 
 T = TypeVar("T")
+Obj = dict[str, Any]
+
+
+@dataclass
+class FakeClock:
+    """A clock that stands still until the test moves it."""
+
+    now: float
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @dataclass
@@ -31,9 +47,11 @@ class ControlPlane:
     nodes: SimulatedNodes | None
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
-    def start(self, name: str, run: Callable[[], Awaitable[Any]]) -> None:
+    def start(self, name: str, run: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
         """Run a component (e.g. a controller's `run`) until the harness closes."""
-        self._tasks.append(asyncio.create_task(run(), name=name))  # type: ignore[arg-type]
+        task: asyncio.Task[Any] = asyncio.create_task(run(), name=name)  # type: ignore[arg-type]
+        self._tasks.append(task)
+        return task
 
     def check_tasks(self) -> None:
         for task in self._tasks:
@@ -90,3 +108,110 @@ async def control_plane(*, nodes: int = 2, scheduler: bool = True,
         await asyncio.gather(*plane._tasks, return_exceptions=True)
         await api.stop()
         await kv.close()
+
+
+@dataclass
+class ControllerManager:
+    """Controllers on a context of their own; `start` runs one until the manager stops."""
+
+    plane: ControlPlane
+    ctx: ControllerContext
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def start(self, name: str, run: Callable[[], Awaitable[Any]]) -> None:
+        self._tasks.append(self.plane.start(name, run))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+@asynccontextmanager
+async def controller_manager(plane: ControlPlane) -> AsyncIterator[ControllerManager]:
+    """A controller manager that starts now, as kube-controller-manager after a restart:
+    its informers start empty and fill over HTTP from the API server, so a big LIST takes
+    a while, during which the small caches are already full."""
+    server = TestServer(build_app(plane.api), host="127.0.0.1")
+    await server.start_server()
+    client = HttpClient(f"http://127.0.0.1:{server.port}")
+    informers = InformerFactory(client)
+    manager = ControllerManager(plane, ControllerContext(client, informers,
+                                                         clock=plane.ctx.clock))
+    manager.start("controller-manager-informers", informers.run)
+    try:
+        yield manager
+    finally:
+        await manager.stop()
+        await client.close()
+        await server.close()
+
+
+CROWD_NAMESPACE = "crowd"
+
+
+async def crowd_the_pod_cache(plane: ControlPlane, count: int = 2000) -> None:
+    """`count` pods in a namespace of their own, bound to a node that does not exist (so
+    nothing schedules or runs them): a pod LIST then takes several pages."""
+    await plane.api.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                        "metadata": {"name": CROWD_NAMESPACE}})
+    for i in range(count):
+        await plane.api.create(PODS, {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"crowd-{i}"},
+            "spec": {"nodeName": "elsewhere",
+                     "containers": [{"name": "c", "image": "busybox"}]}},
+            namespace=CROWD_NAMESPACE)
+
+
+@dataclass
+class History:
+    """Every event of one resource in a namespace from a resourceVersion on, in the
+    store's order: what was created and deleted again is in it all the same."""
+
+    events: list[tuple[str, Obj]] = field(default_factory=list)
+
+    def created(self) -> list[str]:
+        return [obj["metadata"]["name"] for kind, obj in self.events if kind == "ADDED"]
+
+    def versions(self, name: str) -> list[Obj]:
+        """Every state of the object `name` that was written since."""
+        return [obj for kind, obj in self.events
+                if kind in ("ADDED", "MODIFIED") and obj["metadata"]["name"] == name]
+
+
+@asynccontextmanager
+async def history(plane: ControlPlane, resource: Resource,
+                  namespace: str = "default") -> AsyncIterator[History]:
+    """Records the events of `resource` in `namespace` from now on."""
+    rv = (await plane.api.list(resource, namespace=namespace))["metadata"]["resourceVersion"]
+    seen = History()
+
+    async def follow() -> None:
+        async for event in plane.api.watch(resource, namespace=namespace, resource_version=rv):
+            seen.events.append((event.type, event.object))
+
+    task = asyncio.create_task(follow(), name=f"history:{resource}")
+    try:
+        yield seen
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def pods_created_since(plane: ControlPlane, pods: History,
+                             namespace: str = "default") -> list[str]:
+    """The pods created since `pods` began, once every pod event up to now is in it: a
+    marker pod (bound to no real node, owned by nobody, so no one acts on it) is created
+    and awaited, and it comes after every earlier event."""
+    marker = f"history-marker-{len(pods.events)}"
+    await plane.api.create(PODS, {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": marker},
+        "spec": {"nodeName": "elsewhere", "containers": [{"name": "c", "image": "busybox"}]}},
+        namespace=namespace)
+
+    async def marker_seen() -> bool:
+        return marker in pods.created()
+
+    await eventually(marker_seen, plane=plane, what="the pod history to catch up")
+    return [name for name in pods.created() if not name.startswith("history-marker-")]

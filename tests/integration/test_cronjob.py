@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from minikube_py.api.resources import CRONJOBS, EVENTS, JOBS
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.cronjob import CronJobController
-from tests.integration.harness import ControlPlane, control_plane, eventually
-
-
-@dataclass
-class FakeClock:
-    now: float
-
-    def __call__(self) -> float:
-        return self.now
+from tests.integration.harness import ControlPlane, FakeClock, control_plane, eventually
 
 
 def cronjob(name: str = "tick", schedule: str = "* * * * *", **spec: Any) -> dict[str, Any]:

@@ -6,7 +6,15 @@ from typing import Any
 
 from minikube_py.api.resources import DAEMONSETS, NODES, PODS
 from minikube_py.controllers.daemonset import DaemonSetController, target_node
-from tests.integration.harness import ControlPlane, control_plane, eventually
+from tests.integration.harness import (
+    ControlPlane,
+    control_plane,
+    controller_manager,
+    crowd_the_pod_cache,
+    eventually,
+    history,
+    pods_created_since,
+)
 
 
 def daemonset(name: str = "agent", image: str = "busybox") -> dict[str, Any]:
@@ -94,6 +102,29 @@ async def test_a_template_change_rolls_every_pod_to_the_new_revision() -> None:
                 st.get("observedGeneration") == 2
 
         await eventually(rolled, plane=plane, what="all pods on the new template")
+
+
+async def test_a_restarted_controller_creates_no_pod_for_a_node_that_has_one() -> None:
+    async with control_plane(nodes=2) as plane:
+        async with controller_manager(plane) as before:
+            before.start("ds", DaemonSetController(before.ctx).run)
+            await plane.api.create(DAEMONSETS, daemonset(), namespace="default")
+            await eventually(lambda: _count(plane, 2), plane=plane, what="two daemon pods")
+        await crowd_the_pod_cache(plane)
+        await plane.api.create(NODES, {"apiVersion": "v1", "kind": "Node",
+                                       "metadata": {"name": "late"}})
+        async with history(plane, PODS) as pods, controller_manager(plane) as after:
+            after.start("ds", DaemonSetController(after.ctx).run)
+
+            async def three_scheduled() -> bool:
+                ds = await plane.api.get(DAEMONSETS, "agent", namespace="default")
+                return (ds.get("status") or {}).get("currentNumberScheduled") == 3
+
+            await eventually(three_scheduled, plane=plane, what="a daemon pod on each node")
+            created = await pods_created_since(plane, pods)
+        assert len(created) == 1
+        new_pod = await plane.api.get(PODS, created[0], namespace="default")
+        assert target_node(new_pod) == "late"
 
 
 async def _count(plane: ControlPlane, n: int) -> bool:

@@ -3,12 +3,24 @@ the kubelet's part of ending pods: it patches their status Succeeded or Failed."
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from minikube_py.api.resources import JOBS, PODS
 from minikube_py.api.timefmt import rfc3339
+from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.job import JobController
-from tests.integration.harness import ControlPlane, control_plane, eventually
+from tests.integration.harness import (
+    ControlPlane,
+    FakeClock,
+    control_plane,
+    controller_manager,
+    crowd_the_pod_cache,
+    eventually,
+    history,
+    pods_created_since,
+)
 
 
 def job(name: str = "work", **spec: Any) -> dict[str, Any]:
@@ -99,9 +111,15 @@ async def test_a_job_whose_pods_keep_failing_fails_with_backoff_limit_exceeded()
 
 async def test_a_job_past_its_active_deadline_fails_and_its_pods_are_deleted() -> None:
     async with control_plane(nodes=1) as plane:
-        plane.start("job", JobController(plane.ctx, backoff_base=0).run)
+        # The deadline counts from status.startTime, which has whole seconds (as in kube):
+        # on the wall clock a 1 s deadline would pass 0 to 1 s after the start, maybe
+        # before the pod runs. The Job's clock stands still until the test moves it.
+        clock = FakeClock(float(math.floor(time.time())))
+        ctx = ControllerContext(plane.api, plane.informers, clock=clock)
+        plane.start("job", JobController(ctx, backoff_base=0).run)
         await plane.api.create(JOBS, job(activeDeadlineSeconds=1), namespace="default")
         await eventually(lambda: running(plane, 1), plane=plane, what="a running pod")
+        clock.now += 1
 
         async def failed() -> dict[str, Any] | None:
             got = await plane.api.get(JOBS, "work", namespace="default")
@@ -125,6 +143,28 @@ async def test_a_suspended_job_creates_no_pods_until_resumed() -> None:
         assert await job_pods(plane) == []
         await plane.api.patch(JOBS, "work", {"spec": {"suspend": False}}, namespace="default")
         await eventually(lambda: running(plane, 1), plane=plane, what="a running pod")
+
+
+async def test_a_restarted_controller_creates_only_the_missing_pods() -> None:
+    async with control_plane(nodes=2) as plane:
+        async with controller_manager(plane) as before:
+            before.start("job", JobController(before.ctx, backoff_base=0).run)
+            await plane.api.create(JOBS, job(completions=4, parallelism=2),
+                                   namespace="default")
+            await eventually(lambda: running(plane, 2), plane=plane, what="2 running pods")
+        await crowd_the_pod_cache(plane)
+        await plane.api.patch(JOBS, "work", {"spec": {"parallelism": 3}}, namespace="default")
+        async with history(plane, PODS) as pods, controller_manager(plane) as after:
+            after.start("job", JobController(after.ctx, backoff_base=0).run)
+
+            async def three_active() -> bool:
+                got = await plane.api.get(JOBS, "work", namespace="default")
+                return (got.get("status") or {}).get("active") == 3
+
+            await eventually(three_active, plane=plane, what="3 active pods")
+            await eventually(lambda: running(plane, 3), plane=plane, what="3 running pods")
+            created = await pods_created_since(plane, pods)
+        assert len(created) == 1
 
 
 async def _none_left(plane: ControlPlane) -> bool:

@@ -11,7 +11,15 @@ from minikube_py.controllers.replicaset import (
     ReplicaSetController,
     ReplicationControllerController,
 )
-from tests.integration.harness import ControlPlane, control_plane, eventually
+from tests.integration.harness import (
+    ControlPlane,
+    control_plane,
+    controller_manager,
+    crowd_the_pod_cache,
+    eventually,
+    history,
+    pods_created_since,
+)
 
 NS = "default"
 
@@ -151,6 +159,23 @@ async def test_orphans_are_adopted_and_pods_that_stop_matching_are_released() ->
             return controller_ref(stray) is None
 
         await eventually(released, plane=plane, what="stray released")
+
+
+async def test_a_restarted_controller_creates_only_the_missing_replicas() -> None:
+    async with control_plane(nodes=2) as plane:
+        async with controller_manager(plane) as before:
+            before.start("replicaset-controller", ReplicaSetController(before.ctx).run)
+            rs = await plane.api.create(REPLICASETS, replicaset("web", 3), namespace=NS)
+            await wait_for_running(plane, "app=web", 3, rs["metadata"]["uid"])
+        await crowd_the_pod_cache(plane)
+        await plane.api.patch(REPLICASETS, "web", {"spec": {"replicas": 4}}, namespace=NS)
+        async with history(plane, PODS) as pods, controller_manager(plane) as after:
+            after.start("replicaset-controller", ReplicaSetController(after.ctx).run)
+            await wait_for_running(plane, "app=web", 4, rs["metadata"]["uid"])
+            await wait_for_status(plane, "web", replicas=4, readyReplicas=4,
+                                  observedGeneration=2)
+            created = await pods_created_since(plane, pods)
+        assert len(created) == 1
 
 
 async def test_replication_controller_keeps_its_replicas() -> None:

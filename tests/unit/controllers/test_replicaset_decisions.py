@@ -1,4 +1,4 @@
-"""ReplicaSet decisions as tables: claiming, slow-start batches, deletion order, status."""
+"""ReplicaSet decisions as tables: claiming, deletion order, status."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from minikube_py.controllers.replicaset_decisions import (
     pod_from_template,
     pods_to_delete,
     replica_status,
-    slow_start_batches,
 )
 
 OWNER = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
@@ -34,14 +33,6 @@ def pod(name: str, *, node: str = "n1", phase: str = "Running", ready: bool = Tr
                        "conditions": [{"type": "Ready", "status": "True" if ready else "False",
                                        "lastTransitionTime": ready_at}],
                        "containerStatuses": [{"restartCount": restarts}]}}
-
-
-@pytest.mark.parametrize(("count", "batches"), [
-    (0, []), (1, [1]), (2, [1, 1]), (3, [1, 2]), (7, [1, 2, 4]), (10, [1, 2, 4, 3]),
-    (16, [1, 2, 4, 8, 1]),
-])
-def test_creations_start_slow_and_double(count: int, batches: list[int]) -> None:
-    assert slow_start_batches(count) == batches
 
 
 @pytest.mark.parametrize(("obj", "matches", "owner", "want"), [
