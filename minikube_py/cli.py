@@ -26,6 +26,7 @@ from minikube_py.clustersettings import (
 )
 from minikube_py.config import DEFAULT_DATA_DIR, ServeConfig, default_node_name
 from minikube_py.controllers.manager import ControllerSettings
+from minikube_py.datalock import DataDirLock, busy
 
 KUBERNETES_VERSION = "v1.32.0"
 T = TypeVar("T")
@@ -100,6 +101,10 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
     given = {name: value for name, value in flags.items()
              if ctx.get_parameter_source(_PARAMS.get(name, name))
              is not click.core.ParameterSource.DEFAULT}
+    # A running serve owns the data dir: say so rather than compare flags with it.
+    holder = DataDirLock(data_dir).holder()
+    if holder is not None:
+        raise click.ClickException(str(busy(data_dir, holder)))
     defaults = ClusterSettings(node_name=default_node_name())
     controllers = ControllerSettings(node_monitor_grace_period=node_monitor_grace_period)
     try:
