@@ -15,7 +15,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -338,7 +338,3 @@ def save_remembered(data_dir: Path, settings: ClusterSettings, claim: HostClaim)
         os.fsync(f.fileno())
     os.replace(tmp, path)
     (data_dir / LEGACY_NODE_FILE).unlink(missing_ok=True)
-
-
-def with_claim(remembered: Remembered, claim: HostClaim) -> Remembered:
-    return replace(remembered, claim=claim)

@@ -78,3 +78,26 @@ def test_delete_refuses_a_running_cluster(running: ServeProcess) -> None:
     result = minikube("delete", "--data-dir", str(running.data_dir))
     assert result.returncode == 1 and "is running" in result.stderr
     assert owned(running) == mine
+
+
+def test_delete_leaves_a_bridge_another_cluster_took_over(tmp_path: Path) -> None:
+    with running_serve(tmp_path / "first", 20) as first:
+        assert first.stop() == 0
+        assert sh("ip", "link", "del", first.bridge).returncode == 0
+        # Its ranges stay claimed by its routes; its bridge name is free for the taking.
+        second = ServeProcess(tmp_path / "second", pod_cidr="10.244.120.0/24",
+                              bridge=first.bridge, service_cidr="10.112.120.0/24")
+        second.start()
+        try:
+            wait_for(lambda: owns_everything(owned(second)), timeout=30,
+                     what="the second cluster's bridge, routes and rules")
+            theirs = owned(second)
+            deleted = minikube("delete", "--data-dir", str(first.data_dir))
+            assert deleted.returncode == 0, deleted.stderr
+            assert f"left bridge {first.bridge}: it is not this cluster's" in deleted.stdout
+            assert "removed route unreachable 10.112.20.0/24" in deleted.stdout
+            assert owned(second) == theirs
+            assert "Ready" in second.kubectl("get", "nodes").stdout
+        finally:
+            second.stop()
+            second.delete()
