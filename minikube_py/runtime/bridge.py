@@ -12,6 +12,7 @@ from minikube_py.runtime.hostnet import (
     ROUTE_PROTOCOL,
     HostState,
     Route,
+    parse_alias,
     parse_links,
     parse_routes,
 )
@@ -41,8 +42,17 @@ async def ensure_bridge(name: str, pod_cidr: str, alias: str = "") -> str:
     its gateway there."""
     net = ipaddress.ip_network(pod_cidr)
     gateway = f"{next(net.hosts())}/{net.prefixlen}"
-    if "does not exist" in await _ip("link", "show", name, check=False):
+    shown = await _ip("-j", "-d", "link", "show", name, check=False)
+    if "does not exist" in shown:
         await _ip("link", "add", name, "type", "bridge")
+    elif alias:
+        links = parse_links(json.loads(shown))
+        found = parse_alias(links[0].alias) if links else None
+        ours = parse_alias(alias)
+        if found and ours and found[0] != ours[0]:
+            # Another cluster took it since serve checked the host: never share a bridge.
+            raise RuntimeError(f"bridge {name} was just taken by the minikube-py cluster "
+                               f"in {found[1]}")
     if alias:
         await _ip("link", "set", "dev", name, "alias", alias)
     if gateway not in await _ip("-o", "addr", "show", "dev", name):
