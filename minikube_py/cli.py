@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from minikube_py import __version__
 from minikube_py.clustersettings import (
@@ -58,6 +59,12 @@ class FlagRefused(click.ClickException):
     exit_code = 2
 
 
+# serve's parameter of each remembered setting (ClusterSettings field -> click name).
+SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr": "pod_cidr",
+                  "cluster_cidr": "cluster_cidr", "service_cidr": "service_cidr",
+                  "api_host": "api_host", "api_port": "api_port", "kubelet_port": "kubelet_port"}
+
+
 @main.command()
 @data_dir_option
 @click.option("--api-port", type=int, default=6443, show_default=True,
@@ -95,12 +102,9 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
     from minikube_py.composition import serve as serve_cluster
 
     data_dir = data_dir.expanduser().absolute()
-    flags = {"node_name": node_name, "bridge": bridge_name, "pod_cidr": pod_cidr,
-             "cluster_cidr": cluster_cidr, "service_cidr": service_cidr, "api_host": api_host,
-             "api_port": api_port, "kubelet_port": kubelet_port}
-    given = {name: value for name, value in flags.items()
-             if ctx.get_parameter_source(_PARAMS.get(name, name))
-             is not click.core.ParameterSource.DEFAULT}
+    # Only the flags given on the command line: the others come from the data dir first.
+    given = {name: ctx.params[param] for name, param in SETTING_PARAMS.items()
+             if ctx.get_parameter_source(param) is not ParameterSource.DEFAULT}
     # A running serve owns the data dir: say so rather than compare flags with it.
     holder = DataDirLock(data_dir).holder()
     if holder is not None:
@@ -123,10 +127,6 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr),
     )
     sys.exit(_run(serve_cluster(config)))
-
-
-# ClusterSettings field -> click parameter name, where they differ.
-_PARAMS = {"bridge": "bridge_name"}
 
 
 @main.group()
