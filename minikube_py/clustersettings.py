@@ -14,7 +14,7 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -124,66 +124,96 @@ NOTHING_REMEMBERED = Remembered({})
 
 # --- one flag at a time --------------------------------------------------------------------
 
-def _network(flag: str, value: str) -> ipaddress.IPv4Network:
+class _Invalid(ValueError):
+    """Why a value is not valid (check_setting adds the flag)."""
+
+
+def _port(low: int) -> Callable[[Any], Any]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
+            raise _Invalid(f"{value!r} is not a port ({low}-65535)")
+        return value
+    return check
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"{value!r} is not a string")
+    return value
+
+
+def _node_name(value: Any) -> str:
+    if dns1123_subdomain_errors(_string(value)):
+        raise _Invalid(f"{value!r} is not a valid node name (at most 253 lowercase letters, "
+                       "digits, '-' and '.', starting and ending with a letter or digit)")
+    return str(value)
+
+
+def _interface_name(value: Any) -> str:
+    name = _string(value)
+    if not 0 < len(name) <= MAX_INTERFACE_NAME or not _INTERFACE_NAME_RE.match(name):
+        raise _Invalid(f"{value!r} is not a network interface name (1-{MAX_INTERFACE_NAME} "
+                       "letters, digits, '_', '.' or '-')")
+    return name
+
+
+def _host(value: Any) -> str:
+    host = _string(value)
     try:
-        net = ipaddress.ip_network(value)
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if len(host) > 253 or not _HOST_NAME_RE.match(host):
+        raise _Invalid(f"{value!r} is not an IP address or a host name")
+    return host
+
+
+def _network(value: Any) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(_string(value))
     except ValueError as e:
-        raise FlagError(flag, f"Invalid value for {flag}: {e}") from None
+        raise _Invalid(str(e)) from None
     if not isinstance(net, ipaddress.IPv4Network):
-        raise FlagError(flag, f"Invalid value for {flag}: {value} is not an IPv4 range "
-                              "(the pod network is IPv4 only)")
+        raise _Invalid(f"{value} is not an IPv4 range (the pod network is IPv4 only)")
     for unusable in UNUSABLE_RANGES:
         if net.overlaps(unusable):
-            raise FlagError(flag, f"Invalid value for {flag}: {value} overlaps {unusable}, "
-                                  "which no cluster may use")
+            raise _Invalid(f"{value} overlaps {unusable}, which no cluster may use")
     return net
+
+
+def _range(*, largest: int, smallest: int, what: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> str:
+        net = _network(value)
+        if not largest <= net.prefixlen <= smallest:
+            bounds = f"/{smallest} or larger" if largest == 0 else \
+                f"/{smallest} to /{largest}"
+            raise _Invalid(f"{value} holds {net.num_addresses} addresses; {what} is {bounds}")
+        return str(net)
+    return check
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "node_name": _node_name,
+    "bridge": _interface_name,
+    "pod_cidr": _range(largest=0, smallest=POD_CIDR_MIN_PREFIX,
+                       what="a node's pod range (its first address is the node's)"),
+    "cluster_cidr": _range(largest=0, smallest=32, what="the cluster's pod range"),
+    "service_cidr": _range(largest=SERVICE_CIDR_MAX_PREFIX, smallest=SERVICE_CIDR_MIN_PREFIX,
+                           what="a service range (the cluster DNS takes its 10th address)"),
+    "api_host": _host,
+    "api_port": _port(1),
+    "kubelet_port": _port(0),
+}
+assert set(_CHECKS) == set(BY_NAME)
 
 
 def check_setting(name: str, value: Any) -> Any:
     """The value in its normal form (CIDRs as ipaddress prints them); FlagError if invalid."""
-    s = BY_NAME[name]
-    flag = s.flag
-    if name in ("api_port", "kubelet_port"):
-        low = 1 if name == "api_port" else 0
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
-            raise FlagError(flag, f"Invalid value for {flag}: {value!r} is not a port "
-                                  f"({low}-65535)")
-        return value
-    if not isinstance(value, str):
-        raise FlagError(flag, f"Invalid value for {flag}: {value!r} is not a string")
-    if name == "node_name":
-        if dns1123_subdomain_errors(value):
-            raise FlagError(flag, f"Invalid value for {flag}: {value!r} is not a valid node "
-                                  "name (at most 253 lowercase letters, digits, '-' and '.', "
-                                  "starting and ending with a letter or digit)")
-        return value
-    if name == "bridge":
-        if not 0 < len(value) <= MAX_INTERFACE_NAME or not _INTERFACE_NAME_RE.match(value):
-            raise FlagError(flag, f"Invalid value for {flag}: {value!r} is not a network "
-                                  f"interface name (1-{MAX_INTERFACE_NAME} letters, digits, "
-                                  "'_', '.' or '-')")
-        return value
-    if name == "api_host":
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            pass
-        if len(value) > 253 or not _HOST_NAME_RE.match(value):
-            raise FlagError(flag, f"Invalid value for {flag}: {value!r} is not an IP address "
-                                  "or a host name")
-        return value
-    net = _network(flag, value)
-    if name == "service_cidr" and not (
-            SERVICE_CIDR_MAX_PREFIX <= net.prefixlen <= SERVICE_CIDR_MIN_PREFIX):
-        raise FlagError(flag, f"Invalid value for {flag}: {value} holds {net.num_addresses} "
-                              f"addresses; a service range is /{SERVICE_CIDR_MIN_PREFIX} "
-                              f"(16 addresses: the cluster DNS takes the 10th) to "
-                              f"/{SERVICE_CIDR_MAX_PREFIX}")
-    if name == "pod_cidr" and net.prefixlen > POD_CIDR_MIN_PREFIX:
-        raise FlagError(flag, f"Invalid value for {flag}: {value} holds {net.num_addresses} "
-                              f"addresses; a node's pod range is /{POD_CIDR_MIN_PREFIX} or "
-                              "larger (its first address is the node's)")
-    return str(net)
+    flag = BY_NAME[name].flag
+    try:
+        return _CHECKS[name](value)
+    except _Invalid as e:
+        raise FlagError(flag, f"Invalid value for {flag}: {e}") from None
 
 
 def check_relations(settings: ClusterSettings, *, node_mask_size: int = 24) -> None:
