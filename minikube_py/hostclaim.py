@@ -71,7 +71,11 @@ def check_host(settings: ClusterSettings, *, claim: HostClaim | None, host: Host
                 _check_overlap(settings, net, f"the pod range {net} of the minikube-py cluster "
                                               f"in {found[1]}", allowed={"cluster_cidr"})
             else:
-                _check_overlap(settings, net, f"{net} on {link.name}", allowed=set())
+                # A subnet inside the cluster range wins over its unreachable route by being
+                # more specific; one holding the range would lose part of itself to it.
+                inside = net.subnet_of(ipaddress.IPv4Network(settings.cluster_cidr))
+                _check_overlap(settings, net, f"{net} on {link.name}",
+                               allowed={"cluster_cidr"} if inside else set())
     for route in host.routes:
         kind = route.kind
         if kind is None or (claim is not None and route.base() == claim.route_metric):

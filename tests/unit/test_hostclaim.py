@@ -119,14 +119,22 @@ def test_a_range_another_cluster_holds_is_refused(ours: dict[str, str], theirs: 
     assert "another minikube-py cluster" in str(error) or "/other/data" in str(error)
 
 
-@pytest.mark.parametrize(("ours", "flag"), [
-    ({"pod_cidr": "192.0.2.0/25", "cluster_cidr": "192.0.2.0/24"}, "--pod-cidr"),
-    ({"service_cidr": "192.0.0.0/16"}, "--service-cidr"),
+@pytest.mark.parametrize(("ours", "uplink", "flag"), [
+    ({"pod_cidr": "192.0.2.0/25", "cluster_cidr": "192.0.2.0/24"}, "192.0.2.2/24",
+     "--pod-cidr"),
+    ({"service_cidr": "192.0.0.0/16"}, "192.0.2.2/24", "--service-cidr"),
+    # The cluster's unreachable route would cut into it (and the node's range lies in it).
+    ({}, "10.245.0.1/15", "--pod-cidr"),
 ])
-def test_a_range_on_one_of_the_hosts_interfaces_is_refused(ours: dict[str, str],
+def test_a_range_on_one_of_the_hosts_interfaces_is_refused(ours: dict[str, str], uplink: str,
                                                            flag: str) -> None:
-    error = refusal(with_(**ours), HostState((UPLINK,)))
+    error = refusal(with_(**ours), HostState((Link("eth0", "", "", (uplink,)),)))
     assert error.flag == flag and "on eth0" in str(error)
+
+
+def test_an_interface_subnet_inside_the_cluster_range_is_left_to_win_by_specificity() -> None:
+    check_host(OURS, claim=None, host=HostState((UPLINK, Link("br9", "bridge", "",
+                                                              ("10.244.77.1/24",)))))
 
 
 # --- choose_claim --------------------------------------------------------------------------
