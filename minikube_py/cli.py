@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import dataclasses
 import logging
 import sys
 from collections.abc import Coroutine
@@ -11,10 +11,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from minikube_py import __version__
-from minikube_py.config import DEFAULT_DATA_DIR, ServeConfig
+from minikube_py.clustersettings import (
+    CLUSTER_CIDR,
+    DEFAULT_BRIDGE,
+    DEFAULT_POD_CIDR,
+    SERVICE_CIDR,
+    ClusterSettings,
+    FlagError,
+    SettingsFileError,
+    load_remembered,
+    resolve,
+)
+from minikube_py.config import DEFAULT_DATA_DIR, ServeConfig, default_node_name
 from minikube_py.controllers.manager import ControllerSettings
+from minikube_py.datalock import DataDirLock, busy
 
 KUBERNETES_VERSION = "v1.32.0"
 T = TypeVar("T")
@@ -39,45 +52,79 @@ data_dir_option = click.option(
     show_default=True, help="Where the cluster keeps its state.")
 
 
+class FlagRefused(click.ClickException):
+    """A bad or conflicting flag: one line naming it, exit code 2 (a usage error), and
+    nothing started."""
+
+    exit_code = 2
+
+
+# serve's parameter of each remembered setting (ClusterSettings field -> click name).
+SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr": "pod_cidr",
+                  "cluster_cidr": "cluster_cidr", "service_cidr": "service_cidr",
+                  "api_host": "api_host", "api_port": "api_port", "kubelet_port": "kubelet_port"}
+
+
 @main.command()
 @data_dir_option
-@click.option("--api-port", type=click.IntRange(1, 65535), default=6443, show_default=True,
+@click.option("--api-port", type=int, default=6443, show_default=True,
               help="Port of the Kubernetes API.")
 @click.option("--api-host", default="127.0.0.1", show_default=True,
               help="Address the API listens on.")
 @click.option("--containerd-socket", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="Use this running containerd instead of starting one.")
 @click.option("--node-name", default="", help="Name of the local node [default: hostname].")
-@click.option("--kubelet-port", type=click.IntRange(0, 65535), default=10250,
-              show_default=True, help="Port of the kubelet's API (0: any free port).")
-@click.option("--pod-cidr", default="10.244.0.0/24", show_default=True,
+@click.option("--kubelet-port", type=int, default=10250, show_default=True,
+              help="Port of the kubelet's API (0: any free port).")
+@click.option("--pod-cidr", default=DEFAULT_POD_CIDR, show_default=True,
               help="This node's pod subnet; its first address is the node's address.")
-@click.option("--bridge", "bridge_name", default="mkpy0", show_default=True,
+@click.option("--cluster-cidr", default=CLUSTER_CIDR, show_default=True,
+              help="The cluster's pod range, holding every node's pod subnet.")
+@click.option("--bridge", "bridge_name", default=DEFAULT_BRIDGE, show_default=True,
               help="Name of the node's pod bridge.")
-@click.option("--service-cidr", default="10.96.0.0/12", show_default=True,
+@click.option("--service-cidr", default=SERVICE_CIDR, show_default=True,
               help="Range of Service ClusterIPs; cluster DNS takes its 10th address.")
 @click.option("--node-monitor-grace-period", type=click.FloatRange(1, 3600), default=40.0,
               show_default=True,
               help="Seconds without a lease renewal before a node is NotReady.")
 @click.option("--simulated-nodes", type=click.IntRange(0, 20000), default=0,
               help="Add N simulated nodes (no containers; tainted, for scale tests).")
-def serve(data_dir: Path, api_port: int, api_host: str, containerd_socket: Path | None,
-          node_name: str, kubelet_port: int, pod_cidr: str, bridge_name: str,
-          service_cidr: str, node_monitor_grace_period: float, simulated_nodes: int) -> None:
-    """Start the cluster and run it until Ctrl-C."""
+@click.pass_context
+def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
+          containerd_socket: Path | None, node_name: str, kubelet_port: int, pod_cidr: str,
+          cluster_cidr: str, bridge_name: str, service_cidr: str,
+          node_monitor_grace_period: float, simulated_nodes: int) -> None:
+    """Start the cluster and run it until Ctrl-C.
+
+    The data dir remembers the cluster's settings: a restart without flags reuses them. The
+    node name, the bridge and the pod, cluster and service ranges cannot change afterwards;
+    the API and kubelet ports and the API address can."""
     from minikube_py.composition import serve as serve_cluster
 
-    for flag, cidr in (("--pod-cidr", pod_cidr), ("--service-cidr", service_cidr)):
-        try:
-            ipaddress.ip_network(cidr)
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint=flag) from e
+    data_dir = data_dir.expanduser().absolute()
+    # Only the flags given on the command line: the others come from the data dir first.
+    given = {name: ctx.params[param] for name, param in SETTING_PARAMS.items()
+             if ctx.get_parameter_source(param) is not ParameterSource.DEFAULT}
+    # A running serve owns the data dir: say so rather than compare flags with it.
+    holder = DataDirLock(data_dir).holder()
+    if holder is not None:
+        raise click.ClickException(str(busy(data_dir, holder)))
+    defaults = ClusterSettings(node_name=default_node_name())
+    controllers = ControllerSettings(node_monitor_grace_period=node_monitor_grace_period)
+    try:
+        settings = resolve(given, load_remembered(data_dir), defaults,
+                           node_mask_size=controllers.node_cidr_mask_size)
+    except FlagError as e:
+        raise FlagRefused(str(e)) from e
+    except SettingsFileError as e:
+        raise click.ClickException(str(e)) from e
     config = ServeConfig(
-        data_dir=data_dir.expanduser().absolute(), api_host=api_host, api_port=api_port,
-        containerd_socket=containerd_socket, node_name=node_name, kubelet_port=kubelet_port,
-        pod_cidr=pod_cidr, bridge_name=bridge_name, service_cidr=service_cidr,
+        data_dir=data_dir, api_host=settings.api_host, api_port=settings.api_port,
+        containerd_socket=containerd_socket, node_name=settings.node_name,
+        kubelet_port=settings.kubelet_port, pod_cidr=settings.pod_cidr,
+        bridge_name=settings.bridge, service_cidr=settings.service_cidr,
         simulated_nodes=simulated_nodes,
-        controllers=ControllerSettings(node_monitor_grace_period=node_monitor_grace_period),
+        controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr),
     )
     sys.exit(_run(serve_cluster(config)))
 
@@ -113,7 +160,8 @@ def image_load(archive: Path, data_dir: Path, containerd_socket: Path | None) ->
 @main.command()
 @data_dir_option
 def delete(data_dir: Path) -> None:
-    """Delete a stopped cluster: its containers, its pod bridge and its data dir."""
+    """Delete a stopped cluster: its containers, what it owns on the host (pod bridge,
+    routes, service rules; nothing it cannot prove is its own) and its data dir."""
     from minikube_py.teardown import ClusterRunning, delete_cluster
 
     data_dir = data_dir.expanduser().absolute()
@@ -124,7 +172,7 @@ def delete(data_dir: Path) -> None:
     except ClusterRunning as e:
         raise click.ClickException(str(e)) from e
     for what in removed:
-        click.echo(f"removed {what}")
+        click.echo(what)
 
 
 @main.command()

@@ -22,18 +22,19 @@ from minikube_py.apiserver.protocolerrors import ProtocolErrorLog
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
+from minikube_py.clustersettings import save_remembered
 from minikube_py.config import ServeConfig
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
 from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.dns.server import ClusterDns
+from minikube_py.hostclaim import ClaimRefused
+from minikube_py.hostnetwork import claim_host_network, proxy_settings, set_up_host_network
 from minikube_py.kubeconfig import write_kubeconfig
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.kubelet import Kubelet
 from minikube_py.proxy.proxier import KubeProxy
-from minikube_py.proxy.rules import settings_for_bridge
-from minikube_py.runtime.bridge import ensure_bridge
 from minikube_py.runtime.containerd import (
     ContainerdConfig,
     ContainerdProcess,
@@ -44,7 +45,6 @@ from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
 from minikube_py.store.node import RaftStore
 from minikube_py.supervisor import Supervisor, TaskFailed
-from minikube_py.teardown import write_node_file
 
 log = logging.getLogger("minikube_py")
 
@@ -102,8 +102,13 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         lock.release()
 
     sup.on_stop("data-dir-lock", unlock)
-    write_node_file(config.data_dir, bridge_name=config.bridge_name, pod_cidr=config.pod_cidr,
-                    service_cidr=config.service_cidr)
+    own_network = config.containerd_socket is None
+    try:
+        async with _step("the pod bridge"):
+            claim = await claim_host_network(config.cluster, config.data_dir,
+                                             own_network=own_network)
+    except ClaimRefused as e:
+        raise StartupError(str(e)) from e
     progress.step(f"minikube-py {__version__}: starting a cluster in {config.data_dir}")
 
     store = RaftStore(config.data_dir / "store")
@@ -126,17 +131,19 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             f"cannot listen on {config.api_host}:{config.api_port}: {e.strerror} "
             f"(is another cluster running? pick another port with --api-port)") from e
     write_kubeconfig(config.kubeconfig_path, config.api_url)
+    # Only now, with the data dir locked, the API port bound and the host network free, does
+    # this cluster own its settings: a serve that failed before leaves nothing to `delete`.
+    save_remembered(config.data_dir, config.cluster, claim)
     progress.step(f"API server listening on {config.api_url}")
 
     socket_path = config.containerd_socket
-    own_network = socket_path is None
     if socket_path is None:
         containerd = ContainerdProcess(ContainerdConfig(
             data_dir=config.data_dir, bridge_name=config.bridge_name, pod_subnet=config.pod_cidr,
             pod_routes=(config.controllers.cluster_cidr, config.service_cidr),
         ))
         async with _step("the pod bridge"):
-            node_ip = await ensure_bridge(config.bridge_name, config.pod_cidr)
+            node_ip = await set_up_host_network(config.cluster, claim, config.data_dir)
         async with _step("containerd"):
             await containerd.start()
         sup.on_stop("containerd", containerd.stop)
@@ -165,10 +172,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         lease_renew_interval=renew_every,
     ))
     controllers = build_controllers(ControllerContext(api, informers), config.controllers)
-    proxy_settings = settings_for_bridge(config.bridge_name, config.service_cidr,
-                                         config.controllers.cluster_cidr)
     proxy = KubeProxy(api, informers, node_name=config.node, node_ips=(node_ip,),
-                      pod_bridge=config.bridge_name, settings=proxy_settings)
+                      pod_bridge=config.bridge_name,
+                      settings=proxy_settings(config.cluster, claim))
     # Pods reach DNS through kube-proxy's DNAT of the DNS service IP to the node; with a
     # foreign containerd the node is 127.0.0.1, which pods cannot reach, so no DNS then.
     dns = ClusterDns(api, informers, listen_host=node_ip, port=53, node_name=config.node,

@@ -8,11 +8,15 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minikube_py.clustersettings import (
+    DEFAULT_BRIDGE,
+    DEFAULT_POD_CIDR,
+    SERVICE_CIDR,
+    ClusterSettings,
+)
 from minikube_py.controllers.manager import ControllerSettings
 
 DEFAULT_DATA_DIR = Path.home() / ".minikube-py"
-CLUSTER_CIDR = "10.244.0.0/16"
-SERVICE_CIDR = "10.96.0.0/12"
 CONTEXT_NAME = "minikube-py"
 
 
@@ -30,8 +34,8 @@ class ServeConfig:
     node_name: str = ""
     # This node's pod subnet. Its first address, on the node's bridge, is the node's
     # InternalIP: reachable from the host and every pod, never on the machine's uplink.
-    pod_cidr: str = "10.244.0.0/24"
-    bridge_name: str = "mkpy0"
+    pod_cidr: str = DEFAULT_POD_CIDR
+    bridge_name: str = DEFAULT_BRIDGE
     service_cidr: str = SERVICE_CIDR
     kubelet_port: int = 10250
     # kwok-like nodes without containers, for scale tests (see minikube_py/simnode).
@@ -41,6 +45,14 @@ class ServeConfig:
     @property
     def node(self) -> str:
         return self.node_name or default_node_name()
+
+    @property
+    def cluster(self) -> ClusterSettings:
+        """The settings the data dir remembers (the cluster's pod range is the controllers')."""
+        return ClusterSettings(
+            node_name=self.node, bridge=self.bridge_name, pod_cidr=self.pod_cidr,
+            cluster_cidr=self.controllers.cluster_cidr, service_cidr=self.service_cidr,
+            api_host=self.api_host, api_port=self.api_port, kubelet_port=self.kubelet_port)
 
     @property
     def cluster_dns(self) -> str:

@@ -1,27 +1,18 @@
-"""`minikube-py delete`: remove a stopped cluster's containers, bridge and data dir."""
+"""`minikube-py delete`: remove a stopped cluster's containers, what it owns on the host
+(bridge, routes, iptables rules: only what carries this data dir's owner marks) and its
+data dir."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 from pathlib import Path
 
-from minikube_py.config import SERVICE_CIDR
+from minikube_py.clustersettings import NOTHING_REMEMBERED, SettingsFileError, load_remembered
+from minikube_py.datalock import DataDirBusy, DataDirLock
+from minikube_py.hostnetwork import release_host_network
 from minikube_py.kubelet.cri import CriClient
-from minikube_py.proxy.iptables import cleanup as cleanup_proxy_rules
-from minikube_py.proxy.rules import settings_for_bridge
-from minikube_py.runtime.bridge import delete_bridge
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess, cri_version
-
-NODE_FILE = "node.json"
-
-
-def write_node_file(data_dir: Path, *, bridge_name: str, pod_cidr: str,
-                    service_cidr: str) -> None:
-    """What `delete` needs to know about the host network this cluster set up."""
-    (data_dir / NODE_FILE).write_text(json.dumps(
-        {"bridge": bridge_name, "podCIDR": pod_cidr, "serviceCIDR": service_cidr}))
 
 
 class ClusterRunning(Exception):
@@ -29,13 +20,32 @@ class ClusterRunning(Exception):
 
 
 async def delete_cluster(data_dir: Path) -> list[str]:
-    """Remove every pod sandbox of the cluster's containerd, the pod bridge and the data
-    dir; returns what was removed. Refuses while the cluster's containerd answers."""
-    removed: list[str] = []
-    node_file = data_dir / NODE_FILE
-    node = json.loads(node_file.read_text()) if node_file.exists() else {}
+    """Remove every pod sandbox of the cluster's containerd, what the cluster owns on the
+    host and the data dir; returns what was done, one line each. Refuses while a `serve`
+    holds the data dir or the cluster's containerd answers."""
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirBusy as e:
+        raise ClusterRunning(f"the cluster in {data_dir} is running: stop `serve` first "
+                             f"({e})") from e
+    try:
+        return await _delete(data_dir)
+    finally:
+        lock.release()
+
+
+async def _delete(data_dir: Path) -> list[str]:
+    done: list[str] = []
+    try:
+        remembered = load_remembered(data_dir)
+    except SettingsFileError as e:
+        remembered = NOTHING_REMEMBERED
+        done.append(f"left the host network alone: {e}")
+    network = remembered.settings
     config = ContainerdConfig(data_dir=data_dir, **(
-        {"bridge_name": node["bridge"], "pod_subnet": node["podCIDR"]} if node else {}))
+        {"bridge_name": network["bridge"], "pod_subnet": network["pod_cidr"]}
+        if "bridge" in network and "pod_cidr" in network else {}))
     if config.socket_path.exists():
         try:
             await cri_version(config.socket_path, timeout=0.5)
@@ -52,15 +62,11 @@ async def delete_cluster(data_dir: Path) -> list[str]:
                     # Stop first: runc refuses to remove a running sandbox.
                     await cri.stop_pod_sandbox(sandbox.id)
                     await cri.remove_pod_sandbox(sandbox.id)
-                    removed.append(f"pod {sandbox.metadata.namespace}/{sandbox.metadata.name}")
+                    done.append(f"removed pod {sandbox.metadata.namespace}/"
+                                f"{sandbox.metadata.name}")
         finally:
             await containerd.stop()
-    if node:
-        await cleanup_proxy_rules(settings_for_bridge(node["bridge"],
-                                                      node.get("serviceCIDR", SERVICE_CIDR)))
-        removed.append("service rules (iptables)")
-        await delete_bridge(node["bridge"])
-        removed.append(f"bridge {node['bridge']}")
+    done += await release_host_network(remembered)
     await asyncio.to_thread(shutil.rmtree, data_dir, ignore_errors=True)
-    removed.append(f"data dir {data_dir}")
-    return removed
+    done.append(f"removed data dir {data_dir}")
+    return done

@@ -15,6 +15,7 @@ from minikube_py.proxy.rules import (
     jump_rules,
     owned_chain_pattern,
     render_restore,
+    saved_chains,
 )
 
 log = logging.getLogger("minikube_py.proxy")
@@ -55,8 +56,11 @@ class SystemIptables:
         await self._check("iptables-restore", "-w", WAIT_SECONDS, "--noflush", stdin=payload)
 
     async def chains(self, table: str) -> list[str]:
-        out = await self._check("iptables-save", "-t", table)
-        return [ln[1:].split()[0] for ln in out.splitlines() if ln.startswith(":")]
+        return saved_chains(await self.save(table))
+
+    async def save(self, table: str) -> str:
+        """`iptables-save` of one table."""
+        return await self._check("iptables-save", "-t", table)
 
     async def has_rule(self, table: str, chain: str, args: tuple[str, ...]) -> bool:
         rc, _ = await self._run("iptables", "-w", WAIT_SECONDS, "-t", table, "-C", chain, *args)
@@ -98,6 +102,12 @@ async def cleanup(settings: ProxySettings = DEFAULT_SETTINGS,
         await iptables.restore(payload)
         removed.extend(f"{t} chain {c}" for t, chains in existing.items() for c in chains)
     return removed
+
+
+async def saved_rules(iptables: SystemIptables | None = None) -> str:
+    """Our tables as `iptables-save` prints them, to see which chains and marks are taken."""
+    iptables = iptables or SystemIptables()
+    return "".join([await iptables.save(t) for t in TABLES])
 
 
 def ensure_sysctl(path: str, value: str = "1") -> bool:

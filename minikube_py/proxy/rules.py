@@ -5,7 +5,8 @@ nat `<P>-SERVICES` dispatches ClusterIP:port/proto to `<P>-SVC-<hash>` (one per 
 port), which picks an endpoint with `-m statistic` (and `-m recent` for ClientIP
 affinity) and jumps to `<P>-SEP-<hash>` (one per endpoint) for the DNAT. NodePorts go
 through `<P>-NODEPORTS`. Services without ready endpoints are REJECTed in the filter
-table so clients fail fast. `<P>` is a per-cluster prefix starting with "MKPY".
+table so clients fail fast. `<P>` is a per-cluster prefix starting with "MKPY", and each
+cluster masquerades with a mark bit of its own.
 """
 
 from __future__ import annotations
@@ -87,14 +88,55 @@ class Ruleset:
 
 def settings_for_bridge(bridge: str, service_cidr: str = "10.96.0.0/12",
                         cluster_cidr: str = "") -> ProxySettings:
-    """Chain names per cluster, so clusters on one machine (tests) never touch each other's
-    chains: "MKPY" for the default bridge, "MKPY-<4 hex of the bridge name>" otherwise.
-    `serve` and `delete` both derive it from the bridge name in the node file."""
+    """The chain names of a cluster from before clusters remembered an owner id (legacy
+    node.json): "MKPY" for the default bridge, "MKPY-<4 hex of the bridge name>" otherwise.
+    Newer clusters take `prefix_for_owner`."""
     if bridge == "mkpy0":
         return ProxySettings(service_cidr=service_cidr, cluster_cidr=cluster_cidr)
     tag = hashlib.sha256(bridge.encode()).hexdigest()[:4]
     return ProxySettings(prefix=f"MKPY-{tag}", service_cidr=service_cidr,
                          cluster_cidr=cluster_cidr)
+
+
+def prefix_for_owner(owner: str) -> str:
+    """Chain names per cluster, so clusters on one machine never touch each other's chains:
+    "MKPY-" and the first 4 hex digits of the owner id the data dir remembers."""
+    return f"MKPY-{owner[:4]}"
+
+
+# --- mark bits: one per cluster ------------------------------------------------------------
+
+# Each cluster masquerades with a mark bit of its own: a POSTROUTING chain clears its bit
+# once it has looked, so two clusters sharing one would undo each other's hairpin and
+# host-to-ClusterIP masquerading. Never kube-proxy's 0x4000 (masquerade) or 0x8000 (drop).
+MASQUERADE_MARK_BITS = tuple(1 << b for b in range(16, 31))
+_MARK_ARG_RE = re.compile(r"--(?:set-xmark|set-mark|or-mark|xor-mark|and-mark|mark)\s+"
+                          r"(0x[0-9a-fA-F]+)(?:/(0x[0-9a-fA-F]+))?")
+
+
+def saved_chains(save_text: str) -> list[str]:
+    """The chains declared in `iptables-save` output."""
+    return [ln[1:].split()[0] for ln in save_text.splitlines() if ln.startswith(":")]
+
+
+def mark_bits_of_chains(save_text: str) -> dict[str, int]:
+    """chain -> every mark bit its rules set, clear or test, from `iptables-save` output
+    (which prints `--or-mark M` as `--set-xmark M/M` and `--xor-mark M` as `M/0x0`)."""
+    bits: dict[str, int] = {}
+    for line in save_text.splitlines():
+        if not line.startswith("-A "):
+            continue
+        chain = line.split()[1]
+        for value, mask in _MARK_ARG_RE.findall(line):
+            bits[chain] = bits.get(chain, 0) | int(value, 16) | int(mask or "0", 16)
+    return bits
+
+
+def choose_masquerade_mark(taken: int, preferred: int | None = None) -> int | None:
+    """`preferred` if it is one of ours and free, else the lowest free bit; None if none is."""
+    if preferred in MASQUERADE_MARK_BITS and not preferred & taken:
+        return preferred
+    return next((bit for bit in MASQUERADE_MARK_BITS if not bit & taken), None)
 
 
 # --- the model: which service ports exist and where they lead ----------------------------

@@ -86,16 +86,23 @@ class ServeProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def start(self, timeout: float = 120) -> float:
-        """Start and wait for 'cluster ready'; returns the seconds it took."""
+    @property
+    def flags(self) -> list[str]:
+        """This cluster's serve flags (its API port, bridge and ranges)."""
+        return ["--api-port", str(self.api_port), "--kubelet-port", "0",
+                "--pod-cidr", self.pod_cidr, "--bridge", self.bridge,
+                "--service-cidr", self.service_cidr]
+
+    def start(self, timeout: float = 120, *, flags: bool = True) -> float:
+        """Start and wait for 'cluster ready'; returns the seconds it took. Without `flags`,
+        serve gets only --data-dir and runs on what the data dir remembers."""
         t0 = time.monotonic()
         offset = len(self.log)
+        args = [*self.flags, *self.extra_args] if flags else []
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "minikube_py", "serve", "--data-dir", str(self.data_dir),
-                 "--api-port", str(self.api_port), "--kubelet-port", "0",
-                 "--pod-cidr", self.pod_cidr, "--bridge", self.bridge,
-                 "--service-cidr", self.service_cidr, *self.extra_args],
+                 *args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
 

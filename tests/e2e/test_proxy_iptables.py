@@ -69,6 +69,10 @@ def net(tmp_path: Path) -> Iterator[Net]:
         sh("ip", "link", "add", bridge, "type", "bridge")
         sh("ip", "addr", "add", f"{n.gateway}/24", "dev", bridge)
         sh("ip", "link", "set", bridge, "up")
+        # As serve routes its service range onto its bridge: a host connect() to the
+        # ClusterIP is routed before the OUTPUT DNAT, and that route's device is what
+        # OUTPUT rules see; the default route's would take it for traffic leaving the host.
+        sh("ip", "route", "add", f"{CLUSTER_IP}/32", "dev", bridge)
         for i in (1, 2):
             ns, ip = f"mkpypx{tag}p{i}", f"10.244.{octet}.{10 + i}"
             sh("ip", "netns", "add", ns)

@@ -1,0 +1,58 @@
+"""`serve` refuses a bad or conflicting flag with one line naming it, before anything starts
+(no data dir, no containerd, no bridge)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from minikube_py.cli import main
+from minikube_py.clustersettings import SETTINGS_FILE, ClusterSettings, HostClaim, save_remembered
+
+CLAIM = HostClaim(owner="0123abcd", iptables_prefix="MKPY-0123", masquerade_mark=0x20000,
+                  route_metric=0x6D700004)
+
+
+def serve(data_dir: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["serve", "--data-dir", str(data_dir), *args])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(("args", "flag"), [
+    (("--service-cidr", "10.112.32.0/30"), "--service-cidr"),
+    (("--pod-cidr", "10.244.0.0/33"), "--pod-cidr"),
+    (("--pod-cidr", "10.50.0.0/24"), "--pod-cidr"),
+    (("--cluster-cidr", "10.244.0.0/25"), "--cluster-cidr"),
+    (("--bridge", "a-bridge-name-too-long"), "--bridge"),
+    (("--node-name", "Not_A_Node"), "--node-name"),
+    (("--api-port", "70000"), "--api-port"),
+    (("--kubelet-port", "-2"), "--kubelet-port"),
+])
+def test_a_bad_flag_is_one_line_naming_it_and_nothing_is_created(
+        tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
+    code, output = serve(tmp_path / "data", *args)
+    assert code == 2
+    assert output.startswith("Error: ") and output.count("\n") == 1 and flag in output
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_flag_that_conflicts_with_the_remembered_cluster_is_refused(tmp_path: Path) -> None:
+    save_remembered(tmp_path, ClusterSettings(node_name="n1", service_cidr="10.112.5.0/24"),
+                    CLAIM)
+    before = (tmp_path / SETTINGS_FILE).read_bytes()
+    code, output = serve(tmp_path, "--service-cidr", "10.112.6.0/24")
+    assert code == 2
+    assert output.startswith("Error: --service-cidr 10.112.6.0/24 conflicts with this "
+                             "cluster's service range 10.112.5.0/24")
+    assert (tmp_path / SETTINGS_FILE).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [SETTINGS_FILE]
+
+
+def test_an_unreadable_settings_file_is_reported_plainly(tmp_path: Path) -> None:
+    (tmp_path / SETTINGS_FILE).write_text("{broken")
+    code, output = serve(tmp_path)
+    assert code == 1
+    assert output.startswith(f"Error: {tmp_path / SETTINGS_FILE}: not JSON")
+    assert "Traceback" not in output
