@@ -17,6 +17,9 @@ _SUFFIX: dict[str, Fraction] = {
 _RE = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$")
 
 
+_MAX_EXPONENT = 64  # far beyond any amount (an exabyte is 1e18); 1e999999999 is a DoS
+
+
 class QuantityError(ValueError):
     pass
 
@@ -26,7 +29,15 @@ def parse_quantity(value: str | int | float) -> Fraction:
     if isinstance(value, bool):
         raise QuantityError(f"quantities must match the regular expression: {value!r}")
     if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise QuantityError(f"quantity {value} is not a finite number")
         return Fraction(value)
+    return _parse_text(value)
+
+
+# Every pod of a template repeats the same few strings ("100m", "64Mi"): parse each once.
+@functools.lru_cache(maxsize=4096)
+def _parse_text(value: str) -> Fraction:
     m = _RE.match(value.strip())
     if not m:
         raise QuantityError(
@@ -34,7 +45,10 @@ def parse_quantity(value: str | int | float) -> Fraction:
             "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
     number = Fraction(m.group(1))
     if m.group(2):
-        return number * Fraction(10) ** int(m.group(2)[1:])
+        exponent = int(m.group(2)[1:])
+        if abs(exponent) > _MAX_EXPONENT:
+            raise QuantityError(f"quantity {value[:40]} is too large")
+        return number * Fraction(10) ** exponent
     return number * _SUFFIX[m.group(3) or ""]
 
 

@@ -66,6 +66,9 @@ class NamespaceLifecycle:
 
     def __init__(self, objects: ObjectStore) -> None:
         self._objects = objects
+        # namespace -> (revision read, terminating): every create reads the namespace, and
+        # it changes rarely, so decode it only when its revision moved.
+        self._seen: dict[str, tuple[int, bool]] = {}
 
     async def admit(self, attrs: Attributes) -> None:
         resource = attrs.strategy.resource
@@ -81,10 +84,17 @@ class NamespaceLifecycle:
         ns = attrs.namespace or ""
         found = await self._objects.read(NAMESPACES, None, ns)
         if found is None:
+            self._seen.pop(ns, None)
             raise errors.not_found("namespaces", ns)
-        nsobj = json.loads(found.value)
-        if not ((nsobj.get("metadata") or {}).get("deletionTimestamp") or
-                (nsobj.get("status") or {}).get("phase") == "Terminating"):
+        seen = self._seen.get(ns)
+        if seen is not None and seen[0] == found.mod_revision:
+            terminating = seen[1]
+        else:
+            nsobj = json.loads(found.value)
+            terminating = bool((nsobj.get("metadata") or {}).get("deletionTimestamp") or
+                               (nsobj.get("status") or {}).get("phase") == "Terminating")
+            self._seen[ns] = (found.mod_revision, terminating)
+        if not terminating:
             return
         resource = attrs.strategy.resource
         msg = (f"unable to create new content in namespace {ns} because it is being "

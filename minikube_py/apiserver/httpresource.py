@@ -101,8 +101,12 @@ class ResourceRequest:
         return value
 
 
-def raw_response(body: bytes, status: int = 200) -> web.Response:
-    return web.Response(body=body, status=status, content_type="application/json")
+def raw_response(body: bytes, status: int = 200,
+                 warnings: list[str] | None = None) -> web.Response:
+    resp = web.Response(body=body, status=status, content_type="application/json")
+    for w in warnings or []:
+        resp.headers.add("Warning", f'299 - {json.dumps(w)}')
+    return resp
 
 
 def respond(obj: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
@@ -184,8 +188,8 @@ async def serve_create(req: ResourceRequest) -> web.Response:
     body = await req.body(opts)
     if body is None:
         raise errors.bad_request("the request body is empty: an object is required")
-    obj = await req.svc.create_object(req.resource, body, req.namespace, opts)
-    return respond(obj, 201, opts.warnings)
+    written = await req.svc.create_object(req.resource, body, req.namespace, opts)
+    return raw_response(written.json(), 201, opts.warnings)
 
 
 async def serve_update(req: ResourceRequest) -> web.Response:
@@ -199,9 +203,9 @@ async def serve_update(req: ResourceRequest) -> web.Response:
     if req.sub is None and body_name and body_name != name:
         raise errors.bad_request(f"the name of the object ({body_name}) does not match the name "
                                  f"on the URL ({name})")
-    obj = await req.svc.update_object(req.resource, body, req.namespace, req.sub, opts,
-                                      name=name)
-    return respond(obj, 200, opts.warnings)
+    written = await req.svc.update_object(req.resource, body, req.namespace, req.sub, opts,
+                                          name=name)
+    return raw_response(written.json(), 200, opts.warnings)
 
 
 async def serve_patch(req: ResourceRequest) -> web.Response:
@@ -215,7 +219,7 @@ async def serve_patch(req: ResourceRequest) -> web.Response:
         raise errors.bad_request("the patch body is empty")
     written = await req.svc.patch_object(req.resource, req.name or "", patch, ctype,
                                          req.namespace, req.sub, opts)
-    return respond(written.obj, 201 if written.created else 200, opts.warnings)
+    return raw_response(written.json(), 201 if written.created else 200, opts.warnings)
 
 
 def _delete_options(req: ResourceRequest, body: Any) -> dict[str, Any]:

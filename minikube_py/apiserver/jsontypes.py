@@ -174,8 +174,72 @@ class Typed:
     unknown: list[str]
 
 
+# --- the fast path: a clean object (the common case) passes without any bookkeeping ---------
+
+_I32, _I64 = _INT_RANGES["int32"], _INT_RANGES["int64"]
+
+
+def _clean_scalar(value: Any, type_: str) -> bool:
+    kind = type(value)
+    if type_ == "string":
+        return kind is str
+    if type_ == "int64" or type_ == "int32":
+        lo, hi = _I64 if type_ == "int64" else _I32
+        return kind is int and lo <= value <= hi
+    if type_ == "bool":
+        return kind is bool
+    if type_ == "Quantity":
+        return kind is str or kind is int or kind is float
+    if type_ == "IntOrString":
+        return kind is str or kind is int
+    if type_ == "Time" or type_ == "MicroTime":
+        return kind is str
+    if type_ == "double" or type_ == "float":
+        return kind is int or kind is float
+    return False  # bytes and free-form values: the full walk checks them
+
+
+def _clean_value(value: Any, type_: str) -> bool:
+    if type(value) is dict:
+        return type_ in MESSAGES and _clean(value, type_)
+    return _clean_scalar(value, type_)
+
+
+def _clean(obj: dict[str, Any], message: str) -> bool:
+    """Whether `obj` needs nothing of the full walk: every field known, typed right, not
+    null. Anything else (an error to report, a field to drop, a null) answers False."""
+    fields = _fields(message)
+    for key, value in obj.items():
+        field = fields.get(key)
+        if field is None:
+            if key in _TYPE_META:
+                continue
+            return False
+        if value is None:
+            return False
+        label, type_ = field.label, field.type
+        if not label:
+            if not _clean_value(value, type_):
+                return False
+        elif label == "[]":
+            if type(value) is not list:
+                return False
+            for item in value:
+                if not _clean_value(item, type_):
+                    return False
+        else:
+            if type(value) is not dict:
+                return False
+            for item in value.values():
+                if not _clean_value(item, type_):
+                    return False
+    return True
+
+
 def type_object(schema: str, obj: dict[str, Any]) -> Typed:
     """Walk `obj` (in place) along `schema`, a message of the schema tables."""
+    if _clean(obj, schema):
+        return Typed(None, [])
     walk = _Walk()
     try:
         walk.message(obj, schema)

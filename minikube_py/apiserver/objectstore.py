@@ -16,7 +16,7 @@ from typing import Any, Final
 from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
-from minikube_py.apiserver.storage import decode_kv, encode, object_key
+from minikube_py.apiserver.storage import decode_kv, dumps, encode, object_key, with_revision
 from minikube_py.store.types import KV, Compare, CompareOp, CompareTarget, DeleteOp, KeyValue, PutOp
 
 Obj = dict[str, Any]
@@ -67,6 +67,13 @@ class Written:
     deleted: bool = False
     created: bool = False
     changed: bool = True
+    value: bytes = b""  # the stored bytes (empty for a deletion or a dry run)
+
+    def json(self) -> bytes:
+        """The object as the API answers it: the stored bytes, not encoded again."""
+        if self.value:
+            return with_revision(self.value, int(self.obj["metadata"]["resourceVersion"]))
+        return dumps(self.obj).encode(errors="replace")
 
 
 def too_large(size: int) -> ApiError:
@@ -95,7 +102,7 @@ class ObjectStore:
         return decode_kv(found)
 
     async def create(self, resource: Resource, namespace: str | None, obj: Obj, *,
-                     ttl: int = 0) -> Obj:
+                     ttl: int = 0) -> Written:
         """Store a new object; 409 AlreadyExists if the name is taken."""
         name = obj["metadata"]["name"]
         key = object_key(resource, namespace, name)
@@ -106,7 +113,7 @@ class ObjectStore:
         if not res.succeeded:
             raise errors.already_exists(resource.plural, name, resource.group)
         obj["metadata"]["resourceVersion"] = str(res.revision)
-        return obj
+        return Written(obj, created=True, value=value)
 
     async def guaranteed_update(self, resource: Resource, namespace: str | None, name: str,
                                 try_update: TryUpdate, *, allow_missing: bool = False,
@@ -126,8 +133,7 @@ class ObjectStore:
                 if dry_run:
                     return Written(new, created=True)
                 try:
-                    return Written(await self.create(resource, namespace, new, ttl=ttl),
-                                   created=True)
+                    return await self.create(resource, namespace, new, ttl=ttl)
                 except ApiError as e:
                     if e.code != 409:
                         raise
@@ -156,12 +162,12 @@ class ObjectStore:
         value = _encode_checked(new)
         if value == kv.value or dry_run:
             meta["resourceVersion"] = str(kv.mod_revision)
-            return Written(new, changed=value != kv.value)
+            return Written(new, changed=value != kv.value, value=b"" if dry_run else value)
         res = await self.kv.txn([_unchanged(kv)], [PutOp(kv.key, value, lease=kv.lease)], [])
         if not res.succeeded:
             return None
         meta["resourceVersion"] = str(res.revision)
-        return Written(new)
+        return Written(new, value=value)
 
     async def _lease_for(self, ttl: int) -> int:
         """One lease serves every object of a TTL written within a minute (as kube does for

@@ -96,7 +96,7 @@ class ApiService:
     # --- the verbs, for the HTTP layer and the client protocol below ---------------------
 
     async def create_object(self, resource: Resource, body: Any, namespace: str | None,
-                            opts: RequestOptions | None = None) -> Obj:
+                            opts: RequestOptions | None = None) -> Written:
         """Create from a decoded body the service may keep and mutate."""
         opts = opts or RequestOptions()
         strategy = self.strategy(resource)
@@ -124,13 +124,13 @@ class ApiService:
 
     async def update_object(self, resource: Resource, body: Any, namespace: str | None,
                             subresource: str | None = None, opts: RequestOptions | None = None,
-                            *, name: str | None = None) -> Obj:
+                            *, name: str | None = None) -> Written:
         """PUT from a decoded body the service may keep and mutate."""
         opts = opts or RequestOptions()
         strategy = self.strategy(resource)
         if subresource == "scale":
-            return await scale.update_scale(self.rest, strategy, body, namespace, name or "",
-                                            opts)
+            return Written(await scale.update_scale(self.rest, strategy, body, namespace,
+                                                    name or "", opts))
         if subresource is None:
             obj = typed_object(strategy, body, opts)
         else:
@@ -220,7 +220,7 @@ class ApiService:
         if subresource:
             return await self.post_subresource(resource, name or "", subresource, _copy(body),
                                                namespace)
-        return await self.create_object(resource, _copy(body), namespace)
+        return (await self.create_object(resource, _copy(body), namespace)).obj
 
     async def get(self, resource: Resource, name: str, *, namespace: str | None = None,
                   subresource: str | None = None) -> Obj:
@@ -241,7 +241,7 @@ class ApiService:
                      subresource: str | None = None) -> Obj:
         body = _copy(body)
         name = (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
-        return await self.update_object(resource, body, namespace, subresource, name=name)
+        return (await self.update_object(resource, body, namespace, subresource, name=name)).obj
 
     async def patch(self, resource: Resource, name: str, patch: Any, *,
                     patch_type: str = MERGE_PATCH, namespace: str | None = None,

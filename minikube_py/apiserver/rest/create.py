@@ -12,6 +12,7 @@ from minikube_py.api.validation import raise_if, validate_object_meta
 from minikube_py.apiserver.admission import Attributes, Operation
 from minikube_py.apiserver.bodies import namespace_for
 from minikube_py.apiserver.kinds.base import Strategy
+from minikube_py.apiserver.objectstore import Written
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.rest.context import RestContext
 
@@ -23,7 +24,7 @@ _SYSTEM_FIELDS = ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink",
 
 
 async def create(rest: RestContext, strategy: Strategy, body: Obj, namespace: str | None,
-                 opts: RequestOptions) -> Obj:
+                 opts: RequestOptions) -> Written:
     """Create from a typed body (bodies.typed_object) the call may keep and mutate."""
     resource = strategy.resource
     ns = namespace_for(resource, namespace, body)
@@ -37,7 +38,7 @@ async def create(rest: RestContext, strategy: Strategy, body: Obj, namespace: st
                 rest.rng.choice(_NAME_CHARS) for _ in range(5))
         obj = await prepare_new(rest, strategy, body, ns, opts)
         if opts.dry_run:
-            return obj
+            return Written(obj, created=True)
         try:
             return await rest.objects.create(resource, ns, obj, ttl=strategy.ttl_seconds)
         except ApiError as e:

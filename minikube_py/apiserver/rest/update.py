@@ -27,7 +27,7 @@ _KEPT_META = ("creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeco
 
 
 async def update(rest: RestContext, strategy: Strategy, body: Obj, namespace: str | None,
-                 name: str, subresource: str | None, opts: RequestOptions) -> Obj:
+                 name: str, subresource: str | None, opts: RequestOptions) -> Written:
     """PUT from a typed body the call may keep and mutate."""
     resource = strategy.resource
     ns = namespace_for(resource, namespace, body)
@@ -47,10 +47,8 @@ async def update(rest: RestContext, strategy: Strategy, body: Obj, namespace: st
         check_precondition(strategy, stored, name, precondition)
         return await prepare_update(rest, strategy, stored, body, subresource, opts)
 
-    written = await write(rest, strategy, ns, name, try_update, opts,
-                          allow_missing=subresource is None and
-                          strategy.allow_create_on_update)
-    return written.obj
+    return await write(rest, strategy, ns, name, try_update, opts,
+                       allow_missing=subresource is None and strategy.allow_create_on_update)
 
 
 async def patch(rest: RestContext, strategy: Strategy, name: str, patch_body: Any,
