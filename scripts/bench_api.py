@@ -433,7 +433,9 @@ async def phase_bind(http: aiohttp.ClientSession, url: str, n: int, clients: int
 
 
 async def phase_memory(http: aiohttp.ClientSession, serve: Serve, url: str, n: int,
-                       clients: int) -> list[str]:
+                       clients: int, churn_seconds: float) -> list[str]:
+    """RSS with n 1-KiB ConfigMaps, then after churn_seconds of updates to them (history
+    the store keeps until compaction, or a leak: the two numbers tell)."""
     idle = serve.rss_mb()
     await create_namespace(http, url, "bench-mem")
     path = f"{url}/api/v1/namespaces/bench-mem/configmaps"
@@ -444,8 +446,24 @@ async def phase_memory(http: aiohttp.ClientSession, serve: Serve, url: str, n: i
 
     await drive(n, clients, create, "")
     loaded = serve.rss_mb()
-    return [f"serve RSS: {idle:.0f} MB before, {loaded:.0f} MB with {n} more 1-KiB ConfigMaps "
-            f"(and everything above)"]
+    rng = random.Random(2)
+    deadline = time.monotonic() + churn_seconds
+    updates = 0
+
+    async def churn() -> None:
+        nonlocal updates
+        while time.monotonic() < deadline:
+            patch = {"data": {"payload": KIB, "n": str(rng.random())}}
+            async with http.patch(f"{path}/m-{rng.randrange(n)}", json=patch,
+                                  headers={"Content-Type": "application/merge-patch+json"}) \
+                    as resp:
+                await expect(resp, 200)
+            updates += 1
+
+    await asyncio.gather(*(churn() for _ in range(clients)))
+    churned = serve.rss_mb()
+    return [f"serve RSS: {idle:.0f} MB idle, {loaded:.0f} MB with {n} 1-KiB ConfigMaps, "
+            f"{churned:.0f} MB after {updates} updates in {churn_seconds:.0f} s"]
 
 
 async def main() -> None:
@@ -456,6 +474,7 @@ async def main() -> None:
     parser.add_argument("--watchers", type=int, default=100)
     parser.add_argument("--watch-pods", type=int, default=1000)
     parser.add_argument("--memory-objects", type=int, default=32_000)
+    parser.add_argument("--churn-seconds", type=float, default=60.0)
     parser.add_argument("--etcd", default=shutil.which("etcd"))
     parser.add_argument("--quick", action="store_true", help="a tenth of every count")
     parser.add_argument("--only", default="", help="comma-separated phases: "
@@ -498,7 +517,7 @@ async def main() -> None:
                 print(await phase_bind(http, url, n, args.clients))
             if wanted("memory"):
                 for line in await phase_memory(http, serve, url, args.memory_objects // scale,
-                                               args.clients):
+                                               args.clients, args.churn_seconds / scale):
                     print(line)
             print(f"serve used {serve.cpu_seconds() - cpu0:.1f} CPU-seconds over the run")
     finally:
