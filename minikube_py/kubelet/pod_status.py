@@ -25,6 +25,7 @@ class ContainerRun:
     finished_at: float = 0.0
     image_id: str = ""
     sandbox_id: str = ""
+    spec_hash: str = ""  # container_hash of the spec it was made from; "" when not recorded
 
 
 @dataclass(frozen=True, slots=True)
