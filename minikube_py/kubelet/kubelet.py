@@ -31,6 +31,7 @@ from minikube_py.kubelet.pod_workers import PodWorkers
 from minikube_py.kubelet.prober import ProbeManager
 from minikube_py.kubelet.server import KubeletServer
 from minikube_py.kubelet.specs import NODE_LABEL, POD_UID_LABEL
+from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.kubelet")
 
@@ -64,6 +65,7 @@ class Kubelet:
         self._by_uid: dict[str, dict[str, Any]] = {}
         self._gone: dict[str, dict[str, Any]] = {}
         self._node_uid = ""
+        self._loops = TaskSet("kubelet", logger=log)
         self._relist_state: dict[str, frozenset[tuple[str, int]]] = {}
 
     @property
@@ -76,36 +78,30 @@ class Kubelet:
             self.machine = await asyncio.to_thread(collect_machine_info, self.config.data_dir)
         self.config.pods_dir.mkdir(parents=True, exist_ok=True)
         await self.server.start()
-        tasks: list[asyncio.Task[None]] = []
         try:
             await self.register_node()
             self.pods.add_handlers(self._on_add, self._on_update, self._on_delete)
-            tasks = [self._task(self.pods.run(), "pod-informer"),
-                     self._task(self._every(self.config.lease_renew_interval, self.renew_lease),
-                                "node-lease"),
-                     self._task(self._every(self.config.node_status_interval,
-                                            self.update_node_status), "node-status"),
-                     self._task(self._every(self.config.relist_interval, self.relist), "relist"),
-                     self._task(self._every(self.config.orphan_cleanup_interval,
-                                            self.cleanup_orphans), "orphans")]
+            # The kubelet cannot go on without any of these: one ending stops it, loudly.
+            loops: list[tuple[str, Coroutine[Any, Any, None]]] = [
+                ("pod-informer", self.pods.run()),
+                ("node-lease", self._every(self.config.lease_renew_interval, self.renew_lease)),
+                ("node-status", self._every(self.config.node_status_interval,
+                                            self.update_node_status)),
+                ("relist", self._every(self.config.relist_interval, self.relist)),
+                ("orphans", self._every(self.config.orphan_cleanup_interval,
+                                        self.cleanup_orphans))]
+            for name, loop in loops:
+                self._loops.spawn(name, loop, critical=True)
             await self.pods.synced.wait()
             self.ready.set()
             await self.cleanup_orphans()
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for t in done:
-                t.result()  # a root task ending is a bug: surface it
+            await self._loops.wait_failure()
         finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._loops.close()
             await self.workers.close()
             await self.prober.close()
             await self.recorder.flush()
             await self.server.stop()
-
-    @staticmethod
-    def _task(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        return asyncio.create_task(coro, name=f"kubelet:{name}")
 
     async def _every(self, interval: float, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
         while True:

@@ -113,6 +113,27 @@ async def test_probing_stops_when_the_container_exits_or_the_pod_is_forgotten() 
     await m.close()
 
 
+async def test_a_prober_that_breaks_is_logged_and_replaced_by_the_next_sync(
+        caplog: pytest.LogCaptureFixture) -> None:
+    calls = 0
+
+    async def runner(spec: ProbeSpec, target: ProbeTarget) -> ProbeOutcome:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("prober bug")
+        return ProbeOutcome(ProbeResult.SUCCESS)
+
+    changes: list[str] = []
+    m = manager(runner, changes)
+    m.track_pod(pod(), runs(), "10.0.0.2")
+    await eventually(lambda: m.probed_containers == 0)
+    assert any(r.exc_info and "prober bug" in str(r.exc_info[1]) for r in caplog.records)
+    m.track_pod(pod(), runs(), "10.0.0.2")  # the same container, synced again
+    await eventually(lambda: changes == [UID])  # probed afresh: readiness turned True
+    await m.close()
+
+
 async def test_concurrency_is_bounded_node_wide() -> None:
     running = peak = 0
     probed: set[str] = set()
