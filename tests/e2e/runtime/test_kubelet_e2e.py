@@ -1,6 +1,6 @@
 """The real kubelet against a real containerd and the real API service (over the in-memory
-store): pods run, serve, log, crash-loop, survive a kubelet restart (adoption) and are torn
-down on deletion."""
+store): pods run, serve, log, crash-loop, survive a kubelet restart (adoption) and the
+deletion of their Node, and are torn down on deletion."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import LEASES, NODES, PODS
 from minikube_py.apiserver.service import ApiService
 from minikube_py.kubelet.config import KubeletConfig
@@ -55,7 +56,7 @@ class RunningKubelet:
     async def start(self) -> Kubelet:
         config = KubeletConfig(node_name=NODE, data_dir=self.runtime.data_dir, node_ip=NODE_IP,
                                pod_cidr="10.244.250.0/24", server_host="127.0.0.1",
-                               relist_interval=0.2)
+                               relist_interval=0.2, node_status_check_interval=0.2)
         self.kubelet = Kubelet(self.api, self.runtime.cri, config)
         self.task = asyncio.create_task(self.kubelet.run())
         ready = asyncio.create_task(self.kubelet.ready.wait())
@@ -187,6 +188,39 @@ async def test_restarted_kubelet_adopts_running_pod(api: Any, node: RunningKubel
     for name in ("keep", "probe"):
         await api.delete(PODS, name, namespace="default", grace_period_seconds=1)
         await eventually(lambda name=name: _gone(api, name))  # type: ignore[misc]
+
+
+async def test_a_deleted_node_is_registered_again_and_its_pods_keep_running(
+        api: Any, node: RunningKubelet) -> None:
+    await api.create(PODS, pod_body("stay", ["sleep", "3600"]))
+    before = await eventually(lambda: _phase_is(api, "stay", "Running"))
+    old_uid = (await api.get(NODES, NODE))["metadata"]["uid"]
+    await api.delete(NODES, NODE)
+
+    async def registered_again() -> dict[str, Any] | None:
+        try:
+            n: dict[str, Any] = await api.get(NODES, NODE)
+        except ApiError as e:
+            assert e.code == 404
+            return None
+        return n if n["metadata"]["uid"] != old_uid else None
+
+    again = await eventually(registered_again)
+    ready = [c for c in again["status"]["conditions"] if c["type"] == "Ready"][0]
+    assert ready["status"] == "True"
+
+    async def lease_owned_by_the_new_node() -> bool:
+        lease = await api.get(LEASES, NODE, namespace="kube-node-lease")
+        owners = lease["metadata"].get("ownerReferences") or []
+        return bool([o["uid"] for o in owners] == [again["metadata"]["uid"]])
+
+    await eventually(lease_owned_by_the_new_node)
+    after = await pod_status(api, "stay")
+    assert after["phase"] == "Running"
+    assert after["containerStatuses"][0]["containerID"] == before["containerStatuses"][0][
+        "containerID"]
+    await api.delete(PODS, "stay", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "stay"))
 
 
 async def test_sandbox_of_a_pod_deleted_while_away_is_removed(
