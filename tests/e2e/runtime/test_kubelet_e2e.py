@@ -190,6 +190,34 @@ async def test_restarted_kubelet_adopts_running_pod(api: Any, node: RunningKubel
         await eventually(lambda name=name: _gone(api, name))  # type: ignore[misc]
 
 
+async def test_a_terminating_pod_reports_not_ready_before_it_is_gone(
+        api: Any, node: RunningKubelet) -> None:
+    # `sleep` as PID 1 ignores SIGTERM: the pod stays terminating for its 5 s grace period.
+    await api.create(PODS, pod_body("leaving", ["sleep", "3600"]))
+
+    async def ready() -> bool:
+        st = await pod_status(api, "leaving")
+        return any(c["type"] == "Ready" and c["status"] == "True"
+                   for c in st.get("conditions") or [])
+
+    await eventually(ready)
+    await api.delete(PODS, "leaving", namespace="default")
+
+    async def not_ready_while_terminating() -> bool:
+        try:
+            pod = await api.get(PODS, "leaving", namespace="default")
+        except ApiError as e:
+            raise AssertionError("deleted while it still reported Ready") from e
+        st = pod["status"]
+        assert pod["metadata"].get("deletionTimestamp")
+        cond = {c["type"]: c["status"] for c in st.get("conditions") or []}
+        return (cond.get("Ready") == "False" and cond.get("ContainersReady") == "False"
+                and st["containerStatuses"][0]["ready"] is False)
+
+    await eventually(not_ready_while_terminating)
+    await eventually(lambda: _gone(api, "leaving"))
+
+
 async def test_a_deleted_node_is_registered_again_and_its_pods_keep_running(
         api: Any, node: RunningKubelet) -> None:
     await api.create(PODS, pod_body("stay", ["sleep", "3600"]))
