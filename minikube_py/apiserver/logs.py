@@ -87,13 +87,26 @@ async def open_kubelet_log(svc: ApiService, namespace: str, pod_name: str,
         text = await resp.text()
         resp.release()
         await session.close()
-        try:
-            raise ApiError.from_status(json.loads(text))
-        except (ValueError, AttributeError):
-            raise ApiError(resp.status if resp.status >= 400 else 500,
-                           "BadRequest" if resp.status == 400 else "InternalError",
-                           text.strip() or f"kubelet answered {resp.status}") from None
+        raise kubelet_error(resp.status, text)
     return KubeletLogStream(session, resp)
+
+
+def kubelet_error(code: int, body: str) -> ApiError:
+    """The Status for a kubelet's refusal, as kube-apiserver's response checker makes it: a
+    Status body is passed on; otherwise 400 is BadRequest, 404 NotFound, and anything else
+    an InternalError, each with the kubelet's text as the message."""
+    try:
+        status = json.loads(body)
+    except ValueError:
+        status = None
+    if isinstance(status, dict) and status.get("kind") == "Status":
+        return ApiError.from_status(status)
+    message = body.strip() or f"the kubelet answered {code}"
+    if code == 400:
+        return errors.bad_request(message)
+    if code == 404:
+        return ApiError(404, "NotFound", message)
+    return ApiError(500, "InternalError", message)
 
 
 class KubeletLogStream:

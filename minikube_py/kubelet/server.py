@@ -26,7 +26,11 @@ FOLLOW_LIVENESS_SECONDS = 1.0  # how often a follower checks the container still
 
 
 class LogNotFound(Exception):
-    pass
+    """No container (404)."""
+
+
+class NoPreviousContainer(Exception):
+    """`previous` asked for, and the container has not terminated once (400, as kube)."""
 
 
 def _bool(value: str | None) -> bool:
@@ -88,11 +92,13 @@ class KubeletServer:
         found = await self.cri.list_containers(labels={
             POD_NAMESPACE_LABEL: namespace, POD_NAME_LABEL: pod, CONTAINER_NAME_LABEL: container})
         found.sort(key=lambda c: c.created_at, reverse=True)
-        index = 1 if previous else 0
-        if len(found) <= index:
-            what = "previous terminated container" if previous else "container"
-            raise LogNotFound(f'{what} "{container}" in pod "{pod}" (namespace "{namespace}") '
+        if previous and len(found) < 2:
+            raise NoPreviousContainer(f'previous terminated container "{container}" in pod '
+                                      f'"{pod}" not found')
+        if not found:
+            raise LogNotFound(f'container "{container}" in pod "{pod}" (namespace "{namespace}") '
                               "not found")
+        index = 1 if previous else 0
         cid = found[index].id
         status = await self.cri.container_status(cid)
         return cid, Path(status.log_path)
@@ -103,6 +109,8 @@ class KubeletServer:
         follow = _bool(request.query.get("follow"))
         try:
             cid, path = await self.locate_log(ns, pod, name, _bool(request.query.get("previous")))
+        except NoPreviousContainer as e:
+            raise web.HTTPBadRequest(text=f"{e}\n") from None
         except LogNotFound as e:
             raise web.HTTPNotFound(text=f"{e}\n") from None
         except CriError as e:

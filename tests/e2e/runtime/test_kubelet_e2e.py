@@ -47,14 +47,16 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0)
 
 
 class RunningKubelet:
-    def __init__(self, api: Any, runtime: RuntimeFixture) -> None:
+    def __init__(self, api: Any, runtime: RuntimeFixture, *, node_ip: str = NODE_IP) -> None:
         self.api = api
         self.runtime = runtime
+        self.node_ip = node_ip
         self.kubelet: Kubelet | None = None
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> Kubelet:
-        config = KubeletConfig(node_name=NODE, data_dir=self.runtime.data_dir, node_ip=NODE_IP,
+        config = KubeletConfig(node_name=NODE, data_dir=self.runtime.data_dir,
+                               node_ip=self.node_ip,
                                pod_cidr="10.244.250.0/24", server_host="127.0.0.1",
                                relist_interval=0.2, node_status_check_interval=0.2)
         self.kubelet = Kubelet(self.api, self.runtime.cri, config)
@@ -137,6 +139,24 @@ async def test_pod_runs_serves_logs_and_is_deleted(api: Any, node: RunningKubele
     await api.delete(PODS, "web", namespace="default")
     await eventually(lambda: _gone(api, "web"))
     assert await runtime.cri.list_pod_sandboxes() == []
+
+
+async def test_previous_logs_without_a_previous_container_are_a_bad_request(
+        api: Any, runtime: RuntimeFixture) -> None:
+    # The API service reaches the kubelet at its node address: loopback for this one.
+    running = RunningKubelet(api, runtime, node_ip="127.0.0.1")
+    await running.start()
+    try:
+        await api.create(PODS, pod_body("fresh", ["sleep", "3600"]))
+        await eventually(lambda: _phase_is(api, "fresh", "Running"))
+        with pytest.raises(ApiError) as refused:
+            await api.read_log("default", "fresh", previous=True)
+        assert (refused.value.code, refused.value.reason, refused.value.message) == (
+            400, "BadRequest", 'previous terminated container "main" in pod "fresh" not found')
+        await api.delete(PODS, "fresh", namespace="default", grace_period_seconds=1)
+        await eventually(lambda: _gone(api, "fresh"))
+    finally:
+        await running.stop()
 
 
 async def test_crashing_container_restarts_with_back_off(api: Any, node: RunningKubelet,
