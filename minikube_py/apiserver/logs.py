@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -13,6 +14,8 @@ from minikube_py.api.resources import NODES, PODS
 
 if TYPE_CHECKING:
     from minikube_py.apiserver.service import ApiService
+
+log = logging.getLogger("minikube_py.apiserver.logs")
 
 DEFAULT_KUBELET_PORT = 10250
 
@@ -124,7 +127,13 @@ class KubeletLogStream:
     async def __anext__(self) -> bytes:
         if self.closed:
             raise StopAsyncIteration
-        chunk = await self._resp.content.readany()
+        try:
+            chunk = await self._resp.content.readany()
+        except (aiohttp.ClientError, ConnectionResetError) as e:
+            # The kubelet's side broke mid-stream (it died, or the network between did): the
+            # log simply ends here, as when the container exits.
+            log.debug("kubelet log stream ended: %s", e)
+            raise StopAsyncIteration from None
         if not chunk:
             raise StopAsyncIteration
         return chunk

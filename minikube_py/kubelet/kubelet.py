@@ -54,7 +54,8 @@ class Kubelet:
         self.machine = machine
         self.ready = asyncio.Event()
         self.runtime_version = ""
-        self.server = KubeletServer(cri_client, host=config.server_host, port=config.server_port)
+        self.server = KubeletServer(cri_client, host=config.server_host, port=config.server_port,
+                                    clock=clock)
         self.recorder = EventRecorder(client, "kubelet", config.node_name, clock=clock)
         self.prober = ProbeManager(cri_client=cri_client, recorder=self.recorder,
                                    on_change=self._on_probe_result, clock=clock,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -157,6 +158,29 @@ async def test_previous_logs_without_a_previous_container_are_a_bad_request(
         await eventually(lambda: _gone(api, "fresh"))
     finally:
         await running.stop()
+
+
+async def test_a_log_follower_that_leaves_ends_its_stream_quietly(
+        api: Any, node: RunningKubelet, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="aiohttp.server")
+    await api.create(PODS, pod_body(
+        "chatty", ["sh", "-c", "while true; do echo tick; sleep 0.2; done"]))
+    await eventually(lambda: _phase_is(api, "chatty", "Running"))
+    server = node.kubelet.server  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{server.port}/containerLogs/default/chatty/main?follow=true"
+    async with aiohttp.ClientSession() as http:
+        resp = await http.get(url)
+        assert await resp.content.readline() == b"tick\n"
+        assert server.log_streams == 1
+        resp.close()  # kubectl logs -f stopped mid-stream
+
+    async def stream_ended() -> bool:
+        return server.log_streams == 0
+
+    await eventually(stream_ended)
+    assert not [r.getMessage() for r in caplog.records if r.name == "aiohttp.server"]
+    await api.delete(PODS, "chatty", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "chatty"))
 
 
 async def test_crashing_container_restarts_with_back_off(api: Any, node: RunningKubelet,
