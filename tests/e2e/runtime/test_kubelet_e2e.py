@@ -202,6 +202,67 @@ async def test_crashing_container_restarts_with_back_off(api: Any, node: Running
     await eventually(lambda: _gone(api, "crash"))
 
 
+async def test_init_containers_run_in_order_before_the_app(
+        api: Any, node: RunningKubelet) -> None:
+    body = pod_body("init", ["sh", "-c", "cat /work/order; exec sleep 3600"])
+    mount = [{"name": "work", "mountPath": "/work"}]
+    body["spec"]["volumes"] = [{"name": "work", "emptyDir": {}}]
+    body["spec"]["containers"][0]["volumeMounts"] = mount
+    body["spec"]["initContainers"] = [
+        {"name": step, "image": "busybox", "volumeMounts": mount,
+         "command": ["sh", "-c", f"echo {step} >> /work/order"]} for step in ("one", "two")]
+    await api.create(PODS, body)
+    status = await eventually(lambda: _phase_is(api, "init", "Running"))
+    assert [(s["name"], s["state"]["terminated"]["reason"])
+            for s in status["initContainerStatuses"]] == [("one", "Completed"),
+                                                          ("two", "Completed")]
+    port = node.kubelet.port  # type: ignore[union-attr]
+    async with aiohttp.ClientSession() as http, http.get(
+            f"http://127.0.0.1:{port}/containerLogs/default/init/main") as resp:
+        assert await resp.text() == "one\ntwo\n"
+    await api.delete(PODS, "init", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "init"))
+
+
+async def test_a_dead_sandbox_is_replaced_and_the_pod_runs_again(
+        api: Any, node: RunningKubelet, runtime: RuntimeFixture) -> None:
+    await api.create(PODS, pod_body("phoenix", ["sleep", "3600"]))
+    before = await eventually(lambda: _phase_is(api, "phoenix", "Running"))
+    [first] = await runtime.cri.list_pod_sandboxes()
+    await runtime.cri.stop_pod_sandbox(first.id)  # its network and containers die with it
+
+    async def running_in_a_new_sandbox() -> dict[str, Any] | None:
+        ready = [s for s in await runtime.cri.list_pod_sandboxes() if s.state == 0]
+        cs = (await pod_status(api, "phoenix"))["containerStatuses"][0]
+        replaced = cs.get("containerID") != before["containerStatuses"][0]["containerID"]
+        if [s.metadata.attempt for s in ready] == [1] and replaced and "running" in cs["state"]:
+            return cs
+        return None
+
+    cs = await eventually(running_in_a_new_sandbox)
+    assert cs["restartCount"] == 1
+    await api.delete(PODS, "phoenix", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "phoenix"))
+
+
+async def test_a_changed_image_restarts_the_container(api: Any, node: RunningKubelet) -> None:
+    await api.create(PODS, pod_body("swap", ["sleep", "3600"]))
+    before = await eventually(lambda: _phase_is(api, "swap", "Running"))
+    pod = await api.get(PODS, "swap", namespace="default")
+    pod["spec"]["containers"][0]["image"] = "docker.io/library/busybox:latest"  # set image
+    await api.update(PODS, pod, namespace="default")
+
+    async def restarted() -> dict[str, Any] | None:
+        cs = (await pod_status(api, "swap"))["containerStatuses"][0]
+        changed = cs["containerID"] != before["containerStatuses"][0]["containerID"]
+        return cs if changed and "running" in cs["state"] else None
+
+    cs = await eventually(restarted)
+    assert cs["restartCount"] == 1 and cs["image"] == "docker.io/library/busybox:latest"
+    await api.delete(PODS, "swap", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "swap"))
+
+
 async def test_never_restart_pod_succeeds(api: Any, node: RunningKubelet) -> None:
     await api.create(PODS, pod_body("once", ["true"], restart_policy="Never"))
     status = await eventually(lambda: _phase_is(api, "once", "Succeeded"))
