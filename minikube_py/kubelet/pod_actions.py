@@ -170,6 +170,16 @@ def _start_or_back_off(pod: Pod, name: str, previous: ContainerRun | None, now: 
     return StartContainer(name, init=init, restart_count=restart_count, counts_as_restart=True)
 
 
+def _rerun_init(pod: Pod, name: str, newest: ContainerRun | None, now: float,
+                backoff: RestartBackoff) -> StartContainer | BackOff:
+    """An init container's first run in a sandbox: a failure before it backs off; having
+    succeeded in an earlier sandbox does not."""
+    if newest is None or _succeeded(newest):
+        return StartContainer(name, init=True,
+                              restart_count=newest.restart_count + 1 if newest else 0)
+    return _start_or_back_off(pod, name, newest, now, backoff, init=True)
+
+
 def _collect(starts: list[StartContainer | BackOff]
              ) -> tuple[tuple[StartContainer, ...], tuple[BackOff, ...]]:
     return (tuple(s for s in starts if isinstance(s, StartContainer)),
@@ -197,8 +207,8 @@ def _actions_for_new_sandbox(pod: Pod, runtime: PodRuntime, now: float,
     base = PodActions(kill_pod=kill, create_sandbox=True, attempt=attempt)
     inits = spec.get("initContainers") or []
     if inits:
-        first = _start_or_back_off(pod, inits[0]["name"], runtime.newest(inits[0]["name"]),
-                                   now, backoff, init=True)
+        first = _rerun_init(pod, inits[0]["name"], runtime.newest(inits[0]["name"]), now,
+                            backoff)
         if isinstance(first, BackOff):
             return replace(base, backing_off=(first,))
         return replace(base, next_init_container=first)
@@ -227,12 +237,8 @@ def _init_container_actions(pod: Pod, runtime: PodRuntime, sandbox_id: str, now:
         if _succeeded(run):
             continue
         step: StartContainer | BackOff
-        if run is None and (newest is None or _succeeded(newest)):
-            # Not run in this sandbox yet (a new sandbox starts initialization over).
-            step = StartContainer(name, init=True,
-                                  restart_count=newest.restart_count + 1 if newest else 0)
-        elif run is None:
-            step = _start_or_back_off(pod, name, newest, now, backoff, init=True)
+        if run is None:  # not run in this sandbox yet: a new sandbox starts initialization over
+            step = _rerun_init(pod, name, newest, now, backoff)
         elif run.state == RUNNING:
             return here  # still initializing
         elif run.state == CREATED:

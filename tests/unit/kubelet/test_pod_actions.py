@@ -113,8 +113,19 @@ ROWS: dict[str, Row] = {
         pod(init=(INIT_A,)), runtime(sandbox(ready=False, attempt=2), runs=(
             ("init-a", run(INIT_A, EXITED)), ("main", run(MAIN, EXITED, exit_code=137)))),
         PodActions(kill_pod=KillPod(5), create_sandbox=True, attempt=3,
-                   next_init_container=StartContainer("init-a", init=True, restart_count=1,
-                                                      counts_as_restart=True))),
+                   next_init_container=StartContainer("init-a", init=True, restart_count=1))),
+    "an init container that failed before the sandbox died backs off in the new one": Row(
+        pod(init=(INIT_A,)), runtime(sandbox(ready=False), runs=(
+            ("init-a", run(INIT_A, EXITED, exit_code=1, restarts=1, finished_at=NOW - 1)),)),
+        PodActions(kill_pod=KillPod(5), create_sandbox=True, attempt=1,
+                   backing_off=(BackOff("init-a", 9.0, 10.0),)),
+        restarts=(("init-a", NOW - 3),)),
+    "the next init container in a new sandbox runs afresh though it succeeded before": Row(
+        pod(init=(INIT_A, INIT_B)), runtime(sandbox("s2", attempt=1), sandbox("s1", ready=False),
+                                            runs=(("init-a", run(INIT_A, EXITED, sandbox_id="s2")),
+                                                  ("init-b", run(INIT_B, EXITED)))),
+        PodActions(sandbox_id="s2", next_init_container=StartContainer(
+            "init-b", init=True, restart_count=1))),
     "a dead sandbox of a Never pod that ran is not replaced": Row(
         pod(policy="Never"), runtime(sandbox(ready=False),
                                      runs=(("main", run(MAIN, EXITED, exit_code=137)),)),
