@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -13,6 +14,8 @@ from minikube_py.api.resources import NODES, PODS
 
 if TYPE_CHECKING:
     from minikube_py.apiserver.service import ApiService
+
+log = logging.getLogger("minikube_py.apiserver.logs")
 
 DEFAULT_KUBELET_PORT = 10250
 
@@ -87,13 +90,26 @@ async def open_kubelet_log(svc: ApiService, namespace: str, pod_name: str,
         text = await resp.text()
         resp.release()
         await session.close()
-        try:
-            raise ApiError.from_status(json.loads(text))
-        except (ValueError, AttributeError):
-            raise ApiError(resp.status if resp.status >= 400 else 500,
-                           "BadRequest" if resp.status == 400 else "InternalError",
-                           text.strip() or f"kubelet answered {resp.status}") from None
+        raise kubelet_error(resp.status, text)
     return KubeletLogStream(session, resp)
+
+
+def kubelet_error(code: int, body: str) -> ApiError:
+    """The Status for a kubelet's refusal, as kube-apiserver's response checker makes it: a
+    Status body is passed on; otherwise 400 is BadRequest, 404 NotFound, and anything else
+    an InternalError, each with the kubelet's text as the message."""
+    try:
+        status = json.loads(body)
+    except ValueError:
+        status = None
+    if isinstance(status, dict) and status.get("kind") == "Status":
+        return ApiError.from_status(status)
+    message = body.strip() or f"the kubelet answered {code}"
+    if code == 400:
+        return errors.bad_request(message)
+    if code == 404:
+        return ApiError(404, "NotFound", message)
+    return ApiError(500, "InternalError", message)
 
 
 class KubeletLogStream:
@@ -111,7 +127,13 @@ class KubeletLogStream:
     async def __anext__(self) -> bytes:
         if self.closed:
             raise StopAsyncIteration
-        chunk = await self._resp.content.readany()
+        try:
+            chunk = await self._resp.content.readany()
+        except (aiohttp.ClientError, ConnectionResetError) as e:
+            # The kubelet's side broke mid-stream (it died, or the network between did): the
+            # log simply ends here, as when the container exits.
+            log.debug("kubelet log stream ended: %s", e)
+            raise StopAsyncIteration from None
         if not chunk:
             raise StopAsyncIteration
         return chunk

@@ -1,6 +1,7 @@
 """The pod garbage collector: force-deletes pods nobody else will finish: terminated pods
-beyond the threshold (oldest first), pods bound to nodes that are gone, terminating pods
-that were never scheduled, and (when enabled) pods stuck terminating on dead nodes."""
+beyond the threshold (oldest first), pods bound to nodes that are gone (missing for the
+quarantine, then confirmed through the API), terminating pods that were never scheduled,
+and (when enabled) pods stuck terminating on dead nodes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
 from minikube_py.controllers.nodehealth import ready_status
 from minikube_py.controllers.podgcpolicy import (
     excess_terminated,
+    missing_nodes_in_quarantine,
     orphaned,
     stuck_on_unready_nodes,
     unscheduled_terminating,
@@ -21,16 +23,21 @@ from minikube_py.controllers.podgcpolicy import (
 log = logging.getLogger("minikube_py.controllers.podgc")
 
 GC_KEY = "pods"
+# How long a node must be missing before its pods go (kube's quarantineTime).
+NODE_QUARANTINE_SECONDS = 40.0
 
 
 class PodGarbageCollector:
     name = "pod-garbage-collector"
 
     def __init__(self, ctx: ControllerContext, *, terminated_threshold: int = 12500,
-                 period: float = 20.0, terminating_on_unready_after: float | None = None) -> None:
+                 period: float = 20.0, terminating_on_unready_after: float | None = None,
+                 quarantine: float = NODE_QUARANTINE_SECONDS) -> None:
         self.ctx = ctx
         self.terminated_threshold = terminated_threshold
         self.period = period
+        self.quarantine = quarantine
+        self.missing_since: dict[str, float] = {}  # nodes pods are bound to, seen missing
         self.terminating_on_unready_after = terminating_on_unready_after
         self.pods = ctx.informers.informer(PODS)
         self.nodes = ctx.informers.informer(NODES)
@@ -60,11 +67,7 @@ class PodGarbageCollector:
         names = {n["metadata"]["name"] for n in nodes}
         for pod in excess_terminated(pods, self.terminated_threshold):
             await self._force_delete(pod, "terminated pod beyond the threshold")
-        for pod in orphaned(pods, names):
-            if await self._node_exists(pod["spec"]["nodeName"]):
-                continue  # our node cache was behind
-            await self._force_delete(pod, f"bound to node {pod['spec']['nodeName']} which "
-                                          "no longer exists")
+        await self._collect_orphans(pods, names)
         for pod in unscheduled_terminating(pods):
             await self._force_delete(pod, "terminating and never scheduled")
         if self.terminating_on_unready_after is not None:
@@ -72,6 +75,20 @@ class PodGarbageCollector:
             for pod in stuck_on_unready_nodes(pods, unready, self.ctx.clock(),
                                               self.terminating_on_unready_after):
                 await self._force_delete(pod, "stuck terminating on a node that is not ready")
+
+    async def _collect_orphans(self, pods: list[Obj], names: set[str]) -> None:
+        now = self.ctx.clock()
+        self.missing_since, due = missing_nodes_in_quarantine(
+            pods, names, self.missing_since, now, self.quarantine)
+        gone = {name for name in due if not await self._node_exists(name)}  # cache behind?
+        for pod in orphaned(pods, names):
+            if pod["spec"]["nodeName"] in gone:
+                await self._force_delete(pod, f"bound to node {pod['spec']['nodeName']} which "
+                                              "no longer exists")
+        waiting = [first + self.quarantine - now for name, first in self.missing_since.items()
+                   if name not in due]
+        if waiting:
+            self.loop.enqueue_after(GC_KEY, min(waiting))
 
     async def _node_exists(self, name: str) -> bool:
         try:

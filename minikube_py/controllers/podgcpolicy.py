@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from minikube_py.api.podutil import is_terminal, parse_time
@@ -29,6 +29,18 @@ def orphaned(pods: Iterable[Obj], node_names: set[str]) -> list[Obj]:
     return [p for p in pods
             if (p.get("spec") or {}).get("nodeName")
             and p["spec"]["nodeName"] not in node_names]
+
+
+def missing_nodes_in_quarantine(pods: Iterable[Obj], node_names: set[str],
+                                missing_since: Mapping[str, float], now: float,
+                                quarantine: float) -> tuple[dict[str, float], set[str]]:
+    """Kube's quarantine for nodes that pods are bound to but the node cache lacks: (when
+    each was first seen missing, the ones missing for `quarantine` seconds already). Only
+    those, once the API confirms them gone, lose their pods: a node deleted and registered
+    again at once keeps them. A node seen again leaves the quarantine."""
+    since = {name: missing_since.get(name, now)
+             for name in {p["spec"]["nodeName"] for p in orphaned(pods, node_names)}}
+    return since, {name for name, first in since.items() if now - first >= quarantine}
 
 
 def unscheduled_terminating(pods: Iterable[Obj]) -> list[Obj]:

@@ -40,6 +40,13 @@ class RestartBackoff:
             return 0.0
         return max(0.0, finished_at + entry.delay - now)
 
+    def remaining_since_last(self, key: tuple[str, str], now: float) -> float:
+        """Seconds still to wait after the last recorded attempt (an image pull that failed)."""
+        entry = self._entries.get(key)
+        if entry is None or now - entry.last_restart > self.reset_after + entry.delay:
+            return 0.0
+        return max(0.0, entry.last_restart + entry.delay - now)
+
     def current_delay(self, key: tuple[str, str]) -> float:
         entry = self._entries.get(key)
         return entry.delay if entry else 0.0

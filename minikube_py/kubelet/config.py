@@ -23,6 +23,10 @@ class KubeletConfig:
     max_pods: int = 110
     lease_duration_seconds: int = 40
     lease_renew_interval: float = 10.0
+    # How often the kubelet reads its Node: registers it again when it was deleted, writes
+    # the status when it changed (kube's nodeStatusUpdateFrequency)...
+    node_status_check_interval: float = 10.0
+    # ... and writes it at least this often even when unchanged (nodeStatusReportFrequency).
     node_status_interval: float = 60.0
     # How often the runtime is relisted to notice container exits (the kubelet's PLEG).
     relist_interval: float = 1.0

@@ -1,5 +1,6 @@
-"""The node agent: registers the Node, renews its Lease, runs the pods bound to it through CRI,
-serves container logs, and cleans up what the API no longer knows."""
+"""The node agent: registers the Node (again, should it be deleted), renews its Lease, runs the
+pods bound to it through CRI, serves container logs, and cleans up what the API no longer
+knows."""
 
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ from minikube_py.kubelet.node_status import (
     node_labels,
     node_spec,
     node_status,
+    node_status_changed,
 )
 from minikube_py.kubelet.pod_sync import PodSyncer
 from minikube_py.kubelet.pod_workers import PodWorkers
 from minikube_py.kubelet.prober import ProbeManager
 from minikube_py.kubelet.server import KubeletServer
 from minikube_py.kubelet.specs import NODE_LABEL, POD_UID_LABEL
+from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.kubelet")
 
@@ -51,7 +54,8 @@ class Kubelet:
         self.machine = machine
         self.ready = asyncio.Event()
         self.runtime_version = ""
-        self.server = KubeletServer(cri_client, host=config.server_host, port=config.server_port)
+        self.server = KubeletServer(cri_client, host=config.server_host, port=config.server_port,
+                                    clock=clock)
         self.recorder = EventRecorder(client, "kubelet", config.node_name, clock=clock)
         self.prober = ProbeManager(cri_client=cri_client, recorder=self.recorder,
                                    on_change=self._on_probe_result, clock=clock,
@@ -64,6 +68,8 @@ class Kubelet:
         self._by_uid: dict[str, dict[str, Any]] = {}
         self._gone: dict[str, dict[str, Any]] = {}
         self._node_uid = ""
+        self._status_reported = 0.0  # when the node status was last written
+        self._loops = TaskSet("kubelet", logger=log)
         self._relist_state: dict[str, frozenset[tuple[str, int]]] = {}
 
     @property
@@ -76,36 +82,30 @@ class Kubelet:
             self.machine = await asyncio.to_thread(collect_machine_info, self.config.data_dir)
         self.config.pods_dir.mkdir(parents=True, exist_ok=True)
         await self.server.start()
-        tasks: list[asyncio.Task[None]] = []
         try:
             await self.register_node()
             self.pods.add_handlers(self._on_add, self._on_update, self._on_delete)
-            tasks = [self._task(self.pods.run(), "pod-informer"),
-                     self._task(self._every(self.config.lease_renew_interval, self.renew_lease),
-                                "node-lease"),
-                     self._task(self._every(self.config.node_status_interval,
-                                            self.update_node_status), "node-status"),
-                     self._task(self._every(self.config.relist_interval, self.relist), "relist"),
-                     self._task(self._every(self.config.orphan_cleanup_interval,
-                                            self.cleanup_orphans), "orphans")]
+            # The kubelet cannot go on without any of these: one ending stops it, loudly.
+            loops: list[tuple[str, Coroutine[Any, Any, None]]] = [
+                ("pod-informer", self.pods.run()),
+                ("node-lease", self._every(self.config.lease_renew_interval, self.renew_lease)),
+                ("node-status", self._every(self.config.node_status_check_interval,
+                                            self.sync_node_status)),
+                ("relist", self._every(self.config.relist_interval, self.relist)),
+                ("orphans", self._every(self.config.orphan_cleanup_interval,
+                                        self.cleanup_orphans))]
+            for name, loop in loops:
+                self._loops.spawn(name, loop, critical=True)
             await self.pods.synced.wait()
             self.ready.set()
             await self.cleanup_orphans()
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for t in done:
-                t.result()  # a root task ending is a bug: surface it
+            await self._loops.wait_failure()
         finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._loops.close()
             await self.workers.close()
             await self.prober.close()
             await self.recorder.flush()
             await self.server.stop()
-
-    @staticmethod
-    def _task(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        return asyncio.create_task(coro, name=f"kubelet:{name}")
 
     async def _every(self, interval: float, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
         while True:
@@ -143,17 +143,36 @@ class Kubelet:
         # Status on create may be dropped by the API; write it through the subresource.
         node["status"] = self._status(node.get("status"))
         await self.client.update(NODES, node, subresource="status")
+        self._status_reported = self.clock()
         await self.renew_lease()
 
-    async def update_node_status(self) -> None:
+    async def sync_node_status(self) -> None:
+        """Read the Node: register it again if it was deleted (its pods stay bound to this
+        node's name and keep running); write the status when it changed, or when the report
+        interval passed."""
         for _ in range(3):
-            node = await self.client.get(NODES, self.config.node_name)
-            node["status"] = {**(node.get("status") or {}), **self._status(node.get("status"))}
+            try:
+                node = await self.client.get(NODES, self.config.node_name)
+            except ApiError as e:
+                if e.code != 404:
+                    raise
+                log.warning("node %s is gone from the API; registering it again",
+                            self.config.node_name)
+                await self.register_node()
+                return
+            old = node.get("status") or {}
+            status = {**old, **self._status(old)}
+            now = self.clock()
+            if (not node_status_changed(old, status)
+                    and now - self._status_reported < self.config.node_status_interval):
+                return
+            node["status"] = status
             try:
                 await self.client.update(NODES, node, subresource="status")
+                self._status_reported = now
                 return
             except ApiError as e:
-                if e.code != 409:
+                if e.code not in (404, 409):  # deleted meanwhile, or written by someone else
                     raise
 
     async def renew_lease(self) -> None:
@@ -170,6 +189,11 @@ class Kubelet:
         lease.setdefault("spec", {}).update(
             holderIdentity=name, leaseDurationSeconds=self.config.lease_duration_seconds,
             renewTime=now)
+        owners = lease_body(name, self._node_uid, 0, now)["metadata"].get("ownerReferences")
+        if owners and lease["metadata"].get("ownerReferences") != owners:
+            # The Node was registered again: own the lease by the new one, or the garbage
+            # collector deletes it along with the old.
+            lease["metadata"]["ownerReferences"] = owners
         await self.client.update(LEASES, lease, namespace=LEASE_NAMESPACE)
 
     async def _create_lease(self, now: str) -> None:

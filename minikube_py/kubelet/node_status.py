@@ -131,6 +131,19 @@ def node_status(config: KubeletConfig, machine: MachineInfo, *, runtime_version:
     }
 
 
+def _without_heartbeats(status: dict[str, Any]) -> dict[str, Any]:
+    conditions = [{k: v for k, v in c.items() if k != "lastHeartbeatTime"}
+                  for c in status.get("conditions") or []]
+    return {**status, "conditions": conditions}
+
+
+def node_status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether `new` says something `old` does not: anything but the conditions' heartbeat
+    times (kube's nodeStatusHasChanged), so an unchanged node is written only at the report
+    interval."""
+    return _without_heartbeats(old) != _without_heartbeats(new)
+
+
 def lease_body(node_name: str, node_uid: str, duration: int, now_micro: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": node_name, "namespace": "kube-node-lease"}
     if node_uid:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from minikube_py.api.timefmt import rfc3339
@@ -25,6 +25,7 @@ class ContainerRun:
     finished_at: float = 0.0
     image_id: str = ""
     sandbox_id: str = ""
+    spec_hash: str = ""  # container_hash of the spec it was made from; "" when not recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,9 @@ def compute_pod_status(pod: dict[str, Any], *, init_views: list[ContainerView],
                        now: float) -> dict[str, Any]:
     spec = pod.get("spec") or {}
     old = pod.get("status") or {}
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        # A pod on its way out is not ready, whatever its probes said last (as kube).
+        views = [replace(v, ready=False) for v in views]
     phase = pod_phase(spec.get("restartPolicy") or "Always", init_views, views)
     previous = {c.get("type", ""): c for c in old.get("conditions") or []}
     pending_init = [v.name for v in init_views if not v.succeeded]

@@ -1,5 +1,5 @@
-"""Sync one pod: make the runtime match its spec (sandbox, init and app containers, restarts),
-tear it down when it is deleted, and write its status when it changed."""
+"""Sync one pod: read what the runtime holds for it, decide with `compute_pod_actions`, perform
+those actions through CRI, and write the pod's status when it changed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import asyncio
 import copy
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,21 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import PODS
 from minikube_py.client.events import NORMAL, WARNING, EventRecorder
 from minikube_py.client.interface import ApiClient
-from minikube_py.kubelet.backoff import RestartBackoff, crash_loop_message, should_restart
+from minikube_py.kubelet.backoff import RestartBackoff, crash_loop_message
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient, CriError
 from minikube_py.kubelet.dns import DnsSettings, parse_resolv_conf, pod_dns_settings
+from minikube_py.kubelet.pod_actions import (
+    BackOff,
+    KillContainer,
+    KillPod,
+    PodActions,
+    PodRuntime,
+    SandboxRun,
+    StartContainer,
+    SyncMode,
+    compute_pod_actions,
+)
 from minikube_py.kubelet.pod_status import (
     CREATED,
     EXITED,
@@ -34,10 +46,12 @@ from minikube_py.kubelet.pod_status import (
 from minikube_py.kubelet.probe_state import KillDecision
 from minikube_py.kubelet.prober import ProbeManager
 from minikube_py.kubelet.specs import (
+    CONTAINER_HASH_ANNOTATION,
     CONTAINER_NAME_LABEL,
     POD_UID_LABEL,
     RESTART_COUNT_ANNOTATION,
     FieldContext,
+    all_containers,
     container_config,
     pod_log_dir,
     sandbox_config,
@@ -49,6 +63,9 @@ log = logging.getLogger("minikube_py.kubelet.sync")
 Pod = dict[str, Any]
 _STATES = {cri.CONTAINER_CREATED: CREATED, cri.CONTAINER_RUNNING: RUNNING,
            cri.CONTAINER_EXITED: EXITED}
+# A container that could not be created (bad config, image never to be pulled) is tried again
+# after this long.
+RETRY_CREATE_SECONDS = 10.0
 
 
 def _seconds(ns: int) -> float:
@@ -62,7 +79,7 @@ def container_run(status: cri.ContainerStatus, sandbox_id: str) -> ContainerRun:
         exit_code=status.exit_code, reason=status.reason, message=status.message,
         created_at=_seconds(status.created_at), started_at=_seconds(status.started_at),
         finished_at=_seconds(status.finished_at), image_id=status.image_ref,
-        sandbox_id=sandbox_id)
+        sandbox_id=sandbox_id, spec_hash=status.annotations.get(CONTAINER_HASH_ANNOTATION, ""))
 
 
 def default_pull_policy(image: str) -> str:
@@ -73,9 +90,50 @@ def default_pull_policy(image: str) -> str:
     return "Always" if tag == "latest" else "IfNotPresent"
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    reason: str  # ErrImagePull, CreateContainerError, CrashLoopBackOff...
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StartOutcome:
+    """How starting one container went: it started (no waiting), or why it waits and when
+    to try again."""
+
+    name: str
+    waiting: Waiting | None = None
+    retry_after: float | None = None
+
+
+class WaitingReasons:
+    """Why each container of a pod is not running, as the kubelet found when it tried (kube's
+    reason cache). Written in one place: `settle`, from the outcomes of a sync."""
+
+    def __init__(self) -> None:
+        self._reasons: dict[tuple[str, str], Waiting] = {}
+
+    def get(self, uid: str, name: str) -> Waiting | None:
+        return self._reasons.get((uid, name))
+
+    def settle(self, uid: str, outcomes: Iterable[StartOutcome], running: Iterable[str]) -> None:
+        """A container seen running has no reason to wait; then each outcome sets or clears."""
+        for name in running:
+            self._reasons.pop((uid, name), None)
+        for outcome in outcomes:
+            if outcome.waiting is None:
+                self._reasons.pop((uid, outcome.name), None)
+            else:
+                self._reasons[(uid, outcome.name)] = outcome.waiting
+
+    def forget_pod(self, uid: str) -> None:
+        for key in [k for k in self._reasons if k[0] == uid]:
+            del self._reasons[key]
+
+
 class PodSyncer:
-    """Stateless about pods except waiting reasons and back-off: everything else is read
-    back from the runtime on each sync, which is what makes restart adoption work."""
+    """Remembers only waiting reasons and back-offs: everything else is read back from the
+    runtime on each sync, which is what makes adoption after a kubelet restart work."""
 
     def __init__(self, *, client: ApiClient, cri_client: CriClient, config: KubeletConfig,
                  recorder: EventRecorder, clock: Callable[[], float],
@@ -89,71 +147,204 @@ class PodSyncer:
         self.backoff = backoff or RestartBackoff()
         self.pull_backoff = RestartBackoff()
         self.prober = prober
-        self._waiting: dict[tuple[str, str], tuple[str, str]] = {}
+        self.reasons = WaitingReasons()
         self._host_dns: DnsSettings | None = None
 
     # --- public --------------------------------------------------------------------------
 
     async def sync(self, pod: Pod) -> float | None:
-        meta = pod["metadata"]
-        uid = meta["uid"]
-        if meta.get("deletionTimestamp"):
-            grace = meta.get("deletionGracePeriodSeconds")
-            await self.terminate(pod, 30 if grace is None else int(grace))
+        """One pass over the pod; returns when to sync it again (a back-off ending), if ever."""
+        runtime = await self.observe(pod)
+        actions = compute_pod_actions(pod, runtime, self.clock(), self.backoff)
+        if actions.mode is SyncMode.TERMINATE:
+            assert actions.kill_pod is not None
+            # Not ready from the moment it is deleted, before its containers get their grace
+            # period: nothing should pick a pod on its way out (kubectl logs deploy/x).
+            await self._write_status(pod, self._status(pod, runtime.containers,
+                                                       self._pod_ips(pod, runtime)))
+            await self.kill_pod(pod, actions.kill_pod)
             await self._delete_from_api(pod)
             return None
-        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        if actions.mode is SyncMode.FINISHED:
+            assert actions.kill_pod is not None
             if self.prober is not None:
-                self.prober.forget_pod(uid)
-            await self._stop_sandboxes(uid)
+                self.prober.forget_pod(pod["metadata"]["uid"])
+            await self.kill_pod(pod, actions.kill_pod)
             return None
-        sandbox_id, sandbox_cfg, pod_ips = await self._ensure_sandbox(pod)
-        ctx = FieldContext(pod_ip=pod_ips[0] if pod_ips else "", host_ip=self.config.node_ip,
-                           node_name=self.config.node_name)
+        return await self._run(pod, runtime, actions)
+
+    async def observe(self, pod: Pod) -> PodRuntime:
+        """The pod's sandboxes (the newest one's IPs), its containers' newest runs and the
+        probes' kill verdicts on the running ones."""
+        uid = pod["metadata"]["uid"]
+        found = await self.cri.list_pod_sandboxes(labels={POD_UID_LABEL: uid})
+        found.sort(key=lambda s: s.created_at, reverse=True)
+        sandboxes = [SandboxRun(s.id, s.state == cri.SANDBOX_READY, s.metadata.attempt,
+                                s.created_at) for s in found]
+        if sandboxes and sandboxes[0].ready and not (pod.get("spec") or {}).get("hostNetwork"):
+            sandboxes[0] = replace(sandboxes[0],
+                                   ips=await self._sandbox_ips(sandboxes[0].sandbox_id))
         runs = await self._runs_by_name(uid)
-        wake: list[float] = []
-        initialized = await self._sync_init_containers(pod, sandbox_id, sandbox_cfg, ctx, runs,
-                                                       wake)
-        if initialized:
-            for c in (pod.get("spec") or {}).get("containers") or []:
-                await self._sync_app_container(pod, c, sandbox_id, sandbox_cfg, ctx, runs, wake)
-        runs = await self._runs_by_name(uid)
-        if self.prober is not None:
-            self.prober.track_pod(pod, runs, pod_ips[0] if pod_ips else "")
-        status = self._status(pod, runs, pod_ips)
-        await self._write_status(pod, status)
-        return min(wake) if wake else None
+        unhealthy: dict[str, KillDecision] = {}
+        for name, rs in runs.items():
+            if self.prober is not None and rs and rs[0].state == RUNNING:
+                verdict = self.prober.kill_decision(uid, name, rs[0].container_id)
+                if verdict is not None:
+                    unhealthy[rs[0].container_id] = verdict
+        return PodRuntime(tuple(sandboxes), {name: tuple(rs) for name, rs in runs.items()},
+                          unhealthy)
 
     async def terminate(self, pod: Pod, grace_seconds: int) -> None:
+        """Tear down everything the pod has on this node (it is gone from the API)."""
+        await self.kill_pod(pod, KillPod(grace_seconds, remove=True))
+
+    async def kill_pod(self, pod: Pod, kill: KillPod) -> None:
         """Stop every container of the pod (SIGTERM, SIGKILL after the grace period: the
-        runtime's job), then stop and remove its sandboxes. Raises on a runtime failure so the
-        worker retries; a sandbox is only gone once RemovePodSandbox succeeded."""
+        runtime's job), then its sandboxes; with `remove`, remove those and the pod's
+        directories too. The containers are listed now, not taken from the sync's snapshot,
+        so nothing started since is left running. Raises on a runtime failure so the worker
+        retries; a sandbox is only gone once RemovePodSandbox succeeded."""
         uid = pod["metadata"]["uid"]
         containers = await self.cri.list_containers(labels={POD_UID_LABEL: uid})
         live = [c for c in containers if c.state in (cri.CONTAINER_RUNNING, cri.CONTAINER_CREATED)]
         for c in live:
-            self.recorder.record(pod, NORMAL, "Killing",
-                                 f"Stopping container {c.metadata.name}")
+            self.recorder.record(pod, NORMAL, "Killing", f"Stopping container {c.metadata.name}")
         results = await asyncio.gather(
-            *(self.cri.stop_container(c.id, grace_seconds) for c in live), return_exceptions=True)
+            *(self.cri.stop_container(c.id, kill.grace_seconds) for c in live),
+            return_exceptions=True)
         for r in results:
-            if isinstance(r, CriError) and not r.not_found:
+            if isinstance(r, BaseException) and not (isinstance(r, CriError) and r.not_found):
                 raise r
         for sb in await self.cri.list_pod_sandboxes(labels={POD_UID_LABEL: uid}):
-            await self.cri.stop_pod_sandbox(sb.id)
-            await self.cri.remove_pod_sandbox(sb.id)
-        self.forget(uid)
-        log_dir = pod_log_dir(self.config.pods_dir, pod)
-        await asyncio.to_thread(shutil.rmtree, log_dir, True)
-        await asyncio.to_thread(shutil.rmtree, self._volumes_dir(uid), True)
+            if kill.remove or sb.state == cri.SANDBOX_READY:
+                await self.cri.stop_pod_sandbox(sb.id)
+            if kill.remove:
+                await self.cri.remove_pod_sandbox(sb.id)
+        if kill.remove:
+            self.forget(uid)
+            await asyncio.to_thread(shutil.rmtree, pod_log_dir(self.config.pods_dir, pod), True)
+            await asyncio.to_thread(shutil.rmtree, self._volumes_dir(uid), True)
 
     def forget(self, uid: str) -> None:
         self.backoff.forget_pod(uid)
         self.pull_backoff.forget_pod(uid)
+        self.reasons.forget_pod(uid)
         if self.prober is not None:
             self.prober.forget_pod(uid)
-        for key in [k for k in self._waiting if k[0] == uid]:
-            del self._waiting[key]
+
+    # --- performing the actions ----------------------------------------------------------
+
+    async def _run(self, pod: Pod, runtime: PodRuntime, actions: PodActions) -> float | None:
+        uid = pod["metadata"]["uid"]
+        if actions.kill_pod is not None:
+            await self.kill_pod(pod, actions.kill_pod)
+        for kill in actions.containers_to_kill:
+            await self._kill_container(pod, kill)
+        if actions.create_sandbox:
+            sandbox_id, sandbox_cfg, pod_ips = await self._create_sandbox(pod, actions.attempt)
+        else:
+            sandbox_id = actions.sandbox_id
+            sandbox_cfg = self._sandbox_config(pod, runtime.sandboxes[0].attempt)
+            pod_ips = self._pod_ips(pod, runtime)
+        ctx = FieldContext(pod_ip=pod_ips[0] if pod_ips else "", host_ip=self.config.node_ip,
+                           node_name=self.config.node_name)
+        starts = [actions.next_init_container] if actions.next_init_container else []
+        outcomes = [await self._start(pod, s, sandbox_id, sandbox_cfg, ctx)
+                    for s in [*starts, *actions.containers_to_start]]
+        outcomes += [self._backing_off(pod, b) for b in actions.backing_off]
+        killed = {k.name for k in actions.containers_to_kill}
+        self.reasons.settle(uid, outcomes, running=[
+            name for name, runs in runtime.containers.items()
+            if runs and runs[0].state == RUNNING and name not in killed])
+        runs = await self._runs_by_name(uid)
+        if self.prober is not None:
+            self.prober.track_pod(pod, runs, pod_ips[0] if pod_ips else "")
+        await self._write_status(pod, self._status(pod, runs, pod_ips))
+        return min((o.retry_after for o in outcomes if o.retry_after is not None), default=None)
+
+    async def _kill_container(self, pod: Pod, kill: KillContainer) -> None:
+        self.recorder.record(pod, NORMAL, "Killing", kill.message)
+        try:
+            await self.cri.stop_container(kill.container_id, kill.grace_seconds)
+        except CriError as e:
+            if not e.not_found:
+                raise
+
+    async def _start(self, pod: Pod, start: StartContainer, sandbox_id: str,
+                     sandbox_cfg: cri.PodSandboxConfig, ctx: FieldContext) -> StartOutcome:
+        c = next(c for c in all_containers(pod.get("spec") or {}) if c["name"] == start.name)
+        if start.existing_id:
+            await self._start_created(pod, c, start.existing_id)
+            return StartOutcome(start.name)
+        if start.counts_as_restart:
+            self.backoff.record_restart((pod["metadata"]["uid"], start.name), self.clock())
+        missing = await self._ensure_image(pod, c)
+        if missing is not None:
+            return missing
+        config = container_config(
+            pod, c, restart_count=start.restart_count, ctx=ctx, init=start.init,
+            volumes=volume_host_paths(pod, self._volumes_dir(pod["metadata"]["uid"])))
+        try:
+            cid = await self.cri.create_container(sandbox_id, config, sandbox_cfg)
+        except CriError as e:
+            self.recorder.record(pod, WARNING, "Failed", f"Error: {e.details}")
+            return StartOutcome(start.name, Waiting("CreateContainerError", e.details),
+                                RETRY_CREATE_SECONDS)
+        self.recorder.record(pod, NORMAL, "Created", f"Created container {start.name}")
+        await self._start_created(pod, c, cid)
+        return StartOutcome(start.name)
+
+    async def _start_created(self, pod: Pod, c: dict[str, Any], container_id: str) -> None:
+        try:
+            await self.cri.start_container(container_id)
+        except CriError as e:
+            # The container is now exited with a StartError; the next sync restarts it.
+            self.recorder.record(pod, WARNING, "Failed", f"Error: {e.details}")
+            return
+        self.recorder.record(pod, NORMAL, "Started", f"Started container {c['name']}")
+
+    def _backing_off(self, pod: Pod, wait: BackOff) -> StartOutcome:
+        meta = pod["metadata"]
+        previous = self.reasons.get(meta["uid"], wait.name)
+        if previous is None or previous.reason != "CrashLoopBackOff":
+            self.recorder.record(pod, WARNING, "BackOff", "Back-off restarting failed container "
+                                 f"{wait.name} in pod {meta['name']}")
+        message = crash_loop_message(wait.delay, wait.name, meta["name"],
+                                     meta.get("namespace", "default"), meta["uid"])
+        return StartOutcome(wait.name, Waiting("CrashLoopBackOff", message), wait.remaining)
+
+    async def _ensure_image(self, pod: Pod, c: dict[str, Any]) -> StartOutcome | None:
+        """None when the image is present. An image already in the runtime is used even with
+        pullPolicy Always: no registry is reachable from a laptop cluster's tests, and
+        `image load` is how images arrive."""
+        image = c.get("image", "")
+        key = (pod["metadata"]["uid"], c["name"])
+        if await self.cri.image_status(image) is not None:
+            self.recorder.record(pod, NORMAL, "Pulled",
+                                 f'Container image "{image}" already present on machine')
+            return None
+        policy = c.get("imagePullPolicy") or default_pull_policy(image)
+        if policy == "Never":
+            message = f'Container image "{image}" is not present with pull policy of Never'
+            self.recorder.record(pod, WARNING, "ErrImageNeverPull", message)
+            return StartOutcome(c["name"], Waiting("ErrImageNeverPull", message),
+                                RETRY_CREATE_SECONDS)
+        now = self.clock()
+        remaining = self.pull_backoff.remaining_since_last(key, now)
+        if remaining > 0:
+            return StartOutcome(c["name"], Waiting("ImagePullBackOff",
+                                                   f'Back-off pulling image "{image}"'), remaining)
+        self.recorder.record(pod, NORMAL, "Pulling", f'Pulling image "{image}"')
+        try:
+            await self.cri.pull_image(image)
+        except CriError as e:
+            self.pull_backoff.record_restart(key, now)
+            self.recorder.record(pod, WARNING, "Failed",
+                                 f'Failed to pull image "{image}": {e.details}')
+            return StartOutcome(c["name"], Waiting("ErrImagePull", e.details),
+                                self.pull_backoff.current_delay(key))
+        self.recorder.record(pod, NORMAL, "Pulled", f'Successfully pulled image "{image}"')
+        return None
 
     # --- sandbox -------------------------------------------------------------------------
 
@@ -177,25 +368,24 @@ class PodSyncer:
         return sandbox_config(pod, log_dir=pod_log_dir(self.config.pods_dir, pod), dns=dns,
                               attempt=attempt, node_name=self.config.node_name)
 
-    async def _ensure_sandbox(self, pod: Pod) -> tuple[str, cri.PodSandboxConfig, list[str]]:
-        uid = pod["metadata"]["uid"]
-        sandboxes = await self.cri.list_pod_sandboxes(labels={POD_UID_LABEL: uid})
-        ready = sorted((s for s in sandboxes if s.state == cri.SANDBOX_READY),
-                       key=lambda s: s.created_at, reverse=True)
-        if ready:
-            sandbox = ready[0]
-            cfg = self._sandbox_config(pod, sandbox.metadata.attempt)
-        else:
-            cfg = self._sandbox_config(pod, len(sandboxes))
-            await asyncio.to_thread(self._make_pod_dirs, pod)
-            sandbox_id = await self.cri.run_pod_sandbox(cfg)
-            sandbox = cri.PodSandbox(id=sandbox_id)
+    async def _create_sandbox(self, pod: Pod, attempt: int,
+                              ) -> tuple[str, cri.PodSandboxConfig, list[str]]:
+        cfg = self._sandbox_config(pod, attempt)
+        await asyncio.to_thread(self._make_pod_dirs, pod)
+        sandbox_id = await self.cri.run_pod_sandbox(cfg)
         if (pod.get("spec") or {}).get("hostNetwork"):
-            return sandbox.id, cfg, [self.config.node_ip]
-        status = await self.cri.pod_sandbox_status(sandbox.id)
+            return sandbox_id, cfg, [self.config.node_ip]
+        return sandbox_id, cfg, list(await self._sandbox_ips(sandbox_id))
+
+    async def _sandbox_ips(self, sandbox_id: str) -> tuple[str, ...]:
+        status = await self.cri.pod_sandbox_status(sandbox_id)
         ips = [status.network.ip] if status.network.ip else []
-        ips += [a.ip for a in status.network.additional_ips if a.ip]
-        return sandbox.id, cfg, ips
+        return tuple(ips + [a.ip for a in status.network.additional_ips if a.ip])
+
+    def _pod_ips(self, pod: Pod, runtime: PodRuntime) -> list[str]:
+        if (pod.get("spec") or {}).get("hostNetwork"):
+            return [self.config.node_ip]
+        return list(runtime.sandboxes[0].ips) if runtime.sandboxes else []
 
     def _make_pod_dirs(self, pod: Pod) -> None:
         pod_log_dir(self.config.pods_dir, pod).mkdir(parents=True, exist_ok=True)
@@ -203,11 +393,6 @@ class PodSyncer:
         for path in volume_host_paths(pod, vol_dir).values():
             if path.startswith(str(vol_dir)):  # emptyDir; hostPath dirs are the user's
                 Path(path).mkdir(parents=True, exist_ok=True)
-
-    async def _stop_sandboxes(self, uid: str) -> None:
-        for sb in await self.cri.list_pod_sandboxes(labels={POD_UID_LABEL: uid}):
-            if sb.state == cri.SANDBOX_READY:
-                await self.cri.stop_pod_sandbox(sb.id)
 
     # --- containers ----------------------------------------------------------------------
 
@@ -231,180 +416,30 @@ class PodSyncer:
                 runs[name].append(container_run(st, c.pod_sandbox_id))
         return runs
 
-    async def _sync_init_containers(self, pod: Pod, sandbox_id: str,
-                                    sandbox_cfg: cri.PodSandboxConfig, ctx: FieldContext,
-                                    runs: dict[str, list[ContainerRun]],
-                                    wake: list[float]) -> bool:
-        """Runs init containers one at a time, in order; True once all have succeeded."""
-        spec = pod.get("spec") or {}
-        policy = spec.get("restartPolicy") or "Always"
-        for c in spec.get("initContainers") or []:
-            cur = next(iter(runs.get(c["name"]) or []), None)
-            if cur is not None and cur.state == EXITED and cur.exit_code == 0:
-                continue
-            if cur is not None and cur.state == RUNNING:
-                return False
-            if cur is not None and cur.state == CREATED and cur.sandbox_id == sandbox_id:
-                await self._start_created(pod, c, cur.container_id)
-                return False
-            if cur is not None and cur.state == EXITED and policy == "Never":
-                return False  # the pod fails; pod_phase reports it
-            await self._restart_or_start(pod, c, sandbox_id, sandbox_cfg, ctx, cur, wake,
-                                         init=True)
-            return False
-        return True
-
-    async def _sync_app_container(self, pod: Pod, c: dict[str, Any], sandbox_id: str,
-                                  sandbox_cfg: cri.PodSandboxConfig, ctx: FieldContext,
-                                  runs: dict[str, list[ContainerRun]], wake: list[float]) -> None:
-        policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
-        cur = next(iter(runs.get(c["name"]) or []), None)
-        if cur is not None and cur.sandbox_id == sandbox_id:
-            if cur.state == RUNNING:
-                kill = (self.prober.kill_decision(pod["metadata"]["uid"], c["name"],
-                                                  cur.container_id)
-                        if self.prober is not None else None)
-                if kill is None:
-                    self._waiting.pop((pod["metadata"]["uid"], c["name"]), None)
-                    return
-                cur = await self._kill_unhealthy(pod, cur, kill, restart=policy != "Never")
-                if policy != "Never":  # even after a clean exit under OnFailure, as kube
-                    await self._restart_or_start(pod, c, sandbox_id, sandbox_cfg, ctx, cur,
-                                                 wake, init=False)
-                return
-            if cur.state == CREATED:
-                await self._start_created(pod, c, cur.container_id)
-                return
-            if cur.state == EXITED and not should_restart(policy, cur.exit_code):
-                return
-        await self._restart_or_start(pod, c, sandbox_id, sandbox_cfg, ctx, cur, wake, init=False)
-
-    async def _kill_unhealthy(self, pod: Pod, cur: ContainerRun, kill: KillDecision, *,
-                              restart: bool) -> ContainerRun:
-        """Stop a container its liveness or startup probe condemned; returns its exited run."""
-        grace = kill.grace_seconds
-        if grace is None:
-            grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
-        self.recorder.record(pod, NORMAL, "Killing",
-                             kill.message + (", will be restarted" if restart else ""))
-        try:
-            await self.cri.stop_container(cur.container_id, 30 if grace is None else int(grace))
-        except CriError as e:
-            if not e.not_found:
-                raise
-        return container_run(await self.cri.container_status(cur.container_id), cur.sandbox_id)
-
-    async def _restart_or_start(self, pod: Pod, c: dict[str, Any], sandbox_id: str,
-                                sandbox_cfg: cri.PodSandboxConfig, ctx: FieldContext,
-                                cur: ContainerRun | None, wake: list[float], *, init: bool,
-                                ) -> None:
-        meta = pod["metadata"]
-        key = (meta["uid"], c["name"])
-        now = self.clock()
-        restart_count = 0
-        if cur is not None:
-            restart_count = cur.restart_count + 1
-            if cur.state == EXITED:
-                remaining = self.backoff.remaining(key, cur.finished_at, now)
-                if remaining > 0:
-                    delay = self.backoff.current_delay(key)
-                    message = crash_loop_message(delay, c["name"], meta["name"],
-                                                 meta.get("namespace", "default"), meta["uid"])
-                    if self._waiting.get(key, ("",))[0] != "CrashLoopBackOff":
-                        self.recorder.record(pod, WARNING, "BackOff",
-                                             "Back-off restarting failed container "
-                                             f"{c['name']} in pod {meta['name']}")
-                    self._waiting[key] = ("CrashLoopBackOff", message)
-                    wake.append(remaining)
-                    return
-                self.backoff.record_restart(key, now)
-        if not await self._ensure_image(pod, c, wake):
-            return
-        config = container_config(pod, c, restart_count=restart_count, ctx=ctx,
-                                  volumes=volume_host_paths(pod, self._volumes_dir(meta["uid"])),
-                                  init=init)
-        try:
-            cid = await self.cri.create_container(sandbox_id, config, sandbox_cfg)
-        except CriError as e:
-            self._waiting[key] = ("CreateContainerError", e.details)
-            self.recorder.record(pod, WARNING, "Failed", f"Error: {e.details}")
-            wake.append(10.0)
-            return
-        self.recorder.record(pod, NORMAL, "Created", f"Created container {c['name']}")
-        await self._start_created(pod, c, cid)
-
-    async def _start_created(self, pod: Pod, c: dict[str, Any], container_id: str) -> None:
-        key = (pod["metadata"]["uid"], c["name"])
-        try:
-            await self.cri.start_container(container_id)
-        except CriError as e:
-            # The container is now exited with a StartError; the next sync restarts it.
-            self.recorder.record(pod, WARNING, "Failed", f"Error: {e.details}")
-            self._waiting.pop(key, None)
-            return
-        self._waiting.pop(key, None)
-        self.recorder.record(pod, NORMAL, "Started", f"Started container {c['name']}")
-
-    async def _ensure_image(self, pod: Pod, c: dict[str, Any], wake: list[float]) -> bool:
-        """True when the image is present. An image already in the runtime is used even with
-        pullPolicy Always: no registry is reachable from a laptop cluster's tests, and
-        `image load` is how images arrive."""
-        image = c.get("image", "")
-        key = (pod["metadata"]["uid"], c["name"])
-        if await self.cri.image_status(image) is not None:
-            self.recorder.record(pod, NORMAL, "Pulled",
-                                 f'Container image "{image}" already present on machine')
-            return True
-        policy = c.get("imagePullPolicy") or default_pull_policy(image)
-        if policy == "Never":
-            self._waiting[key] = ("ErrImageNeverPull",
-                                  f'Container image "{image}" is not present with pull policy '
-                                  "of Never")
-            self.recorder.record(pod, WARNING, "ErrImageNeverPull", self._waiting[key][1])
-            wake.append(10.0)
-            return False
-        now = self.clock()
-        remaining = self.pull_backoff.remaining(key, now, now)
-        if remaining > 0 and key in self._waiting:
-            self._waiting[key] = ("ImagePullBackOff", f'Back-off pulling image "{image}"')
-            wake.append(remaining)
-            return False
-        self.recorder.record(pod, NORMAL, "Pulling", f'Pulling image "{image}"')
-        try:
-            await self.cri.pull_image(image)
-        except CriError as e:
-            self.pull_backoff.record_restart(key, now)
-            self._waiting[key] = ("ErrImagePull", e.details)
-            self.recorder.record(pod, WARNING, "Failed",
-                                 f'Failed to pull image "{image}": {e.details}')
-            wake.append(self.pull_backoff.current_delay(key))
-            return False
-        self.recorder.record(pod, NORMAL, "Pulled", f'Successfully pulled image "{image}"')
-        return True
-
     # --- status --------------------------------------------------------------------------
 
     def _views(self, pod: Pod, containers: list[dict[str, Any]],
-               runs: dict[str, list[ContainerRun]]) -> list[ContainerView]:
+               runs: Mapping[str, Sequence[ContainerRun]]) -> list[ContainerView]:
         uid = pod["metadata"]["uid"]
         views = []
         for c in containers:
-            rs = runs.get(c["name"]) or []
-            reason, message = self._waiting.get((uid, c["name"]), ("", ""))
+            rs = runs.get(c["name"]) or ()
+            waiting = self.reasons.get(uid, c["name"])
             cur = rs[0] if rs else None
             probes = (self.prober.probe_state(uid, c["name"], cur.container_id)
                       if self.prober is not None and cur is not None else None)
             views.append(ContainerView(
                 name=c["name"], image=c.get("image", ""), current=cur,
-                previous=rs[1] if len(rs) > 1 else None, waiting_reason=reason,
-                waiting_message=message,
+                previous=rs[1] if len(rs) > 1 else None,
+                waiting_reason=waiting.reason if waiting else "",
+                waiting_message=waiting.message if waiting else "",
                 # Without probes, a running container is started and ready.
                 ready=cur is not None and cur.state == RUNNING and (probes is None
                                                                    or probes.ready),
                 started=None if probes is None else probes.started))
         return views
 
-    def _status(self, pod: Pod, runs: dict[str, list[ContainerRun]],
+    def _status(self, pod: Pod, runs: Mapping[str, Sequence[ContainerRun]],
                 pod_ips: list[str]) -> dict[str, Any]:
         spec = pod.get("spec") or {}
         return compute_pod_status(

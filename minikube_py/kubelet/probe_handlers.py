@@ -1,12 +1,16 @@
 """Runs one probe handler against a container: exec through CRI ExecSync, httpGet, tcpSocket.
-Each returns a ProbeOutcome; nothing here raises for an unhealthy container."""
+Each returns a ProbeOutcome; nothing here raises for an unhealthy container. Failure texts
+are kube's (its prober is Go: `Get "URL": dial tcp IP:PORT: connect: connection refused`),
+since users read them in events and search for them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +49,37 @@ def resolve_port(port: Any, container: dict[str, Any]) -> int | None:
     return None
 
 
+def port_error(port: Any) -> str:
+    """kube's words for a probe port it cannot use: a name no container port has, or a
+    number out of range."""
+    if isinstance(port, str) and not port.isdigit():
+        return f"port {port} not found"
+    return f"invalid port number: {port}"
+
+
 def _host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def go_quote(text: str) -> str:
+    """Go's %q of a string, for the texts kube's messages quote."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def exec_timeout_message(command: list[str]) -> str:
+    return f"command {go_quote(' '.join(command))} timed out"
+
+
+def dial_error(host: str, port: int, error: OSError | None) -> str:
+    """What Go's net.Dial says when a TCP connect fails; None for a timeout."""
+    if error is None:
+        return f"dial tcp {_host_port(host, port)}: i/o timeout"
+    if isinstance(error, socket.gaierror):
+        return f"dial tcp: lookup {host}: no such host"
+    if error.errno:
+        reason = os.strerror(error.errno)
+        return f"dial tcp {_host_port(host, port)}: connect: {reason[:1].lower()}{reason[1:]}"
+    return f"dial tcp {_host_port(host, port)}: {error}"
 
 
 async def probe_exec(cri_client: CriClient, spec: ProbeSpec, target: ProbeTarget,
@@ -59,13 +92,12 @@ async def probe_exec(cri_client: CriClient, spec: ProbeSpec, target: ProbeTarget
                                           max(1, math.ceil(spec.timeout)))
     except CriError as e:
         if e.code == grpc.StatusCode.DEADLINE_EXCEEDED or "deadline exceeded" in e.details:
-            return _failure(f"command {command!r} timed out")
+            return _failure(exec_timeout_message(command))
         return ProbeOutcome(ProbeResult.ERROR, e.details)
     output = (bytes(resp.stdout) + bytes(resp.stderr)).decode(errors="replace")
     if resp.exit_code == 0:
         return ProbeOutcome(ProbeResult.SUCCESS, output[:MAX_OUTPUT])
-    # kube reports only the output; an empty one makes a useless event, so say what happened.
-    return _failure(output.strip() or f"command {command!r} exited with {resp.exit_code}")
+    return _failure(output)  # as kube: the command's output is the message, even when empty
 
 
 async def probe_http(session: aiohttp.ClientSession, spec: ProbeSpec, target: ProbeTarget,
@@ -76,7 +108,7 @@ async def probe_http(session: aiohttp.ClientSession, spec: ProbeSpec, target: Pr
         return _failure(f"httpGet probe scheme {scheme} is not supported (HTTP only)")
     port = resolve_port(action.get("port"), target.container)
     if port is None:
-        return _failure(f"httpGet probe port {action.get('port')!r} not found in container")
+        return _failure(port_error(action.get("port")))
     host = action.get("host") or target.pod_ip
     path = str(action.get("path") or "/")
     url = f"http://{_host_port(host, port)}{path if path.startswith('/') else '/' + path}"
@@ -91,11 +123,18 @@ async def probe_http(session: aiohttp.ClientSession, spec: ProbeSpec, target: Pr
                                timeout=aiohttp.ClientTimeout(total=spec.timeout)) as resp:
             if 200 <= resp.status < 400:
                 return ProbeOutcome(ProbeResult.SUCCESS)
-            body = (await resp.content.read(MAX_OUTPUT)).decode(errors="replace")
-            return _failure(f"HTTP probe failed with statuscode: {resp.status} {body}".strip())
+            # Never the body (kube keeps it out of events: it may hold anything).
+            return _failure(f"HTTP probe failed with statuscode: {resp.status}")
     except TimeoutError:
-        return _failure(f'Get "{url}": timed out after {spec.timeout:g}s')
-    except (aiohttp.ClientError, OSError) as e:
+        return _failure(f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while '
+                        "awaiting headers)")
+    except aiohttp.ClientConnectorError as e:
+        return _failure(f'Get "{url}": {dial_error(host, port, e.os_error)}')
+    except aiohttp.ServerDisconnectedError:
+        return _failure(f'Get "{url}": EOF')
+    except OSError as e:
+        return _failure(f'Get "{url}": {dial_error(host, port, e)}')
+    except aiohttp.ClientError as e:
         return _failure(f'Get "{url}": {e}')
 
 
@@ -103,17 +142,14 @@ async def probe_tcp(spec: ProbeSpec, target: ProbeTarget) -> ProbeOutcome:
     action = spec.handler["tcpSocket"] or {}
     port = resolve_port(action.get("port"), target.container)
     if port is None:
-        return _failure(f"tcpSocket probe port {action.get('port')!r} not found in container")
+        return _failure(port_error(action.get("port")))
     host = action.get("host") or target.pod_ip
-    address = f"dial tcp {_host_port(host, port)}"
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), spec.timeout)
     except TimeoutError:
-        return _failure(f"{address}: i/o timeout")
+        return _failure(dial_error(host, port, None))
     except OSError as e:
-        # Go's wording ("connect: connection refused"), as a kube user expects it.
-        reason = os.strerror(e.errno) if e.errno else str(e)
-        return _failure(f"{address}: connect: {reason[:1].lower()}{reason[1:]}")
+        return _failure(dial_error(host, port, e))
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()

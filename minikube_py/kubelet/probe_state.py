@@ -80,6 +80,15 @@ class ProbeEffects:
     unhealthy_event: str = ""  # "Liveness probe failed: ..." when non-empty
 
 
+def unhealthy_event(kind: str, outcome: ProbeOutcome) -> str:
+    """The Unhealthy event's message for one outcome, in kube's words ("" for a success)."""
+    if outcome.result is ProbeResult.FAILURE:
+        return f"{kind} probe failed: {outcome.output}"
+    if outcome.result is ProbeResult.ERROR:
+        return f"{kind} probe errored and resulted in unknown state: {outcome.output}"
+    return ""
+
+
 @dataclass(slots=True)
 class _Track:
     spec: ProbeSpec
@@ -131,8 +140,7 @@ class ContainerProbeState:
 
     def record(self, kind: str, outcome: ProbeOutcome, now: float) -> ProbeEffects:
         t = self._tracks[kind]
-        event = (f"{kind} probe failed: {outcome.output}"
-                 if outcome.result is not ProbeResult.SUCCESS else "")
+        event = unhealthy_event(kind, outcome)
         if outcome.result is ProbeResult.ERROR or not self._eligible(kind):
             return ProbeEffects(unhealthy_event=event)
         if outcome.result is t.last:

@@ -25,6 +25,7 @@ from minikube_py.kubelet.probe_state import (
     ProbeSpec,
     container_probe_specs,
 )
+from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.kubelet.prober")
 
@@ -55,6 +56,7 @@ class ProbeManager:
         self._runner = runner or self._run_handler
         self._session: aiohttp.ClientSession | None = None
         self._workers: dict[tuple[str, str], _Worker] = {}
+        self._children = TaskSet("prober", logger=log)
 
     # --- what the pod sync calls ---------------------------------------------------------
 
@@ -79,8 +81,8 @@ class ProbeManager:
             state = ContainerProbeState(c["name"], cur.container_id, specs,
                                         cur.started_at or self.clock())
             w = _Worker(pod, state, target)
-            w.task = asyncio.get_running_loop().create_task(
-                self._probe_container(uid, w), name=f"prober:{uid}:{c['name']}")
+            w.task = self._children.spawn(f"{uid}:{c['name']}", self._probe_container(uid, w),
+                                          on_error=self._dropper(key, w))
             self._workers[key] = w
         for key in [k for k in self._workers if k[0] == uid and k not in probed]:
             self._stop(key)
@@ -99,10 +101,8 @@ class ProbeManager:
             self._stop(key)
 
     async def close(self) -> None:
-        tasks = [w.task for w in self._workers.values() if w.task is not None]
-        for key in list(self._workers):
-            self._stop(key)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        self._workers.clear()
+        await self._children.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -118,19 +118,22 @@ class ProbeManager:
         if w is not None and w.task is not None:
             w.task.cancel()
 
+    def _dropper(self, key: tuple[str, str], w: _Worker) -> Callable[[BaseException], None]:
+        """Undoes a prober that broke (the task set logs why): it is forgotten, so the pod's
+        next sync starts a fresh one for the container."""
+        def drop(_error: BaseException) -> None:
+            if self._workers.get(key) is w:
+                del self._workers[key]
+        return drop
+
     async def _probe_container(self, uid: str, w: _Worker) -> None:
-        try:
-            while (wake := w.state.next_wakeup()) is not None:
-                delay = wake - self.clock()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                due = w.state.take_due(self.clock())
-                if due:
-                    await self._probe_round(uid, w, due)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("prober of %s in pod %s crashed", w.state.container_name, uid)
+        while (wake := w.state.next_wakeup()) is not None:
+            delay = wake - self.clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            due = w.state.take_due(self.clock())
+            if due:
+                await self._probe_round(uid, w, due)
 
     async def _probe_round(self, uid: str, w: _Worker, due: list[ProbeSpec]) -> None:
         outcomes = await asyncio.gather(*(self._run_bounded(spec, w.target) for spec in due))

@@ -4,8 +4,9 @@ contract the API server's pods/log proxy calls."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -21,12 +22,18 @@ from minikube_py.kubelet.logs import (
 from minikube_py.kubelet.specs import CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL
 from minikube_py.kubelet.streaming import KubeletStreaming
 
+log = logging.getLogger("minikube_py.kubelet.server")
+
 FOLLOW_POLL_SECONDS = 0.1
-FOLLOW_LIVENESS_SECONDS = 1.0  # how often a follower checks the container still exists
+FOLLOW_LIVENESS_POLLS = 10  # a follower checks the container still runs every this many polls
 
 
 class LogNotFound(Exception):
-    pass
+    """No container (404)."""
+
+
+class NoPreviousContainer(Exception):
+    """`previous` asked for, and the container has not terminated once (400, as kube)."""
 
 
 def _bool(value: str | None) -> bool:
@@ -51,12 +58,17 @@ def log_options(query: dict[str, str], now: float) -> LogOptions:
 
 
 class KubeletServer:
-    def __init__(self, cri_client: CriClient, *, host: str, port: int) -> None:
+    def __init__(self, cri_client: CriClient, *, host: str, port: int,
+                 clock: Callable[[], float] = time.time) -> None:
         self.cri = cri_client
+        self.clock = clock
         self.host = host
         self.port = port
+        self.log_streams = 0  # log responses being streamed now
+        self._stopping = False
         self._runner: web.AppRunner | None = None
         app = web.Application()
+        app.on_shutdown.append(self._end_log_streams)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
         KubeletStreaming(cri_client).register(app)
@@ -79,6 +91,11 @@ class KubeletServer:
             await self._runner.cleanup()
             self._runner = None
 
+    async def _end_log_streams(self, app: web.Application) -> None:
+        # Followers end on their next poll, so stopping does not wait out the shutdown
+        # timeout for every `kubectl logs -f` still attached.
+        self._stopping = True
+
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
@@ -88,54 +105,68 @@ class KubeletServer:
         found = await self.cri.list_containers(labels={
             POD_NAMESPACE_LABEL: namespace, POD_NAME_LABEL: pod, CONTAINER_NAME_LABEL: container})
         found.sort(key=lambda c: c.created_at, reverse=True)
-        index = 1 if previous else 0
-        if len(found) <= index:
-            what = "previous terminated container" if previous else "container"
-            raise LogNotFound(f'{what} "{container}" in pod "{pod}" (namespace "{namespace}") '
+        if previous and len(found) < 2:
+            raise NoPreviousContainer(f'previous terminated container "{container}" in pod '
+                                      f'"{pod}" not found')
+        if not found:
+            raise LogNotFound(f'container "{container}" in pod "{pod}" (namespace "{namespace}") '
                               "not found")
+        index = 1 if previous else 0
         cid = found[index].id
         status = await self.cri.container_status(cid)
         return cid, Path(status.log_path)
 
     async def _container_logs(self, request: web.Request) -> web.StreamResponse:
         ns, pod, name = (request.match_info[k] for k in ("namespace", "pod", "container"))
-        opts = log_options(dict(request.query), time.time())
+        opts = log_options(dict(request.query), self.clock())
         follow = _bool(request.query.get("follow"))
         try:
             cid, path = await self.locate_log(ns, pod, name, _bool(request.query.get("previous")))
+        except NoPreviousContainer as e:
+            raise web.HTTPBadRequest(text=f"{e}\n") from None
         except LogNotFound as e:
             raise web.HTTPNotFound(text=f"{e}\n") from None
         except CriError as e:
             raise web.HTTPInternalServerError(text=f"{e}\n") from None
         resp = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
         resp.enable_chunked_encoding()
-        await resp.prepare(request)
+        self.log_streams += 1
+        try:
+            await resp.prepare(request)
+            await self._stream_log(resp, cid, path, opts, follow,
+                                   lambda: self._stopping or _gone(request))
+            await resp.write_eof()
+        except ConnectionResetError:
+            # The reader went away (kubectl logs -f stopped): normal, nothing to report.
+            log.debug("log reader of %s/%s/%s left", ns, pod, name)
+        finally:
+            self.log_streams -= 1
+        return resp
+
+    async def _stream_log(self, resp: web.StreamResponse, cid: str, path: Path,
+                          opts: LogOptions, follow: bool, gone: Callable[[], bool]) -> None:
         try:
             text, offset = await asyncio.to_thread(_read_from, path, 0)
         except FileNotFoundError:
             text, offset = "", 0
         complete, _, rest = text.rpartition("\n")
         raw_lines = complete.split("\n") if complete else []
-        assembler_input = raw_lines
-        lines = select_lines(parse_log_lines(assembler_input), opts)
-        body = render_lines(lines, opts)
+        body = render_lines(select_lines(parse_log_lines(raw_lines), opts), opts)
         await resp.write(body)
         sent = len(body)
         if follow and (opts.limit_bytes is None or sent < opts.limit_bytes):
-            await self._follow(resp, cid, path, offset - len(rest.encode()), opts, sent)
-        with contextlib.suppress(ConnectionResetError):
-            await resp.write_eof()
-        return resp
+            await self._follow(resp, cid, path, offset - len(rest.encode()), opts, sent, gone)
 
     async def _follow(self, resp: web.StreamResponse, cid: str, path: Path, offset: int,
-                      opts: LogOptions, sent: int) -> None:
+                      opts: LogOptions, sent: int, gone: Callable[[], bool]) -> None:
         """Poll the file for growth (containerd appends; there is no notification) until the
-        container is gone or has exited and the file stopped growing, or the client left."""
+        container is gone or has exited and the file stopped growing, or the client left
+        (seen on its connection, so a quiet container does not keep a follower forever)."""
         assembler = LogAssembler()
         pending = b""
-        last_check = time.monotonic()
+        polls = 0
         alive = True
-        while True:
+        while not gone():
             try:
                 chunk, offset = await asyncio.to_thread(_read_bytes, path, offset)
             except FileNotFoundError:
@@ -151,14 +182,14 @@ class KubeletServer:
                 data = render_lines(out, LogOptions(timestamps=opts.timestamps))
                 if opts.limit_bytes is not None:
                     data = data[: opts.limit_bytes - sent]
-                await resp.write(data)  # raises once the client is gone
+                await resp.write(data)
                 sent += len(data)
                 if opts.limit_bytes is not None and sent >= opts.limit_bytes:
                     return
             if not chunk and not alive:
                 return
-            if time.monotonic() - last_check > FOLLOW_LIVENESS_SECONDS:
-                last_check = time.monotonic()
+            polls += 1
+            if polls % FOLLOW_LIVENESS_POLLS == 0:
                 alive = await self._running(cid)
                 continue  # read once more before ending so the last lines are not lost
             await asyncio.sleep(FOLLOW_POLL_SECONDS)
@@ -169,6 +200,11 @@ class KubeletServer:
         except CriError:
             return False
         return bool(status.state in (0, 1))  # CONTAINER_CREATED, CONTAINER_RUNNING
+
+
+def _gone(request: web.BaseRequest) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def _read_from(path: Path, offset: int) -> tuple[str, int]:

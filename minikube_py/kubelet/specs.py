@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ NODE_LABEL = "minikube-py.io/node"  # which kubelet owns a sandbox (orphan clean
 INIT_LABEL = "minikube-py.io/init-container"
 RESTART_COUNT_ANNOTATION = "io.kubernetes.container.restartCount"
 TERMINATION_GRACE_ANNOTATION = "io.kubernetes.pod.terminationGracePeriod"
+CONTAINER_HASH_ANNOTATION = "io.kubernetes.container.hash"
 
 _PROTOCOLS = {"TCP": cri.TCP, "UDP": cri.UDP, "SCTP": cri.SCTP}
 
@@ -163,6 +166,15 @@ def container_mounts(container: dict[str, Any], volumes: dict[str, str]) -> list
     return mounts
 
 
+def container_hash(container: dict[str, Any]) -> str:
+    """What a running container is compared with to see its spec changed. As kube, only the
+    name and image count: they are the only container fields a pod update may change, and
+    hashing more would restart every container after an upgrade of this kubelet."""
+    picked = json.dumps({"name": container.get("name", ""), "image": container.get("image", "")},
+                        sort_keys=True)
+    return hashlib.sha256(picked.encode()).hexdigest()[:16]
+
+
 def container_log_path(name: str, restart_count: int) -> str:
     return f"{name}/{restart_count}.log"
 
@@ -204,7 +216,8 @@ def container_config(pod: dict[str, Any], container: dict[str, Any], *, restart_
         mounts=container_mounts(container, volumes),
         labels=labels,
         annotations={RESTART_COUNT_ANNOTATION: str(restart_count),
-                     TERMINATION_GRACE_ANNOTATION: str(grace)},
+                     TERMINATION_GRACE_ANNOTATION: str(grace),
+                     CONTAINER_HASH_ANNOTATION: container_hash(container)},
         log_path=container_log_path(name, restart_count),
         stdin=bool(container.get("stdin")),
         stdin_once=bool(container.get("stdinOnce")),

@@ -1,11 +1,12 @@
 """The real kubelet against a real containerd and the real API service (over the in-memory
-store): pods run, serve, log, crash-loop, survive a kubelet restart (adoption) and are torn
-down on deletion."""
+store): pods run, serve, log, crash-loop, survive a kubelet restart (adoption) and the
+deletion of their Node, and are torn down on deletion."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import LEASES, NODES, PODS
 from minikube_py.apiserver.service import ApiService
 from minikube_py.kubelet.config import KubeletConfig
@@ -46,16 +48,18 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0)
 
 
 class RunningKubelet:
-    def __init__(self, api: Any, runtime: RuntimeFixture) -> None:
+    def __init__(self, api: Any, runtime: RuntimeFixture, *, node_ip: str = NODE_IP) -> None:
         self.api = api
         self.runtime = runtime
+        self.node_ip = node_ip
         self.kubelet: Kubelet | None = None
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> Kubelet:
-        config = KubeletConfig(node_name=NODE, data_dir=self.runtime.data_dir, node_ip=NODE_IP,
+        config = KubeletConfig(node_name=NODE, data_dir=self.runtime.data_dir,
+                               node_ip=self.node_ip,
                                pod_cidr="10.244.250.0/24", server_host="127.0.0.1",
-                               relist_interval=0.2)
+                               relist_interval=0.2, node_status_check_interval=0.2)
         self.kubelet = Kubelet(self.api, self.runtime.cri, config)
         self.task = asyncio.create_task(self.kubelet.run())
         ready = asyncio.create_task(self.kubelet.ready.wait())
@@ -138,6 +142,47 @@ async def test_pod_runs_serves_logs_and_is_deleted(api: Any, node: RunningKubele
     assert await runtime.cri.list_pod_sandboxes() == []
 
 
+async def test_previous_logs_without_a_previous_container_are_a_bad_request(
+        api: Any, runtime: RuntimeFixture) -> None:
+    # The API service reaches the kubelet at its node address: loopback for this one.
+    running = RunningKubelet(api, runtime, node_ip="127.0.0.1")
+    await running.start()
+    try:
+        await api.create(PODS, pod_body("fresh", ["sleep", "3600"]))
+        await eventually(lambda: _phase_is(api, "fresh", "Running"))
+        with pytest.raises(ApiError) as refused:
+            await api.read_log("default", "fresh", previous=True)
+        assert (refused.value.code, refused.value.reason, refused.value.message) == (
+            400, "BadRequest", 'previous terminated container "main" in pod "fresh" not found')
+        await api.delete(PODS, "fresh", namespace="default", grace_period_seconds=1)
+        await eventually(lambda: _gone(api, "fresh"))
+    finally:
+        await running.stop()
+
+
+async def test_a_log_follower_that_leaves_ends_its_stream_quietly(
+        api: Any, node: RunningKubelet, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="aiohttp.server")
+    await api.create(PODS, pod_body(
+        "chatty", ["sh", "-c", "while true; do echo tick; sleep 0.2; done"]))
+    await eventually(lambda: _phase_is(api, "chatty", "Running"))
+    server = node.kubelet.server  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{server.port}/containerLogs/default/chatty/main?follow=true"
+    async with aiohttp.ClientSession() as http:
+        resp = await http.get(url)
+        assert await resp.content.readline() == b"tick\n"
+        assert server.log_streams == 1
+        resp.close()  # kubectl logs -f stopped mid-stream
+
+    async def stream_ended() -> bool:
+        return server.log_streams == 0
+
+    await eventually(stream_ended)
+    assert not [r.getMessage() for r in caplog.records if r.name == "aiohttp.server"]
+    await api.delete(PODS, "chatty", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "chatty"))
+
+
 async def test_crashing_container_restarts_with_back_off(api: Any, node: RunningKubelet,
                                                          runtime: RuntimeFixture) -> None:
     await api.create(PODS, pod_body("crash", ["sh", "-c", "echo boom; exit 3"]))
@@ -155,6 +200,67 @@ async def test_crashing_container_restarts_with_back_off(api: Any, node: Running
     await eventually(backing_off)
     await api.delete(PODS, "crash", namespace="default", grace_period_seconds=1)
     await eventually(lambda: _gone(api, "crash"))
+
+
+async def test_init_containers_run_in_order_before_the_app(
+        api: Any, node: RunningKubelet) -> None:
+    body = pod_body("init", ["sh", "-c", "cat /work/order; exec sleep 3600"])
+    mount = [{"name": "work", "mountPath": "/work"}]
+    body["spec"]["volumes"] = [{"name": "work", "emptyDir": {}}]
+    body["spec"]["containers"][0]["volumeMounts"] = mount
+    body["spec"]["initContainers"] = [
+        {"name": step, "image": "busybox", "volumeMounts": mount,
+         "command": ["sh", "-c", f"echo {step} >> /work/order"]} for step in ("one", "two")]
+    await api.create(PODS, body)
+    status = await eventually(lambda: _phase_is(api, "init", "Running"))
+    assert [(s["name"], s["state"]["terminated"]["reason"])
+            for s in status["initContainerStatuses"]] == [("one", "Completed"),
+                                                          ("two", "Completed")]
+    port = node.kubelet.port  # type: ignore[union-attr]
+    async with aiohttp.ClientSession() as http, http.get(
+            f"http://127.0.0.1:{port}/containerLogs/default/init/main") as resp:
+        assert await resp.text() == "one\ntwo\n"
+    await api.delete(PODS, "init", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "init"))
+
+
+async def test_a_dead_sandbox_is_replaced_and_the_pod_runs_again(
+        api: Any, node: RunningKubelet, runtime: RuntimeFixture) -> None:
+    await api.create(PODS, pod_body("phoenix", ["sleep", "3600"]))
+    before = await eventually(lambda: _phase_is(api, "phoenix", "Running"))
+    [first] = await runtime.cri.list_pod_sandboxes()
+    await runtime.cri.stop_pod_sandbox(first.id)  # its network and containers die with it
+
+    async def running_in_a_new_sandbox() -> dict[str, Any] | None:
+        ready = [s for s in await runtime.cri.list_pod_sandboxes() if s.state == 0]
+        cs = (await pod_status(api, "phoenix"))["containerStatuses"][0]
+        replaced = cs.get("containerID") != before["containerStatuses"][0]["containerID"]
+        if [s.metadata.attempt for s in ready] == [1] and replaced and "running" in cs["state"]:
+            return cs
+        return None
+
+    cs = await eventually(running_in_a_new_sandbox)
+    assert cs["restartCount"] == 1
+    await api.delete(PODS, "phoenix", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "phoenix"))
+
+
+async def test_a_changed_image_restarts_the_container(api: Any, node: RunningKubelet) -> None:
+    await api.create(PODS, pod_body("swap", ["sleep", "3600"]))
+    before = await eventually(lambda: _phase_is(api, "swap", "Running"))
+    pod = await api.get(PODS, "swap", namespace="default")
+    pod["spec"]["containers"][0]["image"] = "docker.io/library/busybox:latest"  # set image
+    await api.update(PODS, pod, namespace="default")
+
+    async def restarted() -> dict[str, Any] | None:
+        cs = (await pod_status(api, "swap"))["containerStatuses"][0]
+        changed = cs["containerID"] != before["containerStatuses"][0]["containerID"]
+        return cs if changed and "running" in cs["state"] else None
+
+    cs = await eventually(restarted)
+    assert cs["restartCount"] == 1 and cs["image"] == "docker.io/library/busybox:latest"
+    await api.delete(PODS, "swap", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "swap"))
 
 
 async def test_never_restart_pod_succeeds(api: Any, node: RunningKubelet) -> None:
@@ -187,6 +293,67 @@ async def test_restarted_kubelet_adopts_running_pod(api: Any, node: RunningKubel
     for name in ("keep", "probe"):
         await api.delete(PODS, name, namespace="default", grace_period_seconds=1)
         await eventually(lambda name=name: _gone(api, name))  # type: ignore[misc]
+
+
+async def test_a_terminating_pod_reports_not_ready_before_it_is_gone(
+        api: Any, node: RunningKubelet) -> None:
+    # `sleep` as PID 1 ignores SIGTERM: the pod stays terminating for its 5 s grace period.
+    await api.create(PODS, pod_body("leaving", ["sleep", "3600"]))
+
+    async def ready() -> bool:
+        st = await pod_status(api, "leaving")
+        return any(c["type"] == "Ready" and c["status"] == "True"
+                   for c in st.get("conditions") or [])
+
+    await eventually(ready)
+    await api.delete(PODS, "leaving", namespace="default")
+
+    async def not_ready_while_terminating() -> bool:
+        try:
+            pod = await api.get(PODS, "leaving", namespace="default")
+        except ApiError as e:
+            raise AssertionError("deleted while it still reported Ready") from e
+        st = pod["status"]
+        assert pod["metadata"].get("deletionTimestamp")
+        cond = {c["type"]: c["status"] for c in st.get("conditions") or []}
+        return (cond.get("Ready") == "False" and cond.get("ContainersReady") == "False"
+                and st["containerStatuses"][0]["ready"] is False)
+
+    await eventually(not_ready_while_terminating)
+    await eventually(lambda: _gone(api, "leaving"))
+
+
+async def test_a_deleted_node_is_registered_again_and_its_pods_keep_running(
+        api: Any, node: RunningKubelet) -> None:
+    await api.create(PODS, pod_body("stay", ["sleep", "3600"]))
+    before = await eventually(lambda: _phase_is(api, "stay", "Running"))
+    old_uid = (await api.get(NODES, NODE))["metadata"]["uid"]
+    await api.delete(NODES, NODE)
+
+    async def registered_again() -> dict[str, Any] | None:
+        try:
+            n: dict[str, Any] = await api.get(NODES, NODE)
+        except ApiError as e:
+            assert e.code == 404
+            return None
+        return n if n["metadata"]["uid"] != old_uid else None
+
+    again = await eventually(registered_again)
+    ready = [c for c in again["status"]["conditions"] if c["type"] == "Ready"][0]
+    assert ready["status"] == "True"
+
+    async def lease_owned_by_the_new_node() -> bool:
+        lease = await api.get(LEASES, NODE, namespace="kube-node-lease")
+        owners = lease["metadata"].get("ownerReferences") or []
+        return bool([o["uid"] for o in owners] == [again["metadata"]["uid"]])
+
+    await eventually(lease_owned_by_the_new_node)
+    after = await pod_status(api, "stay")
+    assert after["phase"] == "Running"
+    assert after["containerStatuses"][0]["containerID"] == before["containerStatuses"][0][
+        "containerID"]
+    await api.delete(PODS, "stay", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "stay"))
 
 
 async def test_sandbox_of_a_pod_deleted_while_away_is_removed(

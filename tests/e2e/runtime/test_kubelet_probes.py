@@ -75,8 +75,9 @@ async def test_http_readiness_makes_the_pod_ready_once_it_serves(
     await eventually(lambda: is_(NOT_READY))
     await eventually(lambda: is_(READY))
     events = await pod_events(api, "web")
+    # Go's words, as kube's prober: `Get "URL": dial tcp IP:PORT: connect: ...`.
     assert any(r == "Unhealthy" and m.startswith("Readiness probe failed: Get \"http://")
-               for r, m in events), events
+               and m.endswith(":8080: connect: connection refused") for r, m in events), events
     await delete(api, "web")
 
 
@@ -93,6 +94,9 @@ async def test_exec_readiness_follows_the_file(api: Any, node: RunningKubelet) -
     await eventually(lambda: is_(NOT_READY))
     st = main_status(await pod_status(api, "flip"))
     assert st["restartCount"] == 0 and "running" in st["state"]
+    # The message is the command's output, as kube's.
+    assert ("Unhealthy", "Readiness probe failed: cat: can't open '/tmp/ready': No such file "
+            "or directory\n") in await pod_events(api, "flip")
     await delete(api, "flip")
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from minikube_py.controllers.podgcpolicy import (
     excess_terminated,
+    missing_nodes_in_quarantine,
     orphaned,
     stuck_on_unready_nodes,
     unscheduled_terminating,
@@ -48,3 +51,21 @@ def test_stuck_on_unready_nodes_after_grace() -> None:
             pod("running", node="dead")]
     assert names(stuck_on_unready_nodes(pods, {"dead"}, t + 60, 30)) == ["stuck"]
     assert stuck_on_unready_nodes(pods, {"dead"}, t + 10, 30) == []
+
+
+QUARANTINE_PODS = [pod("a", node="gone"), pod("b", node="gone"), pod("c", node="here"),
+                   pod("d", node="late")]
+
+
+@pytest.mark.parametrize(("missing_since", "now", "since", "due"), [
+    ({}, 100.0, {"gone": 100.0, "late": 100.0}, set()),
+    ({"gone": 100.0}, 139.0, {"gone": 100.0, "late": 139.0}, set()),
+    ({"gone": 100.0, "late": 120.0}, 140.0, {"gone": 100.0, "late": 120.0}, {"gone"}),
+    ({"gone": 100.0, "back": 90.0}, 200.0, {"gone": 100.0, "late": 200.0}, {"gone"}),
+], ids=["first seen missing", "within the quarantine", "quarantine over for one",
+        "a node seen again leaves the quarantine"])
+def test_missing_nodes_lose_their_pods_only_after_the_quarantine(
+        missing_since: dict[str, float], now: float, since: dict[str, float],
+        due: set[str]) -> None:
+    assert missing_nodes_in_quarantine(QUARANTINE_PODS, {"here", "back"}, missing_since, now,
+                                       40.0) == (since, due)

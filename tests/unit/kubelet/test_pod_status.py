@@ -91,3 +91,17 @@ def test_a_running_container_awaiting_its_startup_probe_is_not_started() -> None
     assert gated["started"] is False
     assert container_status(ContainerView("c", "busybox", current=r, started=True))["started"]
     assert container_status(ContainerView("c", "busybox", current=r))["started"]
+
+
+def test_a_terminating_pod_and_its_containers_are_not_ready() -> None:
+    pod: dict[str, Any] = {"metadata": {"deletionTimestamp": "2024-01-01T00:00:00Z"},
+                           "spec": {}, "status": {}}
+    running = ContainerView("c", "busybox", current=run(RUNNING), ready=True)
+    st = compute_pod_status(pod, init_views=[], views=[running], pod_ips=["10.0.0.2"],
+                            host_ip="10.0.0.1", now=100)
+    conditions = {c["type"]: c for c in st["conditions"]}
+    assert conditions["Ready"]["status"] == "False"
+    assert conditions["Ready"]["message"] == "containers with unready status: [c]"
+    assert conditions["ContainersReady"]["status"] == "False"
+    assert st["phase"] == "Running"
+    assert st["containerStatuses"][0]["ready"] is False

@@ -100,7 +100,7 @@ def test_each_failure_is_an_unhealthy_event_even_below_threshold() -> None:
         "Liveness probe failed: connection refused")
     assert st.record(LIVENESS, OK, T0).unhealthy_event == ""
     assert st.record(LIVENESS, ERR, T0).unhealthy_event == (
-        "Liveness probe failed: container not found")
+        "Liveness probe errored and resulted in unknown state: container not found")
 
 
 def test_liveness_kills_at_failure_threshold_then_stops_probing() -> None:

@@ -12,7 +12,13 @@ import pytest
 from aiohttp import web
 
 from minikube_py.kubelet.pod_status import EXITED, RUNNING, ContainerRun
-from minikube_py.kubelet.probe_handlers import ProbeTarget, probe_http, probe_tcp, resolve_port
+from minikube_py.kubelet.probe_handlers import (
+    ProbeTarget,
+    exec_timeout_message,
+    probe_http,
+    probe_tcp,
+    resolve_port,
+)
 from minikube_py.kubelet.probe_state import (
     READINESS,
     ProbeOutcome,
@@ -113,6 +119,27 @@ async def test_probing_stops_when_the_container_exits_or_the_pod_is_forgotten() 
     await m.close()
 
 
+async def test_a_prober_that_breaks_is_logged_and_replaced_by_the_next_sync(
+        caplog: pytest.LogCaptureFixture) -> None:
+    calls = 0
+
+    async def runner(spec: ProbeSpec, target: ProbeTarget) -> ProbeOutcome:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("prober bug")
+        return ProbeOutcome(ProbeResult.SUCCESS)
+
+    changes: list[str] = []
+    m = manager(runner, changes)
+    m.track_pod(pod(), runs(), "10.0.0.2")
+    await eventually(lambda: m.probed_containers == 0)
+    assert any(r.exc_info and "prober bug" in str(r.exc_info[1]) for r in caplog.records)
+    m.track_pod(pod(), runs(), "10.0.0.2")  # the same container, synced again
+    await eventually(lambda: changes == [UID])  # probed afresh: readiness turned True
+    await m.close()
+
+
 async def test_concurrency_is_bounded_node_wide() -> None:
     running = peak = 0
     probed: set[str] = set()
@@ -175,8 +202,43 @@ async def test_http_probe_succeeds_on_2xx_and_3xx(
     async with aiohttp.ClientSession() as session:
         outcome = await probe_http(session, spec, target)
     assert outcome.result is result
-    if result is ProbeResult.FAILURE:
-        assert "HTTP probe failed with statuscode" in outcome.output
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/missing", "HTTP probe failed with statuscode: 404"),
+    ("/boom", "HTTP probe failed with statuscode: 500")])
+async def test_http_probe_failure_is_kubes_text_without_the_body(
+        loopback_server: tuple[int, list[dict[str, str]]], path: str, message: str) -> None:
+    port, _ = loopback_server
+    spec = probe_spec(READINESS, {"httpGet": {"path": path, "port": port}})
+    async with aiohttp.ClientSession() as session:
+        outcome = await probe_http(session, spec, ProbeTarget("c1", {}, "127.0.0.1"))
+    assert (outcome.result, outcome.output) == (ProbeResult.FAILURE, message)
+
+
+async def test_http_probe_refused_reads_as_gos_dial_error() -> None:
+    spec = probe_spec(READINESS, {"httpGet": {"path": "/ok", "port": 1}})
+    async with aiohttp.ClientSession() as session:
+        outcome = await probe_http(session, spec, ProbeTarget("c1", {}, "127.0.0.1"))
+    assert outcome.output == (
+        'Get "http://127.0.0.1:1/ok": dial tcp 127.0.0.1:1: connect: connection refused')
+
+
+@pytest.mark.parametrize(("port", "message"), [
+    ("metrics", "port metrics not found"), (0, "invalid port number: 0"),
+    (70000, "invalid port number: 70000")])
+async def test_probe_ports_that_cannot_be_used_say_why(port: Any, message: str) -> None:
+    target = ProbeTarget("c1", {"ports": [{"name": "web", "containerPort": 80}]}, "127.0.0.1")
+    tcp = await probe_tcp(probe_spec(READINESS, {"tcpSocket": {"port": port}}), target)
+    async with aiohttp.ClientSession() as session:
+        http = await probe_http(session, probe_spec(READINESS, {"httpGet": {"port": port}}),
+                                target)
+    assert tcp.output == http.output == message
+
+
+def test_an_exec_probe_timeout_quotes_the_command_as_kube_does() -> None:
+    assert exec_timeout_message(["sh", "-c", 'echo "hi"; sleep 10']) == (
+        'command "sh -c echo \\"hi\\"; sleep 10" timed out')
 
 
 async def test_http_probe_sends_headers_and_reports_refused_connections(
