@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -357,7 +359,7 @@ async def serve_log(req: ResourceRequest) -> web.StreamResponse:
     resp.enable_chunked_encoding()
     try:
         await resp.prepare(req.request)
-        async for chunk in stream:
+        async for chunk in while_connected(stream, req.request):
             await resp.write(chunk)
         await resp.write_eof()
     except ConnectionResetError:
@@ -365,3 +367,28 @@ async def serve_log(req: ResourceRequest) -> web.StreamResponse:
     finally:
         await stream.aclose()
     return resp
+
+
+async def while_connected(chunks: AsyncIterator[bytes], request: web.BaseRequest, *,
+                          poll: float = 1.0) -> AsyncIterator[bytes]:
+    """The chunks of a stream until it ends or its client has gone. A follow of a silent
+    container writes nothing, so a write never fails to say so: look at the connection
+    every `poll` seconds instead, and end (the caller closes the stream to the kubelet)."""
+    it = chunks.__aiter__()
+    while True:
+        pending = asyncio.ensure_future(it.__anext__())
+        try:
+            while not (await asyncio.wait({pending}, timeout=poll))[0]:
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return
+            try:
+                chunk = pending.result()
+            except StopAsyncIteration:
+                return
+        finally:
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await pending
+        yield chunk

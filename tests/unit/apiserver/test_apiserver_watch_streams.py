@@ -15,7 +15,12 @@ from aiohttp.test_utils import TestServer, make_mocked_request
 from minikube_py.api.resources import CONFIGMAPS, PODS
 from minikube_py.api.selectors import build_filter
 from minikube_py.apiserver.http import build_app
-from minikube_py.apiserver.httpresource import ResourceRequest, serve_log, serve_watch
+from minikube_py.apiserver.httpresource import (
+    ResourceRequest,
+    serve_log,
+    serve_watch,
+    while_connected,
+)
 from minikube_py.apiserver.logs import KubeletLogStream
 from minikube_py.apiserver.service import ApiService
 from tests.unit.apiserver.kinds import KINDS
@@ -151,6 +156,39 @@ async def test_cancelled_log_handler_propagates_and_closes_the_stream() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert fake.stream.closed
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.closing = False
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+class FakeRequest:
+    def __init__(self) -> None:
+        self.transport: FakeTransport | None = FakeTransport()
+
+
+async def test_a_silent_follow_ends_once_its_client_has_gone() -> None:
+    stream = FakeLogStream()
+    request = FakeRequest()
+    chunks = while_connected(stream, request, poll=0.01)  # type: ignore[arg-type]
+    reader = asyncio.create_task(anext(chunks, None))
+    await asyncio.sleep(0.05)
+    assert not reader.done()  # nothing to write and the client is still there
+    request.transport = None
+    assert await asyncio.wait_for(reader, 2) is None
+
+
+async def test_chunks_pass_through_while_the_client_stays() -> None:
+    async def three() -> AsyncIterator[bytes]:
+        for chunk in (b"a", b"b", b"c"):
+            yield chunk
+
+    got = [c async for c in while_connected(three(), FakeRequest(), poll=0.01)]  # type: ignore[arg-type]
+    assert got == [b"a", b"b", b"c"]
 
 
 class FakeKubeletResponse:
