@@ -313,7 +313,7 @@ async def serve_watch(req: ResourceRequest) -> web.StreamResponse:
     initial_end = req.flag("sendInitialEvents")
     if initial_end:
         rv = ""
-    events = req.svc.watch_events(
+    batches = req.svc.watch_batches(
         r, req.namespace, flt, rv, allow_bookmarks=req.flag("allowWatchBookmarks"),
         timeout_seconds=float(timeout) if timeout else DEFAULT_WATCH_TIMEOUT,
         initial_events_end=initial_end)
@@ -324,9 +324,13 @@ async def serve_watch(req: ResourceRequest) -> web.StreamResponse:
     try:
         await resp.prepare(req.request)
         first = True
-        async for kind, ev in events:
-            await resp.write(_watch_line(req, kind, ev, as_table, first))
-            first = False
+        async for batch in batches:
+            # One write (one chunk) for whatever was ready at once.
+            lines = []
+            for kind, ev in batch:
+                lines.append(_watch_line(req, kind, ev, as_table, first))
+                first = False
+            await resp.write(b"".join(lines))
         await resp.write_eof()
     except ApiError as e:
         line = dumps({"type": "ERROR", "object": e.to_status()}) + "\n"
@@ -336,7 +340,7 @@ async def serve_watch(req: ResourceRequest) -> web.StreamResponse:
     except ConnectionResetError:
         pass  # the client went away; CancelledError propagates (the handler is being stopped)
     finally:
-        await events.aclose()
+        await batches.aclose()
     return resp
 
 

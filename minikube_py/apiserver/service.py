@@ -200,18 +200,35 @@ class ApiService:
             grace_period_seconds=grace_period_seconds, propagation_policy=propagation_policy,
             opts=opts or RequestOptions())
 
-    def watch_events(self, resource: Resource, namespace: str | None, flt: ObjectFilter,
-                     resource_version: str = "", *, allow_bookmarks: bool = False,
-                     timeout_seconds: float | None = None, initial_events_end: bool = False,
-                     ) -> AsyncGenerator[tuple[str, CachedEvent | Obj], None]:
-        """(type, event) pairs; initial state first when resource_version is "" or "0".
-        Objects come as CachedEvents (shared: read them, never change them); bookmarks as
-        dicts."""
-        return watch.watch_events(self.fanout, self.kv, self.bookmark_interval, resource,
-                                  namespace, flt, resource_version,
-                                  allow_bookmarks=allow_bookmarks,
-                                  timeout_seconds=timeout_seconds,
-                                  initial_events_end=initial_events_end)
+    def watch_batches(self, resource: Resource, namespace: str | None, flt: ObjectFilter,
+                      resource_version: str = "", *, allow_bookmarks: bool = False,
+                      timeout_seconds: float | None = None, initial_events_end: bool = False,
+                      ) -> AsyncGenerator[watch.Batch, None]:
+        """Batches of (type, event) pairs, each what was ready at once; initial state first
+        when resource_version is "" or "0". Objects come as CachedEvents (shared: read them,
+        never change them); bookmarks as dicts."""
+        return watch.watch_batches(self.fanout, self.kv, self.bookmark_interval, resource,
+                                   namespace, flt, resource_version,
+                                   allow_bookmarks=allow_bookmarks,
+                                   timeout_seconds=timeout_seconds,
+                                   initial_events_end=initial_events_end)
+
+    async def watch_events(self, resource: Resource, namespace: str | None, flt: ObjectFilter,
+                           resource_version: str = "", *, allow_bookmarks: bool = False,
+                           timeout_seconds: float | None = None,
+                           initial_events_end: bool = False,
+                           ) -> AsyncGenerator[tuple[str, CachedEvent | Obj], None]:
+        """watch_batches, one (type, event) pair at a time."""
+        batches = self.watch_batches(resource, namespace, flt, resource_version,
+                                     allow_bookmarks=allow_bookmarks,
+                                     timeout_seconds=timeout_seconds,
+                                     initial_events_end=initial_events_end)
+        try:
+            async for batch in batches:
+                for pair in batch:
+                    yield pair
+        finally:
+            await batches.aclose()
 
     # --- the ApiClient protocol --------------------------------------------------------------
 

@@ -14,24 +14,29 @@ from minikube_py.apiserver.watchcache import CachedEvent, StoreWatcher, WatchFan
 from minikube_py.store.types import KV, KeyValue
 
 
-def watch_events(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource: Resource, namespace: str | None, flt: ObjectFilter,
-                 resource_version: str = "", *, allow_bookmarks: bool = False,
-                 timeout_seconds: float | None = None, initial_events_end: bool = False,
-                 ) -> AsyncGenerator[tuple[str, CachedEvent | dict[str, Any]], None]:
-    """(type, event) pairs; initial state first when resource_version is "" or "0".
+def watch_batches(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource: Resource,
+                  namespace: str | None, flt: ObjectFilter, resource_version: str = "", *,
+                  allow_bookmarks: bool = False, timeout_seconds: float | None = None,
+                  initial_events_end: bool = False) -> AsyncGenerator[Batch, None]:
+    """Batches of (type, event) pairs, each what was ready at once; initial state first when
+    resource_version is "" or "0".
     Objects come as CachedEvents (shared: read them, never change them); bookmarks as dicts.
     A bad resourceVersion raises here, before the caller starts a 200 response."""
     rev = storage.parse_resource_version(resource_version)
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
     return _watch(fanout, kv, bookmark_interval, resource, namespace, flt, rev,
-                  allow_bookmarks=allow_bookmarks,
-                  deadline=deadline, initial_events_end=initial_events_end)
+                  allow_bookmarks=allow_bookmarks, deadline=deadline,
+                  initial_events_end=initial_events_end)
 
 
-async def _watch(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource: Resource, namespace: str | None, flt: ObjectFilter,
-                 rev: int, *, allow_bookmarks: bool, deadline: float | None,
-                 initial_events_end: bool,
-                 ) -> AsyncGenerator[tuple[str, CachedEvent | dict[str, Any]], None]:
+Batch = list[tuple[str, CachedEvent | dict[str, Any]]]
+_INITIAL_BATCH = 500  # initial state goes out in batches of this many objects
+
+
+async def _watch(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource: Resource,
+                 namespace: str | None, flt: ObjectFilter, rev: int, *, allow_bookmarks: bool,
+                 deadline: float | None, initial_events_end: bool,
+                 ) -> AsyncGenerator[Batch, None]:
     prefix = storage.list_prefix(resource, namespace if resource.namespaced else None)
     await fanout.ready.wait()
     initial: list[KeyValue] = []
@@ -45,13 +50,13 @@ async def _watch(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource
         w = fanout.subscribe(prefix, flt, rev) or StoreWatcher(kv, prefix, flt, rev)
         last = rev
     try:
-        for stored in initial:
-            yield "ADDED", CachedEvent.of_stored(stored)
+        for i in range(0, len(initial), _INITIAL_BATCH):
+            yield [("ADDED", CachedEvent.of_stored(s)) for s in initial[i:i + _INITIAL_BATCH]]
         if initial_events_end:
             # The watch-list protocol: a bookmark marks the end of the initial state.
-            yield "BOOKMARK", {"kind": resource.kind, "apiVersion": resource.api_version,
-                               "metadata": {"resourceVersion": str(last), "annotations": {
-                                   "k8s.io/initial-events-end": "true"}}}
+            yield [("BOOKMARK", {"kind": resource.kind, "apiVersion": resource.api_version,
+                                 "metadata": {"resourceVersion": str(last), "annotations": {
+                                     "k8s.io/initial-events-end": "true"}}})]
         while True:
             wait = bookmark_interval if allow_bookmarks else None
             if deadline is not None:
@@ -70,13 +75,12 @@ async def _watch(fanout: WatchFanout, kv: KV, bookmark_interval: float, resource
                 if allow_bookmarks and progress > last and \
                         (deadline is None or time.monotonic() < deadline):
                     last = progress
-                    yield "BOOKMARK", {"kind": resource.kind,
-                                       "apiVersion": resource.api_version,
-                                       "metadata": {"resourceVersion": str(last)}}
+                    yield [("BOOKMARK", {"kind": resource.kind,
+                                         "apiVersion": resource.api_version,
+                                         "metadata": {"resourceVersion": str(last)}})]
                 continue
-            for kind, ev in batch:
-                last = ev.revision
-                yield kind, ev
+            last = batch[-1][1].revision
+            yield list(batch)
     finally:
         if isinstance(w, StoreWatcher):
             await w.stop()
