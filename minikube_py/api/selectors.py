@@ -229,15 +229,6 @@ def parse_field_selector(selector: str) -> FieldSelector:
 FieldsFunc = Callable[[Mapping[str, Any]], dict[str, str]]
 
 
-def _g(obj: Mapping[str, Any], *path: str) -> Any:
-    cur: Any = obj
-    for p in path:
-        if not isinstance(cur, Mapping):
-            return None
-        cur = cur.get(p)
-    return cur
-
-
 def _s(value: Any) -> str:
     if value is None:
         return ""

@@ -176,3 +176,22 @@ def keep_old_status(new: Obj, old: Obj) -> None:
         new.pop("status", None)
     else:
         new["status"] = status
+
+
+def field_text(value: Any) -> str:
+    """A field's value as field selectors compare it (booleans as Go prints them)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def field_at(obj: Mapping[str, Any], *path: str) -> Any:
+    """obj[path[0]][path[1]]..., or None where a step is missing or not an object."""
+    cur: Any = obj
+    for p in path:
+        if not isinstance(cur, Mapping):
+            return None
+        cur = cur.get(p)
+    return cur

@@ -9,19 +9,9 @@ from typing import Any
 
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import CONFIGMAPS
-from minikube_py.api.validation import (
-    config_key_errors,
-    invalid_value,
-    validate_string_map,
-)
+from minikube_py.api.validation import config_key_errors, invalid_value, validate_string_map
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
-from minikube_py.apiserver.tables_format import (
-    AGE_DESC,
-    NAME_DESC,
-    Row,
-    column,
-    since,
-)
+from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, since
 
 
 def validate_data_maps(obj: Mapping[str, Any], binary_field: str) -> list[Cause]:

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from minikube_py.api.resources import CONTROLLERREVISIONS
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
-from minikube_py.apiserver.tables_format import (
-    AGE_DESC,
-    NAME_DESC,
-    Row,
-    age,
-    column,
-    name,
-)
+from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, age, column, name
 
 CONTROLLERREVISION_COLUMNS = [
     column("Name", NAME_DESC, fmt="name"),

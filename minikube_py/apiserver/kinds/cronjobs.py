@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import CRONJOBS
-from minikube_py.api.validation import (
-    required,
-)
+from minikube_py.api.validation import required
 from minikube_py.apiserver.kinds.base import Obj, Printer
 from minikube_py.apiserver.kinds.jobs import default_job_spec, validate_job_template
-from minikube_py.apiserver.kinds.podspec import (
-    validate_replicas,
-    wide_columns,
-)
-from minikube_py.apiserver.kinds.workloads import (
-    WorkloadStrategy,
-)
+from minikube_py.apiserver.kinds.podspec import validate_replicas, wide_columns
+from minikube_py.apiserver.kinds.workloads import WorkloadStrategy
 from minikube_py.apiserver.tables_format import (
     AGE_DESC,
     NAME_DESC,

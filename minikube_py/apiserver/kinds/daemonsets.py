@@ -5,11 +5,7 @@ from __future__ import annotations
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import DAEMONSETS
 from minikube_py.apiserver.kinds.base import Obj, Printer
-from minikube_py.apiserver.kinds.podspec import (
-    default_template,
-    wide,
-    wide_columns,
-)
+from minikube_py.apiserver.kinds.podspec import default_template, wide, wide_columns
 from minikube_py.apiserver.kinds.workloads import (
     WorkloadStrategy,
     immutable_selector,

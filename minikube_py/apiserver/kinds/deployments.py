@@ -5,25 +5,14 @@ from __future__ import annotations
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import DEPLOYMENTS
 from minikube_py.apiserver.kinds.base import Obj, Printer
-from minikube_py.apiserver.kinds.podspec import (
-    default_template,
-    wide,
-    wide_columns,
-)
+from minikube_py.apiserver.kinds.podspec import default_template, wide, wide_columns
 from minikube_py.apiserver.kinds.workloads import (
     LABEL_SELECTOR_SCALE,
     WorkloadStrategy,
     immutable_selector,
     validate_replicated,
 )
-from minikube_py.apiserver.tables_format import (
-    AGE_DESC,
-    NAME_DESC,
-    Row,
-    age,
-    column,
-    name,
-)
+from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, age, column, name
 
 DEPLOYMENT_COLUMNS = [
     column("Name", NAME_DESC, fmt="name"),

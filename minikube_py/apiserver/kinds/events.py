@@ -7,47 +7,32 @@ from collections.abc import Mapping
 from typing import Any
 
 from minikube_py.api.resources import EVENTS, EVENTS_V1
-from minikube_py.api.validation import (
-    path_segment_errors,
-)
-from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
-from minikube_py.apiserver.tables_format import (
-    NAME_DESC,
-    Row,
-    column,
-    since,
-)
-
-
-def _s(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+from minikube_py.api.validation import path_segment_errors
+from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy, field_text
+from minikube_py.apiserver.tables_format import NAME_DESC, Row, column, since
 
 
 def _event_fields(o: Mapping[str, Any]) -> dict[str, str]:
     inv = o.get("involvedObject") or {}
     src = o.get("source") or {}
     return {
-        **{f"involvedObject.{k}": _s(inv.get(k)) for k in (
+        **{f"involvedObject.{k}": field_text(inv.get(k)) for k in (
             "kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
-        "reason": _s(o.get("reason")),
-        "reportingComponent": _s(o.get("reportingComponent")),
-        "source": _s(src.get("component")),
-        "type": _s(o.get("type")),
+        "reason": field_text(o.get("reason")),
+        "reportingComponent": field_text(o.get("reportingComponent")),
+        "source": field_text(src.get("component")),
+        "type": field_text(o.get("type")),
     }
 
 
 def _events_v1_fields(o: Mapping[str, Any]) -> dict[str, str]:
     reg = o.get("regarding") or {}
     return {
-        **{f"regarding.{k}": _s(reg.get(k)) for k in (
+        **{f"regarding.{k}": field_text(reg.get(k)) for k in (
             "kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
-        "reason": _s(o.get("reason")),
-        "reportingController": _s(o.get("reportingController")),
-        "type": _s(o.get("type")),
+        "reason": field_text(o.get("reason")),
+        "reportingController": field_text(o.get("reportingController")),
+        "type": field_text(o.get("type")),
     }
 
 

@@ -16,9 +16,7 @@ from minikube_py.apiserver.kinds.podspec import (
     wide,
     wide_columns,
 )
-from minikube_py.apiserver.kinds.workloads import (
-    WorkloadStrategy,
-)
+from minikube_py.apiserver.kinds.workloads import WorkloadStrategy
 from minikube_py.apiserver.tables_format import (
     AGE_DESC,
     NAME_DESC,

@@ -7,40 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from minikube_py.api.resources import NAMESPACES
-from minikube_py.api.validation import (
-    dns1123_label_errors,
-)
+from minikube_py.api.validation import dns1123_label_errors
 from minikube_py.apiserver.kinds.base import (
     Obj,
     Printer,
     Strategy,
+    field_at,
+    field_text,
     keep_old_status,
 )
-from minikube_py.apiserver.tables_format import (
-    AGE_DESC,
-    NAME_DESC,
-    Row,
-    column,
-    since,
-)
-
-
-def _s(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _g(obj: Mapping[str, Any], *path: str) -> Any:
-    cur: Any = obj
-    for p in path:
-        if not isinstance(cur, Mapping):
-            return None
-        cur = cur.get(p)
-    return cur
-
+from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, since
 
 NAMESPACE_COLUMNS = [column("Name", NAME_DESC, fmt="name"),
                      column("Status", "The status of the namespace"), column("Age", AGE_DESC)]
@@ -54,7 +30,7 @@ def namespace_row(ns: Obj, now: float) -> Row:
 
 
 def _namespace_fields(o: Mapping[str, Any]) -> dict[str, str]:
-    return {"status.phase": _s(_g(o, "status", "phase"))}
+    return {"status.phase": field_text(field_at(o, "status", "phase"))}
 
 
 class NamespaceStrategy(Strategy):

@@ -7,32 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from minikube_py.api.resources import NODES
-from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
-from minikube_py.apiserver.tables_format import (
-    AGE_DESC,
-    NAME_DESC,
-    Row,
-    column,
-    since,
-)
-
-
-def _s(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _g(obj: Mapping[str, Any], *path: str) -> Any:
-    cur: Any = obj
-    for p in path:
-        if not isinstance(cur, Mapping):
-            return None
-        cur = cur.get(p)
-    return cur
-
+from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy, field_at, field_text
+from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, since
 
 NODE_COLUMNS = [
     column("Name", NAME_DESC, fmt="name"),
@@ -90,7 +66,7 @@ def node_row(node: Obj, now: float) -> Row:
 
 
 def _node_fields(o: Mapping[str, Any]) -> dict[str, str]:
-    return {"spec.unschedulable": _s(bool(_g(o, "spec", "unschedulable")))}
+    return {"spec.unschedulable": field_text(bool(field_at(o, "spec", "unschedulable")))}
 
 
 class NodeStrategy(Strategy):

@@ -11,60 +11,27 @@ from minikube_py.api import errors
 from minikube_py.api.errors import Cause
 from minikube_py.api.quantity import QuantityError, parse_quantity
 from minikube_py.api.resources import PODS
-from minikube_py.api.validation import (
-    forbidden,
-)
-from minikube_py.apiserver.kinds.base import (
-    BodyKind,
-    Obj,
-    Printer,
-    Strategy,
-)
-from minikube_py.apiserver.kinds.podspec import (
-    default_pod_spec,
-    validate_pod_spec,
-)
+from minikube_py.api.validation import forbidden
+from minikube_py.apiserver.kinds.base import BodyKind, Obj, Printer, Strategy, field_at, field_text
+from minikube_py.apiserver.kinds.podspec import default_pod_spec, validate_pod_spec
 from minikube_py.apiserver.objectstore import Delete, Stored
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.rest.context import RestContext
 from minikube_py.apiserver.rest.delete import delete
 from minikube_py.apiserver.storage import parse_rfc3339
-from minikube_py.apiserver.tables_format import (
-    AGE_DESC,
-    NAME_DESC,
-    Row,
-    column,
-    since,
-)
-
-
-def _s(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _g(obj: Mapping[str, Any], *path: str) -> Any:
-    cur: Any = obj
-    for p in path:
-        if not isinstance(cur, Mapping):
-            return None
-        cur = cur.get(p)
-    return cur
+from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, since
 
 
 def _pod_fields(o: Mapping[str, Any]) -> dict[str, str]:
     return {
-        "spec.nodeName": _s(_g(o, "spec", "nodeName")),
-        "spec.restartPolicy": _s(_g(o, "spec", "restartPolicy")),
-        "spec.schedulerName": _s(_g(o, "spec", "schedulerName")),
-        "spec.serviceAccountName": _s(_g(o, "spec", "serviceAccountName")),
-        "spec.hostNetwork": _s(bool(_g(o, "spec", "hostNetwork"))),
-        "status.phase": _s(_g(o, "status", "phase")),
-        "status.podIP": _s(_g(o, "status", "podIP")),
-        "status.nominatedNodeName": _s(_g(o, "status", "nominatedNodeName")),
+        "spec.nodeName": field_text(field_at(o, "spec", "nodeName")),
+        "spec.restartPolicy": field_text(field_at(o, "spec", "restartPolicy")),
+        "spec.schedulerName": field_text(field_at(o, "spec", "schedulerName")),
+        "spec.serviceAccountName": field_text(field_at(o, "spec", "serviceAccountName")),
+        "spec.hostNetwork": field_text(bool(field_at(o, "spec", "hostNetwork"))),
+        "status.phase": field_text(field_at(o, "status", "phase")),
+        "status.podIP": field_text(field_at(o, "status", "podIP")),
+        "status.nominatedNodeName": field_text(field_at(o, "status", "nominatedNodeName")),
     }
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import REPLICASETS
 from minikube_py.apiserver.kinds.base import Obj, Printer
-from minikube_py.apiserver.kinds.podspec import (
-    default_template,
-    wide,
-    wide_columns,
-)
+from minikube_py.apiserver.kinds.podspec import default_template, wide, wide_columns
 from minikube_py.apiserver.kinds.workloads import (
     LABEL_SELECTOR_SCALE,
     WorkloadStrategy,
@@ -17,14 +13,7 @@ from minikube_py.apiserver.kinds.workloads import (
     status_replicas_field,
     validate_replicated,
 )
-from minikube_py.apiserver.tables_format import (
-    AGE_DESC,
-    NAME_DESC,
-    Row,
-    age,
-    column,
-    name,
-)
+from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, age, column, name
 
 REPLICASET_COLUMNS = [
     column("Name", NAME_DESC, fmt="name"),

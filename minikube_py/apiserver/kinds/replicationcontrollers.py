@@ -12,10 +12,7 @@ from minikube_py.apiserver.kinds.podspec import (
     validate_template,
 )
 from minikube_py.apiserver.kinds.replicasets import REPLICASET_COLUMNS
-from minikube_py.apiserver.kinds.workloads import (
-    WorkloadStrategy,
-    status_replicas_field,
-)
+from minikube_py.apiserver.kinds.workloads import WorkloadStrategy, status_replicas_field
 from minikube_py.apiserver.tables_format import (
     Row,
     age,

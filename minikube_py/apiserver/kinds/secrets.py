@@ -7,24 +7,9 @@ from typing import Any
 
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import SECRETS
-from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
+from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy, field_text
 from minikube_py.apiserver.kinds.configmaps import validate_data_maps
-from minikube_py.apiserver.tables_format import (
-    AGE_DESC,
-    NAME_DESC,
-    Row,
-    column,
-    since,
-)
-
-
-def _s(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
+from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, since
 
 SECRET_COLUMNS = [column("Name", NAME_DESC, fmt="name"),
                   column("Type", "The type of the secret"),
@@ -40,7 +25,7 @@ def secret_row(sec: Obj, now: float) -> Row:
 
 
 def _secret_fields(o: Mapping[str, Any]) -> dict[str, str]:
-    return {"type": _s(o.get("type"))}
+    return {"type": field_text(o.get("type"))}
 
 
 class SecretStrategy(Strategy):

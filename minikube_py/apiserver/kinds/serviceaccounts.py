@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from minikube_py.api.resources import SERVICEACCOUNTS
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
-from minikube_py.apiserver.tables_format import (
-    AGE_DESC,
-    NAME_DESC,
-    Row,
-    column,
-    since,
-)
+from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, since
 
 SERVICEACCOUNT_COLUMNS = [
     column("Name", NAME_DESC, fmt="name"),

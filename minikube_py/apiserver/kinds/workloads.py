@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from minikube_py.api.errors import Cause
-from minikube_py.api.validation import (
-    invalid_value,
-)
+from minikube_py.api.validation import invalid_value
 from minikube_py.apiserver.kinds.base import Obj, ScaleSpec, Strategy
 from minikube_py.apiserver.kinds.podspec import (
     validate_replicas,
