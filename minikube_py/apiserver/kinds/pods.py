@@ -21,7 +21,7 @@ from minikube_py.apiserver.kinds.base import (
     Strategy,
 )
 from minikube_py.apiserver.kinds.podspec import (
-    default_pod_spec,
+    default_pod,
     validate_pod_spec,
 )
 from minikube_py.apiserver.objectstore import Delete, Stored
@@ -343,7 +343,7 @@ class PodStrategy(Strategy):
                          "eviction": BodyKind("policy", "v1", "Eviction", "policy.Eviction")}
 
     def default(self, obj: Obj) -> None:
-        default_pod_spec(obj.setdefault("spec", {}))
+        default_pod(obj.setdefault("spec", {}))
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj["spec"])}

@@ -77,12 +77,7 @@ def _default_container(c: Obj) -> None:
     for p in c.get("ports") or []:
         if isinstance(p, dict):
             p.setdefault("protocol", "TCP")
-    res = c.setdefault("resources", {})
-    if isinstance(res, dict) and res.get("limits"):
-        # Requests default to limits when only limits are set (SetDefaults_Container).
-        requests = res.setdefault("requests", {})
-        for k, v in res["limits"].items():
-            requests.setdefault(k, v)
+    c.setdefault("resources", {})
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         _default_probe(c.get(probe))
     for env in c.get("env") or []:
@@ -101,19 +96,43 @@ def _default_volume(v: Obj) -> None:
         v["emptyDir"] = {}
 
 
+def _requests_from_limits(c: Obj) -> None:
+    res = c.get("resources")
+    if isinstance(res, dict) and isinstance(res.get("limits"), dict) and res["limits"]:
+        requests = res.setdefault("requests", {})
+        if isinstance(requests, dict):
+            for k, v in res["limits"].items():
+                requests.setdefault(k, v)
+
+
+def default_pod(spec: Obj) -> None:
+    """What a Pod gets beyond its spec's defaults: SetDefaults_Pod (requests from limits,
+    service links) and the ServiceAccount and Priority admission plugins. Pod templates
+    get none of it, so a controller's template reads back as it was written."""
+    for key in ("containers", "initContainers"):
+        for c in spec.get(key) or []:
+            if isinstance(c, dict):
+                _requests_from_limits(c)
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    spec.setdefault("priority", 0)
+    if not spec.get("serviceAccountName"):
+        spec["serviceAccountName"] = spec.get("serviceAccount") or "default"
+    default_pod_spec(spec)
+
+
 def default_pod_spec(spec: Obj) -> None:
+    """SetDefaults_PodSpec and what it nests: for Pods and pod templates alike."""
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("terminationGracePeriodSeconds", 30)
     spec.setdefault("schedulerName", "default-scheduler")
     spec.setdefault("securityContext", {})
-    spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-    spec.setdefault("priority", 0)
+    # The deprecated serviceAccount follows serviceAccountName (the v1 conversion).
     if spec.get("serviceAccount") and not spec.get("serviceAccountName"):
         spec["serviceAccountName"] = spec["serviceAccount"]
-    spec.setdefault("serviceAccountName", "default")
-    spec["serviceAccount"] = spec["serviceAccountName"]
+    if spec.get("serviceAccountName"):
+        spec["serviceAccount"] = spec["serviceAccountName"]
     for key in ("containers", "initContainers", "ephemeralContainers"):
         for c in spec.get(key) or []:
             if isinstance(c, dict):
