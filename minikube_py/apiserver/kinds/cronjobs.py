@@ -8,8 +8,9 @@ from minikube_py.api.validation import (
     required,
 )
 from minikube_py.apiserver.kinds.base import Obj, Printer
-from minikube_py.apiserver.kinds.jobs import default_job_spec, validate_job_template
+from minikube_py.apiserver.kinds.jobs import validate_job_template
 from minikube_py.apiserver.kinds.podspec import (
+    default_template,
     validate_replicas,
     wide_columns,
 )
@@ -73,7 +74,8 @@ class CronJobStrategy(WorkloadStrategy):
         spec.setdefault("failedJobsHistoryLimit", 1)
         jt = spec.setdefault("jobTemplate", {})
         jt.setdefault("metadata", {})
-        default_job_spec(jt.setdefault("spec", {}))
+        # SetDefaults_Job belongs to the Job the controller creates, not to this template.
+        default_template(jt.setdefault("spec", {}))
 
     def validate(self, obj: Obj) -> list[Cause]:
         spec = obj.get("spec") or {}
