@@ -1,7 +1,8 @@
-"""Secrets: a type (Opaque by default), base64 data and plain stringData."""
+"""Secrets: a type (Opaque by default), base64 data, and write-only stringData merged into it."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +40,23 @@ def secret_row(sec: Obj, now: float) -> Row:
 
 
 
+def merge_string_data(obj: Obj) -> None:
+    """stringData is write-only: its entries replace data's, base64-encoded (the v1
+    conversion), so readers of a Secret only ever look at data. A stringData of the wrong
+    shape stays for validation to report."""
+    text, data = obj.get("stringData"), obj.get("data")
+    if not isinstance(text, dict) or not all(isinstance(v, str) for v in text.values()):
+        return
+    if data is not None and not isinstance(data, dict):
+        return
+    merged = dict(data or {})
+    for key, value in text.items():
+        merged[key] = base64.b64encode(value.encode("utf-8", "replace")).decode()
+    del obj["stringData"]
+    if merged:
+        obj["data"] = merged
+
+
 def _secret_fields(o: Mapping[str, Any]) -> dict[str, str]:
     return {"type": _s(o.get("type"))}
 
@@ -50,6 +68,7 @@ class SecretStrategy(Strategy):
 
     def default(self, obj: Obj) -> None:
         obj.setdefault("type", "Opaque")
+        merge_string_data(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
         return validate_data_maps(obj, "data")
