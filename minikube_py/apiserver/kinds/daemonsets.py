@@ -55,8 +55,10 @@ def daemonset_row(ds: Obj, now: float) -> Row:
 
 def _default_daemonset(obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
-    us = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
-    if us.get("type") == "RollingUpdate":
+    us = spec.setdefault("updateStrategy", {})
+    if not us.get("type"):
+        us["type"] = "RollingUpdate"
+    if us["type"] == "RollingUpdate":
         ru = us.setdefault("rollingUpdate", {})
         ru.setdefault("maxUnavailable", 1)
         ru.setdefault("maxSurge", 0)
