@@ -43,12 +43,17 @@ def _default_statefulset(obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
     spec.setdefault("podManagementPolicy", "OrderedReady")
-    us = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
-    if us.get("type") == "RollingUpdate":
-        us.setdefault("rollingUpdate", {"partition": 0})
+    us = spec.setdefault("updateStrategy", {})
+    if not us.get("type"):
+        us["type"] = "RollingUpdate"
+        us.setdefault("rollingUpdate", {})
+    # An explicit RollingUpdate without rollingUpdate gets no partition (as kube).
+    if us["type"] == "RollingUpdate" and isinstance(us.get("rollingUpdate"), dict):
+        us["rollingUpdate"].setdefault("partition", 0)
     spec.setdefault("revisionHistoryLimit", 10)
-    spec.setdefault("persistentVolumeClaimRetentionPolicy",
-                    {"whenDeleted": "Retain", "whenScaled": "Retain"})
+    policy = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+    policy.setdefault("whenDeleted", "Retain")
+    policy.setdefault("whenScaled", "Retain")
     default_template(spec)
 
 
