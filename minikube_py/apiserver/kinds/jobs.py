@@ -85,15 +85,34 @@ def job_row(job: Obj, now: float) -> Row:
             age(job, now), *wide(job)]
 
 
-def default_job_spec(spec: Obj) -> None:
+_MAX_INT32 = 2**31 - 1
+
+
+def default_job(obj: Obj) -> None:
+    """SetDefaults_Job."""
+    spec = obj.setdefault("spec", {})
     if spec.get("completions") is None and spec.get("parallelism") is None:
         spec["completions"] = 1
     spec.setdefault("parallelism", 1)
-    spec.setdefault("backoffLimit", 6)
+    # With a per-index limit the job-wide one must not stop the job first.
+    spec.setdefault("backoffLimit",
+                    _MAX_INT32 if spec.get("backoffLimitPerIndex") is not None else 6)
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
-    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    spec.setdefault("podReplacementPolicy",
+                    "Failed" if spec.get("podFailurePolicy") is not None
+                    else "TerminatingOrFailed")
     default_template(spec)
+    labels_from_template(obj)
+
+
+def labels_from_template(obj: Obj) -> None:
+    """A Job without labels of its own carries its template's."""
+    tmpl = (obj.get("spec") or {}).get("template")
+    labels = (tmpl.get("metadata") or {}).get("labels") if isinstance(tmpl, dict) else None
+    meta = obj.setdefault("metadata", {})
+    if isinstance(labels, dict) and labels and not meta.get("labels"):
+        meta["labels"] = dict(labels)
 
 
 def generate_job_selector(obj: Obj) -> None:
@@ -125,11 +144,13 @@ class JobStrategy(WorkloadStrategy):
     field_labels = staticmethod(_succeeded_field)
 
     def default(self, obj: Obj) -> None:
-        default_job_spec(obj.setdefault("spec", {}))
+        default_job(obj)
 
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
         generate_job_selector(obj)
+        # kube defaults again when it reads the stored Job: the generated labels then.
+        labels_from_template(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
         spec = obj.get("spec") or {}
