@@ -75,7 +75,7 @@ class DaemonSetStrategy(WorkloadStrategy):
         _default_daemonset(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        return validate_replicated(obj)
+        return validate_replicated(obj, "daemonset")
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return self.validate(new) + immutable_selector(new, old)

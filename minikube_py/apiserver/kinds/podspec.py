@@ -263,15 +263,17 @@ def validate_template(spec: Mapping[str, Any], field: str, *,
     return causes
 
 
-def validate_selector_matches(spec: Mapping[str, Any], field: str) -> list[Cause]:
+def validate_selector_matches(spec: Mapping[str, Any], field: str,
+                              noun: str) -> list[Cause]:
+    """A selector that selects something and matches the template; `noun` names the kind
+    in kube's message for an empty one (a ReplicaSet's says "deployment" too)."""
     sel = spec.get("selector")
-    if not sel:
+    if sel is None:
         return [required(f"{field}.selector")]
     if not isinstance(sel, Mapping):
         return [invalid_value(f"{field}.selector", sel, "must be a label selector object")]
     if not (sel.get("matchLabels") or sel.get("matchExpressions")):
-        return [invalid_value(f"{field}.selector", sel,
-                              "empty selector is invalid for deployment")]
+        return [invalid_value(f"{field}.selector", sel, f"empty selector is invalid for {noun}")]
     match_label_errors = validate_labels(sel.get("matchLabels"), f"{field}.selector.matchLabels")
     if match_label_errors:
         return match_label_errors

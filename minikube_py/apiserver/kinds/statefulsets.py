@@ -67,7 +67,7 @@ class StatefulSetStrategy(WorkloadStrategy):
         _default_statefulset(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        return validate_replicated(obj)
+        return validate_replicated(obj, "statefulset")
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return self.validate(new) + immutable_selector(new, old)

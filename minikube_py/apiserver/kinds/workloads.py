@@ -43,11 +43,11 @@ class WorkloadStrategy(Strategy):
     fresh_status: Obj | None = {}
 
 
-def validate_replicated(obj: Obj) -> list[Cause]:
+def validate_replicated(obj: Obj, noun: str) -> list[Cause]:
     """replicas, a pod template (restartPolicy Always) and a selector that matches it."""
     spec = obj.get("spec") or {}
     return validate_replicas(spec, "spec") + validate_template(spec, "spec") + \
-        validate_selector_matches(spec, "spec")
+        validate_selector_matches(spec, "spec", noun)
 
 
 def immutable_selector(new: Obj, old: Obj) -> list[Cause]:
