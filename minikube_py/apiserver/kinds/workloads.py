@@ -46,7 +46,9 @@ class WorkloadStrategy(Strategy):
 def validate_replicated(obj: Obj, noun: str) -> list[Cause]:
     """replicas, a pod template (restartPolicy Always) and a selector that matches it."""
     spec = obj.get("spec") or {}
-    return validate_replicas(spec, "spec") + validate_template(spec, "spec") + \
+    claims = [(t.get("metadata") or {}).get("name") or ""
+              for t in spec.get("volumeClaimTemplates") or [] if isinstance(t, Mapping)]
+    return validate_replicas(spec, "spec") + validate_template(spec, "spec", claims=claims) + \
         validate_selector_matches(spec, "spec", noun)
 
 
