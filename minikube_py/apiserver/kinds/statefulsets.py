@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import STATEFULSETS
+from minikube_py.api.validation import forbidden
 from minikube_py.apiserver.kinds.base import Obj, Printer
 from minikube_py.apiserver.kinds.podspec import (
     default_template,
@@ -13,7 +14,6 @@ from minikube_py.apiserver.kinds.podspec import (
 from minikube_py.apiserver.kinds.workloads import (
     LABEL_SELECTOR_SCALE,
     WorkloadStrategy,
-    immutable_selector,
     validate_replicated,
 )
 from minikube_py.apiserver.tables_format import (
@@ -58,6 +58,22 @@ def _default_statefulset(obj: Obj) -> None:
 
 
 
+# What ValidateStatefulSetUpdate lets an update change; the rest of the spec is fixed.
+_MUTABLE = ("replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit",
+            "persistentVolumeClaimRetentionPolicy", "minReadySeconds")
+_UPDATE_FORBIDDEN = ("updates to statefulset spec for fields other than 'replicas', "
+                     "'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', "
+                     "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are "
+                     "forbidden")
+
+
+def _spec_update_errors(new: Obj, old: Obj) -> list[Cause]:
+    def fixed(obj: Obj) -> Obj:
+        return {k: v for k, v in (obj.get("spec") or {}).items() if k not in _MUTABLE}
+
+    return [forbidden("spec", _UPDATE_FORBIDDEN)] if fixed(new) != fixed(old) else []
+
+
 class StatefulSetStrategy(WorkloadStrategy):
     printer = Printer(STATEFULSET_COLUMNS, statefulset_row)
     scale = LABEL_SELECTOR_SCALE
@@ -70,7 +86,7 @@ class StatefulSetStrategy(WorkloadStrategy):
         return validate_replicated(obj, "statefulset")
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
-        return self.validate(new) + immutable_selector(new, old)
+        return self.validate(new) + _spec_update_errors(new, old)
 
 
 STRATEGY = StatefulSetStrategy(STATEFULSETS)
