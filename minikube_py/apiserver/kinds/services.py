@@ -108,11 +108,31 @@ def _validate_service(obj: Mapping[str, Any]) -> list[Cause]:
     return causes
 
 
+def _cluster_ips(old_spec: Mapping[str, Any], spec: Mapping[str, Any]) -> list[Any]:
+    """The new clusterIPs as kube reads them (normalizeClusterIPs): a client that changed
+    only the singular clusterIP means the list to follow it."""
+    ips = list(spec.get("clusterIPs") or [])
+    ip = spec.get("clusterIP") or ""
+    if ip and ip != (old_spec.get("clusterIP") or "") and \
+            ips == list(old_spec.get("clusterIPs") or []):
+        return [ip]
+    return ips or ([ip] if ip else [])
+
+
 def _validate_service_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Cause]:
-    oip = (old.get("spec") or {}).get("clusterIP")
-    nip = (new.get("spec") or {}).get("clusterIP")
-    if oip and nip and oip != nip and (new.get("spec") or {}).get("type") != "ExternalName":
-        return [invalid_value("spec.clusterIP", nip, "field is immutable")]
+    """An allocated ClusterIP stays (validateUpgradeDowngradeClusterIPs); a Service that
+    is or becomes an ExternalName may drop it."""
+    ospec, nspec = old.get("spec") or {}, new.get("spec") or {}
+    if "ExternalName" in (ospec.get("type"), nspec.get("type")):
+        return []
+    old_ips = list(ospec.get("clusterIPs") or []) or \
+        ([ospec["clusterIP"]] if ospec.get("clusterIP") else [])
+    new_ips = _cluster_ips(ospec, nspec)
+    if old_ips == ["None"] and new_ips == ["None"]:
+        return []
+    for i, (was, now) in enumerate(zip(old_ips, new_ips, strict=False)):
+        if was != now:
+            return [invalid_value(f"spec.clusterIPs[{i}]", new_ips, "may not change once set")]
     return []
 
 
