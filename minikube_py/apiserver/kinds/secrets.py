@@ -8,8 +8,9 @@ from typing import Any
 
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import SECRETS
+from minikube_py.api.validation import invalid_value
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
-from minikube_py.apiserver.kinds.configmaps import validate_data_maps
+from minikube_py.apiserver.kinds.configmaps import immutable_data_errors, validate_data_maps
 from minikube_py.apiserver.tables_format import (
     AGE_DESC,
     NAME_DESC,
@@ -72,6 +73,13 @@ class SecretStrategy(Strategy):
 
     def validate(self, obj: Obj) -> list[Cause]:
         return validate_data_maps(obj, "data")
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        causes = []
+        if new.get("type") != old.get("type"):
+            causes.append(invalid_value("type", new.get("type"), "field is immutable"))
+        # stringData was merged into data by now, so data alone is compared.
+        return causes + immutable_data_errors(new, old, ("data",)) + self.validate(new)
 
 
 STRATEGY = SecretStrategy(SECRETS)
