@@ -8,7 +8,7 @@ from minikube_py.api.validation import (
     required,
 )
 from minikube_py.apiserver.kinds.base import Obj, Printer
-from minikube_py.apiserver.kinds.jobs import validate_job_template
+from minikube_py.apiserver.kinds.jobs import validate_job_spec
 from minikube_py.apiserver.kinds.podspec import (
     default_template,
     validate_replicas,
@@ -83,7 +83,7 @@ class CronJobStrategy(WorkloadStrategy):
         if not spec.get("schedule"):
             causes.append(required("spec.schedule"))
         jt = (spec.get("jobTemplate") or {}).get("spec") or {}
-        return causes + validate_job_template(jt, "spec.jobTemplate.spec")
+        return causes + validate_job_spec(jt, "spec.jobTemplate.spec")
 
 
 STRATEGY = CronJobStrategy(CRONJOBS)

@@ -8,10 +8,10 @@ from typing import Any
 
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import JOBS
+from minikube_py.api.validation import int_field, invalid_value, not_supported, required
 from minikube_py.apiserver.kinds.base import Obj, Printer
 from minikube_py.apiserver.kinds.podspec import (
     default_template,
-    validate_replicas,
     validate_template,
     wide,
     wide_columns,
@@ -134,8 +134,22 @@ def _succeeded_field(o: Mapping[str, Any]) -> dict[str, str]:
     return {"status.successful": str((o.get("status") or {}).get("succeeded") or 0)}
 
 
-def validate_job_template(spec: Mapping[str, Any], field: str) -> list[Cause]:
-    return validate_template(spec, field, restart_policies=("OnFailure", "Never"))
+_COUNTS = ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit",
+           "ttlSecondsAfterFinished")
+COMPLETION_MODES = ("NonIndexed", "Indexed")
+
+
+def validate_job_spec(spec: Mapping[str, Any], field: str) -> list[Cause]:
+    """validateJobSpec: counts that are not negative, a known completion mode (Indexed
+    needs completions) and a run-to-completion pod template."""
+    causes = [invalid_value(f"{field}.{k}", spec[k], "must be greater than or equal to 0")
+              for k in _COUNTS if int_field(spec.get(k)) and spec[k] < 0]
+    mode = spec.get("completionMode")
+    if mode is not None and mode not in COMPLETION_MODES:
+        causes.append(not_supported(f"{field}.completionMode", mode, COMPLETION_MODES))
+    if mode == "Indexed" and spec.get("completions") is None:
+        causes.append(required(f"{field}.completions", "when completion mode is Indexed"))
+    return causes + validate_template(spec, field, restart_policies=("OnFailure", "Never"))
 
 
 class JobStrategy(WorkloadStrategy):
@@ -153,8 +167,7 @@ class JobStrategy(WorkloadStrategy):
         labels_from_template(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        spec = obj.get("spec") or {}
-        return validate_replicas(spec, "spec") + validate_job_template(spec, "spec")
+        return validate_job_spec(obj.get("spec") or {}, "spec")
 
 
 STRATEGY = JobStrategy(JOBS)
