@@ -3,6 +3,7 @@ pod templates, kubectl's columns."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -152,6 +153,62 @@ def validate_job_spec(spec: Mapping[str, Any], field: str) -> list[Cause]:
     return causes + validate_template(spec, field, restart_policies=("OnFailure", "Never"))
 
 
+# A suspended Job that never started may still be placed: these template fields may change.
+_SCHEDULING_DIRECTIVES = ("nodeSelector", "tolerations", "schedulingGates")
+_IMMUTABLE = ("selector", "completionMode", "podFailurePolicy", "backoffLimitPerIndex",
+              "managedBy", "successPolicy")
+
+
+def _comparable_template(template: Any, mutable_scheduling: bool) -> Any:
+    if not mutable_scheduling or not isinstance(template, Mapping):
+        return template
+    out = copy.deepcopy(dict(template))
+    meta = dict(out.get("metadata") or {})
+    meta.pop("labels", None)
+    meta.pop("annotations", None)
+    out["metadata"] = meta
+    spec = dict(out.get("spec") or {})
+    for k in _SCHEDULING_DIRECTIVES:
+        spec.pop(k, None)
+    affinity = spec.get("affinity")
+    if isinstance(affinity, Mapping):
+        rest = {k: v for k, v in affinity.items() if k != "nodeAffinity"}
+        if rest:
+            spec["affinity"] = rest
+        else:
+            spec.pop("affinity")
+    out["spec"] = spec
+    return out
+
+
+def _completions_update(spec: Mapping[str, Any], old: Mapping[str, Any]) -> list[Cause]:
+    """Completions are fixed, but an Indexed Job may scale them with parallelism."""
+    new_c, old_c = spec.get("completions"), old.get("completions")
+    if new_c == old_c:
+        return []
+    if spec.get("completionMode") != "Indexed":
+        return [invalid_value("spec.completions", new_c, "field is immutable")]
+    if new_c is not None and new_c != spec.get("parallelism"):
+        return [invalid_value("spec.completions", new_c,
+                              "can only be modified in tandem with spec.parallelism")]
+    return []
+
+
+def validate_job_update(new: Obj, old: Obj) -> list[Cause]:
+    """ValidateJobSpecUpdate: what a running Job may not change."""
+    spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    causes = _completions_update(spec, old_spec)
+    for k in _IMMUTABLE:
+        if spec.get(k) != old_spec.get(k):
+            causes.append(invalid_value(f"spec.{k}", spec.get(k), "field is immutable"))
+    started = bool((old.get("status") or {}).get("startTime"))
+    mutable_scheduling = old_spec.get("suspend") is True and not started
+    if _comparable_template(spec.get("template"), mutable_scheduling) != \
+            _comparable_template(old_spec.get("template"), mutable_scheduling):
+        causes.append(invalid_value("spec.template", spec.get("template"), "field is immutable"))
+    return causes
+
+
 class JobStrategy(WorkloadStrategy):
     printer = Printer(JOB_COLUMNS, job_row)
     schema = "batch.Job"
@@ -168,6 +225,9 @@ class JobStrategy(WorkloadStrategy):
 
     def validate(self, obj: Obj) -> list[Cause]:
         return validate_job_spec(obj.get("spec") or {}, "spec")
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        return self.validate(new) + validate_job_update(new, old)
 
 
 STRATEGY = JobStrategy(JOBS)
