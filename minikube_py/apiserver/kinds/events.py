@@ -8,6 +8,7 @@ from typing import Any
 
 from minikube_py.api.resources import EVENTS, EVENTS_V1
 from minikube_py.api.validation import (
+    dns1123_subdomain_errors,
     path_segment_errors,
 )
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
@@ -105,6 +106,8 @@ class CoreEventStrategy(EventStrategy):
 class EventsV1Strategy(EventStrategy):
     schema = "events.Event"
     field_labels = staticmethod(_events_v1_fields)
+    # events.k8s.io/v1 creates get the strict ObjectMeta rules: a DNS subdomain.
+    name_errors = staticmethod(dns1123_subdomain_errors)
 
 
 STRATEGY = CoreEventStrategy(EVENTS)
