@@ -60,5 +60,5 @@ def immutable_selector(new: Obj, old: Obj) -> list[Cause]:
 
 
 def status_replicas_field(o: Mapping[str, Any]) -> dict[str, str]:
-    replicas = (o.get("status") or {}).get("replicas")
-    return {"status.replicas": "" if replicas is None else str(replicas)}
+    # An int32 in kube: no replicas yet selects as "0".
+    return {"status.replicas": str((o.get("status") or {}).get("replicas") or 0)}
