@@ -16,21 +16,16 @@ from minikube_py.apiserver.kinds.podspec import (
     validate_selector_matches,
     validate_template,
 )
+from minikube_py.apiserver.tables_format import format_label_selector
 
 
 def _label_selector_text(obj: Obj) -> str:
-    """status.selector of a Scale: the selector in label-selector syntax."""
+    """status.selector of a Scale: LabelSelectorAsSelector(selector).String(), so
+    requirements sorted by key (and their values), an empty selector as ""."""
     selector = (obj.get("spec") or {}).get("selector") or {}
-    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
-    for e in selector.get("matchExpressions") or []:
-        op = {"In": "in", "NotIn": "notin"}.get(e.get("operator", ""))
-        if op:
-            parts.append(f"{e['key']} {op} ({','.join(e.get('values') or [])})")
-        elif e.get("operator") == "Exists":
-            parts.append(e["key"])
-        else:
-            parts.append("!" + e["key"])
-    return ",".join(parts)
+    if not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        return ""
+    return format_label_selector(selector)
 
 
 LABEL_SELECTOR_SCALE = ScaleSpec(_label_selector_text)
