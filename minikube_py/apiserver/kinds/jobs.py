@@ -12,6 +12,7 @@ from minikube_py.api.resources import JOBS
 from minikube_py.api.validation import int_field, invalid_value, not_supported, required
 from minikube_py.apiserver.kinds.base import Obj, Printer
 from minikube_py.apiserver.kinds.podspec import (
+    MAX_INT32,
     default_template,
     validate_template,
     wide,
@@ -86,9 +87,6 @@ def job_row(job: Obj, now: float) -> Row:
             age(job, now), *wide(job)]
 
 
-_MAX_INT32 = 2**31 - 1
-
-
 def default_job(obj: Obj) -> None:
     """SetDefaults_Job."""
     spec = obj.setdefault("spec", {})
@@ -97,7 +95,7 @@ def default_job(obj: Obj) -> None:
     spec.setdefault("parallelism", 1)
     # With a per-index limit the job-wide one must not stop the job first.
     spec.setdefault("backoffLimit",
-                    _MAX_INT32 if spec.get("backoffLimitPerIndex") is not None else 6)
+                    MAX_INT32 if spec.get("backoffLimitPerIndex") is not None else 6)
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
     spec.setdefault("podReplacementPolicy",

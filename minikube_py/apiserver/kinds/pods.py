@@ -13,6 +13,7 @@ from minikube_py.api.quantity import QuantityError, parse_quantity
 from minikube_py.api.resources import PODS
 from minikube_py.api.validation import (
     forbidden,
+    int_field,
     invalid_value,
 )
 from minikube_py.apiserver.kinds.base import (
@@ -22,6 +23,7 @@ from minikube_py.apiserver.kinds.base import (
     Strategy,
 )
 from minikube_py.apiserver.kinds.podspec import (
+    MAX_INT32,
     default_pod,
     validate_pod_spec,
 )
@@ -106,15 +108,12 @@ POD_UPDATE_MESSAGE = (
     "(allow it to be set to 1 if it was previously negative)")
 
 
-_MAX_INT32 = 2**31 - 1
-
-
 def _active_deadline_out_of_range(ns: Mapping[str, Any]) -> list[Cause]:
     new = ns.get("activeDeadlineSeconds")
-    if new is None or (isinstance(new, int) and 0 <= new <= _MAX_INT32):
+    if new is None or (int_field(new) and 0 <= new <= MAX_INT32):
         return []
     return [invalid_value("spec.activeDeadlineSeconds", new,
-                          f"must be between 0 and {_MAX_INT32}, inclusive")]
+                          f"must be between 0 and {MAX_INT32}, inclusive")]
 
 
 def _active_deadline_update(os: Mapping[str, Any], ns: Mapping[str, Any]) -> list[Cause]:

@@ -156,7 +156,7 @@ def default_template(spec: Obj) -> None:
 
 # --- validation -------------------------------------------------------------------
 
-def not_found(field: str, value: str) -> Cause:
+def not_found(field: str, value: Any) -> Cause:
     return Cause("FieldValueNotFound", f"Not found: {json.dumps(value)}", field)
 
 
