@@ -98,7 +98,8 @@ def invalid(kind: str, name: str, causes: list[Cause], group: str = "") -> ApiEr
     parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
     # kube-apiserver brackets the list only when there is more than one error
     summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
-    return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {summary}',
+    # The message names the qualified kind (GroupKind.String()); details keep them apart.
+    return ApiError(422, "Invalid", f'{qualified(kind, group)} "{name}" is invalid: {summary}',
                     {"name": name, "kind": kind, **({"group": group} if group else {})}, causes)
 
 

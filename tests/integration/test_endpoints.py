@@ -139,7 +139,8 @@ async def test_endpoints_of_a_service_without_selector_are_left_alone() -> None:
         start(plane)
         await plane.api.create(SERVICES, web_service(), namespace="default")
         manual = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
-                  "subsets": [{"addresses": [{"ip": "10.1.2.3"}], "ports": [{"port": 9}]}]}
+                  "subsets": [{"addresses": [{"ip": "10.1.2.3"}],
+                              "ports": [{"port": 9, "protocol": "TCP"}]}]}
         await plane.api.create(ENDPOINTS, manual, namespace="default")
         await plane.api.create(PODS, web_pod("web-0"), namespace="default")
         # A service with a selector, synced after the manual one, proves the loop ran.

@@ -9,7 +9,12 @@ from typing import Any
 
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import CONFIGMAPS
-from minikube_py.api.validation import config_key_errors, invalid_value, validate_string_map
+from minikube_py.api.validation import (
+    config_key_errors,
+    forbidden,
+    invalid_value,
+    validate_string_map,
+)
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, since
 
@@ -33,6 +38,18 @@ def validate_data_maps(obj: Mapping[str, Any], binary_field: str) -> list[Cause]
         causes += [invalid_value(f"data[{key}]", key, "duplicate of key present in binaryData")
                    for key in (text or {}) if key in (binary or {})]
     return causes
+
+
+_WHEN_IMMUTABLE = "field is immutable when `immutable` is set"
+
+
+def immutable_data_errors(new: Mapping[str, Any], old: Mapping[str, Any],
+                          fields: tuple[str, ...]) -> list[Cause]:
+    """An object stored with `immutable: true` keeps that flag and these fields."""
+    if old.get("immutable") is not True:
+        return []
+    causes = [] if new.get("immutable") is True else [forbidden("immutable", _WHEN_IMMUTABLE)]
+    return causes + [forbidden(f, _WHEN_IMMUTABLE) for f in fields if new.get(f) != old.get(f)]
 
 
 def _is_base64(value: str) -> bool:
@@ -61,6 +78,9 @@ class ConfigMapStrategy(Strategy):
 
     def validate(self, obj: Obj) -> list[Cause]:
         return validate_data_maps(obj, "binaryData")
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        return immutable_data_errors(new, old, ("data", "binaryData")) + self.validate(new)
 
 
 STRATEGY = ConfigMapStrategy(CONFIGMAPS)

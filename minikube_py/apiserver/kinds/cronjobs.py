@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import CRONJOBS
-from minikube_py.api.validation import required
+from minikube_py.api.validation import (
+    int_field,
+    invalid_value,
+    not_supported,
+    required,
+)
 from minikube_py.apiserver.kinds.base import Obj, Printer
-from minikube_py.apiserver.kinds.jobs import default_job_spec, validate_job_template
-from minikube_py.apiserver.kinds.podspec import validate_replicas, wide_columns
-from minikube_py.apiserver.kinds.workloads import WorkloadStrategy
+from minikube_py.apiserver.kinds.jobs import validate_job_spec
+from minikube_py.apiserver.kinds.podspec import (
+    default_template,
+    wide_columns,
+)
+from minikube_py.apiserver.kinds.workloads import (
+    WorkloadStrategy,
+)
 from minikube_py.apiserver.tables_format import (
     AGE_DESC,
     NAME_DESC,
@@ -54,6 +67,32 @@ def cronjob_row(cj: Obj, now: float) -> Row:
 
 
 
+# A Job is named after its CronJob plus an 11-character "-<minutes>": 63 - 11.
+_MAX_NAME = 52
+CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
+
+
+def validate_cronjob_spec(spec: Mapping[str, Any]) -> list[Cause]:
+    """validateCronJobSpec, bar the schedule's syntax: a schedule, a known concurrency policy,
+    limits that are not negative, and a job template whose selector is left to the Job."""
+    causes = [] if spec.get("schedule") else [required("spec.schedule")]
+    policy = spec.get("concurrencyPolicy")
+    if policy not in CONCURRENCY_POLICIES:
+        causes.append(not_supported("spec.concurrencyPolicy", policy, CONCURRENCY_POLICIES))
+    for k in ("startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+        if int_field(spec.get(k)) and spec[k] < 0:
+            causes.append(invalid_value(f"spec.{k}", spec[k], "must be greater than or equal to 0"))
+    jt = (spec.get("jobTemplate") or {}).get("spec") or {}
+    causes += validate_job_spec(jt, "spec.jobTemplate.spec")
+    if jt.get("selector") is not None:
+        causes.append(invalid_value("spec.jobTemplate.spec.selector", jt["selector"],
+                                    "`selector` will be auto-generated"))
+    if jt.get("manualSelector") is True:
+        causes.append(not_supported("spec.jobTemplate.spec.manualSelector", True,
+                                    ("nil", "false")))
+    return causes
+
+
 class CronJobStrategy(WorkloadStrategy):
     printer = Printer(CRONJOB_COLUMNS, cronjob_row)
     schema = "batch.CronJob"
@@ -66,15 +105,20 @@ class CronJobStrategy(WorkloadStrategy):
         spec.setdefault("failedJobsHistoryLimit", 1)
         jt = spec.setdefault("jobTemplate", {})
         jt.setdefault("metadata", {})
-        default_job_spec(jt.setdefault("spec", {}))
+        # SetDefaults_Job belongs to the Job the controller creates, not to this template.
+        default_template(jt.setdefault("spec", {}))
 
     def validate(self, obj: Obj) -> list[Cause]:
-        spec = obj.get("spec") or {}
-        causes = validate_replicas(spec, "spec")
-        if not spec.get("schedule"):
-            causes.append(required("spec.schedule"))
-        jt = (spec.get("jobTemplate") or {}).get("spec") or {}
-        return causes + validate_job_template(jt, "spec.jobTemplate.spec")
+        name = (obj.get("metadata") or {}).get("name") or ""
+        causes = []
+        if len(name) > _MAX_NAME:
+            causes.append(invalid_value("metadata.name", name,
+                                        f"must be no more than {_MAX_NAME} characters"))
+        return causes + validate_cronjob_spec(obj.get("spec") or {})
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        # An old CronJob with a longer name may still be updated (and deleted).
+        return validate_cronjob_spec(new.get("spec") or {})
 
 
 STRATEGY = CronJobStrategy(CRONJOBS)

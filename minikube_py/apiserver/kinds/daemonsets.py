@@ -51,8 +51,10 @@ def daemonset_row(ds: Obj, now: float) -> Row:
 
 def _default_daemonset(obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
-    us = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
-    if us.get("type") == "RollingUpdate":
+    us = spec.setdefault("updateStrategy", {})
+    if not us.get("type"):
+        us["type"] = "RollingUpdate"
+    if us["type"] == "RollingUpdate":
         ru = us.setdefault("rollingUpdate", {})
         ru.setdefault("maxUnavailable", 1)
         ru.setdefault("maxSurge", 0)
@@ -69,7 +71,7 @@ class DaemonSetStrategy(WorkloadStrategy):
         _default_daemonset(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        return validate_replicated(obj)
+        return validate_replicated(obj, "daemonset")
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return self.validate(new) + immutable_selector(new, old)

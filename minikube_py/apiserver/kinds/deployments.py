@@ -57,7 +57,7 @@ class DeploymentStrategy(WorkloadStrategy):
         _default_deployment(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        return validate_replicated(obj)
+        return validate_replicated(obj, "deployment")
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return self.validate(new) + immutable_selector(new, old)

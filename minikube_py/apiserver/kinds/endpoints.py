@@ -53,5 +53,13 @@ class EndpointsStrategy(Strategy):
     printer = Printer(ENDPOINTS_COLUMNS, endpoints_row)
     schema = "core.Endpoints"
 
+    def default(self, obj: Obj) -> None:
+        """SetDefaults_Endpoints: ports without a protocol are TCP."""
+        for subset in obj.get("subsets") or []:
+            if isinstance(subset, dict):
+                for port in subset.get("ports") or []:
+                    if isinstance(port, dict):
+                        port.setdefault("protocol", "TCP")
+
 
 STRATEGY = EndpointsStrategy(ENDPOINTS)

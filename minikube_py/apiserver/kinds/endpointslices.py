@@ -45,5 +45,12 @@ class EndpointSliceStrategy(Strategy):
     printer = Printer(ENDPOINTSLICE_COLUMNS, endpointslice_row)
     schema = "discovery.EndpointSlice"
 
+    def default(self, obj: Obj) -> None:
+        """SetDefaults_EndpointPort: an unnamed port is named "", and TCP unless told."""
+        for port in obj.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("name", "")
+                port.setdefault("protocol", "TCP")
+
 
 STRATEGY = EndpointSliceStrategy(ENDPOINTSLICES)

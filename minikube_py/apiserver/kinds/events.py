@@ -7,9 +7,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from minikube_py.api.resources import EVENTS, EVENTS_V1
-from minikube_py.api.validation import path_segment_errors
+from minikube_py.api.validation import (
+    dns1123_subdomain_errors,
+    path_segment_errors,
+)
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy, field_text
-from minikube_py.apiserver.tables_format import NAME_DESC, Row, column, since
+from minikube_py.apiserver.tables_format import (
+    NAME_DESC,
+    Row,
+    column,
+    since,
+)
 
 
 def _event_fields(o: Mapping[str, Any]) -> dict[str, str]:
@@ -90,6 +98,8 @@ class CoreEventStrategy(EventStrategy):
 class EventsV1Strategy(EventStrategy):
     schema = "events.Event"
     field_labels = staticmethod(_events_v1_fields)
+    # events.k8s.io/v1 creates get the strict ObjectMeta rules: a DNS subdomain.
+    name_errors = staticmethod(dns1123_subdomain_errors)
 
 
 STRATEGY = CoreEventStrategy(EVENTS)

@@ -3,15 +3,17 @@ pod templates, kubectl's columns."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import JOBS
+from minikube_py.api.validation import int_field, invalid_value, not_supported, required
 from minikube_py.apiserver.kinds.base import Obj, Printer
 from minikube_py.apiserver.kinds.podspec import (
+    MAX_INT32,
     default_template,
-    validate_replicas,
     validate_template,
     wide,
     wide_columns,
@@ -83,15 +85,31 @@ def job_row(job: Obj, now: float) -> Row:
             age(job, now), *wide(job)]
 
 
-def default_job_spec(spec: Obj) -> None:
+def default_job(obj: Obj) -> None:
+    """SetDefaults_Job."""
+    spec = obj.setdefault("spec", {})
     if spec.get("completions") is None and spec.get("parallelism") is None:
         spec["completions"] = 1
     spec.setdefault("parallelism", 1)
-    spec.setdefault("backoffLimit", 6)
+    # With a per-index limit the job-wide one must not stop the job first.
+    spec.setdefault("backoffLimit",
+                    MAX_INT32 if spec.get("backoffLimitPerIndex") is not None else 6)
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
-    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    spec.setdefault("podReplacementPolicy",
+                    "Failed" if spec.get("podFailurePolicy") is not None
+                    else "TerminatingOrFailed")
     default_template(spec)
+    labels_from_template(obj)
+
+
+def labels_from_template(obj: Obj) -> None:
+    """A Job without labels of its own carries its template's."""
+    tmpl = (obj.get("spec") or {}).get("template")
+    labels = (tmpl.get("metadata") or {}).get("labels") if isinstance(tmpl, dict) else None
+    meta = obj.setdefault("metadata", {})
+    if isinstance(labels, dict) and labels and not meta.get("labels"):
+        meta["labels"] = dict(labels)
 
 
 def generate_job_selector(obj: Obj) -> None:
@@ -113,8 +131,78 @@ def _succeeded_field(o: Mapping[str, Any]) -> dict[str, str]:
     return {"status.successful": str((o.get("status") or {}).get("succeeded") or 0)}
 
 
-def validate_job_template(spec: Mapping[str, Any], field: str) -> list[Cause]:
-    return validate_template(spec, field, restart_policies=("OnFailure", "Never"))
+_COUNTS = ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit",
+           "ttlSecondsAfterFinished")
+COMPLETION_MODES = ("NonIndexed", "Indexed")
+
+
+def validate_job_spec(spec: Mapping[str, Any], field: str) -> list[Cause]:
+    """validateJobSpec: counts that are not negative, a known completion mode (Indexed
+    needs completions) and a run-to-completion pod template."""
+    causes = [invalid_value(f"{field}.{k}", spec[k], "must be greater than or equal to 0")
+              for k in _COUNTS if int_field(spec.get(k)) and spec[k] < 0]
+    mode = spec.get("completionMode")
+    if mode is not None and mode not in COMPLETION_MODES:
+        causes.append(not_supported(f"{field}.completionMode", mode, COMPLETION_MODES))
+    if mode == "Indexed" and spec.get("completions") is None:
+        causes.append(required(f"{field}.completions", "when completion mode is Indexed"))
+    return causes + validate_template(spec, field, restart_policies=("OnFailure", "Never"))
+
+
+# A suspended Job that never started may still be placed: these template fields may change.
+_SCHEDULING_DIRECTIVES = ("nodeSelector", "tolerations", "schedulingGates")
+_IMMUTABLE = ("selector", "completionMode", "podFailurePolicy", "backoffLimitPerIndex",
+              "managedBy", "successPolicy")
+
+
+def _comparable_template(template: Any, mutable_scheduling: bool) -> Any:
+    if not mutable_scheduling or not isinstance(template, Mapping):
+        return template
+    out = copy.deepcopy(dict(template))
+    meta = dict(out.get("metadata") or {})
+    meta.pop("labels", None)
+    meta.pop("annotations", None)
+    out["metadata"] = meta
+    spec = dict(out.get("spec") or {})
+    for k in _SCHEDULING_DIRECTIVES:
+        spec.pop(k, None)
+    affinity = spec.get("affinity")
+    if isinstance(affinity, Mapping):
+        rest = {k: v for k, v in affinity.items() if k != "nodeAffinity"}
+        if rest:
+            spec["affinity"] = rest
+        else:
+            spec.pop("affinity")
+    out["spec"] = spec
+    return out
+
+
+def _completions_update(spec: Mapping[str, Any], old: Mapping[str, Any]) -> list[Cause]:
+    """Completions are fixed, but an Indexed Job may scale them with parallelism."""
+    new_c, old_c = spec.get("completions"), old.get("completions")
+    if new_c == old_c:
+        return []
+    if spec.get("completionMode") != "Indexed":
+        return [invalid_value("spec.completions", new_c, "field is immutable")]
+    if new_c is not None and new_c != spec.get("parallelism"):
+        return [invalid_value("spec.completions", new_c,
+                              "can only be modified in tandem with spec.parallelism")]
+    return []
+
+
+def validate_job_update(new: Obj, old: Obj) -> list[Cause]:
+    """ValidateJobSpecUpdate: what a running Job may not change."""
+    spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    causes = _completions_update(spec, old_spec)
+    for k in _IMMUTABLE:
+        if spec.get(k) != old_spec.get(k):
+            causes.append(invalid_value(f"spec.{k}", spec.get(k), "field is immutable"))
+    started = bool((old.get("status") or {}).get("startTime"))
+    mutable_scheduling = old_spec.get("suspend") is True and not started
+    if _comparable_template(spec.get("template"), mutable_scheduling) != \
+            _comparable_template(old_spec.get("template"), mutable_scheduling):
+        causes.append(invalid_value("spec.template", spec.get("template"), "field is immutable"))
+    return causes
 
 
 class JobStrategy(WorkloadStrategy):
@@ -123,15 +211,19 @@ class JobStrategy(WorkloadStrategy):
     field_labels = staticmethod(_succeeded_field)
 
     def default(self, obj: Obj) -> None:
-        default_job_spec(obj.setdefault("spec", {}))
+        default_job(obj)
 
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
         generate_job_selector(obj)
+        # kube defaults again when it reads the stored Job: the generated labels then.
+        labels_from_template(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        spec = obj.get("spec") or {}
-        return validate_replicas(spec, "spec") + validate_job_template(spec, "spec")
+        return validate_job_spec(obj.get("spec") or {}, "spec")
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        return self.validate(new) + validate_job_update(new, old)
 
 
 STRATEGY = JobStrategy(JOBS)

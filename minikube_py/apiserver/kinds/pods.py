@@ -11,9 +11,24 @@ from minikube_py.api import errors
 from minikube_py.api.errors import Cause
 from minikube_py.api.quantity import QuantityError, parse_quantity
 from minikube_py.api.resources import PODS
-from minikube_py.api.validation import forbidden
-from minikube_py.apiserver.kinds.base import BodyKind, Obj, Printer, Strategy, field_at, field_text
-from minikube_py.apiserver.kinds.podspec import default_pod_spec, validate_pod_spec
+from minikube_py.api.validation import (
+    forbidden,
+    int_field,
+    invalid_value,
+)
+from minikube_py.apiserver.kinds.base import (
+    BodyKind,
+    Obj,
+    Printer,
+    Strategy,
+    field_at,
+    field_text,
+)
+from minikube_py.apiserver.kinds.podspec import (
+    MAX_INT32,
+    default_pod,
+    validate_pod_spec,
+)
 from minikube_py.apiserver.objectstore import Delete, Stored
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.rest.context import RestContext
@@ -72,11 +87,61 @@ POD_UPDATE_MESSAGE = (
     "(allow it to be set to 1 if it was previously negative)")
 
 
+def _active_deadline_out_of_range(ns: Mapping[str, Any]) -> list[Cause]:
+    new = ns.get("activeDeadlineSeconds")
+    if new is None or (int_field(new) and 0 <= new <= MAX_INT32):
+        return []
+    return [invalid_value("spec.activeDeadlineSeconds", new,
+                          f"must be between 0 and {MAX_INT32}, inclusive")]
+
+
+def _active_deadline_update(os: Mapping[str, Any], ns: Mapping[str, Any]) -> list[Cause]:
+    """activeDeadlineSeconds may be set or shortened, never lengthened or removed."""
+    old, new = os.get("activeDeadlineSeconds"), ns.get("activeDeadlineSeconds")
+    field = "spec.activeDeadlineSeconds"
+    if new is None and old is not None:
+        # kube prints the nil pointer as the string "null".
+        return [invalid_value(field, "null",
+                              "must not update from a positive integer to nil value")]
+    if isinstance(old, int) and isinstance(new, int) and old < new:
+        return [invalid_value(field, new, "must be less than or equal to previous value")]
+    return []
+
+
+def _only_added_tolerations(os: Mapping[str, Any], ns: Mapping[str, Any]) -> list[Cause]:
+    """Every stored toleration stays, but for its tolerationSeconds."""
+    def sans_seconds(t: Any) -> Any:
+        return {k: v for k, v in t.items() if k != "tolerationSeconds"} \
+            if isinstance(t, Mapping) else t
+
+    new = [sans_seconds(t) for t in ns.get("tolerations") or []]
+    if all(sans_seconds(t) in new for t in os.get("tolerations") or []):
+        return []
+    return [forbidden("spec.tolerations",
+                      "existing toleration can not be modified except its tolerationSeconds")]
+
+
+def _only_deleted_scheduling_gates(os: Mapping[str, Any],
+                                   ns: Mapping[str, Any]) -> list[Cause]:
+    old = {g.get("name") for g in os.get("schedulingGates") or [] if isinstance(g, Mapping)}
+    return [forbidden(f"spec.schedulingGates[{i}].name",
+                      f"only deletion is allowed, but found new scheduling gate '{g.get('name')}'")
+            for i, g in enumerate(ns.get("schedulingGates") or [])
+            if isinstance(g, Mapping) and g.get("name") not in old]
+
+
 def validate_pod_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Cause]:
-    """Pod specs are immutable but for images, activeDeadlineSeconds and added tolerations."""
+    """Pod specs are immutable but for images, a shorter activeDeadlineSeconds, added (or
+    re-timed) tolerations and removed scheduling gates (ValidatePodUpdate)."""
     os, ns = old.get("spec") or {}, new.get("spec") or {}
     if os == ns:
         return []
+    out_of_range = _active_deadline_out_of_range(ns)
+    if out_of_range:
+        return out_of_range  # kube reports nothing else then
+    causes = _active_deadline_update(os, ns) + _only_added_tolerations(os, ns) + \
+        _only_deleted_scheduling_gates(os, ns)
+    # The spec with every permitted change taken back must be the stored one.
     probe = json.loads(json.dumps(ns))
     for key in ("containers", "initContainers"):
         olds = os.get(key) or []
@@ -85,25 +150,17 @@ def validate_pod_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[
             for o, n in zip(olds, news, strict=True):
                 if isinstance(n, dict) and "image" in o:
                     n["image"] = o["image"]
-    probe["activeDeadlineSeconds"] = os.get("activeDeadlineSeconds")
-    if probe.get("activeDeadlineSeconds") is None:
-        probe.pop("activeDeadlineSeconds", None)
-    old_tol = os.get("tolerations") or []
-    new_tol = ns.get("tolerations") or []
-    if all(t in new_tol for t in old_tol):
-        if old_tol:
-            probe["tolerations"] = old_tol
+    for key in ("activeDeadlineSeconds", "tolerations", "schedulingGates"):
+        if key in os:
+            probe[key] = os[key]
         else:
-            probe.pop("tolerations", None)
+            probe.pop(key, None)
     if probe.get("terminationGracePeriodSeconds") != os.get("terminationGracePeriodSeconds") \
             and (os.get("terminationGracePeriodSeconds") or 0) < 0:
         probe["terminationGracePeriodSeconds"] = os.get("terminationGracePeriodSeconds")
-    # Removing scheduling gates is the one other permitted change.
-    if "schedulingGates" in os:
-        probe["schedulingGates"] = os["schedulingGates"]
     if probe != dict(os):
-        return [forbidden("spec", POD_UPDATE_MESSAGE)]
-    return []
+        causes.append(forbidden("spec", POD_UPDATE_MESSAGE))
+    return causes
 
 
 POD_COLUMNS = [
@@ -310,7 +367,7 @@ class PodStrategy(Strategy):
                          "eviction": BodyKind("policy", "v1", "Eviction", "policy.Eviction")}
 
     def default(self, obj: Obj) -> None:
-        default_pod_spec(obj.setdefault("spec", {}))
+        default_pod(obj.setdefault("spec", {}))
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj["spec"])}

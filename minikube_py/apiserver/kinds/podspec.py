@@ -3,7 +3,8 @@ and every kind that carries a pod template."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from minikube_py.api.errors import Cause
@@ -45,6 +46,9 @@ PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 _PORT_RANGE = "must be between 1 and 65535, inclusive"
 
 
+MAX_INT32 = 2**31 - 1
+
+
 # --- defaults ---------------------------------------------------------------------
 
 def _image_pull_policy(image: str) -> str:
@@ -77,12 +81,7 @@ def _default_container(c: Obj) -> None:
     for p in c.get("ports") or []:
         if isinstance(p, dict):
             p.setdefault("protocol", "TCP")
-    res = c.setdefault("resources", {})
-    if isinstance(res, dict) and res.get("limits"):
-        # Requests default to limits when only limits are set (SetDefaults_Container).
-        requests = res.setdefault("requests", {})
-        for k, v in res["limits"].items():
-            requests.setdefault(k, v)
+    c.setdefault("resources", {})
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         _default_probe(c.get(probe))
     for env in c.get("env") or []:
@@ -101,19 +100,43 @@ def _default_volume(v: Obj) -> None:
         v["emptyDir"] = {}
 
 
+def _requests_from_limits(c: Obj) -> None:
+    res = c.get("resources")
+    if isinstance(res, dict) and isinstance(res.get("limits"), dict) and res["limits"]:
+        requests = res.setdefault("requests", {})
+        if isinstance(requests, dict):
+            for k, v in res["limits"].items():
+                requests.setdefault(k, v)
+
+
+def default_pod(spec: Obj) -> None:
+    """What a Pod gets beyond its spec's defaults: SetDefaults_Pod (requests from limits,
+    service links) and the ServiceAccount and Priority admission plugins. Pod templates
+    get none of it, so a controller's template reads back as it was written."""
+    for key in ("containers", "initContainers"):
+        for c in spec.get(key) or []:
+            if isinstance(c, dict):
+                _requests_from_limits(c)
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    spec.setdefault("priority", 0)
+    if not spec.get("serviceAccountName"):
+        spec["serviceAccountName"] = spec.get("serviceAccount") or "default"
+    default_pod_spec(spec)
+
+
 def default_pod_spec(spec: Obj) -> None:
+    """SetDefaults_PodSpec and what it nests: for Pods and pod templates alike."""
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("terminationGracePeriodSeconds", 30)
     spec.setdefault("schedulerName", "default-scheduler")
     spec.setdefault("securityContext", {})
-    spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-    spec.setdefault("priority", 0)
+    # The deprecated serviceAccount follows serviceAccountName (the v1 conversion).
     if spec.get("serviceAccount") and not spec.get("serviceAccountName"):
         spec["serviceAccountName"] = spec["serviceAccount"]
-    spec.setdefault("serviceAccountName", "default")
-    spec["serviceAccount"] = spec["serviceAccountName"]
+    if spec.get("serviceAccountName"):
+        spec["serviceAccount"] = spec["serviceAccountName"]
     for key in ("containers", "initContainers", "ephemeralContainers"):
         for c in spec.get(key) or []:
             if isinstance(c, dict):
@@ -133,6 +156,10 @@ def default_template(spec: Obj) -> None:
 
 # --- validation -------------------------------------------------------------------
 
+def not_found(field: str, value: Any) -> Cause:
+    return Cause("FieldValueNotFound", f"Not found: {json.dumps(value)}", field)
+
+
 def port_errors(port: Any, field: str) -> list[Cause]:
     if not int_field(port):
         return [invalid_value(field, port, _PORT_RANGE)] if port is not None else [required(field)]
@@ -142,7 +169,7 @@ def port_errors(port: Any, field: str) -> list[Cause]:
 
 
 def _validate_containers(containers: Any, field: str, names: set[str],
-                         require_image: bool) -> list[Cause]:
+                         require_image: bool, volumes: set[str]) -> list[Cause]:
     causes: list[Cause] = []
     if not isinstance(containers, list):
         return [invalid_value(field, containers, "must be a list")] if containers else []
@@ -167,7 +194,10 @@ def _validate_containers(containers: Any, field: str, names: set[str],
         port_names: set[str] = set()
         for j, p in enumerate(c.get("ports") or []):
             pf = f"{f}.ports[{j}]"
-            causes += port_errors(p.get("containerPort"), f"{pf}.containerPort")
+            if p.get("containerPort") == 0:  # a port of 0 is no port at all
+                causes.append(required(f"{pf}.containerPort"))
+            else:
+                causes += port_errors(p.get("containerPort"), f"{pf}.containerPort")
             if p.get("hostPort"):
                 causes += port_errors(p.get("hostPort"), f"{pf}.hostPort")
             if p.get("protocol") and p["protocol"] not in PROTOCOLS:
@@ -183,22 +213,31 @@ def _validate_containers(containers: Any, field: str, names: set[str],
         for j, vm in enumerate(c.get("volumeMounts") or []):
             if not vm.get("name"):
                 causes.append(required(f"{f}.volumeMounts[{j}].name"))
+            elif not isinstance(vm["name"], str) or vm["name"] not in volumes:
+                causes.append(not_found(f"{f}.volumeMounts[{j}].name", vm["name"]))
             if not vm.get("mountPath"):
                 causes.append(required(f"{f}.volumeMounts[{j}].mountPath"))
     return causes
 
 
-def validate_pod_spec(spec: Any, field: str, *, require_image: bool = True) -> list[Cause]:
+def validate_pod_spec(spec: Any, field: str, *, require_image: bool = True,
+                      claims: Iterable[str] = ()) -> list[Cause]:
+    """`claims`: names a container may mount beside the spec's volumes (a StatefulSet's
+    volumeClaimTemplates)."""
     if not isinstance(spec, Mapping):
         return [required(field)]
     causes: list[Cause] = []
     names: set[str] = set()
+    volumes = {v["name"] for v in spec.get("volumes") or []
+               if isinstance(v, Mapping) and isinstance(v.get("name"), str)}
+    volumes.update(claims)
     containers = spec.get("containers")
     if not containers:
         causes.append(required(f"{field}.containers"))
-    causes += _validate_containers(containers, f"{field}.containers", names, require_image)
+    causes += _validate_containers(containers, f"{field}.containers", names, require_image,
+                                   volumes)
     causes += _validate_containers(spec.get("initContainers"), f"{field}.initContainers", names,
-                                   require_image)
+                                   require_image, volumes)
     causes += validate_labels(spec.get("nodeSelector"), f"{field}.nodeSelector")
     rp = spec.get("restartPolicy")
     if rp is not None and rp not in RESTART_POLICIES:
@@ -214,16 +253,20 @@ def validate_pod_spec(spec: Any, field: str, *, require_image: bool = True) -> l
         elif vname in vol_names:
             causes.append(duplicate(f"{field}.volumes[{i}].name", vname))
         vol_names.add(vname)
-    for k in ("terminationGracePeriodSeconds", "activeDeadlineSeconds"):
-        val = spec.get(k)
-        if val is not None and (not int_field(val) or (k == "activeDeadlineSeconds" and val <= 0)):
-            causes.append(invalid_value(f"{field}.{k}", val, "must be greater than 0"
-                                        if k == "activeDeadlineSeconds" else "must be an integer"))
+    grace = spec.get("terminationGracePeriodSeconds")
+    if grace is not None and not int_field(grace):
+        causes.append(invalid_value(f"{field}.terminationGracePeriodSeconds", grace,
+                                    "must be an integer"))
+    deadline = spec.get("activeDeadlineSeconds")
+    if deadline is not None and (not int_field(deadline) or not 1 <= deadline <= MAX_INT32):
+        causes.append(invalid_value(f"{field}.activeDeadlineSeconds", deadline,
+                                    f"must be between 1 and {MAX_INT32}, inclusive"))
     return causes
 
 
 def validate_template(spec: Mapping[str, Any], field: str, *,
-                       restart_policies: tuple[str, ...] = ("Always",)) -> list[Cause]:
+                       restart_policies: tuple[str, ...] = ("Always",),
+                       claims: Iterable[str] = ()) -> list[Cause]:
     causes: list[Cause] = []
     tmpl = spec.get("template")
     if not isinstance(tmpl, Mapping):
@@ -237,22 +280,24 @@ def validate_template(spec: Mapping[str, Any], field: str, *,
     pod_spec = tmpl.get("spec") or {}
     if not isinstance(pod_spec, Mapping):
         return [*causes, invalid_value(f"{field}.template.spec", pod_spec, "must be an object")]
-    causes += validate_pod_spec(pod_spec, f"{field}.template.spec")
+    causes += validate_pod_spec(pod_spec, f"{field}.template.spec", claims=claims)
     rp = pod_spec.get("restartPolicy")
     if rp is not None and rp in RESTART_POLICIES and rp not in restart_policies:
         causes.append(not_supported(f"{field}.template.spec.restartPolicy", rp, restart_policies))
     return causes
 
 
-def validate_selector_matches(spec: Mapping[str, Any], field: str) -> list[Cause]:
+def validate_selector_matches(spec: Mapping[str, Any], field: str,
+                              noun: str) -> list[Cause]:
+    """A selector that selects something and matches the template; `noun` names the kind
+    in kube's message for an empty one (a ReplicaSet's says "deployment" too)."""
     sel = spec.get("selector")
-    if not sel:
+    if sel is None:
         return [required(f"{field}.selector")]
     if not isinstance(sel, Mapping):
         return [invalid_value(f"{field}.selector", sel, "must be a label selector object")]
     if not (sel.get("matchLabels") or sel.get("matchExpressions")):
-        return [invalid_value(f"{field}.selector", sel,
-                              "empty selector is invalid for deployment")]
+        return [invalid_value(f"{field}.selector", sel, f"empty selector is invalid for {noun}")]
     match_label_errors = validate_labels(sel.get("matchLabels"), f"{field}.selector.matchLabels")
     if match_label_errors:
         return match_label_errors

@@ -48,7 +48,7 @@ class ReplicaSetStrategy(WorkloadStrategy):
         _default_replicaset(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        return validate_replicated(obj)
+        return validate_replicated(obj, "deployment")
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return self.validate(new) + immutable_selector(new, old)

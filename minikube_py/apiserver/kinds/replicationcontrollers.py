@@ -46,8 +46,9 @@ def _default_rc(obj: Obj) -> None:
 
 
 def _map_selector_text(obj: Obj) -> str:
+    """SelectorFromSet(selector).String(): sorted by key."""
     selector = (obj.get("spec") or {}).get("selector") or {}
-    return ",".join(f"{k}={v}" for k, v in selector.items())
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
 
 
 class ReplicationControllerStrategy(WorkloadStrategy):

@@ -34,16 +34,36 @@ from minikube_py.apiserver.tables_format import (
 SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
 
 
+# DefaultClientIPServiceAffinitySeconds: three hours.
+_CLIENT_IP_AFFINITY_SECONDS = 10800
+
+
+def _default_session_affinity(spec: Obj) -> None:
+    affinity = spec.setdefault("sessionAffinity", "None")
+    if affinity == "None":
+        spec.pop("sessionAffinityConfig", None)
+    elif affinity == "ClientIP":
+        config = spec.get("sessionAffinityConfig")
+        client_ip = config.get("clientIP") if isinstance(config, dict) else None
+        if not isinstance(client_ip, dict) or client_ip.get("timeoutSeconds") is None:
+            spec["sessionAffinityConfig"] = {
+                "clientIP": {"timeoutSeconds": _CLIENT_IP_AFFINITY_SECONDS}}
+
+
 def _default_service(obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
-    spec.setdefault("sessionAffinity", "None")
+    _default_session_affinity(spec)
     if spec["type"] != "ExternalName":
         spec.setdefault("internalTrafficPolicy", "Cluster")
         spec.setdefault("ipFamilyPolicy", "SingleStack")
         spec.setdefault("ipFamilies", ["IPv4"])
-    if spec["type"] in ("NodePort", "LoadBalancer"):
+    # service.ExternallyAccessible: node ports, a load balancer or external IPs.
+    if spec["type"] in ("NodePort", "LoadBalancer") or \
+            (spec["type"] == "ClusterIP" and spec.get("externalIPs")):
         spec.setdefault("externalTrafficPolicy", "Cluster")
+    if spec["type"] == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
     for p in spec.get("ports") or []:
         if isinstance(p, dict):
             p.setdefault("protocol", "TCP")
@@ -88,11 +108,31 @@ def _validate_service(obj: Mapping[str, Any]) -> list[Cause]:
     return causes
 
 
+def _cluster_ips(old_spec: Mapping[str, Any], spec: Mapping[str, Any]) -> list[Any]:
+    """The new clusterIPs as kube reads them (normalizeClusterIPs): a client that changed
+    only the singular clusterIP means the list to follow it."""
+    ips = list(spec.get("clusterIPs") or [])
+    ip = spec.get("clusterIP") or ""
+    if ip and ip != (old_spec.get("clusterIP") or "") and \
+            ips == list(old_spec.get("clusterIPs") or []):
+        return [ip]
+    return ips or ([ip] if ip else [])
+
+
 def _validate_service_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Cause]:
-    oip = (old.get("spec") or {}).get("clusterIP")
-    nip = (new.get("spec") or {}).get("clusterIP")
-    if oip and nip and oip != nip and (new.get("spec") or {}).get("type") != "ExternalName":
-        return [invalid_value("spec.clusterIP", nip, "field is immutable")]
+    """An allocated ClusterIP stays (validateUpgradeDowngradeClusterIPs); a Service that
+    is or becomes an ExternalName may drop it."""
+    ospec, nspec = old.get("spec") or {}, new.get("spec") or {}
+    if "ExternalName" in (ospec.get("type"), nspec.get("type")):
+        return []
+    old_ips = list(ospec.get("clusterIPs") or []) or \
+        ([ospec["clusterIP"]] if ospec.get("clusterIP") else [])
+    new_ips = _cluster_ips(ospec, nspec)
+    if old_ips == ["None"] and new_ips == ["None"]:
+        return []
+    for i, (was, now) in enumerate(zip(old_ips, new_ips, strict=False)):
+        if was != now:
+            return [invalid_value(f"spec.clusterIPs[{i}]", new_ips, "may not change once set")]
     return []
 
 

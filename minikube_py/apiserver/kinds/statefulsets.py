@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import STATEFULSETS
+from minikube_py.api.validation import forbidden
 from minikube_py.apiserver.kinds.base import Obj, Printer
 from minikube_py.apiserver.kinds.podspec import default_template, wide, wide_columns
 from minikube_py.apiserver.kinds.workloads import (
     LABEL_SELECTOR_SCALE,
     WorkloadStrategy,
-    immutable_selector,
     validate_replicated,
 )
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, age, column, name
@@ -32,14 +32,35 @@ def _default_statefulset(obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
     spec.setdefault("podManagementPolicy", "OrderedReady")
-    us = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
-    if us.get("type") == "RollingUpdate":
-        us.setdefault("rollingUpdate", {"partition": 0})
+    us = spec.setdefault("updateStrategy", {})
+    if not us.get("type"):
+        us["type"] = "RollingUpdate"
+        us.setdefault("rollingUpdate", {})
+    # An explicit RollingUpdate without rollingUpdate gets no partition (as kube).
+    if us["type"] == "RollingUpdate" and isinstance(us.get("rollingUpdate"), dict):
+        us["rollingUpdate"].setdefault("partition", 0)
     spec.setdefault("revisionHistoryLimit", 10)
-    spec.setdefault("persistentVolumeClaimRetentionPolicy",
-                    {"whenDeleted": "Retain", "whenScaled": "Retain"})
+    policy = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+    policy.setdefault("whenDeleted", "Retain")
+    policy.setdefault("whenScaled", "Retain")
     default_template(spec)
 
+
+
+# What ValidateStatefulSetUpdate lets an update change; the rest of the spec is fixed.
+_MUTABLE = ("replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit",
+            "persistentVolumeClaimRetentionPolicy", "minReadySeconds")
+_UPDATE_FORBIDDEN = ("updates to statefulset spec for fields other than 'replicas', "
+                     "'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', "
+                     "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are "
+                     "forbidden")
+
+
+def _spec_update_errors(new: Obj, old: Obj) -> list[Cause]:
+    def fixed(obj: Obj) -> Obj:
+        return {k: v for k, v in (obj.get("spec") or {}).items() if k not in _MUTABLE}
+
+    return [forbidden("spec", _UPDATE_FORBIDDEN)] if fixed(new) != fixed(old) else []
 
 
 class StatefulSetStrategy(WorkloadStrategy):
@@ -51,10 +72,10 @@ class StatefulSetStrategy(WorkloadStrategy):
         _default_statefulset(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        return validate_replicated(obj)
+        return validate_replicated(obj, "statefulset")
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
-        return self.validate(new) + immutable_selector(new, old)
+        return self.validate(new) + _spec_update_errors(new, old)
 
 
 STRATEGY = StatefulSetStrategy(STATEFULSETS)

@@ -14,21 +14,16 @@ from minikube_py.apiserver.kinds.podspec import (
     validate_selector_matches,
     validate_template,
 )
+from minikube_py.apiserver.tables_format import format_label_selector
 
 
 def _label_selector_text(obj: Obj) -> str:
-    """status.selector of a Scale: the selector in label-selector syntax."""
+    """status.selector of a Scale: LabelSelectorAsSelector(selector).String(), so
+    requirements sorted by key (and their values), an empty selector as ""."""
     selector = (obj.get("spec") or {}).get("selector") or {}
-    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
-    for e in selector.get("matchExpressions") or []:
-        op = {"In": "in", "NotIn": "notin"}.get(e.get("operator", ""))
-        if op:
-            parts.append(f"{e['key']} {op} ({','.join(e.get('values') or [])})")
-        elif e.get("operator") == "Exists":
-            parts.append(e["key"])
-        else:
-            parts.append("!" + e["key"])
-    return ",".join(parts)
+    if not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        return ""
+    return format_label_selector(selector)
 
 
 LABEL_SELECTOR_SCALE = ScaleSpec(_label_selector_text)
@@ -41,11 +36,13 @@ class WorkloadStrategy(Strategy):
     fresh_status: Obj | None = {}
 
 
-def validate_replicated(obj: Obj) -> list[Cause]:
+def validate_replicated(obj: Obj, noun: str) -> list[Cause]:
     """replicas, a pod template (restartPolicy Always) and a selector that matches it."""
     spec = obj.get("spec") or {}
-    return validate_replicas(spec, "spec") + validate_template(spec, "spec") + \
-        validate_selector_matches(spec, "spec")
+    claims = [(t.get("metadata") or {}).get("name") or ""
+              for t in spec.get("volumeClaimTemplates") or [] if isinstance(t, Mapping)]
+    return validate_replicas(spec, "spec") + validate_template(spec, "spec", claims=claims) + \
+        validate_selector_matches(spec, "spec", noun)
 
 
 def immutable_selector(new: Obj, old: Obj) -> list[Cause]:
@@ -56,5 +53,5 @@ def immutable_selector(new: Obj, old: Obj) -> list[Cause]:
 
 
 def status_replicas_field(o: Mapping[str, Any]) -> dict[str, str]:
-    replicas = (o.get("status") or {}).get("replicas")
-    return {"status.replicas": "" if replicas is None else str(replicas)}
+    # An int32 in kube: no replicas yet selects as "0".
+    return {"status.replicas": str((o.get("status") or {}).get("replicas") or 0)}

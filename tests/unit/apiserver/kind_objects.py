@@ -1,0 +1,166 @@
+"""Minimal objects of every built-in kind, and the strategy hooks as the request path calls
+them, for the table-driven strategy tests."""
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from minikube_py.api import resources as r
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import Resource
+from minikube_py.apiserver.kinds.base import Strategy
+from tests.unit.apiserver.kinds import KINDS, validate_create, validate_update
+
+Obj = dict[str, Any]
+Cause = tuple[str, str, str]  # (reason, field, message)
+UID = "6f1d7c2e-0a1b-4c2d-8e3f-9a4b5c6d7e8f"
+
+
+def strategy(resource: Resource) -> Strategy:
+    return KINDS.strategy(resource)
+
+
+def meta(name: str = "x", **extra: Any) -> Obj:
+    return {"name": name, "namespace": "default", **extra}
+
+
+def pod_spec(**extra: Any) -> Obj:
+    return {"containers": [{"name": "c", "image": "busybox"}], **extra}
+
+
+def template(labels: Obj | None = None, **spec: Any) -> Obj:
+    return {"metadata": {"labels": {"app": "web"} if labels is None else labels},
+            "spec": pod_spec(**spec)}
+
+
+def namespace(**spec: Any) -> Obj:
+    return {"metadata": {"name": "team"}, "spec": spec}
+
+
+def node(**spec: Any) -> Obj:
+    return {"metadata": {"name": "n1"}, "spec": spec}
+
+
+def pod(**spec: Any) -> Obj:
+    return {"metadata": meta("p"), "spec": pod_spec(**spec)}
+
+
+def service(**spec: Any) -> Obj:
+    return {"metadata": meta("web"), "spec": {"ports": [{"port": 80}], **spec}}
+
+
+def endpoints(**subset: Any) -> Obj:
+    return {"metadata": meta("web"),
+            "subsets": [{"addresses": [{"ip": "10.244.0.5"}], **subset}]}
+
+
+def endpointslice(**top: Any) -> Obj:
+    return {"metadata": meta("web-abc"), "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.244.0.5"]}], **top}
+
+
+def event(**top: Any) -> Obj:
+    return {"metadata": meta("p.1"), "involvedObject": {"kind": "Pod", "name": "p"},
+            "reason": "Started", **top}
+
+
+def event_v1(**top: Any) -> Obj:
+    return {"metadata": meta("p.1"), "regarding": {"kind": "Pod", "name": "p"},
+            "reason": "Started", **top}
+
+
+def configmap(**top: Any) -> Obj:
+    return {"metadata": meta("cfg"), **top}
+
+
+def secret(**top: Any) -> Obj:
+    return {"metadata": meta("creds"), **top}
+
+
+def serviceaccount(**top: Any) -> Obj:
+    return {"metadata": meta("robot"), **top}
+
+
+def lease(**spec: Any) -> Obj:
+    return {"metadata": meta("n1"), "spec": spec}
+
+
+def controllerrevision(**top: Any) -> Obj:
+    return {"metadata": meta("web-7d4b9c"), "revision": 1, **top}
+
+
+def replicated(**spec: Any) -> Obj:
+    """A Deployment, ReplicaSet, DaemonSet or StatefulSet spec: selector and template."""
+    return {"metadata": meta("web"),
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template(),
+                     **spec}}
+
+
+def replicationcontroller(**spec: Any) -> Obj:
+    return {"metadata": meta("web"), "spec": {"template": template(), **spec}}
+
+
+def job(**spec: Any) -> Obj:
+    return {"metadata": meta("pi", uid=UID),
+            "spec": {"template": template({}, restartPolicy="Never"), **spec}}
+
+
+def cronjob(**spec: Any) -> Obj:
+    return {"metadata": meta("nightly"),
+            "spec": {"schedule": "0 3 * * *",
+                     "jobTemplate": {"spec": {"template": template({}, restartPolicy="OnFailure")}},
+                     **spec}}
+
+
+MINIMAL: dict[Resource, Callable[[], Obj]] = {
+    r.NAMESPACES: namespace, r.NODES: node, r.PODS: pod, r.EVENTS: event,
+    r.SERVICES: service, r.ENDPOINTS: endpoints, r.CONFIGMAPS: configmap, r.SECRETS: secret,
+    r.SERVICEACCOUNTS: serviceaccount, r.REPLICATIONCONTROLLERS: replicationcontroller,
+    r.LEASES: lease, r.DEPLOYMENTS: replicated, r.REPLICASETS: replicated,
+    r.DAEMONSETS: replicated, r.STATEFULSETS: replicated,
+    r.CONTROLLERREVISIONS: controllerrevision, r.JOBS: job, r.CRONJOBS: cronjob,
+    r.ENDPOINTSLICES: endpointslice, r.EVENTS_V1: event_v1,
+}
+
+
+def defaulted(resource: Resource, obj: Obj) -> Obj:
+    """The object after the kind's defaults, as the create and update paths apply them."""
+    out = copy.deepcopy(obj)
+    strategy(resource).default(out)
+    return out
+
+
+def created(resource: Resource, obj: Obj) -> Obj:
+    """The object as the create path prepares it: defaults, then prepare_for_create."""
+    out = defaulted(resource, obj)
+    out["metadata"].setdefault("uid", UID)
+    strategy(resource).prepare_for_create(out)
+    return out
+
+
+def updated(resource: Resource, old: Obj, new: Obj) -> Obj:
+    """A main-resource update of `old` with `new`: the stored generation kept (as the update
+    path keeps system fields), defaults, then prepare_for_update."""
+    out = defaulted(resource, new)
+    if "generation" in old["metadata"]:
+        out["metadata"]["generation"] = old["metadata"]["generation"]
+    strategy(resource).prepare_for_update(out, copy.deepcopy(old))
+    return out
+
+
+def causes(resource: Resource, obj: Obj) -> list[Cause]:
+    """The causes of the 422 the create path's validation answers for `obj`."""
+    with pytest.raises(ApiError) as e:
+        validate_create(resource, obj)
+    assert (e.value.code, e.value.reason) == (422, "Invalid")
+    return [(c.reason, c.field, c.message) for c in e.value.causes]
+
+
+def update_causes(resource: Resource, old: Obj, new: Obj) -> list[Cause]:
+    """The causes of the 422 the update path's validation answers for `old` -> `new`."""
+    with pytest.raises(ApiError) as e:
+        validate_update(resource, old, new)
+    assert (e.value.code, e.value.reason) == (422, "Invalid")
+    return [(c.reason, c.field, c.message) for c in e.value.causes]
