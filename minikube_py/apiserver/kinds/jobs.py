@@ -112,6 +112,9 @@ def labels_from_template(obj: Obj) -> None:
         meta["labels"] = dict(labels)
 
 
+_CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
+
+
 def generate_job_selector(obj: Obj) -> None:
     """Jobs get a selector on their own uid unless spec.manualSelector (batch's defaulting)."""
     spec = obj.setdefault("spec", {})
@@ -123,7 +126,26 @@ def generate_job_selector(obj: Obj) -> None:
               "controller-uid": uid, "job-name": name}
     tmeta = spec.setdefault("template", {}).setdefault("metadata", {})
     tmeta["labels"] = {**(tmeta.get("labels") or {}), **labels}
-    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    # A selector the client gave is kept, with the uid added, so validation can refuse
+    # it (kube: "`selector` not auto-generated") instead of it being replaced unseen.
+    selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
+    match = selector.setdefault("matchLabels", {})
+    match.setdefault(_CONTROLLER_UID, uid)
+    spec["selector"] = selector
+
+
+def generated_selector_errors(obj: Obj) -> list[Cause]:
+    """ValidateGeneratedSelector: without manualSelector the selector must be exactly the
+    generated one (the Job's own uid)."""
+    spec = obj.get("spec") or {}
+    if spec.get("manualSelector"):
+        return []
+    uid = (obj.get("metadata") or {}).get("uid")
+    want = {"matchLabels": {_CONTROLLER_UID: uid}}
+    if uid and spec.get("selector") != want:
+        return [invalid_value("spec.selector", spec.get("selector"),
+                              "`selector` not auto-generated")]
+    return []
 
 
 
@@ -220,10 +242,13 @@ class JobStrategy(WorkloadStrategy):
         labels_from_template(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        return validate_job_spec(obj.get("spec") or {}, "spec")
+        return validate_job_spec(obj.get("spec") or {}, "spec") + \
+            generated_selector_errors(obj)
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
-        return self.validate(new) + validate_job_update(new, old)
+        # The selector is immutable (validate_job_update), so it is checked on create only.
+        return validate_job_spec(new.get("spec") or {}, "spec") + \
+            validate_job_update(new, old)
 
 
 STRATEGY = JobStrategy(JOBS)
