@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from minikube_py.store import commands
 from minikube_py.store.lease import LeaseDeadlines, new_lease_id
@@ -33,10 +32,13 @@ from minikube_py.store.types import (
     RangeResult,
     StoreClosedError,
     StoreError,
+    StoreFailedError,
     TxnResult,
 )
-from minikube_py.store.wal import WriteAheadLog
+from minikube_py.store.wal import WalIOError, WriteAheadLog
 from minikube_py.store.watch import Watcher, WatchHub
+from minikube_py.supervisor import FatalError
+from minikube_py.tasks import ChildTaskFailed, TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,11 @@ class RaftStore:
 
     Group commit: proposals made while an fsync runs (in a worker thread) all go
     into the next batch, which costs one fsync.
+
+    The node loop and the ticker are critical children of the store: `run()` (started by
+    the supervisor) raises once either ends. A failed write or fsync of the log stops the
+    store for good, as etcd does: the write in flight, every pending one and every later
+    request fail with StoreFailedError naming the cause, and none is acknowledged.
     """
 
     def __init__(
@@ -88,12 +95,14 @@ class RaftStore:
         self._deadlines = LeaseDeadlines()
         self._pending: dict[int, tuple[int, asyncio.Future[Any]]] = {}
         self._wake = asyncio.Event()
-        self._caught_up = asyncio.Event()
+        self._started = asyncio.Event()  # recovered log applied, or the store failed
+        self._drained = asyncio.Event()  # closing: nothing left to persist, or failed
         self._recovered_commit = 0
         self._snapshot_index = 0
         self._was_leader = False
-        self._tasks: list[asyncio.Task[None]] = []
-        self._revokes: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(f"store-{member_id}" if len(self._voters) > 1 else "store",
+                              logger=log)
+        self._failure: StoreFailedError | None = None
         self._closed = False
         self._stopping = False
         self._term_vote = (0, 0)
@@ -105,7 +114,10 @@ class RaftStore:
         """Recover from the data dir, then run; returns once the recovered log is applied
         (and, for a single member, once it leads and can take writes)."""
         loop = asyncio.get_running_loop()
-        recovered = await loop.run_in_executor(None, self._wal.open)
+        try:
+            recovered = await loop.run_in_executor(None, self._wal.open)
+        except WalIOError as e:
+            raise StoreFailedError(str(e)) from e
         snap_meta = None
         if recovered.snapshot is not None:
             self._mvcc = MVCCStore.from_snapshot(recovered.snapshot.data)
@@ -122,44 +134,81 @@ class RaftStore:
         if recovered.snapshot is not None:
             self._raft.local_snapshot = recovered.snapshot
         self._recovered_commit = self._raft.commit
-        self._tasks = [
-            asyncio.create_task(self._run_loop(), name=f"raftstore-{self._id}-loop"),
-            asyncio.create_task(self._run_ticker(), name=f"raftstore-{self._id}-ticker"),
-        ]
+        self._tasks.spawn("node-loop", self._until_failure("node loop", self._run_loop()),
+                          critical=True)
+        self._tasks.spawn("ticker", self._until_failure("ticker", self._run_ticker()),
+                          critical=True)
         self._raft.tick()  # a lone member elects itself at once
         self._wake.set()
-        await self._caught_up.wait()
+        await self._started.wait()
+        if self._failure is not None:
+            await self._tasks.close()
+            self._wal.close(sync=False)
+            raise self._failure
+
+    async def run(self) -> NoReturn:
+        """Wait while the store works; once it cannot, raise a FatalError naming the cause
+        (a failed fsync; or a bug in one of its loops, whose traceback the task guard has
+        logged). Stopping is `close()`'s job: cancelling this only stops the watching."""
+        try:
+            await self._tasks.wait_failure()
+        except ChildTaskFailed as e:
+            if self._failure is None:
+                raise
+            raise FatalError(f"{self._failure}") from e.cause
 
     async def close(self) -> None:
-        """Stop, snapshot (so the next start replays little), fsync and close the files."""
+        """Stop, snapshot (so the next start replays little), fsync and close the files.
+        After a failure: close the files without syncing or snapshotting anything."""
         if self._closed:
             return
         self._closed = True
+        if self._raft is None:
+            return  # never started
         self._stopping = True
         self._wake.set()
-        if self._tasks:
-            await self._tasks[0]  # the node loop persists what it has, then returns
-        await self._stop_tasks()
+        await self._drained.wait()  # the node loop persists and applies what it has
+        await self._tasks.close()
         raft = self._raft
-        if raft is not None and raft.applied > self._snapshot_index:
-            await self._save_snapshot()
-        self._wal.close()
+        if self._failure is None and raft is not None and raft.applied > self._snapshot_index:
+            try:
+                await self._save_snapshot()
+            except WalIOError as e:
+                self._halt(StoreFailedError(str(e)))
+        self._wal.close(sync=self._failure is None)
         self._fail_pending(StoreClosedError("store closed"))
         self._hub.close_all()
 
     async def abort(self) -> None:
         """Stop at once without syncing or snapshotting: what a crash leaves (for tests)."""
         self._closed = True
-        await self._stop_tasks()
+        await self._tasks.close()
         self._fail_pending(StoreClosedError("store aborted"))
         self._hub.close_all()
 
-    async def _stop_tasks(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _until_failure(self, what: str, loop: Coroutine[Any, Any, None]) -> None:
+        """Run one of the store's loops; if it fails, the store stops for good. A failed
+        write or fsync is a known outside cause: the loop ends quietly and `run()` names
+        it. Anything else is a bug: it propagates, and the task guard logs its traceback."""
+        try:
+            await loop
+        except WalIOError as e:
+            self._halt(StoreFailedError(str(e)))
+        except Exception as e:
+            self._halt(StoreFailedError(f"the store's {what} failed: {type(e).__name__}: {e}"))
+            raise
+
+    def _halt(self, failure: StoreFailedError) -> None:
+        """Never continue after a failed fsync: refuse everything from now on, fail what
+        waits, end every watch (a new one fails with the cause), and wake a start()
+        waiting for recovery or a close() waiting for the node loop."""
+        if self._failure is not None:
+            return
+        self._failure = failure
+        self._fail_pending(failure)
+        self._hub.close_all(failure)
+        self._started.set()
+        self._drained.set()
 
     # ---- KV protocol --------------------------------------------------------------
 
@@ -292,10 +341,10 @@ class RaftStore:
                 if raft.applied - self._snapshot_index >= self._snapshot_entries:
                     await self._save_snapshot()
             if self._stopping:
-                return
-            if not self._caught_up.is_set() and raft.applied >= self._recovered_commit:
+                self._drained.set()  # close() takes over; the loop idles until cancelled
+            if not self._started.is_set() and raft.applied >= self._recovered_commit:
                 if len(self._voters) > 1 or raft.role is Role.LEADER:
-                    self._caught_up.set()
+                    self._started.set()
 
     def _apply(self, entries: list[Entry]) -> None:
         for entry in entries:
@@ -352,15 +401,20 @@ class RaftStore:
     async def _run_ticker(self) -> None:
         raft = self._raft
         assert raft is not None
-        while True:
+        while self._failure is None:
             await asyncio.sleep(self._tick_interval)
             raft.tick()
             self._wake.set()
             if raft.role is Role.LEADER:
                 for lease_id in self._deadlines.take_expired(self._clock()):
-                    task = asyncio.create_task(self._expire_lease(lease_id))
-                    self._revokes.add(task)
-                    task.add_done_callback(self._revokes.discard)
+                    self._spawn_revoke(lease_id)
+
+    def _spawn_revoke(self, lease_id: int) -> None:
+        def offer_again(_: BaseException) -> None:
+            self._deadlines.retry(lease_id)
+
+        self._tasks.spawn(f"revoke-lease-{lease_id:x}", self._expire_lease(lease_id),
+                          on_error=offer_again)
 
     async def _expire_lease(self, lease_id: int) -> None:
         try:
@@ -371,6 +425,8 @@ class RaftStore:
             self._deadlines.retry(lease_id)
 
     def _check_open(self) -> None:
+        if self._failure is not None:
+            raise self._failure
         if self._closed:
             raise StoreClosedError("store closed")
         if self._raft is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -25,6 +26,20 @@ _KEEP_SNAPSHOTS = 2
 
 class WalCorruptError(Exception):
     """A record before the tail of the log is damaged: refuse to start rather than lose data."""
+
+
+class WalIOError(Exception):
+    """Writing or syncing the log or a snapshot failed. After a failed fsync the kernel may
+    have dropped the unwritten pages and forgotten the error, so nothing written since the
+    last good sync can be trusted to be durable: the store must stop (as etcd does)."""
+
+
+@contextlib.contextmanager
+def _io(what: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as e:
+        raise WalIOError(f"{what} failed: {e}") from e
 
 
 @dataclass(slots=True)
@@ -153,7 +168,8 @@ class WriteAheadLog:
         if not parts:
             return
         buf = b"".join(parts)
-        _write_all(self._fd, buf)
+        with _io("write to the WAL"):
+            _write_all(self._fd, buf)
         self._size += len(buf)
         self._dirty = True
         if entries:
@@ -166,8 +182,9 @@ class WriteAheadLog:
     def sync(self) -> None:
         """fsync the open segment: everything appended before this call is durable after it."""
         if self._dirty:
+            with _io("fsync of the WAL"):
+                self._fsync(self._fd)
             self._dirty = False
-            self._fsync(self._fd)
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         """Write the snapshot atomically, then drop segments and snapshots it makes redundant."""
@@ -175,14 +192,15 @@ class WriteAheadLog:
         payload = msgpack.packb((m.index, m.term, list(m.voters), snapshot.data), use_bin_type=True)
         final = self.snap_dir / f"{m.index:016x}.snap"
         tmp = final.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            _write_all(fd, frame(payload))
-            self._fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, final)
-        self._sync_dir(self.snap_dir)
+        with _io("writing a snapshot"):
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                _write_all(fd, frame(payload))
+                self._fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, final)
+            self._sync_dir(self.snap_dir)
         self.sync()
         self._cut()
         covered = [s for s in self._segments[:-1] if s.max_index <= m.index]
@@ -192,11 +210,16 @@ class WriteAheadLog:
         for old in sorted(self.snap_dir.glob("*.snap"), reverse=True)[_KEEP_SNAPSHOTS:]:
             old.unlink()
 
-    def close(self) -> None:
+    def close(self, *, sync: bool = True) -> None:
+        """Sync and close; `sync=False` after a failed write or fsync, which must not be
+        retried (a retried fsync can report success for pages that were lost)."""
         if self._fd >= 0:
-            self.sync()
-            os.close(self._fd)
-            self._fd = -1
+            try:
+                if sync:
+                    self.sync()
+            finally:
+                os.close(self._fd)
+                self._fd = -1
 
     @property
     def segment_count(self) -> int:
@@ -211,12 +234,13 @@ class WriteAheadLog:
         if self._fd >= 0:
             os.close(self._fd)
         self._segments.append(_Segment(path))
-        self._open_segment(path)
-        record = self._hard_state_record(self._hard_state)
-        _write_all(self._fd, record)
-        self._size += len(record)
-        self._fsync(self._fd)
-        self._sync_dir(self.wal_dir)
+        with _io("starting a WAL segment"):
+            self._open_segment(path)
+            record = self._hard_state_record(self._hard_state)
+            _write_all(self._fd, record)
+            self._size += len(record)
+            self._fsync(self._fd)
+            self._sync_dir(self.wal_dir)
 
     def _open_segment(self, path: Path) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
