@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import logging
 import os
 import random
@@ -13,7 +15,7 @@ from typing import Any, NoReturn, Protocol
 
 from minikube_py.store import commands
 from minikube_py.store.lease import LeaseDeadlines, new_lease_id
-from minikube_py.store.mvcc import MVCCStore
+from minikube_py.store.mvcc import MVCCStore, SnapshotView
 from minikube_py.store.raft import (
     Entry,
     Message,
@@ -55,6 +57,11 @@ class RaftStore:
 
     Group commit: proposals made while an fsync runs (in a worker thread) all go
     into the next batch, which costs one fsync.
+
+    Every `snapshot_entries` applied entries a snapshot lets the WAL drop what it covers.
+    It is serialised and written in a worker thread from a frozen view of the state while
+    the loop goes on taking writes; on its own, a member keeps neither the snapshot's bytes
+    nor applied log entries in memory (no follower will ask for them).
 
     The node loop and the ticker are critical children of the store: `run()` (started by
     the supervisor) raises once either ends. A failed write or fsync of the log stops the
@@ -99,6 +106,8 @@ class RaftStore:
         self._drained = asyncio.Event()  # closing: nothing left to persist, or failed
         self._recovered_commit = 0
         self._snapshot_index = 0
+        # a snapshot being written in a worker thread: what it covers, and the job
+        self._snapshot_job: tuple[SnapshotMeta, asyncio.Future[bytes | None]] | None = None
         self._was_leader = False
         self._tasks = TaskSet(f"store-{member_id}" if len(self._voters) > 1 else "store",
                               logger=log)
@@ -131,7 +140,7 @@ class RaftStore:
             snapshot=snap_meta,
             entries=recovered.entries,
         )
-        if recovered.snapshot is not None:
+        if recovered.snapshot is not None and self._has_peers:
             self._raft.local_snapshot = recovered.snapshot
         self._recovered_commit = self._raft.commit
         self._tasks.spawn("node-loop", self._until_failure("node loop", self._run_loop()),
@@ -169,12 +178,13 @@ class RaftStore:
         self._wake.set()
         await self._drained.wait()  # the node loop persists and applies what it has
         await self._tasks.close()
-        raft = self._raft
-        if self._failure is None and raft is not None and raft.applied > self._snapshot_index:
-            try:
-                await self._save_snapshot()
-            except WalIOError as e:
-                self._halt(StoreFailedError(str(e)))
+        try:
+            await self._finish_snapshot_in_flight()
+            if self._failure is None and self._raft.applied > self._snapshot_index:
+                self._start_snapshot()
+                await self._finish_snapshot_in_flight()
+        except WalIOError as e:
+            self._halt(StoreFailedError(str(e)))
         self._wal.close(sync=self._failure is None)
         self._fail_pending(StoreClosedError("store closed"))
         self._hub.close_all()
@@ -183,6 +193,8 @@ class RaftStore:
         """Stop at once without syncing or snapshotting: what a crash leaves (for tests)."""
         self._closed = True
         await self._tasks.close()
+        if self._snapshot_job is not None:  # a thread cannot be stopped: let it end
+            await asyncio.wait([self._snapshot_job[1]])
         self._fail_pending(StoreClosedError("store aborted"))
         self._hub.close_all()
 
@@ -317,6 +329,8 @@ class RaftStore:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._snapshot_job is not None and self._snapshot_job[1].done():
+                await self._finish_snapshot_in_flight()
             while raft.has_ready():
                 ready = raft.ready()
                 if ready.snapshot is not None:
@@ -337,16 +351,22 @@ class RaftStore:
                 if ready.messages and self._transport is not None:
                     self._transport.send(ready.messages)
                 raft.advance(ready)
+                if not self._has_peers:
+                    raft.forget_applied_entries()
                 self._on_role_change()
-                if raft.applied - self._snapshot_index >= self._snapshot_entries:
-                    await self._save_snapshot()
+                if (self._snapshot_job is None
+                        and raft.applied - self._snapshot_index >= self._snapshot_entries):
+                    self._start_snapshot()
             if self._stopping:
-                self._drained.set()  # close() takes over; the loop idles until cancelled
+                # close() owns the files from here on, and cancels this
+                self._drained.set()
+                await asyncio.Event().wait()
             if not self._started.is_set() and raft.applied >= self._recovered_commit:
                 if len(self._voters) > 1 or raft.role is Role.LEADER:
                     self._started.set()
 
     def _apply(self, entries: list[Entry]) -> None:
+        compacted = self._mvcc.compact_revision
         for entry in entries:
             outcome: Any = None
             if entry.data:
@@ -367,6 +387,8 @@ class RaftStore:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+        if self._mvcc.compact_revision != compacted:
+            self._tasks.spawn("return-freed-memory", self._return_freed_memory())
 
     def _on_role_change(self) -> None:
         assert self._raft is not None
@@ -378,25 +400,65 @@ class RaftStore:
         self._was_leader = leader
 
     async def _install_snapshot(self, snapshot: Snapshot) -> None:
+        """A leader's snapshot replaces our state (we are a follower that fell behind)."""
+        await self._finish_snapshot_in_flight()  # never two snapshot writers at once
         self._mvcc = MVCCStore.from_snapshot(snapshot.data)
         await asyncio.get_running_loop().run_in_executor(None, self._wal.save_snapshot, snapshot)
         self._snapshot_index = snapshot.meta.index
 
-    async def _save_snapshot(self) -> None:
-        """Snapshot the applied state, then let the WAL and the Raft log drop what it covers.
-        Serialising happens on the loop (so the state cannot change under it); the file
-        write and fsync in a thread, while the node loop (our caller) waits."""
+    def _start_snapshot(self) -> None:
+        """Freeze the applied state (cheap, on the loop) and serialise and write it in a
+        worker thread, so requests never wait for it; the loop wakes when it is done."""
         raft = self._raft
-        assert raft is not None
+        assert raft is not None and self._snapshot_job is None
         index = raft.applied
         term = raft.log.term(index)
         if term is None:
             return
-        data = self._mvcc.to_snapshot()
-        snapshot = Snapshot(SnapshotMeta(index, term, raft.voters), data)
-        await asyncio.get_running_loop().run_in_executor(None, self._wal.save_snapshot, snapshot)
-        raft.compact_log(index, data)
-        self._snapshot_index = index
+        mvcc = self._mvcc
+        view = mvcc.snapshot_view()
+        meta = SnapshotMeta(index, term, raft.voters)
+        job = asyncio.get_running_loop().run_in_executor(None, self._write_snapshot, meta, view)
+        job.add_done_callback(lambda _: mvcc.release_view(view))
+        job.add_done_callback(lambda _: self._wake.set())
+        self._snapshot_job = (meta, job)
+
+    def _write_snapshot(self, meta: SnapshotMeta, view: SnapshotView) -> bytes | None:
+        """In a worker thread. Only a member with peers keeps the bytes (to send)."""
+        if not self._has_peers:
+            self._wal.write_snapshot(meta, view.chunks())
+            return None
+        data = b"".join(view.chunks())
+        self._wal.write_snapshot(meta, [data])
+        return data
+
+    async def _finish_snapshot_in_flight(self) -> None:
+        """Wait for the snapshot being written, if any; then let the WAL and the Raft log
+        drop what it covers. Raises WalIOError if writing it failed."""
+        if self._snapshot_job is None:
+            return
+        meta, job = self._snapshot_job
+        try:
+            await asyncio.wait([job])
+        finally:
+            if job.done():
+                self._snapshot_job = None
+        data = job.result()
+        if self._failure is not None or meta.index <= self._snapshot_index:
+            return
+        await asyncio.get_running_loop().run_in_executor(
+            None, self._wal.release_to_snapshot, meta.index)
+        if data is not None and self._raft is not None:
+            self._raft.compact_log(meta.index, data)
+        self._snapshot_index = meta.index
+
+    @staticmethod
+    async def _return_freed_memory() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, return_freed_memory)
+
+    @property
+    def _has_peers(self) -> bool:
+        return len(self._voters) > 1
 
     async def _run_ticker(self) -> None:
         raft = self._raft
@@ -431,3 +493,23 @@ class RaftStore:
             raise StoreClosedError("store closed")
         if self._raft is None:
             raise StoreClosedError("store not started")
+
+
+def _malloc_trim() -> Callable[[], None] | None:
+    libc_name = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(libc_name), "malloc_trim", None) if libc_name else None
+    if trim is None:
+        return None
+    return lambda: trim(0)
+
+
+_trim = _malloc_trim()
+
+
+def return_freed_memory() -> None:
+    """Give the pages that compaction freed back to the OS (in a worker thread: ctypes
+    drops the GIL). glibc keeps freed heap memory for reuse, and the 1 KiB values of a
+    compacted history are freed all over the heap, so without this the process's RSS
+    stays at its high-water mark after compaction. A no-op on other C libraries."""
+    if _trim is not None:
+        _trim()
