@@ -14,8 +14,8 @@ log = logging.getLogger("minikube_py.supervisor")
 class FatalError(Exception):
     """A component stops the cluster on purpose, for a reason it can put in words for the
     person running it ("fsync of the WAL failed: [Errno 5] Input/output error"). The
-    supervisor reports it as `<component>: <message>`, without a traceback: nothing is
-    wrong with the code, something outside it failed."""
+    supervisor reports it as `<component>: <message>`, with no traceback of its own: the
+    component has already logged whatever more there was to say (a bug's traceback)."""
 
 
 class TaskFailed(Exception):
