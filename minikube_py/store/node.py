@@ -86,7 +86,8 @@ class RaftStore:
         self._dir = Path(data_dir)
         self._id = member_id
         self._voters = tuple(sorted(peers or (member_id,)))
-        if len(self._voters) > 1 and transport is None:
+        self._has_peers = len(self._voters) > 1
+        if self._has_peers and transport is None:
             raise ValueError("a store with peers needs a transport")
         self._transport = transport
         self._clock = clock
@@ -351,7 +352,7 @@ class RaftStore:
                 if ready.messages and self._transport is not None:
                     self._transport.send(ready.messages)
                 raft.advance(ready)
-                if not self._has_peers:
+                if ready.committed_entries and not self._has_peers:
                     raft.forget_applied_entries()
                 self._on_role_change()
                 if (self._snapshot_job is None
@@ -455,10 +456,6 @@ class RaftStore:
     @staticmethod
     async def _return_freed_memory() -> None:
         await asyncio.get_running_loop().run_in_executor(None, return_freed_memory)
-
-    @property
-    def _has_peers(self) -> bool:
-        return len(self._voters) > 1
 
     async def _run_ticker(self) -> None:
         raft = self._raft

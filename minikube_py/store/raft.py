@@ -344,8 +344,9 @@ class Raft:
         if self.voters != (self.id,):
             raise RaftInvariantError("a member with peers keeps its log for its followers")
         index = min(self.applied, self.log.stabled)
-        term = self.log.term(index)
-        if index > self.log.snap_index and term is not None:
+        if index > self.log.snap_index:
+            term = self.log.term(index)
+            assert term is not None  # between the snapshot and the last index
             self.log.compact_to(index, term)
 
     def compact_log(self, index: int, data: bytes) -> None:

@@ -172,8 +172,10 @@ class WriteAheadLog:
         if not parts:
             return
         buf = b"".join(parts)
-        with _io("write to the WAL"):
+        try:  # not `with _io(...)`: this is every write's path, and a try costs nothing
             _write_all(self._fd, buf)
+        except OSError as e:
+            raise WalIOError(f"write to the WAL failed: {e}") from e
         self._size += len(buf)
         self._dirty = True
         if entries:
@@ -186,8 +188,10 @@ class WriteAheadLog:
     def sync(self) -> None:
         """fsync the open segment: everything appended before this call is durable after it."""
         if self._dirty:
-            with _io("fsync of the WAL"):
+            try:
                 self._fsync(self._fd)
+            except OSError as e:
+                raise WalIOError(f"fsync of the WAL failed: {e}") from e
             self._dirty = False
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
