@@ -44,6 +44,8 @@ from minikube_py.runtime.images import ensure_builtin_images
 from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
 from minikube_py.store.node import RaftStore
+from minikube_py.store.types import StoreError
+from minikube_py.store.wal import WalCorruptError
 from minikube_py.supervisor import Supervisor, TaskFailed
 
 log = logging.getLogger("minikube_py")
@@ -112,8 +114,12 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     progress.step(f"minikube-py {__version__}: starting a cluster in {config.data_dir}")
 
     store = RaftStore(config.data_dir / "store")
-    await store.start()
+    try:
+        await store.start()
+    except (StoreError, WalCorruptError) as e:
+        raise StartupError(f"the store failed to start: {e}") from e
     sup.on_stop("store", store.close)
+    sup.start("store", store.run())
     progress.step(f"store ready at revision {store.revision}")
 
     api = ApiService(store, service_cidr=config.service_cidr)

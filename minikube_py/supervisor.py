@@ -11,12 +11,23 @@ from typing import Any
 log = logging.getLogger("minikube_py.supervisor")
 
 
+class FatalError(Exception):
+    """A component stops the cluster on purpose, for a reason it can put in words for the
+    person running it ("fsync of the WAL failed: [Errno 5] Input/output error"). The
+    supervisor reports it as `<component>: <message>`, with no traceback of its own: the
+    component has already logged whatever more there was to say (a bug's traceback)."""
+
+
 class TaskFailed(Exception):
     """A root task ended on its own: the cluster cannot go on without it."""
 
     def __init__(self, name: str, cause: BaseException | None) -> None:
-        why = f"{type(cause).__name__}: {cause}" if cause else "it returned"
-        super().__init__(f"component {name!r} stopped ({why})")
+        if isinstance(cause, FatalError):
+            message = f"{name}: {cause}"
+        else:
+            why = f"{type(cause).__name__}: {cause}" if cause else "it returned"
+            message = f"component {name!r} stopped ({why})"
+        super().__init__(message)
         self.name = name
         self.cause = cause
 
@@ -45,7 +56,7 @@ class Supervisor:
     async def _guard(name: str, coro: Coroutine[Any, Any, Any]) -> Any:
         try:
             return await coro
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, FatalError):
             raise
         except Exception:
             log.exception("component %s crashed", name)

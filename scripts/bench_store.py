@@ -14,7 +14,16 @@ pay calling an external etcd. Ours is called in-process, which is what it actual
 etcd's fsyncs per write are its WAL fsyncs, read from its /metrics.
 If `etcd` is not installed the anchor is skipped and only our numbers are printed.
 
+Two more modes measure the store alone (no etcd), each in a process of its own:
+--memory: the process's RSS with --keys (32,000) 1 KiB keys, after --seconds (60) of
+overwrites by 32 clients, after compacting to the current revision, and after the same
+load and compaction once more (does the second round reuse what the first freed?).
+--snapshot-stall: the worst event-loop stall while a snapshot of --keys 1 KiB keys is taken
+under a write load, seen by a task that sleeps 1 ms at a time (what a /readyz probe waits).
+
 Usage: scripts/bench_store.py [-n 2000] [--inflight 64] [--list-keys 1000] [--etcd PATH]
+       scripts/bench_store.py --memory [--keys 32000] [--seconds 60]
+       scripts/bench_store.py --snapshot-stall [--keys 32000]
 """
 
 from __future__ import annotations
@@ -23,8 +32,10 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -164,6 +175,107 @@ async def bench_restart(directory: Path, keys: int, inflight: int) -> None:
     store = RaftStore(directory / "r")
     await store.start()
     print(f"ours: restart, from snapshot of {keys} keys: {time.perf_counter() - t0:.3f} s")
+    await store.close()
+
+
+# ---- memory and snapshot stalls (ours only) -----------------------------------------
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def key_of(i: int) -> bytes:
+    return b"/registry/configmaps/default/cm-%06d" % i
+
+
+async def fill(store: RaftStore, keys: int, inflight: int) -> None:
+    """Put keys 0..keys-1 from `inflight` writers (not one task per key: 32,000 pending
+    tasks would weigh in the RSS measured)."""
+    todo = iter(range(keys))
+
+    async def writer() -> None:
+        for i in todo:
+            await store.txn([], [PutOp(key_of(i), VALUE)], [])
+
+    await asyncio.gather(*(writer() for _ in range(inflight)))
+
+
+async def overwrite(store: RaftStore, keys: int, *, clients: int, seconds: float = 0.0,
+                    writes: int = 0) -> int:
+    """Overwrite random keys from `clients` concurrent writers, for `seconds` or `writes`."""
+    rng = random.Random(1)
+    deadline = time.monotonic() + seconds
+    done = 0
+
+    async def client() -> None:
+        nonlocal done
+        while (time.monotonic() < deadline) if seconds else (done < writes):
+            done += 1
+            await store.txn([], [PutOp(key_of(rng.randrange(keys)), VALUE)], [])
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return done
+
+
+async def bench_memory(directory: Path, keys: int, seconds: float, inflight: int) -> None:
+    store = RaftStore(directory / "m")
+    await store.start()
+    gc.collect()
+    print(f"RSS, one member, fsync on, {keys} keys of 1 KiB:")
+    print(f"  {'started':<40} {rss_mb():6.0f} MB")
+    await fill(store, keys, inflight)
+    gc.collect()
+    print(f"  {f'after {keys} puts':<40} {rss_mb():6.0f} MB")
+    writes = await overwrite(store, keys, clients=32, seconds=seconds)
+    gc.collect()
+    print(f"  {f'after {seconds:.0f} s of overwrites ({writes})':<40} {rss_mb():6.0f} MB")
+    await store.compact(store.revision)
+    await asyncio.sleep(0.5)  # let the store return what compaction freed
+    gc.collect()
+    print(f"  {'after compaction':<40} {rss_mb():6.0f} MB")
+    # the same load again: memory freed by compaction is reused, or the growth repeats
+    writes = await overwrite(store, keys, clients=32, seconds=seconds)
+    await store.compact(store.revision)
+    await asyncio.sleep(0.5)
+    gc.collect()
+    print(f"  {f'after {seconds:.0f} s more ({writes}), compacted':<40} {rss_mb():6.0f} MB")
+    await store.close()
+
+
+async def bench_snapshot_stall(directory: Path, keys: int, inflight: int) -> None:
+    """Fill, then overwrite under a 1 ms ticker while the store crosses one snapshot."""
+    extra = keys // 8
+    store = RaftStore(directory / "s", snapshot_entries=keys + extra)
+    await store.start()
+    await fill(store, keys, inflight)
+    snaps = directory / "s" / "snap"
+    before = len(list(snaps.glob("*.snap")))
+    stalls: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.001)
+            stalls.append(time.perf_counter() - t0 - 0.001)
+
+    tick = asyncio.create_task(ticker())
+    t0 = time.perf_counter()
+    writes = await overwrite(store, keys, clients=32, writes=2 * extra)
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    await tick
+    taken = len(list(snaps.glob("*.snap"))) - before
+    stalls.sort()
+    print(f"snapshot of {keys} keys of 1 KiB under {writes} overwrites from 32 clients "
+          f"({writes / elapsed:.0f} writes/s), {taken} snapshot(s) taken:")
+    print(f"  worst event-loop stall {stalls[-1] * 1e3:.1f} ms, "
+          f"p99 {stalls[int(len(stalls) * 0.99)] * 1e3:.1f} ms over {len(stalls)} ticks")
     await store.close()
 
 
@@ -345,9 +457,19 @@ def main() -> None:
     parser.add_argument("--list-keys", type=int, default=1000, help="keys under the ranged prefix")
     parser.add_argument("--restart-keys", type=int, default=10_000)
     parser.add_argument("--etcd", default="etcd", help="etcd binary (name on PATH or path)")
+    parser.add_argument("--memory", action="store_true", help="measure RSS only")
+    parser.add_argument("--snapshot-stall", action="store_true",
+                        help="measure event-loop stalls during a snapshot only")
+    parser.add_argument("--keys", type=int, default=32_000, help="keys for --memory/--snapshot-stall")
+    parser.add_argument("--seconds", type=float, default=60.0, help="overwrites for --memory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-store-") as d:
-        uvloop.run(bench(args, Path(d)))
+        if args.memory:
+            uvloop.run(bench_memory(Path(d), args.keys, args.seconds, args.inflight))
+        elif args.snapshot_stall:
+            uvloop.run(bench_snapshot_stall(Path(d), args.keys, args.inflight))
+        else:
+            uvloop.run(bench(args, Path(d)))
 
 
 if __name__ == "__main__":

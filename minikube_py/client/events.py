@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import EVENTS
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.client.interface import ApiClient
+from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.events")
 
@@ -44,7 +46,8 @@ class EventRecorder:
         self._source = {"component": component, **({"host": host} if host else {})}
         self._clock = clock
         self._max_in_flight = max_in_flight
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(f"events:{component}", logger=log)
+        self._writes: weakref.WeakSet[asyncio.Task[None]] = weakref.WeakSet()  # for flush
         self._seen: OrderedDict[tuple[str, str, str], tuple[str, str, int]] = OrderedDict()
 
     def record(self, obj: dict[str, Any], event_type: str, reason: str, message: str) -> None:
@@ -52,10 +55,8 @@ class EventRecorder:
             log.debug("dropping event %s for %s: too many in flight", reason,
                       (obj.get("metadata") or {}).get("name"))
             return
-        task = asyncio.get_running_loop().create_task(
-            self._write(obj, event_type, reason, message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._writes.add(self._tasks.spawn(f"event {reason}",
+                                           self._write(obj, event_type, reason, message)))
 
     async def _write(self, obj: dict[str, Any], event_type: str, reason: str,
                      message: str) -> None:
@@ -97,5 +98,5 @@ class EventRecorder:
 
     async def flush(self) -> None:
         """Wait for events in flight (tests and shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while writes := [t for t in self._writes if not t.done()]:
+            await asyncio.gather(*writes, return_exceptions=True)

@@ -18,6 +18,7 @@ from typing import Any
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
 from minikube_py.client.interface import ApiClient
+from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.informer")
 
@@ -201,10 +202,7 @@ class InformerFactory:
 
     client: ApiClient
     _informers: dict[tuple[Resource, str | None, str, str], Informer] = field(default_factory=dict)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _running: bool = False
-    _failed: asyncio.Task[None] | None = None
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: TaskSet | None = None  # while running
 
     def informer(self, resource: Resource, *, namespace: str | None = None,
                  label_selector: str = "", field_selector: str = "") -> Informer:
@@ -213,35 +211,24 @@ class InformerFactory:
         if inf is None:
             inf = Informer(self.client, resource, namespace, label_selector, field_selector)
             self._informers[key] = inf
-            if self._running:
-                self._start(inf)
+            if self._tasks is not None:
+                self._start(self._tasks, inf)
         return inf
 
-    def _start(self, inf: Informer) -> None:
-        task = asyncio.create_task(inf.run(), name=f"informer:{inf.resource}")
-        task.add_done_callback(self._stopped)
-        self._tasks.append(task)
-
-    def _stopped(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and self._failed is None:
-            self._failed = task
-            self._wake.set()
+    @staticmethod
+    def _start(tasks: TaskSet, inf: Informer) -> None:
+        tasks.spawn(f"informer:{inf.resource}", inf.run(), critical=True)
 
     async def run(self) -> None:
         """Runs every informer handed out, now or later, until cancelled. An informer
-        only ends by a bug; then this raises, so the supervisor stops the cluster rather
-        than let every component work from a cache that no longer follows the API."""
-        self._running = True
-        for inf in self._informers.values():
-            self._start(inf)
+        only ends by a bug; then this raises ChildTaskFailed, so the supervisor stops the
+        cluster rather than let every component work from a cache that no longer follows
+        the API."""
+        tasks = self._tasks = TaskSet("informers", logger=log)
+        for inf in list(self._informers.values()):
+            self._start(tasks, inf)
         try:
-            await self._wake.wait()
-            assert self._failed is not None
-            exc = self._failed.exception()
-            raise RuntimeError(f"{self._failed.get_name()} stopped: {exc!r}") from exc
+            await tasks.wait_failure()
         finally:
-            self._running = False
-            for t in self._tasks:
-                t.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            self._tasks = []
+            self._tasks = None
+            await tasks.close()

@@ -11,6 +11,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from minikube_py.tasks import ChildTaskFailed, TaskSet
+
 log = logging.getLogger("minikube_py.workqueue")
 
 
@@ -76,6 +78,10 @@ class WorkQueue:
     def failures(self, key: str) -> int:
         return self._failures.get(key, 0)
 
+    @property
+    def is_shut_down(self) -> bool:
+        return self._shut_down
+
     async def get(self) -> str:
         while not self._queue:
             if self._shut_down:
@@ -117,15 +123,19 @@ class WorkQueue:
 
 async def run_workers(queue: WorkQueue, sync: Callable[[str], Awaitable[None]], *,
                       workers: int = 1) -> None:
-    """Run `sync(key)` for queued keys on `workers` concurrent workers until cancelled.
-    A sync that raises is retried with backoff; one that returns resets the backoff."""
+    """Run `sync(key)` for queued keys on `workers` concurrent workers until cancelled or
+    the queue is shut down. A sync that raises is retried with backoff; one that returns
+    resets the backoff."""
 
     async def worker() -> None:
         while True:
             # Yield every round: a sync that never awaits and requeues itself at once
             # must not starve the rest of the event loop.
             await asyncio.sleep(0)
-            key = await queue.get()
+            try:
+                key = await queue.get()
+            except ShutDown:
+                return
             try:
                 await sync(key)
             except asyncio.CancelledError:
@@ -140,14 +150,14 @@ async def run_workers(queue: WorkQueue, sync: Callable[[str], Awaitable[None]], 
             finally:
                 queue.done(key)
 
-    tasks = [asyncio.create_task(worker(), name=f"{queue.name}-worker-{i}")
-             for i in range(workers)]
+    tasks = TaskSet(queue.name, logger=log)
+    for i in range(workers):
+        tasks.spawn(f"worker-{i}", worker(), critical=True)
     try:
-        await asyncio.gather(*tasks)
-    except ShutDown:
-        pass
+        await tasks.wait_failure()
+    except ChildTaskFailed as e:
+        if not (e.cause is None and queue.is_shut_down):
+            raise  # a worker died of a bug (logged with its traceback by the task guard)
     finally:
         queue.shut_down()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await tasks.close()

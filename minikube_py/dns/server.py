@@ -20,6 +20,7 @@ from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
 from minikube_py.dns.records import DEFAULT_TTL, ClusterRecords, build_records
 from minikube_py.dns.registration import register_kube_dns
+from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.dns")
 
@@ -93,7 +94,8 @@ class ClusterDns:
     async def run(self) -> None:
         await self._services.synced.wait()
         await self._slices.synced.wait()
-        udp, server, tcp = await self._listen()
+        queries = TaskSet("cluster-dns", logger=log)
+        udp, tcp = await self._listen(queries)
         try:
             async with tcp:
                 if self.register:
@@ -104,17 +106,15 @@ class ClusterDns:
                 await asyncio.Event().wait()
         finally:
             udp.close()
-            for task in server.tasks:
-                task.cancel()
-            await asyncio.gather(*server.tasks, return_exceptions=True)
+            await queries.close()
 
-    async def _listen(self) -> tuple[asyncio.DatagramTransport, _UdpServer, asyncio.Server]:
+    async def _listen(self, queries: TaskSet) -> tuple[asyncio.DatagramTransport, asyncio.Server]:
         """UDP and TCP on one port. With port 0 the UDP socket picks it, and that number
         may already be some TCP connection's local port: then try another."""
         loop = asyncio.get_running_loop()
         for attempt in range(20):
-            udp, server = await loop.create_datagram_endpoint(
-                lambda: _UdpServer(self), local_addr=(self.listen_host, self.port),
+            udp, _ = await loop.create_datagram_endpoint(
+                lambda: _UdpServer(self, queries), local_addr=(self.listen_host, self.port),
                 reuse_port=False)
             port = udp.get_extra_info("sockname")[1]
             try:
@@ -126,7 +126,7 @@ class ClusterDns:
                     raise
                 continue
             self.bound_port = port
-            return udp, server, tcp
+            return udp, tcp
         raise AssertionError("unreachable")
 
     async def _register(self) -> None:
@@ -217,10 +217,11 @@ class ClusterDns:
 
 
 class _UdpServer(asyncio.DatagramProtocol):
-    def __init__(self, dns: ClusterDns) -> None:
+    def __init__(self, dns: ClusterDns, queries: TaskSet | None = None) -> None:
         self.dns = dns
         self.transport: asyncio.DatagramTransport | None = None
-        self.tasks: set[asyncio.Task[None]] = set()
+        self._queries = queries or TaskSet("cluster-dns", logger=log)
+        self.tasks: set[asyncio.Task[None]] = set()  # the queries being answered
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -231,7 +232,7 @@ class _UdpServer(asyncio.DatagramProtocol):
             if reply is not None and self.transport is not None:
                 self.transport.sendto(reply, addr)
             return
-        task = asyncio.create_task(self._answer(data, addr))
+        task = self._queries.spawn("query", self._answer(data, addr))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 

@@ -20,6 +20,7 @@ from minikube_py.client.interface import ApiClient
 from minikube_py.scheduler.framework import Framework, NodeInfo, Obj
 from minikube_py.scheduler.plugins import build_framework
 from minikube_py.scheduler.queue import SchedulingQueue
+from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.scheduler")
 
@@ -44,7 +45,7 @@ class Scheduler:
         self._affinity_nodes: set[str] = set()  # nodes holding pods with pod affinity
         self._wakeup = asyncio.Event()
         self._binds = asyncio.Semaphore(max_binds_in_flight)
-        self._bind_tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("scheduler", logger=log)  # binds and status writes
         self._first_seen: dict[str, float] = {}
         self._algorithm_seconds: dict[str, float] = {}
         # Called with (pod, node, seconds from first queued to bound, seconds the winning
@@ -140,8 +141,7 @@ class Scheduler:
                 # Let informers and binds make progress between cycles.
                 await asyncio.sleep(0)
         finally:
-            for task in self._bind_tasks:
-                task.cancel()
+            await self._tasks.close()
 
     async def _wait_for_work(self) -> None:
         self._wakeup.clear()
@@ -162,19 +162,20 @@ class Scheduler:
             message = result.failure_message(len(nodes))
             self.queue.park_unschedulable(uid)
             self._events.record(pod, WARNING, "FailedScheduling", message)
-            self._spawn(self._mark_unschedulable(pod, message))
+            self._tasks.spawn(f"mark-unschedulable {_pod_name(pod)}",
+                              self._mark_unschedulable(pod, message))
             return
         assumed = copy.copy(pod)
         assumed["spec"] = {**pod.get("spec", {}), "nodeName": result.node}
         self._nodes[result.node].add_pod(assumed)
         self._track_affinity(self._nodes[result.node])
         self._assumed[uid] = result.node
-        self._spawn(self._bind(pod, result.node))
+        node = result.node
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._bind_tasks.add(task)
-        task.add_done_callback(self._bind_tasks.discard)
+        def undo_bind(_: BaseException) -> None:
+            self._bind_failed(pod, node)
+
+        self._tasks.spawn(f"bind {_pod_name(pod)}", self._bind(pod, node), on_error=undo_bind)
 
     async def _bind(self, pod: Obj, node: str) -> None:
         meta = pod["metadata"]
@@ -205,6 +206,13 @@ class Scheduler:
         self._events.record(pod, NORMAL, "Scheduled",
                             f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}")
 
+    def _bind_failed(self, pod: Obj, node: str) -> None:
+        """A bind ended by an error it did not expect (logged by the task guard): forget the
+        assumption, which would otherwise hold the pod on that node forever, and retry."""
+        self._forget(pod, node)
+        self.queue.requeue_backoff(pod["metadata"]["uid"])
+        self._wakeup.set()
+
     def _forget(self, pod: Obj, node: str) -> None:
         if self._assumed.pop(pod["metadata"]["uid"], None) and node in self._nodes:
             self._nodes[node].remove_pod(pod)
@@ -228,6 +236,11 @@ class Scheduler:
                                      namespace=meta["namespace"], subresource="status")
         except ApiError as e:
             log.debug("could not mark %s unschedulable: %s", meta["name"], e)
+
+
+def _pod_name(pod: Obj) -> str:
+    meta = pod["metadata"]
+    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
 
 
 def _scheduling_relevant(pod: Obj) -> tuple[Any, Any, Any]:

@@ -24,6 +24,7 @@ from minikube_py.api.resources import LEASES, NODES, PODS
 from minikube_py.api.timefmt import micro_time, rfc3339
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
+from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.simnode")
 
@@ -129,7 +130,7 @@ class SimulatedNodes:
     def __post_init__(self) -> None:
         self._names = {f"{self.spec.prefix}-{i}": i for i in range(self.count)}
         self._slots = asyncio.Semaphore(self.max_in_flight)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("simulated-nodes", logger=log)  # pod status reports, deletions
         self._pods = self.informers.informer(PODS)
         self._nodes = self.informers.informer(NODES, label_selector=f"{SIMULATED_LABEL}=true")
         self._pods.add_handlers(self._pod_changed, lambda _old, new: self._pod_changed(new),
@@ -144,8 +145,7 @@ class SimulatedNodes:
                 await self._renew_leases()
                 await asyncio.sleep(self.spec.lease_renew_interval)
         finally:
-            for task in self._tasks:
-                task.cancel()
+            await self._tasks.close()
 
     async def _register(self, name: str, index: int) -> None:
         body = node_object(name, index, self.spec, self.clock())
@@ -210,16 +210,18 @@ class SimulatedNodes:
         if node not in self._names:
             return
         meta = pod["metadata"]
-        if meta.get("deletionTimestamp"):
-            self._spawn(self._finish_deletion(pod))
-        elif not is_terminal(pod) and meta["uid"] not in self._reported:
-            self._reported.add(meta["uid"])
-            self._spawn(self._report_running(pod, node))
+        name = f"{meta.get('namespace')}/{meta.get('name')}"
+        uid = meta["uid"]
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        def report_again(_: BaseException) -> None:
+            self._reported.discard(uid)  # the next update of the pod tries again
+
+        if meta.get("deletionTimestamp"):
+            self._tasks.spawn(f"delete {name}", self._finish_deletion(pod), on_error=report_again)
+        elif not is_terminal(pod) and uid not in self._reported:
+            self._reported.add(uid)
+            self._tasks.spawn(f"report {name} running", self._report_running(pod, node),
+                              on_error=report_again)
 
     async def _report_running(self, pod: Obj, node: str) -> None:
         net = ipaddress.ip_network(self.spec.address_range)

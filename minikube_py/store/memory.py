@@ -19,6 +19,7 @@ from minikube_py.store.types import (
     TxnResult,
 )
 from minikube_py.store.watch import Watcher, WatchHub
+from minikube_py.tasks import TaskSet
 
 
 class MemoryKV:
@@ -41,7 +42,8 @@ class MemoryKV:
         self._rng = rng or random.Random()
         self._deadlines = LeaseDeadlines()
         self._lease_check_interval = lease_check_interval
-        self._expiry_task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet("memorykv")
+        self._expiring = False
         self._closed = False
 
     @property
@@ -85,10 +87,9 @@ class MemoryKV:
         lease_id = new_lease_id(self._rng, {lease.id for lease in self._mvcc.leases()})
         self._mvcc.lease_grant(lease_id, ttl_seconds)
         self._deadlines.grant(lease_id, ttl_seconds, self._clock())
-        if self._expiry_task is None:
-            self._expiry_task = asyncio.create_task(
-                self._expire_leases_forever(), name="memorykv-lease-expiry"
-            )
+        if not self._expiring:
+            self._expiring = True
+            self._tasks.spawn("lease-expiry", self._expire_leases_forever(), critical=True)
         return lease_id
 
     async def lease_revoke(self, lease_id: int) -> None:
@@ -125,10 +126,7 @@ class MemoryKV:
     async def close(self) -> None:
         self._closed = True
         self._hub.close_all()
-        if self._expiry_task is not None:
-            self._expiry_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._expiry_task
+        await self._tasks.close()
 
     async def _expire_leases_forever(self) -> None:
         while True:

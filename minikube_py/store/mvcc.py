@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgpack
 
@@ -38,22 +39,12 @@ class DuplicateKeyError(StoreError):
     """A transaction writes the same key twice (etcd: "duplicate key given in txn request")."""
 
 
-@dataclass(slots=True)
-class _History:
-    """Every retained version of one key; `kvs[i] is None` marks a deletion."""
+# One retained version of a key: a put (its KeyValue) or a deletion (the deleting revision).
+Version = KeyValue | int
 
-    revs: list[int] = field(default_factory=list)
-    subs: list[int] = field(default_factory=list)
-    kvs: list[KeyValue | None] = field(default_factory=list)
 
-    def at(self, revision: int) -> KeyValue | None:
-        i = bisect.bisect_right(self.revs, revision)
-        return self.kvs[i - 1] if i else None
-
-    def add(self, revision: int, sub: int, kv: KeyValue | None) -> None:
-        self.revs.append(revision)
-        self.subs.append(sub)
-        self.kvs.append(kv)
+def version_revision(v: Version) -> int:
+    return v if isinstance(v, int) else v.mod_revision
 
 
 @dataclass(slots=True)
@@ -87,6 +78,13 @@ class MVCCStore:
 
     Every write transaction increments the revision once (ops inside it get
     sub-revisions); `txn` returns the result and the events it produced.
+
+    Memory is the point of the layout, since every retained version stays in RAM until
+    compaction: a key's current version lives only in `_live`; `_past` holds, per key,
+    the versions it superseded (oldest first, deletions as bare revisions), so a key
+    written once costs no history at all; and instead of stored Event objects, one
+    entry per revision names the key(s) it changed (`_changes`), from which `events_since`
+    rebuilds the events (the previous version of a key is its prev_kv).
     """
 
     def __init__(self) -> None:
@@ -94,14 +92,19 @@ class MVCCStore:
         self._compact_revision = 0
         self._live: dict[bytes, KeyValue] = {}
         self._live_keys: list[bytes] = []  # sorted; current-revision ranges
-        self._history: dict[bytes, _History] = {}
-        self._history_keys: list[bytes] = []  # sorted; past-revision ranges
-        self._event_revs: list[int] = []
-        self._event_batches: list[list[Event]] = []
+        self._past: dict[bytes, list[Version]] = {}
+        self._keys: list[bytes] = []  # sorted; every key live or with a past: old ranges
+        # _changes[i]: the key (or, for a txn of several writes, the keys in the order
+        # of their sub-revisions) changed at revision _changes_base + i; one per revision
+        self._changes: list[bytes | tuple[bytes, ...]] = []
+        self._changes_base = INITIAL_REVISION + 1
         self._leases: dict[int, Lease] = {}
+        # open snapshot views, and the keys whose past list was copied since the last
+        # one opened (a list a view may read is never changed in place: copy on write)
+        self._views = 0
+        self._copied: set[bytes] | None = None
         # per-transaction scratch state
         self._pending_events: list[Event] = []
-        self._sub = 0
 
     # ---- reads -------------------------------------------------------------
 
@@ -139,8 +142,8 @@ class MVCCStore:
             live = self._live
             return RangeResult([live[k] for k in keys], count, len(keys) < count, self._revision)
         found: list[KeyValue] = []
-        for k in _slice(self._history_keys, key, range_end):
-            kv = self._history[k].at(rev)
+        for k in _slice(self._keys, key, range_end):
+            kv = self._at(k, rev)
             if kv is not None:
                 found.append(kv)
         count = len(found)
@@ -149,6 +152,18 @@ class MVCCStore:
         if limit and count > limit:
             found = found[:limit]
         return RangeResult(found, count, len(found) < count, self._revision)
+
+    def _at(self, key: bytes, revision: int) -> KeyValue | None:
+        """The version of `key` in effect at `revision` (None: absent then)."""
+        live = self._live.get(key)
+        if live is not None and live.mod_revision <= revision:
+            return live
+        past = self._past.get(key)
+        if not past:
+            return None
+        i = bisect.bisect_right(past, revision, key=version_revision)
+        v = past[i - 1] if i else None
+        return None if v is None or isinstance(v, int) else v
 
     def _check_read_revision(self, revision: int) -> int:
         if revision <= 0:
@@ -163,8 +178,28 @@ class MVCCStore:
         """Event batches (one per revision) with revision >= `revision`, for watch catch-up."""
         if revision < self._compact_revision:
             raise CompactedError(revision, self._compact_revision)
-        i = bisect.bisect_left(self._event_revs, revision)
-        return self._event_batches[i:]
+        base = self._changes_base
+        return [
+            [self._event(rev, k) for k in (keys if isinstance(keys, tuple) else (keys,))]
+            for rev, keys in enumerate(self._changes[max(0, revision - base) :],
+                                       start=max(revision, base))
+        ]
+
+    def _event(self, revision: int, key: bytes) -> Event:
+        """The event of `key` at `revision`, rebuilt from its versions."""
+        past = self._past.get(key) or []
+        live = self._live.get(key)
+        version: Version
+        if live is not None and live.mod_revision == revision:
+            i, version = len(past), live
+        else:
+            i = bisect.bisect_left(past, revision, key=version_revision)
+            version = past[i]
+        before = past[i - 1] if i else None
+        prev = None if before is None or isinstance(before, int) else before
+        if isinstance(version, int):
+            return Event(EventType.DELETE, KeyValue(key, b"", 0, revision, 0), prev)
+        return Event(EventType.PUT, version, prev)
 
     # ---- writes ------------------------------------------------------------
 
@@ -177,7 +212,6 @@ class MVCCStore:
         self._validate(ops)
         rev = self._revision + 1
         self._pending_events = []
-        self._sub = 0
         responses: list[OpResult] = []
         for op in ops:
             if isinstance(op, RangeOp):
@@ -200,6 +234,8 @@ class MVCCStore:
         return self.txn([], [DeleteOp(key, range_end)], [])
 
     def _validate(self, ops: Sequence[Op]) -> None:
+        """etcd's checks: a txn may not put one key twice, nor put a key it also deletes
+        (so a key changes at most once per revision)."""
         seen: set[bytes] = set()
         for op in ops:
             if isinstance(op, PutOp):
@@ -208,6 +244,13 @@ class MVCCStore:
                 seen.add(op.key)
                 if op.lease and op.lease not in self._leases:
                     raise LeaseNotFoundError(op.lease)
+        if seen:
+            for op in ops:
+                if isinstance(op, DeleteOp):
+                    for key in seen:
+                        if key_in_range(key, op.key, op.range_end):
+                            raise DuplicateKeyError(
+                                f"duplicate key given in txn request: {key!r} is put and deleted")
 
     def _compare(self, c: Compare) -> bool:
         kv = self._live.get(c.key)
@@ -234,16 +277,21 @@ class MVCCStore:
     def _put(self, rev: int, op: PutOp) -> PutResult:
         prev = self._live.get(op.key)
         if prev is None:
-            kv = KeyValue(op.key, op.value, rev, rev, 1, op.lease)
-            bisect.insort(self._live_keys, op.key)
+            key = op.key
+            kv = KeyValue(key, op.value, rev, rev, 1, op.lease)
+            bisect.insort(self._live_keys, key)
+            if key not in self._past:
+                bisect.insort(self._keys, key)
         else:
-            kv = KeyValue(op.key, op.value, prev.create_revision, rev, prev.version + 1, op.lease)
+            key = prev.key  # one bytes object per key, shared by all its versions
+            kv = KeyValue(key, op.value, prev.create_revision, rev, prev.version + 1, op.lease)
             if prev.lease and prev.lease != op.lease:
-                self._detach(prev.lease, op.key)
+                self._detach(prev.lease, key)
+            self._retire(key, prev)
         if op.lease:
-            self._leases[op.lease].keys.add(op.key)
-        self._live[op.key] = kv
-        self._record(rev, op.key, kv)
+            self._leases[op.lease].keys.add(key)
+        self._live[key] = kv
+        self._changed(rev, key)
         self._pending_events.append(Event(EventType.PUT, kv, prev))
         return PutResult(rev, prev if op.prev_kv else None)
 
@@ -255,7 +303,9 @@ class MVCCStore:
             if prev.lease:
                 self._detach(prev.lease, k)
             prevs.append(prev)
-            self._record(rev, k, None)
+            self._retire(k, prev)
+            self._retire(k, rev)
+            self._changed(rev, k)
             tomb = KeyValue(k, b"", 0, rev, 0)
             self._pending_events.append(Event(EventType.DELETE, tomb, prev))
         if keys:
@@ -263,21 +313,31 @@ class MVCCStore:
             del self._live_keys[lo : lo + len(keys)]
         return DeleteResult(rev, len(keys), prevs if op.prev_kv else [])
 
-    def _record(self, rev: int, key: bytes, kv: KeyValue | None) -> None:
-        hist = self._history.get(key)
-        if hist is None:
-            hist = self._history[key] = _History()
-            bisect.insort(self._history_keys, key)
-        hist.add(rev, self._sub, kv)
-        self._sub += 1
+    def _retire(self, key: bytes, version: Version) -> None:
+        """Move a superseded version (or a deletion) into the key's past."""
+        past = self._past.get(key)
+        if past is None:
+            self._past[key] = [version]
+        else:
+            if self._copied is not None and key not in self._copied:
+                past = self._past[key] = past.copy()  # an open view may be reading it
+            past.append(version)
+        if self._copied is not None:
+            self._copied.add(key)
+
+    def _changed(self, rev: int, key: bytes) -> None:
+        changes = self._changes
+        if rev - self._changes_base == len(changes):
+            changes.append(key)
+        else:  # another write of the same transaction
+            last = changes[-1]
+            changes[-1] = (*last, key) if isinstance(last, tuple) else (last, key)
 
     def _finish_write(self, rev: int) -> list[Event]:
         events = self._pending_events
         self._pending_events = []
         if events:
             self._revision = rev
-            self._event_revs.append(rev)
-            self._event_batches.append(events)
         return events
 
     # ---- leases ------------------------------------------------------------
@@ -294,7 +354,6 @@ class MVCCStore:
             raise LeaseNotFoundError(lease_id)
         rev = self._revision + 1
         self._pending_events = []
-        self._sub = 0
         for key in sorted(lease.keys):
             self._delete(rev, DeleteOp(key))
         return self._finish_write(rev)
@@ -316,84 +375,196 @@ class MVCCStore:
         if revision <= self._compact_revision:
             raise CompactedError(revision, self._compact_revision)
         self._compact_revision = revision
-        dead: list[bytes] = []
-        for key, hist in self._history.items():
-            # keep the newest version below `revision` too: it is the state at the
-            # compact revision and the prev_kv of the first retained event
-            keep_from = bisect.bisect_left(hist.revs, revision) - 1
-            if keep_from > 0:
-                del hist.revs[:keep_from], hist.subs[:keep_from], hist.kvs[:keep_from]
-            if hist.kvs[0] is None and hist.revs[0] < revision:
-                del hist.revs[0], hist.subs[0], hist.kvs[0]
-                if not hist.revs:
-                    dead.append(key)
-        for key in dead:
-            del self._history[key]
-        if dead:
-            gone = set(dead)
-            self._history_keys = [k for k in self._history_keys if k not in gone]
-        i = bisect.bisect_left(self._event_revs, revision)
-        del self._event_revs[:i], self._event_batches[:i]
+        emptied: list[bytes] = []
+        for key, past in self._past.items():
+            kept = _retained(past, self._live.get(key), revision)
+            if len(kept) != len(past):
+                # a new list, never a change in place: an open view may be reading the old
+                self._past[key] = kept
+            if not kept:
+                emptied.append(key)
+        gone: set[bytes] = set()
+        for key in emptied:
+            del self._past[key]
+            if key not in self._live:
+                gone.add(key)
+        if gone:
+            self._keys = [k for k in self._keys if k not in gone]
+        cut = revision - self._changes_base
+        if cut > 0:
+            self._changes = self._changes[cut:]
+            self._changes_base = revision
 
     # ---- snapshots ---------------------------------------------------------
 
+    def snapshot_view(self) -> SnapshotView:
+        """A frozen view of the state now, cheap to take (copies of the indexes, not of the
+        data), that another thread may serialise while this store goes on; `release_view`
+        it when done. Views rely on the GIL and on this store never changing in place a
+        list a view can reach (past lists are copied on write while a view is open)."""
+        self._views += 1
+        self._copied = set()
+        return SnapshotView(
+            revision=self._revision, compact_revision=self._compact_revision,
+            keys=list(self._keys), live=self._live.copy(), past=self._past.copy(),
+            changes=list(self._changes), changes_base=self._changes_base,
+            leases=[(lease.id, lease.ttl) for lease in self._leases.values()],
+        )
+
+    def release_view(self, view: SnapshotView) -> None:
+        self._views -= 1
+        if self._views == 0:
+            self._copied = None
+
     def to_snapshot(self) -> bytes:
-        """All retained state as msgpack; `from_snapshot` rebuilds an equal store."""
-        keys = []
-        for key in self._history_keys:
-            hist = self._history[key]
-            versions = [
-                (r, s) if kv is None else (r, s, kv.value, kv.create_revision, kv.version, kv.lease)
-                for r, s, kv in zip(hist.revs, hist.subs, hist.kvs, strict=True)
-            ]
-            keys.append((key, versions))
-        leases = [(lease.id, lease.ttl) for lease in self._leases.values()]
-        state = (1, self._revision, self._compact_revision, keys, leases)
-        return msgpack.packb(state, use_bin_type=True)  # type: ignore[no-any-return]
+        """All retained state; `from_snapshot` rebuilds an equal store."""
+        view = self.snapshot_view()
+        try:
+            return b"".join(view.chunks())
+        finally:
+            self.release_view(view)
 
     @classmethod
     def from_snapshot(cls, data: bytes) -> MVCCStore:
-        fmt, revision, compact_revision, keys, leases = msgpack.unpackb(data, use_list=False)
-        if fmt != 1:
-            raise ValueError(f"unknown MVCC snapshot format {fmt}")
+        unpacker = msgpack.Unpacker(use_list=False, max_buffer_size=max(len(data), 1))
+        unpacker.feed(data)
+        header = next(unpacker)
+        if header[0] == 1:
+            return cls._from_snapshot_v1(header)
+        if header[0] != SNAPSHOT_FORMAT:
+            raise ValueError(f"unknown MVCC snapshot format {header[0]}")
+        _, revision, compact_revision, leases, key_count = header
+        store = cls._restoring(revision, compact_revision, leases)
+        while len(store._keys) < key_count:
+            for key, versions in next(unpacker):
+                store._restore_key(key, [
+                    v if isinstance(v, int) else KeyValue(key, v[1], v[2], v[0], v[3], v[4])
+                    for v in versions
+                ])
+        store._restore_changes(next(unpacker))
+        return store
+
+    @classmethod
+    def _from_snapshot_v1(cls, state: Any) -> MVCCStore:
+        """The first format: every version with its sub-revision, in one msgpack object."""
+        _, revision, compact_revision, keys, leases = state
+        store = cls._restoring(revision, compact_revision, leases)
+        subs: dict[int, list[tuple[int, bytes]]] = {}
+        for key, versions in keys:
+            store._restore_key(key, [
+                v[0] if len(v) == 2 else KeyValue(key, v[2], v[3], v[0], v[4], v[5])
+                for v in versions
+            ])
+            for v in versions:
+                subs.setdefault(v[0], []).append((v[1], key))
+        store._restore_changes([
+            (rev, [key for _, key in sorted(written)])
+            for rev, written in subs.items() if len(written) > 1
+        ])
+        return store
+
+    @classmethod
+    def _restoring(cls, revision: int, compact_revision: int, leases: Any) -> MVCCStore:
         store = cls()
         store._revision = revision
         store._compact_revision = compact_revision
+        store._changes_base = max(compact_revision, INITIAL_REVISION + 1)
         for lease_id, ttl in leases:
             store._leases[lease_id] = Lease(lease_id, ttl)
-        changes: list[tuple[int, int, bytes, KeyValue | None, KeyValue | None]] = []
-        for key, versions in keys:
-            hist = store._history[key] = _History()
-            prev: KeyValue | None = None
-            for v in versions:
-                kv = None if len(v) == 2 else KeyValue(key, v[2], v[3], v[0], v[4], v[5])
-                hist.add(v[0], v[1], kv)
-                changes.append((v[0], v[1], key, kv, prev))
-                prev = kv
-            if prev is not None:
-                store._live[key] = prev
-                if prev.lease in store._leases:
-                    store._leases[prev.lease].keys.add(key)
-        store._history_keys = [k for k, _ in keys]
-        store._live_keys = [k for k in store._history_keys if k in store._live]
-        store._rebuild_events(changes)
         return store
 
-    def _rebuild_events(
-        self, changes: Iterable[tuple[int, int, bytes, KeyValue | None, KeyValue | None]]
-    ) -> None:
-        for rev, _sub, key, kv, prev in sorted(changes, key=lambda c: (c[0], c[1])):
-            if rev < self._compact_revision:
-                continue
-            if kv is None:
-                event = Event(EventType.DELETE, KeyValue(key, b"", 0, rev, 0), prev)
-            else:
-                event = Event(EventType.PUT, kv, prev)
-            if self._event_revs and self._event_revs[-1] == rev:
-                self._event_batches[-1].append(event)
-            else:
-                self._event_revs.append(rev)
-                self._event_batches.append([event])
+    def _restore_key(self, key: bytes, versions: list[Version]) -> None:
+        """Add one key's versions, oldest first; keys come in sorted order."""
+        self._keys.append(key)
+        last = versions[-1]
+        if isinstance(last, KeyValue):
+            versions.pop()
+            self._live[key] = last
+            self._live_keys.append(key)
+            if last.lease in self._leases:
+                self._leases[last.lease].keys.add(key)
+        if versions:
+            self._past[key] = versions
+
+    def _restore_changes(self, multi: Iterable[tuple[int, Sequence[bytes]]]) -> None:
+        """Rebuild the per-revision change list from the versions, given the order of
+        the keys of each revision that changed several."""
+        base = self._changes_base
+        changes: list[bytes | tuple[bytes, ...] | None] = [None] * (self._revision - base + 1)
+        for key in self._keys:
+            live = self._live.get(key)
+            for v in (*self._past.get(key, ()), *((live,) if live else ())):
+                rev = version_revision(v)
+                if rev >= base:
+                    changes[rev - base] = key
+        canonical = {key: key for key in self._keys}
+        for rev, keys in multi:
+            if rev >= base:
+                changes[rev - base] = tuple(canonical[k] for k in keys)
+        if any(c is None for c in changes):
+            raise ValueError("MVCC snapshot lacks the changes of some retained revisions")
+        self._changes = changes  # type: ignore[assignment]
+
+
+SNAPSHOT_FORMAT = 2
+_KEYS_PER_CHUNK = 256
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotView:
+    """The state of an MVCCStore at one revision, serialised by `chunks()`: a msgpack
+    stream of a header [2, revision, compact revision, leases, key count], the keys in
+    order in chunks of [key, versions] (a version: [revision, value, create revision,
+    version, lease], or a bare revision for a deletion), then the revisions that changed
+    several keys, with those keys in sub-revision order."""
+
+    revision: int
+    compact_revision: int
+    keys: list[bytes]
+    live: dict[bytes, KeyValue]
+    past: dict[bytes, list[Version]]
+    changes: list[bytes | tuple[bytes, ...]]
+    changes_base: int
+    leases: list[tuple[int, int]]
+
+    def chunks(self) -> Iterator[bytes]:
+        """Small pieces (a few hundred keys each), so a thread serialising a big store
+        hands the GIL back to the event loop often."""
+        packer = msgpack.Packer(use_bin_type=True)
+        keys = self.keys
+        yield packer.pack(
+            [SNAPSHOT_FORMAT, self.revision, self.compact_revision, self.leases, len(keys)])
+        live, past = self.live, self.past
+        for lo in range(0, len(keys), _KEYS_PER_CHUNK):
+            chunk = []
+            for key in keys[lo : lo + _KEYS_PER_CHUNK]:
+                versions: list[Any] = [
+                    v if isinstance(v, int)
+                    else (v.mod_revision, v.value, v.create_revision, v.version, v.lease)
+                    for v in past.get(key, ())
+                ]
+                kv = live.get(key)
+                if kv is not None:
+                    versions.append(
+                        (kv.mod_revision, kv.value, kv.create_revision, kv.version, kv.lease))
+                chunk.append((key, versions))
+            yield packer.pack(chunk)
+        yield packer.pack([
+            (self.changes_base + i, keys)
+            for i, keys in enumerate(self.changes) if isinstance(keys, tuple)
+        ])
+
+
+def _retained(past: list[Version], live: KeyValue | None, revision: int) -> list[Version]:
+    """What compaction to `revision` keeps of a key's past: every version from `revision`
+    on, and the newest one before it (the state at `revision`, and the prev_kv of the
+    next event) unless that is a deletion or the live version already plays that part."""
+    if live is not None and live.mod_revision < revision:
+        return []
+    i = bisect.bisect_left(past, revision, key=version_revision)
+    if i and not isinstance(past[i - 1], int):
+        i -= 1
+    return past[i:] if i else past
 
 
 def _with_revision(result: OpResult, revision: int) -> OpResult:

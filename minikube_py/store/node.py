@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from minikube_py.store import commands
 from minikube_py.store.lease import LeaseDeadlines, new_lease_id
-from minikube_py.store.mvcc import MVCCStore
+from minikube_py.store.mvcc import MVCCStore, SnapshotView
 from minikube_py.store.raft import (
     Entry,
     Message,
@@ -33,10 +34,13 @@ from minikube_py.store.types import (
     RangeResult,
     StoreClosedError,
     StoreError,
+    StoreFailedError,
     TxnResult,
 )
-from minikube_py.store.wal import WriteAheadLog
+from minikube_py.store.wal import WalIOError, WriteAheadLog
 from minikube_py.store.watch import Watcher, WatchHub
+from minikube_py.supervisor import FatalError
+from minikube_py.tasks import ChildTaskFailed, TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,16 @@ class RaftStore:
 
     Group commit: proposals made while an fsync runs (in a worker thread) all go
     into the next batch, which costs one fsync.
+
+    Every `snapshot_entries` applied entries a snapshot lets the WAL drop what it covers.
+    It is serialised and written in a worker thread from a frozen view of the state while
+    the loop goes on taking writes; on its own, a member keeps neither the snapshot's bytes
+    nor applied log entries in memory (no follower will ask for them).
+
+    The node loop and the ticker are critical children of the store: `run()` (started by
+    the supervisor) raises once either ends. A failed write or fsync of the log stops the
+    store for good, as etcd does: the write in flight, every pending one and every later
+    request fail with StoreFailedError naming the cause, and none is acknowledged.
     """
 
     def __init__(
@@ -72,7 +86,8 @@ class RaftStore:
         self._dir = Path(data_dir)
         self._id = member_id
         self._voters = tuple(sorted(peers or (member_id,)))
-        if len(self._voters) > 1 and transport is None:
+        self._has_peers = len(self._voters) > 1
+        if self._has_peers and transport is None:
             raise ValueError("a store with peers needs a transport")
         self._transport = transport
         self._clock = clock
@@ -88,12 +103,16 @@ class RaftStore:
         self._deadlines = LeaseDeadlines()
         self._pending: dict[int, tuple[int, asyncio.Future[Any]]] = {}
         self._wake = asyncio.Event()
-        self._caught_up = asyncio.Event()
+        self._started = asyncio.Event()  # recovered log applied, or the store failed
+        self._drained = asyncio.Event()  # closing: nothing left to persist, or failed
         self._recovered_commit = 0
         self._snapshot_index = 0
+        # a snapshot being written in a worker thread: what it covers, and the job
+        self._snapshot_job: tuple[SnapshotMeta, asyncio.Future[bytes | None]] | None = None
         self._was_leader = False
-        self._tasks: list[asyncio.Task[None]] = []
-        self._revokes: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(f"store-{member_id}" if len(self._voters) > 1 else "store",
+                              logger=log)
+        self._failure: StoreFailedError | None = None
         self._closed = False
         self._stopping = False
         self._term_vote = (0, 0)
@@ -105,7 +124,10 @@ class RaftStore:
         """Recover from the data dir, then run; returns once the recovered log is applied
         (and, for a single member, once it leads and can take writes)."""
         loop = asyncio.get_running_loop()
-        recovered = await loop.run_in_executor(None, self._wal.open)
+        try:
+            recovered = await loop.run_in_executor(None, self._wal.open)
+        except WalIOError as e:
+            raise StoreFailedError(str(e)) from e
         snap_meta = None
         if recovered.snapshot is not None:
             self._mvcc = MVCCStore.from_snapshot(recovered.snapshot.data)
@@ -119,47 +141,87 @@ class RaftStore:
             snapshot=snap_meta,
             entries=recovered.entries,
         )
-        if recovered.snapshot is not None:
+        if recovered.snapshot is not None and self._has_peers:
             self._raft.local_snapshot = recovered.snapshot
         self._recovered_commit = self._raft.commit
-        self._tasks = [
-            asyncio.create_task(self._run_loop(), name=f"raftstore-{self._id}-loop"),
-            asyncio.create_task(self._run_ticker(), name=f"raftstore-{self._id}-ticker"),
-        ]
+        self._tasks.spawn("node-loop", self._until_failure("node loop", self._run_loop()),
+                          critical=True)
+        self._tasks.spawn("ticker", self._until_failure("ticker", self._run_ticker()),
+                          critical=True)
         self._raft.tick()  # a lone member elects itself at once
         self._wake.set()
-        await self._caught_up.wait()
+        await self._started.wait()
+        if self._failure is not None:
+            await self._tasks.close()
+            self._wal.close(sync=False)
+            raise self._failure
+
+    async def run(self) -> NoReturn:
+        """Wait while the store works; once it cannot, raise a FatalError naming the cause
+        (a failed fsync; or a bug in one of its loops, whose traceback the task guard has
+        logged). Stopping is `close()`'s job: cancelling this only stops the watching."""
+        try:
+            await self._tasks.wait_failure()
+        except ChildTaskFailed as e:
+            if self._failure is None:
+                raise
+            raise FatalError(f"{self._failure}") from e.cause
 
     async def close(self) -> None:
-        """Stop, snapshot (so the next start replays little), fsync and close the files."""
+        """Stop, snapshot (so the next start replays little), fsync and close the files.
+        After a failure: close the files without syncing or snapshotting anything."""
         if self._closed:
             return
         self._closed = True
+        if self._raft is None:
+            return  # never started
         self._stopping = True
         self._wake.set()
-        if self._tasks:
-            await self._tasks[0]  # the node loop persists what it has, then returns
-        await self._stop_tasks()
-        raft = self._raft
-        if raft is not None and raft.applied > self._snapshot_index:
-            await self._save_snapshot()
-        self._wal.close()
+        await self._drained.wait()  # the node loop persists and applies what it has
+        await self._tasks.close()
+        try:
+            await self._finish_snapshot_in_flight()
+            if self._failure is None and self._raft.applied > self._snapshot_index:
+                self._start_snapshot()
+                await self._finish_snapshot_in_flight()
+        except WalIOError as e:
+            self._halt(StoreFailedError(str(e)))
+        self._wal.close(sync=self._failure is None)
         self._fail_pending(StoreClosedError("store closed"))
         self._hub.close_all()
 
     async def abort(self) -> None:
         """Stop at once without syncing or snapshotting: what a crash leaves (for tests)."""
         self._closed = True
-        await self._stop_tasks()
+        await self._tasks.close()
+        if self._snapshot_job is not None:  # a thread cannot be stopped: let it end
+            await asyncio.wait([self._snapshot_job[1]])
         self._fail_pending(StoreClosedError("store aborted"))
         self._hub.close_all()
 
-    async def _stop_tasks(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _until_failure(self, what: str, loop: Coroutine[Any, Any, None]) -> None:
+        """Run one of the store's loops; if it fails, the store stops for good. A failed
+        write or fsync is a known outside cause: the loop ends quietly and `run()` names
+        it. Anything else is a bug: it propagates, and the task guard logs its traceback."""
+        try:
+            await loop
+        except WalIOError as e:
+            self._halt(StoreFailedError(str(e)))
+        except Exception as e:
+            self._halt(StoreFailedError(f"the store's {what} failed: {type(e).__name__}: {e}"))
+            raise
+
+    def _halt(self, failure: StoreFailedError) -> None:
+        """Never continue after a failed fsync: refuse everything from now on, fail what
+        waits, end every watch (a new one fails with the cause), and wake a start()
+        waiting for recovery or a close() waiting for the node loop."""
+        if self._failure is not None:
+            return
+        self._failure = failure
+        self._fail_pending(failure)
+        self._hub.close_all(failure)
+        self._started.set()
+        self._drained.set()
 
     # ---- KV protocol --------------------------------------------------------------
 
@@ -268,6 +330,8 @@ class RaftStore:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._snapshot_job is not None and self._snapshot_job[1].done():
+                await self._finish_snapshot_in_flight()
             while raft.has_ready():
                 ready = raft.ready()
                 if ready.snapshot is not None:
@@ -288,16 +352,22 @@ class RaftStore:
                 if ready.messages and self._transport is not None:
                     self._transport.send(ready.messages)
                 raft.advance(ready)
+                if ready.committed_entries and not self._has_peers:
+                    raft.forget_applied_entries()
                 self._on_role_change()
-                if raft.applied - self._snapshot_index >= self._snapshot_entries:
-                    await self._save_snapshot()
+                if (self._snapshot_job is None
+                        and raft.applied - self._snapshot_index >= self._snapshot_entries):
+                    self._start_snapshot()
             if self._stopping:
-                return
-            if not self._caught_up.is_set() and raft.applied >= self._recovered_commit:
+                # close() owns the files from here on, and cancels this
+                self._drained.set()
+                await asyncio.Event().wait()
+            if not self._started.is_set() and raft.applied >= self._recovered_commit:
                 if len(self._voters) > 1 or raft.role is Role.LEADER:
-                    self._caught_up.set()
+                    self._started.set()
 
     def _apply(self, entries: list[Entry]) -> None:
+        compacted = self._mvcc.compact_revision
         for entry in entries:
             outcome: Any = None
             if entry.data:
@@ -318,6 +388,8 @@ class RaftStore:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+        if self._mvcc.compact_revision != compacted:
+            self._tasks.spawn("return-freed-memory", self._return_freed_memory())
 
     def _on_role_change(self) -> None:
         assert self._raft is not None
@@ -329,38 +401,79 @@ class RaftStore:
         self._was_leader = leader
 
     async def _install_snapshot(self, snapshot: Snapshot) -> None:
+        """A leader's snapshot replaces our state (we are a follower that fell behind)."""
+        await self._finish_snapshot_in_flight()  # never two snapshot writers at once
         self._mvcc = MVCCStore.from_snapshot(snapshot.data)
         await asyncio.get_running_loop().run_in_executor(None, self._wal.save_snapshot, snapshot)
         self._snapshot_index = snapshot.meta.index
 
-    async def _save_snapshot(self) -> None:
-        """Snapshot the applied state, then let the WAL and the Raft log drop what it covers.
-        Serialising happens on the loop (so the state cannot change under it); the file
-        write and fsync in a thread, while the node loop (our caller) waits."""
+    def _start_snapshot(self) -> None:
+        """Freeze the applied state (cheap, on the loop) and serialise and write it in a
+        worker thread, so requests never wait for it; the loop wakes when it is done."""
         raft = self._raft
-        assert raft is not None
+        assert raft is not None and self._snapshot_job is None
         index = raft.applied
         term = raft.log.term(index)
         if term is None:
             return
-        data = self._mvcc.to_snapshot()
-        snapshot = Snapshot(SnapshotMeta(index, term, raft.voters), data)
-        await asyncio.get_running_loop().run_in_executor(None, self._wal.save_snapshot, snapshot)
-        raft.compact_log(index, data)
-        self._snapshot_index = index
+        mvcc = self._mvcc
+        view = mvcc.snapshot_view()
+        meta = SnapshotMeta(index, term, raft.voters)
+        job = asyncio.get_running_loop().run_in_executor(None, self._write_snapshot, meta, view)
+        job.add_done_callback(lambda _: mvcc.release_view(view))
+        job.add_done_callback(lambda _: self._wake.set())
+        self._snapshot_job = (meta, job)
+
+    def _write_snapshot(self, meta: SnapshotMeta, view: SnapshotView) -> bytes | None:
+        """In a worker thread. Only a member with peers keeps the bytes (to send)."""
+        if not self._has_peers:
+            self._wal.write_snapshot(meta, view.chunks())
+            return None
+        data = b"".join(view.chunks())
+        self._wal.write_snapshot(meta, [data])
+        return data
+
+    async def _finish_snapshot_in_flight(self) -> None:
+        """Wait for the snapshot being written, if any; then let the WAL and the Raft log
+        drop what it covers. Raises WalIOError if writing it failed."""
+        if self._snapshot_job is None:
+            return
+        meta, job = self._snapshot_job
+        try:
+            await asyncio.wait([job])
+        finally:
+            if job.done():
+                self._snapshot_job = None
+        data = job.result()
+        if self._failure is not None or meta.index <= self._snapshot_index:
+            return
+        await asyncio.get_running_loop().run_in_executor(
+            None, self._wal.release_to_snapshot, meta.index)
+        if data is not None and self._raft is not None:
+            self._raft.compact_log(meta.index, data)
+        self._snapshot_index = meta.index
+
+    @staticmethod
+    async def _return_freed_memory() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, return_freed_memory)
 
     async def _run_ticker(self) -> None:
         raft = self._raft
         assert raft is not None
-        while True:
+        while self._failure is None:
             await asyncio.sleep(self._tick_interval)
             raft.tick()
             self._wake.set()
             if raft.role is Role.LEADER:
                 for lease_id in self._deadlines.take_expired(self._clock()):
-                    task = asyncio.create_task(self._expire_lease(lease_id))
-                    self._revokes.add(task)
-                    task.add_done_callback(self._revokes.discard)
+                    self._spawn_revoke(lease_id)
+
+    def _spawn_revoke(self, lease_id: int) -> None:
+        def offer_again(_: BaseException) -> None:
+            self._deadlines.retry(lease_id)
+
+        self._tasks.spawn(f"revoke-lease-{lease_id:x}", self._expire_lease(lease_id),
+                          on_error=offer_again)
 
     async def _expire_lease(self, lease_id: int) -> None:
         try:
@@ -371,7 +484,29 @@ class RaftStore:
             self._deadlines.retry(lease_id)
 
     def _check_open(self) -> None:
+        if self._failure is not None:
+            raise self._failure
         if self._closed:
             raise StoreClosedError("store closed")
         if self._raft is None:
             raise StoreClosedError("store not started")
+
+
+def _malloc_trim() -> Callable[[], None] | None:
+    libc_name = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(libc_name), "malloc_trim", None) if libc_name else None
+    if trim is None:
+        return None
+    return lambda: trim(0)
+
+
+_trim = _malloc_trim()
+
+
+def return_freed_memory() -> None:
+    """Give the pages that compaction freed back to the OS (in a worker thread: ctypes
+    drops the GIL). glibc keeps freed heap memory for reuse, and the 1 KiB values of a
+    compacted history are freed all over the heap, so without this the process's RSS
+    stays at its high-water mark after compaction. A no-op on other C libraries."""
+    if _trim is not None:
+        _trim()

@@ -337,6 +337,18 @@ class Raft:
         if ready.committed_entries:
             self.applied = max(self.applied, ready.committed_entries[-1].index)
 
+    def forget_applied_entries(self) -> None:
+        """Drop from memory every entry already applied and persisted. Only for a member
+        with no peers: nobody will ask it for them, and its WAL keeps what a restart
+        replays; a member with peers keeps them for slow followers until a snapshot."""
+        if self.voters != (self.id,):
+            raise RaftInvariantError("a member with peers keeps its log for its followers")
+        index = min(self.applied, self.log.stabled)
+        if index > self.log.snap_index:
+            term = self.log.term(index)
+            assert term is not None  # between the snapshot and the last index
+            self.log.compact_to(index, term)
+
     def compact_log(self, index: int, data: bytes) -> None:
         """The app snapshotted its state at applied `index`: drop log entries up to it."""
         if index > self.applied:

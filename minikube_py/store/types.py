@@ -150,6 +150,12 @@ class StoreClosedError(StoreError):
     """The store is shutting down; the request was not applied."""
 
 
+class StoreFailedError(StoreError):
+    """The store stopped for good (a failed fsync of its log, say); the message names the
+    cause. The request was not acknowledged and no later one will be; a write that was in
+    flight may or may not be found after a restart, as after a crash."""
+
+
 class WatchStream(Protocol):
     """Batches of events in revision order; every event of one revision arrives in
     one batch. Iteration ends when the watch is cancelled; raises CompactedError

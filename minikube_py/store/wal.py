@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,29 @@ _HEADER = struct.Struct("<II")  # payload length, crc32(payload)
 _ENTRY, _HARD_STATE = 0, 1
 SEGMENT_BYTES = 64 * 1024 * 1024
 _KEEP_SNAPSHOTS = 2
+# A snapshot file (format 2): frame((_SNAPSHOT_MAGIC, index, term, voters)), then the
+# state's bytes as they were streamed, then _TRAILER: their length and crc32. Format 1
+# was one frame((index, term, voters, data)), which needed the whole state in memory.
+_SNAPSHOT_MAGIC = b"minikube-py snapshot 2"
+_TRAILER = struct.Struct("<QI")
 
 
 class WalCorruptError(Exception):
     """A record before the tail of the log is damaged: refuse to start rather than lose data."""
+
+
+class WalIOError(Exception):
+    """Writing or syncing the log or a snapshot failed. After a failed fsync the kernel may
+    have dropped the unwritten pages and forgotten the error, so nothing written since the
+    last good sync can be trusted to be durable: the store must stop (as etcd does)."""
+
+
+@contextlib.contextmanager
+def _io(what: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as e:
+        raise WalIOError(f"{what} failed: {e}") from e
 
 
 @dataclass(slots=True)
@@ -132,10 +152,9 @@ class WriteAheadLog:
 
     def _load_latest_snapshot(self) -> Snapshot | None:
         for path in sorted(self.snap_dir.glob("*.snap"), reverse=True):
-            records = list(read_records(path.read_bytes()))
-            if len(records) == 1 and records[0][1] is not None:
-                index, term, voters, data = records[0][1]
-                return Snapshot(SnapshotMeta(index, term, tuple(voters)), data)
+            snapshot = _read_snapshot(path)
+            if snapshot is not None:
+                return snapshot
             log.warning("%s: damaged snapshot, trying an older one", path)
         return None
 
@@ -153,7 +172,10 @@ class WriteAheadLog:
         if not parts:
             return
         buf = b"".join(parts)
-        _write_all(self._fd, buf)
+        try:  # not `with _io(...)`: this is every write's path, and a try costs nothing
+            _write_all(self._fd, buf)
+        except OSError as e:
+            raise WalIOError(f"write to the WAL failed: {e}") from e
         self._size += len(buf)
         self._dirty = True
         if entries:
@@ -166,37 +188,63 @@ class WriteAheadLog:
     def sync(self) -> None:
         """fsync the open segment: everything appended before this call is durable after it."""
         if self._dirty:
+            try:
+                self._fsync(self._fd)
+            except OSError as e:
+                raise WalIOError(f"fsync of the WAL failed: {e}") from e
             self._dirty = False
-            self._fsync(self._fd)
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         """Write the snapshot atomically, then drop segments and snapshots it makes redundant."""
-        m = snapshot.meta
-        payload = msgpack.packb((m.index, m.term, list(m.voters), snapshot.data), use_bin_type=True)
-        final = self.snap_dir / f"{m.index:016x}.snap"
+        self.write_snapshot(snapshot.meta, [snapshot.data])
+        self.release_to_snapshot(snapshot.meta.index)
+
+    def write_snapshot(self, meta: SnapshotMeta, chunks: Iterable[bytes]) -> None:
+        """Write a snapshot file atomically from the state's bytes as they come, never all
+        in memory. Touches only the snapshot directory, so a worker thread may run it
+        while the log is appended to; `release_to_snapshot` then lets the log go."""
+        head = frame(msgpack.packb((_SNAPSHOT_MAGIC, meta.index, meta.term, list(meta.voters)),
+                                   use_bin_type=True))
+        final = self.snap_dir / f"{meta.index:016x}.snap"
         tmp = final.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            _write_all(fd, frame(payload))
-            self._fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, final)
-        self._sync_dir(self.snap_dir)
+        with _io("writing a snapshot"):
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                _write_all(fd, head)
+                size = crc = 0
+                for chunk in chunks:
+                    _write_all(fd, chunk)
+                    size += len(chunk)
+                    crc = zlib.crc32(chunk, crc)
+                _write_all(fd, _TRAILER.pack(size, crc))
+                self._fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, final)
+            self._sync_dir(self.snap_dir)
+
+    def release_to_snapshot(self, index: int) -> None:
+        """A snapshot at `index` is durable: start a new segment, delete the segments and
+        older snapshots it makes redundant."""
         self.sync()
         self._cut()
-        covered = [s for s in self._segments[:-1] if s.max_index <= m.index]
+        covered = [s for s in self._segments[:-1] if s.max_index <= index]
         for seg in covered:
             seg.path.unlink()
         self._segments = [s for s in self._segments if s not in covered]
         for old in sorted(self.snap_dir.glob("*.snap"), reverse=True)[_KEEP_SNAPSHOTS:]:
             old.unlink()
 
-    def close(self) -> None:
+    def close(self, *, sync: bool = True) -> None:
+        """Sync and close; `sync=False` after a failed write or fsync, which must not be
+        retried (a retried fsync can report success for pages that were lost)."""
         if self._fd >= 0:
-            self.sync()
-            os.close(self._fd)
-            self._fd = -1
+            try:
+                if sync:
+                    self.sync()
+            finally:
+                os.close(self._fd)
+                self._fd = -1
 
     @property
     def segment_count(self) -> int:
@@ -211,12 +259,13 @@ class WriteAheadLog:
         if self._fd >= 0:
             os.close(self._fd)
         self._segments.append(_Segment(path))
-        self._open_segment(path)
-        record = self._hard_state_record(self._hard_state)
-        _write_all(self._fd, record)
-        self._size += len(record)
-        self._fsync(self._fd)
-        self._sync_dir(self.wal_dir)
+        with _io("starting a WAL segment"):
+            self._open_segment(path)
+            record = self._hard_state_record(self._hard_state)
+            _write_all(self._fd, record)
+            self._size += len(record)
+            self._fsync(self._fd)
+            self._sync_dir(self.wal_dir)
 
     def _open_segment(self, path: Path) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -232,6 +281,30 @@ class WriteAheadLog:
     @staticmethod
     def _hard_state_record(hs: HardState) -> bytes:
         return frame(msgpack.packb((_HARD_STATE, hs.term, hs.vote, hs.commit), use_bin_type=True))
+
+
+def _read_snapshot(path: Path) -> Snapshot | None:
+    """The snapshot in `path` (either format), or None if it is damaged."""
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < _HEADER.size:
+            return None
+        length, crc = _HEADER.unpack(f.read(_HEADER.size))
+        payload = f.read(length)
+        if len(payload) != length or zlib.crc32(payload) != crc:
+            return None
+        head = msgpack.unpackb(payload, use_list=True)
+        if head[0] != _SNAPSHOT_MAGIC:  # format 1: the state is inside the frame
+            index, term, voters, data = head
+            return Snapshot(SnapshotMeta(index, term, tuple(voters)), data)
+        _, index, term, voters = head
+        data_size = size - _HEADER.size - length - _TRAILER.size
+        data = f.read(max(data_size, 0))
+        trailer = f.read(_TRAILER.size)
+    if data_size < 0 or len(trailer) != _TRAILER.size \
+            or _TRAILER.unpack(trailer) != (len(data), zlib.crc32(data)):
+        return None
+    return Snapshot(SnapshotMeta(index, term, tuple(voters)), data)
 
 
 def _is_tail(data: bytes, offset: int) -> bool:

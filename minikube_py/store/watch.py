@@ -83,6 +83,7 @@ class WatchHub:
     def __init__(self) -> None:
         self._watchers: set[Watcher] = set()
         self._closed = False
+        self._error: Exception | None = None
 
     def __len__(self) -> int:
         return len(self._watchers)
@@ -97,7 +98,8 @@ class WatchHub:
     ) -> Watcher:
         """A watcher caught up from history; raises (on first iteration) CompactedError."""
         if self._closed:
-            return Watcher(self, key, range_end, 0, prev_kv, StoreClosedError("store closed"))
+            error = self._error or StoreClosedError("store closed")
+            return Watcher(self, key, range_end, 0, prev_kv, error)
         if start_revision <= 0:
             start_revision = mvcc.revision + 1
         try:
@@ -118,8 +120,11 @@ class WatchHub:
     def discard(self, watcher: Watcher) -> None:
         self._watchers.discard(watcher)
 
-    def close_all(self) -> None:
-        """End every stream (their iteration stops) and refuse new ones."""
+    def close_all(self, error: Exception | None = None) -> None:
+        """End every stream (their iteration stops) and refuse new ones: with `error` if
+        given (the store failed), else StoreClosedError."""
+        if not self._closed:
+            self._error = error
         self._closed = True
         for watcher in list(self._watchers):
             watcher.close()

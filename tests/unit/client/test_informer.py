@@ -16,6 +16,7 @@ from minikube_py.apiserver.service import ApiService
 from minikube_py.client.informer import Informer, InformerFactory
 from minikube_py.client.interface import WatchEvent
 from minikube_py.store.memory import MemoryKV
+from minikube_py.tasks import ChildTaskFailed
 
 
 @pytest.fixture
@@ -116,5 +117,5 @@ async def test_a_dead_informer_stops_the_factory_loudly(api: ApiService) -> None
         raise RuntimeError("bug")
 
     inf.run = crash  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError, match="stopped"):
+    with pytest.raises(ChildTaskFailed, match="stopped"):
         await asyncio.wait_for(factory.run(), 5)

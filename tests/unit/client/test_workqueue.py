@@ -87,3 +87,38 @@ async def test_a_failing_sync_is_retried() -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert attempts == 3 and q.failures("k") == 0
+
+
+async def test_workers_stop_and_run_workers_returns_once_the_queue_shuts_down() -> None:
+    q = WorkQueue("q")
+    synced: list[str] = []
+    done = asyncio.Event()
+
+    async def sync(key: str) -> None:
+        synced.append(key)
+        done.set()
+
+    task = asyncio.create_task(run_workers(q, sync, workers=3))
+    q.add("k")
+    await asyncio.wait_for(done.wait(), 5)
+    q.shut_down()
+    await asyncio.wait_for(task, 5)
+    assert synced == ["k"] and task.exception() is None
+
+
+async def test_cancelling_run_workers_shuts_the_queue_down() -> None:
+    q = WorkQueue("q")
+    syncing = asyncio.Event()
+
+    async def sync(key: str) -> None:
+        syncing.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(run_workers(q, sync, workers=2))
+    q.add("k")
+    await asyncio.wait_for(syncing.wait(), 5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert q.is_shut_down
+    q.add("later")
+    assert len(q) == 0

@@ -16,6 +16,7 @@ from minikube_py.store.raft import (
     ProposalDroppedError,
     Raft,
     RaftConfig,
+    RaftInvariantError,
     Ready,
     Role,
     Snapshot,
@@ -244,3 +245,23 @@ def test_simulated_cluster_stays_safe_and_converges(size: int, seed: int) -> Non
     logs = {tuple(m.applied) for m in sim.members.values()}
     assert len(logs) == 1
     assert len(sim.committed) > 10, "the scenario committed too little to mean anything"
+
+
+def test_a_lone_member_forgets_applied_entries_and_keeps_committing() -> None:
+    r = Raft(RaftConfig(1, (1,)), random.Random(0))
+    r.tick()
+    drain(r)
+    for i in range(5):
+        r.propose(b"x%d" % i)
+    drain(r)
+    r.forget_applied_entries()
+    assert r.log.entries == [] and r.log.snap_index == r.applied == r.commit
+    _, index = r.propose(b"after")
+    applied = [e for rd in drain(r) for e in rd.committed_entries]
+    assert [(e.index, e.data) for e in applied] == [(index, b"after")]
+
+
+def test_a_member_with_peers_keeps_its_log_for_followers() -> None:
+    r = Raft(RaftConfig(1, (1, 2, 3)), random.Random(0))
+    with pytest.raises(RaftInvariantError):
+        r.forget_applied_entries()

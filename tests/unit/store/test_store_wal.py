@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgpack
 import pytest
 
 from minikube_py.store.raft import Entry, HardState, Snapshot, SnapshotMeta
-from minikube_py.store.wal import WalCorruptError, WriteAheadLog
+from minikube_py.store.wal import WalCorruptError, WriteAheadLog, frame
 
 
 def entries(lo: int, hi: int, term: int = 1) -> list[Entry]:
@@ -101,3 +102,38 @@ def test_snapshot_then_replay_of_later_entries(tmp_path: Path) -> None:
     assert rec.snapshot == Snapshot(SnapshotMeta(40, 1, (1,)), b"state@40")
     assert [e.index for e in rec.entries] == list(range(41, 52))
     assert rec.hard_state.commit == 51
+
+
+def test_a_snapshot_written_in_pieces_reads_back_whole(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path)
+    wal.open()
+    wal.write_snapshot(SnapshotMeta(7, 2, (1, 2, 3)), iter([b"state", b"-in-", b"pieces"]))
+    wal.close()
+    assert WriteAheadLog(tmp_path).open().snapshot == Snapshot(
+        SnapshotMeta(7, 2, (1, 2, 3)), b"state-in-pieces")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte"])
+def test_a_damaged_snapshot_falls_back_to_the_older_one(tmp_path: Path, damage: str) -> None:
+    wal = WriteAheadLog(tmp_path)
+    wal.open()
+    wal.save_snapshot(Snapshot(SnapshotMeta(10, 1, (1,)), b"state@10"))
+    wal.save_snapshot(Snapshot(SnapshotMeta(20, 1, (1,)), b"state@20"))
+    wal.close()
+    newest = tmp_path / "snap" / f"{20:016x}.snap"
+    data = bytearray(newest.read_bytes())
+    if damage == "truncated":
+        del data[-3:]
+    else:
+        data[-20] ^= 0xFF  # inside the state's bytes
+    newest.write_bytes(bytes(data))
+    assert WriteAheadLog(tmp_path).open().snapshot == Snapshot(
+        SnapshotMeta(10, 1, (1,)), b"state@10")
+
+
+def test_a_snapshot_file_in_the_first_format_still_loads(tmp_path: Path) -> None:
+    (tmp_path / "snap").mkdir()
+    payload = msgpack.packb((40, 1, [1], b"state@40"), use_bin_type=True)
+    (tmp_path / "snap" / f"{40:016x}.snap").write_bytes(frame(payload))
+    assert WriteAheadLog(tmp_path).open().snapshot == Snapshot(
+        SnapshotMeta(40, 1, (1,)), b"state@40")
