@@ -25,6 +25,7 @@ from minikube_py.apiserver.requestinfo import RequestInfo, request_info
 from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps
 from minikube_py.apiserver.streaming import STREAM_ROUTE, serve_pod_stream
+from minikube_py.store.types import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,13 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return status_response(ApiError(e.status, e.reason.replace(" ", ""), e.text or e.reason))
     except (ConnectionResetError, TimeoutError) as e:
         raise web.HTTPServiceUnavailable() from e
+    except StoreError as e:
+        # The store cannot take requests (it failed, or is closing with serve): the
+        # supervisor reports why and stops; the client is told to come back.
+        log.warning("%s %s: the store refused: %s", request.method, request.path, e)
+        return status_response(ApiError(503, "ServiceUnavailable",
+                                        f"the store cannot serve this request: {e}",
+                                        {"retryAfterSeconds": 1}))
     except Exception:
         log.exception("internal error serving %s %s", request.method, request.path_qs)
         return status_response(internal("Internal error occurred: an unexpected error happened "

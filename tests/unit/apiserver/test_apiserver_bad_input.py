@@ -408,3 +408,13 @@ def test_a_malformed_request_is_one_warning_line_at_most_every_interval(
                                               "ValueError: Invalid method encountered")
     assert caplog.records[1].getMessage().endswith("(4 more since the last report)")
     assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_a_store_that_cannot_serve_is_503_not_500(svc: ApiService,
+                                                       http: aiohttp.ClientSession) -> None:
+    await svc.kv.close()  # what a store that failed (or is closing with serve) answers
+    status, out = await send(http, "GET", f"{PODS}/p", b"")
+    assert status == 503, out
+    assert out["reason"] == "ServiceUnavailable"
+    status, out = await send(http, "POST", PODS, json.dumps(pod_body("after")))
+    assert status == 503, out
