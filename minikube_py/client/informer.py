@@ -51,6 +51,9 @@ class Informer:
     field_selector: str = ""
     # Watches end now and then (server timeout) so a lost connection is noticed.
     watch_timeout_seconds: int = 300
+    # Keep only kind, apiVersion and metadata of each object (kube's metadata informers),
+    # for components that read nothing else: a cache of every kind then costs little.
+    metadata_only: bool = False
     rng: random.Random = field(default_factory=random.Random)
     synced: asyncio.Event = field(default_factory=asyncio.Event)
     _cache: dict[str, Obj] = field(default_factory=dict)
@@ -115,7 +118,7 @@ class Informer:
                 # List items carry no kind; handlers expect whole objects.
                 item.setdefault("kind", self.resource.kind)
                 item.setdefault("apiVersion", self.resource.api_version)
-                items.append(item)
+                items.append(self._kept(item))
             meta = page.get("metadata") or {}
             token = meta.get("continue") or ""
             if not token:
@@ -147,7 +150,7 @@ class Informer:
         )
         async with aclosing(stream):  # type: ignore[type-var]
             async for event in stream:
-                obj = event.object
+                obj = self._kept(event.object)
                 rv = _rv(obj)
                 if rv:
                     self._resource_version = rv
@@ -164,6 +167,12 @@ class Informer:
                     self._fire_add(obj)
                 else:
                     self._fire_update(before, obj)
+
+    def _kept(self, obj: Obj) -> Obj:
+        if not self.metadata_only:
+            return obj
+        return {"apiVersion": obj.get("apiVersion", self.resource.api_version),
+                "kind": obj.get("kind", self.resource.kind), "metadata": obj.get("metadata")}
 
     def _fire_add(self, obj: Obj) -> None:
         for h in self._handlers:
@@ -201,15 +210,28 @@ class InformerFactory:
     """Hands out one shared informer per (resource, namespace, selectors) and runs them all."""
 
     client: ApiClient
-    _informers: dict[tuple[Resource, str | None, str, str], Informer] = field(default_factory=dict)
+    # (resource, namespace, labels, fields, late full copy of a metadata-only one) -> informer
+    _informers: dict[tuple[Resource, str | None, str, str, bool], Informer] = \
+        field(default_factory=dict)
     _tasks: TaskSet | None = None  # while running
 
     def informer(self, resource: Resource, *, namespace: str | None = None,
-                 label_selector: str = "", field_selector: str = "") -> Informer:
-        key = (resource, namespace, label_selector, field_selector)
+                 label_selector: str = "", field_selector: str = "",
+                 metadata_only: bool = False) -> Informer:
+        """The shared informer for these selectors. A full one serves a metadata-only
+        request too; a metadata-only one handed out earlier becomes full for a full
+        request (before the factory runs; after that a separate full one is started)."""
+        key = (resource, namespace, label_selector, field_selector, False)
         inf = self._informers.get(key)
+        if inf is not None and inf.metadata_only and not metadata_only:
+            if self._tasks is None:
+                inf.metadata_only = False
+            else:
+                key = (resource, namespace, label_selector, field_selector, True)
+                inf = self._informers.get(key)
         if inf is None:
-            inf = Informer(self.client, resource, namespace, label_selector, field_selector)
+            inf = Informer(self.client, resource, namespace, label_selector, field_selector,
+                           metadata_only=metadata_only)
             self._informers[key] = inf
             if self._tasks is not None:
                 self._start(self._tasks, inf)

@@ -30,10 +30,11 @@ class ControllerInformers:
     _taken: list[Informer] = field(default_factory=list)
 
     def informer(self, resource: Resource, *, namespace: str | None = None,
-                 label_selector: str = "", field_selector: str = "") -> Informer:
+                 label_selector: str = "", field_selector: str = "",
+                 metadata_only: bool = False) -> Informer:
         inf = self.factory.informer(resource, namespace=namespace,
                                     label_selector=label_selector,
-                                    field_selector=field_selector)
+                                    field_selector=field_selector, metadata_only=metadata_only)
         if not any(t is inf for t in self._taken):
             self._taken.append(inf)
         return inf

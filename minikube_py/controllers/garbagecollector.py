@@ -38,7 +38,9 @@ class GarbageCollector:
         self.ctx = ctx
         self.graph = OwnerGraph()
         self.loop = ReconcileLoop(self, ctx, workers=workers)
-        self.informers = {r: ctx.informers.informer(r) for r in resources if r not in IGNORED}
+        # Owner references, finalizers, uids and deletion marks are all in metadata.
+        self.informers = {r: ctx.informers.informer(r, metadata_only=True)
+                          for r in resources if r not in IGNORED}
         for resource, informer in self.informers.items():
             informer.add_handlers(
                 lambda obj, r=resource: self._added(r, obj),  # type: ignore[misc]

@@ -119,3 +119,38 @@ async def test_a_dead_informer_stops_the_factory_loudly(api: ApiService) -> None
     inf.run = crash  # type: ignore[method-assign]
     with pytest.raises(ChildTaskFailed, match="stopped"):
         await asyncio.wait_for(factory.run(), 5)
+
+
+async def test_a_metadata_only_informer_keeps_only_kind_api_version_and_metadata() -> None:
+    kv = MemoryKV()
+    api = ApiService(kv)
+    await api.start()
+    try:
+        await api.create(CONFIGMAPS, {"metadata": {"name": "m"}, "data": {"k": "v" * 100}},
+                         namespace="default")
+        factory = InformerFactory(api)
+        inf = factory.informer(CONFIGMAPS, metadata_only=True)
+        task = asyncio.create_task(factory.run())
+        await asyncio.wait_for(inf.synced.wait(), 5)
+        cached = inf.get("default/m")
+        assert cached is not None and set(cached) == {"apiVersion", "kind", "metadata"}
+        await api.create(CONFIGMAPS, {"metadata": {"name": "n"}, "data": {"k": "v"}},
+                         namespace="default")
+        deadline = asyncio.get_running_loop().time() + 5
+        while inf.get("default/n") is None:
+            assert asyncio.get_running_loop().time() < deadline, "the watch never delivered n"
+            await asyncio.sleep(0.01)
+        assert "data" not in inf.get("default/n")  # type: ignore[operator]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        await api.stop()
+        await kv.close()
+
+
+def test_a_full_request_makes_an_earlier_metadata_only_informer_full() -> None:
+    factory = InformerFactory(None)  # type: ignore[arg-type]
+    meta = factory.informer(CONFIGMAPS, metadata_only=True)
+    full = factory.informer(CONFIGMAPS)
+    assert full is meta and not full.metadata_only
+    assert factory.informer(CONFIGMAPS, metadata_only=True) is full
