@@ -19,6 +19,9 @@ from minikube_py.tasks import TaskSet
 log = logging.getLogger(__name__)
 
 HISTORY_EVENTS = 10_000  # recent events kept so watches from a recent resourceVersion replay
+# Events whose decoded object and watch lines stay cached: the ones watchers are still
+# taking. Older history keeps its bytes only (a replay decodes again).
+HOT_EVENTS = 512
 MAX_PENDING = 10_000  # a watcher further behind than this is dropped (the client re-lists)
 
 
@@ -55,6 +58,10 @@ class CachedEvent:
     def fresh_object(self) -> dict[str, Any]:
         raw = self.prev_value if self.deleted else self.value
         return decode(raw or b"{}", self.revision)
+
+    def drop_cache(self) -> None:
+        self._obj = self._prev = None
+        self._lines = {}
 
     def previous(self) -> dict[str, Any] | None:
         if self.deleted:
@@ -179,6 +186,8 @@ class WatchFanout:
             if self._resource_of_key(ev.key) is None:
                 continue
             self._history.append(ev)
+            if len(self._history) > HOT_EVENTS:
+                self._history[-HOT_EVENTS - 1].drop_cache()
             for w in self._watchers:
                 w.offer(ev)
             self.revision = max(self.revision, ev.revision)
