@@ -41,6 +41,7 @@ class Supervisor:
     stop_grace_seconds: float = 5.0
     _tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     _cleanups: list[tuple[str, Callable[[], Awaitable[None]]]] = field(default_factory=list)
+    _first_ended: str = ""  # the root task whose end brings the cluster down
 
     def start(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         if name in self._tasks:
@@ -52,14 +53,22 @@ class Supervisor:
     def on_stop(self, name: str, cleanup: Callable[[], Awaitable[None]]) -> None:
         self._cleanups.append((name, cleanup))
 
-    @staticmethod
-    async def _guard(name: str, coro: Coroutine[Any, Any, Any]) -> Any:
+    async def _guard(self, name: str, coro: Coroutine[Any, Any, Any]) -> Any:
         try:
             return await coro
-        except (asyncio.CancelledError, FatalError):
+        except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("component %s crashed", name)
+        except FatalError:
+            self._first_ended = self._first_ended or name
+            raise
+        except Exception as e:
+            if self._first_ended:
+                # Brought down by the first one (the store failed, so the kubelet's writes
+                # fail too): one line, the cause is already reported.
+                log.warning("component %s stopped too: %s: %s", name, type(e).__name__, e)
+            else:
+                self._first_ended = name
+                log.exception("component %s crashed", name)
             raise
 
     async def wait(self, stop: asyncio.Event) -> TaskFailed | None:
@@ -89,6 +98,9 @@ class Supervisor:
             for task in pending:
                 log.warning("component %s did not stop within %.0fs", task.get_name(),
                             self.stop_grace_seconds)
+        for task in self._tasks.values():
+            if task.done() and not task.cancelled():
+                task.exception()  # reported already (wait, or _guard's line): retrieved
         for name, cleanup in reversed(self._cleanups):
             try:
                 await asyncio.wait_for(cleanup(), timeout=self.stop_grace_seconds * 2)

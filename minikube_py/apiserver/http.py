@@ -22,7 +22,7 @@ from minikube_py.apiserver.authz import AlwaysAllow, Authorizer, authorize
 from minikube_py.apiserver.discovery import VERSION_INFO, Discovery, api_versions
 from minikube_py.apiserver.httpresource import ResourceRequest, serve_resource
 from minikube_py.apiserver.requestinfo import RequestInfo, request_info
-from minikube_py.apiserver.service import ApiService
+from minikube_py.apiserver.service import ApiService, unavailable
 from minikube_py.apiserver.storage import dumps
 from minikube_py.apiserver.streaming import STREAM_ROUTE, serve_pod_stream
 from minikube_py.store.types import StoreError
@@ -81,9 +81,7 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
         # The store cannot take requests (it failed, or is closing with serve): the
         # supervisor reports why and stops; the client is told to come back.
         log.warning("%s %s: the store refused: %s", request.method, request.path, e)
-        return status_response(ApiError(503, "ServiceUnavailable",
-                                        f"the store cannot serve this request: {e}",
-                                        {"retryAfterSeconds": 1}))
+        return status_response(unavailable(e))
     except Exception:
         log.exception("internal error serving %s %s", request.method, request.path_qs)
         return status_response(internal("Internal error occurred: an unexpected error happened "

@@ -8,13 +8,15 @@ strategy and validation stages.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any, NoReturn
 
 from minikube_py.api import errors
+from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.api.timefmt import rfc3339
@@ -34,10 +36,24 @@ from minikube_py.apiserver.rest.read import ListResult, list_body
 from minikube_py.apiserver.storage import dumps, kv_json
 from minikube_py.apiserver.watchcache import CachedEvent, WatchFanout
 from minikube_py.client.interface import MERGE_PATCH, WatchEvent
-from minikube_py.store.types import KV
+from minikube_py.store.types import KV, StoreError
 from minikube_py.tasks import TaskSet
 
 Obj = dict[str, Any]
+
+
+def unavailable(error: StoreError) -> ApiError:
+    """What a client is told when the store cannot serve (it failed, or is closing)."""
+    return ApiError(503, "ServiceUnavailable", f"the store cannot serve this request: {error}",
+                    {"retryAfterSeconds": 1})
+
+
+@contextlib.contextmanager
+def store_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except StoreError as e:
+        raise unavailable(e) from e
 
 
 def _copy(body: Any) -> Any:
@@ -231,51 +247,61 @@ class ApiService:
             await batches.aclose()
 
     # --- the ApiClient protocol --------------------------------------------------------------
+    # In-process components see what remote ones see over HTTP: a store that cannot serve
+    # is an ApiError 503 (which they handle), not the store's own exception.
 
     async def create(self, resource: Resource, body: Obj, *, namespace: str | None = None,
                      name: str | None = None, subresource: str | None = None) -> Obj:
-        if subresource:
-            return await self.post_subresource(resource, name or "", subresource, _copy(body),
-                                               namespace)
-        return (await self.create_object(resource, _copy(body), namespace)).obj
+        with store_unavailable():
+            if subresource:
+                return await self.post_subresource(resource, name or "", subresource,
+                                                   _copy(body), namespace)
+            return (await self.create_object(resource, _copy(body), namespace)).obj
 
     async def get(self, resource: Resource, name: str, *, namespace: str | None = None,
                   subresource: str | None = None) -> Obj:
-        if subresource:
-            return await self.get_subresource(resource, name, subresource, namespace)
-        return await self.get_object(resource, name, namespace)
+        with store_unavailable():
+            if subresource:
+                return await self.get_subresource(resource, name, subresource, namespace)
+            return await self.get_object(resource, name, namespace)
 
     async def list(self, resource: Resource, *, namespace: str | None = None,
                    label_selector: str = "", field_selector: str = "", limit: int = 0,
                    continue_token: str = "", resource_version: str = "") -> Obj:
-        flt = self.filter(resource, label_selector, field_selector)
-        res = await self.list_objects(resource, namespace, flt, limit=limit,
-                                      continue_token=continue_token,
-                                      resource_version=resource_version)
-        return list_body(resource, res)
+        with store_unavailable():
+            flt = self.filter(resource, label_selector, field_selector)
+            res = await self.list_objects(resource, namespace, flt, limit=limit,
+                                          continue_token=continue_token,
+                                          resource_version=resource_version)
+            return list_body(resource, res)
 
     async def update(self, resource: Resource, body: Obj, *, namespace: str | None = None,
                      subresource: str | None = None) -> Obj:
-        body = _copy(body)
-        name = (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
-        return (await self.update_object(resource, body, namespace, subresource, name=name)).obj
+        with store_unavailable():
+            body = _copy(body)
+            name = (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
+            written = await self.update_object(resource, body, namespace, subresource,
+                                               name=name)
+            return written.obj
 
     async def patch(self, resource: Resource, name: str, patch: Any, *,
                     patch_type: str = MERGE_PATCH, namespace: str | None = None,
                     subresource: str | None = None) -> Obj:
-        written = await self.patch_object(resource, name, _copy(patch), patch_type, namespace,
-                                          subresource)
-        return written.obj
+        with store_unavailable():
+            written = await self.patch_object(resource, name, _copy(patch), patch_type,
+                                              namespace, subresource)
+            return written.obj
 
     async def delete(self, resource: Resource, name: str, *, namespace: str | None = None,
                      grace_period_seconds: int | None = None,
                      propagation_policy: str | None = None,
                      preconditions: dict[str, Any] | None = None) -> Obj:
-        obj, _ = await self.delete_object(resource, name, namespace,
-                                          grace_period_seconds=grace_period_seconds,
-                                          propagation_policy=propagation_policy,
-                                          preconditions=preconditions)
-        return obj
+        with store_unavailable():
+            obj, _ = await self.delete_object(resource, name, namespace,
+                                              grace_period_seconds=grace_period_seconds,
+                                              propagation_policy=propagation_policy,
+                                              preconditions=preconditions)
+            return obj
 
     async def watch(self, resource: Resource, *, namespace: str | None = None,
                     resource_version: str = "", label_selector: str = "",

@@ -47,3 +47,27 @@ async def test_a_requested_stop_is_not_a_failure() -> None:
     stop.set()
     assert await asyncio.wait_for(sup.wait(stop), 5) is None
     await sup.shutdown()
+
+
+async def test_components_brought_down_by_the_first_failure_get_one_line_each(
+        caplog: pytest.LogCaptureFixture) -> None:
+    broken = asyncio.Event()
+
+    async def store() -> None:
+        broken.set()
+        raise FatalError("write to the WAL failed: [Errno 28] No space left on device")
+
+    async def kubelet() -> None:
+        await broken.wait()
+        raise RuntimeError("its writes fail too")
+
+    sup = Supervisor()
+    sup.start("store", store())
+    sup.start("kubelet", kubelet())
+    why = await asyncio.wait_for(sup.wait(asyncio.Event()), 5)
+    await asyncio.wait_for(broken.wait(), 5)
+    await asyncio.sleep(0)  # let the kubelet end on the broken store before shutdown
+    await sup.shutdown()
+    assert str(why).startswith("store: write to the WAL failed")
+    assert "component kubelet stopped too: RuntimeError: its writes fail too" in caplog.text
+    assert "Traceback" not in caplog.text
