@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from minikube_py.api.resources import CONFIGMAPS, EVENTS
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import NORMAL, EventRecorder
-from minikube_py.store.memory import MemoryKV
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[ApiService]:
-    kv = MemoryKV()
-    service = ApiService(kv)
-    await service.start()
-    yield service
-    await service.stop()
-    await kv.close()
 
 
 async def test_a_repeated_event_is_one_event_with_a_count(api: ApiService) -> None:

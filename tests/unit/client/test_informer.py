@@ -19,16 +19,6 @@ from minikube_py.store.memory import MemoryKV
 from minikube_py.tasks import ChildTaskFailed
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[ApiService]:
-    kv = MemoryKV()
-    service = ApiService(kv)
-    await service.start()
-    yield service
-    await service.stop()
-    await kv.close()
-
-
 def configmap(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
 

@@ -6,26 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import pytest
 
 from minikube_py.api.resources import CONFIGMAPS, PODS, SERVICES
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.informer import InformerFactory
 from minikube_py.controllers.base import ControllerContext, ReconcileLoop
-from minikube_py.store.memory import MemoryKV
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[ApiService]:
-    kv = MemoryKV()
-    service = ApiService(kv)
-    await service.start()
-    yield service
-    await service.stop()
-    await kv.close()
 
 
 @dataclass

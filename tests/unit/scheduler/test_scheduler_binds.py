@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
 from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
-from minikube_py.store.memory import MemoryKV
 
 
 class FirstBindBreaks:
@@ -34,16 +32,6 @@ class FirstBindBreaks:
             self.broken += 1
             raise ConnectionResetError("connection reset by peer")
         return await self._api.create(resource, body, **kwargs)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[ApiService]:
-    kv = MemoryKV()
-    service = ApiService(kv)
-    await service.start()
-    yield service
-    await service.stop()
-    await kv.close()
 
 
 async def node_name_of(api: ApiService, name: str, timeout: float) -> str:
