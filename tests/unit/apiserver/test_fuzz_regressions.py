@@ -41,3 +41,16 @@ async def test_a_status_lists_details_before_code_as_kube_does(
     assert status == 404
     assert list(out) == ["kind", "apiVersion", "metadata", "status", "message", "reason",
                          "details", "code"]
+
+
+@pytest.mark.parametrize("value", ["!!bool maybe", "!!bool ''", "!!bool yes"])
+async def test_an_explicit_yaml_bool_tag_on_a_non_boolean_is_a_decode_error(
+        http: aiohttp.ClientSession, value: str) -> None:
+    body = f"metadata: {{name: b}}\nimmutable: {value}\n"
+    status, out = await send(http, "POST", CONFIGMAPS, body, YAML)
+    if value == "!!bool yes":
+        assert status == 201, out
+        assert out["immutable"] is True
+    else:
+        assert status == 400, out
+        assert out["message"].startswith("error decoding request body: cannot decode")
