@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from minikube_py.apiserver.jsonvalues import MAX_DEPTH, DecodeError, check_depth
-from minikube_py.apiserver.protobuf_schema import MESSAGES, Field
+from minikube_py.apiserver.protobuf_schema import ALWAYS_ENCODED, MESSAGES, Field
 
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _GO_SCALARS = {"double": "float64", "float": "float32", "bytes": "[]uint8"}
 _TYPE_META = frozenset({"apiVersion", "kind"})
 _ZERO_ELEMENT: dict[str, Any] = {"string": "", "bytes": "", "Quantity": "0", "int32": 0,
                                  "int64": 0, "double": 0.0, "float": 0.0, "bool": False}
+_ZERO_FIELD: dict[str, Any] = {"string": "", "int32": 0, "int64": 0, "bool": False,
+                               "IntOrString": 0}
 _GO_BUILTINS = {"Quantity": "resource.Quantity", "IntOrString": "intstr.IntOrString",
                 "Time": "v1.Time", "MicroTime": "v1.MicroTime"}
 
@@ -97,6 +99,10 @@ class _Walk:
             self.path.pop()
             self.where.pop()
             self.struct = struct
+        for key in ALWAYS_ENCODED.get(message, ()):
+            if key not in obj:
+                obj[key] = _zero_field(fields[key])
+
 
     def field(self, value: Any, field: Field) -> None:
         if field.label == "[]":
@@ -152,6 +158,21 @@ class _Walk:
             except DecodeError as e:
                 raise JsonTypeError(str(e)) from None
         return value
+
+
+def _zero_field(field: Field) -> Any:
+    """What Go's encoder writes for a field that holds its zero value (a new struct holds
+    its own always-encoded fields)."""
+    if field.label == "[]":
+        return []
+    if field.label == "map":
+        return {}
+    if field.type in MESSAGES:
+        inner: dict[str, Any] = {}
+        for key in ALWAYS_ENCODED.get(field.type, ()):
+            inner[key] = _zero_field(_fields(field.type)[key])
+        return inner
+    return _ZERO_FIELD.get(field.type, "")
 
 
 def _check_base64(value: Any, walk: _Walk) -> None:

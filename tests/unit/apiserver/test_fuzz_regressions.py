@@ -54,3 +54,59 @@ async def test_an_explicit_yaml_bool_tag_on_a_non_boolean_is_a_decode_error(
     else:
         assert status == 400, out
         assert out["message"].startswith("error decoding request body: cannot decode")
+
+
+def _client_model(obj: dict[str, Any], model: str) -> Any:
+    import kubernetes.client
+
+    class Response:
+        data = json.dumps(obj)
+
+    return kubernetes.client.ApiClient().deserialize(Response(), model)
+
+
+_TEMPLATE = {"metadata": {"labels": {"app": "w"}},
+             "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+
+
+@pytest.mark.parametrize(("path", "kind", "spec", "model"), [
+    ("/apis/apps/v1/namespaces/default/replicasets", "ReplicaSet",
+     {"selector": {"matchLabels": {"app": "w"}}, "template": _TEMPLATE}, "V1ReplicaSet"),
+    ("/apis/apps/v1/namespaces/default/daemonsets", "DaemonSet",
+     {"selector": {"matchLabels": {"app": "w"}}, "template": _TEMPLATE}, "V1DaemonSet"),
+    ("/apis/apps/v1/namespaces/default/statefulsets", "StatefulSet",
+     {"serviceName": "s", "selector": {"matchLabels": {"app": "w"}}, "template": _TEMPLATE},
+     "V1StatefulSet"),
+    ("/api/v1/namespaces/default/replicationcontrollers", "ReplicationController",
+     {"selector": {"app": "w"}, "template": _TEMPLATE}, "V1ReplicationController"),
+])
+async def test_a_new_workload_reads_back_in_the_official_client(
+        http: aiohttp.ClientSession, path: str, kind: str, spec: dict[str, Any],
+        model: str) -> None:
+    api_version = "v1" if path.startswith("/api/") else "apps/v1"
+    body = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "w"}, "spec": spec}
+    status, out = await send(http, "POST", path, json.dumps(body))
+    assert status == 201, out
+    _client_model(out, model)  # raised "Invalid value for `replicas`, must not be `None`"
+
+
+async def test_fields_go_always_writes_read_back_with_their_zero_values(
+        http: aiohttp.ClientSession) -> None:
+    status, out = await send(http, "POST", "/api/v1/namespaces",
+                             '{"metadata":{"name":"z"}}')
+    assert status == 201, out
+    patch = '{"status":{"conditions":[{}]}}'
+    async with http.patch("/api/v1/namespaces/z/status", data=patch,
+                          headers={"Content-Type": "application/merge-patch+json"}) as resp:
+        assert resp.status == 200, await resp.text()
+        out = await resp.json()
+    assert out["status"]["conditions"] == [{"status": "", "type": ""}]
+    _client_model(out, "V1Namespace")  # raised "Invalid value for `status`, must not be None"
+
+
+async def test_a_container_without_a_name_is_still_a_required_value(
+        http: aiohttp.ClientSession) -> None:
+    body = {"metadata": {"name": "p"}, "spec": {"containers": [{"image": "busybox"}]}}
+    status, out = await send(http, "POST", PODS, json.dumps(body))
+    assert status == 422, out
+    assert "spec.containers[0].name: Required value" in out["message"]
