@@ -126,7 +126,7 @@ class _Walk:
     def element(self, value: Any, type_: str) -> Any:
         """Check one value; returns what a null element decodes to (the zero value)."""
         if value is None:
-            return _ZERO_ELEMENT.get(type_, {} if type_ in MESSAGES else value)
+            return _zero_struct(type_) if type_ in MESSAGES else _ZERO_ELEMENT.get(type_, value)
         if type_ in MESSAGES:
             if not isinstance(value, dict):
                 raise self.fail(value, _go_type(type_))
@@ -168,11 +168,13 @@ def _zero_field(field: Field) -> Any:
     if field.label == "map":
         return {}
     if field.type in MESSAGES:
-        inner: dict[str, Any] = {}
-        for key in ALWAYS_ENCODED.get(field.type, ()):
-            inner[key] = _zero_field(_fields(field.type)[key])
-        return inner
+        return _zero_struct(field.type)
     return _ZERO_FIELD.get(field.type, "")
+
+
+def _zero_struct(message: str) -> dict[str, Any]:
+    """A zero-valued struct as Go encodes it: its always-encoded fields and nothing else."""
+    return {key: _zero_field(_fields(message)[key]) for key in ALWAYS_ENCODED.get(message, ())}
 
 
 def _check_base64(value: Any, walk: _Walk) -> None:

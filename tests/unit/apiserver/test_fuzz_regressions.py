@@ -110,3 +110,12 @@ async def test_a_container_without_a_name_is_still_a_required_value(
     status, out = await send(http, "POST", PODS, json.dumps(body))
     assert status == 422, out
     assert "spec.containers[0].name: Required value" in out["message"]
+
+
+async def test_a_null_list_element_reads_back_as_a_zero_struct_with_its_required_fields(
+        http: aiohttp.ClientSession) -> None:
+    body = {"metadata": {"name": "n"}, "status": {"addresses": [None]}}
+    status, out = await send(http, "POST", "/api/v1/nodes", json.dumps(body))
+    assert status == 201, out
+    assert out["status"]["addresses"] == [{"address": "", "type": ""}]
+    _client_model(out, "V1Node")  # raised "Invalid value for `address`, must not be `None`"
