@@ -60,7 +60,7 @@ def variant(draw: st.DrawFn, strategy: Any, base: dict[str, Any]) -> Any:
 
 
 def _maybe_query(data: st.DataObject, **kw: Any) -> list[tuple[str, str]]:
-    return data.draw(st.one_of(st.just([]), query(**kw)))
+    return data.draw(st.one_of(st.builds(list), query(**kw)))
 
 
 class ApiFuzz(RuleBasedStateMachine):
@@ -188,7 +188,7 @@ class ApiFuzz(RuleBasedStateMachine):
             return
         current = self._current(ref)
         current["spec"] = {"finalizers": data.draw(st.one_of(
-            st.just([]), st.lists(st.sampled_from(["kubernetes", "x/y", ""]), max_size=2),
+            st.builds(list), st.lists(st.sampled_from(["kubernetes", "x/y", ""]), max_size=2),
             HOSTILE))}
         reply = self.server.send("PUT", object_path(NAMESPACES, None, ref.name, "finalize"),
                                  self._body(data, NAMESPACES, data.draw(mutated(current))

@@ -76,9 +76,12 @@ def deep(draw: st.DrawFn) -> JSON:
     return value
 
 
+# Containers are built fresh for every draw (st.just would hand out one shared instance,
+# which a later mutation would change for every test case after it).
 HOSTILE = st.one_of(
-    st.none(), st.booleans(), BOUNDARY_INTS, FLOATS, HOSTILE_STRINGS, st.just({}), st.just([]),
-    st.just([None]), st.just({"": None}), deep(), json_values())
+    st.none(), st.booleans(), BOUNDARY_INTS, FLOATS, HOSTILE_STRINGS, st.builds(dict),
+    st.builds(list), st.builds(lambda: [None]), st.builds(lambda: {"": None}), deep(),
+    json_values())
 
 
 # --- values typed along the schema tables -------------------------------------------------
@@ -131,7 +134,7 @@ def typed(type_: str, depth: int = 0) -> st.SearchStrategy[JSON]:
     if type_ not in MESSAGES:
         return _scalar(type_)
     if depth > 5:
-        return st.just({})
+        return st.builds(dict)
     fields = _inlined(type_)
     optional = {name: st.deferred(lambda f=f: _field(f, depth))  # type: ignore[misc]
                 for name, f in fields.items() if name != "metadata"}
