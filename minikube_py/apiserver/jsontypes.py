@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from minikube_py.apiserver.jsonvalues import MAX_DEPTH, DecodeError, check_depth
@@ -23,6 +25,9 @@ _ZERO_ELEMENT: dict[str, Any] = {"string": "", "bytes": "", "Quantity": "0", "in
                                  "int64": 0, "double": 0.0, "float": 0.0, "bool": False}
 _ZERO_FIELD: dict[str, Any] = {"string": "", "int32": 0, "int64": 0, "bool": False,
                                "IntOrString": 0}
+# Go's time.Parse(time.RFC3339): fractional seconds allowed, a Z or a numeric offset.
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?"
+                      r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\Z")
 _GO_BUILTINS = {"Quantity": "resource.Quantity", "IntOrString": "intstr.IntOrString",
                 "Time": "v1.Time", "MicroTime": "v1.MicroTime"}
 
@@ -141,9 +146,13 @@ class _Walk:
         elif type_ == "bool":
             if not isinstance(value, bool):
                 raise self.fail(value, "bool")
-        elif type_ in ("string", "Time", "MicroTime"):
+        elif type_ == "string":
             if not isinstance(value, str):
                 raise self.fail(value, _go_type(type_))
+        elif type_ in ("Time", "MicroTime"):
+            if not isinstance(value, str):
+                raise self.fail(value, _go_type(type_))
+            _check_time(value)
         elif type_ == "bytes":
             _check_base64(value, self)
         elif type_ == "IntOrString":
@@ -175,6 +184,20 @@ def _zero_field(field: Field) -> Any:
 def _zero_struct(message: str) -> dict[str, Any]:
     """A zero-valued struct as Go encodes it: its always-encoded fields and nothing else."""
     return {key: _zero_field(_fields(message)[key]) for key in ALWAYS_ENCODED.get(message, ())}
+
+
+def _check_time(value: str) -> None:
+    """metav1.Time and MicroTime decode with time.Parse(RFC3339): a valid date and time."""
+    match = _RFC3339.match(value)
+    if match is not None:
+        try:
+            year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+            datetime(year, month, day, hour, minute, second)  # e.g. no February 30th
+        except ValueError:
+            match = None
+    if match is None:
+        raise JsonTypeError(f'parsing time "{value[:64]}" as "2006-01-02T15:04:05Z07:00": '
+                            "cannot parse it as RFC 3339")
 
 
 def _check_base64(value: Any, walk: _Walk) -> None:

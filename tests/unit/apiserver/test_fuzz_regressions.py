@@ -119,3 +119,26 @@ async def test_a_null_list_element_reads_back_as_a_zero_struct_with_its_required
     assert status == 201, out
     assert out["status"]["addresses"] == [{"address": "", "type": ""}]
     _client_model(out, "V1Node")  # raised "Invalid value for `address`, must not be `None`"
+
+
+@pytest.mark.parametrize("when", ["2024-02-30T00:00:00Z", "yesterday", "", "2024-01-01",
+                                  "2024-01-01T25:00:00Z", "2024-01-01t00:00:00z"])
+async def test_a_time_that_is_not_rfc3339_is_a_decode_error(
+        http: aiohttp.ClientSession, when: str) -> None:
+    body = {"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p"},
+            "lastTimestamp": when}
+    status, out = await send(http, "POST", "/api/v1/namespaces/default/events",
+                             json.dumps(body))
+    assert status == 400, out
+    assert "cannot be handled as a Event: parsing time" in out["message"]
+
+
+@pytest.mark.parametrize("when", ["2024-01-01T00:00:00Z", "2024-01-01T00:00:00.123456+01:00"])
+async def test_an_rfc3339_time_is_stored_and_read_by_the_official_client(
+        http: aiohttp.ClientSession, when: str) -> None:
+    body = {"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p"},
+            "lastTimestamp": when}
+    status, out = await send(http, "POST", "/api/v1/namespaces/default/events",
+                             json.dumps(body))
+    assert status == 201, out
+    _client_model(out, "CoreV1Event")  # "2024-02-30..." raised ApiException here
