@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from minikube_py.api.quantity import QUANTITY_MESSAGE, is_quantity
 from minikube_py.apiserver.jsonvalues import MAX_DEPTH, DecodeError, check_depth
 from minikube_py.apiserver.protobuf_schema import ALWAYS_ENCODED, MESSAGES, Field
 
@@ -161,6 +162,8 @@ class _Walk:
         elif type_ == "Quantity":
             if isinstance(value, bool) or not isinstance(value, int | float | str):
                 raise self.fail(value, _go_type(type_))
+            if not is_quantity(value):  # resource.Quantity's UnmarshalJSON parses it
+                raise JsonTypeError(QUANTITY_MESSAGE)
         else:  # RawExtension and FieldsV1 hold any JSON, within the depth limit
             try:
                 check_depth(value, MAX_DEPTH - len(self.where))

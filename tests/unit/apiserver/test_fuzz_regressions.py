@@ -142,3 +142,32 @@ async def test_an_rfc3339_time_is_stored_and_read_by_the_official_client(
                              json.dumps(body))
     assert status == 201, out
     _client_model(out, "CoreV1Event")  # "2024-02-30..." raised ApiException here
+
+
+@pytest.mark.parametrize("quantity", ['"abc"', '"1 Gi"', '"1e999999999"', '"' + "1" * 5000 + '"',
+                                      '"8Zi"'])
+async def test_a_quantity_that_does_not_parse_is_a_decode_error_wherever_it_is(
+        http: aiohttp.ClientSession, quantity: str) -> None:
+    # Node capacity is no pod's resources: nothing but the decoder looks at it.
+    body = '{"metadata":{"name":"q"},"status":{"capacity":{"cpu":' + quantity + '}}}'
+    status, out = await send(http, "POST", "/api/v1/nodes", body)
+    assert status == 400, out
+    assert "cannot be handled as a Node" in out["message"]
+
+
+@pytest.mark.parametrize("quantity", ['"1e999999999"', '"' + "1" * 5000 + '"'])
+async def test_a_quantity_too_large_to_evaluate_in_pod_resources_is_refused_quickly(
+        http: aiohttp.ClientSession, quantity: str) -> None:
+    body = ('{"metadata":{"name":"q"},"spec":{"containers":[{"name":"c","image":"i",'
+            '"resources":{"requests":{"cpu":' + quantity + '}}}]}}')
+    status, out = await send(http, "POST", PODS, body)
+    assert status == 400, out
+
+
+def test_parse_quantity_bounds_the_exponent_and_the_digits() -> None:
+    from minikube_py.api.quantity import QuantityError, parse_quantity
+
+    assert parse_quantity("1e3") == 1000
+    for bad in ("1e999999999", "1e-1001", "1" * 1001):
+        with pytest.raises(QuantityError):
+            parse_quantity(bad)
