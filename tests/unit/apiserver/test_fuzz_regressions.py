@@ -171,3 +171,12 @@ def test_parse_quantity_bounds_the_exponent_and_the_digits() -> None:
     for bad in ("1e999999999", "1e-1001", "1" * 1001):
         with pytest.raises(QuantityError):
             parse_quantity(bad)
+
+
+async def test_a_job_without_a_name_is_invalid_not_a_key_error(
+        http: aiohttp.ClientSession) -> None:
+    body = ("apiVersion: batch/v1\nkind: Job\nmetadata: ~\nspec:\n  template:\n    spec:\n"
+            "      containers: [{name: c, image: busybox}]\n      restartPolicy: Never\n")
+    status, out = await send(http, "POST", "/apis/batch/v1/namespaces/default/jobs", body, YAML)
+    assert status == 422, out
+    assert "metadata.name: Required value" in out["message"]
