@@ -180,3 +180,20 @@ async def test_a_job_without_a_name_is_invalid_not_a_key_error(
     status, out = await send(http, "POST", "/apis/batch/v1/namespaces/default/jobs", body, YAML)
     assert status == 422, out
     assert "metadata.name: Required value" in out["message"]
+
+
+@pytest.mark.parametrize(("extra", "cause"), [
+    ({"series": {"count": 0}}, "series.count: Invalid value"),
+    ({"series": {"count": 3}}, "series.lastObservedTime: Required value"),
+    ({"eventTime": None}, "eventTime: Required value"),
+])
+async def test_an_events_v1_event_needs_its_times(
+        http: aiohttp.ClientSession, extra: dict[str, Any], cause: str) -> None:
+    body = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e"},
+            "eventTime": "2024-01-01T00:00:00.000000Z", "reportingController": "c",
+            "reportingInstance": "i", "action": "A", "reason": "R", "type": "Normal",
+            "regarding": {"kind": "Pod", "name": "p"}, **extra}
+    status, out = await send(http, "POST", "/apis/events.k8s.io/v1/namespaces/default/events",
+                             json.dumps(body))
+    assert status == 422, out
+    assert cause in out["message"]
