@@ -28,5 +28,6 @@ def fuzz_settings(ci_examples: int, *, steps: int) -> settings:
         phases=[p for p in Phase if p is not Phase.shrink or
                 os.environ.get("FUZZ_SHRINK", "1") != "0"],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                               HealthCheck.filter_too_much, HealthCheck.large_base_example],
+                               HealthCheck.filter_too_much, HealthCheck.large_base_example,
+                               HealthCheck.function_scoped_fixture],
     )

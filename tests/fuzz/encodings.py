@@ -49,6 +49,10 @@ YAML_FRAGMENTS = st.sampled_from([
     "{a: &x [1, 2], b: *x}", "{<<: {a: 1}, b: 2}", "!<tag:yaml.org,2002:str> x", "!custom x",
     "|\n  text\n", "'\\ud800'", '"\\ud800"', '"\\x00"', "[a, b", "{a: 1, a: 2}",
     "{<<: [{a: 1}, {b: 2}]}", "!!map {a: 1}", "!!seq [1]", "!!null ''", "!!bool maybe",
+    "{<<: *undefined}", "!!omap [{a: 1}]", "!!pairs [{a: 1}]", "[" * 1000 + "]" * 1000,
+    # an alias bomb: nine levels of nine aliases each, a few hundred bytes
+    "{" + ", ".join(f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join(
+        [f"*{chr(96 + i)}" if i else "x"] * 9) + "]" for i in range(9)) + "}",
 ])
 
 
@@ -213,8 +217,8 @@ def encoded(draw: st.DrawFn, value: JSON, *, api_version: str = "v1", kind: str 
             json_type: str = JSON_TYPE) -> Body:
     """`value` in one of the encodings a client may send, now and then wrongly labelled or
     wrongly compressed."""
-    how = draw(st.sampled_from(["json"] * 6 + ["yaml"] * 3 + ["protobuf", "garbage",
-                                                             "mislabelled", "gzip"]))
+    how = draw(st.sampled_from(["json"] * 6 + ["yaml"] * 3 + [
+        "protobuf", "garbage", "mislabelled", "gzip", "json-beyond", "huge"]))
     if how == "json":
         return Body(json_text(value), json_type)
     if how == "yaml":
@@ -228,6 +232,19 @@ def encoded(draw: st.DrawFn, value: JSON, *, api_version: str = "v1", kind: str 
                               st.just(b"\xff\xfe" + json_text(value).decode().encode(
                                   "utf-16-le"))))
         return Body(data, draw(CONTENT_TYPES))
+    if how == "json-beyond":  # what no JSON encoder writes: NaN, deep text, huge numbers
+        text = json_text(value)
+        return Body(draw(st.sampled_from([
+            text.replace(b"1", b"NaN", 1), text.replace(b"0", b"-Infinity", 1),
+            text.replace(b"1", b"1e999", 1), text.replace(b"1", b"9" * 500, 1),
+            b"[" * 10_000 + b"]" * 10_000, b'{"a":' * 5000 + b"1" + b"}" * 5000,
+            text.replace(b'"', b"'"), text + b"\n" + text])), json_type)
+    if how == "huge":  # past the store's 1.5 MiB limit, or the 3 MiB body limit
+        size = draw(st.sampled_from([1_600_000, 3 * 1024 * 1024 + 1]))
+        big = value if isinstance(value, dict) else {"value": value}
+        meta = big.get("metadata") if isinstance(big.get("metadata"), dict) else {}
+        return Body(json_text({**big, "metadata": {**meta, "annotations": {"a": "x" * size}}}),
+                    json_type)
     if how == "mislabelled":
         return Body(json_text(value), draw(CONTENT_TYPES))
     data = json_text(value)
@@ -239,3 +256,38 @@ def encoded(draw: st.DrawFn, value: JSON, *, api_version: str = "v1", kind: str 
     elif choice == 2:
         data = b"\x1f\x8b" + draw(st.binary(max_size=20))
     return Body(data, json_type, {"Content-Encoding": draw(ENCODINGS)})
+
+
+# --- whole requests as bytes -----------------------------------------------------------------
+
+_RAW_REQUESTS = st.sampled_from([
+    b"GET /api HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /api HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+    b"GET /api HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    b"POST /api/v1/namespaces/default/pods HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+    b"Content-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+    b"POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nContent-Length: 99\r\n"
+    b"Content-Type: application/json\r\n\r\n{}",
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+    b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\n\r\n",
+    b"GET /api HTTP/1.1\r\nX: " + b"y" * 10_000 + b"\r\n\r\n",
+    b"GET /api/v1/namespaces/default/pods HTTP/1.1\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\n\r\n",
+    b"POST /api/v1/namespaces/default/pods HTTP/1.1\r\nExpect: 100-continue\r\n"
+    b"Content-Length: 2\r\n\r\n{}",
+    b"GET /api HTTP/9.9\r\n\r\n", b"GET\r\n\r\n", b"\r\n\r\n", b"GET /api HTTP/1.0\r\n\r\n",
+    b"GET /api HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n",
+    b"GET /api/v1/namespaces/default/pods/p/exec?command=sh HTTP/1.1\r\n\r\n",
+])
+
+
+@st.composite
+def raw_http(draw: st.DrawFn) -> bytes:
+    base = draw(_RAW_REQUESTS)
+    cut = draw(st.integers(0, 3))
+    if cut == 0:
+        return base[:draw(st.integers(1, len(base)))]
+    if cut == 1:
+        return base + draw(st.binary(max_size=32))
+    return base

@@ -4,6 +4,7 @@ event loop per fuzz run), with the properties every answer must have checked on 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import json
 import logging
@@ -17,6 +18,7 @@ from urllib.parse import quote
 
 import aiohttp
 import uvloop
+from aiohttp import web_app
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
@@ -96,6 +98,14 @@ class Findings:
     def __init__(self, path: str | None) -> None:
         self.path = path
         self.seen: set[str] = set()
+        self.requests = 0
+        if path is not None:
+            atexit.register(self._summary)
+
+    def _summary(self) -> None:
+        assert self.path is not None
+        with open(self.path, "a") as out:
+            out.write(f"requests sent: {self.requests}; root causes: {len(self.seen)}\n")
 
     def report(self, failure: PropertyFailure) -> None:
         if self.path is None:
@@ -153,16 +163,15 @@ def _server_timeout(reply: Reply) -> bool:
 
 
 # What aiohttp's HTTP parser refuses before any handler runs (a method llhttp does not know,
-# a Content-Encoding it cannot undo) it answers itself with a plain-text 400, as Go's
-# net/http does for a request it cannot parse: the one error that is not a Status.
+# a compressed body it cannot undo as it arrives) it answers itself with a plain-text 400,
+# as Go's net/http does for a request it cannot parse: the one error that is not a Status.
 STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
                               "TRACE", "CONNECT"})
-PARSED_ENCODINGS = frozenset({"gzip", "deflate", "identity", "x-unknown"})
 
 
 def _refused_by_parser(reply: Reply, method: str, headers: dict[str, str]) -> bool:
-    encoding = headers.get("Content-Encoding", "identity")
-    unparsable = method not in STANDARD_METHODS or encoding not in PARSED_ENCODINGS
+    compressed = headers.get("Content-Encoding", "identity") != "identity"
+    unparsable = method not in STANDARD_METHODS or compressed
     return unparsable and reply.status == 400 and reply.content_type == "text/plain"
 
 
@@ -214,7 +223,6 @@ class FuzzServer:
         self.dead_port_socket = socket.socket()
         self.dead_port_socket.bind(("127.0.0.1", 0))
         self.kubelet_port: int = self.dead_port_socket.getsockname()[1]
-        self.requests = 0
         self.findings = FINDINGS
         self.run(self._start())
         logging.getLogger().addHandler(self.errors)
@@ -242,6 +250,11 @@ class FuzzServer:
             self.runner.close()
             self.models.close()
             self.dead_port_socket.close()
+            # aiohttp memoises each app's middleware chain (1,024 apps): that would keep
+            # every finished run's service and store alive through a long fuzz run.
+            cached = getattr(web_app, "_cached_build_middleware", None)
+            if cached is not None:
+                cached.cache_clear()
 
     async def _stop(self) -> None:
         await self.session.close()
@@ -266,7 +279,7 @@ class FuzzServer:
         if accept is not None:
             headers["Accept"] = accept
         desc = f"{method} {url} {body.describe() if body else ''} Accept={accept}"
-        self.requests += 1
+        self.findings.requests += 1
         try:
             reply = self.run(self._send(method, url, body.data if body else None, headers,
                                         skip, stream, desc))
@@ -299,6 +312,37 @@ class FuzzServer:
             raise fail(None, f"no answer within {DEADLINE} s: {desc}") from None
         except aiohttp.ClientError as e:
             raise fail(None, f"the connection failed ({e!r}): {desc}") from None
+
+    def send_raw(self, data: bytes) -> bytes:
+        """Bytes straight onto a connection (what no HTTP client sends): the answer, if
+        any, is no 5xx, and nothing is logged as an ERROR."""
+        self.findings.requests += 1
+        answer = self.run(self._send_raw(data))
+        logged = self.errors.take()
+        problem = None
+        if logged:
+            problem = "the server logged an error:\n" + "\n".join(logged)[:6000]
+        elif re.match(rb"HTTP/1\.[01] 5", answer):
+            problem = "a raw request was answered with a 5xx"
+        if problem is not None:
+            self.findings.report(PropertyFailure(f"{problem}\n  sent: {data[:300]!r}\n  "
+                                                 f"answer: {answer[:300]!r}"))
+        return answer
+
+    async def _send_raw(self, data: bytes) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.srv.port)
+        answer = b""
+        try:
+            writer.write(data)
+            await writer.drain()
+            async with asyncio.timeout(STREAM_READ * 5):
+                while chunk := await reader.read(65536):
+                    answer += chunk
+        except (TimeoutError, ConnectionError):
+            pass  # a request the server still waits on, or a connection it dropped
+        finally:
+            writer.close()
+        return answer
 
     # --- reading back what was written ----------------------------------------------------
 

@@ -13,21 +13,18 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule
 
-from minikube_py.api.patch import merge_patch
 from minikube_py.api.resources import NAMESPACES, PODS, Resource
 from minikube_py.apiserver.logs import kubelet_address
-from minikube_py.apiserver.service import ApiService
-from minikube_py.store.memory import MemoryKV
 
 from .budget import fuzz_settings
-from .encodings import JSON_TYPE, YAML_TYPE, Body, encoded, json_text, yaml_text
+from .encodings import JSON_TYPE, YAML_TYPE, Body, encoded, json_text, raw_http, yaml_text
 from .harness import FuzzServer, collection_path, object_path
+from .kinds import RESOURCES, variant
 from .patches import APPLY, any_patch
 from .queries import ACCEPT, query
 from .seeds import seed
-from .values import HOSTILE, HOSTILE_STRINGS, clone, mutated, typed
+from .values import HOSTILE, HOSTILE_STRINGS, mutated, typed
 
-RESOURCES: list[Resource] = ApiService(MemoryKV()).kinds.resources()
 NAMESPACE_NAMES = st.sampled_from(["default", "default", "default", "fuzz", "missing"])
 OBJECT_NAMES = st.one_of(st.sampled_from(["a", "b", "web-1", "x.y", "n"]),
                          st.sampled_from(["", "A", "-a", "a" * 254, "a/b", "..", "\ud800"]))
@@ -39,24 +36,6 @@ class Ref:
     resource: Resource
     namespace: str | None
     name: str
-
-
-def _merge(base: Any, overlay: Any) -> Any:
-    return merge_patch(base, overlay) if isinstance(overlay, dict) else base
-
-
-@st.composite
-def variant(draw: st.DrawFn, strategy: Any, base: dict[str, Any]) -> Any:
-    """The object as it is, with typed fields added along its schema, or mutated."""
-    choice = draw(st.sampled_from(["as-is", "typed", "typed", "mutated", "typed+mutated"]))
-    if choice == "as-is":
-        return base
-    out = base
-    if choice.startswith("typed"):
-        out = _merge(clone(base), draw(typed(strategy.schema)))
-    if choice.endswith("mutated"):
-        out = draw(mutated(out))
-    return out
 
 
 def _maybe_query(data: st.DataObject, **kw: Any) -> list[tuple[str, str]]:
@@ -258,6 +237,11 @@ class ApiFuzz(RuleBasedStateMachine):
         self.server.send(method, path, body, data.draw(query(watch_allowed=False)),
                          accept=data.draw(ACCEPT))
 
+    @rule(data=raw_http())
+    def raw_bytes(self, data: bytes) -> None:
+        """Malformed HTTP straight onto a connection."""
+        self.server.send_raw(data)
+
     @rule(data=st.data())
     def yaml_document(self, data: st.DataObject) -> None:
         """A whole YAML body for a kind, with anchors, aliases and tags."""
@@ -270,5 +254,5 @@ class ApiFuzz(RuleBasedStateMachine):
             self.server.check_readback(resource, ns, reply.json()["metadata"]["name"])
 
 
-ApiFuzz.TestCase.settings = fuzz_settings(20, steps=25)
+ApiFuzz.TestCase.settings = fuzz_settings(100, steps=25)
 TestApiFuzz = ApiFuzz.TestCase
