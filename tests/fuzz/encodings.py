@@ -278,7 +278,6 @@ _RAW_REQUESTS = st.sampled_from([
     b"Content-Length: 2\r\n\r\n{}",
     b"GET /api HTTP/9.9\r\n\r\n", b"GET\r\n\r\n", b"\r\n\r\n", b"GET /api HTTP/1.0\r\n\r\n",
     b"GET /api HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n",
-    b"GET /api/v1/namespaces/default/pods/p/exec?command=sh HTTP/1.1\r\n\r\n",
 ])
 
 
