@@ -61,7 +61,8 @@ def seed(resource: Resource, name: str, namespace: str | None, kubelet_port: int
     """A valid object of `resource` called `name` (its namespace in metadata when namespaced)."""
     body = _EVENTS_V1 if resource.group == "events.k8s.io" else _SEEDS[resource.kind]
     obj: Obj = {"apiVersion": resource.api_version, "kind": resource.kind,
-                "metadata": {"name": name, "labels": dict(_LABELS)}, **copy.deepcopy(body)}
+                "metadata": {"name": name, "labels": dict(_LABELS),
+                             "annotations": {"note": "fuzz"}}, **copy.deepcopy(body)}
     if resource.namespaced and namespace is not None:
         obj["metadata"]["namespace"] = namespace
     if resource.kind == "Node":

@@ -43,8 +43,11 @@ QUANTITIES = st.one_of(
                      "1e999999999", "9" * 60 + "Ei", "0.000000001n", "1 Gi", "abc", "", "1.",
                      "+1", "1e-999999999", "8Zi"]),
     st.integers(-10, 10**6), st.floats(allow_nan=False, allow_infinity=False, width=32))
-HOSTILE_STRINGS = st.sampled_from([
-    "\ud800", "a\udfffb", "\x00", "\u202e", "é", "日本", "../..", "%2F", "a/b", "a b", "-",
+# Lone surrogates get half the draws: the decoder must make them U+FFFD, or nothing that
+# stores them can be written out as UTF-8 again.
+SURROGATES = st.sampled_from(["\ud800", "a\udfffb", "\udc00\ud800", "x\ud83d"])
+HOSTILE_STRINGS = SURROGATES | st.sampled_from([
+    "\x00", "\u202e", "é", "日本", "../..", "%2F", "a/b", "a b", "-",
     ".", "..", "x" * 300, "A", "😀", "\n", "{", "$patch", "null", "true", "1", "*", "@",
     "a=b", "a,b", "!a", "(", "~0~1", "/"])
 SMALL_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
@@ -181,12 +184,23 @@ def set_at(value: JSON, path: Path_, new: JSON) -> JSON:
 
 @st.composite
 def mutated(draw: st.DrawFn, obj: Obj) -> JSON:
-    """`obj` with a few nodes replaced by hostile or wrongly typed values, removed, or
-    given unknown fields."""
+    """`obj` with a few nodes changed: strings and numbers to hostile ones of the same type
+    (which get past the typed pass to validation and storage), any node to a value of
+    another type, removed, or given unknown fields."""
     out = clone(obj)
     for _ in range(draw(st.integers(1, 3))):
-        where = draw(st.sampled_from(paths(out)[1:] or [()]))
-        action = draw(st.sampled_from(["replace", "replace", "unknown", "remove"]))
+        nodes = paths(out)
+        action = draw(st.sampled_from(["same-type", "same-type", "replace", "unknown",
+                                       "remove"]))
+        if action == "same-type":
+            leaves = [p for p in nodes if isinstance(get_at(out, p), str | int | float)]
+            if leaves:
+                where = draw(st.sampled_from(leaves))
+                leaf = get_at(out, where)
+                out = set_at(out, where, draw(HOSTILE_STRINGS if isinstance(leaf, str)
+                                              else BOUNDARY_INTS))
+                continue
+        where = draw(st.sampled_from(nodes[1:] or [()]))
         node = get_at(out, where)
         if action == "unknown" and isinstance(node, dict):
             node[draw(st.one_of(STRINGS, st.just("bogus")))] = draw(HOSTILE)
