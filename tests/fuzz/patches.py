@@ -48,7 +48,15 @@ def json_patch(draw: st.DrawFn, obj: JSON) -> JSON:
         if draw(st.integers(0, 12)) == 0:
             del op[draw(st.sampled_from(sorted(op)))]
         ops.append(op if draw(st.integers(0, 20)) else draw(HOSTILE))
+    if draw(st.integers(0, 8)) == 0:
+        ops += _doubling(draw(st.sampled_from([3, 12, 30])))
     return ops if draw(st.integers(0, 20)) else draw(st.sampled_from([{}, ops[0], "x", None]))
+
+
+def _doubling(times: int) -> list[Any]:
+    """Each copy doubles /x: thirty of them turn a kilobyte of patch into a gigabyte."""
+    ops: list[Any] = [{"op": "add", "path": "/x", "value": {"v": "x" * 100}}]
+    return ops + [{"op": "copy", "from": "/x", "path": f"/x/{i}"} for i in range(times)]
 
 
 @st.composite

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule
 
@@ -40,6 +41,11 @@ class Ref:
 
 def _maybe_query(data: st.DataObject, **kw: Any) -> list[tuple[str, str]]:
     return data.draw(st.one_of(st.builds(list), query(**kw)))
+
+
+# A handler stuck on the CPU (an alias bomb, a patch that doubles itself) holds the event
+# loop and the signal-based timeout alike: the thread method still ends the run, with stacks.
+pytestmark = pytest.mark.timeout(300, method="thread")
 
 
 class ApiFuzz(RuleBasedStateMachine):

@@ -20,6 +20,10 @@ from .patches import APPLY, any_patch
 from .queries import query
 from .seeds import seed
 
+# A handler stuck on the CPU (an alias bomb, a patch that doubles itself) holds the event
+# loop and the signal-based timeout alike: the thread method still ends the run, with stacks.
+pytestmark = pytest.mark.timeout(300, method="thread")
+
 
 @pytest.fixture
 def servers() -> Iterator[list[FuzzServer]]:
