@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 
@@ -31,3 +32,10 @@ def fuzz_settings(ci_examples: int, *, steps: int) -> settings:
                                HealthCheck.filter_too_much, HealthCheck.large_base_example,
                                HealthCheck.function_scoped_fixture],
     )
+
+
+def fuzz_timeout() -> pytest.MarkDecorator:
+    """A handler stuck on the CPU (an alias bomb, a patch that doubles itself) holds the event
+    loop and pytest's signal-based timeout alike: the thread method still ends the run, with
+    every thread's stack. A long run by hand has no limit."""
+    return pytest.mark.timeout(0 if "FUZZ_EXAMPLES" in os.environ else 300, method="thread")

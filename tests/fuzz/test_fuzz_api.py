@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule
 
 from minikube_py.api.resources import NAMESPACES, PODS, Resource
 from minikube_py.apiserver.logs import kubelet_address
 
-from .budget import fuzz_settings
+from .budget import fuzz_settings, fuzz_timeout
 from .encodings import JSON_TYPE, YAML_TYPE, Body, encoded, json_text, raw_http, yaml_text
 from .harness import FuzzServer, collection_path, object_path
 from .kinds import RESOURCES, variant
@@ -43,9 +42,7 @@ def _maybe_query(data: st.DataObject, **kw: Any) -> list[tuple[str, str]]:
     return data.draw(st.one_of(st.builds(list), query(**kw)))
 
 
-# A handler stuck on the CPU (an alias bomb, a patch that doubles itself) holds the event
-# loop and the signal-based timeout alike: the thread method still ends the run, with stacks.
-pytestmark = pytest.mark.timeout(300, method="thread")
+pytestmark = fuzz_timeout()
 
 
 class ApiFuzz(RuleBasedStateMachine):

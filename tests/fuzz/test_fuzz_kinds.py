@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from minikube_py.api.resources import Resource
 
-from .budget import fuzz_settings
+from .budget import fuzz_settings, fuzz_timeout
 from .encodings import Body, encoded, json_text
 from .harness import FuzzServer, collection_path, object_path
 from .kinds import RESOURCES, variant
@@ -20,9 +20,7 @@ from .patches import APPLY, any_patch
 from .queries import query
 from .seeds import seed
 
-# A handler stuck on the CPU (an alias bomb, a patch that doubles itself) holds the event
-# loop and the signal-based timeout alike: the thread method still ends the run, with stacks.
-pytestmark = pytest.mark.timeout(300, method="thread")
+pytestmark = fuzz_timeout()
 
 
 @pytest.fixture
