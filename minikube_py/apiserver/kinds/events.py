@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from minikube_py.api.resources import EVENTS, EVENTS_V1
 from minikube_py.api.errors import Cause
+from minikube_py.api.resources import EVENTS, EVENTS_V1
 from minikube_py.api.validation import (
     invalid_value,
     path_segment_errors,
