@@ -33,6 +33,7 @@ class ApiError(Exception):
         return self.message
 
     def to_status(self) -> dict[str, Any]:
+        # metav1.Status's field order, as kube writes it: details before code.
         status: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -40,13 +41,13 @@ class ApiError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
         details = dict(self.details)
         if self.causes:
             details["causes"] = [c.to_dict() for c in self.causes]
         if details:
             status["details"] = details
+        status["code"] = self.code
         return status
 
     @classmethod

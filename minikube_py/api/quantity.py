@@ -17,7 +17,12 @@ _SUFFIX: dict[str, Fraction] = {
 _RE = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$")
 
 
-_MAX_EXPONENT = 64  # far beyond any amount (an exabyte is 1e18); 1e999999999 is a DoS
+QUANTITY_MESSAGE = ("quantities must match the regular expression "
+                    "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+# Far beyond any real amount; a bound keeps "1e999999999" from taking minutes to evaluate
+# and a 5,000-digit number within what Python converts (kube's int64/inf.Dec limits differ).
+_MAX_EXPONENT = 1000
+_MAX_DIGITS = 1000
 
 
 class QuantityError(ValueError):
@@ -40,15 +45,16 @@ def parse_quantity(value: str | int | float) -> Fraction:
 def _parse_text(value: str) -> Fraction:
     m = _RE.match(value.strip())
     if not m:
-        raise QuantityError(
-            "quantities must match the regular expression "
-            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+        raise QuantityError(QUANTITY_MESSAGE)
+    if len(m.group(1)) > _MAX_DIGITS:
+        raise QuantityError("quantity has too many digits")
     number = Fraction(m.group(1))
     if m.group(2):
-        exponent = int(m.group(2)[1:])
-        if abs(exponent) > _MAX_EXPONENT:
-            raise QuantityError(f"quantity {value[:40]} is too large")
-        return number * Fraction(10) ** exponent
+        exponent = m.group(2)[1:]
+        if len(exponent.lstrip("+-0")) > len(str(_MAX_EXPONENT)) or \
+                abs(int(exponent)) > _MAX_EXPONENT:
+            raise QuantityError("quantity's exponent is out of range")
+        return number * Fraction(10) ** int(exponent)
     return number * _SUFFIX[m.group(3) or ""]
 
 

@@ -79,7 +79,17 @@ def _int_or_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     return loader.construct_yaml_int(node)  # type: ignore[arg-type]
 
 
+def _bool(loader: yaml.SafeLoader, node: yaml.Node) -> bool:
+    # YAML 1.1's booleans; an explicit !!bool tag on anything else is an error, not a crash.
+    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    value = loader.bool_values.get(text.lower())
+    if value is None:
+        raise DecodeError(f"cannot decode {text[:40]!r} as a !!bool")
+    return bool(value)
+
+
 _JsonCompatibleLoader.add_constructor("tag:yaml.org,2002:binary", _binary_as_text)
+_JsonCompatibleLoader.add_constructor("tag:yaml.org,2002:bool", _bool)
 _JsonCompatibleLoader.add_constructor("tag:yaml.org,2002:set", _set_as_mapping)
 _JsonCompatibleLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 _JsonCompatibleLoader.add_constructor("tag:yaml.org,2002:int", _int_or_text)

@@ -10,17 +10,25 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from minikube_py.api.quantity import QUANTITY_MESSAGE, is_quantity
 from minikube_py.apiserver.jsonvalues import MAX_DEPTH, DecodeError, check_depth
-from minikube_py.apiserver.protobuf_schema import MESSAGES, Field
+from minikube_py.apiserver.protobuf_schema import ALWAYS_ENCODED, MESSAGES, Field
 
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _GO_SCALARS = {"double": "float64", "float": "float32", "bytes": "[]uint8"}
 _TYPE_META = frozenset({"apiVersion", "kind"})
 _ZERO_ELEMENT: dict[str, Any] = {"string": "", "bytes": "", "Quantity": "0", "int32": 0,
                                  "int64": 0, "double": 0.0, "float": 0.0, "bool": False}
+_ZERO_FIELD: dict[str, Any] = {"string": "", "int32": 0, "int64": 0, "bool": False,
+                               "IntOrString": 0}
+# Go's time.Parse(time.RFC3339): fractional seconds allowed, a Z or a numeric offset.
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?"
+                      r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\Z")
 _GO_BUILTINS = {"Quantity": "resource.Quantity", "IntOrString": "intstr.IntOrString",
                 "Time": "v1.Time", "MicroTime": "v1.MicroTime"}
 
@@ -97,6 +105,10 @@ class _Walk:
             self.path.pop()
             self.where.pop()
             self.struct = struct
+        for key in ALWAYS_ENCODED.get(message, ()):
+            if key not in obj:
+                obj[key] = _zero_field(fields[key])
+
 
     def field(self, value: Any, field: Field) -> None:
         if field.label == "[]":
@@ -120,7 +132,7 @@ class _Walk:
     def element(self, value: Any, type_: str) -> Any:
         """Check one value; returns what a null element decodes to (the zero value)."""
         if value is None:
-            return _ZERO_ELEMENT.get(type_, {} if type_ in MESSAGES else value)
+            return _zero_struct(type_) if type_ in MESSAGES else _ZERO_ELEMENT.get(type_, value)
         if type_ in MESSAGES:
             if not isinstance(value, dict):
                 raise self.fail(value, _go_type(type_))
@@ -135,9 +147,13 @@ class _Walk:
         elif type_ == "bool":
             if not isinstance(value, bool):
                 raise self.fail(value, "bool")
-        elif type_ in ("string", "Time", "MicroTime"):
+        elif type_ == "string":
             if not isinstance(value, str):
                 raise self.fail(value, _go_type(type_))
+        elif type_ in ("Time", "MicroTime"):
+            if not isinstance(value, str):
+                raise self.fail(value, _go_type(type_))
+            _check_time(value)
         elif type_ == "bytes":
             _check_base64(value, self)
         elif type_ == "IntOrString":
@@ -146,12 +162,54 @@ class _Walk:
         elif type_ == "Quantity":
             if isinstance(value, bool) or not isinstance(value, int | float | str):
                 raise self.fail(value, _go_type(type_))
+            if not is_quantity(value):  # resource.Quantity's UnmarshalJSON parses it
+                raise JsonTypeError(QUANTITY_MESSAGE)
         else:  # RawExtension and FieldsV1 hold any JSON, within the depth limit
             try:
                 check_depth(value, MAX_DEPTH - len(self.where))
             except DecodeError as e:
                 raise JsonTypeError(str(e)) from None
         return value
+
+
+def _zero_field(field: Field) -> Any:
+    """What Go's encoder writes for a field that holds its zero value (a new struct holds
+    its own always-encoded fields)."""
+    if field.label == "[]":
+        return []
+    if field.label == "map":
+        return {}
+    if field.type in MESSAGES:
+        return _zero_struct(field.type)
+    return _ZERO_FIELD.get(field.type, "")
+
+
+def _zero_struct(message: str) -> dict[str, Any]:
+    """A zero-valued struct as Go encodes it: its always-encoded fields and nothing else."""
+    return {key: _zero_field(_fields(message)[key]) for key in ALWAYS_ENCODED.get(message, ())}
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_time(value: str) -> bool:
+    try:
+        _check_time(value)
+    except JsonTypeError:
+        return False
+    return True
+
+
+def _check_time(value: str) -> None:
+    """metav1.Time and MicroTime decode with time.Parse(RFC3339): a valid date and time."""
+    match = _RFC3339.match(value)
+    if match is not None:
+        try:
+            year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+            datetime(year, month, day, hour, minute, second)  # e.g. no February 30th
+        except ValueError:
+            match = None
+    if match is None:
+        raise JsonTypeError(f'parsing time "{value[:64]}" as "2006-01-02T15:04:05Z07:00": '
+                            "cannot parse it as RFC 3339")
 
 
 def _check_base64(value: Any, walk: _Walk) -> None:
@@ -189,11 +247,11 @@ def _clean_scalar(value: Any, type_: str) -> bool:
     if type_ == "bool":
         return kind is bool
     if type_ == "Quantity":
-        return kind is str or kind is int or kind is float
+        return (kind is str or kind is int or kind is float) and is_quantity(value)
     if type_ == "IntOrString":
         return kind is str or kind is int
     if type_ == "Time" or type_ == "MicroTime":
-        return kind is str
+        return kind is str and _is_time(value)
     if type_ == "double" or type_ == "float":
         return kind is int or kind is float
     return False  # bytes and free-form values: the full walk checks them
@@ -207,8 +265,12 @@ def _clean_value(value: Any, type_: str) -> bool:
 
 def _clean(obj: dict[str, Any], message: str) -> bool:
     """Whether `obj` needs nothing of the full walk: every field known, typed right, not
-    null. Anything else (an error to report, a field to drop, a null) answers False."""
+    null, the always-encoded ones there. Anything else (an error to report, a field to
+    drop or fill, a null) answers False."""
     fields = _fields(message)
+    for key in ALWAYS_ENCODED.get(message, ()):
+        if key not in obj:
+            return False
     for key, value in obj.items():
         field = fields.get(key)
         if field is None:

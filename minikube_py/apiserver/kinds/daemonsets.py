@@ -66,6 +66,9 @@ def _default_daemonset(obj: Obj) -> None:
 class DaemonSetStrategy(WorkloadStrategy):
     printer = Printer(DAEMONSET_COLUMNS, daemonset_row)
     schema = "apps.DaemonSet"
+    # Go writes these counts even at 0; the official clients require them.
+    fresh_status: Obj | None = {"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                                "desiredNumberScheduled": 0, "numberReady": 0}
 
     def default(self, obj: Obj) -> None:
         _default_daemonset(obj)

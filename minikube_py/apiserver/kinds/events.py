@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from minikube_py.api.errors import Cause
 from minikube_py.api.resources import EVENTS, EVENTS_V1
 from minikube_py.api.validation import (
     dns1123_subdomain_errors,
+    invalid_value,
     path_segment_errors,
+    required,
 )
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy, field_text
 from minikube_py.apiserver.tables_format import (
@@ -95,11 +98,30 @@ class CoreEventStrategy(EventStrategy):
     field_labels = staticmethod(_event_fields)
 
 
+def validate_events_v1(event: Obj) -> list[Cause]:
+    """ValidateEventCreate's time rules for events.k8s.io: an event time, and a series with
+    its count and last observation (Go writes a missing time as null, which no client reads
+    back)."""
+    causes = []
+    if not event.get("eventTime"):
+        causes.append(required("eventTime"))
+    series = event.get("series")
+    if isinstance(series, dict):
+        if not isinstance(series.get("count"), int) or series["count"] < 2:
+            causes.append(invalid_value("series.count", "", "should be at least 2"))
+        if not series.get("lastObservedTime"):
+            causes.append(required("series.lastObservedTime"))
+    return causes
+
+
 class EventsV1Strategy(EventStrategy):
     schema = "events.Event"
     field_labels = staticmethod(_events_v1_fields)
     # events.k8s.io/v1 creates get the strict ObjectMeta rules: a DNS subdomain.
     name_errors = staticmethod(dns1123_subdomain_errors)
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        return validate_events_v1(obj)
 
 
 STRATEGY = CoreEventStrategy(EVENTS)

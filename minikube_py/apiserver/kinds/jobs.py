@@ -121,7 +121,7 @@ def generate_job_selector(obj: Obj) -> None:
     if spec.get("manualSelector"):
         return
     meta = obj["metadata"]
-    uid, name = meta["uid"], meta["name"]
+    uid, name = meta["uid"], meta.get("name") or ""  # validation refuses a missing name
     labels = {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
               "controller-uid": uid, "job-name": name}
     tmeta = spec.setdefault("template", {}).setdefault("metadata", {})

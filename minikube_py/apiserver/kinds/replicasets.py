@@ -42,6 +42,8 @@ class ReplicaSetStrategy(WorkloadStrategy):
     printer = Printer(REPLICASET_COLUMNS, replicaset_row)
     scale = LABEL_SELECTOR_SCALE
     schema = "apps.ReplicaSet"
+    # Go writes status.replicas even at 0; the official clients require it.
+    fresh_status: Obj | None = {"replicas": 0}
     field_labels = staticmethod(status_replicas_field)
 
     def default(self, obj: Obj) -> None:

@@ -55,6 +55,8 @@ class ReplicationControllerStrategy(WorkloadStrategy):
     printer = Printer(REPLICATIONCONTROLLER_COLUMNS, replicationcontroller_row)
     scale = ScaleSpec(_map_selector_text)
     schema = "core.ReplicationController"
+    # Go writes status.replicas even at 0; the official clients require it.
+    fresh_status: Obj | None = {"replicas": 0}
     field_labels = staticmethod(status_replicas_field)
 
     def default(self, obj: Obj) -> None:

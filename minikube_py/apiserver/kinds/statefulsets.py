@@ -67,6 +67,8 @@ class StatefulSetStrategy(WorkloadStrategy):
     printer = Printer(STATEFULSET_COLUMNS, statefulset_row)
     scale = LABEL_SELECTOR_SCALE
     schema = "apps.StatefulSet"
+    # Go writes status.replicas even at 0; the official clients require it.
+    fresh_status: Obj | None = {"replicas": 0}
 
     def default(self, obj: Obj) -> None:
         _default_statefulset(obj)

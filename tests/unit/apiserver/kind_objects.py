@@ -68,7 +68,7 @@ def event(**top: Any) -> Obj:
 
 def event_v1(**top: Any) -> Obj:
     return {"metadata": meta("p.1"), "regarding": {"kind": "Pod", "name": "p"},
-            "reason": "Started", **top}
+            "reason": "Started", "eventTime": "2023-11-14T22:13:20.000000Z", **top}
 
 
 def configmap(**top: Any) -> Obj:

@@ -28,6 +28,13 @@ from tests.unit.apiserver.kind_objects import (
 WORKLOADS = [r.DEPLOYMENTS, r.REPLICASETS, r.DAEMONSETS, r.STATEFULSETS,
              r.REPLICATIONCONTROLLERS, r.JOBS, r.CRONJOBS]
 WITH_STATUS = [res for res in MINIMAL if "status" in res.subresources]
+FRESH: dict[Resource, Obj] = {
+    **{res: {} for res in WORKLOADS},
+    r.REPLICASETS: {"replicas": 0}, r.REPLICATIONCONTROLLERS: {"replicas": 0},
+    r.STATEFULSETS: {"replicas": 0},
+    r.DAEMONSETS: {"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                   "desiredNumberScheduled": 0, "numberReady": 0},
+}
 WITHOUT_GENERATION = [res for res in MINIMAL if res not in WORKLOADS]
 
 
@@ -47,7 +54,8 @@ def test_the_kinds_with_a_status_subresource_are_these() -> None:
      {"phase": "Pending", "qosClass": "BestEffort"}),
     (r.SERVICES, {"loadBalancer": {"ingress": [{"ip": "10.200.0.9"}]}}, {"loadBalancer": {}}),
     (r.NAMESPACES, {"phase": "Terminating"}, {"phase": "Active"}),
-    *[(res, {"replicas": 3, "observedGeneration": 7}, {}) for res in WORKLOADS],
+    # The status kube starts each workload with: its always-encoded counters at zero.
+    *[(res, {"replicas": 3, "observedGeneration": 7}, FRESH[res]) for res in WORKLOADS],
 ], ids=lambda v: str(v) if isinstance(v, Resource) else "")
 def test_create_resets_the_status_a_client_sent(resource: Resource, sent: Obj,
                                                 stored: Obj) -> None:

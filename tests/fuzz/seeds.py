@@ -1,0 +1,74 @@
+"""One small valid object of every served kind: what the generators start from and mutate."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from minikube_py.api.resources import Resource
+
+Obj = dict[str, Any]
+# The port of a loopback socket the fuzzer holds bound but never listens on: the only
+# kubelet address its nodes may name, so a pods/log request never leaves the machine.
+NODE_PORT_PLACEHOLDER = 1
+
+_CONTAINER: Obj = {"name": "c", "image": "busybox"}
+_POD_SPEC: Obj = {"containers": [_CONTAINER]}
+_LABELS: Obj = {"app": "fuzz"}
+_TEMPLATE: Obj = {"metadata": {"labels": _LABELS}, "spec": _POD_SPEC}
+_JOB_TEMPLATE: Obj = {"metadata": {"labels": _LABELS},
+                      "spec": {**_POD_SPEC, "restartPolicy": "Never"}}
+
+_SEEDS: dict[str, Obj] = {
+    "Namespace": {"spec": {}},
+    "Node": {"spec": {}, "status": {
+        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": NODE_PORT_PLACEHOLDER}}}},
+    "Pod": {"spec": _POD_SPEC},
+    "Event": {"involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+              "reason": "Fuzzed", "message": "m", "type": "Normal"},
+    "Service": {"spec": {"selector": _LABELS, "ports": [{"port": 80}]}},
+    "Endpoints": {"subsets": [{"addresses": [{"ip": "10.244.0.5"}],
+                               "ports": [{"port": 80}]}]},
+    "ConfigMap": {"data": {"k": "v"}},
+    "Secret": {"data": {"k": "dg=="}, "type": "Opaque"},
+    "ServiceAccount": {},
+    "ReplicationController": {"spec": {"replicas": 1, "selector": _LABELS,
+                                       "template": _TEMPLATE}},
+    "Lease": {"spec": {"holderIdentity": "h", "leaseDurationSeconds": 10}},
+    "Deployment": {"spec": {"replicas": 1, "selector": {"matchLabels": _LABELS},
+                            "template": _TEMPLATE}},
+    "ReplicaSet": {"spec": {"replicas": 1, "selector": {"matchLabels": _LABELS},
+                            "template": _TEMPLATE}},
+    "DaemonSet": {"spec": {"selector": {"matchLabels": _LABELS}, "template": _TEMPLATE}},
+    "StatefulSet": {"spec": {"replicas": 1, "serviceName": "s",
+                             "selector": {"matchLabels": _LABELS}, "template": _TEMPLATE}},
+    "ControllerRevision": {"data": {"spec": {"x": 1}}, "revision": 1},
+    "Job": {"spec": {"template": _JOB_TEMPLATE}},
+    "CronJob": {"spec": {"schedule": "*/5 * * * *",
+                         "jobTemplate": {"spec": {"template": _JOB_TEMPLATE}}}},
+    "EndpointSlice": {"addressType": "IPv4", "endpoints": [{"addresses": ["10.244.0.5"]}],
+                      "ports": [{"port": 80, "protocol": "TCP"}]},
+}
+# events.k8s.io/v1 Event has its own shape.
+_EVENTS_V1: Obj = {"eventTime": "2024-01-01T00:00:00.000000Z", "reportingController": "fuzz",
+                   "reportingInstance": "fuzz-1", "action": "Fuzz", "reason": "Fuzzed",
+                   "regarding": {"kind": "Pod", "name": "p", "namespace": "default"},
+                   "type": "Normal"}
+
+
+def seed(resource: Resource, name: str, namespace: str | None, kubelet_port: int) -> Obj:
+    """A valid object of `resource` called `name` (its namespace in metadata when namespaced)."""
+    body = _EVENTS_V1 if resource.group == "events.k8s.io" else _SEEDS[resource.kind]
+    obj: Obj = {"apiVersion": resource.api_version, "kind": resource.kind,
+                "metadata": {"name": name, "labels": dict(_LABELS),
+                             "annotations": {"note": "fuzz"}}, **copy.deepcopy(body)}
+    if resource.namespaced and namespace is not None:
+        obj["metadata"]["namespace"] = namespace
+    if resource.kind == "Node":
+        obj["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] = kubelet_port
+    return obj
+
+
+def has_seed(resource: Resource) -> bool:
+    return resource.group == "events.k8s.io" or resource.kind in _SEEDS
