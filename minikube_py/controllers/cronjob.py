@@ -8,6 +8,12 @@ import copy
 import logging
 from dataclasses import dataclass
 
+from minikube_py.api.cron import (
+    CronSyntaxError,
+    missed_runs,
+    next_schedule_time,
+    parse_schedule,
+)
 from minikube_py.api.errors import ApiError
 from minikube_py.api.owners import controller_ref, new_controller_ref
 from minikube_py.api.podutil import parse_time
@@ -15,12 +21,6 @@ from minikube_py.api.resources import CRONJOBS, JOBS
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.client.events import NORMAL, WARNING, object_reference
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
-from minikube_py.controllers.cron import (
-    CronSyntaxError,
-    missed_runs,
-    next_schedule_time,
-    parse_schedule,
-)
 
 log = logging.getLogger("minikube_py.controllers.cronjob")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from minikube_py.api.cron import CronSyntaxError, parse_schedule
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import CRONJOBS
 from minikube_py.api.validation import (
@@ -72,10 +73,30 @@ _MAX_NAME = 52
 CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
 
 
+def _schedule_errors(spec: Mapping[str, Any]) -> list[Cause]:
+    schedule = spec.get("schedule")
+    if not schedule:
+        return [required("spec.schedule")]
+    if not isinstance(schedule, str):
+        return []  # the typed pass refuses it first
+    time_zone = spec.get("timeZone")
+    if time_zone and schedule.strip().startswith(("TZ=", "CRON_TZ=")):
+        return [invalid_value("spec.schedule", schedule, "cannot use both timeZone field and "
+                              "TZ or CRON_TZ in schedule")]
+    try:
+        parse_schedule(schedule, time_zone if isinstance(time_zone, str) else None)
+    except CronSyntaxError as e:
+        field = "spec.timeZone" if str(e).startswith("unknown time zone") else "spec.schedule"
+        value = time_zone if field == "spec.timeZone" else schedule
+        return [invalid_value(field, value, str(e))]
+    return []
+
+
 def validate_cronjob_spec(spec: Mapping[str, Any]) -> list[Cause]:
-    """validateCronJobSpec, bar the schedule's syntax: a schedule, a known concurrency policy,
-    limits that are not negative, and a job template whose selector is left to the Job."""
-    causes = [] if spec.get("schedule") else [required("spec.schedule")]
+    """validateCronJobSpec: a schedule (and time zone) the controller can parse, a known
+    concurrency policy, limits that are not negative, and a job template whose selector is
+    left to the Job."""
+    causes = _schedule_errors(spec)
     policy = spec.get("concurrencyPolicy")
     if policy not in CONCURRENCY_POLICIES:
         causes.append(not_supported("spec.concurrencyPolicy", policy, CONCURRENCY_POLICIES))

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import JOBS
+from minikube_py.api.resources import CRONJOBS, JOBS
 from minikube_py.apiserver.service import ApiService
 
 
@@ -37,3 +37,30 @@ async def test_a_manual_selector_is_kept(svc: ApiService) -> None:
     body["spec"]["template"]["metadata"] = {"labels": {"app": "x"}}
     out = await svc.create(JOBS, body, namespace="default")
     assert out["spec"]["selector"] == {"matchLabels": {"app": "x"}}
+
+
+def cronjob(schedule: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"schedule": schedule, "jobTemplate": {"spec": job()["spec"]}, **spec}}
+
+
+@pytest.mark.parametrize(("schedule", "spec", "field"), [
+    ("x x x x x", {}, "spec.schedule"),
+    ("* * *", {}, "spec.schedule"),
+    ("61 * * * *", {}, "spec.schedule"),
+    ("@sometimes", {}, "spec.schedule"),
+    ("0 * * * *", {"timeZone": "Mars/Olympus_Mons"}, "spec.timeZone"),
+    ("TZ=UTC 0 * * * *", {"timeZone": "UTC"}, "spec.schedule"),
+])
+async def test_a_cronjob_with_a_schedule_the_controller_cannot_parse_is_invalid(
+        svc: ApiService, schedule: str, spec: dict[str, Any], field: str) -> None:
+    with pytest.raises(ApiError) as e:
+        await svc.create(CRONJOBS, cronjob(schedule, **spec), namespace="default")
+    assert e.value.code == 422
+    assert [c.field for c in e.value.causes] == [field]
+
+
+async def test_a_cronjob_with_a_good_schedule_is_created(svc: ApiService) -> None:
+    out = await svc.create(CRONJOBS, cronjob("*/5 * * * *", timeZone="Europe/Paris"),
+                           namespace="default")
+    assert out["spec"]["schedule"] == "*/5 * * * *"

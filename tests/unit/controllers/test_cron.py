@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from minikube_py.controllers.cron import (
+from minikube_py.api.cron import (
     CronSyntaxError,
     missed_runs,
     next_schedule_time,
