@@ -3,14 +3,16 @@ scheduling cycle (filter the nodes, score the feasible ones, pick the best)."""
 
 from __future__ import annotations
 
+import bisect
 import enum
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from minikube_py.api.quantity import bytes_value, milli_cpu
+from minikube_py.scheduler.equivalence import EquivalenceCache, StaticVerdicts
 
 Obj = dict[str, Any]
 
@@ -146,6 +148,31 @@ class NodeInfo:
     # incoming pod, kept apart so pods without affinity cost nothing.
     pods_with_affinity: dict[str, Obj] = field(default_factory=dict)
     image_names: frozenset[str] = frozenset()
+    # The requests each pod was counted with, so removing it subtracts exactly that.
+    counted_requests: dict[str, Resources] = field(default_factory=dict)
+    # Derived, kept current by add_pod/remove_pod (see `_derive`): free room as plain ints,
+    # so a fit check is four comparisons; and what the resource scores read, as one key.
+    free_milli_cpu: int = 0
+    free_memory: int = 0
+    free_ephemeral_storage: int = 0
+    free_pods: int = 0
+    usage_key: tuple[int, int, int, int] = (0, 0, 0, 0)
+    # Everything a static filter may read (see StaticFilterPlugin): equal keys before and
+    # after a node update mean every cached static verdict about this node still holds.
+    static_key: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.static_key = (self.name, tuple(sorted(self.labels.items())), self.hard_taint_key,
+                           self.ready, self.unschedulable)
+        self._derive()
+
+    def _derive(self) -> None:
+        alloc, used, weighed = self.allocatable, self.requested, self.non_zero_requested
+        self.free_milli_cpu = alloc.milli_cpu - used.milli_cpu
+        self.free_memory = alloc.memory - used.memory
+        self.free_ephemeral_storage = alloc.ephemeral_storage - used.ephemeral_storage
+        self.free_pods = alloc.pods - used.pods
+        self.usage_key = (alloc.milli_cpu, alloc.memory, weighed.milli_cpu, weighed.memory)
 
     @classmethod
     def of(cls, node: Obj) -> NodeInfo:
@@ -173,29 +200,43 @@ class NodeInfo:
     def add_pod(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
         if uid in self.pods:
-            self.remove_pod(self.pods[uid])
+            self._forget(uid)
         self.pods[uid] = pod
         if has_pod_affinity(pod):
             self.pods_with_affinity[uid] = pod
-        req = pod_requests(pod)
+        req = self.counted_requests[uid] = pod_requests(pod)
         self.requested.add(req)
         self.non_zero_requested.add(non_zero(req))
+        self._derive()
 
     def remove_pod(self, pod: Obj) -> None:
-        old = self.pods.pop(pod["metadata"]["uid"], None)
-        self.pods_with_affinity.pop(pod["metadata"]["uid"], None)
-        if old is not None:
-            req = pod_requests(old)
-            self.requested.add(req, -1)
-            self.non_zero_requested.add(non_zero(req), -1)
+        if self._forget(pod["metadata"]["uid"]):
+            self._derive()
 
-    def with_node(self, node: Obj) -> NodeInfo:
+    def _forget(self, uid: str) -> bool:
+        self.pods.pop(uid, None)
+        self.pods_with_affinity.pop(uid, None)
+        req = self.counted_requests.pop(uid, None)
+        if req is None:
+            return False
+        self.requested.add(req, -1)
+        self.non_zero_requested.add(non_zero(req), -1)
+        return True
+
+    def set_node(self, node: Obj) -> bool:
+        """Take a newer copy of the node, keeping what is placed on it; in place, so the
+        equivalence cache's references stay valid. True if a static fact changed."""
         fresh = NodeInfo.of(node)
-        fresh.pods = self.pods
-        fresh.pods_with_affinity = self.pods_with_affinity
-        fresh.requested = self.requested
-        fresh.non_zero_requested = self.non_zero_requested
-        return fresh
+        changed = fresh.static_key != self.static_key
+        for name in _NODE_FACTS:
+            setattr(self, name, getattr(fresh, name))
+        self._derive()
+        return changed
+
+
+# What NodeInfo.of reads from the node object (the rest is what is placed on the node).
+_NODE_FACTS = ("node", "allocatable", "name", "labels", "ready", "unschedulable",
+               "hard_taints", "hard_taint_key", "soft_taints", "image_names", "static_key")
 
 
 class CycleState(dict[str, Any]):
@@ -221,9 +262,26 @@ class FilterPlugin(Protocol):
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status: ...
 
 
+@runtime_checkable
+class StaticFilterPlugin(Protocol):
+    """A filter whose verdict on a node, and whose pre_filter's SKIP, depend only on
+    `shape(pod)` and the node's `static_key` facts (name, labels, hard taints, readiness,
+    cordon). The framework decides it once per shape and node-set generation."""
+
+    name: str
+
+    def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status: ...
+
+    def shape(self, pod: Obj) -> Hashable:
+        """The part of `pod` the filter reads, as a hashable (see equivalence.frozen)."""
+        ...
+
+
 class ScorePlugin(Protocol):
     """May also define `pre_score(state, pod, feasible) -> Status` (SKIP to sit out the
-    cycle) and `normalize(state, pod, scores)`."""
+    cycle) and `normalize(state, pod, scores)`. A plugin without `normalize` whose score
+    of a node reads nothing of the node but its `usage_key` says so with
+    `scores_usage_only = True`: the framework then scores each distinct key once."""
 
     name: str
     weight: int
@@ -277,11 +335,31 @@ class Framework:
     scorers: list[ScorePlugin]
     percentage_of_nodes_to_score: int = 0  # 0: adaptive
     rng: random.Random = field(default_factory=random.Random)
+    equivalence: EquivalenceCache = field(default_factory=EquivalenceCache)
     _next_start: int = 0
+    # The leading run of static filters, decided through the equivalence cache, and the
+    # rest. Only a leading run: a node's diagnosis names the first filter it fails, and
+    # later filters only see the nodes earlier ones passed.
+    _static: list[StaticFilterPlugin] = field(init=False, default_factory=list)
+    _dynamic: list[FilterPlugin] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        leading = 0
+        while leading < len(self.filters) and isinstance(self.filters[leading],
+                                                         StaticFilterPlugin):
+            leading += 1
+        self._static = [p for p in self.filters[:leading] if isinstance(p, StaticFilterPlugin)]
+        self._dynamic = self.filters[leading:]
 
     def schedule(self, pod: Obj, nodes: Sequence[NodeInfo], *,
-                 affinity_nodes: Sequence[NodeInfo] | None = None) -> ScheduleResult:
-        """One scheduling cycle for `pod` over the snapshot `nodes`."""
+                 affinity_nodes: Sequence[NodeInfo] | None = None,
+                 generation: int | None = None) -> ScheduleResult:
+        """One scheduling cycle for `pod` over the snapshot `nodes`.
+
+        With a `generation`, the caller promises that `nodes` keeps its order and every
+        node its `static_key` for as long as it passes the same generation (NodeSnapshot
+        does): the static filters' verdicts are then taken from the equivalence cache. The
+        result is the same either way."""
         state = CycleState()
         state[NODES] = nodes
         if affinity_nodes is not None:
@@ -293,16 +371,35 @@ class Framework:
                 skipped.add(pre.name)
             elif status.code is not Code.SUCCESS:
                 return ScheduleResult(None, {n.name: status for n in nodes}, 0, 0)
-        filters = [_batch_filter(p) for p in self.filters if p.name not in skipped]
         total = len(nodes)
         want = nodes_to_find(total, self.percentage_of_nodes_to_score)
+        # Start where the last cycle stopped so every node gets its turn.
+        start = self._next_start % total if total else 0
+        if generation is None:
+            feasible, evaluated, diagnosis = self._filter(state, pod, nodes, skipped, start,
+                                                          want)
+        else:
+            feasible, evaluated, diagnosis = self._filter_equivalent(
+                state, pod, nodes, skipped, start, want, generation)
+        self._next_start = (start + evaluated) % total if total else 0
+        if not feasible:
+            return ScheduleResult(None, diagnosis, evaluated, 0)
+        best = self._select(state, pod, feasible)
+        return ScheduleResult(best, {}, evaluated, len(feasible))
+
+    def _filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
+                skipped: set[str], start: int, want: int,
+                ) -> tuple[list[NodeInfo], int, dict[str, Status]]:
+        """Every filter on every node in turn from `start`, until `want` nodes fit: the
+        feasible nodes, how many were looked at, and why the others failed."""
+        filters = [_batch_filter(p) for p in self.filters if p.name not in skipped]
+        total = len(nodes)
         feasible: list[NodeInfo] = []
         diagnosis: dict[str, Status] = {}
-        start = self._next_start % total if total else 0
         evaluated = 0
-        # Start where the last cycle stopped so every node gets its turn. Nodes go through
-        # the filters a chunk at a time: hundreds of nodes per pod make per-call overhead
-        # the cost that matters, and a chunk still stops soon after enough nodes fit.
+        # Nodes go through the filters a chunk at a time: hundreds of nodes per pod make
+        # per-call overhead the cost that matters, and a chunk still stops soon after
+        # enough nodes fit.
         ordered = [*nodes[start:], *nodes[:start]]
         for lo in range(0, total, _FILTER_CHUNK):
             chunk = ordered[lo:lo + _FILTER_CHUNK]
@@ -319,11 +416,42 @@ class Framework:
                 break
             feasible.extend(survivors)
             evaluated += len(chunk)
-        self._next_start = (start + evaluated) % total if total else 0
-        if not feasible:
-            return ScheduleResult(None, diagnosis, evaluated, 0)
-        best = self._select(state, pod, feasible)
-        return ScheduleResult(best, {}, evaluated, len(feasible))
+        return feasible, evaluated, diagnosis
+
+    def _filter_equivalent(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
+                           skipped: set[str], start: int, want: int, generation: int,
+                           ) -> tuple[list[NodeInfo], int, dict[str, Status]]:
+        """What `_filter` finds, with the static filters' verdicts from the equivalence
+        cache: only the nodes they let through go through the dynamic filters."""
+        shape = tuple(p.shape(pod) for p in self._static)
+        verdicts = self.equivalence.get(shape, generation)
+        if verdicts is None:
+            static = [_batch_filter(p) for p in self._static if p.name not in skipped]
+            verdicts = static_verdicts(state, pod, nodes, static)
+            self.equivalence.put(shape, generation, verdicts)
+        dynamic = [_batch_filter(p) for p in self._dynamic if p.name not in skipped]
+        positions = verdicts.positions
+        split = bisect.bisect_left(positions, start)
+        order = verdicts.eligible[split:] + verdicts.eligible[:split]
+        feasible: list[NodeInfo] = []
+        failed: dict[str, Status] = {}
+        lo = 0
+        # Each batch is exactly as many nodes as are still wanted, so no node past the last
+        # feasible one is looked at.
+        while lo < len(order) and len(feasible) < want:
+            survivors = order[lo:lo + want - len(feasible)]
+            lo += len(survivors)
+            for run_filter in dynamic:
+                survivors = run_filter(state, pod, survivors, failed)
+                if not survivors:
+                    break
+            feasible.extend(survivors)
+        total = len(nodes)
+        if feasible and len(feasible) == want:
+            # The last batch passed whole: its last node, order[lo - 1], was the last needed.
+            last = positions[(split + lo - 1) % len(positions)]
+            return feasible, (last - start) % total + 1, {}
+        return feasible, total, {} if feasible else {**verdicts.failed, **failed}
 
     def _select(self, state: CycleState, pod: Obj, feasible: list[NodeInfo]) -> str:
         scorers = [p for p in self.scorers
@@ -331,8 +459,13 @@ class Framework:
                    or p.pre_score(state, pod, feasible).code is not Code.SKIP]  # type: ignore[attr-defined]
         if len(feasible) == 1 or not scorers:
             return feasible[0].name
-        totals = [0] * len(feasible)
+        by_usage = [p for p in scorers if getattr(p, "scores_usage_only", False)
+                    and getattr(p, "normalize", None) is None]
+        totals = (_usage_totals(state, pod, feasible, by_usage) if by_usage
+                  else [0] * len(feasible))
         for plugin in scorers:
+            if plugin in by_usage:
+                continue
             weight = plugin.weight
             many = getattr(plugin, "score_many", None)
             scores: list[int] = (many(state, pod, feasible) if many is not None else
@@ -344,9 +477,38 @@ class Framework:
                 scores = [by_name[n.name] for n in feasible]
             totals = [t + weight * v for t, v in zip(totals, scores, strict=True)]
         best_score = max(totals)
-        best = [feasible[i].name for i, value in enumerate(totals) if value == best_score]
+        best = [n.name for n, value in zip(feasible, totals, strict=True) if value == best_score]
         # Ties are broken at random, like kube-scheduler's reservoir sampling.
         return best[0] if len(best) == 1 else self.rng.choice(best)
+
+
+def static_verdicts(state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
+                    filters: list[BatchFilter]) -> StaticVerdicts:
+    """Run `filters` over every node: which positions pass, and why the others fail."""
+    survivors = list(nodes)
+    failed: dict[str, Status] = {}
+    for run_filter in filters:
+        survivors = run_filter(state, pod, survivors, failed)
+        if not survivors:
+            break
+    # Survivors keep the order they came in: walk both lists once for the positions.
+    positions = []
+    i = 0
+    for position, node in enumerate(nodes):
+        if i < len(survivors) and survivors[i] is node:
+            positions.append(position)
+            i += 1
+    return StaticVerdicts(survivors, positions, failed)
+
+
+def _usage_totals(state: CycleState, pod: Obj, feasible: list[NodeInfo],
+                  plugins: list[ScorePlugin]) -> list[int]:
+    """The weighted score of `plugins`, which read only a node's usage_key: nodes with
+    equal keys score alike, so each distinct key is scored once."""
+    one_per_key = {node.usage_key: node for node in feasible}
+    by_key = {key: sum(p.weight * p.score(state, pod, node) for p in plugins)
+              for key, node in one_per_key.items()}
+    return [by_key[node.usage_key] for node in feasible]
 
 
 _FILTER_CHUNK = 64

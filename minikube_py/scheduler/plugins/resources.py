@@ -38,10 +38,9 @@ def _non_zero_requests(state: CycleState, pod: Obj) -> Resources:
 def _fits(req: Resources, node: NodeInfo) -> bool:
     """The common case, decided in one expression (the reasons are worked out only when
     a node does not fit)."""
-    used, alloc = node.requested, node.allocatable
-    return (used.pods < alloc.pods and used.milli_cpu + req.milli_cpu <= alloc.milli_cpu
-            and used.memory + req.memory <= alloc.memory
-            and used.ephemeral_storage + req.ephemeral_storage <= alloc.ephemeral_storage)
+    return (node.free_pods > 0 and req.milli_cpu <= node.free_milli_cpu
+            and req.memory <= node.free_memory
+            and req.ephemeral_storage <= node.free_ephemeral_storage)
 
 
 class NodeResourcesFit:
@@ -50,6 +49,7 @@ class NodeResourcesFit:
 
     name = "NodeResourcesFit"
     weight = 1
+    scores_usage_only = True
 
     def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
         _requests(state, pod)
@@ -78,13 +78,11 @@ class NodeResourcesFit:
         req: Resources = state[_REQUESTS]
         cpu, memory, storage = req.milli_cpu, req.memory, req.ephemeral_storage
         survivors = []
-        # _fits, inlined: a call per node costs a quarter of this loop. The batch-vs-node
-        # agreement test keeps the two honest.
+        # _fits on the node's flat free room, inlined: a call per node costs a quarter of
+        # this loop. The batch-vs-node agreement test keeps the two honest.
         for node in nodes:
-            used, alloc = node.requested, node.allocatable
-            if (used.pods < alloc.pods and used.milli_cpu + cpu <= alloc.milli_cpu
-                    and used.memory + memory <= alloc.memory
-                    and used.ephemeral_storage + storage <= alloc.ephemeral_storage):
+            if (node.free_pods > 0 and node.free_milli_cpu >= cpu
+                    and node.free_memory >= memory and node.free_ephemeral_storage >= storage):
                 survivors.append(node)
             else:
                 failed[node.name] = self.filter(state, pod, node)
@@ -101,26 +99,13 @@ class NodeResourcesFit:
         memory = _free_fraction(used.memory + req.memory, alloc.memory)
         return (cpu + memory) // 2
 
-    def score_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo]) -> list[int]:
-        """`score` for many nodes: the same arithmetic, without a call per node."""
-        req: Resources = state[_NON_ZERO]
-        cpu, memory = req.milli_cpu, req.memory
-        scores = []
-        for node in nodes:
-            used, alloc = node.non_zero_requested, node.allocatable
-            c_total, m_total = alloc.milli_cpu, alloc.memory
-            c_used, m_used = used.milli_cpu + cpu, used.memory + memory
-            c = (c_total - c_used) * MAX_NODE_SCORE // c_total if 0 < c_total >= c_used else 0
-            m = (m_total - m_used) * MAX_NODE_SCORE // m_total if 0 < m_total >= m_used else 0
-            scores.append((c + m) // 2)
-        return scores
-
 
 class BalancedAllocation:
     """Prefer nodes where cpu and memory would be used in equal proportion."""
 
     name = "NodeResourcesBalancedAllocation"
     weight = 1
+    scores_usage_only = True
 
     def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
         _non_zero_requests(state, pod)
@@ -133,18 +118,6 @@ class BalancedAllocation:
         mem = min(1.0, (used.memory + req.memory) / alloc.memory) if alloc.memory else 1.0
         # Standard deviation of two fractions is |a-b|/2.
         return int((1 - abs(cpu - mem) / 2) * MAX_NODE_SCORE)
-
-    def score_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo]) -> list[int]:
-        """`score` for many nodes, inlined (see NodeResourcesFit.score_many)."""
-        req: Resources = state[_NON_ZERO]
-        cpu_req, mem_req = req.milli_cpu, req.memory
-        scores = []
-        for node in nodes:
-            used, alloc = node.non_zero_requested, node.allocatable
-            cpu = min(1.0, (used.milli_cpu + cpu_req) / alloc.milli_cpu) if alloc.milli_cpu else 1.0
-            mem = min(1.0, (used.memory + mem_req) / alloc.memory) if alloc.memory else 1.0
-            scores.append(int((1 - abs(cpu - mem) / 2) * MAX_NODE_SCORE))
-        return scores
 
 
 def _free_fraction(used: int, total: int) -> int:

