@@ -30,6 +30,12 @@ def frozen(value: Any) -> Hashable:
     return value  # type: ignore[no-any-return]
 
 
+def tolerations_shape(pod: dict[str, Any]) -> Hashable:
+    """The shape of the plugins that read only the pod's tolerations: one function, so a
+    cycle computes it once for all of them."""
+    return frozen((pod.get("spec") or {}).get("tolerations") or [])
+
+
 @dataclass(frozen=True, slots=True)
 class StaticVerdicts:
     """The static filters' verdicts over one generation of the node snapshot."""

@@ -97,6 +97,13 @@ def pod_requests(pod: Obj) -> Resources:
     return total
 
 
+def _same_requests(a: Obj, b: Obj) -> bool:
+    """Whether two copies of a pod ask for the same resources (what pod_requests reads)."""
+    spec_a, spec_b = a.get("spec") or {}, b.get("spec") or {}
+    return all(spec_a.get(k) == spec_b.get(k)
+               for k in ("containers", "initContainers", "overhead"))
+
+
 def has_pod_affinity(pod: Obj) -> bool:
     affinity = (pod.get("spec") or {}).get("affinity") or {}
     return bool(affinity.get("podAffinity") or affinity.get("podAntiAffinity"))
@@ -151,11 +158,13 @@ class NodeInfo:
     # The requests each pod was counted with, so removing it subtracts exactly that.
     counted_requests: dict[str, Resources] = field(default_factory=dict)
     # Derived, kept current by add_pod/remove_pod (see `_derive`): free room as plain ints,
-    # so a fit check is four comparisons; and what the resource scores read, as one key.
+    # so a fit check is four comparisons; all a fit verdict reads, as one key (nodes with
+    # equal keys fit a pod alike); and what the resource scores read, as one key.
     free_milli_cpu: int = 0
     free_memory: int = 0
     free_ephemeral_storage: int = 0
     free_pods: int = 0
+    fit_key: tuple[bool, int, int, int] = (False, 0, 0, 0)
     usage_key: tuple[int, int, int, int] = (0, 0, 0, 0)
     # Everything a static filter may read (see StaticFilterPlugin): equal keys before and
     # after a node update mean every cached static verdict about this node still holds.
@@ -172,6 +181,8 @@ class NodeInfo:
         self.free_memory = alloc.memory - used.memory
         self.free_ephemeral_storage = alloc.ephemeral_storage - used.ephemeral_storage
         self.free_pods = alloc.pods - used.pods
+        self.fit_key = (self.free_pods > 0, self.free_milli_cpu, self.free_memory,
+                        self.free_ephemeral_storage)
         self.usage_key = (alloc.milli_cpu, alloc.memory, weighed.milli_cpu, weighed.memory)
 
     @classmethod
@@ -199,7 +210,17 @@ class NodeInfo:
 
     def add_pod(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
-        if uid in self.pods:
+        known = self.pods.get(uid)
+        if known is not None and _same_requests(known, pod):
+            # A newer copy of a pod already counted (its binding, a status update): keep
+            # it, without counting its requests again.
+            self.pods[uid] = pod
+            if has_pod_affinity(pod):
+                self.pods_with_affinity[uid] = pod
+            else:
+                self.pods_with_affinity.pop(uid, None)
+            return
+        if known is not None:
             self._forget(uid)
         self.pods[uid] = pod
         if has_pod_affinity(pod):
@@ -342,6 +363,7 @@ class Framework:
     # later filters only see the nodes earlier ones passed.
     _static: list[StaticFilterPlugin] = field(init=False, default_factory=list)
     _dynamic: list[FilterPlugin] = field(init=False, default_factory=list)
+    _shapes: list[Callable[[Obj], Hashable]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         leading = 0
@@ -350,6 +372,8 @@ class Framework:
             leading += 1
         self._static = [p for p in self.filters[:leading] if isinstance(p, StaticFilterPlugin)]
         self._dynamic = self.filters[leading:]
+        # Plugins that read the same part of the pod share one shape function: once a cycle.
+        self._shapes = list(dict.fromkeys(p.shape for p in self._static))
 
     def schedule(self, pod: Obj, nodes: Sequence[NodeInfo], *,
                  affinity_nodes: Sequence[NodeInfo] | None = None,
@@ -423,7 +447,7 @@ class Framework:
                            ) -> tuple[list[NodeInfo], int, dict[str, Status]]:
         """What `_filter` finds, with the static filters' verdicts from the equivalence
         cache: only the nodes they let through go through the dynamic filters."""
-        shape = tuple(p.shape(pod) for p in self._static)
+        shape = tuple(shape_of(pod) for shape_of in self._shapes)
         verdicts = self.equivalence.get(shape, generation)
         if verdicts is None:
             static = [_batch_filter(p) for p in self._static if p.name not in skipped]
@@ -461,8 +485,17 @@ class Framework:
             return feasible[0].name
         by_usage = [p for p in scorers if getattr(p, "scores_usage_only", False)
                     and getattr(p, "normalize", None) is None]
-        totals = (_usage_totals(state, pod, feasible, by_usage) if by_usage
-                  else [0] * len(feasible))
+        if by_usage and len(by_usage) == len(scorers):
+            # Every score reads only usage: the best nodes are those of the best usages.
+            by_key = _scores_by_usage(state, pod, feasible, by_usage)
+            top = max(by_key.values())
+            best = [n.name for n in feasible if by_key[n.usage_key] == top]
+            return self._pick(best)
+        if by_usage:
+            by_key = _scores_by_usage(state, pod, feasible, by_usage)
+            totals = [by_key[n.usage_key] for n in feasible]
+        else:
+            totals = [0] * len(feasible)
         for plugin in scorers:
             if plugin in by_usage:
                 continue
@@ -477,7 +510,10 @@ class Framework:
                 scores = [by_name[n.name] for n in feasible]
             totals = [t + weight * v for t, v in zip(totals, scores, strict=True)]
         best_score = max(totals)
-        best = [n.name for n, value in zip(feasible, totals, strict=True) if value == best_score]
+        return self._pick([n.name for n, value in zip(feasible, totals, strict=True)
+                           if value == best_score])
+
+    def _pick(self, best: list[str]) -> str:
         # Ties are broken at random, like kube-scheduler's reservoir sampling.
         return best[0] if len(best) == 1 else self.rng.choice(best)
 
@@ -501,14 +537,13 @@ def static_verdicts(state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
     return StaticVerdicts(survivors, positions, failed)
 
 
-def _usage_totals(state: CycleState, pod: Obj, feasible: list[NodeInfo],
-                  plugins: list[ScorePlugin]) -> list[int]:
-    """The weighted score of `plugins`, which read only a node's usage_key: nodes with
-    equal keys score alike, so each distinct key is scored once."""
+def _scores_by_usage(state: CycleState, pod: Obj, feasible: list[NodeInfo],
+                     plugins: list[ScorePlugin]) -> dict[tuple[int, int, int, int], int]:
+    """The weighted score of `plugins`, which read only a node's usage_key, per distinct
+    key among `feasible`: nodes with equal keys score alike, so each key is scored once."""
     one_per_key = {node.usage_key: node for node in feasible}
-    by_key = {key: sum(p.weight * p.score(state, pod, node) for p in plugins)
-              for key, node in one_per_key.items()}
-    return [by_key[node.usage_key] for node in feasible]
+    return {key: sum(p.weight * p.score(state, pod, node) for p in plugins)
+            for key, node in one_per_key.items()}
 
 
 _FILTER_CHUNK = 64

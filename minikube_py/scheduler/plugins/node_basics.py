@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 from minikube_py.api.scheduling import tolerates
-from minikube_py.scheduler.equivalence import frozen
+from minikube_py.scheduler.equivalence import tolerations_shape
 from minikube_py.scheduler.framework import (
     SKIP,
     SUCCESS,
@@ -37,13 +37,9 @@ class NodeName:
         return SUCCESS if pod["spec"]["nodeName"] == node.name else _WRONG_NAME
 
 
-def _tolerations(pod: Obj) -> Hashable:
-    return frozen((pod.get("spec") or {}).get("tolerations") or [])
-
-
 class NodeUnschedulable:
     name = "NodeUnschedulable"
-    shape = staticmethod(_tolerations)
+    shape = staticmethod(tolerations_shape)
 
     def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
         tolerations = (pod.get("spec") or {}).get("tolerations") or []
@@ -66,7 +62,7 @@ class NodeReady:
     checking the condition too covers the moment before the controller has acted."""
 
     name = "NodeReady"
-    shape = staticmethod(_tolerations)
+    shape = staticmethod(tolerations_shape)
 
     def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
         tolerations = (pod.get("spec") or {}).get("tolerations") or []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
 from minikube_py.api.scheduling import tolerates
-from minikube_py.scheduler.equivalence import frozen
+from minikube_py.scheduler.equivalence import tolerations_shape
 from minikube_py.scheduler.framework import (
     MAX_NODE_SCORE,
     SKIP,
@@ -40,8 +40,7 @@ class TaintToleration:
     name = "TaintToleration"
     weight = 1
 
-    def shape(self, pod: Obj) -> Hashable:
-        return frozen((pod.get("spec") or {}).get("tolerations") or [])
+    shape = staticmethod(tolerations_shape)
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
         if not node.hard_taints:

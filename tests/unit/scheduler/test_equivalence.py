@@ -189,8 +189,8 @@ def random_node(rng: random.Random, name: str) -> dict[str, Any]:
 
 
 def random_pod(rng: random.Random) -> dict[str, Any]:
-    kw: dict[str, Any] = {"cpu": rng.choice((None, "100m", "500m", "1500m", "3")),
-                          "memory": rng.choice((None, "128Mi", "1Gi", "3Gi"))}
+    kw: dict[str, Any] = {"cpu": rng.choice((None, "100m", "500m", "1500m", "3", "6")),
+                          "memory": rng.choice((None, "128Mi", "1Gi", "3Gi", "7Gi"))}
     if rng.random() < 0.3:
         kw["node_selector"] = {"disk": rng.choice(("ssd", "hdd"))}
     if rng.random() < 0.4:

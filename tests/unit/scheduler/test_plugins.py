@@ -97,6 +97,36 @@ def test_resources_fit_counts_pods_already_on_the_node() -> None:
         Code.UNSCHEDULABLE, ("Insufficient cpu",))
 
 
+def test_a_resource_the_pod_does_not_request_is_not_checked() -> None:
+    info = NodeInfo.of(make_node("a", cpu="4", memory="1Gi"))
+    info.add_pod(make_pod(memory="2Gi", node_name="a"))  # the node is overcommitted
+    pod = make_pod(cpu="1")
+    fit = NodeResourcesFit()
+    state = CycleState()
+    fit.pre_filter(state, pod, [info])
+    assert fit.filter(state, pod, info).ok
+    assert fit.filter_many(state, pod, [info], {}) == [info]
+
+
+def test_a_newer_copy_of_a_placed_pod_is_counted_once() -> None:
+    info = NodeInfo.of(make_node("a", cpu="2"))
+    pod = make_pod(cpu="500m", node_name="a")
+    info.add_pod(pod)
+    info.add_pod({**pod, "status": {"phase": "Running"}})
+    assert info.requested.milli_cpu == 500 and info.requested.pods == 1
+    assert info.pods[pod["metadata"]["uid"]]["status"] == {"phase": "Running"}
+
+
+def test_a_placed_pod_with_other_requests_is_counted_anew() -> None:
+    info = NodeInfo.of(make_node("a", cpu="2"))
+    pod = make_pod(cpu="500m", node_name="a")
+    info.add_pod(pod)
+    resized = make_pod(cpu="1", node_name="a")
+    resized["metadata"] = pod["metadata"]
+    info.add_pod(resized)
+    assert info.requested.milli_cpu == 1000 and info.free_milli_cpu == 1000
+
+
 def test_removing_a_pod_frees_its_requests() -> None:
     info = NodeInfo.of(make_node("a", cpu="1"))
     pod = make_pod(cpu="1", node_name="a")
