@@ -36,6 +36,14 @@ def tolerations_shape(pod: dict[str, Any]) -> Hashable:
     return frozen((pod.get("spec") or {}).get("tolerations") or [])
 
 
+def node_affinity_shape(pod: dict[str, Any]) -> Hashable:
+    """What decides which nodes a pod's nodeSelector and required node affinity admit."""
+    spec = pod.get("spec") or {}
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution")
+    return frozen(spec.get("nodeSelector")), frozen(required)
+
+
 @dataclass(frozen=True, slots=True)
 class StaticVerdicts:
     """The static filters' verdicts over one generation of the node snapshot."""

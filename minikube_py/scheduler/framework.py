@@ -132,6 +132,18 @@ def node_allocatable(node: Obj) -> Resources:
     )
 
 
+# (namespace, labels, terminating): all a spreading or affinity selector asks of a pod.
+GroupKey = tuple[str | None, frozenset[tuple[str, str]], bool]
+
+
+@dataclass(slots=True)
+class PodGroup:
+    """How many pods on a node share one GroupKey, and their labels."""
+
+    count: int
+    labels: dict[str, str]
+
+
 @dataclass(slots=True)
 class NodeInfo:
     """A node plus what is already placed on it (bound and assumed pods)."""
@@ -157,6 +169,9 @@ class NodeInfo:
     image_names: frozenset[str] = frozenset()
     # The requests each pod was counted with, so removing it subtracts exactly that.
     counted_requests: dict[str, Resources] = field(default_factory=dict)
+    # The same pods grouped by what a spreading selector reads of them: counting matches
+    # costs a selector call per group, not per pod (a workload's replicas share a group).
+    pod_groups: dict[GroupKey, PodGroup] = field(default_factory=dict)
     # Derived, kept current by add_pod/remove_pod (see `_derive`): free room as plain ints,
     # so a fit check is four comparisons; all a fit verdict reads, as one key (nodes with
     # equal keys fit a pod alike); and what the resource scores read, as one key.
@@ -214,6 +229,8 @@ class NodeInfo:
         if known is not None and _same_requests(known, pod):
             # A newer copy of a pod already counted (its binding, a status update): keep
             # it, without counting its requests again.
+            self._group(known, -1)
+            self._group(pod, 1)
             self.pods[uid] = pod
             if has_pod_affinity(pod):
                 self.pods_with_affinity[uid] = pod
@@ -223,6 +240,7 @@ class NodeInfo:
         if known is not None:
             self._forget(uid)
         self.pods[uid] = pod
+        self._group(pod, 1)
         if has_pod_affinity(pod):
             self.pods_with_affinity[uid] = pod
         req = self.counted_requests[uid] = pod_requests(pod)
@@ -235,7 +253,9 @@ class NodeInfo:
             self._derive()
 
     def _forget(self, uid: str) -> bool:
-        self.pods.pop(uid, None)
+        old = self.pods.pop(uid, None)
+        if old is not None:
+            self._group(old, -1)
         self.pods_with_affinity.pop(uid, None)
         req = self.counted_requests.pop(uid, None)
         if req is None:
@@ -243,6 +263,18 @@ class NodeInfo:
         self.requested.add(req, -1)
         self.non_zero_requested.add(non_zero(req), -1)
         return True
+
+    def _group(self, pod: Obj, sign: int) -> None:
+        meta = pod.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        key = (meta.get("namespace"), frozenset(labels.items()),
+               bool(meta.get("deletionTimestamp")))
+        group = self.pod_groups.get(key)
+        if group is None:
+            group = self.pod_groups[key] = PodGroup(0, labels)
+        group.count += sign
+        if group.count <= 0:
+            del self.pod_groups[key]
 
     def set_node(self, node: Obj) -> bool:
         """Take a newer copy of the node, keeping what is placed on it; in place, so the
@@ -266,6 +298,9 @@ class CycleState(dict[str, Any]):
 
 
 NODES = "framework/nodes"
+# The node snapshot's generation, when the caller passes one: within it, NodeInfos keep
+# their order and static facts, so a plugin may cache what it derives from those.
+GENERATION = "framework/generation"
 # The nodes that hold pods with pod (anti-)affinity, when the caller tracks them (the
 # scheduler does, so a cycle need not scan every node to find out).
 AFFINITY_NODES = "framework/affinity-nodes"
@@ -388,6 +423,8 @@ class Framework:
         state[NODES] = nodes
         if affinity_nodes is not None:
             state[AFFINITY_NODES] = affinity_nodes
+        if generation is not None:
+            state[GENERATION] = generation
         skipped: set[str] = set()
         for pre in self.pre_filters:
             status = pre.pre_filter(state, pod, nodes)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 
 from minikube_py.api.scheduling import (
     matches_node_selector_and_affinity,
     node_selector_term_matches,
     required_node_terms,
 )
-from minikube_py.scheduler.equivalence import frozen
+from minikube_py.scheduler.equivalence import node_affinity_shape
 from minikube_py.scheduler.framework import (
     MAX_NODE_SCORE,
     SKIP,
@@ -42,11 +42,7 @@ class NodeAffinity:
                      .get("preferredDuringSchedulingIgnoredDuringExecution"))
         return SUCCESS if preferred else SKIP
 
-    def shape(self, pod: Obj) -> Hashable:
-        spec = pod.get("spec") or {}
-        required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-            "requiredDuringSchedulingIgnoredDuringExecution")
-        return frozen(spec.get("nodeSelector")), frozen(required)
+    shape = staticmethod(node_affinity_shape)
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
         if matches_node_selector_and_affinity(pod.get("spec") or {}, node.node):
