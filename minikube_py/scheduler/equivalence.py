@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from minikube_py.scheduler.framework import NodeInfo, Status
+    from minikube_py.scheduler.framework import Status
+    from minikube_py.scheduler.nodeinfo import NodeInfo
 
 
 def frozen(value: Any) -> Hashable:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from minikube_py.scheduler.framework import NodeInfo, Obj
+from minikube_py.scheduler.nodeinfo import NodeInfo, Obj
 
 
 class NodeSnapshot(Mapping[str, NodeInfo]):

@@ -10,12 +10,10 @@ from minikube_py.scheduler.framework import (
     CycleState,
     NodeInfo,
     Obj,
-    Resources,
     Status,
-    non_zero,
-    pod_requests,
     unschedulable,
 )
+from minikube_py.scheduler.nodeinfo import Resources, non_zero, pod_requests
 
 _REQUESTS = "NodeResourcesFit/requests"
 _NON_ZERO = "NodeResourcesFit/non-zero"

@@ -17,7 +17,6 @@ from minikube_py.scheduler.framework import (
     SKIP,
     SUCCESS,
     CycleState,
-    GroupKey,
     NodeInfo,
     Obj,
     Status,
@@ -25,6 +24,7 @@ from minikube_py.scheduler.framework import (
     unresolvable,
     unschedulable,
 )
+from minikube_py.scheduler.nodeinfo import GroupKey
 
 _STATE = "PodTopologySpread/hard"
 _SOFT = "PodTopologySpread/soft"
