@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from minikube_py.scheduler.equivalence import EquivalenceCache, StaticVerdicts
+from minikube_py.scheduler.nodeinfo import Census, UsageKey
 from minikube_py.scheduler.nodeinfo import NodeInfo as NodeInfo  # plugins take it from here
 
 Obj = dict[str, Any]
@@ -61,6 +62,9 @@ NODES = "framework/nodes"
 # The node snapshot's generation, when the caller passes one: within it, NodeInfos keep
 # their order and static facts, so a plugin may cache what it derives from those.
 GENERATION = "framework/generation"
+# The snapshot's Census, when the caller passes one: the resource states of all its nodes
+# (a superset of the states of any nodes a filter or score is asked about).
+CENSUS = "framework/census"
 # The nodes that hold pods with pod (anti-)affinity, when the caller tracks them (the
 # scheduler does, so a cycle need not scan every node to find out).
 AFFINITY_NODES = "framework/affinity-nodes"
@@ -95,9 +99,7 @@ class StaticFilterPlugin(Protocol):
 
 class ScorePlugin(Protocol):
     """May also define `pre_score(state, pod, feasible) -> Status` (SKIP to sit out the
-    cycle) and `normalize(state, pod, scores)`. A plugin without `normalize` whose score
-    of a node reads nothing of the node but its `usage_key` says so with
-    `scores_usage_only = True`: the framework then scores each distinct key once."""
+    cycle) and `normalize(state, pod, scores)`."""
 
     name: str
     weight: int
@@ -106,6 +108,20 @@ class ScorePlugin(Protocol):
         """0..MAX_NODE_SCORE, higher is better (or any raw number if the plugin also
         has `normalize(state, pod, scores)`, which rescales every node's score in place)."""
         ...
+
+
+@runtime_checkable
+class UsageScorePlugin(Protocol):
+    """A score plugin (without `normalize`) whose score of a node reads nothing of the
+    node but its `usage_key`: `score(node)` is `score_usage(node.usage_key)`, and the
+    framework scores each usage once rather than each node."""
+
+    name: str
+    weight: int
+
+    def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int: ...
+
+    def score_usage(self, state: CycleState, pod: Obj, usage: UsageKey) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +175,7 @@ class Framework:
     _static: list[StaticFilterPlugin] = field(init=False, default_factory=list)
     _dynamic: list[FilterPlugin] = field(init=False, default_factory=list)
     _shapes: list[Callable[[Obj], Hashable]] = field(init=False, default_factory=list)
+    _usage_scorers: list[UsageScorePlugin] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         leading = 0
@@ -169,22 +186,28 @@ class Framework:
         self._dynamic = self.filters[leading:]
         # Plugins that read the same part of the pod share one shape function: once a cycle.
         self._shapes = list(dict.fromkeys(p.shape for p in self._static))
+        self._usage_scorers = [p for p in self.scorers if isinstance(p, UsageScorePlugin)
+                               and getattr(p, "normalize", None) is None]
 
     def schedule(self, pod: Obj, nodes: Sequence[NodeInfo], *,
                  affinity_nodes: Sequence[NodeInfo] | None = None,
-                 generation: int | None = None) -> ScheduleResult:
+                 generation: int | None = None,
+                 census: Census | None = None) -> ScheduleResult:
         """One scheduling cycle for `pod` over the snapshot `nodes`.
 
         With a `generation`, the caller promises that `nodes` keeps its order and every
         node its `static_key` for as long as it passes the same generation (NodeSnapshot
-        does): the static filters' verdicts are then taken from the equivalence cache. The
-        result is the same either way."""
+        does): the static filters' verdicts are then taken from the equivalence cache.
+        With a `census`, that it counts the resource states of every node in `nodes`: fit
+        and scores are then decided per state. The result is the same either way."""
         state = CycleState()
         state[NODES] = nodes
         if affinity_nodes is not None:
             state[AFFINITY_NODES] = affinity_nodes
         if generation is not None:
             state[GENERATION] = generation
+        if census is not None:
+            state[CENSUS] = census
         skipped: set[str] = set()
         for pre in self.pre_filters:
             status = pre.pre_filter(state, pod, nodes)
@@ -280,19 +303,23 @@ class Framework:
                    or p.pre_score(state, pod, feasible).code is not Code.SKIP]  # type: ignore[attr-defined]
         if len(feasible) == 1 or not scorers:
             return feasible[0].name
-        by_usage = [p for p in scorers if getattr(p, "scores_usage_only", False)
-                    and getattr(p, "normalize", None) is None]
+        by_usage = [p for p in scorers if p in self._usage_scorers]
+        if by_usage:
+            census: Census | None = state.get(CENSUS)
+            usages = (census.usage if census is not None and few(census.usage, feasible)
+                      else {n.usage_key: 1 for n in feasible})
+            by_key = {key: sum(p.weight * p.score_usage(state, pod, key) for p in by_usage)
+                      for key in usages}
         if by_usage and len(by_usage) == len(scorers):
-            # Every score reads only usage: the best nodes are those of the best usages.
-            by_key = _scores_by_usage(state, pod, feasible, by_usage)
+            # Every score reads only usage: the best nodes are those of the best usage
+            # present among them (most often the census's best: one walk finds them).
             top = max(by_key.values())
             best = [n.name for n in feasible if by_key[n.usage_key] == top]
+            if not best:
+                top = max(by_key[n.usage_key] for n in feasible)
+                best = [n.name for n in feasible if by_key[n.usage_key] == top]
             return self._pick(best)
-        if by_usage:
-            by_key = _scores_by_usage(state, pod, feasible, by_usage)
-            totals = [by_key[n.usage_key] for n in feasible]
-        else:
-            totals = [0] * len(feasible)
+        totals = [by_key[n.usage_key] for n in feasible] if by_usage else [0] * len(feasible)
         for plugin in scorers:
             if plugin in by_usage:
                 continue
@@ -315,6 +342,13 @@ class Framework:
         return best[0] if len(best) == 1 else self.rng.choice(best)
 
 
+def few(states: dict[Any, int], nodes: Sequence[NodeInfo]) -> bool:
+    """Whether deciding once per state of the whole census is cheaper than looking at
+    each of `nodes` (nodes of a kind fill alike, so it mostly is; not when every node is
+    in a state of its own)."""
+    return len(states) * 4 <= len(nodes)
+
+
 def static_verdicts(state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
                     filters: list[BatchFilter]) -> StaticVerdicts:
     """Run `filters` over every node: which positions pass, and why the others fail."""
@@ -332,15 +366,6 @@ def static_verdicts(state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
             positions.append(position)
             i += 1
     return StaticVerdicts(survivors, positions, failed)
-
-
-def _scores_by_usage(state: CycleState, pod: Obj, feasible: list[NodeInfo],
-                     plugins: list[ScorePlugin]) -> dict[tuple[int, int, int, int], int]:
-    """The weighted score of `plugins`, which read only a node's usage_key, per distinct
-    key among `feasible`: nodes with equal keys score alike, so each key is scored once."""
-    one_per_key = {node.usage_key: node for node in feasible}
-    return {key: sum(p.weight * p.score(state, pod, node) for p in plugins)
-            for key, node in one_per_key.items()}
 
 
 _FILTER_CHUNK = 64

@@ -92,6 +92,36 @@ def node_allocatable(node: Obj) -> Resources:
     )
 
 
+# (has room for a pod, free milli-cpu, free memory, free ephemeral storage): all a fit
+# verdict reads of a node.
+FitKey = tuple[bool, int, int, int]
+# (allocatable milli-cpu, allocatable memory, non-zero requested milli-cpu and memory):
+# all the resource scores read of a node.
+UsageKey = tuple[int, int, int, int]
+
+
+@dataclass(slots=True)
+class Census:
+    """How many nodes of a snapshot are in each resource state. Nodes start alike and
+    fill alike, so there are a handful of states however many nodes: a cycle decides fit
+    and scores once per state present, not once per node."""
+
+    fit: dict[FitKey, int] = field(default_factory=dict)
+    usage: dict[UsageKey, int] = field(default_factory=dict)
+
+    def count(self, info: NodeInfo, sign: int) -> None:
+        _bump(self.fit, info.fit_key, sign)
+        _bump(self.usage, info.usage_key, sign)
+
+
+def _bump(counts: dict[Any, int], key: Any, sign: int) -> None:
+    left = counts.get(key, 0) + sign
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)
+
+
 # (namespace, labels, terminating): all a spreading or affinity selector asks of a pod.
 GroupKey = tuple[str | None, frozenset[tuple[str, str]], bool]
 
@@ -139,8 +169,10 @@ class NodeInfo:
     free_memory: int = 0
     free_ephemeral_storage: int = 0
     free_pods: int = 0
-    fit_key: tuple[bool, int, int, int] = (False, 0, 0, 0)
-    usage_key: tuple[int, int, int, int] = (0, 0, 0, 0)
+    fit_key: FitKey = (False, 0, 0, 0)
+    usage_key: UsageKey = (0, 0, 0, 0)
+    # The census of the snapshot this node belongs to, which _derive keeps current.
+    census: Census | None = None
     # Everything a static filter may read (see StaticFilterPlugin): equal keys before and
     # after a node update mean every cached static verdict about this node still holds.
     static_key: tuple[Any, ...] = ()
@@ -151,6 +183,9 @@ class NodeInfo:
         self._derive()
 
     def _derive(self) -> None:
+        census = self.census
+        if census is not None:
+            census.count(self, -1)
         alloc, used, weighed = self.allocatable, self.requested, self.non_zero_requested
         self.free_milli_cpu = alloc.milli_cpu - used.milli_cpu
         self.free_memory = alloc.memory - used.memory
@@ -159,6 +194,8 @@ class NodeInfo:
         self.fit_key = (self.free_pods > 0, self.free_milli_cpu, self.free_memory,
                         self.free_ephemeral_storage)
         self.usage_key = (alloc.milli_cpu, alloc.memory, weighed.milli_cpu, weighed.memory)
+        if census is not None:
+            census.count(self, 1)
 
     @classmethod
     def of(cls, node: Obj) -> NodeInfo:

@@ -156,7 +156,7 @@ class Scheduler:
         nodes = self._nodes.infos
         result = self._framework.schedule(
             pod, nodes, affinity_nodes=[self._nodes[n] for n in self._affinity_nodes],
-            generation=self._nodes.generation)
+            generation=self._nodes.generation, census=self._nodes.census)
         self._algorithm_seconds[uid] = self._clock() - started
         if result.node is None:
             message = result.failure_message(len(nodes))

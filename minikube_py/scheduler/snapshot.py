@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from minikube_py.scheduler.nodeinfo import NodeInfo, Obj
+from minikube_py.scheduler.nodeinfo import Census, NodeInfo, Obj
 
 
 class NodeSnapshot(Mapping[str, NodeInfo]):
@@ -18,6 +18,8 @@ class NodeSnapshot(Mapping[str, NodeInfo]):
     def __init__(self) -> None:
         self.infos: list[NodeInfo] = []
         self.generation = 0
+        # Resource states over every node, kept current by the NodeInfos themselves.
+        self.census = Census()
         self._position: dict[str, int] = {}
 
     def __getitem__(self, name: str) -> NodeInfo:
@@ -37,6 +39,8 @@ class NodeSnapshot(Mapping[str, NodeInfo]):
         position = self._position.get(name)
         if position is None:
             info = NodeInfo.of(node)
+            info.census = self.census
+            self.census.count(info, 1)
             self._position[name] = len(self.infos)
             self.infos.append(info)
             self.generation += 1
@@ -51,6 +55,8 @@ class NodeSnapshot(Mapping[str, NodeInfo]):
         if position is None:
             return None
         info = self.infos.pop(position)
+        self.census.count(info, -1)
+        info.census = None
         for later in self.infos[position:]:
             self._position[later.name] -= 1
         self.generation += 1

@@ -5,15 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from minikube_py.scheduler.framework import (
+    CENSUS,
     MAX_NODE_SCORE,
     SUCCESS,
     CycleState,
     NodeInfo,
     Obj,
     Status,
+    few,
     unschedulable,
 )
-from minikube_py.scheduler.nodeinfo import Resources, non_zero, pod_requests
+from minikube_py.scheduler.nodeinfo import (
+    Census,
+    FitKey,
+    Resources,
+    UsageKey,
+    non_zero,
+    pod_requests,
+)
 
 _REQUESTS = "NodeResourcesFit/requests"
 _NON_ZERO = "NodeResourcesFit/non-zero"
@@ -33,15 +42,21 @@ def _non_zero_requests(state: CycleState, pod: Obj) -> Resources:
     return nz
 
 
-def _fits(req: Resources, node: NodeInfo) -> bool:
-    """The common case, decided in one expression (the reasons are worked out only when
-    a node does not fit). A resource the pod does not request is not checked, as in kube:
-    a node overcommitted on memory still takes a pod that asks for none."""
-    return (node.free_pods > 0
-            and (not req.milli_cpu or req.milli_cpu <= node.free_milli_cpu)
-            and (not req.memory or req.memory <= node.free_memory)
-            and (not req.ephemeral_storage
-                 or req.ephemeral_storage <= node.free_ephemeral_storage))
+def fit_status(req: Resources, key: FitKey) -> Status:
+    """Whether a node in resource state `key` takes a pod with requests `req`, and if not
+    why. A resource the pod does not request is not checked, as in kube: a node
+    overcommitted on memory still takes a pod that asks for none."""
+    room, free_cpu, free_memory, free_storage = key
+    reasons = []
+    if not room:
+        reasons.append("Too many pods")
+    if req.milli_cpu and req.milli_cpu > free_cpu:
+        reasons.append("Insufficient cpu")
+    if req.memory and req.memory > free_memory:
+        reasons.append("Insufficient memory")
+    if req.ephemeral_storage and req.ephemeral_storage > free_storage:
+        reasons.append("Insufficient ephemeral-storage")
+    return unschedulable(*reasons) if reasons else SUCCESS
 
 
 class NodeResourcesFit:
@@ -50,38 +65,26 @@ class NodeResourcesFit:
 
     name = "NodeResourcesFit"
     weight = 1
-    scores_usage_only = True
 
     def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
         _requests(state, pod)
         return SUCCESS
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
-        req: Resources = state[_REQUESTS]
-        if _fits(req, node):
-            return SUCCESS
-        used, alloc = node.requested, node.allocatable
-        reasons = []
-        if used.pods + 1 > alloc.pods:
-            reasons.append("Too many pods")
-        if req.milli_cpu and used.milli_cpu + req.milli_cpu > alloc.milli_cpu:
-            reasons.append("Insufficient cpu")
-        if req.memory and used.memory + req.memory > alloc.memory:
-            reasons.append("Insufficient memory")
-        if req.ephemeral_storage and (
-            used.ephemeral_storage + req.ephemeral_storage > alloc.ephemeral_storage
-        ):
-            reasons.append("Insufficient ephemeral-storage")
-        return unschedulable(*reasons)
+        return fit_status(state[_REQUESTS], node.fit_key)
 
     def filter_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo],
                     failed: dict[str, Status]) -> list[NodeInfo]:
-        """`filter` once per distinct fit_key among `nodes` (a handful: nodes start alike
-        and fill alike), and a walk over the nodes only when some do not fit."""
-        one_per_key = {node.fit_key: node for node in nodes}
-        refused: dict[tuple[bool, int, int, int], Status] = {}
-        for key, node in one_per_key.items():
-            status = self.filter(state, pod, node)
+        """`filter` once per resource state: those of the whole snapshot when the cycle
+        has its census (a handful), and a walk over the nodes only when some state does
+        not fit."""
+        req: Resources = state[_REQUESTS]
+        census: Census | None = state.get(CENSUS)
+        states = (census.fit if census is not None and few(census.fit, nodes)
+                  else {node.fit_key: 1 for node in nodes})
+        refused: dict[FitKey, Status] = {}
+        for key in states:
+            status = fit_status(req, key)
             if status is not SUCCESS:
                 refused[key] = status
         if not refused:
@@ -100,10 +103,13 @@ class NodeResourcesFit:
         return SUCCESS
 
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
+        return self.score_usage(state, pod, node.usage_key)
+
+    def score_usage(self, state: CycleState, pod: Obj, usage: UsageKey) -> int:
         req: Resources = state[_NON_ZERO]
-        used, alloc = node.non_zero_requested, node.allocatable
-        cpu = _free_fraction(used.milli_cpu + req.milli_cpu, alloc.milli_cpu)
-        memory = _free_fraction(used.memory + req.memory, alloc.memory)
+        cpu_total, memory_total, cpu_used, memory_used = usage
+        cpu = _free_fraction(cpu_used + req.milli_cpu, cpu_total)
+        memory = _free_fraction(memory_used + req.memory, memory_total)
         return (cpu + memory) // 2
 
 
@@ -112,17 +118,19 @@ class BalancedAllocation:
 
     name = "NodeResourcesBalancedAllocation"
     weight = 1
-    scores_usage_only = True
 
     def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
         _non_zero_requests(state, pod)
         return SUCCESS
 
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
+        return self.score_usage(state, pod, node.usage_key)
+
+    def score_usage(self, state: CycleState, pod: Obj, usage: UsageKey) -> int:
         req: Resources = state[_NON_ZERO]
-        used, alloc = node.non_zero_requested, node.allocatable
-        cpu = min(1.0, (used.milli_cpu + req.milli_cpu) / alloc.milli_cpu) if alloc.milli_cpu else 1.0
-        mem = min(1.0, (used.memory + req.memory) / alloc.memory) if alloc.memory else 1.0
+        cpu_total, memory_total, cpu_used, memory_used = usage
+        cpu = min(1.0, (cpu_used + req.milli_cpu) / cpu_total) if cpu_total else 1.0
+        mem = min(1.0, (memory_used + req.memory) / memory_total) if memory_total else 1.0
         # Standard deviation of two fractions is |a-b|/2.
         return int((1 - abs(cpu - mem) / 2) * MAX_NODE_SCORE)
 

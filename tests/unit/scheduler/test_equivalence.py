@@ -108,6 +108,29 @@ def test_removing_a_node_starts_a_generation_and_closes_the_gap() -> None:
     assert "a" not in snap and snap.remove("a") is None
 
 
+def census_of(infos: list[NodeInfo]) -> tuple[dict[Any, int], dict[Any, int]]:
+    fit: dict[Any, int] = {}
+    usage: dict[Any, int] = {}
+    for info in infos:
+        fit[info.fit_key] = fit.get(info.fit_key, 0) + 1
+        usage[info.usage_key] = usage.get(info.usage_key, 0) + 1
+    return fit, usage
+
+
+def test_census_counts_the_resource_states_of_the_nodes_as_they_change() -> None:
+    snap = NodeSnapshot()
+    for name in ("a", "b", "c"):
+        snap.upsert(make_node(name))
+    pod = make_pod(cpu="1", node_name="a")
+    snap["a"].add_pod(pod)
+    snap["b"].add_pod(make_pod(cpu="1", node_name="b"))
+    snap.upsert(make_node("c", cpu="8"))
+    snap["a"].remove_pod(pod)
+    snap.remove("b")
+    assert (snap.census.fit, snap.census.usage) == census_of(snap.infos)
+    assert sum(snap.census.fit.values()) == 2
+
+
 def test_a_node_update_keeps_what_is_placed_on_it() -> None:
     snap = NodeSnapshot()
     snap.upsert(make_node("a", cpu="4"))
@@ -265,7 +288,7 @@ def test_fast_path_decides_exactly_what_the_slow_path_decides(seed: int, nodes: 
             change_cluster(rng, snap, raw, serial)
         pod = random_pod(rng)
         want = slow.schedule(pod, list(snap.infos))
-        got = fast.schedule(pod, snap.infos, generation=snap.generation)
+        got = fast.schedule(pod, snap.infos, generation=snap.generation, census=snap.census)
         assert got == want
         assert got.failure_message(len(snap)) == want.failure_message(len(snap))
         if got.node is not None:
