@@ -306,7 +306,7 @@ class Framework:
         by_usage = [p for p in scorers if p in self._usage_scorers]
         if by_usage:
             census: Census | None = state.get(CENSUS)
-            usages = (census.usage if census is not None and few(census.usage, feasible)
+            usages = (census.usage if census is not None and few_states(census.usage, feasible)
                       else {n.usage_key: 1 for n in feasible})
             by_key = {key: sum(p.weight * p.score_usage(state, pod, key) for p in by_usage)
                       for key in usages}
@@ -342,7 +342,7 @@ class Framework:
         return best[0] if len(best) == 1 else self.rng.choice(best)
 
 
-def few(states: dict[Any, int], nodes: Sequence[NodeInfo]) -> bool:
+def few_states(states: dict[Any, int], nodes: Sequence[NodeInfo]) -> bool:
     """Whether deciding once per state of the whole census is cheaper than looking at
     each of `nodes` (nodes of a kind fill alike, so it mostly is; not when every node is
     in a state of its own)."""

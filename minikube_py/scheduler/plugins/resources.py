@@ -12,7 +12,7 @@ from minikube_py.scheduler.framework import (
     NodeInfo,
     Obj,
     Status,
-    few,
+    few_states,
     unschedulable,
 )
 from minikube_py.scheduler.nodeinfo import (
@@ -80,7 +80,7 @@ class NodeResourcesFit:
         not fit."""
         req: Resources = state[_REQUESTS]
         census: Census | None = state.get(CENSUS)
-        states = (census.fit if census is not None and few(census.fit, nodes)
+        states = (census.fit if census is not None and few_states(census.fit, nodes)
                   else {node.fit_key: 1 for node in nodes})
         refused: dict[FitKey, Status] = {}
         for key in states:
