@@ -304,35 +304,14 @@ class Framework:
         if len(feasible) == 1 or not scorers:
             return feasible[0].name
         by_usage = [p for p in scorers if p in self._usage_scorers]
-        if by_usage:
-            census: Census | None = state.get(CENSUS)
-            usages = (census.usage if census is not None and few_states(census.usage, feasible)
-                      else {n.usage_key: 1 for n in feasible})
-            by_key = {key: sum(p.weight * p.score_usage(state, pod, key) for p in by_usage)
-                      for key in usages}
-        if by_usage and len(by_usage) == len(scorers):
-            # Every score reads only usage: the best nodes are those of the best usage
-            # present among them (most often the census's best: one walk finds them).
-            top = max(by_key.values())
-            best = [n.name for n in feasible if by_key[n.usage_key] == top]
-            if not best:
-                top = max(by_key[n.usage_key] for n in feasible)
-                best = [n.name for n in feasible if by_key[n.usage_key] == top]
-            return self._pick(best)
+        by_key = _usage_scores(state, pod, feasible, by_usage) if by_usage else {}
+        if len(by_usage) == len(scorers):
+            return self._pick(_best_by_usage(feasible, by_key))
         totals = [by_key[n.usage_key] for n in feasible] if by_usage else [0] * len(feasible)
         for plugin in scorers:
-            if plugin in by_usage:
-                continue
-            weight = plugin.weight
-            many = getattr(plugin, "score_many", None)
-            scores: list[int] = (many(state, pod, feasible) if many is not None else
-                                 [plugin.score(state, pod, n) for n in feasible])
-            normalize = getattr(plugin, "normalize", None)
-            if normalize is not None:
-                by_name = {n.name: v for n, v in zip(feasible, scores, strict=True)}
-                normalize(state, pod, by_name)
-                scores = [by_name[n.name] for n in feasible]
-            totals = [t + weight * v for t, v in zip(totals, scores, strict=True)]
+            if plugin not in by_usage:
+                scores = _node_scores(state, pod, feasible, plugin)
+                totals = [t + plugin.weight * v for t, v in zip(totals, scores, strict=True)]
         best_score = max(totals)
         return self._pick([n.name for n, value in zip(feasible, totals, strict=True)
                            if value == best_score])
@@ -340,6 +319,42 @@ class Framework:
     def _pick(self, best: list[str]) -> str:
         # Ties are broken at random, like kube-scheduler's reservoir sampling.
         return best[0] if len(best) == 1 else self.rng.choice(best)
+
+
+def _usage_scores(state: CycleState, pod: Obj, feasible: list[NodeInfo],
+                  plugins: list[UsageScorePlugin]) -> dict[UsageKey, int]:
+    """The weighted score of `plugins` per usage: those of the census when it has few,
+    else those among `feasible`."""
+    census: Census | None = state.get(CENSUS)
+    usages = (census.usage if census is not None and few_states(census.usage, feasible)
+              else {n.usage_key: 1 for n in feasible})
+    return {key: sum(p.weight * p.score_usage(state, pod, key) for p in plugins)
+            for key in usages}
+
+
+def _best_by_usage(feasible: list[NodeInfo], by_key: dict[UsageKey, int]) -> list[str]:
+    """The feasible nodes whose usage scores best among them: most often the best of the
+    census, so one walk finds them."""
+    top = max(by_key.values())
+    best = [n.name for n in feasible if by_key[n.usage_key] == top]
+    if not best:
+        top = max(by_key[n.usage_key] for n in feasible)
+        best = [n.name for n in feasible if by_key[n.usage_key] == top]
+    return best
+
+
+def _node_scores(state: CycleState, pod: Obj, feasible: list[NodeInfo],
+                 plugin: ScorePlugin) -> list[int]:
+    """One plugin's score of each feasible node, normalized if the plugin normalizes."""
+    many = getattr(plugin, "score_many", None)
+    scores: list[int] = (many(state, pod, feasible) if many is not None else
+                         [plugin.score(state, pod, n) for n in feasible])
+    normalize = getattr(plugin, "normalize", None)
+    if normalize is not None:
+        by_name = {n.name: v for n, v in zip(feasible, scores, strict=True)}
+        normalize(state, pod, by_name)
+        scores = [by_name[n.name] for n in feasible]
+    return scores
 
 
 def few_states(states: dict[Any, int], nodes: Sequence[NodeInfo]) -> bool:
