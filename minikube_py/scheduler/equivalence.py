@@ -12,12 +12,11 @@ kube-scheduler's old equivalence class cache did. Only what the pod places on a 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from minikube_py.scheduler.framework import Status
     from minikube_py.scheduler.nodeinfo import NodeInfo
 
 
@@ -47,12 +46,13 @@ def node_affinity_shape(pod: dict[str, Any]) -> Hashable:
 
 @dataclass(frozen=True, slots=True)
 class StaticVerdicts:
-    """The static filters' verdicts over one generation of the node snapshot."""
+    """The nodes of one generation of the snapshot that pass every static filter, in
+    snapshot order, and their positions. Why the others fail is not kept: it is needed
+    only when no node fits, and a shape that fails almost everywhere (a DaemonSet pod's)
+    would hold a reason per node."""
 
-    # The nodes that pass every static filter, in snapshot order, and their positions.
     eligible: list[NodeInfo]
-    positions: list[int]
-    failed: dict[str, Status]  # node name -> the first static filter's failure
+    positions: Sequence[int]
 
 
 class EquivalenceCache:

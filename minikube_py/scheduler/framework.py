@@ -3,6 +3,7 @@ scheduling cycle (filter the nodes, score the feasible ones, pick the best)."""
 
 from __future__ import annotations
 
+import array
 import bisect
 import enum
 import random
@@ -271,7 +272,7 @@ class Framework:
         verdicts = self.equivalence.get(shape, generation)
         if verdicts is None:
             static = [_batch_filter(p) for p in self._static if p.name not in skipped]
-            verdicts = static_verdicts(state, pod, nodes, static)
+            verdicts = static_verdicts(state, pod, nodes, static).passed
             self.equivalence.put(shape, generation, verdicts)
         dynamic = [_batch_filter(p) for p in self._dynamic if p.name not in skipped]
         positions = verdicts.positions
@@ -295,7 +296,12 @@ class Framework:
             # The last batch passed whole: its last node, order[lo - 1], was the last needed.
             last = positions[(split + lo - 1) % len(positions)]
             return feasible, (last - start) % total + 1, {}
-        return feasible, total, {} if feasible else {**verdicts.failed, **failed}
+        if feasible:
+            return feasible, total, {}
+        # No node fits: why, node by node. The cache keeps no reasons (a DaemonSet pod's
+        # shape fails on all nodes but one), so the static filters say them again.
+        static = [_batch_filter(p) for p in self._static if p.name not in skipped]
+        return feasible, total, {**static_verdicts(state, pod, nodes, static).failed, **failed}
 
     def _select(self, state: CycleState, pod: Obj, feasible: list[NodeInfo]) -> str:
         scorers = [p for p in self.scorers
@@ -364,9 +370,16 @@ def few_states(states: dict[Any, int], nodes: Sequence[NodeInfo]) -> bool:
     return len(states) * 4 <= len(nodes)
 
 
+@dataclass(frozen=True, slots=True)
+class _StaticRun:
+    passed: StaticVerdicts
+    failed: dict[str, Status]  # node name -> the first static filter's failure
+
+
 def static_verdicts(state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
-                    filters: list[BatchFilter]) -> StaticVerdicts:
-    """Run `filters` over every node: which positions pass, and why the others fail."""
+                    filters: list[BatchFilter]) -> _StaticRun:
+    """Run `filters` over every node: which pass, at which positions, and why the others
+    fail."""
     survivors = list(nodes)
     failed: dict[str, Status] = {}
     for run_filter in filters:
@@ -374,13 +387,13 @@ def static_verdicts(state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
         if not survivors:
             break
     # Survivors keep the order they came in: walk both lists once for the positions.
-    positions = []
+    positions = array.array("l")
     i = 0
     for position, node in enumerate(nodes):
         if i < len(survivors) and survivors[i] is node:
             positions.append(position)
             i += 1
-    return StaticVerdicts(survivors, positions, failed)
+    return _StaticRun(StaticVerdicts(survivors, positions), failed)
 
 
 _FILTER_CHUNK = 64

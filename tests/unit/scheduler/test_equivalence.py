@@ -40,7 +40,7 @@ def test_frozen_shapes_ignore_key_order_only(a: Any, b: Any, same: bool) -> None
 # -- the cache ---------------------------------------------------------------------------
 
 def verdicts() -> StaticVerdicts:
-    return StaticVerdicts([], [], {})
+    return StaticVerdicts([], [])
 
 
 def test_cache_returns_verdicts_stored_for_the_same_shape_and_generation() -> None:
