@@ -6,7 +6,7 @@ starts: the scheduler's throughput) and for pods created while it runs.
 Anchors: kube-scheduler's CI floor (about 270 pods/s at 5000 nodes / 10k pods, from the
 upstream scheduler_perf thresholds), and, measured in the same run, how fast the same API
 server accepts pod creations at all (the ceiling any scheduler here could reach).
-Usage: scripts/bench_scheduler.py --nodes 5000 --pods 10000 [--store raft|memory]
+Usage: scripts/bench_scheduler.py --nodes 5000 --pods 10000 [--store raft|memory] [--shapes K]
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from minikube_py.api.resources import NODES, PODS
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
+from minikube_py.scheduler.plugins import build_framework
 from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.simnode.simnode import (
+    SIMULATED_LABEL,
     SIMULATED_TOLERATION,
     SimulatedNodeSpec,
     node_object,
@@ -35,16 +37,21 @@ from minikube_py.simnode.simnode import (
 KUBE_SCHEDULER_FLOOR = 270.0  # pods/s, 5000 nodes / 10k pods
 
 
-def pod(i: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": f"bench-{i}", "namespace": "default"},
-        "spec": {
-            "tolerations": [SIMULATED_TOLERATION],
-            "containers": [{"name": "c", "image": "busybox",
-                            "resources": {"requests": {"cpu": "100m", "memory": "100Mi"}}}],
-        },
+def pod(i: int, shapes: int = 1) -> dict[str, Any]:
+    """A pod for the simulated nodes; with several shapes, pods differ in a nodeSelector
+    that every simulated node matches, so each shape has its own equivalence entry."""
+    spec: dict[str, Any] = {
+        "tolerations": [SIMULATED_TOLERATION],
+        "containers": [{"name": "c", "image": "busybox",
+                        "resources": {"requests": {"cpu": "100m", "memory": "100Mi"}}}],
     }
+    if shapes > 1:
+        spec["nodeSelector"] = {SIMULATED_LABEL: "true"}
+        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "bench-shape", "operator": "NotIn", "values": [str(i % shapes)]}]}]}}}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"bench-{i}", "namespace": "default"}, "spec": spec}
 
 
 async def open_store(kind: str, tmp: Path) -> Any:
@@ -71,7 +78,7 @@ async def create_all(api: ApiService, bodies: list[dict[str, Any]], concurrency:
     return time.perf_counter() - t0
 
 
-async def run(nodes: int, pods: int, store_kind: str) -> None:
+async def run(nodes: int, pods: int, store_kind: str, shapes: int) -> None:
     with tempfile.TemporaryDirectory(prefix="mkpy-sched-") as tmp:
         kv = await open_store(store_kind, Path(tmp))
         api = ApiService(kv)
@@ -113,10 +120,11 @@ async def run(nodes: int, pods: int, store_kind: str) -> None:
 
         # Phase 1, backlog: every pod exists before the scheduler starts, so the time to
         # bind them all is the scheduler's own throughput (kube's scheduler_perf shape).
-        await create_all(api, [pod(i) for i in range(pods)], 64)
+        await create_all(api, [pod(i, shapes) for i in range(pods)], 64)
         informers = InformerFactory(api)
+        framework = build_framework()
         scheduler = Scheduler(api, informers, EventRecorder(api, "default-scheduler"),
-                              on_bound=on_bound)
+                              framework=framework, on_bound=on_bound)
         t0 = time.perf_counter()
         tasks = [asyncio.create_task(informers.run()), asyncio.create_task(scheduler.run())]
         await wait_all_bound(pods)
@@ -127,7 +135,7 @@ async def run(nodes: int, pods: int, store_kind: str) -> None:
         # same process also serves every create: this is the whole cluster's rate).
         extra = pods // 2
         t1 = time.perf_counter()
-        await create_all(api, [pod(pods + i) for i in range(extra)], 64)
+        await create_all(api, [pod(pods + i, shapes) for i in range(extra)], 64)
         await wait_all_bound(pods + extra)
         steady_s = time.perf_counter() - t1
         steady = bound[pods:]
@@ -144,13 +152,15 @@ async def run(nodes: int, pods: int, store_kind: str) -> None:
     rate = pods / backlog_s
     cycle = [c for _, c in backlog]
     queued = [q for q, _ in steady]
-    print(f"nodes={nodes} pods={pods}+{extra} store={store_kind}")
+    print(f"nodes={nodes} pods={pods}+{extra} store={store_kind} shapes={shapes}")
     print(f"  backlog: {pods} pods bound in {backlog_s:.1f} s = {rate:.1f} pods/s; "
           f"scheduling cycle p50 {pct(cycle, 0.5):.2f} ms, p99 {pct(cycle, 0.99):.2f} ms")
     print(f"  steady:  {extra} pods created and bound in {steady_s:.1f} s = "
           f"{extra / steady_s:.1f} pods/s; created -> bound p50 {pct(queued, 0.5):.1f} ms, "
           f"p99 {pct(queued, 0.99):.1f} ms")
     print(f"  API create ceiling (same run, no scheduler): {create_rate:.1f} pods/s")
+    cache = framework.equivalence
+    print(f"  equivalence cache: {cache.hits} hits, {cache.misses} misses")
     print(f"  backlog throughput / kube-scheduler floor ({KUBE_SCHEDULER_FLOOR:.0f} pods/s): "
           f"{rate / KUBE_SCHEDULER_FLOOR:.2f}x")
 
@@ -160,10 +170,12 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--pods", type=int, default=3000)
     parser.add_argument("--store", choices=("raft", "memory"), default="raft")
+    parser.add_argument("--shapes", type=int, default=1,
+                        help="distinct pod scheduling shapes (round robin)")
     args = parser.parse_args()
     import uvloop
 
-    uvloop.run(run(args.nodes, args.pods, args.store))
+    uvloop.run(run(args.nodes, args.pods, args.store, args.shapes))
 
 
 if __name__ == "__main__":

@@ -3,14 +3,18 @@ scheduling cycle (filter the nodes, score the feasible ones, pick the best)."""
 
 from __future__ import annotations
 
+import array
+import bisect
 import enum
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from minikube_py.api.quantity import bytes_value, milli_cpu
+from minikube_py.scheduler.equivalence import EquivalenceCache, StaticVerdicts
+from minikube_py.scheduler.nodeinfo import Census, UsageKey
+from minikube_py.scheduler.nodeinfo import NodeInfo as NodeInfo  # plugins take it from here
 
 Obj = dict[str, Any]
 
@@ -50,160 +54,18 @@ def unresolvable(*reasons: str) -> Status:
     return Status(Code.UNRESOLVABLE, reasons)
 
 
-@dataclass(slots=True)
-class Resources:
-    milli_cpu: int = 0
-    memory: int = 0
-    ephemeral_storage: int = 0
-    pods: int = 0
-
-    def add(self, other: Resources, sign: int = 1) -> None:
-        self.milli_cpu += sign * other.milli_cpu
-        self.memory += sign * other.memory
-        self.ephemeral_storage += sign * other.ephemeral_storage
-        self.pods += sign * other.pods
-
-
-def _container_requests(container: Obj) -> Resources:
-    res = container.get("resources") or {}
-    # Kubernetes defaults requests to limits when only limits are given.
-    req = {**(res.get("limits") or {}), **(res.get("requests") or {})}
-    return Resources(
-        milli_cpu=milli_cpu(req["cpu"]) if "cpu" in req else 0,
-        memory=bytes_value(req["memory"]) if "memory" in req else 0,
-        ephemeral_storage=bytes_value(req["ephemeral-storage"])
-        if "ephemeral-storage" in req else 0,
-    )
-
-
-def pod_requests(pod: Obj) -> Resources:
-    """Sum of app containers, at least the largest init container, plus overhead."""
-    spec = pod.get("spec") or {}
-    total = Resources(pods=1)
-    for c in spec.get("containers") or []:
-        total.add(_container_requests(c))
-    for c in spec.get("initContainers") or []:
-        r = _container_requests(c)
-        total.milli_cpu = max(total.milli_cpu, r.milli_cpu)
-        total.memory = max(total.memory, r.memory)
-        total.ephemeral_storage = max(total.ephemeral_storage, r.ephemeral_storage)
-    overhead = spec.get("overhead") or {}
-    if "cpu" in overhead:
-        total.milli_cpu += milli_cpu(overhead["cpu"])
-    if "memory" in overhead:
-        total.memory += bytes_value(overhead["memory"])
-    return total
-
-
-def has_pod_affinity(pod: Obj) -> bool:
-    affinity = (pod.get("spec") or {}).get("affinity") or {}
-    return bool(affinity.get("podAffinity") or affinity.get("podAntiAffinity"))
-
-
-DEFAULT_MILLI_CPU_REQUEST = 100
-DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
-
-
-def non_zero(req: Resources) -> Resources:
-    return Resources(
-        milli_cpu=req.milli_cpu or DEFAULT_MILLI_CPU_REQUEST,
-        memory=req.memory or DEFAULT_MEMORY_REQUEST,
-        ephemeral_storage=req.ephemeral_storage, pods=req.pods,
-    )
-
-
-def node_allocatable(node: Obj) -> Resources:
-    status = node.get("status") or {}
-    alloc = status.get("allocatable") or status.get("capacity") or {}
-    return Resources(
-        milli_cpu=milli_cpu(alloc.get("cpu", 0)),
-        memory=bytes_value(alloc.get("memory", 0)),
-        ephemeral_storage=bytes_value(alloc.get("ephemeral-storage", 0)),
-        pods=int(alloc.get("pods", 110)),
-    )
-
-
-@dataclass(slots=True)
-class NodeInfo:
-    """A node plus what is already placed on it (bound and assumed pods)."""
-
-    node: Obj
-    allocatable: Resources
-    # Facts every cycle asks for, computed once per node update rather than per pod.
-    name: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
-    ready: bool = False
-    unschedulable: bool = False
-    hard_taints: tuple[Obj, ...] = ()  # NoSchedule and NoExecute
-    hard_taint_key: tuple[tuple[str, str, str], ...] = ()  # the same, hashable
-    soft_taints: tuple[Obj, ...] = ()  # PreferNoSchedule
-    requested: Resources = field(default_factory=Resources)
-    # What scoring counts: pods without requests weigh as 100m cpu / 200Mi (kube's rule),
-    # so spreading works for them too.
-    non_zero_requested: Resources = field(default_factory=Resources)
-    pods: dict[str, Obj] = field(default_factory=dict)  # by pod uid
-    # The subset with pod (anti-)affinity: what InterPodAffinity must look at for every
-    # incoming pod, kept apart so pods without affinity cost nothing.
-    pods_with_affinity: dict[str, Obj] = field(default_factory=dict)
-    image_names: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(cls, node: Obj) -> NodeInfo:
-        images = frozenset(
-            name for img in (node.get("status") or {}).get("images") or []
-            for name in img.get("names") or []
-        )
-        meta = node.get("metadata") or {}
-        spec = node.get("spec") or {}
-        taints = spec.get("taints") or []
-        hard = tuple(t for t in taints if t.get("effect") in ("NoSchedule", "NoExecute"))
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in (node.get("status") or {}).get("conditions") or [])
-        return cls(
-            node=node, allocatable=node_allocatable(node), name=str(meta.get("name", "")),
-            labels=dict(meta.get("labels") or {}), ready=ready,
-            unschedulable=bool(spec.get("unschedulable")),
-            hard_taints=hard,
-            hard_taint_key=tuple((str(t.get("key", "")), str(t.get("value", "")),
-                                  str(t.get("effect", ""))) for t in hard),
-            soft_taints=tuple(t for t in taints if t.get("effect") == "PreferNoSchedule"),
-            image_names=images,
-        )
-
-    def add_pod(self, pod: Obj) -> None:
-        uid = pod["metadata"]["uid"]
-        if uid in self.pods:
-            self.remove_pod(self.pods[uid])
-        self.pods[uid] = pod
-        if has_pod_affinity(pod):
-            self.pods_with_affinity[uid] = pod
-        req = pod_requests(pod)
-        self.requested.add(req)
-        self.non_zero_requested.add(non_zero(req))
-
-    def remove_pod(self, pod: Obj) -> None:
-        old = self.pods.pop(pod["metadata"]["uid"], None)
-        self.pods_with_affinity.pop(pod["metadata"]["uid"], None)
-        if old is not None:
-            req = pod_requests(old)
-            self.requested.add(req, -1)
-            self.non_zero_requested.add(non_zero(req), -1)
-
-    def with_node(self, node: Obj) -> NodeInfo:
-        fresh = NodeInfo.of(node)
-        fresh.pods = self.pods
-        fresh.pods_with_affinity = self.pods_with_affinity
-        fresh.requested = self.requested
-        fresh.non_zero_requested = self.non_zero_requested
-        return fresh
-
-
 class CycleState(dict[str, Any]):
     """Data one plugin computes in PreFilter and reads in Filter/Score, for one pod.
     The framework puts the cycle's node snapshot under NODES."""
 
 
 NODES = "framework/nodes"
+# The node snapshot's generation, when the caller passes one: within it, NodeInfos keep
+# their order and static facts, so a plugin may cache what it derives from those.
+GENERATION = "framework/generation"
+# The snapshot's Census, when the caller passes one: the resource states of all its nodes
+# (a superset of the states of any nodes a filter or score is asked about).
+CENSUS = "framework/census"
 # The nodes that hold pods with pod (anti-)affinity, when the caller tracks them (the
 # scheduler does, so a cycle need not scan every node to find out).
 AFFINITY_NODES = "framework/affinity-nodes"
@@ -221,6 +83,21 @@ class FilterPlugin(Protocol):
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status: ...
 
 
+@runtime_checkable
+class StaticFilterPlugin(Protocol):
+    """A filter whose verdict on a node, and whose pre_filter's SKIP, depend only on
+    `shape(pod)` and the node's `static_key` facts (name, labels, hard taints, readiness,
+    cordon). The framework decides it once per shape and node-set generation."""
+
+    name: str
+
+    def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status: ...
+
+    def shape(self, pod: Obj) -> Hashable:
+        """The part of `pod` the filter reads, as a hashable (see equivalence.frozen)."""
+        ...
+
+
 class ScorePlugin(Protocol):
     """May also define `pre_score(state, pod, feasible) -> Status` (SKIP to sit out the
     cycle) and `normalize(state, pod, scores)`."""
@@ -232,6 +109,20 @@ class ScorePlugin(Protocol):
         """0..MAX_NODE_SCORE, higher is better (or any raw number if the plugin also
         has `normalize(state, pod, scores)`, which rescales every node's score in place)."""
         ...
+
+
+@runtime_checkable
+class UsageScorePlugin(Protocol):
+    """A score plugin (without `normalize`) whose score of a node reads nothing of the
+    node but its `usage_key`: `score(node)` is `score_usage(node.usage_key)`, and the
+    framework scores each usage once rather than each node."""
+
+    name: str
+    weight: int
+
+    def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int: ...
+
+    def score_usage(self, state: CycleState, pod: Obj, usage: UsageKey) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,15 +168,47 @@ class Framework:
     scorers: list[ScorePlugin]
     percentage_of_nodes_to_score: int = 0  # 0: adaptive
     rng: random.Random = field(default_factory=random.Random)
+    equivalence: EquivalenceCache = field(default_factory=EquivalenceCache)
     _next_start: int = 0
+    # The leading run of static filters, decided through the equivalence cache, and the
+    # rest. Only a leading run: a node's diagnosis names the first filter it fails, and
+    # later filters only see the nodes earlier ones passed.
+    _static: list[StaticFilterPlugin] = field(init=False, default_factory=list)
+    _dynamic: list[FilterPlugin] = field(init=False, default_factory=list)
+    _shapes: list[Callable[[Obj], Hashable]] = field(init=False, default_factory=list)
+    _usage_scorers: list[UsageScorePlugin] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        leading = 0
+        while leading < len(self.filters) and isinstance(self.filters[leading],
+                                                         StaticFilterPlugin):
+            leading += 1
+        self._static = [p for p in self.filters[:leading] if isinstance(p, StaticFilterPlugin)]
+        self._dynamic = self.filters[leading:]
+        # Plugins that read the same part of the pod share one shape function: once a cycle.
+        self._shapes = list(dict.fromkeys(p.shape for p in self._static))
+        self._usage_scorers = [p for p in self.scorers if isinstance(p, UsageScorePlugin)
+                               and getattr(p, "normalize", None) is None]
 
     def schedule(self, pod: Obj, nodes: Sequence[NodeInfo], *,
-                 affinity_nodes: Sequence[NodeInfo] | None = None) -> ScheduleResult:
-        """One scheduling cycle for `pod` over the snapshot `nodes`."""
+                 affinity_nodes: Sequence[NodeInfo] | None = None,
+                 generation: int | None = None,
+                 census: Census | None = None) -> ScheduleResult:
+        """One scheduling cycle for `pod` over the snapshot `nodes`.
+
+        With a `generation`, the caller promises that `nodes` keeps its order and every
+        node its `static_key` for as long as it passes the same generation (NodeSnapshot
+        does): the static filters' verdicts are then taken from the equivalence cache.
+        With a `census`, that it counts the resource states of every node in `nodes`: fit
+        and scores are then decided per state. The result is the same either way."""
         state = CycleState()
         state[NODES] = nodes
         if affinity_nodes is not None:
             state[AFFINITY_NODES] = affinity_nodes
+        if generation is not None:
+            state[GENERATION] = generation
+        if census is not None:
+            state[CENSUS] = census
         skipped: set[str] = set()
         for pre in self.pre_filters:
             status = pre.pre_filter(state, pod, nodes)
@@ -293,16 +216,35 @@ class Framework:
                 skipped.add(pre.name)
             elif status.code is not Code.SUCCESS:
                 return ScheduleResult(None, {n.name: status for n in nodes}, 0, 0)
-        filters = [_batch_filter(p) for p in self.filters if p.name not in skipped]
         total = len(nodes)
         want = nodes_to_find(total, self.percentage_of_nodes_to_score)
+        # Start where the last cycle stopped so every node gets its turn.
+        start = self._next_start % total if total else 0
+        if generation is None:
+            feasible, evaluated, diagnosis = self._filter(state, pod, nodes, skipped, start,
+                                                          want)
+        else:
+            feasible, evaluated, diagnosis = self._filter_equivalent(
+                state, pod, nodes, skipped, start, want, generation)
+        self._next_start = (start + evaluated) % total if total else 0
+        if not feasible:
+            return ScheduleResult(None, diagnosis, evaluated, 0)
+        best = self._select(state, pod, feasible)
+        return ScheduleResult(best, {}, evaluated, len(feasible))
+
+    def _filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
+                skipped: set[str], start: int, want: int,
+                ) -> tuple[list[NodeInfo], int, dict[str, Status]]:
+        """Every filter on every node in turn from `start`, until `want` nodes fit: the
+        feasible nodes, how many were looked at, and why the others failed."""
+        filters = [_batch_filter(p) for p in self.filters if p.name not in skipped]
+        total = len(nodes)
         feasible: list[NodeInfo] = []
         diagnosis: dict[str, Status] = {}
-        start = self._next_start % total if total else 0
         evaluated = 0
-        # Start where the last cycle stopped so every node gets its turn. Nodes go through
-        # the filters a chunk at a time: hundreds of nodes per pod make per-call overhead
-        # the cost that matters, and a chunk still stops soon after enough nodes fit.
+        # Nodes go through the filters a chunk at a time: hundreds of nodes per pod make
+        # per-call overhead the cost that matters, and a chunk still stops soon after
+        # enough nodes fit.
         ordered = [*nodes[start:], *nodes[:start]]
         for lo in range(0, total, _FILTER_CHUNK):
             chunk = ordered[lo:lo + _FILTER_CHUNK]
@@ -319,11 +261,47 @@ class Framework:
                 break
             feasible.extend(survivors)
             evaluated += len(chunk)
-        self._next_start = (start + evaluated) % total if total else 0
-        if not feasible:
-            return ScheduleResult(None, diagnosis, evaluated, 0)
-        best = self._select(state, pod, feasible)
-        return ScheduleResult(best, {}, evaluated, len(feasible))
+        return feasible, evaluated, diagnosis
+
+    def _filter_equivalent(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
+                           skipped: set[str], start: int, want: int, generation: int,
+                           ) -> tuple[list[NodeInfo], int, dict[str, Status]]:
+        """What `_filter` finds, with the static filters' verdicts from the equivalence
+        cache: only the nodes they let through go through the dynamic filters."""
+        shape = tuple(shape_of(pod) for shape_of in self._shapes)
+        verdicts = self.equivalence.get(shape, generation)
+        if verdicts is None:
+            static = [_batch_filter(p) for p in self._static if p.name not in skipped]
+            verdicts = static_verdicts(state, pod, nodes, static).passed
+            self.equivalence.put(shape, generation, verdicts)
+        dynamic = [_batch_filter(p) for p in self._dynamic if p.name not in skipped]
+        positions = verdicts.positions
+        split = bisect.bisect_left(positions, start)
+        order = verdicts.eligible[split:] + verdicts.eligible[:split]
+        feasible: list[NodeInfo] = []
+        failed: dict[str, Status] = {}
+        lo = 0
+        # Each batch is exactly as many nodes as are still wanted, so no node past the last
+        # feasible one is looked at.
+        while lo < len(order) and len(feasible) < want:
+            survivors = order[lo:lo + want - len(feasible)]
+            lo += len(survivors)
+            for run_filter in dynamic:
+                survivors = run_filter(state, pod, survivors, failed)
+                if not survivors:
+                    break
+            feasible.extend(survivors)
+        total = len(nodes)
+        if feasible and len(feasible) == want:
+            # The last batch passed whole: its last node, order[lo - 1], was the last needed.
+            last = positions[(split + lo - 1) % len(positions)]
+            return feasible, (last - start) % total + 1, {}
+        if feasible:
+            return feasible, total, {}
+        # No node fits: why, node by node. The cache keeps no reasons (a DaemonSet pod's
+        # shape fails on all nodes but one), so the static filters say them again.
+        static = [_batch_filter(p) for p in self._static if p.name not in skipped]
+        return feasible, total, {**static_verdicts(state, pod, nodes, static).failed, **failed}
 
     def _select(self, state: CycleState, pod: Obj, feasible: list[NodeInfo]) -> str:
         scorers = [p for p in self.scorers
@@ -331,22 +309,91 @@ class Framework:
                    or p.pre_score(state, pod, feasible).code is not Code.SKIP]  # type: ignore[attr-defined]
         if len(feasible) == 1 or not scorers:
             return feasible[0].name
-        totals = [0] * len(feasible)
+        by_usage = [p for p in scorers if p in self._usage_scorers]
+        by_key = _usage_scores(state, pod, feasible, by_usage) if by_usage else {}
+        if len(by_usage) == len(scorers):
+            return self._pick(_best_by_usage(feasible, by_key))
+        totals = [by_key[n.usage_key] for n in feasible] if by_usage else [0] * len(feasible)
         for plugin in scorers:
-            weight = plugin.weight
-            many = getattr(plugin, "score_many", None)
-            scores: list[int] = (many(state, pod, feasible) if many is not None else
-                                 [plugin.score(state, pod, n) for n in feasible])
-            normalize = getattr(plugin, "normalize", None)
-            if normalize is not None:
-                by_name = {n.name: v for n, v in zip(feasible, scores, strict=True)}
-                normalize(state, pod, by_name)
-                scores = [by_name[n.name] for n in feasible]
-            totals = [t + weight * v for t, v in zip(totals, scores, strict=True)]
+            if plugin not in by_usage:
+                scores = _node_scores(state, pod, feasible, plugin)
+                totals = [t + plugin.weight * v for t, v in zip(totals, scores, strict=True)]
         best_score = max(totals)
-        best = [feasible[i].name for i, value in enumerate(totals) if value == best_score]
+        return self._pick([n.name for n, value in zip(feasible, totals, strict=True)
+                           if value == best_score])
+
+    def _pick(self, best: list[str]) -> str:
         # Ties are broken at random, like kube-scheduler's reservoir sampling.
         return best[0] if len(best) == 1 else self.rng.choice(best)
+
+
+def _usage_scores(state: CycleState, pod: Obj, feasible: list[NodeInfo],
+                  plugins: list[UsageScorePlugin]) -> dict[UsageKey, int]:
+    """The weighted score of `plugins` per usage: those of the census when it has few,
+    else those among `feasible`."""
+    census: Census | None = state.get(CENSUS)
+    usages = (census.usage if census is not None and few_states(census.usage, feasible)
+              else {n.usage_key: 1 for n in feasible})
+    return {key: sum(p.weight * p.score_usage(state, pod, key) for p in plugins)
+            for key in usages}
+
+
+def _best_by_usage(feasible: list[NodeInfo], by_key: dict[UsageKey, int]) -> list[str]:
+    """The feasible nodes whose usage scores best among them: most often the best of the
+    census, so one walk finds them."""
+    top = max(by_key.values())
+    best = [n.name for n in feasible if by_key[n.usage_key] == top]
+    if not best:
+        top = max(by_key[n.usage_key] for n in feasible)
+        best = [n.name for n in feasible if by_key[n.usage_key] == top]
+    return best
+
+
+def _node_scores(state: CycleState, pod: Obj, feasible: list[NodeInfo],
+                 plugin: ScorePlugin) -> list[int]:
+    """One plugin's score of each feasible node, normalized if the plugin normalizes."""
+    many = getattr(plugin, "score_many", None)
+    scores: list[int] = (many(state, pod, feasible) if many is not None else
+                         [plugin.score(state, pod, n) for n in feasible])
+    normalize = getattr(plugin, "normalize", None)
+    if normalize is not None:
+        by_name = {n.name: v for n, v in zip(feasible, scores, strict=True)}
+        normalize(state, pod, by_name)
+        scores = [by_name[n.name] for n in feasible]
+    return scores
+
+
+def few_states(states: dict[Any, int], nodes: Sequence[NodeInfo]) -> bool:
+    """Whether deciding once per state of the whole census is cheaper than looking at
+    each of `nodes` (nodes of a kind fill alike, so it mostly is; not when every node is
+    in a state of its own)."""
+    return len(states) * 4 <= len(nodes)
+
+
+@dataclass(frozen=True, slots=True)
+class _StaticRun:
+    passed: StaticVerdicts
+    failed: dict[str, Status]  # node name -> the first static filter's failure
+
+
+def static_verdicts(state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
+                    filters: list[BatchFilter]) -> _StaticRun:
+    """Run `filters` over every node: which pass, at which positions, and why the others
+    fail."""
+    survivors = list(nodes)
+    failed: dict[str, Status] = {}
+    for run_filter in filters:
+        survivors = run_filter(state, pod, survivors, failed)
+        if not survivors:
+            break
+    # Survivors keep the order they came in: walk both lists once for the positions.
+    positions = array.array("l")
+    i = 0
+    for position, node in enumerate(nodes):
+        if i < len(survivors) and survivors[i] is node:
+            positions.append(position)
+            i += 1
+    return _StaticRun(StaticVerdicts(survivors, positions), failed)
 
 
 _FILTER_CHUNK = 64

@@ -20,6 +20,7 @@ from minikube_py.client.interface import ApiClient
 from minikube_py.scheduler.framework import Framework, NodeInfo, Obj
 from minikube_py.scheduler.plugins import build_framework
 from minikube_py.scheduler.queue import SchedulingQueue
+from minikube_py.scheduler.snapshot import NodeSnapshot
 from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.scheduler")
@@ -40,7 +41,7 @@ class Scheduler:
         self._clock = clock
         self._wall_clock = wall_clock  # for timestamps written to the API
         self.queue = SchedulingQueue(clock=clock)
-        self._nodes: dict[str, NodeInfo] = {}
+        self._nodes = NodeSnapshot()
         self._assumed: dict[str, str] = {}  # pod uid -> node, until the informer confirms
         self._affinity_nodes: set[str] = set()  # nodes holding pods with pod affinity
         self._wakeup = asyncio.Event()
@@ -59,17 +60,15 @@ class Scheduler:
     # -- informer handlers: only update the cache and the queue ------------------------
 
     def _node_added(self, node: Obj) -> None:
-        self._nodes[node["metadata"]["name"]] = NodeInfo.of(node)
+        self._nodes.upsert(node)
         self._cluster_changed()
 
     def _node_updated(self, old: Obj, node: Obj) -> None:
-        name = node["metadata"]["name"]
-        info = self._nodes.get(name)
-        self._nodes[name] = info.with_node(node) if info else NodeInfo.of(node)
+        self._nodes.upsert(node)
         self._cluster_changed()
 
     def _node_deleted(self, node: Obj) -> None:
-        self._nodes.pop(node["metadata"]["name"], None)
+        self._nodes.remove(node["metadata"]["name"])
         self._affinity_nodes.discard(node["metadata"]["name"])
 
     def _track_affinity(self, info: NodeInfo) -> None:
@@ -154,9 +153,10 @@ class Scheduler:
     def schedule_one(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
         started = self._clock()
-        nodes = list(self._nodes.values())
+        nodes = self._nodes.infos
         result = self._framework.schedule(
-            pod, nodes, affinity_nodes=[self._nodes[n] for n in self._affinity_nodes])
+            pod, nodes, affinity_nodes=[self._nodes[n] for n in self._affinity_nodes],
+            generation=self._nodes.generation, census=self._nodes.census)
         self._algorithm_seconds[uid] = self._clock() - started
         if result.node is None:
             message = result.failure_message(len(nodes))

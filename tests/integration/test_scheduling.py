@@ -64,3 +64,25 @@ async def test_required_anti_affinity_holds_across_scheduling_cycles() -> None:
 
         nodes = await eventually(two_bound_one_refused, plane=plane, what="2 bound, 1 refused")
         assert sorted(nodes) == ["sim-0", "sim-1"]
+
+
+async def test_a_pod_on_a_simulated_node_reports_running_with_its_conditions() -> None:
+    async with control_plane(nodes=1) as plane:
+        body = pod("web")
+        body["metadata"]["labels"] = {"app": "web"}
+        await plane.api.create(PODS, body, namespace="default")
+
+        async def running() -> dict[str, Any] | None:
+            got = await plane.api.get(PODS, "web", namespace="default")
+            return got if got["status"].get("phase") == "Running" else None
+
+        got = await eventually(running, plane=plane, what="web Running")
+        status = got["status"]
+        assert {c["type"]: c["status"] for c in status["conditions"]} == {
+            "PodReadyToStartContainers": "True", "Initialized": "True", "Ready": "True",
+            "ContainersReady": "True", "PodScheduled": "True"}
+        assert status["hostIP"] == "10.250.0.1" and status["podIP"].startswith("10.250.")
+        assert [(c["name"], c["ready"], list(c["state"])) for c in status["containerStatuses"]
+                ] == [("c", True, ["running"])]
+        # Only the status changed: what the pod was created and bound with stays.
+        assert got["spec"]["nodeName"] == "sim-0" and got["metadata"]["labels"] == {"app": "web"}

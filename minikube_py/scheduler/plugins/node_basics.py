@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 from minikube_py.api.scheduling import tolerates
+from minikube_py.scheduler.equivalence import tolerations_shape
 from minikube_py.scheduler.framework import (
     SKIP,
     SUCCESS,
@@ -26,6 +27,9 @@ _UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "No
 class NodeName:
     name = "NodeName"
 
+    def shape(self, pod: Obj) -> Hashable:
+        return (pod.get("spec") or {}).get("nodeName")
+
     def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
         return SUCCESS if (pod.get("spec") or {}).get("nodeName") else SKIP
 
@@ -35,6 +39,7 @@ class NodeName:
 
 class NodeUnschedulable:
     name = "NodeUnschedulable"
+    shape = staticmethod(tolerations_shape)
 
     def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
         tolerations = (pod.get("spec") or {}).get("tolerations") or []
@@ -57,6 +62,7 @@ class NodeReady:
     checking the condition too covers the moment before the controller has acted."""
 
     name = "NodeReady"
+    shape = staticmethod(tolerations_shape)
 
     def pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status:
         tolerations = (pod.get("spec") or {}).get("tolerations") or []

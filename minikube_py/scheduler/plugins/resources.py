@@ -5,16 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from minikube_py.scheduler.framework import (
+    CENSUS,
     MAX_NODE_SCORE,
     SUCCESS,
     CycleState,
     NodeInfo,
     Obj,
-    Resources,
     Status,
+    few_states,
+    unschedulable,
+)
+from minikube_py.scheduler.nodeinfo import (
+    Census,
+    FitKey,
+    Resources,
+    UsageKey,
     non_zero,
     pod_requests,
-    unschedulable,
 )
 
 _REQUESTS = "NodeResourcesFit/requests"
@@ -35,13 +42,21 @@ def _non_zero_requests(state: CycleState, pod: Obj) -> Resources:
     return nz
 
 
-def _fits(req: Resources, node: NodeInfo) -> bool:
-    """The common case, decided in one expression (the reasons are worked out only when
-    a node does not fit)."""
-    used, alloc = node.requested, node.allocatable
-    return (used.pods < alloc.pods and used.milli_cpu + req.milli_cpu <= alloc.milli_cpu
-            and used.memory + req.memory <= alloc.memory
-            and used.ephemeral_storage + req.ephemeral_storage <= alloc.ephemeral_storage)
+def fit_status(req: Resources, key: FitKey) -> Status:
+    """Whether a node in resource state `key` takes a pod with requests `req`, and if not
+    why. A resource the pod does not request is not checked, as in kube: a node
+    overcommitted on memory still takes a pod that asks for none."""
+    room, free_cpu, free_memory, free_storage = key
+    reasons = []
+    if not room:
+        reasons.append("Too many pods")
+    if req.milli_cpu and req.milli_cpu > free_cpu:
+        reasons.append("Insufficient cpu")
+    if req.memory and req.memory > free_memory:
+        reasons.append("Insufficient memory")
+    if req.ephemeral_storage and req.ephemeral_storage > free_storage:
+        reasons.append("Insufficient ephemeral-storage")
+    return unschedulable(*reasons) if reasons else SUCCESS
 
 
 class NodeResourcesFit:
@@ -56,38 +71,31 @@ class NodeResourcesFit:
         return SUCCESS
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
-        req: Resources = state[_REQUESTS]
-        if _fits(req, node):
-            return SUCCESS
-        used, alloc = node.requested, node.allocatable
-        reasons = []
-        if used.pods + 1 > alloc.pods:
-            reasons.append("Too many pods")
-        if req.milli_cpu and used.milli_cpu + req.milli_cpu > alloc.milli_cpu:
-            reasons.append("Insufficient cpu")
-        if req.memory and used.memory + req.memory > alloc.memory:
-            reasons.append("Insufficient memory")
-        if req.ephemeral_storage and (
-            used.ephemeral_storage + req.ephemeral_storage > alloc.ephemeral_storage
-        ):
-            reasons.append("Insufficient ephemeral-storage")
-        return unschedulable(*reasons) if reasons else SUCCESS
+        return fit_status(state[_REQUESTS], node.fit_key)
 
     def filter_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo],
                     failed: dict[str, Status]) -> list[NodeInfo]:
+        """`filter` once per resource state: those of the whole snapshot when the cycle
+        has its census (a handful), and a walk over the nodes only when some state does
+        not fit."""
         req: Resources = state[_REQUESTS]
-        cpu, memory, storage = req.milli_cpu, req.memory, req.ephemeral_storage
+        census: Census | None = state.get(CENSUS)
+        states = (census.fit if census is not None and few_states(census.fit, nodes)
+                  else {node.fit_key: 1 for node in nodes})
+        refused: dict[FitKey, Status] = {}
+        for key in states:
+            status = fit_status(req, key)
+            if status is not SUCCESS:
+                refused[key] = status
+        if not refused:
+            return nodes
         survivors = []
-        # _fits, inlined: a call per node costs a quarter of this loop. The batch-vs-node
-        # agreement test keeps the two honest.
         for node in nodes:
-            used, alloc = node.requested, node.allocatable
-            if (used.pods < alloc.pods and used.milli_cpu + cpu <= alloc.milli_cpu
-                    and used.memory + memory <= alloc.memory
-                    and used.ephemeral_storage + storage <= alloc.ephemeral_storage):
+            refusal = refused.get(node.fit_key)
+            if refusal is None:
                 survivors.append(node)
             else:
-                failed[node.name] = self.filter(state, pod, node)
+                failed[node.name] = refusal
         return survivors
 
     def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
@@ -95,25 +103,14 @@ class NodeResourcesFit:
         return SUCCESS
 
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
-        req: Resources = state[_NON_ZERO]
-        used, alloc = node.non_zero_requested, node.allocatable
-        cpu = _free_fraction(used.milli_cpu + req.milli_cpu, alloc.milli_cpu)
-        memory = _free_fraction(used.memory + req.memory, alloc.memory)
-        return (cpu + memory) // 2
+        return self.score_usage(state, pod, node.usage_key)
 
-    def score_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo]) -> list[int]:
-        """`score` for many nodes: the same arithmetic, without a call per node."""
+    def score_usage(self, state: CycleState, pod: Obj, usage: UsageKey) -> int:
         req: Resources = state[_NON_ZERO]
-        cpu, memory = req.milli_cpu, req.memory
-        scores = []
-        for node in nodes:
-            used, alloc = node.non_zero_requested, node.allocatable
-            c_total, m_total = alloc.milli_cpu, alloc.memory
-            c_used, m_used = used.milli_cpu + cpu, used.memory + memory
-            c = (c_total - c_used) * MAX_NODE_SCORE // c_total if 0 < c_total >= c_used else 0
-            m = (m_total - m_used) * MAX_NODE_SCORE // m_total if 0 < m_total >= m_used else 0
-            scores.append((c + m) // 2)
-        return scores
+        cpu_total, memory_total, cpu_used, memory_used = usage
+        cpu = _free_fraction(cpu_used + req.milli_cpu, cpu_total)
+        memory = _free_fraction(memory_used + req.memory, memory_total)
+        return (cpu + memory) // 2
 
 
 class BalancedAllocation:
@@ -127,24 +124,15 @@ class BalancedAllocation:
         return SUCCESS
 
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
+        return self.score_usage(state, pod, node.usage_key)
+
+    def score_usage(self, state: CycleState, pod: Obj, usage: UsageKey) -> int:
         req: Resources = state[_NON_ZERO]
-        used, alloc = node.non_zero_requested, node.allocatable
-        cpu = min(1.0, (used.milli_cpu + req.milli_cpu) / alloc.milli_cpu) if alloc.milli_cpu else 1.0
-        mem = min(1.0, (used.memory + req.memory) / alloc.memory) if alloc.memory else 1.0
+        cpu_total, memory_total, cpu_used, memory_used = usage
+        cpu = min(1.0, (cpu_used + req.milli_cpu) / cpu_total) if cpu_total else 1.0
+        mem = min(1.0, (memory_used + req.memory) / memory_total) if memory_total else 1.0
         # Standard deviation of two fractions is |a-b|/2.
         return int((1 - abs(cpu - mem) / 2) * MAX_NODE_SCORE)
-
-    def score_many(self, state: CycleState, pod: Obj, nodes: list[NodeInfo]) -> list[int]:
-        """`score` for many nodes, inlined (see NodeResourcesFit.score_many)."""
-        req: Resources = state[_NON_ZERO]
-        cpu_req, mem_req = req.milli_cpu, req.memory
-        scores = []
-        for node in nodes:
-            used, alloc = node.non_zero_requested, node.allocatable
-            cpu = min(1.0, (used.milli_cpu + cpu_req) / alloc.milli_cpu) if alloc.milli_cpu else 1.0
-            mem = min(1.0, (used.memory + mem_req) / alloc.memory) if alloc.memory else 1.0
-            scores.append(int((1 - abs(cpu - mem) / 2) * MAX_NODE_SCORE))
-        return scores
 
 
 def _free_fraction(used: int, total: int) -> int:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from minikube_py.api.scheduling import tolerates
+from minikube_py.scheduler.equivalence import tolerations_shape
 from minikube_py.scheduler.framework import (
     MAX_NODE_SCORE,
     SKIP,
@@ -23,6 +25,7 @@ def _taint_text(taint: dict[str, Any]) -> str:
 
 
 _VERDICTS = "TaintToleration/verdicts"
+_SOFT_TAINTS = attrgetter("soft_taints")
 
 
 def _check(pod: Obj, taints: tuple[Obj, ...]) -> Status:
@@ -36,6 +39,8 @@ def _check(pod: Obj, taints: tuple[Obj, ...]) -> Status:
 class TaintToleration:
     name = "TaintToleration"
     weight = 1
+
+    shape = staticmethod(tolerations_shape)
 
     def filter(self, state: CycleState, pod: Obj, node: NodeInfo) -> Status:
         if not node.hard_taints:
@@ -65,7 +70,7 @@ class TaintToleration:
         return survivors
 
     def pre_score(self, state: CycleState, pod: Obj, feasible: Sequence[NodeInfo]) -> Status:
-        return SUCCESS if any(n.soft_taints for n in feasible) else SKIP
+        return SUCCESS if any(map(_SOFT_TAINTS, feasible)) else SKIP
 
     def score(self, state: CycleState, pod: Obj, node: NodeInfo) -> int:
         """Fewer intolerable PreferNoSchedule taints score higher."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 
-from minikube_py.scheduler.framework import Code, CycleState, NodeInfo
+from minikube_py.scheduler.framework import CENSUS, Code, CycleState, NodeInfo
 from minikube_py.scheduler.plugins import (
     BalancedAllocation,
     NodeAffinity,
@@ -17,6 +18,7 @@ from minikube_py.scheduler.plugins import (
     TaintToleration,
     tolerates,
 )
+from minikube_py.scheduler.snapshot import NodeSnapshot
 from tests.unit.scheduler.helpers import make_node, make_pod
 
 
@@ -97,6 +99,36 @@ def test_resources_fit_counts_pods_already_on_the_node() -> None:
         Code.UNSCHEDULABLE, ("Insufficient cpu",))
 
 
+def test_a_resource_the_pod_does_not_request_is_not_checked() -> None:
+    info = NodeInfo.of(make_node("a", cpu="4", memory="1Gi"))
+    info.add_pod(make_pod(memory="2Gi", node_name="a"))  # the node is overcommitted
+    pod = make_pod(cpu="1")
+    fit = NodeResourcesFit()
+    state = CycleState()
+    fit.pre_filter(state, pod, [info])
+    assert fit.filter(state, pod, info).ok
+    assert fit.filter_many(state, pod, [info], {}) == [info]
+
+
+def test_a_newer_copy_of_a_placed_pod_is_counted_once() -> None:
+    info = NodeInfo.of(make_node("a", cpu="2"))
+    pod = make_pod(cpu="500m", node_name="a")
+    info.add_pod(pod)
+    info.add_pod({**pod, "status": {"phase": "Running"}})
+    assert info.requested.milli_cpu == 500 and info.requested.pods == 1
+    assert info.pods[pod["metadata"]["uid"]]["status"] == {"phase": "Running"}
+
+
+def test_a_placed_pod_with_other_requests_is_counted_anew() -> None:
+    info = NodeInfo.of(make_node("a", cpu="2"))
+    pod = make_pod(cpu="500m", node_name="a")
+    info.add_pod(pod)
+    resized = make_pod(cpu="1", node_name="a")
+    resized["metadata"] = pod["metadata"]
+    info.add_pod(resized)
+    assert info.requested.milli_cpu == 1000 and info.free_milli_cpu == 1000
+
+
 def test_removing_a_pod_frees_its_requests() -> None:
     info = NodeInfo.of(make_node("a", cpu="1"))
     pod = make_pod(cpu="1", node_name="a")
@@ -147,21 +179,21 @@ def test_preferred_node_affinity_scores_matching_nodes_higher() -> None:
 
 
 def test_batch_paths_agree_with_the_per_node_ones() -> None:
-    import random as _random
-
-    rng = _random.Random(5)
+    rng = random.Random(5)
     nodes = []
     for i in range(200):
         info = NodeInfo.of(make_node(
             f"n{i}", cpu=str(rng.choice([1, 2, 4])), memory=f"{rng.choice([1, 2, 8])}Gi",
             ready=rng.random() > 0.1, unschedulable=rng.random() < 0.1,
-            taints=[GPU] if rng.random() < 0.2 else None))
+            taints=[GPU] if rng.random() < 0.2 else None,
+            labels={"disk": rng.choice(["ssd", "hdd"])} if rng.random() < 0.7 else None))
         for _ in range(rng.randrange(4)):
             info.add_pod(make_pod(cpu=f"{rng.randrange(1, 900)}m", memory="300Mi",
                                   node_name=info.name))
         nodes.append(info)
-    pod = make_pod(cpu="500m", memory="512Mi")
-    for plugin in (NodeResourcesFit(), TaintToleration(), NodeReady(), NodeUnschedulable()):
+    pod = make_pod(cpu="500m", memory="512Mi", node_selector={"disk": "ssd"})
+    for plugin in (NodeResourcesFit(), TaintToleration(), NodeReady(), NodeUnschedulable(),
+                   NodeAffinity()):
         state = CycleState()
         if hasattr(plugin, "pre_filter"):
             plugin.pre_filter(state, pod, nodes)
@@ -170,8 +202,22 @@ def test_batch_paths_agree_with_the_per_node_ones() -> None:
         one_by_one = {n.name: plugin.filter(state, pod, n) for n in nodes}
         assert [n.name for n in survivors] == [k for k, v in one_by_one.items() if v.ok]
         assert failed == {k: v for k, v in one_by_one.items() if not v.ok}
-    for scorer in (NodeResourcesFit(), BalancedAllocation()):
-        state = CycleState()
-        scorer.pre_score(state, pod, nodes)
-        assert scorer.score_many(state, pod, nodes) == [
-            scorer.score(state, pod, n) for n in nodes]
+
+
+def test_fit_decided_per_census_state_agrees_with_each_node() -> None:
+    rng = random.Random(7)
+    snap = NodeSnapshot()
+    for i in range(120):
+        info = snap.upsert(make_node(f"n{i}", cpu=str(rng.choice([1, 2])), pods=3))
+        for _ in range(rng.randrange(4)):
+            info.add_pod(make_pod(cpu=rng.choice(["250m", "500m"]), node_name=info.name))
+    fit = NodeResourcesFit()
+    pod = make_pod(cpu="600m")
+    state = CycleState({CENSUS: snap.census})
+    fit.pre_filter(state, pod, snap.infos)
+    failed: dict[str, Any] = {}
+    survivors = fit.filter_many(state, pod, snap.infos, failed)
+    one_by_one = {n.name: fit.filter(state, pod, n) for n in snap.infos}
+    assert [n.name for n in survivors] == [k for k, v in one_by_one.items() if v.ok]
+    assert failed == {k: v for k, v in one_by_one.items() if not v.ok}
+    assert survivors and failed  # both outcomes were exercised

@@ -9,6 +9,7 @@ import pytest
 
 from minikube_py.scheduler.framework import NodeInfo
 from minikube_py.scheduler.plugins import build_framework
+from minikube_py.scheduler.snapshot import NodeSnapshot
 from tests.unit.scheduler.helpers import make_node, make_pod
 
 
@@ -163,3 +164,41 @@ def test_replicas_of_a_workload_spread_over_hosts_by_default(fw: Any) -> None:
         placed[node] += 1
         place(nodes, node, pod)
     assert placed == {"a": 2, "b": 2, "c": 2}
+
+
+def test_a_terminating_pod_does_not_count_for_spreading(fw: Any) -> None:
+    nodes = zones(("a1", "east"), ("b1", "west"))
+    place(nodes, "a1", labelled(make_pod(), app="web"))
+    for _ in range(2):
+        leaving = labelled(make_pod(), app="web")
+        leaving["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+        place(nodes, "b1", leaving)
+    pod = spread_pod(spread(hard=False, app="web"), app="web")
+    assert fw.schedule(pod, nodes).node == "b1"
+
+
+def test_a_relabelled_pod_counts_under_its_new_labels(fw: Any) -> None:
+    nodes = zones(("a1", "east"), ("b1", "west"))
+    for _ in range(2):
+        web = labelled(make_pod(), app="web")
+        place(nodes, "a1", web)
+        place(nodes, "a1", {**web, "metadata": {**web["metadata"], "labels": {"app": "db"}}})
+    place(nodes, "b1", labelled(make_pod(), app="web"))
+    pod = spread_pod(spread(hard=False, app="web"), app="web")
+    assert fw.schedule(pod, nodes).node == "a1"
+
+
+def test_spreading_follows_a_node_that_gains_the_topology_label(fw: Any) -> None:
+    snap = NodeSnapshot()
+    snap.upsert(make_node("a1", labels={"topology.kubernetes.io/zone": "east"}))
+    snap.upsert(make_node("b1"))
+    snap["a1"].add_pod(labelled(make_pod(node_name="a1"), app="web"))
+
+    def schedule() -> Any:
+        pod = spread_pod(spread(app="web"), app="web")
+        return fw.schedule(pod, snap.infos, generation=snap.generation)
+
+    assert schedule().node == "a1"  # b1 has no zone: not a domain
+    snap.upsert(make_node("b1", labels={"topology.kubernetes.io/zone": "west"}))
+    result = schedule()  # a new, empty domain: the skew now forbids a1
+    assert (result.node, result.feasible) == ("b1", 1)
