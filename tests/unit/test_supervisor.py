@@ -63,10 +63,9 @@ async def test_components_brought_down_by_the_first_failure_get_one_line_each(
 
     sup = Supervisor()
     sup.start("store", store())
-    sup.start("kubelet", kubelet())
+    kubelet_task = sup.start("kubelet", kubelet())
     why = await asyncio.wait_for(sup.wait(asyncio.Event()), 5)
-    await asyncio.wait_for(broken.wait(), 5)
-    await asyncio.sleep(0)  # let the kubelet end on the broken store before shutdown
+    await asyncio.wait([kubelet_task], timeout=5)  # it ends on the broken store by itself
     await sup.shutdown()
     assert str(why).startswith("store: write to the WAL failed")
     assert "component kubelet stopped too: RuntimeError: its writes fail too" in caplog.text
