@@ -33,6 +33,9 @@ class NodeIpamController:
         self.loop = ReconcileLoop(self, ctx, workers=workers)
         # Handed out but maybe not in the cache yet: a re-sync reuses it, never takes two.
         self._assigned: dict[str, str] = {}
+        # Nodes that found the range exhausted: they wait for a release (a node deleted),
+        # instead of retrying in a loop that can only fail again.
+        self._waiting: set[str] = set()
         self.nodes.add_handlers(self._node_seen, lambda _o, n: self._node_seen(n),
                                 self._node_deleted)
 
@@ -44,9 +47,15 @@ class NodeIpamController:
 
     def _node_deleted(self, node: Obj) -> None:
         name = node["metadata"]["name"]
+        self._waiting.discard(name)
+        released = False
         for cidr in [*node_pod_cidrs(node), self._assigned.pop(name, "")]:
             if cidr:
                 self.allocator.release(cidr)
+                released = True
+        if released:
+            for key in sorted(self._waiting):
+                self.loop.enqueue_key(key)
 
     async def run(self) -> None:
         # The loop waits for the node cache: every existing node's CIDR is occupied (its
@@ -65,9 +74,14 @@ class NodeIpamController:
             try:
                 cidr = self.allocator.allocate()
             except CidrsExhausted as e:
-                self.recorder.record(node, WARNING, "CIDRNotAvailable",
-                                     f"Node {key} status is now: CIDRNotAvailable")
-                raise RuntimeError(str(e)) from e
+                if key not in self._waiting:
+                    self._waiting.add(key)
+                    self.recorder.record(node, WARNING, "CIDRNotAvailable",
+                                         f"Node {key} status is now: CIDRNotAvailable")
+                    log.warning("node %s: %s; it gets one when a node's range is released",
+                                key, e)
+                return
+            self._waiting.discard(key)
             self._assigned[key] = cidr
         try:
             await self.ctx.client.patch(NODES, key, {"spec": {"podCIDR": cidr,
