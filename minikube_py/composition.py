@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -228,6 +229,17 @@ async def _until_ready(sup: Supervisor, ready: asyncio.Event, what: str) -> None
         raise StartupError(f"{what} did not become ready: {failed.result()}")
 
 
+def settle_garbage_collector() -> None:
+    """The process holds hundreds of thousands of long-lived objects (caches, store
+    indexes) and makes few reference cycles: with Python's default thresholds, full
+    collections walked them all several times a second under load (0.3-0.8 s of every
+    2 s). What exists once the cluster is up stays (frozen out of collections), and the
+    young generation is collected every 50,000 allocations rather than every 700."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 async def serve(config: ServeConfig, progress: Progress | None = None) -> int:
     """Run the cluster until SIGINT/SIGTERM; returns the process exit code."""
     progress = progress or Progress()
@@ -240,6 +252,7 @@ async def serve(config: ServeConfig, progress: Progress | None = None) -> int:
     except StartupError as e:
         progress.step(f"error: {e}")
         return 1
+    settle_garbage_collector()
     progress.step(f"cluster ready in {cluster.ready_seconds:.2f} s. To use it:")
     print(f"\n    export KUBECONFIG={config.kubeconfig_path}\n    kubectl get nodes\n",
           file=progress.out, flush=True)
