@@ -49,15 +49,11 @@ class CachedEvent:
 
     def object(self) -> dict[str, Any]:
         """The object the event carries (for a deletion: the last state, at the delete rev).
-        Shared: callers must not mutate it; use fresh_object() to get a private copy."""
+        Shared by every reader: never mutate it."""
         if self._obj is None:
             raw = self.prev_value if self.deleted else self.value
             self._obj = decode(raw or b"{}", self.revision)
         return self._obj
-
-    def fresh_object(self) -> dict[str, Any]:
-        raw = self.prev_value if self.deleted else self.value
-        return decode(raw or b"{}", self.revision)
 
     def drop_cache(self) -> None:
         self._obj = self._prev = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter, build_filter
@@ -77,7 +76,3 @@ class KindRegistry:
         """A label and field selector for `resource`; 400 for a field it cannot select on."""
         fields = self.strategy(resource).field_labels
         return build_filter(label_selector, field_selector, fields)
-
-
-def no_fields(_obj: Any) -> dict[str, str]:
-    return {}
