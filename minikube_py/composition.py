@@ -18,11 +18,20 @@ from typing import TextIO
 from aiohttp import web
 
 from minikube_py import __version__
+from minikube_py.apiserver.authn import (
+    KUBE_CONTROLLER_MANAGER,
+    KUBE_DNS,
+    KUBE_PROXY,
+    KUBE_SCHEDULER,
+    UserInfo,
+    node_user,
+)
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.protocolerrors import ProtocolErrorLog
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
+from minikube_py.client.interface import ApiClient
 from minikube_py.clustersettings import save_remembered
 from minikube_py.config import ServeConfig
 from minikube_py.controllers.base import ControllerContext
@@ -170,23 +179,37 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     renew_every = min(10.0, config.controllers.node_monitor_grace_period / 4)
     cri = CriClient(socket_path)
     sup.on_stop("cri", cri.close)
-    informers = InformerFactory(api)
-    scheduler = Scheduler(api, informers, EventRecorder(api, "default-scheduler"))
-    kubelet = Kubelet(api, cri, KubeletConfig(
+    # Each component acts as its own identity, with informers of its own (as separate
+    # processes of kube would): what it may do is what the authorizers allow that identity.
+    factories: list[tuple[str, InformerFactory]] = []
+
+    def acting_as(user: UserInfo, name: str) -> tuple[ApiClient, InformerFactory]:
+        client = api.as_user(user)
+        factory = InformerFactory(client)
+        factories.append((name, factory))
+        return client, factory
+
+    scheduler_client, scheduler_informers = acting_as(KUBE_SCHEDULER, "scheduler")
+    scheduler = Scheduler(scheduler_client, scheduler_informers,
+                          EventRecorder(scheduler_client, "default-scheduler"))
+    kubelet = Kubelet(api.as_user(node_user(config.node)), cri, KubeletConfig(
         node_name=config.node, data_dir=config.data_dir, node_ip=node_ip,
         pod_cidr=config.pod_cidr, server_host=node_ip, server_port=config.kubelet_port,
         cluster_dns=(config.cluster_dns,) if own_network else (),
         lease_renew_interval=renew_every,
     ))
-    controllers = build_controllers(ControllerContext(api, informers), config.controllers)
-    proxy = KubeProxy(api, informers, node_name=config.node, node_ips=(node_ip,),
+    controllers = build_controllers(
+        ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),
+        config.controllers)
+    proxy_client, proxy_informers = acting_as(KUBE_PROXY, "kube-proxy")
+    proxy = KubeProxy(proxy_client, proxy_informers, node_name=config.node, node_ips=(node_ip,),
                       pod_bridge=config.bridge_name,
                       settings=proxy_settings(config.cluster, claim))
     # Pods reach DNS through kube-proxy's DNAT of the DNS service IP to the node; with a
     # foreign containerd the node is 127.0.0.1, which pods cannot reach, so no DNS then.
-    dns = ClusterDns(api, informers, listen_host=node_ip, port=53, node_name=config.node,
-                     service_ip=config.cluster_dns, register=own_network)
-    sup.start("informers", informers.run())
+    dns = ClusterDns(*acting_as(KUBE_DNS, "cluster-dns"), listen_host=node_ip, port=53,
+                     node_name=config.node, service_ip=config.cluster_dns,
+                     register=own_network)
     sup.start("scheduler", scheduler.run())
     for name, run in controllers:
         sup.start(name, run())
@@ -194,9 +217,15 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.start("cluster-dns", dns.run())
     sup.start("kubelet", kubelet.run())
     if config.simulated_nodes:
-        simulated = SimulatedNodes(api, informers, config.simulated_nodes,
+        # A scale-test tool standing in for many kubelets at once: the loopback identity.
+        sim_informers = InformerFactory(api)
+        factories.append(("simulated-nodes", sim_informers))
+        simulated = SimulatedNodes(api, sim_informers, config.simulated_nodes,
                                    spec=SimulatedNodeSpec(lease_renew_interval=renew_every))
         sup.start("simulated-nodes", simulated.run())
+    for name, factory in factories:
+        sup.start(f"informers:{name}", factory.run())
+    if config.simulated_nodes:
         await _until_ready(sup, simulated.ready, "the simulated nodes")
         progress.step(f"{config.simulated_nodes} simulated nodes registered")
     await _until_ready(sup, kubelet.ready, "the node")

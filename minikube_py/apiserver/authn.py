@@ -25,6 +25,20 @@ class UserInfo:
 
 
 CLUSTER_ADMIN = UserInfo("system:admin", ("system:masters", "system:authenticated"))
+# The API server's own in-process client (kube's loopback client).
+LOOPBACK = UserInfo("system:apiserver", ("system:masters", "system:authenticated"))
+# The in-process components, as kube names them (each bound to its bootstrap role).
+KUBE_SCHEDULER = UserInfo("system:kube-scheduler", ("system:authenticated",))
+KUBE_CONTROLLER_MANAGER = UserInfo("system:kube-controller-manager", ("system:authenticated",))
+KUBE_PROXY = UserInfo("system:kube-proxy", ("system:authenticated",))
+KUBE_DNS = UserInfo("system:serviceaccount:kube-system:kube-dns",
+                    ("system:serviceaccounts", "system:serviceaccounts:kube-system",
+                     "system:authenticated"))
+
+
+def node_user(node_name: str) -> UserInfo:
+    """A kubelet's identity: what the Node authorizer recognises."""
+    return UserInfo(f"system:node:{node_name}", ("system:nodes", "system:authenticated"))
 
 
 class Authenticator(Protocol):
@@ -38,6 +52,10 @@ class AllowAll:
 
     def authenticate(self, request: web.Request) -> UserInfo | None:
         return CLUSTER_ADMIN
+
+
+# Where the handler chain keeps the authenticated user of an HTTP request.
+USER_KEY = web.RequestKey("user", UserInfo)
 
 
 def unauthorized() -> ApiError:

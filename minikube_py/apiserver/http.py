@@ -17,12 +17,18 @@ from typing import Any
 from aiohttp import web
 
 from minikube_py.api.errors import ApiError, internal
-from minikube_py.apiserver.authn import AllowAll, Authenticator, UserInfo, authenticate
-from minikube_py.apiserver.authz import AlwaysAllow, Authorizer, authorize
+from minikube_py.apiserver.authn import (
+    USER_KEY,
+    AllowAll,
+    Authenticator,
+    UserInfo,
+    authenticate,
+)
 from minikube_py.apiserver.discovery import VERSION_INFO, Discovery, api_versions
 from minikube_py.apiserver.httpresource import ResourceRequest, serve_resource
+from minikube_py.apiserver.inprocess import unavailable
 from minikube_py.apiserver.requestinfo import RequestInfo, request_info
-from minikube_py.apiserver.service import ApiService, unavailable
+from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps
 from minikube_py.apiserver.streaming import STREAM_ROUTE, serve_pod_stream
 from minikube_py.store.types import StoreError
@@ -39,7 +45,6 @@ class ApiServer:
 
     service: ApiService
     authenticators: list[Authenticator] = field(default_factory=lambda: [AllowAll()])
-    authorizers: list[Authorizer] = field(default_factory=lambda: [AlwaysAllow()])
     discovery: Discovery = field(init=False)
 
     def __post_init__(self) -> None:
@@ -48,7 +53,6 @@ class ApiServer:
 
 SERVER_KEY = web.AppKey("server", ApiServer)
 INFO_KEY = web.RequestKey("request_info", RequestInfo)
-USER_KEY = web.RequestKey("user", UserInfo)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -96,7 +100,7 @@ async def request_stages(request: web.Request, handler: Handler) -> web.StreamRe
     if info is None:
         raise not_found(request.path)
     user = authenticate(server.authenticators, request)
-    authorize(server.authorizers, user, info)
+    server.service.authorize(user, info)
     request[INFO_KEY] = info
     request[USER_KEY] = user
     return await handler(request)
@@ -190,14 +194,13 @@ async def _pod_stream(request: web.Request) -> web.StreamResponse:
     return await serve_pod_stream(request, request.app[SERVER_KEY].service)
 
 
-def build_app(service: ApiService, *, authenticators: list[Authenticator] | None = None,
-              authorizers: list[Authorizer] | None = None) -> web.Application:
-    """The API server's aiohttp application; where and how it listens is the caller's choice."""
+def build_app(service: ApiService, *,
+              authenticators: list[Authenticator] | None = None) -> web.Application:
+    """The API server's aiohttp application; where and how it listens is the caller's choice.
+    Authorization is the service's (the same for HTTP and in-process clients)."""
     server = ApiServer(service)
     if authenticators is not None:
         server.authenticators = authenticators
-    if authorizers is not None:
-        server.authorizers = authorizers
     app = web.Application(client_max_size=MAX_BODY, middlewares=[status_errors, request_stages])
     app[SERVER_KEY] = server
     # exec/attach/portforward take over the connection, so they bypass the REST dispatcher.

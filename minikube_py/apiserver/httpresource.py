@@ -16,6 +16,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.apiserver import protobuf, tables
+from minikube_py.apiserver.authn import USER_KEY
 from minikube_py.apiserver.bodies import strict_duplicates
 from minikube_py.apiserver.decode import PATCH_TYPES, decode_body
 from minikube_py.apiserver.jsonvalues import INT64
@@ -71,7 +72,8 @@ class ResourceRequest:
             raise errors.bad_request(f"Invalid dryRun value: {dry}")
         # An HTTP request without fieldValidation gets kube's default: Warn.
         return RequestOptions(dry_run=bool(dry), field_validation=mode or "Warn",
-                              field_manager=self.q.get("fieldManager", ""))
+                              field_manager=self.q.get("fieldManager", ""),
+                              user=self.request.get(USER_KEY))
 
     def filter(self, field_selector: str | None = None) -> ObjectFilter:
         fs = self.q.get("fieldSelector", "") if field_selector is None else field_selector

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from minikube_py.apiserver.authn import UserInfo
 
 
 @dataclass(slots=True)
@@ -13,3 +17,5 @@ class RequestOptions:
     field_validation: str = ""  # Strict, Warn, Ignore ("" = Ignore in-process)
     field_manager: str = ""
     warnings: list[str] = field(default_factory=list)
+    # Who asks (admission plugins such as NodeRestriction look); None: the server itself.
+    user: UserInfo | None = None

@@ -8,66 +8,56 @@ strategy and validation stages.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, NoReturn
 
 from minikube_py.api import errors
-from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver.admission import default_admission
+from minikube_py.apiserver.authn import LOOPBACK, UserInfo
+from minikube_py.apiserver.authz import AlwaysAllow, Authorizer, authorize
 from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_object
 from minikube_py.apiserver.bootstrap import ensure_builtin_objects
 from minikube_py.apiserver.compaction import compaction_loop
+from minikube_py.apiserver.inprocess import InProcessClient
 from minikube_py.apiserver.ipalloc import ServiceAllocations
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.kinds.builtin import builtin_kinds
 from minikube_py.apiserver.logs import KubeletLogStream, open_kubelet_log
 from minikube_py.apiserver.objectstore import ObjectStore, Written
 from minikube_py.apiserver.options import RequestOptions
+from minikube_py.apiserver.requestinfo import RequestInfo
 from minikube_py.apiserver.rest import create, delete, read, scale, update, watch
 from minikube_py.apiserver.rest.context import RestContext
-from minikube_py.apiserver.rest.read import ListResult, list_body
-from minikube_py.apiserver.storage import dumps, kv_json
+from minikube_py.apiserver.rest.read import ListResult
+from minikube_py.apiserver.storage import kv_json
 from minikube_py.apiserver.watchcache import CachedEvent, WatchFanout
-from minikube_py.client.interface import MERGE_PATCH, WatchEvent
-from minikube_py.store.types import KV, StoreError
+from minikube_py.store.types import KV
 from minikube_py.tasks import TaskSet
 
 Obj = dict[str, Any]
 
 
-def unavailable(error: StoreError) -> ApiError:
-    """What a client is told when the store cannot serve (it failed, or is closing)."""
-    return ApiError(503, "ServiceUnavailable", f"the store cannot serve this request: {error}",
-                    {"retryAfterSeconds": 1})
 
 
-@contextlib.contextmanager
-def store_unavailable() -> Iterator[None]:
-    try:
-        yield
-    except StoreError as e:
-        raise unavailable(e) from e
 
 
-def _copy(body: Any) -> Any:
-    """The caller keeps its dict: the service works on its own copy."""
-    return json.loads(dumps(body))
-
-
-class ApiService:
-    """Implements minikube_py.client.interface.ApiClient in-process, and serves the HTTP layer."""
+class ApiService(InProcessClient):
+    """The API server behind the HTTP layer. It is also the in-process ApiClient of the API
+    server itself (the loopback identity, system:apiserver in system:masters);
+    `as_user(user)` is the client of a component that acts as someone else."""
 
     def __init__(self, kv: KV, *, clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None, compaction_interval: float = 300.0,
                  bookmark_interval: float = 60.0, service_cidr: str = "10.96.0.0/12",
-                 kubernetes_service_target_port: int = 6443) -> None:
+                 kubernetes_service_target_port: int = 6443,
+                 authorizers: list[Authorizer] | None = None) -> None:
+        super().__init__(self, LOOPBACK)
+        self.authorizers: list[Authorizer] = authorizers or [AlwaysAllow()]
         self.kv = kv
         self.clock = clock
         self.rng = rng or random.Random()
@@ -101,6 +91,14 @@ class ApiService:
 
     def now(self) -> str:
         return rfc3339(self.clock())
+
+    def authorize(self, user: UserInfo, info: RequestInfo) -> None:
+        """The authorization stage, for HTTP requests and in-process clients alike."""
+        authorize(self.authorizers, user, info)
+
+    def as_user(self, user: UserInfo) -> InProcessClient:
+        """The in-process client of a component acting as `user`."""
+        return InProcessClient(self, user)
 
     def strategy(self, resource: Resource) -> Strategy:
         return self.kinds.strategy(resource)
@@ -245,79 +243,6 @@ class ApiService:
                     yield pair
         finally:
             await batches.aclose()
-
-    # --- the ApiClient protocol --------------------------------------------------------------
-    # In-process components see what remote ones see over HTTP: a store that cannot serve
-    # is an ApiError 503 (which they handle), not the store's own exception.
-
-    async def create(self, resource: Resource, body: Obj, *, namespace: str | None = None,
-                     name: str | None = None, subresource: str | None = None) -> Obj:
-        with store_unavailable():
-            if subresource:
-                return await self.post_subresource(resource, name or "", subresource,
-                                                   _copy(body), namespace)
-            return (await self.create_object(resource, _copy(body), namespace)).obj
-
-    async def get(self, resource: Resource, name: str, *, namespace: str | None = None,
-                  subresource: str | None = None) -> Obj:
-        with store_unavailable():
-            if subresource:
-                return await self.get_subresource(resource, name, subresource, namespace)
-            return await self.get_object(resource, name, namespace)
-
-    async def list(self, resource: Resource, *, namespace: str | None = None,
-                   label_selector: str = "", field_selector: str = "", limit: int = 0,
-                   continue_token: str = "", resource_version: str = "") -> Obj:
-        with store_unavailable():
-            flt = self.filter(resource, label_selector, field_selector)
-            res = await self.list_objects(resource, namespace, flt, limit=limit,
-                                          continue_token=continue_token,
-                                          resource_version=resource_version)
-            return list_body(resource, res)
-
-    async def update(self, resource: Resource, body: Obj, *, namespace: str | None = None,
-                     subresource: str | None = None) -> Obj:
-        with store_unavailable():
-            body = _copy(body)
-            name = (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
-            written = await self.update_object(resource, body, namespace, subresource,
-                                               name=name)
-            return written.obj
-
-    async def patch(self, resource: Resource, name: str, patch: Any, *,
-                    patch_type: str = MERGE_PATCH, namespace: str | None = None,
-                    subresource: str | None = None) -> Obj:
-        with store_unavailable():
-            written = await self.patch_object(resource, name, _copy(patch), patch_type,
-                                              namespace, subresource)
-            return written.obj
-
-    async def delete(self, resource: Resource, name: str, *, namespace: str | None = None,
-                     grace_period_seconds: int | None = None,
-                     propagation_policy: str | None = None,
-                     preconditions: dict[str, Any] | None = None) -> Obj:
-        with store_unavailable():
-            obj, _ = await self.delete_object(resource, name, namespace,
-                                              grace_period_seconds=grace_period_seconds,
-                                              propagation_policy=propagation_policy,
-                                              preconditions=preconditions)
-            return obj
-
-    async def watch(self, resource: Resource, *, namespace: str | None = None,
-                    resource_version: str = "", label_selector: str = "",
-                    field_selector: str = "", allow_bookmarks: bool = False,
-                    timeout_seconds: int | None = None) -> AsyncIterator[WatchEvent]:
-        flt = self.filter(resource, label_selector, field_selector)
-        events = self.watch_events(resource, namespace, flt, resource_version,
-                                   allow_bookmarks=allow_bookmarks,
-                                   timeout_seconds=timeout_seconds)
-        try:
-            async for kind, ev in events:
-                # One decoded object for every in-process watcher: watch objects are
-                # read-only (interface.py), which informers, the one caller, rely on anyway.
-                yield WatchEvent(kind, ev if isinstance(ev, dict) else ev.object())
-        finally:
-            await events.aclose()
 
     async def read_log(self, namespace: str, pod: str, container: str | None = None, *,
                        follow: bool = False, tail_lines: int | None = None,
