@@ -55,7 +55,7 @@ class Supervisor:
 
     async def _guard(self, name: str, coro: Coroutine[Any, Any, Any]) -> Any:
         try:
-            return await coro
+            result = await coro
         except asyncio.CancelledError:
             raise
         except FatalError:
@@ -70,6 +70,8 @@ class Supervisor:
                 self._first_ended = name
                 log.exception("component %s crashed", name)
             raise
+        self._first_ended = self._first_ended or name  # returned: it ended on its own too
+        return result
 
     async def wait(self, stop: asyncio.Event) -> TaskFailed | None:
         """Wait until `stop` is set or a root task ends; returns why the cluster stopped
@@ -81,12 +83,15 @@ class Supervisor:
             )
         finally:
             stopper.cancel()
-        for task in done:
-            if task is stopper:
-                continue
-            cause = None if task.cancelled() else task.exception()
-            return TaskFailed(task.get_name(), cause)
-        return None
+        ended = [t for t in done if t is not stopper]
+        if not ended:
+            return None
+        # Several may have ended by now (the store, then what its failure broke): the
+        # first one is the cause.
+        first = self._tasks.get(self._first_ended)
+        task = first if first is not None and first.done() else ended[0]
+        cause = None if task.cancelled() else task.exception()
+        return TaskFailed(task.get_name(), cause)
 
     async def shutdown(self) -> None:
         """Cancel every task, give them the grace period, then run the cleanups."""
