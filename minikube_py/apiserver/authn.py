@@ -8,6 +8,8 @@ existed. x509 client certificates and bearer tokens take this place next.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -42,8 +44,10 @@ def node_user(node_name: str) -> UserInfo:
 
 
 class Authenticator(Protocol):
-    def authenticate(self, request: web.Request) -> UserInfo | None:
-        """The request's user, or None when this authenticator cannot tell."""
+    def authenticate(
+            self, request: web.Request) -> UserInfo | Awaitable[UserInfo | None] | None:
+        """The request's user, or None when this authenticator cannot tell. One that must
+        look something up (a token's ServiceAccount still exists) returns an awaitable."""
         ...
 
 
@@ -62,10 +66,11 @@ def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
 
 
-def authenticate(authenticators: list[Authenticator], request: web.Request) -> UserInfo:
+async def authenticate(authenticators: list[Authenticator], request: web.Request) -> UserInfo:
     """The first authenticator that knows the user wins; none: 401."""
     for authenticator in authenticators:
-        user = authenticator.authenticate(request)
+        found = authenticator.authenticate(request)
+        user = await found if inspect.isawaitable(found) else found
         if user is not None:
             return user
     raise unauthorized()

@@ -99,7 +99,7 @@ async def request_stages(request: web.Request, handler: Handler) -> web.StreamRe
     info = request_info(request.method, request.path, request.query, server.service.kinds)
     if info is None:
         raise not_found(request.path)
-    user = authenticate(server.authenticators, request)
+    user = await authenticate(server.authenticators, request)
     server.service.authorize(user, info)
     request[INFO_KEY] = info
     request[USER_KEY] = user
