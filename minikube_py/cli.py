@@ -162,14 +162,12 @@ def image_load(archive: Path, data_dir: Path, containerd_socket: Path | None) ->
 def delete(data_dir: Path) -> None:
     """Delete a stopped cluster: its containers, what it owns on the host (pod bridge,
     routes, service rules; nothing it cannot prove is its own) and its data dir."""
-    from minikube_py.teardown import ClusterRunning, delete_cluster
+    from minikube_py.teardown import ClusterRunning, NoCluster, delete_cluster
 
     data_dir = data_dir.expanduser().absolute()
-    if not data_dir.exists():
-        raise click.ClickException(f"no cluster in {data_dir}")
     try:
         removed = _run(delete_cluster(data_dir))
-    except ClusterRunning as e:
+    except (ClusterRunning, NoCluster) as e:
         raise click.ClickException(str(e)) from e
     for what in removed:
         click.echo(what)
