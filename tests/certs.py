@@ -6,7 +6,7 @@ client's, and a stranger whose certificate another CA signed."""
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,23 +37,30 @@ class TrialPki:
     def api_server_context(self) -> ssl.SSLContext:
         return server_context(self.layout.api_server, self.layout.ca.cert)
 
+    node: str = NODE
+
     def kubelet_context(self) -> ssl.SSLContext:
-        return server_context(self.layout.kubelet(NODE), self.layout.ca.cert)
+        return server_context(self.layout.kubelet(self.node), self.layout.ca.cert)
 
     def client(self, identity: KeyPair | None) -> ssl.SSLContext:
         return client_context(self.layout.ca.cert, identity)
 
 
-def make_test_pki(root: Path, node_ip: str = "127.0.0.1") -> TrialPki:
+def make_test_pki(root: Path, *, node: str = NODE,
+                  node_ips: tuple[str, ...] = ("127.0.0.1",)) -> TrialPki:
+    """The kubelet's serving certificate holds every one of `node_ips` (the node address the
+    API server dials, and loopback where a test calls the kubelet itself)."""
     layout = PkiLayout(root / "pki")
     jane = KeyPair(layout.root / "jane.crt", layout.root / "jane.key")
     nameless = KeyPair(layout.root / "nameless.crt", layout.root / "nameless.key")
     now = datetime.now(UTC)
     ensure_cluster_pki(layout, [
-        (layout.api_server, api_server_spec(node_ip=node_ip, service_cidr="10.96.0.0/12")),
+        (layout.api_server, api_server_spec(node_ip=node_ips[0],
+                                            service_cidr="10.96.0.0/12")),
         (layout.admin, ADMIN), (layout.kubelet_client, KUBELET_CLIENT),
-        (layout.kubelet(NODE), kubelet_serving_spec(NODE, node_ip)),
+        (layout.kubelet(node), replace(kubelet_serving_spec(node, node_ips[0]),
+                                       ip_addresses=node_ips)),
         (jane, JANE), (nameless, NAMELESS)], now)
     other = PkiLayout(root / "other-pki")
     ensure_cluster_pki(other, [(other.admin, ADMIN)], now)
-    return TrialPki(layout, jane, nameless, other.admin)
+    return TrialPki(layout, jane, nameless, other.admin, node)

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import ipaddress
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,11 +53,10 @@ def api_server_spec(*, node_ip: str, service_cidr: str, api_host: str = "127.0.0
     ips = {"127.0.0.1", node_ip, str(ipaddress.ip_network(service_cidr)[1])}
     dns = {"localhost", *SERVICE_DNS_NAMES}
     for san in (api_host, *extra_sans):
-        if _is_ip(san):
-            if not ipaddress.ip_address(san).is_unspecified:
-                ips.add(str(ipaddress.ip_address(san)))
-        elif san:
-            dns.add(san.lower())
+        if not san or san in ("0.0.0.0", "::"):
+            continue
+        san = subject_alt_name(san)
+        (ips if _is_ip(san) else dns).add(san)
     return CertSpec("kube-apiserver", dns_names=tuple(sorted(dns)),
                     ip_addresses=tuple(sorted(ips, key=_ip_order)), server=True)
 
@@ -65,6 +65,23 @@ def kubelet_serving_spec(node_name: str, node_ip: str) -> CertSpec:
     """A kubelet's serving certificate, named as a kubelet's serving CSR names it."""
     return CertSpec(f"system:node:{node_name}", ("system:nodes",), dns_names=(node_name,),
                     ip_addresses=(node_ip,), server=True)
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def subject_alt_name(value: str) -> str:
+    """A --tls-san in its normal form: an IP address, or a DNS name (lowercase, a leading
+    `*.` allowed); ValueError saying why it is neither."""
+    if _is_ip(value):
+        return str(ipaddress.ip_address(value))
+    name = value.lower().rstrip(".")
+    labels = name.split(".")
+    if labels[0] == "*" and len(labels) > 1:
+        labels = labels[1:]
+    if len(name) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r} is neither an IP address nor a DNS name")
+    return name
 
 
 def _ip_order(ip: str) -> tuple[int, int]:
@@ -133,14 +150,17 @@ def ensure_cluster_pki(layout: PkiLayout, leaves: Iterable[tuple[KeyPair, CertSp
     layout.root.mkdir(parents=True, exist_ok=True)
     os.chmod(layout.root, 0o700)
     made: list[str] = []
-    ca = _load(layout.ca)
-    why = "none existed" if ca is None else ca_renewal_reason(ca[0], ca[1], now)
-    if why is not None:
-        key = new_key()
-        ca = (issue_ca(key, CA_COMMON_NAME, now, serial), key)
-        _write(layout.ca, *ca)
+    found_ca = _load(layout.ca)
+    why = "none existed" if found_ca is None else \
+        ca_renewal_reason(found_ca[0], found_ca[1], now)
+    ca_key: PrivateKey
+    if found_ca is None or why is not None:
+        ca_key = new_key()
+        ca_cert = issue_ca(ca_key, CA_COMMON_NAME, now, serial)
+        _write(layout.ca, ca_cert, ca_key)
         made.append(f"made the cluster CA ({why})")
-    ca_cert, ca_key = ca
+    else:
+        ca_cert, ca_key = found_ca
     for pair, spec in leaves:
         found = _load(pair)
         why = "none existed" if found is None else \

@@ -21,6 +21,7 @@ from minikube_py.pki.cluster import (
     ensure_cluster_pki,
     kubelet_serving_spec,
     load_service_account_key,
+    subject_alt_name,
 )
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -164,6 +165,26 @@ def test_the_api_server_is_named_as_clients_reach_it(api_host: str, extra: tuple
     assert set(spec.ip_addresses) == {"127.0.0.1", "10.244.0.1", "10.96.0.1", *more_ips}
     assert set(spec.dns_names) == {"localhost", *SERVICE_NAMES, *more_names}
     assert spec.server and not spec.client
+
+
+@pytest.mark.parametrize(("value", "normal"), [
+    ("10.1.2.3", "10.1.2.3"),
+    ("::ffff:10.1.2.3", "::ffff:a01:203"),
+    ("My.Laptop.", "my.laptop"),
+    ("*.apps.example.com", "*.apps.example.com"),
+    ("host-1", "host-1"),
+    ("not a name", None),
+    ("a..b", None),
+    ("-lead.example", None),
+    ("*", None),
+    ("x" * 64 + ".com", None),
+])
+def test_a_tls_san_is_an_address_or_a_dns_name(value: str, normal: str | None) -> None:
+    if normal is None:
+        with pytest.raises(ValueError, match="neither an IP address nor a DNS name"):
+            subject_alt_name(value)
+    else:
+        assert subject_alt_name(value) == normal
 
 
 def test_the_kubernetes_service_address_is_the_first_of_the_service_range() -> None:
