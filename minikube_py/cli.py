@@ -28,6 +28,7 @@ from minikube_py.clustersettings import (
 from minikube_py.config import DEFAULT_DATA_DIR, ServeConfig, default_node_name
 from minikube_py.controllers.manager import ControllerSettings
 from minikube_py.datalock import DataDirLock, busy
+from minikube_py.pki.cluster import subject_alt_name
 
 KUBERNETES_VERSION = "v1.32.0"
 T = TypeVar("T")
@@ -89,11 +90,15 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
               help="Seconds without a lease renewal before a node is NotReady.")
 @click.option("--simulated-nodes", type=click.IntRange(0, 20000), default=0,
               help="Add N simulated nodes (no containers; tainted, for scale tests).")
+@click.option("--tls-san", "tls_sans", multiple=True, metavar="NAME|IP",
+              help="Another name or address clients reach the API by, added to its serving "
+                   "certificate (repeatable; given on each start).")
 @click.pass_context
 def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           containerd_socket: Path | None, node_name: str, kubelet_port: int, pod_cidr: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str,
-          node_monitor_grace_period: float, simulated_nodes: int) -> None:
+          node_monitor_grace_period: float, simulated_nodes: int,
+          tls_sans: tuple[str, ...]) -> None:
     """Start the cluster and run it until Ctrl-C.
 
     The data dir remembers the cluster's settings: a restart without flags reuses them. The
@@ -118,12 +123,16 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         raise FlagRefused(str(e)) from e
     except SettingsFileError as e:
         raise click.ClickException(str(e)) from e
+    try:
+        sans = tuple(subject_alt_name(san) for san in tls_sans)
+    except ValueError as e:
+        raise FlagRefused(f"--tls-san {e}") from e
     config = ServeConfig(
         data_dir=data_dir, api_host=settings.api_host, api_port=settings.api_port,
         containerd_socket=containerd_socket, node_name=settings.node_name,
         kubelet_port=settings.kubelet_port, pod_cidr=settings.pod_cidr,
         bridge_name=settings.bridge, service_cidr=settings.service_cidr,
-        simulated_nodes=simulated_nodes,
+        simulated_nodes=simulated_nodes, tls_sans=sans,
         controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr),
     )
     sys.exit(_run(serve_cluster(config)))

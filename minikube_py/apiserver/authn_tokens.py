@@ -18,7 +18,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from minikube_py.api.resources import NODES, PODS, SECRETS, SERVICEACCOUNTS, Resource
-from minikube_py.apiserver.authn import UserInfo, unauthorized
+from minikube_py.apiserver.authn import UserInfo, bearer_token, unauthorized
 from minikube_py.apiserver.satokens import LEEWAY, InvalidToken, Ref, TokenVerifier
 from minikube_py.apiserver.storage import parse_rfc3339
 
@@ -30,15 +30,6 @@ _BOOTSTRAP_TOKEN = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
 _BOOTSTRAP_GROUP = re.compile(r"^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$")
 
 
-def bearer_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    token = token.strip()
-    return token or None
-
-
 class ServiceAccountTokens:
     def __init__(self, verifier: TokenVerifier, read: Reader,
                  clock: Callable[[], float]) -> None:
@@ -47,7 +38,7 @@ class ServiceAccountTokens:
         self._clock = clock
 
     async def authenticate(self, request: web.Request) -> UserInfo | None:
-        token = bearer_token(request)
+        token = bearer_token(request.headers.get("Authorization"))
         if token is None or not self._verifier.is_ours(token):
             return None
         try:
@@ -98,7 +89,7 @@ class BootstrapTokens:
         self._clock = clock
 
     async def authenticate(self, request: web.Request) -> UserInfo | None:
-        token = bearer_token(request)
+        token = bearer_token(request.headers.get("Authorization"))
         m = _BOOTSTRAP_TOKEN.match(token or "")
         if m is None:
             return None

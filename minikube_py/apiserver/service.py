@@ -9,6 +9,7 @@ strategy and validation stages.
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, NoReturn
@@ -63,9 +64,13 @@ class ApiService(InProcessClient):
                  bookmark_interval: float = 60.0, service_cidr: str = "10.96.0.0/12",
                  kubernetes_service_target_port: int = 6443,
                  authorizers: list[Authorizer] | None = None,
-                 token_issuer: TokenIssuer | None = None) -> None:
+                 token_issuer: TokenIssuer | None = None,
+                 kubelet_tls: ssl.SSLContext | None = None) -> None:
         super().__init__(self, LOOPBACK)
         self.authorizers: list[Authorizer] = authorizers or [AlwaysAllow()]
+        # How the API server reaches kubelets (logs, exec, port-forward): TLS with its
+        # kubelet-client certificate, checking theirs against the CA; None: plain HTTP.
+        self.kubelet_tls = kubelet_tls
         self.kv = kv
         self.clock = clock
         self.rng = rng or random.Random()
