@@ -15,6 +15,8 @@ from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
 from minikube_py.apiserver.objectstore import ObjectStore
+from minikube_py.apiserver.podsecurity.plugin import PodSecurity
+from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 
 Obj = dict[str, Any]
 # The namespaces NamespaceLifecycle never lets go ("immortal" in kube).
@@ -117,5 +119,7 @@ def _tolerates(t: Any, key: str) -> bool:
     return bool(t.get("key") == key)
 
 
-def default_admission(objects: ObjectStore) -> Admission:
-    return Admission([NamespaceLifecycle(objects), DefaultTolerationSeconds()])
+def default_admission(objects: ObjectStore,
+                      pod_security: PodSecurityConfig | None = None) -> Admission:
+    return Admission([NamespaceLifecycle(objects), DefaultTolerationSeconds()],
+                     [PodSecurity(objects, pod_security or PodSecurityConfig())])

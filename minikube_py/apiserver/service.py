@@ -30,6 +30,7 @@ from minikube_py.apiserver.kinds.builtin import builtin_kinds
 from minikube_py.apiserver.logs import KubeletLogStream, open_kubelet_log
 from minikube_py.apiserver.objectstore import ObjectStore, Written
 from minikube_py.apiserver.options import RequestOptions
+from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 from minikube_py.apiserver.requestinfo import RequestInfo
 from minikube_py.apiserver.rest import create, delete, read, scale, update, watch
 from minikube_py.apiserver.rest.context import RestContext
@@ -55,7 +56,8 @@ class ApiService(InProcessClient):
                  rng: random.Random | None = None, compaction_interval: float = 300.0,
                  bookmark_interval: float = 60.0, service_cidr: str = "10.96.0.0/12",
                  kubernetes_service_target_port: int = 6443,
-                 authorizers: list[Authorizer] | None = None) -> None:
+                 authorizers: list[Authorizer] | None = None,
+                 pod_security: PodSecurityConfig | None = None) -> None:
         super().__init__(self, LOOPBACK)
         self.authorizers: list[Authorizer] = authorizers or [AlwaysAllow()]
         self.kv = kv
@@ -66,8 +68,8 @@ class ApiService(InProcessClient):
         self.allocations = ServiceAllocations(kv, service_cidr)
         self.kinds = builtin_kinds(self.allocations)
         self.objects = ObjectStore(kv, clock)
-        self.rest = RestContext(self.objects, self.kinds, default_admission(self.objects),
-                                clock, self.rng)
+        self.rest = RestContext(self.objects, self.kinds,
+                                default_admission(self.objects, pod_security), clock, self.rng)
         self.fanout = WatchFanout(kv, self.kinds.resource_of_key)
         self._kubernetes_target_port = kubernetes_service_target_port
         self._tasks = TaskSet("apiserver")
