@@ -132,7 +132,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.start("store", store.run())
     progress.step(f"store ready at revision {store.revision}")
 
-    api = ApiService(store, service_cidr=config.service_cidr)
+    api = ApiService(store, service_cidr=config.service_cidr, pod_security=config.pod_security)
     await api.start()
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())

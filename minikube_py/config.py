@@ -8,6 +8,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 from minikube_py.clustersettings import (
     DEFAULT_BRIDGE,
     DEFAULT_POD_CIDR,
@@ -41,6 +42,9 @@ class ServeConfig:
     # kwok-like nodes without containers, for scale tests (see minikube_py/simnode).
     simulated_nodes: int = 0
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
+    # Pod Security admission: the policy of namespaces without labels (privileged, as
+    # kube's) and the exemptions.
+    pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
 
     @property
     def node(self) -> str:
