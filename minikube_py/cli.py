@@ -14,6 +14,8 @@ import click
 from click.core import ParameterSource
 
 from minikube_py import __version__
+from minikube_py.api.validation import dns1123_label_errors
+from minikube_py.apiserver.podsecurity.policy import LEVELS, Level, PodSecurityConfig, Policy
 from minikube_py.clustersettings import (
     CLUSTER_CIDR,
     DEFAULT_BRIDGE,
@@ -93,12 +95,21 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
 @click.option("--tls-san", "tls_sans", multiple=True, metavar="NAME|IP",
               help="Another name or address clients reach the API by, added to its serving "
                    "certificate (repeatable; given on each start).")
+@click.option("--pod-security-default", type=click.Choice([lv.value for lv in LEVELS]),
+              default=Level.PRIVILEGED.value, show_default=True,
+              help="Pod Security level (enforce, audit and warn) of namespaces without "
+                   "pod-security.kubernetes.io labels, as kube-apiserver's admission "
+                   "configuration sets it (not remembered: give it on every start).")
+@click.option("--pod-security-exempt-namespace", "pod_security_exempt", multiple=True,
+              metavar="NAMESPACE",
+              help="A namespace Pod Security admission leaves alone (repeatable).")
 @click.pass_context
 def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           containerd_socket: Path | None, node_name: str, kubelet_port: int, pod_cidr: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str,
           node_monitor_grace_period: float, simulated_nodes: int,
-          tls_sans: tuple[str, ...]) -> None:
+          tls_sans: tuple[str, ...], pod_security_default: str,
+          pod_security_exempt: tuple[str, ...]) -> None:
     """Start the cluster and run it until Ctrl-C.
 
     The data dir remembers the cluster's settings: a restart without flags reuses them. The
@@ -127,6 +138,10 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         sans = tuple(subject_alt_name(san) for san in tls_sans)
     except ValueError as e:
         raise FlagRefused(f"--tls-san {e}") from e
+    for ns in pod_security_exempt:
+        if dns1123_label_errors(ns):
+            raise FlagRefused(f"Invalid value for --pod-security-exempt-namespace: {ns!r} is "
+                              "not a namespace name")
     config = ServeConfig(
         data_dir=data_dir, api_host=settings.api_host, api_port=settings.api_port,
         containerd_socket=containerd_socket, node_name=settings.node_name,
@@ -134,6 +149,8 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         bridge_name=settings.bridge, service_cidr=settings.service_cidr,
         simulated_nodes=simulated_nodes, tls_sans=sans,
         controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr),
+        pod_security=PodSecurityConfig(Policy.at(Level(pod_security_default)),
+                                       exempt_namespaces=frozenset(pod_security_exempt)),
     )
     sys.exit(_run(serve_cluster(config)))
 

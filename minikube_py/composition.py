@@ -156,7 +156,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sa_key = await asyncio.to_thread(load_service_account_key, pki)
     api = ApiService(store, service_cidr=config.service_cidr,
                      token_issuer=TokenIssuer(sa_key.private_key, clock=time.time),
-                     kubelet_tls=client_context(pki.ca.cert, pki.kubelet_client))
+                     kubelet_tls=client_context(pki.ca.cert, pki.kubelet_client),
+                     pod_security=config.pod_security)
     await api.start()
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())

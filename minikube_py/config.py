@@ -8,6 +8,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 from minikube_py.clustersettings import (
     DEFAULT_BRIDGE,
     DEFAULT_POD_CIDR,
@@ -45,6 +46,9 @@ class ServeConfig:
     # More names and addresses the API server's certificate holds (--tls-san).
     tls_sans: tuple[str, ...] = ()
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
+    # Pod Security admission: the policy of namespaces without labels (privileged, as
+    # kube's) and the exemptions.
+    pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
 
     @property
     def node(self) -> str:

@@ -32,6 +32,7 @@ from minikube_py.apiserver.kinds.builtin import builtin_kinds
 from minikube_py.apiserver.logs import KubeletLogStream, open_kubelet_log
 from minikube_py.apiserver.objectstore import ObjectStore, Written
 from minikube_py.apiserver.options import RequestOptions
+from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 from minikube_py.apiserver.requestinfo import RequestInfo
 from minikube_py.apiserver.rest import create, delete, read, scale, update, watch
 from minikube_py.apiserver.rest.context import RestContext
@@ -65,7 +66,8 @@ class ApiService(InProcessClient):
                  kubernetes_service_target_port: int = 6443,
                  authorizers: list[Authorizer] | None = None,
                  token_issuer: TokenIssuer | None = None,
-                 kubelet_tls: ssl.SSLContext | None = None) -> None:
+                 kubelet_tls: ssl.SSLContext | None = None,
+                 pod_security: PodSecurityConfig | None = None) -> None:
         super().__init__(self, LOOPBACK)
         self.authorizers: list[Authorizer] = authorizers or [AlwaysAllow()]
         # How the API server reaches kubelets (logs, exec, port-forward): TLS with its
@@ -83,8 +85,8 @@ class ApiService(InProcessClient):
         self.token_audiences: tuple[str, ...] = (self.token_issuer.issuer,)
         self.kinds = builtin_kinds(self.allocations, self.token_issuer, self.token_audiences)
         self.objects = ObjectStore(kv, clock)
-        self.rest = RestContext(self.objects, self.kinds, default_admission(self.objects),
-                                clock, self.rng)
+        self.rest = RestContext(self.objects, self.kinds,
+                                default_admission(self.objects, pod_security), clock, self.rng)
         self.fanout = WatchFanout(kv, self.kinds.resource_of_key)
         self._kubernetes_target_port = kubernetes_service_target_port
         self._tasks = TaskSet("apiserver")
