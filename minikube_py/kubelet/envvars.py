@@ -25,9 +25,9 @@ from minikube_py.kubelet.pod_objects import (
 
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 # The Services whose variables every pod gets, from `default`, whatever enableServiceLinks
-# says: kube's {"kubernetes"}. Empty until pods can reach the API server through it (the
-# in-cluster access work turns it on, with the kubernetes Service's endpoints).
-MASTER_SERVICES: frozenset[str] = frozenset()
+# says (kube's masterServices): KUBERNETES_SERVICE_HOST/PORT and KUBERNETES_PORT_*, what
+# in-cluster clients find the API server by.
+MASTER_SERVICES: frozenset[str] = frozenset({"kubernetes"})
 
 
 def is_env_var_name(name: str) -> bool:

@@ -35,6 +35,13 @@ from minikube_py.kubelet.pod_actions import (
     SyncMode,
     compute_pod_actions,
 )
+from minikube_py.kubelet.pod_config import (
+    TERMINATION_PATH_ANNOTATION,
+    TERMINATION_POLICY_ANNOTATION,
+    PodConfigurer,
+    PodPrep,
+)
+from minikube_py.kubelet.pod_objects import ConfigError, ObjectReader, pull_secret_refs
 from minikube_py.kubelet.pod_status import (
     CREATED,
     EXITED,
@@ -45,13 +52,6 @@ from minikube_py.kubelet.pod_status import (
     compute_pod_status,
     status_differs,
 )
-from minikube_py.kubelet.pod_config import (
-    TERMINATION_PATH_ANNOTATION,
-    TERMINATION_POLICY_ANNOTATION,
-    PodConfigurer,
-    PodPrep,
-)
-from minikube_py.kubelet.pod_objects import ConfigError, ObjectReader
 from minikube_py.kubelet.probe_state import KillDecision
 from minikube_py.kubelet.prober import ProbeManager
 from minikube_py.kubelet.pull_secrets import pull_auths
@@ -421,38 +421,62 @@ class PodSyncer:
                                      meta.get("namespace", "default"), meta["uid"])
         return StartOutcome(wait.name, Waiting("CrashLoopBackOff", message), wait.remaining)
 
-    async def _ensure_image(self, pod: Pod, c: dict[str, Any]) -> StartOutcome | None:
-        """None when the image is present. An image already in the runtime is used even with
-        pullPolicy Always: no registry is reachable from a laptop cluster's tests, and
-        `image load` is how images arrive."""
+    async def _ensure_image(self, pod: Pod, c: dict[str, Any], reader: ObjectReader,
+                            ) -> tuple[cri.Image | None, StartOutcome | None]:
+        """The image (what runAsNonRoot is checked against) and no outcome when it is
+        present. An image already in the runtime is used even with pullPolicy Always: no
+        registry is reachable from a laptop cluster's tests, and `image load` is how images
+        arrive. A pull tries the pod's imagePullSecrets for the image's registry."""
         image = c.get("image", "")
         key = (pod["metadata"]["uid"], c["name"])
-        if await self.cri.image_status(image) is not None:
+        present = await self.cri.image_status(image)
+        if present is not None:
             self.recorder.record(pod, NORMAL, "Pulled",
                                  f'Container image "{image}" already present on machine')
-            return None
+            return present, None
         policy = c.get("imagePullPolicy") or default_pull_policy(image)
         if policy == "Never":
             message = f'Container image "{image}" is not present with pull policy of Never'
             self.recorder.record(pod, WARNING, "ErrImageNeverPull", message)
-            return StartOutcome(c["name"], Waiting("ErrImageNeverPull", message),
-                                RETRY_CREATE_SECONDS)
+            return None, StartOutcome(c["name"], Waiting("ErrImageNeverPull", message),
+                                      RETRY_CREATE_SECONDS)
         now = self.clock()
         remaining = self.pull_backoff.remaining_since_last(key, now)
         if remaining > 0:
-            return StartOutcome(c["name"], Waiting("ImagePullBackOff",
-                                                   f'Back-off pulling image "{image}"'), remaining)
+            return None, StartOutcome(c["name"], Waiting(
+                "ImagePullBackOff", f'Back-off pulling image "{image}"'), remaining)
+        auths = await self._pull_auths(pod, image, reader)
         self.recorder.record(pod, NORMAL, "Pulling", f'Pulling image "{image}"')
-        try:
-            await self.cri.pull_image(image)
-        except CriError as e:
+        error = ""
+        attempts: list[cri.AuthConfig | None] = [*auths] or [None]
+        for auth in attempts:
+            try:
+                await self.cri.pull_image(image, auth)
+                break
+            except CriError as e:
+                error = e.details
+        else:
             self.pull_backoff.record_restart(key, now)
             self.recorder.record(pod, WARNING, "Failed",
-                                 f'Failed to pull image "{image}": {e.details}')
-            return StartOutcome(c["name"], Waiting("ErrImagePull", e.details),
-                                self.pull_backoff.current_delay(key))
+                                 f'Failed to pull image "{image}": {error}')
+            return None, StartOutcome(c["name"], Waiting("ErrImagePull", error),
+                                      self.pull_backoff.current_delay(key))
         self.recorder.record(pod, NORMAL, "Pulled", f'Successfully pulled image "{image}"')
-        return None
+        return await self.cri.image_status(image), None
+
+    async def _pull_auths(self, pod: Pod, image: str, reader: ObjectReader,
+                          ) -> list[cri.AuthConfig]:
+        """As kube: a pull secret that cannot be read is warned about, and the pull goes on
+        with the ones that could."""
+        refs = pull_secret_refs(pod.get("spec") or {})
+        fetched = await reader.read(refs)
+        secrets = [f.obj for f in fetched.values() if f.obj is not None]
+        if len(secrets) < len(refs):
+            self.recorder.record(pod, WARNING, "FailedToRetrieveImagePullSecret",
+                                 "Unable to retrieve some image pull secrets ("
+                                 + ", ".join(r.name for r in refs if fetched[r].obj is None)
+                                 + "); attempting to pull the image may not succeed.")
+        return pull_auths(image, secrets)
 
     # --- sandbox -------------------------------------------------------------------------
 
@@ -464,9 +488,6 @@ class PodSyncer:
                 self._host_dns = DnsSettings()
         return self._host_dns
 
-    def _volumes_dir(self, uid: str) -> Path:
-        return self.config.data_dir / "pod-volumes" / uid
-
     def _sandbox_config(self, pod: Pod, attempt: int) -> cri.PodSandboxConfig:
         meta = pod["metadata"]
         dns = pod_dns_settings(pod.get("spec") or {}, meta.get("namespace", "default"),
@@ -474,7 +495,8 @@ class PodSyncer:
                                cluster_domain=self.config.cluster_domain,
                                host=self._host_dns_settings())
         return sandbox_config(pod, log_dir=pod_log_dir(self.config.pods_dir, pod), dns=dns,
-                              attempt=attempt, node_name=self.config.node_name)
+                              attempt=attempt, node_name=self.config.node_name,
+                              cluster_domain=self.config.cluster_domain)
 
     async def _create_sandbox(self, pod: Pod, attempt: int,
                               ) -> tuple[str, cri.PodSandboxConfig, list[str]]:
@@ -497,10 +519,6 @@ class PodSyncer:
 
     def _make_pod_dirs(self, pod: Pod) -> None:
         pod_log_dir(self.config.pods_dir, pod).mkdir(parents=True, exist_ok=True)
-        vol_dir = self._volumes_dir(pod["metadata"]["uid"])
-        for path in volume_host_paths(pod, vol_dir).values():
-            if path.startswith(str(vol_dir)):  # emptyDir; hostPath dirs are the user's
-                Path(path).mkdir(parents=True, exist_ok=True)
 
     # --- containers ----------------------------------------------------------------------
 
@@ -521,8 +539,18 @@ class PodSyncer:
                     if e.not_found:
                         continue
                     raise
-                runs[name].append(container_run(st, c.pod_sandbox_id))
+                runs[name].append(container_run(st, c.pod_sandbox_id,
+                                                await self._termination_message(st)))
         return runs
+
+    @staticmethod
+    async def _termination_message(status: cri.ContainerStatus) -> str:
+        path = status.annotations.get(TERMINATION_PATH_ANNOTATION)
+        if status.state != cri.CONTAINER_EXITED or not path:
+            return ""
+        return await asyncio.to_thread(termination_message, status, path,
+                                       status.annotations.get(TERMINATION_POLICY_ANNOTATION,
+                                                              "File"))
 
     # --- status --------------------------------------------------------------------------
 

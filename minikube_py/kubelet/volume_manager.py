@@ -24,10 +24,12 @@ from minikube_py.kubelet.envvars import expand_sub_path
 from minikube_py.kubelet.mounts import is_mounted, mount_tmpfs, unmount_under
 from minikube_py.kubelet.pod_objects import ConfigError, ObjectReader, volume_refs
 from minikube_py.kubelet.refusals import volume_source
+from minikube_py.kubelet.tokens import TokenKey, TokenManager
 from minikube_py.kubelet.volume_payloads import (
     IN_MEMORY_KINDS,
     PROJECTED_KINDS,
     Payload,
+    token_keys,
     volume_payload,
 )
 
@@ -58,9 +60,11 @@ def failed_mount(name: str, error: object) -> str:
 
 
 class VolumeManager:
-    def __init__(self, root: Path, *, clock: Callable[[], float]) -> None:
+    def __init__(self, root: Path, *, clock: Callable[[], float],
+                 tokens: TokenManager | None = None) -> None:
         self.root = root
         self.clock = clock
+        self.tokens = tokens
 
     def pod_dir(self, uid: str) -> Path:
         return self.root / uid
@@ -86,7 +90,8 @@ class VolumeManager:
             try:
                 if kind in PROJECTED_KINDS:
                     fetched = await reader.read(volume_refs(volume))
-                    payload = volume_payload(volume, pod, fetched, allocatable)
+                    tokens = await self._tokens(volume, pod)
+                    payload = volume_payload(volume, pod, fetched, allocatable, tokens)
                     path = await asyncio.to_thread(
                         self._write_projected, uid, name, kind, payload, fs_group,
                         _memory_bytes(allocatable.get("memory")))
@@ -109,6 +114,13 @@ class VolumeManager:
                 continue
             volumes[name] = Volume(kind, path)
         return VolumeSetup(volumes, tuple(failures), tuple(stale))
+
+    async def _tokens(self, volume: Mapping[str, Any], pod: Mapping[str, Any],
+                      ) -> dict[TokenKey, str]:
+        keys = token_keys(volume, pod)
+        if keys and self.tokens is None:
+            raise ConfigError("serviceAccountToken projections need the kubelet's token manager")
+        return {key: await self.tokens.token(key) for key in keys} if self.tokens else {}
 
     def _write_projected(self, uid: str, name: str, kind: str, payload: Payload,
                          fs_group: int | None, memory: int | None) -> str:
@@ -161,6 +173,8 @@ class VolumeManager:
     async def tear_down(self, uid: str) -> None:
         """Everything of the pod goes: its tmpfs mounts first, or removing the directory
         would empty them and then fail on the mount points."""
+        if self.tokens is not None:
+            self.tokens.forget_pod(uid)
         await asyncio.to_thread(self._tear_down, self.pod_dir(uid))
 
     @staticmethod
@@ -179,6 +193,13 @@ class VolumeManager:
             return [p.name for p in self.root.iterdir() if p.is_dir()]
         except FileNotFoundError:
             return []
+
+
+def refreshed_in_place(pod: Mapping[str, Any]) -> bool:
+    """Whether the pod has volumes whose files follow the API (ConfigMaps, Secrets, tokens,
+    its own metadata)."""
+    return any(volume_source(v) in PROJECTED_KINDS
+               for v in (pod.get("spec") or {}).get("volumes") or [])
 
 
 def _memory_bytes(value: Any) -> int | None:

@@ -20,6 +20,7 @@ from minikube_py.kubelet.pod_objects import (
     require,
     secret_items,
 )
+from minikube_py.kubelet.tokens import TokenKey, token_key
 
 DEFAULT_MODE = 0o644  # what API defaulting gives every defaultMode
 
@@ -119,18 +120,22 @@ def aggregate(errors: list[str]) -> str:
     return errors[0] if len(errors) == 1 else f"[{', '.join(errors)}]"
 
 
-_PROJECTED_SOURCES = ("configMap", "secret", "downwardAPI")
+def token_keys(volume: Mapping[str, Any], pod: Mapping[str, Any]) -> list[TokenKey]:
+    """The ServiceAccount tokens a projected volume holds."""
+    return [token_key(pod, part["serviceAccountToken"])
+            for part in (volume.get("projected") or {}).get("sources") or []
+            if part.get("serviceAccountToken")]
 
 
 def projected_payload(source: Mapping[str, Any], pod: Mapping[str, Any],
-                      objects: Mapping[ObjectRef, Fetched],
-                      allocatable: Mapping[str, str]) -> Payload:
+                      objects: Mapping[ObjectRef, Fetched], allocatable: Mapping[str, str],
+                      tokens: Mapping[TokenKey, str]) -> Payload:
     mode = _mode(source.get("defaultMode"), DEFAULT_MODE)
     payload: Payload = {}
     errors: list[str] = []
     for part in source.get("sources") or []:
         try:
-            payload.update(_projected_source(part, pod, objects, allocatable, mode))
+            payload.update(_projected_source(part, pod, objects, allocatable, tokens, mode))
         except ConfigError as e:
             errors.append(str(e))
     if errors:
@@ -140,7 +145,7 @@ def projected_payload(source: Mapping[str, Any], pod: Mapping[str, Any],
 
 def _projected_source(part: Mapping[str, Any], pod: Mapping[str, Any],
                       objects: Mapping[ObjectRef, Fetched], allocatable: Mapping[str, str],
-                      mode: int) -> Payload:
+                      tokens: Mapping[TokenKey, str], mode: int) -> Payload:
     if part.get("configMap"):
         return configmap_payload(part["configMap"], objects, mode)
     if part.get("secret"):
@@ -148,14 +153,20 @@ def _projected_source(part: Mapping[str, Any], pod: Mapping[str, Any],
         return secret_payload(ObjectRef(SECRET, str(sel.get("name") or "")), sel, objects, mode)
     if part.get("downwardAPI"):
         return downward_payload(part["downwardAPI"].get("items") or [], pod, allocatable, mode)
+    if part.get("serviceAccountToken"):
+        sel = part["serviceAccountToken"]
+        token = tokens.get(token_key(pod, sel))
+        if token is None:
+            raise ConfigError("failed to fetch token: no token was requested")
+        return {str(sel.get("path") or ""): FileProjection(token.encode(), mode)}
     kinds = [k for k in part if part.get(k)] or ["(empty)"]
     raise ConfigError(f"projected source {', '.join(kinds)} is not supported by this kubelet "
                       "yet")
 
 
 def volume_payload(volume: Mapping[str, Any], pod: Mapping[str, Any],
-                   objects: Mapping[ObjectRef, Fetched],
-                   allocatable: Mapping[str, str]) -> Payload:
+                   objects: Mapping[ObjectRef, Fetched], allocatable: Mapping[str, str],
+                   tokens: Mapping[TokenKey, str] | None = None) -> Payload:
     """The files of a configMap, secret, downwardAPI or projected volume."""
     if volume.get("configMap") is not None:
         source = volume["configMap"]
@@ -168,4 +179,5 @@ def volume_payload(volume: Mapping[str, Any], pod: Mapping[str, Any],
         source = volume["downwardAPI"]
         return downward_payload(source.get("items") or [], pod, allocatable,
                                 _mode(source.get("defaultMode"), DEFAULT_MODE))
-    return projected_payload(volume.get("projected") or {}, pod, objects, allocatable)
+    return projected_payload(volume.get("projected") or {}, pod, objects, allocatable,
+                             tokens or {})
