@@ -33,16 +33,18 @@ class TokenKey:
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     token: str
-    issued_at: float
+    issued_at: float  # by the kubelet's clock
     expires_at: float
+    # The life asked for. kube's API answers with it even when it issued a longer-lived
+    # token (the 3607 s compatibility extension): the refresh goes by it.
+    ttl: float
 
 
 def requires_refresh(token: IssuedToken, now: float) -> bool:
-    """kube's requiresRefresh: past 80% of its life (20% of the TTL before expiry), or older
-    than a day."""
-    ttl = token.expires_at - token.issued_at
-    return (now >= token.issued_at + MAX_TTL
-            or now >= token.expires_at - ttl * (1 - REFRESH_AT))
+    """kube's requiresRefresh: once 80% of its life has passed (20% of the TTL before
+    expiry), or it is a day old."""
+    ttl = min(token.ttl, token.expires_at - token.issued_at)
+    return now >= token.issued_at + min(ttl * REFRESH_AT, MAX_TTL)
 
 
 def token_key(pod: Mapping[str, Any], source: Mapping[str, Any]) -> TokenKey:
@@ -90,7 +92,8 @@ class TokenManager:
         status = answer.get("status") or {}
         expires = parse_time(status.get("expirationTimestamp"))
         issued = IssuedToken(str(status.get("token") or ""), now,
-                             expires if expires is not None else now + key.expiration_seconds)
+                             expires if expires is not None else now + key.expiration_seconds,
+                             float(key.expiration_seconds))
         self._tokens[key] = issued
         return issued.token
 
