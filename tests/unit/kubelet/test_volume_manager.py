@@ -1,0 +1,178 @@
+"""A pod's volumes on disk: set up from the API, refreshed in place, Secrets on tmpfs, subPath
+kept inside its volume, everything removed with the pod."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from minikube_py.api.resources import CONFIGMAPS, SECRETS
+from minikube_py.apiserver.service import ApiService
+from minikube_py.kubelet.mounts import is_mounted
+from minikube_py.kubelet.pod_objects import ConfigError, ObjectReader
+from minikube_py.kubelet.volume_manager import (
+    Volume,
+    VolumeManager,
+    container_mounts,
+    refreshed_in_place,
+    resolve_sub_path,
+)
+
+UID = "pod-uid-1"
+
+
+def pod(*volumes: dict[str, Any], fs_group: int | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"volumes": list(volumes), "containers": [{"name": "c"}]}
+    if fs_group is not None:
+        spec["securityContext"] = {"fsGroup": fs_group}
+    return {"metadata": {"name": "web", "namespace": "default", "uid": UID,
+                         "labels": {"app": "web"}}, "spec": spec}
+
+
+@pytest.fixture
+async def manager(tmp_path: Path) -> AsyncIterator[VolumeManager]:
+    vm = VolumeManager(tmp_path / "pod-volumes", clock=lambda: 1_700_000_000.0)
+    yield vm
+    await vm.tear_down(UID)
+
+
+async def set_up(vm: VolumeManager, api: ApiService, p: dict[str, Any]) -> Any:
+    return await vm.set_up(p, ObjectReader(api, "default"), allocatable={"memory": "1Gi"})
+
+
+async def test_a_configmap_volume_follows_its_configmap(api: ApiService,
+                                                        manager: VolumeManager) -> None:
+    await api.create(CONFIGMAPS, {"metadata": {"name": "cfg"}, "data": {"a": "1"}},
+                     namespace="default")
+    p = pod({"name": "conf", "configMap": {"name": "cfg"}})
+    setup = await set_up(manager, api, p)
+    path = Path(setup.volumes["conf"].host_path)
+    assert (path / "a").read_text() == "1" and not setup.failures
+    cm = await api.get(CONFIGMAPS, "cfg", namespace="default")
+    cm["data"] = {"a": "2", "b": "3"}
+    await api.update(CONFIGMAPS, cm, namespace="default")
+    await set_up(manager, api, p)
+    assert (path / "a").read_text() == "2" and (path / "b").read_text() == "3"
+
+
+async def test_a_missing_configmap_fails_the_mount_in_kubes_words(
+        api: ApiService, manager: VolumeManager) -> None:
+    setup = await set_up(manager, api, pod({"name": "conf", "configMap": {"name": "nope"}}))
+    assert setup.failures == ('MountVolume.SetUp failed for volume "conf" : configmap "nope" '
+                              "not found",)
+    assert "conf" not in setup.volumes
+
+
+async def test_a_volume_whose_configmap_went_keeps_its_files(api: ApiService,
+                                                             manager: VolumeManager) -> None:
+    await api.create(CONFIGMAPS, {"metadata": {"name": "cfg"}, "data": {"a": "1"}},
+                     namespace="default")
+    p = pod({"name": "conf", "configMap": {"name": "cfg"}})
+    await set_up(manager, api, p)
+    await api.delete(CONFIGMAPS, "cfg", namespace="default")
+    setup = await set_up(manager, api, p)
+    assert not setup.failures and len(setup.stale) == 1
+    assert (Path(setup.volumes["conf"].host_path) / "a").read_text() == "1"
+
+
+async def test_a_secret_volume_is_on_tmpfs_with_its_mode_and_goes_with_the_pod(
+        api: ApiService, manager: VolumeManager) -> None:
+    await api.create(SECRETS, {"metadata": {"name": "s"},
+                               "data": {"pw": base64.b64encode(b"hunter2").decode()}},
+                     namespace="default")
+    setup = await set_up(manager, api, pod({"name": "sec", "secret": {"secretName": "s",
+                                                                      "defaultMode": 0o400}}))
+    path = Path(setup.volumes["sec"].host_path)
+    assert is_mounted(path)
+    assert (path / "pw").read_bytes() == b"hunter2"
+    assert os.stat(path / "pw").st_mode & 0o777 == 0o400
+    await manager.tear_down(UID)
+    assert not is_mounted(path) and not manager.pod_dir(UID).exists()
+
+
+async def test_fs_group_owns_the_files_and_the_group_may_read(api: ApiService,
+                                                               manager: VolumeManager) -> None:
+    await api.create(CONFIGMAPS, {"metadata": {"name": "cfg"}, "data": {"a": "1"}},
+                     namespace="default")
+    setup = await set_up(manager, api, pod({"name": "conf", "configMap": {
+        "name": "cfg", "defaultMode": 0o600}}, fs_group=2000))
+    st = os.stat(Path(setup.volumes["conf"].host_path) / "a")
+    assert st.st_gid == 2000 and st.st_mode & 0o777 == 0o640
+
+
+async def test_a_downward_api_volume_holds_the_labels(api: ApiService,
+                                                      manager: VolumeManager) -> None:
+    setup = await set_up(manager, api, pod({"name": "info", "downwardAPI": {"items": [
+        {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}))
+    assert (Path(setup.volumes["info"].host_path) / "labels").read_text() == 'app="web"'
+
+
+async def test_an_empty_dir_is_writable_by_anyone_and_kept_across_syncs(
+        api: ApiService, manager: VolumeManager) -> None:
+    p = pod({"name": "scratch", "emptyDir": {}})
+    path = Path((await set_up(manager, api, p)).volumes["scratch"].host_path)
+    (path / "kept").write_text("x")
+    assert os.stat(path).st_mode & 0o777 == 0o777
+    await set_up(manager, api, p)
+    assert (path / "kept").read_text() == "x"
+
+
+@pytest.mark.parametrize(("volumes", "refreshed"), [
+    ([{"name": "a", "emptyDir": {}}], False),
+    ([{"name": "a", "hostPath": {"path": "/tmp"}}], False),
+    ([{"name": "a", "configMap": {"name": "c"}}], True),
+    ([{"name": "a", "projected": {"sources": []}}], True),
+    ([], False),
+])
+def test_which_pods_are_synced_again_for_their_volumes(volumes: list[dict[str, Any]],
+                                                       refreshed: bool) -> None:
+    assert refreshed_in_place(pod(*volumes)) is refreshed
+
+
+def test_sub_path_is_made_inside_the_volume(tmp_path: Path) -> None:
+    assert resolve_sub_path(str(tmp_path), "a/b", mount="v", container="c") == str(
+        tmp_path / "a" / "b")
+    assert (tmp_path / "a" / "b").is_dir()
+
+
+@pytest.mark.parametrize(("sub_path", "message"), [
+    ("/etc", "must not be an absolute path"),
+    ("a/../../etc", "must not contain '..'"),
+    ("out", 'failed to prepare subPath for volumeMount "v" of container "c"'),
+    ("out/deeper", 'failed to prepare subPath for volumeMount "v" of container "c"'),
+])
+def test_sub_path_may_not_leave_the_volume(tmp_path: Path, sub_path: str, message: str) -> None:
+    volume = tmp_path / "vol"
+    volume.mkdir()
+    os.symlink("/etc", volume / "out")
+    with pytest.raises(ConfigError, match=message):
+        resolve_sub_path(str(volume), sub_path, mount="v", container="c")
+
+
+def test_mounts_of_api_volumes_are_read_only_and_unknown_volumes_are_refused(
+        tmp_path: Path) -> None:
+    volumes = {"conf": Volume("configMap", str(tmp_path)),
+               "data": Volume("emptyDir", str(tmp_path))}
+    mounts = container_mounts({"name": "c", "volumeMounts": [
+        {"name": "conf", "mountPath": "/etc/conf"},
+        {"name": "data", "mountPath": "/data"}]}, volumes, {}, privileged=False)
+    assert [(m.container_path, m.readonly) for m in mounts] == [("/etc/conf", True),
+                                                                ("/data", False)]
+    with pytest.raises(ConfigError, match='cannot find volume "nope" to mount into container '
+                                          '"c"'):
+        container_mounts({"name": "c", "volumeMounts": [{"name": "nope", "mountPath": "/x"}]},
+                         volumes, {}, privileged=False)
+
+
+def test_bidirectional_propagation_needs_a_privileged_container(tmp_path: Path) -> None:
+    volumes = {"data": Volume("hostPath", str(tmp_path))}
+    spec = {"name": "c", "volumeMounts": [{"name": "data", "mountPath": "/d",
+                                           "mountPropagation": "Bidirectional"}]}
+    with pytest.raises(ConfigError, match="available only to privileged containers"):
+        container_mounts(spec, volumes, {}, privileged=False)
+    assert len(container_mounts(spec, volumes, {}, privileged=True)) == 1
