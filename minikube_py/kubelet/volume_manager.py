@@ -116,11 +116,20 @@ class VolumeManager:
         return VolumeSetup(volumes, tuple(failures), tuple(stale))
 
     async def _tokens(self, volume: Mapping[str, Any], pod: Mapping[str, Any],
-                      ) -> dict[TokenKey, str]:
-        keys = token_keys(volume, pod)
-        if keys and self.tokens is None:
-            raise ConfigError("serviceAccountToken projections need the kubelet's token manager")
-        return {key: await self.tokens.token(key) for key in keys} if self.tokens else {}
+                      ) -> dict[TokenKey, str | ConfigError]:
+        """The volume's tokens, or why each could not be had (the payload says it with
+        whatever else is missing)."""
+        tokens: dict[TokenKey, str | ConfigError] = {}
+        for key in token_keys(volume, pod):
+            if self.tokens is None:
+                tokens[key] = ConfigError("failed to fetch token: this kubelet has no token "
+                                          "manager")
+                continue
+            try:
+                tokens[key] = await self.tokens.token(key)
+            except ConfigError as e:
+                tokens[key] = e
+        return tokens
 
     def _write_projected(self, uid: str, name: str, kind: str, payload: Payload,
                          fs_group: int | None, memory: int | None) -> str:

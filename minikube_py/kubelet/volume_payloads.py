@@ -129,7 +129,7 @@ def token_keys(volume: Mapping[str, Any], pod: Mapping[str, Any]) -> list[TokenK
 
 def projected_payload(source: Mapping[str, Any], pod: Mapping[str, Any],
                       objects: Mapping[ObjectRef, Fetched], allocatable: Mapping[str, str],
-                      tokens: Mapping[TokenKey, str]) -> Payload:
+                      tokens: Mapping[TokenKey, str | ConfigError]) -> Payload:
     mode = _mode(source.get("defaultMode"), DEFAULT_MODE)
     payload: Payload = {}
     errors: list[str] = []
@@ -145,7 +145,7 @@ def projected_payload(source: Mapping[str, Any], pod: Mapping[str, Any],
 
 def _projected_source(part: Mapping[str, Any], pod: Mapping[str, Any],
                       objects: Mapping[ObjectRef, Fetched], allocatable: Mapping[str, str],
-                      tokens: Mapping[TokenKey, str], mode: int) -> Payload:
+                      tokens: Mapping[TokenKey, str | ConfigError], mode: int) -> Payload:
     if part.get("configMap"):
         return configmap_payload(part["configMap"], objects, mode)
     if part.get("secret"):
@@ -158,6 +158,8 @@ def _projected_source(part: Mapping[str, Any], pod: Mapping[str, Any],
         token = tokens.get(token_key(pod, sel))
         if token is None:
             raise ConfigError("failed to fetch token: no token was requested")
+        if isinstance(token, ConfigError):
+            raise token
         return {str(sel.get("path") or ""): FileProjection(token.encode(), mode)}
     kinds = [k for k in part if part.get(k)] or ["(empty)"]
     raise ConfigError(f"projected source {', '.join(kinds)} is not supported by this kubelet "
@@ -166,7 +168,7 @@ def _projected_source(part: Mapping[str, Any], pod: Mapping[str, Any],
 
 def volume_payload(volume: Mapping[str, Any], pod: Mapping[str, Any],
                    objects: Mapping[ObjectRef, Fetched], allocatable: Mapping[str, str],
-                   tokens: Mapping[TokenKey, str] | None = None) -> Payload:
+                   tokens: Mapping[TokenKey, str | ConfigError] | None = None) -> Payload:
     """The files of a configMap, secret, downwardAPI or projected volume."""
     if volume.get("configMap") is not None:
         source = volume["configMap"]

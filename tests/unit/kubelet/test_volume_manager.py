@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from minikube_py.api.resources import CONFIGMAPS, SECRETS
+from minikube_py.api.resources import CONFIGMAPS, PODS, SECRETS, SERVICEACCOUNTS
 from minikube_py.apiserver.service import ApiService
 from minikube_py.kubelet.mounts import is_mounted
 from minikube_py.kubelet.pod_objects import ConfigError, ObjectReader
+from minikube_py.kubelet.tokens import TokenManager
 from minikube_py.kubelet.volume_manager import (
     Volume,
     VolumeManager,
@@ -176,3 +178,49 @@ def test_bidirectional_propagation_needs_a_privileged_container(tmp_path: Path) 
     with pytest.raises(ConfigError, match="available only to privileged containers"):
         container_mounts(spec, volumes, {}, privileged=False)
     assert len(container_mounts(spec, volumes, {}, privileged=True)) == 1
+
+
+def kube_api_access() -> dict[str, Any]:
+    """The volume ServiceAccount admission adds to every pod (as kube's)."""
+    return {"name": "kube-api-access-x7k2p", "projected": {"defaultMode": 420, "sources": [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt",
+                                                              "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {
+            "apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}}
+
+
+async def test_the_kube_api_access_volume_holds_the_token_the_ca_and_the_namespace(
+        api: ApiService, tmp_path: Path) -> None:
+    await api.create(CONFIGMAPS, {"metadata": {"name": "kube-root-ca.crt"},
+                                  "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\n"}},
+                     namespace="default")
+    await api.create(SERVICEACCOUNTS, {"metadata": {"name": "default"}}, namespace="default")
+    created = await api.create(PODS, {"metadata": {"name": "web"}, "spec": {
+        "containers": [{"name": "c", "image": "busybox"}], "volumes": [kube_api_access()]}},
+        namespace="default")
+    vm = VolumeManager(tmp_path / "pod-volumes", clock=time.time,
+                       tokens=TokenManager(api, clock=time.time))
+    try:
+        setup = await vm.set_up(created, ObjectReader(api, "default"), allocatable={})
+        path = Path(setup.volumes["kube-api-access-x7k2p"].host_path)
+        assert sorted(p.name for p in path.iterdir() if not p.name.startswith("..")) == [
+            "ca.crt", "namespace", "token"]
+        assert (path / "namespace").read_text() == "default"
+        assert (path / "ca.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
+        assert (path / "token").read_text().count(".") == 2
+        assert os.stat(path / "token").st_mode & 0o777 == 0o644
+    finally:
+        await vm.tear_down(created["metadata"]["uid"])
+
+
+async def test_without_kube_root_ca_the_access_volume_waits(api: ApiService,
+                                                            tmp_path: Path) -> None:
+    vm = VolumeManager(tmp_path / "pod-volumes", clock=time.time,
+                       tokens=TokenManager(api, clock=time.time))
+    setup = await vm.set_up(pod(kube_api_access()), ObjectReader(api, "default"),
+                            allocatable={})
+    # Both what is missing are said: the ConfigMap and the token (no ServiceAccount).
+    assert setup.failures == ('MountVolume.SetUp failed for volume "kube-api-access-x7k2p" : '
+                              '[failed to fetch token: serviceaccounts "default" not found, '
+                              'configmap "kube-root-ca.crt" not found]',)
