@@ -224,3 +224,27 @@ async def test_without_kube_root_ca_the_access_volume_waits(api: ApiService,
     assert setup.failures == ('MountVolume.SetUp failed for volume "kube-api-access-x7k2p" : '
                               '[failed to fetch token: serviceaccounts "default" not found, '
                               'configmap "kube-root-ca.crt" not found]',)
+
+
+async def test_the_token_file_is_rewritten_once_the_token_is_due(api: ApiService,
+                                                                 tmp_path: Path) -> None:
+    await api.create(SERVICEACCOUNTS, {"metadata": {"name": "default"}}, namespace="default")
+    created = await api.create(PODS, {"metadata": {"name": "web"}, "spec": {
+        "containers": [{"name": "c", "image": "busybox"}], "volumes": [
+            {"name": "t", "projected": {"sources": [{"serviceAccountToken": {
+                "path": "token", "expirationSeconds": 600}}]}}]}}, namespace="default")
+    now = [time.time()]
+    vm = VolumeManager(tmp_path / "pod-volumes", clock=lambda: now[0],
+                       tokens=TokenManager(api, clock=lambda: now[0]))
+    try:
+        async def token_file() -> str:
+            setup = await vm.set_up(created, ObjectReader(api, "default"), allocatable={})
+            return (Path(setup.volumes["t"].host_path) / "token").read_text()
+
+        first = await token_file()
+        now[0] += 0.7 * 600
+        assert await token_file() == first
+        now[0] += 0.1 * 600
+        assert await token_file() != first
+    finally:
+        await vm.tear_down(created["metadata"]["uid"])
