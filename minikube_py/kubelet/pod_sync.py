@@ -25,6 +25,8 @@ from minikube_py.kubelet.dns import DnsSettings, parse_resolv_conf, pod_dns_sett
 from minikube_py.kubelet.downward import FieldContext
 from minikube_py.kubelet.lifecycle import POST_START_TIMEOUT, hook_handler, run_hook
 from minikube_py.kubelet.pod_actions import (
+    DEADLINE_EXCEEDED,
+    DEADLINE_MESSAGE,
     BackOff,
     KillContainer,
     KillPod,
@@ -33,7 +35,9 @@ from minikube_py.kubelet.pod_actions import (
     SandboxRun,
     StartContainer,
     SyncMode,
+    active_deadline_remaining,
     compute_pod_actions,
+    pod_grace_seconds,
 )
 from minikube_py.kubelet.pod_config import (
     TERMINATION_PATH_ANNOTATION,
@@ -203,7 +207,26 @@ class PodSyncer:
             await self.kill_pod(pod, actions.kill_pod)
             await self.volumes.release_memory(pod["metadata"]["uid"])
             return None
-        return await self._run(pod, runtime, actions)
+        deadline = active_deadline_remaining(pod, self.clock())
+        if deadline is not None and deadline <= 0:
+            await self._deadline_exceeded(pod, runtime)
+            return None
+        again = await self._run(pod, runtime, actions)
+        if deadline is None:
+            return again
+        return min(deadline, again) if again is not None else deadline
+
+    async def _deadline_exceeded(self, pod: Pod, runtime: PodRuntime) -> None:
+        """activeDeadlineSeconds ran out: the pod fails with DeadlineExceeded, then its
+        containers are stopped (as kube's active deadline handler)."""
+        self.recorder.record(pod, NORMAL, DEADLINE_EXCEEDED, DEADLINE_MESSAGE)
+        failed = {"phase": "Failed", "reason": DEADLINE_EXCEEDED, "message": DEADLINE_MESSAGE}
+        pod_ips = self._pod_ips(pod, runtime)
+        await self._write_status(pod, {**self._status(pod, runtime.containers, pod_ips),
+                                       **failed})
+        await self.kill_pod(pod, KillPod(pod_grace_seconds(pod)))
+        runs = await self._runs_by_name(pod["metadata"]["uid"])
+        await self._write_status(pod, {**self._status(pod, runs, pod_ips), **failed})
 
     async def observe(self, pod: Pod) -> PodRuntime:
         """The pod's sandboxes (the newest one's IPs), its containers' newest runs and the

@@ -262,3 +262,30 @@ def test_a_volume_type_the_kubelet_cannot_give_is_refused_by_name(
                        timeout=30, what="the refusal")
     assert waiting["message"] == ('volume "data": persistentVolumeClaim volumes are not '
                                   "supported by this kubelet")
+
+
+DEADLINE_YAML = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: deadline
+spec:
+  activeDeadlineSeconds: 3
+  terminationGracePeriodSeconds: 1
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+"""
+
+
+def test_a_pod_past_its_active_deadline_fails_and_stops(cluster: ServeProcess) -> None:
+    cluster.kubectl("apply", "-f", "-", input=DEADLINE_YAML)
+    status = wait_for(lambda: (s := cluster.kubectl_json("get", "pod", "deadline")["status"])
+                      .get("phase") == "Failed" and s or None, timeout=30, what="Failed")
+    assert status["reason"] == "DeadlineExceeded"
+    assert status["message"] == "Pod was active on the node longer than the specified deadline"
+    wait_for(lambda: "terminated" in (cluster.kubectl_json("get", "pod", "deadline")["status"]
+                                      ["containerStatuses"][0]["state"]) or None,
+             timeout=30, what="the container stopped")
