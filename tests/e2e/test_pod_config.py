@@ -193,8 +193,9 @@ def test_the_frontend_reads_every_value_it_was_given(cluster: ServeProcess) -> N
 
 def test_the_frontend_reaches_the_backend_by_its_service_link_variables(
         cluster: ServeProcess) -> None:
+    # Bounded by `timeout`, not wget's own -T: Debian's busybox 1.35 wget crashes with -T.
     out = exec_in(cluster, "deploy/frontend",
-                  "wget -qO- -T 5 http://$BACKEND_SERVICE_HOST:$BACKEND_SERVICE_PORT/")
+                  "timeout 10 wget -qO- http://$BACKEND_SERVICE_HOST:$BACKEND_SERVICE_PORT/")
     assert out == "backend says hello from the config\n"
 
 
@@ -282,8 +283,8 @@ spec:
 
 def test_a_pod_past_its_active_deadline_fails_and_stops(cluster: ServeProcess) -> None:
     cluster.kubectl("apply", "-f", "-", input=DEADLINE_YAML)
-    status = wait_for(lambda: (s := cluster.kubectl_json("get", "pod", "deadline")["status"])
-                      .get("phase") == "Failed" and s or None, timeout=30, what="Failed")
+    status = wait_for(lambda: ((s := cluster.kubectl_json("get", "pod", "deadline")["status"])
+                      .get("phase") == "Failed" and s) or None, timeout=30, what="Failed")
     assert status["reason"] == "DeadlineExceeded"
     assert status["message"] == "Pod was active on the node longer than the specified deadline"
     wait_for(lambda: "terminated" in (cluster.kubectl_json("get", "pod", "deadline")["status"]
