@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from minikube_py.kubelet.mounts import mounts_under
 from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, running_serve, wait_for
 
 pytestmark = NEEDS_CONTAINERD
@@ -162,12 +163,15 @@ spec:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    with running_serve(tmp_path_factory.mktemp("podconfig") / "data", SLOT) as serve:
+    data_dir = tmp_path_factory.mktemp("podconfig") / "data"
+    with running_serve(data_dir, SLOT) as serve:
         serve.kubectl("apply", "-f", "-", input=APP_YAML)
         for deployment in ("backend", "frontend"):
             serve.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=90s",
                           timeout=120)
         yield serve
+    # `delete` leaves no tmpfs of a Secret or projected volume behind, and no data dir.
+    assert mounts_under(data_dir) == [] and not data_dir.exists()
 
 
 def exec_in(cluster: ServeProcess, target: str, script: str) -> str:
