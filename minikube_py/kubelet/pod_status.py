@@ -158,6 +158,7 @@ def _condition(ctype: str, ok: bool, previous: dict[str, dict[str, Any]], now: f
     return cond
 
 
+EPHEMERAL_REFUSED = "ephemeral containers are not supported by this kubelet"
 KUBELET_CONDITIONS = frozenset({"PodReadyToStartContainers", "Initialized", "Ready",
                                 "ContainersReady", "PodScheduled"})
 
@@ -223,6 +224,12 @@ def compute_pod_status(pod: dict[str, Any], *, init_views: list[ContainerView],
         "containerStatuses": [container_status(v, default_waiting=app_waiting) for v in views],
         "qosClass": old.get("qosClass") or "BestEffort",
     }
+    if spec.get("ephemeralContainers"):
+        # Never started here: each says so instead of having no status at all.
+        status["ephemeralContainerStatuses"] = [container_status(ContainerView(
+            name=str(c.get("name") or ""), image=str(c.get("image") or ""),
+            waiting_reason="CreateContainerConfigError",
+            waiting_message=EPHEMERAL_REFUSED)) for c in spec["ephemeralContainers"]]
     if init_views:
         status["initContainerStatuses"] = [container_status(v, default_waiting="PodInitializing")
                                            for v in init_views]

@@ -125,3 +125,15 @@ def test_readiness_gates_hold_the_pod_back_until_their_condition_is_true(
     assert by_type["Ready"]["status"] == ready and by_type["Ready"].get("message") == message
     # The gate's own condition is someone else's: kept as it was.
     assert (by_type.get("lb/ready") or {}).get("status") == gate_status
+
+
+def test_ephemeral_containers_say_they_are_not_run() -> None:
+    pod: dict[str, Any] = {"metadata": {"name": "p"}, "spec": {
+        "ephemeralContainers": [{"name": "debugger", "image": "busybox"}]}}
+    status = compute_pod_status(pod, init_views=[], views=[view(run(RUNNING))],
+                                pod_ips=["10.0.0.1"], host_ip="10.0.0.2", now=100.0)
+    [debugger] = status["ephemeralContainerStatuses"]
+    assert debugger["name"] == "debugger" and not debugger["ready"]
+    assert debugger["state"] == {"waiting": {
+        "reason": "CreateContainerConfigError",
+        "message": "ephemeral containers are not supported by this kubelet"}}
