@@ -204,7 +204,7 @@ async def test_the_kube_api_access_volume_holds_the_token_the_ca_and_the_namespa
     try:
         setup = await vm.set_up(created, ObjectReader(api, "default"), allocatable={})
         path = Path(setup.volumes["kube-api-access-x7k2p"].host_path)
-        assert sorted(p.name for p in path.iterdir() if not p.name.startswith("..")) == [
+        assert sorted(n for n in os.listdir(path) if not n.startswith("..")) == [
             "ca.crt", "namespace", "token"]
         assert (path / "namespace").read_text() == "default"
         assert (path / "ca.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
