@@ -105,7 +105,10 @@ def _payload_differs(files: Payload, old_dir: Path, fs_group: int | None) -> boo
         try:
             if on_disk.read_bytes() != projection.data:
                 return True
-            if on_disk.stat().st_mode & 0o7777 != _file_mode(projection.mode, fs_group):
+            st = on_disk.stat()
+            if st.st_mode & 0o7777 != _file_mode(projection.mode, fs_group):
+                return True
+            if projection.fs_user is not None and st.st_uid != projection.fs_user:
                 return True
         except OSError:
             return True
@@ -134,8 +137,9 @@ def _write_files(files: Payload, ts_dir: Path, fs_group: int | None) -> None:
             os.write(fd, projection.data)
         finally:
             os.close(fd)
-        if fs_group is not None:
-            os.chown(full, -1, fs_group)
+        if fs_group is not None or projection.fs_user is not None:
+            os.chown(full, -1 if projection.fs_user is None else projection.fs_user,
+                     -1 if fs_group is None else fs_group)
         # chmod after the write: the mode asked for, not one the umask trimmed.
         os.chmod(full, _file_mode(projection.mode, fs_group))
     if fs_group is not None:

@@ -35,6 +35,18 @@ def effective_security_context(pod: Mapping[str, Any],
     return sc
 
 
+def fs_user_from(pod: Mapping[str, Any]) -> int | None:
+    """The one user every container runs as (kube's FsUserFrom), None when they differ or
+    one has none."""
+    spec = pod.get("spec") or {}
+    users = {effective_security_context(pod, c).get("runAsUser")
+             for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]}
+    if len(users) != 1:
+        return None
+    user = users.pop()
+    return int(user) if user is not None else None
+
+
 def pod_name_for_messages(pod: Mapping[str, Any]) -> str:
     """format.Pod: name_namespace(uid)."""
     meta = pod.get("metadata") or {}

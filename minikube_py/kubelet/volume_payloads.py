@@ -20,6 +20,7 @@ from minikube_py.kubelet.pod_objects import (
     require,
     secret_items,
 )
+from minikube_py.kubelet.security_context import fs_user_from
 from minikube_py.kubelet.tokens import TokenKey, token_key
 
 DEFAULT_MODE = 0o644  # what API defaulting gives every defaultMode
@@ -29,6 +30,7 @@ DEFAULT_MODE = 0o644  # what API defaulting gives every defaultMode
 class FileProjection:
     data: bytes
     mode: int
+    fs_user: int | None = None  # the file's owner, when not root
 
 
 Payload = dict[str, FileProjection]
@@ -160,7 +162,12 @@ def _projected_source(part: Mapping[str, Any], pod: Mapping[str, Any],
             raise ConfigError("failed to fetch token: no token was requested")
         if isinstance(token, ConfigError):
             raise token
-        return {str(sel.get("path") or ""): FileProjection(token.encode(), mode)}
+        # As kube: a token for one non-root user (or a group) is for them alone.
+        fs_user = fs_user_from(pod)
+        fs_group = ((pod.get("spec") or {}).get("securityContext") or {}).get("fsGroup")
+        if fs_user is not None or fs_group is not None:
+            mode = 0o600
+        return {str(sel.get("path") or ""): FileProjection(token.encode(), mode, fs_user)}
     kinds = [k for k in part if part.get(k)] or ["(empty)"]
     raise ConfigError(f"projected source {', '.join(kinds)} is not supported by this kubelet "
                       "yet")

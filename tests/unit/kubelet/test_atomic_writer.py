@@ -103,3 +103,8 @@ def test_paths_a_payload_may_not_have(path: str, message: str) -> None:
 @pytest.mark.parametrize("path", ["a", "a/b/c", "a..b", ".hidden"])
 def test_paths_a_payload_may_have(path: str) -> None:
     validate_path(path)
+
+
+def test_a_file_with_an_owner_is_given_to_it(tmp_path: Path) -> None:
+    write_atomically(tmp_path, {"token": FileProjection(b"t", 0o600, fs_user=1000)}, now=NOW)
+    assert os.stat(tmp_path / "token").st_uid == 1000

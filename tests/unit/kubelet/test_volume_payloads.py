@@ -118,3 +118,20 @@ def test_labels_are_quoted_as_go_does(text: str, quoted: str) -> None:
 def test_a_map_is_key_ordered_lines() -> None:
     assert format_map({"b": "2", "a": "1"}) == 'a="1"\nb="2"'
 
+
+
+@pytest.mark.parametrize(("security", "expected"), [
+    ({}, (0o644, None)),
+    ({"pod": {"runAsUser": 1000}}, (0o600, 1000)),
+    ({"pod": {"fsGroup": 2000}}, (0o600, None)),
+    ({"pod": {"runAsUser": 1000}, "container": {"runAsUser": 0}}, (0o600, 0)),
+])
+def test_a_token_for_one_user_or_a_group_is_theirs_alone(security: dict[str, Any],
+                                                         expected: tuple[int, int | None]) -> None:
+    pod = {"metadata": POD["metadata"], "spec": {
+        "serviceAccountName": "builder", "securityContext": security.get("pod", {}),
+        "containers": [{"name": "main", "securityContext": security.get("container", {})}]}}
+    source = {"path": "token"}
+    files = volume_payload({"projected": {"sources": [{"serviceAccountToken": source}]}}, pod,
+                           {}, {}, {token_key(pod, source): "jwt"})
+    assert (files["token"].mode, files["token"].fs_user) == expected
