@@ -524,7 +524,8 @@ class PodSyncer:
     async def _create_sandbox(self, pod: Pod, attempt: int,
                               ) -> tuple[str, cri.PodSandboxConfig, list[str]]:
         cfg = self._sandbox_config(pod, attempt)
-        await asyncio.to_thread(self._make_pod_dirs, pod)
+        await asyncio.to_thread(pod_log_dir(self.config.pods_dir, pod).mkdir, parents=True,
+                                exist_ok=True)
         sandbox_id = await self.cri.run_pod_sandbox(cfg)
         if (pod.get("spec") or {}).get("hostNetwork"):
             return sandbox_id, cfg, [self.config.node_ip]
@@ -539,9 +540,6 @@ class PodSyncer:
         if (pod.get("spec") or {}).get("hostNetwork"):
             return [self.config.node_ip]
         return list(runtime.sandboxes[0].ips) if runtime.sandboxes else []
-
-    def _make_pod_dirs(self, pod: Pod) -> None:
-        pod_log_dir(self.config.pods_dir, pod).mkdir(parents=True, exist_ok=True)
 
     # --- containers ----------------------------------------------------------------------
 
