@@ -248,3 +248,13 @@ async def test_the_token_file_is_rewritten_once_the_token_is_due(api: ApiService
         assert await token_file() != first
     finally:
         await vm.tear_down(created["metadata"]["uid"])
+
+
+async def test_a_downward_api_file_follows_the_pods_labels(api: ApiService,
+                                                           manager: VolumeManager) -> None:
+    p = pod({"name": "info", "downwardAPI": {"items": [
+        {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}})
+    path = Path((await set_up(manager, api, p)).volumes["info"].host_path) / "labels"
+    p["metadata"]["labels"] = {"app": "web", "version": "2"}
+    await set_up(manager, api, p)
+    assert path.read_text() == 'app="web"\nversion="2"'
