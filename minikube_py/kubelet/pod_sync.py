@@ -431,6 +431,8 @@ class PodSyncer:
         except CriError as e:
             if not e.not_found:
                 raise
+        if (pod.get("spec") or {}).get("restartPolicy") == "Never":
+            return StartOutcome(c["name"])  # it stays as the kill left it: terminated
         return StartOutcome(c["name"], Waiting("PostStartHookError", failure),
                             RETRY_CREATE_SECONDS)
 
