@@ -26,7 +26,8 @@ from minikube_py.kubelet.security_context import (
     verify_run_as_non_root,
 )
 from minikube_py.kubelet.specs import container_config, sandbox_hostname
-from minikube_py.kubelet.volume_manager import Volume, VolumeManager, container_mounts
+from minikube_py.kubelet.volume_manager import Volume, VolumeManager
+from minikube_py.kubelet.volume_mounts import container_mounts
 
 ETC_HOSTS_PATH = "/etc/hosts"
 # Where the kubelet says, in a container's annotations, it mounted the termination-log file.

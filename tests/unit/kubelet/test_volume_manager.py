@@ -17,13 +17,8 @@ from minikube_py.apiserver.service import ApiService
 from minikube_py.kubelet.mounts import is_mounted
 from minikube_py.kubelet.pod_objects import ConfigError, ObjectReader
 from minikube_py.kubelet.tokens import TokenManager
-from minikube_py.kubelet.volume_manager import (
-    Volume,
-    VolumeManager,
-    container_mounts,
-    refreshed_in_place,
-    resolve_sub_path,
-)
+from minikube_py.kubelet.volume_manager import Volume, VolumeManager, refreshed_in_place
+from minikube_py.kubelet.volume_mounts import container_mounts, resolve_sub_path
 
 UID = "pod-uid-1"
 
