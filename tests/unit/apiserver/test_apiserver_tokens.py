@@ -19,7 +19,7 @@ from minikube_py.apiserver.authn_tokens import SUCCESS_TTL
 from minikube_py.apiserver.authz import Decision, Verdict
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.requestinfo import RequestInfo
-from minikube_py.apiserver.satokens import LEEWAY
+from minikube_py.apiserver.satokens import EXTENDED_EXPIRATION, LEEWAY, WARN_ONLY_EXPIRATION
 from minikube_py.apiserver.service import ApiService
 from minikube_py.store.memory import MemoryKV
 
@@ -193,3 +193,41 @@ async def test_no_bearer_token_is_no_concern_of_these_authenticators(cluster: An
     async with aiohttp.ClientSession() as http, \
             http.get(f"{url}/api/v1/namespaces/default/pods") as resp:
         assert resp.status == 401  # nobody else in this chain: unauthenticated
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+async def test_the_kubelets_pod_bound_token_is_extended_but_reports_the_expiry_asked_for(
+        cluster: Any, clock: FakeClock) -> None:
+    svc, _, _ = cluster
+    await svc.create(SERVICEACCOUNTS, {"metadata": {"name": "ci"}}, namespace="default")
+    pod = await svc.create(PODS, pod_body("p", serviceAccountName="ci"), namespace="default")
+    ref = {"kind": "Pod", "apiVersion": "v1", "name": "p", "uid": pod["metadata"]["uid"]}
+    out = await token_for(svc, "ci", expirationSeconds=WARN_ONLY_EXPIRATION,
+                          boundObjectRef=ref)
+    assert out["status"]["expirationTimestamp"] == rfc3339(clock.now + WARN_ONLY_EXPIRATION)
+    claims = claims_of(out["status"]["token"])
+    assert claims["exp"] == int(clock.now) + EXTENDED_EXPIRATION
+    assert claims["kubernetes.io"]["warnafter"] == int(clock.now) + WARN_ONLY_EXPIRATION
+
+
+@pytest.mark.parametrize("spec", [
+    {},  # not bound to a pod
+    {"audiences": ["vault"], "bind": True},  # not for the API
+])
+async def test_other_tokens_of_that_length_are_not_extended(cluster: Any, clock: FakeClock,
+                                                            spec: dict[str, Any]) -> None:
+    svc, _, _ = cluster
+    await svc.create(SERVICEACCOUNTS, {"metadata": {"name": "ci"}}, namespace="default")
+    if spec.pop("bind", False):
+        pod = await svc.create(PODS, pod_body("p", serviceAccountName="ci"),
+                               namespace="default")
+        spec["boundObjectRef"] = {"kind": "Pod", "apiVersion": "v1", "name": "p",
+                                  "uid": pod["metadata"]["uid"]}
+    out = await token_for(svc, "ci", expirationSeconds=WARN_ONLY_EXPIRATION, **spec)
+    claims = claims_of(out["status"]["token"])
+    assert claims["exp"] == int(clock.now) + WARN_ONLY_EXPIRATION
+    assert "warnafter" not in claims["kubernetes.io"]
