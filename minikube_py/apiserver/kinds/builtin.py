@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from minikube_py.apiserver.ipalloc import ServiceAllocations
 from minikube_py.apiserver.kinds import (
+    clusterrolebindings,
+    clusterroles,
     configmaps,
     controllerrevisions,
     cronjobs,
@@ -14,21 +16,32 @@ from minikube_py.apiserver.kinds import (
     events,
     jobs,
     leases,
+    localsubjectaccessreviews,
     namespaces,
     nodes,
     pods,
     replicasets,
     replicationcontrollers,
+    rolebindings,
+    roles,
     secrets,
+    selfsubjectaccessreviews,
+    selfsubjectreviews,
+    selfsubjectrulesreviews,
     serviceaccounts,
     services,
     statefulsets,
+    subjectaccessreviews,
 )
+from minikube_py.apiserver.kinds.accessreviews import Reviewer
+from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.kinds.registry import KindRegistry
 
 
-def builtin_kinds(allocations: ServiceAllocations) -> KindRegistry:
-    return KindRegistry([
+def builtin_kinds(allocations: ServiceAllocations,
+                  reviewer: Reviewer | None = None) -> KindRegistry:
+    """Every stored kind; the review APIs too when there are authorizers to ask."""
+    stored: list[Strategy] = [
         namespaces.STRATEGY,
         nodes.STRATEGY,
         pods.STRATEGY,
@@ -49,4 +62,18 @@ def builtin_kinds(allocations: ServiceAllocations) -> KindRegistry:
         cronjobs.STRATEGY,
         endpointslices.STRATEGY,
         events.EVENTS_V1_STRATEGY,
+        clusterroles.STRATEGY,
+        clusterrolebindings.STRATEGY,
+        roles.STRATEGY,
+        rolebindings.STRATEGY,
+    ]
+    if reviewer is None:
+        return KindRegistry(stored)
+    return KindRegistry([
+        *stored,
+        selfsubjectreviews.strategy(reviewer),
+        subjectaccessreviews.strategy(reviewer),
+        selfsubjectaccessreviews.strategy(reviewer),
+        localsubjectaccessreviews.strategy(reviewer),
+        selfsubjectrulesreviews.strategy(reviewer),
     ])
