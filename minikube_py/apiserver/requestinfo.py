@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aiohttp import web
+
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.kinds.registry import KindRegistry
 
@@ -49,6 +51,10 @@ class RequestInfo:
         if self.strategy is not None:
             return self.strategy.resource.plural
         return self.about[1] if self.about is not None else ""
+
+
+# Where the handler chain keeps an HTTP request's info, for the stages after the first.
+INFO_KEY = web.RequestKey("request_info", RequestInfo)
 
 
 def request_info(method: str, path: str, query: Mapping[str, str],

@@ -36,9 +36,11 @@ from minikube_py.apiserver.kinds import (
 from minikube_py.apiserver.kinds.accessreviews import Reviewer
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.kinds.registry import KindRegistry
+from minikube_py.apiserver.satokens import ISSUER, TokenIssuer
 
 
-def builtin_kinds(allocations: ServiceAllocations,
+def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
+                  audiences: tuple[str, ...] = (ISSUER,),
                   reviewer: Reviewer | None = None) -> KindRegistry:
     """Every stored kind; the review APIs too when there are authorizers to ask."""
     stored: list[Strategy] = [
@@ -50,7 +52,7 @@ def builtin_kinds(allocations: ServiceAllocations,
         endpoints.STRATEGY,
         configmaps.STRATEGY,
         secrets.STRATEGY,
-        serviceaccounts.STRATEGY,
+        serviceaccounts.strategy(issuer, audiences),
         replicationcontrollers.STRATEGY,
         leases.STRATEGY,
         deployments.STRATEGY,
