@@ -28,6 +28,7 @@ from minikube_py.apiserver.authn import (
     node_user,
     standard_authenticators,
 )
+from minikube_py.apiserver.authz import AlwaysAllow
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.protocolerrors import ProtocolErrorLog
 from minikube_py.apiserver.satokens import TokenIssuer
@@ -157,7 +158,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     api = ApiService(store, service_cidr=config.service_cidr,
                      token_issuer=TokenIssuer(sa_key.private_key, clock=time.time),
                      kubelet_tls=client_context(pki.ca.cert, pki.kubelet_client),
-                     pod_security=config.pod_security)
+                     pod_security=config.pod_security,
+                     authorizers=[AlwaysAllow()] if config.authorization_mode == "AlwaysAllow"
+                     else None)
     await api.start()
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())
