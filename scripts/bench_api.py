@@ -19,7 +19,13 @@ The cluster is `serve --simulated-nodes N` on its own data dir, ports, bridge an
 (10.244.250.0/24, 10.112.250.0/24), deleted at the end. Needs root (serve starts
 containerd); without `etcd` on PATH the anchors are skipped.
 
+With `--authorization-mode AlwaysAllow` serve skips RBAC (to measure what authorization
+costs); with `--identity user` the clients are not the cluster admin (system:masters, which
+is allowed before RBAC is asked) but a user of a certificate made for the run, bound to
+cluster-admin through RBAC, so every request is decided by RBAC (and its cache).
+
 Usage: scripts/bench_api.py [--clients 32] [--creates 5000] [--nodes 1000] [--quick]
+       [--authorization-mode Node,RBAC|AlwaysAllow] [--identity admin|user]
 """
 
 from __future__ import annotations
@@ -109,11 +115,15 @@ async def expect(resp: aiohttp.ClientResponse, status: int) -> bytes:
 
 # --- the cluster under test ----------------------------------------------------------------
 
+BENCH_USER, BENCH_GROUP = "bench-user", "bench-users"
+
+
 class Serve:
-    def __init__(self, nodes: int) -> None:
+    def __init__(self, nodes: int, authorization_mode: str = "Node,RBAC") -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="bench-api-"))
         self.port = free_port()
         self.nodes = nodes
+        self.authorization_mode = authorization_mode
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.dir / "serve.log"
 
@@ -121,12 +131,29 @@ class Serve:
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def tls(self) -> ssl.SSLContext:
-        """The admin's credentials, from the PKI serve made in its data dir."""
+    def tls(self, identity: str = "admin") -> ssl.SSLContext:
+        """The admin's credentials, from the PKI serve made in its data dir; or, for
+        `identity` "user", those of a certificate for BENCH_USER made from the same CA."""
         pki = self.dir / "data" / "pki"
         ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
-        ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+        if identity == "user":
+            cert, key = self.user_certificate()
+            ctx.load_cert_chain(str(cert), str(key))
+        else:
+            ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         return ctx
+
+    def user_certificate(self) -> tuple[Path, Path]:
+        from datetime import UTC, datetime
+
+        from minikube_py.pki.certs import CertSpec
+        from minikube_py.pki.cluster import KeyPair, PkiLayout, ensure_cluster_pki
+
+        pair = KeyPair(self.dir / "user.crt", self.dir / "user.key")
+        ensure_cluster_pki(PkiLayout(self.dir / "data" / "pki"),
+                           [(pair, CertSpec(BENCH_USER, (BENCH_GROUP,), client=True))],
+                           datetime.now(UTC))
+        return pair.cert, pair.key
 
     def start(self) -> None:
         with self.log.open("wb") as log:
@@ -134,7 +161,8 @@ class Serve:
                 [sys.executable, "-m", "minikube_py", "serve", "--data-dir",
                  str(self.dir / "data"), "--api-port", str(self.port), "--kubelet-port", "0",
                  "--pod-cidr", "10.244.250.0/24", "--bridge", "mkpybench",
-                 "--service-cidr", "10.112.250.0/24", "--simulated-nodes", str(self.nodes)],
+                 "--service-cidr", "10.112.250.0/24", "--simulated-nodes", str(self.nodes),
+                 "--authorization-mode", self.authorization_mode],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while "cluster ready" not in self.log.read_text(errors="replace"):
@@ -228,6 +256,21 @@ async def create_namespace(http: aiohttp.ClientSession, url: str, name: str) -> 
     async with http.post(f"{url}/api/v1/namespaces",
                          json={"metadata": {"name": name}}) as resp:
         await expect(resp, 201)
+
+
+async def bind_bench_user(serve: Serve) -> None:
+    """As the admin: bind cluster-admin to the bench user's group, through RBAC."""
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "bench-users"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "cluster-admin"},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                             "name": BENCH_GROUP}]}
+    connector = aiohttp.TCPConnector(ssl=serve.tls())
+    async with aiohttp.ClientSession(connector=connector) as admin:
+        async with admin.post(f"{serve.url}/apis/rbac.authorization.k8s.io/v1/"
+                              "clusterrolebindings", json=binding) as resp:
+            await expect(resp, 201)
 
 
 # --- phases --------------------------------------------------------------------------------
@@ -488,6 +531,11 @@ async def main() -> None:
     parser.add_argument("--churn-seconds", type=float, default=60.0)
     parser.add_argument("--etcd", default=shutil.which("etcd"))
     parser.add_argument("--quick", action="store_true", help="a tenth of every count")
+    parser.add_argument("--authorization-mode", choices=["Node,RBAC", "AlwaysAllow"],
+                        default="Node,RBAC", help="serve's --authorization-mode")
+    parser.add_argument("--identity", choices=["admin", "user"], default="admin",
+                        help="the clients' identity: the admin (system:masters) or a user "
+                             "RBAC authorizes")
     parser.add_argument("--only", default="", help="comma-separated phases: "
                         "creates,gets,lists,watch,bind,memory")
     args = parser.parse_args()
@@ -497,11 +545,14 @@ async def main() -> None:
     def wanted(phase: str) -> bool:
         return only is None or phase in only
 
-    serve = Serve(args.nodes // scale)
-    print(f"starting serve with {serve.nodes} simulated nodes ...", flush=True)
+    serve = Serve(args.nodes // scale, args.authorization_mode)
+    print(f"starting serve with {serve.nodes} simulated nodes, authorization "
+          f"{args.authorization_mode}, clients as {args.identity} ...", flush=True)
     serve.start()
     etcd = Etcd(args.etcd) if args.etcd else None
-    tls = serve.tls()
+    if args.identity == "user":
+        await bind_bench_user(serve)
+    tls = serve.tls(args.identity)
     connector = aiohttp.TCPConnector(limit=args.clients * 2, ssl=tls)
     timeout = aiohttp.ClientTimeout(total=600)
     try:
