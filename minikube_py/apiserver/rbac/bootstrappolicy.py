@@ -281,7 +281,11 @@ def cluster_role_bindings() -> list[Obj]:
     return [
         _cluster_binding("cluster-admin", _subject("Group", "system:masters")),
         _cluster_binding("system:monitoring", _subject("Group", "system:monitoring")),
-        _cluster_binding("system:discovery", authenticated),
+        # kube binds discovery to authenticated users only (since 1.14); this cluster lets
+        # anonymous clients read discovery too, as issue 7 and authn.PUBLIC_PATHS say (the
+        # anonymous authenticator lets nothing else through).
+        _cluster_binding("system:discovery", authenticated,
+                         _subject("Group", "system:unauthenticated")),
         _cluster_binding("system:basic-user", authenticated),
         _cluster_binding("system:public-info-viewer", authenticated,
                          _subject("Group", "system:unauthenticated")),
