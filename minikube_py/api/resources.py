@@ -72,6 +72,10 @@ CLUSTERROLES = _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRol
 ROLEBINDINGS = _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True)
 CLUSTERROLEBINDINGS = _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings",
                          "ClusterRoleBinding", False)
+# Answered, never stored (the API server's authorizers decide); kubelets ask it who may
+# call them.
+SUBJECTACCESSREVIEWS = _r("authorization.k8s.io", "v1", "subjectaccessreviews",
+                          "SubjectAccessReview", False)
 
 # Every stored kind (the review APIs of authorization.k8s.io are answered, never stored).
 BUILTIN: tuple[Resource, ...] = (

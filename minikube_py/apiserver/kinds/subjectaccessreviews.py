@@ -3,10 +3,9 @@ Asked of the API server's authorizers; the answer is the review with its status.
 
 from __future__ import annotations
 
-from minikube_py.api.resources import Resource
+from minikube_py.api.resources import SUBJECTACCESSREVIEWS
 from minikube_py.api.validation import invalid_value
 from minikube_py.apiserver.kinds.accessreviews import (
-    AUTHORIZATION_GROUP,
     Reviewer,
     ReviewStrategy,
     access_status,
@@ -19,8 +18,7 @@ from minikube_py.apiserver.kinds.accessreviews import (
 from minikube_py.apiserver.kinds.base import Obj
 from minikube_py.apiserver.options import RequestOptions
 
-SUBJECTACCESSREVIEWS = Resource(AUTHORIZATION_GROUP, "v1", "subjectaccessreviews",
-                                "SubjectAccessReview", False)
+__all__ = ["SUBJECTACCESSREVIEWS", "strategy"]
 
 
 class SubjectAccessReviewStrategy(ReviewStrategy):
