@@ -149,8 +149,9 @@ class Serve:
         from minikube_py.pki.certs import CertSpec
         from minikube_py.pki.cluster import KeyPair, PkiLayout, ensure_cluster_pki
 
-        pair = KeyPair(self.dir / "user.crt", self.dir / "user.key")
-        ensure_cluster_pki(PkiLayout(self.dir / "data" / "pki"),
+        layout = PkiLayout(self.dir / "data" / "pki")
+        pair = KeyPair(layout.root / "bench-user.crt", layout.root / "bench-user.key")
+        ensure_cluster_pki(layout,
                            [(pair, CertSpec(BENCH_USER, (BENCH_GROUP,), client=True))],
                            datetime.now(UTC))
         return pair.cert, pair.key

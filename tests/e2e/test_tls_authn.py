@@ -103,14 +103,13 @@ def test_the_kubelet_refuses_a_request_without_a_client_certificate(
     assert (status, body) == (401, "Unauthorized\n")
 
 
-def test_the_kubelet_asks_the_api_server_who_may_call_it(cluster: ServeProcess,
-                                                        tmp_path: Path) -> None:
+def test_the_kubelet_asks_the_api_server_who_may_call_it(cluster: ServeProcess) -> None:
     """The API server's client is let in; anyone else as a SubjectAccessReview on the
     node's subresource says: the admin (system:masters) yes, a plain user no."""
     url = kubelet_url(cluster) + "/containerLogs/default/web/httpd"
     assert cluster.https_get(url, cluster.pki.kubelet_client) == (200, "started\n")
     assert cluster.https_get(url, cluster.pki.admin) == (200, "started\n")
-    jane = KeyPair(tmp_path / "jane.crt", tmp_path / "jane.key")
+    jane = KeyPair(cluster.pki.root / "e2e-jane.crt", cluster.pki.root / "e2e-jane.key")
     ensure_cluster_pki(cluster.pki, [(jane, CertSpec("jane", ("dev",), client=True))],
                        datetime.now(UTC))
     assert cluster.https_get(url, jane) == (403, "Forbidden (user=jane, verb=get, "
