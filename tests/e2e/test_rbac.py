@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes import client, config
 
 from tests.e2e.cluster import KUBECTL, NEEDS_CONTAINERD, ServeProcess, running_serve
 
@@ -172,3 +173,44 @@ def test_nothing_in_process_was_refused(cluster: ServeProcess) -> None:
     """The scheduler, the controllers, kube-proxy, DNS and the kubelet, each as itself, were
     allowed everything they asked for."""
     assert "is forbidden" not in cluster.log
+
+
+# --- the official Python client ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rbac_api(cluster: ServeProcess) -> Iterator[client.ApiClient]:
+    api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    yield api_client
+    api_client.close()
+
+
+def test_the_official_client_creates_gets_and_lists_rbac_objects(rbac_api: client.ApiClient) -> None:
+    rbac = client.RbacAuthorizationV1Api(rbac_api)
+    rbac.create_namespaced_role(NS, client.V1Role(
+        metadata=client.V1ObjectMeta(name="cm-reader"),
+        rules=[client.V1PolicyRule(verbs=["get"], api_groups=[""],
+                                   resources=["configmaps"])]))
+    rbac.create_namespaced_role_binding(NS, client.V1RoleBinding(
+        metadata=client.V1ObjectMeta(name="cm-reader"),
+        role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role",
+                                  name="cm-reader"),
+        subjects=[client.RbacV1Subject(kind="ServiceAccount", name="reader",
+                                       namespace=NS)]))
+    role = rbac.read_namespaced_role("cm-reader", NS)
+    assert role.rules[0].resources == ["configmaps"]
+    assert "cm-reader" in {b.metadata.name
+                           for b in rbac.list_namespaced_role_binding(NS).items}
+    names = {r.metadata.name for r in rbac.list_cluster_role().items}
+    assert {"cluster-admin", "view", "system:node-proxier"} <= names
+    assert rbac.read_cluster_role_binding("cluster-admin").subjects[0].name == \
+        "system:masters"
+
+
+def test_the_official_client_asks_a_subject_access_review(rbac_api: client.ApiClient) -> None:
+    review = client.AuthorizationV1Api(rbac_api).create_subject_access_review(
+        client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
+            user=SA, groups=["system:serviceaccounts", f"system:serviceaccounts:{NS}"],
+            resource_attributes=client.V1ResourceAttributes(verb="list", resource="pods",
+                                                            namespace=NS))))
+    assert review.status.allowed is True
