@@ -48,10 +48,12 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 SIMULATED = "minikube-py.dev/simulated"
@@ -521,6 +523,158 @@ async def phase_memory(http: aiohttp.ClientSession, serve: Serve, url: str, n: i
             f"{churned:.0f} MB after {updates} updates in {churn_seconds:.0f} s"]
 
 
+# --- the security chain's cost -------------------------------------------------------------
+
+class ApiOnly:
+    """The API server alone (its store, ApiService, HTTP) in a child process running this
+    script with --api-only: `secure` is serve's front door (HTTPS with the cluster's
+    certificates, kube's authenticators, the default authorizer chain), `open` the same
+    server without any of it (plain HTTP, everyone the admin, everything allowed). Nothing
+    else differs, so the difference is what the security chain costs."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.dir = Path(tempfile.mkdtemp(prefix=f"bench-api-{mode}-"))
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--api-only", mode, "--api-only-port", str(self.port),
+             "--api-only-dir", str(self.dir)], cwd=ROOT, stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if line.strip() != b"ready":
+            raise SystemExit(f"the {mode} API server did not start: {line!r}")
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.mode == 'secure' else 'http'}://127.0.0.1:{self.port}"
+
+    def tls(self, *, admin: bool) -> ssl.SSLContext:
+        pki = self.dir / "pki"
+        ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        if admin:
+            ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+        return ctx
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+async def run_api_only(mode: str, port: int, data: Path) -> None:
+    """The child of ApiOnly: serve the API until terminated."""
+    from minikube_py.apiserver.authn import standard_authenticators
+    from minikube_py.apiserver.authz import AlwaysAllow
+    from minikube_py.apiserver.http import build_app
+    from minikube_py.apiserver.satokens import TokenIssuer
+    from minikube_py.apiserver.service import ApiService
+    from minikube_py.pki.cluster import (
+        ADMIN,
+        PkiLayout,
+        api_server_spec,
+        ensure_cluster_pki,
+        load_service_account_key,
+    )
+    from minikube_py.pki.tls import server_context
+    from minikube_py.store.node import RaftStore
+
+    store = RaftStore(data / "store")
+    await store.start()
+    tasks = [asyncio.create_task(store.run())]
+    tls: ssl.SSLContext | None = None
+    if mode == "secure":
+        pki = PkiLayout(data / "pki")
+        ensure_cluster_pki(pki, [(pki.api_server, api_server_spec(
+            node_ip="127.0.0.1", service_cidr="10.96.0.0/12")), (pki.admin, ADMIN)],
+            datetime.now(UTC))
+        key = load_service_account_key(pki)
+        api = ApiService(store, token_issuer=TokenIssuer(key.private_key, clock=time.time))
+        tls = server_context(pki.api_server, pki.ca.cert)
+    else:
+        api = ApiService(store, authorizers=[AlwaysAllow()])
+    await api.start()
+    tasks.append(asyncio.create_task(api.run()))
+    app = build_app(api, authenticators=standard_authenticators(api.token_authenticators())
+                    ) if mode == "secure" else build_app(api)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls).start()
+    print("ready", flush=True)
+    await asyncio.gather(*tasks)
+
+
+async def service_account_token(http: aiohttp.ClientSession, url: str, ns: str) -> str:
+    """A token of a ServiceAccount bound to a Role that lets it create ConfigMaps in `ns`
+    (not `edit`: an API server alone runs no aggregation controller to fill it)."""
+    async with http.post(f"{url}/api/v1/namespaces/{ns}/serviceaccounts",
+                         json={"metadata": {"name": "bench"}}) as resp:
+        await expect(resp, 201)
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "bench-creator"},
+            "rules": [{"verbs": ["create"], "apiGroups": [""], "resources": ["configmaps"]}]}
+    async with http.post(f"{url}/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+                         json=role) as resp:
+        await expect(resp, 201)
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "bench-creator"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                           "name": "bench-creator"},
+               "subjects": [{"kind": "ServiceAccount", "name": "bench", "namespace": ns}]}
+    async with http.post(
+            f"{url}/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+            json=binding) as resp:
+        await expect(resp, 201)
+    async with http.post(f"{url}/api/v1/namespaces/{ns}/serviceaccounts/bench/token",
+                         json={"spec": {"expirationSeconds": 3600}}) as resp:
+        return str(json.loads(await expect(resp, 201))["status"]["token"])
+
+
+async def security_creates(url: str, n: int, clients: int, what: str, *,
+                           tls: ssl.SSLContext | None, token: str | None = None,
+                           ns: str) -> Rate:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    connector = aiohttp.TCPConnector(limit=clients * 2, ssl=tls if tls is not None else False)
+    async with aiohttp.ClientSession(connector=connector, headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=600)) as http:
+        path = f"{url}/api/v1/namespaces/{ns}/configmaps"
+
+        async def create(i: int) -> None:
+            async with http.post(path, json=configmap(f"cm-{i}")) as resp:
+                await expect(resp, 201)
+
+        return await drive(n, clients, create, what)
+
+
+async def phase_security(n: int, clients: int) -> list[str]:
+    """ConfigMap creates over keep-alive connections: without the security chain, then
+    through it as the admin (a client certificate of system:masters) and as a ServiceAccount
+    (a bearer JWT whose account is looked up, then RBAC's decision)."""
+    open_api = ApiOnly("open")
+    try:
+        async with aiohttp.ClientSession() as http:
+            await create_namespace(http, open_api.url, "bench-sec")
+        plain = await security_creates(open_api.url, n, clients, "creates, no security chain",
+                                       tls=None, ns="bench-sec")
+    finally:
+        open_api.stop()
+    secure = ApiOnly("secure")
+    try:
+        admin_tls = secure.tls(admin=True)
+        async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=admin_tls)) as http:
+            await create_namespace(http, secure.url, "bench-sec")
+            await create_namespace(http, secure.url, "bench-sa")
+            token = await service_account_token(http, secure.url, "bench-sa")
+        admin = await security_creates(secure.url, n, clients, "creates, TLS + x509 admin",
+                                       tls=admin_tls, ns="bench-sec")
+        robot = await security_creates(secure.url, n, clients, "creates, TLS + SA token + RBAC",
+                                       tls=secure.tls(admin=False), token=token, ns="bench-sa")
+    finally:
+        secure.stop()
+    return [plain.line(), admin.line(plain), robot.line(plain)]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -538,14 +692,26 @@ async def main() -> None:
                         help="the clients' identity: the admin (system:masters) or a user "
                              "RBAC authorizes")
     parser.add_argument("--only", default="", help="comma-separated phases: "
-                        "creates,gets,lists,watch,bind,memory")
+                        "creates,gets,lists,watch,bind,memory,security")
+    parser.add_argument("--api-only", choices=["open", "secure"], help=argparse.SUPPRESS)
+    parser.add_argument("--api-only-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--api-only-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.api_only:
+        await run_api_only(args.api_only, args.api_only_port, args.api_only_dir)
+        return
     scale = 10 if args.quick else 1
     only = set(args.only.split(",")) if args.only else None
 
     def wanted(phase: str) -> bool:
         return only is None or phase in only
 
+    if wanted("security"):
+        print("the security chain (API servers of their own, one at a time):", flush=True)
+        for line in await phase_security(args.creates // scale, args.clients):
+            print(line, flush=True)
+        if only == {"security"}:
+            return
     serve = Serve(args.nodes // scale, args.authorization_mode)
     print(f"starting serve with {serve.nodes} simulated nodes, authorization "
           f"{args.authorization_mode}, clients as {args.identity} ...", flush=True)
@@ -591,5 +757,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    import uvloop  # as serve runs
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        uvloop.run(main())
