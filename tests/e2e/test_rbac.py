@@ -61,7 +61,7 @@ def bare_kubeconfig(cluster: ServeProcess, tmp_path_factory: pytest.TempPathFact
     """A kubeconfig with only the server and the CA: no client certificate, so the token
     alone says who calls."""
     path = tmp_path_factory.mktemp("bare") / "kubeconfig"
-    env = {"KUBECONFIG": str(path), "PATH": "/usr/bin:/bin"}
+    env = {"KUBECONFIG": str(path), "HOME": str(path.parent), "PATH": "/usr/bin:/bin"}
     for args in (["set-cluster", "c", f"--server={cluster.api_url}",
                   f"--certificate-authority={cluster.pki.ca.cert}", "--embed-certs"],
                  ["set-context", "c", "--cluster=c"], ["use-context", "c"]):
