@@ -19,7 +19,13 @@ The cluster is `serve --simulated-nodes N` on its own data dir, ports, bridge an
 (10.244.250.0/24, 10.112.250.0/24), deleted at the end. Needs root (serve starts
 containerd); without `etcd` on PATH the anchors are skipped.
 
+With `--authorization-mode AlwaysAllow` serve skips RBAC (to measure what authorization
+costs); with `--identity user` the clients are not the cluster admin (system:masters, which
+is allowed before RBAC is asked) but a user of a certificate made for the run, bound to
+cluster-admin through RBAC, so every request is decided by RBAC (and its cache).
+
 Usage: scripts/bench_api.py [--clients 32] [--creates 5000] [--nodes 1000] [--quick]
+       [--authorization-mode Node,RBAC|AlwaysAllow] [--identity admin|user]
 """
 
 from __future__ import annotations
@@ -111,11 +117,15 @@ async def expect(resp: aiohttp.ClientResponse, status: int) -> bytes:
 
 # --- the cluster under test ----------------------------------------------------------------
 
+BENCH_USER, BENCH_GROUP = "bench-user", "bench-users"
+
+
 class Serve:
-    def __init__(self, nodes: int) -> None:
+    def __init__(self, nodes: int, authorization_mode: str = "Node,RBAC") -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="bench-api-"))
         self.port = free_port()
         self.nodes = nodes
+        self.authorization_mode = authorization_mode
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.dir / "serve.log"
 
@@ -123,12 +133,30 @@ class Serve:
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def tls(self) -> ssl.SSLContext:
-        """The admin's credentials, from the PKI serve made in its data dir."""
+    def tls(self, identity: str = "admin") -> ssl.SSLContext:
+        """The admin's credentials, from the PKI serve made in its data dir; or, for
+        `identity` "user", those of a certificate for BENCH_USER made from the same CA."""
         pki = self.dir / "data" / "pki"
         ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
-        ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+        if identity == "user":
+            cert, key = self.user_certificate()
+            ctx.load_cert_chain(str(cert), str(key))
+        else:
+            ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         return ctx
+
+    def user_certificate(self) -> tuple[Path, Path]:
+        from datetime import UTC, datetime
+
+        from minikube_py.pki.certs import CertSpec
+        from minikube_py.pki.cluster import KeyPair, PkiLayout, ensure_cluster_pki
+
+        layout = PkiLayout(self.dir / "data" / "pki")
+        pair = KeyPair(layout.root / "bench-user.crt", layout.root / "bench-user.key")
+        ensure_cluster_pki(layout,
+                           [(pair, CertSpec(BENCH_USER, (BENCH_GROUP,), client=True))],
+                           datetime.now(UTC))
+        return pair.cert, pair.key
 
     def start(self) -> None:
         with self.log.open("wb") as log:
@@ -136,7 +164,8 @@ class Serve:
                 [sys.executable, "-m", "minikube_py", "serve", "--data-dir",
                  str(self.dir / "data"), "--api-port", str(self.port), "--kubelet-port", "0",
                  "--pod-cidr", "10.244.250.0/24", "--bridge", "mkpybench",
-                 "--service-cidr", "10.112.250.0/24", "--simulated-nodes", str(self.nodes)],
+                 "--service-cidr", "10.112.250.0/24", "--simulated-nodes", str(self.nodes),
+                 "--authorization-mode", self.authorization_mode],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while "cluster ready" not in self.log.read_text(errors="replace"):
@@ -230,6 +259,21 @@ async def create_namespace(http: aiohttp.ClientSession, url: str, name: str) -> 
     async with http.post(f"{url}/api/v1/namespaces",
                          json={"metadata": {"name": name}}) as resp:
         await expect(resp, 201)
+
+
+async def bind_bench_user(serve: Serve) -> None:
+    """As the admin: bind cluster-admin to the bench user's group, through RBAC."""
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "bench-users"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "cluster-admin"},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                             "name": BENCH_GROUP}]}
+    connector = aiohttp.TCPConnector(ssl=serve.tls())
+    async with aiohttp.ClientSession(connector=connector) as admin:
+        async with admin.post(f"{serve.url}/apis/rbac.authorization.k8s.io/v1/"
+                              "clusterrolebindings", json=binding) as resp:
+            await expect(resp, 201)
 
 
 # --- phases --------------------------------------------------------------------------------
@@ -561,20 +605,26 @@ async def run_api_only(mode: str, port: int, data: Path) -> None:
 
 
 async def service_account_token(http: aiohttp.ClientSession, url: str, ns: str) -> str:
-    """A token of a ServiceAccount bound to the `edit` ClusterRole in `ns`."""
+    """A token of a ServiceAccount bound to a Role that lets it create ConfigMaps in `ns`
+    (not `edit`: an API server alone runs no aggregation controller to fill it)."""
     async with http.post(f"{url}/api/v1/namespaces/{ns}/serviceaccounts",
                          json={"metadata": {"name": "bench"}}) as resp:
         await expect(resp, 201)
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "bench-creator"},
+            "rules": [{"verbs": ["create"], "apiGroups": [""], "resources": ["configmaps"]}]}
+    async with http.post(f"{url}/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+                         json=role) as resp:
+        await expect(resp, 201)
     binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-               "metadata": {"name": "bench-edit"},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                           "name": "edit"},
+               "metadata": {"name": "bench-creator"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                           "name": "bench-creator"},
                "subjects": [{"kind": "ServiceAccount", "name": "bench", "namespace": ns}]}
     async with http.post(
             f"{url}/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
             json=binding) as resp:
-        if resp.status != 404:  # no RBAC API: every authenticated user may do everything
-            await expect(resp, 201)
+        await expect(resp, 201)
     async with http.post(f"{url}/api/v1/namespaces/{ns}/serviceaccounts/bench/token",
                          json={"spec": {"expirationSeconds": 3600}}) as resp:
         return str(json.loads(await expect(resp, 201))["status"]["token"])
@@ -636,6 +686,11 @@ async def main() -> None:
     parser.add_argument("--churn-seconds", type=float, default=60.0)
     parser.add_argument("--etcd", default=shutil.which("etcd"))
     parser.add_argument("--quick", action="store_true", help="a tenth of every count")
+    parser.add_argument("--authorization-mode", choices=["Node,RBAC", "AlwaysAllow"],
+                        default="Node,RBAC", help="serve's --authorization-mode")
+    parser.add_argument("--identity", choices=["admin", "user"], default="admin",
+                        help="the clients' identity: the admin (system:masters) or a user "
+                             "RBAC authorizes")
     parser.add_argument("--only", default="", help="comma-separated phases: "
                         "creates,gets,lists,watch,bind,memory,security")
     parser.add_argument("--api-only", choices=["open", "secure"], help=argparse.SUPPRESS)
@@ -657,11 +712,14 @@ async def main() -> None:
             print(line, flush=True)
         if only == {"security"}:
             return
-    serve = Serve(args.nodes // scale)
-    print(f"starting serve with {serve.nodes} simulated nodes ...", flush=True)
+    serve = Serve(args.nodes // scale, args.authorization_mode)
+    print(f"starting serve with {serve.nodes} simulated nodes, authorization "
+          f"{args.authorization_mode}, clients as {args.identity} ...", flush=True)
     serve.start()
     etcd = Etcd(args.etcd) if args.etcd else None
-    tls = serve.tls()
+    if args.identity == "user":
+        await bind_bench_user(serve)
+    tls = serve.tls(args.identity)
     connector = aiohttp.TCPConnector(limit=args.clients * 2, ssl=tls)
     timeout = aiohttp.ClientTimeout(total=600)
     try:
