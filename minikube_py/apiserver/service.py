@@ -23,12 +23,13 @@ from minikube_py.apiserver.authn import LOOPBACK, Authenticator, UserInfo
 from minikube_py.apiserver.authn_tokens import BootstrapTokens, ServiceAccountTokens
 from minikube_py.apiserver.authz import AlwaysAllow, Authorizer, authorize
 from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_object
-from minikube_py.apiserver.bootstrap import ensure_builtin_objects
+from minikube_py.apiserver.bootstrap import ensure_builtin_objects, kubernetes_service_ip
 from minikube_py.apiserver.compaction import compaction_loop
 from minikube_py.apiserver.inprocess import InProcessClient
 from minikube_py.apiserver.ipalloc import ServiceAllocations
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.kinds.builtin import builtin_kinds
+from minikube_py.apiserver.kubernetesservice import KubernetesServiceReconciler
 from minikube_py.apiserver.logs import KubeletLogStream, open_kubelet_log
 from minikube_py.apiserver.objectstore import ObjectStore, Written
 from minikube_py.apiserver.options import RequestOptions
@@ -114,6 +115,13 @@ class ApiService(InProcessClient):
     def authorize(self, user: UserInfo, info: RequestInfo) -> None:
         """The authorization stage, for HTTP requests and in-process clients alike."""
         authorize(self.authorizers, user, info)
+
+    def kubernetes_service_reconciler(self, address: str | None, port: int, *,
+                                      interval: float = 10.0) -> KubernetesServiceReconciler:
+        """What keeps the `kubernetes` Service leading pods to this server at `address`:`port`
+        (None: no address pods reach); it acts as the API server itself, as kube's does."""
+        return KubernetesServiceReconciler(self, cluster_ip=kubernetes_service_ip(self),
+                                           address=address, port=port, interval=interval)
 
     def as_user(self, user: UserInfo) -> InProcessClient:
         """The in-process client of a component acting as `user`."""
