@@ -6,6 +6,7 @@ validation) only look. What plugins see is in admissionapi.py."""
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 from minikube_py.api import errors
@@ -17,6 +18,7 @@ from minikube_py.apiserver.admissionapi import Operation as Operation  # re-expo
 from minikube_py.apiserver.objectstore import ObjectStore
 from minikube_py.apiserver.podsecurity.plugin import PodSecurity
 from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
+from minikube_py.apiserver.serviceaccountadmission import ServiceAccountAdmission
 
 Obj = dict[str, Any]
 # The namespaces NamespaceLifecycle never lets go ("immortal" in kube).
@@ -120,6 +122,15 @@ def _tolerates(t: Any, key: str) -> bool:
 
 
 def default_admission(objects: ObjectStore,
-                      pod_security: PodSecurityConfig | None = None) -> Admission:
-    return Admission([NamespaceLifecycle(objects), DefaultTolerationSeconds()],
-                     [PodSecurity(objects, pod_security or PodSecurityConfig())])
+                      pod_security: PodSecurityConfig | None = None, *,
+                      service_accounts: bool = False,
+                      rng: random.Random | None = None) -> Admission:
+    """kube's plugins in kube's order. `service_accounts` enables ServiceAccount admission,
+    which refuses pods until their namespace's `default` account exists: kube-apiserver
+    enables it; API servers without a ServiceAccount controller beside them (most tests)
+    leave it off, as kube's integration framework does."""
+    mutating: list[AdmissionPlugin] = [NamespaceLifecycle(objects)]
+    if service_accounts:
+        mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
+    mutating.append(DefaultTolerationSeconds())
+    return Admission(mutating, [PodSecurity(objects, pod_security or PodSecurityConfig())])

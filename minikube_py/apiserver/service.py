@@ -68,7 +68,8 @@ class ApiService(InProcessClient):
                  authorizers: list[Authorizer] | None = None,
                  token_issuer: TokenIssuer | None = None,
                  kubelet_tls: ssl.SSLContext | None = None,
-                 pod_security: PodSecurityConfig | None = None) -> None:
+                 pod_security: PodSecurityConfig | None = None,
+                 service_account_admission: bool = False) -> None:
         super().__init__(self, LOOPBACK)
         self.authorizers: list[Authorizer] = authorizers or [AlwaysAllow()]
         # How the API server reaches kubelets (logs, exec, port-forward): TLS with its
@@ -87,7 +88,10 @@ class ApiService(InProcessClient):
         self.kinds = builtin_kinds(self.allocations, self.token_issuer, self.token_audiences)
         self.objects = ObjectStore(kv, clock)
         self.rest = RestContext(self.objects, self.kinds,
-                                default_admission(self.objects, pod_security), clock, self.rng)
+                                default_admission(self.objects, pod_security,
+                                                  service_accounts=service_account_admission,
+                                                  rng=self.rng),
+                                clock, self.rng)
         self.fanout = WatchFanout(kv, self.kinds.resource_of_key)
         self._kubernetes_target_port = kubernetes_service_target_port
         self._tasks = TaskSet("apiserver")
