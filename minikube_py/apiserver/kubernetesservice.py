@@ -93,14 +93,22 @@ def endpoint_slice_repaired(current: Obj, want: Obj) -> Obj | None:
     return _repaired(current, want, ("endpoints", "ports"))
 
 
+def stray_endpoint_slices(slices: list[Obj], want: Obj) -> list[str]:
+    """Slices claiming to be the `kubernetes` Service's that are not the API server's own
+    (another name, or another address type): kube's EndpointsAdapter deletes them, since
+    kube-proxy would send the Service's traffic to them too."""
+    return [s["metadata"]["name"] for s in slices
+            if s["metadata"]["name"] != NAME or s.get("addressType") != want["addressType"]]
+
+
 def _repaired(current: Obj, want: Obj, fields: tuple[str, ...]) -> Obj | None:
+    # The labels too are exactly the API server's (kube's EndpointsAdapter sets them all).
     labels = (current.get("metadata") or {}).get("labels") or {}
     wanted_labels = want["metadata"]["labels"]
-    if all(current.get(f) == want.get(f) for f in fields) and \
-            all(labels.get(k) == v for k, v in wanted_labels.items()):
+    if all(current.get(f) == want.get(f) for f in fields) and labels == wanted_labels:
         return None
     fixed = copy.deepcopy(current)
-    fixed["metadata"]["labels"] = {**labels, **wanted_labels}
+    fixed["metadata"]["labels"] = dict(wanted_labels)
     for f in fields:
         if f in want:
             fixed[f] = copy.deepcopy(want[f])
@@ -135,7 +143,18 @@ class KubernetesServiceReconciler:
     async def reconcile(self) -> None:
         await self._ensure(SERVICES, self.service, service_repaired)
         await self._ensure(ENDPOINTS, self.endpoints, endpoints_repaired)
+        await self._delete_stray_slices()
         await self._ensure(ENDPOINTSLICES, self.endpoint_slice, endpoint_slice_repaired)
+
+    async def _delete_stray_slices(self) -> None:
+        found = await self.client.list(ENDPOINTSLICES, namespace=NAMESPACE,
+                                       label_selector=f"{SERVICE_NAME_LABEL}={NAME}")
+        for name in stray_endpoint_slices(found["items"], self.endpoint_slice):
+            try:
+                await self.client.delete(ENDPOINTSLICES, name, namespace=NAMESPACE)
+            except ApiError as e:
+                if e.code != 404:
+                    raise
 
     async def _ensure(self, resource: Resource, want: Obj,
                       repaired: Callable[[Obj, Obj], Obj | None]) -> None:

@@ -19,6 +19,7 @@ from minikube_py.apiserver.kubernetesservice import (
     kubernetes_endpoints,
     kubernetes_service,
     service_repaired,
+    stray_endpoint_slices,
 )
 from minikube_py.apiserver.service import ApiService
 from minikube_py.store.memory import MemoryKV
@@ -96,15 +97,22 @@ def test_the_endpoints_are_rewritten_when_address_port_or_label_differ(
         assert fixed["metadata"]["labels"] == want["metadata"]["labels"]
 
 
-def test_labels_others_added_to_the_endpoint_slice_stay() -> None:
+def test_the_endpoint_slice_labels_are_exactly_the_api_servers() -> None:
     want = kubernetes_endpoint_slice(ADDRESS, 6443)
-    current = stored(kubernetes_endpoint_slice("10.244.9.1", 6443))
+    current = stored(want)
     current["metadata"]["labels"]["team"] = "infra"
     fixed = endpoint_slice_repaired(current, want)
     assert fixed is not None
-    assert fixed["metadata"]["labels"] == {"kubernetes.io/service-name": "kubernetes",
-                                           "team": "infra"}
-    assert fixed["endpoints"] == want["endpoints"]
+    assert fixed["metadata"]["labels"] == {"kubernetes.io/service-name": "kubernetes"}
+
+
+def test_slices_claiming_the_service_that_are_not_the_api_servers_are_strays() -> None:
+    want = kubernetes_endpoint_slice(ADDRESS, 6443)
+    ours = stored(want)
+    other = stored({**want, "metadata": {"name": "kubernetes-extra", "namespace": "default"}})
+    ipv6 = stored({**want, "addressType": "IPv6"})
+    assert stray_endpoint_slices([ours, other], want) == ["kubernetes-extra"]
+    assert stray_endpoint_slices([ipv6], want) == ["kubernetes"]
 
 
 def test_a_right_endpoint_slice_is_left_alone() -> None:
@@ -194,6 +202,18 @@ async def test_the_reconciler_repairs_every_interval(api: ApiService) -> None:
         await reconciler.run()
     assert rounds == [3.0, 3.0]
     assert (await get(api, ENDPOINTSLICES))["endpoints"][0]["addresses"] == [ADDRESS]
+
+
+async def test_a_stray_slice_for_the_service_is_deleted(api: ApiService) -> None:
+    await api.create(ENDPOINTSLICES, {
+        "metadata": {"name": "kubernetes-rogue",
+                     "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": "IPv4", "endpoints": [{"addresses": ["10.244.9.9"]}],
+        "ports": [{"name": "https", "port": 1}]}, namespace="default")
+    await api.kubernetes_service_reconciler(ADDRESS, 7443).reconcile()
+    names = [s["metadata"]["name"]
+             for s in (await api.list(ENDPOINTSLICES, namespace="default"))["items"]]
+    assert names == ["kubernetes"]
 
 
 async def test_the_service_is_made_again_if_deleted(api: ApiService) -> None:
