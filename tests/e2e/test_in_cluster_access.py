@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, config
 
-from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, running_serve, wait_for
+from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, free_port, running_serve, wait_for
 
 pytestmark = NEEDS_CONTAINERD
 
@@ -176,3 +176,18 @@ def test_a_pod_naming_a_missing_account_is_refused(cluster: ServeProcess) -> Non
             'serviceaccount "ghost" not found') in result.stderr
 
 
+
+
+def test_after_a_restart_on_another_port_the_service_leads_to_the_new_one(
+        cluster: ServeProcess) -> None:
+    """Last in this module: it restarts the module's cluster."""
+    assert cluster.stop() == 0
+    cluster.api_port = free_port()
+    cluster.start()
+    eps = cluster.kubectl_json("get", "endpointslice", "kubernetes", "-n", "default")
+    assert eps["ports"] == [{"name": "https", "port": cluster.api_port, "protocol": "TCP"}]
+    assert eps["endpoints"][0]["addresses"] == [NODE_ADDRESS]
+    service = cluster.kubectl_json("get", "service", "kubernetes", "-n", "default")
+    assert service["spec"]["ports"][0]["targetPort"] == cluster.api_port
+    status, _ = cluster.https_get(f"https://{NODE_ADDRESS}:{cluster.api_port}/version", None)
+    assert status == 200
