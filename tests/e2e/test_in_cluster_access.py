@@ -102,8 +102,8 @@ def test_the_cluster_ip_leads_to_the_api_under_its_service_name(cluster: ServePr
 def test_a_pod_reaches_the_api_port_through_the_kubernetes_service(
         cluster: ServeProcess) -> None:
     """From inside a pod, by the Service's name (cluster DNS, then kube-proxy's DNAT to the
-    node address). TCP only: busybox's TLS client cannot finish a handshake with the API
-    server (it resets), so the TLS side is checked from the host above."""
+    node address). TCP only: busybox's own TLS client finishes no handshake with Python's
+    OpenSSL server (docs/design-notes.md), so TLS is checked from the host above."""
     def connected() -> bool:
         result = cluster.kubectl("exec", "client", "--", "nc", "-w", "5",
                                  "kubernetes.default.svc.cluster.local", "443",
