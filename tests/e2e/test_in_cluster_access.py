@@ -154,6 +154,17 @@ def test_the_pod_got_the_service_account_volume_as_kube_gives_it(
         {"mountPath": TOKEN_PATH, "name": volume["name"], "readOnly": True}]
 
 
+def test_kubectl_describes_the_service_account_volume_as_kubes(cluster: ServeProcess) -> None:
+    out = cluster.kubectl("describe", "pod", "client").stdout
+    assert f"{TOKEN_PATH} from kube-api-access-" in out and "(ro)" in out
+    for line in ("Type:                    Projected (a volume that contains injected data "
+                 "from multiple sources)",
+                 "TokenExpirationSeconds:  3607",
+                 "ConfigMapName:           kube-root-ca.crt",
+                 "DownwardAPI:             true"):
+        assert line in out, out
+
+
 def test_the_official_client_reads_the_mutated_pod(cluster: ServeProcess) -> None:
     api_client = config.new_client_from_config(config_file=str(cluster.kubeconfig))
     try:
