@@ -9,6 +9,7 @@ import gc
 import logging
 import os
 import signal
+import ssl
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -36,7 +37,7 @@ from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
-from minikube_py.clustersettings import save_remembered
+from minikube_py.clustersettings import WILDCARD_HOSTS, save_remembered
 from minikube_py.config import ServeConfig
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
@@ -161,7 +162,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
                      kubelet_tls=client_context(pki.ca.cert, pki.kubelet_client),
                      pod_security=config.pod_security,
                      authorizers=[AlwaysAllow()] if config.authorization_mode == "AlwaysAllow"
-                     else None)
+                     else None,
+                     kubernetes_service_target_port=config.api_port,
+                     service_account_admission=True)
     await api.start()
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())
@@ -171,13 +174,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     await runner.setup()
     sup.on_stop("apiserver-http", runner.cleanup)
     tls = server_context(pki.api_server, pki.ca.cert)
-    try:
-        await web.TCPSite(runner, config.api_host, config.api_port, ssl_context=tls,
-                          reuse_address=True).start()
-    except OSError as e:
-        raise StartupError(
-            f"cannot listen on {config.api_host}:{config.api_port}: {e.strerror} "
-            f"(is another cluster running? pick another port with --api-port)") from e
+    await _listen(runner, config.api_host, config.api_port, tls)
     write_kubeconfig(config.kubeconfig_path, config.api_url,
                      KubeconfigCredentials.read(pki.ca.cert, pki.admin))
     # Only now, with the data dir locked, the API port bound and the host network free, does
@@ -203,6 +200,15 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         # Its pod network is not ours to shape: reach the node on loopback.
         node_ip = "127.0.0.1"
         progress.step(f"using containerd at {socket_path}")
+    # Pods reach the API at the node's address (the `kubernetes` Service leads there); with
+    # a foreign containerd they cannot reach this node at all, so the Service leads nowhere.
+    api_address = node_ip if own_network else None
+    if api_address is not None and config.api_host not in (*WILDCARD_HOSTS, api_address):
+        await _listen(runner, api_address, config.api_port, tls)
+        progress.step(f"API server also listening on https://{api_address}:{config.api_port} "
+                      f"for pods")
+    sup.start("kubernetes-service", api.kubernetes_service_reconciler(
+        api_address, config.api_port).run())
     async with _step("the built-in images"):
         imported = await ensure_builtin_images(socket_path)
     if imported:
@@ -234,9 +240,10 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         cluster_dns=(config.cluster_dns,) if own_network else (),
         lease_renew_interval=renew_every,
     ), authorizer=SubjectAccessReviews(node_client))
+    root_ca = await asyncio.to_thread(pki.ca.cert.read_text)
     controllers = build_controllers(
         ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),
-        config.controllers)
+        config.controllers, root_ca=root_ca)
     proxy_client, proxy_informers = acting_as(KUBE_PROXY, "kube-proxy")
     proxy = KubeProxy(proxy_client, proxy_informers, node_name=config.node, node_ips=(node_ip,),
                       pod_bridge=config.bridge_name,
@@ -269,6 +276,15 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     ready = progress.clock() - progress.started
     progress.step(f"node {config.node} is Ready ({node_ip})")
     return Cluster(config, store, api, sup, kubelet, ready)
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLContext) -> None:
+    try:
+        await web.TCPSite(runner, host, port, ssl_context=tls, reuse_address=True).start()
+    except OSError as e:
+        raise StartupError(
+            f"cannot listen on {host}:{port}: {e.strerror} "
+            f"(is another cluster running? pick another port with --api-port)") from e
 
 
 def cluster_certificates(config: ServeConfig) -> list[tuple[KeyPair, CertSpec]]:

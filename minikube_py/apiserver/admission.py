@@ -6,6 +6,7 @@ validation) only look. What plugins see is in admissionapi.py."""
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 from minikube_py.api import errors
@@ -18,6 +19,7 @@ from minikube_py.apiserver.nodeauthz import node_identity
 from minikube_py.apiserver.objectstore import ObjectStore
 from minikube_py.apiserver.podsecurity.plugin import PodSecurity
 from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
+from minikube_py.apiserver.serviceaccountadmission import ServiceAccountAdmission
 
 Obj = dict[str, Any]
 # The namespaces NamespaceLifecycle never lets go ("immortal" in kube).
@@ -222,9 +224,18 @@ def _refused(attrs: Attributes, why: str) -> ApiError:
 
 def default_admission(objects: ObjectStore,
                       pod_security: PodSecurityConfig | None = None,
-                      plugins: list[AdmissionPlugin] | None = None) -> Admission:
-    """kube's order, as far as it applies here; `plugins` (RBAC's escalation check) after
-    the built-in mutating ones."""
-    return Admission([NamespaceLifecycle(objects), DefaultTolerationSeconds(), *(plugins or [])],
-                     [PodSecurity(objects, pod_security or PodSecurityConfig()),
-                      NodeRestriction()])
+                      plugins: list[AdmissionPlugin] | None = None, *,
+                      service_accounts: bool = False,
+                      rng: random.Random | None = None) -> Admission:
+    """kube's plugins in kube's order; `plugins` (RBAC's escalation check) after the
+    built-in mutating ones. `service_accounts` enables ServiceAccount admission, which
+    refuses pods until their namespace's `default` account exists: kube-apiserver enables
+    it; API servers without a ServiceAccount controller beside them (most tests) leave it
+    off, as kube's integration framework does."""
+    mutating: list[AdmissionPlugin] = [NamespaceLifecycle(objects)]
+    if service_accounts:
+        mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
+    mutating.append(DefaultTolerationSeconds())
+    mutating += plugins or []
+    return Admission(mutating, [PodSecurity(objects, pod_security or PodSecurityConfig()),
+                                NodeRestriction()])

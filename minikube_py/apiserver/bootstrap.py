@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import NAMESPACES, SERVICES
 from minikube_py.apiserver.admission import SYSTEM_NAMESPACES
+from minikube_py.apiserver.kubernetesservice import NAMESPACE, kubernetes_service
 
 if TYPE_CHECKING:
     from minikube_py.apiserver.service import ApiService
@@ -17,10 +18,11 @@ async def ensure_builtin_objects(svc: ApiService, kubernetes_target_port: int) -
     for ns in SYSTEM_NAMESPACES:
         with contextlib.suppress(ApiError):  # AlreadyExists on restart
             await svc.create_object(NAMESPACES, {"metadata": {"name": ns}}, None)
-    body = {"metadata": {"name": "kubernetes", "namespace": "default",
-                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"clusterIP": str(svc.allocations.ips.network.network_address + 1),
-                     "ports": [{"name": "https", "port": 443, "protocol": "TCP",
-                                "targetPort": kubernetes_target_port}]}}
+    body = kubernetes_service(kubernetes_service_ip(svc), kubernetes_target_port)
     with contextlib.suppress(ApiError):
-        await svc.create_object(SERVICES, body, "default")
+        await svc.create_object(SERVICES, body, NAMESPACE)
+
+
+def kubernetes_service_ip(svc: ApiService) -> str:
+    """The `kubernetes` Service's ClusterIP: the first address of the service range."""
+    return str(svc.allocations.ips.network.network_address + 1)

@@ -32,12 +32,13 @@ from minikube_py.apiserver.authz import (
 )
 from minikube_py.apiserver.authzstate import RBAC_KINDS, AuthorizationState
 from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_object
-from minikube_py.apiserver.bootstrap import ensure_builtin_objects
+from minikube_py.apiserver.bootstrap import ensure_builtin_objects, kubernetes_service_ip
 from minikube_py.apiserver.compaction import compaction_loop
 from minikube_py.apiserver.inprocess import InProcessClient
 from minikube_py.apiserver.ipalloc import ServiceAllocations
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.kinds.builtin import builtin_kinds
+from minikube_py.apiserver.kubernetesservice import KubernetesServiceReconciler
 from minikube_py.apiserver.logs import KubeletLogStream, open_kubelet_log
 from minikube_py.apiserver.nodeauthz import NodeAuthorizer
 from minikube_py.apiserver.objectstore import ObjectStore, Written
@@ -81,7 +82,8 @@ class ApiService(InProcessClient):
                  authorizers: list[Authorizer] | None = None,
                  token_issuer: TokenIssuer | None = None,
                  kubelet_tls: ssl.SSLContext | None = None,
-                 pod_security: PodSecurityConfig | None = None) -> None:
+                 pod_security: PodSecurityConfig | None = None,
+                 service_account_admission: bool = False) -> None:
         super().__init__(self, LOOPBACK)
         # The RBAC policy and the Node authorizer's graph, fed from the store; the
         # authorizers are kube's standard chain unless the caller gives others.
@@ -106,7 +108,9 @@ class ApiService(InProcessClient):
         self.objects = ObjectStore(kv, clock)
         escalation = RbacEscalationCheck(self.authz_state.policy, self.decide)
         self.rest = RestContext(self.objects, self.kinds,
-                                default_admission(self.objects, pod_security, [escalation]),
+                                default_admission(self.objects, pod_security, [escalation],
+                                                  service_accounts=service_account_admission,
+                                                  rng=self.rng),
                                 clock, self.rng)
         self.fanout = WatchFanout(kv, self.kinds.resource_of_key)
         self._kubernetes_target_port = kubernetes_service_target_port
@@ -154,6 +158,13 @@ class ApiService(InProcessClient):
         if resource in RBAC_KINDS and not opts.dry_run and not written.deleted:
             self.authz_state.written(resource, written.obj)
         return written
+
+    def kubernetes_service_reconciler(self, address: str | None, port: int, *,
+                                      interval: float = 10.0) -> KubernetesServiceReconciler:
+        """What keeps the `kubernetes` Service leading pods to this server at `address`:`port`
+        (None: no address pods reach); it acts as the API server itself, as kube's does."""
+        return KubernetesServiceReconciler(self, cluster_ip=kubernetes_service_ip(self),
+                                           address=address, port=port, interval=interval)
 
     def as_user(self, user: UserInfo) -> InProcessClient:
         """The in-process client of a component acting as `user`."""

@@ -24,6 +24,7 @@ from minikube_py.controllers.replicaset import (
     ReplicaSetController,
     ReplicationControllerController,
 )
+from minikube_py.controllers.rootcacertpublisher import RootCaCertPublisher
 from minikube_py.controllers.serviceaccount import ServiceAccountController
 from minikube_py.controllers.statefulset import StatefulSetController
 
@@ -54,10 +55,12 @@ class ControllerSettings:
 Runner = Callable[[], Coroutine[Any, Any, None]]
 
 
-def build_controllers(ctx: ControllerContext,
-                      settings: ControllerSettings) -> list[tuple[str, Runner]]:
+def build_controllers(ctx: ControllerContext, settings: ControllerSettings, *,
+                      root_ca: str | None = None) -> list[tuple[str, Runner]]:
     """(task name, run) for every controller. Each controller module adds its line here;
-    each controller gets a context of its own, so that it waits only for its informers."""
+    each controller gets a context of its own, so that it waits only for its informers.
+    `root_ca` (the cluster CA, PEM) is what the root CA publisher puts in every namespace;
+    without it there is no publisher (as kube's, which needs a root CA to run)."""
     own = ctx.for_controller
     controllers: list[tuple[str, Runner]] = []
     w = settings.workers
@@ -78,6 +81,9 @@ def build_controllers(ctx: ControllerContext,
     controllers.append(("serviceaccount-controller", ServiceAccountController(own()).run))
     controllers.append(("clusterrole-aggregation-controller",
                         ClusterRoleAggregationController(own()).run))
+    if root_ca is not None:
+        controllers.append(("root-ca-cert-publisher",
+                            RootCaCertPublisher(own(), root_ca=root_ca).run))
     controllers.append(("pod-garbage-collector", PodGarbageCollector(
         own(), terminated_threshold=settings.terminated_pod_gc_threshold,
         period=settings.pod_gc_period,

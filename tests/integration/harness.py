@@ -77,9 +77,13 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float
 
 @asynccontextmanager
 async def control_plane(*, nodes: int = 2, scheduler: bool = True,
-                        node_spec: SimulatedNodeSpec | None = None) -> AsyncIterator[ControlPlane]:
+                        node_spec: SimulatedNodeSpec | None = None,
+                        service_account_admission: bool = False,
+                        ) -> AsyncIterator[ControlPlane]:
+    """`service_account_admission`: as serve's API server (pods then wait for their
+    namespace's default ServiceAccount: run its controller)."""
     kv = MemoryKV()
-    api = ApiService(kv)
+    api = ApiService(kv, service_account_admission=service_account_admission)
     await api.start()
     informers = InformerFactory(api)
     # Controllers and the scheduler act as their own identities, as in `serve`: what they

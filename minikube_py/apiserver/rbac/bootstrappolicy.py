@@ -163,8 +163,9 @@ _KUBE_CONTROLLER_MANAGER: tuple[PolicyRule, ...] = (
     # - the garbage collector (any owned object) and the namespace controller (anything
     #   in a namespace being deleted) read, update and delete objects of every kind;
     rule(("get", "list", "watch", "update", "patch", "delete"), "*", "*"),
-    # - the workload, endpoints and service account controllers create what they own;
-    rule("create", CORE, ("pods", "endpoints", "serviceaccounts")),
+    # - the workload, endpoints, service account and root CA publisher controllers create
+    #   what they own;
+    rule("create", CORE, ("pods", "endpoints", "serviceaccounts", "configmaps")),
     rule("create", APPS, ("replicasets", "controllerrevisions")),
     rule("create", BATCH, "jobs"),
     rule("create", DISCOVERY, "endpointslices"),
