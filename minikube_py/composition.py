@@ -26,6 +26,8 @@ from minikube_py.apiserver.authn import (
     UserInfo,
     node_user,
 )
+from minikube_py.apiserver.encryption import EncryptionConfigError
+from minikube_py.apiserver.encryptionkeys import open_encryption
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.protocolerrors import ProtocolErrorLog
 from minikube_py.apiserver.service import ApiService
@@ -34,10 +36,12 @@ from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
 from minikube_py.clustersettings import save_remembered
 from minikube_py.config import ServeConfig
+from minikube_py.control import ControlServer, control_socket
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
 from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.dns.server import ClusterDns
+from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import claim_host_network, proxy_settings, set_up_host_network
 from minikube_py.kubeconfig import write_kubeconfig
@@ -132,7 +136,16 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.start("store", store.run())
     progress.step(f"store ready at revision {store.revision}")
 
-    api = ApiService(store, service_cidr=config.service_cidr)
+    # The API server reads and writes through the encryption: the store holds Secrets
+    # encrypted (apiserver/encryptedkv.py says why there).
+    try:
+        encryption, notes = await open_encryption(config.data_dir, store,
+                                                  purge=store.purge_history)
+    except EncryptionConfigError as e:
+        raise StartupError(f"encryption of Secrets: {e}") from e
+    for note in notes:
+        progress.step(note)
+    api = ApiService(encryption.kv, service_cidr=config.service_cidr)
     await api.start()
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())
@@ -151,6 +164,14 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     # this cluster own its settings: a serve that failed before leaves nothing to `delete`.
     save_remembered(config.data_dir, config.cluster, claim)
     progress.step(f"API server listening on {config.api_url}")
+    control = ControlServer(control_socket(config.data_dir), control_commands(encryption),
+                            EXPECTED_ERRORS)
+    try:
+        await control.start()
+    except OSError as e:  # serve works without it; `encryption rotate-key` then needs it stopped
+        progress.step(f"warning: no control socket at {control.path}: {e}")
+    else:
+        sup.on_stop("control-socket", control.stop)
 
     socket_path = config.containerd_socket
     if socket_path is None:
