@@ -14,6 +14,8 @@ import click
 from click.core import ParameterSource
 
 from minikube_py import __version__
+from minikube_py.api.validation import dns1123_label_errors
+from minikube_py.apiserver.podsecurity.policy import LEVELS, Level, PodSecurityConfig, Policy
 from minikube_py.clustersettings import (
     CLUSTER_CIDR,
     DEFAULT_BRIDGE,
@@ -28,6 +30,7 @@ from minikube_py.clustersettings import (
 from minikube_py.config import DEFAULT_DATA_DIR, ServeConfig, default_node_name
 from minikube_py.controllers.manager import ControllerSettings
 from minikube_py.datalock import DataDirLock, busy
+from minikube_py.pki.cluster import subject_alt_name
 
 KUBERNETES_VERSION = "v1.32.0"
 T = TypeVar("T")
@@ -89,11 +92,24 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
               help="Seconds without a lease renewal before a node is NotReady.")
 @click.option("--simulated-nodes", type=click.IntRange(0, 20000), default=0,
               help="Add N simulated nodes (no containers; tainted, for scale tests).")
+@click.option("--tls-san", "tls_sans", multiple=True, metavar="NAME|IP",
+              help="Another name or address clients reach the API by, added to its serving "
+                   "certificate (repeatable; given on each start).")
+@click.option("--pod-security-default", type=click.Choice([lv.value for lv in LEVELS]),
+              default=Level.PRIVILEGED.value, show_default=True,
+              help="Pod Security level (enforce, audit and warn) of namespaces without "
+                   "pod-security.kubernetes.io labels, as kube-apiserver's admission "
+                   "configuration sets it (not remembered: give it on every start).")
+@click.option("--pod-security-exempt-namespace", "pod_security_exempt", multiple=True,
+              metavar="NAMESPACE",
+              help="A namespace Pod Security admission leaves alone (repeatable).")
 @click.pass_context
 def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           containerd_socket: Path | None, node_name: str, kubelet_port: int, pod_cidr: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str,
-          node_monitor_grace_period: float, simulated_nodes: int) -> None:
+          node_monitor_grace_period: float, simulated_nodes: int,
+          tls_sans: tuple[str, ...], pod_security_default: str,
+          pod_security_exempt: tuple[str, ...]) -> None:
     """Start the cluster and run it until Ctrl-C.
 
     The data dir remembers the cluster's settings: a restart without flags reuses them. The
@@ -118,13 +134,23 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         raise FlagRefused(str(e)) from e
     except SettingsFileError as e:
         raise click.ClickException(str(e)) from e
+    try:
+        sans = tuple(subject_alt_name(san) for san in tls_sans)
+    except ValueError as e:
+        raise FlagRefused(f"--tls-san {e}") from e
+    for ns in pod_security_exempt:
+        if dns1123_label_errors(ns):
+            raise FlagRefused(f"Invalid value for --pod-security-exempt-namespace: {ns!r} is "
+                              "not a namespace name")
     config = ServeConfig(
         data_dir=data_dir, api_host=settings.api_host, api_port=settings.api_port,
         containerd_socket=containerd_socket, node_name=settings.node_name,
         kubelet_port=settings.kubelet_port, pod_cidr=settings.pod_cidr,
         bridge_name=settings.bridge, service_cidr=settings.service_cidr,
-        simulated_nodes=simulated_nodes,
+        simulated_nodes=simulated_nodes, tls_sans=sans,
         controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr),
+        pod_security=PodSecurityConfig(Policy.at(Level(pod_security_default)),
+                                       exempt_namespaces=frozenset(pod_security_exempt)),
     )
     sys.exit(_run(serve_cluster(config)))
 
@@ -210,14 +236,12 @@ def _encryption_command(data_dir: Path, command: str) -> dict[str, Any]:
 def delete(data_dir: Path) -> None:
     """Delete a stopped cluster: its containers, what it owns on the host (pod bridge,
     routes, service rules; nothing it cannot prove is its own) and its data dir."""
-    from minikube_py.teardown import ClusterRunning, delete_cluster
+    from minikube_py.teardown import ClusterRunning, NoCluster, delete_cluster
 
     data_dir = data_dir.expanduser().absolute()
-    if not data_dir.exists():
-        raise click.ClickException(f"no cluster in {data_dir}")
     try:
         removed = _run(delete_cluster(data_dir))
-    except ClusterRunning as e:
+    except (ClusterRunning, NoCluster) as e:
         raise click.ClickException(str(e)) from e
     for what in removed:
         click.echo(what)

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TextIO
 
 from aiohttp import web
@@ -25,11 +26,13 @@ from minikube_py.apiserver.authn import (
     KUBE_SCHEDULER,
     UserInfo,
     node_user,
+    standard_authenticators,
 )
 from minikube_py.apiserver.encryption import EncryptionConfigError
 from minikube_py.apiserver.encryptionkeys import open_encryption
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.protocolerrors import ProtocolErrorLog
+from minikube_py.apiserver.satokens import TokenIssuer
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
@@ -44,10 +47,22 @@ from minikube_py.dns.server import ClusterDns
 from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import claim_host_network, proxy_settings, set_up_host_network
-from minikube_py.kubeconfig import write_kubeconfig
+from minikube_py.kubeconfig import KubeconfigCredentials, write_kubeconfig
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.kubelet import Kubelet
+from minikube_py.pki.certs import CertSpec
+from minikube_py.pki.cluster import (
+    ADMIN,
+    KUBELET_CLIENT,
+    KeyPair,
+    PkiLayout,
+    api_server_spec,
+    ensure_cluster_pki,
+    kubelet_serving_spec,
+    load_service_account_key,
+)
+from minikube_py.pki.tls import client_context, server_context
 from minikube_py.proxy.proxier import KubeProxy
 from minikube_py.runtime.containerd import (
     ContainerdConfig,
@@ -127,6 +142,12 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         raise StartupError(str(e)) from e
     progress.step(f"minikube-py {__version__}: starting a cluster in {config.data_dir}")
 
+    pki = config.pki
+    async with _step("the cluster's certificates"):
+        made = await asyncio.to_thread(ensure_cluster_pki, pki, cluster_certificates(config),
+                                       datetime.now(UTC))
+    _report_certificates(progress, pki, made)
+
     store = RaftStore(config.data_dir / "store")
     try:
         await store.start()
@@ -145,21 +166,29 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         raise StartupError(f"encryption of Secrets: {e}") from e
     for note in notes:
         progress.step(note)
-    api = ApiService(encryption.kv, service_cidr=config.service_cidr)
+    sa_key = await asyncio.to_thread(load_service_account_key, pki)
+    api = ApiService(encryption.kv, service_cidr=config.service_cidr,
+                     token_issuer=TokenIssuer(sa_key.private_key, clock=time.time),
+                     kubelet_tls=client_context(pki.ca.cert, pki.kubelet_client),
+                     pod_security=config.pod_security)
     await api.start()
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())
-    runner = web.AppRunner(build_app(api), access_log=None, shutdown_timeout=1.0,
+    app = build_app(api, authenticators=standard_authenticators(api.token_authenticators()))
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,
                            logger=ProtocolErrorLog(logging.getLogger("minikube_py.apiserver")))
     await runner.setup()
     sup.on_stop("apiserver-http", runner.cleanup)
+    tls = server_context(pki.api_server, pki.ca.cert)
     try:
-        await web.TCPSite(runner, config.api_host, config.api_port, reuse_address=True).start()
+        await web.TCPSite(runner, config.api_host, config.api_port, ssl_context=tls,
+                          reuse_address=True).start()
     except OSError as e:
         raise StartupError(
             f"cannot listen on {config.api_host}:{config.api_port}: {e.strerror} "
             f"(is another cluster running? pick another port with --api-port)") from e
-    write_kubeconfig(config.kubeconfig_path, config.api_url)
+    write_kubeconfig(config.kubeconfig_path, config.api_url,
+                     KubeconfigCredentials.read(pki.ca.cert, pki.admin))
     # Only now, with the data dir locked, the API port bound and the host network free, does
     # this cluster own its settings: a serve that failed before leaves nothing to `delete`.
     save_remembered(config.data_dir, config.cluster, claim)
@@ -213,9 +242,11 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     scheduler_client, scheduler_informers = acting_as(KUBE_SCHEDULER, "scheduler")
     scheduler = Scheduler(scheduler_client, scheduler_informers,
                           EventRecorder(scheduler_client, "default-scheduler"))
+    serving = pki.kubelet(config.node)
     kubelet = Kubelet(api.as_user(node_user(config.node)), cri, KubeletConfig(
         node_name=config.node, data_dir=config.data_dir, node_ip=node_ip,
-        pod_cidr=config.pod_cidr, server_host=node_ip, server_port=config.kubelet_port,
+        tls_cert_file=serving.cert, tls_private_key_file=serving.key,
+        client_ca_file=pki.ca.cert, pod_cidr=config.pod_cidr, server_host=node_ip, server_port=config.kubelet_port,
         cluster_dns=(config.cluster_dns,) if own_network else (),
         lease_renew_interval=renew_every,
     ))
@@ -254,6 +285,25 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     ready = progress.clock() - progress.started
     progress.step(f"node {config.node} is Ready ({node_ip})")
     return Cluster(config, store, api, sup, kubelet, ready)
+
+
+def cluster_certificates(config: ServeConfig) -> list[tuple[KeyPair, CertSpec]]:
+    """Every leaf certificate this serve needs, each where it lives under DATA/pki."""
+    pki = config.pki
+    api = api_server_spec(node_ip=config.node_ip, service_cidr=config.service_cidr,
+                          api_host=config.api_host, extra_sans=config.tls_sans)
+    return [(pki.api_server, api), (pki.admin, ADMIN), (pki.kubelet_client, KUBELET_CLIENT),
+            (pki.kubelet(config.node), kubelet_serving_spec(config.node, config.node_ip))]
+
+
+def _report_certificates(progress: Progress, pki: PkiLayout, made: list[str]) -> None:
+    if not made:
+        return
+    if all(line.endswith("(none existed)") or "signing key" in line for line in made):
+        progress.step(f"made the cluster's CA, certificates and keys in {pki.root}")
+        return
+    for line in made:
+        progress.step(line)
 
 
 @contextlib.asynccontextmanager

@@ -8,13 +8,16 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 from minikube_py.clustersettings import (
     DEFAULT_BRIDGE,
     DEFAULT_POD_CIDR,
     SERVICE_CIDR,
+    WILDCARD_HOSTS,
     ClusterSettings,
 )
 from minikube_py.controllers.manager import ControllerSettings
+from minikube_py.pki.cluster import PkiLayout
 
 DEFAULT_DATA_DIR = Path.home() / ".minikube-py"
 CONTEXT_NAME = "minikube-py"
@@ -40,7 +43,12 @@ class ServeConfig:
     kubelet_port: int = 10250
     # kwok-like nodes without containers, for scale tests (see minikube_py/simnode).
     simulated_nodes: int = 0
+    # More names and addresses the API server's certificate holds (--tls-san).
+    tls_sans: tuple[str, ...] = ()
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
+    # Pod Security admission: the policy of namespaces without labels (privileged, as
+    # kube's) and the exemptions.
+    pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
 
     @property
     def node(self) -> str:
@@ -61,10 +69,24 @@ class ServeConfig:
         return str(ipaddress.ip_network(self.service_cidr)[10])
 
     @property
+    def node_ip(self) -> str:
+        """The node's address: the first of its pod subnet, on the bridge serve makes; with
+        a foreign containerd (whose pod network is not ours) the node is on loopback."""
+        if self.containerd_socket is not None:
+            return "127.0.0.1"
+        return str(next(ipaddress.ip_network(self.pod_cidr).hosts()))
+
+    @property
     def kubeconfig_path(self) -> Path:
         return self.data_dir / "kubeconfig"
 
     @property
+    def pki(self) -> PkiLayout:
+        return PkiLayout(self.data_dir / "pki")
+
+    @property
     def api_url(self) -> str:
-        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "") else self.api_host
-        return f"http://{host}:{self.api_port}"
+        host = "127.0.0.1" if self.api_host in (*WILDCARD_HOSTS, "") else self.api_host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"https://{host}:{self.api_port}"

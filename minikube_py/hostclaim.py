@@ -97,8 +97,8 @@ def _check_bridge(name: str, claim: HostClaim | None, host: HostState, adopt: bo
     if found:
         raise ClaimRefused(
             f"--bridge {name} is the pod bridge of the minikube-py cluster in {found[1]}; "
-            f"choose another name with --bridge (if that data dir is gone, remove the bridge "
-            f"with `ip link del {name}`)", "--bridge")
+            f"choose another name with --bridge (if that cluster is stopped and no longer "
+            f"wanted, `minikube-py delete --data-dir {found[1]}` removes it)", "--bridge")
     if adopt and link.kind == "bridge":
         return
     raise ClaimRefused(f"--bridge {name}: the host has a network interface of that name that "
@@ -158,3 +158,21 @@ def _new_metric_base(rng: random.Random, host: HostState) -> int:
         if base not in used:
             return base
     raise ClaimRefused("no free route metric: every one drawn is in use on this machine")
+
+
+def orphaned_claim(host: HostState, data_dir: str) -> tuple[str, HostClaim] | None:
+    """(bridge, claim) of a cluster whose data dir is gone but whose bridge is still on the
+    host: the bridge's owner mark names the data dir and the owner id, which names its
+    iptables chains; its routes' metrics give the route base. None if no bridge names it."""
+    for link in host.links:
+        found = parse_alias(link.alias)
+        if found is None or found[1] != data_dir:
+            continue
+        owner = found[0]
+        bases = {r.base() for r in host.routes if r.kind is not None and r.dev == link.name}
+        # Without a route on the bridge, no route can be proven this cluster's: base -1
+        # matches none.
+        base = bases.pop() if len(bases) == 1 else -1
+        return link.name, HostClaim(owner=owner, iptables_prefix=prefix_for_owner(owner),
+                                    masquerade_mark=0, route_metric=base)
+    return None

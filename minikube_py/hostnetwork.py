@@ -15,7 +15,7 @@ from minikube_py.clustersettings import (
     fixed_conflict,
     load_remembered,
 )
-from minikube_py.hostclaim import ClaimRefused, check_host, choose_claim
+from minikube_py.hostclaim import ClaimRefused, check_host, choose_claim, orphaned_claim
 from minikube_py.proxy.iptables import IptablesError, saved_rules
 from minikube_py.proxy.iptables import cleanup as cleanup_proxy_rules
 from minikube_py.proxy.rules import ProxySettings, settings_for_bridge
@@ -99,3 +99,13 @@ async def release_host_network(remembered: Remembered) -> list[str]:
         done.append(f"left bridge {link.name}: it is not this cluster's "
                     f"({link.alias or 'no owner mark'})")
     return done
+
+
+async def release_orphaned_network(data_dir: Path) -> list[str]:
+    """What a cluster whose data dir is gone still holds on the host (its bridge names the
+    data dir): release it as `release_host_network` would; [] if no bridge names it."""
+    found = orphaned_claim(await read_host_state(), str(data_dir))
+    if found is None:
+        return []
+    bridge, claim = found
+    return await release_host_network(Remembered({"bridge": bridge}, claim))

@@ -1,21 +1,48 @@
-"""The kubeconfig that points kubectl (and client libraries) at this cluster."""
+"""The kubeconfig that points kubectl (and client libraries) at this cluster: the API's
+HTTPS URL, the cluster CA to trust and the admin's client certificate, all embedded, so
+that it works on its own, with no flags and no other file."""
 
 from __future__ import annotations
 
+import base64
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from minikube_py.config import CONTEXT_NAME
+from minikube_py.pki.cluster import KeyPair
 
 
-def render_kubeconfig(server_url: str, *, context: str = CONTEXT_NAME) -> str:
+@dataclass(frozen=True, slots=True)
+class KubeconfigCredentials:
+    """What the kubeconfig embeds, as PEM."""
+
+    ca_cert: bytes
+    client_cert: bytes
+    client_key: bytes
+
+    @classmethod
+    def read(cls, ca_cert: Path, client: KeyPair) -> KubeconfigCredentials:
+        return cls(ca_cert.read_bytes(), client.cert.read_bytes(), client.key.read_bytes())
+
+
+def _data(pem: bytes) -> str:
+    return base64.b64encode(pem).decode()
+
+
+def render_kubeconfig(server_url: str, credentials: KubeconfigCredentials, *,
+                      context: str = CONTEXT_NAME) -> str:
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": context, "cluster": {"server": server_url}}],
-        "users": [{"name": context, "user": {}}],
+        "clusters": [{"name": context, "cluster": {
+            "server": server_url,
+            "certificate-authority-data": _data(credentials.ca_cert)}}],
+        "users": [{"name": context, "user": {
+            "client-certificate-data": _data(credentials.client_cert),
+            "client-key-data": _data(credentials.client_key)}}],
         "contexts": [{"name": context, "context": {"cluster": context, "user": context,
                                                    "namespace": "default"}}],
         "current-context": context,
@@ -24,10 +51,14 @@ def render_kubeconfig(server_url: str, *, context: str = CONTEXT_NAME) -> str:
     return str(yaml.safe_dump(doc, sort_keys=False))
 
 
-def write_kubeconfig(path: Path, server_url: str) -> None:
-    """Atomically, so a kubectl reading it never sees half a file."""
+def write_kubeconfig(path: Path, server_url: str, credentials: KubeconfigCredentials) -> None:
+    """Atomically, so a kubectl reading it never sees half a file; created 0600, since it
+    holds the admin's private key."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(render_kubeconfig(server_url))
-    os.chmod(tmp, 0o600)
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(render_kubeconfig(server_url, credentials))
     os.replace(tmp, path)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from minikube_py.clustersettings import NOTHING_REMEMBERED, SettingsFileError, load_remembered
 from minikube_py.datalock import DataDirBusy, DataDirLock
-from minikube_py.hostnetwork import release_host_network
+from minikube_py.hostnetwork import release_host_network, release_orphaned_network
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess, cri_version
 
@@ -19,10 +19,20 @@ class ClusterRunning(Exception):
     pass
 
 
+class NoCluster(Exception):
+    pass
+
+
 async def delete_cluster(data_dir: Path) -> list[str]:
     """Remove every pod sandbox of the cluster's containerd, what the cluster owns on the
     host and the data dir; returns what was done, one line each. Refuses while a `serve`
-    holds the data dir or the cluster's containerd answers."""
+    holds the data dir or the cluster's containerd answers. When the data dir is gone, what
+    its cluster still holds on the host (a bridge that names it) is released."""
+    if not await asyncio.to_thread(data_dir.exists):
+        done = await release_orphaned_network(data_dir)
+        if not done:
+            raise NoCluster(f"no cluster in {data_dir}, and nothing on the host names it")
+        return done
     lock = DataDirLock(data_dir)
     try:
         lock.acquire()

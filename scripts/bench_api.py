@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Benchmark the API server's front door: a real `serve` driven over HTTP by concurrent
-keep-alive clients, with etcd 3.4 driven by the same client in the same run as the anchor.
+"""Benchmark the API server's front door: a real `serve` driven over HTTPS by concurrent
+keep-alive clients (as the cluster admin, with the admin certificate serve made), with
+etcd 3.4 driven by the same client (over plain HTTP, etcd's own) in the same run as the
+anchor.
 
 Phases (each prints rate, p50/p99 latency, and the ratio to its anchor where there is one):
 - ConfigMap creates and Pod creates (pods no scheduler serves, so only the API works);
@@ -32,6 +34,7 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -116,7 +119,14 @@ class Serve:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    def tls(self) -> ssl.SSLContext:
+        """The admin's credentials, from the PKI serve made in its data dir."""
+        pki = self.dir / "data" / "pki"
+        ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+        return ctx
 
     def start(self) -> None:
         with self.log.open("wb") as log:
@@ -336,7 +346,7 @@ async def phase_lists(http: aiohttp.ClientSession, url: str, clients: int,
 
 
 async def phase_watch(http: aiohttp.ClientSession, url: str, watchers: int, pods: int,
-                      clients: int) -> str:
+                      clients: int, tls: ssl.SSLContext) -> str:
     await create_namespace(http, url, "bench-watch")
     path = f"{url}/api/v1/namespaces/bench-watch/pods"
     async with http.get(path) as resp:
@@ -352,7 +362,7 @@ async def phase_watch(http: aiohttp.ClientSession, url: str, watchers: int, pods
         seen = 0
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
         async with aiohttp.ClientSession(timeout=timeout) as own, \
-                own.get(f"{path}?watch=true&resourceVersion={rv}") as resp:
+                own.get(f"{path}?watch=true&resourceVersion={rv}", ssl=tls) as resp:
             async for line in resp.content:
                 ev = json.loads(line)
                 lags.append(time.perf_counter() - sent[ev["object"]["metadata"]["name"]])
@@ -386,7 +396,8 @@ async def phase_watch(http: aiohttp.ClientSession, url: str, watchers: int, pods
             f"{quantile(lags, 99)*1e3:6.1f} ms  ({received} events)")
 
 
-async def phase_bind(http: aiohttp.ClientSession, url: str, n: int, clients: int) -> str:
+async def phase_bind(http: aiohttp.ClientSession, url: str, n: int, clients: int,
+                     tls: ssl.SSLContext) -> str:
     await create_namespace(http, url, "bench-bind")
     path = f"{url}/api/v1/namespaces/bench-bind/pods"
     async with http.get(path) as resp:
@@ -399,7 +410,7 @@ async def phase_bind(http: aiohttp.ClientSession, url: str, n: int, clients: int
     async def watch() -> None:
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
         async with aiohttp.ClientSession(timeout=timeout) as own, \
-                own.get(f"{path}?watch=true&resourceVersion={rv}") as resp:
+                own.get(f"{path}?watch=true&resourceVersion={rv}", ssl=tls) as resp:
             async for line in resp.content:
                 obj = json.loads(line)["object"]
                 name = obj["metadata"]["name"]
@@ -490,7 +501,8 @@ async def main() -> None:
     print(f"starting serve with {serve.nodes} simulated nodes ...", flush=True)
     serve.start()
     etcd = Etcd(args.etcd) if args.etcd else None
-    connector = aiohttp.TCPConnector(limit=args.clients * 2)
+    tls = serve.tls()
+    connector = aiohttp.TCPConnector(limit=args.clients * 2, ssl=tls)
     timeout = aiohttp.ClientTimeout(total=600)
     try:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
@@ -512,9 +524,9 @@ async def main() -> None:
                     print(line)
             if wanted("watch"):
                 print(await phase_watch(http, url, args.watchers // scale,
-                                        args.watch_pods // scale, args.clients))
+                                        args.watch_pods // scale, args.clients, tls))
             if wanted("bind"):
-                print(await phase_bind(http, url, n, args.clients))
+                print(await phase_bind(http, url, n, args.clients, tls))
             if wanted("memory"):
                 for line in await phase_memory(http, serve, url, args.memory_objects // scale,
                                                args.clients, args.churn_seconds / scale):

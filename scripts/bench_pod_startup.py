@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
 import statistics
 import sys
 import tempfile
@@ -44,10 +45,11 @@ def deployment(name: str, replicas: int) -> dict[str, Any]:
     }
 
 
-async def measure(api_url: str, name: str, replicas: int) -> tuple[list[float], float]:
+async def measure(api_url: str, tls: ssl.SSLContext, name: str,
+                  replicas: int) -> tuple[list[float], float]:
     """Per-pod latencies and the time from creating the Deployment to all pods Ready; also
     prints where the time went (created -> bound -> Running -> Ready, medians)."""
-    client = HttpClient(api_url)
+    client = HttpClient(api_url, tls=tls)
     seen: dict[str, float] = {}
     bound: dict[str, float] = {}
     running: dict[str, float] = {}
@@ -97,9 +99,10 @@ def main() -> None:
                              service_cidr="10.112.11.0/24")
         try:
             serve.start()
-            url = f"http://127.0.0.1:{serve.api_port}"
-            single, _ = asyncio.run(measure(url, "single", 1))
-            latencies, total = asyncio.run(measure(url, "burst", args.replicas))
+            admin = serve.tls(serve.pki.admin)
+            single, _ = asyncio.run(measure(serve.api_url, admin, "single", 1))
+            latencies, total = asyncio.run(measure(serve.api_url, admin, "burst",
+                                                   args.replicas))
         finally:
             serve.stop()
             serve.delete()

@@ -28,9 +28,9 @@ POD = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"first"},
 "spec":{"containers":[{"name":"c","image":"busybox","command":["sleep","3600"]}]}}"""
 
 
-async def create_and_wait_running(api_url: str) -> None:
+async def create_and_wait_running(serve: ServeProcess) -> None:
     """Through the API directly (not kubectl, whose own start-up would be measured too)."""
-    client = HttpClient(api_url)
+    client = HttpClient(serve.api_url, tls=serve.tls(serve.pki.admin))
     try:
         created = await client.create(PODS, json.loads(POD), namespace="default")
         stream = client.watch(PODS, namespace="default", field_selector="metadata.name=first",
@@ -71,7 +71,7 @@ def one_run(base: Path, index: int) -> dict[str, float]:
         cold = serve.start()
         ready_line = re.findall(r"cluster ready in ([0-9.]+) s", serve.log)
         containerd_line = re.findall(r"\[\s*(\d+) ms\] containerd .* ready", serve.log)
-        asyncio.run(create_and_wait_running(f"http://127.0.0.1:{serve.api_port}"))
+        asyncio.run(create_and_wait_running(serve))
         first_pod = time.monotonic() - t0
         time.sleep(2)  # idle: let start-up garbage settle before reading RSS
         assert serve.proc is not None

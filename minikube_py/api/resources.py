@@ -47,7 +47,8 @@ SERVICES = _r("", "v1", "services", "Service", True, short_names=("svc",), categ
 ENDPOINTS = _r("", "v1", "endpoints", "Endpoints", True, short_names=("ep",))
 CONFIGMAPS = _r("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",))
 SECRETS = _r("", "v1", "secrets", "Secret", True)
-SERVICEACCOUNTS = _r("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",))
+SERVICEACCOUNTS = _r("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",),
+                     subresources=("token",))
 REPLICATIONCONTROLLERS = _r("", "v1", "replicationcontrollers", "ReplicationController", True,
                             short_names=("rc",), categories=("all",),
                             subresources=("status", "scale"))

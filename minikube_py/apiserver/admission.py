@@ -1,20 +1,22 @@
 """Admission: the plugins every write passes after decoding and before the kind's strategy
 (kube-apiserver's admission chain). Each plugin names what it looks at and refuses with a
-Status; mutating plugins change the object in place."""
+Status; mutating plugins change the object in place, validating ones (after the kind's
+validation) only look. What plugins see is in admissionapi.py."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import NAMESPACES, PODS
-from minikube_py.apiserver.kinds.base import Strategy
+from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
+from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
+from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
 from minikube_py.apiserver.objectstore import ObjectStore
-from minikube_py.apiserver.options import RequestOptions
+from minikube_py.apiserver.podsecurity.plugin import PodSecurity
+from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 
 Obj = dict[str, Any]
 # The namespaces NamespaceLifecycle never lets go ("immortal" in kube).
@@ -26,38 +28,22 @@ _DEFAULT_TOLERATIONS = (
 )
 
 
-class Operation(StrEnum):
-    CREATE = "CREATE"
-    UPDATE = "UPDATE"
-    DELETE = "DELETE"
-
-
-@dataclass(slots=True)
-class Attributes:
-    """What a plugin sees of one write (kube's admission.Attributes)."""
-
-    operation: Operation
-    strategy: Strategy
-    namespace: str | None
-    name: str
-    obj: Obj | None  # the new object; None for a deletion
-    old: Obj | None  # the stored object for updates and deletions
-    opts: RequestOptions
-
-
-class AdmissionPlugin(Protocol):
-    async def admit(self, attrs: Attributes) -> None: ...
-
-
 class Admission:
-    """The chain: every plugin in order; the first refusal ends the write."""
+    """The chain: every mutating plugin in order (`admit`), later every validating one
+    (`validate`); the first refusal ends the write."""
 
-    def __init__(self, plugins: list[AdmissionPlugin]) -> None:
+    def __init__(self, plugins: list[AdmissionPlugin],
+                 validating: list[ValidatingPlugin] | None = None) -> None:
         self.plugins = plugins
+        self.validating = validating or []
 
     async def admit(self, attrs: Attributes) -> None:
         for plugin in self.plugins:
             await plugin.admit(attrs)
+
+    async def validate(self, attrs: Attributes) -> None:
+        for plugin in self.validating:
+            await plugin.validate(attrs)
 
 
 class NamespaceLifecycle:
@@ -133,5 +119,7 @@ def _tolerates(t: Any, key: str) -> bool:
     return bool(t.get("key") == key)
 
 
-def default_admission(objects: ObjectStore) -> Admission:
-    return Admission([NamespaceLifecycle(objects), DefaultTolerationSeconds()])
+def default_admission(objects: ObjectStore,
+                      pod_security: PodSecurityConfig | None = None) -> Admission:
+    return Admission([NamespaceLifecycle(objects), DefaultTolerationSeconds()],
+                     [PodSecurity(objects, pod_security or PodSecurityConfig())])

@@ -14,6 +14,7 @@ VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update
 _SUB_VERBS: dict[str, list[str]] = {
     "status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
     "binding": ["create"], "eviction": ["create"], "log": ["get"], "finalize": ["update"],
+    "token": ["create"],
 }
 VERSION_INFO = {
     "major": "1", "minor": "32", "gitVersion": "v1.32.0", "gitCommit": "minikube-py",

@@ -27,7 +27,7 @@ from minikube_py.apiserver.authn import (
 from minikube_py.apiserver.discovery import VERSION_INFO, Discovery, api_versions
 from minikube_py.apiserver.httpresource import ResourceRequest, serve_resource
 from minikube_py.apiserver.inprocess import unavailable
-from minikube_py.apiserver.requestinfo import RequestInfo, request_info
+from minikube_py.apiserver.requestinfo import INFO_KEY, request_info
 from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps
 from minikube_py.apiserver.streaming import STREAM_ROUTE, serve_pod_stream
@@ -52,7 +52,6 @@ class ApiServer:
 
 
 SERVER_KEY = web.AppKey("server", ApiServer)
-INFO_KEY = web.RequestKey("request_info", RequestInfo)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -94,14 +93,17 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
 
 @web.middleware
 async def request_stages(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request info, then authentication, then authorization, before any handler runs."""
+    """Request info, then authentication, then authorization, before any handler runs. A
+    path that names nothing is 404 only for a client that authenticated: others learn
+    nothing of what the server serves (401)."""
     server = request.app[SERVER_KEY]
     info = request_info(request.method, request.path, request.query, server.service.kinds)
+    if info is not None:
+        request[INFO_KEY] = info  # the anonymous authenticator reads it
+    user = await authenticate(server.authenticators, request)
     if info is None:
         raise not_found(request.path)
-    user = authenticate(server.authenticators, request)
     server.service.authorize(user, info)
-    request[INFO_KEY] = info
     request[USER_KEY] = user
     return await handler(request)
 
@@ -196,8 +198,10 @@ async def _pod_stream(request: web.Request) -> web.StreamResponse:
 
 def build_app(service: ApiService, *,
               authenticators: list[Authenticator] | None = None) -> web.Application:
-    """The API server's aiohttp application; where and how it listens is the caller's choice.
-    Authorization is the service's (the same for HTTP and in-process clients)."""
+    """The API server's aiohttp application; where and how it listens is the caller's choice
+    (`serve`: HTTPS, with `standard_authenticators()`; without authenticators, everyone is
+    the cluster admin, for tests on loopback). Authorization is the service's (the same for
+    HTTP and in-process clients)."""
     server = ApiServer(service)
     if authenticators is not None:
         server.authenticators = authenticators

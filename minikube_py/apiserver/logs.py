@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -51,6 +52,11 @@ def kubelet_address(node: dict[str, Any]) -> tuple[str, int]:
     return host, int(port)
 
 
+def kubelet_base_url(host: str, port: int, tls: ssl.SSLContext | None) -> str:
+    host = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls is not None else 'http'}://{host}:{port}"
+
+
 def log_query(*, follow: bool, tail_lines: int | None, timestamps: bool,
               since_seconds: int | None, limit_bytes: int | None,
               previous: bool) -> dict[str, str]:
@@ -77,12 +83,13 @@ async def open_kubelet_log(svc: ApiService, namespace: str, pod_name: str,
                                  "ContainerCreating")
     node = await svc.get_object(NODES, node_name, None)
     host, port = kubelet_address(node)
-    url = f"http://{host}:{port}/containerLogs/{namespace}/{pod_name}/{name}"
+    url = f"{kubelet_base_url(host, port, svc.kubelet_tls)}/containerLogs/{namespace}/" \
+          f"{pod_name}/{name}"
     query = log_query(follow=follow, tail_lines=tail_lines, timestamps=timestamps,
                       since_seconds=since_seconds, limit_bytes=limit_bytes, previous=previous)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=10))
     try:
-        resp = await session.get(url, params=query)
+        resp = await session.get(url, params=query, ssl=svc.kubelet_tls or True)
     except (aiohttp.ClientError, OSError) as e:
         await session.close()
         raise ApiError(500, "InternalError", f"Get \"{url}\": {e}") from None

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class RequestOptions:
-    """Per-request knobs the HTTP layer passes in; warnings come back out."""
+    """Per-request knobs the HTTP layer passes in; warnings and audit annotations come
+    back out."""
 
     dry_run: bool = False
     field_validation: str = ""  # Strict, Warn, Ignore ("" = Ignore in-process)
@@ -19,3 +20,6 @@ class RequestOptions:
     warnings: list[str] = field(default_factory=list)
     # Who asks (admission plugins such as NodeRestriction look); None: the server itself.
     user: UserInfo | None = None
+    # What admission records for the request's audit event (kube's AddAuditAnnotations),
+    # e.g. pod-security.kubernetes.io/enforce-policy.
+    audit_annotations: dict[str, str] = field(default_factory=dict)

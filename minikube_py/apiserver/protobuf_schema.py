@@ -129,6 +129,13 @@ _MESSAGES: dict[str, str] = {
     "batch.SuccessPolicy": "1 rules []SuccessPolicyRule",
     "batch.SuccessPolicyRule": "1 succeededIndexes string!, 2 succeededCount int32!",
     "batch.UncountedTerminatedPods": "1 succeeded []string, 2 failed []string",
+    "authentication.BoundObjectReference":
+        "1 kind string, 2 apiVersion string, 3 name string, 4 uid string",
+    "authentication.TokenRequest":
+        "1 metadata meta.ObjectMeta, 2 spec TokenRequestSpec, 3 status TokenRequestStatus",
+    "authentication.TokenRequestSpec":
+        "1 audiences []string, 4 expirationSeconds int64!, 3 boundObjectRef BoundObjectReference",
+    "authentication.TokenRequestStatus": "1 token string!, 2 expirationTimestamp Time",
     "coordination.Lease": "1 metadata meta.ObjectMeta, 2 spec LeaseSpec",
     "coordination.LeaseSpec":
         "1 holderIdentity string!, 2 leaseDurationSeconds int32!, 3 acquireTime MicroTime, "
@@ -598,6 +605,9 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "apps.StatefulSetSpec": "serviceName template",
     "apps.StatefulSetStatus": "replicas",
     "autoscaling.ScaleStatus": "replicas",
+    "authentication.TokenRequest": "spec",
+    "authentication.TokenRequestSpec": "audiences",
+    "authentication.TokenRequestStatus": "token",
     "batch.CronJobSpec": "jobTemplate schedule",
     "batch.JobCondition": "status type",
     "batch.JobSpec": "template",

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aiohttp import web
+
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.kinds.registry import KindRegistry
 
@@ -30,6 +32,10 @@ class RequestInfo:
     @property
     def is_resource_request(self) -> bool:
         return self.strategy is not None
+
+
+# Where the handler chain keeps an HTTP request's info, for the stages after the first.
+INFO_KEY = web.RequestKey("request_info", RequestInfo)
 
 
 def request_info(method: str, path: str, query: Mapping[str, str],

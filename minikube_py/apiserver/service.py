@@ -9,6 +9,7 @@ strategy and validation stages.
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, NoReturn
@@ -18,7 +19,8 @@ from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver.admission import default_admission
-from minikube_py.apiserver.authn import LOOPBACK, UserInfo
+from minikube_py.apiserver.authn import LOOPBACK, Authenticator, UserInfo
+from minikube_py.apiserver.authn_tokens import BootstrapTokens, ServiceAccountTokens
 from minikube_py.apiserver.authz import AlwaysAllow, Authorizer, authorize
 from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_object
 from minikube_py.apiserver.bootstrap import ensure_builtin_objects
@@ -30,11 +32,18 @@ from minikube_py.apiserver.kinds.builtin import builtin_kinds
 from minikube_py.apiserver.logs import KubeletLogStream, open_kubelet_log
 from minikube_py.apiserver.objectstore import ObjectStore, Written
 from minikube_py.apiserver.options import RequestOptions
+from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 from minikube_py.apiserver.requestinfo import RequestInfo
 from minikube_py.apiserver.rest import create, delete, read, scale, update, watch
 from minikube_py.apiserver.rest.context import RestContext
 from minikube_py.apiserver.rest.read import ListResult
-from minikube_py.apiserver.storage import kv_json
+from minikube_py.apiserver.satokens import (
+    TokenIssuer,
+    TokenVerifier,
+    VerifyingKey,
+    new_signing_key,
+)
+from minikube_py.apiserver.storage import decode_kv, kv_json
 from minikube_py.apiserver.watchcache import CachedEvent, WatchFanout
 from minikube_py.store.types import KV
 from minikube_py.tasks import TaskSet
@@ -55,19 +64,29 @@ class ApiService(InProcessClient):
                  rng: random.Random | None = None, compaction_interval: float = 300.0,
                  bookmark_interval: float = 60.0, service_cidr: str = "10.96.0.0/12",
                  kubernetes_service_target_port: int = 6443,
-                 authorizers: list[Authorizer] | None = None) -> None:
+                 authorizers: list[Authorizer] | None = None,
+                 token_issuer: TokenIssuer | None = None,
+                 kubelet_tls: ssl.SSLContext | None = None,
+                 pod_security: PodSecurityConfig | None = None) -> None:
         super().__init__(self, LOOPBACK)
         self.authorizers: list[Authorizer] = authorizers or [AlwaysAllow()]
+        # How the API server reaches kubelets (logs, exec, port-forward): TLS with its
+        # kubelet-client certificate, checking theirs against the CA; None: plain HTTP.
+        self.kubelet_tls = kubelet_tls
         self.kv = kv
         self.clock = clock
         self.rng = rng or random.Random()
         self.compaction_interval = compaction_interval
         self.bookmark_interval = bookmark_interval
         self.allocations = ServiceAllocations(kv, service_cidr)
-        self.kinds = builtin_kinds(self.allocations)
+        # Without the cluster's key (tests, a store of its own), tokens are signed with a
+        # key that lives as long as the service.
+        self.token_issuer = token_issuer or TokenIssuer(new_signing_key(), clock=clock)
+        self.token_audiences: tuple[str, ...] = (self.token_issuer.issuer,)
+        self.kinds = builtin_kinds(self.allocations, self.token_issuer, self.token_audiences)
         self.objects = ObjectStore(kv, clock)
-        self.rest = RestContext(self.objects, self.kinds, default_admission(self.objects),
-                                clock, self.rng)
+        self.rest = RestContext(self.objects, self.kinds,
+                                default_admission(self.objects, pod_security), clock, self.rng)
         self.fanout = WatchFanout(kv, self.kinds.resource_of_key)
         self._kubernetes_target_port = kubernetes_service_target_port
         self._tasks = TaskSet("apiserver")
@@ -99,6 +118,22 @@ class ApiService(InProcessClient):
     def as_user(self, user: UserInfo) -> InProcessClient:
         """The in-process client of a component acting as `user`."""
         return InProcessClient(self, user)
+
+    async def read_stored(self, resource: Resource, namespace: str | None,
+                          name: str) -> Obj | None:
+        """An object as stored, or None: for the server's own checks (no authorization)."""
+        found = await self.objects.read(resource, namespace, name)
+        return decode_kv(found) if found is not None else None
+
+    def token_authenticators(self, verifying_keys: list[VerifyingKey] | None = None,
+                             ) -> list[Authenticator]:
+        """Bearer-token authenticators for this service: ServiceAccount tokens (signed
+        with `verifying_keys`, by default this service's issuer's) and bootstrap tokens."""
+        keys = verifying_keys or [self.token_issuer.public_key]
+        verifier = TokenVerifier(keys, clock=self.clock,
+                                 audiences=self.token_audiences)
+        return [ServiceAccountTokens(verifier, self.read_stored, self.clock),
+                BootstrapTokens(self.read_stored, self.clock)]
 
     def strategy(self, resource: Resource) -> Strategy:
         return self.kinds.strategy(resource)

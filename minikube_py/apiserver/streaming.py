@@ -81,6 +81,7 @@ async def serve_pod_stream(request: web.Request, svc: ApiService) -> web.StreamR
     target = kubelet_target(sub, namespace, name, container, params)
     try:
         # The client's credentials stay here; the kubelet trusts the API server, not them.
-        return await splice_upgrade(request, host, port, target, drop_headers=("authorization",))
+        return await splice_upgrade(request, host, port, target, drop_headers=("authorization",),
+                                    tls=svc.kubelet_tls)
     except UpstreamUnreachable as e:
         raise ApiError(500, "InternalError", f"error dialing backend: {e}") from None

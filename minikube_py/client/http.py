@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -39,14 +40,20 @@ def _namespace_of(resource: Resource, body: dict[str, Any], namespace: str | Non
 
 
 class HttpClient:
-    """Implements minikube_py.client.interface.ApiClient against a Kubernetes API URL."""
+    """Implements minikube_py.client.interface.ApiClient against a Kubernetes API URL.
+
+    `tls` is how an https URL is reached: a context trusting the cluster CA, with a client
+    certificate where that is the credential (minikube_py.pki.tls.client_context); `token`
+    is a bearer token. Without `tls`, an https server is checked against the system's CAs."""
 
     def __init__(self, base_url: str, *, token: str | None = None,
+                 tls: ssl.SSLContext | None = None,
                  session: aiohttp.ClientSession | None = None) -> None:
         self._base = base_url.rstrip("/")
         self._headers = {"Accept": "application/json"}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
+        self._tls = tls
         self._session = session
         self._owns_session = session is None
 
@@ -57,7 +64,9 @@ class HttpClient:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
+            # One connector, kept alive: a TLS handshake per connection, not per request.
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._tls or True),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10)
             )
         return self._session

@@ -13,6 +13,11 @@ class KubeletConfig:
     # The address pods and the API server use to reach this node (never 127.0.0.1 when pods
     # must reach the node; the composition root picks e.g. the pod bridge gateway).
     node_ip: str
+    # The kubelet's HTTPS: its serving certificate and key, and the CA whose client
+    # certificates it accepts (the kubelet's tlsCertFile, tlsPrivateKeyFile, clientCAFile).
+    tls_cert_file: Path
+    tls_private_key_file: Path
+    client_ca_file: Path
     pod_cidr: str = ""
     server_host: str = "0.0.0.0"
     server_port: int = 0  # 0: an ephemeral port, reported in daemonEndpoints

@@ -1,5 +1,6 @@
-"""The kubelet's HTTP server: /healthz and /containerLogs/{namespace}/{pod}/{container}, the
-contract the API server's pods/log proxy calls."""
+"""The kubelet's HTTPS server: /healthz, /containerLogs/{namespace}/{pod}/{container} (the
+contract the API server's pods/log proxy calls) and the streaming endpoints, each request
+authenticated by its client certificate and authorized (kubelet/auth.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from minikube_py.kubelet.auth import AllowUsers, KubeletAuthorizer, auth_middleware
 from minikube_py.kubelet.cri import CriClient, CriError
 from minikube_py.kubelet.logs import (
     LogAssembler,
@@ -21,6 +23,8 @@ from minikube_py.kubelet.logs import (
 )
 from minikube_py.kubelet.specs import CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL
 from minikube_py.kubelet.streaming import KubeletStreaming
+from minikube_py.pki.cluster import KeyPair
+from minikube_py.pki.tls import server_context
 
 log = logging.getLogger("minikube_py.kubelet.server")
 
@@ -58,16 +62,21 @@ def log_options(query: dict[str, str], now: float) -> LogOptions:
 
 
 class KubeletServer:
-    def __init__(self, cri_client: CriClient, *, host: str, port: int,
+    def __init__(self, cri_client: CriClient, *, node_name: str, host: str, port: int,
+                 serving: KeyPair, client_ca: Path,
+                 authorizer: KubeletAuthorizer | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.cri = cri_client
         self.clock = clock
         self.host = host
         self.port = port
+        self.serving = serving
+        self.client_ca = client_ca
         self.log_streams = 0  # log responses being streamed now
         self._stopping = False
         self._runner: web.AppRunner | None = None
-        app = web.Application()
+        app = web.Application(middlewares=[auth_middleware(node_name,
+                                                           authorizer or AllowUsers())])
         app.on_shutdown.append(self._end_log_streams)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
@@ -76,9 +85,10 @@ class KubeletServer:
 
     async def start(self) -> int:
         """Binds and returns the port actually listened on."""
+        tls = server_context(self.serving, self.client_ca)
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=tls)
         await site.start()
         server = site._server
         assert server is not None

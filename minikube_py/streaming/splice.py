@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections import deque
 
 from aiohttp import web
@@ -100,15 +101,20 @@ class _ClientBytes:
 
 async def splice_upgrade(request: web.Request, host: str, port: int, target: str, *,
                          drop_headers: tuple[str, ...] = (),
-                         active: ActiveSplices | None = None) -> web.StreamResponse:
+                         active: ActiveSplices | None = None,
+                         tls: ssl.SSLContext | None = None) -> web.StreamResponse:
     """Forward `request` (an upgrade request) to host:port as `target`, then copy bytes both
-    ways until either side closes. Raises UpstreamUnreachable before touching the client."""
+    ways until either side closes; over TLS with `tls` (the next hop's certificate checked
+    for `host`). Raises UpstreamUnreachable before touching the client."""
     head = render_request_head(request.method, target, request.raw_headers, f"{host}:{port}",
                                drop=drop_headers)
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
-                                                CONNECT_TIMEOUT)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=tls,
+                                    server_hostname=host if tls is not None else None),
+            CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as e:
+        # ssl.SSLError is an OSError: a next hop whose certificate fails is unreachable too.
         raise UpstreamUnreachable(f"dial tcp {host}:{port}: {e or 'timeout'}") from None
     transport = request.transport
     if transport is None:  # the client left while we dialled

@@ -1,4 +1,5 @@
-"""Drive a real `minikube-py serve` process from tests: start, stop, kubectl."""
+"""Drive a real `minikube-py serve` process from tests: start, stop, kubectl, and HTTPS
+requests of the tests' own (with the cluster's CA, as the admin or as anyone else)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,21 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from minikube_py.pki.cluster import KeyPair, PkiLayout
+from minikube_py.pki.tls import client_context
 
 KUBECTL = "/usr/bin/kubectl"
 
@@ -81,6 +88,32 @@ class ServeProcess:
     @property
     def kubeconfig(self) -> Path:
         return self.data_dir / "kubeconfig"
+
+    @property
+    def pki(self) -> PkiLayout:
+        return PkiLayout(self.data_dir / "pki")
+
+    @property
+    def api_url(self) -> str:
+        return f"https://127.0.0.1:{self.api_port}"
+
+    def tls(self, identity: KeyPair | None) -> ssl.SSLContext:
+        """A client context trusting this cluster's CA, presenting `identity` (None: no
+        client certificate, an anonymous client)."""
+        return client_context(self.pki.ca.cert, identity)
+
+    def https_get(self, url: str, identity: KeyPair | None,
+                  timeout: float = 10) -> tuple[int, str]:
+        """GET over HTTPS (the API's own URL when `url` is a path); the status and body,
+        also for an error status."""
+        if url.startswith("/"):
+            url = self.api_url + url
+        try:
+            with urllib.request.urlopen(url, timeout=timeout,  # this cluster, on loopback
+                                        context=self.tls(identity)) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
 
     @property
     def log(self) -> str:

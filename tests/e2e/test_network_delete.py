@@ -4,13 +4,14 @@ cluster's bridge, iptables rules and routes intact through `delete` on its own d
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, free_port, running_serve, wait_for
-from tests.e2e.network import minikube, owned, owns_everything, sh
+from tests.e2e.network import minikube, owned, owns_everything, remembered, sh
 
 pytestmark = NEEDS_CONTAINERD
 
@@ -101,3 +102,34 @@ def test_delete_leaves_a_bridge_another_cluster_took_over(tmp_path: Path) -> Non
         finally:
             second.stop()
             second.delete()
+
+
+def test_delete_releases_what_a_killed_cluster_whose_data_dir_is_gone_holds(
+        tmp_path: Path) -> None:
+    serve = ServeProcess(tmp_path / "gone", pod_cidr="10.244.121.0/24", bridge="mkpyt121",
+                         service_cidr="10.112.121.0/24")
+    serve.start()
+    try:
+        wait_for(lambda: owns_everything(owned(serve)), timeout=30,
+                 what="the cluster's bridge, routes and rules")
+        prefix = remembered(serve)["host"]["iptablesPrefix"]
+        assert serve.proc is not None
+        serve.proc.kill()  # no clean-up of its own; its containerd dies with it
+        serve.proc.wait(30)
+        shutil.rmtree(serve.data_dir)
+        assert sh("ip", "link", "show", "mkpyt121").returncode == 0
+
+        deleted = minikube("delete", "--data-dir", str(serve.data_dir))
+        assert deleted.returncode == 0, deleted.stderr
+        assert "removed bridge mkpyt121" in deleted.stdout
+        assert "removed route unreachable 10.112.121.0/24" in deleted.stdout
+        assert sh("ip", "link", "show", "mkpyt121").returncode != 0
+        assert "10.112.121.0/24" not in sh("ip", "route", "show", "table", "all").stdout
+        assert f"{prefix}-" not in sh("iptables-save").stdout
+
+        again = minikube("delete", "--data-dir", str(serve.data_dir))
+        assert again.returncode == 1
+        assert "nothing on the host names it" in again.stderr
+    finally:
+        serve.stop()
+        serve.delete()

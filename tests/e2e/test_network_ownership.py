@@ -39,7 +39,7 @@ def test_a_restart_without_flags_runs_on_the_remembered_settings(tmp_path: Path)
         assert serve.stop() == 0
 
         serve.start(flags=False)
-        assert f"API server listening on http://127.0.0.1:{serve.api_port}" in serve.log
+        assert f"API server listening on https://127.0.0.1:{serve.api_port}" in serve.log
         node = serve.kubectl_json("get", "node", serve.node_name())
         addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
         assert addresses["InternalIP"] == "10.244.214.1"

@@ -61,7 +61,10 @@ class Net:
 def net(tmp_path: Path) -> Iterator[Net]:
     """A bridge with two namespaces ("pods") each running busybox httpd on :8080."""
     tag = secrets.token_hex(2)
-    octet = 200 + secrets.randbelow(40)
+    # A /24 no interface of the host (another test's cluster, say) has.
+    taken = sh("ip", "-4", "-o", "addr", "show")
+    octet = next(o for o in (230 + secrets.randbelow(20) for _ in range(100))
+                 if f" 10.244.{o}." not in taken)
     bridge = f"mkpypx{tag}"
     n = Net(tag, bridge, f"10.244.{octet}.1", {}, ProxySettings(prefix=f"MKPY-t{tag}"))
     servers: list[subprocess.Popen[bytes]] = []

@@ -29,6 +29,8 @@ def serve(data_dir: Path, *args: str) -> tuple[int, str]:
     (("--node-name", "Not_A_Node"), "--node-name"),
     (("--api-port", "70000"), "--api-port"),
     (("--kubelet-port", "-2"), "--kubelet-port"),
+    (("--tls-san", "not a name!"), "--tls-san"),
+    (("--tls-san", "a..b"), "--tls-san"),
 ])
 def test_a_bad_flag_is_one_line_naming_it_and_nothing_is_created(
         tmp_path: Path, args: tuple[str, ...], flag: str) -> None:

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from minikube_py.clustersettings import ClusterSettings, HostClaim
-from minikube_py.hostclaim import ClaimRefused, check_host, choose_claim
+from minikube_py.hostclaim import ClaimRefused, check_host, choose_claim, orphaned_claim
 from minikube_py.proxy.rules import MASQUERADE_MARK_BITS
 from minikube_py.runtime.hostnet import (
     METRIC_FLOOR,
@@ -209,3 +209,24 @@ def test_a_legacy_data_dir_keeps_its_chain_prefix() -> None:
     claim = choose_claim(None, host=HostState(), iptables="", rng=random.Random(1),
                          legacy_prefix="MKPY")
     assert claim.iptables_prefix == "MKPY"
+
+
+# --- orphaned_claim ------------------------------------------------------------------------
+
+def test_a_bridge_naming_a_gone_data_dir_gives_back_its_owner_chains_and_route_base() -> None:
+    host = other_cluster(owner="bbbb0002", metric=METRIC_FLOOR + 800)
+    assert orphaned_claim(host, "/other/data") == (
+        "mkpyt2", HostClaim(owner="bbbb0002", iptables_prefix="MKPY-bbbb", masquerade_mark=0,
+                            route_metric=METRIC_FLOOR + 800))
+
+
+def test_no_bridge_names_another_data_dir() -> None:
+    assert orphaned_claim(other_cluster(), "/some/other/data") is None
+    assert orphaned_claim(HostState((UPLINK,)), "/other/data") is None
+
+
+def test_without_a_route_on_its_bridge_no_route_is_claimed() -> None:
+    host = other_cluster()
+    host = HostState(host.links, tuple(r for r in host.routes if not r.dev))
+    found = orphaned_claim(host, "/other/data")
+    assert found is not None and found[1].route_metric == -1

@@ -153,6 +153,11 @@ class Strategy:
         raise errors.not_found(f"{self.resource.plural}/{subresource}", "",
                                self.resource.group)
 
+    def pod_template(self, obj: Obj) -> Obj | None:
+        """The pod template the object carries (metadata and spec), which Pod Security
+        admission checks; None for a kind that carries none (pods are checked as pods)."""
+        return None
+
     # --- delete -----------------------------------------------------------------------
 
     def grace_period(self, obj: Obj, requested: int | None) -> int:

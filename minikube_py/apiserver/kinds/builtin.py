@@ -25,9 +25,11 @@ from minikube_py.apiserver.kinds import (
     statefulsets,
 )
 from minikube_py.apiserver.kinds.registry import KindRegistry
+from minikube_py.apiserver.satokens import ISSUER, TokenIssuer
 
 
-def builtin_kinds(allocations: ServiceAllocations) -> KindRegistry:
+def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
+                  audiences: tuple[str, ...] = (ISSUER,)) -> KindRegistry:
     return KindRegistry([
         namespaces.STRATEGY,
         nodes.STRATEGY,
@@ -37,7 +39,7 @@ def builtin_kinds(allocations: ServiceAllocations) -> KindRegistry:
         endpoints.STRATEGY,
         configmaps.STRATEGY,
         secrets.STRATEGY,
-        serviceaccounts.STRATEGY,
+        serviceaccounts.strategy(issuer, audiences),
         replicationcontrollers.STRATEGY,
         leases.STRATEGY,
         deployments.STRATEGY,

@@ -141,5 +141,10 @@ class CronJobStrategy(WorkloadStrategy):
         # An old CronJob with a longer name may still be updated (and deleted).
         return validate_cronjob_spec(new.get("spec") or {})
 
+    def pod_template(self, obj: Obj) -> Obj | None:
+        job_spec = ((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}
+        template = job_spec.get("template") if isinstance(job_spec, dict) else None
+        return template if isinstance(template, dict) else None
+
 
 STRATEGY = CronJobStrategy(CRONJOBS)

@@ -35,6 +35,10 @@ class WorkloadStrategy(Strategy):
     generation = True
     fresh_status: Obj | None = {}
 
+    def pod_template(self, obj: Obj) -> Obj | None:
+        template = (obj.get("spec") or {}).get("template")
+        return template if isinstance(template, dict) else None
+
 
 def validate_replicated(obj: Obj, noun: str) -> list[Cause]:
     """replicas, a pod template (restartPolicy Always) and a selector that matches it."""

@@ -1,5 +1,6 @@
-"""Create: generated names, system fields, defaults, admission, the strategy, validation,
-then the first write (kube's rest.BeforeCreate and Store.Create)."""
+"""Create: generated names, system fields, defaults, mutating admission, the strategy,
+validation, validating admission, then the first write (kube's rest.BeforeCreate and
+Store.Create)."""
 
 from __future__ import annotations
 
@@ -57,10 +58,11 @@ async def prepare_new(rest: RestContext, strategy: Strategy, obj: Obj, ns: str |
     meta["uid"] = str(uuid.UUID(int=rest.rng.getrandbits(128), version=4))
     meta["creationTimestamp"] = rest.now()
     strategy.default(obj)
-    await rest.admission.admit(Attributes(Operation.CREATE, strategy, ns, meta.get("name", ""),
-                                          obj, None, opts))
+    attrs = Attributes(Operation.CREATE, strategy, ns, meta.get("name", ""), obj, None, opts)
+    await rest.admission.admit(attrs)
     strategy.prepare_for_create(obj)
     validate_new(strategy, obj)
+    await rest.admission.validate(attrs)
     await strategy.before_create(obj, opts)
     return obj
 

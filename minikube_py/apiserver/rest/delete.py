@@ -45,8 +45,9 @@ async def delete(rest: RestContext, strategy: Strategy, name: str, namespace: st
         obj = stored.obj
         meta = obj["metadata"]
         _check_preconditions(strategy, name, meta, pre)
-        await rest.admission.admit(Attributes(Operation.DELETE, strategy, ns, name, None, obj,
-                                              opts))
+        attrs = Attributes(Operation.DELETE, strategy, ns, name, None, obj, opts)
+        await rest.admission.admit(attrs)
+        await rest.admission.validate(attrs)
         grace = strategy.grace_period(obj, grace_period_seconds)
         finalizers = list(meta.get("finalizers") or [])
         policy_finalizer = _POLICY_FINALIZERS.get(propagation_policy or "")

@@ -124,9 +124,11 @@ async def prepare_update(rest: RestContext, strategy: Strategy, stored: Stored, 
         strategy.default(new)
         strategy.prepare_for_update(new, old)
     meta = new["metadata"]
-    await rest.admission.admit(Attributes(Operation.UPDATE, strategy, meta.get("namespace"),
-                                          meta.get("name", ""), new, old, opts))
+    attrs = Attributes(Operation.UPDATE, strategy, meta.get("namespace"), meta.get("name", ""),
+                       new, old, opts, subresource)
+    await rest.admission.admit(attrs)
     validate_update(strategy, new, old)
+    await rest.admission.validate(attrs)
     if meta.get("deletionTimestamp") and not meta.get("finalizers") and \
             not meta.get("deletionGracePeriodSeconds") and not strategy.finalizing(new):
         return Delete(new)  # the update that removes the last finalizer removes the object

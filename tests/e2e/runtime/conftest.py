@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.certs import TrialPki, make_test_pki
 from tests.e2e.runtime.containerd_fixture import (
     RuntimeFixture,
     make_data_dir,
@@ -23,6 +24,14 @@ def runtime_data_dir() -> Iterator[Path]:
     path = make_data_dir()
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TrialPki:
+    """The certificates of a kubelet on node-e2e (reached at its bridge address, and on
+    loopback) and of the API server that calls it."""
+    return make_test_pki(tmp_path_factory.mktemp("kubelet-pki"), node="node-e2e",
+                         node_ips=("10.244.250.1", "127.0.0.1"))
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from minikube_py.apiserver.service import ApiService
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.kubelet import Kubelet
 from minikube_py.store.memory import MemoryKV
+from tests.certs import TrialPki
 from tests.e2e.runtime.containerd_fixture import RuntimeFixture
 
 NODE = "node-e2e"
@@ -27,8 +28,8 @@ NODE_IP = "10.244.250.1"  # the bridge gateway: pods and the host both reach it
 
 
 @contextlib.asynccontextmanager
-async def api_service() -> AsyncIterator[Any]:
-    service = ApiService(MemoryKV())
+async def api_service(pki: TrialPki) -> AsyncIterator[Any]:
+    service = ApiService(MemoryKV(), kubelet_tls=pki.client(pki.layout.kubelet_client))
     await service.start()
     try:
         yield service
@@ -48,16 +49,21 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0)
 
 
 class RunningKubelet:
-    def __init__(self, api: Any, runtime: RuntimeFixture, *, node_ip: str = NODE_IP) -> None:
+    def __init__(self, api: Any, runtime: RuntimeFixture, pki: TrialPki, *,
+                 node_ip: str = NODE_IP) -> None:
         self.api = api
         self.runtime = runtime
+        self.pki = pki
         self.node_ip = node_ip
         self.kubelet: Kubelet | None = None
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> Kubelet:
+        serving = self.pki.layout.kubelet(NODE)
         config = KubeletConfig(node_name=NODE, data_dir=self.runtime.data_dir,
-                               node_ip=self.node_ip,
+                               node_ip=self.node_ip, tls_cert_file=serving.cert,
+                               tls_private_key_file=serving.key,
+                               client_ca_file=self.pki.layout.ca.cert,
                                pod_cidr="10.244.250.0/24", server_host="127.0.0.1",
                                relist_interval=0.2, node_status_check_interval=0.2)
         self.kubelet = Kubelet(self.api, self.runtime.cri, config)
@@ -77,14 +83,15 @@ class RunningKubelet:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[Any]:
-    async with api_service() as service:
+async def api(pki: TrialPki) -> AsyncIterator[Any]:
+    async with api_service(pki) as service:
         yield service
 
 
 @pytest.fixture
-async def node(api: Any, runtime: RuntimeFixture) -> AsyncIterator[RunningKubelet]:
-    running = RunningKubelet(api, runtime)
+async def node(api: Any, runtime: RuntimeFixture,
+               pki: TrialPki) -> AsyncIterator[RunningKubelet]:
+    running = RunningKubelet(api, runtime, pki)
     await running.start()
     yield running
     await running.stop()
@@ -118,7 +125,8 @@ async def test_node_registers_ready_with_a_lease(api: Any, node: RunningKubelet)
 
 
 async def test_pod_runs_serves_logs_and_is_deleted(api: Any, node: RunningKubelet,
-                                                   runtime: RuntimeFixture) -> None:
+                                                   runtime: RuntimeFixture,
+                                                   pki: TrialPki) -> None:
     t0 = time.monotonic()
     await api.create(PODS, pod_body(
         "web", ["sh", "-c", "echo hello $POD_NAME; exec httpd -f -p 8080 -h /var/www"]))
@@ -131,11 +139,14 @@ async def test_pod_runs_serves_logs_and_is_deleted(api: Any, node: RunningKubele
         async with http.get(f"http://{ip}:8080/") as resp:
             assert await resp.text() == "hello from minikube-py\n"
         port = node.kubelet.port  # type: ignore[union-attr]
-        url = f"http://127.0.0.1:{port}/containerLogs/default/web/main"
-        async with http.get(url) as resp:
+        url = f"https://127.0.0.1:{port}/containerLogs/default/web/main"
+        as_api_server = pki.client(pki.layout.kubelet_client)
+        async with http.get(url, ssl=as_api_server) as resp:
             assert await resp.text() == "hello web\n"
-        async with http.get(url.replace("/main", "/nope")) as resp:
+        async with http.get(url.replace("/main", "/nope"), ssl=as_api_server) as resp:
             assert resp.status == 404
+        async with http.get(url, ssl=pki.client(None)) as resp:
+            assert resp.status == 401  # no client certificate
 
     await api.delete(PODS, "web", namespace="default")
     await eventually(lambda: _gone(api, "web"))
@@ -143,9 +154,9 @@ async def test_pod_runs_serves_logs_and_is_deleted(api: Any, node: RunningKubele
 
 
 async def test_previous_logs_without_a_previous_container_are_a_bad_request(
-        api: Any, runtime: RuntimeFixture) -> None:
+        api: Any, runtime: RuntimeFixture, pki: TrialPki) -> None:
     # The API service reaches the kubelet at its node address: loopback for this one.
-    running = RunningKubelet(api, runtime, node_ip="127.0.0.1")
+    running = RunningKubelet(api, runtime, pki, node_ip="127.0.0.1")
     await running.start()
     try:
         await api.create(PODS, pod_body("fresh", ["sleep", "3600"]))
@@ -161,15 +172,16 @@ async def test_previous_logs_without_a_previous_container_are_a_bad_request(
 
 
 async def test_a_log_follower_that_leaves_ends_its_stream_quietly(
-        api: Any, node: RunningKubelet, caplog: pytest.LogCaptureFixture) -> None:
+        api: Any, node: RunningKubelet, caplog: pytest.LogCaptureFixture,
+        pki: TrialPki) -> None:
     caplog.set_level(logging.ERROR, logger="aiohttp.server")
     await api.create(PODS, pod_body(
         "chatty", ["sh", "-c", "while true; do echo tick; sleep 0.2; done"]))
     await eventually(lambda: _phase_is(api, "chatty", "Running"))
     server = node.kubelet.server  # type: ignore[union-attr]
-    url = f"http://127.0.0.1:{server.port}/containerLogs/default/chatty/main?follow=true"
+    url = f"https://127.0.0.1:{server.port}/containerLogs/default/chatty/main?follow=true"
     async with aiohttp.ClientSession() as http:
-        resp = await http.get(url)
+        resp = await http.get(url, ssl=pki.client(pki.layout.kubelet_client))
         assert await resp.content.readline() == b"tick\n"
         assert server.log_streams == 1
         resp.close()  # kubectl logs -f stopped mid-stream
@@ -203,7 +215,7 @@ async def test_crashing_container_restarts_with_back_off(api: Any, node: Running
 
 
 async def test_init_containers_run_in_order_before_the_app(
-        api: Any, node: RunningKubelet) -> None:
+        api: Any, node: RunningKubelet, pki: TrialPki) -> None:
     body = pod_body("init", ["sh", "-c", "cat /work/order; exec sleep 3600"])
     mount = [{"name": "work", "mountPath": "/work"}]
     body["spec"]["volumes"] = [{"name": "work", "emptyDir": {}}]
@@ -218,7 +230,8 @@ async def test_init_containers_run_in_order_before_the_app(
                                                           ("two", "Completed")]
     port = node.kubelet.port  # type: ignore[union-attr]
     async with aiohttp.ClientSession() as http, http.get(
-            f"http://127.0.0.1:{port}/containerLogs/default/init/main") as resp:
+            f"https://127.0.0.1:{port}/containerLogs/default/init/main",
+            ssl=pki.client(pki.layout.kubelet_client)) as resp:
         assert await resp.text() == "one\ntwo\n"
     await api.delete(PODS, "init", namespace="default", grace_period_seconds=1)
     await eventually(lambda: _gone(api, "init"))

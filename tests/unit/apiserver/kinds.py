@@ -7,9 +7,11 @@ from minikube_py.apiserver.ipalloc import ServiceAllocations
 from minikube_py.apiserver.kinds.builtin import builtin_kinds
 from minikube_py.apiserver.rest import update
 from minikube_py.apiserver.rest.create import validate_new
+from minikube_py.apiserver.satokens import TokenIssuer, new_signing_key
 from minikube_py.store.memory import MemoryKV
 
-KINDS = builtin_kinds(ServiceAllocations(MemoryKV(), "10.96.0.0/12"))
+KINDS = builtin_kinds(ServiceAllocations(MemoryKV(), "10.96.0.0/12"),
+                      TokenIssuer(new_signing_key(), clock=lambda: 1_700_000_000.0))
 
 
 def validate_create(resource: Resource, obj: dict[str, Any]) -> None:

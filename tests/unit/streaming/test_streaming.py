@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -14,8 +15,10 @@ from multidict import MultiDict
 from minikube_py.api.errors import ApiError
 from minikube_py.apiserver.streaming import exec_query, kubelet_target, port_query
 from minikube_py.kubelet.streaming import runtime_accepts, stream_options
+from minikube_py.pki.tls import client_context
 from minikube_py.streaming.request_head import is_upgrade_request, render_request_head
-from minikube_py.streaming.splice import splice_upgrade
+from minikube_py.streaming.splice import UpstreamUnreachable, splice_upgrade
+from tests.certs import TrialPki, make_test_pki
 
 
 def test_request_head_keeps_repeated_headers_and_replaces_host() -> None:
@@ -157,6 +160,73 @@ async def test_spliced_connection_closes_when_the_upstream_does(proxy: int) -> N
     writer.write_eof()  # the upstream echoes until it sees EOF, then closes
     assert await asyncio.wait_for(reader.read(), 5) == b""
     writer.close()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TrialPki:
+    return make_test_pki(tmp_path_factory.mktemp("splice"))
+
+
+@contextlib.asynccontextmanager
+async def tls_proxy(pki: TrialPki, upstream_trusts: Path) -> AsyncIterator[int]:
+    """The API server's hop over TLS on both sides: clients reach it with the cluster CA,
+    it reaches a kubelet-like upstream with its kubelet-client certificate, trusting
+    `upstream_trusts`."""
+    upstream = await asyncio.start_server(_echo_upstream, "127.0.0.1", 0,
+                                          ssl=pki.kubelet_context())
+    up_port = upstream.sockets[0].getsockname()[1]
+    to_upstream = client_context(upstream_trusts, pki.layout.kubelet_client)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            return await splice_upgrade(request, "127.0.0.1", up_port, "/next",
+                                        tls=to_upstream)
+        except UpstreamUnreachable as e:
+            return web.Response(status=502, text=str(e))
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=pki.api_server_context())
+    await site.start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+        upstream.close()
+        with contextlib.suppress(Exception):
+            await upstream.wait_closed()
+
+
+UPGRADE = (b"POST /exec HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+           b"Content-Length: 0\r\n\r\n")
+
+
+async def test_a_splice_carries_bytes_both_ways_over_tls_on_both_hops(pki: TrialPki) -> None:
+    async with tls_proxy(pki, pki.layout.ca.cert) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=pki.client(None))
+        writer.write(UPGRADE)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 101 ")
+        big = bytes(range(97, 123)) * 100_000
+        writer.write(big)
+        assert await asyncio.wait_for(reader.readexactly(len(big)), 10) == big.upper()
+        writer.close()
+
+
+async def test_an_upstream_whose_certificate_the_ca_did_not_sign_is_unreachable(
+        pki: TrialPki) -> None:
+    other_ca = pki.stranger.cert.parent / "ca.crt"
+    async with tls_proxy(pki, other_ca) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=pki.client(None))
+        writer.write(UPGRADE)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        answer = head + await asyncio.wait_for(reader.readexactly(length), 5)
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 502 ")
+    assert b"CERTIFICATE_VERIFY_FAILED" in answer
 
 
 def test_multidict_query_keeps_repeated_commands() -> None:

@@ -1,0 +1,126 @@
+"""Bearer-token authenticators: ServiceAccount JWTs and bootstrap tokens (kube's
+serviceaccount and bootstrap token authenticators).
+
+A token either is not one this authenticator issues (None: the next may know it) or is one
+and must hold: a bad signature, an expired token, a ServiceAccount or bound Pod that is gone
+or was replaced is 401, and so is a bootstrap token that does not match its Secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from aiohttp import web
+
+from minikube_py.api.resources import NODES, PODS, SECRETS, SERVICEACCOUNTS, Resource
+from minikube_py.apiserver.authn import UserInfo, bearer_token, unauthorized
+from minikube_py.apiserver.satokens import LEEWAY, InvalidToken, Ref, TokenVerifier
+from minikube_py.apiserver.storage import parse_rfc3339
+
+Obj = dict[str, Any]
+# Reads an object without authorization (the authenticator is the server itself).
+Reader = Callable[[Resource, str | None, str], Awaitable[Obj | None]]
+BOOTSTRAP_TOKEN_TYPE: Final = "bootstrap.kubernetes.io/token"
+_BOOTSTRAP_TOKEN = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
+_BOOTSTRAP_GROUP = re.compile(r"^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$")
+
+
+class ServiceAccountTokens:
+    def __init__(self, verifier: TokenVerifier, read: Reader,
+                 clock: Callable[[], float]) -> None:
+        self._verifier = verifier
+        self._read = read
+        self._clock = clock
+
+    async def authenticate(self, request: web.Request) -> UserInfo | None:
+        token = bearer_token(request.headers.get("Authorization"))
+        if token is None or not self._verifier.is_ours(token):
+            return None
+        try:
+            claims = self._verifier.verify(token)
+        except InvalidToken:
+            raise unauthorized() from None
+        ns, account = claims.namespace, claims.service_account
+        await self._still_there(SERVICEACCOUNTS, ns, account)
+        extra: dict[str, list[str]] = {}
+        if claims.pod is not None:
+            await self._still_there(PODS, ns, claims.pod)
+            extra["authentication.kubernetes.io/pod-name"] = [claims.pod.name]
+            extra["authentication.kubernetes.io/pod-uid"] = [claims.pod.uid]
+        if claims.secret is not None:
+            await self._still_there(SECRETS, ns, claims.secret)
+        if claims.node is not None:
+            await self._still_there(NODES, None, claims.node)
+            extra["authentication.kubernetes.io/node-name"] = [claims.node.name]
+            extra["authentication.kubernetes.io/node-uid"] = [claims.node.uid]
+        if claims.token_id:
+            extra["authentication.kubernetes.io/credential-id"] = [f"JTI={claims.token_id}"]
+        return UserInfo(claims.username,
+                        ("system:serviceaccounts", f"system:serviceaccounts:{ns}",
+                         "system:authenticated"),
+                        uid=account.uid, extra=extra)
+
+    async def _still_there(self, resource: Resource, namespace: str | None, ref: Ref) -> None:
+        """The token holds only while what it names exists: the same object (uid), and not
+        deleted more than the clock leeway ago."""
+        obj = await self._read(resource, namespace if resource.namespaced else None, ref.name)
+        if obj is None:
+            raise unauthorized()
+        meta = obj.get("metadata") or {}
+        if meta.get("uid") != ref.uid:
+            raise unauthorized()
+        deleted = meta.get("deletionTimestamp")
+        if deleted and parse_rfc3339(deleted) < self._clock() - LEEWAY:
+            raise unauthorized()
+
+
+class BootstrapTokens:
+    """`<id>.<secret>` tokens backed by kube-system Secrets `bootstrap-token-<id>` of type
+    bootstrap.kubernetes.io/token (what `minikube-py join` presents before it has a
+    certificate)."""
+
+    def __init__(self, read: Reader, clock: Callable[[], float]) -> None:
+        self._read = read
+        self._clock = clock
+
+    async def authenticate(self, request: web.Request) -> UserInfo | None:
+        token = bearer_token(request.headers.get("Authorization"))
+        m = _BOOTSTRAP_TOKEN.match(token or "")
+        if m is None:
+            return None
+        token_id, token_secret = m.groups()
+        secret = await self._read(SECRETS, "kube-system", f"bootstrap-token-{token_id}")
+        if secret is None or secret.get("type") != BOOTSTRAP_TOKEN_TYPE:
+            raise unauthorized()
+        data = {k: _b64(v) for k, v in (secret.get("data") or {}).items()}
+        if (secret.get("metadata") or {}).get("deletionTimestamp") or \
+                data.get("token-id") != token_id or \
+                not hmac.compare_digest(data.get("token-secret", ""), token_secret) or \
+                data.get("usage-bootstrap-authentication") != "true":
+            raise unauthorized()
+        expiration = data.get("expiration")
+        if expiration:
+            try:
+                expired = parse_rfc3339(expiration) <= self._clock()
+            except ValueError:
+                expired = True
+            if expired:
+                raise unauthorized()
+        extra_groups = [g.strip() for g in data.get("auth-extra-groups", "").split(",")
+                        if g.strip()]
+        if any(not _BOOTSTRAP_GROUP.match(g) for g in extra_groups):
+            raise unauthorized()
+        return UserInfo(f"system:bootstrap:{token_id}",
+                        ("system:bootstrappers", *extra_groups, "system:authenticated"))
+
+
+def _b64(value: Any) -> str:
+    try:
+        return base64.b64decode(str(value), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return ""

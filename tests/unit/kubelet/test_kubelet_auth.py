@@ -1,0 +1,122 @@
+"""Who may call the kubelet: HTTPS with its serving certificate; no client certificate is
+401, a certificate of the cluster CA but not the API server's is 403 in the kubelet's
+words, the API server's kubelet client may do everything, and a certificate from another
+CA never gets past the handshake. Over real TLS on loopback (no runtime needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from minikube_py.kubelet.auth import AllowUsers, KubeletRequest, kubelet_request
+from minikube_py.kubelet.cri import CriClient
+from minikube_py.kubelet.server import KubeletServer
+from minikube_py.pki.cluster import KeyPair
+from minikube_py.pki.tls import CertIdentity
+from tests.certs import NODE, TrialPki, make_test_pki
+
+JANE = CertIdentity("jane", ("dev",))
+
+
+@pytest.mark.parametrize(("method", "path", "verb", "subresource"), [
+    ("GET", "/containerLogs/default/web/main", "get", "proxy"),
+    ("POST", "/exec/default/web/main", "create", "proxy"),
+    ("GET", "/exec/default/web/main", "get", "proxy"),
+    ("POST", "/portforward/default/web", "create", "proxy"),
+    ("GET", "/healthz", "get", "proxy"),
+    ("GET", "/logs/syslog", "get", "log"),
+    ("GET", "/logs", "get", "log"),
+    ("GET", "/logsx", "get", "proxy"),
+    ("GET", "/stats/summary", "get", "stats"),
+    ("GET", "/metrics/cadvisor", "get", "metrics"),
+    ("POST", "/checkpoint/default/web/main", "create", "checkpoint"),
+    ("DELETE", "/pods", "delete", "proxy"),
+])
+def test_a_request_is_judged_as_a_verb_on_a_node_subresource(method: str, path: str,
+                                                             verb: str,
+                                                             subresource: str) -> None:
+    assert kubelet_request(JANE, "n1", method, path) == \
+        KubeletRequest(JANE, verb, "n1", subresource, path)
+
+
+@pytest.mark.parametrize(("user", "allowed"), [
+    ("kube-apiserver-kubelet-client", True),
+    ("kubernetes-admin", False),
+    ("system:node:n1", False),
+    ("jane", False),
+])
+async def test_only_the_api_server_may_call_the_kubelet_today(user: str,
+                                                              allowed: bool) -> None:
+    request = kubelet_request(CertIdentity(user, ("system:masters",)), "n1", "GET", "/healthz")
+    assert await AllowUsers().authorize(request) is allowed
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TrialPki:
+    return make_test_pki(tmp_path_factory.mktemp("kubelet-auth"))
+
+
+@pytest.fixture
+async def kubelet_url(pki: TrialPki, tmp_path: Path) -> AsyncIterator[str]:
+    cri = CriClient(tmp_path / "no-runtime.sock")
+    server = KubeletServer(cri, node_name=NODE, host="127.0.0.1", port=0,
+                           serving=pki.layout.kubelet(NODE), client_ca=pki.layout.ca.cert)
+    port = await server.start()
+    yield f"https://127.0.0.1:{port}"
+    await server.stop()
+    await cri.close()
+
+
+async def get(pki: TrialPki, url: str, cert: KeyPair | None,
+              method: str = "GET") -> tuple[int, str]:
+    async with aiohttp.ClientSession() as s, s.request(method, url, ssl=pki.client(cert)) \
+            as resp:
+        return resp.status, await resp.text()
+
+
+async def test_the_api_servers_client_certificate_is_let_in(pki: TrialPki,
+                                                            kubelet_url: str) -> None:
+    assert await get(pki, kubelet_url + "/healthz", pki.layout.kubelet_client) == (200, "ok")
+
+
+async def test_a_request_without_a_client_certificate_is_401(pki: TrialPki,
+                                                             kubelet_url: str) -> None:
+    status, text = await get(pki, kubelet_url + "/exec/default/web/main", None)
+    assert (status, text) == (401, "Unauthorized\n")
+
+
+@pytest.mark.parametrize(("who", "method", "path", "text"), [
+    ("admin", "GET", "/containerLogs/default/web/main",
+     "Forbidden (user=kubernetes-admin, verb=get, resource=nodes, subresource=proxy)\n"),
+    ("jane", "POST", "/exec/default/web/main",
+     "Forbidden (user=jane, verb=create, resource=nodes, subresource=proxy)\n"),
+    ("jane", "GET", "/healthz",
+     "Forbidden (user=jane, verb=get, resource=nodes, subresource=proxy)\n"),
+])
+async def test_another_client_of_the_cluster_ca_is_403(pki: TrialPki, kubelet_url: str,
+                                                       who: str, method: str, path: str,
+                                                       text: str) -> None:
+    cert = pki.layout.admin if who == "admin" else pki.jane
+    assert await get(pki, kubelet_url + path, cert, method) == (403, text)
+
+
+async def test_a_certificate_from_another_ca_is_refused_at_the_handshake(
+        pki: TrialPki, kubelet_url: str) -> None:
+    with pytest.raises((aiohttp.ClientError, ssl.SSLError, ConnectionError)):
+        await get(pki, kubelet_url + "/healthz", pki.stranger)
+
+
+async def test_the_kubelet_serves_a_certificate_for_its_node(pki: TrialPki,
+                                                             kubelet_url: str) -> None:
+    port = int(kubelet_url.rsplit(":", 1)[1])
+    _, writer = await asyncio.open_connection("127.0.0.1", port, ssl=pki.client(None))
+    peer = writer.get_extra_info("peercert")
+    writer.close()
+    subject = dict(rdn[0] for rdn in peer["subject"])
+    assert subject["commonName"] == f"system:node:{NODE}"
+    assert ("IP Address", "127.0.0.1") in peer["subjectAltName"]
