@@ -32,16 +32,17 @@ from minikube_py.apiserver.encryption import (
     parse_config,
     render_config,
 )
+from minikube_py.pki.cluster import PkiLayout
 from minikube_py.store.types import KV, PutOp
 
-CONFIG_FILE = "encryption-config.yaml"
 # Outside /registry/: the API never sees it. What the last rotation did, and when.
 ROTATION_RECORD = b"/minikube-py/encryption/last-rotation"
 PLAIN_TEXT = "identity"  # how the status names plain-text values: by their provider
 
 
 def config_path(data_dir: Path) -> Path:
-    return data_dir / "pki" / CONFIG_FILE
+    """Where the keys live: DATA/pki, next to the cluster's other keys."""
+    return PkiLayout(data_dir / "pki").encryption_config
 
 
 def read_config(path: Path) -> EncryptionConfig | None:
@@ -160,7 +161,12 @@ async def open_encryption(data_dir: Path, store: KV, *, clock: Callable[[], floa
     """Read the config (on first start: make one, with a new key), after checking that it
     holds every key the store's Secrets are under; raises EncryptionConfigError if not,
     writing nothing (a new key cannot read them; the file that can must be restored).
-    Returns the encryption and notes for the person starting the cluster."""
+    Returns the encryption and notes for the person starting the cluster.
+
+    The file sits with the PKI's keys, but is made here rather than by the step that makes
+    the certificates: whether a missing file may be made depends on what the store holds
+    (an older data dir's plain-text Secrets: yes; Secrets under a lost key: no), so it
+    waits for the store to be open."""
     path = config_path(data_dir)
     config = read_config(path)
     counts = await secrets_census(store)
