@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,11 @@ class ControlServer:
     """Serves `commands` ("POST /encryption/rotate-key" -> command) on the socket."""
 
     def __init__(self, path: Path, commands: dict[str, Command],
-                 expected_errors: tuple[type[Exception], ...] = ()) -> None:
+                 expected_errors: tuple[type[Exception], ...] = (), *,
+                 allowed_uids: Collection[int] | None = None) -> None:
         self.path = path
+        # root and serve's own user (who own the data dir) by default
+        self._allowed = (0, os.getuid()) if allowed_uids is None else tuple(allowed_uids)
         self._commands = commands
         self._expected = expected_errors
         self._runner: web.AppRunner | None = None
@@ -66,7 +69,7 @@ class ControlServer:
 
     async def _serve(self, request: web.Request) -> web.Response:
         uid = _peer_uid(request)
-        if uid is None or uid not in (0, os.getuid()):
+        if uid is None or uid not in self._allowed:
             return web.json_response({"error": "only root or serve's user may control it"},
                                      status=403)
         command = self._commands.get(f"{request.method} {request.path}")
