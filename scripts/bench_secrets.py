@@ -59,9 +59,9 @@ class Rate:
         return self.n / self.seconds
 
     def line(self, anchor: Rate | None = None) -> str:
-        text = (f"{self.what:<34} {self.per_second:8.0f}/s  "
-                f"p50 {quantile(self.latencies, 50) * 1e3:6.2f} ms  "
-                f"p99 {quantile(self.latencies, 99) * 1e3:6.2f} ms")
+        text = (f"{self.what:<42} {self.per_second:8.0f}/s  "
+                f"p50 {quantile(self.latencies, 50) * 1e3:7.3f} ms  "
+                f"p99 {quantile(self.latencies, 99) * 1e3:7.3f} ms")
         if anchor is not None:
             text += f"  ({self.per_second / anchor.per_second:.2f}x plain)"
         return text
