@@ -194,8 +194,9 @@ def encryption_rotate_key(data_dir: Path) -> None:
     """Encrypt every Secret with a new key, then remove the old keys.
 
     On a running cluster serve does it while it goes on serving; on a stopped one it is
-    done on the data dir. Then the store keeps no older revision (watches from before
-    start over), so its files hold nothing the old keys could decrypt, nor plain text."""
+    done on the data dir. Then the store keeps no older revision (it is compacted), so
+    its files hold nothing the old keys could decrypt, nor plain text. Run it as the user
+    that runs serve."""
     from minikube_py.encryption_commands import ROTATE_KEY
 
     result = _encryption_command(data_dir, ROTATE_KEY)
