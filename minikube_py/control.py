@@ -106,6 +106,9 @@ async def call(path: Path, method: str, route: str, *, timeout: float) -> dict[s
     except aiohttp.ClientConnectorError as e:
         if isinstance(e.os_error, FileNotFoundError):
             raise ControlError(f"no control socket at {path}") from e
+        if isinstance(e.os_error, PermissionError):
+            raise ControlError(f"not allowed to connect to {path}: only root or serve's user "
+                               "may control it") from e
         raise ControlError(f"cannot connect to {path}: {e.os_error}") from e
     except (aiohttp.ClientError, TimeoutError, ValueError) as e:
         raise ControlError(f"serve did not answer on {path}: {e or type(e).__name__}") from e

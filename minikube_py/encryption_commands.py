@@ -51,7 +51,11 @@ def control_commands(encryption: SecretsEncryption) -> dict[str, control.Command
 
 async def run_command(data_dir: Path, command: str) -> dict[str, Any]:
     """Run `command` (ROTATE_KEY, STATUS) on the cluster in `data_dir`, running or not."""
-    holder = DataDirLock(data_dir).holder()
+    try:
+        holder = DataDirLock(data_dir).holder()
+    except OSError as e:
+        raise CommandFailed(f"cannot read {data_dir}: {e.strerror} (run it as the user that "
+                            "runs serve)") from e
     if holder is not None:
         method, route = command.split(" ", 1)
         try:
