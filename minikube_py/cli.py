@@ -103,13 +103,18 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
 @click.option("--pod-security-exempt-namespace", "pod_security_exempt", multiple=True,
               metavar="NAMESPACE",
               help="A namespace Pod Security admission leaves alone (repeatable).")
+@click.option("--authorization-mode", type=click.Choice(["Node,RBAC", "AlwaysAllow"]),
+              default="Node,RBAC", show_default=True,
+              help="How requests are authorized, as kube-apiserver's flag: the Node "
+                   "authorizer and RBAC, or AlwaysAllow (any authenticated client may do "
+                   "anything; for measurements, never for a cluster others can reach).")
 @click.pass_context
 def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           containerd_socket: Path | None, node_name: str, kubelet_port: int, pod_cidr: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str,
           node_monitor_grace_period: float, simulated_nodes: int,
           tls_sans: tuple[str, ...], pod_security_default: str,
-          pod_security_exempt: tuple[str, ...]) -> None:
+          pod_security_exempt: tuple[str, ...], authorization_mode: str) -> None:
     """Start the cluster and run it until Ctrl-C.
 
     The data dir remembers the cluster's settings: a restart without flags reuses them. The
@@ -151,6 +156,7 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr),
         pod_security=PodSecurityConfig(Policy.at(Level(pod_security_default)),
                                        exempt_namespaces=frozenset(pod_security_exempt)),
+        authorization_mode=authorization_mode,
     )
     sys.exit(_run(serve_cluster(config)))
 

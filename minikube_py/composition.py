@@ -28,6 +28,7 @@ from minikube_py.apiserver.authn import (
     node_user,
     standard_authenticators,
 )
+from minikube_py.apiserver.authz import AlwaysAllow
 from minikube_py.apiserver.encryption import EncryptionConfigError
 from minikube_py.apiserver.encryptionkeys import open_encryption
 from minikube_py.apiserver.http import build_app
@@ -48,6 +49,7 @@ from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import claim_host_network, proxy_settings, set_up_host_network
 from minikube_py.kubeconfig import KubeconfigCredentials, write_kubeconfig
+from minikube_py.kubelet.auth import SubjectAccessReviews
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.kubelet import Kubelet
@@ -170,7 +172,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     api = ApiService(encryption.kv, service_cidr=config.service_cidr,
                      token_issuer=TokenIssuer(sa_key.private_key, clock=time.time),
                      kubelet_tls=client_context(pki.ca.cert, pki.kubelet_client),
-                     pod_security=config.pod_security)
+                     pod_security=config.pod_security,
+                     authorizers=[AlwaysAllow()] if config.authorization_mode == "AlwaysAllow"
+                     else None)
     await api.start()
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())
@@ -243,13 +247,14 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     scheduler = Scheduler(scheduler_client, scheduler_informers,
                           EventRecorder(scheduler_client, "default-scheduler"))
     serving = pki.kubelet(config.node)
-    kubelet = Kubelet(api.as_user(node_user(config.node)), cri, KubeletConfig(
+    node_client = api.as_user(node_user(config.node))
+    kubelet = Kubelet(node_client, cri, KubeletConfig(
         node_name=config.node, data_dir=config.data_dir, node_ip=node_ip,
         tls_cert_file=serving.cert, tls_private_key_file=serving.key,
         client_ca_file=pki.ca.cert, pod_cidr=config.pod_cidr, server_host=node_ip, server_port=config.kubelet_port,
         cluster_dns=(config.cluster_dns,) if own_network else (),
         lease_renew_interval=renew_every,
-    ))
+    ), authorizer=SubjectAccessReviews(node_client))
     controllers = build_controllers(
         ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),
         config.controllers)

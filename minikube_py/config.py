@@ -49,6 +49,9 @@ class ServeConfig:
     # Pod Security admission: the policy of namespaces without labels (privileged, as
     # kube's) and the exemptions.
     pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
+    # kube-apiserver's --authorization-mode: "Node,RBAC" (the default), or "AlwaysAllow"
+    # (every authenticated request allowed; for measuring what authorization costs).
+    authorization_mode: str = "Node,RBAC"
 
     @property
     def node(self) -> str:

@@ -12,6 +12,7 @@ from minikube_py.clustersettings import NOTHING_REMEMBERED, SettingsFileError, l
 from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.hostnetwork import release_host_network, release_orphaned_network
 from minikube_py.kubelet.cri import CriClient
+from minikube_py.kubelet.mounts import unmount_under
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess, cri_version
 
 
@@ -77,6 +78,10 @@ async def _delete(data_dir: Path) -> list[str]:
         finally:
             await containerd.stop()
     done += await release_host_network(remembered)
+    # The tmpfs of pods' Secret and projected volumes: the directory cannot go while mounted.
+    unmounted = await asyncio.to_thread(unmount_under, data_dir)
+    if unmounted:
+        done.append(f"unmounted {len(unmounted)} pod volume(s)")
     await asyncio.to_thread(shutil.rmtree, data_dir, ignore_errors=True)
     done.append(f"removed data dir {data_dir}")
     return done

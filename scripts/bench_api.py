@@ -21,7 +21,13 @@ The cluster is `serve --simulated-nodes N` on its own data dir, ports, bridge an
 (10.244.250.0/24, 10.112.250.0/24), deleted at the end. Needs root (serve starts
 containerd); without `etcd` on PATH the anchors are skipped.
 
+With `--authorization-mode AlwaysAllow` serve skips RBAC (to measure what authorization
+costs); with `--identity user` the clients are not the cluster admin (system:masters, which
+is allowed before RBAC is asked) but a user of a certificate made for the run, bound to
+cluster-admin through RBAC, so every request is decided by RBAC (and its cache).
+
 Usage: scripts/bench_api.py [--clients 32] [--creates 5000] [--nodes 1000] [--quick]
+       [--authorization-mode Node,RBAC|AlwaysAllow] [--identity admin|user]
 """
 
 from __future__ import annotations
@@ -44,10 +50,12 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 SIMULATED = "minikube-py.dev/simulated"
@@ -111,6 +119,7 @@ async def expect(resp: aiohttp.ClientResponse, status: int) -> bytes:
 
 # --- the cluster under test ----------------------------------------------------------------
 
+BENCH_USER, BENCH_GROUP = "bench-user", "bench-users"
 # kube's way of turning encryption at rest off: the identity provider first.
 PLAIN_SECRETS = """\
 apiVersion: apiserver.config.k8s.io/v1
@@ -123,11 +132,13 @@ resources:
 
 
 class Serve:
-    def __init__(self, nodes: int, *, subnet: int = 250, bridge: str = "mkpybench",
+    def __init__(self, nodes: int, authorization_mode: str = "Node,RBAC", *,
+                 subnet: int = 250, bridge: str = "mkpybench",
                  plain_secrets: bool = False) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="bench-api-"))
         self.port = free_port()
         self.nodes = nodes
+        self.authorization_mode = authorization_mode
         self.subnet = subnet
         self.bridge = bridge
         self.plain_secrets = plain_secrets
@@ -138,12 +149,30 @@ class Serve:
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def tls(self) -> ssl.SSLContext:
-        """The admin's credentials, from the PKI serve made in its data dir."""
+    def tls(self, identity: str = "admin") -> ssl.SSLContext:
+        """The admin's credentials, from the PKI serve made in its data dir; or, for
+        `identity` "user", those of a certificate for BENCH_USER made from the same CA."""
         pki = self.dir / "data" / "pki"
         ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
-        ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+        if identity == "user":
+            cert, key = self.user_certificate()
+            ctx.load_cert_chain(str(cert), str(key))
+        else:
+            ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
         return ctx
+
+    def user_certificate(self) -> tuple[Path, Path]:
+        from datetime import UTC, datetime
+
+        from minikube_py.pki.certs import CertSpec
+        from minikube_py.pki.cluster import KeyPair, PkiLayout, ensure_cluster_pki
+
+        layout = PkiLayout(self.dir / "data" / "pki")
+        pair = KeyPair(layout.root / "bench-user.crt", layout.root / "bench-user.key")
+        ensure_cluster_pki(layout,
+                           [(pair, CertSpec(BENCH_USER, (BENCH_GROUP,), client=True))],
+                           datetime.now(UTC))
+        return pair.cert, pair.key
 
     def start(self) -> None:
         if self.plain_secrets:  # before the first start, which would make a key
@@ -158,7 +187,8 @@ class Serve:
                  str(self.dir / "data"), "--api-port", str(self.port), "--kubelet-port", "0",
                  "--pod-cidr", f"10.244.{self.subnet}.0/24", "--bridge", self.bridge,
                  "--service-cidr", f"10.112.{self.subnet}.0/24",
-                 "--simulated-nodes", str(self.nodes)],
+                 "--simulated-nodes", str(self.nodes),
+                 "--authorization-mode", self.authorization_mode],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while "cluster ready" not in self.log.read_text(errors="replace"):
@@ -254,6 +284,21 @@ async def create_namespace(http: aiohttp.ClientSession, url: str, name: str) -> 
         await expect(resp, 201)
 
 
+async def bind_bench_user(serve: Serve) -> None:
+    """As the admin: bind cluster-admin to the bench user's group, through RBAC."""
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "bench-users"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "cluster-admin"},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                             "name": BENCH_GROUP}]}
+    connector = aiohttp.TCPConnector(ssl=serve.tls())
+    async with aiohttp.ClientSession(connector=connector) as admin:
+        async with admin.post(f"{serve.url}/apis/rbac.authorization.k8s.io/v1/"
+                              "clusterrolebindings", json=binding) as resp:
+            await expect(resp, 201)
+
+
 # --- phases --------------------------------------------------------------------------------
 
 async def phase_creates(http: aiohttp.ClientSession, url: str, n: int, clients: int,
@@ -299,20 +344,24 @@ async def phase_gets(http: aiohttp.ClientSession, url: str, n: int, pods: int,
     return await drive(n, clients, get, "Pod GETs")
 
 
-async def phase_secrets(http: aiohttp.ClientSession, serve: Serve, n: int,
-                        clients: int) -> list[str]:
+async def phase_secrets(serve: Serve, n: int, clients: int) -> list[str]:
     """What encryption at rest costs a client: Secret creates and GETs on `serve` (Secrets
     encrypted) against a second serve started here whose Secrets are stored in plain text
     (the identity provider), in halves run ABBA so neither side is always second and a
-    neighbour's load on the machine weighs on both alike. Also serve's CPU per request, which such load disturbs less."""
-    plain = Serve(serve.nodes, subnet=251, bridge="mkpybench2", plain_secrets=True)
+    neighbour's load on the machine weighs on both alike. Also serve's CPU per request,
+    which such load disturbs less. Both as the admin, whatever --identity says."""
+    plain = Serve(serve.nodes, serve.authorization_mode, subnet=251, bridge="mkpybench2",
+                  plain_secrets=True)
     plain.start()
     payload = base64.b64encode(KIB.encode()).decode()
     rng = random.Random(1)
     try:
+        timeout = aiohttp.ClientTimeout(total=600)
         async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=clients * 2, ssl=serve.tls()),
+                timeout=timeout) as http, aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=clients * 2, ssl=plain.tls()),
-                timeout=aiohttp.ClientTimeout(total=600)) as plain_http:
+                timeout=timeout) as plain_http:
             sides = {"encrypted": (http, serve), "plain": (plain_http, plain)}
             for session, side in sides.values():
                 await create_namespace(session, side.url, "bench-secrets")
@@ -573,6 +622,158 @@ async def phase_memory(http: aiohttp.ClientSession, serve: Serve, url: str, n: i
             f"{churned:.0f} MB after {updates} updates in {churn_seconds:.0f} s"]
 
 
+# --- the security chain's cost -------------------------------------------------------------
+
+class ApiOnly:
+    """The API server alone (its store, ApiService, HTTP) in a child process running this
+    script with --api-only: `secure` is serve's front door (HTTPS with the cluster's
+    certificates, kube's authenticators, the default authorizer chain), `open` the same
+    server without any of it (plain HTTP, everyone the admin, everything allowed). Nothing
+    else differs, so the difference is what the security chain costs."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.dir = Path(tempfile.mkdtemp(prefix=f"bench-api-{mode}-"))
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--api-only", mode, "--api-only-port", str(self.port),
+             "--api-only-dir", str(self.dir)], cwd=ROOT, stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if line.strip() != b"ready":
+            raise SystemExit(f"the {mode} API server did not start: {line!r}")
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.mode == 'secure' else 'http'}://127.0.0.1:{self.port}"
+
+    def tls(self, *, admin: bool) -> ssl.SSLContext:
+        pki = self.dir / "pki"
+        ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        if admin:
+            ctx.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+        return ctx
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+async def run_api_only(mode: str, port: int, data: Path) -> None:
+    """The child of ApiOnly: serve the API until terminated."""
+    from minikube_py.apiserver.authn import standard_authenticators
+    from minikube_py.apiserver.authz import AlwaysAllow
+    from minikube_py.apiserver.http import build_app
+    from minikube_py.apiserver.satokens import TokenIssuer
+    from minikube_py.apiserver.service import ApiService
+    from minikube_py.pki.cluster import (
+        ADMIN,
+        PkiLayout,
+        api_server_spec,
+        ensure_cluster_pki,
+        load_service_account_key,
+    )
+    from minikube_py.pki.tls import server_context
+    from minikube_py.store.node import RaftStore
+
+    store = RaftStore(data / "store")
+    await store.start()
+    tasks = [asyncio.create_task(store.run())]
+    tls: ssl.SSLContext | None = None
+    if mode == "secure":
+        pki = PkiLayout(data / "pki")
+        ensure_cluster_pki(pki, [(pki.api_server, api_server_spec(
+            node_ip="127.0.0.1", service_cidr="10.96.0.0/12")), (pki.admin, ADMIN)],
+            datetime.now(UTC))
+        key = load_service_account_key(pki)
+        api = ApiService(store, token_issuer=TokenIssuer(key.private_key, clock=time.time))
+        tls = server_context(pki.api_server, pki.ca.cert)
+    else:
+        api = ApiService(store, authorizers=[AlwaysAllow()])
+    await api.start()
+    tasks.append(asyncio.create_task(api.run()))
+    app = build_app(api, authenticators=standard_authenticators(api.token_authenticators())
+                    ) if mode == "secure" else build_app(api)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls).start()
+    print("ready", flush=True)
+    await asyncio.gather(*tasks)
+
+
+async def service_account_token(http: aiohttp.ClientSession, url: str, ns: str) -> str:
+    """A token of a ServiceAccount bound to a Role that lets it create ConfigMaps in `ns`
+    (not `edit`: an API server alone runs no aggregation controller to fill it)."""
+    async with http.post(f"{url}/api/v1/namespaces/{ns}/serviceaccounts",
+                         json={"metadata": {"name": "bench"}}) as resp:
+        await expect(resp, 201)
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "bench-creator"},
+            "rules": [{"verbs": ["create"], "apiGroups": [""], "resources": ["configmaps"]}]}
+    async with http.post(f"{url}/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+                         json=role) as resp:
+        await expect(resp, 201)
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "bench-creator"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                           "name": "bench-creator"},
+               "subjects": [{"kind": "ServiceAccount", "name": "bench", "namespace": ns}]}
+    async with http.post(
+            f"{url}/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+            json=binding) as resp:
+        await expect(resp, 201)
+    async with http.post(f"{url}/api/v1/namespaces/{ns}/serviceaccounts/bench/token",
+                         json={"spec": {"expirationSeconds": 3600}}) as resp:
+        return str(json.loads(await expect(resp, 201))["status"]["token"])
+
+
+async def security_creates(url: str, n: int, clients: int, what: str, *,
+                           tls: ssl.SSLContext | None, token: str | None = None,
+                           ns: str) -> Rate:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    connector = aiohttp.TCPConnector(limit=clients * 2, ssl=tls if tls is not None else False)
+    async with aiohttp.ClientSession(connector=connector, headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=600)) as http:
+        path = f"{url}/api/v1/namespaces/{ns}/configmaps"
+
+        async def create(i: int) -> None:
+            async with http.post(path, json=configmap(f"cm-{i}")) as resp:
+                await expect(resp, 201)
+
+        return await drive(n, clients, create, what)
+
+
+async def phase_security(n: int, clients: int) -> list[str]:
+    """ConfigMap creates over keep-alive connections: without the security chain, then
+    through it as the admin (a client certificate of system:masters) and as a ServiceAccount
+    (a bearer JWT whose account is looked up, then RBAC's decision)."""
+    open_api = ApiOnly("open")
+    try:
+        async with aiohttp.ClientSession() as http:
+            await create_namespace(http, open_api.url, "bench-sec")
+        plain = await security_creates(open_api.url, n, clients, "creates, no security chain",
+                                       tls=None, ns="bench-sec")
+    finally:
+        open_api.stop()
+    secure = ApiOnly("secure")
+    try:
+        admin_tls = secure.tls(admin=True)
+        async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=admin_tls)) as http:
+            await create_namespace(http, secure.url, "bench-sec")
+            await create_namespace(http, secure.url, "bench-sa")
+            token = await service_account_token(http, secure.url, "bench-sa")
+        admin = await security_creates(secure.url, n, clients, "creates, TLS + x509 admin",
+                                       tls=admin_tls, ns="bench-sec")
+        robot = await security_creates(secure.url, n, clients, "creates, TLS + SA token + RBAC",
+                                       tls=secure.tls(admin=False), token=token, ns="bench-sa")
+    finally:
+        secure.stop()
+    return [plain.line(), admin.line(plain), robot.line(plain)]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -584,20 +785,40 @@ async def main() -> None:
     parser.add_argument("--churn-seconds", type=float, default=60.0)
     parser.add_argument("--etcd", default=shutil.which("etcd"))
     parser.add_argument("--quick", action="store_true", help="a tenth of every count")
+    parser.add_argument("--authorization-mode", choices=["Node,RBAC", "AlwaysAllow"],
+                        default="Node,RBAC", help="serve's --authorization-mode")
+    parser.add_argument("--identity", choices=["admin", "user"], default="admin",
+                        help="the clients' identity: the admin (system:masters) or a user "
+                             "RBAC authorizes")
     parser.add_argument("--only", default="", help="comma-separated phases: "
-                        "creates,gets,lists,watch,bind,memory,secrets")
+                        "creates,gets,lists,watch,bind,memory,security,secrets")
+    parser.add_argument("--api-only", choices=["open", "secure"], help=argparse.SUPPRESS)
+    parser.add_argument("--api-only-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--api-only-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.api_only:
+        await run_api_only(args.api_only, args.api_only_port, args.api_only_dir)
+        return
     scale = 10 if args.quick else 1
     only = set(args.only.split(",")) if args.only else None
 
     def wanted(phase: str) -> bool:
         return only is None or phase in only
 
-    serve = Serve(args.nodes // scale)
-    print(f"starting serve with {serve.nodes} simulated nodes ...", flush=True)
+    if wanted("security"):
+        print("the security chain (API servers of their own, one at a time):", flush=True)
+        for line in await phase_security(args.creates // scale, args.clients):
+            print(line, flush=True)
+        if only == {"security"}:
+            return
+    serve = Serve(args.nodes // scale, args.authorization_mode)
+    print(f"starting serve with {serve.nodes} simulated nodes, authorization "
+          f"{args.authorization_mode}, clients as {args.identity} ...", flush=True)
     serve.start()
     etcd = Etcd(args.etcd) if args.etcd else None
-    tls = serve.tls()
+    if args.identity == "user":
+        await bind_bench_user(serve)
+    tls = serve.tls(args.identity)
     connector = aiohttp.TCPConnector(limit=args.clients * 2, ssl=tls)
     timeout = aiohttp.ClientTimeout(total=600)
     try:
@@ -624,7 +845,7 @@ async def main() -> None:
             if wanted("bind"):
                 print(await phase_bind(http, url, n, args.clients, tls))
             if wanted("secrets"):
-                for line in await phase_secrets(http, serve, n, args.clients):
+                for line in await phase_secrets(serve, n, args.clients):
                     print(line)
             if wanted("memory"):
                 for line in await phase_memory(http, serve, url, args.memory_objects // scale,
@@ -638,5 +859,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    import uvloop  # as serve runs
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        uvloop.run(main())

@@ -67,11 +67,22 @@ CRONJOBS = _r("batch", "v1", "cronjobs", "CronJob", True, short_names=("cj",),
               categories=("all",), subresources=("status",))
 ENDPOINTSLICES = _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True)
 EVENTS_V1 = _r("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",))
+ROLES = _r("rbac.authorization.k8s.io", "v1", "roles", "Role", True)
+CLUSTERROLES = _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False)
+ROLEBINDINGS = _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True)
+CLUSTERROLEBINDINGS = _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings",
+                         "ClusterRoleBinding", False)
+# Answered, never stored (the API server's authorizers decide); kubelets ask it who may
+# call them.
+SUBJECTACCESSREVIEWS = _r("authorization.k8s.io", "v1", "subjectaccessreviews",
+                          "SubjectAccessReview", False)
 
+# Every stored kind (the review APIs of authorization.k8s.io are answered, never stored).
 BUILTIN: tuple[Resource, ...] = (
     NAMESPACES, NODES, PODS, EVENTS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, SERVICEACCOUNTS,
     REPLICATIONCONTROLLERS, LEASES, DEPLOYMENTS, REPLICASETS, DAEMONSETS, STATEFULSETS,
-    CONTROLLERREVISIONS, JOBS, CRONJOBS, ENDPOINTSLICES, EVENTS_V1,
+    CONTROLLERREVISIONS, JOBS, CRONJOBS, ENDPOINTSLICES, EVENTS_V1, CLUSTERROLES,
+    CLUSTERROLEBINDINGS, ROLES, ROLEBINDINGS,
 )
 
 

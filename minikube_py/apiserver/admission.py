@@ -10,10 +10,11 @@ from typing import Any
 
 from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import NAMESPACES, PODS
+from minikube_py.api.resources import LEASES, NAMESPACES, NODES, PODS
 from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
+from minikube_py.apiserver.nodeauthz import node_identity
 from minikube_py.apiserver.objectstore import ObjectStore
 from minikube_py.apiserver.podsecurity.plugin import PodSecurity
 from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
@@ -119,7 +120,111 @@ def _tolerates(t: Any, key: str) -> bool:
     return bool(t.get("key") == key)
 
 
+# Labels a kubelet may set on its Node within the kubernetes.io and k8s.io namespaces (kube's
+# kubeletapis.IsKubeletLabel); any other label there, and any under node-restriction.
+# kubernetes.io/, is for administrators only.
+_KUBELET_LABELS = frozenset({
+    "kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch",
+    "beta.kubernetes.io/os", "beta.kubernetes.io/arch", "beta.kubernetes.io/instance-type",
+    "failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
+    "topology.kubernetes.io/zone", "topology.kubernetes.io/region",
+    "node.kubernetes.io/instance-type", "node.kubernetes.io/windows-build"})
+_KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+_RESTRICTED_LABEL_NAMESPACE = "node-restriction.kubernetes.io"
+MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
+
+
+def _in_namespace(ns: str, domain: str) -> bool:
+    return ns == domain or ns.endswith("." + domain)
+
+
+def forbidden_node_label(key: str) -> bool:
+    """Whether a node may not set this label on itself (kube's getForbiddenLabels)."""
+    ns = key.split("/", 1)[0] if "/" in key else ""
+    if _in_namespace(ns, _RESTRICTED_LABEL_NAMESPACE):
+        return True
+    if not (_in_namespace(ns, "kubernetes.io") or _in_namespace(ns, "k8s.io")):
+        return False
+    return key not in _KUBELET_LABELS and ns not in _KUBELET_LABEL_NAMESPACES
+
+
+class NodeRestriction:
+    """What the Node authorizer lets every node do, kept to its own objects (kube's
+    NodeRestriction admission): its own Node (without labels kept for administrators, nor
+    its taints), its own Lease, and the pods bound to it (mirror pods only for creates)."""
+
+    async def validate(self, attrs: Attributes) -> None:
+        user = attrs.opts.user
+        node = node_identity(user) if user is not None else None
+        if node is None:
+            return
+        resource = attrs.strategy.resource
+        if resource is NODES:
+            self._node(node, attrs)
+        elif resource is PODS:
+            self._pod(node, attrs)
+        elif resource is LEASES and attrs.namespace == "kube-node-lease" and \
+                attrs.operation is not Operation.DELETE and attrs.name != node:
+            raise _refused(attrs, "can only access node lease with the same name as the "
+                                  "requesting node")
+
+    def _node(self, node: str, attrs: Attributes) -> None:
+        if attrs.name != node:
+            raise _refused(attrs, f'node "{node}" is not allowed to modify node "{attrs.name}"')
+        if attrs.operation is Operation.CREATE:
+            labels = (attrs.obj or {}).get("metadata", {}).get("labels") or {}
+            bad = sorted(k for k in labels if forbidden_node_label(k))
+            if bad:
+                raise _refused(attrs, f'node "{node}" is not allowed to set the following '
+                                      f"labels: {', '.join(bad)}")
+            return
+        if attrs.operation is not Operation.UPDATE or attrs.old is None or attrs.obj is None:
+            return
+        old_labels = attrs.old.get("metadata", {}).get("labels") or {}
+        new_labels = attrs.obj.get("metadata", {}).get("labels") or {}
+        changed = sorted(k for k in {*old_labels, *new_labels}
+                         if old_labels.get(k) != new_labels.get(k) and forbidden_node_label(k))
+        if changed:
+            raise _refused(attrs, f'node "{node}" is not allowed to modify labels: '
+                                  f"{', '.join(changed)}")
+        if (attrs.old.get("spec") or {}).get("taints") != \
+                (attrs.obj.get("spec") or {}).get("taints"):
+            raise _refused(attrs, f'node "{node}" is not allowed to modify taints')
+
+    def _pod(self, node: str, attrs: Attributes) -> None:
+        if attrs.operation is Operation.CREATE:
+            pod = attrs.obj or {}
+            if MIRROR_POD_ANNOTATION not in (pod.get("metadata", {}).get("annotations") or {}):
+                raise _refused(attrs, f'pod does not have "{MIRROR_POD_ANNOTATION}" '
+                                      f'annotation, node "{node}" can only create mirror pods')
+            if (pod.get("spec") or {}).get("nodeName") != node:
+                raise _refused(attrs, f'node "{node}" can only create pods with spec.nodeName '
+                                      "set to itself")
+            return
+        bound = ((attrs.old or {}).get("spec") or {}).get("nodeName")
+        if bound == node:
+            return
+        if attrs.operation is Operation.DELETE:
+            raise _refused(attrs, f'node "{node}" can only delete pods with spec.nodeName set '
+                                  "to itself")
+        raise _refused(attrs, f'node "{node}" can only update pod status for pods with '
+                              "spec.nodeName set to itself")
+
+
+def _refused(attrs: Attributes, why: str) -> ApiError:
+    """kube's admission.NewForbidden: `pods "x" is forbidden: why`."""
+    r = attrs.strategy.resource
+    return ApiError(403, "Forbidden",
+                    f'{errors.qualified(r.plural, r.group)} "{attrs.name}" is forbidden: {why}',
+                    {"name": attrs.name, "kind": r.plural, **({"group": r.group}
+                                                              if r.group else {})})
+
+
 def default_admission(objects: ObjectStore,
-                      pod_security: PodSecurityConfig | None = None) -> Admission:
-    return Admission([NamespaceLifecycle(objects), DefaultTolerationSeconds()],
-                     [PodSecurity(objects, pod_security or PodSecurityConfig())])
+                      pod_security: PodSecurityConfig | None = None,
+                      plugins: list[AdmissionPlugin] | None = None) -> Admission:
+    """kube's order, as far as it applies here; `plugins` (RBAC's escalation check) after
+    the built-in mutating ones."""
+    return Admission([NamespaceLifecycle(objects), DefaultTolerationSeconds(), *(plugins or [])],
+                     [PodSecurity(objects, pod_security or PodSecurityConfig()),
+                      NodeRestriction()])

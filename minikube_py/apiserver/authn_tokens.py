@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import re
 from collections.abc import Awaitable, Callable
@@ -30,17 +31,37 @@ _BOOTSTRAP_TOKEN = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
 _BOOTSTRAP_GROUP = re.compile(r"^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$")
 
 
+# kube-apiserver's --token-success-cache-ttl default: a token that authenticated is taken
+# at its word for this long (its ServiceAccount or Pod deleted meanwhile: at most this late).
+SUCCESS_TTL: Final = 10.0
+MAX_CACHED: Final = 10_000  # entries kept before the cache starts over (a bound on memory)
+
+
 class ServiceAccountTokens:
     def __init__(self, verifier: TokenVerifier, read: Reader,
                  clock: Callable[[], float]) -> None:
         self._verifier = verifier
         self._read = read
         self._clock = clock
+        # sha256 of a token -> (until when, its user); failures are never cached.
+        self._cache: dict[bytes, tuple[float, UserInfo]] = {}
 
     async def authenticate(self, request: web.Request) -> UserInfo | None:
         token = bearer_token(request.headers.get("Authorization"))
         if token is None or not self._verifier.is_ours(token):
             return None
+        key = hashlib.sha256(token.encode()).digest()
+        now = self._clock()
+        cached = self._cache.get(key)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        user, expires_at = await self._authenticate(token)
+        if len(self._cache) >= MAX_CACHED:
+            self._cache.clear()
+        self._cache[key] = (min(now + SUCCESS_TTL, expires_at + LEEWAY), user)
+        return user
+
+    async def _authenticate(self, token: str) -> tuple[UserInfo, float]:
         try:
             claims = self._verifier.verify(token)
         except InvalidToken:
@@ -63,7 +84,7 @@ class ServiceAccountTokens:
         return UserInfo(claims.username,
                         ("system:serviceaccounts", f"system:serviceaccounts:{ns}",
                          "system:authenticated"),
-                        uid=account.uid, extra=extra)
+                        uid=account.uid, extra=extra), claims.expires_at
 
     async def _still_there(self, resource: Resource, namespace: str | None, ref: Ref) -> None:
         """The token holds only while what it names exists: the same object (uid), and not

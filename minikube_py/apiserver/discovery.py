@@ -7,10 +7,11 @@ import json
 from typing import Any
 
 from minikube_py.api.resources import Resource
+from minikube_py.apiserver.kinds.base import ALL_VERBS
 from minikube_py.apiserver.kinds.registry import KindRegistry
 
 Obj = dict[str, Any]
-VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+VERBS = list(ALL_VERBS)
 _SUB_VERBS: dict[str, list[str]] = {
     "status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
     "binding": ["create"], "eviction": ["create"], "log": ["get"], "finalize": ["update"],
@@ -56,6 +57,9 @@ class Discovery:
             return None
         return {"kind": "APIGroup", "apiVersion": "v1", **_group_obj(group, versions)}
 
+    def _verbs(self, r: Resource) -> list[str]:
+        return list(self._kinds.strategy(r).verbs)
+
     def _sub_kind(self, r: Resource, sub: str) -> tuple[str, str, str]:
         body = self._kinds.subresource_kinds(self._kinds.strategy(r)).get(sub)
         return (body.group, body.version, body.kind) if body else (r.group, r.version, r.kind)
@@ -67,7 +71,8 @@ class Discovery:
         resources: list[Obj] = []
         for r in rs:
             entry: Obj = {"name": r.plural, "singularName": r.singular,
-                          "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS}
+                          "namespaced": r.namespaced, "kind": r.kind,
+                          "verbs": self._verbs(r)}
             if r.short_names:
                 entry["shortNames"] = list(r.short_names)
             if r.categories:
@@ -92,7 +97,7 @@ class Discovery:
             "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
             "scope": "Namespaced" if r.namespaced else "Cluster",
             "singularResource": r.singular,
-            "verbs": VERBS,
+            "verbs": self._verbs(r),
         }
         if r.short_names:
             entry["shortNames"] = list(r.short_names)

@@ -2,7 +2,8 @@
 
 Every request goes through the same stages, in this order (kube-apiserver's handler
 chain): Status errors (nothing leaves as a traceback) -> request info (what it asks for,
-from its method and path) -> authentication -> authorization -> the handler. A resource
+from its method and path) -> authentication -> impersonation -> authorization -> the
+handler. A resource
 handler then decodes the body, and the API service runs admission, the kind's strategy,
 validation and storage. Each stage answers with a Kubernetes Status when it refuses.
 """
@@ -26,6 +27,7 @@ from minikube_py.apiserver.authn import (
 )
 from minikube_py.apiserver.discovery import VERSION_INFO, Discovery, api_versions
 from minikube_py.apiserver.httpresource import ResourceRequest, serve_resource
+from minikube_py.apiserver.impersonation import impersonate
 from minikube_py.apiserver.inprocess import unavailable
 from minikube_py.apiserver.requestinfo import INFO_KEY, request_info
 from minikube_py.apiserver.service import ApiService
@@ -93,14 +95,15 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
 
 @web.middleware
 async def request_stages(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request info, then authentication, then authorization, before any handler runs. A
-    path that names nothing is 404 only for a client that authenticated: others learn
-    nothing of what the server serves (401)."""
+    """Request info, then authentication, impersonation and authorization, before any
+    handler runs. A path that names nothing is 404 only for a client that authenticated:
+    others learn nothing of what the server serves (401)."""
     server = request.app[SERVER_KEY]
     info = request_info(request.method, request.path, request.query, server.service.kinds)
     if info is not None:
         request[INFO_KEY] = info  # the anonymous authenticator reads it
     user = await authenticate(server.authenticators, request)
+    user = impersonate(user, request.headers, server.service.decide)
     if info is None:
         raise not_found(request.path)
     server.service.authorize(user, info)

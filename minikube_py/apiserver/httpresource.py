@@ -123,6 +123,9 @@ def respond(obj: Any, status: int = 200, warnings: list[str] | None = None) -> w
 
 async def serve_resource(req: ResourceRequest) -> web.StreamResponse:
     method = req.request.method
+    if not req.strategy.stored and not (method == "POST" and req.name is None):
+        raise errors.method_not_allowed(f"the server does not allow this method on the "
+                                        f"requested resource ({req.resource.plural})")
     if req.name is None:
         if method == "GET":
             if req.watch or req.flag("watch"):

@@ -59,12 +59,13 @@ class InProcessClient:
         self.user = user
 
     def _authorized(self, verb: str, resource: Resource, namespace: str | None,
-                    name: str | None = None, subresource: str | None = None
-                    ) -> RequestOptions:
+                    name: str | None = None, subresource: str | None = None,
+                    field_selector: str = "", label_selector: str = "") -> RequestOptions:
         strategy = self.service.strategy(resource)
         ns = namespace if resource.namespaced else None
-        self.service.authorize(self.user, RequestInfo("", verb, strategy, ns, name,
-                                                      subresource))
+        self.service.authorize(self.user, RequestInfo(
+            "", verb, strategy, ns, name, subresource, field_selector=field_selector,
+            label_selector=label_selector))
         return RequestOptions(user=self.user)
 
     async def create(self, resource: Resource, body: Obj, *, namespace: str | None = None,
@@ -92,7 +93,8 @@ class InProcessClient:
     async def list(self, resource: Resource, *, namespace: str | None = None,
                    label_selector: str = "", field_selector: str = "", limit: int = 0,
                    continue_token: str = "", resource_version: str = "") -> Obj:
-        self._authorized("list", resource, namespace)
+        self._authorized("list", resource, namespace, field_selector=field_selector,
+                         label_selector=label_selector)
         with store_unavailable():
             flt = self.service.filter(resource, label_selector, field_selector)
             res = await self.service.list_objects(resource, namespace, flt, limit=limit,
@@ -138,7 +140,8 @@ class InProcessClient:
                     resource_version: str = "", label_selector: str = "",
                     field_selector: str = "", allow_bookmarks: bool = False,
                     timeout_seconds: int | None = None) -> AsyncIterator[WatchEvent]:
-        self._authorized("watch", resource, namespace)
+        self._authorized("watch", resource, namespace, field_selector=field_selector,
+                         label_selector=label_selector)
         flt = self.service.filter(resource, label_selector, field_selector)
         events = self.service.watch_events(resource, namespace, flt, resource_version,
                                            allow_bookmarks=allow_bookmarks,

@@ -30,7 +30,7 @@ _ZERO_FIELD: dict[str, Any] = {"string": "", "int32": 0, "int64": 0, "bool": Fal
 _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?"
                       r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\Z")
 _GO_BUILTINS = {"Quantity": "resource.Quantity", "IntOrString": "intstr.IntOrString",
-                "Time": "v1.Time", "MicroTime": "v1.MicroTime"}
+                "Time": "v1.Time", "MicroTime": "v1.MicroTime", "ExtraValue": "v1.ExtraValue"}
 
 
 class JsonTypeError(Exception):
@@ -164,6 +164,14 @@ class _Walk:
                 raise self.fail(value, _go_type(type_))
             if not is_quantity(value):  # resource.Quantity's UnmarshalJSON parses it
                 raise JsonTypeError(QUANTITY_MESSAGE)
+        elif type_ == "ExtraValue":  # a []string
+            if not isinstance(value, list):
+                raise self.fail(value, _go_type(type_))
+            for i, item in enumerate(value):
+                if item is None:
+                    value[i] = ""
+                elif not isinstance(item, str):
+                    raise self.fail(item, "string")
         else:  # RawExtension and FieldsV1 hold any JSON, within the depth limit
             try:
                 check_depth(value, MAX_DEPTH - len(self.where))

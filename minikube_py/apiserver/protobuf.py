@@ -239,8 +239,16 @@ def _fields_v1(data: bytes) -> Any:
     return _json(_bytes_fields(data).get(1, b"{}"))
 
 
+def _extra_value(data: bytes) -> list[str]:
+    """authentication's and authorization's ExtraValue (`repeated string items = 1`): its
+    JSON form is the bare list."""
+    return [_string(_expect_bytes(1, wire, raw)) for number, wire, raw in iter_fields(data)
+            if number == 1]
+
+
 _BUILTINS = {"Time": _time, "MicroTime": _micro_time, "Quantity": _quantity,
-             "IntOrString": _int_or_string, "FieldsV1": _fields_v1}
+             "IntOrString": _int_or_string, "FieldsV1": _fields_v1,
+             "ExtraValue": _extra_value}
 
 
 # The wire format.

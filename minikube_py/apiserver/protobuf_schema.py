@@ -6,13 +6,15 @@ string of "number jsonName type" entries, parsed once at import:
 
 - type is a scalar (string int32 int64 bool bytes double float), a message name (unqualified
   means the same group as the message), or a builtin with its own JSON form (Time MicroTime
-  Quantity IntOrString RawExtension FieldsV1); a "[]" prefix is repeated, "map[string]" a map.
+  Quantity IntOrString RawExtension FieldsV1 ExtraValue); a "[]" prefix is repeated,
+  "map[string]" a map.
 - jsonName "*" is an inlined Go struct (`json:",inline"`): its fields merge into the parent.
 - "!" after a scalar keeps its zero value: the Go field is a pointer (so `replicas: 0` differs
   from unset) or has no omitempty. Other zero scalars are dropped, as Go's JSON encoder would.
 
 Coverage: every kind the API server serves, Scale, DeleteOptions, Binding and Eviction, and
-everything they nest. All groups are at version v1.
+everything they nest. All groups are at version v1. ExtraValue is authentication's and
+authorization's map value (a message of repeated strings whose JSON form is the bare list).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Literal
 
 SCALARS = frozenset({"string", "int32", "int64", "bool", "bytes", "double", "float"})
 BUILTINS = frozenset({"Time", "MicroTime", "Quantity", "IntOrString", "RawExtension",
-                      "FieldsV1"})
+                      "FieldsV1", "ExtraValue"})
 
 _MESSAGES: dict[str, str] = {
     "apps.ControllerRevision":
@@ -92,6 +94,47 @@ _MESSAGES: dict[str, str] = {
         "11 availableReplicas int32!",
     "apps.StatefulSetUpdateStrategy":
         "1 type string, 2 rollingUpdate RollingUpdateStatefulSetStrategy",
+    "authentication.SelfSubjectReview":
+        "1 metadata meta.ObjectMeta, 2 status SelfSubjectReviewStatus",
+    "authentication.SelfSubjectReviewStatus": "1 userInfo UserInfo",
+    "authentication.UserInfo":
+        "1 username string, 2 uid string, 3 groups []string, 4 extra map[string]ExtraValue",
+    "authorization.FieldSelectorAttributes":
+        "1 rawSelector string, 2 requirements []meta.FieldSelectorRequirement",
+    "authorization.LabelSelectorAttributes":
+        "1 rawSelector string, 2 requirements []meta.LabelSelectorRequirement",
+    "authorization.LocalSubjectAccessReview":
+        "1 metadata meta.ObjectMeta, 2 spec SubjectAccessReviewSpec, "
+        "3 status SubjectAccessReviewStatus",
+    "authorization.NonResourceAttributes": "1 path string, 2 verb string",
+    "authorization.NonResourceRule": "1 verbs []string, 2 nonResourceURLs []string",
+    "authorization.ResourceAttributes":
+        "1 namespace string, 2 verb string, 3 group string, 4 version string, "
+        "5 resource string, 6 subresource string, 7 name string, "
+        "8 fieldSelector FieldSelectorAttributes, 9 labelSelector LabelSelectorAttributes",
+    "authorization.ResourceRule":
+        "1 verbs []string, 2 apiGroups []string, 3 resources []string, "
+        "4 resourceNames []string",
+    "authorization.SelfSubjectAccessReview":
+        "1 metadata meta.ObjectMeta, 2 spec SelfSubjectAccessReviewSpec, "
+        "3 status SubjectAccessReviewStatus",
+    "authorization.SelfSubjectAccessReviewSpec":
+        "1 resourceAttributes ResourceAttributes, 2 nonResourceAttributes NonResourceAttributes",
+    "authorization.SelfSubjectRulesReview":
+        "1 metadata meta.ObjectMeta, 2 spec SelfSubjectRulesReviewSpec, "
+        "3 status SubjectRulesReviewStatus",
+    "authorization.SelfSubjectRulesReviewSpec": "1 namespace string",
+    "authorization.SubjectAccessReview":
+        "1 metadata meta.ObjectMeta, 2 spec SubjectAccessReviewSpec, "
+        "3 status SubjectAccessReviewStatus",
+    "authorization.SubjectAccessReviewSpec":
+        "1 resourceAttributes ResourceAttributes, 2 nonResourceAttributes NonResourceAttributes, "
+        "3 user string, 4 groups []string, 5 extra map[string]ExtraValue, 6 uid string",
+    "authorization.SubjectAccessReviewStatus":
+        "1 allowed bool!, 2 reason string, 3 evaluationError string, 4 denied bool",
+    "authorization.SubjectRulesReviewStatus":
+        "1 resourceRules []ResourceRule, 2 nonResourceRules []NonResourceRule, "
+        "3 incomplete bool!, 4 evaluationError string",
     "autoscaling.Scale": "1 metadata meta.ObjectMeta, 2 spec ScaleSpec, 3 status ScaleStatus",
     "autoscaling.ScaleSpec": "1 replicas int32",
     "autoscaling.ScaleStatus": "1 replicas int32!, 2 selector string",
@@ -565,6 +608,7 @@ _MESSAGES: dict[str, str] = {
         "1 gracePeriodSeconds int64!, 2 preconditions Preconditions, 3 orphanDependents bool!, "
         "4 propagationPolicy string!, 5 dryRun []string, "
         "6 ignoreStoreReadErrorWithClusterBreakingPotential bool!",
+    "meta.FieldSelectorRequirement": "1 key string!, 2 operator string!, 3 values []string",
     "meta.LabelSelector":
         "1 matchLabels map[string]string, 2 matchExpressions []LabelSelectorRequirement",
     "meta.LabelSelectorRequirement": "1 key string!, 2 operator string!, 3 values []string",
@@ -583,6 +627,18 @@ _MESSAGES: dict[str, str] = {
         "6 controller bool!, 7 blockOwnerDeletion bool!",
     "meta.Preconditions": "1 uid string!, 2 resourceVersion string!",
     "policy.Eviction": "1 metadata meta.ObjectMeta, 2 deleteOptions meta.DeleteOptions",
+    "rbac.AggregationRule": "1 clusterRoleSelectors []meta.LabelSelector",
+    "rbac.ClusterRole":
+        "1 metadata meta.ObjectMeta, 2 rules []PolicyRule, 3 aggregationRule AggregationRule",
+    "rbac.ClusterRoleBinding":
+        "1 metadata meta.ObjectMeta, 2 subjects []Subject, 3 roleRef RoleRef",
+    "rbac.PolicyRule":
+        "1 verbs []string, 2 apiGroups []string, 3 resources []string, "
+        "4 resourceNames []string, 5 nonResourceURLs []string",
+    "rbac.Role": "1 metadata meta.ObjectMeta, 2 rules []PolicyRule",
+    "rbac.RoleBinding": "1 metadata meta.ObjectMeta, 2 subjects []Subject, 3 roleRef RoleRef",
+    "rbac.RoleRef": "1 apiGroup string!, 2 kind string!, 3 name string!",
+    "rbac.Subject": "1 kind string!, 2 apiGroup string, 3 name string!, 4 namespace string",
 }
 
 
@@ -604,6 +660,14 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "apps.StatefulSetCondition": "status type",
     "apps.StatefulSetSpec": "serviceName template",
     "apps.StatefulSetStatus": "replicas",
+    "authorization.LocalSubjectAccessReview": "spec",
+    "authorization.NonResourceRule": "verbs",
+    "authorization.ResourceRule": "verbs",
+    "authorization.SelfSubjectAccessReview": "spec",
+    "authorization.SelfSubjectRulesReview": "spec",
+    "authorization.SubjectAccessReview": "spec",
+    "authorization.SubjectAccessReviewStatus": "allowed",
+    "authorization.SubjectRulesReviewStatus": "incomplete nonResourceRules resourceRules",
     "autoscaling.ScaleStatus": "replicas",
     "authentication.TokenRequest": "spec",
     "authentication.TokenRequestSpec": "audiences",
@@ -709,8 +773,14 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "discovery.ForZone": "name",
     "events.EventSeries": "count",
     "meta.Condition": "message reason status type",
+    "meta.FieldSelectorRequirement": "key operator",
     "meta.LabelSelectorRequirement": "key operator",
     "meta.OwnerReference": "apiVersion kind name uid",
+    "rbac.ClusterRoleBinding": "roleRef",
+    "rbac.PolicyRule": "verbs",
+    "rbac.RoleBinding": "roleRef",
+    "rbac.RoleRef": "apiGroup kind name",
+    "rbac.Subject": "kind name",
 }
 
 

@@ -28,10 +28,29 @@ class RequestInfo:
     subresource: str | None = None
     # /api/VERSION or /apis/GROUP/VERSION without a resource: its discovery document.
     group_version: tuple[str, str] | None = None
+    # A list or watch's selectors (the Node authorizer lets a node list only its own pods).
+    field_selector: str = ""
+    label_selector: str = ""
+    # A resource request about (API group, resource) by name alone, served or not: what a
+    # SubjectAccessReview or an impersonation check asks about.
+    about: tuple[str, str] | None = None
 
     @property
     def is_resource_request(self) -> bool:
-        return self.strategy is not None
+        return self.strategy is not None or self.about is not None
+
+    @property
+    def api_group(self) -> str:
+        if self.strategy is not None:
+            return self.strategy.resource.group
+        return self.about[0] if self.about is not None else ""
+
+    @property
+    def resource(self) -> str:
+        """The resource's plural ("" for a non-resource request)."""
+        if self.strategy is not None:
+            return self.strategy.resource.plural
+        return self.about[1] if self.about is not None else ""
 
 
 # Where the handler chain keeps an HTTP request's info, for the stages after the first.
@@ -74,8 +93,11 @@ def request_info(method: str, path: str, query: Mapping[str, str],
         return None
     if resource.namespaced and namespace is None and name is not None:
         return None
-    return RequestInfo(path, _verb(method, name, watch or _flag(query, "watch")), strategy,
-                       namespace, name, sub)
+    verb = _verb(method, name, watch or _flag(query, "watch"))
+    selectors = (query.get("fieldSelector", ""), query.get("labelSelector", "")) \
+        if verb in ("list", "watch", "deletecollection") else ("", "")
+    return RequestInfo(path, verb, strategy, namespace, name, sub,
+                       field_selector=selectors[0], label_selector=selectors[1])
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:

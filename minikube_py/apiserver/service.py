@@ -21,7 +21,16 @@ from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver.admission import default_admission
 from minikube_py.apiserver.authn import LOOPBACK, Authenticator, UserInfo
 from minikube_py.apiserver.authn_tokens import BootstrapTokens, ServiceAccountTokens
-from minikube_py.apiserver.authz import AlwaysAllow, Authorizer, authorize
+from minikube_py.apiserver.authz import (
+    Authorizer,
+    SystemMasters,
+    UserRules,
+    Verdict,
+    authorize,
+    decide,
+    rules_for,
+)
+from minikube_py.apiserver.authzstate import RBAC_KINDS, AuthorizationState
 from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_object
 from minikube_py.apiserver.bootstrap import ensure_builtin_objects
 from minikube_py.apiserver.compaction import compaction_loop
@@ -30,9 +39,13 @@ from minikube_py.apiserver.ipalloc import ServiceAllocations
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.kinds.builtin import builtin_kinds
 from minikube_py.apiserver.logs import KubeletLogStream, open_kubelet_log
+from minikube_py.apiserver.nodeauthz import NodeAuthorizer
 from minikube_py.apiserver.objectstore import ObjectStore, Written
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
+from minikube_py.apiserver.rbac.authorizer import RbacAuthorizer
+from minikube_py.apiserver.rbac.bootstraproles import ensure_bootstrap_policy
+from minikube_py.apiserver.rbac.escalation import RbacEscalationCheck
 from minikube_py.apiserver.requestinfo import RequestInfo
 from minikube_py.apiserver.rest import create, delete, read, scale, update, watch
 from minikube_py.apiserver.rest.context import RestContext
@@ -51,8 +64,9 @@ from minikube_py.tasks import TaskSet
 Obj = dict[str, Any]
 
 
-
-
+def standard_authorizers(state: AuthorizationState) -> list[Authorizer]:
+    """kube-apiserver's `--authorization-mode=Node,RBAC`, after the privileged group."""
+    return [SystemMasters(), NodeAuthorizer(state.graph), RbacAuthorizer(state.policy)]
 
 
 class ApiService(InProcessClient):
@@ -69,7 +83,11 @@ class ApiService(InProcessClient):
                  kubelet_tls: ssl.SSLContext | None = None,
                  pod_security: PodSecurityConfig | None = None) -> None:
         super().__init__(self, LOOPBACK)
-        self.authorizers: list[Authorizer] = authorizers or [AlwaysAllow()]
+        # The RBAC policy and the Node authorizer's graph, fed from the store; the
+        # authorizers are kube's standard chain unless the caller gives others.
+        self.authz_state = AuthorizationState()
+        self.authorizers: list[Authorizer] = authorizers if authorizers is not None \
+            else standard_authorizers(self.authz_state)
         # How the API server reaches kubelets (logs, exec, port-forward): TLS with its
         # kubelet-client certificate, checking theirs against the CA; None: plain HTTP.
         self.kubelet_tls = kubelet_tls
@@ -83,10 +101,13 @@ class ApiService(InProcessClient):
         # key that lives as long as the service.
         self.token_issuer = token_issuer or TokenIssuer(new_signing_key(), clock=clock)
         self.token_audiences: tuple[str, ...] = (self.token_issuer.issuer,)
-        self.kinds = builtin_kinds(self.allocations, self.token_issuer, self.token_audiences)
+        self.kinds = builtin_kinds(self.allocations, self.token_issuer, self.token_audiences,
+                                   reviewer=self)
         self.objects = ObjectStore(kv, clock)
+        escalation = RbacEscalationCheck(self.authz_state.policy, self.decide)
         self.rest = RestContext(self.objects, self.kinds,
-                                default_admission(self.objects, pod_security), clock, self.rng)
+                                default_admission(self.objects, pod_security, [escalation]),
+                                clock, self.rng)
         self.fanout = WatchFanout(kv, self.kinds.resource_of_key)
         self._kubernetes_target_port = kubernetes_service_target_port
         self._tasks = TaskSet("apiserver")
@@ -94,8 +115,14 @@ class ApiService(InProcessClient):
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.fanout.start(self._tasks)
+        # The authorizers' state as of one revision, then every change after it, fed by
+        # the fan-out before any watcher hears of it.
+        revision = self.kv.revision
+        await self.authz_state.load(self.kv, revision)
+        self.fanout.listeners.append((self.authz_state.prefixes(), self.authz_state.on_event))
+        await self.fanout.start(self._tasks, revision)
         await ensure_builtin_objects(self, self._kubernetes_target_port)
+        await ensure_bootstrap_policy(self)
         self._tasks.spawn("compaction", compaction_loop(self.kv, self.compaction_interval),
                           critical=True)
 
@@ -114,6 +141,19 @@ class ApiService(InProcessClient):
     def authorize(self, user: UserInfo, info: RequestInfo) -> None:
         """The authorization stage, for HTTP requests and in-process clients alike."""
         authorize(self.authorizers, user, info)
+
+    def decide(self, user: UserInfo, info: RequestInfo) -> Verdict:
+        """What the authorizers say, without refusing (access reviews, escalation checks)."""
+        return decide(self.authorizers, user, info)
+
+    def rules_for(self, user: UserInfo, namespace: str) -> UserRules:
+        """What the authorizers that can list rules say the user may do (rules reviews)."""
+        return rules_for(self.authorizers, user, namespace)
+
+    def _written(self, resource: Resource, written: Written, opts: RequestOptions) -> Written:
+        if resource in RBAC_KINDS and not opts.dry_run and not written.deleted:
+            self.authz_state.written(resource, written.obj)
+        return written
 
     def as_user(self, user: UserInfo) -> InProcessClient:
         """The in-process client of a component acting as `user`."""
@@ -150,7 +190,8 @@ class ApiService(InProcessClient):
         opts = opts or RequestOptions()
         strategy = self.strategy(resource)
         obj = typed_object(strategy, body, opts)
-        return await create.create(self.rest, strategy, obj, namespace, opts)
+        return self._written(resource, await create.create(self.rest, strategy, obj, namespace,
+                                                           opts), opts)
 
     async def get_object(self, resource: Resource, name: str, namespace: str | None,
                          resource_version: str = "") -> Obj:
@@ -191,8 +232,8 @@ class ApiService(InProcessClient):
                 raise errors.bad_request("metadata must be an object")
             type_checked(strategy, body, opts)
             obj = body
-        return await update.update(self.rest, strategy, obj, namespace, name or "",
-                                   subresource, opts)
+        return self._written(resource, await update.update(
+            self.rest, strategy, obj, namespace, name or "", subresource, opts), opts)
 
     async def patch_object(self, resource: Resource, name: str, patch: Any, patch_type: str,
                            namespace: str | None, subresource: str | None = None,
@@ -202,8 +243,8 @@ class ApiService(InProcessClient):
         if subresource == "scale":
             return Written(await scale.patch_scale(self.rest, strategy, name, patch,
                                                    patch_type, namespace, opts))
-        return await update.patch(self.rest, strategy, name, patch, patch_type, namespace,
-                                  subresource, opts)
+        return self._written(resource, await update.patch(
+            self.rest, strategy, name, patch, patch_type, namespace, subresource, opts), opts)
 
     async def get_subresource(self, resource: Resource, name: str, subresource: str,
                               namespace: str | None) -> Obj:

@@ -154,11 +154,15 @@ class WatchFanout:
         self.revision = 0  # every event up to here has been dispatched
         self._history_start = 0  # every event after this revision is in the history
         self.ready = asyncio.Event()
+        # Called with every event under their prefix before any watcher is offered it
+        # (the authorizers' state, which must be current when a watcher acts on an event).
+        self.listeners: list[tuple[tuple[bytes, ...], Callable[[CachedEvent], None]]] = []
 
-    async def start(self, tasks: TaskSet) -> None:
-        """Follow the store from its current revision, as a critical child of `tasks`: the
-        API server cannot serve watches without it."""
-        self.revision = self._history_start = self._kv.revision
+    async def start(self, tasks: TaskSet, revision: int | None = None) -> None:
+        """Follow the store from `revision` (by default its current one), as a critical
+        child of `tasks`: the API server cannot serve watches without it."""
+        self.revision = self._history_start = \
+            self._kv.revision if revision is None else revision
         tasks.spawn("watch-fanout", self._run(), critical=True)
 
     def close_watchers(self) -> None:
@@ -184,6 +188,9 @@ class WatchFanout:
             self._history.append(ev)
             if len(self._history) > HOT_EVENTS:
                 self._history[-HOT_EVENTS - 1].drop_cache()
+            for prefixes, listener in self.listeners:
+                if ev.key.startswith(prefixes):
+                    listener(ev)
             for w in self._watchers:
                 w.offer(ev)
             self.revision = max(self.revision, ev.revision)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minikube_py.controllers.base import ControllerContext
+from minikube_py.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from minikube_py.controllers.cronjob import CronJobController
 from minikube_py.controllers.daemonset import DaemonSetController
 from minikube_py.controllers.deployment import DeploymentController
@@ -75,6 +76,8 @@ def build_controllers(ctx: ControllerContext,
         own(), recheck_interval=settings.namespace_recheck_interval, workers=w).run))
     controllers.append(("garbage-collector-controller", GarbageCollector(own()).run))
     controllers.append(("serviceaccount-controller", ServiceAccountController(own()).run))
+    controllers.append(("clusterrole-aggregation-controller",
+                        ClusterRoleAggregationController(own()).run))
     controllers.append(("pod-garbage-collector", PodGarbageCollector(
         own(), terminated_threshold=settings.terminated_pod_gc_threshold,
         period=settings.pod_gc_period,

@@ -3,19 +3,26 @@ kubelet's server filters it: a request must present a client certificate the clu
 issued (the TLS handshake refuses any other), else 401; then an authorizer decides on the
 kubelet's request attributes (verb, and the `nodes` subresource the path maps to), else 403.
 
-Today's authorizer lets the API server's kubelet-client identity do everything and nobody
-else. The kubelet's webhook mode (a SubjectAccessReview to the API server for every other
-user, on nodes/proxy, nodes/log, ...) fits the `KubeletAuthorizer` protocol unchanged.
+The kubelet's webhook mode (`SubjectAccessReviews`): the API server's kubelet-client
+identity may do everything; anyone else is asked of the API server with a
+SubjectAccessReview of the request's verb on nodes/proxy, nodes/log, ... named after the
+node, and the answer is cached for a while (allowed 5 minutes, denied 30 seconds, as
+the kubelet's defaults). `AllowUsers` lets in only the users it names.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import SUBJECTACCESSREVIEWS
+from minikube_py.client.interface import ApiClient
 from minikube_py.pki.cluster import KUBELET_CLIENT_USER
 from minikube_py.pki.tls import CertIdentity, peer_identity
 
@@ -58,6 +65,62 @@ class AllowUsers:
 
     async def authorize(self, request: KubeletRequest) -> bool:
         return request.user.user in self.users
+
+
+log = logging.getLogger("minikube_py.kubelet")
+AUTHENTICATED = "system:authenticated"
+# How long an answer stands (the kubelet's --authorization-webhook-cache-*-ttl defaults).
+ALLOWED_TTL, DENIED_TTL = 300.0, 30.0
+# Answers kept before the cache starts over (a bound on memory, not a tuning knob).
+MAX_CACHED = 10_000
+
+
+def access_review(request: KubeletRequest) -> dict[str, Any]:
+    """The SubjectAccessReview the kubelet sends for a request."""
+    groups = list(request.user.groups)
+    if AUTHENTICATED not in groups:
+        groups.append(AUTHENTICATED)
+    return {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": request.user.user, "groups": groups,
+                     "resourceAttributes": {"verb": request.verb, "resource": "nodes",
+                                            "subresource": request.subresource,
+                                            "name": request.node}}}
+
+
+CacheKey = tuple[str, tuple[str, ...], str, str]
+
+
+class SubjectAccessReviews:
+    """The kubelet's webhook authorizer: `trusted` users (the API server's kubelet client)
+    in at once, everyone else as the API server's authorizers say."""
+
+    def __init__(self, client: ApiClient, *, trusted: Iterable[str] = (KUBELET_CLIENT_USER,),
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.trusted = frozenset(trusted)
+        self.clock = clock
+        self._cache: dict[CacheKey, tuple[bool, float]] = {}
+
+    async def authorize(self, request: KubeletRequest) -> bool:
+        if request.user.user in self.trusted:
+            return True
+        key = (request.user.user, request.user.groups, request.verb, request.subresource)
+        now = self.clock()
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            review = await self.client.create(SUBJECTACCESSREVIEWS, access_review(request))
+        except ApiError as e:
+            # Not an answer: refuse this request, and ask again for the next.
+            log.warning("kubelet: cannot ask the API server whether %s may %s nodes/%s: %s",
+                        request.user.user, request.verb, request.subresource, e.message)
+            return False
+        allowed = bool((review.get("status") or {}).get("allowed"))
+        if len(self._cache) >= MAX_CACHED:
+            self._cache.clear()
+        self._cache[key] = (allowed, now + (ALLOWED_TTL if allowed else DENIED_TTL))
+        return allowed
 
 
 def forbidden_text(request: KubeletRequest) -> str:

@@ -58,6 +58,9 @@ class RestartBackoff:
         else:
             self._entries[key] = _Entry(min(entry.delay * 2, self.maximum), now)
 
+    def forget(self, key: tuple[str, str]) -> None:
+        self._entries.pop(key, None)
+
     def forget_pod(self, uid: str) -> None:
         for key in [k for k in self._entries if k[0] == uid]:
             del self._entries[key]

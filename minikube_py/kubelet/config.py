@@ -24,6 +24,8 @@ class KubeletConfig:
     cluster_dns: tuple[str, ...] = ()
     cluster_domain: str = "cluster.local"
     host_resolv_conf: Path = Path("/etc/resolv.conf")
+    # What host-network pods get as /etc/hosts (with their hostAliases after it).
+    host_hosts_file: Path = Path("/etc/hosts")
     labels: dict[str, str] = field(default_factory=dict)
     max_pods: int = 110
     lease_duration_seconds: int = 40
@@ -36,6 +38,9 @@ class KubeletConfig:
     # How often the runtime is relisted to notice container exits (the kubelet's PLEG).
     relist_interval: float = 1.0
     orphan_cleanup_interval: float = 30.0
+    # How often a pod whose volumes follow ConfigMaps, Secrets or tokens is synced again, so
+    # a change reaches its files (kube's syncFrequency, shorter: a laptop cluster is small).
+    sync_period: float = 10.0
     # Probes running at once, node-wide; the rest wait their turn (late, never skipped).
     max_concurrent_probes: int = 32
     kubelet_version: str = "v1.32.0"

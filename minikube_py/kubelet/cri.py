@@ -171,9 +171,11 @@ class CriClient:
                                 cri.ImageStatusRequest(image=cri.ImageSpec(image=image)))
         return resp.image if resp.image.id else None
 
-    async def pull_image(self, image: str) -> str:
-        resp = await self._call("PullImage", self._images.PullImage,
-                                cri.PullImageRequest(image=cri.ImageSpec(image=image)),
+    async def pull_image(self, image: str, auth: cri.AuthConfig | None = None) -> str:
+        request = cri.PullImageRequest(image=cri.ImageSpec(image=image))
+        if auth is not None:
+            request.auth.CopyFrom(auth)
+        resp = await self._call("PullImage", self._images.PullImage, request,
                                 timeout=LONG_TIMEOUT)
         return str(resp.image_ref)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import LEASES, NAMESPACES, NODES, PODS
+from minikube_py.api.resources import LEASES, NAMESPACES, NODES, PODS, SERVICES
 from minikube_py.api.timefmt import micro_time
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer
@@ -29,11 +29,14 @@ from minikube_py.kubelet.node_status import (
     node_status,
     node_status_changed,
 )
+from minikube_py.kubelet.pod_config import NodeResources, PodConfigurer
 from minikube_py.kubelet.pod_sync import PodSyncer
 from minikube_py.kubelet.pod_workers import PodWorkers
 from minikube_py.kubelet.prober import ProbeManager
 from minikube_py.kubelet.server import KubeletServer
 from minikube_py.kubelet.specs import NODE_LABEL, POD_UID_LABEL
+from minikube_py.kubelet.tokens import TokenManager
+from minikube_py.kubelet.volume_manager import VolumeManager, refreshed_in_place
 from minikube_py.pki.cluster import KeyPair
 from minikube_py.tasks import TaskSet
 
@@ -66,8 +69,15 @@ class Kubelet:
         self.prober = ProbeManager(cri_client=cri_client, recorder=self.recorder,
                                    on_change=self._on_probe_result, clock=clock,
                                    max_concurrent=config.max_concurrent_probes)
+        # Service link variables need every Service (kube's kubelet lists and watches them).
+        self.services = Informer(client, SERVICES)
+        self.volumes = VolumeManager(config.data_dir / "pod-volumes", clock=clock,
+                                     tokens=TokenManager(client, clock=clock))
+        self.configurer = PodConfigurer(config=config, volumes=self.volumes,
+                                        recorder=self.recorder, services=self.services)
         self.syncer = PodSyncer(client=client, cri_client=cri_client, config=config,
-                                recorder=self.recorder, clock=clock, prober=self.prober)
+                                recorder=self.recorder, clock=clock, prober=self.prober,
+                                configurer=self.configurer)
         self.workers = PodWorkers(self._sync_uid)
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={config.node_name}")
         # Pods by UID; a pod removed from the API stays in _gone until its sandbox is torn down.
@@ -86,6 +96,10 @@ class Kubelet:
         self.runtime_version = (await self.cri.version()).runtime_version
         if self.machine is None:
             self.machine = await asyncio.to_thread(collect_machine_info, self.config.data_dir)
+        allocatable = node_status(self.config, self.machine, runtime_version="", kubelet_port=0,
+                                  now=self.clock(), previous=None)["allocatable"]
+        self.configurer.node = NodeResources(allocatable=allocatable,
+                                             memory_capacity=self.machine.memory_ki * 1024)
         self.config.pods_dir.mkdir(parents=True, exist_ok=True)
         await self.server.start()
         try:
@@ -94,6 +108,7 @@ class Kubelet:
             # The kubelet cannot go on without any of these: one ending stops it, loudly.
             loops: list[tuple[str, Coroutine[Any, Any, None]]] = [
                 ("pod-informer", self.pods.run()),
+                ("service-informer", self.services.run()),
                 ("node-lease", self._every(self.config.lease_renew_interval, self.renew_lease)),
                 ("node-status", self._every(self.config.node_status_check_interval,
                                             self.sync_node_status)),
@@ -110,6 +125,7 @@ class Kubelet:
             await self._loops.close()
             await self.workers.close()
             await self.prober.close()
+            await self.syncer.close()
             await self.recorder.flush()
             await self.server.stop()
 
@@ -243,7 +259,15 @@ class Kubelet:
     async def _sync_uid(self, uid: str) -> float | None:
         pod = self._by_uid.get(uid)
         if pod is not None:
-            return await self.syncer.sync(pod)
+            again = await self.syncer.sync(pod)
+            finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+            if refreshed_in_place(pod) and not finished and not pod["metadata"].get(
+                    "deletionTimestamp"):
+                # What its volumes show follows the ConfigMaps and Secrets (and a token is
+                # renewed): a pod with such volumes is synced again within the sync period.
+                again = min(again if again is not None else self.config.sync_period,
+                            self.config.sync_period)
+            return again
         gone = self._gone.get(uid)
         if gone is not None:
             # Deleted from the API behind our back (force delete): tear down what runs.
@@ -281,4 +305,11 @@ class Kubelet:
                 "uid": uid, "name": sb.metadata.name, "namespace": sb.metadata.namespace,
                 "deletionGracePeriodSeconds": 2}})
             self.workers.enqueue(uid)
+        # Volume directories of pods gone while no sandbox was left (a kubelet stopped midway).
+        with_sandbox = {sb.labels.get(POD_UID_LABEL, "") for sb in sandboxes}
+        for uid in self.volumes.pod_uids():
+            if (uid not in self._by_uid and uid not in self._gone and uid not in with_sandbox
+                    and uid not in self.workers.busy):
+                log.info("removing the volumes of pod uid %s: not in the API", uid)
+                await self.volumes.tear_down(uid)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from minikube_py.api.podutil import is_terminal
+from minikube_py.api.podutil import is_terminal, parse_time
 from minikube_py.kubelet.backoff import RestartBackoff, should_restart
 from minikube_py.kubelet.pod_status import CREATED, EXITED, RUNNING, UNKNOWN, ContainerRun
 from minikube_py.kubelet.probe_state import KillDecision
@@ -125,6 +125,20 @@ def compute_pod_actions(pod: Pod, runtime: PodRuntime, now: float,
     if init is not None:
         return init
     return _app_container_actions(pod, runtime, sandbox_id, now, backoff)
+
+
+DEADLINE_EXCEEDED = "DeadlineExceeded"
+DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+
+
+def active_deadline_remaining(pod: Pod, now: float) -> float | None:
+    """Seconds until spec.activeDeadlineSeconds (counted from the pod's startTime) runs out;
+    None when it has none, or has not started."""
+    seconds = (pod.get("spec") or {}).get("activeDeadlineSeconds")
+    started = parse_time((pod.get("status") or {}).get("startTime"))
+    if seconds is None or started is None:
+        return None
+    return started + int(seconds) - now
 
 
 def pod_grace_seconds(pod: Pod) -> int:

@@ -158,6 +158,27 @@ def _condition(ctype: str, ok: bool, previous: dict[str, dict[str, Any]], now: f
     return cond
 
 
+EPHEMERAL_REFUSED = "ephemeral containers are not supported by this kubelet"
+KUBELET_CONDITIONS = frozenset({"PodReadyToStartContainers", "Initialized", "Ready",
+                                "ContainersReady", "PodScheduled"})
+
+
+def readiness_gate_failures(spec: dict[str, Any],
+                            conditions: dict[str, dict[str, Any]]) -> list[str]:
+    """Why the pod's readiness gates hold it back (kube's generatePodReadyCondition)."""
+    failures = []
+    for gate in spec.get("readinessGates") or []:
+        kind = str(gate.get("conditionType") or "")
+        cond = conditions.get(kind)
+        if cond is None:
+            failures.append(f'corresponding condition of pod readiness gate "{kind}" does '
+                            "not exist.")
+        elif cond.get("status") != "True":
+            failures.append(f'the status of pod readiness gate "{kind}" is not "True", but '
+                            f"{cond.get('status')}")
+    return failures
+
+
 def compute_pod_status(pod: dict[str, Any], *, init_views: list[ContainerView],
                        views: list[ContainerView], pod_ips: list[str], host_ip: str,
                        now: float) -> dict[str, Any]:
@@ -172,18 +193,27 @@ def compute_pod_status(pod: dict[str, Any], *, init_views: list[ContainerView],
     unready = [v.name for v in views if not (v.ready and v.running)]
     terminal = phase in ("Succeeded", "Failed")
     init_ok = not pending_init or (terminal and phase == "Succeeded")
+    gates = readiness_gate_failures(spec, previous)
+    if unready or terminal or not gates:
+        ready = _condition("Ready", not unready, previous, now,
+                           "PodCompleted" if terminal else "ContainersNotReady",
+                           "" if terminal
+                           else f"containers with unready status: [{' '.join(unready)}]")
+    else:
+        ready = _condition("Ready", False, previous, now, "ReadinessGatesNotReady",
+                           ", ".join(gates))
     conditions = [
         _condition("PodReadyToStartContainers", bool(pod_ips) and not terminal, previous, now),
         _condition("Initialized", init_ok, previous, now, "ContainersNotInitialized",
                    f"containers with incomplete status: [{' '.join(pending_init)}]"),
-        _condition("Ready", not unready, previous, now,
-                   "PodCompleted" if terminal else "ContainersNotReady",
-                   "" if terminal else f"containers with unready status: [{' '.join(unready)}]"),
+        ready,
         _condition("ContainersReady", not unready, previous, now,
                    "PodCompleted" if terminal else "ContainersNotReady",
                    "" if terminal else f"containers with unready status: [{' '.join(unready)}]"),
         _condition("PodScheduled", True, previous, now),
     ]
+    # Conditions others own (readiness gates, DisruptionTarget...) are kept as they are.
+    conditions += [c for t, c in previous.items() if t not in KUBELET_CONDITIONS]
     app_waiting = "PodInitializing" if pending_init else "ContainerCreating"
     status: dict[str, Any] = {
         "phase": phase,
@@ -194,6 +224,12 @@ def compute_pod_status(pod: dict[str, Any], *, init_views: list[ContainerView],
         "containerStatuses": [container_status(v, default_waiting=app_waiting) for v in views],
         "qosClass": old.get("qosClass") or "BestEffort",
     }
+    if spec.get("ephemeralContainers"):
+        # Never started here: each says so instead of having no status at all.
+        status["ephemeralContainerStatuses"] = [container_status(ContainerView(
+            name=str(c.get("name") or ""), image=str(c.get("image") or ""),
+            waiting_reason="CreateContainerConfigError",
+            waiting_message=EPHEMERAL_REFUSED)) for c in spec["ephemeralContainers"]]
     if init_views:
         status["initContainerStatuses"] = [container_status(v, default_waiting="PodInitializing")
                                            for v in init_views]

@@ -9,9 +9,9 @@ import logging
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
+import aiohttp
 from cri_api.v1 import api_pb2 as cri
 
 from minikube_py.api.errors import ApiError
@@ -22,7 +22,11 @@ from minikube_py.kubelet.backoff import RestartBackoff, crash_loop_message
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient, CriError
 from minikube_py.kubelet.dns import DnsSettings, parse_resolv_conf, pod_dns_settings
+from minikube_py.kubelet.downward import FieldContext
+from minikube_py.kubelet.lifecycle import POST_START_TIMEOUT, hook_handler, run_hook
 from minikube_py.kubelet.pod_actions import (
+    DEADLINE_EXCEEDED,
+    DEADLINE_MESSAGE,
     BackOff,
     KillContainer,
     KillPod,
@@ -31,8 +35,17 @@ from minikube_py.kubelet.pod_actions import (
     SandboxRun,
     StartContainer,
     SyncMode,
+    active_deadline_remaining,
     compute_pod_actions,
+    pod_grace_seconds,
 )
+from minikube_py.kubelet.pod_config import (
+    TERMINATION_PATH_ANNOTATION,
+    TERMINATION_POLICY_ANNOTATION,
+    PodConfigurer,
+    PodPrep,
+)
+from minikube_py.kubelet.pod_objects import ConfigError, ObjectReader, pull_secret_refs
 from minikube_py.kubelet.pod_status import (
     CREATED,
     EXITED,
@@ -45,18 +58,17 @@ from minikube_py.kubelet.pod_status import (
 )
 from minikube_py.kubelet.probe_state import KillDecision
 from minikube_py.kubelet.prober import ProbeManager
+from minikube_py.kubelet.pull_secrets import pull_auths
 from minikube_py.kubelet.specs import (
     CONTAINER_HASH_ANNOTATION,
     CONTAINER_NAME_LABEL,
     POD_UID_LABEL,
     RESTART_COUNT_ANNOTATION,
-    FieldContext,
     all_containers,
-    container_config,
     pod_log_dir,
     sandbox_config,
-    volume_host_paths,
 )
+from minikube_py.kubelet.termination import termination_message
 
 log = logging.getLogger("minikube_py.kubelet.sync")
 
@@ -66,17 +78,24 @@ _STATES = {cri.CONTAINER_CREATED: CREATED, cri.CONTAINER_RUNNING: RUNNING,
 # A container that could not be created (bad config, image never to be pulled) is tried again
 # after this long.
 RETRY_CREATE_SECONDS = 10.0
+# One waiting for what it is to be given (a ConfigMap not there yet...) is tried again soon,
+# then less often: it starts by itself once the object appears.
+CONFIG_RETRY_INITIAL, CONFIG_RETRY_MAX = 1.0, 10.0
+MIN_STOP_GRACE = 2  # what a container keeps to stop after its preStop hook (kube's minimum)
 
 
 def _seconds(ns: int) -> float:
     return ns / 1e9 if ns > 0 else 0.0
 
 
-def container_run(status: cri.ContainerStatus, sandbox_id: str) -> ContainerRun:
+def container_run(status: cri.ContainerStatus, sandbox_id: str,
+                  termination: str = "") -> ContainerRun:
+    """`termination`: the message the container left (its termination-log file)."""
+    message = ": ".join(m for m in (status.message, termination) if m)
     return ContainerRun(
         container_id=status.id, state=_STATES.get(status.state, UNKNOWN),
         restart_count=int(status.annotations.get(RESTART_COUNT_ANNOTATION, "0") or 0),
-        exit_code=status.exit_code, reason=status.reason, message=status.message,
+        exit_code=status.exit_code, reason=status.reason, message=message,
         created_at=_seconds(status.created_at), started_at=_seconds(status.started_at),
         finished_at=_seconds(status.finished_at), image_id=status.image_ref,
         sandbox_id=sandbox_id, spec_hash=status.annotations.get(CONTAINER_HASH_ANNOTATION, ""))
@@ -137,18 +156,34 @@ class PodSyncer:
 
     def __init__(self, *, client: ApiClient, cri_client: CriClient, config: KubeletConfig,
                  recorder: EventRecorder, clock: Callable[[], float],
-                 backoff: RestartBackoff | None = None,
+                 configurer: PodConfigurer, backoff: RestartBackoff | None = None,
                  prober: ProbeManager | None = None) -> None:
         self.client = client
         self.cri = cri_client
         self.config = config
         self.recorder = recorder
         self.clock = clock
+        self.configurer = configurer
+        self.volumes = configurer.volumes
         self.backoff = backoff or RestartBackoff()
         self.pull_backoff = RestartBackoff()
+        self.config_backoff = RestartBackoff(initial=CONFIG_RETRY_INITIAL,
+                                             maximum=CONFIG_RETRY_MAX)
         self.prober = prober
         self.reasons = WaitingReasons()
         self._host_dns: DnsSettings | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(force_close=True, limit=0), trust_env=False)
+        return self._http
 
     # --- public --------------------------------------------------------------------------
 
@@ -170,8 +205,28 @@ class PodSyncer:
             if self.prober is not None:
                 self.prober.forget_pod(pod["metadata"]["uid"])
             await self.kill_pod(pod, actions.kill_pod)
+            await self.volumes.release_memory(pod["metadata"]["uid"])
             return None
-        return await self._run(pod, runtime, actions)
+        deadline = active_deadline_remaining(pod, self.clock())
+        if deadline is not None and deadline <= 0:
+            await self._deadline_exceeded(pod, runtime)
+            return None
+        again = await self._run(pod, runtime, actions)
+        if deadline is None:
+            return again
+        return min(deadline, again) if again is not None else deadline
+
+    async def _deadline_exceeded(self, pod: Pod, runtime: PodRuntime) -> None:
+        """activeDeadlineSeconds ran out: the pod fails with DeadlineExceeded, then its
+        containers are stopped (as kube's active deadline handler)."""
+        self.recorder.record(pod, NORMAL, DEADLINE_EXCEEDED, DEADLINE_MESSAGE)
+        failed = {"phase": "Failed", "reason": DEADLINE_EXCEEDED, "message": DEADLINE_MESSAGE}
+        pod_ips = self._pod_ips(pod, runtime)
+        await self._write_status(pod, {**self._status(pod, runtime.containers, pod_ips),
+                                       **failed})
+        await self.kill_pod(pod, KillPod(pod_grace_seconds(pod)))
+        runs = await self._runs_by_name(pod["metadata"]["uid"])
+        await self._write_status(pod, {**self._status(pod, runs, pod_ips), **failed})
 
     async def observe(self, pod: Pod) -> PodRuntime:
         """The pod's sandboxes (the newest one's IPs), its containers' newest runs and the
@@ -210,7 +265,9 @@ class PodSyncer:
         for c in live:
             self.recorder.record(pod, NORMAL, "Killing", f"Stopping container {c.metadata.name}")
         results = await asyncio.gather(
-            *(self.cri.stop_container(c.id, kill.grace_seconds) for c in live),
+            *(self._stop_container(pod, c.id, c.labels.get(CONTAINER_NAME_LABEL, c.metadata.name),
+                                   kill.grace_seconds, running=c.state == cri.CONTAINER_RUNNING)
+              for c in live),
             return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException) and not (isinstance(r, CriError) and r.not_found):
@@ -223,11 +280,32 @@ class PodSyncer:
         if kill.remove:
             self.forget(uid)
             await asyncio.to_thread(shutil.rmtree, pod_log_dir(self.config.pods_dir, pod), True)
-            await asyncio.to_thread(shutil.rmtree, self._volumes_dir(uid), True)
+            await self.volumes.tear_down(uid)
+
+    async def _stop_container(self, pod: Pod, container_id: str, name: str, grace: int, *,
+                              running: bool) -> None:
+        """Stop one container: its preStop hook first (within the grace period), then the
+        runtime's SIGTERM and, when what is left of the grace runs out, SIGKILL."""
+        spec = next((c for c in all_containers(pod.get("spec") or {}) if c.get("name") == name),
+                    None)
+        hook = hook_handler(spec, "preStop") if spec is not None and running else None
+        if hook is not None and grace > 0:
+            started = self.clock()
+            failure = await run_hook(
+                hook, cri_client=self.cri, session=self._session(), pod=pod, container=spec or {},
+                container_id=container_id, pod_ip=(pod.get("status") or {}).get("podIP", ""),
+                timeout=grace)
+            if failure is not None:
+                log.warning("preStop hook of %s/%s: %s", pod["metadata"].get("name"), name, failure)
+                # The event does not carry the hook's output: it could hold a secret (as kube).
+                self.recorder.record(pod, WARNING, "FailedPreStopHook", "PreStopHook failed")
+            grace = max(MIN_STOP_GRACE, grace - int(self.clock() - started))
+        await self.cri.stop_container(container_id, grace)
 
     def forget(self, uid: str) -> None:
         self.backoff.forget_pod(uid)
         self.pull_backoff.forget_pod(uid)
+        self.config_backoff.forget_pod(uid)
         self.reasons.forget_pod(uid)
         if self.prober is not None:
             self.prober.forget_pod(uid)
@@ -240,17 +318,28 @@ class PodSyncer:
             await self.kill_pod(pod, actions.kill_pod)
         for kill in actions.containers_to_kill:
             await self._kill_container(pod, kill)
-        if actions.create_sandbox:
-            sandbox_id, sandbox_cfg, pod_ips = await self._create_sandbox(pod, actions.attempt)
-        else:
-            sandbox_id = actions.sandbox_id
-            sandbox_cfg = self._sandbox_config(pod, runtime.sandboxes[0].attempt)
-            pod_ips = self._pod_ips(pod, runtime)
-        ctx = FieldContext(pod_ip=pod_ips[0] if pod_ips else "", host_ip=self.config.node_ip,
-                           node_name=self.config.node_name)
+        # Everything the pod is given is read now, once for the whole sync.
+        reader = ObjectReader(self.client, pod["metadata"].get("namespace", "default"))
+        prep = await self.configurer.prepare_pod(pod, reader)
         starts = [actions.next_init_container] if actions.next_init_container else []
-        outcomes = [await self._start(pod, s, sandbox_id, sandbox_cfg, ctx)
-                    for s in [*starts, *actions.containers_to_start]]
+        starts += actions.containers_to_start
+        if prep.blocked is not None:
+            outcomes = [self._config_wait(pod, s.name, prep.blocked, record=False)
+                        for s in starts]
+            pod_ips = [] if actions.create_sandbox else self._pod_ips(pod, runtime)
+        else:
+            self.config_backoff.forget((uid, ""))
+            if actions.create_sandbox:
+                sandbox_id, sandbox_cfg, pod_ips = await self._create_sandbox(pod,
+                                                                              actions.attempt)
+            else:
+                sandbox_id = actions.sandbox_id
+                sandbox_cfg = self._sandbox_config(pod, runtime.sandboxes[0].attempt)
+                pod_ips = self._pod_ips(pod, runtime)
+            ctx = FieldContext(pod_ips=tuple(pod_ips), host_ips=(self.config.node_ip,),
+                               allocatable=self.configurer.node.allocatable)
+            outcomes = [await self._start(pod, s, sandbox_id, sandbox_cfg, ctx, prep, reader)
+                        for s in starts]
         outcomes += [self._backing_off(pod, b) for b in actions.backing_off]
         killed = {k.name for k in actions.containers_to_kill}
         self.reasons.settle(uid, outcomes, running=[
@@ -262,28 +351,47 @@ class PodSyncer:
         await self._write_status(pod, self._status(pod, runs, pod_ips))
         return min((o.retry_after for o in outcomes if o.retry_after is not None), default=None)
 
+    def _config_wait(self, pod: Pod, name: str, message: str, *, record: bool = True,
+                     key: str = "") -> StartOutcome:
+        """A container that waits for what it is to be given (CreateContainerConfigError),
+        tried again after a back-off of its own (a pod-wide one when `key` is "")."""
+        if record:
+            self.recorder.record(pod, WARNING, "Failed", f"Error: {message}")
+        backoff_key = (pod["metadata"]["uid"], key)
+        now = self.clock()
+        if self.config_backoff.remaining_since_last(backoff_key, now) <= 0:
+            self.config_backoff.record_restart(backoff_key, now)
+        return StartOutcome(name, Waiting("CreateContainerConfigError", message),
+                            max(self.config_backoff.remaining_since_last(backoff_key, now),
+                                CONFIG_RETRY_INITIAL))
+
     async def _kill_container(self, pod: Pod, kill: KillContainer) -> None:
         self.recorder.record(pod, NORMAL, "Killing", kill.message)
         try:
-            await self.cri.stop_container(kill.container_id, kill.grace_seconds)
+            await self._stop_container(pod, kill.container_id, kill.name, kill.grace_seconds,
+                                       running=True)
         except CriError as e:
             if not e.not_found:
                 raise
 
     async def _start(self, pod: Pod, start: StartContainer, sandbox_id: str,
-                     sandbox_cfg: cri.PodSandboxConfig, ctx: FieldContext) -> StartOutcome:
+                     sandbox_cfg: cri.PodSandboxConfig, ctx: FieldContext, prep: PodPrep,
+                     reader: ObjectReader) -> StartOutcome:
         c = next(c for c in all_containers(pod.get("spec") or {}) if c["name"] == start.name)
         if start.existing_id:
-            await self._start_created(pod, c, start.existing_id)
-            return StartOutcome(start.name)
+            return await self._start_created(pod, c, start.existing_id, ctx)
         if start.counts_as_restart:
             self.backoff.record_restart((pod["metadata"]["uid"], start.name), self.clock())
-        missing = await self._ensure_image(pod, c)
+        image, missing = await self._ensure_image(pod, c, reader)
         if missing is not None:
             return missing
-        config = container_config(
-            pod, c, restart_count=start.restart_count, ctx=ctx, init=start.init,
-            volumes=volume_host_paths(pod, self._volumes_dir(pod["metadata"]["uid"])))
+        try:
+            config = await self.configurer.container_config(
+                pod, c, restart_count=start.restart_count, init=start.init, prep=prep,
+                reader=reader, ctx=ctx, image=image)
+        except ConfigError as e:
+            return self._config_wait(pod, start.name, str(e), key=start.name)
+        self.config_backoff.forget((pod["metadata"]["uid"], start.name))
         try:
             cid = await self.cri.create_container(sandbox_id, config, sandbox_cfg)
         except CriError as e:
@@ -291,17 +399,42 @@ class PodSyncer:
             return StartOutcome(start.name, Waiting("CreateContainerError", e.details),
                                 RETRY_CREATE_SECONDS)
         self.recorder.record(pod, NORMAL, "Created", f"Created container {start.name}")
-        await self._start_created(pod, c, cid)
-        return StartOutcome(start.name)
+        return await self._start_created(pod, c, cid, ctx)
 
-    async def _start_created(self, pod: Pod, c: dict[str, Any], container_id: str) -> None:
+    async def _start_created(self, pod: Pod, c: dict[str, Any], container_id: str,
+                             ctx: FieldContext) -> StartOutcome:
         try:
             await self.cri.start_container(container_id)
         except CriError as e:
             # The container is now exited with a StartError; the next sync restarts it.
             self.recorder.record(pod, WARNING, "Failed", f"Error: {e.details}")
-            return
+            return StartOutcome(c["name"])
         self.recorder.record(pod, NORMAL, "Started", f"Started container {c['name']}")
+        hook = hook_handler(c, "postStart")
+        if hook is None:
+            return StartOutcome(c["name"])
+        failure = await run_hook(hook, cri_client=self.cri, session=self._session(), pod=pod,
+                                 container=c, container_id=container_id,
+                                 pod_ip=ctx.pod_ips[0] if ctx.pod_ips else "",
+                                 timeout=POST_START_TIMEOUT)
+        if failure is None:
+            return StartOutcome(c["name"])
+        # As kube: the event does not carry the hook's output (it could hold a secret); the
+        # container is killed and restarts as its policy says.
+        self.recorder.record(pod, WARNING, "FailedPostStartHook", "PostStartHook failed")
+        self.recorder.record(pod, NORMAL, "Killing",
+                             f"FailedPostStartHook: stopping container {c['name']}")
+        try:
+            await self._stop_container(pod, container_id, c["name"],
+                                       int((pod.get("spec") or {}).get(
+                                           "terminationGracePeriodSeconds", 30)), running=True)
+        except CriError as e:
+            if not e.not_found:
+                raise
+        if (pod.get("spec") or {}).get("restartPolicy") == "Never":
+            return StartOutcome(c["name"])  # it stays as the kill left it: terminated
+        return StartOutcome(c["name"], Waiting("PostStartHookError", failure),
+                            RETRY_CREATE_SECONDS)
 
     def _backing_off(self, pod: Pod, wait: BackOff) -> StartOutcome:
         meta = pod["metadata"]
@@ -313,38 +446,62 @@ class PodSyncer:
                                      meta.get("namespace", "default"), meta["uid"])
         return StartOutcome(wait.name, Waiting("CrashLoopBackOff", message), wait.remaining)
 
-    async def _ensure_image(self, pod: Pod, c: dict[str, Any]) -> StartOutcome | None:
-        """None when the image is present. An image already in the runtime is used even with
-        pullPolicy Always: no registry is reachable from a laptop cluster's tests, and
-        `image load` is how images arrive."""
+    async def _ensure_image(self, pod: Pod, c: dict[str, Any], reader: ObjectReader,
+                            ) -> tuple[cri.Image | None, StartOutcome | None]:
+        """The image (what runAsNonRoot is checked against) and no outcome when it is
+        present. An image already in the runtime is used even with pullPolicy Always: no
+        registry is reachable from a laptop cluster's tests, and `image load` is how images
+        arrive. A pull tries the pod's imagePullSecrets for the image's registry."""
         image = c.get("image", "")
         key = (pod["metadata"]["uid"], c["name"])
-        if await self.cri.image_status(image) is not None:
+        present = await self.cri.image_status(image)
+        if present is not None:
             self.recorder.record(pod, NORMAL, "Pulled",
                                  f'Container image "{image}" already present on machine')
-            return None
+            return present, None
         policy = c.get("imagePullPolicy") or default_pull_policy(image)
         if policy == "Never":
             message = f'Container image "{image}" is not present with pull policy of Never'
             self.recorder.record(pod, WARNING, "ErrImageNeverPull", message)
-            return StartOutcome(c["name"], Waiting("ErrImageNeverPull", message),
-                                RETRY_CREATE_SECONDS)
+            return None, StartOutcome(c["name"], Waiting("ErrImageNeverPull", message),
+                                      RETRY_CREATE_SECONDS)
         now = self.clock()
         remaining = self.pull_backoff.remaining_since_last(key, now)
         if remaining > 0:
-            return StartOutcome(c["name"], Waiting("ImagePullBackOff",
-                                                   f'Back-off pulling image "{image}"'), remaining)
+            return None, StartOutcome(c["name"], Waiting(
+                "ImagePullBackOff", f'Back-off pulling image "{image}"'), remaining)
+        auths = await self._pull_auths(pod, image, reader)
         self.recorder.record(pod, NORMAL, "Pulling", f'Pulling image "{image}"')
-        try:
-            await self.cri.pull_image(image)
-        except CriError as e:
+        error = ""
+        attempts: list[cri.AuthConfig | None] = [*auths] or [None]
+        for auth in attempts:
+            try:
+                await self.cri.pull_image(image, auth)
+                break
+            except CriError as e:
+                error = e.details
+        else:
             self.pull_backoff.record_restart(key, now)
             self.recorder.record(pod, WARNING, "Failed",
-                                 f'Failed to pull image "{image}": {e.details}')
-            return StartOutcome(c["name"], Waiting("ErrImagePull", e.details),
-                                self.pull_backoff.current_delay(key))
+                                 f'Failed to pull image "{image}": {error}')
+            return None, StartOutcome(c["name"], Waiting("ErrImagePull", error),
+                                      self.pull_backoff.current_delay(key))
         self.recorder.record(pod, NORMAL, "Pulled", f'Successfully pulled image "{image}"')
-        return None
+        return await self.cri.image_status(image), None
+
+    async def _pull_auths(self, pod: Pod, image: str, reader: ObjectReader,
+                          ) -> list[cri.AuthConfig]:
+        """As kube: a pull secret that cannot be read is warned about, and the pull goes on
+        with the ones that could."""
+        refs = pull_secret_refs(pod.get("spec") or {})
+        fetched = await reader.read(refs)
+        secrets = [f.obj for f in fetched.values() if f.obj is not None]
+        if len(secrets) < len(refs):
+            self.recorder.record(pod, WARNING, "FailedToRetrieveImagePullSecret",
+                                 "Unable to retrieve some image pull secrets ("
+                                 + ", ".join(r.name for r in refs if fetched[r].obj is None)
+                                 + "); attempting to pull the image may not succeed.")
+        return pull_auths(image, secrets)
 
     # --- sandbox -------------------------------------------------------------------------
 
@@ -356,9 +513,6 @@ class PodSyncer:
                 self._host_dns = DnsSettings()
         return self._host_dns
 
-    def _volumes_dir(self, uid: str) -> Path:
-        return self.config.data_dir / "pod-volumes" / uid
-
     def _sandbox_config(self, pod: Pod, attempt: int) -> cri.PodSandboxConfig:
         meta = pod["metadata"]
         dns = pod_dns_settings(pod.get("spec") or {}, meta.get("namespace", "default"),
@@ -366,12 +520,14 @@ class PodSyncer:
                                cluster_domain=self.config.cluster_domain,
                                host=self._host_dns_settings())
         return sandbox_config(pod, log_dir=pod_log_dir(self.config.pods_dir, pod), dns=dns,
-                              attempt=attempt, node_name=self.config.node_name)
+                              attempt=attempt, node_name=self.config.node_name,
+                              cluster_domain=self.config.cluster_domain)
 
     async def _create_sandbox(self, pod: Pod, attempt: int,
                               ) -> tuple[str, cri.PodSandboxConfig, list[str]]:
         cfg = self._sandbox_config(pod, attempt)
-        await asyncio.to_thread(self._make_pod_dirs, pod)
+        await asyncio.to_thread(pod_log_dir(self.config.pods_dir, pod).mkdir, parents=True,
+                                exist_ok=True)
         sandbox_id = await self.cri.run_pod_sandbox(cfg)
         if (pod.get("spec") or {}).get("hostNetwork"):
             return sandbox_id, cfg, [self.config.node_ip]
@@ -386,13 +542,6 @@ class PodSyncer:
         if (pod.get("spec") or {}).get("hostNetwork"):
             return [self.config.node_ip]
         return list(runtime.sandboxes[0].ips) if runtime.sandboxes else []
-
-    def _make_pod_dirs(self, pod: Pod) -> None:
-        pod_log_dir(self.config.pods_dir, pod).mkdir(parents=True, exist_ok=True)
-        vol_dir = self._volumes_dir(pod["metadata"]["uid"])
-        for path in volume_host_paths(pod, vol_dir).values():
-            if path.startswith(str(vol_dir)):  # emptyDir; hostPath dirs are the user's
-                Path(path).mkdir(parents=True, exist_ok=True)
 
     # --- containers ----------------------------------------------------------------------
 
@@ -413,8 +562,18 @@ class PodSyncer:
                     if e.not_found:
                         continue
                     raise
-                runs[name].append(container_run(st, c.pod_sandbox_id))
+                runs[name].append(container_run(st, c.pod_sandbox_id,
+                                                await self._termination_message(st)))
         return runs
+
+    @staticmethod
+    async def _termination_message(status: cri.ContainerStatus) -> str:
+        path = status.annotations.get(TERMINATION_PATH_ANNOTATION)
+        if status.state != cri.CONTAINER_EXITED or not path:
+            return ""
+        return await asyncio.to_thread(termination_message, status, path,
+                                       status.annotations.get(TERMINATION_POLICY_ANNOTATION,
+                                                              "File"))
 
     # --- status --------------------------------------------------------------------------
 

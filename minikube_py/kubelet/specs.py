@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from cri_api.v1 import api_pb2 as cri
 
+from minikube_py.api.quantity import bytes_value, milli_cpu
 from minikube_py.kubelet.dns import DnsSettings
+from minikube_py.kubelet.envvars import expand_command
+from minikube_py.kubelet.etc_hosts import pod_domain, pod_hostname
+from minikube_py.kubelet.pod_objects import ConfigError
+from minikube_py.kubelet.security_context import container_security_context
 
 POD_NAME_LABEL = "io.kubernetes.pod.name"
 POD_NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
@@ -24,15 +28,6 @@ TERMINATION_GRACE_ANNOTATION = "io.kubernetes.pod.terminationGracePeriod"
 CONTAINER_HASH_ANNOTATION = "io.kubernetes.container.hash"
 
 _PROTOCOLS = {"TCP": cri.TCP, "UDP": cri.UDP, "SCTP": cri.SCTP}
-
-
-@dataclass(frozen=True, slots=True)
-class FieldContext:
-    """Values a container's env may reference through fieldRef."""
-
-    pod_ip: str = ""
-    host_ip: str = ""
-    node_name: str = ""
 
 
 def pod_log_dir(pods_dir: Path, pod: dict[str, Any]) -> Path:
@@ -68,21 +63,45 @@ def sandbox_labels(pod: dict[str, Any], node_name: str) -> dict[str, str]:
             POD_UID_LABEL: meta["uid"], NODE_LABEL: node_name}
 
 
+FQDN_MAX = 64
+
+
+def sandbox_hostname(pod: dict[str, Any], cluster_domain: str) -> str:
+    """The pod's hostname; its FQDN with setHostnameAsFQDN (raises ConfigError, kube's words,
+    when that is too long for a hostname). Host-network pods keep the node's."""
+    spec = pod.get("spec") or {}
+    if spec.get("hostNetwork"):
+        return ""
+    hostname = pod_hostname(pod)
+    domain = pod_domain(pod, cluster_domain)
+    if spec.get("setHostnameAsFQDN") and domain:
+        fqdn = f"{hostname}.{domain}"
+        if len(fqdn) > FQDN_MAX:
+            raise ConfigError("failed to construct FQDN from pod hostname and cluster domain, "
+                              f"FQDN {fqdn} is too long ({FQDN_MAX} characters is the max, "
+                              f"{len(fqdn)} characters requested)")
+        return fqdn
+    return hostname
+
+
 def sandbox_config(pod: dict[str, Any], *, log_dir: Path, dns: DnsSettings, attempt: int,
-                   node_name: str) -> cri.PodSandboxConfig:
+                   node_name: str, cluster_domain: str = "cluster.local",
+                   ) -> cri.PodSandboxConfig:
     meta, spec = pod["metadata"], pod.get("spec") or {}
-    hostname = "" if spec.get("hostNetwork") else (spec.get("hostname") or meta["name"])[:63]
+    sysctls = {str(s.get("name")): str(s.get("value", ""))
+               for s in (spec.get("securityContext") or {}).get("sysctls") or []}
     return cri.PodSandboxConfig(
         metadata=cri.PodSandboxMetadata(name=meta["name"], namespace=meta.get("namespace", "default"),
                                         uid=meta["uid"], attempt=attempt),
-        hostname=hostname,
+        hostname=sandbox_hostname(pod, cluster_domain),
         log_directory=str(log_dir),
         dns_config=cri.DNSConfig(servers=list(dns.servers), searches=list(dns.searches),
                                  options=list(dns.options)),
         port_mappings=port_mappings(spec),
         labels=sandbox_labels(pod, node_name),
         annotations={k: str(v) for k, v in (meta.get("annotations") or {}).items()},
-        linux=cri.LinuxPodSandboxConfig(security_context=cri.LinuxSandboxSecurityContext(
+        linux=cri.LinuxPodSandboxConfig(sysctls=sysctls,
+                                        security_context=cri.LinuxSandboxSecurityContext(
             namespace_options=_namespace_options(spec),
             privileged=any(((c.get("securityContext") or {}).get("privileged"))
                            for c in all_containers(spec)))),
@@ -91,79 +110,6 @@ def sandbox_config(pod: dict[str, Any], *, log_dir: Path, dns: DnsSettings, atte
 
 def all_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-
-
-_FIELD_PATHS = {
-    "metadata.name": lambda p, f: p["metadata"]["name"],
-    "metadata.namespace": lambda p, f: p["metadata"].get("namespace", "default"),
-    "metadata.uid": lambda p, f: p["metadata"]["uid"],
-    "spec.nodeName": lambda p, f: f.node_name or (p.get("spec") or {}).get("nodeName", ""),
-    "spec.serviceAccountName": lambda p, f: (p.get("spec") or {}).get("serviceAccountName", ""),
-    "status.podIP": lambda p, f: f.pod_ip,
-    "status.hostIP": lambda p, f: f.host_ip,
-}
-_LABEL_REF = re.compile(r"metadata\.(labels|annotations)\['(.+)'\]$")
-_VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
-
-
-def field_ref_value(pod: dict[str, Any], path: str, ctx: FieldContext) -> str:
-    getter = _FIELD_PATHS.get(path)
-    if getter is not None:
-        return str(getter(pod, ctx))
-    m = _LABEL_REF.match(path)
-    if m:
-        return str((pod["metadata"].get(m.group(1)) or {}).get(m.group(2), ""))
-    return ""
-
-
-def expand_vars(text: str, env: dict[str, str]) -> str:
-    """Kubernetes $(VAR) expansion: unknown references stay as written, $$ escapes a $."""
-    def sub(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        return env.get(m.group(1), m.group(0))
-    return _VAR_REF.sub(sub, text)
-
-
-def container_env(pod: dict[str, Any], container: dict[str, Any], ctx: FieldContext,
-                  ) -> dict[str, str]:
-    """Env in declaration order; later entries may reference earlier ones. Only value and
-    fieldRef sources are resolved (configMap/secret refs would need API reads)."""
-    env: dict[str, str] = {}
-    for e in container.get("env") or []:
-        name = e.get("name", "")
-        if "value" in e:
-            env[name] = expand_vars(str(e.get("value") or ""), env)
-        elif ((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath"):
-            env[name] = field_ref_value(pod, e["valueFrom"]["fieldRef"]["fieldPath"], ctx)
-        else:
-            env.setdefault(name, "")
-    return env
-
-
-def volume_host_paths(pod: dict[str, Any], pod_dir: Path) -> dict[str, str]:
-    """Host directories backing the pod's emptyDir and hostPath volumes (others are not
-    materialised by this kubelet yet and are skipped rather than failing the pod)."""
-    paths: dict[str, str] = {}
-    for v in (pod.get("spec") or {}).get("volumes") or []:
-        if "emptyDir" in v:
-            paths[v["name"]] = str(pod_dir / "volumes" / v["name"])
-        elif "hostPath" in v:
-            paths[v["name"]] = str(v["hostPath"].get("path", ""))
-    return paths
-
-
-def container_mounts(container: dict[str, Any], volumes: dict[str, str]) -> list[cri.Mount]:
-    mounts = []
-    for vm in container.get("volumeMounts") or []:
-        host = volumes.get(vm.get("name", ""))
-        if host is None:
-            continue
-        if vm.get("subPath"):
-            host = f"{host}/{vm['subPath']}"
-        mounts.append(cri.Mount(container_path=vm["mountPath"], host_path=host,
-                                readonly=bool(vm.get("readOnly"))))
-    return mounts
 
 
 def container_hash(container: dict[str, Any]) -> str:
@@ -179,28 +125,58 @@ def container_log_path(name: str, restart_count: int) -> str:
     return f"{name}/{restart_count}.log"
 
 
+def container_resources(pod: dict[str, Any], container: dict[str, Any], *,
+                        memory_capacity: int) -> cri.LinuxContainerResources:
+    """CPU shares from the request, a CFS quota from the limit, the memory limit, and the OOM
+    score of the pod's QoS class (kube's calculateLinuxResources and GetContainerOOMScoreAdjust)."""
+    res = container.get("resources") or {}
+    requests, limits = res.get("requests") or {}, res.get("limits") or {}
+    cpu_request = requests.get("cpu", limits.get("cpu"))
+    shares = cpu_shares(milli_cpu(cpu_request) if cpu_request is not None else 0)
+    resources = cri.LinuxContainerResources(cpu_shares=shares, cpu_period=CFS_PERIOD_US,
+                                            oom_score_adj=oom_score_adj(
+                                                pod, container, memory_capacity))
+    if limits.get("cpu") is not None:
+        resources.cpu_quota = cpu_quota(milli_cpu(limits["cpu"]))
+    if limits.get("memory") is not None and bytes_value(limits["memory"]):
+        resources.memory_limit_in_bytes = bytes_value(limits["memory"])
+    return resources
+
+
+CFS_PERIOD_US = 100_000
+MIN_SHARES, MAX_SHARES = 2, 262_144
+GUARANTEED_OOM_SCORE_ADJ, BEST_EFFORT_OOM_SCORE_ADJ = -997, 1000
+
+
+def cpu_shares(milli: int) -> int:
+    return max(MIN_SHARES, min(MAX_SHARES, milli * 1024 // 1000)) if milli else MIN_SHARES
+
+
+def cpu_quota(milli: int) -> int:
+    return max(1000, milli * CFS_PERIOD_US // 1000) if milli else 0
+
+
+def oom_score_adj(pod: dict[str, Any], container: dict[str, Any], memory_capacity: int) -> int:
+    qos = (pod.get("status") or {}).get("qosClass") or "BestEffort"
+    if qos == "Guaranteed":
+        return GUARANTEED_OOM_SCORE_ADJ
+    if qos == "BestEffort" or memory_capacity <= 0:
+        return BEST_EFFORT_OOM_SCORE_ADJ
+    request = ((container.get("resources") or {}).get("requests") or {}).get("memory")
+    score = 1000 - (1000 * (bytes_value(request) if request is not None else 0)) // memory_capacity
+    if score < 1000 + GUARANTEED_OOM_SCORE_ADJ:
+        return 1000 + GUARANTEED_OOM_SCORE_ADJ
+    return score - 1 if score == BEST_EFFORT_OOM_SCORE_ADJ else score
+
+
 def container_config(pod: dict[str, Any], container: dict[str, Any], *, restart_count: int,
-                     ctx: FieldContext, volumes: dict[str, str], init: bool = False,
+                     env: Mapping[str, str], mounts: list[cri.Mount], init: bool = False,
+                     seccomp_root: Path = Path("/"), memory_capacity: int = 0,
                      ) -> cri.ContainerConfig:
+    """The container as CRI creates it: its env resolved (envvars), command and args
+    expanded with it, and its mounts made (volume_manager)."""
     meta, spec = pod["metadata"], pod.get("spec") or {}
     name = container["name"]
-    env = container_env(pod, container, ctx)
-    sc = container.get("securityContext") or {}
-    psc = spec.get("securityContext") or {}
-    caps = sc.get("capabilities") or {}
-    security = cri.LinuxContainerSecurityContext(
-        namespace_options=_namespace_options(spec),
-        privileged=bool(sc.get("privileged")),
-        readonly_rootfs=bool(sc.get("readOnlyRootFilesystem")),
-        capabilities=cri.Capability(add_capabilities=list(caps.get("add") or []),
-                                    drop_capabilities=list(caps.get("drop") or [])),
-    )
-    run_as_user = sc.get("runAsUser", psc.get("runAsUser"))
-    if run_as_user is not None:
-        security.run_as_user.value = int(run_as_user)
-    run_as_group = sc.get("runAsGroup", psc.get("runAsGroup"))
-    if run_as_group is not None:
-        security.run_as_group.value = int(run_as_group)
     labels = {CONTAINER_NAME_LABEL: name, POD_NAME_LABEL: meta["name"],
               POD_NAMESPACE_LABEL: meta.get("namespace", "default"), POD_UID_LABEL: meta["uid"]}
     if init:
@@ -209,11 +185,11 @@ def container_config(pod: dict[str, Any], container: dict[str, Any], *, restart_
     return cri.ContainerConfig(
         metadata=cri.ContainerMetadata(name=name, attempt=restart_count),
         image=cri.ImageSpec(image=container.get("image", "")),
-        command=[expand_vars(s, env) for s in container.get("command") or []],
-        args=[expand_vars(s, env) for s in container.get("args") or []],
+        command=expand_command(container.get("command") or [], env),
+        args=expand_command(container.get("args") or [], env),
         working_dir=container.get("workingDir", ""),
         envs=[cri.KeyValue(key=k, value=v) for k, v in env.items()],
-        mounts=container_mounts(container, volumes),
+        mounts=mounts,
         labels=labels,
         annotations={RESTART_COUNT_ANNOTATION: str(restart_count),
                      TERMINATION_GRACE_ANNOTATION: str(grace),
@@ -222,5 +198,9 @@ def container_config(pod: dict[str, Any], container: dict[str, Any], *, restart_
         stdin=bool(container.get("stdin")),
         stdin_once=bool(container.get("stdinOnce")),
         tty=bool(container.get("tty")),
-        linux=cri.LinuxContainerConfig(security_context=security),
+        linux=cri.LinuxContainerConfig(
+            resources=container_resources(pod, container, memory_capacity=memory_capacity),
+            security_context=container_security_context(
+                pod, container, namespace_options=_namespace_options(spec),
+                seccomp_root=seccomp_root)),
     )

@@ -1,7 +1,8 @@
 """A live `serve` is HTTPS only and knows who calls it: anonymous clients get version, health
 and discovery and 401 for the rest; kubectl works with the kubeconfig serve wrote; a client
-certificate from another CA is refused; the kubelet's port wants the API server's client
-certificate; logs, exec and port-forward still work from kubectl through both TLS hops."""
+certificate from another CA is refused; the kubelet's port wants a client certificate and
+asks the API server (a SubjectAccessReview) about any but the API server's own; logs, exec
+and port-forward still work from kubectl through both TLS hops."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from minikube_py.pki.cluster import ADMIN, PkiLayout, ensure_cluster_pki
+from minikube_py.pki.certs import CertSpec
+from minikube_py.pki.cluster import ADMIN, KeyPair, PkiLayout, ensure_cluster_pki
 from tests.e2e.cluster import KUBECTL, NEEDS_CONTAINERD, ServeProcess, running_serve, wait_for
 
 pytestmark = NEEDS_CONTAINERD
@@ -101,13 +103,17 @@ def test_the_kubelet_refuses_a_request_without_a_client_certificate(
     assert (status, body) == (401, "Unauthorized\n")
 
 
-def test_the_kubelet_lets_only_the_api_server_in(cluster: ServeProcess) -> None:
+def test_the_kubelet_asks_the_api_server_who_may_call_it(cluster: ServeProcess) -> None:
+    """The API server's client is let in; anyone else as a SubjectAccessReview on the
+    node's subresource says: the admin (system:masters) yes, a plain user no."""
     url = kubelet_url(cluster) + "/containerLogs/default/web/httpd"
-    status, body = cluster.https_get(url, cluster.pki.admin)
-    assert (status, body) == (403, "Forbidden (user=kubernetes-admin, verb=get, "
-                                    "resource=nodes, subresource=proxy)\n")
-    status, body = cluster.https_get(url, cluster.pki.kubelet_client)
-    assert (status, body) == (200, "started\n")
+    assert cluster.https_get(url, cluster.pki.kubelet_client) == (200, "started\n")
+    assert cluster.https_get(url, cluster.pki.admin) == (200, "started\n")
+    jane = KeyPair(cluster.pki.root / "e2e-jane.crt", cluster.pki.root / "e2e-jane.key")
+    ensure_cluster_pki(cluster.pki, [(jane, CertSpec("jane", ("dev",), client=True))],
+                       datetime.now(UTC))
+    assert cluster.https_get(url, jane) == (403, "Forbidden (user=jane, verb=get, "
+                                                 "resource=nodes, subresource=proxy)\n")
 
 
 def test_kubectl_logs_exec_and_port_forward_go_through_both_tls_hops(

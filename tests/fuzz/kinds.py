@@ -13,7 +13,10 @@ from minikube_py.store.memory import MemoryKV
 
 from .values import clone, mutated, typed
 
-RESOURCES: list[Resource] = ApiService(MemoryKV()).kinds.resources()
+_KINDS = ApiService(MemoryKV()).kinds
+# The stored kinds, and the reviews (answered, never stored).
+RESOURCES: list[Resource] = [r for r in _KINDS.resources() if _KINDS.strategy(r).stored]
+REVIEWS: list[Resource] = [r for r in _KINDS.resources() if not _KINDS.strategy(r).stored]
 
 
 def _merge(base: Any, overlay: Any) -> Any:

@@ -49,6 +49,30 @@ _SEEDS: dict[str, Obj] = {
                          "jobTemplate": {"spec": {"template": _JOB_TEMPLATE}}}},
     "EndpointSlice": {"addressType": "IPv4", "endpoints": [{"addresses": ["10.244.0.5"]}],
                       "ports": [{"port": 80, "protocol": "TCP"}]},
+    "ClusterRole": {"rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]},
+                              {"verbs": ["get"], "nonResourceURLs": ["/healthz*"]}]},
+    "Role": {"rules": [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"],
+                        "resourceNames": ["p"]}]},
+    "ClusterRoleBinding": {
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "view"},
+        "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "g"},
+                     {"kind": "ServiceAccount", "name": "sa", "namespace": "default"}]},
+    "RoleBinding": {
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+        "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "u"}]},
+}
+# The review kinds: answered, never stored; their metadata must be empty.
+_ACCESS: Obj = {"resourceAttributes": {"verb": "get", "resource": "pods",
+                                       "namespace": "default"}}
+_REVIEWS: dict[str, Obj] = {
+    "SubjectAccessReview": {"spec": {**_ACCESS, "user": "u", "groups": ["g"]}},
+    "LocalSubjectAccessReview": {"metadata": {"namespace": "default"},
+                                 "spec": {**_ACCESS, "user": "u"}},
+    "SelfSubjectAccessReview": {"spec": {"nonResourceAttributes": {"verb": "get",
+                                                                   "path": "/healthz"}}},
+    "SelfSubjectRulesReview": {"spec": {"namespace": "default"}},
+    "SelfSubjectReview": {},
 }
 # events.k8s.io/v1 Event has its own shape.
 _EVENTS_V1: Obj = {"eventTime": "2024-01-01T00:00:00.000000Z", "reportingController": "fuzz",
@@ -68,6 +92,12 @@ def seed(resource: Resource, name: str, namespace: str | None, kubelet_port: int
     if resource.kind == "Node":
         obj["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] = kubelet_port
     return obj
+
+
+def review_seed(resource: Resource) -> Obj:
+    """A valid review of `resource`'s kind."""
+    return {"apiVersion": resource.api_version, "kind": resource.kind,
+            **copy.deepcopy(_REVIEWS[resource.kind])}
 
 
 def has_seed(resource: Resource) -> bool:

@@ -15,10 +15,10 @@ from minikube_py.api.resources import Resource
 from .budget import fuzz_settings, fuzz_timeout
 from .encodings import Body, encoded, json_text
 from .harness import FuzzServer, collection_path, object_path
-from .kinds import RESOURCES, variant
+from .kinds import RESOURCES, REVIEWS, variant
 from .patches import APPLY, any_patch
 from .queries import query
-from .seeds import seed
+from .seeds import review_seed, seed
 
 pytestmark = fuzz_timeout()
 
@@ -75,3 +75,23 @@ def test_any_write_of_a_kind_is_answered_and_reads_back_valid(
                             data.draw(encoded(data.draw(variant(strategy, stored)))))
         if reply.ok:
             server.check_readback(resource, ns, "s")
+
+
+@pytest.mark.parametrize("resource", REVIEWS, ids=str)
+@fuzz_settings(15, steps=1)
+@given(data=st.data())
+def test_any_review_is_answered(servers: list[FuzzServer], resource: Resource,
+                                data: st.DataObject) -> None:
+    server = _fresh(servers)
+    strategy = server.strategy(resource)
+    ns = "default" if resource.namespaced else None
+    answered = server.send("POST", collection_path(resource, ns),
+                           Body(json_text(review_seed(resource)), "application/json"))
+    assert answered.status == 201, answered
+    body = data.draw(encoded(data.draw(variant(strategy, review_seed(resource))),
+                             api_version=resource.api_version, kind=resource.kind,
+                             message=strategy.schema))
+    server.send("POST", collection_path(resource, ns), body,
+                data.draw(query(watch_allowed=False)))
+    # Never stored: nothing but a create is served.
+    assert server.send("GET", collection_path(resource, ns)).status == 405

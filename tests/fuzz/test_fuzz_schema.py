@@ -22,7 +22,7 @@ from .models import model_name, modelled_messages
 _CLIENT_TYPES = {"string": "str", "int32": "int", "int64": "int", "bool": "bool",
                  "double": "float", "float": "float", "bytes": "str", "Time": "datetime",
                  "MicroTime": "datetime", "Quantity": "str", "IntOrString": "object",
-                 "RawExtension": "object", "FieldsV1": "object"}
+                 "RawExtension": "object", "FieldsV1": "object", "ExtraValue": "list[str]"}
 _TYPE_META = {"apiVersion", "kind"}
 # Required in OpenAPI but not written as a zero value: pointers (Go writes null) and times
 # (a zero metav1.Time is written as null too).

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from aiohttp.test_utils import TestServer
 
 from minikube_py.api.resources import NAMESPACES, NODES, PODS, Resource
+from minikube_py.apiserver.authn import KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
@@ -81,15 +82,25 @@ async def control_plane(*, nodes: int = 2, scheduler: bool = True,
     api = ApiService(kv)
     await api.start()
     informers = InformerFactory(api)
-    plane = ControlPlane(api, informers, ControllerContext(api, informers), None)
+    # Controllers and the scheduler act as their own identities, as in `serve`: what they
+    # do here is what their bootstrap roles allow.
+    manager_client = api.as_user(KUBE_CONTROLLER_MANAGER)
+    manager_informers = InformerFactory(manager_client)
+    plane = ControlPlane(api, informers,
+                         ControllerContext(manager_client, manager_informers), None)
     if nodes:
         plane.nodes = SimulatedNodes(api, informers, nodes,
                                      spec=node_spec or SimulatedNodeSpec(taint=False))
         plane.start("simulated-nodes", plane.nodes.run)
     if scheduler:
-        sched = Scheduler(api, informers, EventRecorder(api, "default-scheduler"))
+        scheduler_client = api.as_user(KUBE_SCHEDULER)
+        scheduler_informers = InformerFactory(scheduler_client)
+        sched = Scheduler(scheduler_client, scheduler_informers,
+                          EventRecorder(scheduler_client, "default-scheduler"))
         plane.start("scheduler", sched.run)
+        plane.start("scheduler-informers", scheduler_informers.run)
     plane.start("informers", informers.run)
+    plane.start("controller-manager-informers", manager_informers.run)
     try:
         if plane.nodes is not None:
             await asyncio.wait_for(plane.nodes.ready.wait(), 10)

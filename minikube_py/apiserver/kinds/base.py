@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from minikube_py.apiserver.rest.context import RestContext
 
 Obj = dict[str, Any]
+# What a stored kind serves (discovery lists the verbs a kind has).
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 FieldLabels = Callable[[Mapping[str, Any]], dict[str, str]]
 # POST handlers of a kind's own subresources (pods/binding): (rest, name, namespace, body,
 # options) -> the response object.
@@ -100,6 +102,10 @@ class Strategy:
     field_labels: FieldLabels | None = None
     post_subresources: Mapping[str, PostHandler] = {}
     subresource_kinds: Mapping[str, BodyKind] = {}
+    # A kind that is never stored (the review APIs) serves only `create`, which
+    # `answer_create` answers instead of writing anything.
+    stored: bool = True
+    verbs: tuple[str, ...] = ALL_VERBS
 
     def __init__(self, resource: Resource) -> None:
         self.resource = resource
@@ -129,6 +135,12 @@ class Strategy:
 
     def create_failed(self, obj: Obj) -> None:
         """Give back what before_create claimed, when the write did not happen."""
+
+    async def answer_create(self, obj: Obj, namespace: str | None,
+                            opts: RequestOptions) -> Obj:
+        """A kind that is not stored: the answer to a create of the typed body."""
+        raise errors.method_not_allowed(f"the server does not allow this method on the "
+                                        f"requested resource ({self.resource.plural})")
 
     # --- update -----------------------------------------------------------------------
 

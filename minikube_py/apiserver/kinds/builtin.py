@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from minikube_py.apiserver.ipalloc import ServiceAllocations
 from minikube_py.apiserver.kinds import (
+    clusterrolebindings,
+    clusterroles,
     configmaps,
     controllerrevisions,
     cronjobs,
@@ -14,23 +16,34 @@ from minikube_py.apiserver.kinds import (
     events,
     jobs,
     leases,
+    localsubjectaccessreviews,
     namespaces,
     nodes,
     pods,
     replicasets,
     replicationcontrollers,
+    rolebindings,
+    roles,
     secrets,
+    selfsubjectaccessreviews,
+    selfsubjectreviews,
+    selfsubjectrulesreviews,
     serviceaccounts,
     services,
     statefulsets,
+    subjectaccessreviews,
 )
+from minikube_py.apiserver.kinds.accessreviews import Reviewer
+from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.kinds.registry import KindRegistry
 from minikube_py.apiserver.satokens import ISSUER, TokenIssuer
 
 
 def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
-                  audiences: tuple[str, ...] = (ISSUER,)) -> KindRegistry:
-    return KindRegistry([
+                  audiences: tuple[str, ...] = (ISSUER,),
+                  reviewer: Reviewer | None = None) -> KindRegistry:
+    """Every stored kind; the review APIs too when there are authorizers to ask."""
+    stored: list[Strategy] = [
         namespaces.STRATEGY,
         nodes.STRATEGY,
         pods.STRATEGY,
@@ -51,4 +64,18 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         cronjobs.STRATEGY,
         endpointslices.STRATEGY,
         events.EVENTS_V1_STRATEGY,
+        clusterroles.STRATEGY,
+        clusterrolebindings.STRATEGY,
+        roles.STRATEGY,
+        rolebindings.STRATEGY,
+    ]
+    if reviewer is None:
+        return KindRegistry(stored)
+    return KindRegistry([
+        *stored,
+        selfsubjectreviews.strategy(reviewer),
+        subjectaccessreviews.strategy(reviewer),
+        selfsubjectaccessreviews.strategy(reviewer),
+        localsubjectaccessreviews.strategy(reviewer),
+        selfsubjectrulesreviews.strategy(reviewer),
     ])

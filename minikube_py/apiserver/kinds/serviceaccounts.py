@@ -65,7 +65,9 @@ class ServiceAccountStrategy(Strategy):
         audiences = tuple(spec.get("audiences") or self._audiences)
         requested = spec.get("expirationSeconds", DEFAULT_EXPIRATION)
         bound = await self._bound_object(rest, ns, name, spec.get("boundObjectRef"))
-        expiration, warn_after = effective_expiration(requested)
+        # kube extends only the kubelet's tokens: bound to a pod, for the API's audiences.
+        extend = "Pod" in bound and set(audiences) <= set(self._audiences)
+        expiration, warn_after = effective_expiration(requested, extend=extend)
         account = Ref(name, sa["metadata"]["uid"])
         token, expires = self._issuer.issue(
             ns, account, audiences=audiences, expiration_seconds=expiration,
@@ -76,7 +78,9 @@ class ServiceAccountStrategy(Strategy):
                              "creationTimestamp": None},
                 "spec": {**spec, "audiences": list(audiences),
                          "expirationSeconds": requested},
-                "status": {"token": token, "expirationTimestamp": rfc3339(expires)}}
+                # As kube's: the expiry asked for, even when the token's own is extended.
+                "status": {"token": token,
+                           "expirationTimestamp": rfc3339(expires - expiration + requested)}}
 
     def _typed_request(self, body: Obj, name: str, opts: RequestOptions) -> Obj:
         """The body as a TokenRequest: typed, its expiration within kube's bounds."""

@@ -29,6 +29,8 @@ async def create(rest: RestContext, strategy: Strategy, body: Obj, namespace: st
     """Create from a typed body (bodies.typed_object) the call may keep and mutate."""
     resource = strategy.resource
     ns = namespace_for(resource, namespace, body)
+    if not strategy.stored:  # a review: answered, never written
+        return Written(await strategy.answer_create(body, ns, opts), created=True)
     meta = body["metadata"]
     if meta.get("resourceVersion"):
         raise errors.bad_request("resourceVersion should not be set on objects to be created")

@@ -114,6 +114,30 @@ def cronjob(**spec: Any) -> Obj:
                      **spec}}
 
 
+POD_READER_RULES = [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]}]
+RBAC = "rbac.authorization.k8s.io"
+
+
+def cluster_role() -> Obj:
+    return {"metadata": {"name": "pod-reader"}, "rules": POD_READER_RULES}
+
+
+def role() -> Obj:
+    return {"metadata": meta("pod-reader"), "rules": POD_READER_RULES}
+
+
+def cluster_role_binding() -> Obj:
+    return {"metadata": {"name": "read-pods"},
+            "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "pod-reader"},
+            "subjects": [{"kind": "User", "apiGroup": RBAC, "name": "jane"}]}
+
+
+def role_binding() -> Obj:
+    return {"metadata": meta("read-pods"),
+            "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": "pod-reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "sa", "namespace": "default"}]}
+
+
 MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.NAMESPACES: namespace, r.NODES: node, r.PODS: pod, r.EVENTS: event,
     r.SERVICES: service, r.ENDPOINTS: endpoints, r.CONFIGMAPS: configmap, r.SECRETS: secret,
@@ -122,6 +146,8 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.DAEMONSETS: replicated, r.STATEFULSETS: replicated,
     r.CONTROLLERREVISIONS: controllerrevision, r.JOBS: job, r.CRONJOBS: cronjob,
     r.ENDPOINTSLICES: endpointslice, r.EVENTS_V1: event_v1,
+    r.CLUSTERROLES: cluster_role, r.ROLES: role,
+    r.CLUSTERROLEBINDINGS: cluster_role_binding, r.ROLEBINDINGS: role_binding,
 }
 
 

@@ -65,7 +65,7 @@ async def test_a_denied_call_is_kubes_403(svc_and_authz: Any) -> None:
     with pytest.raises(ApiError) as e:
         await client.list(NODES)
     assert e.value.message == ('nodes is forbidden: User "system:node:n1" cannot list '
-                               'resource "nodes" in API group ""')
+                               'resource "nodes" in API group "" at the cluster scope')
 
 
 async def test_the_service_itself_is_the_loopback_identity(svc_and_authz: Any) -> None:

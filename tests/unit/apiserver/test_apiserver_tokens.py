@@ -15,9 +15,11 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import PODS, SECRETS, SERVICEACCOUNTS
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver.authn import UserInfo
+from minikube_py.apiserver.authn_tokens import SUCCESS_TTL
 from minikube_py.apiserver.authz import Decision, Verdict
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.requestinfo import RequestInfo
+from minikube_py.apiserver.satokens import EXTENDED_EXPIRATION, LEEWAY, WARN_ONLY_EXPIRATION
 from minikube_py.apiserver.service import ApiService
 from minikube_py.store.memory import MemoryKV
 
@@ -100,7 +102,7 @@ async def test_a_token_of_a_deleted_or_recreated_account_is_401(cluster: Any) ->
     assert await get_pods(url, token) == 401  # a new account of the same name: another uid
 
 
-async def test_a_pod_bound_token_ends_with_its_pod(cluster: Any) -> None:
+async def test_a_pod_bound_token_ends_with_its_pod(cluster: Any, clock: FakeClock) -> None:
     svc, who, url = cluster
     await svc.create(SERVICEACCOUNTS, {"metadata": {"name": "ci"}}, namespace="default")
     pod = await svc.create(PODS, pod_body("p", serviceAccountName="ci"), namespace="default")
@@ -109,6 +111,19 @@ async def test_a_pod_bound_token_ends_with_its_pod(cluster: Any) -> None:
     assert await get_pods(url, token) == 200
     assert who.users[-1].extra["authentication.kubernetes.io/pod-name"] == ["p"]
     await svc.delete(PODS, "p", namespace="default")
+    # As kube-apiserver's token cache: a token that authenticated holds for SUCCESS_TTL.
+    assert await get_pods(url, token) == 200
+    clock.now += SUCCESS_TTL
+    assert await get_pods(url, token) == 401
+
+
+async def test_a_cached_token_never_outlives_its_expiry(cluster: Any, clock: FakeClock) -> None:
+    svc, _, url = cluster
+    await svc.create(SERVICEACCOUNTS, {"metadata": {"name": "ci"}}, namespace="default")
+    token = (await token_for(svc, "ci", expirationSeconds=600))["status"]["token"]
+    clock.now += 600 + LEEWAY - 1  # still within the clock leeway
+    assert await get_pods(url, token) == 200
+    clock.now += 2  # the cache entry lasts SUCCESS_TTL, but the token is over
     assert await get_pods(url, token) == 401
 
 
@@ -178,3 +193,41 @@ async def test_no_bearer_token_is_no_concern_of_these_authenticators(cluster: An
     async with aiohttp.ClientSession() as http, \
             http.get(f"{url}/api/v1/namespaces/default/pods") as resp:
         assert resp.status == 401  # nobody else in this chain: unauthenticated
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+async def test_the_kubelets_pod_bound_token_is_extended_but_reports_the_expiry_asked_for(
+        cluster: Any, clock: FakeClock) -> None:
+    svc, _, _ = cluster
+    await svc.create(SERVICEACCOUNTS, {"metadata": {"name": "ci"}}, namespace="default")
+    pod = await svc.create(PODS, pod_body("p", serviceAccountName="ci"), namespace="default")
+    ref = {"kind": "Pod", "apiVersion": "v1", "name": "p", "uid": pod["metadata"]["uid"]}
+    out = await token_for(svc, "ci", expirationSeconds=WARN_ONLY_EXPIRATION,
+                          boundObjectRef=ref)
+    assert out["status"]["expirationTimestamp"] == rfc3339(clock.now + WARN_ONLY_EXPIRATION)
+    claims = claims_of(out["status"]["token"])
+    assert claims["exp"] == int(clock.now) + EXTENDED_EXPIRATION
+    assert claims["kubernetes.io"]["warnafter"] == int(clock.now) + WARN_ONLY_EXPIRATION
+
+
+@pytest.mark.parametrize("spec", [
+    {},  # not bound to a pod
+    {"audiences": ["vault"], "bind": True},  # not for the API
+])
+async def test_other_tokens_of_that_length_are_not_extended(cluster: Any, clock: FakeClock,
+                                                            spec: dict[str, Any]) -> None:
+    svc, _, _ = cluster
+    await svc.create(SERVICEACCOUNTS, {"metadata": {"name": "ci"}}, namespace="default")
+    if spec.pop("bind", False):
+        pod = await svc.create(PODS, pod_body("p", serviceAccountName="ci"),
+                               namespace="default")
+        spec["boundObjectRef"] = {"kind": "Pod", "apiVersion": "v1", "name": "p",
+                                  "uid": pod["metadata"]["uid"]}
+    out = await token_for(svc, "ci", expirationSeconds=WARN_ONLY_EXPIRATION, **spec)
+    claims = claims_of(out["status"]["token"])
+    assert claims["exp"] == int(clock.now) + WARN_ONLY_EXPIRATION
+    assert "warnafter" not in claims["kubernetes.io"]

@@ -103,6 +103,10 @@ MINIMAL_DEFAULTED: dict[Resource, Obj] = {
                         "spec": {"template": defaulted_template({}, "OnFailure")}}}},
     r.ENDPOINTSLICES: MINIMAL[r.ENDPOINTSLICES](),
     r.EVENTS_V1: MINIMAL[r.EVENTS_V1](),
+    r.CLUSTERROLES: MINIMAL[r.CLUSTERROLES](),
+    r.ROLES: MINIMAL[r.ROLES](),
+    r.CLUSTERROLEBINDINGS: MINIMAL[r.CLUSTERROLEBINDINGS](),
+    r.ROLEBINDINGS: MINIMAL[r.ROLEBINDINGS](),
 }
 
 

@@ -202,6 +202,10 @@ COLUMNS = {
                  *WIDE],
     r.ENDPOINTSLICES: ["Name", "AddressType", "Ports", "Endpoints", "Age"],
     r.EVENTS_V1: EVENT_COLUMNS,
+    r.CLUSTERROLES: ["Name", "Created At"],
+    r.ROLES: ["Name", "Created At"],
+    r.CLUSTERROLEBINDINGS: ["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"],
+    r.ROLEBINDINGS: ["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"],
 }
 
 
@@ -308,6 +312,8 @@ SCHEMAS = {
     r.CONTROLLERREVISIONS: "apps.ControllerRevision", r.JOBS: "batch.Job",
     r.CRONJOBS: "batch.CronJob", r.ENDPOINTSLICES: "discovery.EndpointSlice",
     r.EVENTS_V1: "events.Event",
+    r.CLUSTERROLES: "rbac.ClusterRole", r.ROLES: "rbac.Role",
+    r.CLUSTERROLEBINDINGS: "rbac.ClusterRoleBinding", r.ROLEBINDINGS: "rbac.RoleBinding",
 }
 
 
@@ -357,6 +363,11 @@ NAME_RULES = {
     r.NAMESPACES: dns1123_label_errors,
     r.SERVICES: dns1035_label_errors,
     r.EVENTS: path_segment_errors,
+    # RBAC objects' names are path segments (kube's ValidateRBACName), e.g. system:node.
+    r.CLUSTERROLES: path_segment_errors,
+    r.ROLES: path_segment_errors,
+    r.CLUSTERROLEBINDINGS: path_segment_errors,
+    r.ROLEBINDINGS: path_segment_errors,
 }
 
 

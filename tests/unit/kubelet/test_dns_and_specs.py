@@ -9,12 +9,7 @@ import pytest
 from cri_api.v1 import api_pb2 as cri
 
 from minikube_py.kubelet.dns import DnsSettings, parse_resolv_conf, pod_dns_settings
-from minikube_py.kubelet.specs import (
-    FieldContext,
-    container_config,
-    expand_vars,
-    sandbox_config,
-)
+from minikube_py.kubelet.specs import container_config, sandbox_config
 
 HOST = parse_resolv_conf("nameserver 10.255.255.53\nsearch corp.example\noptions edns0\n")
 
@@ -34,13 +29,6 @@ def test_pod_dns_settings(spec: dict[str, Any], cluster_dns: tuple[str, ...],
                           expected: DnsSettings) -> None:
     assert pod_dns_settings(spec, "ns1", cluster_dns=cluster_dns,
                             cluster_domain="cluster.local", host=HOST) == expected
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("$(A)-$(B)", "1-$(B)"), ("$$(A)", "$(A)"), ("plain", "plain"),
-])
-def test_expand_vars(text: str, expected: str) -> None:
-    assert expand_vars(text, {"A": "1"}) == expected
 
 
 POD: dict[str, Any] = {
@@ -64,8 +52,8 @@ def test_sandbox_config_labels_ports_and_log_dir() -> None:
 
 def test_container_config_env_args_and_restart_count() -> None:
     cfg = container_config(POD, POD["spec"]["containers"][0], restart_count=3,
-                           ctx=FieldContext(pod_ip="10.0.0.5"), volumes={})
-    assert {kv.key: kv.value for kv in cfg.envs} == {"NAME": "web", "IP": "10.0.0.5"}
+                           env={"NAME": "web", "IP": "10.0.0.5"}, mounts=[])
+    assert [(kv.key, kv.value) for kv in cfg.envs] == [("NAME", "web"), ("IP", "10.0.0.5")]
     assert list(cfg.args) == ["echo web"]
     assert cfg.log_path == "main/3.log" and cfg.metadata.attempt == 3
     assert cfg.annotations["io.kubernetes.container.restartCount"] == "3"

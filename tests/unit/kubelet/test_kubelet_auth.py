@@ -13,7 +13,16 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from minikube_py.kubelet.auth import AllowUsers, KubeletRequest, kubelet_request
+from minikube_py.api.resources import CLUSTERROLEBINDINGS
+from minikube_py.apiserver.authn import node_user
+from minikube_py.apiserver.service import ApiService
+from minikube_py.kubelet.auth import (
+    AllowUsers,
+    KubeletRequest,
+    SubjectAccessReviews,
+    access_review,
+    kubelet_request,
+)
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.server import KubeletServer
 from minikube_py.pki.cluster import KeyPair
@@ -21,6 +30,7 @@ from minikube_py.pki.tls import CertIdentity
 from tests.certs import NODE, TrialPki, make_test_pki
 
 JANE = CertIdentity("jane", ("dev",))
+RBAC = "rbac.authorization.k8s.io"
 
 
 @pytest.mark.parametrize(("method", "path", "verb", "subresource"), [
@@ -120,3 +130,65 @@ async def test_the_kubelet_serves_a_certificate_for_its_node(pki: TrialPki,
     subject = dict(rdn[0] for rdn in peer["subject"])
     assert subject["commonName"] == f"system:node:{NODE}"
     assert ("IP Address", "127.0.0.1") in peer["subjectAltName"]
+
+
+# --- delegated authorization: the kubelet asks the API server --------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def ask(user: str, *groups: str, path: str = "/containerLogs/default/web/main") -> KubeletRequest:
+    return kubelet_request(CertIdentity(user, groups), "n1", "GET", path)
+
+
+async def grant_node_proxy(api: ApiService, user: str) -> None:
+    await api.create(CLUSTERROLEBINDINGS, {
+        "metadata": {"name": f"{user}-kubelet-api"},
+        "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "system:kubelet-api-admin"},
+        "subjects": [{"apiGroup": RBAC, "kind": "User", "name": user}]})
+
+
+async def test_the_api_servers_client_is_let_in_without_asking(api: ApiService) -> None:
+    reviews = SubjectAccessReviews(api.as_user(node_user("n1")))
+    assert await reviews.authorize(ask("kube-apiserver-kubelet-client")) is True
+
+
+@pytest.mark.parametrize(("user", "groups", "allowed"), [
+    ("kubernetes-admin", ("system:masters",), True),
+    ("jane", ("dev",), False),
+    ("system:node:n2", ("system:nodes",), False),
+])
+async def test_anyone_else_is_let_in_as_the_api_servers_authorizers_say(
+        api: ApiService, user: str, groups: tuple[str, ...], allowed: bool) -> None:
+    reviews = SubjectAccessReviews(api.as_user(node_user("n1")))
+    assert await reviews.authorize(ask(user, *groups)) is allowed
+
+
+async def test_a_user_rbac_allows_nodes_proxy_may_read_logs(api: ApiService) -> None:
+    await grant_node_proxy(api, "jane")
+    reviews = SubjectAccessReviews(api.as_user(node_user("n1")))
+    assert await reviews.authorize(ask("jane", "dev")) is True
+
+
+async def test_a_denial_is_remembered_for_30_seconds(api: ApiService) -> None:
+    clock = Clock()
+    reviews = SubjectAccessReviews(api.as_user(node_user("n1")), clock=clock)
+    assert await reviews.authorize(ask("jane", "dev")) is False
+    await grant_node_proxy(api, "jane")
+    clock.now += 29
+    assert await reviews.authorize(ask("jane", "dev")) is False
+    clock.now += 2
+    assert await reviews.authorize(ask("jane", "dev")) is True
+
+
+def test_the_review_asks_about_the_nodes_subresource() -> None:
+    assert access_review(ask("jane", "dev", path="/logs/syslog"))["spec"] == {
+        "user": "jane", "groups": ["dev", "system:authenticated"],
+        "resourceAttributes": {"verb": "get", "resource": "nodes", "subresource": "log",
+                               "name": "n1"}}

@@ -18,6 +18,7 @@ from minikube_py.kubelet.pod_actions import (
     SandboxRun,
     StartContainer,
     SyncMode,
+    active_deadline_remaining,
     compute_pod_actions,
 )
 from minikube_py.kubelet.pod_status import CREATED, EXITED, RUNNING, UNKNOWN, ContainerRun
@@ -284,3 +285,14 @@ def test_the_pod_is_synced_again_when_its_first_back_off_ends() -> None:
     actions = PodActions(backing_off=(BackOff("a", 8.0, 10.0), BackOff("b", 3.0, 20.0)))
     assert actions.resync_after == 3.0
     assert PodActions().resync_after is None
+
+
+@pytest.mark.parametrize(("spec", "status", "now", "remaining"), [
+    ({"activeDeadlineSeconds": 30}, {"startTime": "2024-01-01T00:00:00Z"}, 1704067210.0, 20.0),
+    ({"activeDeadlineSeconds": 30}, {"startTime": "2024-01-01T00:00:00Z"}, 1704067240.0, -10.0),
+    ({"activeDeadlineSeconds": 30}, {}, 1704067240.0, None),   # not started yet
+    ({}, {"startTime": "2024-01-01T00:00:00Z"}, 1704067240.0, None),
+])
+def test_active_deadline_counts_from_the_start_time(spec: dict[str, Any], status: dict[str, Any],
+                                                    now: float, remaining: float | None) -> None:
+    assert active_deadline_remaining({"spec": spec, "status": status}, now) == remaining

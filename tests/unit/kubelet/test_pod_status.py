@@ -105,3 +105,35 @@ def test_a_terminating_pod_and_its_containers_are_not_ready() -> None:
     assert conditions["ContainersReady"]["status"] == "False"
     assert st["phase"] == "Running"
     assert st["containerStatuses"][0]["ready"] is False
+
+
+@pytest.mark.parametrize(("gate_status", "ready", "message"), [
+    (None, "False", 'corresponding condition of pod readiness gate "lb/ready" does not exist.'),
+    ("False", "False", 'the status of pod readiness gate "lb/ready" is not "True", but False'),
+    ("True", "True", None),
+])
+def test_readiness_gates_hold_the_pod_back_until_their_condition_is_true(
+        gate_status: str | None, ready: str, message: str | None) -> None:
+    conditions = [] if gate_status is None else [{"type": "lb/ready", "status": gate_status}]
+    pod: dict[str, Any] = {"metadata": {"name": "p"},
+                           "spec": {"readinessGates": [{"conditionType": "lb/ready"}]},
+                           "status": {"conditions": conditions}}
+    status = compute_pod_status(pod, init_views=[], views=[view(run(RUNNING))],
+                                pod_ips=["10.0.0.1"], host_ip="10.0.0.2", now=100.0)
+    by_type = {c["type"]: c for c in status["conditions"]}
+    assert by_type["ContainersReady"]["status"] == "True"
+    assert by_type["Ready"]["status"] == ready and by_type["Ready"].get("message") == message
+    # The gate's own condition is someone else's: kept as it was.
+    assert (by_type.get("lb/ready") or {}).get("status") == gate_status
+
+
+def test_ephemeral_containers_say_they_are_not_run() -> None:
+    pod: dict[str, Any] = {"metadata": {"name": "p"}, "spec": {
+        "ephemeralContainers": [{"name": "debugger", "image": "busybox"}]}}
+    status = compute_pod_status(pod, init_views=[], views=[view(run(RUNNING))],
+                                pod_ips=["10.0.0.1"], host_ip="10.0.0.2", now=100.0)
+    [debugger] = status["ephemeralContainerStatuses"]
+    assert debugger["name"] == "debugger" and not debugger["ready"]
+    assert debugger["state"] == {"waiting": {
+        "reason": "CreateContainerConfigError",
+        "message": "ephemeral containers are not supported by this kubelet"}}
