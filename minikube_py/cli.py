@@ -1,4 +1,4 @@
-"""The `minikube-py` command line: serve, image load, version."""
+"""The `minikube-py` command line: serve, image load, encryption, delete, version."""
 
 from __future__ import annotations
 
@@ -187,6 +187,55 @@ def image_load(archive: Path, data_dir: Path, containerd_socket: Path | None) ->
         raise click.ClickException(str(e)) from e
     for name in names:
         click.echo(f"loaded {name}")
+
+
+@main.group()
+def encryption() -> None:
+    """Secrets encrypted at rest (keys in DATA/pki/encryption-config.yaml)."""
+
+
+@encryption.command("rotate-key")
+@data_dir_option
+def encryption_rotate_key(data_dir: Path) -> None:
+    """Encrypt every Secret with a new key, then remove the old keys.
+
+    On a running cluster serve does it while it goes on serving; on a stopped one it is
+    done on the data dir. Then the store keeps no older revision (it is compacted), so
+    its files hold nothing the old keys could decrypt, nor plain text. Run it as the user
+    that runs serve."""
+    from minikube_py.encryption_commands import ROTATE_KEY
+
+    result = _encryption_command(data_dir, ROTATE_KEY)
+    removed = ", ".join(result["removed"]) or "none"
+    click.echo(f"Secrets are encrypted with the key {result['key']} "
+               f"({result['reencrypted']} re-encrypted; keys removed: {removed})")
+
+
+@encryption.command("status")
+@data_dir_option
+def encryption_status(data_dir: Path) -> None:
+    """Show the key that encrypts Secrets, and how many Secrets each key holds."""
+    from minikube_py.encryption_commands import STATUS
+
+    result = _encryption_command(data_dir, STATUS)
+    click.echo(f"config: {result['config']}")
+    click.echo(f"writes with: {result['writeKey']}")
+    click.echo(f"keys: {', '.join(result['keys']) or 'none'}")
+    for key, count in result["secrets"].items():
+        click.echo(f"secrets under {key}: {count}")
+    last = result.get("lastRotation")
+    if last:
+        click.echo(f"last rotation: {last['at']} to {last['key']} "
+                   f"({last['reencrypted']} re-encrypted)")
+
+
+def _encryption_command(data_dir: Path, command: str) -> dict[str, Any]:
+    from minikube_py.encryption_commands import CommandFailed, run_command
+
+    try:
+        return _run(run_command(data_dir.expanduser().absolute(), command))
+    except CommandFailed as e:
+        raise click.ClickException(str(e)) from e
 
 
 @main.command()

@@ -30,6 +30,8 @@ from minikube_py.apiserver.authn import (
     standard_authenticators,
 )
 from minikube_py.apiserver.authz import AlwaysAllow
+from minikube_py.apiserver.encryption import EncryptionConfigError
+from minikube_py.apiserver.encryptionkeys import open_encryption
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.protocolerrors import ProtocolErrorLog
 from minikube_py.apiserver.satokens import TokenIssuer
@@ -39,10 +41,12 @@ from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
 from minikube_py.clustersettings import WILDCARD_HOSTS, save_remembered
 from minikube_py.config import ServeConfig
+from minikube_py.control import ControlServer, control_socket
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
 from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.dns.server import ClusterDns
+from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import claim_host_network, proxy_settings, set_up_host_network
 from minikube_py.kubeconfig import KubeconfigCredentials, write_kubeconfig
@@ -156,8 +160,17 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.start("store", store.run())
     progress.step(f"store ready at revision {store.revision}")
 
+    # The API server reads and writes through the encryption: the store holds Secrets
+    # encrypted (apiserver/encryptedkv.py says why there).
+    try:
+        encryption, notes = await open_encryption(config.data_dir, store,
+                                                  purge=store.purge_history)
+    except EncryptionConfigError as e:
+        raise StartupError(f"encryption of Secrets: {e}") from e
+    for note in notes:
+        progress.step(note)
     sa_key = await asyncio.to_thread(load_service_account_key, pki)
-    api = ApiService(store, service_cidr=config.service_cidr,
+    api = ApiService(encryption.kv, service_cidr=config.service_cidr,
                      token_issuer=TokenIssuer(sa_key.private_key, clock=time.time),
                      kubelet_tls=client_context(pki.ca.cert, pki.kubelet_client),
                      pod_security=config.pod_security,
@@ -181,6 +194,14 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     # this cluster own its settings: a serve that failed before leaves nothing to `delete`.
     save_remembered(config.data_dir, config.cluster, claim)
     progress.step(f"API server listening on {config.api_url}")
+    control = ControlServer(control_socket(config.data_dir), control_commands(encryption),
+                            EXPECTED_ERRORS)
+    try:
+        await control.start()
+    except OSError as e:  # serve works without it; `encryption rotate-key` then needs it stopped
+        progress.step(f"warning: no control socket at {control.path}: {e}")
+    else:
+        sup.on_stop("control-socket", control.stop)
 
     socket_path = config.containerd_socket
     if socket_path is None:

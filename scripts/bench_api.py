@@ -14,6 +14,8 @@ Phases (each prints rate, p50/p99 latency, and the ratio to its anchor where the
 - Create-then-bind: pods for the simulated nodes (N of them), created by the clients while
   the scheduler binds them: pods/s from the first create to the last bind.
 - Memory: serve's RSS idle, after 32,000 1-KiB ConfigMaps, and after compacting.
+- Secrets (`--only secrets`): Secret creates and GETs with Secrets encrypted at rest;
+  anchor: a second serve (10.244.251.0/24, bridge mkpybench2) storing them in plain text.
 
 The cluster is `serve --simulated-nodes N` on its own data dir, ports, bridge and ranges
 (10.244.250.0/24, 10.112.250.0/24), deleted at the end. Needs root (serve starts
@@ -118,14 +120,28 @@ async def expect(resp: aiohttp.ClientResponse, status: int) -> bytes:
 # --- the cluster under test ----------------------------------------------------------------
 
 BENCH_USER, BENCH_GROUP = "bench-user", "bench-users"
+# kube's way of turning encryption at rest off: the identity provider first.
+PLAIN_SECRETS = """\
+apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+- resources: [secrets]
+  providers:
+  - identity: {}
+"""
 
 
 class Serve:
-    def __init__(self, nodes: int, authorization_mode: str = "Node,RBAC") -> None:
+    def __init__(self, nodes: int, authorization_mode: str = "Node,RBAC", *,
+                 subnet: int = 250, bridge: str = "mkpybench",
+                 plain_secrets: bool = False) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="bench-api-"))
         self.port = free_port()
         self.nodes = nodes
         self.authorization_mode = authorization_mode
+        self.subnet = subnet
+        self.bridge = bridge
+        self.plain_secrets = plain_secrets
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.dir / "serve.log"
 
@@ -159,12 +175,19 @@ class Serve:
         return pair.cert, pair.key
 
     def start(self) -> None:
+        if self.plain_secrets:  # before the first start, which would make a key
+            pki = self.dir / "data" / "pki"
+            pki.mkdir(mode=0o700, parents=True)
+            config = pki / "encryption-config.yaml"
+            config.write_text(PLAIN_SECRETS)
+            config.chmod(0o600)
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "minikube_py", "serve", "--data-dir",
                  str(self.dir / "data"), "--api-port", str(self.port), "--kubelet-port", "0",
-                 "--pod-cidr", "10.244.250.0/24", "--bridge", "mkpybench",
-                 "--service-cidr", "10.112.250.0/24", "--simulated-nodes", str(self.nodes),
+                 "--pod-cidr", f"10.244.{self.subnet}.0/24", "--bridge", self.bridge,
+                 "--service-cidr", f"10.112.{self.subnet}.0/24",
+                 "--simulated-nodes", str(self.nodes),
                  "--authorization-mode", self.authorization_mode],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
@@ -319,6 +342,82 @@ async def phase_gets(http: aiohttp.ClientSession, url: str, n: int, pods: int,
             await expect(resp, 200)
 
     return await drive(n, clients, get, "Pod GETs")
+
+
+async def phase_secrets(serve: Serve, n: int, clients: int) -> list[str]:
+    """What encryption at rest costs a client: Secret creates and GETs on `serve` (Secrets
+    encrypted) against a second serve started here whose Secrets are stored in plain text
+    (the identity provider), in halves run ABBA so neither side is always second and a
+    neighbour's load on the machine weighs on both alike. Also serve's CPU per request,
+    which such load disturbs less. Both as the admin, whatever --identity says."""
+    plain = Serve(serve.nodes, serve.authorization_mode, subnet=251, bridge="mkpybench2",
+                  plain_secrets=True)
+    plain.start()
+    payload = base64.b64encode(KIB.encode()).decode()
+    rng = random.Random(1)
+    try:
+        timeout = aiohttp.ClientTimeout(total=600)
+        async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=clients * 2, ssl=serve.tls()),
+                timeout=timeout) as http, aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=clients * 2, ssl=plain.tls()),
+                timeout=timeout) as plain_http:
+            sides = {"encrypted": (http, serve), "plain": (plain_http, plain)}
+            for session, side in sides.values():
+                await create_namespace(session, side.url, "bench-secrets")
+
+            def creates(session: aiohttp.ClientSession, side: Serve, first: int,
+                        ) -> Callable[[int], Awaitable[None]]:
+                path = f"{side.url}/api/v1/namespaces/bench-secrets/secrets"
+
+                async def create(i: int) -> None:
+                    body = {"apiVersion": "v1", "kind": "Secret",
+                            "metadata": {"name": f"s-{first + i}"}, "data": {"payload": payload}}
+                    async with session.post(path, json=body) as resp:
+                        await expect(resp, 201)
+                return create
+
+            def gets(session: aiohttp.ClientSession, side: Serve, _first: int,
+                     ) -> Callable[[int], Awaitable[None]]:
+                path = f"{side.url}/api/v1/namespaces/bench-secrets/secrets"
+
+                async def get(_i: int) -> None:
+                    async with session.get(f"{path}/s-{rng.randrange(n)}") as resp:
+                        await expect(resp, 200)
+                return get
+
+            rates: dict[str, list[Rate]] = {}
+            cpu: dict[str, float] = {}
+            half = n // 2
+            for verb, make, counts in (("creates", creates, (half, n - half)),
+                                       ("GETs", gets, (n * 2, n * 2))):
+                first = 0
+                # the order flips between halves (ABBA): whichever goes second after the
+                # other's burst of fsyncs is measured slower
+                for half_no, count in enumerate(counts):
+                    order = list(sides.items())
+                    for label, (session, side) in order if half_no == 0 else order[::-1]:
+                        what = f"Secret {verb} ({label})"
+                        cpu0 = side.cpu_seconds()
+                        rates.setdefault(what, []).append(
+                            await drive(count, clients, make(session, side, first), what))
+                        cpu[what] = cpu.get(what, 0.0) + side.cpu_seconds() - cpu0
+                    first += count
+    finally:
+        plain.stop()
+    out = []
+    for verb in ("creates", "GETs"):
+        both = {}
+        for label in ("plain", "encrypted"):
+            what = f"Secret {verb} ({label})"
+            rs = rates[what]
+            both[label] = Rate(what, sum(r.n for r in rs), sum(r.seconds for r in rs),
+                               [lat for r in rs for lat in r.latencies])
+        for label, anchor in (("plain", None), ("encrypted", both["plain"])):
+            rate = both[label]
+            out.append(rate.line(anchor))
+            out.append(f"    serve CPU {cpu[rate.what] / rate.n * 1e6:.0f} us/request")
+    return out
 
 
 def continue_token(body: bytes) -> str:
@@ -692,7 +791,7 @@ async def main() -> None:
                         help="the clients' identity: the admin (system:masters) or a user "
                              "RBAC authorizes")
     parser.add_argument("--only", default="", help="comma-separated phases: "
-                        "creates,gets,lists,watch,bind,memory,security")
+                        "creates,gets,lists,watch,bind,memory,security,secrets")
     parser.add_argument("--api-only", choices=["open", "secure"], help=argparse.SUPPRESS)
     parser.add_argument("--api-only-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api-only-dir", type=Path, help=argparse.SUPPRESS)
@@ -745,6 +844,9 @@ async def main() -> None:
                                         args.watch_pods // scale, args.clients, tls))
             if wanted("bind"):
                 print(await phase_bind(http, url, n, args.clients, tls))
+            if wanted("secrets"):
+                for line in await phase_secrets(serve, n, args.clients):
+                    print(line)
             if wanted("memory"):
                 for line in await phase_memory(http, serve, url, args.memory_objects // scale,
                                                args.clients, args.churn_seconds / scale):

@@ -16,6 +16,7 @@ from typing import Any, Final
 from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
+from minikube_py.apiserver.encryptedkv import is_stale
 from minikube_py.apiserver.storage import decode_kv, dumps, encode, object_key, with_revision
 from minikube_py.store.types import KV, Compare, CompareOp, CompareTarget, DeleteOp, KeyValue, PutOp
 
@@ -160,7 +161,9 @@ class ObjectStore:
         meta = new["metadata"]
         meta.pop("resourceVersion", None)
         value = _encode_checked(new)
-        if value == kv.value or dry_run:
+        # An unchanged object is not written, unless it is stored stale (a Secret under an
+        # old key or in plain text): that write is how it gets re-encrypted, as in kube.
+        if (value == kv.value and not is_stale(kv)) or dry_run:
             meta["resourceVersion"] = str(kv.mod_revision)
             return Written(new, changed=value != kv.value, value=b"" if dry_run else value)
         res = await self.kv.txn([_unchanged(kv)], [PutOp(kv.key, value, lease=kv.lease)], [])

@@ -138,6 +138,12 @@ class PkiLayout:
     def service_account_public_key(self) -> Path:
         return self.root / "sa.pub"
 
+    @property
+    def encryption_config(self) -> Path:
+        """The keys that encrypt Secrets at rest (kube's EncryptionConfiguration), made and
+        rotated by apiserver/encryptionkeys.py; 0600 like every key here."""
+        return self.root / "encryption-config.yaml"
+
     def _pair(self, name: str) -> KeyPair:
         return KeyPair(self.root / f"{name}.crt", self.root / f"{name}.key")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import random
@@ -109,6 +110,7 @@ class RaftStore:
         self._snapshot_index = 0
         # a snapshot being written in a worker thread: what it covers, and the job
         self._snapshot_job: tuple[SnapshotMeta, asyncio.Future[bytes | None]] | None = None
+        self._purges: list[asyncio.Future[None]] = []  # purge_history calls the loop owes
         self._was_leader = False
         self._tasks = TaskSet(f"store-{member_id}" if len(self._voters) > 1 else "store",
                               logger=log)
@@ -266,6 +268,21 @@ class RaftStore:
     async def compact(self, revision: int) -> None:
         await self._propose(commands.encode(commands.COMPACT, revision))
 
+    async def purge_history(self) -> None:
+        """Write a snapshot of everything applied and delete every older snapshot and log
+        segment, so the files hold nothing the store no longer retains: after a
+        compaction, no older revision. A key rotation needs it (the values under the old
+        key must not outlive it on disk). Raft's loop does it between batches, so nothing
+        is appended meanwhile and the log it drops is all covered; writes wait meanwhile."""
+        self._check_open()
+        if self._has_peers:
+            raise StoreError("purging history is for a store without peers (each member "
+                             "would have to purge its own)")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._purges.append(done)
+        self._wake.set()
+        await done
+
     async def lease_grant(self, ttl_seconds: int) -> int:
         lease_id = new_lease_id(self._rng, {lease.id for lease in self._mvcc.leases()})
         await self._propose(commands.encode(commands.LEASE_GRANT, lease_id, ttl_seconds))
@@ -317,7 +334,8 @@ class RaftStore:
 
     def _fail_pending(self, error: Exception) -> None:
         pending, self._pending = self._pending, {}
-        for _, future in pending.values():
+        purges, self._purges = self._purges, []
+        for future in [*(f for _, f in pending.values()), *purges]:
             if not future.done():
                 future.set_exception(error)
 
@@ -358,6 +376,8 @@ class RaftStore:
                 if (self._snapshot_job is None
                         and raft.applied - self._snapshot_index >= self._snapshot_entries):
                     self._start_snapshot()
+            if self._purges:
+                await self._purge()
             if self._stopping:
                 # close() owns the files from here on, and cancels this
                 self._drained.set()
@@ -406,6 +426,40 @@ class RaftStore:
         self._mvcc = MVCCStore.from_snapshot(snapshot.data)
         await asyncio.get_running_loop().run_in_executor(None, self._wal.save_snapshot, snapshot)
         self._snapshot_index = snapshot.meta.index
+
+    async def _purge(self) -> None:
+        """purge_history's work, in the node loop between batches: everything appended is
+        applied, so the snapshot covers every segment."""
+        waiters, self._purges = self._purges, []
+        raft = self._raft
+        assert raft is not None
+        try:
+            await self._finish_snapshot_in_flight()
+            term = raft.log.term(raft.applied)
+            if term is not None:
+                meta = SnapshotMeta(raft.applied, term, raft.voters)
+                view = self._mvcc.snapshot_view()
+                loop = asyncio.get_running_loop()
+                try:
+                    await loop.run_in_executor(None, self._write_snapshot, meta, view)
+                finally:
+                    self._mvcc.release_view(view)
+                await loop.run_in_executor(
+                    None, functools.partial(self._wal.release_to_snapshot, meta.index,
+                                            keep_snapshots=1))
+                self._snapshot_index = meta.index
+        except BaseException as e:
+            # The loop ends with it: closing (cancelled), or the store halts, naming it.
+            error: StoreError = StoreClosedError("store closed") \
+                if isinstance(e, asyncio.CancelledError) \
+                else StoreFailedError(f"purging the store's history failed: {e}")
+            for w in waiters:
+                if not w.done():
+                    w.set_exception(error)
+            raise
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
 
     def _start_snapshot(self) -> None:
         """Freeze the applied state (cheap, on the loop) and serialise and write it in a

@@ -223,17 +223,24 @@ class WriteAheadLog:
             os.replace(tmp, final)
             self._sync_dir(self.snap_dir)
 
-    def release_to_snapshot(self, index: int) -> None:
+    def release_to_snapshot(self, index: int, *, keep_snapshots: int = _KEEP_SNAPSHOTS) -> None:
         """A snapshot at `index` is durable: start a new segment, delete the segments and
-        older snapshots it makes redundant."""
+        older snapshots it makes redundant (keeping the newest `keep_snapshots`, so a
+        damaged newest one has a fallback)."""
         self.sync()
         self._cut()
         covered = [s for s in self._segments[:-1] if s.max_index <= index]
         for seg in covered:
             seg.path.unlink()
         self._segments = [s for s in self._segments if s not in covered]
-        for old in sorted(self.snap_dir.glob("*.snap"), reverse=True)[_KEEP_SNAPSHOTS:]:
+        older = sorted(self.snap_dir.glob("*.snap"), reverse=True)[keep_snapshots:]
+        for old in older:
             old.unlink()
+        # so that a crash cannot bring a deleted file back
+        if covered:
+            self._sync_dir(self.wal_dir)
+        if older:
+            self._sync_dir(self.snap_dir)
 
     def close(self, *, sync: bool = True) -> None:
         """Sync and close; `sync=False` after a failed write or fsync, which must not be
