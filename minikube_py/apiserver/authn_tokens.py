@@ -48,13 +48,15 @@ class ServiceAccountTokens:
 
     async def authenticate(self, request: web.Request) -> UserInfo | None:
         token = bearer_token(request.headers.get("Authorization"))
-        if token is None or not self._verifier.is_ours(token):
+        if token is None:
             return None
         key = hashlib.sha256(token.encode()).digest()
         now = self._clock()
         cached = self._cache.get(key)
         if cached is not None and now < cached[0]:
-            return cached[1]
+            return cached[1]  # only tokens of ours are cached
+        if not self._verifier.is_ours(token):
+            return None
         user, expires_at = await self._authenticate(token)
         if len(self._cache) >= MAX_CACHED:
             self._cache.clear()

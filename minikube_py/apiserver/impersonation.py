@@ -35,14 +35,20 @@ class Impersonation:
     extra: tuple[tuple[str, str], ...] = ()  # (key, value), in header order
 
 
+_PREFIX = "impersonate-"  # what every impersonation header starts with
+_PREFIX_LEN = len(_PREFIX)
+
+
 def requested(headers: Mapping[str, str] | Sequence[tuple[str, str]]) -> Impersonation | None:
     """The impersonation the headers ask for; None if they ask for none; 400 for groups,
     a uid or extras without a user."""
-    items = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    items = headers.items() if isinstance(headers, Mapping) else headers
     user, uid = "", ""
     groups: list[str] = []
     extra: list[tuple[str, str]] = []
     for key, value in items:
+        if key[:_PREFIX_LEN].lower() != _PREFIX:
+            continue  # most headers of most requests: one slice, no further compares
         lower = key.lower()
         if lower == USER_HEADER.lower():
             user = value
