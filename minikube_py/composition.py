@@ -50,7 +50,7 @@ from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import claim_host_network, proxy_settings, set_up_host_network
 from minikube_py.kubeconfig import KubeconfigCredentials, write_kubeconfig
-from minikube_py.kubelet.auth import SubjectAccessReviews
+from minikube_py.kubelet.auth import SubjectAccessReviews, TokenReviews
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.kubelet import Kubelet
@@ -260,7 +260,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         client_ca_file=pki.ca.cert, pod_cidr=config.pod_cidr, server_host=node_ip, server_port=config.kubelet_port,
         cluster_dns=(config.cluster_dns,) if own_network else (),
         lease_renew_interval=renew_every,
-    ), authorizer=SubjectAccessReviews(node_client))
+    ), authorizer=SubjectAccessReviews(node_client), tokens=TokenReviews(node_client))
     root_ca = await asyncio.to_thread(pki.ca.cert.read_text)
     controllers = build_controllers(
         ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),

@@ -76,6 +76,8 @@ CLUSTERROLEBINDINGS = _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings
 # call them.
 SUBJECTACCESSREVIEWS = _r("authorization.k8s.io", "v1", "subjectaccessreviews",
                           "SubjectAccessReview", False)
+# Answered by the API server's token authenticators; kubelets ask it who sent a token.
+TOKENREVIEWS = _r("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", False)
 
 # Every stored kind (the review APIs of authorization.k8s.io are answered, never stored).
 BUILTIN: tuple[Resource, ...] = (

@@ -48,8 +48,10 @@ class ServiceAccountTokens:
 
     async def authenticate(self, request: web.Request) -> UserInfo | None:
         token = bearer_token(request.headers.get("Authorization"))
-        if token is None:
-            return None
+        return None if token is None else await self.authenticate_token(token)
+
+    async def authenticate_token(self, token: str) -> UserInfo | None:
+        """The token's user; None if it is not one of ours; 401 if it is and does not hold."""
         key = hashlib.sha256(token.encode()).digest()
         now = self._clock()
         cached = self._cache.get(key)
@@ -113,7 +115,12 @@ class BootstrapTokens:
 
     async def authenticate(self, request: web.Request) -> UserInfo | None:
         token = bearer_token(request.headers.get("Authorization"))
-        m = _BOOTSTRAP_TOKEN.match(token or "")
+        return None if token is None else await self.authenticate_token(token)
+
+    async def authenticate_token(self, token: str) -> UserInfo | None:
+        """The token's user; None if it is not a bootstrap token; 401 if it is and does not
+        match its Secret."""
+        m = _BOOTSTRAP_TOKEN.match(token)
         if m is None:
             return None
         token_id, token_secret = m.groups()

@@ -97,6 +97,11 @@ _MESSAGES: dict[str, str] = {
     "authentication.SelfSubjectReview":
         "1 metadata meta.ObjectMeta, 2 status SelfSubjectReviewStatus",
     "authentication.SelfSubjectReviewStatus": "1 userInfo UserInfo",
+    "authentication.TokenReview":
+        "1 metadata meta.ObjectMeta, 2 spec TokenReviewSpec, 3 status TokenReviewStatus",
+    "authentication.TokenReviewSpec": "1 token string, 2 audiences []string",
+    "authentication.TokenReviewStatus":
+        "1 authenticated bool, 2 user UserInfo, 3 error string, 4 audiences []string",
     "authentication.UserInfo":
         "1 username string, 2 uid string, 3 groups []string, 4 extra map[string]ExtraValue",
     "authorization.FieldSelectorAttributes":
@@ -670,6 +675,7 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "authorization.SubjectRulesReviewStatus": "incomplete nonResourceRules resourceRules",
     "autoscaling.ScaleStatus": "replicas",
     "authentication.TokenRequest": "spec",
+    "authentication.TokenReview": "spec",
     "authentication.TokenRequestSpec": "audiences",
     "authentication.TokenRequestStatus": "token",
     "batch.CronJobSpec": "jobTemplate schedule",

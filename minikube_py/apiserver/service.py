@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any, NoReturn
 
 from minikube_py.api import errors
+from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.api.timefmt import rfc3339
@@ -103,6 +104,7 @@ class ApiService(InProcessClient):
         # key that lives as long as the service.
         self.token_issuer = token_issuer or TokenIssuer(new_signing_key(), clock=clock)
         self.token_audiences: tuple[str, ...] = (self.token_issuer.issuer,)
+        self._tokens = self._token_authenticators([self.token_issuer.public_key])
         self.kinds = builtin_kinds(self.allocations, self.token_issuer, self.token_audiences,
                                    reviewer=self)
         self.objects = ObjectStore(kv, clock)
@@ -180,11 +182,26 @@ class ApiService(InProcessClient):
                              ) -> list[Authenticator]:
         """Bearer-token authenticators for this service: ServiceAccount tokens (signed
         with `verifying_keys`, by default this service's issuer's) and bootstrap tokens."""
-        keys = verifying_keys or [self.token_issuer.public_key]
-        verifier = TokenVerifier(keys, clock=self.clock,
-                                 audiences=self.token_audiences)
+        if verifying_keys is None:
+            return [*self._tokens]  # the ones TokenReview asks too, with their cache
+        return [*self._token_authenticators(verifying_keys)]
+
+    def _token_authenticators(self, keys: list[VerifyingKey],
+                              ) -> list[ServiceAccountTokens | BootstrapTokens]:
+        verifier = TokenVerifier(keys, clock=self.clock, audiences=self.token_audiences)
         return [ServiceAccountTokens(verifier, self.read_stored, self.clock),
                 BootstrapTokens(self.read_stored, self.clock)]
+
+    async def review_token(self, token: str) -> tuple[UserInfo | None, str]:
+        """What the bearer-token authenticators say of a token (TokenReview)."""
+        for authenticator in self._tokens:
+            try:
+                user = await authenticator.authenticate_token(token)
+            except ApiError:
+                return None, "invalid bearer token"
+            if user is not None:
+                return user, ""
+        return None, ""
 
     def strategy(self, resource: Resource) -> Strategy:
         return self.kinds.strategy(resource)

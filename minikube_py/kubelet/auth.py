@@ -1,7 +1,9 @@
 """Who may call the kubelet's API (logs, exec, attach, port-forward, healthz), as the
 kubelet's server filters it: a request must present a client certificate the cluster CA
-issued (the TLS handshake refuses any other), else 401; then an authorizer decides on the
-kubelet's request attributes (verb, and the `nodes` subresource the path maps to), else 403.
+issued (the TLS handshake refuses any other) or a bearer token the API server vouches for
+(a TokenReview, as the kubelet's webhook authentication), else 401; then an authorizer
+decides on the kubelet's request attributes (verb, and the `nodes` subresource the path
+maps to), else 403.
 
 The kubelet's webhook mode (`SubjectAccessReviews`): the API server's kubelet-client
 identity may do everything; anyone else is asked of the API server with a
@@ -12,6 +14,7 @@ the kubelet's defaults). `AllowUsers` lets in only the users it names.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -21,7 +24,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import SUBJECTACCESSREVIEWS
+from minikube_py.api.resources import SUBJECTACCESSREVIEWS, TOKENREVIEWS
 from minikube_py.client.interface import ApiClient
 from minikube_py.pki.cluster import KUBELET_CLIENT_USER
 from minikube_py.pki.tls import CertIdentity, peer_identity
@@ -123,6 +126,58 @@ class SubjectAccessReviews:
         return allowed
 
 
+class KubeletTokenAuthenticator(Protocol):
+    async def authenticate_token(self, token: str) -> CertIdentity | None: ...
+
+
+# How long a token the API server vouched for stands (the kubelet's
+# --authentication-token-webhook-cache-ttl default); refusals are asked again each time.
+TOKEN_TTL = 120.0
+
+
+class TokenReviews:
+    """The kubelet's webhook authentication: a bearer token is who the API server's
+    TokenReview says it is, remembered for TOKEN_TTL."""
+
+    def __init__(self, client: ApiClient, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.clock = clock
+        self._cache: dict[bytes, tuple[CertIdentity, float]] = {}
+
+    async def authenticate_token(self, token: str) -> CertIdentity | None:
+        key = hashlib.sha256(token.encode()).digest()
+        now = self.clock()
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            review = await self.client.create(TOKENREVIEWS, {
+                "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                "spec": {"token": token}})
+        except ApiError as e:
+            log.warning("kubelet: cannot ask the API server who sent a token: %s", e.message)
+            return None
+        status = review.get("status") or {}
+        user = status.get("user") or {}
+        if not status.get("authenticated") or not user.get("username"):
+            return None
+        identity = CertIdentity(str(user["username"]),
+                                tuple(str(g) for g in user.get("groups") or ()))
+        if len(self._cache) >= MAX_CACHED:
+            self._cache.clear()
+        self._cache[key] = (identity, now + TOKEN_TTL)
+        return identity
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (None: no such header)."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
 def forbidden_text(request: KubeletRequest) -> str:
     return (f"Forbidden (user={request.user.user}, verb={request.verb}, resource=nodes, "
             f"subresource={request.subresource})\n")
@@ -131,12 +186,17 @@ def forbidden_text(request: KubeletRequest) -> str:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def auth_middleware(node: str, authorizer: KubeletAuthorizer) -> Callable[..., Awaitable[
-        web.StreamResponse]]:
+def auth_middleware(node: str, authorizer: KubeletAuthorizer,
+                    tokens: KubeletTokenAuthenticator | None = None,
+                    ) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def authenticate_and_authorize(request: web.Request,
                                          handler: Handler) -> web.StreamResponse:
         identity = peer_identity(request.transport)
+        if identity is None:
+            token = bearer_token(request.headers.get("Authorization"))
+            if token is not None and tokens is not None:
+                identity = await tokens.authenticate_token(token)
         if identity is None or not identity.user:
             raise web.HTTPUnauthorized(text="Unauthorized\n")
         attributes = kubelet_request(identity, node, request.method, request.path)

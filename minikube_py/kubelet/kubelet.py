@@ -17,7 +17,7 @@ from minikube_py.api.timefmt import micro_time
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer
 from minikube_py.client.interface import ApiClient
-from minikube_py.kubelet.auth import KubeletAuthorizer
+from minikube_py.kubelet.auth import KubeletAuthorizer, KubeletTokenAuthenticator
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient, CriError
 from minikube_py.kubelet.node_status import (
@@ -52,7 +52,8 @@ class Kubelet:
     def __init__(self, client: ApiClient, cri_client: CriClient, config: KubeletConfig, *,
                  clock: Callable[[], float] = time.time,
                  machine: MachineInfo | None = None,
-                 authorizer: KubeletAuthorizer | None = None) -> None:
+                 authorizer: KubeletAuthorizer | None = None,
+                 tokens: KubeletTokenAuthenticator | None = None) -> None:
         self.client = client
         self.cri = cri_client
         self.config = config
@@ -64,7 +65,8 @@ class Kubelet:
             cri_client, node_name=config.node_name, host=config.server_host,
             port=config.server_port,
             serving=KeyPair(config.tls_cert_file, config.tls_private_key_file),
-            client_ca=config.client_ca_file, authorizer=authorizer, clock=clock)
+            client_ca=config.client_ca_file, authorizer=authorizer, tokens=tokens,
+            clock=clock)
         self.recorder = EventRecorder(client, "kubelet", config.node_name, clock=clock)
         self.prober = ProbeManager(cri_client=cri_client, recorder=self.recorder,
                                    on_change=self._on_probe_result, clock=clock,

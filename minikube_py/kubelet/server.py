@@ -12,7 +12,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from minikube_py.kubelet.auth import AllowUsers, KubeletAuthorizer, auth_middleware
+from minikube_py.kubelet.auth import (
+    AllowUsers,
+    KubeletAuthorizer,
+    KubeletTokenAuthenticator,
+    auth_middleware,
+)
 from minikube_py.kubelet.cri import CriClient, CriError
 from minikube_py.kubelet.logs import (
     LogAssembler,
@@ -65,6 +70,7 @@ class KubeletServer:
     def __init__(self, cri_client: CriClient, *, node_name: str, host: str, port: int,
                  serving: KeyPair, client_ca: Path,
                  authorizer: KubeletAuthorizer | None = None,
+                 tokens: KubeletTokenAuthenticator | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.cri = cri_client
         self.clock = clock
@@ -75,8 +81,8 @@ class KubeletServer:
         self.log_streams = 0  # log responses being streamed now
         self._stopping = False
         self._runner: web.AppRunner | None = None
-        app = web.Application(middlewares=[auth_middleware(node_name,
-                                                           authorizer or AllowUsers())])
+        app = web.Application(middlewares=[auth_middleware(
+            node_name, authorizer or AllowUsers(), tokens)])
         app.on_shutdown.append(self._end_log_streams)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)

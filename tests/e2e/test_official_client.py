@@ -81,3 +81,21 @@ def test_delete_and_watch_it_go(core: client.CoreV1Api) -> None:
             deleted = True
             w.stop()
     assert deleted
+
+
+def test_a_service_account_token_is_requested_and_reviewed(core: client.CoreV1Api) -> None:
+    """TokenRequest and TokenReview through the client's typed models."""
+    core.create_namespaced_service_account("default", client.V1ServiceAccount(
+        metadata=client.V1ObjectMeta(name="pyclient")))
+    issued = core.create_namespaced_service_account_token(
+        "pyclient", "default", client.AuthenticationV1TokenRequest(
+            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=600)))
+    assert issued.status.token.count(".") == 2
+    authn = client.AuthenticationV1Api(core.api_client)
+    review = authn.create_token_review(client.V1TokenReview(
+        spec=client.V1TokenReviewSpec(token=issued.status.token)))
+    assert review.status.authenticated is True
+    assert review.status.user.username == "system:serviceaccount:default:pyclient"
+    refused = authn.create_token_review(client.V1TokenReview(
+        spec=client.V1TokenReviewSpec(token="not-a-token")))
+    assert not refused.status.authenticated

@@ -116,6 +116,34 @@ def test_the_kubelet_asks_the_api_server_who_may_call_it(cluster: ServeProcess) 
                                                  "resource=nodes, subresource=proxy)\n")
 
 
+def test_the_kubelet_takes_a_token_for_whom_the_api_server_says(
+        cluster: ServeProcess) -> None:
+    """A bearer token is who the API server's TokenReview says; then RBAC decides."""
+    url = kubelet_url(cluster) + "/containerLogs/default/web/httpd"
+    cluster.kubectl("create", "serviceaccount", "kubelet-reader")
+    token = cluster.kubectl("create", "token", "kubelet-reader").stdout.strip()
+
+    def with_token(value: str) -> tuple[int, str]:
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {value}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10,  # this cluster, on loopback
+                                        context=cluster.tls(None)) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    assert with_token("not-a-token") == (401, "Unauthorized\n")
+    user = "system:serviceaccount:default:kubelet-reader"
+    assert with_token(token) == (403, f"Forbidden (user={user}, verb=get, resource=nodes, "
+                                      "subresource=proxy)\n")
+    cluster.kubectl("create", "serviceaccount", "kubelet-admin")
+    cluster.kubectl("create", "clusterrolebinding", "kubelet-admin",
+                    "--clusterrole=system:kubelet-api-admin",
+                    "--serviceaccount=default:kubelet-admin")
+    admin_token = cluster.kubectl("create", "token", "kubelet-admin").stdout.strip()
+    assert with_token(admin_token) == (200, "started\n")
+
+
 def test_kubectl_logs_exec_and_port_forward_go_through_both_tls_hops(
         cluster: ServeProcess) -> None:
     assert cluster.kubectl("logs", "web").stdout == "started\n"

@@ -73,6 +73,7 @@ _REVIEWS: dict[str, Obj] = {
                                                                    "path": "/healthz"}}},
     "SelfSubjectRulesReview": {"spec": {"namespace": "default"}},
     "SelfSubjectReview": {},
+    "TokenReview": {"spec": {"token": "abcdef.0123456789abcdef"}},
 }
 # events.k8s.io/v1 Event has its own shape.
 _EVENTS_V1: Obj = {"eventTime": "2024-01-01T00:00:00.000000Z", "reportingController": "fuzz",

@@ -21,11 +21,19 @@ AUTHENTICATION_GROUP = "authentication.k8s.io"
 
 
 class Reviewer(Protocol):
-    """What the reviews ask of the API server: its authorizers, and the time."""
+    """What the reviews ask of the API server: its authorizers, its token authenticators,
+    and the time."""
 
     def decide(self, user: UserInfo, info: RequestInfo) -> Verdict: ...
 
     def rules_for(self, user: UserInfo, namespace: str) -> UserRules: ...
+
+    async def review_token(self, token: str) -> tuple[UserInfo | None, str]:
+        """(the token's user or None, why it is refused: "" for a token nobody knows)."""
+        ...
+
+    @property
+    def token_audiences(self) -> tuple[str, ...]: ...
 
     def now(self) -> str: ...
 
@@ -125,3 +133,15 @@ def spec_user(spec: Mapping[str, Any]) -> UserInfo:
              if isinstance(vs, list)}
     return UserInfo(str(spec.get("user") or ""), tuple(str(g) for g in spec.get("groups") or []),
                     str(spec.get("uid") or ""), extra)
+
+
+def user_info(user: UserInfo) -> Obj:
+    """An authentication.k8s.io UserInfo, its empty fields left out as kube's are."""
+    info: Obj = {"username": user.name}
+    if user.uid:
+        info["uid"] = user.uid
+    if user.groups:
+        info["groups"] = list(user.groups)
+    if user.extra:
+        info["extra"] = {k: list(v) for k, v in user.extra.items()}
+    return info

@@ -32,6 +32,7 @@ from minikube_py.apiserver.kinds import (
     services,
     statefulsets,
     subjectaccessreviews,
+    tokenreviews,
 )
 from minikube_py.apiserver.kinds.accessreviews import Reviewer
 from minikube_py.apiserver.kinds.base import Strategy
@@ -78,4 +79,5 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         selfsubjectaccessreviews.strategy(reviewer),
         localsubjectaccessreviews.strategy(reviewer),
         selfsubjectrulesreviews.strategy(reviewer),
+        tokenreviews.strategy(reviewer),
     ])

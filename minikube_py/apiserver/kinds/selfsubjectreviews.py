@@ -9,6 +9,7 @@ from minikube_py.apiserver.kinds.accessreviews import (
     Reviewer,
     ReviewStrategy,
     requester,
+    user_info,
 )
 from minikube_py.apiserver.kinds.base import Obj
 from minikube_py.apiserver.options import RequestOptions
@@ -22,14 +23,7 @@ class SelfSubjectReviewStrategy(ReviewStrategy):
 
     async def answer_create(self, obj: Obj, namespace: str | None,
                             opts: RequestOptions) -> Obj:
-        user = requester(opts)
-        info: Obj = {"username": user.name}
-        if user.uid:
-            info["uid"] = user.uid
-        if user.groups:
-            info["groups"] = list(user.groups)
-        if user.extra:
-            info["extra"] = {k: list(v) for k, v in user.extra.items()}
+        info = user_info(requester(opts))
         return {"kind": "SelfSubjectReview", "apiVersion": f"{AUTHENTICATION_GROUP}/v1",
                 "metadata": {"creationTimestamp": self.reviewer.now()},
                 "status": {"userInfo": info}}

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import PODS, SECRETS, SERVICEACCOUNTS
+from minikube_py.api.resources import PODS, SECRETS, SERVICEACCOUNTS, TOKENREVIEWS
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver.authn import UserInfo
 from minikube_py.apiserver.authn_tokens import SUCCESS_TTL
@@ -231,3 +231,55 @@ async def test_other_tokens_of_that_length_are_not_extended(cluster: Any, clock:
     claims = claims_of(out["status"]["token"])
     assert claims["exp"] == int(clock.now) + WARN_ONLY_EXPIRATION
     assert "warnafter" not in claims["kubernetes.io"]
+
+
+# --- TokenReview: what a kubelet asks of a caller's token -----------------------------------
+
+async def token_review(svc: ApiService, **spec: Any) -> dict[str, Any]:
+    return await svc.create(TOKENREVIEWS, {"spec": spec})
+
+
+async def test_a_token_review_names_the_tokens_user(cluster: Any) -> None:
+    svc, _, _ = cluster
+    sa = await svc.create(SERVICEACCOUNTS, {"metadata": {"name": "ci"}}, namespace="default")
+    token = (await token_for(svc, "ci"))["status"]["token"]
+    review = await token_review(svc, token=token)
+    assert (review["kind"], review["apiVersion"]) == ("TokenReview", "authentication.k8s.io/v1")
+    status = review["status"]
+    assert status["authenticated"] is True
+    assert status["audiences"] == list(svc.token_audiences)
+    assert status["user"]["username"] == "system:serviceaccount:default:ci"
+    assert status["user"]["uid"] == sa["metadata"]["uid"]
+    assert status["user"]["groups"] == ["system:serviceaccounts",
+                                        "system:serviceaccounts:default",
+                                        "system:authenticated"]
+
+
+@pytest.mark.parametrize(("token", "error"), [
+    ("not-a-token-at-all", None),  # nobody's: unauthenticated, no error
+    ("abcdef.0123456789abcdef", "invalid bearer token"),  # a bootstrap token with no Secret
+])
+async def test_a_token_nobody_vouches_for_is_not_authenticated(cluster: Any, token: str,
+                                                                error: str | None) -> None:
+    svc, _, _ = cluster
+    status = (await token_review(svc, token=token))["status"]
+    assert "authenticated" not in status and status["user"] == {}
+    assert status.get("error") == error
+
+
+async def test_a_token_review_for_other_audiences_is_refused_its_user(cluster: Any) -> None:
+    svc, _, _ = cluster
+    await svc.create(SERVICEACCOUNTS, {"metadata": {"name": "ci"}}, namespace="default")
+    token = (await token_for(svc, "ci"))["status"]["token"]
+    status = (await token_review(svc, token=token, audiences=["vault"]))["status"]
+    assert "authenticated" not in status
+    assert status["error"] == (f'token audiences ["{svc.token_audiences[0]}"] is invalid for '
+                               f'the target audiences ["vault"]')
+
+
+async def test_a_token_review_without_a_token_is_a_bad_request(cluster: Any) -> None:
+    svc, _, _ = cluster
+    with pytest.raises(ApiError) as e:
+        await token_review(svc)
+    assert (e.value.code, e.value.message) == (
+        400, "token is required for TokenReview in authentication")

@@ -9,17 +9,21 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import aiohttp
 import pytest
 
-from minikube_py.api.resources import CLUSTERROLEBINDINGS
+from minikube_py.api.resources import CLUSTERROLEBINDINGS, SERVICEACCOUNTS, TOKENREVIEWS
 from minikube_py.apiserver.authn import node_user
 from minikube_py.apiserver.service import ApiService
+from minikube_py.client.interface import ApiClient
 from minikube_py.kubelet.auth import (
+    TOKEN_TTL,
     AllowUsers,
     KubeletRequest,
     SubjectAccessReviews,
+    TokenReviews,
     access_review,
     kubelet_request,
 )
@@ -192,3 +196,87 @@ def test_the_review_asks_about_the_nodes_subresource() -> None:
         "user": "jane", "groups": ["dev", "system:authenticated"],
         "resourceAttributes": {"verb": "get", "resource": "nodes", "subresource": "log",
                                "name": "n1"}}
+
+
+# --- delegated authentication: a bearer token is who the API server says ---------------------
+
+async def sa_token(api: ApiService, name: str = "ops") -> str:
+    await api.create(SERVICEACCOUNTS, {"metadata": {"name": name}}, namespace="default")
+    out = await api.create(SERVICEACCOUNTS, {"spec": {}}, namespace="default", name=name,
+                           subresource="token")
+    return str(out["status"]["token"])
+
+
+async def test_a_token_is_who_the_api_servers_token_review_says(api: ApiService) -> None:
+    tokens = TokenReviews(api.as_user(node_user("n1")))
+    identity = await tokens.authenticate_token(await sa_token(api))
+    assert identity == CertIdentity("system:serviceaccount:default:ops",
+                                    ("system:serviceaccounts", "system:serviceaccounts:default",
+                                     "system:authenticated"))
+    assert await tokens.authenticate_token("nobody.knows.this") is None
+
+
+class CountingReviews:
+    """The node's client, counting the TokenReviews it sends."""
+
+    def __init__(self, api: ApiService) -> None:
+        self.client = api.as_user(node_user("n1"))
+        self.sent = 0
+
+    async def create(self, resource: Any, body: Any, **kwargs: Any) -> Any:
+        self.sent += resource is TOKENREVIEWS
+        return await self.client.create(resource, body, **kwargs)
+
+
+async def test_a_vouched_for_token_is_remembered_for_two_minutes(api: ApiService) -> None:
+    clock = Clock()
+    counting = CountingReviews(api)
+    tokens = TokenReviews(cast(ApiClient, counting), clock=clock)
+    token = await sa_token(api)
+    for _ in range(3):
+        assert await tokens.authenticate_token(token) is not None
+    assert counting.sent == 1
+    clock.now += TOKEN_TTL + 1
+    assert await tokens.authenticate_token(token) is not None
+    assert counting.sent == 2
+
+
+async def test_a_refused_token_is_asked_about_again(api: ApiService) -> None:
+    counting = CountingReviews(api)
+    tokens = TokenReviews(cast(ApiClient, counting))
+    for _ in range(2):
+        assert await tokens.authenticate_token("nobody.knows.this") is None
+    assert counting.sent == 2
+
+
+@pytest.fixture
+async def delegating_kubelet(pki: TrialPki, api: ApiService,
+                             tmp_path: Path) -> AsyncIterator[str]:
+    """A kubelet that asks `api` about tokens and callers, as serve's does."""
+    node_client = api.as_user(node_user(NODE))
+    cri = CriClient(tmp_path / "no-runtime.sock")
+    server = KubeletServer(cri, node_name=NODE, host="127.0.0.1", port=0,
+                           serving=pki.layout.kubelet(NODE), client_ca=pki.layout.ca.cert,
+                           authorizer=SubjectAccessReviews(node_client),
+                           tokens=TokenReviews(node_client))
+    port = await server.start()
+    yield f"https://127.0.0.1:{port}"
+    await server.stop()
+    await cri.close()
+
+
+async def get_with_token(pki: TrialPki, url: str, token: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as s, s.get(
+            url, ssl=pki.client(None), headers={"Authorization": f"Bearer {token}"}) as resp:
+        return resp.status, await resp.text()
+
+
+async def test_over_https_a_token_is_401_403_or_let_in_as_rbac_says(
+        pki: TrialPki, api: ApiService, delegating_kubelet: str) -> None:
+    url = delegating_kubelet + "/healthz"
+    assert await get_with_token(pki, url, "garbage") == (401, "Unauthorized\n")
+    user = "system:serviceaccount:default:ops"
+    assert await get_with_token(pki, url, await sa_token(api)) == (
+        403, f"Forbidden (user={user}, verb=get, resource=nodes, subresource=proxy)\n")
+    await grant_node_proxy(api, "system:serviceaccount:default:admin")
+    assert await get_with_token(pki, url, await sa_token(api, "admin")) == (200, "ok")
