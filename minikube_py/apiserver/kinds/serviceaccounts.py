@@ -11,6 +11,7 @@ from minikube_py.api.resources import NODES, PODS, SECRETS, SERVICEACCOUNTS, Res
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver.bodies import type_checked
 from minikube_py.apiserver.kinds.base import BodyKind, Obj, Printer, Strategy
+from minikube_py.apiserver.nodeauthz import node_identity
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.rest.context import RestContext
 from minikube_py.apiserver.satokens import (
@@ -61,6 +62,9 @@ class ServiceAccountStrategy(Strategy):
         request = self._typed_request(body, name, opts)
         spec = request["spec"]
         ns = namespace or "default"
+        node = node_identity(opts.user) if opts.user is not None else None
+        if node is not None:
+            await self._node_restriction(rest, node, ns, name, spec.get("boundObjectRef"))
         sa = await rest.objects.get(SERVICEACCOUNTS, ns, name)
         audiences = tuple(spec.get("audiences") or self._audiences)
         requested = spec.get("expirationSeconds", DEFAULT_EXPIRATION)
@@ -105,6 +109,33 @@ class ServiceAccountStrategy(Strategy):
                 "longer than 2^32 seconds", "spec.expirationSeconds")],
                 "authentication.k8s.io")
         return body
+
+    @staticmethod
+    async def _node_restriction(rest: RestContext, node: str, namespace: str, account: str,
+                                ref: Any) -> None:
+        """kube's NodeRestriction for a node's TokenRequest: bound to a pod (by uid) that
+        is scheduled on that node, so one node cannot mint tokens for another's pods."""
+        def refused(why: str) -> ApiError:
+            return ApiError(403, "Forbidden", f'serviceaccounts "{account}" is forbidden: {why}',
+                            {"name": account, "kind": "serviceaccounts"})
+
+        if not ref or ref.get("apiVersion") != "v1" or ref.get("kind") != "Pod" or \
+                not ref.get("name"):
+            raise refused("node requested token not bound to a pod")
+        if not ref.get("uid"):
+            raise refused("node requested token with a pod binding without a uid")
+        try:
+            pod = await rest.objects.get(PODS, namespace, ref["name"])
+        except ApiError as e:
+            if e.code == 404:
+                raise errors.not_found(PODS.plural, ref["name"]) from None
+            raise
+        if pod["metadata"].get("uid") != ref["uid"]:
+            raise refused(f"the UID in the bound object reference ({ref['uid']}) does not "
+                          "match the UID in record. The object might have been deleted and "
+                          "then recreated")
+        if (pod.get("spec") or {}).get("nodeName") != node:
+            raise refused("node requested token bound to a pod scheduled on a different node")
 
     @staticmethod
     async def _bound_object(rest: RestContext, namespace: str, account: str,

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import PODS, SECRETS, SERVICEACCOUNTS, TOKENREVIEWS
 from minikube_py.api.timefmt import rfc3339
-from minikube_py.apiserver.authn import UserInfo
+from minikube_py.apiserver.authn import UserInfo, node_user
 from minikube_py.apiserver.authn_tokens import SUCCESS_TTL
 from minikube_py.apiserver.authz import Decision, Verdict
 from minikube_py.apiserver.http import build_app
@@ -283,3 +283,47 @@ async def test_a_token_review_without_a_token_is_a_bad_request(cluster: Any) -> 
         await token_review(svc)
     assert (e.value.code, e.value.message) == (
         400, "token is required for TokenReview in authentication")
+
+
+# --- NodeRestriction: a node mints tokens only for the pods bound to it ----------------------
+
+async def node_token(svc: ApiService, node: str, **spec: Any) -> dict[str, Any]:
+    return await svc.as_user(node_user(node)).create(
+        SERVICEACCOUNTS, {"spec": spec}, namespace="default", name="ci", subresource="token")
+
+
+@pytest.mark.parametrize(("ref", "why"), [
+    (None, "node requested token not bound to a pod"),
+    ({"kind": "Secret", "apiVersion": "v1", "name": "s", "uid": "u"},
+     "node requested token not bound to a pod"),
+    ({"kind": "Pod", "apiVersion": "v1", "name": "p"},
+     "node requested token with a pod binding without a uid"),
+    ({"kind": "Pod", "apiVersion": "v1", "name": "p", "uid": "other"},
+     "the UID in the bound object reference (other) does not match the UID in record. The "
+     "object might have been deleted and then recreated"),
+])
+async def test_a_nodes_token_must_be_bound_to_a_pod_by_uid(cluster: Any, ref: Any,
+                                                           why: str) -> None:
+    svc, _, _ = cluster
+    await svc.create(SERVICEACCOUNTS, {"metadata": {"name": "ci"}}, namespace="default")
+    await svc.create(PODS, pod_body("p", serviceAccountName="ci", nodeName="n1"),
+                     namespace="default")
+    with pytest.raises(ApiError) as e:
+        await node_token(svc, "n1", **({"boundObjectRef": ref} if ref else {}))
+    assert (e.value.code, e.value.message) == (
+        403, f'serviceaccounts "ci" is forbidden: {why}')
+
+
+async def test_a_node_gets_tokens_for_its_own_pods_only(cluster: Any) -> None:
+    svc, _, _ = cluster
+    await svc.create(SERVICEACCOUNTS, {"metadata": {"name": "ci"}}, namespace="default")
+    pod = await svc.create(PODS, pod_body("p", serviceAccountName="ci", nodeName="n1"),
+                           namespace="default")
+    ref = {"kind": "Pod", "apiVersion": "v1", "name": "p", "uid": pod["metadata"]["uid"]}
+    out = await node_token(svc, "n1", boundObjectRef=ref)
+    assert out["status"]["token"].count(".") == 2
+    with pytest.raises(ApiError) as e:
+        await node_token(svc, "n2", boundObjectRef=ref)
+    assert (e.value.code, e.value.message) == (
+        403, 'serviceaccounts "ci" is forbidden: node requested token bound to a pod '
+             'scheduled on a different node')
