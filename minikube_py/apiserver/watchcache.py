@@ -107,9 +107,16 @@ class Watcher:
         self.wakeup = asyncio.Event()
         self.closed = False
         self.overflowed = False
+        # A watch of one object by name (an informer on `metadata.name=X`, as the root CA
+        # publisher's): its key ends in "/X", and an object's name never changes, so every
+        # other key is skipped without decoding its value.
+        name = flt.fields.exact("metadata.name") if flt is not None else None
+        self._key_suffix = b"/" + name.encode() if name else None
 
     def offer(self, ev: CachedEvent) -> None:
         if self.closed or ev.revision <= self.after_revision or not ev.key.startswith(self.prefix):
+            return
+        if self._key_suffix is not None and not ev.key.endswith(self._key_suffix):
             return
         kind = classify(ev, self.filter)
         if kind is None:

@@ -89,6 +89,22 @@ async def test_field_selector_watch_for_a_node(svc: ApiService) -> None:
     await w.aclose()  # type: ignore[attr-defined]
 
 
+async def test_a_watch_of_one_name_sees_that_object_only_in_every_namespace(
+        svc: ApiService) -> None:
+    w = svc.watch(CONFIGMAPS, field_selector="metadata.name=ca",
+                  resource_version=str(svc.kv.revision))
+    await svc.create(CONFIGMAPS, {"metadata": {"name": "not-ca"}}, namespace="default")
+    await svc.create(CONFIGMAPS, {"metadata": {"name": "xca"}}, namespace="default")
+    await svc.create(CONFIGMAPS, {"metadata": {"name": "ca"}}, namespace="kube-system")
+    await svc.create(CONFIGMAPS, {"metadata": {"name": "ca"}, "data": {"k": "v"}},
+                     namespace="default")
+    await svc.delete(CONFIGMAPS, "ca", namespace="kube-system")
+    seen = [await next_event(w) for _ in range(3)]
+    assert [(e.type, e.object["metadata"]["namespace"]) for e in seen] == [
+        ("ADDED", "kube-system"), ("ADDED", "default"), ("DELETED", "kube-system")]
+    await w.aclose()  # type: ignore[attr-defined]
+
+
 async def test_bookmarks_when_allowed(svc: ApiService) -> None:
     w = svc.watch(CONFIGMAPS, namespace="default", allow_bookmarks=True,
                   resource_version=str(svc.kv.revision))
