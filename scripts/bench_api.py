@@ -752,6 +752,20 @@ async def security_creates(url: str, n: int, clients: int, what: str, *,
         return await drive(n, clients, create, what)
 
 
+async def security_list(url: str, tls: ssl.SSLContext | None, n: int, what: str) -> str:
+    """LIST of the `n` ConfigMaps the creates made, on a warm connection: median of 5."""
+    connector = aiohttp.TCPConnector(ssl=tls if tls is not None else False)
+    times: list[float] = []
+    async with aiohttp.ClientSession(connector=connector) as http:
+        for _ in range(6):
+            t0 = time.perf_counter()
+            async with http.get(f"{url}/api/v1/namespaces/bench-sec/configmaps") as resp:
+                body = await expect(resp, 200)
+            times.append(time.perf_counter() - t0)
+    return (f"LIST {n} ConfigMaps ({len(body) / 1e6:.1f} MB), {what:<20} median "
+            f"{statistics.median(times[1:]) * 1e3:6.1f} ms")
+
+
 async def handshakes(url: str, n: int, tls: ssl.SSLContext) -> Rate:
     """GET /version on a new connection each time: a TLS handshake with the client
     certificate, one after another."""
@@ -800,10 +814,12 @@ async def phase_security(n: int, clients: int, rounds: int = 5) -> list[str]:
                 per_create = (process_cpu_seconds(api.proc.pid) - cpu0) / n
                 results[what].append((rate, per_create))
         handshake = await handshakes(secure.url, 200, admin_tls)
+        lists = [await security_list(open_api.url, None, rounds * n, "no security chain"),
+                 await security_list(secure.url, admin_tls, rounds * n, "TLS + x509 admin")]
     finally:
         open_api.stop()
         secure.stop()
-    lines: list[str] = [handshake.line()]
+    lines: list[str] = [handshake.line(), *lists]
     anchor: Rate | None = None
     for runs in results.values():
         runs.sort(key=lambda run: run[0].per_second)
