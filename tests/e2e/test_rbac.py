@@ -214,3 +214,23 @@ def test_the_official_client_asks_a_subject_access_review(rbac_api: client.ApiCl
             resource_attributes=client.V1ResourceAttributes(verb="list", resource="pods",
                                                             namespace=NS))))
     assert review.status.allowed is True
+
+
+def test_the_official_client_asks_the_other_reviews(rbac_api: client.ApiClient) -> None:
+    authz = client.AuthorizationV1Api(rbac_api)
+    local = authz.create_namespaced_local_subject_access_review(
+        NS, client.V1LocalSubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
+            user=SA, resource_attributes=client.V1ResourceAttributes(
+                verb="get", resource="secrets", namespace=NS))))
+    assert local.status.allowed is False
+    mine = authz.create_self_subject_access_review(client.V1SelfSubjectAccessReview(
+        spec=client.V1SelfSubjectAccessReviewSpec(
+            resource_attributes=client.V1ResourceAttributes(verb="delete", resource="nodes"))))
+    assert mine.status.allowed is True  # the admin
+    rules = authz.create_self_subject_rules_review(client.V1SelfSubjectRulesReview(
+        spec=client.V1SelfSubjectRulesReviewSpec(namespace=NS)))
+    assert any("*" in r.verbs and "*" in r.resources for r in rules.status.resource_rules)
+    who = client.AuthenticationV1Api(rbac_api).create_self_subject_review(
+        client.V1SelfSubjectReview())
+    assert who.status.user_info.username == "kubernetes-admin"
+    assert "system:masters" in who.status.user_info.groups
