@@ -1,4 +1,4 @@
-"""The `minikube-py` command line: serve, image load, encryption, delete, version."""
+"""The `minikube-py` command line: serve, image load, encryption, token, delete, version."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import asyncio
 import dataclasses
 import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -31,6 +31,9 @@ from minikube_py.config import DEFAULT_DATA_DIR, ServeConfig, default_node_name
 from minikube_py.controllers.manager import ControllerSettings
 from minikube_py.datalock import DataDirLock, busy
 from minikube_py.pki.cluster import subject_alt_name
+
+if TYPE_CHECKING:
+    from minikube_py.client.interface import ApiClient
 
 KUBERNETES_VERSION = "v1.32.0"
 T = TypeVar("T")
@@ -235,6 +238,74 @@ def _encryption_command(data_dir: Path, command: str) -> dict[str, Any]:
     try:
         return _run(run_command(data_dir.expanduser().absolute(), command))
     except CommandFailed as e:
+        raise click.ClickException(str(e)) from e
+
+
+@main.group()
+def token() -> None:
+    """Manage bootstrap tokens, with which other machines join the cluster (kube's
+    bootstrap-token Secrets in kube-system; the running cluster, as DATA/kubeconfig's
+    admin)."""
+
+
+@token.command("create")
+@data_dir_option
+@click.option("--ttl", default="24h", show_default=True,
+              help="How long the token is valid (e.g. 1h30m; 0: never expires).")
+@click.option("--description", default="", help="What the token is for.")
+def token_create(data_dir: Path, ttl: str, description: str) -> None:
+    """Make a token and print it in k3s's secure format (K10<CA hash>::<id>.<secret>)."""
+    import secrets
+    import time
+
+    from minikube_py.pki.jointoken import TokenFormatError, parse_ttl
+    from minikube_py.token_commands import create_token
+
+    try:
+        seconds = parse_ttl(ttl)
+    except TokenFormatError as e:
+        raise FlagRefused(f"--ttl: {e}") from e
+    made = _token_command(data_dir, lambda client, ca: create_token(
+        client, ca, now=time.time(), randbelow=secrets.randbelow, ttl=seconds,
+        description=description))
+    click.echo(str(made))
+
+
+@token.command("list")
+@data_dir_option
+def token_list(data_dir: Path) -> None:
+    """List the bootstrap tokens (kubeadm's columns)."""
+    import time
+
+    from minikube_py.pki.jointoken import LIST_COLUMNS, format_table, list_row
+    from minikube_py.token_commands import list_tokens
+
+    infos = _token_command(data_dir, lambda client, _: list_tokens(client))
+    now = time.time()
+    click.echo(format_table(LIST_COLUMNS, [list_row(i, now) for i in infos]))
+
+
+@token.command("delete")
+@click.argument("tokens", nargs=-1, required=True, metavar="ID|TOKEN...")
+@data_dir_option
+def token_delete(tokens: tuple[str, ...], data_dir: Path) -> None:
+    """Delete tokens, each named by its id, its <id>.<secret> or its K10 form."""
+    from minikube_py.token_commands import delete_token
+
+    async def delete_all(client: ApiClient, _: bytes) -> list[str]:
+        return [await delete_token(client, ref) for ref in tokens]
+
+    for token_id in _token_command(data_dir, delete_all):
+        click.echo(f'bootstrap token "{token_id}" deleted')
+
+
+def _token_command(data_dir: Path,
+                   action: Callable[[ApiClient, bytes], Awaitable[T]]) -> T:
+    from minikube_py.token_commands import TokenCommandFailed, as_admin
+
+    try:
+        return _run(as_admin(data_dir.expanduser().absolute(), action))
+    except TokenCommandFailed as e:
         raise click.ClickException(str(e)) from e
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import ipaddress
 import logging
 import os
+import secrets
 import signal
 import ssl
 import sys
@@ -20,6 +22,7 @@ from typing import TextIO
 from aiohttp import web
 
 from minikube_py import __version__
+from minikube_py.api.errors import ApiError
 from minikube_py.apiserver.authn import (
     KUBE_CONTROLLER_MANAGER,
     KUBE_DNS,
@@ -79,6 +82,7 @@ from minikube_py.store.node import RaftStore
 from minikube_py.store.types import StoreError
 from minikube_py.store.wal import WalCorruptError
 from minikube_py.supervisor import Supervisor, TaskFailed
+from minikube_py.token_commands import ensure_join_token
 
 log = logging.getLogger("minikube_py")
 
@@ -194,6 +198,12 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     # this cluster own its settings: a serve that failed before leaves nothing to `delete`.
     save_remembered(config.data_dir, config.cluster, claim)
     progress.step(f"API server listening on {config.api_url}")
+    try:
+        ca_pem = await asyncio.to_thread(pki.ca.cert.read_bytes)
+        progress.step(await ensure_join_token(api, config.token_path, ca_pem, now=time.time(),
+                                              randbelow=secrets.randbelow))
+    except (ApiError, OSError) as e:
+        raise StartupError(f"the join token ({config.token_path}): {e}") from e
     control = ControlServer(control_socket(config.data_dir), control_commands(encryption),
                             EXPECTED_ERRORS)
     try:
@@ -350,6 +360,27 @@ async def _until_ready(sup: Supervisor, ready: asyncio.Event, what: str) -> None
         raise StartupError(f"{what} did not become ready: {failed.result()}")
 
 
+def join_hint(config: ServeConfig) -> str:
+    """How another machine will join: the command, and what this version lacks, said."""
+    url = config.api_url
+    if config.api_host in WILDCARD_HOSTS:
+        url = f"https://<this machine's address>:{config.api_port}"
+    hint = ("  To join another machine (`minikube-py join` is coming: not in this version "
+            f"yet; the token is ready):\n\n    minikube-py join {url} "
+            f"--token $(cat {config.token_path})\n")
+    if ipaddress_is_loopback(config.api_host):
+        hint += (f"\n  (the API listens on {config.api_host} only: other machines cannot "
+                 "reach it there)\n")
+    return hint
+
+
+def ipaddress_is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def settle_garbage_collector() -> None:
     """The process holds hundreds of thousands of long-lived objects (caches, store
     indexes) and makes few reference cycles: with Python's default thresholds, full
@@ -377,6 +408,7 @@ async def serve(config: ServeConfig, progress: Progress | None = None) -> int:
     progress.step(f"cluster ready in {cluster.ready_seconds:.2f} s. To use it:")
     print(f"\n    export KUBECONFIG={config.kubeconfig_path}\n    kubectl get nodes\n",
           file=progress.out, flush=True)
+    print(join_hint(config), file=progress.out, flush=True)
     why: TaskFailed | None = await cluster.supervisor.wait(stop)
     if why is None:
         progress.step("stopping (signal received)")

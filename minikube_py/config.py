@@ -84,6 +84,11 @@ class ServeConfig:
         return self.data_dir / "kubeconfig"
 
     @property
+    def token_path(self) -> Path:
+        """The join token (K10 format) serve keeps for other machines."""
+        return self.data_dir / "token"
+
+    @property
     def pki(self) -> PkiLayout:
         return PkiLayout(self.data_dir / "pki")
 

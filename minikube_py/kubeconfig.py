@@ -62,3 +62,24 @@ def write_kubeconfig(path: Path, server_url: str, credentials: KubeconfigCredent
     with os.fdopen(fd, "w") as f:
         f.write(render_kubeconfig(server_url, credentials))
     os.replace(tmp, path)
+
+
+class KubeconfigError(Exception):
+    """A kubeconfig this module did not write, or one damaged; the message says what."""
+
+
+def read_kubeconfig(text: str) -> tuple[str, KubeconfigCredentials]:
+    """The server URL and credentials of a kubeconfig as render_kubeconfig writes it (its
+    current context's cluster and user, everything embedded)."""
+    try:
+        doc = yaml.safe_load(text)
+        name = doc["current-context"]
+        context = next(c["context"] for c in doc["contexts"] if c["name"] == name)
+        cluster = next(c["cluster"] for c in doc["clusters"] if c["name"] == context["cluster"])
+        user = next(u["user"] for u in doc["users"] if u["name"] == context["user"])
+        return str(cluster["server"]), KubeconfigCredentials(
+            base64.b64decode(cluster["certificate-authority-data"]),
+            base64.b64decode(user["client-certificate-data"]),
+            base64.b64decode(user["client-key-data"]))
+    except (yaml.YAMLError, KeyError, TypeError, StopIteration, ValueError) as e:
+        raise KubeconfigError(f"not a kubeconfig with embedded credentials ({e!r})") from None

@@ -22,11 +22,12 @@ from minikube_py.api.resources import NODES, PODS, SECRETS, SERVICEACCOUNTS, Res
 from minikube_py.apiserver.authn import UserInfo, bearer_token, unauthorized
 from minikube_py.apiserver.satokens import LEEWAY, InvalidToken, Ref, TokenVerifier
 from minikube_py.apiserver.storage import parse_rfc3339
+from minikube_py.pki import jointoken
 
 Obj = dict[str, Any]
 # Reads an object without authorization (the authenticator is the server itself).
 Reader = Callable[[Resource, str | None, str], Awaitable[Obj | None]]
-BOOTSTRAP_TOKEN_TYPE: Final = "bootstrap.kubernetes.io/token"
+BOOTSTRAP_TOKEN_TYPE: Final = jointoken.BOOTSTRAP_TOKEN_TYPE
 _BOOTSTRAP_TOKEN = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
 _BOOTSTRAP_GROUP = re.compile(r"^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$")
 
@@ -135,8 +136,8 @@ class BootstrapTokens:
             raise unauthorized()
         expiration = data.get("expiration")
         if expiration:
-            try:
-                expired = parse_rfc3339(expiration) <= self._clock()
+            try:  # with its offset, as kube's time.Parse(time.RFC3339) reads it
+                expired = jointoken.parse_rfc3339(expiration) <= self._clock()
             except ValueError:
                 expired = True
             if expired:
