@@ -173,6 +173,9 @@ def bootstrap_secret(token_id: str, secret: str, **data: str) -> dict[str, Any]:
     ("abcdef.0123456789abcdef", {}, 200),
     ("abcdef.0123456789abcdee", {}, 401),  # the wrong secret
     ("abcdef.0123456789abcdef", {"expiration": "2023-01-01T00:00:00Z"}, 401),
+    # 22:00Z, before the clock's 22:13:20Z: read with its offset, not as 00:00Z
+    ("abcdef.0123456789abcdef", {"expiration": "2023-11-15T00:00:00+02:00"}, 401),
+    ("abcdef.0123456789abcdef", {"expiration": "2023-11-15T00:30:00+02:00"}, 200),
     ("abcdef.0123456789abcdef", {"usage-bootstrap-authentication": "false"}, 401),
     ("zzzzzz.0123456789abcdef", {}, 401),  # no such Secret
     ("abcdef.0123456789abcdef", {"auth-extra-groups": "system:masters"}, 401),
