@@ -118,7 +118,7 @@ async def test_a_token_is_deleted_by_its_id_its_token_or_its_join_token(
 
 async def test_deleting_a_token_that_is_not_there_says_so(cluster: Any) -> None:
     svc, _ = cluster
-    with pytest.raises(TokenCommandFailed, match='^bootstrap token "abcdef" not found$'):
+    with pytest.raises(TokenCommandFailed, match=r'^bootstrap token "abcdef" not found$'):
         await delete_token(svc, "abcdef")
 
 

@@ -208,7 +208,7 @@ def test_a_ttl_is_a_go_duration_and_zero_never_expires(text: str,
 
 @pytest.mark.parametrize("text", ["", "24", "1d", "-1h", "h", "1h 30m", "24H", "1x"])
 def test_a_ttl_that_is_no_duration_is_refused(text: str) -> None:
-    with pytest.raises(TokenFormatError, match="invalid TTL .*24h, 1h30m or 90s"):
+    with pytest.raises(TokenFormatError, match=r"invalid TTL .*24h, 1h30m or 90s"):
         parse_ttl(text)
 
 
