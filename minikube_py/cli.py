@@ -292,11 +292,11 @@ def token_delete(tokens: tuple[str, ...], data_dir: Path) -> None:
     """Delete tokens, each named by its id, its <id>.<secret> or its K10 form."""
     from minikube_py.token_commands import delete_token
 
-    async def delete_all(client: ApiClient, _: bytes) -> list[str]:
-        return [await delete_token(client, ref) for ref in tokens]
+    async def delete_all(client: ApiClient, _: bytes) -> None:
+        for ref in tokens:  # each said as it goes: a later failure does not hide it
+            click.echo(f'bootstrap token "{await delete_token(client, ref)}" deleted')
 
-    for token_id in _token_command(data_dir, delete_all):
-        click.echo(f'bootstrap token "{token_id}" deleted')
+    _token_command(data_dir, delete_all)
 
 
 def _token_command(data_dir: Path,

@@ -56,18 +56,19 @@ async def create_token(client: ApiClient, ca_pem: bytes, *, now: float, randbelo
                        ttl: float | None, description: str = "",
                        extra_groups: tuple[str, ...] = (NODE_TOKEN_GROUP,)) -> JoinToken:
     """A new bootstrap token (its Secret created), as the join token that names `ca_pem`."""
-    for attempt in range(ATTEMPTS):
+    attempt = 0
+    while True:
+        attempt += 1
         token = BootstrapToken.generate(randbelow)
         secret = token_secret(token, now=now, ttl=ttl, description=description,
                               extra_groups=extra_groups)
         try:
             await client.create(SECRETS, secret, namespace=SECRET_NAMESPACE)
         except ApiError as e:
-            if e.code == 409 and attempt < ATTEMPTS - 1:
-                continue
-            raise
-        return JoinToken.make(ca_pem, token)
-    raise AssertionError("unreachable")  # the loop returns or raises
+            if e.code != 409 or attempt == ATTEMPTS:
+                raise
+        else:
+            return JoinToken.make(ca_pem, token)
 
 
 async def list_tokens(client: ApiClient) -> list[TokenInfo]:

@@ -41,6 +41,7 @@ _TOKEN = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|m|s)")
 _UNIT_SECONDS: Final = {"h": 3600.0, "m": 60.0, "s": 1.0}
+MAX_TTL: Final = 100 * 365 * 86400.0  # an expiration any RFC 3339 reader can hold
 # Random integers in [0, n): secrets.randbelow in production, a seeded one in tests.
 RandBelow = Callable[[int], int]
 
@@ -244,6 +245,10 @@ def parse_ttl(text: str) -> float | None:
     if not text or pos != len(text):
         raise TokenFormatError(
             f"invalid TTL {text!r}: a duration such as 24h, 1h30m or 90s (0: never expires)")
+    if total > MAX_TTL:
+        raise TokenFormatError(
+            f"TTL {text!r} is too long: at most {int(MAX_TTL // 3600)}h (100 years; 0: "
+            "never expires)")
     return None if total == 0 else total
 
 

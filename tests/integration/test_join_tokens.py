@@ -133,6 +133,15 @@ async def test_a_new_token_whose_id_is_taken_draws_another(cluster: Any,
     assert len(await list_tokens(svc)) == 2
 
 
+async def test_a_random_source_that_only_draws_taken_ids_gives_up(cluster: Any,
+                                                                  clock: FakeClock) -> None:
+    svc, _ = cluster
+    await create_token(svc, CA, now=clock(), randbelow=lambda n: 0, ttl=None)
+    with pytest.raises(ApiError) as e:
+        await create_token(svc, CA, now=clock(), randbelow=lambda n: 0, ttl=None)
+    assert e.value.code == 409
+
+
 async def test_the_list_holds_bootstrap_tokens_only(cluster: Any, clock: FakeClock) -> None:
     svc, _ = cluster
     join = await create_token(svc, CA, now=clock(), randbelow=seeded(), ttl=60,

@@ -98,6 +98,15 @@ async def test_deleting_an_unknown_token_is_one_line(running: Path) -> None:
         1, 'Error: bootstrap token "zzzzzz" not found\n')
 
 
+async def test_a_failed_delete_still_reports_the_ones_deleted_before(running: Path) -> None:
+    _, out = await token("create", "--data-dir", str(running))
+    m = JOIN_TOKEN.fullmatch(out.strip())
+    assert m is not None
+    assert await token("delete", m.group(2), "zzzzzz", "--data-dir", str(running)) == (
+        1, f'bootstrap token "{m.group(2)}" deleted\n'
+           'Error: bootstrap token "zzzzzz" not found\n')
+
+
 async def test_deleting_what_is_no_token_is_one_line(running: Path) -> None:
     assert await token("delete", "nope", "--data-dir", str(running)) == (
         1, "Error: 'nope' is neither a token id ([a-z0-9]{6}) nor a token\n")

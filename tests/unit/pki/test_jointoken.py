@@ -212,6 +212,12 @@ def test_a_ttl_that_is_no_duration_is_refused(text: str) -> None:
         parse_ttl(text)
 
 
+def test_a_ttl_past_a_hundred_years_is_refused() -> None:
+    assert parse_ttl("876000h") == 876000 * 3600
+    with pytest.raises(TokenFormatError, match=r"^TTL '876000h1s' is too long: at most 876000h"):
+        parse_ttl("876000h1s")
+
+
 @pytest.mark.parametrize(("seconds", "shown"), [
     (0, "<invalid>"), (-5, "<invalid>"), (59.9, "59s"), (60, "1m"), (3599, "59m"),
     (3600, "1h"), (86399, "23h"), (47 * 3600, "47h"), (48 * 3600, "2d"),
