@@ -8,8 +8,6 @@ or was replaced is 401, and so is a bootstrap token that does not match its Secr
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -27,7 +25,6 @@ from minikube_py.pki import jointoken
 Obj = dict[str, Any]
 # Reads an object without authorization (the authenticator is the server itself).
 Reader = Callable[[Resource, str | None, str], Awaitable[Obj | None]]
-BOOTSTRAP_TOKEN_TYPE: Final = jointoken.BOOTSTRAP_TOKEN_TYPE
 _BOOTSTRAP_TOKEN = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
 _BOOTSTRAP_GROUP = re.compile(r"^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$")
 
@@ -108,7 +105,7 @@ class ServiceAccountTokens:
 class BootstrapTokens:
     """`<id>.<secret>` tokens backed by kube-system Secrets `bootstrap-token-<id>` of type
     bootstrap.kubernetes.io/token (what `minikube-py join` presents before it has a
-    certificate)."""
+    certificate); the Secret read as minikube_py/pki/jointoken.py writes it."""
 
     def __init__(self, read: Reader, clock: Callable[[], float]) -> None:
         self._read = read
@@ -126,32 +123,15 @@ class BootstrapTokens:
             return None
         token_id, token_secret = m.groups()
         secret = await self._read(SECRETS, "kube-system", f"bootstrap-token-{token_id}")
-        if secret is None or secret.get("type") != BOOTSTRAP_TOKEN_TYPE:
+        info = None if secret is None else jointoken.token_from_secret(secret)
+        if secret is None or info is None or \
+                (secret.get("metadata") or {}).get("deletionTimestamp") or \
+                info.token.id != token_id or \
+                not hmac.compare_digest(info.token.secret, token_secret) or \
+                "authentication" not in info.usages or info.expired(self._clock()):
             raise unauthorized()
-        data = {k: _b64(v) for k, v in (secret.get("data") or {}).items()}
-        if (secret.get("metadata") or {}).get("deletionTimestamp") or \
-                data.get("token-id") != token_id or \
-                not hmac.compare_digest(data.get("token-secret", ""), token_secret) or \
-                data.get("usage-bootstrap-authentication") != "true":
-            raise unauthorized()
-        expiration = data.get("expiration")
-        if expiration:
-            try:  # with its offset, as kube's time.Parse(time.RFC3339) reads it
-                expired = jointoken.parse_rfc3339(expiration) <= self._clock()
-            except ValueError:
-                expired = True
-            if expired:
-                raise unauthorized()
-        extra_groups = [g.strip() for g in data.get("auth-extra-groups", "").split(",")
-                        if g.strip()]
-        if any(not _BOOTSTRAP_GROUP.match(g) for g in extra_groups):
+        if any(not _BOOTSTRAP_GROUP.match(g) for g in info.extra_groups):
             raise unauthorized()
         return UserInfo(f"system:bootstrap:{token_id}",
-                        ("system:bootstrappers", *extra_groups, "system:authenticated"))
+                        ("system:bootstrappers", *info.extra_groups, "system:authenticated"))
 
-
-def _b64(value: Any) -> str:
-    try:
-        return base64.b64decode(str(value), validate=True).decode()
-    except (binascii.Error, ValueError):
-        return ""
