@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import ipaddress
 import logging
 import os
 import secrets
@@ -361,24 +360,10 @@ async def _until_ready(sup: Supervisor, ready: asyncio.Event, what: str) -> None
 
 
 def join_hint(config: ServeConfig) -> str:
-    """How another machine will join: the command, and what this version lacks, said."""
-    url = config.api_url
-    if config.api_host in WILDCARD_HOSTS:
-        url = f"https://<this machine's address>:{config.api_port}"
-    hint = ("  To join another machine (`minikube-py join` is coming: not in this version "
-            f"yet; the token is ready):\n\n    minikube-py join {url} "
-            f"--token $(cat {config.token_path})\n")
-    if ipaddress_is_loopback(config.api_host):
-        hint += (f"\n  (the API listens on {config.api_host} only: other machines cannot "
-                 "reach it there)\n")
-    return hint
-
-
-def ipaddress_is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+    """What there is to join another machine with, and that `join` itself is not here yet
+    (one line, until it is)."""
+    return (f"  The token for joining other machines is in {config.token_path} "
+            "(`minikube-py join` comes in a later version).\n")
 
 
 def settle_garbage_collector() -> None:
