@@ -15,11 +15,12 @@ SLOT = 27
 
 def fill(directory: Path) -> None:
     """Write until the file system is full."""
-    with (directory / "filler").open("wb") as f:
+    # Unbuffered: a buffered file would try to write what did not fit once more when it
+    # closes, and fail there, outside the `try`.
+    with (directory / "filler").open("wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError as e:
             assert e.errno == errno.ENOSPC, e
 
