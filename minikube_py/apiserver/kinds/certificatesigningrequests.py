@@ -22,7 +22,14 @@ from minikube_py.api.validation import (
     required,
 )
 from minikube_py.apiserver.authn import LOOPBACK
-from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy, field_at, field_text
+from minikube_py.apiserver.kinds.base import (
+    Obj,
+    Printer,
+    Strategy,
+    field_at,
+    field_text,
+    keep_old_status,
+)
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, \
     human_duration, since
@@ -75,6 +82,12 @@ def csr_row(obj: Obj, now: float) -> Row:
     return [meta.get("name", ""), since(meta.get("creationTimestamp"), now),
             spec.get("signerName") or "<none>", spec.get("username") or "",
             human_duration(seconds) if int_field(seconds) else "<none>", csr_condition(obj)]
+
+
+def any_name(name: str) -> list[str]:
+    """kube's ValidateCertificateRequestName: "We don't care what you call your certificate
+    requests" (ObjectMeta still requires one)."""
+    return []
 
 
 def _csr_fields(o: Mapping[str, Any]) -> dict[str, str]:
@@ -214,7 +227,7 @@ class CertificateSigningRequestStrategy(Strategy):
     printer = Printer(CSR_COLUMNS, csr_row)
     schema = "certificates.CertificateSigningRequest"
     field_labels = staticmethod(_csr_fields)
-    name_errors = staticmethod(lambda _name: [])  # kube: "We don't care what you call" them
+    name_errors = staticmethod(any_name)
 
     def default(self, obj: Obj) -> None:
         obj.setdefault("spec", {})
@@ -242,7 +255,7 @@ class CertificateSigningRequestStrategy(Strategy):
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         """The main resource changes metadata only: spec and status stay as stored."""
         new["spec"] = copy.deepcopy(old.get("spec") or {})
-        new["status"] = copy.deepcopy(old.get("status") or {})
+        keep_old_status(new, old)
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return _update_causes(new, old)
@@ -251,7 +264,9 @@ class CertificateSigningRequestStrategy(Strategy):
         if subresource not in ("approval", "status"):
             return super().prepare_for_subresource_update(subresource, body, old)
         new = copy.deepcopy(old)
-        status = body.get("status") if isinstance(body.get("status"), dict) else {}
+        status = body.get("status")
+        if not isinstance(status, dict):
+            return new  # nothing sent: the stored status stays
         stored = copy.deepcopy(old.get("status") or {})
         conditions = [copy.deepcopy(c) for c in status.get("conditions") or []
                       if isinstance(c, dict)]
