@@ -188,7 +188,7 @@ def sign(csr: x509.CertificateSigningRequest, usages: list[str], ca: SigningCa,
     public = csr.public_key()
     builder = (x509.CertificateBuilder()
                .subject_name(csr.subject).issuer_name(ca.cert.subject)
-               .public_key(public).serial_number(serial())  # type: ignore[arg-type]
+               .public_key(public).serial_number(serial())
                .not_valid_before(not_before).not_valid_after(not_after)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(

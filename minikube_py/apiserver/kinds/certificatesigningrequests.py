@@ -16,7 +16,6 @@ from minikube_py.api.validation import (
     dns1123_subdomain_errors,
     duplicate,
     forbidden,
-    int_field,
     invalid_value,
     not_supported,
     required,
@@ -31,8 +30,14 @@ from minikube_py.apiserver.kinds.base import (
     keep_old_status,
 )
 from minikube_py.apiserver.options import RequestOptions
-from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, \
-    human_duration, since
+from minikube_py.apiserver.tables_format import (
+    AGE_DESC,
+    NAME_DESC,
+    Row,
+    column,
+    human_duration,
+    since,
+)
 from minikube_py.pki.csr import (
     MIN_EXPIRATION_SECONDS,
     VALID_USAGES,
@@ -81,7 +86,8 @@ def csr_row(obj: Obj, now: float) -> Row:
     seconds = spec.get("expirationSeconds")
     return [meta.get("name", ""), since(meta.get("creationTimestamp"), now),
             spec.get("signerName") or "<none>", spec.get("username") or "",
-            human_duration(seconds) if int_field(seconds) else "<none>", csr_condition(obj)]
+            human_duration(seconds) if isinstance(seconds, int) else "<none>",
+            csr_condition(obj)]
 
 
 def any_name(name: str) -> list[str]:
@@ -161,7 +167,8 @@ def validate_csr(obj: Obj, old: Obj | None = None) -> list[Cause]:
         parse_request(decode_bytes(spec.get("request")))
     except ValueError as e:
         causes.append(invalid_value("spec.request", spec.get("request", ""), str(e)))
-    usages = spec.get("usages") if isinstance(spec.get("usages"), list) else []
+    found = spec.get("usages")
+    usages: list[Any] = found if isinstance(found, list) else []
     old_usages = ((old or {}).get("spec") or {}).get("usages") or []
     if not usages:
         causes.append(required("spec.usages"))
@@ -178,7 +185,7 @@ def validate_csr(obj: Obj, old: Obj | None = None) -> list[Cause]:
     elif signer != LEGACY_UNKNOWN:
         causes += signer_name_errors("spec.signerName", signer)
     seconds = spec.get("expirationSeconds")
-    if int_field(seconds) and seconds < MIN_EXPIRATION_SECONDS:
+    if isinstance(seconds, int) and seconds < MIN_EXPIRATION_SECONDS:
         causes.append(invalid_value("spec.expirationSeconds", seconds,
                                     "may not specify a duration less than 600 seconds "
                                     "(10 minutes)"))

@@ -15,9 +15,9 @@ from minikube_py.api.validation import (
     dns1123_subdomain_errors,
     path_segment_errors,
 )
+from minikube_py.apiserver.kinds.certificatesigningrequests import any_name
 from minikube_py.apiserver.protobuf_schema import MESSAGES
 from minikube_py.apiserver.tables import table
-from minikube_py.apiserver.kinds.certificatesigningrequests import any_name
 from tests.csrs import KUBELET_CLIENT_SIGNER
 from tests.unit.apiserver.kind_objects import (
     MINIMAL,
