@@ -96,6 +96,10 @@ def _subject(csr: x509.CertificateSigningRequest, oid: x509.ObjectIdentifier) ->
     return [str(a.value) for a in csr.subject.get_attributes_for_oid(oid)]
 
 
+def organizations(csr: x509.CertificateSigningRequest) -> list[str]:
+    return _subject(csr, NameOID.ORGANIZATION_NAME)
+
+
 def common_name(csr: x509.CertificateSigningRequest) -> str:
     names = _subject(csr, NameOID.COMMON_NAME)
     return names[0] if names else ""

@@ -40,7 +40,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
         serve.kubectl("apply", "-f", "-", input=csr_yaml("jane", request_pem(
             "jane", ("dev",), key=KEY)))
         serve.kubectl("apply", "-f", "-", input=csr_yaml("mallory", request_pem(
-            "mallory", ("system:masters",))))
+            "mallory", ("dev",))))
         yield serve
 
 
@@ -107,3 +107,14 @@ def test_the_official_client_reads_csrs_as_typed_models(cluster: ServeProcess) -
     assert jane.spec.usages == ["client auth"]
     assert jane.spec.expiration_seconds == 86400
     assert b"CERTIFICATE REQUEST" in base64.b64decode(jane.spec.request)
+
+
+def test_a_request_for_system_masters_is_refused_in_kubes_words(
+        cluster: ServeProcess) -> None:
+    result = cluster.kubectl("create", "-f", "-", check=False, input=csr_yaml(
+        "admin-please", request_pem("eve", ("system:masters",))))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        'Error from server (Forbidden): error when creating "STDIN": '
+        'certificatesigningrequests.certificates.k8s.io "admin-please" is forbidden: use of '
+        "kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed")

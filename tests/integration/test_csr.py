@@ -184,8 +184,20 @@ async def test_an_api_server_client_request_waits_until_a_person_approves_it(
                                                           ["dev", "system:authenticated"])
 
 
+async def test_nobody_may_ask_for_a_system_masters_client_certificate(
+        cluster: Cluster) -> None:
+    body = csr_body("root", request_pem("eve", ("system:masters",)),
+                    signer="kubernetes.io/kube-apiserver-client", usages=["client auth"])
+    code, status = await cluster.call("POST", CSR_PATH, body=body,
+                                      tls=cluster.pki.client(cluster.pki.layout.admin))
+    assert (code, status["reason"], status["message"]) == (
+        403, "Forbidden", 'certificatesigningrequests.certificates.k8s.io "root" is forbidden: '
+        "use of kubernetes.io/kube-apiserver-client signer with system:masters group is not "
+        "allowed")
+
+
 async def test_a_bootstrap_token_may_not_approve_its_own_request(cluster: Cluster) -> None:
-    pem = request_pem("jane", ("system:masters",))
+    pem = request_pem("jane", ("dev",))
     body = csr_body("sneaky", pem, signer="kubernetes.io/kube-apiserver-client",
                     usages=["client auth"])
     code, created = await cluster.call("POST", CSR_PATH, token=TOKEN, body=body)

@@ -34,7 +34,7 @@ def request(cn: str = "system:node:n1", orgs: tuple[str, ...] = ("system:nodes",
 
 
 def test_a_request_that_is_not_pem_is_refused_with_kubes_words() -> None:
-    with pytest.raises(ValueError, match="^PEM block type must be CERTIFICATE REQUEST$"):
+    with pytest.raises(ValueError, match=r"^PEM block type must be CERTIFICATE REQUEST$"):
         parse_request(b"not a request")
 
 
