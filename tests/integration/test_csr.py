@@ -21,8 +21,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from minikube_py.api.resources import CERTIFICATESIGNINGREQUESTS, SECRETS
-from minikube_py.apiserver.authn import standard_authenticators
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import (
+    CERTIFICATESIGNINGREQUESTS,
+    CLUSTERROLEBINDINGS,
+    CLUSTERROLES,
+    SECRETS,
+)
+from minikube_py.apiserver.authn import UserInfo, standard_authenticators
 from minikube_py.apiserver.http import build_app
 from minikube_py.controllers.csrapproving import CsrApprovingController
 from minikube_py.controllers.csrsigning import CsrSigningController
@@ -36,6 +42,7 @@ Obj = dict[str, Any]
 TOKEN = "abcdef.0123456789abcdef"
 CSR_PATH = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
 NODE = "worker-1"
+RBAC = "rbac.authorization.k8s.io"
 
 
 @dataclass
@@ -206,3 +213,67 @@ async def test_a_bootstrap_token_may_not_approve_its_own_request(cluster: Cluste
     code, status = await cluster.call("PUT", f"{CSR_PATH}/sneaky/approval", token=TOKEN,
                                       body=created)
     assert (code, status["reason"]) == (403, "Forbidden")
+
+
+APPROVER = UserInfo("approver", ("system:authenticated",))
+
+
+async def grant(cluster: Cluster, name: str, rules: list[Obj]) -> None:
+    api = cluster.plane.api
+    await api.create(CLUSTERROLES, {"metadata": {"name": name}, "rules": rules})
+    await api.create(CLUSTERROLEBINDINGS, {
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": name},
+        "subjects": [{"kind": "User", "apiGroup": RBAC, "name": APPROVER.name}]})
+
+
+CSR_UPDATES = {"apiGroups": ["certificates.k8s.io"], "verbs": ["get", "update"],
+               "resources": ["certificatesigningrequests/approval",
+                             "certificatesigningrequests/status"]}
+
+
+async def pending_client_csr(cluster: Cluster, name: str) -> Obj:
+    return await cluster.plane.api.create(CERTIFICATESIGNINGREQUESTS, csr_body(
+        name, request_pem("jane", ("dev",)), signer="example.com/my-signer",
+        usages=["client auth"]))
+
+
+async def test_approving_needs_approve_on_the_requests_signer(cluster: Cluster) -> None:
+    await grant(cluster, "csr-updates", [CSR_UPDATES])
+    csr = await pending_client_csr(cluster, "needs-approver")
+    csr["status"] = {"conditions": [{"type": "Approved", "status": "True"}]}
+    approver = cluster.plane.api.as_user(APPROVER)
+    with pytest.raises(ApiError) as e:
+        await approver.update(CERTIFICATESIGNINGREQUESTS, csr, subresource="approval")
+    assert (e.value.code, e.value.message) == (
+        403, 'certificatesigningrequests.certificates.k8s.io "needs-approver" is forbidden: '
+        'user not permitted to approve requests with signerName "example.com/my-signer"')
+    await grant(cluster, "approve-my-signer", [{
+        "apiGroups": ["certificates.k8s.io"], "verbs": ["approve"], "resources": ["signers"],
+        "resourceNames": ["example.com/*"]}])
+    await eventually(lambda: approves(approver, csr), plane=cluster.plane,
+                     what="the approver's new role to take effect")
+
+
+async def approves(approver: Any, csr: Obj) -> bool:
+    try:
+        await approver.update(CERTIFICATESIGNINGREQUESTS, csr, subresource="approval")
+    except ApiError as e:
+        if e.code != 403:
+            raise
+        return False
+    return True
+
+
+async def test_writing_a_certificate_needs_sign_on_the_requests_signer(
+        cluster: Cluster) -> None:
+    await grant(cluster, "csr-updates", [CSR_UPDATES])
+    csr = await pending_client_csr(cluster, "needs-signer")
+    csr["status"] = {"certificate": base64.b64encode(cluster.pki.layout.ca.cert.read_bytes())
+                     .decode()}
+    with pytest.raises(ApiError) as e:
+        await cluster.plane.api.as_user(APPROVER).update(
+            CERTIFICATESIGNINGREQUESTS, csr, subresource="status")
+    assert (e.value.code, e.value.message) == (
+        403, 'certificatesigningrequests.certificates.k8s.io "needs-signer" is forbidden: '
+        'user not permitted to sign requests with signerName "example.com/my-signer"')
