@@ -66,6 +66,7 @@ from minikube_py.pki.cluster import (
     ensure_cluster_pki,
     kubelet_serving_spec,
     load_service_account_key,
+    load_signing_ca,
 )
 from minikube_py.pki.tls import client_context, server_context
 from minikube_py.proxy.proxier import KubeProxy
@@ -273,7 +274,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     root_ca = await asyncio.to_thread(pki.ca.cert.read_text)
     controllers = build_controllers(
         ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),
-        config.controllers, root_ca=root_ca)
+        config.controllers, root_ca=root_ca,
+        signing_ca=await asyncio.to_thread(load_signing_ca, pki))
     proxy_client, proxy_informers = acting_as(KUBE_PROXY, "kube-proxy")
     proxy = KubeProxy(proxy_client, proxy_informers, node_name=config.node, node_ips=(node_ip,),
                       pod_bridge=config.bridge_name,

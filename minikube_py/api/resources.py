@@ -72,6 +72,9 @@ CLUSTERROLES = _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRol
 ROLEBINDINGS = _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True)
 CLUSTERROLEBINDINGS = _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings",
                          "ClusterRoleBinding", False)
+CERTIFICATESIGNINGREQUESTS = _r("certificates.k8s.io", "v1", "certificatesigningrequests",
+                                "CertificateSigningRequest", False, short_names=("csr",),
+                                subresources=("approval", "status"))
 # Answered, never stored (the API server's authorizers decide); kubelets ask it who may
 # call them.
 SUBJECTACCESSREVIEWS = _r("authorization.k8s.io", "v1", "subjectaccessreviews",
@@ -84,7 +87,7 @@ BUILTIN: tuple[Resource, ...] = (
     NAMESPACES, NODES, PODS, EVENTS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, SERVICEACCOUNTS,
     REPLICATIONCONTROLLERS, LEASES, DEPLOYMENTS, REPLICASETS, DAEMONSETS, STATEFULSETS,
     CONTROLLERREVISIONS, JOBS, CRONJOBS, ENDPOINTSLICES, EVENTS_V1, CLUSTERROLES,
-    CLUSTERROLEBINDINGS, ROLES, ROLEBINDINGS,
+    CLUSTERROLEBINDINGS, ROLES, ROLEBINDINGS, CERTIFICATESIGNINGREQUESTS,
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import LEASES, NAMESPACES, NODES, PODS
+from minikube_py.api.resources import CERTIFICATESIGNINGREQUESTS, LEASES, NAMESPACES, NODES, PODS
 from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
@@ -20,10 +20,12 @@ from minikube_py.apiserver.objectstore import ObjectStore
 from minikube_py.apiserver.podsecurity.plugin import PodSecurity
 from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 from minikube_py.apiserver.serviceaccountadmission import ServiceAccountAdmission
+from minikube_py.pki.csr import KUBE_APISERVER_CLIENT, decode_bytes, organizations, parse_request
 
 Obj = dict[str, Any]
 # The namespaces NamespaceLifecycle never lets go ("immortal" in kube).
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+MASTERS = "system:masters"
 _IMMORTAL = frozenset(SYSTEM_NAMESPACES[:3])
 _DEFAULT_TOLERATIONS = (
     ("node.kubernetes.io/not-ready", 300),
@@ -213,6 +215,27 @@ class NodeRestriction:
                               "spec.nodeName set to itself")
 
 
+class CertificateSubjectRestriction:
+    """Nobody may ask the kube-apiserver-client signer for a certificate in system:masters,
+    whose holder no authorizer could ever refuse, so a careless `kubectl certificate
+    approve` cannot mint a cluster admin (kube's plugin of that name, on by default)."""
+
+    async def validate(self, attrs: Attributes) -> None:
+        if attrs.strategy.resource is not CERTIFICATESIGNINGREQUESTS or \
+                attrs.operation is not Operation.CREATE:
+            return
+        spec = (attrs.obj or {}).get("spec") or {}
+        if spec.get("signerName") != KUBE_APISERVER_CLIENT:
+            return
+        try:
+            request = parse_request(decode_bytes(spec.get("request")))
+        except ValueError as e:
+            raise _refused(attrs, f"failed to parse CSR: {e}") from None
+        if MASTERS in organizations(request):
+            raise _refused(attrs, f"use of {KUBE_APISERVER_CLIENT} signer with {MASTERS} "
+                                  "group is not allowed")
+
+
 def _refused(attrs: Attributes, why: str) -> ApiError:
     """kube's admission.NewForbidden: `pods "x" is forbidden: why`."""
     r = attrs.strategy.resource
@@ -238,4 +261,4 @@ def default_admission(objects: ObjectStore,
     mutating.append(DefaultTolerationSeconds())
     mutating += plugins or []
     return Admission(mutating, [PodSecurity(objects, pod_security or PodSecurityConfig()),
-                                NodeRestriction()])
+                                NodeRestriction(), CertificateSubjectRestriction()])

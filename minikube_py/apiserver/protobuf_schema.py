@@ -184,6 +184,18 @@ _MESSAGES: dict[str, str] = {
     "authentication.TokenRequestSpec":
         "1 audiences []string, 4 expirationSeconds int64!, 3 boundObjectRef BoundObjectReference",
     "authentication.TokenRequestStatus": "1 token string!, 2 expirationTimestamp Time",
+    "certificates.CertificateSigningRequest":
+        "1 metadata meta.ObjectMeta, 2 spec CertificateSigningRequestSpec, "
+        "3 status CertificateSigningRequestStatus",
+    "certificates.CertificateSigningRequestCondition":
+        "1 type string!, 6 status string!, 2 reason string, 3 message string, "
+        "5 lastUpdateTime Time, 4 lastTransitionTime Time",
+    "certificates.CertificateSigningRequestSpec":
+        "1 request bytes!, 7 signerName string!, 8 expirationSeconds int32!, "
+        "5 usages []string, 2 username string, 3 uid string, 4 groups []string, "
+        "6 extra map[string]ExtraValue",
+    "certificates.CertificateSigningRequestStatus":
+        "1 conditions []CertificateSigningRequestCondition, 2 certificate bytes",
     "coordination.Lease": "1 metadata meta.ObjectMeta, 2 spec LeaseSpec",
     "coordination.LeaseSpec":
         "1 holderIdentity string!, 2 leaseDurationSeconds int32!, 3 acquireTime MicroTime, "
@@ -686,6 +698,9 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "batch.PodFailurePolicyOnPodConditionsPattern": "status type",
     "batch.PodFailurePolicyRule": "action",
     "batch.SuccessPolicy": "rules",
+    "certificates.CertificateSigningRequest": "spec",
+    "certificates.CertificateSigningRequestCondition": "status type",
+    "certificates.CertificateSigningRequestSpec": "request signerName",
     "core.AWSElasticBlockStoreVolumeSource": "volumeID",
     "core.AppArmorProfile": "type",
     "core.AttachedVolume": "devicePath name",

@@ -34,6 +34,7 @@ from minikube_py.apiserver.authz import (
 from minikube_py.apiserver.authzstate import RBAC_KINDS, AuthorizationState
 from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_object
 from minikube_py.apiserver.bootstrap import ensure_builtin_objects, kubernetes_service_ip
+from minikube_py.apiserver.certificatesadmission import CertificateSignerAuthorization
 from minikube_py.apiserver.compaction import compaction_loop
 from minikube_py.apiserver.inprocess import InProcessClient
 from minikube_py.apiserver.ipalloc import ServiceAllocations
@@ -110,7 +111,8 @@ class ApiService(InProcessClient):
         self.objects = ObjectStore(kv, clock)
         escalation = RbacEscalationCheck(self.authz_state.policy, self.decide)
         self.rest = RestContext(self.objects, self.kinds,
-                                default_admission(self.objects, pod_security, [escalation],
+                                default_admission(self.objects, pod_security, [
+                                    escalation, CertificateSignerAuthorization(self.decide)],
                                                   service_accounts=service_account_admission,
                                                   rng=self.rng),
                                 clock, self.rng)

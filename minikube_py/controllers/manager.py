@@ -7,9 +7,13 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography import x509
+
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from minikube_py.controllers.cronjob import CronJobController
+from minikube_py.controllers.csrapproving import CsrApprovingController
+from minikube_py.controllers.csrsigning import CsrSigningController
 from minikube_py.controllers.daemonset import DaemonSetController
 from minikube_py.controllers.deployment import DeploymentController
 from minikube_py.controllers.endpoints import EndpointsController
@@ -27,6 +31,7 @@ from minikube_py.controllers.replicaset import (
 from minikube_py.controllers.rootcacertpublisher import RootCaCertPublisher
 from minikube_py.controllers.serviceaccount import ServiceAccountController
 from minikube_py.controllers.statefulset import StatefulSetController
+from minikube_py.pki.csr import SigningCa
 
 
 @dataclass(frozen=True)
@@ -56,11 +61,14 @@ Runner = Callable[[], Coroutine[Any, Any, None]]
 
 
 def build_controllers(ctx: ControllerContext, settings: ControllerSettings, *,
-                      root_ca: str | None = None) -> list[tuple[str, Runner]]:
+                      root_ca: str | None = None,
+                      signing_ca: SigningCa | None = None) -> list[tuple[str, Runner]]:
     """(task name, run) for every controller. Each controller module adds its line here;
     each controller gets a context of its own, so that it waits only for its informers.
     `root_ca` (the cluster CA, PEM) is what the root CA publisher puts in every namespace;
-    without it there is no publisher (as kube's, which needs a root CA to run)."""
+    without it there is no publisher (as kube's, which needs a root CA to run).
+    `signing_ca` (the cluster CA's certificate and key) is what the CSR signer signs with;
+    without it CSRs are approved but never signed."""
     own = ctx.for_controller
     controllers: list[tuple[str, Runner]] = []
     w = settings.workers
@@ -84,6 +92,10 @@ def build_controllers(ctx: ControllerContext, settings: ControllerSettings, *,
     if root_ca is not None:
         controllers.append(("root-ca-cert-publisher",
                             RootCaCertPublisher(own(), root_ca=root_ca).run))
+    controllers.append(("csrapproving-controller", CsrApprovingController(own()).run))
+    if signing_ca is not None:
+        controllers.append(("csrsigning-controller", CsrSigningController(
+            own(), ca=signing_ca, serial=x509.random_serial_number).run))
     controllers.append(("pod-garbage-collector", PodGarbageCollector(
         own(), terminated_threshold=settings.terminated_pod_gc_threshold,
         period=settings.pod_gc_period,

@@ -29,6 +29,7 @@ from minikube_py.pki.certs import (
     leaf_renewal_reason,
     new_key,
 )
+from minikube_py.pki.csr import SigningCa
 
 CA_COMMON_NAME = "minikube-py-ca"
 MASTERS = "system:masters"
@@ -179,6 +180,15 @@ def ensure_cluster_pki(layout: PkiLayout, leaves: Iterable[tuple[KeyPair, CertSp
     if _ensure_service_account_key(layout):
         made.append(f"made the service-account signing key {layout.service_account_key.name}")
     return made
+
+
+def load_signing_ca(layout: PkiLayout) -> SigningCa:
+    """The cluster CA's certificate and key, for the CSR signer (OSError/ValueError if
+    ensure_cluster_pki has not made them)."""
+    found = _load(layout.ca)
+    if found is None:
+        raise ValueError(f"{layout.ca.cert}: no readable CA certificate and key")
+    return SigningCa(*found)
 
 
 # --- the service-account signing key --------------------------------------------------------

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from minikube_py.api.resources import Resource
+from tests.csrs import request_b64
 
 Obj = dict[str, Any]
 # The port of a loopback socket the fuzzer holds bound but never listens on: the only
@@ -61,6 +62,10 @@ _SEEDS: dict[str, Obj] = {
     "RoleBinding": {
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
         "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "u"}]},
+    "CertificateSigningRequest": {"spec": {
+        "request": request_b64("system:node:n1", ("system:nodes",)),
+        "signerName": "kubernetes.io/kube-apiserver-client-kubelet",
+        "usages": ["digital signature", "client auth"], "expirationSeconds": 3600}},
 }
 # The review kinds: answered, never stored; their metadata must be empty.
 _ACCESS: Obj = {"resourceAttributes": {"verb": "get", "resource": "pods",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from minikube_py.apiserver.ipalloc import ServiceAllocations
 from minikube_py.apiserver.kinds import (
+    certificatesigningrequests,
     clusterrolebindings,
     clusterroles,
     configmaps,
@@ -69,6 +70,7 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         clusterrolebindings.STRATEGY,
         roles.STRATEGY,
         rolebindings.STRATEGY,
+        certificatesigningrequests.STRATEGY,
     ]
     if reviewer is None:
         return KindRegistry(stored)

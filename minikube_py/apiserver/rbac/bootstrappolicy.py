@@ -169,9 +169,19 @@ _KUBE_CONTROLLER_MANAGER: tuple[PolicyRule, ...] = (
     rule("create", APPS, ("replicasets", "controllerrevisions")),
     rule("create", BATCH, "jobs"),
     rule("create", DISCOVERY, "endpointslices"),
-    # - the ClusterRole aggregation controller writes rules it does not hold itself.
+    # - the ClusterRole aggregation controller writes rules it does not hold itself;
     rule("escalate", RBAC_GROUP, "clusterroles"),
+    # - the CSR approver and signer (kube's certificate-controller) approve and sign.
+    rule("update", CERTIFICATES, ("certificatesigningrequests/approval",
+                                  "certificatesigningrequests/status")),
+    rule(("approve", "sign"), CERTIFICATES, "signers",
+         ("kubernetes.io/kube-apiserver-client", "kubernetes.io/kube-apiserver-client-kubelet",
+          "kubernetes.io/kubelet-serving")),
 )
+
+CSR_NODECLIENT = "system:certificates.k8s.io:certificatesigningrequests:nodeclient"
+CSR_SELFNODECLIENT = "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"
+BOOTSTRAPPERS = "system:bootstrappers"
 
 
 def _cluster_role(name: str, rules: tuple[PolicyRule, ...] = (), *,
@@ -231,6 +241,10 @@ def cluster_roles() -> list[Obj]:
         _cluster_role("system:node-bootstrapper", (
             rule(("create", "get", "list", "watch"), CERTIFICATES,
                  "certificatesigningrequests"),)),
+        _cluster_role(CSR_NODECLIENT, (
+            rule("create", CERTIFICATES, "certificatesigningrequests/nodeclient"),)),
+        _cluster_role(CSR_SELFNODECLIENT, (
+            rule("create", CERTIFICATES, "certificatesigningrequests/selfnodeclient"),)),
         _cluster_role("system:kubelet-api-admin", (
             rule(READ, CORE, "nodes"),
             rule("proxy", CORE, "nodes"),
@@ -304,6 +318,15 @@ def cluster_role_bindings() -> list[Obj]:
         _cluster_binding("system:node"),
         _cluster_binding("system:service-account-issuer-discovery",
                          _subject("Group", "system:serviceaccounts")),
+        # What kubeadm and k3s bind for TLS bootstrapping: a bootstrap token's user may
+        # create CSRs and have its node client CSR approved; a node may renew its own.
+        _binding("ClusterRoleBinding", "system:minikube-py:kubelet-bootstrap", "ClusterRole",
+                 "system:node-bootstrapper", [_subject("Group", BOOTSTRAPPERS)]),
+        _binding("ClusterRoleBinding", "system:minikube-py:node-autoapprove-bootstrap",
+                 "ClusterRole", CSR_NODECLIENT, [_subject("Group", BOOTSTRAPPERS)]),
+        _binding("ClusterRoleBinding",
+                 "system:minikube-py:node-autoapprove-certificate-rotation", "ClusterRole",
+                 CSR_SELFNODECLIENT, [_subject("Group", "system:nodes")]),
     ]
 
 

@@ -11,6 +11,7 @@ from minikube_py.api import resources as r
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
 from minikube_py.apiserver.kinds.base import Strategy
+from tests.csrs import KUBELET_CLIENT_SIGNER, NODE_CLIENT_USAGES, request_b64
 from tests.unit.apiserver.kinds import KINDS, validate_create, validate_update
 
 Obj = dict[str, Any]
@@ -138,6 +139,15 @@ def role_binding() -> Obj:
             "subjects": [{"kind": "ServiceAccount", "name": "sa", "namespace": "default"}]}
 
 
+_NODE_REQUEST = request_b64("system:node:n1", ("system:nodes",))
+
+
+def csr(**spec: Any) -> Obj:
+    return {"metadata": {"name": "node-csr"},
+            "spec": {"request": _NODE_REQUEST, "signerName": KUBELET_CLIENT_SIGNER,
+                     "usages": list(NODE_CLIENT_USAGES), **spec}}
+
+
 MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.NAMESPACES: namespace, r.NODES: node, r.PODS: pod, r.EVENTS: event,
     r.SERVICES: service, r.ENDPOINTS: endpoints, r.CONFIGMAPS: configmap, r.SECRETS: secret,
@@ -148,6 +158,7 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.ENDPOINTSLICES: endpointslice, r.EVENTS_V1: event_v1,
     r.CLUSTERROLES: cluster_role, r.ROLES: role,
     r.CLUSTERROLEBINDINGS: cluster_role_binding, r.ROLEBINDINGS: role_binding,
+    r.CERTIFICATESIGNINGREQUESTS: csr,
 }
 
 

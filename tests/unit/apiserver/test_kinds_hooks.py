@@ -15,12 +15,15 @@ from minikube_py.api.validation import (
     dns1123_subdomain_errors,
     path_segment_errors,
 )
+from minikube_py.apiserver.kinds.certificatesigningrequests import any_name
 from minikube_py.apiserver.protobuf_schema import MESSAGES
 from minikube_py.apiserver.tables import table
+from tests.csrs import KUBELET_CLIENT_SIGNER
 from tests.unit.apiserver.kind_objects import (
     MINIMAL,
     Obj,
     created,
+    csr,
     namespace,
     pod,
     replicated,
@@ -113,6 +116,7 @@ def with_status(obj: Obj, status: Obj) -> Obj:
 
 
 FIELD_LABELS = [
+    (r.CERTIFICATESIGNINGREQUESTS, csr(), {"spec.signerName": KUBELET_CLIENT_SIGNER}),
     (r.PODS, with_status(on_node(hostNetwork=True, serviceAccountName="robot"),
                          {"phase": "Running", "podIP": "10.244.0.5",
                           "nominatedNodeName": "n2"}),
@@ -206,6 +210,8 @@ COLUMNS = {
     r.ROLES: ["Name", "Created At"],
     r.CLUSTERROLEBINDINGS: ["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"],
     r.ROLEBINDINGS: ["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"],
+    r.CERTIFICATESIGNINGREQUESTS: ["Name", "Age", "SignerName", "Requestor",
+                                   "RequestedDuration", "Condition"],
 }
 
 
@@ -314,6 +320,7 @@ SCHEMAS = {
     r.EVENTS_V1: "events.Event",
     r.CLUSTERROLES: "rbac.ClusterRole", r.ROLES: "rbac.Role",
     r.CLUSTERROLEBINDINGS: "rbac.ClusterRoleBinding", r.ROLEBINDINGS: "rbac.RoleBinding",
+    r.CERTIFICATESIGNINGREQUESTS: "certificates.CertificateSigningRequest",
 }
 
 
@@ -368,6 +375,7 @@ NAME_RULES = {
     r.ROLES: path_segment_errors,
     r.CLUSTERROLEBINDINGS: path_segment_errors,
     r.ROLEBINDINGS: path_segment_errors,
+    r.CERTIFICATESIGNINGREQUESTS: any_name,
 }
 
 

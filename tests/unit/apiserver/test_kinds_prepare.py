@@ -43,7 +43,8 @@ def with_status(obj: Obj, status: Obj) -> Obj:
 
 
 def test_the_kinds_with_a_status_subresource_are_these() -> None:
-    assert set(WITH_STATUS) == {r.NAMESPACES, r.NODES, r.PODS, r.SERVICES, *WORKLOADS}
+    assert set(WITH_STATUS) == {r.NAMESPACES, r.NODES, r.PODS, r.SERVICES, *WORKLOADS,
+                                r.CERTIFICATESIGNINGREQUESTS}
 
 
 # --- prepare_for_create ---------------------------------------------------------------
