@@ -31,6 +31,7 @@ from minikube_py.controllers.replicaset import (
 from minikube_py.controllers.rootcacertpublisher import RootCaCertPublisher
 from minikube_py.controllers.serviceaccount import ServiceAccountController
 from minikube_py.controllers.statefulset import StatefulSetController
+from minikube_py.controllers.tokencleaner import TokenCleaner
 from minikube_py.pki.csr import SigningCa
 
 
@@ -93,6 +94,7 @@ def build_controllers(ctx: ControllerContext, settings: ControllerSettings, *,
         controllers.append(("root-ca-cert-publisher",
                             RootCaCertPublisher(own(), root_ca=root_ca).run))
     controllers.append(("csrapproving-controller", CsrApprovingController(own()).run))
+    controllers.append(("token-cleaner", TokenCleaner(own()).run))
     if signing_ca is not None:
         controllers.append(("csrsigning-controller", CsrSigningController(
             own(), ca=signing_ca, serial=x509.random_serial_number).run))
