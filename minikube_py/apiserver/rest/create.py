@@ -34,12 +34,9 @@ async def create(rest: RestContext, strategy: Strategy, body: Obj, namespace: st
     meta = body["metadata"]
     if meta.get("resourceVersion"):
         raise errors.bad_request("resourceVersion should not be set on objects to be created")
-    generate = not meta.get("name") and meta.get("generateName")
+    generate = bool(not meta.get("name") and meta.get("generateName"))
     for attempt in range(_GENERATE_ATTEMPTS):
-        if generate:
-            meta["name"] = meta["generateName"] + "".join(
-                rest.rng.choice(_NAME_CHARS) for _ in range(5))
-        obj = await prepare_new(rest, strategy, body, ns, opts)
+        obj = await prepare_new(rest, strategy, body, ns, opts, generate_name=generate)
         if opts.dry_run:
             return Written(obj, created=True)
         try:
@@ -52,16 +49,23 @@ async def create(rest: RestContext, strategy: Strategy, body: Obj, namespace: st
 
 
 async def prepare_new(rest: RestContext, strategy: Strategy, obj: Obj, ns: str | None,
-                      opts: RequestOptions) -> Obj:
-    """Everything before the first write: the object as it will be stored."""
+                      opts: RequestOptions, *, generate_name: bool = False) -> Obj:
+    """Everything before the first write: the object as it will be stored. A name asked
+    for by `generateName` is made after mutating admission, before validation, as kube's
+    BeforeCreate makes it (mutating plugins see only the prefix, validating ones the name)."""
     meta = obj["metadata"]
     for f in _SYSTEM_FIELDS:
         meta.pop(f, None)
+    if generate_name:
+        meta.pop("name", None)  # a name made by an attempt before
     meta["uid"] = str(uuid.UUID(int=rest.rng.getrandbits(128), version=4))
     meta["creationTimestamp"] = rest.now()
     strategy.default(obj)
     attrs = Attributes(Operation.CREATE, strategy, ns, meta.get("name", ""), obj, None, opts)
     await rest.admission.admit(attrs)
+    if generate_name:
+        meta["name"] = attrs.name = meta["generateName"] + "".join(
+            rest.rng.choice(_NAME_CHARS) for _ in range(5))
     strategy.prepare_for_create(obj)
     validate_new(strategy, obj)
     await rest.admission.validate(attrs)

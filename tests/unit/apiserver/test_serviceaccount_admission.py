@@ -180,6 +180,26 @@ async def test_a_pod_naming_a_missing_account_is_refused_as_kube_does(api: ApiSe
         "reason": "Forbidden", "details": {"name": "web", "kind": "pods"}, "code": 403}
 
 
+async def test_a_pod_named_by_generate_name_is_refused_by_its_prefix_as_kube_does(
+        api: ApiService) -> None:
+    """kube makes the name after mutating admission, so its refusal names the prefix."""
+    body = {"metadata": {"generateName": "web-"},
+            "spec": {"containers": [c("app")], "serviceAccountName": "robot"}}
+    with pytest.raises(ApiError) as e:
+        await api.create(PODS, body, namespace="default")
+    assert e.value.message == ('pods "web-" is forbidden: error looking up service account '
+                               'default/robot: serviceaccount "robot" not found')
+
+
+async def test_a_generated_name_is_made_once_admission_has_mutated_the_pod(
+        api: ApiService) -> None:
+    await api.create(SERVICEACCOUNTS, {"metadata": {"name": "default"}}, namespace="default")
+    pod = await api.create(PODS, {"metadata": {"generateName": "web-"},
+                                  "spec": {"containers": [c("app")]}}, namespace="default")
+    assert pod["metadata"]["name"].startswith("web-") and len(pod["metadata"]["name"]) == 9
+    assert pod["spec"]["volumes"][0]["name"].startswith("kube-api-access-")
+
+
 def pod_attrs(api: ApiService, name: str = "web") -> Attributes:
     pod = copy.deepcopy(POD)
     pod["metadata"]["name"] = name
