@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -34,15 +35,25 @@ def test_kubelet_refusals_become_kube_statuses(code: int, body: str,
     assert (error.code, error.reason, error.message) == expected
 
 
+@dataclass
+class BreakingKubelet:
+    """A kubelet whose connection drops once the client has read the first line of a
+    followed log (`read` is set by the test)."""
+
+    url: str
+    read: asyncio.Event
+
+
 @pytest.fixture
-async def breaking_kubelet() -> AsyncIterator[str]:
-    """A kubelet whose connection drops after the first line of a followed log."""
+async def breaking_kubelet() -> AsyncIterator[BreakingKubelet]:
+    read = asyncio.Event()
+
     async def follow(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse()
         resp.enable_chunked_encoding()
         await resp.prepare(request)
         await resp.write(b"first line\n")
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(read.wait(), 5)
         assert request.transport is not None
         request.transport.abort()
         return resp
@@ -53,15 +64,19 @@ async def breaking_kubelet() -> AsyncIterator[str]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/log"
+    yield BreakingKubelet(f"http://127.0.0.1:{runner.addresses[0][1]}/log", read)
     await runner.cleanup()
 
 
-async def test_a_kubelet_stream_that_breaks_ends_the_log_quietly(breaking_kubelet: str) -> None:
+async def test_a_kubelet_stream_that_breaks_ends_the_log_quietly(
+        breaking_kubelet: BreakingKubelet) -> None:
     session = aiohttp.ClientSession()
-    stream = KubeletLogStream(session, await session.get(breaking_kubelet))
+    stream = KubeletLogStream(session, await session.get(breaking_kubelet.url))
+    chunks: list[bytes] = []
     try:
-        chunks = [chunk async for chunk in stream]
+        async for chunk in stream:
+            chunks.append(chunk)
+            breaking_kubelet.read.set()
     finally:
         await stream.aclose()
     assert b"".join(chunks) == b"first line\n"

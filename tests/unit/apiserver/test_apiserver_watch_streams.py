@@ -161,8 +161,13 @@ async def test_cancelled_log_handler_propagates_and_closes_the_stream() -> None:
 class FakeTransport:
     def __init__(self) -> None:
         self.closing = False
+        self.looks = 0
+        self.looked_three_times = asyncio.Event()
 
     def is_closing(self) -> bool:
+        self.looks += 1
+        if self.looks >= 3:
+            self.looked_three_times.set()
         return self.closing
 
 
@@ -176,7 +181,8 @@ async def test_a_silent_follow_ends_once_its_client_has_gone() -> None:
     request = FakeRequest()
     chunks = while_connected(stream, request, poll=0.01)  # type: ignore[arg-type]
     reader = asyncio.create_task(anext(chunks, None))
-    await asyncio.sleep(0.05)
+    assert request.transport is not None
+    await asyncio.wait_for(request.transport.looked_three_times.wait(), 2)
     assert not reader.done()  # nothing to write and the client is still there
     request.transport = None
     assert await asyncio.wait_for(reader, 2) is None
