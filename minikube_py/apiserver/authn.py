@@ -17,6 +17,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from minikube_py.api.credentials import bearer_token
 from minikube_py.api.errors import ApiError
 from minikube_py.apiserver.requestinfo import INFO_KEY, RequestInfo
 from minikube_py.pki.tls import CertIdentity, peer_identity
@@ -95,14 +96,6 @@ class X509ClientCerts:
 
 
 # --- bearer tokens --------------------------------------------------------------------------
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header (None: no such header)."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
 
 class UnknownBearerToken:
     """After every token authenticator: a bearer token none of them knew is 401, never

@@ -16,8 +16,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from minikube_py.api.credentials import bearer_token
+from minikube_py.api.expiring import ExpiringCache
 from minikube_py.api.resources import NODES, PODS, SECRETS, SERVICEACCOUNTS, Resource
-from minikube_py.apiserver.authn import UserInfo, bearer_token, unauthorized
+from minikube_py.apiserver.authn import UserInfo, unauthorized
 from minikube_py.apiserver.satokens import LEEWAY, InvalidToken, Ref, TokenVerifier
 from minikube_py.apiserver.storage import parse_rfc3339
 from minikube_py.pki import jointoken
@@ -41,8 +43,8 @@ class ServiceAccountTokens:
         self._verifier = verifier
         self._read = read
         self._clock = clock
-        # sha256 of a token -> (until when, its user); failures are never cached.
-        self._cache: dict[bytes, tuple[float, UserInfo]] = {}
+        # sha256 of a token -> its user; failures are never cached.
+        self._cache: ExpiringCache[bytes, UserInfo] = ExpiringCache(MAX_CACHED)
 
     async def authenticate(self, request: web.Request) -> UserInfo | None:
         token = bearer_token(request.headers.get("Authorization"))
@@ -52,15 +54,13 @@ class ServiceAccountTokens:
         """The token's user; None if it is not one of ours; 401 if it is and does not hold."""
         key = hashlib.sha256(token.encode()).digest()
         now = self._clock()
-        cached = self._cache.get(key)
-        if cached is not None and now < cached[0]:
-            return cached[1]  # only tokens of ours are cached
+        cached = self._cache.get(key, now)
+        if cached is not None:
+            return cached  # only tokens of ours are cached
         if not self._verifier.is_ours(token):
             return None
         user, expires_at = await self._authenticate(token)
-        if len(self._cache) >= MAX_CACHED:
-            self._cache.clear()
-        self._cache[key] = (min(now + SUCCESS_TTL, expires_at + LEEWAY), user)
+        self._cache.put(key, user, min(now + SUCCESS_TTL, expires_at + LEEWAY))
         return user
 
     async def _authenticate(self, token: str) -> tuple[UserInfo, float]:

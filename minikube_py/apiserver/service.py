@@ -56,7 +56,6 @@ from minikube_py.apiserver.rest.read import ListResult
 from minikube_py.apiserver.satokens import (
     TokenIssuer,
     TokenVerifier,
-    VerifyingKey,
     new_signing_key,
 )
 from minikube_py.apiserver.storage import decode_kv, kv_json
@@ -105,7 +104,11 @@ class ApiService(InProcessClient):
         # key that lives as long as the service.
         self.token_issuer = token_issuer or TokenIssuer(new_signing_key(), clock=clock)
         self.token_audiences: tuple[str, ...] = (self.token_issuer.issuer,)
-        self._tokens = self._token_authenticators([self.token_issuer.public_key])
+        verifier = TokenVerifier([self.token_issuer.public_key], clock=clock,
+                                 audiences=self.token_audiences)
+        self._tokens: list[ServiceAccountTokens | BootstrapTokens] = [
+            ServiceAccountTokens(verifier, self.read_stored, clock),
+            BootstrapTokens(self.read_stored, clock)]
         self.kinds = builtin_kinds(self.allocations, self.token_issuer, self.token_audiences,
                                    reviewer=self)
         self.objects = ObjectStore(kv, clock)
@@ -180,19 +183,10 @@ class ApiService(InProcessClient):
         found = await self.objects.read(resource, namespace, name)
         return decode_kv(found) if found is not None else None
 
-    def token_authenticators(self, verifying_keys: list[VerifyingKey] | None = None,
-                             ) -> list[Authenticator]:
-        """Bearer-token authenticators for this service: ServiceAccount tokens (signed
-        with `verifying_keys`, by default this service's issuer's) and bootstrap tokens."""
-        if verifying_keys is None:
-            return [*self._tokens]  # the ones TokenReview asks too, with their cache
-        return [*self._token_authenticators(verifying_keys)]
-
-    def _token_authenticators(self, keys: list[VerifyingKey],
-                              ) -> list[ServiceAccountTokens | BootstrapTokens]:
-        verifier = TokenVerifier(keys, clock=self.clock, audiences=self.token_audiences)
-        return [ServiceAccountTokens(verifier, self.read_stored, self.clock),
-                BootstrapTokens(self.read_stored, self.clock)]
+    def token_authenticators(self) -> list[Authenticator]:
+        """Bearer-token authenticators for this service: ServiceAccount tokens signed by
+        its issuer, and bootstrap tokens; the ones TokenReview asks, with their cache."""
+        return [*self._tokens]
 
     async def review_token(self, token: str) -> tuple[UserInfo | None, str]:
         """What the bearer-token authenticators say of a token (TokenReview)."""

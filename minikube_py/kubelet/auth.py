@@ -23,7 +23,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from minikube_py.api.credentials import bearer_token
 from minikube_py.api.errors import ApiError
+from minikube_py.api.expiring import ExpiringCache
 from minikube_py.api.resources import SUBJECTACCESSREVIEWS, TOKENREVIEWS
 from minikube_py.client.interface import ApiClient
 from minikube_py.pki.cluster import KUBELET_CLIENT_USER
@@ -102,16 +104,16 @@ class SubjectAccessReviews:
         self.client = client
         self.trusted = frozenset(trusted)
         self.clock = clock
-        self._cache: dict[CacheKey, tuple[bool, float]] = {}
+        self._cache: ExpiringCache[CacheKey, bool] = ExpiringCache(MAX_CACHED)
 
     async def authorize(self, request: KubeletRequest) -> bool:
         if request.user.user in self.trusted:
             return True
         key = (request.user.user, request.user.groups, request.verb, request.subresource)
         now = self.clock()
-        cached = self._cache.get(key)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        cached = self._cache.get(key, now)
+        if cached is not None:
+            return cached
         try:
             review = await self.client.create(SUBJECTACCESSREVIEWS, access_review(request))
         except ApiError as e:
@@ -120,9 +122,7 @@ class SubjectAccessReviews:
                         request.user.user, request.verb, request.subresource, e.message)
             return False
         allowed = bool((review.get("status") or {}).get("allowed"))
-        if len(self._cache) >= MAX_CACHED:
-            self._cache.clear()
-        self._cache[key] = (allowed, now + (ALLOWED_TTL if allowed else DENIED_TTL))
+        self._cache.put(key, allowed, now + (ALLOWED_TTL if allowed else DENIED_TTL))
         return allowed
 
 
@@ -143,14 +143,14 @@ class TokenReviews:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.clock = clock
-        self._cache: dict[bytes, tuple[CertIdentity, float]] = {}
+        self._cache: ExpiringCache[bytes, CertIdentity] = ExpiringCache(MAX_CACHED)
 
     async def authenticate_token(self, token: str) -> CertIdentity | None:
         key = hashlib.sha256(token.encode()).digest()
         now = self.clock()
-        cached = self._cache.get(key)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        cached = self._cache.get(key, now)
+        if cached is not None:
+            return cached
         try:
             review = await self.client.create(TOKENREVIEWS, {
                 "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
@@ -164,18 +164,8 @@ class TokenReviews:
             return None
         identity = CertIdentity(str(user["username"]),
                                 tuple(str(g) for g in user.get("groups") or ()))
-        if len(self._cache) >= MAX_CACHED:
-            self._cache.clear()
-        self._cache[key] = (identity, now + TOKEN_TTL)
+        self._cache.put(key, identity, now + TOKEN_TTL)
         return identity
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header (None: no such header)."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
 
 
 def forbidden_text(request: KubeletRequest) -> str:

@@ -14,12 +14,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from minikube_py.api.credentials import bearer_token
 from minikube_py.api.errors import ApiError
 from minikube_py.apiserver.authn import (
     ANONYMOUS,
     UserInfo,
     anonymous_may_ask,
-    bearer_token,
     standard_authenticators,
     x509_user,
 )
