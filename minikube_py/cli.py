@@ -1,4 +1,4 @@
-"""The `minikube-py` command line: serve, image load, encryption, token, delete, version."""
+"""The `minikube-py` command line: serve, join, image load, encryption, token, delete, version."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ class FlagRefused(click.ClickException):
 # serve's parameter of each remembered setting (ClusterSettings field -> click name).
 SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr": "pod_cidr",
                   "cluster_cidr": "cluster_cidr", "service_cidr": "service_cidr",
-                  "api_host": "api_host", "api_port": "api_port", "kubelet_port": "kubelet_port"}
+                  "api_host": "api_host", "api_port": "api_port", "kubelet_port": "kubelet_port",
+                  "node_ip": "node_ip"}
 
 
 @main.command()
@@ -82,6 +83,13 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
 @click.option("--node-name", default="", help="Name of the local node [default: hostname].")
 @click.option("--kubelet-port", type=int, default=10250, show_default=True,
               help="Port of the kubelet's API (0: any free port).")
+@click.option("--node-ip", default="", metavar="IP",
+              help="The node's address, where other machines reach it and its kubelet "
+                   "(an address of this host) [default: the first of --pod-cidr, on the "
+                   "pod bridge: reachable from this machine only].")
+@click.option("--no-node", is_flag=True,
+              help="Run the control plane only: no containerd, kubelet or kube-proxy here "
+                   "(nodes join with `minikube-py join`).")
 @click.option("--pod-cidr", default=DEFAULT_POD_CIDR, show_default=True,
               help="This node's pod subnet; its first address is the node's address.")
 @click.option("--cluster-cidr", default=CLUSTER_CIDR, show_default=True,
@@ -113,7 +121,8 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
                    "anything; for measurements, never for a cluster others can reach).")
 @click.pass_context
 def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
-          containerd_socket: Path | None, node_name: str, kubelet_port: int, pod_cidr: str,
+          containerd_socket: Path | None, node_name: str, kubelet_port: int, node_ip: str,
+          no_node: bool, pod_cidr: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str,
           node_monitor_grace_period: float, simulated_nodes: int,
           tls_sans: tuple[str, ...], pod_security_default: str,
@@ -142,6 +151,11 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         raise FlagRefused(str(e)) from e
     except SettingsFileError as e:
         raise click.ClickException(str(e)) from e
+    if no_node and containerd_socket is not None:
+        raise FlagRefused("--no-node runs no kubelet: it takes no --containerd-socket")
+    if no_node and not settings.node_ip:
+        raise FlagRefused("--no-node needs --node-ip: the address joined nodes reach the "
+                          "API and cluster DNS at")
     try:
         sans = tuple(subject_alt_name(san) for san in tls_sans)
     except ValueError as e:
@@ -154,6 +168,7 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         data_dir=data_dir, api_host=settings.api_host, api_port=settings.api_port,
         containerd_socket=containerd_socket, node_name=settings.node_name,
         kubelet_port=settings.kubelet_port, pod_cidr=settings.pod_cidr,
+        node_address=settings.node_ip, run_node=not no_node,
         bridge_name=settings.bridge, service_cidr=settings.service_cidr,
         simulated_nodes=simulated_nodes, tls_sans=sans,
         controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr),
@@ -162,6 +177,45 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         authorization_mode=authorization_mode,
     )
     sys.exit(_run(serve_cluster(config)))
+
+
+@main.command()
+@click.argument("server", metavar="https://SERVER:PORT")
+@click.option("--token", envvar="MINIKUBE_PY_TOKEN", default=None,
+              help="The join token (K10<CA hash>::<id>.<secret>: the server's DATA/token or "
+                   "one from `minikube-py token create`); not needed once this machine has "
+                   "joined. Also read from $MINIKUBE_PY_TOKEN.")
+@data_dir_option
+@click.option("--node-name", default="", help="Name of this node [default: hostname].")
+@click.option("--node-ip", default="", metavar="IP",
+              help="This node's address, where the server and the other nodes reach it "
+                   "[default: the address this machine reaches the server from].")
+@click.option("--bridge", "bridge_name", default=DEFAULT_BRIDGE, show_default=True,
+              help="Name of the node's pod bridge.")
+@click.option("--kubelet-port", type=click.IntRange(1, 65535), default=10250,
+              show_default=True, help="Port of the kubelet's API.")
+def join(server: str, token: str | None, data_dir: Path, node_name: str, node_ip: str,
+         bridge_name: str, kubelet_port: int) -> None:
+    """Make this machine a node of the cluster at SERVER, and run it until Ctrl-C.
+
+    It runs its own containerd, the kubelet and kube-proxy, and routes to the other nodes'
+    pods. The first join needs the token; the node then keeps its own certificate in the
+    data dir (and DATA/kubeconfig with it), so a restart needs none."""
+    from minikube_py.clustersettings import check_setting
+    from minikube_py.joinagent import JoinConfig
+    from minikube_py.joinagent import join as run_agent
+
+    try:
+        for name, value in (("node_name", node_name), ("bridge", bridge_name),
+                            ("node_ip", node_ip)):
+            if value:
+                check_setting(name, value)
+    except FlagError as e:
+        raise FlagRefused(str(e)) from e
+    config = JoinConfig(server=server, data_dir=data_dir.expanduser().absolute(), token=token,
+                        node_name=node_name, node_ip=node_ip, bridge_name=bridge_name,
+                        kubelet_port=kubelet_port)
+    sys.exit(_run(run_agent(config)))
 
 
 @main.group()

@@ -69,6 +69,9 @@ class ClusterSettings:
     api_host: str = "127.0.0.1"
     api_port: int = 6443
     kubelet_port: int = 10250
+    # The node's address (its InternalIP, where other nodes and the API reach it); "": the
+    # first address of its pod range, on its bridge (a cluster of one machine).
+    node_ip: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("api_host", "--api-host", "apiHost", False, "API address"),
     Setting("api_port", "--api-port", "apiPort", False, "API port"),
     Setting("kubelet_port", "--kubelet-port", "kubeletPort", False, "kubelet port"),
+    Setting("node_ip", "--node-ip", "nodeIP", False, "node address"),
 )
+# Settings a cluster.json written before them may lack: their default then.
+OPTIONAL_KEYS = frozenset({"node_ip"})
 BY_NAME = {s.name: s for s in SETTINGS}
 assert {s.name for s in SETTINGS} == {f.name for f in fields(ClusterSettings)}
 
@@ -168,6 +174,22 @@ def _host(value: Any) -> str:
     return host
 
 
+def _node_ip(value: Any) -> str:
+    text = _string(value)
+    if not text:
+        return ""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise _Invalid(f"{value!r} is not an IP address") from None
+    if not isinstance(address, ipaddress.IPv4Address):
+        raise _Invalid(f"{value} is not an IPv4 address (the pod network is IPv4 only)")
+    if address.is_unspecified or any(address in net for net in UNUSABLE_RANGES):
+        raise _Invalid(f"{value} cannot be a node's address (loopback, link-local, multicast "
+                       "and reserved addresses cannot)")
+    return str(address)
+
+
 def _network(value: Any) -> ipaddress.IPv4Network:
     try:
         net = ipaddress.ip_network(_string(value))
@@ -203,6 +225,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "api_host": _host,
     "api_port": _port(1),
     "kubelet_port": _port(0),
+    "node_ip": _node_ip,
 }
 assert set(_CHECKS) == set(BY_NAME)
 
@@ -233,7 +256,14 @@ def check_relations(settings: ClusterSettings, *, node_mask_size: int = 24) -> N
         raise FlagError("--service-cidr", f"--service-cidr {settings.service_cidr} overlaps the "
                                           f"cluster's pod range {settings.cluster_cidr} "
                                           "(--cluster-cidr)")
-    node_ip = str(next(pods.hosts()))
+    if settings.node_ip:
+        address = ipaddress.IPv4Address(settings.node_ip)
+        for net, flag in ((cluster, "--cluster-cidr"), (services, "--service-cidr")):
+            if address in net:
+                raise FlagError("--node-ip", f"--node-ip {address} is inside {net} ({flag}): a "
+                                             "node's address must be outside the pod and "
+                                             "service ranges")
+    node_ip = settings.node_ip or str(next(pods.hosts()))
     if settings.kubelet_port == settings.api_port and settings.api_host in (
             *WILDCARD_HOSTS, node_ip):
         raise FlagError("--kubelet-port", f"--kubelet-port {settings.kubelet_port} is the API's "
@@ -310,7 +340,8 @@ def settings_from_json(doc: Any, source: Path) -> Remembered:
     if not isinstance(raw, dict) or not isinstance(host, dict):
         raise SettingsFileError(f"{source}: 'settings' and 'host' must be objects")
     try:
-        settings = {s.name: check_setting(s.name, raw[s.key]) for s in SETTINGS}
+        settings = {s.name: check_setting(s.name, raw[s.key]) for s in SETTINGS
+                    if s.key in raw or s.name not in OPTIONAL_KEYS}
         claim = HostClaim(owner=_str(host["owner"]), iptables_prefix=_str(host["iptablesPrefix"]),
                           masquerade_mark=int(_str(host["masqueradeMark"]), 16),
                           route_metric=int(host["routeMetric"]))

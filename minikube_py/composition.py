@@ -4,19 +4,15 @@ them under one supervisor with a readiness chain (store -> API server -> runtime
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import os
 import secrets
 import signal
 import ssl
-import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TextIO
 
 from aiohttp import web
 
@@ -41,6 +37,7 @@ from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
+from minikube_py.clusterconfig import publish as publish_cluster_network
 from minikube_py.clustersettings import WILDCARD_HOSTS, save_remembered
 from minikube_py.config import ServeConfig
 from minikube_py.control import ControlServer, control_socket
@@ -50,7 +47,14 @@ from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.dns.server import ClusterDns
 from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
 from minikube_py.hostclaim import ClaimRefused
-from minikube_py.hostnetwork import claim_host_network, proxy_settings, set_up_host_network
+from minikube_py.hostnetwork import (
+    NodeAddressMissing,
+    claim_host_network,
+    find_node_network,
+    pod_routes,
+    proxy_settings,
+    set_up_host_network,
+)
 from minikube_py.kubeconfig import KubeconfigCredentials, write_kubeconfig
 from minikube_py.kubelet.auth import SubjectAccessReviews, TokenReviews
 from minikube_py.kubelet.config import KubeletConfig
@@ -73,11 +77,12 @@ from minikube_py.proxy.proxier import KubeProxy
 from minikube_py.runtime.containerd import (
     ContainerdConfig,
     ContainerdProcess,
-    ContainerdStartError,
 )
 from minikube_py.runtime.images import ensure_builtin_images
+from minikube_py.runtime.noderoute_controller import NodeRouteController
 from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
+from minikube_py.startup import Progress, StartupError, starting, until_ready
 from minikube_py.store.node import RaftStore
 from minikube_py.store.types import StoreError
 from minikube_py.store.wal import WalCorruptError
@@ -85,23 +90,6 @@ from minikube_py.supervisor import Supervisor, TaskFailed
 from minikube_py.token_commands import ensure_join_token
 
 log = logging.getLogger("minikube_py")
-
-
-class StartupError(Exception):
-    """The cluster could not start; the message says which part and why."""
-
-
-@dataclass
-class Progress:
-    """What `serve` tells a person while it starts: one line per step, with timings."""
-
-    out: TextIO = field(default_factory=lambda: sys.stderr)
-    clock: Callable[[], float] = time.monotonic
-    started: float = field(default_factory=time.monotonic)
-
-    def step(self, message: str) -> None:
-        elapsed = (self.clock() - self.started) * 1000
-        print(f"[{elapsed:7.0f} ms] {message}", file=self.out, flush=True)
 
 
 @dataclass
@@ -114,6 +102,7 @@ class Cluster:
     supervisor: Supervisor
     kubelet: Kubelet | None = None
     ready_seconds: float = 0.0
+    join_token: str = ""
 
 
 async def start_cluster(config: ServeConfig, progress: Progress) -> Cluster:
@@ -140,9 +129,11 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         lock.release()
 
     sup.on_stop("data-dir-lock", unlock)
-    own_network = config.containerd_socket is None
+    # A cluster shapes the host network unless it uses a foreign containerd (whose pod network
+    # is not ours); without a node (--no-node) it keeps only routes, no bridge.
+    own_network = config.containerd_socket is None and config.run_node
     try:
-        async with _step("the pod bridge"):
+        async with starting("the pod bridge"):
             claim = await claim_host_network(config.cluster, config.data_dir,
                                              own_network=own_network)
     except ClaimRefused as e:
@@ -150,7 +141,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     progress.step(f"minikube-py {__version__}: starting a cluster in {config.data_dir}")
 
     pki = config.pki
-    async with _step("the cluster's certificates"):
+    async with starting("the cluster's certificates"):
         made = await asyncio.to_thread(ensure_cluster_pki, pki, cluster_certificates(config),
                                        datetime.now(UTC))
     _report_certificates(progress, pki, made)
@@ -185,7 +176,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     await api.start()
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())
-    app = build_app(api, authenticators=standard_authenticators(api.token_authenticators()))
+    ca_pem = await asyncio.to_thread(pki.ca.cert.read_bytes)
+    app = build_app(api, authenticators=standard_authenticators(api.token_authenticators()),
+                    ca_pem=ca_pem)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,
                            logger=ProtocolErrorLog(logging.getLogger("minikube_py.apiserver")))
     await runner.setup()
@@ -199,9 +192,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     save_remembered(config.data_dir, config.cluster, claim)
     progress.step(f"API server listening on {config.api_url}")
     try:
-        ca_pem = await asyncio.to_thread(pki.ca.cert.read_bytes)
         progress.step(await ensure_join_token(api, config.token_path, ca_pem, now=time.time(),
                                               randbelow=secrets.randbelow))
+        join_token = (await asyncio.to_thread(config.token_path.read_text)).strip()
     except (ApiError, OSError) as e:
         raise StartupError(f"the join token ({config.token_path}): {e}") from e
     control = ControlServer(control_socket(config.data_dir), control_commands(encryption),
@@ -213,42 +206,55 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     else:
         sup.on_stop("control-socket", control.stop)
 
+    node_network = ""
+    if config.node_address:
+        async with starting("reading this machine's addresses"):
+            try:
+                node_network = await find_node_network(config.node_address)
+            except NodeAddressMissing as e:
+                raise StartupError(str(e)) from e
     socket_path = config.containerd_socket
-    if socket_path is None:
+    node_ip = config.node_ip
+    if not config.run_node:
+        progress.step("no local node (--no-node): nodes join with `minikube-py join`")
+    elif socket_path is None:
         containerd = ContainerdProcess(ContainerdConfig(
             data_dir=config.data_dir, bridge_name=config.bridge_name, pod_subnet=config.pod_cidr,
-            pod_routes=(config.controllers.cluster_cidr, config.service_cidr),
+            pod_routes=pod_routes(config.controllers.cluster_cidr, config.service_cidr,
+                                  node_network),
         ))
-        async with _step("the pod bridge"):
-            node_ip = await set_up_host_network(config.cluster, claim, config.data_dir)
-        async with _step("containerd"):
+        async with starting("the pod bridge"):
+            await set_up_host_network(config.cluster, claim, config.data_dir)
+        async with starting("containerd"):
             await containerd.start()
         sup.on_stop("containerd", containerd.stop)
         sup.start("containerd", containerd.wait_exit())
         socket_path = containerd.socket
         progress.step(f"containerd {containerd.version} ready (socket {socket_path})")
     else:
-        # Its pod network is not ours to shape: reach the node on loopback.
-        node_ip = "127.0.0.1"
         progress.step(f"using containerd at {socket_path}")
     # Pods reach the API at the node's address (the `kubernetes` Service leads there); with
     # a foreign containerd they cannot reach this node at all, so the Service leads nowhere.
-    api_address = node_ip if own_network else None
+    pods_reach_us = config.containerd_socket is None
+    api_address = node_ip if pods_reach_us else None
     if api_address is not None and config.api_host not in (*WILDCARD_HOSTS, api_address):
         await _listen(runner, api_address, config.api_port, tls)
         progress.step(f"API server also listening on https://{api_address}:{config.api_port} "
                       f"for pods")
     sup.start("kubernetes-service", api.kubernetes_service_reconciler(
         api_address, config.api_port).run())
-    async with _step("the built-in images"):
-        imported = await ensure_builtin_images(socket_path)
-    if imported:
-        progress.step(f"imported built-in images: {', '.join(imported)}")
+    try:
+        await publish_cluster_network(api, config.cluster_network)
+    except ApiError as e:
+        raise StartupError(f"publishing the cluster's network for joining machines: {e}") from e
+    if socket_path is not None:
+        async with starting("the built-in images"):
+            imported = await ensure_builtin_images(socket_path)
+        if imported:
+            progress.step(f"imported built-in images: {', '.join(imported)}")
 
     # Renew leases well within the grace period the node controller allows (kube: 10s / 40s).
-    renew_every = min(10.0, config.controllers.node_monitor_grace_period / 4)
-    cri = CriClient(socket_path)
-    sup.on_stop("cri", cri.close)
+    renew_every = config.cluster_network.lease_renew_interval
     # Each component acts as its own identity, with informers of its own (as separate
     # processes of kube would): what it may do is what the authorizers allow that identity.
     factories: list[tuple[str, InformerFactory]] = []
@@ -262,35 +268,49 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     scheduler_client, scheduler_informers = acting_as(KUBE_SCHEDULER, "scheduler")
     scheduler = Scheduler(scheduler_client, scheduler_informers,
                           EventRecorder(scheduler_client, "default-scheduler"))
-    serving = pki.kubelet(config.node)
-    node_client = api.as_user(node_user(config.node))
-    kubelet = Kubelet(node_client, cri, KubeletConfig(
-        node_name=config.node, data_dir=config.data_dir, node_ip=node_ip,
-        tls_cert_file=serving.cert, tls_private_key_file=serving.key,
-        client_ca_file=pki.ca.cert, pod_cidr=config.pod_cidr, server_host=node_ip, server_port=config.kubelet_port,
-        cluster_dns=(config.cluster_dns,) if own_network else (),
-        lease_renew_interval=renew_every,
-    ), authorizer=SubjectAccessReviews(node_client), tokens=TokenReviews(node_client))
     root_ca = await asyncio.to_thread(pki.ca.cert.read_text)
     controllers = build_controllers(
         ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),
         config.controllers, root_ca=root_ca,
         signing_ca=await asyncio.to_thread(load_signing_ca, pki))
-    proxy_client, proxy_informers = acting_as(KUBE_PROXY, "kube-proxy")
-    proxy = KubeProxy(proxy_client, proxy_informers, node_name=config.node, node_ips=(node_ip,),
-                      pod_bridge=config.bridge_name,
-                      settings=proxy_settings(config.cluster, claim))
     # Pods reach DNS through kube-proxy's DNAT of the DNS service IP to the node; with a
     # foreign containerd the node is 127.0.0.1, which pods cannot reach, so no DNS then.
     dns = ClusterDns(*acting_as(KUBE_DNS, "cluster-dns"), listen_host=node_ip, port=53,
-                     node_name=config.node, service_ip=config.cluster_dns,
-                     register=own_network)
+                     node_name=config.node if config.run_node else "",
+                     service_ip=config.cluster_dns, register=pods_reach_us)
     sup.start("scheduler", scheduler.run())
     for name, run in controllers:
         sup.start(name, run())
-    sup.start("kube-proxy", proxy.run())
     sup.start("cluster-dns", dns.run())
-    sup.start("kubelet", kubelet.run())
+    if pods_reach_us:
+        # This machine routes to every other node's pods (host-gw), node or not: pods of
+        # other nodes reach the API and DNS here.
+        routes_client, routes_informers = acting_as(KUBE_PROXY, "node-routes")
+        node_routes = NodeRouteController(routes_client, routes_informers,
+                                          node_name=config.node if config.run_node else "",
+                                          cluster_cidr=config.controllers.cluster_cidr,
+                                          metric_base=claim.route_metric)
+        sup.start("node-routes", node_routes.run())
+    kubelet: Kubelet | None = None
+    if socket_path is not None:
+        cri = CriClient(socket_path)
+        sup.on_stop("cri", cri.close)
+        serving = pki.kubelet(config.node)
+        node_client = api.as_user(node_user(config.node))
+        kubelet = Kubelet(node_client, cri, KubeletConfig(
+            node_name=config.node, data_dir=config.data_dir, node_ip=node_ip,
+            tls_cert_file=serving.cert, tls_private_key_file=serving.key,
+            client_ca_file=pki.ca.cert, pod_cidr=config.pod_cidr, server_host=node_ip,
+            server_port=config.kubelet_port,
+            cluster_dns=(config.cluster_dns,) if pods_reach_us else (),
+            lease_renew_interval=renew_every,
+        ), authorizer=SubjectAccessReviews(node_client), tokens=TokenReviews(node_client))
+        proxy_client, proxy_informers = acting_as(KUBE_PROXY, "kube-proxy")
+        proxy = KubeProxy(proxy_client, proxy_informers, node_name=config.node,
+                          node_ips=(node_ip,), pod_bridge=config.bridge_name,
+                          settings=proxy_settings(config.cluster, claim))
+        sup.start("kube-proxy", proxy.run())
+        sup.start("kubelet", kubelet.run())
     if config.simulated_nodes:
         # A scale-test tool standing in for many kubelets at once: the loopback identity.
         sim_informers = InformerFactory(api)
@@ -301,13 +321,17 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     for name, factory in factories:
         sup.start(f"informers:{name}", factory.run())
     if config.simulated_nodes:
-        await _until_ready(sup, simulated.ready, "the simulated nodes")
+        await until_ready(sup, simulated.ready, "the simulated nodes")
         progress.step(f"{config.simulated_nodes} simulated nodes registered")
-    await _until_ready(sup, kubelet.ready, "the node")
-    await _until_ready(sup, dns.ready, "cluster DNS")
+    if kubelet is not None:
+        await until_ready(sup, kubelet.ready, "the node")
+    await until_ready(sup, dns.ready, "cluster DNS")
     ready = progress.clock() - progress.started
-    progress.step(f"node {config.node} is Ready ({node_ip})")
-    return Cluster(config, store, api, sup, kubelet, ready)
+    if kubelet is not None:
+        progress.step(f"node {config.node} is Ready ({node_ip})")
+    else:
+        progress.step(f"control plane ready (cluster DNS on {node_ip})")
+    return Cluster(config, store, api, sup, kubelet, ready, join_token)
 
 
 async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLContext) -> None:
@@ -338,34 +362,20 @@ def _report_certificates(progress: Progress, pki: PkiLayout, made: list[str]) ->
         progress.step(line)
 
 
-@contextlib.asynccontextmanager
-async def _step(what: str) -> AsyncIterator[None]:
-    """Turn a failure of an outside part (a missing binary, no permission, containerd
-    refusing to start) into a StartupError that names the part, instead of a traceback."""
-    try:
-        yield
-    except (OSError, RuntimeError, ContainerdStartError) as e:
-        hint = " (serve needs root)" if isinstance(e, PermissionError) else ""
-        raise StartupError(f"{what} failed: {e}{hint}") from e
-
-
-async def _until_ready(sup: Supervisor, ready: asyncio.Event, what: str) -> None:
-    """Wait for `ready`, unless a component dies first."""
-    never = asyncio.Event()
-    waiter = asyncio.create_task(ready.wait())
-    failed = asyncio.create_task(sup.wait(never))
-    done, _ = await asyncio.wait([waiter, failed], return_when=asyncio.FIRST_COMPLETED)
-    for t in (waiter, failed):
-        t.cancel()
-    if failed in done and not failed.cancelled() and failed.result() is not None:
-        raise StartupError(f"{what} did not become ready: {failed.result()}")
-
-
-def join_hint(config: ServeConfig) -> str:
-    """What there is to join another machine with, and that `join` itself is not here yet
-    (one line, until it is)."""
-    return (f"  The token for joining other machines is in {config.token_path} "
-            "(`minikube-py join` comes in a later version).\n")
+def join_hint(config: ServeConfig, token: str) -> str:
+    """How to make another machine a node of this cluster: the command, with the token, as
+    kubeadm init prints it, when other machines can reach the API (--node-ip, or an
+    --api-host of theirs); else what to start serve with."""
+    host = config.node_address or (
+        config.api_host if config.api_host not in (*WILDCARD_HOSTS, "127.0.0.1", "::1",
+                                                   "localhost") else "")
+    if not host:
+        return (f"  To join other machines, start serve with --node-ip IP (this machine's "
+                f"address on their network); the token is in {config.token_path}.\n")
+    return (f"  To join another machine as a node, run there (as root):\n\n"
+            f"    minikube-py join https://{host}:{config.api_port} --token {token}\n\n"
+            f"  (the token is kept in {config.token_path}; `minikube-py token create` makes "
+            "more)\n")
 
 
 def settle_garbage_collector() -> None:
@@ -395,7 +405,7 @@ async def serve(config: ServeConfig, progress: Progress | None = None) -> int:
     progress.step(f"cluster ready in {cluster.ready_seconds:.2f} s. To use it:")
     print(f"\n    export KUBECONFIG={config.kubeconfig_path}\n    kubectl get nodes\n",
           file=progress.out, flush=True)
-    print(join_hint(config), file=progress.out, flush=True)
+    print(join_hint(config, cluster.join_token), file=progress.out, flush=True)
     why: TaskFailed | None = await cluster.supervisor.wait(stop)
     if why is None:
         progress.step("stopping (signal received)")

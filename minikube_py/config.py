@@ -8,6 +8,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minikube_py.api.clusternetwork import ClusterNetwork
 from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 from minikube_py.clustersettings import (
     DEFAULT_BRIDGE,
@@ -41,6 +42,12 @@ class ServeConfig:
     bridge_name: str = DEFAULT_BRIDGE
     service_cidr: str = SERVICE_CIDR
     kubelet_port: int = 10250
+    # The node's address (--node-ip): where other machines reach this node; "": the first
+    # address of its pod range, on its bridge (reachable only from this machine).
+    node_address: str = ""
+    # A control plane without a local node (k3s's --disable-agent): no containerd, kubelet
+    # or kube-proxy here; cluster DNS and the routes to the nodes' pods stay.
+    run_node: bool = True
     # kwok-like nodes without containers, for scale tests (see minikube_py/simnode).
     simulated_nodes: int = 0
     # More names and addresses the API server's certificate holds (--tls-san).
@@ -63,21 +70,32 @@ class ServeConfig:
         return ClusterSettings(
             node_name=self.node, bridge=self.bridge_name, pod_cidr=self.pod_cidr,
             cluster_cidr=self.controllers.cluster_cidr, service_cidr=self.service_cidr,
-            api_host=self.api_host, api_port=self.api_port, kubelet_port=self.kubelet_port)
+            api_host=self.api_host, api_port=self.api_port, kubelet_port=self.kubelet_port,
+            node_ip=self.node_address)
 
     @property
     def cluster_dns(self) -> str:
         """The cluster DNS service IP: the 10th address of the service range, as kubeadm
         and kind do (10.96.0.10 by default)."""
-        return str(ipaddress.ip_network(self.service_cidr)[10])
+        return self.cluster_network.cluster_dns
 
     @property
     def node_ip(self) -> str:
-        """The node's address: the first of its pod subnet, on the bridge serve makes; with
-        a foreign containerd (whose pod network is not ours) the node is on loopback."""
+        """The node's address: --node-ip, else the first of its pod subnet, on the bridge
+        serve makes; with a foreign containerd (whose pod network is not ours) the node is on
+        loopback."""
+        if self.node_address:
+            return self.node_address
         if self.containerd_socket is not None:
             return "127.0.0.1"
         return str(next(ipaddress.ip_network(self.pod_cidr).hosts()))
+
+    @property
+    def cluster_network(self) -> ClusterNetwork:
+        """What joining machines are told of the cluster's ranges."""
+        return ClusterNetwork(
+            cluster_cidr=self.controllers.cluster_cidr, service_cidr=self.service_cidr,
+            node_monitor_grace_period=self.controllers.node_monitor_grace_period)
 
     @property
     def kubeconfig_path(self) -> Path:

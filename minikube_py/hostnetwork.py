@@ -4,6 +4,7 @@ Decisions: hostclaim.py; what is marked how: runtime/hostnet.py."""
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from pathlib import Path
 
@@ -26,7 +27,36 @@ from minikube_py.runtime.bridge import (
     read_host_state,
     replace_routes,
 )
-from minikube_py.runtime.hostnet import cluster_routes, owned_routes, owner_alias
+from minikube_py.runtime.hostnet import HostState, cluster_routes, owned_routes, owner_alias
+
+
+class NodeAddressMissing(Exception):
+    """--node-ip names no address of this machine; the message lists the ones it has."""
+
+
+def node_network(host: HostState, address: str) -> str:
+    """The subnet of the interface holding `address` (the node's LAN, where the other nodes
+    are: pods are given a route to it); NodeAddressMissing if no interface holds it."""
+    for link in host.links:
+        for iface in link.addresses:
+            found = ipaddress.IPv4Interface(iface)
+            if str(found.ip) == address:
+                return str(found.network)
+    have = sorted({iface.split("/")[0] for link in host.links for iface in link.addresses
+                   if not iface.startswith("127.")})
+    raise NodeAddressMissing(f"--node-ip {address} is not an address of this machine "
+                             f"(it has {', '.join(have) or 'none but loopback'})")
+
+
+async def find_node_network(address: str) -> str:
+    return node_network(await read_host_state(), address)
+
+
+def pod_routes(cluster_cidr: str, service_cidr: str, node_network: str = "") -> tuple[str, ...]:
+    """Where pods are routed through their node: the cluster's pods and services and, on a
+    cluster of several machines, the nodes' own network (NodePorts, other nodes' kubelets).
+    Never a default route: nothing a pod sends may leave for elsewhere."""
+    return (cluster_cidr, service_cidr, *((node_network,) if node_network else ()))
 
 
 async def claim_host_network(settings: ClusterSettings, data_dir: Path, *, own_network: bool,

@@ -38,6 +38,8 @@ from minikube_py.store.types import StoreError
 log = logging.getLogger(__name__)
 
 MAX_BODY = 3 * 1024 * 1024  # kube-apiserver's request body limit
+# k3s's unauthenticated path of the cluster CA (its agents and `k3s token` hashes use it).
+CA_CERTS_PATH = "/cacerts"
 _DISCOVERY_PROFILE = "g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList"
 
 
@@ -47,6 +49,9 @@ class ApiServer:
 
     service: ApiService
     authenticators: list[Authenticator] = field(default_factory=lambda: [AllowAll()])
+    # The cluster CA certificate (PEM), served to anyone at CA_CERTS_PATH: a joining machine
+    # fetches it before it trusts the server, and checks it against its token's hash.
+    ca_pem: bytes | None = None
     discovery: Discovery = field(init=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +104,10 @@ async def request_stages(request: web.Request, handler: Handler) -> web.StreamRe
     handler runs. A path that names nothing is 404 only for a client that authenticated:
     others learn nothing of what the server serves (401)."""
     server = request.app[SERVER_KEY]
+    if request.path == CA_CERTS_PATH and server.ca_pem is not None and \
+            request.method in ("GET", "HEAD"):
+        # Public by design: it is what the client checks its token's CA hash against.
+        return web.Response(body=server.ca_pem, content_type="text/plain")
     info = request_info(request.method, request.path, request.query, server.service.kinds)
     if info is not None:
         request[INFO_KEY] = info  # the anonymous authenticator reads it
@@ -199,13 +208,13 @@ async def _pod_stream(request: web.Request) -> web.StreamResponse:
     return await serve_pod_stream(request, request.app[SERVER_KEY].service)
 
 
-def build_app(service: ApiService, *,
-              authenticators: list[Authenticator] | None = None) -> web.Application:
+def build_app(service: ApiService, *, authenticators: list[Authenticator] | None = None,
+              ca_pem: bytes | None = None) -> web.Application:
     """The API server's aiohttp application; where and how it listens is the caller's choice
     (`serve`: HTTPS, with `standard_authenticators()`; without authenticators, everyone is
     the cluster admin, for tests on loopback). Authorization is the service's (the same for
     HTTP and in-process clients)."""
-    server = ApiServer(service)
+    server = ApiServer(service, ca_pem=ca_pem)
     if authenticators is not None:
         server.authenticators = authenticators
     app = web.Application(client_max_size=MAX_BODY, middlewares=[status_errors, request_stages])

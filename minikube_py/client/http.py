@@ -78,20 +78,32 @@ class HttpClient:
         if body is not None:
             headers["Content-Type"] = content_type
             data = json.dumps(body).encode()
-        async with self._http().request(method, self._base + path, params=params or None,
-                                        data=data, headers=headers) as resp:
-            payload = await resp.read()
-            try:
-                decoded = json.loads(payload) if payload else {}
-            except ValueError:
-                decoded = None
-            if resp.status >= 400:
-                if isinstance(decoded, dict) and decoded.get("kind") == "Status":
-                    raise ApiError.from_status(decoded)
-                raise ApiError(resp.status, "Unknown", payload.decode(errors="replace")[:500])
-            if not isinstance(decoded, dict):
-                raise ApiError(500, "InternalError", f"{method} {path}: answer is not JSON")
-            return decoded
+        try:
+            async with self._http().request(method, self._base + path, params=params or None,
+                                            data=data, headers=headers) as resp:
+                payload = await resp.read()
+                status = resp.status
+        except aiohttp.ClientError as e:
+            raise self._unreachable(e) from e
+        try:
+            decoded = json.loads(payload) if payload else {}
+        except ValueError:
+            decoded = None
+        if status >= 400:
+            if isinstance(decoded, dict) and decoded.get("kind") == "Status":
+                raise ApiError.from_status(decoded)
+            raise ApiError(status, "Unknown", payload.decode(errors="replace")[:500])
+        if not isinstance(decoded, dict):
+            raise ApiError(500, "InternalError", f"{method} {path}: answer is not JSON")
+        return decoded
+
+    def _unreachable(self, e: aiohttp.ClientError) -> ApiError:
+        """The server did not answer (refused, reset, gone mid-answer): a 503 Status, as a
+        server that is not there yet says, so that every caller retries it as it retries a
+        server that is busy; the message says what happened."""
+        return ApiError(503, "ServiceUnavailable",
+                        f"the API server at {self._base} did not answer: "
+                        f"{type(e).__name__}: {e}")
 
     async def create(self, resource: Resource, body: dict[str, Any], *,
                      namespace: str | None = None, name: str | None = None,
@@ -149,6 +161,13 @@ class HttpClient:
                         allowWatchBookmarks="true" if allow_bookmarks else "",
                         timeoutSeconds=str(timeout_seconds) if timeout_seconds else "")
         url = self._base + resource_path(resource, namespace)
+        try:
+            async for event in self._watch(url, params):
+                yield event
+        except aiohttp.ClientError as e:
+            raise self._unreachable(e) from e
+
+    async def _watch(self, url: str, params: dict[str, str]) -> AsyncIterator[WatchEvent]:
         async with self._http().get(url, params=params, headers=self._headers) as resp:
             if resp.status >= 400:
                 raw = await resp.read()

@@ -81,6 +81,9 @@ class KubeletServer:
         self.log_streams = 0  # log responses being streamed now
         self._stopping = False
         self._runner: web.AppRunner | None = None
+        # Made before start, so that a serving certificate renewed later is loaded into the
+        # context every new connection is made with (`reload_serving`).
+        self.tls = server_context(serving, client_ca)
         app = web.Application(middlewares=[auth_middleware(
             node_name, authorizer or AllowUsers(), tokens)])
         app.on_shutdown.append(self._end_log_streams)
@@ -89,12 +92,15 @@ class KubeletServer:
         KubeletStreaming(cri_client).register(app)
         self.app = app
 
+    def reload_serving(self, pair: KeyPair) -> None:
+        """A renewed serving certificate: connections from now on are served with it."""
+        self.tls.load_cert_chain(str(pair.cert), str(pair.key))
+
     async def start(self) -> int:
         """Binds and returns the port actually listened on."""
-        tls = server_context(self.serving, self.client_ca)
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=tls)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.tls)
         await site.start()
         server = site._server
         assert server is not None

@@ -31,6 +31,13 @@ def serve(data_dir: Path, *args: str) -> tuple[int, str]:
     (("--kubelet-port", "-2"), "--kubelet-port"),
     (("--tls-san", "not a name!"), "--tls-san"),
     (("--tls-san", "a..b"), "--tls-san"),
+    (("--node-ip", "not-an-ip"), "--node-ip"),
+    (("--node-ip", "127.0.0.1"), "--node-ip"),
+    (("--node-ip", "10.244.9.9"), "--node-ip"),  # inside the cluster's pod range
+    (("--node-ip", "fd00::1"), "--node-ip"),
+    (("--no-node",), "--node-ip"),
+    (("--no-node", "--node-ip", "10.200.0.1", "--containerd-socket", "/x.sock"),
+     "--containerd-socket"),
 ])
 def test_a_bad_flag_is_one_line_naming_it_and_nothing_is_created(
         tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
@@ -58,3 +65,16 @@ def test_an_unreadable_settings_file_is_reported_plainly(tmp_path: Path) -> None
     assert code == 1
     assert output.startswith(f"Error: {tmp_path / SETTINGS_FILE}: not JSON")
     assert "Traceback" not in output
+
+
+def test_a_settings_file_from_before_node_ip_loads_with_the_bridge_address(
+        tmp_path: Path) -> None:
+    import json
+
+    from minikube_py.clustersettings import load_remembered
+
+    save_remembered(tmp_path, ClusterSettings(node_name="n1"), CLAIM)
+    doc = json.loads((tmp_path / SETTINGS_FILE).read_text())
+    del doc["settings"]["nodeIP"]
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(doc))
+    assert "node_ip" not in load_remembered(tmp_path).settings

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from minikube_py.api.clusternetwork import CONFIG_MAP as CLUSTER_CONFIG_MAP
 from minikube_py.apiserver.rbac.rules import PolicyRule
 
 Obj = dict[str, Any]
@@ -327,12 +328,21 @@ def cluster_role_bindings() -> list[Obj]:
         _binding("ClusterRoleBinding",
                  "system:minikube-py:node-autoapprove-certificate-rotation", "ClusterRole",
                  CSR_SELFNODECLIENT, [_subject("Group", "system:nodes")]),
+        # A joined machine's agent runs kube-proxy and the node route controller with the
+        # node's own credentials (k3s's agent has a kube-proxy certificate from its server
+        # instead): nodes may read what kube-proxy reads (Services, EndpointSlices, Nodes).
+        _binding("ClusterRoleBinding", "system:minikube-py:node-proxier", "ClusterRole",
+                 "system:node-proxier", [_subject("Group", "system:nodes")]),
     ]
 
 
 # minikube-py's cluster DNS publishes its own Service and EndpointSlice in kube-system (kube
 # runs CoreDNS from a manifest instead): a Role there for exactly that.
 DNS_REGISTRATION = "system:minikube-py:cluster-dns-registration"
+# A joining machine reads the cluster's ranges from this ConfigMap (minikube_py/clusterconfig.py)
+# with its bootstrap token, and again as a node: kubeadm's nodes-kubeadm-config Role for its
+# kubeadm-config ConfigMap.
+CLUSTER_CONFIG_READER = "system:minikube-py:nodes-cluster-config"
 
 
 def namespace_roles() -> list[Obj]:
@@ -341,9 +351,15 @@ def namespace_roles() -> list[Obj]:
              "rules": [r.to_json() for r in (
                  rule("create", CORE, "services"),
                  rule(("get", "update"), CORE, "services", ("kube-dns",)),
-                 rule(("get", "create", "update"), DISCOVERY, "endpointslices"))]}]
+                 rule(("get", "create", "update"), DISCOVERY, "endpointslices"))]},
+            {"apiVersion": f"{RBAC_GROUP}/v1", "kind": "Role",
+             "metadata": _meta(CLUSTER_CONFIG_READER, namespace="kube-system"),
+             "rules": [rule("get", CORE, "configmaps", (CLUSTER_CONFIG_MAP,)).to_json()]}]
 
 
 def namespace_role_bindings() -> list[Obj]:
     return [_binding("RoleBinding", DNS_REGISTRATION, "Role", DNS_REGISTRATION,
-                     [_subject("ServiceAccount", "kube-dns", "kube-system")], "kube-system")]
+                     [_subject("ServiceAccount", "kube-dns", "kube-system")], "kube-system"),
+            _binding("RoleBinding", CLUSTER_CONFIG_READER, "Role", CLUSTER_CONFIG_READER,
+                     [_subject("Group", BOOTSTRAPPERS), _subject("Group", "system:nodes")],
+                     "kube-system")]

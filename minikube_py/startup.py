@@ -1,0 +1,57 @@
+"""What `serve` and `join` share while they start: progress lines a person can read, the
+error that stops a start, and waiting for a component that may die first."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from minikube_py.runtime.containerd import ContainerdStartError
+from minikube_py.supervisor import Supervisor
+
+
+class StartupError(Exception):
+    """The cluster could not start; the message says which part and why."""
+
+
+@dataclass
+class Progress:
+    """What `serve` tells a person while it starts: one line per step, with timings."""
+
+    out: TextIO = field(default_factory=lambda: sys.stderr)
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default_factory=time.monotonic)
+
+    def step(self, message: str) -> None:
+        elapsed = (self.clock() - self.started) * 1000
+        print(f"[{elapsed:7.0f} ms] {message}", file=self.out, flush=True)
+
+
+@contextlib.asynccontextmanager
+async def starting(what: str) -> AsyncIterator[None]:
+    """Turn a failure of an outside part (a missing binary, no permission, containerd
+    refusing to start) into a StartupError that names the part, instead of a traceback."""
+    try:
+        yield
+    except (OSError, RuntimeError, ContainerdStartError) as e:
+        hint = " (it needs root)" if isinstance(e, PermissionError) else ""
+        raise StartupError(f"{what} failed: {e}{hint}") from e
+
+
+async def until_ready(sup: Supervisor, ready: asyncio.Event, what: str) -> None:
+    """Wait for `ready`, unless a component dies first."""
+    never = asyncio.Event()
+    waiter = asyncio.create_task(ready.wait())
+    failed = asyncio.create_task(sup.wait(never))
+    done, _ = await asyncio.wait([waiter, failed], return_when=asyncio.FIRST_COMPLETED)
+    for t in (waiter, failed):
+        t.cancel()
+    if failed in done and not failed.cancelled() and failed.result() is not None:
+        raise StartupError(f"{what} did not become ready: {failed.result()}")
+
+
