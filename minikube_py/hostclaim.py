@@ -29,6 +29,7 @@ from minikube_py.runtime.hostnet import (
     METRIC_SLOTS,
     HostState,
     RouteKind,
+    is_peer_route,
     parse_alias,
 )
 
@@ -82,8 +83,13 @@ def check_host(settings: ClusterSettings, *, claim: HostClaim | None, host: Host
             continue
         what = {RouteKind.CLUSTER_UNREACHABLE: "cluster pod range",
                 RouteKind.PODS_UNREACHABLE: "node pod range"}.get(kind, "service range")
+        holder = "another minikube-py cluster on this machine"
+        if is_peer_route(route):
+            # A part of that cluster's range (its node's at `via`): it may overlap what the
+            # cluster range may.
+            what, holder = "pod range", f"the node at {route.via} of {holder}"
         _check_overlap(settings, ipaddress.IPv4Network(route.dst),
-                       f"the {what} {route.dst} of another minikube-py cluster on this machine",
+                       f"the {what} {route.dst} of {holder}",
                        allowed=_MAY_OVERLAP.get(kind, set()))
 
 

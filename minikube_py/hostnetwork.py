@@ -27,7 +27,13 @@ from minikube_py.runtime.bridge import (
     read_host_state,
     replace_routes,
 )
-from minikube_py.runtime.hostnet import HostState, cluster_routes, owned_routes, owner_alias
+from minikube_py.runtime.hostnet import (
+    HostState,
+    cluster_routes,
+    describe_route,
+    owned_routes,
+    owner_alias,
+)
 
 
 class NodeAddressMissing(Exception):
@@ -117,10 +123,9 @@ async def release_host_network(remembered: Remembered) -> list[str]:
     if await cleanup_proxy_rules(ProxySettings(prefix=claim.iptables_prefix)):
         done.append(f"removed service rules (iptables chains {claim.iptables_prefix}-*)")
     host = await read_host_state()
+    # Peer node routes (runtime/noderoutes.py) carry the same marks: they go too.
     for route in await delete_routes(owned_routes(host.routes, claim.route_metric)):
-        kind = "unreachable " if route.type == "unreachable" else ""
-        via = f" dev {route.dev}" if route.dev else ""
-        done.append(f"removed route {kind}{route.dst}{via}")
+        done.append(f"removed route {describe_route(route)}")
     link = host.link(str(bridge)) if bridge else None
     if link is not None and link.owner == claim.owner:
         await delete_bridge(link.name)

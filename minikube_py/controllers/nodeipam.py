@@ -5,20 +5,13 @@ from __future__ import annotations
 import logging
 
 from minikube_py.api.errors import ApiError
+from minikube_py.api.nodeutil import node_pod_cidrs
 from minikube_py.api.resources import NODES
 from minikube_py.client.events import WARNING
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
 from minikube_py.controllers.podcidrs import CidrsExhausted, PodCidrAllocator
 
 log = logging.getLogger("minikube_py.controllers.nodeipam")
-
-
-def node_pod_cidrs(node: Obj) -> list[str]:
-    spec = node.get("spec") or {}
-    cidrs = list(spec.get("podCIDRs") or [])
-    if spec.get("podCIDR") and spec["podCIDR"] not in cidrs:
-        cidrs.insert(0, spec["podCIDR"])
-    return cidrs
 
 
 class NodeIpamController:

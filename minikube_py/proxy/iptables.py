@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import Protocol
 
 from minikube_py.proxy.rules import (
@@ -108,16 +107,3 @@ async def saved_rules(iptables: SystemIptables | None = None) -> str:
     """Our tables as `iptables-save` prints them, to see which chains and marks are taken."""
     iptables = iptables or SystemIptables()
     return "".join([await iptables.save(t) for t in TABLES])
-
-
-def ensure_sysctl(path: str, value: str = "1") -> bool:
-    """Set a sysctl only if it is not already `value`; False when it cannot be (e.g. the
-    br_netfilter module is not loaded, so the bridge sysctls do not exist)."""
-    p = Path(path)
-    try:
-        if p.read_text().strip() != value:
-            p.write_text(value)
-        return True
-    except OSError as e:
-        log.warning("cannot set %s=%s: %s", path, value, e)
-        return False

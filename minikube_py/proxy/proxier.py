@@ -22,7 +22,6 @@ from minikube_py.proxy.iptables import (
     IptablesError,
     SystemIptables,
     ensure_jump_rules,
-    ensure_sysctl,
     owned_chains,
 )
 from minikube_py.proxy.rules import (
@@ -33,6 +32,7 @@ from minikube_py.proxy.rules import (
     build_ruleset,
     render_restore,
 )
+from minikube_py.sysctl import ensure_sysctl
 
 log = logging.getLogger("minikube_py.proxy")
 

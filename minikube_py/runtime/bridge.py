@@ -31,9 +31,13 @@ async def _ip(*args: str, check: bool = True) -> str:
 async def read_host_state() -> HostState:
     """Every link with its alias and IPv4 addresses, and every cluster route."""
     links = json.loads(await _ip("-j", "-d", "addr", "show") or "[]")
-    routes = json.loads(await _ip("-j", "route", "show", "table", "main", "proto",
-                                  str(ROUTE_PROTOCOL)) or "[]")
-    return HostState(parse_links(links), parse_routes(routes))
+    return HostState(parse_links(links), await read_routes())
+
+
+async def read_routes() -> tuple[Route, ...]:
+    """Every cluster route (ROUTE_PROTOCOL) of the main table, of every cluster."""
+    return parse_routes(json.loads(await _ip("-j", "route", "show", "table", "main", "proto",
+                                             str(ROUTE_PROTOCOL)) or "[]"))
 
 
 async def ensure_bridge(name: str, pod_cidr: str, alias: str = "") -> str:

@@ -15,6 +15,14 @@ one per kind of route:
 The more specific kernel route of the bridge's subnet, and the lower metric of base+0, win
 while the bridge exists. The kind in each metric also tells other clusters which range a
 route claims.
+
+On a cluster of several machines, each node also routes every other node's pod range to
+that node (flannel's host-gw; runtime/noderoutes.py decides which):
+
+    base+2  <peer node's pod range> via <its InternalIP>
+
+These are kind "cluster range" too, because that is what they claim: a part of it, more
+specific than its unreachable route, so they win over it.
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ class Route:
     src: str = ""
     metric: int = 0
     protocol: int = ROUTE_PROTOCOL
+    via: str = ""  # the next hop (a peer node's address); the kernel then picks the dev
 
     @property
     def kind(self) -> RouteKind | None:
@@ -78,6 +87,8 @@ class Route:
         """`ip route replace|del` arguments that name exactly this route."""
         out = [] if self.type == "unicast" else [self.type]
         out.append(self.dst)
+        if self.via:
+            out += ["via", self.via]
         if self.dev:
             out += ["dev", self.dev]
         if self.src:
@@ -127,6 +138,30 @@ def owned_routes(routes: Iterable[Route], metric_base: int) -> list[Route]:
     return [r for r in routes if r.kind is not None and r.base() == metric_base]
 
 
+def peer_route(pod_cidr: str, node_ip: str, metric_base: int) -> Route:
+    """The route of another node's pod range through that node (see the module doc)."""
+    return Route(pod_cidr, via=node_ip, metric=metric_base + RouteKind.CLUSTER_UNREACHABLE)
+
+
+def is_peer_route(route: Route) -> bool:
+    return (route.kind == RouteKind.CLUSTER_UNREACHABLE and route.type == "unicast"
+            and bool(route.via))
+
+
+def owned_peer_routes(routes: Iterable[Route], metric_base: int) -> list[Route]:
+    """Of this base's routes, those to other nodes (not the cluster range's unreachable)."""
+    return [r for r in owned_routes(routes, metric_base) if is_peer_route(r)]
+
+
+def describe_route(route: Route) -> str:
+    """One route as a person reads it: "unreachable 10.244.0.0/16", "10.244.1.0/24 via
+    10.200.0.12"."""
+    kind = f"{route.type} " if route.type != "unicast" else ""
+    via = f" via {route.via}" if route.via else ""
+    dev = f" dev {route.dev}" if route.dev else ""
+    return f"{kind}{route.dst}{via}{dev}"
+
+
 # --- `ip -j` output ------------------------------------------------------------------------
 
 def parse_links(doc: Any) -> tuple[Link, ...]:
@@ -157,5 +192,6 @@ def parse_routes(doc: Any) -> tuple[Route, ...]:
         if "/" not in dst:
             dst += "/32"
         routes.append(Route(dst, str(item.get("type") or "unicast"), str(item.get("dev") or ""),
-                            str(item.get("prefsrc") or ""), int(item.get("metric") or 0)))
+                            str(item.get("prefsrc") or ""), int(item.get("metric") or 0),
+                            via=str(item.get("gateway") or "")))
     return tuple(routes)

@@ -17,6 +17,7 @@ from minikube_py.runtime.hostnet import (
     Link,
     cluster_routes,
     owner_alias,
+    peer_route,
 )
 
 OURS = ClusterSettings(node_name="n1", bridge="mkpyt1", pod_cidr="10.244.201.0/24",
@@ -135,6 +136,37 @@ def test_a_range_on_one_of_the_hosts_interfaces_is_refused(ours: dict[str, str],
 def test_an_interface_subnet_inside_the_cluster_range_is_left_to_win_by_specificity() -> None:
     check_host(OURS, claim=None, host=HostState((UPLINK, Link("br9", "bridge", "",
                                                               ("10.244.77.1/24",)))))
+
+
+def with_peer(host: HostState, dst: str, metric: int = METRIC_FLOOR + 800) -> HostState:
+    """The host with one more host-gw route of a cluster to one of its other nodes."""
+    return HostState(host.links, (*host.routes, peer_route(dst, "10.201.0.12", metric)))
+
+
+def test_a_peer_node_range_of_another_cluster_is_part_of_the_shared_cluster_range() -> None:
+    # As for a shared cluster range: the routes on this host that are more specific win.
+    check_host(OURS, claim=None, host=with_peer(other_cluster(), OURS.pod_cidr))
+
+
+def test_our_service_range_on_another_clusters_peer_node_range_is_refused() -> None:
+    # (Its peer routes alone, to see the refusal name the one it is.)
+    error = refusal(with_(service_cidr="10.244.9.0/28"),
+                    with_peer(HostState((UPLINK,)), "10.244.9.0/24"))
+    assert error.flag == "--service-cidr"
+    assert "the pod range 10.244.9.0/24 of the node at 10.201.0.12 of another minikube-py " \
+           "cluster" in str(error)
+
+
+def test_our_own_peer_node_routes_are_ours() -> None:
+    host = with_peer(HostState((UPLINK,)), "10.112.1.0/24", metric=CLAIM.route_metric)
+    check_host(OURS, claim=CLAIM, host=host)
+
+
+def test_the_metric_base_of_a_cluster_with_only_peer_routes_left_is_not_drawn() -> None:
+    first = choose_claim(None, host=HostState((UPLINK,)), iptables="", rng=random.Random(7))
+    host = with_peer(HostState((UPLINK,)), "10.244.9.0/24", metric=first.route_metric)
+    again = choose_claim(None, host=host, iptables="", rng=random.Random(7))
+    assert again.route_metric != first.route_metric
 
 
 # --- choose_claim --------------------------------------------------------------------------

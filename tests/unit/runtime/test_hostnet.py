@@ -14,11 +14,15 @@ from minikube_py.runtime.hostnet import (
     Route,
     RouteKind,
     cluster_routes,
+    describe_route,
+    is_peer_route,
+    owned_peer_routes,
     owned_routes,
     owner_alias,
     parse_alias,
     parse_links,
     parse_routes,
+    peer_route,
 )
 
 BASE = METRIC_FLOOR + 40
@@ -108,3 +112,26 @@ def test_a_cluster_owns_exactly_the_routes_at_its_metric_base() -> None:
                             metric_base=BASE + 4)
     assert owned_routes([*ROUTES, *others, Route("10.3.0.0/16", metric=BASE, protocol=4)],
                         BASE) == ROUTES
+
+
+def test_a_route_via_a_next_hop_reads_back_with_it() -> None:
+    # From `ip -j route show table main proto 167` with a peer node's route.
+    shown = [{"dst": "10.244.1.0/24", "gateway": "10.201.0.12", "dev": "veth0",
+              "metric": BASE + 2, "flags": []}]
+    assert parse_routes(shown) == (Route("10.244.1.0/24", dev="veth0", metric=BASE + 2,
+                                         via="10.201.0.12"),)
+
+
+def test_a_peer_route_is_one_of_our_cluster_range_routes() -> None:
+    peer = peer_route("10.244.1.0/24", "10.201.0.12", BASE)
+    assert peer.kind == RouteKind.CLUSTER_UNREACHABLE
+    assert owned_routes([*ROUTES, peer], BASE) == [*ROUTES, peer]  # `delete` removes it too
+    assert owned_peer_routes([*ROUTES, peer], BASE) == [peer]
+    assert not any(is_peer_route(r) for r in ROUTES)
+
+
+def test_routes_are_described_as_ip_would_name_them() -> None:
+    assert [describe_route(r) for r in ROUTES[:2]] == [
+        "10.112.1.0/24 dev mkpyt1", "unreachable 10.112.1.0/24"]
+    assert describe_route(peer_route("10.244.1.0/24", "10.201.0.12", BASE)) == \
+        "10.244.1.0/24 via 10.201.0.12"
