@@ -227,8 +227,8 @@ def _ensure_service_account_key(layout: PkiLayout) -> bool:
     except (OSError, ValueError):
         pass
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    _write_file(layout.service_account_key, _key_pem(key), KEY_MODE)
-    _write_file(layout.service_account_public_key, key.public_key().public_bytes(
+    write_file_atomically(layout.service_account_key, key_pem(key), KEY_MODE)
+    write_file_atomically(layout.service_account_public_key, key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
         CERT_MODE)
     return True
@@ -253,16 +253,16 @@ def _load(pair: KeyPair) -> tuple[x509.Certificate, PrivateKey] | None:
 def _write(pair: KeyPair, cert: x509.Certificate, key: PrivateKey) -> None:
     # The key first: a crash between the two leaves a cert that does not match its key,
     # which the next start notices and replaces.
-    _write_file(pair.key, _key_pem(key), KEY_MODE)
-    _write_file(pair.cert, cert.public_bytes(serialization.Encoding.PEM), CERT_MODE)
+    write_file_atomically(pair.key, key_pem(key), KEY_MODE)
+    write_file_atomically(pair.cert, cert.public_bytes(serialization.Encoding.PEM), CERT_MODE)
 
 
-def _key_pem(key: PrivateKey) -> bytes:
+def key_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
 
-def _write_file(path: Path, data: bytes, mode: int) -> None:
+def write_file_atomically(path: Path, data: bytes, mode: int) -> None:
     """Atomically, created with its final mode (a key is never readable by others, not even
     for a moment)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -72,7 +72,7 @@ def test_the_review_asks_about_the_requester_and_the_subresource() -> None:
 
 
 def test_approval_appends_kubes_condition() -> None:
-    out = approved(csr(), SELF_NODE_CLIENT, "2026-01-01T00:00:00Z")
+    out = approved(csr(), SELF_NODE_CLIENT.message, "2026-01-01T00:00:00Z")
     assert out["status"]["conditions"] == [{
         "type": "Approved", "status": "True", "reason": "AutoApproved",
         "message": "Auto approving self kubelet client certificate after SubjectAccessReview.",
