@@ -84,6 +84,7 @@ log = logging.getLogger("minikube_py.join")
 
 POD_CIDR_TIMEOUT = 30.0  # the node IPAM controller answers in milliseconds
 API_RETRY_MAX = 10.0
+SERVING_TIMEOUT = 60.0  # the cluster approves a node's own name and addresses at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,16 +184,23 @@ async def wait_for_api(client: HttpClient, server: str, progress: Progress,
 
 
 async def register_for_pod_cidr(client: HttpClient, node: str, labels: dict[str, str],
-                                *, timeout: float = POD_CIDR_TIMEOUT) -> str:
-    """Register the Node (as the kubelet will; it takes the object over) and wait for the
-    node IPAM controller to give it a pod range."""
+                                node_ip: str, *, timeout: float = POD_CIDR_TIMEOUT) -> str:
+    """Register the Node with its addresses (as the kubelet will; it takes the object over
+    once containerd runs) and wait for the node IPAM controller to give it a pod range. The
+    addresses are what the cluster approves the kubelet's serving certificate for."""
+    addresses = {"status": {"addresses": [{"type": "InternalIP", "address": node_ip},
+                                          {"type": "Hostname", "address": node}]}}
     try:
-        await client.create(NODES, {"apiVersion": "v1", "kind": "Node",
-                                    "metadata": {"name": node, "labels": labels}})
+        try:
+            await client.create(NODES, {"apiVersion": "v1", "kind": "Node",
+                                        "metadata": {"name": node, "labels": labels}})
+        except ApiError as e:
+            if e.code != 409:
+                raise
+        await client.patch(NODES, node, addresses, subresource="status")
     except ApiError as e:
-        if e.code != 409:
-            raise JoinRefused(f"registering the Node {node} failed: {e.code} {e.reason}: "
-                              f"{e.message}") from None
+        raise JoinRefused(f"registering the Node {node} failed: {e.code} {e.reason}: "
+                          f"{e.message}") from None
     deadline = time.monotonic() + timeout
     delay = 0.02
     while True:
@@ -291,7 +299,8 @@ async def _start(config: JoinConfig, progress: Progress, sup: Supervisor) -> Age
         client_ca_file=pki.ca, server_host=node_ip, server_port=config.kubelet_port,
         cluster_dns=(network.cluster_dns,), cluster_domain=network.cluster_domain,
         lease_renew_interval=network.lease_renew_interval)
-    pod_cidr = await register_for_pod_cidr(client, node, node_labels(kubelet_config, machine))
+    pod_cidr = await register_for_pod_cidr(client, node, node_labels(kubelet_config, machine),
+                                           node_ip)
     progress.step(f"node {node} registered: pod range {pod_cidr}, address {node_ip}")
     check_remembered_pod_cidr(config.data_dir, node, pod_cidr)
     settings = agent_settings(config, network, pod_cidr, node_ip)
@@ -304,7 +313,8 @@ async def _start(config: JoinConfig, progress: Progress, sup: Supervisor) -> Age
 
     serving = CertificateRotation(
         clients=lambda: node_clients(server, tls), pair=pki.serving,
-        template=serving_template(node, (node_ip,)), reload=lambda _pair: None, rand=rand)
+        template=serving_template(node, (node_ip,)), reload=lambda _pair: None, rand=rand,
+        request_timeout=SERVING_TIMEOUT)
     why = renewal_reason(load_key_pair(pki.serving), serving.template,
                          datetime.now(UTC), None)
     if why is not None:

@@ -26,9 +26,9 @@ from minikube_py.nodebootstrap import (
     serving_template,
 )
 from minikube_py.pki.certmanager import issued_pair, new_key, write_key_pair
-from minikube_py.pki.jointoken import BootstrapToken, JoinToken
 from minikube_py.pki.cluster import load_signing_ca
 from minikube_py.pki.csr import certificate_pem, parse_request, sign
+from minikube_py.pki.jointoken import BootstrapToken, JoinToken
 from tests.certs import make_test_pki
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nthe cluster's CA\n-----END CERTIFICATE-----\n"
@@ -51,7 +51,7 @@ def test_a_token_is_checked_against_the_ca_before_it_is_sent() -> None:
 
 
 def test_a_token_that_is_not_the_k10_form_is_refused_naming_the_flag() -> None:
-    with pytest.raises(JoinRefused, match="^--token: a join token starts with K10"):
+    with pytest.raises(JoinRefused, match=r"^--token: a join token starts with K10"):
         parse_token("abcdef.0123456789abcdef")
 
 
