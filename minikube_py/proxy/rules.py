@@ -310,6 +310,12 @@ def build_ruleset(services: Iterable[Obj], endpoint_slices: Iterable[Obj], node:
         # Only towards the pod bridge (hairpin); never towards the uplink.
         f"-o {node.pod_bridge} -m comment --comment \"minikube-py hairpin traffic requiring "
         f"SNAT\" -j MASQUERADE",
+        # A NodePort's or the host's service traffic DNATed to a pod on another node: its
+        # answer must come back through this node (kube-proxy masquerades it too). It goes
+        # to the cluster's pod range, never elsewhere.
+        *([f"-d {settings.cluster_cidr} -m comment --comment \"minikube-py service traffic "
+           f"to pods on other nodes requiring SNAT\" -j MASQUERADE"]
+          if settings.cluster_cidr else []),
     ]
     # Whatever is addressed to the service range and was not DNATed has no service behind
     # it: refuse it here rather than let the default route carry it off the machine.
