@@ -68,7 +68,12 @@ class RouteSyncResult:
 @dataclass
 class NodeRouteController:
     """Construct with the node's client and the shared informer factory, this node's name,
-    the cluster range and the claim's route metric base; then run `run()` as a task."""
+    the cluster range and the claim's route metric base; then run `run()` as a task.
+
+    `ready` is set after the first sync that could read the route table and applied what
+    the kernel accepted: a refused route does not hold it up (it is reported and retried).
+    Cancelling leaves the routes: the next run adopts them.
+    """
 
     client: ApiClient
     informers: InformerFactory
@@ -126,7 +131,7 @@ class NodeRouteController:
         if self.ip_forward_path is None or ensure_sysctl(self.ip_forward_path):
             return
         log.warning("IPv4 forwarding could not be turned on in this network namespace "
-                    "(%s): pods on other nodes will not reach pods on this one",
+                    "(%s): pods on this node and pods on other nodes cannot reach each other",
                     self.ip_forward_path)
 
     async def _sync_reporting(self) -> bool:

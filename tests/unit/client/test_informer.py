@@ -4,7 +4,6 @@ expired watches and re-lists."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -17,22 +16,11 @@ from minikube_py.client.informer import Informer, InformerFactory
 from minikube_py.client.interface import WatchEvent
 from minikube_py.store.memory import MemoryKV
 from minikube_py.tasks import ChildTaskFailed
+from tests.conditions import until
 
 
 def configmap(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
-
-
-async def until(check: Callable[[], bool | Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_a_failing_handler_does_not_stop_the_cache_or_other_handlers(

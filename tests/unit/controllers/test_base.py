@@ -5,14 +5,13 @@ controller."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from minikube_py.api.resources import CONFIGMAPS, PODS, SERVICES
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.informer import InformerFactory
 from minikube_py.controllers.base import ControllerContext, ReconcileLoop
+from tests.conditions import until
 
 
 @dataclass
@@ -26,14 +25,6 @@ class Recorder:
     async def sync(self, key: str) -> None:
         full = all(i.synced.is_set() for i in self.ctx.informers.taken())
         self.synced.append((key, full))
-
-
-async def until(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 5
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 async def test_no_sync_runs_before_every_informer_the_controller_took_has_filled(

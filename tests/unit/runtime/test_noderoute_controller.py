@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from minikube_py.runtime.hostnet import (
     peer_route,
 )
 from minikube_py.runtime.noderoute_controller import NodeRouteController
+from tests.conditions import until
 
 BASE = METRIC_FLOOR + 40
 CLUSTER = "10.244.0.0/16"
@@ -66,14 +66,6 @@ def node(name: str, pod_cidr: str, ip: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
             "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]},
             "status": {"addresses": [{"type": "InternalIP", "address": ip}]}}
-
-
-async def until(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 5
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 @dataclass
@@ -214,13 +206,12 @@ async def test_a_refused_route_is_an_event_on_its_node(
     await asyncio.wait_for(r.controller.ready.wait(), 5)
     found: list[dict[str, Any]] = []
 
-    async def events() -> list[dict[str, Any]]:
-        return list((await api.list(EVENTS, namespace="default"))["items"])
+    async def recorded() -> bool:
+        items = (await api.list(EVENTS, namespace="default"))["items"]
+        found[:] = [e for e in items if e["reason"] == "FailedToCreateRoute"]
+        return bool(found)
 
-    deadline = time.monotonic() + 5
-    while not found and time.monotonic() < deadline:
-        found = [e for e in await events() if e["reason"] == "FailedToCreateRoute"]
-        await asyncio.sleep(0.01)
+    await until(recorded, "the FailedToCreateRoute event")
     (event,) = found
     assert event["type"] == "Warning" and event["involvedObject"]["name"] == "n2"
     assert INVALID_GATEWAY in event["message"]

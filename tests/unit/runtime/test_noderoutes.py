@@ -94,37 +94,23 @@ def test_a_node_without_an_internal_ip_yet_is_pending() -> None:
         [], [SkippedNode("n2", "it has no IPv4 InternalIP address yet", pending=True)])
 
 
-def test_a_pod_range_outside_the_cluster_range_is_never_routed() -> None:
-    routes, (skip,) = plan(ME, node("n2", "10.9.0.0/24", internal("10.201.0.12")))
-    assert routes == [] and not skip.pending
-    assert skip.reason == ("its podCIDR 10.9.0.0/24 is outside the cluster range "
-                           "10.244.0.0/16: only that range is routed to nodes")
-
-
-def test_a_pod_range_holding_the_cluster_range_is_never_routed() -> None:
-    routes, (skip,) = plan(ME, node("n2", "10.0.0.0/8", internal("10.201.0.12")))
-    assert routes == [] and "outside the cluster range" in skip.reason
-
-
-def test_a_malformed_pod_range_is_reported() -> None:
-    routes, (skip,) = plan(ME, node("n2", "10.244.1.0/33", internal("10.201.0.12")))
-    assert routes == [] and skip.reason == "its podCIDR '10.244.1.0/33' is not an address range"
-
-
-def test_an_internal_ip_inside_the_cluster_range_would_loop() -> None:
-    routes, (skip,) = plan(ME, node("n2", "10.244.1.0/24", internal("10.244.7.1")))
-    assert routes == [] and not skip.pending
-    assert "InternalIP 10.244.7.1 is inside the cluster range" in skip.reason
-
-
-def test_a_node_claiming_our_own_address_would_loop() -> None:
-    routes, (skip,) = plan(ME, node("n2", "10.244.1.0/24", internal("10.201.0.11")))
-    assert routes == [] and "10.201.0.11 is this node's own address" in skip.reason
-
-
-def test_a_pod_range_overlapping_ours_is_not_routed_away() -> None:
-    routes, (skip,) = plan(ME, node("n2", "10.244.0.0/24", internal("10.201.0.12")))
-    assert routes == [] and skip.reason == "its podCIDR 10.244.0.0/24 overlaps this node's own"
+@pytest.mark.parametrize(("pod_cidr", "address", "reason"), [
+    ("10.9.0.0/24", "10.201.0.12", "its podCIDR 10.9.0.0/24 is outside the cluster range "
+                                   "10.244.0.0/16: only that range is routed to nodes"),
+    ("10.0.0.0/8", "10.201.0.12", "its podCIDR 10.0.0.0/8 is outside the cluster range "
+                                  "10.244.0.0/16: only that range is routed to nodes"),
+    ("10.244.1.0/33", "10.201.0.12", "its podCIDR '10.244.1.0/33' is not an address range"),
+    ("10.244.1.0/24", "10.244.7.1", "its InternalIP 10.244.7.1 is inside the cluster range "
+                                    "10.244.0.0/16: the route would loop"),
+    ("10.244.1.0/24", "10.201.0.11", "its InternalIP 10.201.0.11 is this node's own "
+                                     "address: the route would loop"),
+    ("10.244.0.0/24", "10.201.0.12", "its podCIDR 10.244.0.0/24 overlaps this node's own"),
+    ("10.244.0.128/25", "10.201.0.12", "its podCIDR 10.244.0.128/25 overlaps this node's own"),
+])
+def test_a_misconfigured_node_is_never_routed_and_says_why(pod_cidr: str, address: str,
+                                                           reason: str) -> None:
+    assert plan(ME, node("n2", pod_cidr, internal(address))) == (
+        [], [SkippedNode("n2", reason, pending=False)])
 
 
 def test_of_two_nodes_claiming_one_range_the_first_by_name_wins_everywhere() -> None:
