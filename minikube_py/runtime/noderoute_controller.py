@@ -92,6 +92,7 @@ class NodeRouteController:
     _dirty: asyncio.Event = field(default_factory=asyncio.Event)
     _reported: set[tuple[str, str]] = field(default_factory=set)  # (node, reason)
     _table_problem: str = ""
+    _forwarding: bool = False  # turned on (or tried) once
     _nodes: Informer = field(init=False)
 
     def __post_init__(self) -> None:
@@ -112,7 +113,6 @@ class NodeRouteController:
     async def run(self) -> None:
         """Until cancelled: a sync on every change of the nodes, after a failure (with
         backoff) and every `resync_period`."""
-        self._ensure_forwarding()
         await self._nodes.synced.wait()
         backoff = self.retry_initial
         while True:
@@ -128,7 +128,12 @@ class NodeRouteController:
                 pass
 
     def _ensure_forwarding(self) -> None:
-        if self.ip_forward_path is None or ensure_sysctl(self.ip_forward_path):
+        """Forwarding is turned on with the first peer route: a cluster of one machine
+        forwards nothing (its pods are bridged), and leaves the host's setting alone."""
+        if self._forwarding or self.ip_forward_path is None:
+            return
+        self._forwarding = True
+        if ensure_sysctl(self.ip_forward_path):
             return
         log.warning("IPv4 forwarding could not be turned on in this network namespace "
                     "(%s): pods on this node and pods on other nodes cannot reach each other",
@@ -155,6 +160,8 @@ class NodeRouteController:
                                 cluster_cidr=self.cluster_cidr, metric_base=self.metric_base)
         current = owned_peer_routes(await self.table.cluster_routes(), self.metric_base)
         changes = diff_peer_routes(current, plan.routes)
+        if plan.routes:
+            self._ensure_forwarding()
         result = RouteSyncResult()
         for route in changes.delete:
             await self.table.delete(route)

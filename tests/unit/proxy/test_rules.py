@@ -274,3 +274,15 @@ def test_traffic_from_outside_the_cluster_cidr_is_masqueraded() -> None:
     mark = [r for r in services if "MARK-MASQ" in r]
     assert mark and mark[0].startswith("-A MKPY-SERVICES ! -s 10.244.0.0/16 -d 10.96.0.20/32")
     assert services.index(mark[0]) < next(i for i, r in enumerate(services) if "-j MKPY-SVC-" in r)
+
+
+def test_service_traffic_to_pods_on_other_nodes_is_masqueraded_only_into_the_pod_range(
+        ) -> None:
+    """A NodePort's client may be anywhere and its endpoint on another node: the answer must
+    come back through this node, so the marked traffic is masqueraded towards the cluster's
+    pod range too, and still towards nothing else."""
+    settings = ProxySettings(cluster_cidr="10.244.0.0/16")
+    out = render_service_rules([service()], [eps(ips=("10.244.1.5",))], NODE, settings)
+    masq = [r for r in rules(out, "POSTROUTING") if "MASQUERADE" in r]
+    assert [r.split(" -m comment")[0] for r in masq] == [
+        "-A MKPY-POSTROUTING -o mkpy0", "-A MKPY-POSTROUTING -d 10.244.0.0/16"]

@@ -116,9 +116,14 @@ async def test_the_first_sync_routes_every_other_node_then_says_ready(
     assert table.peers() == {"10.244.1.0/24": "10.201.0.12", "10.244.2.0/24": "10.201.0.13"}
 
 
-async def test_forwarding_is_turned_on(tmp_path: Path, running: Callable[..., Any]) -> None:
+async def test_forwarding_is_turned_on_with_the_first_peer_and_not_before(
+        api: ApiService, tmp_path: Path, running: Callable[..., Any]) -> None:
+    await api.create(NODES, node("n1", "10.244.0.0/24", "10.201.0.11"))
     r = await running()
     await asyncio.wait_for(r.controller.ready.wait(), 5)
+    assert (tmp_path / "ip_forward").read_text() == "0\n"  # alone: nothing to forward
+    await api.create(NODES, node("n2", "10.244.1.0/24", "10.201.0.12"))
+    await until(lambda: bool(r.table.peers()), "n2's route")
     assert (tmp_path / "ip_forward").read_text() == "1"
 
 
