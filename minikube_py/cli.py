@@ -179,6 +179,11 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
     sys.exit(_run(serve_cluster(config)))
 
 
+# join's parameter of each setting a joined machine remembers (JoinConfig field -> click name).
+JOIN_SETTING_PARAMS = {"node_name": "node_name", "bridge_name": "bridge_name",
+                       "node_ip": "node_ip", "kubelet_port": "kubelet_port"}
+
+
 @main.command()
 @click.argument("server", metavar="https://SERVER:PORT")
 @click.option("--token", envvar="MINIKUBE_PY_TOKEN", default=None,
@@ -194,27 +199,31 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
               help="Name of the node's pod bridge.")
 @click.option("--kubelet-port", type=click.IntRange(1, 65535), default=10250,
               show_default=True, help="Port of the kubelet's API.")
-def join(server: str, token: str | None, data_dir: Path, node_name: str, node_ip: str,
-         bridge_name: str, kubelet_port: int) -> None:
+@click.pass_context
+def join(ctx: click.Context, server: str, token: str | None, data_dir: Path, node_name: str,
+         node_ip: str, bridge_name: str, kubelet_port: int) -> None:
     """Make this machine a node of the cluster at SERVER, and run it until Ctrl-C.
 
     It runs its own containerd, the kubelet and kube-proxy, and routes to the other nodes'
     pods. The first join needs the token; the node then keeps its own certificate in the
     data dir (and DATA/kubeconfig with it), so a restart needs none."""
-    from minikube_py.clustersettings import check_setting
-    from minikube_py.joinagent import JoinConfig
+    from minikube_py.joinagent import JoinConfig, resolve_join_settings
     from minikube_py.joinagent import join as run_agent
 
+    data_dir = data_dir.expanduser().absolute()
+    holder = DataDirLock(data_dir).holder()
+    if holder is not None:
+        raise click.ClickException(str(busy(data_dir, holder)))
+    given = {name: ctx.params[param] for name, param in JOIN_SETTING_PARAMS.items()
+             if ctx.get_parameter_source(param) is not ParameterSource.DEFAULT}
     try:
-        for name, value in (("node_name", node_name), ("bridge", bridge_name),
-                            ("node_ip", node_ip)):
-            if value:
-                check_setting(name, value)
+        settings = resolve_join_settings(given, load_remembered(data_dir),
+                                         default_node=default_node_name())
     except FlagError as e:
         raise FlagRefused(str(e)) from e
-    config = JoinConfig(server=server, data_dir=data_dir.expanduser().absolute(), token=token,
-                        node_name=node_name, node_ip=node_ip, bridge_name=bridge_name,
-                        kubelet_port=kubelet_port)
+    except SettingsFileError as e:
+        raise click.ClickException(str(e)) from e
+    config = JoinConfig(server=server, data_dir=data_dir, token=token, **settings)
     sys.exit(_run(run_agent(config)))
 
 

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from minikube_py import __version__
@@ -33,11 +34,14 @@ from minikube_py.client.http import HttpClient
 from minikube_py.client.informer import InformerFactory
 from minikube_py.clusterconfig import read as read_cluster_network
 from minikube_py.clustersettings import (
+    BY_NAME,
     DEFAULT_BRIDGE,
     ClusterSettings,
     FlagError,
+    Remembered,
     SettingsFileError,
     check_relations,
+    check_setting,
     load_remembered,
     save_remembered,
 )
@@ -216,6 +220,36 @@ async def register_for_pod_cidr(client: HttpClient, node: str, labels: dict[str,
                               "events)")
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+# JoinConfig field -> ClusterSettings field, for what a joined machine's cluster.json holds.
+_REMEMBERED = {"node_name": "node_name", "bridge_name": "bridge", "node_ip": "node_ip",
+               "kubelet_port": "kubelet_port"}
+
+
+def resolve_join_settings(given: dict[str, Any], remembered: Remembered, *,
+                          default_node: str) -> dict[str, Any]:
+    """join's node settings: each flag given (checked), else what the data dir remembers
+    (a restart needs none of them), else the default. The node name and the bridge are
+    the machine's identity: another value than the remembered one is refused, naming the
+    flag, as serve refuses it."""
+    out: dict[str, Any] = {}
+    defaults = {"node_name": default_node, "bridge_name": DEFAULT_BRIDGE, "node_ip": "",
+                "kubelet_port": 10250}
+    for field_name, setting in _REMEMBERED.items():
+        known = remembered.settings.get(setting)
+        value = given.get(field_name)
+        if value is None:
+            value = known if known is not None else defaults[field_name]
+        value = check_setting(setting, value)
+        if known is not None and BY_NAME[setting].fixed and value != known:
+            flag = BY_NAME[setting].flag
+            raise FlagError(flag, f"{flag} {value} conflicts with this machine's "
+                                  f"{BY_NAME[setting].what} {known} (remembered in "
+                                  f"{remembered.source}): leave {flag} out, or remove the "
+                                  "node first (minikube-py delete)")
+        out[field_name] = value
+    return out
 
 
 def agent_settings(config: JoinConfig, network: ClusterNetwork, pod_cidr: str,

@@ -38,7 +38,7 @@ async def delete_cluster(data_dir: Path) -> list[str]:
     try:
         lock.acquire()
     except DataDirBusy as e:
-        raise ClusterRunning(f"the cluster in {data_dir} is running: stop `serve` first "
+        raise ClusterRunning(f"the cluster in {data_dir} is running: stop `serve` (or `join`) first "
                              f"({e})") from e
     try:
         return await _delete(data_dir)
@@ -63,7 +63,7 @@ async def _delete(data_dir: Path) -> list[str]:
         except Exception:
             pass
         else:
-            raise ClusterRunning(f"the cluster in {data_dir} is running: stop `serve` first")
+            raise ClusterRunning(f"the cluster in {data_dir} is running: stop `serve` (or `join`) first")
     if config.config_path.exists():
         containerd = ContainerdProcess(config)
         await containerd.start()

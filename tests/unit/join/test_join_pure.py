@@ -112,3 +112,46 @@ def test_a_machine_that_holds_another_pod_range_is_told_to_delete_first(tmp_path
     check_remembered_pod_cidr(tmp_path, "n2", "10.244.3.0/24")
     with pytest.raises(JoinRefused, match="minikube-py delete --data-dir"):
         check_remembered_pod_cidr(tmp_path, "n2", "10.244.9.0/24")
+
+
+def test_a_restart_of_join_reuses_what_the_machine_remembers(tmp_path: Path) -> None:
+    from minikube_py.clustersettings import FlagError, load_remembered
+    from minikube_py.joinagent import resolve_join_settings
+
+    assert resolve_join_settings({}, load_remembered(tmp_path), default_node="box") == {
+        "node_name": "box", "bridge_name": "mkpy0", "node_ip": "", "kubelet_port": 10250}
+    save_remembered(tmp_path, ClusterSettings(node_name="n2", bridge="mkpyj2",
+                                              pod_cidr="10.244.3.0/24", node_ip="10.200.0.11",
+                                              kubelet_port=10251),
+                    HostClaim("ab12", "MKPY-ab12", 1 << 16, 0x6D700000))
+    remembered = load_remembered(tmp_path)
+    assert resolve_join_settings({}, remembered, default_node="box") == {
+        "node_name": "n2", "bridge_name": "mkpyj2", "node_ip": "10.200.0.11",
+        "kubelet_port": 10251}
+    # An address or a port may move; the node's name and bridge may not.
+    moved = resolve_join_settings({"node_ip": "10.200.0.21", "kubelet_port": 10260},
+                                  remembered, default_node="box")
+    assert (moved["node_ip"], moved["kubelet_port"]) == ("10.200.0.21", 10260)
+    with pytest.raises(FlagError, match=r"^--node-name n3 conflicts with this machine's"):
+        resolve_join_settings({"node_name": "n3"}, remembered, default_node="box")
+    with pytest.raises(FlagError, match="--bridge"):
+        resolve_join_settings({"bridge_name": "other0"}, remembered, default_node="box")
+
+
+@pytest.mark.parametrize(("args", "flag"), [
+    (("--node-ip", "nope"), "--node-ip"),
+    (("--bridge", "a-bridge-name-too-long"), "--bridge"),
+    (("--node-name", "Not_A_Node"), "--node-name"),
+])
+def test_join_refuses_a_bad_flag_in_one_line_before_anything_starts(
+        tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
+    from click.testing import CliRunner
+
+    from minikube_py.cli import main
+
+    result = CliRunner().invoke(main, ["join", "https://10.200.0.1:6443", "--data-dir",
+                                       str(tmp_path / "d"), *args])
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1
+    assert flag in result.output
+    assert not (tmp_path / "d").exists()
