@@ -21,7 +21,7 @@ import aiohttp
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import SECRETS
-from minikube_py.client.http import HttpClient
+from minikube_py.client.http import ApiUnreachable, HttpClient
 from minikube_py.client.interface import ApiClient
 from minikube_py.datalock import DataDirLock
 from minikube_py.kubeconfig import KubeconfigCredentials, KubeconfigError, read_kubeconfig
@@ -214,6 +214,9 @@ async def as_admin(data_dir: Path,
     client = HttpClient(admin.server, tls=tls)
     try:
         return await action(client, admin.credentials.ca_cert)
+    except ApiUnreachable as e:
+        raise TokenCommandFailed(f"cannot reach the cluster at {admin.server}: {e.cause}") \
+            from None
     except ApiError as e:
         raise TokenCommandFailed(f"the cluster refused: {e.message} ({e.code} {e.reason})") \
             from None

@@ -15,6 +15,18 @@ from minikube_py.api.resources import Resource
 from minikube_py.client.interface import MERGE_PATCH, WatchEvent
 
 
+class ApiUnreachable(ApiError):
+    """The server did not answer at all (refused, reset, gone mid-answer). A 503 Status, so
+    that every component retries it as it retries a server that is busy; `cause` is what
+    the connection said, for a command that tells a person."""
+
+    def __init__(self, base_url: str, cause: aiohttp.ClientError) -> None:
+        super().__init__(503, "ServiceUnavailable",
+                         f"the API server at {base_url} did not answer: "
+                         f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
 def resource_path(
     resource: Resource,
     namespace: str | None = None,
@@ -97,13 +109,8 @@ class HttpClient:
             raise ApiError(500, "InternalError", f"{method} {path}: answer is not JSON")
         return decoded
 
-    def _unreachable(self, e: aiohttp.ClientError) -> ApiError:
-        """The server did not answer (refused, reset, gone mid-answer): a 503 Status, as a
-        server that is not there yet says, so that every caller retries it as it retries a
-        server that is busy; the message says what happened."""
-        return ApiError(503, "ServiceUnavailable",
-                        f"the API server at {self._base} did not answer: "
-                        f"{type(e).__name__}: {e}")
+    def _unreachable(self, e: aiohttp.ClientError) -> ApiUnreachable:
+        return ApiUnreachable(self._base, e)
 
     async def create(self, resource: Resource, body: dict[str, Any], *,
                      namespace: str | None = None, name: str | None = None,
