@@ -18,6 +18,8 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
+
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import CERTIFICATESIGNINGREQUESTS
 from minikube_py.client.interface import ApiClient
@@ -198,7 +200,8 @@ class CertificateRotation:
             try:
                 await self.rotate(why)
                 failures = 0
-            except (CertificateRequestError, ApiError, OSError, ValueError) as e:
+            except (CertificateRequestError, ApiError, aiohttp.ClientError, OSError,
+                    ValueError) as e:
                 delay = self._backoff(failures)
                 failures += 1
                 log.warning("renewing %s failed: %s; trying again in %.0fs",
