@@ -18,6 +18,8 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
+
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import CERTIFICATESIGNINGREQUESTS
 from minikube_py.client.interface import ApiClient
@@ -81,7 +83,8 @@ async def request_certificate(client: ApiClient, *, request_pem: bytes, signer: 
     """Create a CertificateSigningRequest (named from `name_prefix`) and return the PEM
     certificate the cluster issues for it; CertificateRequestError when it is refused or
     `timeout` seconds pass first."""
-    spec: Obj = {"request": base64.b64encode(request_pem).decode(), "signerName": signer, "usages": list(usages)}
+    spec: Obj = {"request": base64.b64encode(request_pem).decode(), "signerName": signer,
+                 "usages": list(usages)}
     if expiration_seconds is not None:
         spec["expirationSeconds"] = expiration_seconds
     created = await client.create(CERTIFICATESIGNINGREQUESTS, {
@@ -89,47 +92,61 @@ async def request_certificate(client: ApiClient, *, request_pem: bytes, signer: 
         "metadata": {"generateName": name_prefix}, "spec": spec})
     name = created["metadata"]["name"]
     log.info("asked for a %s certificate: CertificateSigningRequest %s", signer, name)
-    last = [created]
+    waiting = _IssueWait(client, created)
     try:
         async with asyncio.timeout(timeout):
-            return await _wait_issued(client, created, last)
+            return await waiting.certificate()
     except TimeoutError:
         raise CertificateRequestError(
             f"CertificateSigningRequest {name}: no certificate after {timeout:g}s "
-            f"(it is {_waiting_for(last[0])})") from None
+            f"(it is {_waiting_for(waiting.csr)})") from None
 
 
-async def _wait_issued(client: ApiClient, csr: Obj, last: list[Obj]) -> bytes:
-    """Watch the one request until it is issued; a watch that ends is started again from
-    where it stood, one whose version was compacted from the object as it is now."""
-    name = csr["metadata"]["name"]
-    while True:
-        found = issued_certificate(csr)
-        if found is not None:
-            return found
-        version = csr["metadata"].get("resourceVersion", "")
-        try:
-            events = client.watch(CERTIFICATESIGNINGREQUESTS, resource_version=version,
-                                  field_selector=f"metadata.name={name}",
-                                  allow_bookmarks=True)
-            async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
-                async for event in stream:
-                    if event.type == "DELETED":
-                        raise CertificateRequestError(
-                            f"CertificateSigningRequest {name} was deleted before a "
-                            "certificate was issued")
-                    if event.type == "BOOKMARK":
-                        csr = {**csr, "metadata": {**csr["metadata"], "resourceVersion":
-                                                   event.object["metadata"]["resourceVersion"]}}
-                        continue
-                    csr = last[0] = event.object
-                    found = issued_certificate(csr)
-                    if found is not None:
-                        return found
-        except ApiError as e:
-            if e.code != 410:
-                raise
-            csr = last[0] = await client.get(CERTIFICATESIGNINGREQUESTS, name)
+class _IssueWait:
+    """Watches one request until it is issued, remembering how it last stood (what a
+    timeout reports). A watch that ends is started again from where it stood; one whose
+    version was compacted, from the object as it is now."""
+
+    def __init__(self, client: ApiClient, csr: Obj) -> None:
+        self.client = client
+        self.csr = csr
+        self.name = csr["metadata"]["name"]
+
+    async def certificate(self) -> bytes:
+        while True:
+            found = issued_certificate(self.csr)
+            if found is not None:
+                return found
+            try:
+                found = await self._watch()
+            except ApiError as e:
+                if e.code != 410:
+                    raise
+                self.csr = await self.client.get(CERTIFICATESIGNINGREQUESTS, self.name)
+            if found is not None:
+                return found
+
+    async def _watch(self) -> bytes | None:
+        events = self.client.watch(
+            CERTIFICATESIGNINGREQUESTS, field_selector=f"metadata.name={self.name}",
+            resource_version=self.csr["metadata"].get("resourceVersion", ""),
+            allow_bookmarks=True)
+        async with contextlib.aclosing(events) as stream:  # type: ignore[type-var]
+            async for event in stream:
+                if event.type == "DELETED":
+                    raise CertificateRequestError(
+                        f"CertificateSigningRequest {self.name} was deleted before a "
+                        "certificate was issued")
+                if event.type == "BOOKMARK":
+                    version = event.object["metadata"]["resourceVersion"]
+                    self.csr = {**self.csr, "metadata": {**self.csr["metadata"],
+                                                         "resourceVersion": version}}
+                    continue
+                self.csr = event.object
+                found = issued_certificate(self.csr)
+                if found is not None:
+                    return found
+        return None
 
 
 class CertificateRotation:
@@ -183,7 +200,8 @@ class CertificateRotation:
             try:
                 await self.rotate(why)
                 failures = 0
-            except (CertificateRequestError, ApiError, OSError, ValueError) as e:
+            except (CertificateRequestError, ApiError, aiohttp.ClientError, OSError,
+                    ValueError) as e:
                 delay = self._backoff(failures)
                 failures += 1
                 log.warning("renewing %s failed: %s; trying again in %.0fs",

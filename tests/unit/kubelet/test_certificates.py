@@ -16,6 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import CERTIFICATESIGNINGREQUESTS
 from minikube_py.apiserver.service import ApiService
 from minikube_py.client.interface import ApiClient
@@ -119,6 +120,41 @@ async def test_a_request_deleted_while_waiting_is_an_error(api: ApiService) -> N
                                   signer=CLIENT.signer, usages=CLIENT.usages,
                                   name_prefix="node-csr-", timeout=10)
     await deleter
+
+
+class CompactedOnce:
+    """The API service, but its first watch answers 410 Gone (the version was compacted),
+    after the request has been issued behind the watcher's back."""
+
+    def __init__(self, api: ApiService) -> None:
+        self.api = api
+        self.watches = 0
+
+    async def create(self, resource: Any, body: Obj, **kw: Any) -> Obj:
+        created = await self.api.create(resource, body, **kw)
+        issued = {**created, "status": {"conditions": [{"type": "Approved",
+                                                        "status": "True"}]}}
+        issued["status"] = signed_status(issued, CA, datetime.now(UTC),
+                                         x509.random_serial_number)
+        await self.api.update(resource, issued, subresource="status")
+        return created
+
+    async def get(self, resource: Any, name: str, **kw: Any) -> Obj:
+        return await self.api.get(resource, name, **kw)
+
+    def watch(self, resource: Any, **kw: Any) -> AsyncIterator[Any]:
+        self.watches += 1
+        raise ApiError(410, "Expired", "too old resource version")
+
+
+async def test_a_compacted_watch_reads_the_request_as_it_is_now(api: ApiService) -> None:
+    client = CompactedOnce(api)
+    key = new_key()
+    pem = await request_certificate(client, request_pem=CLIENT.request_pem(key),  # type: ignore[arg-type]
+                                    signer=CLIENT.signer, usages=CLIENT.usages,
+                                    name_prefix="node-csr-", timeout=10)
+    assert client.watches == 1
+    assert issued_pair(pem, key).cert.subject == CLIENT.subject
 
 
 class Lowest(random.Random):
