@@ -89,7 +89,7 @@ def main() -> int:
                 j.stop()
             offsets = [len(j.log) for j in joins]
             again = [j.start(None) for j in joins]
-            ready_again = [step_ms(j.log, "is Ready", o) for j, o in zip(joins, offsets)]
+            ready_again = [step_ms(j.log, "is Ready", o) for j, o in zip(joins, offsets, strict=True)]
 
             serve.kubectl("apply", "-f", "-", input=DAEMONSET)
             serve.kubectl("apply", "-f", "-", input=NEIGHBOUR % "bench-server")
