@@ -190,7 +190,11 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     # Only now, with the data dir locked, the API port bound and the host network free, does
     # this cluster own its settings: a serve that failed before leaves nothing to `delete`.
     save_remembered(config.data_dir, config.cluster, claim)
-    progress.step(f"API server listening on {config.api_url}")
+    if config.api_host in WILDCARD_HOSTS:
+        progress.step(f"API server listening on every address, port {config.api_port} "
+                      f"({config.api_url} from this machine)")
+    else:
+        progress.step(f"API server listening on {config.api_url}")
     try:
         progress.step(await ensure_join_token(api, config.token_path, ca_pem, now=time.time(),
                                               randbelow=secrets.randbelow))
