@@ -69,6 +69,32 @@ def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str,
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
+def wait_for_line(proc: subprocess.Popen[bytes] | None, log: Callable[[], str], offset: int,
+                  line: str, *, timeout: float, what: str) -> None:
+    """Wait until `line` appears in the process's log after `offset`; fail at once (with the
+    log) if the process exits first, and after `timeout` seconds."""
+    def printed() -> bool:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{what} exited with {proc.returncode}:\n{log()}")
+        return line in log()[offset:]
+
+    wait_for(printed, timeout=timeout, what=f"{what} to print {line!r}; log:\n{log()}")
+
+
+def run_kubectl(kubeconfig: Path, cache_dir: Path, *args: str, input: str | None = None,
+                check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """kubectl as whoever `kubeconfig` names, with a cache (and HOME) of the test's own."""
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(cache_dir),
+           "HOME": str(cache_dir.parent)}
+    result = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True,
+                            env=env, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}")
+    return result
+
+
 class ServeProcess:
     """`python -m minikube_py serve` on its own data dir, API port, bridge and pod subnet,
     so it never collides with a cluster the developer runs."""
@@ -139,12 +165,8 @@ class ServeProcess:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
 
-        def ready() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise AssertionError(f"serve exited with {self.proc.returncode}:\n{self.log}")
-            return "cluster ready" in self.log[offset:]
-
-        wait_for(ready, timeout=timeout, what=f"serve to be ready; log:\n{self.log}")
+        wait_for_line(self.proc, lambda: self.log, offset, "cluster ready", timeout=timeout,
+                      what="serve")
         return time.monotonic() - t0
 
     def stop(self, timeout: float = 60) -> int:
@@ -165,15 +187,8 @@ class ServeProcess:
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True,
                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig),
-               "KUBECACHEDIR": str(self.kube_cache), "HOME": str(self.data_dir.parent)}
-        result = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True,
-                                env=env, timeout=timeout, check=False)
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
-                f"{result.stdout}\n{result.stderr}")
-        return result
+        return run_kubectl(self.kubeconfig, self.kube_cache, *args, input=input, check=check,
+                           timeout=timeout)
 
     def node_name(self) -> str:
         """The real (kubelet-run) node of this cluster."""
