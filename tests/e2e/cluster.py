@@ -81,6 +81,21 @@ def wait_for_line(proc: subprocess.Popen[bytes] | None, log: Callable[[], str], 
     wait_for(printed, timeout=timeout, what=f"{what} to print {line!r}; log:\n{log()}")
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float, *, what: str,
+                 log: Callable[[], str]) -> int:
+    """SIGTERM, as Ctrl-C would, and the exit code (0 for a clean stop; that of an earlier
+    exit when it already ended); kill -9 and fail when it does not stop in time."""
+    if proc is None or proc.poll() is not None:
+        return proc.returncode if proc else 0
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"{what} did not stop within {timeout}s:\n{log()}") from None
+
+
 def run_kubectl(kubeconfig: Path, cache_dir: Path, *args: str, input: str | None = None,
                 check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """kubectl as whoever `kubeconfig` names, with a cache (and HOME) of the test's own."""
@@ -170,15 +185,7 @@ class ServeProcess:
         return time.monotonic() - t0
 
     def stop(self, timeout: float = 60) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(f"serve did not stop within {timeout}s:\n{self.log}") from None
+        return stop_process(self.proc, timeout, what="serve", log=lambda: self.log)
 
     def delete(self) -> None:
         """Remove whatever the cluster left on the machine (containers, bridge, data)."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from minikube_py.runtime.hostnet import parse_alias
-from tests.e2e.cluster import run_kubectl, wait_for_line
+from tests.e2e.cluster import run_kubectl, stop_process, wait_for_line
 
 NETNS_DIR = Path("/var/run/netns")
 # A line of the agent's progress output, as serve prints them: "[   12 ms] ...".
@@ -324,18 +324,12 @@ class JoinProcess:
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM, as Ctrl-C would; the exit code (0 for a clean stop)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(f"join did not stop within {timeout}s:\n{self.log}") from None
+        return stop_process(self.proc, timeout, what=f"join on {self.node_name}",
+                            log=lambda: self.log)
 
     def kill(self) -> None:
-        """kill -9: the machine's agent dies without a word (its containerd follows it)."""
+        """kill -9: the machine's agent dies without a word (what becomes of its containerd
+        is the agent's business: serve's dies with its parent)."""
         assert self.proc is not None and self.proc.poll() is None, "the agent is not running"
         self.proc.kill()
         self.proc.wait(30)
