@@ -79,8 +79,10 @@ def test_serves_token_authenticates_as_its_bootstrap_user(cluster: ServeProcess)
 
 
 def test_serves_closing_hint_names_the_token_file(cluster: ServeProcess) -> None:
-    assert (f"The token for joining other machines is in {token_path(cluster)} "
-            "(`minikube-py join` comes in a later version).") in cluster.log
+    """This cluster's node is on its bridge only: the hint says what to start serve with
+    (the join command itself is printed with --node-ip: tests/e2e/test_multinode.py)."""
+    assert ("To join other machines, start serve with --node-ip IP (this machine's address "
+            f"on their network); the token is in {token_path(cluster)}.") in cluster.log
 
 
 def test_token_create_list_delete_round_trip(cluster: ServeProcess) -> None:
