@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import shutil
 import signal
 import socket
@@ -205,3 +207,39 @@ class ServeProcess:
 
     def kubectl_json(self, *args: str) -> Any:
         return json.loads(self.kubectl(*args, "-o", "json").stdout)
+
+
+# --- kubectl that keeps running (port-forward, attach) ----------------------------------
+
+def kubectl_env(cluster: ServeProcess) -> dict[str, str]:
+    return {**os.environ, "KUBECONFIG": str(cluster.kubeconfig),
+            "KUBECACHEDIR": str(cluster.kube_cache), "HOME": str(cluster.data_dir.parent)}
+
+
+def read_until(fd: int, pattern: str, *, timeout: float) -> re.Match[str]:
+    """Read from `fd` until `pattern` matches what was read; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # a pty whose other side closed
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk.decode(errors="replace")
+        if m := re.search(pattern, seen):
+            return m
+    raise AssertionError(f"no {pattern!r} within {timeout}s in output {seen!r}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

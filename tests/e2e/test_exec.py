@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import os
 import pty
-import re
-import select
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import KUBECTL, NEEDS_CONTAINERD, ServeProcess, running_serve
+from tests.e2e.cluster import (
+    KUBECTL,
+    NEEDS_CONTAINERD,
+    ServeProcess,
+    kubectl_env,
+    read_until,
+    running_serve,
+    stop,
+)
 
 pytestmark = NEEDS_CONTAINERD
 
@@ -39,40 +44,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
         serve.kubectl("apply", "-f", "-", input=POD_YAML)
         serve.kubectl("wait", "--for=condition=Ready", "pod/web", "--timeout=60s", timeout=90)
         yield serve
-
-
-def kubectl_env(cluster: ServeProcess) -> dict[str, str]:
-    return {**os.environ, "KUBECONFIG": str(cluster.kubeconfig),
-            "KUBECACHEDIR": str(cluster.kube_cache), "HOME": str(cluster.data_dir.parent)}
-
-
-def read_until(fd: int, pattern: str, *, timeout: float) -> re.Match[str]:
-    """Read from `fd` until `pattern` matches what was read; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    seen = ""
-    while (left := deadline - time.monotonic()) > 0:
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            break
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # a pty whose other side closed
-            chunk = b""
-        if not chunk:
-            break
-        seen += chunk.decode(errors="replace")
-        if m := re.search(pattern, seen):
-            return m
-    raise AssertionError(f"no {pattern!r} within {timeout}s in output {seen!r}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def test_exec_prints_the_command_output(cluster: ServeProcess) -> None:

@@ -18,6 +18,7 @@ import ipaddress
 import json
 import subprocess
 import sys
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -34,7 +35,15 @@ from kubernetes import client, config
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.pki.jointoken import BootstrapToken, JoinToken
 from minikube_py.runtime.containerd import ContainerdConfig
-from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, wait_for
+from tests.e2e.cluster import (
+    KUBECTL,
+    NEEDS_CONTAINERD,
+    ServeProcess,
+    kubectl_env,
+    read_until,
+    stop,
+    wait_for,
+)
 from tests.e2e.lan import (
     PROGRESS_LINE,
     JoinProcess,
@@ -285,6 +294,11 @@ def test_three_machines_are_ready_nodes(cluster: Cluster) -> None:
         assert line.split()[1] == "Ready", line
 
 
+def test_serve_ends_with_the_join_command_and_its_token(cluster: Cluster) -> None:
+    token = (cluster.serve.data_dir / "token").read_text().strip()
+    assert f"    minikube-py join {cluster.server_url} --token {token}\n" in cluster.serve.log
+
+
 def test_a_daemonset_runs_one_web_pod_on_each_node(cluster: Cluster) -> None:
     cluster.serve.kubectl("apply", "-f", "-", input=WEB)
     pods = wait_for(lambda: one_web_pod_per_node(cluster), timeout=120,
@@ -338,6 +352,28 @@ def test_kubectl_logs_and_exec_reach_a_pod_on_a_joined_node(cluster: Cluster, wh
     assert f"serving {name}" in cluster.serve.kubectl("logs", name).stdout
     assert cluster.serve.kubectl("exec", name, "--", "cat", "/www/index.html").stdout == \
         f"{name}\n"
+
+
+def test_kubectl_port_forward_and_cp_reach_a_pod_on_a_joined_node(cluster: Cluster,
+                                                                    tmp_path: Path) -> None:
+    node = cluster.third.node_name
+    pod = wait_for(lambda: one_web_pod_per_node(cluster), timeout=60, what="the web pods")[node]
+    name = pod.metadata.name
+    copied = tmp_path / "index.html"
+    cluster.serve.kubectl("cp", f"{name}:/www/index.html", str(copied))
+    assert copied.read_text() == f"{name}\n"
+    proc = subprocess.Popen([KUBECTL, "port-forward", f"pod/{name}", "0:8080"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=kubectl_env(cluster.serve))
+    try:
+        assert proc.stdout is not None
+        found = read_until(proc.stdout.fileno(), r"Forwarding from 127\.0\.0\.1:(\d+)",
+                           timeout=20)
+        url = f"http://127.0.0.1:{found.group(1)}/"  # our kubectl, on loopback
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert resp.read().decode() == f"{name}\n"
+    finally:
+        stop(proc)
 
 
 # --- join tokens -----------------------------------------------------------------------
@@ -538,6 +574,36 @@ def test_the_restarted_node_runs_each_of_its_pods_in_one_sandbox(cluster: Cluste
     pods = wait_for(one_sandbox_each, timeout=90,
                     what=f"one ready sandbox per pod of {node}, and no other")
     assert [p.metadata.labels.get("app") for p in pods] == ["web"]
+
+
+# --- the server goes away --------------------------------------------------------------
+
+
+def test_joined_nodes_wait_for_a_restarting_server_and_keep_their_pods(
+        cluster: Cluster) -> None:
+    """serve stopped and started again: each agent says it lost the server and that it is
+    back, its pods keep running (the same pods, not made again), and pods on different
+    nodes still reach each other."""
+    before = {node: pod.metadata.uid for node, pod in wait_for(
+        lambda: one_web_pod_per_node(cluster), timeout=60, what="the web pods").items()}
+    offsets = [len(a.log) for a in cluster.agents]
+    assert cluster.serve.stop() == 0, cluster.serve.log
+    for agent, offset in zip(cluster.agents, offsets, strict=True):
+        wait_for(lambda a=agent, o=offset: "lost the API server" in a.log[o:], timeout=30,
+                 what=f"{agent.node_name} to say it lost the server")
+    cluster.serve.start()
+    for agent, offset in zip(cluster.agents, offsets, strict=True):
+        wait_for(lambda a=agent, o=offset: f"the API server at {cluster.server_url} is back"
+                 in a.log[o:], timeout=60, what=f"{agent.node_name} to say the server is back")
+        assert agent.proc is not None and agent.proc.poll() is None, agent.log
+    wait_for(lambda: sorted(n.metadata.name for n in cluster.core.list_node().items
+                            if is_ready(n)) == sorted(cluster.nodes),
+             timeout=60, what="every node Ready after the restart")
+    after = wait_for(lambda: one_web_pod_per_node(cluster), timeout=60, what="the web pods")
+    assert {node: pod.metadata.uid for node, pod in after.items()} == before
+    second = after[cluster.second.node_name]
+    assert wget_until(cluster, after[HOST_NODE],
+                      f"http://{second.status.pod_ip}:8080/") == second.metadata.name
 
 
 # --- leaving ---------------------------------------------------------------------------
