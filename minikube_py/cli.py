@@ -19,16 +19,16 @@ from minikube_py.apiserver.podsecurity.policy import LEVELS, Level, PodSecurityC
 from minikube_py.clustersettings import (
     CLUSTER_CIDR,
     DEFAULT_BRIDGE,
+    DEFAULT_DATA_DIR,
     DEFAULT_POD_CIDR,
     SERVICE_CIDR,
     ClusterSettings,
     FlagError,
     SettingsFileError,
+    default_node_name,
     load_remembered,
     resolve,
 )
-from minikube_py.config import DEFAULT_DATA_DIR, ServeConfig, default_node_name
-from minikube_py.controllers.manager import ControllerSettings
 from minikube_py.datalock import DataDirLock, busy
 from minikube_py.pki.cluster import subject_alt_name
 
@@ -133,6 +133,8 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
     node name, the bridge and the pod, cluster and service ranges cannot change afterwards;
     the API and kubelet ports and the API address can."""
     from minikube_py.composition import serve as serve_cluster
+    from minikube_py.config import ServeConfig
+    from minikube_py.controllers.manager import ControllerSettings
 
     data_dir = data_dir.expanduser().absolute()
     # Only the flags given on the command line: the others come from the data dir first.

@@ -14,6 +14,7 @@ import ipaddress
 import json
 import os
 import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from minikube_py.api.validation import dns1123_subdomain_errors
 
 SETTINGS_FILE = "cluster.json"
+DEFAULT_DATA_DIR = Path.home() / ".minikube-py"
 # What minikube-py wrote before cluster.json: the bridge and the pod and service ranges,
 # (re)written by every serve, owned or not. Read as remembered settings, never written.
 LEGACY_NODE_FILE = "node.json"
@@ -45,6 +47,10 @@ WILDCARD_HOSTS = ("0.0.0.0", "::")
 # Ranges no cluster may use: this host, link-local, multicast and the reserved block.
 UNUSABLE_RANGES = tuple(ipaddress.IPv4Network(n) for n in (
     "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"))
+
+
+def default_node_name() -> str:
+    return socket.gethostname().split(".")[0].lower() or "minikube-py"
 
 
 class FlagError(ValueError):

@@ -4,7 +4,6 @@ composition root."""
 from __future__ import annotations
 
 import ipaddress
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,20 +11,15 @@ from minikube_py.api.clusternetwork import ClusterNetwork
 from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 from minikube_py.clustersettings import (
     DEFAULT_BRIDGE,
+    DEFAULT_DATA_DIR,
     DEFAULT_POD_CIDR,
     SERVICE_CIDR,
     WILDCARD_HOSTS,
     ClusterSettings,
+    default_node_name,
 )
 from minikube_py.controllers.manager import ControllerSettings
 from minikube_py.pki.cluster import PkiLayout
-
-DEFAULT_DATA_DIR = Path.home() / ".minikube-py"
-CONTEXT_NAME = "minikube-py"
-
-
-def default_node_name() -> str:
-    return socket.gethostname().split(".")[0].lower() or "minikube-py"
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,10 +42,10 @@ from minikube_py.clustersettings import (
     SettingsFileError,
     check_relations,
     check_setting,
+    default_node_name,
     load_remembered,
     save_remembered,
 )
-from minikube_py.config import default_node_name
 from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import (

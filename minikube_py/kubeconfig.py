@@ -11,8 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from minikube_py.config import CONTEXT_NAME
 from minikube_py.pki.cluster import KeyPair
+
+CONTEXT_NAME = "minikube-py"
 
 
 @dataclass(frozen=True, slots=True)
