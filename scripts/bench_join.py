@@ -55,6 +55,16 @@ def step_ms(log: str, text: str, offset: int = 0) -> int | None:
     return None
 
 
+def rss_parts_mb(pid: int) -> tuple[float, float]:
+    """(anonymous, file-backed) resident MB: the heap, and the mapped code of the
+    interpreter and its libraries (OpenSSL, gRPC core, ...)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    def kb(name: str) -> float:
+        found = re.search(rf"{name}:\s+(\d+) kB", status)
+        return int(found.group(1)) / 1024 if found else 0.0
+    return kb("RssAnon"), kb("RssFile")
+
+
 def ping_avg_ms(serve: ServeProcess, pod: str, address: str, count: int) -> float:
     out = serve.kubectl("exec", pod, "--", "ping", "-q", "-c", str(count), "-i", "0.01",
                         address).stdout
@@ -101,6 +111,7 @@ def main() -> int:
             running = wait_for(pods, timeout=120, what="the bench pods to run")
             time.sleep(5)  # idle after the pods started: what the agent holds at rest
             agent_rss = [rss_mb(j.proc.pid) for j in joins if j.proc is not None]
+            agent_parts = [rss_parts_mb(j.proc.pid) for j in joins if j.proc is not None]
             containerd_rss = [sum(rss_mb(p) for p in containerd_pids(j.data_dir))
                               for j in joins]
             on_server = [n for n, (node, _) in running.items()
@@ -123,7 +134,8 @@ def main() -> int:
           f"{statistics.mean(again):.2f} s wall (agent's own clock: "
           f"{', '.join(f'{ms} ms' for ms in ready_again)}); goal <= 2 s")
     print(f"joined agent RSS idle with one pod: {', '.join(f'{r:.1f}' for r in agent_rss)} MB "
-          f"(goal <= 50 MB); its containerd: "
+          f"(goal <= 50 MB; heap + code: "
+          f"{', '.join(f'{a:.1f} + {f:.1f}' for a, f in agent_parts)} MB); its containerd: "
           f"{', '.join(f'{r:.1f}' for r in containerd_rss)} MB")
     print(f"pod-to-pod ping avg over {args.pings}: across nodes {across:.3f} ms, on one node "
           f"(anchor) {same_node:.3f} ms: ratio {across / same_node:.2f}x")
