@@ -101,11 +101,22 @@ class PodActions:
     next_init_container: StartContainer | None = None
     containers_to_start: tuple[StartContainer, ...] = ()
     backing_off: tuple[BackOff, ...] = ()
+    # The sandbox the snapshot showed ready was found stopped before anything started in it.
+    sandbox_lost: bool = False
 
     @property
     def resync_after(self) -> float | None:
-        """When the earliest back-off ends: the pod is synced again then."""
+        """When the pod is synced again: at once when its sandbox was lost under the sync,
+        else when the earliest back-off ends."""
+        if self.sandbox_lost:
+            return 0.0
         return min((b.remaining for b in self.backing_off), default=None)
+
+    @property
+    def starts(self) -> tuple[StartContainer, ...]:
+        """The containers started, in order: the next init container, then the others."""
+        init = (self.next_init_container,) if self.next_init_container else ()
+        return (*init, *self.containers_to_start)
 
 
 def compute_pod_actions(pod: Pod, runtime: PodRuntime, now: float,
@@ -125,6 +136,23 @@ def compute_pod_actions(pod: Pod, runtime: PodRuntime, now: float,
     if init is not None:
         return init
     return _app_container_actions(pod, runtime, sandbox_id, now, backoff)
+
+
+def confirm_sandbox(actions: PodActions, ready_now: bool) -> PodActions:
+    """The actions as they stand once the existing sandbox the containers are to start in has
+    been read again (`ready_now`), just before they start.
+
+    A sync decides from a snapshot, and a sandbox being stopped still looks ready in one: the
+    runtime kills its containers before the sandbox itself. Restarting an exited container
+    in it would count a restart (and a crash-loop back-off) for a start that cannot run, and
+    the new sandbox that has to follow would count another: one dead sandbox, two restarts.
+    So a restart is decided from the sandbox it really runs in: nothing starts in a sandbox
+    that is no longer ready, and the pod is synced again at once, from a snapshot that shows
+    it dead, so its containers start once, in a new sandbox (kube: one restart per start
+    after the first). Kills and back-offs stand: they do not depend on the sandbox."""
+    if actions.create_sandbox or ready_now or not actions.starts:
+        return actions
+    return replace(actions, next_init_container=None, containers_to_start=(), sandbox_lost=True)
 
 
 DEADLINE_EXCEEDED = "DeadlineExceeded"
