@@ -124,6 +124,9 @@ class StartOutcome:
     name: str
     waiting: Waiting | None = None
     retry_after: float | None = None
+    # Its sandbox was stopped under the attempt: the attempt was the sandbox's failure, not
+    # the container's, and counts no restart (see `_lost_start`).
+    sandbox_lost: bool = False
 
 
 class WaitingReasons:
@@ -384,8 +387,19 @@ class PodSyncer:
         c = next(c for c in all_containers(pod.get("spec") or {}) if c["name"] == start.name)
         if start.existing_id:
             return await self._start_created(pod, c, start.existing_id, sandbox_id, ctx)
-        if start.counts_as_restart:
-            self.backoff.record_restart((pod["metadata"]["uid"], start.name), self.clock())
+        now = self.clock()
+        outcome = await self._create_and_start(pod, c, start, sandbox_id, sandbox_cfg, ctx,
+                                               prep, reader)
+        if start.counts_as_restart and not outcome.sandbox_lost:
+            # As of when the restart began (kube's back-off counts before the pull), but only
+            # once it is known to have been the container's own attempt.
+            self.backoff.record_restart((pod["metadata"]["uid"], start.name), now)
+        return outcome
+
+    async def _create_and_start(self, pod: Pod, c: dict[str, Any], start: StartContainer,
+                                sandbox_id: str, sandbox_cfg: cri.PodSandboxConfig,
+                                ctx: FieldContext, prep: PodPrep,
+                                reader: ObjectReader) -> StartOutcome:
         image, missing = await self._ensure_image(pod, c, reader)
         if missing is not None:
             return missing
@@ -400,6 +414,8 @@ class PodSyncer:
             cid = await self.cri.create_container(sandbox_id, config, sandbox_cfg)
         except CriError as e:
             self.recorder.record(pod, WARNING, "Failed", f"Error: {e.details}")
+            if not await self._sandbox_ready(sandbox_id):
+                return await self._lost_start(start.name)
             return StartOutcome(start.name, Waiting("CreateContainerError", e.details),
                                 RETRY_CREATE_SECONDS)
         self.recorder.record(pod, NORMAL, "Created", f"Created container {start.name}")
@@ -412,11 +428,7 @@ class PodSyncer:
         except CriError as e:
             self.recorder.record(pod, WARNING, "Failed", f"Error: {e.details}")
             if not await self._sandbox_ready(sandbox_id):
-                # Its sandbox was stopped after `confirm_sandbox` looked: it never ran there,
-                # and kept as a run it would count a restart that never happened. The pod is
-                # synced again at once and the container starts in a new sandbox.
-                await self._remove_container(container_id)
-                return StartOutcome(c["name"], retry_after=0.0)
+                return await self._lost_start(c["name"], container_id)
             # The container is now exited with a StartError; the next sync restarts it.
             return StartOutcome(c["name"])
         self.recorder.record(pod, NORMAL, "Started", f"Started container {c['name']}")
@@ -445,6 +457,21 @@ class PodSyncer:
             return StartOutcome(c["name"])  # it stays as the kill left it: terminated
         return StartOutcome(c["name"], Waiting("PostStartHookError", failure),
                             RETRY_CREATE_SECONDS)
+
+    async def _lost_start(self, name: str, container_id: str = "") -> StartOutcome:
+        """A create or start that failed because its sandbox was stopped under it: the runtime
+        kills a sandbox's containers before the sandbox, so a sync can see the sandbox ready
+        until after `confirm_sandbox` looked. The container never ran there; kept as a run,
+        it would count a restart that never happened (and the new sandbox that must follow
+        one more), so it is removed, no back-off is recorded, and the pod is synced again at
+        once: its containers start once, in a new sandbox."""
+        if container_id:
+            try:
+                await self.cri.remove_container(container_id)
+            except CriError as e:
+                if not e.not_found:
+                    raise
+        return StartOutcome(name, retry_after=0.0, sandbox_lost=True)
 
     def _backing_off(self, pod: Pod, wait: BackOff) -> StartOutcome:
         meta = pod["metadata"]
@@ -564,13 +591,6 @@ class PodSyncer:
         return list(runtime.sandboxes[0].ips) if runtime.sandboxes else []
 
     # --- containers ----------------------------------------------------------------------
-
-    async def _remove_container(self, container_id: str) -> None:
-        try:
-            await self.cri.remove_container(container_id)
-        except CriError as e:
-            if not e.not_found:
-                raise
 
     async def _runs_by_name(self, uid: str) -> dict[str, list[ContainerRun]]:
         """Each container name's runs, newest first (only the newest two are inspected)."""
