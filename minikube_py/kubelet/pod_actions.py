@@ -19,6 +19,7 @@ from minikube_py.kubelet.specs import container_hash
 
 Pod = dict[str, Any]
 DEFAULT_GRACE_SECONDS = 30
+START_ERROR = "StartError"  # containerd's reason for a container whose start failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,14 +250,35 @@ def _actions_for_new_sandbox(pod: Pod, runtime: PodRuntime, now: float,
     base = PodActions(kill_pod=kill, create_sandbox=True, attempt=attempt)
     inits = spec.get("initContainers") or []
     if inits:
-        first = _rerun_init(pod, inits[0]["name"], runtime.newest(inits[0]["name"]), now,
-                            backoff)
+        name = inits[0]["name"]
+        first = (_carried_start(name, runtime, init=True)
+                 or _rerun_init(pod, name, runtime.newest(name), now, backoff))
         if isinstance(first, BackOff):
             return replace(base, backing_off=(first,))
         return replace(base, next_init_container=first)
-    starts, waits = _collect([_start_or_back_off(pod, c["name"], runtime.newest(c["name"]), now,
-                                                 backoff) for c in apps])
+    starts, waits = _collect([
+        _carried_start(c["name"], runtime)
+        or _start_or_back_off(pod, c["name"], runtime.newest(c["name"]), now, backoff)
+        for c in apps])
     return replace(base, containers_to_start=starts, backing_off=waits)
+
+
+def _carried_start(name: str, runtime: PodRuntime, *, init: bool = False,
+                   ) -> StartContainer | None:
+    """The start of a container whose newest run never ran, in a sandbox no longer ready:
+    a restart tried in a sandbox being stopped, which failed because of the stop (the
+    runtime marks a sandbox stopped only after its containers, and after the kubelet last
+    looked). That restart is carried into the new sandbox as it was decided (the same
+    restart count, no further back-off: the back-off counted it already), so one stopped
+    sandbox costs one restart. A container that could not start in a sandbox that then
+    died counts one restart fewer than kube's would; telling the two apart is not
+    possible from the runtime's state."""
+    run = runtime.newest(name)
+    if run is None or run.state != EXITED or run.reason != START_ERROR or run.started_at:
+        return None
+    if any(s.sandbox_id == run.sandbox_id and s.ready for s in runtime.sandboxes):
+        return None
+    return StartContainer(name, init=init, restart_count=run.restart_count)
 
 
 def _init_container_actions(pod: Pod, runtime: PodRuntime, sandbox_id: str, now: float,

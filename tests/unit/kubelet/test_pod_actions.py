@@ -326,6 +326,39 @@ def test_a_sandbox_stopped_under_a_sync_costs_its_containers_one_restart() -> No
     assert performed.resync_after == 0.0  # the next sync comes at once, not on a timer
 
 
+def test_a_restart_tried_in_a_sandbox_stopping_under_it_is_made_once_in_the_new_one() -> None:
+    # The sandbox still read ready when the restart began; the stop finished under it, and
+    # the runtime was left with a container that never ran. The back-off counted the try.
+    killed = run(MAIN, EXITED, exit_code=137)
+    snapshot = runtime(sandbox("s1"), runs=(("main", killed),))
+    backoff = RestartBackoff()
+    decided = confirm_sandbox(compute_pod_actions(pod(), snapshot, NOW, backoff), ready_now=True)
+    for start in decided.starts:
+        backoff.record_restart((UID, start.name), NOW)
+    left = tuple(("main", _never_started_in("s1", s)) for s in decided.starts)
+    after = runtime(sandbox("s1", ready=False), runs=(*left, ("main", killed)))
+    replaced = compute_pod_actions(pod(), after, NOW + 1, backoff)
+    assert replaced.create_sandbox and replaced.attempt == 1
+    assert replaced.containers_to_start == (StartContainer("main", restart_count=1),)
+    assert replaced.backing_off == ()
+
+
+def test_an_init_container_tried_in_a_stopping_sandbox_is_carried_into_the_new_one() -> None:
+    lost = _never_started_in("s1", StartContainer("init-a", init=True, restart_count=3))
+    after = runtime(sandbox("s1", ready=False), runs=(("init-a", lost),))
+    replaced = compute_pod_actions(pod(init=(INIT_A,)), after, NOW, RestartBackoff())
+    assert replaced.next_init_container == StartContainer("init-a", init=True, restart_count=3)
+
+
+def test_a_container_that_never_ran_in_a_ready_sandbox_restarts_as_usual() -> None:
+    never_ran = _never_started_in("s1", StartContainer("main", restart_count=1))
+    backoff = RestartBackoff()
+    backoff.record_restart((UID, "main"), NOW)
+    actions = compute_pod_actions(pod(), runtime(sandbox("s1"), runs=(("main", never_ran),)),
+                                  NOW + 1, backoff)
+    assert actions.containers_to_start == () and len(actions.backing_off) == 1
+
+
 def test_a_lost_sandbox_keeps_the_kills_and_back_offs_and_drops_only_the_starts() -> None:
     kill = KillContainer("side-0", "side", 5, "Container side failed liveness probe")
     wait = BackOff("side", 8.0, 10.0)
