@@ -19,6 +19,7 @@ from minikube_py.kubelet.specs import container_hash
 
 Pod = dict[str, Any]
 DEFAULT_GRACE_SECONDS = 30
+START_ERROR = "StartError"  # containerd's reason for a container whose start failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +102,22 @@ class PodActions:
     next_init_container: StartContainer | None = None
     containers_to_start: tuple[StartContainer, ...] = ()
     backing_off: tuple[BackOff, ...] = ()
+    # The sandbox the snapshot showed ready was found stopped before anything started in it.
+    sandbox_lost: bool = False
 
     @property
     def resync_after(self) -> float | None:
-        """When the earliest back-off ends: the pod is synced again then."""
+        """When the pod is synced again: at once when its sandbox was lost under the sync,
+        else when the earliest back-off ends."""
+        if self.sandbox_lost:
+            return 0.0
         return min((b.remaining for b in self.backing_off), default=None)
+
+    @property
+    def starts(self) -> tuple[StartContainer, ...]:
+        """The containers started, in order: the next init container, then the others."""
+        init = (self.next_init_container,) if self.next_init_container else ()
+        return (*init, *self.containers_to_start)
 
 
 def compute_pod_actions(pod: Pod, runtime: PodRuntime, now: float,
@@ -125,6 +137,23 @@ def compute_pod_actions(pod: Pod, runtime: PodRuntime, now: float,
     if init is not None:
         return init
     return _app_container_actions(pod, runtime, sandbox_id, now, backoff)
+
+
+def confirm_sandbox(actions: PodActions, ready_now: bool) -> PodActions:
+    """The actions as they stand once the existing sandbox the containers are to start in has
+    been read again (`ready_now`), just before they start.
+
+    A sync decides from a snapshot, and a sandbox being stopped still looks ready in one: the
+    runtime kills its containers before the sandbox itself. Restarting an exited container
+    in it would count a restart (and a crash-loop back-off) for a start that cannot run, and
+    the new sandbox that has to follow would count another: one dead sandbox, two restarts.
+    So a restart is decided from the sandbox it really runs in: nothing starts in a sandbox
+    that is no longer ready, and the pod is synced again at once, from a snapshot that shows
+    it dead, so its containers start once, in a new sandbox (kube: one restart per start
+    after the first). Kills and back-offs stand: they do not depend on the sandbox."""
+    if actions.create_sandbox or ready_now or not actions.starts:
+        return actions
+    return replace(actions, next_init_container=None, containers_to_start=(), sandbox_lost=True)
 
 
 DEADLINE_EXCEEDED = "DeadlineExceeded"
@@ -221,14 +250,35 @@ def _actions_for_new_sandbox(pod: Pod, runtime: PodRuntime, now: float,
     base = PodActions(kill_pod=kill, create_sandbox=True, attempt=attempt)
     inits = spec.get("initContainers") or []
     if inits:
-        first = _rerun_init(pod, inits[0]["name"], runtime.newest(inits[0]["name"]), now,
-                            backoff)
+        name = inits[0]["name"]
+        first = (_carried_start(name, runtime, init=True)
+                 or _rerun_init(pod, name, runtime.newest(name), now, backoff))
         if isinstance(first, BackOff):
             return replace(base, backing_off=(first,))
         return replace(base, next_init_container=first)
-    starts, waits = _collect([_start_or_back_off(pod, c["name"], runtime.newest(c["name"]), now,
-                                                 backoff) for c in apps])
+    starts, waits = _collect([
+        _carried_start(c["name"], runtime)
+        or _start_or_back_off(pod, c["name"], runtime.newest(c["name"]), now, backoff)
+        for c in apps])
     return replace(base, containers_to_start=starts, backing_off=waits)
+
+
+def _carried_start(name: str, runtime: PodRuntime, *, init: bool = False,
+                   ) -> StartContainer | None:
+    """The start of a container whose newest run never ran, in a sandbox no longer ready:
+    a restart tried in a sandbox being stopped, which failed because of the stop (the
+    runtime marks a sandbox stopped only after its containers, and after the kubelet last
+    looked). That restart is carried into the new sandbox as it was decided (the same
+    restart count, no further back-off: the back-off counted it already), so one stopped
+    sandbox costs one restart. A container that could not start in a sandbox that then
+    died counts one restart fewer than kube's would; telling the two apart is not
+    possible from the runtime's state."""
+    run = runtime.newest(name)
+    if run is None or run.state != EXITED or run.reason != START_ERROR or run.started_at:
+        return None
+    if any(s.sandbox_id == run.sandbox_id and s.ready for s in runtime.sandboxes):
+        return None
+    return StartContainer(name, init=init, restart_count=run.restart_count)
 
 
 def _init_container_actions(pod: Pod, runtime: PodRuntime, sandbox_id: str, now: float,

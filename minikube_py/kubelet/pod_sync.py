@@ -37,6 +37,7 @@ from minikube_py.kubelet.pod_actions import (
     SyncMode,
     active_deadline_remaining,
     compute_pod_actions,
+    confirm_sandbox,
     pod_grace_seconds,
 )
 from minikube_py.kubelet.pod_config import (
@@ -123,6 +124,9 @@ class StartOutcome:
     name: str
     waiting: Waiting | None = None
     retry_after: float | None = None
+    # Its sandbox was stopped under the attempt: the attempt was the sandbox's failure, not
+    # the container's, and counts no restart (see `_lost_start`).
+    sandbox_lost: bool = False
 
 
 class WaitingReasons:
@@ -321,11 +325,9 @@ class PodSyncer:
         # Everything the pod is given is read now, once for the whole sync.
         reader = ObjectReader(self.client, pod["metadata"].get("namespace", "default"))
         prep = await self.configurer.prepare_pod(pod, reader)
-        starts = [actions.next_init_container] if actions.next_init_container else []
-        starts += actions.containers_to_start
         if prep.blocked is not None:
             outcomes = [self._config_wait(pod, s.name, prep.blocked, record=False)
-                        for s in starts]
+                        for s in actions.starts]
             pod_ips = [] if actions.create_sandbox else self._pod_ips(pod, runtime)
         else:
             self.config_backoff.forget((uid, ""))
@@ -336,10 +338,12 @@ class PodSyncer:
                 sandbox_id = actions.sandbox_id
                 sandbox_cfg = self._sandbox_config(pod, runtime.sandboxes[0].attempt)
                 pod_ips = self._pod_ips(pod, runtime)
+                if actions.starts:  # the snapshot may be older than the sandbox's stop
+                    actions = confirm_sandbox(actions, await self._sandbox_ready(sandbox_id))
             ctx = FieldContext(pod_ips=tuple(pod_ips), host_ips=(self.config.node_ip,),
                                allocatable=self.configurer.node.allocatable)
             outcomes = [await self._start(pod, s, sandbox_id, sandbox_cfg, ctx, prep, reader)
-                        for s in starts]
+                        for s in actions.starts]
         outcomes += [self._backing_off(pod, b) for b in actions.backing_off]
         killed = {k.name for k in actions.containers_to_kill}
         self.reasons.settle(uid, outcomes, running=[
@@ -349,7 +353,10 @@ class PodSyncer:
         if self.prober is not None:
             self.prober.track_pod(pod, runs, pod_ips[0] if pod_ips else "")
         await self._write_status(pod, self._status(pod, runs, pod_ips))
-        return min((o.retry_after for o in outcomes if o.retry_after is not None), default=None)
+        again = [o.retry_after for o in outcomes if o.retry_after is not None]
+        if actions.sandbox_lost:
+            again.append(0.0)
+        return min(again, default=None)
 
     def _config_wait(self, pod: Pod, name: str, message: str, *, record: bool = True,
                      key: str = "") -> StartOutcome:
@@ -379,9 +386,20 @@ class PodSyncer:
                      reader: ObjectReader) -> StartOutcome:
         c = next(c for c in all_containers(pod.get("spec") or {}) if c["name"] == start.name)
         if start.existing_id:
-            return await self._start_created(pod, c, start.existing_id, ctx)
-        if start.counts_as_restart:
-            self.backoff.record_restart((pod["metadata"]["uid"], start.name), self.clock())
+            return await self._start_created(pod, c, start.existing_id, sandbox_id, ctx)
+        now = self.clock()
+        outcome = await self._create_and_start(pod, c, start, sandbox_id, sandbox_cfg, ctx,
+                                               prep, reader)
+        if start.counts_as_restart and not outcome.sandbox_lost:
+            # As of when the restart began (kube's back-off counts before the pull), but only
+            # once it is known to have been the container's own attempt.
+            self.backoff.record_restart((pod["metadata"]["uid"], start.name), now)
+        return outcome
+
+    async def _create_and_start(self, pod: Pod, c: dict[str, Any], start: StartContainer,
+                                sandbox_id: str, sandbox_cfg: cri.PodSandboxConfig,
+                                ctx: FieldContext, prep: PodPrep,
+                                reader: ObjectReader) -> StartOutcome:
         image, missing = await self._ensure_image(pod, c, reader)
         if missing is not None:
             return missing
@@ -396,18 +414,22 @@ class PodSyncer:
             cid = await self.cri.create_container(sandbox_id, config, sandbox_cfg)
         except CriError as e:
             self.recorder.record(pod, WARNING, "Failed", f"Error: {e.details}")
+            if not await self._sandbox_ready(sandbox_id):
+                return await self._lost_start(start.name)
             return StartOutcome(start.name, Waiting("CreateContainerError", e.details),
                                 RETRY_CREATE_SECONDS)
         self.recorder.record(pod, NORMAL, "Created", f"Created container {start.name}")
-        return await self._start_created(pod, c, cid, ctx)
+        return await self._start_created(pod, c, cid, sandbox_id, ctx)
 
     async def _start_created(self, pod: Pod, c: dict[str, Any], container_id: str,
-                             ctx: FieldContext) -> StartOutcome:
+                             sandbox_id: str, ctx: FieldContext) -> StartOutcome:
         try:
             await self.cri.start_container(container_id)
         except CriError as e:
-            # The container is now exited with a StartError; the next sync restarts it.
             self.recorder.record(pod, WARNING, "Failed", f"Error: {e.details}")
+            if not await self._sandbox_ready(sandbox_id):
+                return await self._lost_start(c["name"], container_id)
+            # The container is now exited with a StartError; the next sync restarts it.
             return StartOutcome(c["name"])
         self.recorder.record(pod, NORMAL, "Started", f"Started container {c['name']}")
         hook = hook_handler(c, "postStart")
@@ -435,6 +457,21 @@ class PodSyncer:
             return StartOutcome(c["name"])  # it stays as the kill left it: terminated
         return StartOutcome(c["name"], Waiting("PostStartHookError", failure),
                             RETRY_CREATE_SECONDS)
+
+    async def _lost_start(self, name: str, container_id: str = "") -> StartOutcome:
+        """A create or start that failed because its sandbox was stopped under it: the runtime
+        kills a sandbox's containers before the sandbox, so a sync can see the sandbox ready
+        until after `confirm_sandbox` looked. The container never ran there; kept as a run,
+        it would count a restart that never happened (and the new sandbox that must follow
+        one more), so it is removed, no back-off is recorded, and the pod is synced again at
+        once: its containers start once, in a new sandbox."""
+        if container_id:
+            try:
+                await self.cri.remove_container(container_id)
+            except CriError as e:
+                if not e.not_found:
+                    raise
+        return StartOutcome(name, retry_after=0.0, sandbox_lost=True)
 
     def _backing_off(self, pod: Pod, wait: BackOff) -> StartOutcome:
         meta = pod["metadata"]
@@ -532,6 +569,16 @@ class PodSyncer:
         if (pod.get("spec") or {}).get("hostNetwork"):
             return sandbox_id, cfg, [self.config.node_ip]
         return sandbox_id, cfg, list(await self._sandbox_ips(sandbox_id))
+
+    async def _sandbox_ready(self, sandbox_id: str) -> bool:
+        """Read now, not from the sync's snapshot: a sandbox gone altogether is not ready."""
+        try:
+            status = await self.cri.pod_sandbox_status(sandbox_id)
+        except CriError as e:
+            if e.not_found:
+                return False
+            raise
+        return bool(status.state == cri.SANDBOX_READY)
 
     async def _sandbox_ips(self, sandbox_id: str) -> tuple[str, ...]:
         status = await self.cri.pod_sandbox_status(sandbox_id)

@@ -20,6 +20,7 @@ from minikube_py.kubelet.pod_actions import (
     SyncMode,
     active_deadline_remaining,
     compute_pod_actions,
+    confirm_sandbox,
 )
 from minikube_py.kubelet.pod_status import CREATED, EXITED, RUNNING, UNKNOWN, ContainerRun
 from minikube_py.kubelet.probe_state import LIVENESS, STARTUP, KillDecision
@@ -296,3 +297,84 @@ def test_the_pod_is_synced_again_when_its_first_back_off_ends() -> None:
 def test_active_deadline_counts_from_the_start_time(spec: dict[str, Any], status: dict[str, Any],
                                                     now: float, remaining: float | None) -> None:
     assert active_deadline_remaining({"spec": spec, "status": status}, now) == remaining
+
+
+def _never_started_in(sandbox_id: str, start: StartContainer) -> ContainerRun:
+    """What the runtime is left with when a start is tried in a sandbox already stopped: a
+    container that never ran (CreateContainer can still succeed, StartContainer cannot)."""
+    return ContainerRun(f"{start.name}-{start.restart_count}", EXITED,
+                        restart_count=start.restart_count, exit_code=128, reason="StartError",
+                        finished_at=NOW, sandbox_id=sandbox_id)
+
+
+def test_a_sandbox_stopped_under_a_sync_costs_its_containers_one_restart() -> None:
+    # The runtime stops a sandbox's containers before the sandbox itself: the sync's snapshot
+    # shows the sandbox ready and its container exited (killed by the stop)...
+    killed = run(MAIN, EXITED, exit_code=137)
+    snapshot = runtime(sandbox("s1"), runs=(("main", killed),))
+    decided = compute_pod_actions(pod(), snapshot, NOW, RestartBackoff())
+    assert decided.containers_to_start == (
+        StartContainer("main", restart_count=1, counts_as_restart=True),)
+    # ...and by the time the restart would run, the stop has finished.
+    performed = confirm_sandbox(decided, ready_now=False)
+    left = tuple(("main", _never_started_in("s1", s)) for s in performed.starts)
+    after = runtime(sandbox("s1", ready=False), runs=(*left, ("main", killed)))
+    replaced = compute_pod_actions(pod(), after, NOW, RestartBackoff())
+    assert replaced.create_sandbox and replaced.attempt == 1
+    assert replaced.containers_to_start == (
+        StartContainer("main", restart_count=1, counts_as_restart=True),)
+    assert performed.resync_after == 0.0  # the next sync comes at once, not on a timer
+
+
+def test_a_restart_tried_in_a_sandbox_stopping_under_it_is_made_once_in_the_new_one() -> None:
+    # The sandbox still read ready when the restart began; the stop finished under it, and
+    # the runtime was left with a container that never ran. The back-off counted the try.
+    killed = run(MAIN, EXITED, exit_code=137)
+    snapshot = runtime(sandbox("s1"), runs=(("main", killed),))
+    backoff = RestartBackoff()
+    decided = confirm_sandbox(compute_pod_actions(pod(), snapshot, NOW, backoff), ready_now=True)
+    for start in decided.starts:
+        backoff.record_restart((UID, start.name), NOW)
+    left = tuple(("main", _never_started_in("s1", s)) for s in decided.starts)
+    after = runtime(sandbox("s1", ready=False), runs=(*left, ("main", killed)))
+    replaced = compute_pod_actions(pod(), after, NOW + 1, backoff)
+    assert replaced.create_sandbox and replaced.attempt == 1
+    assert replaced.containers_to_start == (StartContainer("main", restart_count=1),)
+    assert replaced.backing_off == ()
+
+
+def test_an_init_container_tried_in_a_stopping_sandbox_is_carried_into_the_new_one() -> None:
+    lost = _never_started_in("s1", StartContainer("init-a", init=True, restart_count=3))
+    after = runtime(sandbox("s1", ready=False), runs=(("init-a", lost),))
+    replaced = compute_pod_actions(pod(init=(INIT_A,)), after, NOW, RestartBackoff())
+    assert replaced.next_init_container == StartContainer("init-a", init=True, restart_count=3)
+
+
+def test_a_container_that_never_ran_in_a_ready_sandbox_restarts_as_usual() -> None:
+    never_ran = _never_started_in("s1", StartContainer("main", restart_count=1))
+    backoff = RestartBackoff()
+    backoff.record_restart((UID, "main"), NOW)
+    actions = compute_pod_actions(pod(), runtime(sandbox("s1"), runs=(("main", never_ran),)),
+                                  NOW + 1, backoff)
+    assert actions.containers_to_start == () and len(actions.backing_off) == 1
+
+
+def test_a_lost_sandbox_keeps_the_kills_and_back_offs_and_drops_only_the_starts() -> None:
+    kill = KillContainer("side-0", "side", 5, "Container side failed liveness probe")
+    wait = BackOff("side", 8.0, 10.0)
+    decided = PodActions(sandbox_id="s1", containers_to_kill=(kill,), backing_off=(wait,),
+                         next_init_container=StartContainer("init-a", init=True),
+                         containers_to_start=(StartContainer("main", restart_count=1),))
+    assert confirm_sandbox(decided, ready_now=False) == PodActions(
+        sandbox_id="s1", containers_to_kill=(kill,), backing_off=(wait,), sandbox_lost=True)
+
+
+@pytest.mark.parametrize(("actions", "ready_now"), [
+    (PodActions(sandbox_id="s1", containers_to_start=(StartContainer("main"),)), True),
+    (PodActions(create_sandbox=True, attempt=1, containers_to_start=(StartContainer("main"),)),
+     False),
+    (PodActions(sandbox_id="s1", backing_off=(BackOff("main", 8.0, 10.0),)), False),
+], ids=["the sandbox is still ready", "a new sandbox is made", "nothing starts"])
+def test_confirming_the_sandbox_changes_nothing_unless_a_start_would_run_in_a_stopped_one(
+        actions: PodActions, ready_now: bool) -> None:
+    assert confirm_sandbox(actions, ready_now) == actions
