@@ -43,7 +43,6 @@ from minikube_py.config import ServeConfig
 from minikube_py.control import ControlServer, control_socket
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
-from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.dns.server import ClusterDns
 from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
 from minikube_py.hostclaim import ClaimRefused
@@ -82,7 +81,7 @@ from minikube_py.runtime.images import ensure_builtin_images
 from minikube_py.runtime.noderoute_controller import NodeRouteController
 from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
-from minikube_py.startup import Progress, StartupError, starting, until_ready
+from minikube_py.startup import Progress, StartupError, lock_data_dir, starting, until_ready
 from minikube_py.store.node import RaftStore
 from minikube_py.store.types import StoreError
 from minikube_py.store.wal import WalCorruptError
@@ -119,16 +118,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     if config.containerd_socket is None and os.geteuid() != 0:
         raise StartupError("serve needs root: it starts containerd and sets up the pod "
                            "network (run it with sudo)")
-    lock = DataDirLock(config.data_dir)
-    try:
-        lock.acquire()
-    except DataDirBusy as e:
-        raise StartupError(str(e)) from e
-
-    async def unlock() -> None:
-        lock.release()
-
-    sup.on_stop("data-dir-lock", unlock)
+    lock_data_dir(sup, config.data_dir)
     # A cluster shapes the host network unless it uses a foreign containerd (whose pod network
     # is not ours); without a node (--no-node) it keeps only routes, no bridge.
     own_network = config.containerd_socket is None and config.run_node

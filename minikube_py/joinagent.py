@@ -46,7 +46,6 @@ from minikube_py.clustersettings import (
     load_remembered,
     save_remembered,
 )
-from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import (
     NodeAddressMissing,
@@ -81,7 +80,7 @@ from minikube_py.proxy.proxier import KubeProxy
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess
 from minikube_py.runtime.images import ensure_builtin_images
 from minikube_py.runtime.noderoute_controller import NodeRouteController
-from minikube_py.startup import Progress, StartupError, starting, until_ready
+from minikube_py.startup import Progress, StartupError, lock_data_dir, starting, until_ready
 from minikube_py.supervisor import Supervisor, TaskFailed
 
 log = logging.getLogger("minikube_py.join")
@@ -295,16 +294,7 @@ async def _start(config: JoinConfig, progress: Progress, sup: Supervisor) -> Age
                            "network (run it with sudo)")
     server = check_server_url(config.server)
     node = config.node
-    lock = DataDirLock(config.data_dir)
-    try:
-        lock.acquire()
-    except DataDirBusy as e:
-        raise StartupError(str(e)) from e
-
-    async def unlock() -> None:
-        lock.release()
-
-    sup.on_stop("data-dir-lock", unlock)
+    lock_data_dir(sup, config.data_dir)
     progress.step(f"minikube-py {__version__}: joining {server} as node {node} "
                   f"(data in {config.data_dir})")
     rand = random.SystemRandom()

@@ -9,8 +9,10 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
+from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.runtime.containerd import ContainerdStartError
 from minikube_py.supervisor import Supervisor
 
@@ -55,3 +57,18 @@ async def until_ready(sup: Supervisor, ready: asyncio.Event, what: str) -> None:
         raise StartupError(f"{what} did not become ready: {failed.result()}")
 
 
+
+
+def lock_data_dir(sup: Supervisor, data_dir: Path) -> None:
+    """Hold the data dir for this process until the supervisor stops (StartupError naming
+    the holder when another serve or join has it)."""
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirBusy as e:
+        raise StartupError(str(e)) from e
+
+    async def unlock() -> None:
+        lock.release()
+
+    sup.on_stop("data-dir-lock", unlock)
