@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 NONE = 0  # no member; member ids are positive
@@ -19,6 +19,15 @@ class MessageType(enum.IntEnum):
     HEARTBEAT = 5
     HEARTBEAT_RESP = 6
     SNAP = 7
+    PRE_VOTE = 8  # "would you vote for me at term+1?"; nobody's term changes
+    PRE_VOTE_RESP = 9
+    TIMEOUT_NOW = 10  # leader transfer: campaign at once, skipping the pre-vote
+    READ_INDEX = 11  # a follower asks the leader for a read index (context: the request)
+    READ_INDEX_RESP = 12  # index: the read index; reject: the leader gave the request up
+
+
+# A forced vote (leader transfer) is not held back by the voters' leader lease.
+CAMPAIGN_TRANSFER = b"transfer"
 
 
 class EntryType(enum.IntEnum):
@@ -74,6 +83,7 @@ class Message:
     reject: bool = False
     reject_hint: int = 0
     snapshot: Snapshot | None = None
+    context: bytes = b""  # a ReadIndex request's ctx, or CAMPAIGN_TRANSFER on a forced vote
 
     def pack(self) -> list[Any]:
         snap = None
@@ -83,6 +93,7 @@ class Message:
         return [
             int(self.type), self.to, self.frm, self.term, self.log_term, self.index,
             [e.pack() for e in self.entries], self.commit, self.reject, self.reject_hint, snap,
+            self.context,
         ]  # fmt: skip
 
     @classmethod
@@ -94,19 +105,33 @@ class Message:
         return cls(
             MessageType(t[0]), t[1], t[2], t[3], t[4], t[5],
             tuple(Entry.unpack(e) for e in t[6]), t[7], t[8], t[9], snap,
+            t[11] if len(t) > 11 else b"",  # a peer from before ReadIndex sends 11 fields
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """The answer to `read_index(ctx)`: once the member has applied up to `index`, a read
+    served from its state is linearizable. `dropped` says the request was given up (the
+    leader that held it lost leadership before confirming it): retry it."""
+
+    index: int
+    ctx: bytes
+    dropped: bool = False
 
 
 @dataclass(slots=True)
 class Ready:
     """What the application must do, in this order: persist the snapshot, hard state
-    and entries (fsync); send the messages; apply the committed entries; then `advance`."""
+    and entries (fsync); send the messages; apply the committed entries; then `advance`.
+    `read_states` need no persisting: serve each once `applied >= index`."""
 
     hard_state: HardState | None
     entries: list[Entry]
     snapshot: Snapshot | None
     messages: list[Message]
     committed_entries: list[Entry]
+    read_states: list[ReadState] = field(default_factory=list)
 
     @property
     def must_sync(self) -> bool:
@@ -115,12 +140,22 @@ class Ready:
 
 class Role(enum.Enum):
     FOLLOWER = "follower"
+    PRE_CANDIDATE = "pre-candidate"
     CANDIDATE = "candidate"
     LEADER = "leader"
 
 
 class ProposalDroppedError(Exception):
-    """The member cannot take the proposal (it is not the leader)."""
+    """The member cannot take the proposal (it is not the leader, or it is handing
+    leadership over)."""
+
+
+class ReadIndexDroppedError(Exception):
+    """The member cannot take the read request now (it knows no leader): retry later."""
+
+
+class LeaderTransferError(Exception):
+    """The caller asked for an impossible transfer (not the leader, or not a voter)."""
 
 
 class RaftInvariantError(Exception):
@@ -135,6 +170,7 @@ class Progress:
     next: int = 1
     probing: bool = True
     paused: bool = False
+    recent_active: bool = False  # heard from since the last check-quorum
 
 
 @dataclass(slots=True)
@@ -144,6 +180,12 @@ class RaftConfig:
     election_tick: int = 10
     heartbeat_tick: int = 1
     max_entries_per_message: int = 256
+    # A member first asks for pre-votes at term+1 without bumping its term, so one that
+    # was cut off cannot force a healthy leader out with its inflated term.
+    pre_vote: bool = True
+    # A leader that has not heard from a quorum for an election timeout steps down, and a
+    # member that heard from a leader within one ignores (pre-)vote requests: a lease by ticks.
+    check_quorum: bool = True
 
 
 class RaftLog:
@@ -200,6 +242,48 @@ class RaftLog:
         self.stabled = meta.index
 
 
+@dataclass(slots=True)
+class _ReadRequest:
+    index: int  # the leader's commit when the request arrived
+    frm: int  # who asked: the leader itself or a follower
+    acks: set[int]
+
+
+class PendingReads:
+    """The leader's ReadIndex requests waiting for a quorum to confirm its leadership,
+    oldest first: a heartbeat round acked by a quorum for one ctx confirms every older one too."""
+
+    def __init__(self) -> None:
+        self.requests: dict[bytes, _ReadRequest] = {}
+        self.queue: list[bytes] = []
+
+    def add(self, ctx: bytes, index: int, frm: int) -> None:
+        if ctx not in self.requests:
+            self.requests[ctx] = _ReadRequest(index, frm, {frm})
+            self.queue.append(ctx)
+
+    def ack(self, ctx: bytes, voter: int) -> int:
+        """Record that `voter` answered the heartbeat carrying `ctx`; returns the acks so far."""
+        req = self.requests.get(ctx)
+        if req is None:
+            return 0
+        req.acks.add(voter)
+        return len(req.acks)
+
+    def pop_through(self, ctx: bytes) -> list[tuple[bytes, _ReadRequest]]:
+        """Remove and return every request up to and including `ctx`."""
+        cut = self.queue.index(ctx) + 1
+        done, self.queue = self.queue[:cut], self.queue[cut:]
+        return [(c, self.requests.pop(c)) for c in done]
+
+    def pop_all(self) -> list[tuple[bytes, _ReadRequest]]:
+        return self.pop_through(self.queue[-1]) if self.queue else []
+
+    @property
+    def last_ctx(self) -> bytes:
+        return self.queue[-1] if self.queue else b""
+
+
 class Raft:
     """One member's Raft state machine. Nothing here does IO or reads a clock.
 
@@ -242,6 +326,11 @@ class Raft:
         self.election_elapsed = 0
         self.heartbeat_elapsed = 0
         self.randomized_election_timeout = 0
+        self.lead_transferee = NONE
+        self.read_states: list[ReadState] = []
+        self.pending_reads = PendingReads()
+        # requests that reached us as leader before an entry of our term committed
+        self.deferred_reads: list[Message] = []
         self._step_role: Callable[[Message], None] = self._step_follower
         self._reset_election_timeout()
 
@@ -249,10 +338,7 @@ class Raft:
 
     def tick(self) -> None:
         if self.role is Role.LEADER:
-            self.heartbeat_elapsed += 1
-            if self.heartbeat_elapsed >= self.config.heartbeat_tick:
-                self.heartbeat_elapsed = 0
-                self._broadcast_heartbeat()
+            self._tick_leader()
             return
         self.election_elapsed += 1
         alone = self.voters == (self.id,)
@@ -261,45 +347,149 @@ class Raft:
         ):
             self.campaign()
 
+    def _tick_leader(self) -> None:
+        self.heartbeat_elapsed += 1
+        self.election_elapsed += 1
+        if self.election_elapsed >= self.config.election_tick:
+            self.election_elapsed = 0
+            if self.config.check_quorum and not self._quorum_active():
+                self._become_follower(self.term, NONE)
+                return
+            self.lead_transferee = NONE  # the transfer had an election timeout; give it up
+        if self.heartbeat_elapsed >= self.config.heartbeat_tick:
+            self.heartbeat_elapsed = 0
+            self._broadcast_heartbeat()
+
+    def _quorum_active(self) -> bool:
+        """Whether a quorum (counting us) was heard from since the last check; starts a new period."""
+        active = sum(1 for p in self.voters if p == self.id or self.progress[p].recent_active)
+        for p in self.voters:
+            self.progress[p].recent_active = False
+        return active >= self._quorum()
+
     def propose(self, data: bytes, entry_type: EntryType = EntryType.NORMAL) -> tuple[int, int]:
         """Append `data` to the leader's log; returns its (term, index)."""
         if self.role is not Role.LEADER:
             raise ProposalDroppedError(f"member {self.id} is not the leader (leader: {self.lead})")
+        if self.lead_transferee != NONE:
+            raise ProposalDroppedError(
+                f"member {self.id} is handing leadership to {self.lead_transferee}"
+            )
         entry = Entry(self.term, self.log.last_index + 1, data, entry_type)
         self.log.append([entry])
         self._broadcast_append()
         return entry.term, entry.index
 
-    def campaign(self) -> None:
-        self._become_candidate()
+    def campaign(self, *, transfer: bool = False) -> None:
+        """Start an election: a pre-election first if configured, unless a leader
+        transfer asked us to campaign at once (then voters' leases do not hold us back)."""
+        self._start_election(pre=self.config.pre_vote and not transfer, transfer=transfer)
+
+    def _start_election(self, *, pre: bool, transfer: bool = False) -> None:
+        if pre:
+            self._become_pre_candidate()
+            vote_type, term = MessageType.PRE_VOTE, self.term + 1
+        else:
+            self._become_candidate()
+            vote_type, term = MessageType.VOTE, self.term
         if self._poll(self.id, granted=True):
             return
         for peer in self.voters:
             if peer != self.id:
-                self._send(
-                    MessageType.VOTE, peer, log_term=self.log.last_term, index=self.log.last_index
-                )
+                self.msgs.append(Message(
+                    vote_type, peer, self.id, term, log_term=self.log.last_term,
+                    index=self.log.last_index, context=CAMPAIGN_TRANSFER if transfer else b"",
+                ))  # fmt: skip
+
+    def transfer_leadership(self, to: int) -> None:
+        """Hand leadership to voter `to`: stop taking proposals, bring it up to date, then
+        tell it to campaign at once. Given up after an election timeout."""
+        if self.role is not Role.LEADER:
+            raise LeaderTransferError(f"member {self.id} is not the leader (leader: {self.lead})")
+        if to not in self.voters:
+            raise LeaderTransferError(f"member {to} is not a voter of {self.voters}")
+        if to == self.id or to == self.lead_transferee:
+            return
+        self.lead_transferee = to
+        self.election_elapsed = 0  # the transfer gets one election timeout
+        pr = self.progress[to]
+        if pr.match == self.log.last_index:
+            self._send(MessageType.TIMEOUT_NOW, to)
+        else:
+            self._send_append(to, pr)
+
+    def read_index(self, ctx: bytes) -> None:
+        """Ask for a linearizable read point; the answer is a ReadState carrying `ctx` in a
+        later Ready. `ctx` must be unique across the cluster (e.g. member id + counter).
+        Raises ReadIndexDroppedError when no leader is known. A request forwarded to a
+        leader can still be lost in the network: the caller needs its own timeout."""
+        if self.role is Role.LEADER:
+            self._handle_read_index(
+                Message(MessageType.READ_INDEX, self.id, self.id, self.term, context=ctx)
+            )
+        elif self.lead == NONE:
+            raise ReadIndexDroppedError(f"member {self.id} knows no leader to confirm a read")
+        else:
+            self._send(MessageType.READ_INDEX, self.lead, context=ctx)
 
     def step(self, m: Message) -> None:
+        if m.type is MessageType.READ_INDEX_RESP:
+            # valid whatever the term: the leader confirmed it after the request was made
+            self._handle_read_index_response(m)
+            return
+        if m.type is MessageType.READ_INDEX and m.term < self.term:
+            self._step_role(m)  # a read has no term; answering beats leaving the asker waiting
+            return
         if m.term > self.term:
-            leader = (
-                m.frm
-                if m.type in (MessageType.APP, MessageType.HEARTBEAT, MessageType.SNAP)
-                else NONE
-            )
-            self._become_follower(m.term, leader)
+            if not self._step_higher_term(m):
+                return
         elif m.term < self.term:
-            return  # stale; the sender learns the new term from our own messages
-        if m.type is MessageType.VOTE:
+            self._answer_stale(m)
+            return
+        if m.type in (MessageType.VOTE, MessageType.PRE_VOTE):
             self._handle_vote(m)
         else:
             self._step_role(m)
+
+    def _step_higher_term(self, m: Message) -> bool:
+        """Whether to go on with a message from a later term (after adopting it if due)."""
+        if m.type in (MessageType.VOTE, MessageType.PRE_VOTE):
+            forced = m.context == CAMPAIGN_TRANSFER
+            if self._in_lease(m.type) and not forced:
+                return False  # we have a live leader: the candidate is cut off or early
+        if m.type is MessageType.PRE_VOTE or (m.type is MessageType.PRE_VOTE_RESP and not m.reject):
+            return True  # a pre-vote bumps nobody's term; a won one makes us campaign
+        if m.type in (MessageType.APP, MessageType.HEARTBEAT, MessageType.SNAP):
+            self._become_follower(m.term, m.frm)
+        else:
+            self._become_follower(m.term, NONE)
+        return True
+
+    def _in_lease(self, vote_type: MessageType) -> bool:
+        """Heard from a leader within an election timeout. With check-quorum this holds back
+        votes and pre-votes; with pre-vote alone, pre-votes only."""
+        applies = self.config.check_quorum or (
+            self.config.pre_vote and vote_type is MessageType.PRE_VOTE
+        )
+        return applies and self.lead != NONE and self.election_elapsed < self.config.election_tick
+
+    def _answer_stale(self, m: Message) -> None:
+        """A member whose term rose while cut off ignores a lower-term leader, and the
+        leader's lease makes its votes be ignored: answer so the leader learns our term and
+        the cluster can move on. A stale pre-candidate learns it lost."""
+        if m.type in (MessageType.APP, MessageType.HEARTBEAT) and (
+            self.config.check_quorum or self.config.pre_vote
+        ):
+            self._send(MessageType.APP_RESP, m.frm)
+        elif m.type is MessageType.PRE_VOTE:
+            self._send(MessageType.PRE_VOTE_RESP, m.frm, reject=True)
 
     # ---- outputs -----------------------------------------------------------
 
     def has_ready(self) -> bool:
         return bool(
             self.msgs
+            or self.read_states
             or self.pending_snapshot is not None
             or self.log.stabled < self.log.last_index
             or self._hard_state() != self.prev_hard_state
@@ -318,8 +508,10 @@ class Raft:
             )
             if self.applied >= self.log.snap_index
             else [],
+            read_states=self.read_states,
         )
         self.msgs = []
+        self.read_states = []
         return ready
 
     def advance(self, ready: Ready) -> None:
@@ -362,29 +554,43 @@ class Raft:
     # ---- roles -------------------------------------------------------------
 
     def _become_follower(self, term: int, lead: int) -> None:
-        if term != self.term:
-            self.term, self.vote = term, NONE
+        self._reset(term)
         self.role, self.lead = Role.FOLLOWER, lead
         self._step_role = self._step_follower
-        self.election_elapsed = 0
-        self._reset_election_timeout()
+
+    def _become_pre_candidate(self) -> None:
+        # term and vote stay: a lost pre-election must leave no trace
+        self._reset(self.term)
+        self.role, self.lead = Role.PRE_CANDIDATE, NONE
+        self._step_role = self._step_candidate
 
     def _become_candidate(self) -> None:
-        self.term += 1
+        self._reset(self.term + 1)
         self.vote = self.id
         self.role, self.lead = Role.CANDIDATE, NONE
         self._step_role = self._step_candidate
+
+    def _reset(self, term: int) -> None:
+        """What every role change clears; reads a leader held are given back as dropped."""
+        if term != self.term:
+            self.term, self.vote = term, NONE
+        if self.role is Role.LEADER:
+            self._drop_pending_reads()
+        self.lead_transferee = NONE
         self.votes = {}
         self.election_elapsed = 0
+        self.heartbeat_elapsed = 0
         self._reset_election_timeout()
 
     def _become_leader(self) -> None:
+        self._reset(self.term)
         self.role, self.lead = Role.LEADER, self.id
         self._step_role = self._step_leader
-        self.heartbeat_elapsed = 0
         last = self.log.last_index
         self.progress = {p: Progress(match=0, next=last + 1) for p in self.voters}
-        self.progress[self.id] = Progress(match=self.log.stabled, next=last + 1, probing=False)
+        self.progress[self.id] = Progress(
+            match=self.log.stabled, next=last + 1, probing=False, recent_active=True
+        )
         # an entry of our own term lets earlier-term entries commit (Raft §5.4.2)
         self.propose(b"")
 
@@ -399,50 +605,130 @@ class Raft:
             self.election_elapsed = 0
             self.lead = m.frm
             self._handle_from_leader(m)
+        elif m.type is MessageType.TIMEOUT_NOW:
+            if self.id in self.voters:
+                self.campaign(transfer=True)
+        elif m.type is MessageType.READ_INDEX:
+            if self.lead != NONE:  # a member that forwarded to us before we lost the lead
+                self.msgs.append(Message(m.type, self.lead, m.frm, self.term, context=m.context))
+            else:
+                self._send(MessageType.READ_INDEX_RESP, m.frm, reject=True, context=m.context)
 
     def _step_candidate(self, m: Message) -> None:
+        """Both a candidate and a pre-candidate: each counts only its own kind of answer."""
+        expected = (
+            MessageType.PRE_VOTE_RESP if self.role is Role.PRE_CANDIDATE else MessageType.VOTE_RESP
+        )
         if m.type in (MessageType.APP, MessageType.HEARTBEAT, MessageType.SNAP):
             self._become_follower(m.term, m.frm)
             self._handle_from_leader(m)
-        elif m.type is MessageType.VOTE_RESP:
+        elif m.type is expected:
             self._poll(m.frm, granted=not m.reject)
+        elif m.type is MessageType.READ_INDEX:
+            self._send(MessageType.READ_INDEX_RESP, m.frm, reject=True, context=m.context)
 
     def _step_leader(self, m: Message) -> None:
+        if m.type is MessageType.READ_INDEX:
+            self._handle_read_index(m)
+            return
         pr = self.progress.get(m.frm)
         if pr is None:
             return
+        pr.recent_active = True
         if m.type is MessageType.APP_RESP:
             self._handle_append_response(m, pr)
+            if m.frm == self.lead_transferee and pr.match == self.log.last_index:
+                self._send(MessageType.TIMEOUT_NOW, m.frm)
         elif m.type is MessageType.HEARTBEAT_RESP:
             pr.paused = False
             if pr.match < self.log.last_index:
                 self._send_append(m.frm, pr)
+            if m.context:
+                self._ack_read(m.context, m.frm)
+
+    # ---- ReadIndex -------------------------------------------------------------
+
+    def _handle_read_index(self, m: Message) -> None:
+        """Until an entry of our term commits, our commit index may lag what earlier
+        leaders acknowledged, so it is no safe read point yet: defer the request."""
+        if self.log.term(self.commit) != self.term:
+            self.deferred_reads.append(m)
+            return
+        self.pending_reads.add(m.context, self.commit, m.frm)
+        if not self._ack_read(m.context, self.id):
+            self._broadcast_heartbeat(m.context)
+
+    def _ack_read(self, ctx: bytes, voter: int) -> bool:
+        """Count `voter`'s confirmation of our leadership for `ctx`; answers every request
+        up to it once a quorum confirmed. Returns whether it did."""
+        if self.pending_reads.ack(ctx, voter) < self._quorum():
+            return False
+        for c, req in self.pending_reads.pop_through(ctx):
+            if req.frm == self.id:
+                self.read_states.append(ReadState(req.index, c))
+            else:
+                self._send(MessageType.READ_INDEX_RESP, req.frm, index=req.index, context=c)
+        return True
+
+    def _release_deferred_reads(self) -> None:
+        deferred, self.deferred_reads = self.deferred_reads, []
+        for m in deferred:
+            self._handle_read_index(m)
+
+    def _drop_pending_reads(self) -> None:
+        """We stop leading: no request we hold can be confirmed any more; say so to each asker."""
+        held = [(c, r.frm) for c, r in self.pending_reads.pop_all()]
+        held += [(m.context, m.frm) for m in self.deferred_reads]
+        self.deferred_reads = []
+        for ctx, frm in held:
+            if frm == self.id:
+                self.read_states.append(ReadState(0, ctx, dropped=True))
+            else:
+                self._send(MessageType.READ_INDEX_RESP, frm, reject=True, context=ctx)
+
+    def _handle_read_index_response(self, m: Message) -> None:
+        if self.role is not Role.LEADER:
+            self.read_states.append(ReadState(m.index, m.context, dropped=m.reject))
 
     def _handle_from_leader(self, m: Message) -> None:
         if m.type is MessageType.APP:
             self._handle_append(m)
         elif m.type is MessageType.HEARTBEAT:
             self.commit = max(self.commit, min(m.commit, self.log.last_index))
-            self._send(MessageType.HEARTBEAT_RESP, m.frm)
+            self._send(MessageType.HEARTBEAT_RESP, m.frm, context=m.context)
         else:
             self._handle_snapshot(m)
 
     def _handle_vote(self, m: Message) -> None:
+        """A pre-vote for a later term is granted on the log alone (its term is not ours
+        yet, so our vote in this term does not bind it); a vote, once per term."""
+        pre = m.type is MessageType.PRE_VOTE
+        resp = MessageType.PRE_VOTE_RESP if pre else MessageType.VOTE_RESP
         up_to_date = (m.log_term, m.index) >= (self.log.last_term, self.log.last_index)
-        can_vote = self.vote in (NONE, m.frm) and self.lead == NONE
+        can_vote = (
+            self.vote == m.frm
+            or (self.vote == NONE and self.lead == NONE)
+            or (pre and m.term > self.term)
+        )
         if can_vote and up_to_date:
-            self.vote = m.frm
-            self.election_elapsed = 0
-            self._send(MessageType.VOTE_RESP, m.frm)
+            if not pre:
+                self.vote = m.frm
+                self.election_elapsed = 0
+            # a granted pre-vote carries the candidate's term, so it is not taken as stale
+            self.msgs.append(Message(resp, m.frm, self.id, m.term))
         else:
-            self._send(MessageType.VOTE_RESP, m.frm, reject=True)
+            self._send(resp, m.frm, reject=True)
 
     def _poll(self, voter: int, granted: bool) -> bool:
-        """Record a vote; becomes leader or follower once the outcome is decided."""
+        """Record a (pre-)vote; moves on once the outcome is decided. Returns whether we
+        became leader."""
         self.votes.setdefault(voter, granted)
         yes = sum(1 for v in self.votes.values() if v)
         no = len(self.votes) - yes
         if yes >= self._quorum():
+            if self.role is Role.PRE_CANDIDATE:
+                self._start_election(pre=False)
+                return self.lead == self.id  # the election may have ended at once (alone)
             self._become_leader()
             return True
         if no >= self._quorum():
@@ -529,6 +815,8 @@ class Raft:
         candidate = matches[self._quorum() - 1]
         if candidate > self.commit and self.log.term(candidate) == self.term:
             self.commit = candidate
+            if self.deferred_reads:
+                self._release_deferred_reads()
             return True
         return False
 
@@ -539,12 +827,17 @@ class Raft:
             if peer != self.id:
                 self._send_append(peer, self.progress[peer])
 
-    def _broadcast_heartbeat(self) -> None:
+    def _broadcast_heartbeat(self, ctx: bytes | None = None) -> None:
+        """Heartbeats carry the newest pending read's ctx, so a later round can confirm
+        reads whose own round was lost."""
+        context = self.pending_reads.last_ctx if ctx is None else ctx
         for peer in self.voters:
             if peer != self.id:
                 pr = self.progress[peer]
                 pr.paused = False
-                self._send(MessageType.HEARTBEAT, peer, commit=min(pr.match, self.commit))
+                self._send(
+                    MessageType.HEARTBEAT, peer, commit=min(pr.match, self.commit), context=context
+                )
 
     def _send_append(self, to: int, pr: Progress) -> None:
         if pr.paused:
