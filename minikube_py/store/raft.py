@@ -422,7 +422,8 @@ class Raft:
         """Ask for a linearizable read point; the answer is a ReadState carrying `ctx` in a
         later Ready. `ctx` must be unique across the cluster (e.g. member id + counter).
         Raises ReadIndexDroppedError when no leader is known. A request forwarded to a
-        leader can still be lost in the network: the caller needs its own timeout."""
+        leader can still be lost in the network (the caller needs its own timeout) or be
+        duplicated by it (the caller answers a ctx's first ReadState and ignores the rest)."""
         if self.role is Role.LEADER:
             self._handle_read_index(
                 Message(MessageType.READ_INDEX, self.id, self.id, self.term, context=ctx)

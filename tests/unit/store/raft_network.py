@@ -55,10 +55,12 @@ class Network:
                             self.sent.append(m)
                             self.rafts[m.to].step(m)
 
-    def tick(self, times: int = 1) -> None:
+    def tick(self, times: int = 1, only: tuple[int, ...] | None = None) -> None:
+        """Tick every member (or `only` these: the others' clocks stand still)."""
         for _ in range(times):
-            for r in self.rafts.values():
-                r.tick()
+            for i, r in self.rafts.items():
+                if only is None or i in only:
+                    r.tick()
             self.flush()
 
     def elect(self, i: int) -> Raft:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import msgpack
@@ -17,6 +19,7 @@ from minikube_py.store.raft import (
     Raft,
     RaftConfig,
     RaftInvariantError,
+    ReadIndexDroppedError,
     Ready,
     Role,
     Snapshot,
@@ -105,10 +108,26 @@ class Member:
 
 
 class Simulation:
-    """Members over a network that drops, duplicates, delays, reorders and partitions."""
+    """Members over a network that drops, duplicates, delays, reorders and partitions.
 
-    def __init__(self, size: int, seed: int) -> None:
+    With `reads`, members also ask for read indexes and leaders hand leadership over at
+    random; every confirmed read must be at or after every write applied anywhere before
+    the read was asked for (linearizable reads)."""
+
+    def __init__(
+        self,
+        size: int,
+        seed: int,
+        *,
+        pre_vote: bool = True,
+        check_quorum: bool = True,
+        reads: bool = False,
+    ) -> None:
         self.rng = random.Random(seed)
+        self.features = {"pre_vote": pre_vote, "check_quorum": check_quorum}
+        self.reads = reads
+        self.read_floor: dict[bytes, tuple[int, int]] = {}  # ctx -> (asker, acked index then)
+        self.confirmed_reads: list[tuple[int, int]] = []  # (term of the asker, read index)
         self.ids = tuple(range(1, size + 1))
         self.members = {i: Member(None, Disk()) for i in self.ids}
         for i in self.ids:
@@ -122,7 +141,7 @@ class Simulation:
 
     def start(self, i: int) -> None:
         d = self.members[i].disk
-        cfg = RaftConfig(i, self.ids, election_tick=10, max_entries_per_message=8)
+        cfg = RaftConfig(i, self.ids, election_tick=10, max_entries_per_message=8, **self.features)
         raft = Raft(
             cfg, random.Random(self.rng.random()),
             hard_state=d.hard_state, snapshot=d.snapshot, entries=list(d.entries),
@@ -152,6 +171,8 @@ class Simulation:
                 first = rd.entries[0].index
                 m.disk.entries = [e for e in m.disk.entries if e.index < first] + rd.entries
             self.network.extend(rd.messages)
+            for rs in rd.read_states:
+                self.check_read(i, r.term, rs.ctx, rs.index, rs.dropped)
             for e in rd.committed_entries:
                 assert e.index == len(m.applied) + 1, "applied out of order"
                 m.applied.append(e.data)
@@ -165,6 +186,29 @@ class Simulation:
             index = first + offset
             seen = self.committed.setdefault(index, (term or -1, d))
             assert seen[1] == d, f"index {index} committed as {seen[1]!r} and {d!r}"
+
+    def check_read(self, i: int, term: int, ctx: bytes, index: int, dropped: bool) -> None:
+        # a duplicated request or answer can answer a ctx twice: each answer must hold
+        asker, floor = self.read_floor[ctx]
+        assert asker == i, f"read {ctx!r} of member {asker} answered to {i}"
+        if not dropped:
+            assert index >= floor, f"read {ctx!r} at {index} misses write {floor} acked before it"
+            self.confirmed_reads.append((term, index))
+
+    def ask_read(self, i: int) -> None:
+        r = self.members[i].raft
+        assert r is not None
+        ctx = b"read-%d" % len(self.read_floor) + b"-%d" % self.rng.getrandbits(32)
+        self.read_floor[ctx] = (i, max(self.committed, default=0))
+        with contextlib.suppress(ReadIndexDroppedError):
+            r.read_index(ctx)
+
+    def transfer_randomly(self, live: list[int]) -> None:
+        for i in live:
+            r = self.members[i].raft
+            assert r is not None
+            if r.role is Role.LEADER:
+                r.transfer_leadership(self.rng.choice([p for p in self.ids if p != i]))
 
     def maybe_compact(self, i: int) -> None:
         m = self.members[i]
@@ -202,7 +246,8 @@ class Simulation:
             leaders = [i for i in live if self.members[i].raft.role is Role.LEADER]  # type: ignore[union-attr]
             if leaders:
                 self.proposed += 1
-                self.members[rng.choice(leaders)].raft.propose(b"p%d" % self.proposed)  # type: ignore[union-attr]
+                with contextlib.suppress(ProposalDroppedError):  # it is handing over
+                    self.members[rng.choice(leaders)].raft.propose(b"p%d" % self.proposed)  # type: ignore[union-attr]
         elif roll < 0.87:
             self.maybe_compact(rng.choice(live))
         elif faults and roll < 0.875 and len(live) > 1:
@@ -214,6 +259,11 @@ class Simulation:
         elif faults and roll < 0.885:
             a, b = rng.sample(self.ids, 2)
             self.cut.symmetric_difference_update({frozenset((a, b))})
+        elif self.reads and roll < 0.9:
+            # each read is a heartbeat round: asked more often, they swamp the network
+            self.ask_read(rng.choice(live))
+        elif self.reads and faults and roll < 0.91:
+            self.transfer_randomly(live)
         for i in self.ids:
             if self.members[i].raft is not None:
                 self.process(i)
@@ -230,11 +280,8 @@ def converged(sim: Simulation) -> bool:
     return len(applied) == 1 and applied.pop() >= max(sim.committed, default=0)
 
 
-@pytest.mark.parametrize("size", [3, 5])
-@pytest.mark.parametrize("seed", range(6))
-def test_simulated_cluster_stays_safe_and_converges(size: int, seed: int) -> None:
-    sim = Simulation(size, seed)
-    for _ in range(3000):
+def run_faults_then_converge(sim: Simulation, fault_steps: int = 3000) -> None:
+    for _ in range(fault_steps):
         sim.step_randomly(faults=True)
     sim.heal()
     for _ in range(20000):
@@ -245,6 +292,60 @@ def test_simulated_cluster_stays_safe_and_converges(size: int, seed: int) -> Non
     logs = {tuple(m.applied) for m in sim.members.values()}
     assert len(logs) == 1
     assert len(sim.committed) > 10, "the scenario committed too little to mean anything"
+
+
+@pytest.mark.parametrize("features", [True, False], ids=["prevote+checkquorum", "plain"])
+@pytest.mark.parametrize("size", [3, 5])
+@pytest.mark.parametrize("seed", range(6))
+def test_simulated_cluster_stays_safe_and_converges(size: int, seed: int, features: bool) -> None:
+    run_faults_then_converge(Simulation(size, seed, pre_vote=features, check_quorum=features))
+
+
+@pytest.mark.parametrize("size", [3, 5])
+@pytest.mark.parametrize("seed", range(10))
+def test_simulated_reads_are_linearizable_across_leader_changes(size: int, seed: int) -> None:
+    sim = Simulation(size, 100 + seed, reads=True)
+    run_faults_then_converge(sim, fault_steps=8000)  # most reads find no leader: run longer
+    read_terms = {term for term, _ in sim.confirmed_reads}
+    assert len(sim.confirmed_reads) >= 3, "too few reads confirmed to mean anything"
+    assert len(read_terms) > 1, "every read was confirmed under one leader"
+
+
+def run_until(sim: Simulation, done: Callable[[], bool], steps: int = 20000) -> None:
+    for _ in range(steps):
+        if done():
+            return
+        sim.step_randomly(faults=False)
+    raise AssertionError("the simulation never got there")
+
+
+def sole_leader(sim: Simulation) -> Raft | None:
+    leaders = [m.raft for m in sim.members.values() if m.raft and m.raft.role is Role.LEADER]
+    return leaders[0] if len(leaders) == 1 else None
+
+
+@pytest.mark.parametrize("size", [3, 5])
+@pytest.mark.parametrize("seed", range(6))
+def test_simulated_member_back_from_a_long_partition_leaves_the_leader_alone(
+    size: int, seed: int
+) -> None:
+    sim = Simulation(size, 200 + seed)
+    run_until(sim, lambda: sole_leader(sim) is not None and converged(sim))
+    leader = sole_leader(sim)
+    assert leader is not None
+    term = leader.term
+    loner = next(i for i in sim.ids if i != leader.id)
+    sim.cut = {frozenset((loner, p)) for p in sim.ids if p != loner}
+    ticks = 0
+    while ticks < 20 * 10 * size:  # the loner alone sees about 20 election timeouts
+        ticks += sim.rng.random() < 0.15
+        sim.step_randomly(faults=False)
+    sim.heal()
+    loner_raft = sim.members[loner].raft
+    assert loner_raft is not None
+    run_until(sim, lambda: loner_raft.lead == leader.id)
+    assert leader.role is Role.LEADER and leader.term == term
+    assert {i for t, i in sim.leaders.items() if t >= term} == {leader.id}
 
 
 def test_a_lone_member_forgets_applied_entries_and_keeps_committing() -> None:

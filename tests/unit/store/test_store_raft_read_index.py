@@ -67,6 +67,20 @@ def test_one_quorum_round_confirms_every_older_pending_read() -> None:
     assert [rs.ctx for rs in net.read_states[1]] == [b"a", b"b"]
 
 
+def test_a_deposed_leader_cut_off_from_the_rest_never_confirms_a_stale_read() -> None:
+    net = Network(3)
+    old = net.elect(1)
+    net.isolate(1)
+    net.tick(3 * 10, only=(2, 3))  # 1's clock stands still: it still believes it leads
+    (new_id,) = net.leaders()[1:]
+    _, index = net.rafts[new_id].propose(b"acked")
+    net.flush()
+    assert net.rafts[new_id].commit >= index and old.role is Role.LEADER
+    old.read_index(b"stale?")
+    net.flush()
+    assert net.read_states[1] == []
+
+
 def test_a_new_leader_defers_reads_until_an_entry_of_its_term_commits() -> None:
     r = new_leader_with_nothing_committed()
     r.read_index(b"early")
