@@ -688,8 +688,8 @@ class Raft:
                 self._send(MessageType.READ_INDEX_RESP, frm, reject=True, context=ctx)
 
     def _handle_read_index_response(self, m: Message) -> None:
-        if self.role is not Role.LEADER:
-            self.read_states.append(ReadState(m.index, m.context, dropped=m.reject))
+        # whatever our role now: we may have become leader since we forwarded the request
+        self.read_states.append(ReadState(m.index, m.context, dropped=m.reject))
 
     def _handle_from_leader(self, m: Message) -> None:
         if m.type is MessageType.APP:

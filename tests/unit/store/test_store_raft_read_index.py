@@ -81,6 +81,28 @@ def test_a_deposed_leader_cut_off_from_the_rest_never_confirms_a_stale_read() ->
     assert net.read_states[1] == []
 
 
+def test_a_read_on_a_new_leader_sees_every_write_acked_under_the_old_one() -> None:
+    net = Network(3)
+    old = net.elect(1)
+    _, index = old.propose(b"acked")
+    net.flush()
+    assert net.rafts[1].applied >= index
+    old.transfer_leadership(2)
+    net.flush()
+    new = net.rafts[2]
+    assert net.leaders() == [2]
+    new.read_index(b"after")
+    net.flush()
+    (rs,) = net.read_states[2]
+    assert rs.ctx == b"after" and rs.index >= index and new.log.term(rs.index) == new.term
+
+
+def test_a_forwarded_read_answered_after_we_became_leader_still_counts() -> None:
+    r = new_leader_with_nothing_committed()
+    r.step(Message(MessageType.READ_INDEX_RESP, 1, 2, term=0, index=0, context=b"mine"))
+    assert r.ready().read_states == [ReadState(0, b"mine")]
+
+
 def test_a_new_leader_defers_reads_until_an_entry_of_its_term_commits() -> None:
     r = new_leader_with_nothing_committed()
     r.read_index(b"early")
