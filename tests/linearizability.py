@@ -205,6 +205,9 @@ def _check_part(
     return Result(Verdict.OK)
 
 
+_EXPLAIN_LAST = 20  # prefix operations an explanation lists; the failure is at the end
+
+
 def _explain(
     verdict: Verdict,
     history: Sequence[Operation],
@@ -218,9 +221,13 @@ def _explain(
     stuck_index = part[stuck] if stuck >= 0 else None
     lines = [f"{verdict.value} ({model.name}); longest linearizable prefix found:"]
     state = model.init()
-    for i in ops:
+    shown = len(ops) - _EXPLAIN_LAST
+    if shown > 0:
+        lines.append(f"  ... {shown} earlier operations")
+    for n, i in enumerate(ops):
         state, _ = model.apply(state, history[i].input)
-        lines.append(f"  #{i} {model.describe(history[i])} -> state {state!r}")
+        if n >= shown:
+            lines.append(f"  #{i} {model.describe(history[i])} -> state {state!r}")
     if not ops:
         lines.append("  (none)")
     if stuck_index is not None:
@@ -265,7 +272,7 @@ KvInput = Get | Put | Delete | Cas
 KvState = frozenset[tuple[str, Any]]  # (key, value) pairs; one pair per key
 
 
-def _kv_apply(state: KvState, op: KvInput) -> tuple[KvState, Any]:
+def kv_apply(state: KvState, op: KvInput) -> tuple[KvState, Any]:
     """Outputs: Get -> the value or None; Put, Delete -> None; Cas -> whether it swapped."""
     values = dict(state)
     current = values.get(op.key)
@@ -298,7 +305,7 @@ def _kv_describe(op: Operation) -> str:
 KV = Model(
     name="kv",
     init=frozenset,
-    apply=_kv_apply,
+    apply=kv_apply,
     partition=_kv_partition,
     describe=_kv_describe,
 )

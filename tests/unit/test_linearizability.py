@@ -338,3 +338,12 @@ def test_ten_thousand_operations_over_fifty_keys_check_within_a_few_seconds() ->
     keys = [f"k{i}" for i in range(50)]
     history = linearizable_history(rng, 10_000, keys, clients=16)
     assert check(history, KV, budget=3.0).verdict is Verdict.OK
+
+
+def test_the_explanation_of_a_long_history_lists_only_the_operations_before_the_failure() -> None:
+    history = [op(1, 2 * t, 2 * t + 1, Put("x", t)) for t in range(100)]
+    history.append(op(2, 300, 301, Get("x"), 5))
+    explanation = check(history, KV).explanation
+    assert "... 80 earlier operations" in explanation
+    assert "#99 " in explanation and "#79 " not in explanation
+    assert "#100 " in explanation and "would answer 99" in explanation
