@@ -7,8 +7,9 @@ operation was never linearized, backtrack. Two things keep it fast:
 
 - memoization: a (set of linearized operations, model state) pair that was explored once
   cannot lead anywhere new, so it is never explored twice;
-- P-compositionality: linearizability is local, so a history over many keys is checked as one
-  small history per key (the model's `partition`).
+- P-compositionality (Horn & Kroening, "Faster linearizability checking via
+  P-compositionality", 2015): linearizability is local, so a history over many keys is checked
+  as one small history per key (the model's `partition`).
 
 An operation whose client gave up (a timeout, a lost reply) has no return time: it may or may not
 have taken effect, at any moment after its call. Its return event is placed after every real
