@@ -141,13 +141,14 @@ class PeerTransport:
         self._backoff_cap = backoff_cap
         self._hello_timeout = hello_timeout
         self._rng = rng or random.Random()
-        self._links: dict[int, _Link] = {}
         self._inbound: dict[int, asyncio.StreamWriter] = {}
         self._tasks = TaskSet(f"peer-transport[{member_id}]", logger=log)
         self._server: asyncio.Server | None = None
         self._closed = False
-        self.unknown_dropped = 0  # messages for members this transport has no address of
-        self._set_links(peers)
+        # Messages for members this transport has no address of, or sent after close().
+        self.unknown_dropped = 0
+        self._links = {i: _Link(address, max_queue)
+                       for i, address in self._peer_addresses(peers).items()}
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -206,33 +207,33 @@ class PeerTransport:
     def update_peers(self, peers: Mapping[int, Address]) -> None:
         """Take a new member list: dial new members, redial moved ones (keeping their
         queues and counters), forget removed ones and drop their connections."""
-        for peer_id in set(self._links) - set(peers):
+        wanted = self._peer_addresses(peers)
+        for peer_id in set(self._links) - set(wanted):
             gone = self._links.pop(peer_id)
             if gone.task is not None:
                 gone.task.cancel()
             writer = self._inbound.pop(peer_id, None)
             if writer is not None:
                 writer.transport.abort()
-        for peer_id, address in peers.items():
+        for peer_id, address in wanted.items():
             link = self._links.get(peer_id)
-            if link is not None and link.address == tuple(address):
+            if link is None:
+                link = self._links[peer_id] = _Link(address, self._max_queue)
+            elif link.address == address:
                 continue
-            if link is not None:
+            else:
+                link.address = address
                 if link.task is not None:
                     link.task.cancel()
-                link.address = (address[0], address[1])
-            self._set_links({peer_id: address})
             if self._server is not None and not self._closed:
-                self._start_link(peer_id, self._links[peer_id])
+                self._start_link(peer_id, link)
 
-    def _set_links(self, peers: Mapping[int, Address]) -> None:
-        for peer_id, (host, port) in peers.items():
-            if peer_id == self.member_id:
-                continue
+    def _peer_addresses(self, peers: Mapping[int, Address]) -> dict[int, Address]:
+        """The member list without this member (a list naming every member is fine)."""
+        for peer_id in peers:
             if peer_id <= 0:
                 raise ValueError(f"member ids are positive, not {peer_id}")
-            if peer_id not in self._links:
-                self._links[peer_id] = _Link((host, port), self._max_queue)
+        return {i: (host, port) for i, (host, port) in peers.items() if i != self.member_id}
 
     def _start_link(self, peer_id: int, link: _Link) -> None:
         link.task = self._tasks.spawn(f"to-{peer_id}", self._run_link(peer_id, link))
@@ -403,7 +404,8 @@ async def _first_frame(reader: asyncio.StreamReader, decoder: FrameDecoder) -> F
     while True:
         data = await reader.read(_READ_SIZE)
         if not data:
-            raise ConnectionResetError("the peer closed the connection during the hello")
+            raise ConnectionResetError("the peer closed the connection during the hello (a TLS "
+                                       "peer does so when it refuses our certificate)")
         frames = decoder.feed(data)
         if frames:
             if len(frames) > 1:
