@@ -25,6 +25,7 @@ from minikube_py.clustersettings import (
     ClusterSettings,
     FlagError,
     SettingsFileError,
+    data_dir_in_use_by_other,
     default_node_name,
     load_remembered,
     resolve,
@@ -144,6 +145,9 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
     holder = DataDirLock(data_dir).holder()
     if holder is not None:
         raise click.ClickException(str(busy(data_dir, holder)))
+    taken = data_dir_in_use_by_other(data_dir, "serve")
+    if taken is not None:
+        raise click.ClickException(taken)
     defaults = ClusterSettings(node_name=default_node_name())
     controllers = ControllerSettings(node_monitor_grace_period=node_monitor_grace_period)
     try:
@@ -216,6 +220,9 @@ def join(ctx: click.Context, server: str, token: str | None, data_dir: Path, nod
     holder = DataDirLock(data_dir).holder()
     if holder is not None:
         raise click.ClickException(str(busy(data_dir, holder)))
+    taken = data_dir_in_use_by_other(data_dir, "join")
+    if taken is not None:
+        raise click.ClickException(taken)
     given = {name: ctx.params[param] for name, param in JOIN_SETTING_PARAMS.items()
              if ctx.get_parameter_source(param) is not ParameterSource.DEFAULT}
     try:

@@ -27,7 +27,8 @@ async def read(client: ApiClient) -> ClusterNetwork:
     try:
         cm = await client.get(CONFIGMAPS, CONFIG_MAP, namespace=NAMESPACE)
     except ApiError as e:
+        hint = "" if e.code == 503 else ": is the server a minikube-py serve of this version?"
         raise ClusterConfigError(
-            f"cannot read {NAMESPACE}/{CONFIG_MAP} ({e.code} {e.reason}): is the server a "
-            "minikube-py serve of this version?") from None
+            f"cannot read {NAMESPACE}/{CONFIG_MAP} ({e.code} {e.reason}: {e.message}){hint}"
+        ) from None
     return ClusterNetwork.from_config_map(cm)

@@ -49,6 +49,28 @@ UNUSABLE_RANGES = tuple(ipaddress.IPv4Network(n) for n in (
     "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"))
 
 
+def serve_data_dir(data_dir: Path) -> bool:
+    """Whether `serve` made a cluster here (its store or its CA's key)."""
+    return (data_dir / "store").exists() or (data_dir / "pki" / "ca.key").exists()
+
+
+def join_data_dir(data_dir: Path) -> bool:
+    """Whether `join` made a node here (its own client certificate)."""
+    return (data_dir / "pki" / "kubelet-client.crt").exists()
+
+
+def data_dir_in_use_by_other(data_dir: Path, command: str) -> str | None:
+    """Why `command` ("serve" or "join") may not use `data_dir` (None: it may): one holds a
+    cluster, the other a node, and neither may take the other's files (the CA, the
+    kubeconfig) for its own."""
+    other = join_data_dir(data_dir) if command == "serve" else serve_data_dir(data_dir)
+    if not other:
+        return None
+    held = "a node `join` made" if command == "serve" else "the cluster `serve` made"
+    return (f"{data_dir} holds {held}: {command} with another --data-dir, or remove it "
+            f"first (minikube-py delete --data-dir {data_dir})")
+
+
 def default_node_name() -> str:
     return socket.gethostname().split(".")[0].lower() or "minikube-py"
 

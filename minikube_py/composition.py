@@ -81,7 +81,14 @@ from minikube_py.runtime.images import ensure_builtin_images
 from minikube_py.runtime.noderoute_controller import NodeRouteController
 from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
-from minikube_py.startup import Progress, StartupError, lock_data_dir, starting, until_ready
+from minikube_py.startup import (
+    Progress,
+    StartupError,
+    lock_data_dir,
+    start_unless_stopped,
+    starting,
+    until_ready,
+)
 from minikube_py.store.node import RaftStore
 from minikube_py.store.types import StoreError
 from minikube_py.store.wal import WalCorruptError
@@ -391,10 +398,12 @@ async def serve(config: ServeConfig, progress: Progress | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        cluster = await start_cluster(config, progress)
+        cluster = await start_unless_stopped(start_cluster(config, progress), stop, progress)
     except StartupError as e:
         progress.step(f"error: {e}")
         return 1
+    if cluster is None:
+        return 0
     settle_garbage_collector()
     progress.step(f"cluster ready in {cluster.ready_seconds:.2f} s. To use it:")
     print(f"\n    export KUBECONFIG={config.kubeconfig_path}\n    kubectl get nodes\n",

@@ -19,6 +19,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from minikube_py import __version__
 from minikube_py.api.clusternetwork import ClusterConfigError, ClusterNetwork
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import NODES
-from minikube_py.client.http import HttpClient
+from minikube_py.client.http import ApiUnreachable, HttpClient
 from minikube_py.client.informer import InformerFactory
 from minikube_py.clusterconfig import read as read_cluster_network
 from minikube_py.clustersettings import (
@@ -42,6 +43,7 @@ from minikube_py.clustersettings import (
     SettingsFileError,
     check_relations,
     check_setting,
+    data_dir_in_use_by_other,
     default_node_name,
     load_remembered,
     save_remembered,
@@ -80,7 +82,14 @@ from minikube_py.proxy.proxier import KubeProxy
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess
 from minikube_py.runtime.images import ensure_builtin_images
 from minikube_py.runtime.noderoute_controller import NodeRouteController
-from minikube_py.startup import Progress, StartupError, lock_data_dir, starting, until_ready
+from minikube_py.startup import (
+    Progress,
+    StartupError,
+    lock_data_dir,
+    start_unless_stopped,
+    starting,
+    until_ready,
+)
 from minikube_py.supervisor import Supervisor, TaskFailed
 
 log = logging.getLogger("minikube_py.join")
@@ -129,6 +138,7 @@ class Agent:
     node_ip: str
     pod_cidr: str
     ready_seconds: float
+    tls: ssl.SSLContext  # presenting the node's certificate, renewed in place
 
 
 def check_server_url(server: str) -> str:
@@ -164,15 +174,25 @@ async def source_address(host: str) -> str:
     return str(src)
 
 
-async def wait_for_api(client: HttpClient, server: str, progress: Progress,
-                       stop: asyncio.Event | None = None) -> None:
-    """Until the API answers (retrying with backoff, saying once that it waits)."""
+def certificate_refusal(server: str, e: ApiUnreachable) -> JoinRefused:
+    return JoinRefused(
+        f"{server} answers with a certificate this node does not trust ({e.cause}): the "
+        "cluster was made again (a new CA), or the server's certificate does not name this "
+        "address (serve --tls-san adds one); to join the cluster there now, remove this node "
+        "first (minikube-py delete --data-dir DIR) and join with its token")
+
+
+async def wait_for_api(client: HttpClient, server: str, progress: Progress) -> None:
+    """Until the API answers (retrying with backoff, saying once that it waits; a signal
+    ends the wait: start_unless_stopped)."""
     delay, said = 0.2, False
     while True:
         try:
             await client.get(NODES, "-")  # any authenticated answer: a 404 is one
             return
         except ApiError as e:
+            if isinstance(e, ApiUnreachable) and e.certificate_refused:
+                raise certificate_refusal(server, e) from None
             if e.code == 404:
                 return
             if e.code in (401, 403):
@@ -207,7 +227,13 @@ async def register_for_pod_cidr(client: HttpClient, node: str, labels: dict[str,
     deadline = time.monotonic() + timeout
     delay = 0.02
     while True:
-        found = await client.get(NODES, node)
+        try:
+            found = await client.get(NODES, node)
+        except ApiError as e:
+            if e.code != 503:
+                raise JoinRefused(f"reading the Node {node} failed: {e.code} {e.reason}: "
+                                  f"{e.message}") from None
+            found = {}  # the server is busy or restarting: ask again
         spec = found.get("spec") or {}
         cidr = spec.get("podCIDR") or next(iter(spec.get("podCIDRs") or []), "")
         if cidr:
@@ -253,12 +279,14 @@ def resolve_join_settings(given: dict[str, Any], remembered: Remembered, *,
 
 def agent_settings(config: JoinConfig, network: ClusterNetwork, pod_cidr: str,
                    node_ip: str) -> ClusterSettings:
-    """What this machine's data dir remembers, as serve's does (`delete` reads it)."""
+    """What this machine's data dir remembers, as serve's does (`delete` reads it). The
+    node's address only when --node-ip gave it: one found from the route to the server is
+    found again on every start (an address from DHCP moves)."""
     settings = ClusterSettings(
         node_name=config.node, bridge=config.bridge_name, pod_cidr=pod_cidr,
         cluster_cidr=network.cluster_cidr, service_cidr=network.service_cidr,
         api_host=config.server_host, api_port=config.server_port,
-        kubelet_port=config.kubelet_port, node_ip=node_ip)
+        kubelet_port=config.kubelet_port, node_ip=config.node_ip)
     try:
         check_relations(settings)
     except FlagError as e:
@@ -295,6 +323,9 @@ async def _start(config: JoinConfig, progress: Progress, sup: Supervisor) -> Age
     server = check_server_url(config.server)
     node = config.node
     lock_data_dir(sup, config.data_dir)
+    taken = data_dir_in_use_by_other(config.data_dir, "join")
+    if taken is not None:
+        raise StartupError(taken)
     progress.step(f"minikube-py {__version__}: joining {server} as node {node} "
                   f"(data in {config.data_dir})")
     rand = random.SystemRandom()
@@ -310,8 +341,8 @@ async def _start(config: JoinConfig, progress: Progress, sup: Supervisor) -> Age
     except ClusterConfigError as e:
         raise JoinRefused(str(e)) from None
 
-    node_ip = config.node_ip or await source_address(config.server_host)
     async with starting("reading this machine's addresses"):
+        node_ip = config.node_ip or await source_address(config.server_host)
         try:
             node_network = await find_node_network(node_ip)
         except NodeAddressMissing as e:
@@ -326,67 +357,72 @@ async def _start(config: JoinConfig, progress: Progress, sup: Supervisor) -> Age
     pod_cidr = await register_for_pod_cidr(client, node, node_labels(kubelet_config, machine),
                                            node_ip)
     progress.step(f"node {node} registered: pod range {pod_cidr}, address {node_ip}")
-    check_remembered_pod_cidr(config.data_dir, node, pod_cidr)
-    settings = agent_settings(config, network, pod_cidr, node_ip)
     try:
-        async with starting("the pod bridge"):
-            claim = await claim_host_network(settings, config.data_dir, own_network=True)
-    except ClaimRefused as e:
-        raise StartupError(str(e)) from e
-    save_remembered(config.data_dir, settings, claim)
-
-    serving = CertificateRotation(
-        clients=lambda: node_clients(server, tls), pair=pki.serving,
-        template=serving_template(node, (node_ip,)), reload=lambda _pair: None, rand=rand,
-        request_timeout=SERVING_TIMEOUT)
-    why = renewal_reason(load_key_pair(pki.serving), serving.template,
-                         datetime.now(UTC), None)
-    if why is not None:
+        check_remembered_pod_cidr(config.data_dir, node, pod_cidr)
+        settings = agent_settings(config, network, pod_cidr, node_ip)
         try:
-            await serving.rotate(why)
-        except (CertificateRequestError, ApiError) as e:
-            raise StartupError(f"the kubelet's serving certificate: {e}") from e
-        progress.step(f"kubelet serving certificate for {node}, {node_ip} issued")
+            async with starting("the pod bridge"):
+                claim = await claim_host_network(settings, config.data_dir, own_network=True)
+        except ClaimRefused as e:
+            raise StartupError(str(e)) from e
+        save_remembered(config.data_dir, settings, claim)
 
-    containerd = ContainerdProcess(ContainerdConfig(
-        data_dir=config.data_dir, bridge_name=config.bridge_name, pod_subnet=pod_cidr,
-        pod_routes=pod_routes(network.cluster_cidr, network.service_cidr, node_network)))
-    async with starting("the pod bridge"):
-        await set_up_host_network(settings, claim, config.data_dir)
-    async with starting("containerd"):
-        await containerd.start()
-    sup.on_stop("containerd", containerd.stop)
-    sup.start("containerd", containerd.wait_exit())
-    progress.step(f"containerd {containerd.version} ready (socket {containerd.socket})")
-    async with starting("the built-in images"):
-        imported = await ensure_builtin_images(containerd.socket)
-    if imported:
-        progress.step(f"imported built-in images: {', '.join(imported)}")
+        serving = CertificateRotation(
+            clients=lambda: node_clients(server, tls), pair=pki.serving,
+            template=serving_template(node, (node_ip,)), reload=lambda _pair: None, rand=rand,
+            request_timeout=SERVING_TIMEOUT)
+        why = renewal_reason(load_key_pair(pki.serving), serving.template,
+                             datetime.now(UTC), None)
+        if why is not None:
+            try:
+                await serving.rotate(why)
+            except (CertificateRequestError, ApiError) as e:
+                raise StartupError(f"the kubelet's serving certificate: {e}") from e
+            progress.step(f"kubelet serving certificate for {node}, {node_ip} issued")
 
-    cri = CriClient(containerd.socket)
-    sup.on_stop("cri", cri.close)
-    informers = InformerFactory(client)
-    kubelet = Kubelet(client, cri, kubelet_config, machine=machine,
-                      authorizer=SubjectAccessReviews(client), tokens=TokenReviews(client))
-    serving.reload = kubelet.server.reload_serving
-    client_rotation = CertificateRotation(
-        clients=lambda: node_clients(server, tls), pair=pki.client,
-        template=client_template(node), reload=ssl_reloader(tls), rand=rand)
-    proxy = KubeProxy(client, informers, node_name=node, node_ips=(node_ip,),
-                      pod_bridge=config.bridge_name, settings=proxy_settings(settings, claim))
-    routes = NodeRouteController(client, informers, node_name=node,
-                                 cluster_cidr=network.cluster_cidr,
-                                 metric_base=claim.route_metric)
-    sup.start("kube-proxy", proxy.run())
-    sup.start("node-routes", routes.run())
-    sup.start("kubelet", kubelet.run())
-    sup.start("client-certificate", client_rotation.run())
-    sup.start("serving-certificate", serving.run())
-    sup.start("informers", informers.run())
-    await until_ready(sup, kubelet.ready, "the node")
-    ready = progress.clock() - progress.started
-    progress.step(f"node {node} is Ready ({node_ip})")
-    return Agent(config, sup, kubelet, node_ip, pod_cidr, ready)
+        containerd = ContainerdProcess(ContainerdConfig(
+            data_dir=config.data_dir, bridge_name=config.bridge_name, pod_subnet=pod_cidr,
+            pod_routes=pod_routes(network.cluster_cidr, network.service_cidr, node_network)))
+        async with starting("the pod bridge"):
+            await set_up_host_network(settings, claim, config.data_dir)
+        async with starting("containerd"):
+            await containerd.start()
+        sup.on_stop("containerd", containerd.stop)
+        sup.start("containerd", containerd.wait_exit())
+        progress.step(f"containerd {containerd.version} ready (socket {containerd.socket})")
+        async with starting("the built-in images"):
+            imported = await ensure_builtin_images(containerd.socket)
+        if imported:
+            progress.step(f"imported built-in images: {', '.join(imported)}")
+
+        cri = CriClient(containerd.socket)
+        sup.on_stop("cri", cri.close)
+        informers = InformerFactory(client)
+        kubelet = Kubelet(client, cri, kubelet_config, machine=machine,
+                          authorizer=SubjectAccessReviews(client), tokens=TokenReviews(client))
+        serving.reload = kubelet.server.reload_serving
+        client_rotation = CertificateRotation(
+            clients=lambda: node_clients(server, tls), pair=pki.client,
+            template=client_template(node), reload=ssl_reloader(tls), rand=rand)
+        proxy = KubeProxy(client, informers, node_name=node, node_ips=(node_ip,),
+                          pod_bridge=config.bridge_name, settings=proxy_settings(settings, claim))
+        routes = NodeRouteController(client, informers, node_name=node,
+                                     cluster_cidr=network.cluster_cidr,
+                                     metric_base=claim.route_metric)
+        sup.start("kube-proxy", proxy.run())
+        sup.start("node-routes", routes.run())
+        sup.start("kubelet", kubelet.run())
+        sup.start("client-certificate", client_rotation.run())
+        sup.start("serving-certificate", serving.run())
+        sup.start("informers", informers.run())
+        await until_ready(sup, kubelet.ready, "the node")
+        ready = progress.clock() - progress.started
+        progress.step(f"node {node} is Ready ({node_ip})")
+        return Agent(config, sup, kubelet, node_ip, pod_cidr, ready, tls)
+    except (StartupError, JoinRefused) as e:
+        # The cluster holds the Node and its /24 until someone says otherwise.
+        raise type(e)(f"{e} (the Node {node} stays registered, holding {pod_cidr}: start "
+                      f"join again once that is fixed, or kubectl delete node {node})") from e
 
 
 async def watch_api(client: HttpClient, server: str, progress: Progress, *,
@@ -419,11 +455,17 @@ async def join(config: JoinConfig, progress: Progress | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        agent = await start_agent(config, progress)
+        agent = await start_unless_stopped(start_agent(config, progress), stop, progress)
     except (StartupError, JoinRefused) as e:
         progress.step(f"error: {e}")
         return 1
-    monitor_client = HttpClient(check_server_url(config.server), tls=node_api_tls(config.pki))
+    except ApiError as e:  # the server refused a step in a way no step expected
+        progress.step(f"error: the API server at {config.server} refused: {e.code} "
+                      f"{e.reason}: {e.message}")
+        return 1
+    if agent is None:
+        return 0
+    monitor_client = HttpClient(check_server_url(config.server), tls=agent.tls)
     agent.supervisor.on_stop("api-monitor-client", monitor_client.close)
     agent.supervisor.start("api-monitor", watch_api(monitor_client, config.server, progress))
     progress.step(f"joined in {agent.ready_seconds:.2f} s. The node's own credentials (what "

@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 
 from minikube_py.api.errors import ApiError
-from minikube_py.client.http import HttpClient
+from minikube_py.client.http import ApiUnreachable, HttpClient
 from minikube_py.client.interface import ApiClient
 from minikube_py.kubeconfig import KubeconfigCredentials, write_kubeconfig
 from minikube_py.kubelet.certificates import CertificateRequestError, CertificateRotation
@@ -153,6 +153,14 @@ async def bootstrap(server: str, token_text: str, pki: NodePki, node: str,
         request_timeout=BOOTSTRAP_TIMEOUT)
     try:
         issued = await rotation.rotate("joining the cluster")
+    except ApiUnreachable as e:
+        if e.certificate_refused:
+            raise JoinRefused(
+                f"{server}'s certificate does not name the address joined ({e.cause}): "
+                "join by a name or address it holds, or add it on the server (serve "
+                "--tls-san)") from None
+        raise JoinRefused(f"{server} stopped answering while the node asked for its "
+                          f"certificate: {e.message}") from None
     except ApiError as e:
         if e.code == 401:
             raise JoinRefused(f"{server} refused the token (401 Unauthorized): a wrong "
@@ -191,6 +199,11 @@ async def node_credentials(server: str, token_text: str | None, pki: NodePki, no
     the token. Returns a progress line."""
     why = saved_credentials(pki, node, datetime.now(UTC))
     if why is None:
+        if token_text is not None and not parse_token(token_text).trusts(pki.ca.read_bytes()):
+            raise JoinRefused(
+                f"this machine is a node of another cluster (its CA in {pki.ca} is not the "
+                "one the token names): to join the cluster the token is for, remove the node "
+                f"first (minikube-py delete --data-dir {pki.root.parent})")
         return f"using the node's saved certificate ({pki.client.cert})"
     if token_text is None:
         raise JoinRefused(f"{why}: give --token (the server's DATA/token, or one from "

@@ -7,14 +7,16 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
 
 from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.runtime.containerd import ContainerdStartError
 from minikube_py.supervisor import Supervisor
+
+T = TypeVar("T")
 
 
 class StartupError(Exception):
@@ -72,3 +74,24 @@ def lock_data_dir(sup: Supervisor, data_dir: Path) -> None:
         lock.release()
 
     sup.on_stop("data-dir-lock", unlock)
+
+
+async def start_unless_stopped(start: Coroutine[Any, Any, T], stop: asyncio.Event,
+                               progress: Progress) -> T | None:
+    """Run `start` unless a signal (`stop`) comes first: then it is cancelled (what it
+    started is stopped by its own cleanup) and None returned. A start that waits for
+    something that never comes (a server that is down) must not need kill -9."""
+    starting_task = asyncio.create_task(start)
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({starting_task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if starting_task.done():
+        return starting_task.result()
+    progress.step("stopping (signal received while starting)")
+    starting_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await starting_task
+    progress.step("stopped")
+    return None

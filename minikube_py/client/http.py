@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,17 +15,44 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import Resource
 from minikube_py.client.interface import MERGE_PATCH, WatchEvent
 
+# A request's answer may take this long to start coming (a LIST of everything, a slow
+# store); then the connection counts as dead, so a server that vanished without a FIN (a
+# host powered off, a dropped link) is noticed instead of awaited forever.
+READ_TIMEOUT = 60.0
+# A watch asked to end after N seconds that has not ended N + this later is dead too.
+WATCH_GRACE = 30.0
+# TCP keepalive on every connection: idle 30 s, then 3 probes 10 s apart.
+KEEPALIVE = (30, 10, 3)
+
+
+def _keepalive_socket(addr_info: tuple[Any, ...]) -> socket.socket:
+    family, type_, proto = addr_info[0], addr_info[1], addr_info[2]
+    sock = socket.socket(family, type_, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    idle, interval, count = KEEPALIVE
+    for option, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", interval),
+                          ("TCP_KEEPCNT", count)):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+    return sock
+
 
 class ApiUnreachable(ApiError):
     """The server did not answer at all (refused, reset, gone mid-answer). A 503 Status, so
     that every component retries it as it retries a server that is busy; `cause` is what
     the connection said, for a command that tells a person."""
 
-    def __init__(self, base_url: str, cause: aiohttp.ClientError) -> None:
+    def __init__(self, base_url: str, cause: aiohttp.ClientError | TimeoutError) -> None:
         super().__init__(503, "ServiceUnavailable",
                          f"the API server at {base_url} did not answer: "
-                         f"{type(cause).__name__}: {cause}")
+                         f"{type(cause).__name__}: {cause or 'timed out'}")
         self.cause = cause
+
+    @property
+    def certificate_refused(self) -> bool:
+        """The server answered with a certificate the client does not trust: retrying
+        will not help (a cluster made again has a new CA)."""
+        return isinstance(self.cause, aiohttp.ClientConnectorCertificateError)
 
 
 def resource_path(
@@ -78,7 +106,8 @@ class HttpClient:
         if self._session is None:
             # One connector, kept alive: a TLS handshake per connection, not per request.
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=self._tls or True),
+                connector=aiohttp.TCPConnector(ssl=self._tls or True,
+                                               socket_factory=_keepalive_socket),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10)
             )
         return self._session
@@ -91,11 +120,13 @@ class HttpClient:
             headers["Content-Type"] = content_type
             data = json.dumps(body).encode()
         try:
-            async with self._http().request(method, self._base + path, params=params or None,
-                                            data=data, headers=headers) as resp:
+            async with self._http().request(
+                    method, self._base + path, params=params or None, data=data,
+                    headers=headers, timeout=aiohttp.ClientTimeout(
+                        total=None, sock_connect=10, sock_read=READ_TIMEOUT)) as resp:
                 payload = await resp.read()
                 status = resp.status
-        except aiohttp.ClientError as e:
+        except (aiohttp.ClientError, TimeoutError) as e:
             raise self._unreachable(e) from e
         try:
             decoded = json.loads(payload) if payload else {}
@@ -109,7 +140,7 @@ class HttpClient:
             raise ApiError(500, "InternalError", f"{method} {path}: answer is not JSON")
         return decoded
 
-    def _unreachable(self, e: aiohttp.ClientError) -> ApiUnreachable:
+    def _unreachable(self, e: aiohttp.ClientError | TimeoutError) -> ApiUnreachable:
         return ApiUnreachable(self._base, e)
 
     async def create(self, resource: Resource, body: dict[str, Any], *,
@@ -168,14 +199,18 @@ class HttpClient:
                         allowWatchBookmarks="true" if allow_bookmarks else "",
                         timeoutSeconds=str(timeout_seconds) if timeout_seconds else "")
         url = self._base + resource_path(resource, namespace)
+        deadline = aiohttp.ClientTimeout(
+            total=timeout_seconds + WATCH_GRACE if timeout_seconds else None, sock_connect=10)
         try:
-            async for event in self._watch(url, params):
+            async for event in self._watch(url, params, deadline):
                 yield event
-        except aiohttp.ClientError as e:
+        except (aiohttp.ClientError, TimeoutError) as e:
             raise self._unreachable(e) from e
 
-    async def _watch(self, url: str, params: dict[str, str]) -> AsyncIterator[WatchEvent]:
-        async with self._http().get(url, params=params, headers=self._headers) as resp:
+    async def _watch(self, url: str, params: dict[str, str],
+                     deadline: aiohttp.ClientTimeout) -> AsyncIterator[WatchEvent]:
+        async with self._http().get(url, params=params, headers=self._headers,
+                                    timeout=deadline) as resp:
             if resp.status >= 400:
                 raw = await resp.read()
                 try:

@@ -22,6 +22,7 @@ from minikube_py.controllers.csrserving import node_ips, serving_verdict
 from minikube_py.pki.csr import (
     KUBE_APISERVER_CLIENT_KUBELET,
     KUBELET_SERVING,
+    NODE_PREFIX,
     common_name,
     decode_bytes,
     kubelet_client_error,
@@ -100,6 +101,36 @@ def approved(csr: Obj, message: str, now: str) -> Obj:
     return out
 
 
+NODE_NAME_TAKEN = "NodeNameTaken"
+
+
+def node_name_taken(csr: Obj, permission: Permission, nodes: list[Obj]) -> str | None:
+    """Why a kubelet client request made with a bootstrap token (`nodeclient`: not a node
+    renewing its own) must not be approved: a Node of that name is in the cluster, so the
+    token holder would become that node (k3s refuses it too, with its node passwords). The
+    machine that owns the name renews with its own certificate instead; a machine joining
+    again after losing its data dir asks after `kubectl delete node NAME`."""
+    if permission is not NODE_CLIENT:
+        return None
+    try:
+        name = common_name(parse_request(decode_bytes((csr.get("spec") or {}).get("request"))))
+    except ValueError:
+        return None
+    node = name.removeprefix(NODE_PREFIX)
+    if not any(n["metadata"]["name"] == node for n in nodes):
+        return None
+    return (f"a Node named {node} is already in the cluster: join with another --node-name, "
+            f"or delete the node first (kubectl delete node {node})")
+
+
+def denied(csr: Obj, reason: str, message: str, now: str) -> Obj:
+    out = {**csr, "status": dict(csr.get("status") or {})}
+    out["status"]["conditions"] = [*((csr.get("status") or {}).get("conditions") or []), {
+        "type": "Denied", "status": "True", "reason": reason, "message": message,
+        "lastUpdateTime": now, "lastTransitionTime": now}]
+    return out
+
+
 class CsrApprovingController:
     name = "csrapproving"
 
@@ -149,6 +180,13 @@ class CsrApprovingController:
             review = await self.ctx.client.create(SUBJECTACCESSREVIEWS,
                                                   access_review(csr, permission))
             if (review.get("status") or {}).get("allowed"):
+                taken = node_name_taken(csr, permission, self.nodes.list())
+                if taken is not None:
+                    await self.ctx.client.update(
+                        CERTIFICATESIGNINGREQUESTS,
+                        denied(csr, NODE_NAME_TAKEN, taken, rfc3339(self.ctx.clock())),
+                        subresource="approval")
+                    return
                 await self._approve(csr, permission.message)
                 return
 

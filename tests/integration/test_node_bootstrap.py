@@ -159,3 +159,28 @@ async def test_without_a_token_or_a_saved_certificate_join_says_to_give_one(
     with pytest.raises(JoinRefused, match="give --token"):
         await node_credentials("https://127.0.0.1:1", None, NodePki(tmp_path / "pki"), NODE,
                                random.Random(1))
+
+
+async def test_a_token_cannot_take_the_name_of_a_node_in_the_cluster(
+        cluster: Cluster, tmp_path: Path) -> None:
+    """Whoever holds the token would otherwise become that node (k3s refuses it too)."""
+    await cluster.plane.api.create(NODES, {"apiVersion": "v1", "kind": "Node",
+                                           "metadata": {"name": NODE}})
+    with pytest.raises(JoinRefused) as e:
+        await node_credentials(cluster.url, cluster.token, NodePki(tmp_path / "pki"), NODE,
+                               random.Random(1))
+    assert f"a Node named {NODE} is already in the cluster" in str(e.value)
+    assert f"kubectl delete node {NODE}" in str(e.value)
+    (csr,) = (await cluster.plane.api.list(CERTIFICATESIGNINGREQUESTS))["items"]
+    assert [c["type"] for c in csr["status"]["conditions"]] == ["Denied"]
+    assert "certificate" not in csr["status"]
+
+
+async def test_a_node_of_one_cluster_given_another_clusters_token_is_told_to_leave_first(
+        cluster: Cluster, tmp_path: Path) -> None:
+    pki = NodePki(tmp_path / "node" / "pki")
+    await node_credentials(cluster.url, cluster.token, pki, NODE, random.Random(1))
+    other = str(JoinToken.make(b"another cluster's CA", CREDENTIALS))
+    with pytest.raises(JoinRefused, match="a node of another cluster") as e:
+        await node_credentials(cluster.url, other, pki, NODE, random.Random(2))
+    assert f"minikube-py delete --data-dir {tmp_path / 'node'}" in str(e.value)

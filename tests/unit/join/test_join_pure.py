@@ -100,7 +100,11 @@ def test_a_joined_machine_remembers_the_clusters_ranges_and_its_own_pod_range(
     assert settings == ClusterSettings(
         node_name="n2", bridge="mkpyj2", pod_cidr="10.244.3.0/24",
         cluster_cidr="10.244.0.0/16", service_cidr="10.96.0.0/12", api_host="10.200.0.1",
-        api_port=7443, kubelet_port=10250, node_ip="10.200.0.11")
+        api_port=7443, kubelet_port=10250, node_ip="")  # found, so found again next time
+    given = JoinConfig(server=config.server, data_dir=tmp_path, node_name="n2",
+                       node_ip="10.200.0.11")
+    assert agent_settings(given, NETWORK, "10.244.3.0/24", "10.200.0.11").node_ip == \
+        "10.200.0.11"
     with pytest.raises(JoinRefused, match="outside the cluster's pod range"):
         agent_settings(config, NETWORK, "10.1.0.0/24", "10.200.0.11")
 
