@@ -16,6 +16,7 @@ from minikube_py.kubelet.pod_status import (
     ContainerView,
     compute_pod_status,
     container_status,
+    newest_status,
     pod_phase,
     status_differs,
 )
@@ -172,3 +173,35 @@ async def test_a_status_read_back_from_the_api_is_not_written_again() -> None:
     finally:
         await api.stop()
     assert not status_differs(stored["status"], status)
+
+
+def _ready(status: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == "Ready")
+
+
+def test_a_status_is_computed_from_the_last_one_written_not_from_a_stale_pod() -> None:
+    """A crash, a restart that ran for a moment, a crash again: the pod the next sync is
+    given may still hold the first status (the watch is a write behind). Ready went False
+    at 111; computing from that pod would say 100, and its write would undo the last."""
+    def at(pod: dict[str, Any], now: float, r: ContainerRun) -> dict[str, Any]:
+        return compute_pod_status(pod, init_views=[], views=[view(r)], pod_ips=["10.0.0.2"],
+                                  host_ip="10.0.0.1", now=now)
+    first = at({"spec": {}, "status": {}}, 100, run(EXITED, 3))
+    running = at({"spec": {}, "status": first}, 110, run(RUNNING, restarts=1))
+    crashed = at({"spec": {}, "status": running}, 111, run(EXITED, 3, restarts=1))
+    assert _ready(crashed)["lastTransitionTime"] == "1970-01-01T00:01:51Z"
+    stale = {"spec": {}, "status": first}
+    assert _ready(at(stale, 112, run(EXITED, 3, restarts=1)))["lastTransitionTime"] != (
+        _ready(crashed)["lastTransitionTime"])  # what computing from the stale pod gives
+    base = {**stale, "status": newest_status(first, crashed)}
+    assert at(base, 112, run(EXITED, 3, restarts=1)) == crashed
+
+
+def test_conditions_others_own_come_from_the_api_the_kubelets_from_its_last_status() -> None:
+    gate = {"type": "example.com/gate", "status": "True"}
+    api = {"conditions": [{"type": "Ready", "status": "True"}, gate], "nominatedNodeName": "n"}
+    reported = {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]}
+    assert newest_status(api, reported) == {
+        "phase": "Running", "nominatedNodeName": "n",
+        "conditions": [{"type": "Ready", "status": "False"}, gate]}
+    assert newest_status(api, None) is api
