@@ -239,7 +239,33 @@ def compute_pod_status(pod: dict[str, Any], *, init_views: list[ContainerView],
     return status
 
 
+def newest_status(api_status: dict[str, Any], reported: dict[str, Any] | None) -> dict[str, Any]:
+    """The status a new one is computed from (kube's generateAPIPodStatus takes the status
+    manager's, not the pod's): the kubelet's own last status for what it owns, the API's for
+    the rest (conditions others own, such as readiness gates). The pod a sync is given can
+    be a write behind (the watch has not brought the kubelet's last write yet); computed
+    from that, the status would put older transition times back."""
+    if not reported:
+        return api_status
+    theirs = [c for c in api_status.get("conditions") or []
+              if c.get("type") not in KUBELET_CONDITIONS]
+    return {**api_status, **reported,
+            "conditions": [*(reported.get("conditions") or []), *theirs]}
+
+
+def without_nulls(value: Any) -> Any:
+    """`value` as the API stores it: a null field is the field's zero value, which is not
+    written (Go decodes both into the same struct), so `"lastProbeTime": None` reads back as
+    no lastProbeTime at all."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
 def status_differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """Only fields this kubelet owns are compared, so a status written by others (e.g.
-    nominatedNodeName) does not cause a write storm."""
-    return any(old.get(k) != v for k, v in new.items())
+    nominatedNodeName) does not cause a write storm. They are compared as the API stores
+    them: a null the API drops must not make every sync write the status again."""
+    return any(without_nulls(old.get(k)) != without_nulls(v) for k, v in new.items())

@@ -55,6 +55,7 @@ from minikube_py.kubelet.pod_status import (
     ContainerRun,
     ContainerView,
     compute_pod_status,
+    newest_status,
     status_differs,
 )
 from minikube_py.kubelet.probe_state import KillDecision
@@ -175,6 +176,8 @@ class PodSyncer:
                                              maximum=CONFIG_RETRY_MAX)
         self.prober = prober
         self.reasons = WaitingReasons()
+        # The status last written for each pod (kube's status manager cache), by UID.
+        self._reported: dict[str, dict[str, Any]] = {}
         self._host_dns: DnsSettings | None = None
         self._http: aiohttp.ClientSession | None = None
 
@@ -311,6 +314,7 @@ class PodSyncer:
         self.pull_backoff.forget_pod(uid)
         self.config_backoff.forget_pod(uid)
         self.reasons.forget_pod(uid)
+        self._reported.pop(uid, None)
         if self.prober is not None:
             self.prober.forget_pod(uid)
 
@@ -648,21 +652,25 @@ class PodSyncer:
     def _status(self, pod: Pod, runs: Mapping[str, Sequence[ContainerRun]],
                 pod_ips: list[str]) -> dict[str, Any]:
         spec = pod.get("spec") or {}
+        base = {**pod, "status": newest_status(pod.get("status") or {},
+                                               self._reported.get(pod["metadata"]["uid"]))}
         return compute_pod_status(
-            pod, init_views=self._views(pod, spec.get("initContainers") or [], runs),
+            base, init_views=self._views(pod, spec.get("initContainers") or [], runs),
             views=self._views(pod, spec.get("containers") or [], runs), pod_ips=pod_ips,
             host_ip=self.config.node_ip, now=self.clock())
 
     async def _write_status(self, pod: Pod, status: dict[str, Any]) -> None:
-        if not status_differs(pod.get("status") or {}, status):
-            return
         meta = pod["metadata"]
+        if not status_differs(pod.get("status") or {}, status):
+            self._reported[meta["uid"]] = status
+            return
         body = copy.deepcopy(pod)
         body["status"] = {**(pod.get("status") or {}), **status}
         for _ in range(5):
             try:
                 await self.client.update(PODS, body, namespace=meta.get("namespace"),
                                          subresource="status")
+                self._reported[meta["uid"]] = status
                 return
             except ApiError as e:
                 if e.code == 404:

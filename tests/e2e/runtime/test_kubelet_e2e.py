@@ -214,6 +214,58 @@ async def test_crashing_container_restarts_with_back_off(api: Any, node: Running
     await eventually(lambda: _gone(api, "crash"))
 
 
+# A window of a crash loop: the first start and, after the 10 s back-off, one restart (the
+# next waits 20 s more).
+CRASH_WINDOW = 16.0
+STARTS_IN_WINDOW = 2
+# What one start of a crashing container may change in the pod's status: created, running
+# (ready), exited, backing off; and one more for the sandbox becoming ready.
+WRITES_PER_START = 5
+
+
+async def _status_writes(api: Any, names: set[str], window: float) -> dict[str, int]:
+    """The pod writes (creation included) seen through a watch, per pod, until `window`
+    seconds have passed."""
+    writes = dict.fromkeys(names, 0)
+    deadline = time.monotonic() + window
+    stream = api.watch(PODS, namespace="default")
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = await asyncio.wait_for(anext(stream), left)
+            except TimeoutError:
+                break
+            name = event.object["metadata"]["name"]
+            if name in writes:
+                writes[name] += 1
+    finally:
+        await stream.aclose()
+    return writes
+
+
+async def test_a_crash_looping_pod_is_synced_when_its_back_off_ends_not_all_the_time(
+        api: Any, node: RunningKubelet) -> None:
+    """A pod in CrashLoopBackOff is synced on its own changes and when its back-off ends:
+    its status is written a few times per start, not in a loop of the kubelet's own writes
+    (one sync every ~20 ms, hundreds of writes in this window, before status was compared
+    as the API stores it)."""
+    bodies = [pod_body("crash-exit", ["sh", "-c", "exit 3"]),
+              pod_body("crash-on-failure", ["sh", "-c", "exit 3"], restart_policy="OnFailure"),
+              pod_body("crash-no-binary", ["/no/such/binary"])]
+    watching = asyncio.create_task(_status_writes(api, {b["metadata"]["name"] for b in bodies},
+                                                  CRASH_WINDOW))
+    for body in bodies:
+        await api.create(PODS, body)
+    writes = await watching
+    bound = STARTS_IN_WINDOW * WRITES_PER_START + 1  # + 1: the creation
+    assert all(n <= bound for n in writes.values()), f"{writes} (at most {bound} each)"
+    for body in bodies:
+        await api.delete(PODS, body["metadata"]["name"], namespace="default",
+                         grace_period_seconds=1)
+    for body in bodies:
+        await eventually(lambda name=body["metadata"]["name"]: _gone(api, name))
+
+
 async def test_init_containers_run_in_order_before_the_app(
         api: Any, node: RunningKubelet, pki: TrialPki) -> None:
     body = pod_body("init", ["sh", "-c", "cat /work/order; exec sleep 3600"])

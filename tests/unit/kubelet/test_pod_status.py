@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from minikube_py.api.resources import PODS
+from minikube_py.apiserver.service import ApiService
 from minikube_py.kubelet.pod_status import (
     CREATED,
     EXITED,
@@ -14,8 +16,11 @@ from minikube_py.kubelet.pod_status import (
     ContainerView,
     compute_pod_status,
     container_status,
+    newest_status,
     pod_phase,
+    status_differs,
 )
+from minikube_py.store.memory import MemoryKV
 
 
 def run(state: str, exit_code: int = 0, restarts: int = 0) -> ContainerRun:
@@ -137,3 +142,66 @@ def test_ephemeral_containers_say_they_are_not_run() -> None:
     assert debugger["state"] == {"waiting": {
         "reason": "CreateContainerConfigError",
         "message": "ephemeral containers are not supported by this kubelet"}}
+
+
+def test_a_null_field_equals_the_absent_field_the_api_stores() -> None:
+    sent = {"conditions": [{"type": "Ready", "status": "True", "lastProbeTime": None}]}
+    stored = {"conditions": [{"type": "Ready", "status": "True"}]}
+    assert not status_differs(stored, sent)
+    assert status_differs(stored, {"conditions": [{"type": "Ready", "status": "False",
+                                                   "lastProbeTime": None}]})
+
+
+async def test_a_status_read_back_from_the_api_is_not_written_again() -> None:
+    """Every sync compares what it computed with the pod it was given: if that differs from
+    what the API stored for the same status, every sync writes, and a sync that works from
+    a pod one write behind puts an older lastTransitionTime back (a busy loop in a crash
+    loop, seen at one sync every 20 ms)."""
+    api = ApiService(MemoryKV())
+    await api.start()
+    try:
+        pod = await api.create(PODS, {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crash"},
+            "spec": {"nodeName": "n", "containers": [{"name": "c", "image": "busybox"}]}},
+            namespace="default")
+        status = compute_pod_status(
+            pod, init_views=[], views=[view(run(EXITED, 3, restarts=1), "CrashLoopBackOff")],
+            pod_ips=["10.0.0.2"], host_ip="10.0.0.1", now=100)
+        pod["status"] = {**(pod.get("status") or {}), **status}
+        await api.update(PODS, pod, namespace="default", subresource="status")
+        stored = await api.get(PODS, "crash", namespace="default")
+    finally:
+        await api.stop()
+    assert not status_differs(stored["status"], status)
+
+
+def _ready(status: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == "Ready")
+
+
+def test_a_status_is_computed_from_the_last_one_written_not_from_a_stale_pod() -> None:
+    """A crash, a restart that ran for a moment, a crash again: the pod the next sync is
+    given may still hold the first status (the watch is a write behind). Ready went False
+    at 111; computing from that pod would say 100, and its write would undo the last."""
+    def at(pod: dict[str, Any], now: float, r: ContainerRun) -> dict[str, Any]:
+        return compute_pod_status(pod, init_views=[], views=[view(r)], pod_ips=["10.0.0.2"],
+                                  host_ip="10.0.0.1", now=now)
+    first = at({"spec": {}, "status": {}}, 100, run(EXITED, 3))
+    running = at({"spec": {}, "status": first}, 110, run(RUNNING, restarts=1))
+    crashed = at({"spec": {}, "status": running}, 111, run(EXITED, 3, restarts=1))
+    assert _ready(crashed)["lastTransitionTime"] == "1970-01-01T00:01:51Z"
+    stale = {"spec": {}, "status": first}
+    assert _ready(at(stale, 112, run(EXITED, 3, restarts=1)))["lastTransitionTime"] != (
+        _ready(crashed)["lastTransitionTime"])  # what computing from the stale pod gives
+    base = {**stale, "status": newest_status(first, crashed)}
+    assert at(base, 112, run(EXITED, 3, restarts=1)) == crashed
+
+
+def test_conditions_others_own_come_from_the_api_the_kubelets_from_its_last_status() -> None:
+    gate = {"type": "example.com/gate", "status": "True"}
+    api = {"conditions": [{"type": "Ready", "status": "True"}, gate], "nominatedNodeName": "n"}
+    reported = {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]}
+    assert newest_status(api, reported) == {
+        "phase": "Running", "nominatedNodeName": "n",
+        "conditions": [{"type": "Ready", "status": "False"}, gate]}
+    assert newest_status(api, None) is api
