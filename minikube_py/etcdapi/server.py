@@ -393,6 +393,7 @@ class LeaseService(rpc_pb2_grpc.LeaseServicer):  # type: ignore[misc]
         return response
 
     async def LeaseLeases(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        """Only the leases granted through this API (the store lists none publicly)."""
         return rpc_pb2.LeaseLeasesResponse(
             header=self._core.header(),
             leases=[rpc_pb2.LeaseStatus(ID=i) for i in sorted(self._core.leases)])
