@@ -214,15 +214,17 @@ class WatchService(rpc_pb2_grpc.WatchServicer):  # type: ignore[misc]
 
 
 class _WatchSession:
-    """One Watch stream: its watchers, each pumped by a task into one outgoing queue."""
+    """One Watch stream: its watchers, each pumped by a task into one outgoing queue, and a
+    ticker for the watchers that asked for progress notifications."""
 
     def __init__(self, core: _Core, progress_interval: float) -> None:
         self._core = core
         self._progress_interval = progress_interval
         self.out: asyncio.Queue[Any] = asyncio.Queue()
         self._watchers: dict[int, tuple[WatchStream, asyncio.Task[None]]] = {}
-        # per watcher, a revision through which every event has been queued out
-        self._synced: dict[int, int] = {}
+        self._notify: set[int] = set()  # watchers that asked for progress notifications
+        self._quiet: set[int] = set()  # of those, the ones sent nothing since the last tick
+        self._ticker: asyncio.Task[None] | None = None
         self._next_id = 0
 
     async def read(self, requests: AsyncIterator[Any]) -> None:
@@ -233,63 +235,60 @@ class _WatchSession:
             elif kind == "cancel_request":
                 self._cancel(request.cancel_request.watch_id)
             elif kind == "progress_request":
-                # a lower bound every watcher has been sent all events through
-                revision = min(self._synced.values(), default=self._core.kv.revision)
+                revision = await self._drained_revision()
                 self.out.put_nowait(rpc_pb2.WatchResponse(
                     header=self._core.header(revision), watch_id=INVALID_WATCH_ID))
 
+    async def _drained_revision(self) -> int:
+        """A revision through which every watcher has queued out all its events.
+
+        The store hands each revision's events to every watcher synchronously as it applies
+        it, which wakes their pumps (scheduled on the loop, in order). Yielding once lets
+        every pump woken so far run: a pump's step drains its whole backlog without
+        awaiting anything else. So all events up to the revision read before the yield are
+        queued out after it; anything later is for a later revision."""
+        revision = self._core.kv.revision
+        await asyncio.sleep(0)
+        return revision
+
     def _create(self, r: Any) -> None:
         watch_id = int(r.watch_id)
-        if watch_id in self._watchers or watch_id < 0:
-            self.out.put_nowait(rpc_pb2.WatchResponse(
-                header=self._core.header(), watch_id=INVALID_WATCH_ID, created=True,
-                canceled=True, cancel_reason="mvcc: duplicate watch ID provided on the WatchStream"))
-            return
-        if not watch_id:
+        if not watch_id:  # 0 asks us to pick one (etcd's AutoWatchID); ours start at 0 too
             while self._next_id in self._watchers:
                 self._next_id += 1
             watch_id = self._next_id
             self._next_id += 1
-        start = int(r.start_revision)
+        elif watch_id in self._watchers or watch_id < 0:
+            self.out.put_nowait(rpc_pb2.WatchResponse(
+                header=self._core.header(), watch_id=INVALID_WATCH_ID, created=True,
+                canceled=True, cancel_reason="mvcc: duplicate watch ID provided on the WatchStream"))
+            return
         revision = self._core.kv.revision
-        stream = self._core.kv.watch(r.key, r.range_end, start_revision=start,
+        stream = self._core.kv.watch(r.key, r.range_end, start_revision=int(r.start_revision),
                                      prev_kv=r.prev_kv)
-        self._synced[watch_id] = min(start - 1, revision) if start > 0 else revision
         self.out.put_nowait(rpc_pb2.WatchResponse(
             header=self._core.header(revision), watch_id=watch_id, created=True))
         skip = {rpc_pb2.WatchCreateRequest.NOPUT: EventType.PUT,
                 rpc_pb2.WatchCreateRequest.NODELETE: EventType.DELETE}
         dropped = {skip[f] for f in r.filters}
-        pump = asyncio.ensure_future(self._pump(watch_id, stream, dropped, r.progress_notify))
+        pump = asyncio.ensure_future(self._pump(watch_id, stream, dropped))
         self._watchers[watch_id] = (stream, pump)
+        if r.progress_notify:
+            self._notify.add(watch_id)
+            if self._ticker is None:
+                self._ticker = asyncio.ensure_future(self._tick())
 
-    async def _pump(self, watch_id: int, stream: WatchStream, dropped: set[EventType],
-                    progress_notify: bool) -> None:
-        batches = aiter(stream)
+    async def _pump(self, watch_id: int, stream: WatchStream, dropped: set[EventType]) -> None:
         reason = convert.STOPPED
         try:
-            while True:
-                try:
-                    if progress_notify:
-                        batch = await asyncio.wait_for(anext(batches), self._progress_interval)
-                    else:
-                        batch = await anext(batches)
-                except TimeoutError:
-                    # nothing for a whole interval: synced through the current revision
-                    self._synced[watch_id] = self._core.kv.revision
-                    self.out.put_nowait(rpc_pb2.WatchResponse(
-                        header=self._core.header(), watch_id=watch_id))
-                    continue
-                revision = batch[0].kv.mod_revision
+            async for batch in stream:  # nothing else awaited here: see _drained_revision
                 events = [convert.event_to_pb(e) for e in batch if e.type not in dropped]
                 if events:
                     response = rpc_pb2.WatchResponse(header=self._core.header(),
                                                      watch_id=watch_id)
                     response.events.extend(events)
                     self.out.put_nowait(response)
-                self._synced[watch_id] = revision
-        except StopAsyncIteration:
-            pass
+                    self._quiet.discard(watch_id)
         except CompactedError as e:
             self._forget(watch_id)
             self.out.put_nowait(rpc_pb2.WatchResponse(
@@ -304,8 +303,19 @@ class _WatchSession:
                 header=self._core.header(), watch_id=watch_id, canceled=True,
                 cancel_reason=reason))
 
+    async def _tick(self) -> None:
+        """Every interval, a progress notification (no events, the revision it is synced
+        through) to each watcher that asked for them and was sent nothing meanwhile."""
+        while True:
+            self._quiet = set(self._notify)
+            await asyncio.sleep(self._progress_interval)
+            revision = await self._drained_revision()
+            for watch_id in sorted(self._quiet & self._notify):
+                self.out.put_nowait(rpc_pb2.WatchResponse(
+                    header=self._core.header(revision), watch_id=watch_id))
+
     def _forget(self, watch_id: int) -> tuple[WatchStream, asyncio.Task[None]] | None:
-        self._synced.pop(watch_id, None)
+        self._notify.discard(watch_id)
         return self._watchers.pop(watch_id, None)
 
     def _cancel(self, watch_id: int) -> None:
@@ -321,12 +331,16 @@ class _WatchSession:
     async def close(self) -> None:
         entries = list(self._watchers.values())
         self._watchers.clear()
-        for stream, pump in entries:
+        tasks = [pump for _, pump in entries]
+        if self._ticker is not None:
+            tasks.append(self._ticker)
+        for stream, _ in entries:
             stream.close()
-            pump.cancel()
-        for _, pump in entries:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await pump
+                await task
 
 
 class LeaseService(rpc_pb2_grpc.LeaseServicer):  # type: ignore[misc]

@@ -176,6 +176,33 @@ async def test_watch_create_events_prev_kv_and_cancel(etcd: Etcd) -> None:
         watch.close()
 
 
+async def test_progress_request_of_an_idle_watcher_is_current(etcd: Etcd) -> None:
+    watch = WatchClient(etcd)
+    try:
+        watch.send(create_request=R.WatchCreateRequest(key=b"idle"))
+        assert (await watch.next()).created
+        for i in range(3):
+            await put(etcd, b"busy", str(i).encode())
+        watch.send(progress_request=R.WatchProgressRequest())
+        progress = await watch.next()
+        assert not progress.events and progress.header.revision == etcd.store.revision
+        # events of a revision just applied come before a progress answer that covers it
+        watch.send(create_request=R.WatchCreateRequest(key=b"busy"))  # a second one, id auto
+        created = await watch.next()
+        assert created.created and not created.canceled and created.watch_id == 1
+        await put(etcd, b"busy", b"last")
+        watch.send(progress_request=R.WatchProgressRequest())
+        event = await watch.next()
+        assert [e.kv.value for e in event.events] == [b"last"] and event.watch_id == 1
+        assert (await watch.next()).header.revision == etcd.store.revision
+
+        watch.send(create_request=R.WatchCreateRequest(key=b"x", watch_id=1))
+        taken = await watch.next()
+        assert taken.canceled and taken.watch_id == -1 and "duplicate" in taken.cancel_reason
+    finally:
+        watch.close()
+
+
 async def test_watch_from_compacted_revision_is_cancelled(etcd: Etcd) -> None:
     old = (await put(etcd, b"c", b"1")).header.revision
     await put(etcd, b"c", b"2")
