@@ -199,18 +199,23 @@ class WatchService(rpc_pb2_grpc.WatchServicer):  # type: ignore[misc]
                     context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         session = _WatchSession(self._core, self._progress_interval)
         reader = asyncio.ensure_future(session.read(request_iterator))
+        reader.add_done_callback(lambda _: session.out.put_nowait(_READER_DONE))
         try:
             while True:
-                getter = asyncio.ensure_future(session.out.get())
-                await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    reader.result()  # re-raise what ended the reader; else the client hung up
-                    return
-                yield getter.result()
+                response = await session.out.get()
+                if response is _READER_DONE:
+                    # a failed read ends the stream; a client that stops sending still
+                    # gets its events until it hangs up, as from etcd
+                    if not reader.cancelled() and reader.exception() is not None:
+                        reader.result()
+                    continue
+                yield response
         finally:
             reader.cancel()
             await session.close()
+
+
+_READER_DONE = object()  # queued out when a Watch stream's requests end
 
 
 class _WatchSession:
@@ -377,9 +382,11 @@ class LeaseService(rpc_pb2_grpc.LeaseServicer):  # type: ignore[misc]
                 self._core.leases.pop(lease_id, None)
             except StoreError as e:
                 await _abort(context, convert.from_store_error(e))
-            record = self._core.leases.get(lease_id)
-            if record is not None:
-                record.deadline = self._core.clock() + remaining
+            if remaining > 0:
+                # just renewed, so what is left is the whole TTL: this is how TimeToLive
+                # learns of leases granted elsewhere but kept alive through us
+                self._core.leases[lease_id] = _LeaseRecord(math.ceil(remaining),
+                                                           self._core.clock() + remaining)
             yield rpc_pb2.LeaseKeepAliveResponse(
                 header=self._core.header(), ID=lease_id, TTL=math.ceil(remaining))
 
@@ -387,11 +394,11 @@ class LeaseService(rpc_pb2_grpc.LeaseServicer):  # type: ignore[misc]
         return await _answer(context, self._time_to_live(request))
 
     async def _time_to_live(self, request: Any) -> Any:
-        """What we know: leases granted through this API, their granted TTL and the time
-        left as of their last grant or keepalive through it (a keepalive made elsewhere,
-        e.g. by the in-process API server, is not seen, so the TTL may read low). A lease
-        we did not grant, or whose deadline passed, reads as expired (TTL -1), as etcd
-        answers for a lease it does not have."""
+        """What we know: leases granted or kept alive through this API, their granted TTL
+        and the time left as of the last grant or keepalive through it (a keepalive made
+        elsewhere, e.g. by the in-process API server, is not seen, so the TTL may read
+        low). Any other lease, or one whose deadline passed, reads as expired (TTL -1), as
+        etcd answers for a lease it does not have."""
         lease_id = int(request.ID)
         record = self._core.leases.get(lease_id)
         remaining = -1 if record is None else math.ceil(record.deadline - self._core.clock())

@@ -203,6 +203,20 @@ async def test_progress_request_of_an_idle_watcher_is_current(etcd: Etcd) -> Non
         watch.close()
 
 
+async def test_watch_goes_on_after_the_client_stops_sending(etcd: Etcd) -> None:
+    async def one_request() -> Any:
+        yield R.WatchRequest(create_request=R.WatchCreateRequest(key=b"h"))
+
+    call = etcd.watch.Watch(one_request())  # the request stream ends after the create
+    try:
+        assert (await asyncio.wait_for(call.read(), 5)).created
+        await put(etcd, b"h", b"still")
+        got = await asyncio.wait_for(call.read(), 5)
+        assert [e.kv.value for e in got.events] == [b"still"]
+    finally:
+        call.cancel()
+
+
 async def test_watch_from_compacted_revision_is_cancelled(etcd: Etcd) -> None:
     old = (await put(etcd, b"c", b"1")).header.revision
     await put(etcd, b"c", b"2")
@@ -259,6 +273,20 @@ async def test_leases(etcd: Etcd) -> None:
     assert expired.TTL == -1
     await expect_error(etcd.lease.LeaseRevoke(R.LeaseRevokeRequest(ID=grant.ID)),
                        grpc.StatusCode.NOT_FOUND, convert.LEASE_NOT_FOUND)
+
+
+async def test_time_to_live_of_a_lease_granted_elsewhere(etcd: Etcd) -> None:
+    lease_id = await etcd.store.lease_grant(40)  # as the in-process API server does
+    unseen = await etcd.lease.LeaseTimeToLive(R.LeaseTimeToLiveRequest(ID=lease_id))
+    assert unseen.TTL == -1  # not known to the API until it is kept alive through it
+
+    async def one() -> Any:
+        yield R.LeaseKeepAliveRequest(ID=lease_id)
+
+    async for kept in etcd.lease.LeaseKeepAlive(one()):
+        assert kept.TTL == 40
+    seen = await etcd.lease.LeaseTimeToLive(R.LeaseTimeToLiveRequest(ID=lease_id))
+    assert seen.grantedTTL == 40 and 0 < seen.TTL <= 40
 
 
 async def test_member_list_and_status(etcd: Etcd) -> None:
