@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -469,9 +470,22 @@ class MaintenanceService(rpc_pb2_grpc.MaintenanceServicer):  # type: ignore[misc
         return rpc_pb2.AlarmResponse(header=self._core.header())  # we raise none
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class EtcdServer:
     """etcd's v3 API for `kv` on host:port (port 0 picks a free one; see `port` after
-    `start`). One member: `member_id`, `name` and `peer_urls` are what MemberList shows."""
+    `start`). One member: `member_id`, `name` and `peer_urls` are what MemberList shows.
+
+    It has neither TLS nor authentication, and the store holds every Secret: so it listens
+    on loopback only (a ValueError otherwise) until it has both.
+    """
 
     def __init__(
         self,
@@ -487,6 +501,9 @@ class EtcdServer:
         clock: Callable[[], float] = time.monotonic,
         progress_interval: float = 600.0,
     ) -> None:
+        if not _is_loopback(host):
+            raise ValueError(f"etcd API: {host!r} is not a loopback address; without TLS "
+                             "and authentication it serves loopback only")
         self._host = host
         self._port = port
         self._bound = 0

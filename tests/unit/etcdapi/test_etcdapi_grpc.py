@@ -10,6 +10,7 @@ import pytest
 from aetcd.rpc import kv_pb2, rpc_pb2
 
 from minikube_py.etcdapi import convert
+from minikube_py.etcdapi.server import EtcdServer
 from minikube_py.store.types import prefix_end
 from tests.unit.etcdapi.conftest import Etcd
 
@@ -301,3 +302,23 @@ async def test_member_list_and_status(etcd: Etcd) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await etcd.cluster.MemberAdd(R.MemberAddRequest(peerURLs=["http://127.0.0.1:1"]))
     assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_store_closing_ends_watches_and_calls_readably(etcd: Etcd) -> None:
+    watch = WatchClient(etcd)
+    try:
+        watch.send(create_request=R.WatchCreateRequest(key=b"k"))
+        assert (await watch.next()).created
+        await etcd.store.close()
+        ended = await watch.next()
+        assert ended.canceled and ended.cancel_reason == convert.STOPPED
+    finally:
+        watch.close()
+    await expect_error(etcd.kv.Range(R.RangeRequest(key=b"k")),
+                       grpc.StatusCode.UNAVAILABLE, convert.STOPPED)
+
+
+def test_listens_on_loopback_only(etcd: Etcd) -> None:
+    for host in ("0.0.0.0", "10.1.2.3", "example.com"):
+        with pytest.raises(ValueError, match="loopback"):
+            EtcdServer(etcd.store, host, 0)

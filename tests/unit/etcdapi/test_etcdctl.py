@@ -39,6 +39,9 @@ async def test_put_get_prefix_del(etcd: Etcd) -> None:
     assert await etcdctl(etcd, "get", "--prefix", "/a/") == "/a/1\none\n/a/2\ntwo\n"
     as_json = json.loads(await etcdctl(etcd, "get", "/a/1", "-w", "json"))
     assert as_json["count"] == 1 and as_json["header"]["revision"] == etcd.store.revision
+    newest = await etcdctl(etcd, "get", "--from-key", "", "--sort-by=MODIFY", "--order=DESCEND",
+                           "--limit=2", "--keys-only")
+    assert newest.split() == ["/b", "/a/2"]
     assert await etcdctl(etcd, "del", "--prefix", "/a/") == "2\n"
     assert await etcdctl(etcd, "get", "--prefix", "/") == "/b\nother\n"
 
