@@ -39,6 +39,9 @@ T = TypeVar("T")
 
 VERSION = "3.4.0-minikube-py"  # what Status reports: the etcd API level we follow, and who we are
 CLUSTER_ID = 0x6D696E696B7562  # "minikub": one fixed id; we serve one cluster
+# etcd's bounds: at most 9e9 s; at least 1.5 election timeouts, 2 s with its defaults
+MAX_LEASE_TTL = 9_000_000_000
+MIN_LEASE_TTL = 2
 INVALID_WATCH_ID = -1  # clientv3.InvalidWatchID: the id of progress answers and refusals
 
 
@@ -359,7 +362,9 @@ class LeaseService(rpc_pb2_grpc.LeaseServicer):  # type: ignore[misc]
     async def _grant(self, request: Any) -> Any:
         if request.ID:
             raise convert.unsupported("choosing the lease ID (the store picks it)")
-        ttl = int(request.TTL)
+        if request.TTL > MAX_LEASE_TTL:
+            raise EtcdError(grpc.StatusCode.OUT_OF_RANGE, "etcdserver: too large lease TTL")
+        ttl = max(int(request.TTL), MIN_LEASE_TTL)  # etcd raises a short TTL, it does not refuse it
         lease_id = await self._core.kv.lease_grant(ttl)
         self._core.leases[lease_id] = _LeaseRecord(ttl, self._core.clock() + ttl)
         return rpc_pb2.LeaseGrantResponse(header=self._core.header(), ID=lease_id, TTL=ttl)

@@ -270,6 +270,10 @@ async def test_leases(etcd: Etcd) -> None:
 
     await etcd.lease.LeaseRevoke(R.LeaseRevokeRequest(ID=grant.ID))
     assert not (await etcd.kv.Range(R.RangeRequest(key=b"leased"))).kvs
+    short = await etcd.lease.LeaseGrant(R.LeaseGrantRequest(TTL=0))
+    assert short.TTL == 2  # raised to etcd's minimum
+    await expect_error(etcd.lease.LeaseGrant(R.LeaseGrantRequest(TTL=10**10)),
+                       grpc.StatusCode.OUT_OF_RANGE, "etcdserver: too large lease TTL")
     expired = await etcd.lease.LeaseTimeToLive(R.LeaseTimeToLiveRequest(ID=grant.ID))
     assert expired.TTL == -1
     await expect_error(etcd.lease.LeaseRevoke(R.LeaseRevokeRequest(ID=grant.ID)),
