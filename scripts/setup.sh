@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(containerd runc containernetworking-plugins busybox-static iptables iproute2 procps python3-venv)
+# etcdctl, for the tests that drive our etcd API with etcd's own client
+[[ "${1:-}" == "--test" ]] && packages+=(etcd-client)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
