@@ -88,6 +88,9 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
               help="The node's address, where other machines reach it and its kubelet "
                    "(an address of this host) [default: the first of --pod-cidr, on the "
                    "pod bridge: reachable from this machine only].")
+@click.option("--etcd-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Serve etcd's v3 gRPC API of the store on 127.0.0.1:PORT, for etcdctl "
+                   "(0: not served; loopback only: it has no authentication).")
 @click.option("--no-node", is_flag=True,
               help="Run the control plane only: no containerd, kubelet or kube-proxy here "
                    "(nodes join with `minikube-py join`).")
@@ -123,7 +126,7 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
 @click.pass_context
 def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           containerd_socket: Path | None, node_name: str, kubelet_port: int, node_ip: str,
-          no_node: bool, pod_cidr: str,
+          etcd_port: int, no_node: bool, pod_cidr: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str,
           node_monitor_grace_period: float, simulated_nodes: int,
           tls_sans: tuple[str, ...], pod_security_default: str,
@@ -174,7 +177,7 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         data_dir=data_dir, api_host=settings.api_host, api_port=settings.api_port,
         containerd_socket=containerd_socket, node_name=settings.node_name,
         kubelet_port=settings.kubelet_port, pod_cidr=settings.pod_cidr,
-        node_address=settings.node_ip, run_node=not no_node,
+        node_address=settings.node_ip, run_node=not no_node, etcd_port=etcd_port,
         bridge_name=settings.bridge, service_cidr=settings.service_cidr,
         simulated_nodes=simulated_nodes, tls_sans=sans,
         controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr),

@@ -45,6 +45,7 @@ from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
 from minikube_py.dns.server import ClusterDns
 from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
+from minikube_py.etcdapi.server import EtcdServer
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import (
     NodeAddressMissing,
@@ -198,6 +199,17 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         join_token = (await asyncio.to_thread(config.token_path.read_text)).strip()
     except (ApiError, OSError) as e:
         raise StartupError(f"the join token ({config.token_path}): {e}") from e
+    if config.etcd_port:
+        etcd = EtcdServer(store, port=config.etcd_port, name=config.node,
+                          data_dir=config.data_dir / "store")
+        try:
+            await etcd.start()
+        except (OSError, RuntimeError) as e:
+            raise StartupError(f"cannot serve etcd's API on 127.0.0.1:{config.etcd_port}: {e} "
+                               "(pick another port with --etcd-port)") from e
+        sup.on_stop("etcd-api", etcd.stop)
+        progress.step(f"etcd v3 API on {etcd.url} (loopback only; etcdctl --endpoints "
+                      f"{etcd.url})")
     control = ControlServer(control_socket(config.data_dir), control_commands(encryption),
                             EXPECTED_ERRORS)
     try:

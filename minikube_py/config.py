@@ -36,6 +36,8 @@ class ServeConfig:
     bridge_name: str = DEFAULT_BRIDGE
     service_cidr: str = SERVICE_CIDR
     kubelet_port: int = 10250
+    # etcd's v3 gRPC API of the store on 127.0.0.1:PORT (0: not served).
+    etcd_port: int = 0
     # The node's address (--node-ip): where other machines reach this node; "": the first
     # address of its pod range, on its bridge (reachable only from this machine).
     node_address: str = ""
