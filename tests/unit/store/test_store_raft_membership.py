@@ -115,7 +115,7 @@ def test_a_learners_vote_does_not_count() -> None:
     r = Raft(RaftConfig(1, (1, 2, 3), learners=(4,), pre_vote=False), random.Random(0))
     r.campaign()
     r.step(Message(MessageType.VOTE_RESP, 1, 4, term=r.term))
-    assert r.role is Role.CANDIDATE
+    assert [r.role] == [Role.CANDIDATE]
     r.step(Message(MessageType.VOTE_RESP, 1, 2, term=r.term))
     assert r.role is Role.LEADER
 
