@@ -127,7 +127,9 @@ class Message:
         snap = None
         if self.snapshot is not None:
             m = self.snapshot.meta
-            snap = [m.index, m.term, list(m.voters), self.snapshot.data, list(m.learners)]
+            snap = [m.index, m.term, list(m.voters), self.snapshot.data]
+            if m.learners:  # a cluster without learners stays readable by older peers
+                snap.append(list(m.learners))
         return [
             int(self.type), self.to, self.frm, self.term, self.log_term, self.index,
             [e.pack() for e in self.entries], self.commit, self.reject, self.reject_hint, snap,
@@ -385,6 +387,8 @@ class Raft:
         # (etcd's pendingConfIndex); a new leader sets it to its first entry, so a change
         # of an earlier term is always applied before a new one is proposed.
         self.pending_conf_index = 0
+        # (index, membership from there on) since the last snapshot, for compact_log below
+        self.conf_history: list[tuple[int, ConfState]] = [(self.applied, conf)]
         self.role = Role.FOLLOWER
         self.lead = NONE
         self.progress: dict[int, Progress] = {}
@@ -518,8 +522,26 @@ class Raft:
             if voters != {m}:  # refused at proposal; an empty cluster could never recover
                 voters.discard(m)
         self.voters, self.learners = tuple(sorted(voters)), tuple(sorted(learners))
+        self.conf_history.append((self._next_conf_index(), self.conf_state))
         self._on_conf_changed()
         return self.conf_state
+
+    def _next_conf_index(self) -> int:
+        """The index of the CONF_CHANGE entry being applied: the first one committed after
+        the last change we recorded (the app applies them in order)."""
+        lo = max(self.conf_history[-1][0], self.log.snap_index) + 1
+        for e in self.log.slice(lo, self.commit + 1):
+            if e.type is EntryType.CONF_CHANGE:
+                return e.index
+        return self.applied  # not in our log (called outside applying): as of what is applied
+
+    def conf_state_at(self, index: int) -> ConfState:
+        """The membership once entries up to `index` are applied (at or after the last snapshot)."""
+        at = self.conf_history[0][1]
+        for i, conf in self.conf_history:  # in index order
+            if i <= index:
+                at = conf
+        return at
 
     def _on_conf_changed(self) -> None:
         if self.id not in self.voters and self.role is not Role.FOLLOWER:
@@ -694,6 +716,8 @@ class Raft:
         if ready.snapshot is not None:
             self.pending_snapshot = None
             self.applied = max(self.applied, ready.snapshot.meta.index)
+            # our log now starts after it: leading later, we send it to who needs older entries
+            self.local_snapshot = ready.snapshot
         if ready.entries:
             last = ready.entries[-1]
             if self.log.matches(last.index, last.term):
@@ -722,8 +746,11 @@ class Raft:
         term = self.log.term(index)
         if term is None:
             return
-        self.local_snapshot = Snapshot(SnapshotMeta(index, term, self.voters, self.learners), data)
+        # the app may snapshot an older state than it has applied: take the membership then
+        conf = self.conf_state_at(index)
+        self.local_snapshot = Snapshot(SnapshotMeta(index, term, conf.voters, conf.learners), data)
         self.log.compact_to(index, term)
+        self.conf_history = [(index, conf)] + [(i, c) for i, c in self.conf_history if i > index]
 
     # ---- roles -------------------------------------------------------------
 
@@ -957,6 +984,7 @@ class Raft:
             return
         self.log.reset_to_snapshot(meta)
         self.voters, self.learners = meta.voters, meta.learners
+        self.conf_history = [(meta.index, meta.conf_state)]
         self.commit = meta.index
         self.pending_snapshot = m.snapshot
         self._send(MessageType.APP_RESP, m.frm, index=meta.index)

@@ -293,15 +293,41 @@ def test_a_snapshot_carries_the_learners() -> None:
     assert r.conf_state == ConfState((1, 2, 3), (4,))
 
 
-def test_snapshot_learners_round_trip_and_an_older_peers_snapshot_still_reads() -> None:
+def test_a_snapshot_of_an_older_state_carries_the_membership_of_then() -> None:
+    """The app may snapshot in the background, at an index before a change it applied since."""
+    net = MemberNetwork(3)
+    leader = net.elect(1)
+    leader.propose(b"w")
+    net.flush()
+    before = leader.applied
+    net.join(4)
+    net.change(leader, ConfChange(ADD, 4))
+    leader.compact_log(before, b"state then")
+    assert leader.local_snapshot is not None
+    assert leader.local_snapshot.meta.conf_state == ConfState((1, 2, 3))
+    leader.compact_log(leader.applied, b"state now")
+    assert leader.local_snapshot.meta.conf_state == ConfState((1, 2, 3), (4,))
+
+
+def test_a_removed_learner_is_no_longer_sent_to() -> None:
+    net, leader = with_learner()
+    net.change(leader, ConfChange(REMOVE, 4))
+    assert leader.conf_state == ConfState((1, 2, 3)) and 4 not in leader.progress
+    net.sent.clear()
+    leader.propose(b"w")
+    net.tick(3)
+    assert all(m.to != 4 for m in net.sent)
+
+
+def test_snapshot_learners_round_trip_and_only_go_on_the_wire_when_there_are_any() -> None:
     m = Message(
         MessageType.SNAP, 2, 1, 3, snapshot=Snapshot(SnapshotMeta(4, 1, (1, 2), (3,)), b"s")
     )
     packed = msgpack.unpackb(msgpack.packb(m.pack(), use_bin_type=True))
     assert Message.unpack(packed) == m
-    packed[10] = packed[10][:4]  # no learners field
-    old = Message.unpack(packed)
-    assert old.snapshot is not None and old.snapshot.meta.conf_state == ConfState((1, 2))
+    no_learners = Snapshot(SnapshotMeta(4, 1, (1, 2)), b"s")
+    # without learners the snapshot is sent as before them, so older peers still read it
+    assert len(Message(MessageType.SNAP, 2, 1, 3, snapshot=no_learners).pack()[10]) == 4
 
 
 def test_applying_a_change_again_changes_nothing() -> None:
