@@ -497,7 +497,7 @@ class Raft:
             if match * self.PROMOTE_READY_DEN < ours * self.PROMOTE_READY_NUM:
                 raise ConfChangeError(
                     f"learner {m} is too far behind to promote: it has {match} of our "
-                    f"{ours} entries (needs {self.PROMOTE_READY_NUM}0%)"
+                    f"{ours} entries (needs {100 * self.PROMOTE_READY_NUM // self.PROMOTE_READY_DEN}%)"
                 )
         elif m not in self.voters and m not in self.learners:
             raise ConfChangeError(f"member {m} is not in the cluster")
