@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgpack
+
 NONE = 0  # no member; member ids are positive
 
 
@@ -32,7 +34,7 @@ CAMPAIGN_TRANSFER = b"transfer"
 
 class EntryType(enum.IntEnum):
     NORMAL = 0
-    CONF_CHANGE = 1  # reserved for membership changes (one member at a time)
+    CONF_CHANGE = 1  # a membership change (one member at a time): data is a packed ConfChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,37 @@ class Entry:
         return cls(t[0], t[1], t[2], EntryType(t[3]))
 
 
+class ConfChangeType(enum.IntEnum):
+    ADD_LEARNER = 1  # a new member that receives the log but neither votes nor counts
+    PROMOTE = 2  # a learner becomes a voter
+    REMOVE = 3  # a voter or learner leaves
+
+
+@dataclass(frozen=True, slots=True)
+class ConfChange:
+    """One membership change, carried in a CONF_CHANGE entry's data. It takes effect
+    where it is applied (`Raft.apply_conf_change`), not where it is appended, as in etcd 3.4."""
+
+    type: ConfChangeType
+    member: int
+
+    def pack(self) -> bytes:
+        return bytes(msgpack.packb([int(self.type), self.member]))
+
+    @classmethod
+    def unpack(cls, data: bytes) -> ConfChange:
+        t, member = msgpack.unpackb(data)
+        return cls(ConfChangeType(t), member)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfState:
+    """Who is in the cluster: voters elect and make quorums; learners only follow the log."""
+
+    voters: tuple[int, ...]
+    learners: tuple[int, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class HardState:
     term: int = 0
@@ -62,6 +95,11 @@ class SnapshotMeta:
     index: int = 0
     term: int = 0
     voters: tuple[int, ...] = ()
+    learners: tuple[int, ...] = ()  # last, so older positional constructions still mean the same
+
+    @property
+    def conf_state(self) -> ConfState:
+        return ConfState(self.voters, self.learners)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +128,8 @@ class Message:
         if self.snapshot is not None:
             m = self.snapshot.meta
             snap = [m.index, m.term, list(m.voters), self.snapshot.data]
+            if m.learners:  # a cluster without learners stays readable by older peers
+                snap.append(list(m.learners))
         return [
             int(self.type), self.to, self.frm, self.term, self.log_term, self.index,
             [e.pack() for e in self.entries], self.commit, self.reject, self.reject_hint, snap,
@@ -100,8 +140,9 @@ class Message:
     def unpack(cls, t: Any) -> Message:
         snap = None
         if t[10] is not None:
-            i, term, voters, data = t[10]
-            snap = Snapshot(SnapshotMeta(i, term, tuple(voters)), data)
+            i, term, voters, data, *rest = t[10]  # a peer from before learners sends 4
+            learners = tuple(rest[0]) if rest else ()
+            snap = Snapshot(SnapshotMeta(i, term, tuple(voters), learners), data)
         return cls(
             MessageType(t[0]), t[1], t[2], t[3], t[4], t[5],
             tuple(Entry.unpack(e) for e in t[6]), t[7], t[8], t[9], snap,
@@ -122,9 +163,12 @@ class ReadState:
 
 @dataclass(slots=True)
 class Ready:
-    """What the application must do, in this order: persist the snapshot, hard state
-    and entries (fsync); send the messages; apply the committed entries; then `advance`.
-    `read_states` need no persisting: serve each once `applied >= index`."""
+    """What the application must do, in this order: persist the snapshot, hard state,
+    conf state and entries (fsync); send the messages; apply the committed entries
+    (calling `apply_conf_change` for each CONF_CHANGE one); then `advance`.
+    `read_states` need no persisting: serve each once `applied >= index`. `conf_state`
+    is set when membership changed since the last Ready: it holds as of the last entry
+    applied, so a restart passes it back with the applied index it goes with."""
 
     hard_state: HardState | None
     entries: list[Entry]
@@ -132,10 +176,16 @@ class Ready:
     messages: list[Message]
     committed_entries: list[Entry]
     read_states: list[ReadState] = field(default_factory=list)
+    conf_state: ConfState | None = None
 
     @property
     def must_sync(self) -> bool:
-        return bool(self.entries) or self.hard_state is not None or self.snapshot is not None
+        return (
+            bool(self.entries)
+            or self.hard_state is not None
+            or self.snapshot is not None
+            or self.conf_state is not None
+        )
 
 
 class Role(enum.Enum):
@@ -158,6 +208,11 @@ class LeaderTransferError(Exception):
     """The caller asked for an impossible transfer (not the leader, or not a voter)."""
 
 
+class ConfChangeError(Exception):
+    """The leader refuses a membership change: one is still pending, the member is in the
+    wrong state for it, or a learner to promote is too far behind. Nothing was proposed."""
+
+
 class RaftInvariantError(Exception):
     """The log or a message breaks Raft's rules: a bug, or corrupted storage."""
 
@@ -177,6 +232,7 @@ class Progress:
 class RaftConfig:
     member_id: int
     voters: tuple[int, ...]
+    learners: tuple[int, ...] = ()
     election_tick: int = 10
     heartbeat_tick: int = 1
     max_entries_per_message: int = 256
@@ -262,13 +318,14 @@ class PendingReads:
             self.requests[ctx] = _ReadRequest(index, frm, {frm})
             self.queue.append(ctx)
 
-    def ack(self, ctx: bytes, voter: int) -> int:
-        """Record that `voter` answered the heartbeat carrying `ctx`; returns the acks so far."""
+    def ack(self, ctx: bytes, member: int, voters: tuple[int, ...]) -> int:
+        """Record that `member` answered the heartbeat carrying `ctx`; returns how many of
+        `voters` did so far (a learner's answer, or a removed member's, confirms nothing)."""
         req = self.requests.get(ctx)
         if req is None:
             return 0
-        req.acks.add(voter)
-        return len(req.acks)
+        req.acks.add(member)
+        return len(req.acks.intersection(voters))
 
     def pop_through(self, ctx: bytes) -> list[tuple[bytes, _ReadRequest]]:
         """Remove and return every request up to and including `ctx`."""
@@ -300,12 +357,21 @@ class Raft:
         hard_state: HardState = HardState(),
         snapshot: SnapshotMeta | None = None,
         entries: list[Entry] | None = None,
+        conf_state: ConfState | None = None,
+        applied: int = 0,
     ) -> None:
+        """`conf_state`, if given, overrides the snapshot's: the membership as of `applied`
+        (pass `applied` too, or the entries after the snapshot would be applied again)."""
         self.id = config.member_id
         self.config = config
         self.rng = rng
-        snap = snapshot or SnapshotMeta(voters=config.voters)
-        self.voters: tuple[int, ...] = snap.voters or config.voters
+        snap = snapshot or SnapshotMeta(voters=config.voters, learners=config.learners)
+        conf = conf_state or (
+            snap.conf_state if snap.voters else ConfState(config.voters, config.learners)
+        )
+        self.voters: tuple[int, ...] = conf.voters
+        self.learners: tuple[int, ...] = conf.learners
+        self.prev_conf_state = conf
         self.log = RaftLog(snap, list(entries or []))
         self.term = hard_state.term
         self.vote = hard_state.vote
@@ -314,7 +380,15 @@ class Raft:
             raise RaftInvariantError(
                 f"commit {self.commit} beyond last index {self.log.last_index}"
             )
-        self.applied = snap.index
+        self.applied = max(snap.index, applied)
+        if self.applied > self.commit:
+            raise RaftInvariantError(f"applied {self.applied} beyond commit {self.commit}")
+        # No membership change may be proposed until this index is applied: one at a time
+        # (etcd's pendingConfIndex); a new leader sets it to its first entry, so a change
+        # of an earlier term is always applied before a new one is proposed.
+        self.pending_conf_index = 0
+        # (index, membership from there on) since the last snapshot, for compact_log below
+        self.conf_history: list[tuple[int, ConfState]] = [(self.applied, conf)]
         self.role = Role.FOLLOWER
         self.lead = NONE
         self.progress: dict[int, Progress] = {}
@@ -368,7 +442,13 @@ class Raft:
         return active >= self._quorum()
 
     def propose(self, data: bytes, entry_type: EntryType = EntryType.NORMAL) -> tuple[int, int]:
-        """Append `data` to the leader's log; returns its (term, index)."""
+        """Append `data` to the leader's log; returns its (term, index). Membership changes
+        go through `propose_conf_change`, which enforces one at a time."""
+        if entry_type is EntryType.CONF_CHANGE:
+            raise ValueError("propose membership changes with propose_conf_change")
+        return self._append_proposal(data, entry_type)
+
+    def _append_proposal(self, data: bytes, entry_type: EntryType) -> tuple[int, int]:
         if self.role is not Role.LEADER:
             raise ProposalDroppedError(f"member {self.id} is not the leader (leader: {self.lead})")
         if self.lead_transferee != NONE:
@@ -380,9 +460,120 @@ class Raft:
         self._broadcast_append()
         return entry.term, entry.index
 
+    # ---- membership -----------------------------------------------------------
+
+    # A learner is promoted only once its match reaches this share of the leader's
+    # (etcd's server-side "learner is ready" check, 90%): promoted far behind, it would
+    # count in the quorum while it cannot yet acknowledge anything new, and a 3-member
+    # cluster with one slow member would stall commits until it caught up.
+    PROMOTE_READY_NUM, PROMOTE_READY_DEN = 9, 10
+
+    def propose_conf_change(self, cc: ConfChange) -> tuple[int, int]:
+        """Propose one membership change; returns its entry's (term, index). It takes
+        effect when applied: the app calls `apply_conf_change` as it applies the entry.
+        Raises ConfChangeError if another change is not applied yet or `cc` makes no sense
+        now, ProposalDroppedError if we are not leading."""
+        if self.role is not Role.LEADER:
+            raise ProposalDroppedError(f"member {self.id} is not the leader (leader: {self.lead})")
+        if self.pending_conf_index > self.applied:
+            raise ConfChangeError(
+                f"a membership change is pending until index {self.pending_conf_index} "
+                f"is applied (applied: {self.applied}); propose one change at a time"
+            )
+        self._check_conf_change(cc)
+        term, index = self._append_proposal(cc.pack(), EntryType.CONF_CHANGE)
+        self.pending_conf_index = index
+        return term, index
+
+    def _check_conf_change(self, cc: ConfChange) -> None:
+        m = cc.member
+        if cc.type is ConfChangeType.ADD_LEARNER:
+            if m in self.voters or m in self.learners:
+                raise ConfChangeError(f"member {m} is already in the cluster")
+        elif cc.type is ConfChangeType.PROMOTE:
+            if m not in self.learners:
+                raise ConfChangeError(f"member {m} is not a learner (learners: {self.learners})")
+            match, ours = self.progress[m].match, self.progress[self.id].match
+            if match * self.PROMOTE_READY_DEN < ours * self.PROMOTE_READY_NUM:
+                raise ConfChangeError(
+                    f"learner {m} is too far behind to promote: it has {match} of our "
+                    f"{ours} entries (needs {100 * self.PROMOTE_READY_NUM // self.PROMOTE_READY_DEN}%)"
+                )
+        elif m not in self.voters and m not in self.learners:
+            raise ConfChangeError(f"member {m} is not in the cluster")
+        elif self.voters == (m,):
+            raise ConfChangeError(f"member {m} is the last voter: the cluster would be empty")
+
+    def apply_conf_change(self, cc: ConfChange) -> ConfState:
+        """Make an applied CONF_CHANGE entry take effect; returns the new membership.
+        Applying one again (a restart replaying its log) changes nothing. A leader that
+        removed itself steps down; one that removed a member stops sending to it."""
+        m = cc.member
+        voters, learners = set(self.voters), set(self.learners)
+        if cc.type is ConfChangeType.ADD_LEARNER:
+            if m not in voters:
+                learners.add(m)
+        elif cc.type is ConfChangeType.PROMOTE:
+            if m in learners:
+                learners.discard(m)
+                voters.add(m)
+        else:
+            learners.discard(m)
+            if voters != {m}:  # refused at proposal; an empty cluster could never recover
+                voters.discard(m)
+        self.voters, self.learners = tuple(sorted(voters)), tuple(sorted(learners))
+        self.conf_history.append((self._next_conf_index(), self.conf_state))
+        self._on_conf_changed()
+        return self.conf_state
+
+    def _next_conf_index(self) -> int:
+        """The index of the CONF_CHANGE entry being applied: the first one committed after
+        the last change we recorded (the app applies them in order)."""
+        lo = max(self.conf_history[-1][0], self.log.snap_index) + 1
+        for e in self.log.slice(lo, self.commit + 1):
+            if e.type is EntryType.CONF_CHANGE:
+                return e.index
+        return self.applied  # not in our log (called outside applying): as of what is applied
+
+    def conf_state_at(self, index: int) -> ConfState:
+        """The membership once entries up to `index` are applied (at or after the last snapshot)."""
+        at = self.conf_history[0][1]
+        for i, conf in self.conf_history:  # in index order
+            if i <= index:
+                at = conf
+        return at
+
+    def _on_conf_changed(self) -> None:
+        if self.id not in self.voters and self.role is not Role.FOLLOWER:
+            # etcd: a leader that removes itself steps down; nobody votes it back in
+            self._become_follower(self.term, NONE)
+            return
+        if self.role is not Role.LEADER:
+            return
+        last = self.log.last_index
+        for p in self._members():
+            if p not in self.progress:
+                self.progress[p] = Progress(match=0, next=last + 1)
+                self._send_append(p, self.progress[p])
+        for p in set(self.progress) - set(self._members()):
+            del self.progress[p]  # removed: we stop sending to it
+        if self.lead_transferee not in self.voters:
+            self.lead_transferee = NONE
+        if self._maybe_commit():  # a smaller quorum may already hold more entries
+            self._broadcast_append()
+
+    @property
+    def conf_state(self) -> ConfState:
+        return ConfState(self.voters, self.learners)
+
+    def _members(self) -> tuple[int, ...]:
+        return self.voters + self.learners
+
     def campaign(self, *, transfer: bool = False) -> None:
         """Start an election: a pre-election first if configured, unless a leader
         transfer asked us to campaign at once (then voters' leases do not hold us back)."""
+        if self.id not in self.voters:
+            return  # a learner or a removed member never campaigns
         self._start_election(pre=self.config.pre_vote and not transfer, transfer=transfer)
 
     def _start_election(self, *, pre: bool, transfer: bool = False) -> None:
@@ -494,6 +685,7 @@ class Raft:
             or self.pending_snapshot is not None
             or self.log.stabled < self.log.last_index
             or self._hard_state() != self.prev_hard_state
+            or self.conf_state != self.prev_conf_state
             or self.applied < min(self.commit, self.log.stabled)
         )
 
@@ -510,6 +702,7 @@ class Raft:
             if self.applied >= self.log.snap_index
             else [],
             read_states=self.read_states,
+            conf_state=self.conf_state if self.conf_state != self.prev_conf_state else None,
         )
         self.msgs = []
         self.read_states = []
@@ -518,9 +711,13 @@ class Raft:
     def advance(self, ready: Ready) -> None:
         if ready.hard_state is not None:
             self.prev_hard_state = ready.hard_state
+        if ready.conf_state is not None:
+            self.prev_conf_state = ready.conf_state
         if ready.snapshot is not None:
             self.pending_snapshot = None
             self.applied = max(self.applied, ready.snapshot.meta.index)
+            # our log now starts after it: leading later, we send it to who needs older entries
+            self.local_snapshot = ready.snapshot
         if ready.entries:
             last = ready.entries[-1]
             if self.log.matches(last.index, last.term):
@@ -534,7 +731,7 @@ class Raft:
         """Drop from memory every entry already applied and persisted. Only for a member
         with no peers: nobody will ask it for them, and its WAL keeps what a restart
         replays; a member with peers keeps them for slow followers until a snapshot."""
-        if self.voters != (self.id,):
+        if self._members() != (self.id,):
             raise RaftInvariantError("a member with peers keeps its log for its followers")
         index = min(self.applied, self.log.stabled)
         if index > self.log.snap_index:
@@ -549,8 +746,11 @@ class Raft:
         term = self.log.term(index)
         if term is None:
             return
-        self.local_snapshot = Snapshot(SnapshotMeta(index, term, self.voters), data)
+        # the app may snapshot an older state than it has applied: take the membership then
+        conf = self.conf_state_at(index)
+        self.local_snapshot = Snapshot(SnapshotMeta(index, term, conf.voters, conf.learners), data)
         self.log.compact_to(index, term)
+        self.conf_history = [(index, conf)] + [(i, c) for i, c in self.conf_history if i > index]
 
     # ---- roles -------------------------------------------------------------
 
@@ -588,12 +788,12 @@ class Raft:
         self.role, self.lead = Role.LEADER, self.id
         self._step_role = self._step_leader
         last = self.log.last_index
-        self.progress = {p: Progress(match=0, next=last + 1) for p in self.voters}
+        self.progress = {p: Progress(match=0, next=last + 1) for p in self._members()}
         self.progress[self.id] = Progress(
             match=self.log.stabled, next=last + 1, probing=False, recent_active=True
         )
         # an entry of our own term lets earlier-term entries commit (Raft §5.4.2)
-        self.propose(b"")
+        _, self.pending_conf_index = self.propose(b"")
 
     def _reset_election_timeout(self) -> None:
         et = self.config.election_tick
@@ -662,7 +862,7 @@ class Raft:
     def _ack_read(self, ctx: bytes, voter: int) -> bool:
         """Count `voter`'s confirmation of our leadership for `ctx`; answers every request
         up to it once a quorum confirmed. Returns whether it did."""
-        if self.pending_reads.ack(ctx, voter) < self._quorum():
+        if self.pending_reads.ack(ctx, voter, self.voters) < self._quorum():
             return False
         for c, req in self.pending_reads.pop_through(ctx):
             if req.frm == self.id:
@@ -723,6 +923,8 @@ class Raft:
     def _poll(self, voter: int, granted: bool) -> bool:
         """Record a (pre-)vote; moves on once the outcome is decided. Returns whether we
         became leader."""
+        if voter not in self.voters:
+            return False  # a learner's or a removed member's answer counts for nothing
         self.votes.setdefault(voter, granted)
         yes = sum(1 for v in self.votes.values() if v)
         no = len(self.votes) - yes
@@ -781,7 +983,8 @@ class Raft:
             self._send(MessageType.APP_RESP, m.frm, index=self.log.last_index)
             return
         self.log.reset_to_snapshot(meta)
-        self.voters = meta.voters
+        self.voters, self.learners = meta.voters, meta.learners
+        self.conf_history = [(meta.index, meta.conf_state)]
         self.commit = meta.index
         self.pending_snapshot = m.snapshot
         self._send(MessageType.APP_RESP, m.frm, index=meta.index)
@@ -824,7 +1027,7 @@ class Raft:
     # ---- sending -------------------------------------------------------------
 
     def _broadcast_append(self) -> None:
-        for peer in self.voters:
+        for peer in self._members():
             if peer != self.id:
                 self._send_append(peer, self.progress[peer])
 
@@ -832,7 +1035,7 @@ class Raft:
         """Heartbeats carry the newest pending read's ctx, so a later round can confirm
         reads whose own round was lost."""
         context = self.pending_reads.last_ctx if ctx is None else ctx
-        for peer in self.voters:
+        for peer in self._members():
             if peer != self.id:
                 pr = self.progress[peer]
                 pr.paused = False

@@ -11,7 +11,12 @@ import msgpack
 import pytest
 
 from minikube_py.store.raft import (
+    NONE,
+    ConfChange,
+    ConfChangeError,
+    ConfChangeType,
     Entry,
+    EntryType,
     HardState,
     Message,
     MessageType,
@@ -112,7 +117,11 @@ class Simulation:
 
     With `reads`, members also ask for read indexes and leaders hand leadership over at
     random; every confirmed read must be at or after every write applied anywhere before
-    the read was asked for (linearizable reads)."""
+    the read was asked for (linearizable reads).
+
+    With `membership`, leaders also change the membership at random: add a learner,
+    promote it once it caught up, remove a non-leader voter or now and then themselves.
+    Members removed keep ticking; members that join start blank, knowing the founders."""
 
     def __init__(
         self,
@@ -122,13 +131,18 @@ class Simulation:
         pre_vote: bool = True,
         check_quorum: bool = True,
         reads: bool = False,
+        membership: bool = False,
     ) -> None:
         self.rng = random.Random(seed)
+        self.membership = membership
+        self.votes: dict[tuple[int, int], int] = {}  # (term, member) -> whom it voted for
+        self.conf_changes: list[str] = []  # membership changes as their leader applied them
         self.features = {"pre_vote": pre_vote, "check_quorum": check_quorum}
         self.reads = reads
         self.read_floor: dict[bytes, tuple[int, int]] = {}  # ctx -> (asker, acked index then)
         self.confirmed_reads: list[tuple[int, int]] = []  # (term of the asker, read index)
         self.ids = tuple(range(1, size + 1))
+        self.founders = self.ids
         self.members = {i: Member(None, Disk()) for i in self.ids}
         for i in self.ids:
             self.start(i)
@@ -141,7 +155,10 @@ class Simulation:
 
     def start(self, i: int) -> None:
         d = self.members[i].disk
-        cfg = RaftConfig(i, self.ids, election_tick=10, max_entries_per_message=8, **self.features)
+        cfg = RaftConfig(
+            i, self.founders, election_tick=10, max_entries_per_message=8,
+            pre_vote=self.features["pre_vote"], check_quorum=self.features["check_quorum"],
+        )  # fmt: skip
         raft = Raft(
             cfg, random.Random(self.rng.random()),
             hard_state=d.hard_state, snapshot=d.snapshot, entries=list(d.entries),
@@ -157,6 +174,8 @@ class Simulation:
         m = self.members[i]
         r = m.raft
         assert r is not None
+        if r.role is Role.LEADER:
+            self.check_elected(r)
         while r.has_ready():
             rd = r.ready()
             if rd.snapshot is not None:
@@ -166,7 +185,10 @@ class Simulation:
                 m.applied = list(m.disk.snapshot_data)
                 self.check_applied(m.applied, 1)
             if rd.hard_state is not None:
-                m.disk.hard_state = rd.hard_state
+                m.disk.hard_state = hs = rd.hard_state
+                if hs.vote != NONE:
+                    voted = self.votes.setdefault((hs.term, i), hs.vote)
+                    assert voted == hs.vote, f"member {i} voted twice in term {hs.term}"
             if rd.entries:
                 first = rd.entries[0].index
                 m.disk.entries = [e for e in m.disk.entries if e.index < first] + rd.entries
@@ -177,9 +199,26 @@ class Simulation:
                 assert e.index == len(m.applied) + 1, "applied out of order"
                 m.applied.append(e.data)
                 self.check_applied([e.data], e.index, e.term)
+                if e.type is EntryType.CONF_CHANGE:
+                    cc = ConfChange.unpack(e.data)
+                    if r.role is Role.LEADER:
+                        kind = "leader removed" if cc.member == i else cc.type.name
+                        self.conf_changes.append(kind)
+                    r.apply_conf_change(cc)
             r.advance(rd)
             if r.role is Role.LEADER:
                 assert self.leaders.setdefault(r.term, i) == i, "two leaders in one term"
+
+    def check_elected(self, r: Raft) -> None:
+        """A leader is a voter of its own membership, elected by a quorum of it: votes
+        are persisted before they are sent, so a quorum's are on disk by now."""
+        assert r.id in r.voters, f"leader {r.id} of term {r.term} is not in {r.voters}"
+        if self.leaders.get(r.term) == r.id:
+            return  # checked when it was first seen leading, with the voters it was elected by
+        granted = {v for v in r.voters if v == r.id or self.votes.get((r.term, v)) == r.id}
+        assert len(granted) > len(r.voters) // 2, (
+            f"leader {r.id} of term {r.term} has votes {granted} of voters {r.voters}"
+        )
 
     def check_applied(self, data: list[bytes], first: int, term: int | None = None) -> None:
         for offset, d in enumerate(data):
@@ -208,7 +247,7 @@ class Simulation:
             r = self.members[i].raft
             assert r is not None
             if r.role is Role.LEADER:
-                r.transfer_leadership(self.rng.choice([p for p in self.ids if p != i]))
+                r.transfer_leadership(self.rng.choice([p for p in r.voters if p != i]))
 
     def maybe_compact(self, i: int) -> None:
         m = self.members[i]
@@ -217,9 +256,48 @@ class Simulation:
         if r.applied - r.log.snap_index >= 5:
             data = list(m.applied[: r.applied])
             r.compact_log(r.applied, msgpack.packb(data))
-            m.disk.snapshot = SnapshotMeta(r.log.snap_index, r.log.snap_term, r.voters)
+            assert r.local_snapshot is not None
+            m.disk.snapshot = r.local_snapshot.meta
             m.disk.snapshot_data = data
             m.disk.entries = [e for e in m.disk.entries if e.index > r.log.snap_index]
+
+    def change_membership(self, live: list[int]) -> None:
+        """Have a leader propose one membership change; refusals (one is pending, the
+        learner is behind, it lost the lead) are part of the game."""
+        rafts = [r for i in live if (r := self.members[i].raft) and r.role is Role.LEADER]
+        if not rafts:
+            return
+        r = self.rng.choice(rafts)
+        learners = [p for p in r.learners if p in self.members]
+        removable = [p for p in r.voters if p != r.id] if len(r.voters) >= 3 else []
+        removable += r.learners
+        roll = self.rng.random()
+        if learners and roll < 0.5:
+            cc = ConfChange(ConfChangeType.PROMOTE, self.rng.choice(learners))
+        elif not learners and len(r.voters) < len(self.founders) + 2 and roll < 0.6:
+            new = max(self.ids) + 1
+            cc = ConfChange(ConfChangeType.ADD_LEARNER, new)
+        elif removable and roll < 0.85:
+            cc = ConfChange(ConfChangeType.REMOVE, self.rng.choice(removable))
+        elif len(r.voters) >= 3:
+            cc = ConfChange(ConfChangeType.REMOVE, r.id)
+        else:
+            return
+        with contextlib.suppress(ConfChangeError, ProposalDroppedError):
+            r.propose_conf_change(cc)
+            if cc.type is ConfChangeType.ADD_LEARNER:  # it starts blank, and waits to be sent to
+                self.ids += (cc.member,)
+                self.members[cc.member] = Member(None, Disk())
+                self.start(cc.member)
+
+    def current_members(self) -> tuple[int, ...]:
+        """Whom the cluster counts now: everyone, or the sole leader's members."""
+        if not self.membership:
+            return self.ids
+        leaders = [m.raft for m in self.members.values() if m.raft and m.raft.role is Role.LEADER]
+        if len(leaders) != 1:
+            return self.ids
+        return leaders[0].voters + leaders[0].learners
 
     def deliver(self, msg: Message) -> None:
         r = self.members[msg.to].raft
@@ -264,6 +342,8 @@ class Simulation:
             self.ask_read(rng.choice(live))
         elif self.reads and faults and roll < 0.91:
             self.transfer_randomly(live)
+        elif self.membership and faults and 0.91 <= roll < 0.95:
+            self.change_membership(live)
         for i in self.ids:
             if self.members[i].raft is not None:
                 self.process(i)
@@ -276,11 +356,14 @@ class Simulation:
 
 
 def converged(sim: Simulation) -> bool:
-    applied = {len(m.applied) for m in sim.members.values()}
+    """Every current member applied everything ever committed (members removed are left behind)."""
+    applied = {len(sim.members[i].applied) for i in sim.current_members()}
     return len(applied) == 1 and applied.pop() >= max(sim.committed, default=0)
 
 
-def run_faults_then_converge(sim: Simulation, fault_steps: int = 3000) -> None:
+def run_faults_then_converge(
+    sim: Simulation, fault_steps: int = 3000, *, min_committed: int = 10
+) -> None:
     for _ in range(fault_steps):
         sim.step_randomly(faults=True)
     sim.heal()
@@ -289,9 +372,9 @@ def run_faults_then_converge(sim: Simulation, fault_steps: int = 3000) -> None:
         if converged(sim) and not sim.network:
             break
     assert converged(sim), {i: len(m.applied) for i, m in sim.members.items()}
-    logs = {tuple(m.applied) for m in sim.members.values()}
+    logs = {tuple(sim.members[i].applied) for i in sim.current_members()}
     assert len(logs) == 1
-    assert len(sim.committed) > 10, "the scenario committed too little to mean anything"
+    assert len(sim.committed) > min_committed, "the scenario committed too little to mean anything"
 
 
 @pytest.mark.parametrize("features", [True, False], ids=["prevote+checkquorum", "plain"])
@@ -366,3 +449,30 @@ def test_a_member_with_peers_keeps_its_log_for_followers() -> None:
     r = Raft(RaftConfig(1, (1, 2, 3)), random.Random(0))
     with pytest.raises(RaftInvariantError):
         r.forget_applied_entries()
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_simulated_membership_changes_stay_safe_and_converge(size: int) -> None:
+    """Learners join, catch up and are promoted, voters, learners and leaders are removed,
+    all amid the faults; every safety check holds (one leader per term, elected by a
+    quorum of its voters), and the members at the end converge. One seed can spend its
+    run with most members down, so the floors are over all seeds of a size."""
+    changes: list[str] = []
+    committed = 0
+    for seed in range(300, 308):
+        sim = Simulation(size, seed, membership=True)
+        run_faults_then_converge(sim, fault_steps=15000, min_committed=0)  # changes: one at a time
+        changes += sim.conf_changes
+        committed += len(sim.committed)
+    assert {"ADD_LEARNER", "PROMOTE", "REMOVE", "leader removed"} <= set(changes), changes
+    assert len(changes) >= 40 and committed >= 1000, (len(changes), committed)
+
+
+def test_a_member_that_installed_a_snapshot_can_send_it_on() -> None:
+    """Its log starts after the snapshot: leading later, it needs it for members further
+    behind (a blank learner, say)."""
+    r = Raft(RaftConfig(2, (1, 2, 3)), random.Random(0))
+    snap = Snapshot(SnapshotMeta(5, 1, (1, 2, 3)), b"state")
+    r.step(Message(MessageType.SNAP, 2, 1, 1, snapshot=snap))
+    r.advance(r.ready())
+    assert r.local_snapshot == snap and r.log.snap_index == 5

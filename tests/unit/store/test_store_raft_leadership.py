@@ -20,8 +20,8 @@ from minikube_py.store.raft import (
 from .raft_network import Network
 
 
-def lone_follower(**config: bool) -> Raft:
-    return Raft(RaftConfig(1, (1, 2, 3), **config), random.Random(0))
+def lone_follower(*, pre_vote: bool = True) -> Raft:
+    return Raft(RaftConfig(1, (1, 2, 3), pre_vote=pre_vote), random.Random(0))
 
 
 def tick_until_it_campaigns(r: Raft) -> list[Message]:
