@@ -78,8 +78,8 @@ async def put(s: RaftStore, key: bytes) -> int:
     return (await s.txn([], [PutOp(key, b"v")], [])).revision
 
 
-async def count(s: RaftStore) -> int:
-    return (await s.range(b"k", prefix_end(b"k"))).count
+async def count(s: RaftStore, *, serializable: bool = False) -> int:
+    return (await s.range(b"k", prefix_end(b"k"), serializable=serializable)).count
 
 
 async def test_writes_through_the_leader_reach_every_member(cluster: Cluster) -> None:
@@ -107,4 +107,5 @@ async def test_a_follower_behind_the_leaders_snapshot_catches_up_from_it(
 
 
 async def count_is(s: RaftStore, n: int) -> bool:
-    return await count(s) == n
+    """Whether `s` has applied `n` writes (its local state: it may not know a leader yet)."""
+    return await count(s, serializable=True) == n
