@@ -123,8 +123,7 @@ class RaftStore:
         self._snapshot_job: tuple[SnapshotMeta, asyncio.Future[bytes | None]] | None = None
         self._purges: list[asyncio.Future[None]] = []  # purge_history calls the loop owes
         self._was_leader = False
-        self._not_leader = asyncio.Event()  # set while this member does not lead
-        self._not_leader.set()
+        self._transfers: list[asyncio.Future[bool]] = []  # transfer_leadership's waiters
         self._handing_over = False  # close() is handing leadership over: peers still heard
         # Linearizable reads (members with peers). A ReadIndex ctx is unique in the cluster
         # and across restarts (a random nonce), so a late answer to a request of an earlier
@@ -375,17 +374,33 @@ class RaftStore:
             to = max(others, key=lambda p: (raft.progress[p].recent_active,
                                             raft.progress[p].match))
         raft.transfer_leadership(to)
+        done = asyncio.get_running_loop().create_future()
+        self._transfers.append(done)
         self._wake.set()
-        # the core gives a transfer up after an election timeout; a tick more for the loop
-        bound = (self._election_tick + 2) * self._tick_interval
+        # The node loop says how it ended: the core gives a transfer up after an election
+        # timeout (in ticks); the bound is only for a loop that stopped (twice that, in time).
+        bound = 2 * (self._election_tick + 1) * self._tick_interval
         try:
             async with asyncio.timeout(bound):
-                await self._not_leader.wait()
+                moved: bool = await done
         except TimeoutError:
-            log.warning("member %d: leadership transfer to %d did not finish in %.1f s",
-                        self._id, to, bound)
-            return False
-        return True
+            moved = False
+        if not moved:
+            log.warning("member %d: leadership transfer to %d did not finish", self._id, to)
+        return moved
+
+    def _end_transfers(self) -> None:
+        """Answer transfer_leadership's waiters once this member no longer leads (True) or
+        the core gave the transfer up (False); in the node loop, which each tick wakes."""
+        raft = self._raft
+        assert raft is not None
+        if raft.role is Role.LEADER and raft.lead_transferee != NONE:
+            return
+        moved = raft.role is not Role.LEADER
+        transfers, self._transfers = self._transfers, []
+        for t in transfers:
+            if not t.done():
+                t.set_result(moved)
 
     def receive(self, message: Message) -> None:
         """A Raft message from a peer (called by the transport)."""
@@ -578,6 +593,8 @@ class RaftStore:
                         and raft.applied - self._snapshot_index >= self._snapshot_entries):
                     self._start_snapshot()
             self._fail_fast_without_leader()
+            if self._transfers:
+                self._end_transfers()
             if self._purges:
                 await self._purge()
             if self._stopping:
@@ -621,10 +638,6 @@ class RaftStore:
             ttls = {lease.id: lease.ttl for lease in self._mvcc.leases()}
             self._deadlines.reset(ttls, self._clock())
         self._was_leader = leader
-        if leader:
-            self._not_leader.clear()
-        else:
-            self._not_leader.set()
 
     async def _install_snapshot(self, snapshot: Snapshot) -> None:
         """A leader's snapshot replaces our state (we are a follower that fell behind)."""
