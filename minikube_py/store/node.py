@@ -354,8 +354,11 @@ class RaftStore:
         until this member no longer leads, at most an election timeout (then the Raft
         core gives the transfer up and this member takes writes again). Meanwhile writes
         here fail with LeaderTransferringError. Returns whether leadership moved; raises
-        NotLeaderError if this member does not lead."""
+        NotLeaderError if this member does not lead, ValueError if `to` is no other voter."""
         self._check_open()
+        assert self._raft is not None
+        if to is not None and (to == self._id or to not in self._raft.voters):
+            raise ValueError(f"member {to} is not another voter of {self._raft.voters}")
         try:
             return await self._hand_over_leadership(to)
         except LeaderTransferError as e:
@@ -531,11 +534,8 @@ class RaftStore:
         assert raft is not None
         if not self._has_peers or raft.lead != NONE:
             return
-        readers = [*self._reads_waiting, *(f for rs in self._reads_in_flight.values() for f in rs)]
-        keep = [(i, rs) for i, rs in self._reads_confirmed if i <= raft.commit]
-        readers += [f for i, rs in self._reads_confirmed if i > raft.commit for f in rs]
-        self._reads_waiting, self._reads_in_flight, self._reads_confirmed = [], {}, keep
-        _fail(readers, self._no_leader("a linearizable read needs one"))
+        _fail(self._take_readers(keep_through=raft.commit),
+              self._no_leader("a linearizable read needs one"))
         if self._pending:
             pending, self._pending = self._pending, {}
             _fail([f for _, f in pending.values()],
@@ -544,10 +544,16 @@ class RaftStore:
     def _fail_pending(self, error: Exception) -> None:
         pending, self._pending = self._pending, {}
         purges, self._purges = self._purges, []
-        readers = [*self._reads_waiting, *(f for rs in self._reads_in_flight.values() for f in rs),
-                   *(f for _, rs in self._reads_confirmed for f in rs)]
-        self._reads_waiting, self._reads_in_flight, self._reads_confirmed = [], {}, []
-        _fail([*(f for _, f in pending.values()), *purges, *readers], error)
+        _fail([*(f for _, f in pending.values()), *purges, *self._take_readers()], error)
+
+    def _take_readers(self, keep_through: int = 0) -> list[asyncio.Future[None]]:
+        """Every read still waiting, taken from the loop's care, except those confirmed at
+        an index up to `keep_through` (they only wait for entries known to be committed)."""
+        readers = [*self._reads_waiting, *(f for rs in self._reads_in_flight.values() for f in rs)]
+        readers += [f for i, rs in self._reads_confirmed if i > keep_through for f in rs]
+        self._reads_confirmed = [(i, rs) for i, rs in self._reads_confirmed if i <= keep_through]
+        self._reads_waiting, self._reads_in_flight = [], {}
+        return readers
 
     # ---- the node loop -------------------------------------------------------------------
 

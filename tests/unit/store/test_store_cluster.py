@@ -225,6 +225,17 @@ async def test_a_follower_cut_off_from_the_leader_fails_fast_with_no_leader(
     await until(lambda: count_is_linearizable(follower, 1), "reads once it hears the leader")
 
 
+async def test_a_write_on_a_leader_cut_off_from_the_rest_fails_with_no_leader(
+        cluster: Cluster) -> None:
+    leader = await cluster.leader()
+    await put(leader, b"k1")
+    cluster.net.cut.add(leader._id)
+    started = time.monotonic()
+    with pytest.raises(NoLeaderError, match="may still be applied"):
+        await put(leader, b"k2")  # proposed, never committed; check-quorum deposes it
+    assert time.monotonic() - started < 2 * cluster.election_timeout + 0.5
+
+
 async def test_a_read_the_leader_never_answers_times_out(tmp_path: Path) -> None:
     c = await Cluster(tmp_path, request_timeout=0.05).start()
     try:
