@@ -18,21 +18,28 @@ from minikube_py.store import commands
 from minikube_py.store.lease import LeaseDeadlines, new_lease_id
 from minikube_py.store.mvcc import MVCCStore, SnapshotView
 from minikube_py.store.raft import (
+    NONE,
     Entry,
+    LeaderTransferError,
     Message,
     ProposalDroppedError,
     Raft,
     RaftConfig,
+    ReadIndexDroppedError,
+    ReadState,
     Role,
     Snapshot,
     SnapshotMeta,
 )
 from minikube_py.store.types import (
     Compare,
+    LeaderTransferringError,
     LeaseNotFoundError,
+    NoLeaderError,
     NotLeaderError,
     Op,
     RangeResult,
+    RequestTimeoutError,
     StoreClosedError,
     StoreError,
     StoreFailedError,
@@ -83,6 +90,7 @@ class RaftStore:
         tick_interval: float = 0.1,
         election_tick: int = 10,
         snapshot_entries: int = 10_000,
+        request_timeout: float | None = None,
     ) -> None:
         self._dir = Path(data_dir)
         self._id = member_id
@@ -97,6 +105,9 @@ class RaftStore:
         self._tick_interval = tick_interval
         self._election_tick = election_tick
         self._snapshot_entries = snapshot_entries
+        # etcd's default: 5 s plus two election timeouts (enough for an election to end)
+        self._request_timeout = request_timeout if request_timeout is not None \
+            else 5.0 + 2 * election_tick * tick_interval
         self._wal = WriteAheadLog(self._dir, fsync=fsync)
         self._mvcc = MVCCStore()
         self._raft: Raft | None = None
@@ -112,6 +123,16 @@ class RaftStore:
         self._snapshot_job: tuple[SnapshotMeta, asyncio.Future[bytes | None]] | None = None
         self._purges: list[asyncio.Future[None]] = []  # purge_history calls the loop owes
         self._was_leader = False
+        self._transfers: list[asyncio.Future[bool]] = []  # transfer_leadership's waiters
+        self._handing_over = False  # close() is handing leadership over: peers still heard
+        # Linearizable reads (members with peers). A ReadIndex ctx is unique in the cluster
+        # and across restarts (a random nonce), so a late answer to a request of an earlier
+        # run is never taken for one of ours.
+        self._read_nonce = os.urandom(8).hex().encode()
+        self._read_counter = 0
+        self._reads_waiting: list[asyncio.Future[None]] = []  # for the next read_index call
+        self._reads_in_flight: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._reads_confirmed: list[tuple[int, list[asyncio.Future[None]]]] = []  # by index
         self._tasks = TaskSet(f"store-{member_id}" if len(self._voters) > 1 else "store",
                               logger=log)
         self._failure: StoreFailedError | None = None
@@ -171,12 +192,24 @@ class RaftStore:
 
     async def close(self) -> None:
         """Stop, snapshot (so the next start replays little), fsync and close the files.
-        After a failure: close the files without syncing or snapshotting anything."""
+        After a failure: close the files without syncing or snapshotting anything.
+
+        A leader with peers first hands leadership to the most up-to-date voter (waiting
+        at most an election timeout), so the others need not wait out an election timeout
+        to notice it is gone. New requests are refused meanwhile (StoreClosedError)."""
         if self._closed:
             return
         self._closed = True
         if self._raft is None:
             return  # never started
+        if self._has_peers and self._failure is None and self.is_leader:
+            self._handing_over = True
+            try:
+                await self._hand_over_leadership(None)
+            except LeaderTransferError as e:
+                log.warning("member %d: no leader transfer before closing: %s", self._id, e)
+            finally:
+                self._handing_over = False
         self._stopping = True
         self._wake.set()
         await self._drained.wait()  # the node loop persists and applies what it has
@@ -247,12 +280,15 @@ class RaftStore:
         revision: int = 0,
         limit: int = 0,
         count_only: bool = False,
+        serializable: bool = False,
     ) -> RangeResult:
-        # Served from the local state. With one member this is linearizable: a write
-        # is acknowledged only after it is applied here. With several, a linearizable
-        # read must first confirm leadership (Raft ReadIndex: record the commit index,
-        # get a heartbeat quorum, wait until applied >= it); that belongs here.
+        """Linearizable unless `serializable` (etcd's --consistency=s: this member's local
+        state, possibly stale, but served with no leader and no round trip). A read at an
+        explicit revision this member has applied is served locally: that revision's
+        contents never change, so no leader needs to confirm anything."""
         self._check_open()
+        if not serializable and (revision == 0 or revision > self._mvcc.revision):
+            await self._read_point()
         return self._mvcc.range(
             key, range_end, revision=revision, limit=limit, count_only=count_only
         )
@@ -260,6 +296,7 @@ class RaftStore:
     async def txn(self, compares: list[Compare], success: list[Op], failure: list[Op]) -> TxnResult:
         self._check_open()
         if commands.is_read_only(success, failure):
+            await self._read_point()  # it reads the latest revision: linearizable
             return self._mvcc.txn(compares, success, failure)[0]  # no write, no revision
         result = await self._propose(commands.encode_txn(compares, success, failure))
         assert isinstance(result, TxnResult)
@@ -312,9 +349,65 @@ class RaftStore:
     ) -> Watcher:
         return self._hub.open(self._mvcc, key, range_end, start_revision, prev_kv)
 
+    async def transfer_leadership(self, to: int | None = None) -> bool:
+        """Hand leadership to voter `to` (default: the most up-to-date other voter) and wait
+        until this member no longer leads, at most an election timeout (then the Raft
+        core gives the transfer up and this member takes writes again). Meanwhile writes
+        here fail with LeaderTransferringError. Returns whether leadership moved; raises
+        NotLeaderError if this member does not lead, ValueError if `to` is no other voter."""
+        self._check_open()
+        assert self._raft is not None
+        if to is not None and (to == self._id or to not in self._raft.voters):
+            raise ValueError(f"member {to} is not another voter of {self._raft.voters}")
+        try:
+            return await self._hand_over_leadership(to)
+        except LeaderTransferError as e:
+            raise NotLeaderError(str(e)) from None
+
+    async def _hand_over_leadership(self, to: int | None) -> bool:
+        raft = self._raft
+        assert raft is not None
+        if raft.role is not Role.LEADER:
+            raise LeaderTransferError(f"member {self._id} is not the leader")
+        if to is None:
+            others = [p for p in raft.voters if p != self._id]
+            if not others:
+                raise LeaderTransferError(f"member {self._id} is the only voter")
+            # one heard from lately (it is up), the one that needs the fewest entries first
+            to = max(others, key=lambda p: (raft.progress[p].recent_active,
+                                            raft.progress[p].match))
+        raft.transfer_leadership(to)
+        done = asyncio.get_running_loop().create_future()
+        self._transfers.append(done)
+        self._wake.set()
+        # The node loop says how it ended: the core gives a transfer up after an election
+        # timeout (in ticks); the bound is only for a loop that stopped (twice that, in time).
+        bound = 2 * (self._election_tick + 1) * self._tick_interval
+        try:
+            async with asyncio.timeout(bound):
+                moved: bool = await done
+        except TimeoutError:
+            moved = False
+        if not moved:
+            log.warning("member %d: leadership transfer to %d did not finish", self._id, to)
+        return moved
+
+    def _end_transfers(self) -> None:
+        """Answer transfer_leadership's waiters once this member no longer leads (True) or
+        the core gave the transfer up (False); in the node loop, which each tick wakes."""
+        raft = self._raft
+        assert raft is not None
+        if raft.role is Role.LEADER and raft.lead_transferee != NONE:
+            return
+        moved = raft.role is not Role.LEADER
+        transfers, self._transfers = self._transfers, []
+        for t in transfers:
+            if not t.done():
+                t.set_result(moved)
+
     def receive(self, message: Message) -> None:
         """A Raft message from a peer (called by the transport)."""
-        if self._raft is not None and not self._closed:
+        if self._raft is not None and (not self._closed or self._handing_over):
             self._raft.step(message)
             self._wake.set()
 
@@ -322,22 +415,145 @@ class RaftStore:
 
     async def _propose(self, data: bytes) -> Any:
         self._check_open()
-        assert self._raft is not None
+        raft = self._raft
+        assert raft is not None
         try:
-            term, index = self._raft.propose(data)
+            term, index = raft.propose(data)
         except ProposalDroppedError as e:
+            # a follower's proposal is the API layer's to forward (NotLeaderError)
+            if raft.lead == NONE:
+                raise self._no_leader() from None
+            if raft.lead_transferee != NONE:
+                raise LeaderTransferringError(str(e)) from None
             raise NotLeaderError(str(e)) from None
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[index] = (term, future)
         self._wake.set()
-        return await future
+        if not self._has_peers:
+            return await future  # nothing but this disk to wait for: no timeout needed
+        try:
+            async with asyncio.timeout(self._request_timeout):
+                return await future
+        except TimeoutError:
+            if self._pending.get(index, (0, None))[1] is future:
+                del self._pending[index]
+            raise self._no_answer("write (it may still be applied)") from None
+
+    def _no_leader(self, what: str = "") -> NoLeaderError:
+        detail = f" ({what})" if what else ""
+        return NoLeaderError(f"no leader: member {self._id} knows no leader of the "
+                             f"cluster{detail}; retry")
+
+    def _no_answer(self, what: str) -> StoreError:
+        """A request that timed out: with no leader known, say that (NoLeaderError)."""
+        assert self._raft is not None
+        if self._raft.lead == NONE:
+            return self._no_leader(what)
+        return RequestTimeoutError(
+            f"request timed out: the {what} got no answer through leader member "
+            f"{self._raft.lead} in {self._request_timeout:g} s")
+
+    # ---- linearizable reads ----------------------------------------------------------
+
+    async def _read_point(self) -> None:
+        """Return once a read of the local state is linearizable: the leader confirmed with a
+        quorum that it still leads at some commit index (Raft ReadIndex) and this member
+        has applied up to it. Reads asked for meanwhile share one ReadIndex request.
+
+        A member without peers skips all this: it is the only voter, so it leads for good
+        and no other leader can ever have acknowledged a write it has not applied (a
+        write is acknowledged here only once applied), so its state already is the latest."""
+        if not self._has_peers:
+            return
+        assert self._raft is not None
+        if self._raft.lead == NONE:
+            raise self._no_leader("a linearizable read needs one")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._reads_waiting.append(future)
+        self._wake.set()
+        try:
+            async with asyncio.timeout(self._request_timeout):
+                await future
+        except TimeoutError:
+            self._forget_finished_reads()
+            raise self._no_answer("linearizable read") from None
+
+    def _forget_finished_reads(self) -> None:
+        """Drop requests whose every reader gave up (an answer lost in the network)."""
+        for ctx, readers in list(self._reads_in_flight.items()):
+            if all(f.done() for f in readers):
+                del self._reads_in_flight[ctx]
+        self._reads_confirmed = [(i, rs) for i, rs in self._reads_confirmed
+                                 if not all(f.done() for f in rs)]
+
+    def _send_read_request(self) -> None:
+        """One read_index call for every read that waits (in the node loop)."""
+        readers = [f for f in self._reads_waiting if not f.done()]
+        self._reads_waiting = []
+        if not readers:
+            return
+        assert self._raft is not None
+        self._read_counter += 1
+        ctx = b"%d.%s.%d" % (self._id, self._read_nonce, self._read_counter)
+        try:
+            self._raft.read_index(ctx)
+        except ReadIndexDroppedError:
+            _fail(readers, self._no_leader("a linearizable read needs one"))
+            return
+        self._reads_in_flight[ctx] = readers
+
+    def _take_read_states(self, states: list[ReadState]) -> None:
+        for rs in states:
+            readers = self._reads_in_flight.pop(rs.ctx, None)
+            if readers is None:
+                continue  # a duplicate (the network may repeat one), or all gave up
+            if rs.dropped:  # the leader lost its lead before confirming: ask again
+                self._reads_waiting.extend(readers)
+                self._wake.set()
+            else:
+                self._reads_confirmed.append((rs.index, readers))
+
+    def _serve_confirmed_reads(self) -> None:
+        assert self._raft is not None
+        applied = self._raft.applied
+        waiting = []
+        for index, readers in self._reads_confirmed:
+            if index > applied:
+                waiting.append((index, readers))
+                continue
+            for f in readers:
+                if not f.done():
+                    f.set_result(None)
+        self._reads_confirmed = waiting
+
+    def _fail_fast_without_leader(self) -> None:
+        """Once this member knows no leader, nothing that waits for one can be answered
+        soon: fail it now rather than at its timeout. A read confirmed at an index this
+        member knows to be committed is still served (it only waits for the apply)."""
+        raft = self._raft
+        assert raft is not None
+        if not self._has_peers or raft.lead != NONE:
+            return
+        _fail(self._take_readers(keep_through=raft.commit),
+              self._no_leader("a linearizable read needs one"))
+        if self._pending:
+            pending, self._pending = self._pending, {}
+            _fail([f for _, f in pending.values()],
+                  self._no_leader("the write may still be applied once one commits it"))
 
     def _fail_pending(self, error: Exception) -> None:
         pending, self._pending = self._pending, {}
         purges, self._purges = self._purges, []
-        for future in [*(f for _, f in pending.values()), *purges]:
-            if not future.done():
-                future.set_exception(error)
+        _fail([*(f for _, f in pending.values()), *purges, *self._take_readers()], error)
+
+    def _take_readers(self, keep_through: int = 0) -> list[asyncio.Future[None]]:
+        """Every read still waiting, taken from the loop's care, except those confirmed at
+        an index up to `keep_through` (they only wait for entries known to be committed)."""
+        readers = [*self._reads_waiting, *(f for rs in self._reads_in_flight.values() for f in rs)]
+        readers += [f for i, rs in self._reads_confirmed if i > keep_through for f in rs]
+        self._reads_confirmed = [(i, rs) for i, rs in self._reads_confirmed if i <= keep_through]
+        self._reads_waiting, self._reads_in_flight = [], {}
+        return readers
 
     # ---- the node loop -------------------------------------------------------------------
 
@@ -350,6 +566,8 @@ class RaftStore:
             self._wake.clear()
             if self._snapshot_job is not None and self._snapshot_job[1].done():
                 await self._finish_snapshot_in_flight()
+            if self._reads_waiting:
+                self._send_read_request()
             while raft.has_ready():
                 ready = raft.ready()
                 if ready.snapshot is not None:
@@ -372,10 +590,17 @@ class RaftStore:
                 raft.advance(ready)
                 if ready.committed_entries and not self._has_peers:
                     raft.forget_applied_entries()
+                if ready.read_states:
+                    self._take_read_states(ready.read_states)
+                if self._reads_confirmed:
+                    self._serve_confirmed_reads()
                 self._on_role_change()
                 if (self._snapshot_job is None
                         and raft.applied - self._snapshot_index >= self._snapshot_entries):
                     self._start_snapshot()
+            self._fail_fast_without_leader()
+            if self._transfers:
+                self._end_transfers()
             if self._purges:
                 await self._purge()
             if self._stopping:
@@ -544,6 +769,12 @@ class RaftStore:
             raise StoreClosedError("store closed")
         if self._raft is None:
             raise StoreClosedError("store not started")
+
+
+def _fail(futures: Sequence[asyncio.Future[Any]], error: Exception) -> None:
+    for f in futures:
+        if not f.done():
+            f.set_exception(error)
 
 
 def _malloc_trim() -> Callable[[], None] | None:

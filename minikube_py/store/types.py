@@ -146,6 +146,22 @@ class NotLeaderError(StoreError):
     """This member cannot accept writes: it is not (or no longer) the Raft leader."""
 
 
+class LeaderTransferringError(NotLeaderError):
+    """This member is handing leadership to another; the write was not taken. Retryable:
+    within an election timeout there is a new leader (or this one takes writes again)."""
+
+
+class NoLeaderError(StoreError):
+    """The member knows no leader (etcd's "etcdserver: no leader"): the cluster is
+    electing one, or this member is cut off from a quorum. Nothing was read; a write that
+    was already proposed may still be applied once a leader commits it."""
+
+
+class RequestTimeoutError(StoreError):
+    """The request got no answer in time (etcd's "etcdserver: request timed out"); a
+    write may or may not be applied."""
+
+
 class StoreClosedError(StoreError):
     """The store is shutting down; the request was not applied."""
 
