@@ -107,27 +107,39 @@ async def put(s: RaftStore, key: bytes) -> int:
     return (await s.txn([], [PutOp(key, b"v")], [])).revision
 
 
+async def put_retrying(cluster: Cluster, key: bytes, timeout: float = 10) -> RaftStore:
+    """Put through whichever member leads, as a client does: a leader that stepped down
+    meanwhile (check-quorum, when a loaded machine delays heartbeats past an election
+    timeout) is asked again once there is one. Returns the member that took it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        leader = await cluster.leader()
+        try:
+            await put(leader, key)
+            return leader
+        except (NotLeaderError, NoLeaderError):
+            assert time.monotonic() < deadline, f"no leader took {key!r} in {timeout}s"
+
+
 async def count(s: RaftStore, *, serializable: bool = False) -> int:
     return (await s.range(b"k", prefix_end(b"k"), serializable=serializable)).count
 
 
 async def test_writes_through_the_leader_reach_every_member(cluster: Cluster) -> None:
-    leader = await cluster.leader()
     for i in range(10):
-        await put(leader, b"k%03d" % i)
+        await put_retrying(cluster, b"k%03d" % i)
     for s in cluster.net.members.values():
         await until(lambda s=s: count_is(s, 10), "every member to apply 10 writes")
 
 
 async def test_a_follower_behind_the_leaders_snapshot_catches_up_from_it(
         cluster: Cluster) -> None:
-    leader = await cluster.leader()
     for i in range(20):
-        await put(leader, b"k%03d" % i)
+        leader = await put_retrying(cluster, b"k%03d" % i)
     behind = next(i for i, s in cluster.net.members.items() if s is not leader)
     await cluster.net.members.pop(behind).abort()
     for i in range(20, 200):  # several snapshots: the entries it misses are compacted away
-        await put(leader, b"k%03d" % i)
+        leader = await put_retrying(cluster, b"k%03d" % i)
     assert leader._raft is not None and leader._raft.log.snap_index > 20
     restarted = cluster.member(behind)
     await restarted.start()
