@@ -519,6 +519,7 @@ class RaftStore:
     async def _change_membership(self, cc: ConfChange) -> ConfState:
         self._check_open()
         raft = self._raft_core
+        await self._until_leader_settled()
         if raft.role is not Role.LEADER:
             raise self._not_leading(f"member {self._id} is not the leader "
                                     f"(leader: {raft.lead}); change the membership there")
@@ -534,6 +535,22 @@ class RaftStore:
         conf = await self._wait_applied(term, index, "membership change (it may still be applied)")
         assert isinstance(conf, ConfState)
         return conf
+
+    async def _until_leader_settled(self) -> None:
+        """A new leader takes no membership change until its first entry is applied (a
+        change of an earlier term may still be in its log, unapplied). That takes one
+        round trip: wait for it (bounded) rather than refuse a change nobody else made."""
+        raft = self._raft_core
+        deadline = asyncio.get_running_loop().time() + self._request_timeout
+        while raft.role is Role.LEADER and raft.pending_conf_index > raft.applied:
+            pending = raft.log.slice(raft.pending_conf_index, raft.pending_conf_index + 1)
+            if pending and pending[0].type is EntryType.CONF_CHANGE:
+                return  # a change proposed before: refused by the checks below
+            if asyncio.get_running_loop().time() >= deadline:
+                raise self._no_answer("membership change (the new leader's first entry "
+                                      "was not applied)")
+            await self._next_turn()
+            self._check_open()
 
     def _check_membership_change(self, cc: ConfChange) -> None:
         """Say which rule a change breaks, as an error of its own kind."""
@@ -561,10 +578,10 @@ class RaftStore:
             self._on_membership(conf)
 
     async def _next_turn(self) -> None:
-        """Wait until the node loop has taken its next turn (it takes one every tick)."""
+        """Wait until the node loop has taken its next turn: at the next message or tick
+        (not woken on purpose, so a caller polling a condition does not spin)."""
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._turn_waiters.append(turn)
-        self._wake.set()
         await turn
 
     @property
