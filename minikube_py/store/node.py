@@ -11,6 +11,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
@@ -19,7 +20,12 @@ from minikube_py.store.lease import LeaseDeadlines, new_lease_id
 from minikube_py.store.mvcc import MVCCStore, SnapshotView
 from minikube_py.store.raft import (
     NONE,
+    ConfChange,
+    ConfChangeError,
+    ConfChangeType,
+    ConfState,
     Entry,
+    EntryType,
     LeaderTransferError,
     Message,
     ProposalDroppedError,
@@ -59,6 +65,47 @@ class Transport(Protocol):
     def send(self, messages: Sequence[Message]) -> None: ...
 
 
+class MembershipError(StoreError):
+    """The leader refused a membership change; nothing was proposed."""
+
+
+class MembershipChangePendingError(MembershipError):
+    """Another membership change is not applied yet: one change at a time. Retryable."""
+
+
+class UnknownMemberError(MembershipError):
+    """The member is not in the cluster (or not in the state the change needs)."""
+
+
+class MemberExistsError(MembershipError):
+    """The member to add is already in the cluster."""
+
+
+class LearnerNotReadyError(MembershipError):
+    """The learner to promote has not caught up with the leader's log (etcd: "can only
+    promote a learner member which is in sync with leader"). Retry once it has."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProgress:
+    """What the leader knows of one member's log: the last index it holds, and how many
+    entries it lacks of the leader's log."""
+
+    match: int
+    lag: int
+
+
+@dataclass(frozen=True, slots=True)
+class Members:
+    """The membership as this member knows it (as of what it applied). `leader` is NONE
+    (0) when it knows none; `progress` is filled only on the leader, for every member."""
+
+    voters: tuple[int, ...]
+    learners: tuple[int, ...]
+    leader: int
+    progress: dict[int, MemberProgress] = field(default_factory=dict)
+
+
 class RaftStore:
     """A store member: writes go through Raft and are acknowledged once applied, which
     happens only after they are fsynced on a quorum (for one member: on this disk).
@@ -75,6 +122,14 @@ class RaftStore:
     the supervisor) raises once either ends. A failed write or fsync of the log stops the
     store for good, as etcd does: the write in flight, every pending one and every later
     request fail with StoreFailedError naming the cause, and none is acknowledged.
+
+    Membership: `peers` are the voters a member starts with and `learners` the learners
+    (a new member joins as a learner: started with the cluster's voters as `peers` and
+    itself in `learners`). From then on the log decides: membership changes are entries
+    applied in log order with the others, and a restart rebuilds the membership from the
+    latest snapshot (which holds it as of its index) and the log replayed after it, so
+    `peers` only matter for a member that has neither. `on_membership` is called with the
+    membership once at start and after every change (a transport updates its peers).
     """
 
     def __init__(
@@ -83,7 +138,9 @@ class RaftStore:
         *,
         member_id: int = 1,
         peers: Sequence[int] | None = None,
+        learners: Sequence[int] = (),
         transport: Transport | None = None,
+        on_membership: Callable[[ConfState], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         fsync: Callable[[int], None] = os.fdatasync,
@@ -95,7 +152,9 @@ class RaftStore:
         self._dir = Path(data_dir)
         self._id = member_id
         self._voters = tuple(sorted(peers or (member_id,)))
-        self._has_peers = len(self._voters) > 1
+        self._learners = tuple(sorted(set(learners) - set(self._voters)))
+        self._has_peers = len({*self._voters, *self._learners}) > 1
+        self._on_membership = on_membership
         if self._has_peers and transport is None:
             raise ValueError("a store with peers needs a transport")
         self._transport = transport
@@ -133,7 +192,8 @@ class RaftStore:
         self._reads_waiting: list[asyncio.Future[None]] = []  # for the next read_index call
         self._reads_in_flight: dict[bytes, list[asyncio.Future[None]]] = {}
         self._reads_confirmed: list[tuple[int, list[asyncio.Future[None]]]] = []  # by index
-        self._tasks = TaskSet(f"store-{member_id}" if len(self._voters) > 1 else "store",
+        self._turn_waiters: list[asyncio.Future[None]] = []  # woken after each loop turn
+        self._tasks = TaskSet(f"store-{member_id}" if self._has_peers else "store",
                               logger=log)
         self._failure: StoreFailedError | None = None
         self._closed = False
@@ -156,7 +216,8 @@ class RaftStore:
             self._mvcc = MVCCStore.from_snapshot(recovered.snapshot.data)
             snap_meta = recovered.snapshot.meta
             self._snapshot_index = snap_meta.index
-        config = RaftConfig(self._id, self._voters, election_tick=self._election_tick)
+        config = RaftConfig(self._id, self._voters, self._learners,
+                            election_tick=self._election_tick)
         self._raft = Raft(
             config,
             self._rng,
@@ -167,6 +228,7 @@ class RaftStore:
         if recovered.snapshot is not None and self._has_peers:
             self._raft.local_snapshot = recovered.snapshot
         self._recovered_commit = self._raft.commit
+        self._membership_changed(self._raft.conf_state)  # as of the snapshot (or the peers)
         self._tasks.spawn("node-loop", self._until_failure("node loop", self._run_loop()),
                           critical=True)
         self._tasks.spawn("ticker", self._until_failure("ticker", self._run_ticker()),
@@ -405,6 +467,129 @@ class RaftStore:
             if not t.done():
                 t.set_result(moved)
 
+    # ---- membership ---------------------------------------------------------------------
+
+    async def add_learner(self, member_id: int) -> ConfState:
+        """Add `member_id` as a learner: it gets the log (or a snapshot) but neither votes
+        nor counts for commit until promoted. Start it with this cluster's voters as its
+        `peers` and itself in `learners`. Returns the membership once the change is applied
+        on this member (the leader)."""
+        if not self._has_peers:
+            raise MembershipError(
+                f"member {self._id} was started without peers: a cluster grows from a "
+                "store started with its peers (or learners) and a transport")
+        return await self._change_membership(ConfChange(ConfChangeType.ADD_LEARNER, member_id))
+
+    async def promote(self, member_id: int, *, timeout: float | None = None) -> ConfState:
+        """Make learner `member_id` a voter once it has caught up with the leader's log
+        (promoted far behind, it would count in the quorum while unable to acknowledge
+        anything new). Waits for that at most `timeout` (default: the request timeout),
+        then raises LearnerNotReadyError. Returns once the change is applied here."""
+        bound = self._request_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + bound
+        while True:
+            try:
+                return await self._change_membership(
+                    ConfChange(ConfChangeType.PROMOTE, member_id))
+            except LearnerNotReadyError as e:
+                if loop.time() >= deadline:
+                    raise LearnerNotReadyError(f"{e}; still so after {bound:g} s") from None
+            await self._next_turn()  # the loop turns at least every tick
+
+    async def remove_member(self, member_id: int) -> ConfState:
+        """Remove voter or learner `member_id`; returns once the change is applied here.
+        A leader removing itself steps down once it applies the change, and the voters
+        left elect a new leader (after an election timeout)."""
+        return await self._change_membership(ConfChange(ConfChangeType.REMOVE, member_id))
+
+    def members(self) -> Members:
+        """Voters, learners and leader as this member knows them; on the leader, each
+        member's match and lag (for `members` output and for deciding on a promotion)."""
+        self._check_open()
+        raft = self._raft_core
+        progress = {}
+        if raft.role is Role.LEADER:
+            last = raft.log.last_index
+            for member, pr in sorted(raft.progress.items()):
+                match = raft.log.stabled if member == self._id else pr.match
+                progress[member] = MemberProgress(match, last - match)
+        return Members(raft.voters, raft.learners, raft.lead, progress)
+
+    async def _change_membership(self, cc: ConfChange) -> ConfState:
+        self._check_open()
+        raft = self._raft_core
+        await self._until_leader_settled()
+        if raft.role is not Role.LEADER:
+            raise self._not_leading(f"member {self._id} is not the leader "
+                                    f"(leader: {raft.lead}); change the membership there")
+        self._check_membership_change(cc)
+        try:
+            term, index = raft.propose_conf_change(cc)
+        except ProposalDroppedError as e:
+            raise self._not_leading(str(e)) from None
+        except ConfChangeError as e:  # what the checks above leave: the core's own rules
+            if cc.type is ConfChangeType.PROMOTE:
+                raise LearnerNotReadyError(str(e)) from None
+            raise MembershipError(str(e)) from None
+        conf = await self._wait_applied(term, index, "membership change (it may still be applied)")
+        assert isinstance(conf, ConfState)
+        return conf
+
+    async def _until_leader_settled(self) -> None:
+        """A new leader takes no membership change until its first entry is applied (a
+        change of an earlier term may still be in its log, unapplied). That takes one
+        round trip: wait for it (bounded) rather than refuse a change nobody else made."""
+        raft = self._raft_core
+        deadline = asyncio.get_running_loop().time() + self._request_timeout
+        while raft.role is Role.LEADER and raft.pending_conf_index > raft.applied:
+            pending = raft.log.slice(raft.pending_conf_index, raft.pending_conf_index + 1)
+            if pending and pending[0].type is EntryType.CONF_CHANGE:
+                return  # a change proposed before: refused by the checks below
+            if asyncio.get_running_loop().time() >= deadline:
+                raise self._no_answer("membership change (the new leader's first entry "
+                                      "was not applied)")
+            await self._next_turn()
+            self._check_open()
+
+    def _check_membership_change(self, cc: ConfChange) -> None:
+        """Say which rule a change breaks, as an error of its own kind."""
+        raft = self._raft_core
+        m, voters, learners = cc.member, raft.voters, raft.learners
+        if m <= NONE:
+            raise ValueError(f"member ids are positive, not {m}")
+        if raft.pending_conf_index > raft.applied:
+            raise MembershipChangePendingError(
+                f"a membership change (entry {raft.pending_conf_index}) is not applied yet; "
+                "one change at a time: retry once it is")
+        if cc.type is ConfChangeType.ADD_LEARNER and (m in voters or m in learners):
+            kind = "voter" if m in voters else "learner"
+            raise MemberExistsError(f"member {m} is already a {kind} of the cluster")
+        if cc.type is ConfChangeType.PROMOTE and m not in learners:
+            if m in voters:
+                raise MemberExistsError(f"member {m} is already a voter")
+            raise UnknownMemberError(f"member {m} is not a learner (learners: {learners})")
+        if cc.type is ConfChangeType.REMOVE and m not in voters and m not in learners:
+            raise UnknownMemberError(
+                f"member {m} is not in the cluster (voters: {voters}, learners: {learners})")
+
+    def _membership_changed(self, conf: ConfState) -> None:
+        if self._on_membership is not None:
+            self._on_membership(conf)
+
+    async def _next_turn(self) -> None:
+        """Wait until the node loop has taken its next turn: at the next message or tick
+        (not woken on purpose, so a caller polling a condition does not spin)."""
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._turn_waiters.append(turn)
+        await turn
+
+    @property
+    def _raft_core(self) -> Raft:
+        if self._raft is None:
+            raise StoreClosedError("store not started")
+        return self._raft
+
     def receive(self, message: Message) -> None:
         """A Raft message from a peer (called by the transport)."""
         if self._raft is not None and (not self._closed or self._handing_over):
@@ -421,11 +606,20 @@ class RaftStore:
             term, index = raft.propose(data)
         except ProposalDroppedError as e:
             # a follower's proposal is the API layer's to forward (NotLeaderError)
-            if raft.lead == NONE:
-                raise self._no_leader() from None
-            if raft.lead_transferee != NONE:
-                raise LeaderTransferringError(str(e)) from None
-            raise NotLeaderError(str(e)) from None
+            raise self._not_leading(str(e)) from None
+        return await self._wait_applied(term, index, "write (it may still be applied)")
+
+    def _not_leading(self, detail: str) -> StoreError:
+        """Why this member cannot take a proposal: no leader, handing over, or a follower."""
+        raft = self._raft_core
+        if raft.lead == NONE:
+            return self._no_leader()
+        if raft.lead_transferee != NONE:
+            return LeaderTransferringError(detail)
+        return NotLeaderError(detail)
+
+    async def _wait_applied(self, term: int, index: int, what: str) -> Any:
+        """The outcome of the entry proposed at (term, index), once applied here."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[index] = (term, future)
         self._wake.set()
@@ -437,7 +631,7 @@ class RaftStore:
         except TimeoutError:
             if self._pending.get(index, (0, None))[1] is future:
                 del self._pending[index]
-            raise self._no_answer("write (it may still be applied)") from None
+            raise self._no_answer(what) from None
 
     def _no_leader(self, what: str = "") -> NoLeaderError:
         detail = f" ({what})" if what else ""
@@ -544,7 +738,9 @@ class RaftStore:
     def _fail_pending(self, error: Exception) -> None:
         pending, self._pending = self._pending, {}
         purges, self._purges = self._purges, []
-        _fail([*(f for _, f in pending.values()), *purges, *self._take_readers()], error)
+        turns, self._turn_waiters = self._turn_waiters, []
+        _fail([*(f for _, f in pending.values()), *purges, *turns, *self._take_readers()],
+              error)
 
     def _take_readers(self, keep_through: int = 0) -> list[asyncio.Future[None]]:
         """Every read still waiting, taken from the loop's care, except those confirmed at
@@ -570,6 +766,8 @@ class RaftStore:
                 self._send_read_request()
             while raft.has_ready():
                 ready = raft.ready()
+                if ready.conf_state is not None:  # before messages to a new member go out
+                    self._membership_changed(ready.conf_state)
                 if ready.snapshot is not None:
                     await self._install_snapshot(ready.snapshot)
                 self._apply(ready.committed_entries)
@@ -603,19 +801,24 @@ class RaftStore:
                 self._end_transfers()
             if self._purges:
                 await self._purge()
+            if self._turn_waiters:
+                turn, self._turn_waiters = self._turn_waiters, []
+                _resolve(turn)
             if self._stopping:
                 # close() owns the files from here on, and cancels this
                 self._drained.set()
                 await asyncio.Event().wait()
             if not self._started.is_set() and raft.applied >= self._recovered_commit:
-                if len(self._voters) > 1 or raft.role is Role.LEADER:
+                if self._has_peers or raft.role is Role.LEADER:
                     self._started.set()
 
     def _apply(self, entries: list[Entry]) -> None:
         compacted = self._mvcc.compact_revision
         for entry in entries:
             outcome: Any = None
-            if entry.data:
+            if entry.type is EntryType.CONF_CHANGE:
+                outcome = self._raft_core.apply_conf_change(ConfChange.unpack(entry.data))
+            elif entry.data:
                 try:
                     outcome, events = commands.apply_command(self._mvcc, entry.data)
                     self._hub.publish(events)
@@ -662,7 +865,7 @@ class RaftStore:
             await self._finish_snapshot_in_flight()
             term = raft.log.term(raft.applied)
             if term is not None:
-                meta = SnapshotMeta(raft.applied, term, raft.voters)
+                meta = self._snapshot_meta(raft.applied, term)
                 view = self._mvcc.snapshot_view()
                 loop = asyncio.get_running_loop()
                 try:
@@ -697,11 +900,17 @@ class RaftStore:
             return
         mvcc = self._mvcc
         view = mvcc.snapshot_view()
-        meta = SnapshotMeta(index, term, raft.voters)
+        meta = self._snapshot_meta(index, term)
         job = asyncio.get_running_loop().run_in_executor(None, self._write_snapshot, meta, view)
         job.add_done_callback(lambda _: mvcc.release_view(view))
         job.add_done_callback(lambda _: self._wake.set())
         self._snapshot_job = (meta, job)
+
+    def _snapshot_meta(self, index: int, term: int) -> SnapshotMeta:
+        """The membership a snapshot holds is the one as of its index (what a restart
+        from it, or a member installing it, starts from), not necessarily today's."""
+        conf = self._raft_core.conf_state_at(index)
+        return SnapshotMeta(index, term, conf.voters, conf.learners)
 
     def _write_snapshot(self, meta: SnapshotMeta, view: SnapshotView) -> bytes | None:
         """In a worker thread. Only a member with peers keeps the bytes (to send)."""
@@ -769,6 +978,12 @@ class RaftStore:
             raise StoreClosedError("store closed")
         if self._raft is None:
             raise StoreClosedError("store not started")
+
+
+def _resolve(futures: Sequence[asyncio.Future[None]]) -> None:
+    for f in futures:
+        if not f.done():
+            f.set_result(None)
 
 
 def _fail(futures: Sequence[asyncio.Future[Any]], error: Exception) -> None:

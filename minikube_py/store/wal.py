@@ -22,9 +22,10 @@ _HEADER = struct.Struct("<II")  # payload length, crc32(payload)
 _ENTRY, _HARD_STATE = 0, 1
 SEGMENT_BYTES = 64 * 1024 * 1024
 _KEEP_SNAPSHOTS = 2
-# A snapshot file (format 2): frame((_SNAPSHOT_MAGIC, index, term, voters)), then the
-# state's bytes as they were streamed, then _TRAILER: their length and crc32. Format 1
-# was one frame((index, term, voters, data)), which needed the whole state in memory.
+# A snapshot file (format 2): frame((_SNAPSHOT_MAGIC, index, term, voters, learners)),
+# then the state's bytes as they were streamed, then _TRAILER: their length and crc32.
+# Files written before learners existed have no learners in the head (read as none).
+# Format 1 was one frame((index, term, voters, data)), which needed the whole state in memory.
 _SNAPSHOT_MAGIC = b"minikube-py snapshot 2"
 _TRAILER = struct.Struct("<QI")
 
@@ -203,8 +204,8 @@ class WriteAheadLog:
         """Write a snapshot file atomically from the state's bytes as they come, never all
         in memory. Touches only the snapshot directory, so a worker thread may run it
         while the log is appended to; `release_to_snapshot` then lets the log go."""
-        head = frame(msgpack.packb((_SNAPSHOT_MAGIC, meta.index, meta.term, list(meta.voters)),
-                                   use_bin_type=True))
+        head = frame(msgpack.packb((_SNAPSHOT_MAGIC, meta.index, meta.term, list(meta.voters),
+                                    list(meta.learners)), use_bin_type=True))
         final = self.snap_dir / f"{meta.index:016x}.snap"
         tmp = final.with_suffix(".tmp")
         with _io("writing a snapshot"):
@@ -304,14 +305,15 @@ def _read_snapshot(path: Path) -> Snapshot | None:
         if head[0] != _SNAPSHOT_MAGIC:  # format 1: the state is inside the frame
             index, term, voters, data = head
             return Snapshot(SnapshotMeta(index, term, tuple(voters)), data)
-        _, index, term, voters = head
+        _, index, term, voters, *rest = head  # no learners in a file from before them
+        learners = tuple(rest[0]) if rest else ()
         data_size = size - _HEADER.size - length - _TRAILER.size
         data = f.read(max(data_size, 0))
         trailer = f.read(_TRAILER.size)
     if data_size < 0 or len(trailer) != _TRAILER.size \
             or _TRAILER.unpack(trailer) != (len(data), zlib.crc32(data)):
         return None
-    return Snapshot(SnapshotMeta(index, term, tuple(voters)), data)
+    return Snapshot(SnapshotMeta(index, term, tuple(voters), learners), data)
 
 
 def _is_tail(data: bytes, offset: int) -> bool:

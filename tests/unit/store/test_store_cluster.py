@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from minikube_py.store.node import RaftStore
-from minikube_py.store.raft import Message, ReadState
+from minikube_py.store.raft import ConfState, Message, ReadState
 from minikube_py.store.types import (
     LeaderTransferringError,
     NoLeaderError,
@@ -52,13 +52,18 @@ class Cluster:
     def __init__(self, path: Path, *, duplicate: bool = False, **options: Any) -> None:
         self.path = path
         self.net = Network(duplicate=duplicate)
+        self.memberships: dict[int, list[ConfState]] = {}  # what on_membership said, by member
         # elections after 0.3-0.6 s of silence: no spurious one on a busy machine
         self.options: dict[str, Any] = {
             "tick_interval": 0.01, "election_tick": 30, "snapshot_entries": 50, **options}
 
-    def member(self, i: int) -> RaftStore:
-        s = RaftStore(self.path / str(i), member_id=i, peers=IDS, transport=self.net,
-                      rng=random.Random(i), **self.options)
+    def member(self, i: int, *, peers: Sequence[int] = IDS,
+               learners: Sequence[int] = ()) -> RaftStore:
+        """Member `i` (a new one, or one restarted on its data dir). A member joining
+        later starts with the founders as `peers` and itself in `learners`."""
+        s = RaftStore(self.path / str(i), member_id=i, peers=peers, learners=learners,
+                      transport=self.net, rng=random.Random(i),
+                      on_membership=self.memberships.setdefault(i, []).append, **self.options)
         self.net.members[i] = s
         return s
 

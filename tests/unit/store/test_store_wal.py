@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import msgpack
 import pytest
 
+from minikube_py.store import wal as wal_module
 from minikube_py.store.raft import Entry, HardState, Snapshot, SnapshotMeta
 from minikube_py.store.wal import WalCorruptError, WriteAheadLog, frame
 
@@ -137,3 +139,23 @@ def test_a_snapshot_file_in_the_first_format_still_loads(tmp_path: Path) -> None
     (tmp_path / "snap" / f"{40:016x}.snap").write_bytes(frame(payload))
     assert WriteAheadLog(tmp_path).open().snapshot == Snapshot(
         SnapshotMeta(40, 1, (1,)), b"state@40")
+
+
+def test_a_snapshot_keeps_its_learners(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path)
+    wal.open()
+    wal.write_snapshot(SnapshotMeta(9, 3, (1, 2, 3), (4, 5)), [b"state@9"])
+    wal.close()
+    assert WriteAheadLog(tmp_path).open().snapshot == Snapshot(
+        SnapshotMeta(9, 3, (1, 2, 3), (4, 5)), b"state@9")
+
+
+def test_a_snapshot_file_from_before_learners_still_loads(tmp_path: Path) -> None:
+    # format 2 as written before learners: the head ends with the voters
+    (tmp_path / "snap").mkdir()
+    head = msgpack.packb((wal_module._SNAPSHOT_MAGIC, 40, 1, [1, 2, 3]), use_bin_type=True)
+    data = b"state@40"
+    trailer = wal_module._TRAILER.pack(len(data), zlib.crc32(data))
+    (tmp_path / "snap" / f"{40:016x}.snap").write_bytes(frame(head) + data + trailer)
+    assert WriteAheadLog(tmp_path).open().snapshot == Snapshot(
+        SnapshotMeta(40, 1, (1, 2, 3)), b"state@40")
