@@ -63,16 +63,13 @@ class RaftStatus:
 
 
 def raft_status_of(store: object, member_id: int) -> RaftStatus:
-    """The Raft position of a RaftStore for Status and response headers.
-
-    Stopgap: RaftStore has no public status yet, so this reads its Raft core when it has
-    one, and reports zeros otherwise (MemoryKV). Replace with a public `status()` on the
-    store when there is one; pass `status=` to EtcdServer to do so without this.
-    """
-    raft = getattr(store, "_raft", None)
-    if raft is None:
+    """The Raft position of the store for Status and response headers: a RaftStore's own
+    (`raft_position()`); a store without Raft (MemoryKV) is a lone leader at term 0."""
+    position = getattr(store, "raft_position", None)
+    if position is None:
         return RaftStatus(member_id if getattr(store, "is_leader", False) else 0, 0, 0, 0)
-    return RaftStatus(int(raft.lead), int(raft.term), int(raft.commit), int(raft.applied))
+    at = position()
+    return RaftStatus(int(at.leader), int(at.term), int(at.commit), int(at.applied))
 
 
 async def _answer(context: grpc.aio.ServicerContext, call: Awaitable[T]) -> T:

@@ -96,6 +96,16 @@ class MemberProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class RaftPosition:
+    """Where this member stands in the Raft log (etcd's Status and response headers)."""
+
+    leader: int  # NONE (0) when it knows none
+    term: int
+    commit: int
+    applied: int
+
+
+@dataclass(frozen=True, slots=True)
 class Members:
     """The membership as this member knows it (as of what it applied). `leader` is NONE
     (0) when it knows none; `progress` is filled only on the leader, for every member."""
@@ -502,6 +512,10 @@ class RaftStore:
         A leader removing itself steps down once it applies the change, and the voters
         left elect a new leader (after an election timeout)."""
         return await self._change_membership(ConfChange(ConfChangeType.REMOVE, member_id))
+
+    def raft_position(self) -> RaftPosition:
+        raft = self._raft_core
+        return RaftPosition(raft.lead, raft.term, raft.commit, raft.applied)
 
     def members(self) -> Members:
         """Voters, learners and leader as this member knows them; on the leader, each

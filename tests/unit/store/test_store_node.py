@@ -63,6 +63,14 @@ async def test_a_write_is_readable_once_acknowledged(store: RaftStore) -> None:
     assert got.kvs[0].value == b"1" and got.kvs[0].mod_revision == rev == store.revision
 
 
+async def test_the_raft_position_follows_the_writes(store: RaftStore) -> None:
+    before = store.raft_position()
+    await put(store, b"a", b"1")
+    after = store.raft_position()
+    assert (after.leader, after.term) == (1, before.term) and after.term >= 1
+    assert after.applied == after.commit == before.applied + 1
+
+
 async def test_data_and_revision_survive_close_and_reopen(tmp_path: Path) -> None:
     s = make(tmp_path)
     await s.start()
