@@ -19,7 +19,6 @@ import os
 import random
 import signal
 import socket
-import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -138,7 +137,7 @@ class Agent:
     node_ip: str
     pod_cidr: str
     ready_seconds: float
-    tls: ssl.SSLContext  # presenting the node's certificate, renewed in place
+    client: HttpClient  # the node's own, presenting its certificate (renewed in place)
 
 
 def check_server_url(server: str) -> str:
@@ -418,7 +417,7 @@ async def _start(config: JoinConfig, progress: Progress, sup: Supervisor) -> Age
         await until_ready(sup, kubelet.ready, "the node")
         ready = progress.clock() - progress.started
         progress.step(f"node {node} is Ready ({node_ip})")
-        return Agent(config, sup, kubelet, node_ip, pod_cidr, ready, tls)
+        return Agent(config, sup, kubelet, node_ip, pod_cidr, ready, client)
     except (StartupError, JoinRefused) as e:
         # The cluster holds the Node and its /24 until someone says otherwise.
         raise type(e)(f"{e} (the Node {node} stays registered, holding {pod_cidr}: start "
@@ -465,9 +464,7 @@ async def join(config: JoinConfig, progress: Progress | None = None) -> int:
         return 1
     if agent is None:
         return 0
-    monitor_client = HttpClient(check_server_url(config.server), tls=agent.tls)
-    agent.supervisor.on_stop("api-monitor-client", monitor_client.close)
-    agent.supervisor.start("api-monitor", watch_api(monitor_client, config.server, progress))
+    agent.supervisor.start("api-monitor", watch_api(agent.client, config.server, progress))
     progress.step(f"joined in {agent.ready_seconds:.2f} s. The node's own credentials (what "
                   f"it may do, no more) are in {config.kubeconfig_path}; from the server:")
     print(f"\n    kubectl get node {config.node} -o wide\n", file=progress.out, flush=True)

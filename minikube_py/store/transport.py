@@ -172,9 +172,13 @@ class PeerTransport:
         self._closed = True
         if self._server is not None:
             self._server.close()
-        for writer in list(self._inbound.values()):
+        inbound = list(self._inbound.values())
+        for writer in inbound:
             writer.transport.abort()
         await self._tasks.close()
+        # An aborted connection is closed with its connection_lost callback: wait for it, so
+        # that nothing of this transport is left when close() returns.
+        await asyncio.gather(*(w.wait_closed() for w in inbound), return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
         for link in self._links.values():

@@ -348,7 +348,6 @@ async def test_close_ends_every_task_and_leaves_no_warnings(pki: TrialPki) -> No
             ts[i].send([heartbeat(i, j) for j in ts if j != i])
         await until(lambda: all(len(members.inbox[i]) == 2 for i in ts), "every message")
         await members.close()
-        await asyncio.sleep(0)  # let aborted transports run their connection_lost callbacks
         gc.collect()
     assert asyncio.all_tasks() == {asyncio.current_task()}
     assert [str(w.message) for w in caught] == []
