@@ -26,6 +26,8 @@ class MessageType(enum.IntEnum):
     TIMEOUT_NOW = 10  # leader transfer: campaign at once, skipping the pre-vote
     READ_INDEX = 11  # a follower asks the leader for a read index (context: the request)
     READ_INDEX_RESP = 12  # index: the read index; reject: the leader gave the request up
+    PROP = 13  # a follower hands its proposal to the leader (entries: the data; context: its id)
+    PROP_RESP = 14  # reject: the member took no proposal (not leading, or handing over)
 
 
 # A forced vote (leader transfer) is not held back by the voters' leader lease.
@@ -121,7 +123,8 @@ class Message:
     reject: bool = False
     reject_hint: int = 0
     snapshot: Snapshot | None = None
-    context: bytes = b""  # a ReadIndex request's ctx, or CAMPAIGN_TRANSFER on a forced vote
+    # a ReadIndex request's ctx, a forwarded proposal's id, or CAMPAIGN_TRANSFER on a forced vote
+    context: bytes = b""
 
     def pack(self) -> list[Any]:
         snap = None
@@ -168,7 +171,9 @@ class Ready:
     (calling `apply_conf_change` for each CONF_CHANGE one); then `advance`.
     `read_states` need no persisting: serve each once `applied >= index`. `conf_state`
     is set when membership changed since the last Ready: it holds as of the last entry
-    applied, so a restart passes it back with the applied index it goes with."""
+    applied, so a restart passes it back with the applied index it goes with.
+    `dropped_proposals` are the ids of proposals this member forwarded that the member it
+    sent them to refused: none of them was appended anywhere, so none will be applied."""
 
     hard_state: HardState | None
     entries: list[Entry]
@@ -177,6 +182,7 @@ class Ready:
     committed_entries: list[Entry]
     read_states: list[ReadState] = field(default_factory=list)
     conf_state: ConfState | None = None
+    dropped_proposals: list[bytes] = field(default_factory=list)
 
     @property
     def must_sync(self) -> bool:
@@ -198,6 +204,11 @@ class Role(enum.Enum):
 class ProposalDroppedError(Exception):
     """The member cannot take the proposal (it is not the leader, or it is handing
     leadership over)."""
+
+
+# How many forwarded proposals' ids a member remembers, so that a duplicate (a network
+# that repeats messages) is neither appended twice nor refused after being appended.
+FORWARDED_IDS_KEPT = 4096
 
 
 class ReadIndexDroppedError(Exception):
@@ -405,6 +416,8 @@ class Raft:
         self.pending_reads = PendingReads()
         # requests that reached us as leader before an entry of our term committed
         self.deferred_reads: list[Message] = []
+        self.dropped_proposals: list[bytes] = []  # ids of our forwarded proposals refused
+        self.forwarded_seen: dict[bytes, None] = {}  # ids of PROPs answered, oldest first
         self._step_role: Callable[[Message], None] = self._step_follower
         self._reset_election_timeout()
 
@@ -447,6 +460,41 @@ class Raft:
         if entry_type is EntryType.CONF_CHANGE:
             raise ValueError("propose membership changes with propose_conf_change")
         return self._append_proposal(data, entry_type)
+
+    def forward_proposal(self, data: bytes, ctx: bytes) -> None:
+        """A follower hands `data` to the leader it knows (PROP, as etcd forwards MsgProp);
+        the leader appends it as if proposed there. `ctx` names the request, uniquely in
+        the cluster: a member that cannot take it says so (its id comes back in a later
+        Ready's `dropped_proposals`, and the proposal was appended nowhere). Otherwise the
+        app recognises the entry by what `data` carries once it reaches its own log; the
+        message or the entry can still be lost (the caller needs its own timeout). Raises
+        ProposalDroppedError if we know no leader (or lead: propose there with `propose`)."""
+        if not ctx:
+            raise ValueError("a forwarded proposal needs a request id")
+        if self.role is Role.LEADER:
+            raise ProposalDroppedError(f"member {self.id} is the leader: propose, not forward")
+        if self.role is not Role.FOLLOWER or self.lead == NONE:
+            raise ProposalDroppedError(f"member {self.id} knows no leader to forward to")
+        self._send(MessageType.PROP, self.lead, entries=(Entry(0, 0, data),), context=ctx)
+
+    def _handle_forwarded_proposal(self, m: Message) -> None:
+        """Append a follower's proposal, or tell it we cannot. Each id is answered once: a
+        repeated message must neither append the data again nor refuse it once appended."""
+        if m.context in self.forwarded_seen:
+            return
+        self.forwarded_seen[m.context] = None
+        if len(self.forwarded_seen) > FORWARDED_IDS_KEPT:
+            del self.forwarded_seen[next(iter(self.forwarded_seen))]
+        taken = (
+            self.role is Role.LEADER
+            and self.lead_transferee == NONE
+            and all(e.type is EntryType.NORMAL for e in m.entries)  # membership: leader only
+        )
+        if not taken:
+            self._send(MessageType.PROP_RESP, m.frm, reject=True, context=m.context)
+            return
+        for e in m.entries:
+            self._append_proposal(e.data, EntryType.NORMAL)
 
     def _append_proposal(self, data: bytes, entry_type: EntryType) -> tuple[int, int]:
         if self.role is not Role.LEADER:
@@ -625,6 +673,15 @@ class Raft:
             self._send(MessageType.READ_INDEX, self.lead, context=ctx)
 
     def step(self, m: Message) -> None:
+        # A proposal has no term (etcd sends MsgProp as a local message): whoever leads
+        # appends it, whatever term the follower knew, and an answer to one is news of no term.
+        if m.type is MessageType.PROP:
+            self._handle_forwarded_proposal(m)
+            return
+        if m.type is MessageType.PROP_RESP:
+            if m.reject:
+                self.dropped_proposals.append(m.context)
+            return
         if m.type is MessageType.READ_INDEX_RESP:
             # valid whatever the term: the leader confirmed it after the request was made
             self._handle_read_index_response(m)
@@ -682,6 +739,7 @@ class Raft:
         return bool(
             self.msgs
             or self.read_states
+            or self.dropped_proposals
             or self.pending_snapshot is not None
             or self.log.stabled < self.log.last_index
             or self._hard_state() != self.prev_hard_state
@@ -703,9 +761,11 @@ class Raft:
             else [],
             read_states=self.read_states,
             conf_state=self.conf_state if self.conf_state != self.prev_conf_state else None,
+            dropped_proposals=self.dropped_proposals,
         )
         self.msgs = []
         self.read_states = []
+        self.dropped_proposals = []
         return ready
 
     def advance(self, ready: Ready) -> None:
