@@ -20,6 +20,12 @@ from minikube_py.store.types import (
 )
 
 TXN, COMPACT, LEASE_GRANT, LEASE_REVOKE = 1, 2, 3, 4
+# A request a follower forwarded to the leader: (FORWARDED, request id, the request's own
+# payload). The id lets the follower recognise the entry in its log; applying it is
+# applying the payload, so every member computes the same outcome. Entries written before
+# forwarding existed are plain payloads and apply as before.
+FORWARDED = 5
+_FORWARDED_HEAD = b"\x93\x05"  # msgpack: a 3-element array whose first element is 5
 _TARGETS = list(CompareTarget)
 _OPS = list(CompareOp)
 
@@ -50,10 +56,25 @@ def encode(kind: int, *args: int) -> bytes:
     return msgpack.packb((kind, *args), use_bin_type=True)  # type: ignore[no-any-return]
 
 
+def encode_forwarded(request_id: bytes, payload: bytes) -> bytes:
+    return msgpack.packb((FORWARDED, request_id, payload), use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def forwarded_request_id(data: bytes) -> bytes | None:
+    """The request id of a forwarded entry; None for any other (a cheap check first: it
+    runs on every entry a follower with forwarded requests in flight appends)."""
+    if not data.startswith(_FORWARDED_HEAD):
+        return None
+    request_id = msgpack.unpackb(data, use_list=False)[1]
+    return request_id if isinstance(request_id, bytes) else None
+
+
 def apply_command(mvcc: MVCCStore, data: bytes) -> tuple[TxnResult | int | None, list[Event]]:
     """Apply one committed entry; raises StoreError for requests the state refuses."""
     cmd = msgpack.unpackb(data, use_list=False)
     kind = cmd[0]
+    if kind == FORWARDED:
+        return apply_command(mvcc, cmd[2])
     if kind == TXN:
         compares = [Compare(k, _TARGETS[t], _OPS[o], v) for k, t, o, v in cmd[1]]
         success = [_unpack_op(o) for o in cmd[2]]

@@ -361,6 +361,9 @@ class MVCCStore:
     def leases(self) -> list[Lease]:
         return list(self._leases.values())
 
+    def lease(self, lease_id: int) -> Lease | None:
+        return self._leases.get(lease_id)
+
     def _detach(self, lease_id: int, key: bytes) -> None:
         lease = self._leases.get(lease_id)
         if lease is not None:

@@ -120,6 +120,14 @@ class RaftStore:
     """A store member: writes go through Raft and are acknowledged once applied, which
     happens only after they are fsynced on a quorum (for one member: on this disk).
 
+    Any member takes writes (txn, compact, lease grant and revoke): a follower forwards
+    each to the leader it knows, tagged with a request id, and answers once it applies
+    that entry itself, with the outcome the leader computed too (applying is
+    deterministic). A forwarded write the leader refuses (it no longer leads, or is
+    handing over) fails at once with NotLeaderError and was not applied: retry it. With
+    no leader known a write fails with NoLeaderError. Membership changes, leadership
+    transfers and lease keepalives are the leader's alone (NotLeaderError elsewhere).
+
     Group commit: proposals made while an fsync runs (in a worker thread) all go
     into the next batch, which costs one fsync.
 
@@ -182,7 +190,12 @@ class RaftStore:
         self._raft: Raft | None = None
         self._hub = WatchHub()
         self._deadlines = LeaseDeadlines()
-        self._pending: dict[int, tuple[int, asyncio.Future[Any]]] = {}
+        self._pending: dict[int, tuple[int, asyncio.Future[Any]]] = {}  # by index: (term, waiter)
+        # Writes forwarded to the leader, by request id, until their entry reaches our log
+        # (then they wait in `_pending` by its index). An id is unique in the cluster and
+        # across restarts, as a ReadIndex ctx is (the same nonce, a counter of its own).
+        self._forwarded: dict[bytes, asyncio.Future[Any]] = {}
+        self._forward_counter = 0
         self._wake = asyncio.Event()
         self._started = asyncio.Event()  # recovered log applied, or the store failed
         self._drained = asyncio.Event()  # closing: nothing left to persist, or failed
@@ -393,9 +406,10 @@ class RaftStore:
         await done
 
     async def lease_grant(self, ttl_seconds: int) -> int:
+        """Grant a lease; its deadline runs on the leader from when the leader applies it
+        (granted through a follower too)."""
         lease_id = new_lease_id(self._rng, {lease.id for lease in self._mvcc.leases()})
         await self._propose(commands.encode(commands.LEASE_GRANT, lease_id, ttl_seconds))
-        self._deadlines.grant(lease_id, ttl_seconds, self._clock())
         return lease_id
 
     async def lease_revoke(self, lease_id: int) -> None:
@@ -403,7 +417,10 @@ class RaftStore:
         self._deadlines.forget(lease_id)
 
     async def lease_keepalive(self, lease_id: int) -> float:
-        """Restart the lease's TTL on the leader (not replicated, as in etcd); returns the TTL left."""
+        """Restart the lease's TTL on the leader (not replicated, as in etcd); returns the TTL
+        left. Only the leader holds deadlines, so a follower raises NotLeaderError rather
+        than forwarding: the caller sends keepalives to the leader (etcd's lease keepalive
+        is a stream to the leader too)."""
         self._check_open()
         if not self.is_leader:
             raise NotLeaderError(f"member {self._id} is not the leader")
@@ -613,21 +630,60 @@ class RaftStore:
     # ---- proposing ------------------------------------------------------------------
 
     async def _propose(self, data: bytes) -> Any:
+        """Propose a write here if this member leads, else forward it to the leader."""
         self._check_open()
-        raft = self._raft
-        assert raft is not None
+        raft = self._raft_core
+        if raft.role is not Role.LEADER and self._has_peers:
+            return await self._forward(data)
         try:
             term, index = raft.propose(data)
         except ProposalDroppedError as e:
-            # a follower's proposal is the API layer's to forward (NotLeaderError)
             raise self._not_leading(str(e)) from None
         return await self._wait_applied(term, index, "write (it may still be applied)")
 
+    async def _forward(self, data: bytes) -> Any:
+        raft = self._raft_core
+        self._forward_counter += 1
+        request_id = b"%d.%s.w%d" % (self._id, self._read_nonce, self._forward_counter)
+        try:
+            raft.forward_proposal(commands.encode_forwarded(request_id, data), request_id)
+        except ProposalDroppedError as e:
+            raise self._not_leading(str(e)) from None  # nothing was sent
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._forwarded[request_id] = future
+        self._wake.set()
+        what = f"write forwarded to leader member {raft.lead} (it may still be applied)"
+        return await self._outcome(future, what, request_id=request_id)
+
+    def _match_forwarded(self, entries: list[Entry]) -> None:
+        """Our forwarded writes that reached our log now wait for their index to apply: a
+        different entry there then means this one was lost in a leader change."""
+        for e in entries:
+            request_id = commands.forwarded_request_id(e.data)
+            future = self._forwarded.pop(request_id, None) if request_id else None
+            if future is None or future.done():
+                continue
+            replaced = self._pending.get(e.index)
+            if replaced is not None and replaced[0] != e.term:
+                # our log now holds another entry at its index: it was never committed
+                _fail([replaced[1]], NotLeaderError("proposal lost in a leader change; retry"))
+            self._pending[e.index] = (e.term, future)
+
+    def _fail_dropped_forwards(self, request_ids: list[bytes]) -> None:
+        """The member we forwarded these to took none of them: they will never apply."""
+        for request_id in request_ids:
+            future = self._forwarded.pop(request_id, None)
+            if future is not None:
+                _fail([future], NotLeaderError(
+                    f"member {self._id} forwarded the write to a member that no longer "
+                    "leads (or is handing over); it was not applied: retry"))
+
     def _not_leading(self, detail: str) -> StoreError:
-        """Why this member cannot take a proposal: no leader, handing over, or a follower."""
+        """Why this member takes no proposal (nothing was proposed): no leader known,
+        handing over, or (for what only the leader does) a follower."""
         raft = self._raft_core
         if raft.lead == NONE:
-            return self._no_leader()
+            return self._no_leader("nothing was proposed")
         if raft.lead_transferee != NONE:
             return LeaderTransferringError(detail)
         return NotLeaderError(detail)
@@ -637,15 +693,32 @@ class RaftStore:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[index] = (term, future)
         self._wake.set()
+        return await self._outcome(future, what, index=index)
+
+    async def _outcome(self, future: asyncio.Future[Any], what: str, *, index: int = 0,
+                       request_id: bytes = b"") -> Any:
+        """Wait for a write's outcome, at most the request timeout (with peers); the write
+        waits under `index` or (forwarded, not yet in our log) `request_id`."""
         if not self._has_peers:
             return await future  # nothing but this disk to wait for: no timeout needed
         try:
             async with asyncio.timeout(self._request_timeout):
                 return await future
         except TimeoutError:
-            if self._pending.get(index, (0, None))[1] is future:
-                del self._pending[index]
+            self._forget_waiter(future, index, request_id)
             raise self._no_answer(what) from None
+
+    def _forget_waiter(self, future: asyncio.Future[Any], index: int, request_id: bytes) -> None:
+        if self._forwarded.get(request_id) is future:
+            del self._forwarded[request_id]
+            return
+        if index and self._pending.get(index, (0, None))[1] is future:
+            del self._pending[index]
+            return
+        # a forwarded write found in our log since: it waits by an index we do not know
+        for i, (_, f) in list(self._pending.items()):
+            if f is future:
+                del self._pending[i]
 
     def _no_leader(self, what: str = "") -> NoLeaderError:
         detail = f" ({what})" if what else ""
@@ -737,24 +810,33 @@ class RaftStore:
     def _fail_fast_without_leader(self) -> None:
         """Once this member knows no leader, nothing that waits for one can be answered
         soon: fail it now rather than at its timeout. A read confirmed at an index this
-        member knows to be committed is still served (it only waits for the apply)."""
+        member knows to be committed is still served (it only waits for the apply); writes
+        wait out an election this member voted in."""
         raft = self._raft
         assert raft is not None
         if not self._has_peers or raft.lead != NONE:
             return
         _fail(self._take_readers(keep_through=raft.commit),
               self._no_leader("a linearizable read needs one"))
-        if self._pending:
+        if raft.role is Role.FOLLOWER and raft.vote not in (NONE, self._id):
+            # We just voted for a candidate of a newer term (a leader transfer, or an
+            # election): its first message is a round trip away, and a write in flight
+            # is then most often answered, applied or lost for sure, rather than unknown.
+            # If it does not win, our own election timeout makes us campaign: failed then.
+            return
+        if self._pending or self._forwarded:
             pending, self._pending = self._pending, {}
-            _fail([f for _, f in pending.values()],
+            forwarded, self._forwarded = self._forwarded, {}
+            _fail([*(f for _, f in pending.values()), *forwarded.values()],
                   self._no_leader("the write may still be applied once one commits it"))
 
     def _fail_pending(self, error: Exception) -> None:
         pending, self._pending = self._pending, {}
+        forwarded, self._forwarded = self._forwarded, {}
         purges, self._purges = self._purges, []
         turns, self._turn_waiters = self._turn_waiters, []
-        _fail([*(f for _, f in pending.values()), *purges, *turns, *self._take_readers()],
-              error)
+        _fail([*(f for _, f in pending.values()), *forwarded.values(), *purges, *turns,
+               *self._take_readers()], error)
 
     def _take_readers(self, keep_through: int = 0) -> list[asyncio.Future[None]]:
         """Every read still waiting, taken from the loop's care, except those confirmed at
@@ -784,6 +866,10 @@ class RaftStore:
                     self._membership_changed(ready.conf_state)
                 if ready.snapshot is not None:
                     await self._install_snapshot(ready.snapshot)
+                if self._forwarded and ready.entries:
+                    self._match_forwarded(ready.entries)
+                if ready.dropped_proposals:
+                    self._fail_dropped_forwards(ready.dropped_proposals)
                 self._apply(ready.committed_entries)
                 hs = ready.hard_state
                 if ready.entries or hs is not None:
@@ -838,6 +924,8 @@ class RaftStore:
                     self._hub.publish(events)
                 except StoreError as e:
                     outcome = e
+                if isinstance(outcome, int) and self.is_leader:  # a lease granted
+                    self._start_lease_deadline(outcome)
             waiting = self._pending.pop(entry.index, None)
             if waiting is None:
                 continue
@@ -852,6 +940,13 @@ class RaftStore:
                 future.set_result(outcome)
         if self._mvcc.compact_revision != compacted:
             self._tasks.spawn("return-freed-memory", self._return_freed_memory())
+
+    def _start_lease_deadline(self, lease_id: int) -> None:
+        """The leader enforces a lease's TTL from when it applies the grant, wherever it
+        was asked for (a follower forwards it)."""
+        lease = self._mvcc.lease(lease_id)
+        if lease is not None:
+            self._deadlines.grant(lease_id, lease.ttl, self._clock())
 
     def _on_role_change(self) -> None:
         assert self._raft is not None

@@ -143,7 +143,9 @@ class FutureRevisionError(StoreError):
 
 
 class NotLeaderError(StoreError):
-    """This member cannot accept writes: it is not (or no longer) the Raft leader."""
+    """The write was not taken and will not be applied: this member (or the leader a
+    follower forwarded it to) does not lead now, or it was lost in a leader change.
+    Retryable; also raised for what only the leader does (keepalive, membership)."""
 
 
 class LeaderTransferringError(NotLeaderError):
