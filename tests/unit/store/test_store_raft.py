@@ -152,6 +152,7 @@ class Simulation:
         self.committed: dict[int, tuple[int, bytes]] = {}  # index -> (term, data) ever applied
         self.proposed = 0
         self.acked: list[bytes] = []
+        self.refused: list[tuple[int, bytes]] = []  # (member, id) of forwarded proposals refused
 
     def start(self, i: int) -> None:
         d = self.members[i].disk
@@ -193,6 +194,7 @@ class Simulation:
                 first = rd.entries[0].index
                 m.disk.entries = [e for e in m.disk.entries if e.index < first] + rd.entries
             self.network.extend(rd.messages)
+            self.refused.extend((i, ctx) for ctx in rd.dropped_proposals)
             for rs in rd.read_states:
                 self.check_read(i, r.term, rs.ctx, rs.index, rs.dropped)
             for e in rd.committed_entries:
