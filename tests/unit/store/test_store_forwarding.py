@@ -14,7 +14,7 @@ import pytest
 from minikube_py.store import commands
 from minikube_py.store.mvcc import MVCCStore
 from minikube_py.store.node import RaftStore
-from minikube_py.store.raft import Entry, Message
+from minikube_py.store.raft import Entry, Message, MessageType
 from minikube_py.store.types import (
     Compare,
     CompareOp,
@@ -133,10 +133,20 @@ async def test_a_follower_cut_off_from_the_leader_fails_a_write_without_acknowle
 
 
 async def test_writes_through_every_member_during_leader_changes_are_each_applied_or_refused(
-        cluster: Cluster) -> None:
+        tmp_path: Path) -> None:
     """Each write's caller learns that it was applied, or that it was not (NotLeaderError,
     or NoLeaderError before anything was proposed); that it does not know is rare: a
     write in flight waits out an election its member voted in."""
+    # long election timeouts (1-2 s): leadership moves by transfers, not by a loaded
+    # machine's late heartbeats
+    cluster = await Cluster(tmp_path, election_tick=100).start()
+    try:
+        await check_writes_during_leader_changes(cluster)
+    finally:
+        await cluster.close()
+
+
+async def check_writes_during_leader_changes(cluster: Cluster) -> None:
     outcomes: dict[bytes, str] = {}
     rng = random.Random(7)
     moved = asyncio.Event()
@@ -243,3 +253,32 @@ def test_entries_written_before_forwarding_apply_as_before() -> None:
     assert commands.forwarded_request_id(put_payload(b"k1")) is None
     assert commands.forwarded_request_id(commands.encode(commands.LEASE_GRANT, 5, 10)) is None
     assert commands.forwarded_request_id(commands.encode_forwarded(b"r", b"x")) == b"r"
+
+
+async def test_a_write_in_flight_waits_out_an_election_its_member_votes_in(
+        tmp_path: Path) -> None:
+    # long election timeouts (1-2 s): no election but the one this test starts
+    c = await Cluster(tmp_path, election_tick=100).start()
+    try:
+        leader, follower = await leader_and_follower(c)
+        (candidate,) = (s for s in c.followers(leader) if s is not follower)
+        await put(leader, b"k0")  # the leader learns where each follower's log ends
+        await until(lambda: count_is(candidate, 1), "the candidate to catch up")
+        send = c.net.send
+
+        def no_acks_to_the_leader(messages: Sequence[Message]) -> None:
+            send([m for m in messages
+                  if not (m.to == leader._id and m.type is MessageType.APP_RESP)])
+
+        c.net.send = no_acks_to_the_leader  # type: ignore[method-assign]
+        write = asyncio.create_task(put(follower, b"k1"))  # the leader hears no ack of it
+        (index,) = await until(lambda: list(follower._pending), "the write in the follower's log")
+        await until(lambda: candidate._raft_core.log.last_index >= index or write.done(),
+                    "the write to reach the candidate's log")
+        assert not write.done(), write  # nobody acknowledged it to the leader: not committed
+        candidate._raft_core.campaign(transfer=True)  # as a leader transfer makes it do
+        candidate._wake.set()
+        assert await write > 0  # the new leader commits it; the follower never gave up
+        await until(lambda: count_is(leader, 2), "the old leader to apply it too")
+    finally:
+        await c.close()
