@@ -4,6 +4,7 @@ them under one supervisor with a readiness chain (store -> API server -> runtime
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import os
@@ -13,6 +14,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from aiohttp import web
 
@@ -60,6 +62,19 @@ from minikube_py.kubelet.auth import SubjectAccessReviews, TokenReviews
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.kubelet import Kubelet
+from minikube_py.members.http import MemberEndpoints
+from minikube_py.members.joining import ClusterKeys, add_member, fetch_cluster_keys, promote
+from minikube_py.members.member import MemberTiming, StoreMember, removed_message
+from minikube_py.members.records import (
+    MemberIdentity,
+    MemberRecord,
+    MemberRecordError,
+    https_url,
+    new_member_id,
+    read_identity,
+    write_identity,
+)
+from minikube_py.nodebootstrap import JoinRefused
 from minikube_py.pki.certs import CertSpec
 from minikube_py.pki.cluster import (
     ADMIN,
@@ -71,6 +86,7 @@ from minikube_py.pki.cluster import (
     kubelet_serving_spec,
     load_service_account_key,
     load_signing_ca,
+    peer_spec,
 )
 from minikube_py.pki.tls import client_context, server_context
 from minikube_py.proxy.proxier import KubeProxy
@@ -110,6 +126,7 @@ class Cluster:
     kubelet: Kubelet | None = None
     ready_seconds: float = 0.0
     join_token: str = ""
+    member: StoreMember | None = None
 
 
 async def start_cluster(config: ServeConfig, progress: Progress) -> Cluster:
@@ -139,19 +156,47 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     progress.step(f"minikube-py {__version__}: starting a cluster in {config.data_dir}")
 
     pki = config.pki
+    store_dir = config.data_dir / "store"
+    try:
+        identity = read_identity(store_dir)
+    except MemberRecordError as e:
+        raise StartupError(str(e)) from e
+    joining: ClusterKeys | None = None
+    if identity is None and config.server_url:
+        async with starting(f"fetching the cluster's keys from {config.server_url}"):
+            try:
+                joining = await fetch_cluster_keys(config.server_url, config.join_token, pki)
+            except JoinRefused as e:
+                raise StartupError(str(e)) from e
+        # The cluster's ranges are the cluster's, not this member's flags.
+        config = dataclasses.replace(
+            config, service_cidr=joining.service_cidr or config.service_cidr,
+            controllers=dataclasses.replace(
+                config.controllers,
+                cluster_cidr=joining.cluster_cidr or config.controllers.cluster_cidr))
+        progress.step(f"fetched the keys of cluster {joining.cluster_id:#x}")
+    elif identity is None and config.cluster_init:
+        identity = _first_member(config, store_dir)
     async with starting("the cluster's certificates"):
-        made = await asyncio.to_thread(ensure_cluster_pki, pki, cluster_certificates(config),
-                                       datetime.now(UTC))
+        made = await asyncio.to_thread(
+            ensure_cluster_pki, pki,
+            cluster_certificates(config, peer=identity is not None or joining is not None),
+            datetime.now(UTC))
     _report_certificates(progress, pki, made)
 
-    store = RaftStore(config.data_dir / "store")
-    try:
-        await store.start()
-    except (StoreError, WalCorruptError) as e:
-        raise StartupError(f"the store failed to start: {e}") from e
-    sup.on_stop("store", store.close)
-    sup.start("store", store.run())
-    progress.step(f"store ready at revision {store.revision}")
+    member: StoreMember | None = None
+    if joining is None and identity is None:
+        store = RaftStore(config.data_dir / "store")
+        try:
+            await store.start()
+        except (StoreError, WalCorruptError) as e:
+            raise StartupError(f"the store failed to start: {e}") from e
+        sup.on_stop("store", store.close)
+        sup.start("store", store.run())
+        progress.step(f"store ready at revision {store.revision}")
+    else:
+        member = await _start_member(config, progress, sup, identity, joining)
+        store = member.store
 
     # The API server reads and writes through the encryption: the store holds Secrets
     # encrypted (apiserver/encryptedkv.py says why there).
@@ -175,8 +220,10 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())
     ca_pem = await asyncio.to_thread(pki.ca.cert.read_bytes)
+    routes = [] if member is None else MemberEndpoints(
+        member, pki, config.controllers.cluster_cidr, config.service_cidr).routes()
     app = build_app(api, authenticators=standard_authenticators(api.token_authenticators()),
-                    ca_pem=ca_pem)
+                    ca_pem=ca_pem, extra_routes=routes)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,
                            logger=ProtocolErrorLog(logging.getLogger("minikube_py.apiserver")))
     await runner.setup()
@@ -193,12 +240,17 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
                       f"({config.api_url} from this machine)")
     else:
         progress.step(f"API server listening on {config.api_url}")
-    try:
-        progress.step(await ensure_join_token(api, config.token_path, ca_pem, now=time.time(),
-                                              randbelow=secrets.randbelow))
-        join_token = (await asyncio.to_thread(config.token_path.read_text)).strip()
-    except (ApiError, OSError) as e:
-        raise StartupError(f"the join token ({config.token_path}): {e}") from e
+    # A member that joined serves the API and the store; the first member runs the rest
+    # (one scheduler and one controller manager per cluster, without leader election yet).
+    founder = member is None or member.identity.founder
+    join_token = ""
+    if founder:
+        try:
+            progress.step(await ensure_join_token(api, config.token_path, ca_pem,
+                                                  now=time.time(), randbelow=secrets.randbelow))
+            join_token = (await asyncio.to_thread(config.token_path.read_text)).strip()
+        except (ApiError, OSError) as e:
+            raise StartupError(f"the join token ({config.token_path}): {e}") from e
     if config.etcd_port:
         etcd = EtcdServer(store, port=config.etcd_port, name=config.node,
                           data_dir=config.data_dir / "store")
@@ -218,6 +270,11 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         progress.step(f"warning: no control socket at {control.path}: {e}")
     else:
         sup.on_stop("control-socket", control.stop)
+    if not founder:
+        progress.step("control-plane member: serving the API and the store (the scheduler, "
+                      "the controllers and cluster DNS run on the first member)")
+        return Cluster(config, store, api, sup, None, progress.clock() - progress.started,
+                       member=member)
 
     node_network = ""
     if config.node_address:
@@ -344,7 +401,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         progress.step(f"node {config.node} is Ready ({node_ip})")
     else:
         progress.step(f"control plane ready (cluster DNS on {node_ip})")
-    return Cluster(config, store, api, sup, kubelet, ready, join_token)
+    return Cluster(config, store, api, sup, kubelet, ready, join_token, member)
 
 
 async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLContext) -> None:
@@ -356,13 +413,99 @@ async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLConte
             f"(is another cluster running? pick another port with --api-port)") from e
 
 
-def cluster_certificates(config: ServeConfig) -> list[tuple[KeyPair, CertSpec]]:
-    """Every leaf certificate this serve needs, each where it lives under DATA/pki."""
+def cluster_certificates(config: ServeConfig, *, peer: bool = False
+                         ) -> list[tuple[KeyPair, CertSpec]]:
+    """Every leaf certificate this serve needs, each where it lives under DATA/pki (a
+    control-plane member's peer certificate too)."""
     pki = config.pki
     api = api_server_spec(node_ip=config.node_ip, service_cidr=config.service_cidr,
-                          api_host=config.api_host, extra_sans=config.tls_sans)
-    return [(pki.api_server, api), (pki.admin, ADMIN), (pki.kubelet_client, KUBELET_CLIENT),
-            (pki.kubelet(config.node), kubelet_serving_spec(config.node, config.node_ip))]
+                          api_host=config.api_host,
+                          extra_sans=(*config.tls_sans, config.advertise_host))
+    leaves = [(pki.api_server, api), (pki.admin, ADMIN), (pki.kubelet_client, KUBELET_CLIENT),
+              (pki.kubelet(config.node), kubelet_serving_spec(config.node, config.node_ip))]
+    if peer:
+        leaves.append((pki.peer, peer_spec(config.node, (config.advertise_host,))))
+    return leaves
+
+
+def _first_member(config: ServeConfig, store_dir: Path) -> MemberIdentity:
+    """--cluster-init on a data dir without a member: a cluster of one that others can
+    join. A store made before by a serve of one member keeps its Raft id (1)."""
+    had_store = store_dir.is_dir() and any(store_dir.iterdir())
+    member_id = 1 if had_store else new_member_id()
+    identity = MemberIdentity(new_member_id(), member_id, config.node, (member_id,), (),
+                              founder=True)
+    write_identity(store_dir, identity)
+    return identity
+
+
+async def _start_member(config: ServeConfig, progress: Progress, sup: Supervisor,
+                        identity: MemberIdentity | None, joining: ClusterKeys | None,
+                        ) -> StoreMember:
+    """The store as a member of a cluster: joined now (`joining`: the cluster's keys are
+    in DATA/pki), or this data dir's member again."""
+    store_dir = config.data_dir / "store"
+    pki = config.pki
+    host = config.advertise_host
+    record = MemberRecord(identity.member_id if identity else 0, config.node,
+                          https_url(host, config.peer_port), https_url(host, config.api_port),
+                          f"http://127.0.0.1:{config.etcd_port}" if config.etcd_port else "")
+    known: dict[int, MemberRecord] = {}
+    if identity is None:
+        assert joining is not None
+        ca_pem = await asyncio.to_thread(pki.ca.cert.read_bytes)
+        async with starting("joining the store's cluster"):
+            try:
+                admission = await add_member(joining, config.server_url, config.join_token,
+                                             ca_pem, record)
+            except JoinRefused as e:
+                raise StartupError(str(e)) from e
+        identity = admission.identity
+        known = admission.records
+        await asyncio.to_thread(write_identity, store_dir, identity)
+        record = dataclasses.replace(record, id=identity.member_id)
+        progress.step(f"added to the store's cluster as member {identity.name} (a learner, "
+                      "until it has caught up)")
+    peer_listen = config.api_host if config.api_host in WILDCARD_HOSTS else host
+    member = StoreMember(
+        identity, store_dir, peer_host=peer_listen, peer_port=config.peer_port,
+        server_ssl=server_context(pki.peer, pki.ca.cert),
+        client_ssl=client_context(pki.ca.cert, pki.peer),
+        voters=identity.voters, learners=identity.learners, known=known,
+        timing=MemberTiming(config.heartbeat_ms, config.election_ms))
+    try:
+        async with starting(f"the store's peer port {host}:{config.peer_port}"):
+            await member.start()
+    except (StoreError, WalCorruptError) as e:
+        raise StartupError(f"the store failed to start: {e}") from e
+    except OSError as e:
+        raise StartupError(f"cannot listen for store peers on {peer_listen}:"
+                           f"{config.peer_port}: {e.strerror} (pick another --peer-port)") from e
+    sup.on_stop("store", member.close)
+    sup.start("store", member.run())
+    try:
+        async with starting("catching up with the cluster's store"):
+            await member.until_caught_up(timeout=30 + 4 * config.election_ms / 1000)
+    except StoreError as e:
+        raise StartupError(f"the store member {identity.name}: {e}") from e
+    me = identity.member_id
+    if me not in {*member.store.members().voters, *member.store.members().learners}:
+        raise StartupError(removed_message(identity.name))
+    if member.records.get(me) != record:
+        await member.register(record)  # the first start, or new addresses
+    if me not in member.store.members().voters:
+        admin_tls = client_context(pki.ca.cert, pki.admin)
+
+        async def ask(leader: int) -> None:
+            leader_record = member.records.get(leader)
+            if leader_record is not None:
+                await promote(leader_record.api_url, me, admin_tls)
+
+        member.promote_when_caught_up(
+            ask, lambda: progress.step(f"member {identity.name} is now a voter"))
+    progress.step(f"store member {identity.name} ready at revision {member.store.revision} "
+                  f"(peers reach it at {record.peer_url})")
+    return member
 
 
 def _report_certificates(progress: Progress, pki: PkiLayout, made: list[str]) -> None:
@@ -391,6 +534,17 @@ def join_hint(config: ServeConfig, token: str) -> str:
             "more)\n")
 
 
+def member_hint(config: ServeConfig, name: str) -> str:
+    """What a control-plane member's operator runs next."""
+    data = f" --data-dir {config.data_dir}"
+    return (f"  This is store member {name}. See the members with:\n\n"
+            f"    minikube-py members{data}\n\n"
+            f"  Add a control-plane member on another data dir or machine with:\n\n"
+            f"    minikube-py serve --server {config.api_url.replace('127.0.0.1', config.advertise_host)}"
+            " --token TOKEN --no-node --node-ip IP --node-name NAME [--data-dir DIR "
+            "--api-port N --peer-port N]\n\n  (TOKEN: DATA/token of the first member)\n")
+
+
 def settle_garbage_collector() -> None:
     """The process holds hundreds of thousands of long-lived objects (caches, store
     indexes) and makes few reference cycles: with Python's default thresholds, full
@@ -414,13 +568,19 @@ async def serve(config: ServeConfig, progress: Progress | None = None) -> int:
     except StartupError as e:
         progress.step(f"error: {e}")
         return 1
+    except StoreError as e:  # e.g. a store member that lost its leader while starting
+        progress.step(f"error: the store could not serve while starting: {e}")
+        return 1
     if cluster is None:
         return 0
     settle_garbage_collector()
     progress.step(f"cluster ready in {cluster.ready_seconds:.2f} s. To use it:")
     print(f"\n    export KUBECONFIG={config.kubeconfig_path}\n    kubectl get nodes\n",
           file=progress.out, flush=True)
-    print(join_hint(config, cluster.join_token), file=progress.out, flush=True)
+    if cluster.join_token:
+        print(join_hint(config, cluster.join_token), file=progress.out, flush=True)
+    if cluster.member is not None:
+        print(member_hint(config, cluster.member.identity.name), file=progress.out, flush=True)
     why: TaskFailed | None = await cluster.supervisor.wait(stop)
     if why is None:
         progress.step("stopping (signal received)")
