@@ -221,7 +221,7 @@ def voters(member: Member) -> list[str]:
 
 
 def test_three_members_each_serve_the_api(cluster: list[Member]) -> None:
-    a, b, c = cluster
+    a, b, _ = cluster
     wait_for(lambda: voters(a) == ["a", "b", "c"], timeout=30, what="three voters")
     assert "store member a ready" in a.log and "added to the store's cluster as member b" \
         in b.log
