@@ -12,9 +12,11 @@ import secrets
 import signal
 import ssl
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -39,6 +41,7 @@ from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
+from minikube_py.client.leaderelection import LeaderElector
 from minikube_py.clusterconfig import publish as publish_cluster_network
 from minikube_py.clustersettings import WILDCARD_HOSTS, save_remembered
 from minikube_py.config import ServeConfig
@@ -110,6 +113,7 @@ from minikube_py.store.node import RaftStore
 from minikube_py.store.types import StoreError
 from minikube_py.store.wal import WalCorruptError
 from minikube_py.supervisor import Supervisor, TaskFailed
+from minikube_py.tasks import TaskSet
 from minikube_py.token_commands import ensure_join_token
 
 log = logging.getLogger("minikube_py")
@@ -240,8 +244,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
                       f"({config.api_url} from this machine)")
     else:
         progress.step(f"API server listening on {config.api_url}")
-    # A member that joined serves the API and the store; the first member runs the rest
-    # (one scheduler and one controller manager per cluster, without leader election yet).
+    # A member that joined serves the API and the store, and runs the scheduler and the
+    # controllers while it holds their Lease; the first member also runs cluster DNS and
+    # the host-network parts.
     founder = member is None or member.identity.founder
     join_token = ""
     if founder:
@@ -271,8 +276,11 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     else:
         sup.on_stop("control-socket", control.stop)
     if not founder:
-        progress.step("control-plane member: serving the API and the store (the scheduler, "
-                      "the controllers and cluster DNS run on the first member)")
+        assert member is not None
+        start_elected_control_loops(sup, api, config, member)
+        progress.step("control-plane member: serving the API and the store; the scheduler "
+                      "and the controllers run on the member holding the Lease "
+                      f"kube-system/{CONTROL_LOOPS_LEASE} (cluster DNS: on the first member)")
         return Cluster(config, store, api, sup, None, progress.clock() - progress.started,
                        member=member)
 
@@ -335,22 +343,16 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         factories.append((name, factory))
         return client, factory
 
-    scheduler_client, scheduler_informers = acting_as(KUBE_SCHEDULER, "scheduler")
-    scheduler = Scheduler(scheduler_client, scheduler_informers,
-                          EventRecorder(scheduler_client, "default-scheduler"))
-    root_ca = await asyncio.to_thread(pki.ca.cert.read_text)
-    controllers = build_controllers(
-        ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),
-        config.controllers, root_ca=root_ca,
-        signing_ca=await asyncio.to_thread(load_signing_ca, pki))
+    if member is None:
+        for name, run in await control_loops(api, config):
+            sup.start(name, run())
+    else:
+        start_elected_control_loops(sup, api, config, member)
     # Pods reach DNS through kube-proxy's DNAT of the DNS service IP to the node; with a
     # foreign containerd the node is 127.0.0.1, which pods cannot reach, so no DNS then.
     dns = ClusterDns(*acting_as(KUBE_DNS, "cluster-dns"), listen_host=node_ip, port=53,
                      node_name=config.node if config.run_node else "",
                      service_ip=config.cluster_dns, register=pods_reach_us)
-    sup.start("scheduler", scheduler.run())
-    for name, run in controllers:
-        sup.start(name, run())
     sup.start("cluster-dns", dns.run())
     if pods_reach_us:
         # This machine routes to every other node's pods (host-gw), node or not: pods of
@@ -411,6 +413,53 @@ async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLConte
         raise StartupError(
             f"cannot listen on {host}:{port}: {e.strerror} "
             f"(is another cluster running? pick another port with --api-port)") from e
+
+
+CONTROL_LOOPS_LEASE = "kube-controller-manager"
+
+
+async def control_loops(api: ApiService, config: ServeConfig
+                        ) -> list[tuple[str, Callable[[], Coroutine[Any, Any, Any]]]]:
+    """The scheduler and the controller manager, each acting as its own identity with
+    informers of its own: (task name, run) for each loop and each informer factory."""
+    runs: list[tuple[str, Callable[[], Coroutine[Any, Any, Any]]]] = []
+
+    def acting_as(user: UserInfo, name: str) -> tuple[ApiClient, InformerFactory]:
+        client = api.as_user(user)
+        factory = InformerFactory(client)
+        runs.append((f"informers:{name}", factory.run))
+        return client, factory
+
+    pki = config.pki
+    scheduler_client, scheduler_informers = acting_as(KUBE_SCHEDULER, "scheduler")
+    scheduler = Scheduler(scheduler_client, scheduler_informers,
+                          EventRecorder(scheduler_client, "default-scheduler"))
+    root_ca = await asyncio.to_thread(pki.ca.cert.read_text)
+    controllers = build_controllers(
+        ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),
+        config.controllers, root_ca=root_ca,
+        signing_ca=await asyncio.to_thread(load_signing_ca, pki))
+    return [("scheduler", scheduler.run), *controllers, *runs]
+
+
+def start_elected_control_loops(sup: Supervisor, api: ApiService, config: ServeConfig,
+                                member: StoreMember) -> None:
+    """With several control-plane members, one runs the scheduler and the controllers at a
+    time: the holder of a Lease, as kube-controller-manager and kube-scheduler elect theirs
+    (client-go's leaderelection; kube's identity format NAME_RANDOM)."""
+    elector = LeaderElector(api.as_user(KUBE_CONTROLLER_MANAGER), CONTROL_LOOPS_LEASE,
+                            f"{member.identity.name}_{secrets.token_hex(8)}")
+
+    async def lead() -> None:
+        loops = TaskSet("control-loops", logger=logging.getLogger(__name__))
+        try:
+            for name, run in await control_loops(api, config):
+                loops.spawn(name, run(), critical=True)
+            await loops.wait_failure()
+        finally:
+            await loops.close()
+
+    sup.start("control-loops-election", elector.run(lead))
 
 
 def cluster_certificates(config: ServeConfig, *, peer: bool = False

@@ -299,6 +299,49 @@ def test_a_stopped_leader_returns_as_a_follower(cluster: list[Member]) -> None:
              what=f"{leader.name} to catch up after SIGCONT")
 
 
+def test_the_controllers_move_with_their_lease(cluster: list[Member]) -> None:
+    """One member runs the scheduler and the controllers: the holder of their Lease. Killed,
+    another takes the Lease over once it runs out, and a Deployment gets its ReplicaSet."""
+    path = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager"
+
+    def holder() -> str | None:
+        for m in cluster:
+            if m.state == "running":
+                code, lease = m.request("GET", path)
+                if code == 200:
+                    return str(lease["spec"]["holderIdentity"]).split("_")[0]
+        return None
+
+    running = wait_for(holder, timeout=60, what="the controllers' Lease")
+    held_by = next(m for m in cluster if m.name == running)
+    held_by.signal(signal.SIGKILL)
+    other = next(m for m in cluster if m is not held_by)
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "moved"},
+                  "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "moved"}},
+                           "template": {"metadata": {"labels": {"app": "moved"}},
+                                        "spec": {"containers": [{"name": "c",
+                                                                 "image": "pause"}]}}}}
+
+    def created() -> bool:
+        code, _ = other.request("POST", "/apis/apps/v1/namespaces/default/deployments",
+                                deployment)
+        return code in (201, 409)
+
+    wait_for(created, timeout=30, what="the Deployment to be created")
+
+    def replica_sets() -> list[Any]:
+        code, body = other.request("GET", "/apis/apps/v1/namespaces/default/replicasets"
+                                   "?labelSelector=app%3Dmoved")
+        return body.get("items", []) if code == 200 else []
+
+    wait_for(replica_sets, timeout=90, what="a ReplicaSet from the controllers' new holder")
+    assert holder() != held_by.name
+    held_by.start()
+    wait_for(lambda: voters(held_by) == sorted(m.name for m in cluster), timeout=30,
+             what="the killed member back as a voter")
+
+
 def test_a_removed_member_cannot_come_back(cluster: list[Member]) -> None:
     leader = leader_of(cluster)
     gone = next(m for m in cluster if m is not leader)
