@@ -123,6 +123,24 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
               help="How requests are authorized, as kube-apiserver's flag: the Node "
                    "authorizer and RBAC, or AlwaysAllow (any authenticated client may do "
                    "anything; for measurements, never for a cluster others can reach).")
+@click.option("--cluster-init", is_flag=True,
+              help="Make this the first member of a replicated store that other control-plane "
+                   "members join (with --server); harmless on a data dir that is one already.")
+@click.option("--server", "server_url", default="", metavar="https://SERVER:PORT",
+              help="Join the cluster at SERVER as a control-plane member (its store a Raft "
+                   "member: a learner first, then a voter); needs --token the first time.")
+@click.option("--token", "join_token", envvar="MINIKUBE_PY_TOKEN", default="",
+              help="With --server: the cluster's token (DATA/token of its first member). "
+                   "Also read from $MINIKUBE_PY_TOKEN.")
+@click.option("--peer-port", type=click.IntRange(1, 65535), default=2380, show_default=True,
+              help="Port the store's Raft peers reach this member at (mutual TLS).")
+@click.option("--heartbeat-interval", "heartbeat_ms", type=click.IntRange(10, 10_000),
+              default=100, show_default=True,
+              help="Raft heartbeat interval of a store member, ms (as etcd's flag).")
+@click.option("--election-timeout", "election_ms", type=click.IntRange(50, 60_000),
+              default=1000, show_default=True,
+              help="Raft election timeout of a store member, ms (as etcd's flag; at least "
+                   "5 heartbeat intervals).")
 @click.pass_context
 def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           containerd_socket: Path | None, node_name: str, kubelet_port: int, node_ip: str,
@@ -130,7 +148,9 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str,
           node_monitor_grace_period: float, simulated_nodes: int,
           tls_sans: tuple[str, ...], pod_security_default: str,
-          pod_security_exempt: tuple[str, ...], authorization_mode: str) -> None:
+          pod_security_exempt: tuple[str, ...], authorization_mode: str,
+          cluster_init: bool, server_url: str, join_token: str, peer_port: int,
+          heartbeat_ms: int, election_ms: int) -> None:
     """Start the cluster and run it until Ctrl-C.
 
     The data dir remembers the cluster's settings: a restart without flags reuses them. The
@@ -162,9 +182,20 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         raise click.ClickException(str(e)) from e
     if no_node and containerd_socket is not None:
         raise FlagRefused("--no-node runs no kubelet: it takes no --containerd-socket")
-    if no_node and not settings.node_ip:
+    if no_node and not settings.node_ip and not server_url:
         raise FlagRefused("--no-node needs --node-ip: the address joined nodes reach the "
                           "API and cluster DNS at")
+    if cluster_init and server_url:
+        raise FlagRefused("--cluster-init makes a new cluster; --server joins one: not both")
+    if server_url and not no_node:
+        raise FlagRefused("--server joins a control-plane member without a node for now: add "
+                          "--no-node (nodes join with `minikube-py join`)")
+    if server_url and not join_token and not (data_dir / "store" / "member.json").exists():
+        raise FlagRefused("--server needs --token the first time (DATA/token of the "
+                          "cluster's first member)")
+    if election_ms < 5 * heartbeat_ms:
+        raise FlagRefused(f"--election-timeout ({election_ms} ms) must be at least 5 "
+                          f"--heartbeat-interval ({heartbeat_ms} ms)")
     try:
         sans = tuple(subject_alt_name(san) for san in tls_sans)
     except ValueError as e:
@@ -184,6 +215,8 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         pod_security=PodSecurityConfig(Policy.at(Level(pod_security_default)),
                                        exempt_namespaces=frozenset(pod_security_exempt)),
         authorization_mode=authorization_mode,
+        cluster_init=cluster_init, server_url=server_url.rstrip("/"), join_token=join_token,
+        peer_port=peer_port, heartbeat_ms=heartbeat_ms, election_ms=election_ms,
     )
     sys.exit(_run(serve_cluster(config)))
 
@@ -380,6 +413,43 @@ def _token_command(data_dir: Path,
 
     try:
         return _run(as_admin(data_dir.expanduser().absolute(), action))
+    except TokenCommandFailed as e:
+        raise click.ClickException(str(e)) from e
+
+
+@main.command()
+@data_dir_option
+def members(data_dir: Path) -> None:
+    """List the store's members: role, Raft match index and lag (as the leader knows them)."""
+    from minikube_py.member_commands import format_members, list_members
+
+    body = _member_command(lambda: list_members(data_dir.expanduser().absolute()))
+    click.echo(format_members(body))
+
+
+@main.group()
+def member() -> None:
+    """Change the store's members."""
+
+
+@member.command("remove")
+@click.argument("name")
+@data_dir_option
+def member_remove(name: str, data_dir: Path) -> None:
+    """Remove member NAME from the store's Raft group (stop it first; its data dir cannot
+    rejoin: start it on a new one with --server)."""
+    from minikube_py.member_commands import format_members, remove_member
+
+    body = _member_command(lambda: remove_member(data_dir.expanduser().absolute(), name))
+    click.echo(f"member {name} removed")
+    click.echo(format_members(body))
+
+
+def _member_command(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    from minikube_py.token_commands import TokenCommandFailed
+
+    try:
+        return _run(action())
     except TokenCommandFailed as e:
         raise click.ClickException(str(e)) from e
 

@@ -4,6 +4,7 @@ them under one supervisor with a readiness chain (store -> API server -> runtime
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import os
@@ -11,8 +12,11 @@ import secrets
 import signal
 import ssl
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -37,6 +41,7 @@ from minikube_py.apiserver.service import ApiService
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
+from minikube_py.client.leaderelection import LeaderElector
 from minikube_py.clusterconfig import publish as publish_cluster_network
 from minikube_py.clustersettings import WILDCARD_HOSTS, save_remembered
 from minikube_py.config import ServeConfig
@@ -60,6 +65,19 @@ from minikube_py.kubelet.auth import SubjectAccessReviews, TokenReviews
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.kubelet import Kubelet
+from minikube_py.members.http import MemberEndpoints
+from minikube_py.members.joining import ClusterKeys, add_member, fetch_cluster_keys, promote
+from minikube_py.members.member import MemberTiming, StoreMember, removed_message
+from minikube_py.members.records import (
+    MemberIdentity,
+    MemberRecord,
+    MemberRecordError,
+    https_url,
+    new_member_id,
+    read_identity,
+    write_identity,
+)
+from minikube_py.nodebootstrap import JoinRefused
 from minikube_py.pki.certs import CertSpec
 from minikube_py.pki.cluster import (
     ADMIN,
@@ -71,6 +89,7 @@ from minikube_py.pki.cluster import (
     kubelet_serving_spec,
     load_service_account_key,
     load_signing_ca,
+    peer_spec,
 )
 from minikube_py.pki.tls import client_context, server_context
 from minikube_py.proxy.proxier import KubeProxy
@@ -94,6 +113,7 @@ from minikube_py.store.node import RaftStore
 from minikube_py.store.types import StoreError
 from minikube_py.store.wal import WalCorruptError
 from minikube_py.supervisor import Supervisor, TaskFailed
+from minikube_py.tasks import TaskSet
 from minikube_py.token_commands import ensure_join_token
 
 log = logging.getLogger("minikube_py")
@@ -110,6 +130,7 @@ class Cluster:
     kubelet: Kubelet | None = None
     ready_seconds: float = 0.0
     join_token: str = ""
+    member: StoreMember | None = None
 
 
 async def start_cluster(config: ServeConfig, progress: Progress) -> Cluster:
@@ -139,19 +160,47 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     progress.step(f"minikube-py {__version__}: starting a cluster in {config.data_dir}")
 
     pki = config.pki
+    store_dir = config.data_dir / "store"
+    try:
+        identity = read_identity(store_dir)
+    except MemberRecordError as e:
+        raise StartupError(str(e)) from e
+    joining: ClusterKeys | None = None
+    if identity is None and config.server_url:
+        async with starting(f"fetching the cluster's keys from {config.server_url}"):
+            try:
+                joining = await fetch_cluster_keys(config.server_url, config.join_token, pki)
+            except JoinRefused as e:
+                raise StartupError(str(e)) from e
+        # The cluster's ranges are the cluster's, not this member's flags.
+        config = dataclasses.replace(
+            config, service_cidr=joining.service_cidr or config.service_cidr,
+            controllers=dataclasses.replace(
+                config.controllers,
+                cluster_cidr=joining.cluster_cidr or config.controllers.cluster_cidr))
+        progress.step(f"fetched the keys of cluster {joining.cluster_id:#x}")
+    elif identity is None and config.cluster_init:
+        identity = _first_member(config, store_dir)
     async with starting("the cluster's certificates"):
-        made = await asyncio.to_thread(ensure_cluster_pki, pki, cluster_certificates(config),
-                                       datetime.now(UTC))
+        made = await asyncio.to_thread(
+            ensure_cluster_pki, pki,
+            cluster_certificates(config, peer=identity is not None or joining is not None),
+            datetime.now(UTC))
     _report_certificates(progress, pki, made)
 
-    store = RaftStore(config.data_dir / "store")
-    try:
-        await store.start()
-    except (StoreError, WalCorruptError) as e:
-        raise StartupError(f"the store failed to start: {e}") from e
-    sup.on_stop("store", store.close)
-    sup.start("store", store.run())
-    progress.step(f"store ready at revision {store.revision}")
+    member: StoreMember | None = None
+    if joining is None and identity is None:
+        store = RaftStore(config.data_dir / "store")
+        try:
+            await store.start()
+        except (StoreError, WalCorruptError) as e:
+            raise StartupError(f"the store failed to start: {e}") from e
+        sup.on_stop("store", store.close)
+        sup.start("store", store.run())
+        progress.step(f"store ready at revision {store.revision}")
+    else:
+        member = await _start_member(config, progress, sup, identity, joining)
+        store = member.store
 
     # The API server reads and writes through the encryption: the store holds Secrets
     # encrypted (apiserver/encryptedkv.py says why there).
@@ -175,8 +224,10 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())
     ca_pem = await asyncio.to_thread(pki.ca.cert.read_bytes)
+    routes = [] if member is None else MemberEndpoints(
+        member, pki, config.controllers.cluster_cidr, config.service_cidr).routes()
     app = build_app(api, authenticators=standard_authenticators(api.token_authenticators()),
-                    ca_pem=ca_pem)
+                    ca_pem=ca_pem, extra_routes=routes)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,
                            logger=ProtocolErrorLog(logging.getLogger("minikube_py.apiserver")))
     await runner.setup()
@@ -193,12 +244,18 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
                       f"({config.api_url} from this machine)")
     else:
         progress.step(f"API server listening on {config.api_url}")
-    try:
-        progress.step(await ensure_join_token(api, config.token_path, ca_pem, now=time.time(),
-                                              randbelow=secrets.randbelow))
-        join_token = (await asyncio.to_thread(config.token_path.read_text)).strip()
-    except (ApiError, OSError) as e:
-        raise StartupError(f"the join token ({config.token_path}): {e}") from e
+    # A member that joined serves the API and the store, and runs the scheduler and the
+    # controllers while it holds their Lease; the first member also runs cluster DNS and
+    # the host-network parts.
+    founder = member is None or member.identity.founder
+    join_token = ""
+    if founder:
+        try:
+            progress.step(await ensure_join_token(api, config.token_path, ca_pem,
+                                                  now=time.time(), randbelow=secrets.randbelow))
+            join_token = (await asyncio.to_thread(config.token_path.read_text)).strip()
+        except (ApiError, OSError) as e:
+            raise StartupError(f"the join token ({config.token_path}): {e}") from e
     if config.etcd_port:
         etcd = EtcdServer(store, port=config.etcd_port, name=config.node,
                           data_dir=config.data_dir / "store")
@@ -218,6 +275,14 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         progress.step(f"warning: no control socket at {control.path}: {e}")
     else:
         sup.on_stop("control-socket", control.stop)
+    if not founder:
+        assert member is not None
+        start_elected_control_loops(sup, api, config, member)
+        progress.step("control-plane member: serving the API and the store; the scheduler "
+                      "and the controllers run on the member holding the Lease "
+                      f"kube-system/{CONTROL_LOOPS_LEASE} (cluster DNS: on the first member)")
+        return Cluster(config, store, api, sup, None, progress.clock() - progress.started,
+                       member=member)
 
     node_network = ""
     if config.node_address:
@@ -278,22 +343,16 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         factories.append((name, factory))
         return client, factory
 
-    scheduler_client, scheduler_informers = acting_as(KUBE_SCHEDULER, "scheduler")
-    scheduler = Scheduler(scheduler_client, scheduler_informers,
-                          EventRecorder(scheduler_client, "default-scheduler"))
-    root_ca = await asyncio.to_thread(pki.ca.cert.read_text)
-    controllers = build_controllers(
-        ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),
-        config.controllers, root_ca=root_ca,
-        signing_ca=await asyncio.to_thread(load_signing_ca, pki))
+    if member is None:
+        for name, run in await control_loops(api, config):
+            sup.start(name, run())
+    else:
+        start_elected_control_loops(sup, api, config, member)
     # Pods reach DNS through kube-proxy's DNAT of the DNS service IP to the node; with a
     # foreign containerd the node is 127.0.0.1, which pods cannot reach, so no DNS then.
     dns = ClusterDns(*acting_as(KUBE_DNS, "cluster-dns"), listen_host=node_ip, port=53,
                      node_name=config.node if config.run_node else "",
                      service_ip=config.cluster_dns, register=pods_reach_us)
-    sup.start("scheduler", scheduler.run())
-    for name, run in controllers:
-        sup.start(name, run())
     sup.start("cluster-dns", dns.run())
     if pods_reach_us:
         # This machine routes to every other node's pods (host-gw), node or not: pods of
@@ -344,7 +403,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         progress.step(f"node {config.node} is Ready ({node_ip})")
     else:
         progress.step(f"control plane ready (cluster DNS on {node_ip})")
-    return Cluster(config, store, api, sup, kubelet, ready, join_token)
+    return Cluster(config, store, api, sup, kubelet, ready, join_token, member)
 
 
 async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLContext) -> None:
@@ -356,13 +415,146 @@ async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLConte
             f"(is another cluster running? pick another port with --api-port)") from e
 
 
-def cluster_certificates(config: ServeConfig) -> list[tuple[KeyPair, CertSpec]]:
-    """Every leaf certificate this serve needs, each where it lives under DATA/pki."""
+CONTROL_LOOPS_LEASE = "kube-controller-manager"
+
+
+async def control_loops(api: ApiService, config: ServeConfig
+                        ) -> list[tuple[str, Callable[[], Coroutine[Any, Any, Any]]]]:
+    """The scheduler and the controller manager, each acting as its own identity with
+    informers of its own: (task name, run) for each loop and each informer factory."""
+    runs: list[tuple[str, Callable[[], Coroutine[Any, Any, Any]]]] = []
+
+    def acting_as(user: UserInfo, name: str) -> tuple[ApiClient, InformerFactory]:
+        client = api.as_user(user)
+        factory = InformerFactory(client)
+        runs.append((f"informers:{name}", factory.run))
+        return client, factory
+
+    pki = config.pki
+    scheduler_client, scheduler_informers = acting_as(KUBE_SCHEDULER, "scheduler")
+    scheduler = Scheduler(scheduler_client, scheduler_informers,
+                          EventRecorder(scheduler_client, "default-scheduler"))
+    root_ca = await asyncio.to_thread(pki.ca.cert.read_text)
+    controllers = build_controllers(
+        ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),
+        config.controllers, root_ca=root_ca,
+        signing_ca=await asyncio.to_thread(load_signing_ca, pki))
+    return [("scheduler", scheduler.run), *controllers, *runs]
+
+
+def start_elected_control_loops(sup: Supervisor, api: ApiService, config: ServeConfig,
+                                member: StoreMember) -> None:
+    """With several control-plane members, one runs the scheduler and the controllers at a
+    time: the holder of a Lease, as kube-controller-manager and kube-scheduler elect theirs
+    (client-go's leaderelection; kube's identity format NAME_RANDOM)."""
+    elector = LeaderElector(api.as_user(KUBE_CONTROLLER_MANAGER), CONTROL_LOOPS_LEASE,
+                            f"{member.identity.name}_{secrets.token_hex(8)}")
+
+    async def lead() -> None:
+        loops = TaskSet("control-loops", logger=logging.getLogger(__name__))
+        try:
+            for name, run in await control_loops(api, config):
+                loops.spawn(name, run(), critical=True)
+            await loops.wait_failure()
+        finally:
+            await loops.close()
+
+    sup.start("control-loops-election", elector.run(lead))
+
+
+def cluster_certificates(config: ServeConfig, *, peer: bool = False
+                         ) -> list[tuple[KeyPair, CertSpec]]:
+    """Every leaf certificate this serve needs, each where it lives under DATA/pki (a
+    control-plane member's peer certificate too)."""
     pki = config.pki
     api = api_server_spec(node_ip=config.node_ip, service_cidr=config.service_cidr,
-                          api_host=config.api_host, extra_sans=config.tls_sans)
-    return [(pki.api_server, api), (pki.admin, ADMIN), (pki.kubelet_client, KUBELET_CLIENT),
-            (pki.kubelet(config.node), kubelet_serving_spec(config.node, config.node_ip))]
+                          api_host=config.api_host,
+                          extra_sans=(*config.tls_sans, config.advertise_host))
+    leaves = [(pki.api_server, api), (pki.admin, ADMIN), (pki.kubelet_client, KUBELET_CLIENT),
+              (pki.kubelet(config.node), kubelet_serving_spec(config.node, config.node_ip))]
+    if peer:
+        leaves.append((pki.peer, peer_spec(config.node, (config.advertise_host,))))
+    return leaves
+
+
+def _first_member(config: ServeConfig, store_dir: Path) -> MemberIdentity:
+    """--cluster-init on a data dir without a member: a cluster of one that others can
+    join. A store made before by a serve of one member keeps its Raft id (1)."""
+    had_store = store_dir.is_dir() and any(store_dir.iterdir())
+    member_id = 1 if had_store else new_member_id()
+    identity = MemberIdentity(new_member_id(), member_id, config.node, (member_id,), (),
+                              founder=True)
+    write_identity(store_dir, identity)
+    return identity
+
+
+async def _start_member(config: ServeConfig, progress: Progress, sup: Supervisor,
+                        identity: MemberIdentity | None, joining: ClusterKeys | None,
+                        ) -> StoreMember:
+    """The store as a member of a cluster: joined now (`joining`: the cluster's keys are
+    in DATA/pki), or this data dir's member again."""
+    store_dir = config.data_dir / "store"
+    pki = config.pki
+    host = config.advertise_host
+    record = MemberRecord(identity.member_id if identity else 0, config.node,
+                          https_url(host, config.peer_port), https_url(host, config.api_port),
+                          f"http://127.0.0.1:{config.etcd_port}" if config.etcd_port else "")
+    known: dict[int, MemberRecord] = {}
+    if identity is None:
+        assert joining is not None
+        ca_pem = await asyncio.to_thread(pki.ca.cert.read_bytes)
+        async with starting("joining the store's cluster"):
+            try:
+                admission = await add_member(joining, config.server_url, config.join_token,
+                                             ca_pem, record)
+            except JoinRefused as e:
+                raise StartupError(str(e)) from e
+        identity = admission.identity
+        known = admission.records
+        await asyncio.to_thread(write_identity, store_dir, identity)
+        record = dataclasses.replace(record, id=identity.member_id)
+        progress.step(f"added to the store's cluster as member {identity.name} (a learner, "
+                      "until it has caught up)")
+    peer_listen = config.api_host if config.api_host in WILDCARD_HOSTS else host
+    member = StoreMember(
+        identity, store_dir, peer_host=peer_listen, peer_port=config.peer_port,
+        server_ssl=server_context(pki.peer, pki.ca.cert),
+        client_ssl=client_context(pki.ca.cert, pki.peer),
+        voters=identity.voters, learners=identity.learners, known=known,
+        timing=MemberTiming(config.heartbeat_ms, config.election_ms))
+    try:
+        async with starting(f"the store's peer port {host}:{config.peer_port}"):
+            await member.start()
+    except (StoreError, WalCorruptError) as e:
+        raise StartupError(f"the store failed to start: {e}") from e
+    except OSError as e:
+        raise StartupError(f"cannot listen for store peers on {peer_listen}:"
+                           f"{config.peer_port}: {e.strerror} (pick another --peer-port)") from e
+    sup.on_stop("store", member.close)
+    sup.start("store", member.run())
+    try:
+        async with starting("catching up with the cluster's store"):
+            await member.until_caught_up(timeout=30 + 4 * config.election_ms / 1000)
+    except StoreError as e:
+        raise StartupError(f"the store member {identity.name}: {e}") from e
+    me = identity.member_id
+    if me not in {*member.store.members().voters, *member.store.members().learners}:
+        raise StartupError(removed_message(identity.name))
+    if member.records.get(me) != record:
+        await member.register(record)  # the first start, or new addresses
+    if me not in member.store.members().voters:
+        admin_tls = client_context(pki.ca.cert, pki.admin)
+
+        async def ask(leader: int) -> None:
+            leader_record = member.records.get(leader)
+            if leader_record is not None:
+                await promote(leader_record.api_url, me, admin_tls)
+
+        member.promote_when_caught_up(
+            ask, lambda: progress.step(f"member {identity.name} is now a voter"))
+    progress.step(f"store member {identity.name} ready at revision {member.store.revision} "
+                  f"(peers reach it at {record.peer_url})")
+    return member
 
 
 def _report_certificates(progress: Progress, pki: PkiLayout, made: list[str]) -> None:
@@ -391,6 +583,17 @@ def join_hint(config: ServeConfig, token: str) -> str:
             "more)\n")
 
 
+def member_hint(config: ServeConfig, name: str) -> str:
+    """What a control-plane member's operator runs next."""
+    data = f" --data-dir {config.data_dir}"
+    return (f"  This is store member {name}. See the members with:\n\n"
+            f"    minikube-py members{data}\n\n"
+            f"  Add a control-plane member on another data dir or machine with:\n\n"
+            f"    minikube-py serve --server {config.api_url.replace('127.0.0.1', config.advertise_host)}"
+            " --token TOKEN --no-node --node-ip IP --node-name NAME [--data-dir DIR "
+            "--api-port N --peer-port N]\n\n  (TOKEN: DATA/token of the first member)\n")
+
+
 def settle_garbage_collector() -> None:
     """The process holds hundreds of thousands of long-lived objects (caches, store
     indexes) and makes few reference cycles: with Python's default thresholds, full
@@ -414,13 +617,19 @@ async def serve(config: ServeConfig, progress: Progress | None = None) -> int:
     except StartupError as e:
         progress.step(f"error: {e}")
         return 1
+    except StoreError as e:  # e.g. a store member that lost its leader while starting
+        progress.step(f"error: the store could not serve while starting: {e}")
+        return 1
     if cluster is None:
         return 0
     settle_garbage_collector()
     progress.step(f"cluster ready in {cluster.ready_seconds:.2f} s. To use it:")
     print(f"\n    export KUBECONFIG={config.kubeconfig_path}\n    kubectl get nodes\n",
           file=progress.out, flush=True)
-    print(join_hint(config, cluster.join_token), file=progress.out, flush=True)
+    if cluster.join_token:
+        print(join_hint(config, cluster.join_token), file=progress.out, flush=True)
+    if cluster.member is not None:
+        print(member_hint(config, cluster.member.identity.name), file=progress.out, flush=True)
     why: TaskFailed | None = await cluster.supervisor.wait(stop)
     if why is None:
         progress.step("stopping (signal received)")

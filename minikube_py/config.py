@@ -52,9 +52,31 @@ class ServeConfig:
     # Pod Security admission: the policy of namespaces without labels (privileged, as
     # kube's) and the exemptions.
     pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
+    # A control-plane member (issue 9): --cluster-init makes the first member of a store
+    # cluster others join; --server URL with --token joins one. Neither: a store of one
+    # member that never grows (no peer port).
+    cluster_init: bool = False
+    server_url: str = ""
+    join_token: str = ""
+    peer_port: int = 2380
+    # Raft's clock (etcd's --heartbeat-interval and --election-timeout, in ms).
+    heartbeat_ms: int = 100
+    election_ms: int = 1000
     # kube-apiserver's --authorization-mode: "Node,RBAC" (the default), or "AlwaysAllow"
     # (every authenticated request allowed; for measuring what authorization costs).
     authorization_mode: str = "Node,RBAC"
+
+    @property
+    def clustered(self) -> bool:
+        """Whether the store is (or becomes) a member of a cluster of stores."""
+        return self.cluster_init or bool(self.server_url)
+
+    @property
+    def advertise_host(self) -> str:
+        """Where other members reach this one (its peer port and its API)."""
+        if self.node_address:
+            return self.node_address
+        return "127.0.0.1" if self.api_host in (*WILDCARD_HOSTS, "") else self.api_host
 
     @property
     def node(self) -> str:

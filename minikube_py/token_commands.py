@@ -29,6 +29,7 @@ from minikube_py.pki.jointoken import (
     NODE_TOKEN_GROUP,
     SECRET_NAMESPACE,
     SECRET_PREFIX,
+    SERVER_TOKEN_GROUP,
     BootstrapToken,
     JoinToken,
     RandBelow,
@@ -120,7 +121,8 @@ async def ensure_join_token(client: ApiClient, path: Path, ca_pem: bytes, *, now
                 return f"join token in {path} (its CA hash updated: the CA was renewed)"
             return f"join token in {path}"
     token = await create_token(client, ca_pem, now=now, randbelow=randbelow, ttl=None,
-                               description="the join token of minikube-py serve (DATA/token)")
+                               description="the join token of minikube-py serve (DATA/token)",
+                               extra_groups=(NODE_TOKEN_GROUP, SERVER_TOKEN_GROUP))
     write_token_file(path, token)
     if current is None:
         return f"made a join token in {path}"

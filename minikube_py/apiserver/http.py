@@ -11,7 +11,7 @@ validation and storage. Each stage answers with a Kubernetes Status when it refu
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,10 +209,12 @@ async def _pod_stream(request: web.Request) -> web.StreamResponse:
 
 
 def build_app(service: ApiService, *, authenticators: list[Authenticator] | None = None,
-              ca_pem: bytes | None = None) -> web.Application:
+              ca_pem: bytes | None = None,
+              extra_routes: Sequence[tuple[str, str, Handler]] = ()) -> web.Application:
     """The API server's aiohttp application; where and how it listens is the caller's choice
     (`serve`: HTTPS, with `standard_authenticators()`; without authenticators, everyone is
-    the cluster admin, for tests on loopback). Authorization is the service's (the same for
+    the cluster admin, for tests on loopback). `extra_routes` are (method, path, handler)
+    of non-resource paths, authorized as any non-resource URL. Authorization is the service's (the same for
     HTTP and in-process clients)."""
     server = ApiServer(service, ca_pem=ca_pem)
     if authenticators is not None:
@@ -221,5 +223,8 @@ def build_app(service: ApiService, *, authenticators: list[Authenticator] | None
     app[SERVER_KEY] = server
     # exec/attach/portforward take over the connection, so they bypass the REST dispatcher.
     app.router.add_route("*", STREAM_ROUTE, _pod_stream)
+    # Non-resource paths of our own (the member endpoints), behind the same stages.
+    for method, path, handler in extra_routes:
+        app.router.add_route(method, path, handler)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

@@ -62,6 +62,14 @@ def api_server_spec(*, node_ip: str, service_cidr: str, api_host: str = "127.0.0
                     ip_addresses=tuple(sorted(ips, key=_ip_order)), server=True)
 
 
+def peer_spec(name: str, addresses: Iterable[str]) -> CertSpec:
+    """A store member's certificate: it serves its peers and dials them (etcd's peer
+    certificate, both usages)."""
+    ips = {"127.0.0.1", *(subject_alt_name(a) for a in addresses if _is_ip(a))}
+    return CertSpec(f"minikube-py-member:{name}", dns_names=("localhost",),
+                    ip_addresses=tuple(sorted(ips, key=_ip_order)), server=True, client=True)
+
+
 def kubelet_serving_spec(node_name: str, node_ip: str) -> CertSpec:
     """A kubelet's serving certificate, named as a kubelet's serving CSR names it."""
     return CertSpec(f"system:node:{node_name}", ("system:nodes",), dns_names=(node_name,),
@@ -123,6 +131,12 @@ class PkiLayout:
     @property
     def admin(self) -> KeyPair:
         return self._pair("admin")
+
+    @property
+    def peer(self) -> KeyPair:
+        """A control-plane member's certificate towards the other members (server and
+        client: etcd's peer certificate)."""
+        return self._pair("peer")
 
     @property
     def kubelet_client(self) -> KeyPair:

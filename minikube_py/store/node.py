@@ -205,6 +205,7 @@ class RaftStore:
         self._snapshot_job: tuple[SnapshotMeta, asyncio.Future[bytes | None]] | None = None
         self._purges: list[asyncio.Future[None]] = []  # purge_history calls the loop owes
         self._was_leader = False
+        self._snapshot_bytes_wanted = False  # grown from one member: a snapshot to send
         self._transfers: list[asyncio.Future[bool]] = []  # transfer_leadership's waiters
         self._handing_over = False  # close() is handing leadership over: peers still heard
         # Linearizable reads (members with peers). A ReadIndex ctx is unique in the cluster
@@ -251,6 +252,11 @@ class RaftStore:
         if recovered.snapshot is not None and self._has_peers:
             self._raft.local_snapshot = recovered.snapshot
         self._recovered_commit = self._raft.commit
+        conf = self._raft.conf_state
+        if len({*conf.voters, *conf.learners}) > 1 and self._transport is None:
+            raise StoreFailedError(
+                f"{self._dir}: this store is a member of a cluster (voters {conf.voters}, "
+                f"learners {conf.learners}) and was started without a way to reach them")
         self._membership_changed(self._raft.conf_state)  # as of the snapshot (or the peers)
         self._tasks.spawn("node-loop", self._until_failure("node loop", self._run_loop()),
                           critical=True)
@@ -501,10 +507,10 @@ class RaftStore:
         nor counts for commit until promoted. Start it with this cluster's voters as its
         `peers` and itself in `learners`. Returns the membership once the change is applied
         on this member (the leader)."""
-        if not self._has_peers:
+        if self._transport is None:
             raise MembershipError(
-                f"member {self._id} was started without peers: a cluster grows from a "
-                "store started with its peers (or learners) and a transport")
+                f"member {self._id} was started without a transport: a cluster grows from "
+                "a store that can reach its peers")
         return await self._change_membership(ConfChange(ConfChangeType.ADD_LEARNER, member_id))
 
     async def promote(self, member_id: int, *, timeout: float | None = None) -> ConfState:
@@ -605,6 +611,11 @@ class RaftStore:
                 f"member {m} is not in the cluster (voters: {voters}, learners: {learners})")
 
     def _membership_changed(self, conf: ConfState) -> None:
+        if len({*conf.voters, *conf.learners}) > 1 and not self._has_peers:
+            # A store that grows from one member: from now on it keeps its log and the
+            # bytes of its snapshots for followers, and reads and writes wait for a quorum.
+            self._has_peers = True
+            self._snapshot_bytes_wanted = True
         if self._on_membership is not None:
             self._on_membership(conf)
 
@@ -886,7 +897,11 @@ class RaftStore:
                 if ready.messages and self._transport is not None:
                     self._transport.send(ready.messages)
                 raft.advance(ready)
-                if ready.committed_entries and not self._has_peers:
+                # (a membership change just applied reaches _membership_changed with the
+                # next Ready: the core's membership says already whether we are alone)
+                conf = raft.conf_state
+                if ready.committed_entries and not self._has_peers \
+                        and not conf.learners and conf.voters == (self._id,):
                     raft.forget_applied_entries()
                 if ready.read_states:
                     self._take_read_states(ready.read_states)
@@ -896,6 +911,9 @@ class RaftStore:
                 if (self._snapshot_job is None
                         and raft.applied - self._snapshot_index >= self._snapshot_entries):
                     self._start_snapshot()
+            if self._snapshot_bytes_wanted and self._snapshot_job is None:
+                self._snapshot_bytes_wanted = False
+                self._start_snapshot()
             self._fail_fast_without_leader()
             if self._transfers:
                 self._end_transfers()

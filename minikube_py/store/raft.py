@@ -1124,7 +1124,10 @@ class Raft:
     def _send_snapshot(self, to: int, pr: Progress) -> None:
         snap = self.local_snapshot
         if snap is None:
-            raise RaftInvariantError("log compacted but no snapshot to send")
+            # A store grown from one member kept no snapshot bytes: the app is making a
+            # snapshot now; until it has one, the follower waits (etcd: "snapshot
+            # temporarily unavailable"), asked again at the next heartbeat response.
+            return
         self._send(MessageType.SNAP, to, snapshot=snap)
         pr.probing, pr.paused = True, True
         pr.next = snap.meta.index + 1

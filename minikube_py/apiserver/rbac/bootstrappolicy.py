@@ -13,6 +13,7 @@ from typing import Any
 
 from minikube_py.api.clusternetwork import CONFIG_MAP as CLUSTER_CONFIG_MAP
 from minikube_py.apiserver.rbac.rules import PolicyRule
+from minikube_py.pki.jointoken import SERVER_TOKEN_GROUP
 
 Obj = dict[str, Any]
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -210,6 +211,9 @@ def _aggregated_to(role: str) -> dict[str, str]:
 
 def cluster_roles() -> list[Obj]:
     return [
+        _cluster_role(SERVER_BOOTSTRAP, (
+            url_rule("get", "/v1-minikube-py/server-bootstrap"),
+            url_rule("post", "/v1-minikube-py/members", "/v1-minikube-py/members/*"))),
         _cluster_role("cluster-admin", (rule("*", "*", "*"), url_rule("*", "*"))),
         _cluster_role("system:discovery", (url_rule(
             "get", "/livez", "/readyz", "/healthz", "/version", "/version/", "/openapi",
@@ -333,6 +337,7 @@ def cluster_role_bindings() -> list[Obj]:
         # instead): nodes may read what kube-proxy reads (Services, EndpointSlices, Nodes).
         _binding("ClusterRoleBinding", "system:minikube-py:node-proxier", "ClusterRole",
                  "system:node-proxier", [_subject("Group", "system:nodes")]),
+        _cluster_binding(SERVER_BOOTSTRAP, _subject("Group", SERVER_TOKEN_GROUP)),
     ]
 
 
@@ -343,6 +348,9 @@ DNS_REGISTRATION = "system:minikube-py:cluster-dns-registration"
 # with its bootstrap token, and again as a node: kubeadm's nodes-kubeadm-config Role for its
 # kubeadm-config ConfigMap.
 CLUSTER_CONFIG_READER = "system:minikube-py:nodes-cluster-config"
+# A control-plane member joining with the cluster's token (`serve --server`) fetches the
+# cluster's keys and adds itself to the store's Raft group (minikube_py/members/http.py).
+SERVER_BOOTSTRAP = "system:minikube-py:server-bootstrap"
 
 
 def namespace_roles() -> list[Obj]:

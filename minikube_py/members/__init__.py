@@ -1,0 +1,1 @@
+"""Control-plane members: several `serve` processes whose stores form one Raft group."""
