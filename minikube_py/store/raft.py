@@ -870,10 +870,10 @@ class Raft:
             if self.id in self.voters:
                 self.campaign(transfer=True)
         elif m.type is MessageType.READ_INDEX:
-            if self.lead != NONE:  # a member that forwarded to us before we lost the lead
-                self.msgs.append(Message(m.type, self.lead, m.frm, self.term, context=m.context))
-            else:
-                self._send(MessageType.READ_INDEX_RESP, m.frm, reject=True, context=m.context)
+            # Sent to us while we led (or by a member that took us for the leader): refused,
+            # so it asks its own leader again. Not relayed: a message travels only from the
+            # member that wrote it (the transport checks the sender of every message).
+            self._send(MessageType.READ_INDEX_RESP, m.frm, reject=True, context=m.context)
 
     def _step_candidate(self, m: Message) -> None:
         """Both a candidate and a pre-candidate: each counts only its own kind of answer."""
