@@ -1,4 +1,4 @@
-"""The `minikube-py` command line: serve, join, image load, encryption, token, delete, version."""
+"""The `minikube-py` command line: serve, store-serve, join, image load, encryption, token, delete, version."""
 
 from __future__ import annotations
 
@@ -219,6 +219,26 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         peer_port=peer_port, heartbeat_ms=heartbeat_ms, election_ms=election_ms,
     )
     sys.exit(_run(serve_cluster(config)))
+
+
+@main.command("store-serve")
+@data_dir_option
+@click.option("--etcd-port", type=click.IntRange(0, 65535), default=2379, show_default=True,
+              help="Serve etcd's v3 gRPC API on 127.0.0.1:PORT (0: any free port; loopback "
+                   "only: it has no authentication).")
+@click.option("--name", default="minikube-py", show_default=True,
+              help="The member's name, as etcd's MemberList shows it.")
+def store_serve(data_dir: Path, etcd_port: int, name: str) -> None:
+    """Run the embedded store on its own, etcd-style, until Ctrl-C.
+
+    One store member (WAL fsynced on every commit, in DIR/store) serving etcd's v3 gRPC
+    API, for etcdctl and etcd client libraries; no Kubernetes API, containerd or pod
+    network. A data dir used by `serve` can be served this way while that is stopped."""
+    from minikube_py.etcdapi.standalone import StandaloneConfig, serve_member
+
+    config = StandaloneConfig(data_dir=data_dir.expanduser().absolute(), etcd_port=etcd_port,
+                              name=name)
+    sys.exit(_run(serve_member(config)))
 
 
 # join's parameter of each setting a joined machine remembers (JoinConfig field -> click name).

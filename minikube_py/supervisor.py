@@ -47,6 +47,9 @@ class Supervisor:
         if name in self._tasks:
             raise ValueError(f"a task named {name!r} is already running")
         task = asyncio.create_task(self._guard(name, coro), name=name)
+        # a task cancelled before its first step never awaits `coro`: close it (a no-op
+        # once it ran), or Python warns that it was never awaited
+        task.add_done_callback(lambda _: coro.close())
         self._tasks[name] = task
         return task
 

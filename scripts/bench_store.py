@@ -1,27 +1,23 @@
 #!/usr/bin/env python3
-"""Benchmark RaftStore against etcd 3.4 with the same workload, in the same run.
+"""RaftStore in-process: write and range rates, fsyncs per write, restart, memory, stalls.
 
-Workload, for both stores: N sequential 1 KiB puts, N 1 KiB puts with --inflight (64) in
-flight, and sequential ranges over a prefix of --list-keys (1000) keys. Our numbers also
-include fsyncs per write (fdatasyncs of the WAL, counted by wrapping the injected fsync)
-and restart times (WAL replay, snapshot load).
+The comparison with etcd 3.4 is scripts/bench_etcd.py (both stores through etcd's v3 gRPC
+API, side by side in one run); this script measures what the store itself costs when
+called in-process, as the API server calls it.
 
-The anchor: a one-member etcd (the `etcd` binary, e.g. Debian's etcd-server 3.4) on
-loopback ports with a temporary data dir, driven from Python through its v3 gRPC-gateway
-JSON API (`POST /v3/kv/put`, `/v3/kv/range`, base64 keys and values) over one keep-alive
-aiohttp session. So the etcd rows measure etcd plus HTTP/JSON: what our API server would
-pay calling an external etcd. Ours is called in-process, which is what it actually pays.
-etcd's fsyncs per write are its WAL fsyncs, read from its /metrics.
-If `etcd` is not installed the anchor is skipped and only our numbers are printed.
+Default mode: N sequential 1 KiB puts, N 1 KiB puts with --inflight (64) in flight, and
+sequential ranges over a prefix of --list-keys (1000) keys, with fsyncs per write
+(fdatasyncs of the WAL, counted by wrapping the injected fsync); then restart times (WAL
+replay, snapshot load).
 
-Two more modes measure the store alone (no etcd), each in a process of its own:
+Two more modes, each in a process of its own:
 --memory: the process's RSS with --keys (32,000) 1 KiB keys, after --seconds (60) of
 overwrites by 32 clients, after compacting to the current revision, and after the same
 load and compaction once more (does the second round reuse what the first freed?).
 --snapshot-stall: the worst event-loop stall while a snapshot of --keys 1 KiB keys is taken
 under a write load, seen by a task that sleeps 1 ms at a time (what a /readyz probe waits).
 
-Usage: scripts/bench_store.py [-n 2000] [--inflight 64] [--list-keys 1000] [--etcd PATH]
+Usage: scripts/bench_store.py [-n 2000] [--inflight 64] [--list-keys 1000]
        scripts/bench_store.py --memory [--keys 32000] [--seconds 60]
        scripts/bench_store.py --snapshot-stall [--keys 32000]
 """
@@ -30,25 +26,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import contextlib
 import gc
-import json
 import os
 import random
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,9 +46,7 @@ from minikube_py.store.node import RaftStore
 from minikube_py.store.types import PutOp
 
 VALUE = os.urandom(1024)
-VALUE_B64 = base64.b64encode(VALUE).decode()
 LIST_REPEATS = 50
-INSTALL_HINT = "apt-get install -y etcd-server etcd-client"
 
 
 @dataclass
@@ -69,7 +56,7 @@ class Result:
     n: int
     elapsed: float
     latencies: list[float]
-    cpu: float  # CPU seconds this Python process used (for etcd: the client side)
+    cpu: float  # CPU seconds this Python process used
     fsyncs: int | None = None
 
     @property
@@ -279,127 +266,6 @@ async def bench_snapshot_stall(directory: Path, keys: int, inflight: int) -> Non
     await store.close()
 
 
-# ---- etcd -------------------------------------------------------------------------
-
-
-def free_loopback_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn_etcd(binary: str, data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start a one-member etcd listening on free loopback ports only; returns its client URL."""
-    client = f"http://127.0.0.1:{free_loopback_port()}"
-    peer = f"http://127.0.0.1:{free_loopback_port()}"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--name=default",
-                f"--data-dir={data_dir}",
-                f"--listen-client-urls={client}",
-                f"--advertise-client-urls={client}",
-                f"--listen-peer-urls={peer}",
-                f"--initial-advertise-peer-urls={peer}",
-                f"--initial-cluster=default={peer}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    return proc, client
-
-
-def stop_etcd(proc: subprocess.Popen[bytes], data_dir: Path) -> None:
-    proc.terminate()
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    shutil.rmtree(data_dir, ignore_errors=True)
-
-
-@contextlib.asynccontextmanager
-async def etcd_server(binary: str, directory: Path) -> AsyncIterator[str]:
-    """A one-member etcd with a temp data dir, healthy on entry; killed and removed on exit."""
-    data_dir, log_path = directory / "etcd", directory / "etcd.log"
-    proc, client = spawn_etcd(binary, data_dir, log_path)
-    try:
-        async with aiohttp.ClientSession() as http:
-            deadline = time.monotonic() + 15
-            while True:
-                if proc.poll() is not None:
-                    tail = log_path.read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"etcd exited with {proc.returncode}:\n{tail}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{client}/health") as r:
-                        if r.status == 200 and '"health":"true"' in await r.text():
-                            break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("etcd did not become healthy within 15 s")
-                await asyncio.sleep(0.1)
-        yield client
-    finally:
-        stop_etcd(proc, data_dir)
-
-
-def b64(key: bytes) -> str:
-    return base64.b64encode(key).decode()
-
-
-async def bench_etcd(
-    binary: str, directory: Path, n: int, inflight: int, list_keys: int
-) -> tuple[list[Result], str]:
-    async with etcd_server(binary, directory) as url:
-        connector = aiohttp.TCPConnector(limit=inflight)  # 64 by default
-        timeout = aiohttp.ClientTimeout(total=30)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-
-            async def post(path: str, body: dict[str, str]) -> dict[str, object]:
-                async with http.post(url + path, data=json.dumps(body)) as r:
-                    r.raise_for_status()
-                    body_out: dict[str, object] = await r.json(content_type=None)
-                    return body_out
-
-            async def get(path: str) -> str:
-                async with http.get(url + path) as r:
-                    return await r.text()
-
-            version = json.loads(await get("/version")).get("etcdserver", "?")
-
-            async def wal_fsyncs() -> int:
-                for line in (await get("/metrics")).splitlines():
-                    if line.startswith("etcd_disk_wal_fsync_duration_seconds_count "):
-                        return int(float(line.split()[1]))
-                raise RuntimeError("etcd /metrics has no WAL fsync count")
-
-            def put(prefix: bytes) -> Callable[[int], Awaitable[object]]:
-                return lambda i: post(
-                    "/v3/kv/put", {"key": b64(b"%s%08d" % (prefix, i)), "value": VALUE_B64}
-                )
-
-            async def list_prefix(_: int) -> dict[str, object]:
-                return await post(
-                    "/v3/kv/range", {"key": b64(b"/list/"), "range_end": b64(b"/list0")}
-                )
-
-            results = [
-                await run_mode("etcd", "put sequential", put(b"/seq/"), n, 1, wal_fsyncs),
-                await run_mode(
-                    "etcd", f"put {inflight} in flight", put(b"/conc/"), n, inflight, wal_fsyncs
-                ),
-            ]
-            await run_mode("etcd", "fill", put(b"/list/"), list_keys, inflight)
-            results.append(
-                await run_mode("etcd", f"range {list_keys} keys", list_prefix, LIST_REPEATS, 1)
-            )
-            got = await list_prefix(0)
-            assert int(str(got["count"])) == list_keys, got["count"]
-            return results, version
-
-
 # ---- report -------------------------------------------------------------------------
 
 
@@ -414,37 +280,13 @@ def print_table(results: list[Result]) -> None:
             f"{r.store:<6} {r.mode:<18} {r.rate:8.0f} {r.quantile(50):7.2f} "
             f"{r.quantile(99):7.2f} {fs:>12} {r.cpu / r.elapsed:6.0%}"
         )
-    etcd = {r.mode: r for r in results if r.store == "etcd"}
-    for r in results:
-        if r.store == "ours" and r.mode in etcd:
-            e = etcd[r.mode]
-            print(
-                f"ours/etcd  {r.mode:<18} ops/s x{r.rate / e.rate:.3g}  "
-                f"p50 x{r.quantile(50) / e.quantile(50):.3g}  "
-                f"p99 x{r.quantile(99) / e.quantile(99):.3g}"
-            )
 
 
 async def bench(args: argparse.Namespace, directory: Path) -> None:
     results = await bench_ours(directory, args.n, args.inflight, args.list_keys)
-    binary = shutil.which(args.etcd)
-    note = ""
-    if binary is None:
-        note = f"etcd anchor skipped: {args.etcd!r} not found (install: {INSTALL_HINT})"
-    else:
-        etcd_results, version = await bench_etcd(
-            binary, directory, args.n, args.inflight, args.list_keys
-        )
-        results += etcd_results
-        note = (
-            f"etcd {version}, one member on loopback, via the v3 JSON gateway over one "
-            "keep-alive aiohttp session: etcd + HTTP/JSON, what our API server would pay "
-            "calling an external etcd; ours is in-process. etcd fsyncs = WAL fsyncs (/metrics). "
-            "py CPU = this process's CPU time / wall time (for etcd rows: the client's share)."
-        )
     print(f"1 KiB values, n={args.n}, {LIST_REPEATS} ranges; CPUs: {os.cpu_count()}")
     print_table(results)
-    print(note)
+    print("py CPU = this process's CPU time / wall time. Against etcd: scripts/bench_etcd.py")
     await bench_restart(directory, args.restart_keys, args.inflight)
 
 
@@ -456,7 +298,6 @@ def main() -> None:
     parser.add_argument("--inflight", type=int, default=64)
     parser.add_argument("--list-keys", type=int, default=1000, help="keys under the ranged prefix")
     parser.add_argument("--restart-keys", type=int, default=10_000)
-    parser.add_argument("--etcd", default="etcd", help="etcd binary (name on PATH or path)")
     parser.add_argument("--memory", action="store_true", help="measure RSS only")
     parser.add_argument("--snapshot-stall", action="store_true",
                         help="measure event-loop stalls during a snapshot only")

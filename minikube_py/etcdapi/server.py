@@ -510,7 +510,9 @@ class EtcdServer:
         self._port = port
         self._bound = 0
         core = _Core(kv, member_id, status or (lambda: raft_status_of(kv, member_id)), clock)
-        self._server = grpc.aio.server()
+        # grpc turns SO_REUSEPORT on by default: a second server on our port would then
+        # bind too and take half the connections (of another store) instead of failing
+        self._server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         rpc_pb2_grpc.add_KVServicer_to_server(KVService(core), self._server)
         rpc_pb2_grpc.add_WatchServicer_to_server(WatchService(core, progress_interval),
                                                  self._server)
