@@ -276,6 +276,19 @@ def _lose_the_leader(cluster: list[Member], how: signal.Signals, tag: str) -> di
     return {"leader": leader, "load": load, "answered_after": answered_after}
 
 
+def caught_up(member: Member, load: Load, cluster: list[Member]) -> None:
+    """Wait until `member` serves every acknowledged write; fail with every member's view
+    of the Raft log."""
+    try:
+        wait_for(lambda: not (load.acked - member.config_maps()), timeout=60,
+                 what=f"{member.name} to catch up")
+    except AssertionError as e:
+        views = {m.name: m.members() for m in cluster if m.state == "running"}
+        raise AssertionError(f"{e}\nmissing: {sorted(load.acked - member.config_maps())[:5]}"
+                             f"\nviews: {json.dumps(views)}\nlog of {member.name}:\n"
+                             f"{member.log[-4000:]}") from None
+
+
 def test_kill_9_of_the_leader_loses_no_acknowledged_write(cluster: list[Member]) -> None:
     lost = _lose_the_leader(cluster, signal.SIGKILL, "kill")
     leader: Member = lost["leader"]
@@ -283,8 +296,7 @@ def test_kill_9_of_the_leader_loses_no_acknowledged_write(cluster: list[Member])
     print(f"API answered again {lost['answered_after']:.2f} s after kill -9 of the leader "
           f"{leader.name}; {load.count()} writes acknowledged, {len(load.failures)} refused")
     leader.start()  # the same command line, on its data dir: the same member again
-    wait_for(lambda: not (load.acked - leader.config_maps()), timeout=60,
-             what=f"{leader.name} to catch up")
+    caught_up(leader, load, cluster)
     wait_for(lambda: voters(leader) == ["a", "b", "c"], timeout=30, what="three voters again")
 
 
@@ -295,8 +307,7 @@ def test_a_stopped_leader_returns_as_a_follower(cluster: list[Member]) -> None:
     print(f"API answered again {lost['answered_after']:.2f} s after SIGSTOP of the leader "
           f"{leader.name}")
     leader.signal(signal.SIGCONT)
-    wait_for(lambda: not (load.acked - leader.config_maps()), timeout=60,
-             what=f"{leader.name} to catch up after SIGCONT")
+    caught_up(leader, load, cluster)
 
 
 def test_the_controllers_move_with_their_lease(cluster: list[Member]) -> None:
