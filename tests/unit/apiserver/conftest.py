@@ -1,7 +1,8 @@
-"""Fixtures: an ApiService on an in-memory store with a controllable clock."""
+"""Fixtures: an ApiService with a controllable clock, on an in-memory store or (modules
+marked both_stores) on a real etcd too."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,10 @@ from aiohttp.test_utils import TestServer
 
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.service import ApiService
+from minikube_py.etcdapi.etcdkv import EtcdKV
 from minikube_py.store.memory import MemoryKV
+from minikube_py.store.types import KV
+from tests.etcd_server import NEEDS_ETCD, EtcdProcess, running_etcd
 
 
 class FakeClock:
@@ -26,14 +30,52 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+BOTH_STORES = "both_stores"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{BOTH_STORES}: run the module's tests of the API "
+                            "service on the in-memory store and on a real etcd")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module marked both_stores runs each test that uses the service twice: on the
+    in-memory store and on an external etcd (serve --datastore-endpoint)."""
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker(BOTH_STORES):
+        metafunc.parametrize("store", ["memory", pytest.param("etcd", marks=NEEDS_ETCD)],
+                             indirect=True)
+
+
+@pytest.fixture(scope="session")
+def etcd_process() -> Iterator[EtcdProcess]:
+    """One etcd for the session (starting one per test would cost about a second each)."""
+    with running_etcd() as etcd:
+        yield etcd
+
+
 @pytest.fixture
-async def svc(clock: FakeClock) -> AsyncIterator[ApiService]:
-    kv = MemoryKV()
-    service = ApiService(kv, clock=clock, bookmark_interval=0.05)
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[KV]:
+    """The store under the service: in memory, or (param "etcd") the session's etcd,
+    emptied first; its revisions do not restart, so tests never assume where they begin."""
+    if getattr(request, "param", "memory") == "memory":
+        kv = MemoryKV()
+        yield kv
+        await kv.close()
+        return
+    etcd: EtcdProcess = request.getfixturevalue("etcd_process")
+    etcd.wipe()
+    external = EtcdKV(etcd.endpoint)
+    await external.connect(timeout=10)
+    yield external
+    await external.close()
+
+
+@pytest.fixture
+async def svc(clock: FakeClock, store: KV) -> AsyncIterator[ApiService]:
+    service = ApiService(store, clock=clock, bookmark_interval=0.05)
     await service.start()
     yield service
     await service.stop()
-    await kv.close()
 
 
 @pytest.fixture
