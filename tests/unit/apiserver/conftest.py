@@ -2,7 +2,7 @@
 marked both_stores) on a real etcd too."""
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from minikube_py.apiserver.service import ApiService
 from minikube_py.etcdapi.etcdkv import EtcdKV
 from minikube_py.store.memory import MemoryKV
 from minikube_py.store.types import KV
-from tests.etcd_server import NEEDS_ETCD, EtcdProcess, running_etcd
+from tests.etcd_server import NEEDS_ETCD, EtcdProcess
 
 
 class FakeClock:
@@ -44,13 +44,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker(BOTH_STORES):
         metafunc.parametrize("store", ["memory", pytest.param("etcd", marks=NEEDS_ETCD)],
                              indirect=True)
-
-
-@pytest.fixture(scope="session")
-def etcd_process() -> Iterator[EtcdProcess]:
-    """One etcd for the session (starting one per test would cost about a second each)."""
-    with running_etcd() as etcd:
-        yield etcd
 
 
 @pytest.fixture
