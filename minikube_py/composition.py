@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from aiohttp import web
 
@@ -102,6 +103,8 @@ log = logging.getLogger("minikube_py")
 
 # How long serve waits for an external etcd's first answer before giving up.
 DATASTORE_CONNECT_TIMEOUT = 5.0
+# The data dir's note that its cluster lives in an external etcd (the endpoint, last used).
+EXTERNAL_DATASTORE = "datastore-endpoint"
 
 
 @dataclass
@@ -349,6 +352,9 @@ async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progres
     """The store the API server keeps the cluster in, started and stopped with `sup`: the
     embedded Raft store in DATA/store, or the external etcd of --datastore-endpoint. Also
     returns how to purge compacted history from disk (None: the store cannot)."""
+    refusal = datastore_mismatch(config.data_dir, config.datastore_endpoint)
+    if refusal:
+        raise StartupError(refusal)
     if config.datastore_endpoint:
         try:
             etcd = EtcdKV(config.datastore_endpoint)
@@ -361,6 +367,8 @@ async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progres
             raise StartupError(f"the datastore: {e}") from e
         progress.step(f"datastore: etcd at {config.datastore_endpoint}, revision "
                       f"{etcd.revision}")
+        await asyncio.to_thread((config.data_dir / EXTERNAL_DATASTORE).write_text,
+                                config.datastore_endpoint + "\n")
         return etcd, None
     store = RaftStore(config.data_dir / "store")
     try:
@@ -371,6 +379,21 @@ async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progres
     sup.start("store", store.run())
     progress.step(f"store ready at revision {store.revision}")
     return store, store.purge_history
+
+
+def datastore_mismatch(data_dir: Path, endpoint: str) -> str:
+    """Why this data dir's cluster is not in the datastore asked for ("" if it is): the
+    cluster is either in the embedded store or in an external etcd (the data dir notes
+    which), and a start with the other would bring up an empty cluster with its PKI."""
+    noted = data_dir / EXTERNAL_DATASTORE
+    if endpoint and (data_dir / "store").exists():
+        return (f"{data_dir} holds a cluster in the embedded store: it does not move to an "
+                "external etcd (start without --datastore-endpoint, or use another --data-dir)")
+    if not endpoint and noted.exists():
+        was = noted.read_text().strip()
+        return (f"{data_dir} holds a cluster kept in etcd at {was}: start serve with "
+                f"--datastore-endpoint {was}")
+    return ""
 
 
 async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLContext) -> None:

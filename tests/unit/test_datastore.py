@@ -44,3 +44,28 @@ async def test_an_external_etcd_is_the_store_and_is_closed_with_serve(
     await sup.shutdown()
     with pytest.raises(StoreClosedError):
         await store.range(b"/x")
+
+
+def test_a_cluster_in_the_embedded_store_does_not_start_on_etcd(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    assert composition.datastore_mismatch(tmp_path, "http://127.0.0.1:2379") == (
+        f"{tmp_path} holds a cluster in the embedded store: it does not move to an external "
+        "etcd (start without --datastore-endpoint, or use another --data-dir)")
+    assert composition.datastore_mismatch(tmp_path, "") == ""
+
+
+@NEEDS_ETCD
+async def test_a_cluster_in_etcd_does_not_start_on_the_embedded_store(
+        tmp_path: Path, etcd_process: EtcdProcess) -> None:
+    sup = Supervisor()
+    config = ServeConfig(data_dir=tmp_path, datastore_endpoint=etcd_process.endpoint)
+    await composition.open_datastore(config, sup, Progress(out=io.StringIO()))
+    await sup.shutdown()
+    assert composition.datastore_mismatch(tmp_path, "") == (
+        f"{tmp_path} holds a cluster kept in etcd at {etcd_process.endpoint}: start serve "
+        f"with --datastore-endpoint {etcd_process.endpoint}")
+    with pytest.raises(StartupError, match="holds a cluster kept in etcd"):
+        await composition.open_datastore(ServeConfig(data_dir=tmp_path), Supervisor(),
+                                         Progress(out=io.StringIO()))
+    assert not (tmp_path / "store").exists()
+    assert composition.datastore_mismatch(tmp_path, "http://127.0.0.1:2") == ""  # it moved
