@@ -40,7 +40,11 @@ from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
 from minikube_py.clusterconfig import publish as publish_cluster_network
-from minikube_py.clustersettings import WILDCARD_HOSTS, save_remembered
+from minikube_py.clustersettings import (
+    EXTERNAL_DATASTORE_FILE,
+    WILDCARD_HOSTS,
+    save_remembered,
+)
 from minikube_py.config import ServeConfig
 from minikube_py.control import ControlServer, control_socket
 from minikube_py.controllers.base import ControllerContext
@@ -103,8 +107,6 @@ log = logging.getLogger("minikube_py")
 
 # How long serve waits for an external etcd's first answer before giving up.
 DATASTORE_CONNECT_TIMEOUT = 5.0
-# The data dir's note that its cluster lives in an external etcd (the endpoint, last used).
-EXTERNAL_DATASTORE = "datastore-endpoint"
 
 
 @dataclass
@@ -367,7 +369,7 @@ async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progres
             raise StartupError(f"the datastore: {e}") from e
         progress.step(f"datastore: etcd at {config.datastore_endpoint}, revision "
                       f"{etcd.revision}")
-        await asyncio.to_thread((config.data_dir / EXTERNAL_DATASTORE).write_text,
+        await asyncio.to_thread((config.data_dir / EXTERNAL_DATASTORE_FILE).write_text,
                                 config.datastore_endpoint + "\n")
         return etcd, None
     store = RaftStore(config.data_dir / "store")
@@ -385,7 +387,7 @@ def datastore_mismatch(data_dir: Path, endpoint: str) -> str:
     """Why this data dir's cluster is not in the datastore asked for ("" if it is): the
     cluster is either in the embedded store or in an external etcd (the data dir notes
     which), and a start with the other would bring up an empty cluster with its PKI."""
-    noted = data_dir / EXTERNAL_DATASTORE
+    noted = data_dir / EXTERNAL_DATASTORE_FILE
     if endpoint and (data_dir / "store").exists():
         return (f"{data_dir} holds a cluster in the embedded store: it does not move to an "
                 "external etcd (start without --datastore-endpoint, or use another --data-dir)")
