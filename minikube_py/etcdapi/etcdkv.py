@@ -237,6 +237,10 @@ class EtcdKV:
         self._compact_revision = max(self._compact_revision, revision)
 
 
+class _StreamEnded(Exception):
+    """etcd closed a watch stream without an error (it is shutting down, say)."""
+
+
 class EtcdWatch:
     """One etcd watch on a stream of its own (implements `WatchStream`). A broken
     connection is re-opened from the next revision, as clientv3 does; a start revision
@@ -247,6 +251,8 @@ class EtcdWatch:
         self._request = request
         self._call: Any = None
         self._closed = False
+        # Set by close(): a call cancelled before it started may never wake its reader.
+        self._stop: asyncio.Future[None] | None = None
 
     def __aiter__(self) -> AsyncIterator[list[Event]]:
         return self._batches()
@@ -256,6 +262,8 @@ class EtcdWatch:
         self._kv._forget(self)
         if self._call is not None:
             self._call.cancel()
+        if self._stop is not None and not self._stop.done():
+            self._stop.set_result(None)
 
     async def _batches(self) -> AsyncIterator[list[Event]]:
         failures = 0
@@ -266,36 +274,40 @@ class EtcdWatch:
                         failures = 0
                         yield batch
                     return
-                except grpc.aio.AioRpcError as e:
+                except asyncio.CancelledError:
+                    # close() cancels the gRPC call, which cancels whatever awaits it
                     if self._closed:
                         return
-                    if e.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                except (grpc.aio.AioRpcError, _StreamEnded) as e:
+                    if self._closed:
+                        return
+                    if isinstance(e, grpc.aio.AioRpcError) and \
+                            e.code() != grpc.StatusCode.UNAVAILABLE:
                         raise self._kv._error(e, self._kv._context(
                             revision=int(self._request.start_revision))) from None
                     delay = self._kv._retry_delays[min(failures,
                                                        len(self._kv._retry_delays) - 1)]
                     failures += 1
+                    why = e.details() if isinstance(e, grpc.aio.AioRpcError) else str(e)
                     log.warning("watch on etcd at %s broke (%s); re-opening from revision "
-                                "%d in %g s", self._kv.endpoint, e.details(),
+                                "%d in %g s", self._kv.endpoint, why,
                                 self._request.start_revision, delay)
-                    await asyncio.sleep(delay)
+                    await self._unless_closed(asyncio.sleep(delay))
         finally:
             self.close()
 
     async def _one_stream(self) -> AsyncIterator[list[Event]]:
         self._call = call = self._kv._watch.Watch()
         try:
-            await call.write(rpc_pb2.WatchRequest(create_request=self._request))
+            await self._unless_closed(call.write(rpc_pb2.WatchRequest(
+                create_request=self._request)))
             while not self._closed:
-                try:
-                    response = await call.read()
-                except asyncio.CancelledError:
-                    if self._closed:
-                        return
-                    raise
+                response = await self._unless_closed(call.read())
+                if self._closed:
+                    return
                 if response is grpc.aio.EOF:
-                    raise StoreUnavailableError(
-                        f"etcd at {self._kv.endpoint} ended a watch stream")
+                    raise _StreamEnded("etcd ended the stream")
                 self._kv._observe(response.header)
                 if response.canceled:
                     self._refused(response)
@@ -307,6 +319,20 @@ class EtcdWatch:
         finally:
             with contextlib.suppress(Exception):
                 call.cancel()
+
+    async def _unless_closed(self, step: Awaitable[Any]) -> Any:
+        """`step`'s result, or None once the watch is closed (`step` is then cancelled)."""
+        if self._stop is None:
+            self._stop = asyncio.get_running_loop().create_future()
+            if self._closed:
+                self._stop.set_result(None)
+        work: asyncio.Future[Any] = asyncio.ensure_future(step)
+        waiting: set[asyncio.Future[Any]] = {work, self._stop}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if not work.done():
+            work.cancel()
+            return None
+        return work.result()
 
     def _refused(self, response: Any) -> None:
         if response.compact_revision:

@@ -11,10 +11,7 @@ from aiohttp.test_utils import TestServer
 
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.service import ApiService
-from minikube_py.etcdapi.etcdkv import EtcdKV
-from minikube_py.store.memory import MemoryKV
 from minikube_py.store.types import KV
-from tests.etcd_server import NEEDS_ETCD, EtcdProcess
 
 
 class FakeClock:
@@ -30,41 +27,9 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-BOTH_STORES = "both_stores"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{BOTH_STORES}: run the module's tests of the API "
-                            "service on the in-memory store and on a real etcd")
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A module marked both_stores runs each test that uses the service twice: on the
-    in-memory store and on an external etcd (serve --datastore-endpoint)."""
-    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker(BOTH_STORES):
-        metafunc.parametrize("store", ["memory", pytest.param("etcd", marks=NEEDS_ETCD)],
-                             indirect=True)
-
-
-@pytest.fixture
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[KV]:
-    """The store under the service: in memory, or (param "etcd") the session's etcd,
-    emptied first; its revisions do not restart, so tests never assume where they begin."""
-    if getattr(request, "param", "memory") == "memory":
-        kv = MemoryKV()
-        yield kv
-        await kv.close()
-        return
-    etcd: EtcdProcess = request.getfixturevalue("etcd_process")
-    etcd.wipe()
-    external = EtcdKV(etcd.endpoint)
-    await external.connect(timeout=10)
-    yield external
-    await external.close()
-
-
 @pytest.fixture
 async def svc(clock: FakeClock, store: KV) -> AsyncIterator[ApiService]:
+    """The service on `store` (tests/conftest.py: in memory, or on etcd too)."""
     service = ApiService(store, clock=clock, bookmark_interval=0.05)
     await service.start()
     yield service
