@@ -72,7 +72,10 @@ class EtcdKV:
     def __init__(self, endpoint: str, *, request_timeout: float = 10.0,
                  watch_retry_delays: Sequence[float] = WATCH_RETRY_DELAYS) -> None:
         self.endpoint = endpoint
-        self._channel = grpc.aio.insecure_channel(grpc_target(endpoint))
+        # A LIST of a big cluster is one Range answer far above gRPC's 4 MiB default (kube's
+        # etcd client lifts the limit the same way); requests stay under etcd's own limit.
+        self._channel = grpc.aio.insecure_channel(grpc_target(endpoint), options=[
+            ("grpc.max_receive_message_length", -1)])
         self._kv = rpc_pb2_grpc.KVStub(self._channel)
         self._watch = rpc_pb2_grpc.WatchStub(self._channel)
         self._lease = rpc_pb2_grpc.LeaseStub(self._channel)

@@ -212,3 +212,11 @@ async def test_a_broken_watch_resumes_after_the_last_event_it_delivered(
     finally:
         await through.close()
         await proxy.close()
+
+
+async def test_a_range_answer_bigger_than_grpcs_default_limit_is_read(kv: EtcdKV) -> None:
+    value = b"x" * (1024 * 1024)
+    for i in range(5):
+        await put(kv, f"/big/{i}".encode(), value)
+    res = await kv.range(b"/big/", prefix_end(b"/big/"))
+    assert [len(item.value) for item in res.kvs] == [len(value)] * 5
