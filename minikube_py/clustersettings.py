@@ -23,6 +23,8 @@ from typing import Any
 from minikube_py.api.validation import dns1123_subdomain_errors
 
 SETTINGS_FILE = "cluster.json"
+# The data dir's note that its cluster lives in an external etcd (the endpoint, last used).
+EXTERNAL_DATASTORE_FILE = "datastore-endpoint"
 DEFAULT_DATA_DIR = Path.home() / ".minikube-py"
 # What minikube-py wrote before cluster.json: the bridge and the pod and service ranges,
 # (re)written by every serve, owned or not. Read as remembered settings, never written.

@@ -12,7 +12,7 @@ import secrets
 import signal
 import ssl
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,13 +43,18 @@ from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
 from minikube_py.client.leaderelection import LeaderElector
 from minikube_py.clusterconfig import publish as publish_cluster_network
-from minikube_py.clustersettings import WILDCARD_HOSTS, save_remembered
+from minikube_py.clustersettings import (
+    EXTERNAL_DATASTORE_FILE,
+    WILDCARD_HOSTS,
+    save_remembered,
+)
 from minikube_py.config import ServeConfig
 from minikube_py.control import ControlServer, control_socket
 from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
 from minikube_py.dns.server import ClusterDns
 from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
+from minikube_py.etcdapi.etcdkv import EndpointError, EtcdKV
 from minikube_py.etcdapi.server import EtcdServer
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import (
@@ -118,13 +123,16 @@ from minikube_py.token_commands import ensure_join_token
 
 log = logging.getLogger("minikube_py")
 
+# How long serve waits for an external etcd's first answer before giving up.
+DATASTORE_CONNECT_TIMEOUT = 5.0
+
 
 @dataclass
 class Cluster:
     """Handles to the running parts, for the CLI and for tests."""
 
     config: ServeConfig
-    store: RaftStore
+    store: RaftStore | EtcdKV
     api: ApiService
     supervisor: Supervisor
     kubelet: Kubelet | None = None
@@ -189,24 +197,18 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     _report_certificates(progress, pki, made)
 
     member: StoreMember | None = None
+    store: RaftStore | EtcdKV
+    purge: Callable[[], Awaitable[None]] | None
     if joining is None and identity is None:
-        store = RaftStore(config.data_dir / "store")
-        try:
-            await store.start()
-        except (StoreError, WalCorruptError) as e:
-            raise StartupError(f"the store failed to start: {e}") from e
-        sup.on_stop("store", store.close)
-        sup.start("store", store.run())
-        progress.step(f"store ready at revision {store.revision}")
+        store, purge = await open_datastore(config, sup, progress)
     else:
         member = await _start_member(config, progress, sup, identity, joining)
-        store = member.store
+        store, purge = member.store, member.store.purge_history
 
     # The API server reads and writes through the encryption: the store holds Secrets
     # encrypted (apiserver/encryptedkv.py says why there).
     try:
-        encryption, notes = await open_encryption(config.data_dir, store,
-                                                  purge=store.purge_history)
+        encryption, notes = await open_encryption(config.data_dir, store, purge=purge)
     except EncryptionConfigError as e:
         raise StartupError(f"encryption of Secrets: {e}") from e
     for note in notes:
@@ -256,7 +258,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             join_token = (await asyncio.to_thread(config.token_path.read_text)).strip()
         except (ApiError, OSError) as e:
             raise StartupError(f"the join token ({config.token_path}): {e}") from e
-    if config.etcd_port:
+    if config.etcd_port and isinstance(store, RaftStore):
         etcd = EtcdServer(store, port=config.etcd_port, name=config.node,
                           data_dir=config.data_dir / "store")
         try:
@@ -404,6 +406,55 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     else:
         progress.step(f"control plane ready (cluster DNS on {node_ip})")
     return Cluster(config, store, api, sup, kubelet, ready, join_token, member)
+
+
+async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progress
+                         ) -> tuple[RaftStore | EtcdKV, Callable[[], Awaitable[None]] | None]:
+    """The store the API server keeps the cluster in, started and stopped with `sup`: the
+    embedded Raft store in DATA/store, or the external etcd of --datastore-endpoint. Also
+    returns how to purge compacted history from disk (None: the store cannot)."""
+    refusal = datastore_mismatch(config.data_dir, config.datastore_endpoint)
+    if refusal:
+        raise StartupError(refusal)
+    if config.datastore_endpoint:
+        try:
+            etcd = EtcdKV(config.datastore_endpoint)
+        except EndpointError as e:
+            raise StartupError(f"--datastore-endpoint {e}") from e
+        sup.on_stop("datastore", etcd.close)
+        try:
+            await etcd.connect(timeout=DATASTORE_CONNECT_TIMEOUT)
+        except StoreError as e:
+            raise StartupError(f"the datastore: {e}") from e
+        progress.step(f"datastore: etcd at {config.datastore_endpoint}, revision "
+                      f"{etcd.revision}")
+        await asyncio.to_thread((config.data_dir / EXTERNAL_DATASTORE_FILE).write_text,
+                                config.datastore_endpoint + "\n")
+        return etcd, None
+    store = RaftStore(config.data_dir / "store")
+    try:
+        await store.start()
+    except (StoreError, WalCorruptError) as e:
+        raise StartupError(f"the store failed to start: {e}") from e
+    sup.on_stop("store", store.close)
+    sup.start("store", store.run())
+    progress.step(f"store ready at revision {store.revision}")
+    return store, store.purge_history
+
+
+def datastore_mismatch(data_dir: Path, endpoint: str) -> str:
+    """Why this data dir's cluster is not in the datastore asked for ("" if it is): the
+    cluster is either in the embedded store or in an external etcd (the data dir notes
+    which), and a start with the other would bring up an empty cluster with its PKI."""
+    noted = data_dir / EXTERNAL_DATASTORE_FILE
+    if endpoint and (data_dir / "store").exists():
+        return (f"{data_dir} holds a cluster in the embedded store: it does not move to an "
+                "external etcd (start without --datastore-endpoint, or use another --data-dir)")
+    if not endpoint and noted.exists():
+        was = noted.read_text().strip()
+        return (f"{data_dir} holds a cluster kept in etcd at {was}: start serve with "
+                f"--datastore-endpoint {was}")
+    return ""
 
 
 async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLContext) -> None:

@@ -38,6 +38,9 @@ class ServeConfig:
     kubelet_port: int = 10250
     # etcd's v3 gRPC API of the store on 127.0.0.1:PORT (0: not served).
     etcd_port: int = 0
+    # An external etcd (http://HOST:PORT) holding the cluster instead of the embedded
+    # store ("": the embedded store in DATA/store).
+    datastore_endpoint: str = ""
     # The node's address (--node-ip): where other machines reach this node; "": the first
     # address of its pod range, on its bridge (reachable only from this machine).
     node_address: str = ""

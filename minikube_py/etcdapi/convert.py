@@ -1,12 +1,15 @@
 """Pure mapping between etcd's v3 protobufs and the store's types, and etcd's errors.
 
-No IO here: every function takes a message or a store value and returns the other, or
-raises `EtcdError` carrying the gRPC status code and the message etcd itself would send,
-so clients that match on etcd's strings (etcdctl, clientv3's error table) behave the same.
+No IO here: every function takes a message or a store value and returns the other. Serving
+(our store behind etcd's API), errors raise `EtcdError` carrying the gRPC status code and
+the message etcd itself would send, so clients that match on etcd's strings (etcdctl,
+clientv3's error table) behave the same. As a client (`EtcdKV`, an external etcd behind
+our `KV`), the same tables are read the other way and etcd's statuses become store errors.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -25,6 +28,7 @@ from minikube_py.store.types import (
     FutureRevisionError,
     KeyValue,
     LeaseNotFoundError,
+    NoLeaderError,
     NotLeaderError,
     Op,
     OpResult,
@@ -32,9 +36,12 @@ from minikube_py.store.types import (
     PutResult,
     RangeOp,
     RangeResult,
+    RequestTimeoutError,
     StoreClosedError,
     StoreError,
     StoreFailedError,
+    StoreUnavailableError,
+    TxnResult,
 )
 
 # etcd's own messages (api/v3rpc/rpctypes); clients compare these strings.
@@ -241,3 +248,104 @@ def op_from_pb(op: Any) -> Op:
     if kind == "request_txn":
         raise unsupported("a txn nested in a txn")
     raise EtcdError(grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: empty request in txn")
+
+
+# ---- the client direction: store requests -> protobuf, etcd's answers -> store ----------
+# (EtcdKV speaks to an external etcd; the tables above, read the other way.)
+
+_PB_TARGETS = {target: (pb, field) for pb, (target, field) in _TARGETS.items()}
+_PB_RESULTS = {op: pb for pb, op in _RESULTS.items()}
+
+
+def compare_to_pb(c: Compare) -> Any:
+    pb_target, field = _PB_TARGETS[c.target]
+    return rpc_pb2.Compare(key=c.key, target=pb_target, result=_PB_RESULTS[c.op],
+                           **{field: c.value})
+
+
+def op_to_pb(op: Op) -> Any:
+    if isinstance(op, RangeOp):
+        return rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(
+            key=op.key, range_end=op.range_end, limit=op.limit))
+    if isinstance(op, PutOp):
+        return rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(
+            key=op.key, value=op.value, lease=op.lease, prev_kv=op.prev_kv))
+    return rpc_pb2.RequestOp(request_delete_range=rpc_pb2.DeleteRangeRequest(
+        key=op.key, range_end=op.range_end, prev_kv=op.prev_kv))
+
+
+def kv_from_pb(pb: Any) -> KeyValue:
+    return KeyValue(key=pb.key, value=pb.value, create_revision=int(pb.create_revision),
+                    mod_revision=int(pb.mod_revision), version=int(pb.version),
+                    lease=int(pb.lease))
+
+
+def event_from_pb(pb: Any) -> Event:
+    kind = EventType.PUT if pb.type == kv_pb2.Event.PUT else EventType.DELETE
+    prev = kv_from_pb(pb.prev_kv) if pb.HasField("prev_kv") else None
+    return Event(kind, kv_from_pb(pb.kv), prev)
+
+
+def range_result_from_pb(pb: Any, revision: int) -> RangeResult:
+    """`revision`: the store revision of the answer (the header of the call or txn)."""
+    return RangeResult([kv_from_pb(kv) for kv in pb.kvs], int(pb.count), pb.more, revision)
+
+
+def txn_result_from_pb(pb: Any) -> TxnResult:
+    revision = int(pb.header.revision)
+    return TxnResult(pb.succeeded, revision,
+                     [_op_result_from_pb(r, revision) for r in pb.responses])
+
+
+def _op_result_from_pb(pb: Any, revision: int) -> OpResult:
+    kind = pb.WhichOneof("response")
+    if kind == "response_range":
+        return range_result_from_pb(pb.response_range, revision)
+    if kind == "response_put":
+        put = pb.response_put
+        return PutResult(revision, kv_from_pb(put.prev_kv) if put.HasField("prev_kv") else None)
+    if kind == "response_delete_range":
+        d = pb.response_delete_range
+        return DeleteResult(revision, int(d.deleted), [kv_from_pb(kv) for kv in d.prev_kvs])
+    raise StoreError(f"etcd answered a txn operation we did not send ({kind})")
+
+
+# etcd's messages for the conditions its clients retry (api/v3rpc/rpctypes)
+NO_LEADER = "etcdserver: no leader"
+LEADER_CHANGED = "etcdserver: leader changed"
+TIMED_OUT = "etcdserver: request timed out"
+TOO_MANY_REQUESTS = "etcdserver: too many requests"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What a store error names that etcd's status does not carry."""
+
+    endpoint: str
+    revision: int = 0  # the revision the request asked for
+    current: int = 0  # the store's revision, as last seen
+    compacted: int = 0  # the compacted revision, as last seen
+    lease_id: int = 0
+
+
+def to_store_error(code: grpc.StatusCode, details: str, at: RequestContext) -> StoreError:
+    """The store error for etcd's answer, so the API server answers as on its own store:
+    410 for a compacted revision, 504 for a future one, 503 for what a client retries."""
+    details = details or ""
+    if details.startswith(COMPACTED):
+        return CompactedError(at.revision, at.compacted)
+    if details.startswith(FUTURE_REV):
+        return FutureRevisionError(at.revision, at.current)
+    if details.startswith(LEASE_NOT_FOUND):
+        return LeaseNotFoundError(at.lease_id)
+    if details.startswith(DUPLICATE_KEY):
+        return DuplicateKeyError(details)
+    if details.startswith((NO_LEADER, LEADER_CHANGED)):
+        return NoLeaderError(f"etcd at {at.endpoint}: {details}")
+    if details.startswith(NOT_LEADER):
+        return NotLeaderError(f"etcd at {at.endpoint}: {details}")
+    if details.startswith(TIMED_OUT) or code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return RequestTimeoutError(f"etcd at {at.endpoint}: {details or 'no answer in time'}")
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
+        return StoreUnavailableError(f"etcd at {at.endpoint} is unavailable: {details}")
+    return StoreError(f"etcd at {at.endpoint}: {code.name}: {details}")

@@ -164,6 +164,11 @@ class RequestTimeoutError(StoreError):
     write may or may not be applied."""
 
 
+class StoreUnavailableError(StoreError):
+    """The datastore cannot be reached (an external etcd that is down, unreachable or
+    overloaded). Nothing was read; a write that was in flight may or may not be applied."""
+
+
 class StoreClosedError(StoreError):
     """The store is shutting down; the request was not applied."""
 

@@ -25,6 +25,7 @@ from minikube_py.controllers.base import ControllerContext
 from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
 from minikube_py.store.memory import MemoryKV
+from minikube_py.store.types import KV
 
 T = TypeVar("T")
 Obj = dict[str, Any]
@@ -79,10 +80,12 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float
 async def control_plane(*, nodes: int = 2, scheduler: bool = True,
                         node_spec: SimulatedNodeSpec | None = None,
                         service_account_admission: bool = False,
+                        store: KV | None = None,
                         ) -> AsyncIterator[ControlPlane]:
     """`service_account_admission`: as serve's API server (pods then wait for their
-    namespace's default ServiceAccount: run its controller)."""
-    kv = MemoryKV()
+    namespace's default ServiceAccount: run its controller). `store`: the API server's
+    (the caller's to close; by default an in-memory one of its own)."""
+    kv = store or MemoryKV()
     api = ApiService(kv, service_account_admission=service_account_admission)
     await api.start()
     informers = InformerFactory(api)
@@ -122,7 +125,8 @@ async def control_plane(*, nodes: int = 2, scheduler: bool = True,
             task.cancel()
         await asyncio.gather(*plane._tasks, return_exceptions=True)
         await api.stop()
-        await kv.close()
+        if store is None:
+            await kv.close()
 
 
 @dataclass

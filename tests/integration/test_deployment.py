@@ -5,13 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from minikube_py.api.owners import controller_ref
 from minikube_py.api.podutil import is_active, is_ready
 from minikube_py.api.resources import DEPLOYMENTS, EVENTS, PODS, REPLICASETS
 from minikube_py.controllers.deployment import DeploymentController
 from minikube_py.controllers.deployment_rollout import REVISION, REVISION_HISTORY
 from minikube_py.controllers.replicaset import ReplicaSetController
+from minikube_py.store.types import KV
 from tests.integration.harness import ControlPlane, control_plane, eventually
+
+# on the in-memory store and on a real etcd (tests/conftest.py)
+pytestmark = pytest.mark.both_stores
 
 NS = "default"
 
@@ -94,8 +100,8 @@ class PodCensus:
         informer.add_handlers(check, check, check)
 
 
-async def test_a_deployment_creates_a_revisioned_replicaset_and_becomes_available() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_a_deployment_creates_a_revisioned_replicaset_and_becomes_available(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         start_controllers(plane)
         made = await plane.api.create(DEPLOYMENTS, deployment("web", 3), namespace=NS)
         d = await wait_rolled_out(plane, "web")
@@ -127,8 +133,8 @@ async def test_a_deployment_creates_a_revisioned_replicaset_and_becomes_availabl
         assert msgs == [f"Scaled up replica set {rs['metadata']['name']} from 0 to 3"]
 
 
-async def test_rolling_update_keeps_within_surge_and_unavailability_bounds() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_rolling_update_keeps_within_surge_and_unavailability_bounds(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         start_controllers(plane)
         strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1,
                                                                "maxUnavailable": 1}}
@@ -157,8 +163,8 @@ async def test_rolling_update_keeps_within_surge_and_unavailability_bounds() -> 
         assert d["metadata"]["annotations"][REVISION] == "2"
 
 
-async def test_reapplying_an_old_template_rolls_back_to_its_set_with_a_new_revision() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_reapplying_an_old_template_rolls_back_to_its_set_with_a_new_revision(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         start_controllers(plane)
         made = await plane.api.create(DEPLOYMENTS, deployment("web", 2), namespace=NS)
         await wait_rolled_out(plane, "web")
@@ -179,8 +185,8 @@ async def test_reapplying_an_old_template_rolls_back_to_its_set_with_a_new_revis
         assert back["spec"]["replicas"] == 2
 
 
-async def test_recreate_removes_every_old_pod_before_starting_new_ones() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_recreate_removes_every_old_pod_before_starting_new_ones(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         start_controllers(plane)
         made = await plane.api.create(
             DEPLOYMENTS, deployment("web", 3, strategy={"type": "Recreate"}), namespace=NS)
@@ -203,8 +209,8 @@ async def test_recreate_removes_every_old_pod_before_starting_new_ones() -> None
             ("busybox:1", 0), ("busybox:2", 3)]
 
 
-async def test_a_paused_deployment_scales_but_does_not_roll_out() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_a_paused_deployment_scales_but_does_not_roll_out(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         start_controllers(plane)
         made = await plane.api.create(DEPLOYMENTS, deployment("web", 2), namespace=NS)
         await wait_rolled_out(plane, "web")
@@ -232,8 +238,8 @@ async def test_a_paused_deployment_scales_but_does_not_roll_out() -> None:
             ("busybox:1", 0), ("busybox:2", 4)]
 
 
-async def test_old_sets_beyond_the_revision_history_limit_are_deleted() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_old_sets_beyond_the_revision_history_limit_are_deleted(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         start_controllers(plane)
         made = await plane.api.create(
             DEPLOYMENTS, deployment("web", 1, revisionHistoryLimit=1), namespace=NS)
@@ -251,8 +257,8 @@ async def test_old_sets_beyond_the_revision_history_limit_are_deleted() -> None:
             "busybox:2", "busybox:3"]
 
 
-async def test_a_stalled_rollout_keeps_minimum_availability_and_reports_its_deadline() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_a_stalled_rollout_keeps_minimum_availability_and_reports_its_deadline(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         start_controllers(plane)
         strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1,
                                                                "maxUnavailable": 1}}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from minikube_py.api.owners import controller_ref
 from minikube_py.api.podutil import is_active, is_ready
 from minikube_py.api.resources import EVENTS, PODS, REPLICASETS, REPLICATIONCONTROLLERS
@@ -11,6 +13,7 @@ from minikube_py.controllers.replicaset import (
     ReplicaSetController,
     ReplicationControllerController,
 )
+from minikube_py.store.types import KV
 from tests.integration.harness import (
     ControlPlane,
     control_plane,
@@ -20,6 +23,9 @@ from tests.integration.harness import (
     history,
     pods_created_since,
 )
+
+# on the in-memory store and on a real etcd (tests/conftest.py)
+pytestmark = pytest.mark.both_stores
 
 NS = "default"
 
@@ -66,8 +72,8 @@ def start_rs_controller(plane: ControlPlane) -> None:
     plane.start("replicaset-controller", ReplicaSetController(plane.ctx).run)
 
 
-async def test_replicaset_creates_its_pods_and_reports_them_available() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_replicaset_creates_its_pods_and_reports_them_available(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         start_rs_controller(plane)
         rs = await plane.api.create(REPLICASETS, replicaset("web", 3), namespace=NS)
         pods = await wait_for_running(plane, "app=web", 3, rs["metadata"]["uid"])
@@ -86,8 +92,8 @@ async def test_replicaset_creates_its_pods_and_reports_them_available() -> None:
         assert sorted(msgs) == sorted(f"Created pod: {p['metadata']['name']}" for p in pods)
 
 
-async def test_a_deleted_pod_is_replaced() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_a_deleted_pod_is_replaced(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         start_rs_controller(plane)
         rs = await plane.api.create(REPLICASETS, replicaset("web", 2), namespace=NS)
         uid = rs["metadata"]["uid"]
@@ -105,8 +111,8 @@ async def _replaced(plane: ControlPlane, victim: str) -> list[dict[str, Any]] | 
     return pods if len(pods) == 2 and victim not in names and all(map(is_ready, pods)) else None
 
 
-async def test_scaling_up_and_down_follows_spec_replicas() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_scaling_up_and_down_follows_spec_replicas(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         start_rs_controller(plane)
         rs = await plane.api.create(REPLICASETS, replicaset("web", 2), namespace=NS)
         uid = rs["metadata"]["uid"]
@@ -118,8 +124,8 @@ async def test_scaling_up_and_down_follows_spec_replicas() -> None:
         await wait_for_status(plane, "web", replicas=1, readyReplicas=1, observedGeneration=3)
 
 
-async def test_scale_down_deletes_unscheduled_pods_before_newer_running_ones() -> None:
-    async with control_plane(nodes=1) as plane:
+async def test_scale_down_deletes_unscheduled_pods_before_newer_running_ones(store: KV) -> None:
+    async with control_plane(nodes=1, store=store) as plane:
         start_rs_controller(plane)
         body = replicaset("web", 2)
         body["spec"]["template"]["spec"]["nodeSelector"] = {"nowhere": "true"}
@@ -141,8 +147,8 @@ async def test_scale_down_deletes_unscheduled_pods_before_newer_running_ones() -
             p["metadata"]["name"] for p in pending}
 
 
-async def test_orphans_are_adopted_and_pods_that_stop_matching_are_released() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_orphans_are_adopted_and_pods_that_stop_matching_are_released(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         await plane.api.create(PODS, orphan_pod("stray", {"app": "web"}), namespace=NS)
         start_rs_controller(plane)
         rs = await plane.api.create(REPLICASETS, replicaset("web", 2), namespace=NS)
@@ -161,8 +167,8 @@ async def test_orphans_are_adopted_and_pods_that_stop_matching_are_released() ->
         await eventually(released, plane=plane, what="stray released")
 
 
-async def test_a_restarted_controller_creates_only_the_missing_replicas() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_a_restarted_controller_creates_only_the_missing_replicas(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         async with controller_manager(plane) as before:
             before.start("replicaset-controller", ReplicaSetController(before.ctx).run)
             rs = await plane.api.create(REPLICASETS, replicaset("web", 3), namespace=NS)
@@ -178,8 +184,8 @@ async def test_a_restarted_controller_creates_only_the_missing_replicas() -> Non
         assert len(created) == 1
 
 
-async def test_replication_controller_keeps_its_replicas() -> None:
-    async with control_plane(nodes=2) as plane:
+async def test_replication_controller_keeps_its_replicas(store: KV) -> None:
+    async with control_plane(nodes=2, store=store) as plane:
         plane.start("replication-controller", ReplicationControllerController(plane.ctx).run)
         rc = {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "old"},
               "spec": {"replicas": 3, "selector": {"app": "old"},

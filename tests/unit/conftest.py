@@ -17,3 +17,4 @@ async def api() -> AsyncIterator[ApiService]:
     yield service
     await service.stop()
     await kv.close()
+

@@ -13,6 +13,7 @@ from minikube_py.api.resources import SECRETS
 from minikube_py.apiserver.encryptionkeys import open_encryption
 from minikube_py.apiserver.service import ApiService
 from minikube_py.cli import main
+from minikube_py.clustersettings import EXTERNAL_DATASTORE_FILE
 from minikube_py.store.node import RaftStore
 
 
@@ -57,3 +58,12 @@ def test_status_names_the_writing_key_and_the_secrets_each_key_holds(tmp_path: P
 def test_a_dir_without_a_cluster_is_refused_in_one_line(tmp_path: Path) -> None:
     assert encryption("rotate-key", "--data-dir", str(tmp_path)) == (
         1, f"Error: no cluster in {tmp_path}\n")
+
+
+def test_a_stopped_cluster_kept_in_etcd_is_not_opened_as_an_embedded_one(
+        tmp_path: Path) -> None:
+    (tmp_path / EXTERNAL_DATASTORE_FILE).write_text("http://127.0.0.1:2379\n")
+    assert encryption("rotate-key", "--data-dir", str(tmp_path)) == (
+        1, f"Error: the cluster in {tmp_path} is kept in etcd at http://127.0.0.1:2379: run "
+           "this while its serve runs\n")
+    assert not (tmp_path / "store").exists()

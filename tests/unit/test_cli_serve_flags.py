@@ -38,6 +38,10 @@ def serve(data_dir: Path, *args: str) -> tuple[int, str]:
     (("--no-node",), "--node-ip"),
     (("--no-node", "--node-ip", "10.200.0.1", "--containerd-socket", "/x.sock"),
      "--containerd-socket"),
+    (("--datastore-endpoint", "https://127.0.0.1:2379"), "--datastore-endpoint"),
+    (("--datastore-endpoint", "http://127.0.0.1:99999"), "--datastore-endpoint"),
+    (("--datastore-endpoint", "http://127.0.0.1:2379/v3"), "--datastore-endpoint"),
+    (("--datastore-endpoint", "http://127.0.0.1:2379", "--etcd-port", "2399"), "--etcd-port"),
 ])
 def test_a_bad_flag_is_one_line_naming_it_and_nothing_is_created(
         tmp_path: Path, args: tuple[str, ...], flag: str) -> None:

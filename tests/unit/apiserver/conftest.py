@@ -1,4 +1,5 @@
-"""Fixtures: an ApiService on an in-memory store with a controllable clock."""
+"""Fixtures: an ApiService with a controllable clock, on an in-memory store or (modules
+marked both_stores) on a real etcd too."""
 
 import json
 from collections.abc import AsyncIterator
@@ -10,7 +11,7 @@ from aiohttp.test_utils import TestServer
 
 from minikube_py.apiserver.http import build_app
 from minikube_py.apiserver.service import ApiService
-from minikube_py.store.memory import MemoryKV
+from minikube_py.store.types import KV
 
 
 class FakeClock:
@@ -27,13 +28,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def svc(clock: FakeClock) -> AsyncIterator[ApiService]:
-    kv = MemoryKV()
-    service = ApiService(kv, clock=clock, bookmark_interval=0.05)
+async def svc(clock: FakeClock, store: KV) -> AsyncIterator[ApiService]:
+    """The service on `store` (tests/conftest.py: in memory, or on etcd too)."""
+    service = ApiService(store, clock=clock, bookmark_interval=0.05)
     await service.start()
     yield service
     await service.stop()
-    await kv.close()
 
 
 @pytest.fixture

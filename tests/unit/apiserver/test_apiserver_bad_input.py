@@ -17,6 +17,8 @@ from minikube_py.apiserver.service import ApiService
 
 from .conftest import pod_body
 
+pytestmark = pytest.mark.both_stores  # each test runs on the in-memory store and on etcd
+
 PODS = "/api/v1/namespaces/default/pods"
 DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
 SERVICES = "/api/v1/namespaces/default/services"

@@ -12,6 +12,8 @@ from aiohttp.test_utils import TestServer
 
 from minikube_py.apiserver.service import ApiService
 
+pytestmark = pytest.mark.both_stores  # each test runs on the in-memory store and on etcd
+
 KUBECTL = shutil.which("kubectl")
 POD_YAML = """apiVersion: v1
 kind: Pod

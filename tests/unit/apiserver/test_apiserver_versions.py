@@ -11,6 +11,8 @@ from minikube_py.apiserver.service import ApiService
 
 from .conftest import pod_body
 
+pytestmark = pytest.mark.both_stores  # each test runs on the in-memory store and on etcd
+
 EVERYTHING = build_filter("", "")
 
 

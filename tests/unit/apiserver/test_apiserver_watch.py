@@ -12,6 +12,8 @@ from minikube_py.client.interface import WatchEvent
 
 from .conftest import pod_body
 
+pytestmark = pytest.mark.both_stores  # each test runs on the in-memory store and on etcd
+
 
 async def next_event(it: AsyncIterator[WatchEvent]) -> WatchEvent:
     return await asyncio.wait_for(it.__anext__(), 2)

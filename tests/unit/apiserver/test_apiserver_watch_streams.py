@@ -27,6 +27,8 @@ from tests.unit.apiserver.kinds import KINDS
 
 from .conftest import pod_body
 
+pytestmark = pytest.mark.both_stores  # each test runs on the in-memory store and on etcd
+
 
 async def _wait_for(condition: Any, seconds: float = 2.0) -> None:
     deadline = time.monotonic() + seconds
