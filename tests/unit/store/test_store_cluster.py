@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from minikube_py.store.node import RaftStore
-from minikube_py.store.raft import ConfState, Message, ReadState
+from minikube_py.store.raft import ConfState, Message, MessageType, ReadState
 from minikube_py.store.types import (
     LeaderTransferringError,
     NoLeaderError,
@@ -43,9 +43,13 @@ class Network:
         loop = asyncio.get_running_loop()
         for m in messages:
             target = self.members.get(m.to)
-            if target is not None and not {m.to, m.frm} & self.cut:
+            delivered = target is not None and not {m.to, m.frm} & self.cut
+            if delivered:
                 for _ in range(2 if self.duplicate else 1):
-                    loop.call_soon(target.receive, m)
+                    loop.call_soon(target.receive, m)  # type: ignore[union-attr]
+            sender = self.members.get(m.frm)
+            if m.type is MessageType.SNAP and sender is not None:
+                loop.call_soon(sender.report_snapshot, m.to, delivered)
 
 
 class Cluster:
