@@ -278,6 +278,10 @@ class PeerTransport:
         if self._on_snapshot_status is not None:
             self._on_snapshot_status(peer_id, ok)
 
+    def partial_snapshots(self) -> dict[int, int]:
+        """The bytes held of each sender's snapshot transfer under way (one per sender)."""
+        return {i: a.partial_bytes for i, a in self._assemblers.items() if a.partial_bytes}
+
     def stats(self) -> dict[int, PeerStats]:
         """A copy of every peer's counters."""
         return {i: replace(link.stats, queued=len(link.queue)) for i, link in self._links.items()}
