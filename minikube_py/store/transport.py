@@ -85,7 +85,7 @@ class PeerStats:
     reconnects: int = 0  # connections made after the first one
     received: int = 0  # messages that arrived from this peer
     last_error: str | None = None
-    snapshots_sent: int = 0  # every chunk handed to the socket
+    snapshots_sent: int = 0  # snapshots whose every chunk was handed to the socket
     snapshots_failed: int = 0  # broken off, replaced, or refused by send()
     snapshot_chunks_sent: int = 0
     snapshots_received: int = 0  # assembled and handed to on_message
