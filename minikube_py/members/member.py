@@ -77,7 +77,8 @@ class StoreMember:
         self._members: set[int] = {*voters, *learners}
         self.transport = PeerTransport(
             identity.member_id, identity.cluster_id, peer_host, peer_port, server_ssl,
-            client_ssl, self._addresses(), self._on_message)
+            client_ssl, self._addresses(), self._on_message,
+            on_snapshot_status=self._on_snapshot_status)
         self.store = RaftStore(
             store_dir, member_id=identity.member_id, peers=voters, learners=learners,
             transport=self.transport, on_membership=self._on_membership,
@@ -87,6 +88,10 @@ class StoreMember:
 
     def _on_message(self, message: object) -> None:
         self.store.receive(message)  # type: ignore[arg-type]
+
+    def _on_snapshot_status(self, member: int, ok: bool) -> None:
+        # without it, a leader whose snapshot to `member` was cut off would never resend it
+        self.store.report_snapshot(member, ok)
 
     def _addresses(self) -> dict[int, tuple[str, int]]:
         return peer_addresses(self._records, self._members, self.identity.member_id)

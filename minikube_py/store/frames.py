@@ -4,7 +4,8 @@ A frame is a 4-byte big-endian body length, then the body: a version byte, a kin
 a msgpack payload. A connection opens with a hello from the dialer (its cluster id, its own
 member id and the member id it means to reach), answered by the acceptor's hello (naming
 itself) or by a refusal with a reason a person can read; after that the dialer sends only
-Raft messages (`Message.pack()`), and the acceptor sends nothing.
+Raft messages (`Message.pack()`), and the acceptor sends nothing. A SNAP message travels as chunk frames instead (see
+`snapshot_stream`), so that no frame holds a whole snapshot.
 
 The size limit is checked on the header, before the body is buffered, so a peer cannot make
 us hold more than `max_frame` bytes by announcing a huge frame.
@@ -20,11 +21,15 @@ from typing import Any
 import msgpack
 
 from minikube_py.store.raft import Message
+from minikube_py.store.snapshot_stream import SnapshotChunk
 
 VERSION = 1
-# etcd's request limit is 1.5 MiB, but one append message may batch many entries (and, until
-# snapshots are chunked, carry a whole snapshot), so the default leaves room.
+# etcd's request limit is 1.5 MiB; an append carries up to the Raft core's max_size_per_msg
+# (1 MiB) of entries but always at least one, and a snapshot chunk 1 MiB: room to spare.
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
+# What a snapshot chunk's frame holds besides its data (the SNAP message's header, with its
+# member lists, on the first chunk), at most: the chunk size must leave this much room.
+CHUNK_OVERHEAD = 1024
 _HEADER = struct.Struct(">I")
 _PREFIX = 2  # version byte + kind byte
 
@@ -33,6 +38,7 @@ class FrameKind(enum.IntEnum):
     HELLO = 1
     REFUSE = 2
     MESSAGE = 3
+    SNAP_CHUNK = 4
 
 
 class ProtocolError(Exception):
@@ -57,7 +63,7 @@ class Refusal:
     reason: str
 
 
-Frame = Hello | Refusal | Message
+Frame = Hello | Refusal | Message | SnapshotChunk
 
 
 def _frame(kind: FrameKind, payload: Any, max_frame: int) -> bytes:
@@ -81,10 +87,16 @@ def encode_message(message: Message, max_frame: int = DEFAULT_MAX_FRAME) -> byte
     return _frame(FrameKind.MESSAGE, message.pack(), max_frame)
 
 
+def encode_snapshot_chunk(chunk: SnapshotChunk, max_frame: int = DEFAULT_MAX_FRAME) -> bytes:
+    return _frame(FrameKind.SNAP_CHUNK, chunk.pack(), max_frame)
+
+
 def _decode_body(kind: int, payload: Any) -> Frame:
     try:
         if kind == FrameKind.MESSAGE:
             return Message.unpack(payload)
+        if kind == FrameKind.SNAP_CHUNK:
+            return SnapshotChunk.unpack(payload)
         if kind == FrameKind.HELLO:
             cluster, member, to = payload
             if not all(type(v) is int for v in (cluster, member, to)):

@@ -60,7 +60,9 @@ log = logging.getLogger(__name__)
 
 
 class Transport(Protocol):
-    """Carries Raft messages to peers; the receiving side calls `RaftStore.receive`."""
+    """Carries Raft messages to peers; the receiving side calls `RaftStore.receive`. For
+    each SNAP message it must call `RaftStore.report_snapshot` once it is sent or lost
+    (the leader sends that peer nothing more until it hears either)."""
 
     def send(self, messages: Sequence[Message]) -> None: ...
 
@@ -636,6 +638,14 @@ class RaftStore:
         """A Raft message from a peer (called by the transport)."""
         if self._raft is not None and (not self._closed or self._handing_over):
             self._raft.step(message)
+            self._wake.set()
+
+    def report_snapshot(self, member: int, ok: bool) -> None:
+        """How sending a snapshot to `member` ended (called by the transport): `ok` once
+        all of it went out, not ok if it was lost on the way, and the leader sends it
+        again later."""
+        if self._raft is not None and not self._closed:
+            self._raft.report_snapshot(member, ok=ok)
             self._wake.set()
 
     # ---- proposing ------------------------------------------------------------------

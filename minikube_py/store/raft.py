@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,13 +231,28 @@ class RaftInvariantError(Exception):
 
 @dataclass(slots=True)
 class Progress:
-    """The leader's view of one follower: probe one append at a time until a match, then pipeline."""
+    """The leader's view of one follower: probe one append at a time until a match, then
+    pipeline up to `max_inflight_msgs` appends; or wait while a snapshot is sent to it
+    (etcd's probe, replicate and snapshot states)."""
 
     match: int = 0
     next: int = 1
     probing: bool = True
     paused: bool = False
     recent_active: bool = False  # heard from since the last check-quorum
+    # the index of the snapshot being sent to it (0: none): nothing else is sent meanwhile,
+    # until it acknowledges the snapshot or the app reports how sending it ended
+    pending_snapshot: int = 0
+    # replicating: the last index of each append sent and not yet acknowledged, oldest first
+    inflight: deque[int] = field(default_factory=deque)
+
+    def become_probe(self, next_index: int) -> None:
+        self.probing, self.pending_snapshot, self.next = True, 0, next_index
+        self.inflight.clear()
+
+    def free_inflight_through(self, index: int) -> None:
+        while self.inflight and self.inflight[0] <= index:
+            self.inflight.popleft()
 
 
 @dataclass(slots=True)
@@ -247,12 +263,27 @@ class RaftConfig:
     election_tick: int = 10
     heartbeat_tick: int = 1
     max_entries_per_message: int = 256
+    # Flow control (etcd's MaxSizePerMsg, MaxInflightMsgs): the bytes of entry data in one
+    # append (one entry always goes, however large), and the appends sent to a replicating
+    # follower before it acknowledges any; a slow follower then costs the leader a bounded
+    # window of messages rather than a queue of its whole log.
+    max_size_per_msg: int = 1024 * 1024
+    max_inflight_msgs: int = 256
     # A member first asks for pre-votes at term+1 without bumping its term, so one that
     # was cut off cannot force a healthy leader out with its inflated term.
     pre_vote: bool = True
     # A leader that has not heard from a quorum for an election timeout steps down, and a
     # member that heard from a leader within one ignores (pre-)vote requests: a lease by ticks.
     check_quorum: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_entries_per_message < 1:
+            raise ValueError(f"max_entries_per_message must be at least 1, not "
+                             f"{self.max_entries_per_message}")
+        if self.max_size_per_msg < 0:
+            raise ValueError(f"max_size_per_msg must not be negative, not {self.max_size_per_msg}")
+        if self.max_inflight_msgs < 1:
+            raise ValueError(f"max_inflight_msgs must be at least 1, not {self.max_inflight_msgs}")
 
 
 class RaftLog:
@@ -350,6 +381,17 @@ class PendingReads:
     @property
     def last_ctx(self) -> bytes:
         return self.queue[-1] if self.queue else b""
+
+
+def limit_size(entries: Sequence[Entry], max_size: int) -> tuple[Entry, ...]:
+    """The longest prefix of `entries` whose data adds up to at most `max_size` bytes, but
+    at least the first entry (an entry larger than the limit still has to go)."""
+    size = 0
+    for n, e in enumerate(entries):
+        size += len(e.data)
+        if n and size > max_size:
+            return tuple(entries[:n])
+    return tuple(entries)
 
 
 class Raft:
@@ -902,6 +944,10 @@ class Raft:
                 self._send(MessageType.TIMEOUT_NOW, m.frm)
         elif m.type is MessageType.HEARTBEAT_RESP:
             pr.paused = False
+            if pr.inflight and len(pr.inflight) >= self.config.max_inflight_msgs:
+                # the follower is alive but its acks were lost: let one more append go,
+                # whose ack acknowledges the whole window
+                pr.inflight.popleft()
             if pr.match < self.log.last_index:
                 self._send_append(m.frm, pr)
             if m.context:
@@ -1052,21 +1098,39 @@ class Raft:
     def _handle_append_response(self, m: Message, pr: Progress) -> None:
         pr.paused = False
         if m.reject:
+            # while a snapshot is sent, a rejection answers an append from before it
             stale = m.index <= pr.match or (pr.probing and m.index != pr.next - 1)
-            if stale:
+            if stale or pr.pending_snapshot:
                 return
-            pr.next = max(pr.match + 1, min(m.index, m.reject_hint + 1))
-            pr.probing = True
+            pr.become_probe(max(pr.match + 1, min(m.index, m.reject_hint + 1)))
             self._send_append(m.frm, pr)
             return
+        pr.free_inflight_through(m.index)
         if m.index > pr.match:
             pr.match = m.index
-            pr.probing = False
+            if pr.pending_snapshot and pr.match < self.log.snap_index:
+                pass  # acked something older than what it needs: the snapshot still goes
+            elif pr.probing:
+                pr.pending_snapshot = 0
+                pr.probing = False
+                pr.inflight.clear()
             pr.next = max(pr.next, m.index + 1)
             if self._maybe_commit():
                 self._broadcast_append()
         if pr.next <= self.log.last_index:
             self._send_append(m.frm, pr)
+
+    def report_snapshot(self, to: int, *, ok: bool) -> None:
+        """The app says how sending a snapshot to `to` ended: `ok` once all of it went out,
+        not ok if the transfer broke off (etcd's ReportSnapshot). Either way the leader goes
+        back to probing `to`; after a failure the snapshot is sent again once `to` answers
+        a heartbeat. The app must report every SNAP message it fails to deliver, or the
+        leader sends nothing more to `to`. A report of no snapshot in flight is ignored."""
+        pr = self.progress.get(to) if self.role is Role.LEADER else None
+        if pr is None or not pr.pending_snapshot:
+            return
+        pr.become_probe(max(pr.match + 1, pr.pending_snapshot + 1) if ok else pr.match + 1)
+        pr.paused = True  # wait for its ack, or for a heartbeat round before trying again
 
     def _on_persisted_as_leader(self) -> None:
         me = self.progress[self.id]
@@ -1104,15 +1168,17 @@ class Raft:
                 )
 
     def _send_append(self, to: int, pr: Progress) -> None:
-        if pr.paused:
+        if pr.paused or pr.pending_snapshot:
             return
+        if not pr.probing and len(pr.inflight) >= self.config.max_inflight_msgs:
+            return  # the window is full: the next ack (or heartbeat answer) reopens it
         prev = pr.next - 1
         prev_term = self.log.term(prev)
         if prev_term is None or prev < self.log.snap_index:
             self._send_snapshot(to, pr)
             return
         hi = min(self.log.last_index + 1, pr.next + self.config.max_entries_per_message)
-        entries = tuple(self.log.slice(pr.next, hi))
+        entries = limit_size(self.log.slice(pr.next, hi), self.config.max_size_per_msg)
         self._send(
             MessageType.APP, to, log_term=prev_term, index=prev, entries=entries, commit=self.commit
         )
@@ -1120,6 +1186,7 @@ class Raft:
             pr.paused = True
         elif entries:
             pr.next = entries[-1].index + 1
+            pr.inflight.append(entries[-1].index)
 
     def _send_snapshot(self, to: int, pr: Progress) -> None:
         snap = self.local_snapshot
@@ -1129,8 +1196,9 @@ class Raft:
             # temporarily unavailable"), asked again at the next heartbeat response.
             return
         self._send(MessageType.SNAP, to, snapshot=snap)
-        pr.probing, pr.paused = True, True
-        pr.next = snap.meta.index + 1
+        pr.become_probe(snap.meta.index + 1)
+        pr.paused = True
+        pr.pending_snapshot = snap.meta.index
 
     def _send(self, type_: MessageType, to: int, **fields: Any) -> None:
         self.msgs.append(Message(type_, to, self.id, self.term, **fields))

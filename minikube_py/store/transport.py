@@ -11,6 +11,14 @@ duplicated and reordered messages, and a leader must never wait on one slow foll
   rejects the gap.
 - Every peer has its own writer task, so a peer that stops reading (a stopped process)
   stalls only its own queue; the writer reconnects with jittered exponential backoff.
+- A SNAP message is not queued with the rest: each peer has one snapshot slot, written out
+  in chunks (`snapshot_stream`) one at a time between batches of the queue, so a large
+  snapshot never holds up heartbeats nor makes a frame over the limit. How each one ended
+  goes to `on_snapshot_status(peer, ok)` (for `Raft.report_snapshot`): ok once its last
+  chunk is handed to the socket; not ok if its connection breaks part way (the receiver
+  drops the partial transfer with the connection), a newer snapshot for the peer replaces
+  it, or the peer is unknown or removed. A receiver assembles one transfer per sender and
+  hands `on_message` the whole SNAP message.
 
 Who may connect (the identity check): both ends verify the other's certificate against the
 cluster CA (the dialer also checks that the certificate names the address it dialed, as any
@@ -33,6 +41,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from minikube_py.store.frames import (
+    CHUNK_OVERHEAD,
     DEFAULT_MAX_FRAME,
     Frame,
     FrameDecoder,
@@ -44,8 +53,17 @@ from minikube_py.store.frames import (
     encode_hello,
     encode_message,
     encode_refusal,
+    encode_snapshot_chunk,
 )
-from minikube_py.store.raft import Message
+from minikube_py.store.raft import Message, MessageType
+from minikube_py.store.snapshot_stream import (
+    DEFAULT_CHUNK_SIZE,
+    SnapshotAssembler,
+    SnapshotChunk,
+    SnapshotStreamError,
+    chunk_count,
+    split_snapshot,
+)
 from minikube_py.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -67,6 +85,10 @@ class PeerStats:
     reconnects: int = 0  # connections made after the first one
     received: int = 0  # messages that arrived from this peer
     last_error: str | None = None
+    snapshots_sent: int = 0  # snapshots whose every chunk was handed to the socket
+    snapshots_failed: int = 0  # broken off, replaced, or refused by send()
+    snapshot_chunks_sent: int = 0
+    snapshots_received: int = 0  # assembled and handed to on_message
 
 
 class PeerUnreachableError(Exception):
@@ -80,12 +102,23 @@ def backoff_delay(attempt: int, rng: random.Random, *, base: float, cap: float) 
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
+class _OutgoingSnapshot:
+    """A SNAP message being written to a peer, chunk by chunk."""
+
+    def __init__(self, message: Message, transfer: int, chunk_size: int) -> None:
+        self.message = message
+        self.chunks = split_snapshot(message, transfer, chunk_size)
+        self.remaining = chunk_count(message, chunk_size)
+        self.started = False  # a chunk went out: the rest must follow on that connection
+
+
 class _Link:
-    """The outgoing half towards one peer: its address, queue and counters."""
+    """The outgoing half towards one peer: its address, queue, snapshot slot and counters."""
 
     def __init__(self, address: Address, max_queue: int) -> None:
         self.address = address
         self.queue: deque[bytes] = deque()
+        self.snapshot: _OutgoingSnapshot | None = None
         self.max_queue = max_queue
         self.wakeup = asyncio.Event()
         self.stats = PeerStats()
@@ -98,6 +131,10 @@ class _Link:
             self.stats.dropped += 1
         self.queue.append(frame)
         self.wakeup.set()
+
+    @property
+    def idle(self) -> bool:
+        return not self.queue and self.snapshot is None
 
     def take_batch(self) -> list[bytes]:
         n = min(len(self.queue), _WRITE_BATCH)
@@ -119,7 +156,9 @@ class PeerTransport:
         peers: Mapping[int, Address],
         on_message: Callable[[Message], None],
         *,
+        on_snapshot_status: Callable[[int, bool], None] | None = None,
         max_frame: int = DEFAULT_MAX_FRAME,
+        snapshot_chunk_size: int | None = None,
         max_queue: int = 1024,
         backoff_base: float = 0.05,
         backoff_cap: float = 2.0,
@@ -128,6 +167,12 @@ class PeerTransport:
     ) -> None:
         if member_id <= 0:
             raise ValueError(f"member ids are positive, not {member_id}")
+        if snapshot_chunk_size is None:  # 1 MiB, or what fits a smaller frame limit
+            snapshot_chunk_size = max(1, min(DEFAULT_CHUNK_SIZE, max_frame - CHUNK_OVERHEAD))
+        if not 0 < snapshot_chunk_size <= max_frame - CHUNK_OVERHEAD:
+            raise ValueError(
+                f"a snapshot chunk of {snapshot_chunk_size} bytes does not fit a frame of "
+                f"{max_frame} bytes (it needs {CHUNK_OVERHEAD} bytes besides the chunk)")
         self.member_id = member_id
         self.cluster_id = cluster_id
         self._host = host
@@ -135,7 +180,11 @@ class PeerTransport:
         self._server_ssl = server_ssl
         self._client_ssl = client_ssl
         self._on_message = on_message
+        self._on_snapshot_status = on_snapshot_status
         self._max_frame = max_frame
+        self._chunk_size = snapshot_chunk_size
+        self._transfers = 0  # numbers this member's snapshot transfers
+        self._assemblers: dict[int, SnapshotAssembler] = {}  # by sender: its one partial
         self._max_queue = max_queue
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -192,6 +241,11 @@ class PeerTransport:
             link = self._links.get(m.to)
             if link is None or self._closed:
                 self.unknown_dropped += 1
+                if m.type is MessageType.SNAP and not self._closed:
+                    self._report_snapshot(m.to, ok=False)
+                continue
+            if m.type is MessageType.SNAP:
+                self._start_snapshot(m.to, link, m)
                 continue
             try:
                 frame = encode_message(m, self._max_frame)
@@ -201,6 +255,32 @@ class PeerTransport:
                           self.member_id, m.type.name, m.to, e)
                 continue
             link.enqueue(frame)
+
+    def _start_snapshot(self, peer_id: int, link: _Link, message: Message) -> None:
+        if message.snapshot is None:
+            raise ValueError("a SNAP message without a snapshot")
+        if link.snapshot is not None:
+            self._fail_snapshot(peer_id, link, "a newer snapshot replaced it")
+        self._transfers += 1
+        link.snapshot = _OutgoingSnapshot(message, self._transfers, self._chunk_size)
+        link.wakeup.set()
+
+    def _fail_snapshot(self, peer_id: int, link: _Link, why: str) -> None:
+        if link.snapshot is None:
+            return
+        link.snapshot = None
+        link.stats.snapshots_failed += 1
+        log.warning("member %d: sending a snapshot to member %d failed: %s", self.member_id,
+                    peer_id, why)
+        self._report_snapshot(peer_id, ok=False)
+
+    def _report_snapshot(self, peer_id: int, *, ok: bool) -> None:
+        if self._on_snapshot_status is not None:
+            self._on_snapshot_status(peer_id, ok)
+
+    def partial_snapshots(self) -> dict[int, int]:
+        """The bytes held of each sender's snapshot transfer under way (one per sender)."""
+        return {i: a.partial_bytes for i, a in self._assemblers.items() if a.partial_bytes}
 
     def stats(self) -> dict[int, PeerStats]:
         """A copy of every peer's counters."""
@@ -216,6 +296,7 @@ class PeerTransport:
             gone = self._links.pop(peer_id)
             if gone.task is not None:
                 gone.task.cancel()
+            self._fail_snapshot(peer_id, gone, "the member was removed")
             writer = self._inbound.pop(peer_id, None)
             if writer is not None:
                 writer.transport.abort()
@@ -268,13 +349,16 @@ class PeerTransport:
             log.info("member %d: connected to member %d at %s", self.member_id, peer_id,
                      _show(link.address))
             try:
-                await self._stream(link, reader, writer)
+                await self._stream(peer_id, link, reader, writer)
             except (OSError, ssl.SSLError, ProtocolError) as e:
                 self._note_error(peer_id, link, f"connection lost: {_why(e)}")
             finally:
                 writer.transport.abort()
                 if self._current(link):
                     link.stats.connected = False
+                # the receiver drops a partial transfer with the connection: start over
+                if link.snapshot is not None and link.snapshot.started and not self._closed:
+                    self._fail_snapshot(peer_id, link, "the connection broke part way")
             await asyncio.sleep(self._backoff(0))
 
     def _backoff(self, attempt: int) -> float:
@@ -300,11 +384,11 @@ class PeerTransport:
                 raise
         return reader, writer
 
-    async def _stream(self, link: _Link, reader: asyncio.StreamReader,
+    async def _stream(self, peer_id: int, link: _Link, reader: asyncio.StreamReader,
                       writer: asyncio.StreamWriter) -> None:
         """Write the queue out until the connection fails or the peer closes it (the
         acceptor never speaks after its hello, so anything read means the end)."""
-        pump = asyncio.ensure_future(self._pump(link, writer))
+        pump = asyncio.ensure_future(self._pump(peer_id, link, writer))
         hangup = asyncio.ensure_future(reader.read(1))
         try:
             await asyncio.wait((pump, hangup), return_when=asyncio.FIRST_COMPLETED)
@@ -318,15 +402,37 @@ class PeerTransport:
                 raise failure
         raise ConnectionResetError("the peer closed the connection")
 
-    async def _pump(self, link: _Link, writer: asyncio.StreamWriter) -> None:
+    async def _pump(self, peer_id: int, link: _Link, writer: asyncio.StreamWriter) -> None:
+        """Alternate a batch of the queue with one snapshot chunk, while there are either."""
         while True:
-            while not link.queue:
+            while link.idle:
                 link.wakeup.clear()
                 await link.wakeup.wait()
-            batch = link.take_batch()
-            writer.writelines(batch)
-            await writer.drain()
-            link.stats.sent += len(batch)
+            if link.queue:
+                batch = link.take_batch()
+                writer.writelines(batch)
+                await writer.drain()
+                link.stats.sent += len(batch)
+            if link.snapshot is not None:
+                await self._write_chunk(peer_id, link, link.snapshot, writer)
+
+    async def _write_chunk(self, peer_id: int, link: _Link, out: _OutgoingSnapshot,
+                           writer: asyncio.StreamWriter) -> None:
+        try:
+            frame = encode_snapshot_chunk(next(out.chunks), self._max_frame)
+        except FrameTooLargeError as e:  # the header alone outgrew CHUNK_OVERHEAD
+            link.stats.too_large += 1
+            self._fail_snapshot(peer_id, link, str(e))
+            return
+        out.started = True
+        writer.write(frame)
+        await writer.drain()
+        out.remaining -= 1
+        link.stats.snapshot_chunks_sent += 1
+        if out.remaining == 0 and link.snapshot is out:  # not replaced while it drained
+            link.snapshot = None
+            link.stats.snapshots_sent += 1
+            self._report_snapshot(peer_id, ok=True)
 
     # ---- the incoming side -----------------------------------------------------------------
 
@@ -345,7 +451,17 @@ class PeerTransport:
             member = await self._greet(reader, writer, peer)
             if member is None:
                 return
-            await self._receive(reader, member, peer)
+            assembler = SnapshotAssembler()
+            old = self._assemblers.get(member)
+            if old is not None:  # its connection is aborted: never two partials of one sender
+                old.discard()
+            self._assemblers[member] = assembler
+            try:
+                await self._receive(reader, member, peer, assembler)
+            finally:
+                assembler.discard()
+                if self._assemblers.get(member) is assembler:
+                    del self._assemblers[member]
         except ProtocolError as e:
             log.warning("member %d: dropping the connection from %s: %s", self.member_id,
                         peer, e)
@@ -388,20 +504,41 @@ class PeerTransport:
         self._inbound[hello.member] = writer
         return hello.member
 
-    async def _receive(self, reader: asyncio.StreamReader, member: int, peer: str) -> None:
+    async def _receive(self, reader: asyncio.StreamReader, member: int, peer: str,
+                       assembler: SnapshotAssembler) -> None:
         decoder = FrameDecoder(self._max_frame)
         while data := await reader.read(_READ_SIZE):
             for frame in decoder.feed(data):
-                if not isinstance(frame, Message):
-                    raise ProtocolError(f"expected a Raft message, got a {type(frame).__name__}")
-                if frame.frm != member or frame.to != self.member_id:
-                    raise ProtocolError(
-                        f"member {member} sent a message from {frame.frm} to {frame.to}")
+                message = self._take_frame(frame, member, assembler)
+                if message is None:
+                    continue
                 link = self._links.get(member)
                 if link is None:  # removed while connected
                     return
                 link.stats.received += 1
-                self._on_message(frame)
+                if message.type is MessageType.SNAP:
+                    link.stats.snapshots_received += 1
+                self._on_message(message)
+
+    def _take_frame(self, frame: Frame, member: int, assembler: SnapshotAssembler,
+                    ) -> Message | None:
+        """The Raft message a frame from `member` completes, if any."""
+        if isinstance(frame, SnapshotChunk):
+            if frame.header is not None:  # checked before any of its data is held
+                self._check_sender(frame.header, member)
+            try:
+                return assembler.feed(frame)
+            except SnapshotStreamError as e:
+                raise ProtocolError(f"member {member}'s snapshot stream broke: {e}") from e
+        if not isinstance(frame, Message):
+            raise ProtocolError(f"expected a Raft message, got a {type(frame).__name__}")
+        self._check_sender(frame, member)  # a whole SNAP here is a peer of before chunking
+        return frame
+
+    def _check_sender(self, message: Message, member: int) -> None:
+        if message.frm != member or message.to != self.member_id:
+            raise ProtocolError(
+                f"member {member} sent a message from {message.frm} to {message.to}")
 
 
 async def _first_frame(reader: asyncio.StreamReader, decoder: FrameDecoder) -> Frame:

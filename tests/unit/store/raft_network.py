@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from minikube_py.store.raft import Message, Raft, RaftConfig, ReadState, Role
+from minikube_py.store.raft import Message, MessageType, Raft, RaftConfig, ReadState, Role
 
 
 class Network:
@@ -17,13 +17,15 @@ class Network:
         check_quorum: bool = True,
         election_tick: int = 10,
         seed: int = 0,
+        **config: int,
     ) -> None:
+        """`config`: more RaftConfig fields for every member (flow control, say)."""
         self.ids = tuple(range(1, size + 1))
         self.rafts = {
             i: Raft(
                 RaftConfig(
                     i, self.ids, election_tick=election_tick,
-                    pre_vote=pre_vote, check_quorum=check_quorum,
+                    pre_vote=pre_vote, check_quorum=check_quorum, **config,  # type: ignore[arg-type]
                 ),
                 random.Random(seed * 1000 + i),
             )
@@ -51,9 +53,12 @@ class Network:
                     self.read_states[i].extend(rd.read_states)
                     r.advance(rd)
                     for m in rd.messages:
-                        if m.to not in self.isolated and m.frm not in self.isolated:
+                        delivered = m.to not in self.isolated and m.frm not in self.isolated
+                        if delivered:
                             self.sent.append(m)
                             self.rafts[m.to].step(m)
+                        if m.type is MessageType.SNAP:  # as a transport reports it
+                            r.report_snapshot(m.to, ok=delivered)
 
     def tick(self, times: int = 1, only: tuple[int, ...] | None = None) -> None:
         """Tick every member (or `only` these: the others' clocks stand still)."""

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from minikube_py.store.node import RaftStore
-from minikube_py.store.raft import ConfState, Message, ReadState
+from minikube_py.store.raft import ConfState, Message, MessageType, ReadState
 from minikube_py.store.types import (
     LeaderTransferringError,
     NoLeaderError,
@@ -32,20 +32,33 @@ IDS = (1, 2, 3)
 
 class Network:
     """Delivers each message on the next loop iteration, to members that are up; drops
-    every message to or from a member in `cut`; sends each twice if `duplicate`."""
+    every message to or from a member in `cut`, and the next `lose_snapshots` snapshots;
+    sends each twice if `duplicate`. Reports each snapshot's fate to its sender."""
 
     def __init__(self, *, duplicate: bool = False) -> None:
         self.members: dict[int, RaftStore] = {}
         self.cut: set[int] = set()
         self.duplicate = duplicate
+        self.lose_snapshots = 0
+        self.snapshots_delivered = 0
 
     def send(self, messages: Sequence[Message]) -> None:
         loop = asyncio.get_running_loop()
         for m in messages:
             target = self.members.get(m.to)
-            if target is not None and not {m.to, m.frm} & self.cut:
+            delivered = target is not None and not {m.to, m.frm} & self.cut
+            if delivered and m.type is MessageType.SNAP:
+                if self.lose_snapshots:
+                    self.lose_snapshots -= 1
+                    delivered = False
+                else:
+                    self.snapshots_delivered += 1
+            if delivered:
                 for _ in range(2 if self.duplicate else 1):
-                    loop.call_soon(target.receive, m)
+                    loop.call_soon(target.receive, m)  # type: ignore[union-attr]
+            sender = self.members.get(m.frm)
+            if m.type is MessageType.SNAP and sender is not None:
+                loop.call_soon(sender.report_snapshot, m.to, delivered)
 
 
 class Cluster:
@@ -150,6 +163,22 @@ async def test_a_follower_behind_the_leaders_snapshot_catches_up_from_it(
     await restarted.start()
     await until(lambda: count_is(restarted, 200), "the restarted follower to catch up")
     assert restarted.revision == leader.revision
+
+
+async def test_a_snapshot_lost_on_the_way_is_sent_again(cluster: Cluster) -> None:
+    """The transport reports the loss; the leader sends it again after a heartbeat round."""
+    for i in range(20):
+        leader = await put_retrying(cluster, b"k%03d" % i)
+    behind = next(i for i, s in cluster.net.members.items() if s is not leader)
+    await cluster.net.members.pop(behind).abort()
+    for i in range(20, 120):
+        leader = await put_retrying(cluster, b"k%03d" % i)
+    assert leader._raft is not None and leader._raft.log.snap_index > 20
+    cluster.net.lose_snapshots = 2
+    restarted = cluster.member(behind)
+    await restarted.start()
+    await until(lambda: count_is(restarted, 120), "the restarted follower to catch up")
+    assert cluster.net.lose_snapshots == 0 and cluster.net.snapshots_delivered >= 1
 
 
 async def count_is(s: RaftStore, n: int) -> bool:

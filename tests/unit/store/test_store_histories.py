@@ -220,7 +220,9 @@ def run_client_simulation(
 ) -> Clients:
     """Clients busy through a faulty stretch and a calm one after healing, then the cluster
     converges and answers what it still can; returns the clients with their history."""
-    sim = Simulation(size, seed)
+    # etcd's flow control defaults: clients' commands are too large for the simulation's
+    # tight ones, which would throttle the log below what the clients need answered
+    sim = Simulation(size, seed, max_size_per_msg=1 << 20, max_inflight_msgs=256)
     clients = Clients(sim, count=5, timeout=300, local_reads=local_reads,
                       through_followers=through_followers)  # fmt: skip
     now = 0

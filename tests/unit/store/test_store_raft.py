@@ -132,8 +132,13 @@ class Simulation:
         check_quorum: bool = True,
         reads: bool = False,
         membership: bool = False,
+        max_size_per_msg: int = 16,
+        max_inflight_msgs: int = 4,
     ) -> None:
+        """The flow control defaults are tight enough that the faults meet it: entries of
+        a few bytes, so 3-5 go per append, and 4 appends in flight per follower."""
         self.rng = random.Random(seed)
+        self.flow = {"max_size_per_msg": max_size_per_msg, "max_inflight_msgs": max_inflight_msgs}
         self.membership = membership
         self.votes: dict[tuple[int, int], int] = {}  # (term, member) -> whom it voted for
         self.conf_changes: list[str] = []  # membership changes as their leader applied them
@@ -157,7 +162,7 @@ class Simulation:
     def start(self, i: int) -> None:
         d = self.members[i].disk
         cfg = RaftConfig(
-            i, self.founders, election_tick=10, max_entries_per_message=8,
+            i, self.founders, election_tick=10, max_entries_per_message=8, **self.flow,
             pre_vote=self.features["pre_vote"], check_quorum=self.features["check_quorum"],
         )  # fmt: skip
         raft = Raft(
@@ -304,8 +309,16 @@ class Simulation:
     def deliver(self, msg: Message) -> None:
         r = self.members[msg.to].raft
         if r is None or frozenset((msg.frm, msg.to)) in self.cut:
+            self.report_snapshot(msg, ok=False)
             return
         r.step(msg)
+        self.report_snapshot(msg, ok=True)
+
+    def report_snapshot(self, msg: Message, *, ok: bool) -> None:
+        """What a transport does: tell the sender how sending a snapshot ended."""
+        sender = self.members[msg.frm].raft
+        if msg.type is MessageType.SNAP and sender is not None:
+            sender.report_snapshot(msg.to, ok=ok)
 
     def step_randomly(self, faults: bool) -> None:
         rng = self.rng
@@ -314,6 +327,7 @@ class Simulation:
         if roll < 0.6 and self.network:
             msg = self.network.pop(rng.randrange(len(self.network)))  # reorder
             if faults and rng.random() < 0.1:
+                self.report_snapshot(msg, ok=False)
                 return  # drop
             if faults and rng.random() < 0.05:
                 self.network.append(msg)  # duplicate

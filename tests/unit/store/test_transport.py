@@ -1,11 +1,13 @@
 """PeerTransport on loopback with real mutual TLS: members exchange messages, a restarted
-peer is redialed, strangers are refused, a slow peer stalls only its own queue, and close()
+peer is redialed, strangers are refused, a slow peer stalls only its own queue, snapshots
+stream in chunks and a transfer cut off part way is dropped at both ends, and close()
 leaves nothing behind."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import socket
 import ssl
 import struct
@@ -18,8 +20,9 @@ import pytest
 
 from minikube_py.pki.cluster import PkiLayout, api_server_spec, ensure_cluster_pki
 from minikube_py.pki.tls import client_context, server_context
-from minikube_py.store.frames import FrameDecoder, Hello, encode_hello
-from minikube_py.store.raft import Entry, Message, MessageType
+from minikube_py.store.frames import FrameDecoder, Hello, encode_hello, encode_snapshot_chunk
+from minikube_py.store.raft import Entry, Message, MessageType, Snapshot, SnapshotMeta
+from minikube_py.store.snapshot_stream import split_snapshot
 from minikube_py.store.transport import Address, PeerTransport
 from tests.certs import TrialPki, make_test_pki
 from tests.conditions import until
@@ -352,3 +355,100 @@ async def test_close_ends_every_task_and_leaves_no_warnings(pki: TrialPki) -> No
     assert asyncio.all_tasks() == {asyncio.current_task()}
     assert [str(w.message) for w in caught] == []
     assert all(not s.connected for t in ts.values() for s in t.stats().values())
+
+
+# ---- snapshots ------------------------------------------------------------------------------
+
+
+def snapshot_message(frm: int, to: int, size: int, index: int = 7) -> Message:
+    meta = SnapshotMeta(index, 2, (1, 2, 3))
+    return Message(MessageType.SNAP, to=to, frm=frm, term=2,
+                   snapshot=Snapshot(meta, random.Random(index).randbytes(size)))
+
+
+class Reports:
+    """What a transport says of each snapshot it sent, as (peer, ok)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, bool]] = []
+
+    def __call__(self, peer: int, ok: bool) -> None:
+        self.seen.append((peer, ok))
+
+
+async def test_a_snapshot_over_the_frame_limit_streams_in_chunks_and_arrives_whole(
+        members: Members) -> None:
+    reports = Reports()
+    b = await members.start(2, {1: (LOOPBACK, 1)}, max_frame=8192)
+    a = await members.start(1, {2: (LOOPBACK, b.port)}, max_frame=8192,
+                            snapshot_chunk_size=4096, on_snapshot_status=reports)
+    snap = snapshot_message(1, 2, 100_000)  # 25 chunks, twelve times the frame limit
+    a.send([snap, heartbeat(1, 2)])
+    await until(lambda: len(members.inbox[2]) == 2, "the snapshot and the heartbeat")
+    assert members.inbox[2] == [heartbeat(1, 2), snap]  # not held up behind the snapshot
+    assert reports.seen == [(2, True)]
+    s = a.stats()[2]
+    assert (s.snapshots_sent, s.snapshot_chunks_sent, s.snapshots_failed) == (1, 25, 0)
+    assert b.stats()[1].snapshots_received == 1
+    assert b.partial_snapshots() == {}
+
+
+async def test_a_snapshot_whose_connection_breaks_part_way_is_reported_failed(
+        members: Members, pki: TrialPki) -> None:
+    stalled = StalledPeer(pki)  # member 3: it takes the first chunks, then reads no more
+    port = await stalled.start()
+    try:
+        reports = Reports()
+        a = await members.start(1, {3: (LOOPBACK, port)}, max_frame=128 * 1024,
+                                snapshot_chunk_size=64 * 1024, on_snapshot_status=reports)
+        await until(lambda: a.stats()[3].connected, "member 1 to reach member 3")
+        # more than the socket buffers hold: it cannot all be written before the cut
+        a.send([snapshot_message(1, 3, 32 * 1024 * 1024)])
+        await until(lambda: a.stats()[3].snapshot_chunks_sent >= 1, "the first chunks")
+        for w in stalled.connections:
+            w.transport.abort()
+        await until(lambda: bool(reports.seen), "the transfer's end to be reported")
+        assert reports.seen == [(3, False)]
+        s = a.stats()[3]
+        assert (s.snapshots_failed, s.snapshots_sent) == (1, 0)
+        assert s.snapshot_chunks_sent < 512
+        # the next connection starts clean: a new snapshot goes out from its first chunk
+        await until(lambda: a.stats()[3].connected, "member 1 to redial member 3")
+        assert a.stats()[3].reconnects == 1
+    finally:
+        await stalled.close()
+
+
+async def dial_as(member: int, t: PeerTransport, members: Members,
+                  ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A raw connection to `t` that has said hello as `member`."""
+    reader, writer = await asyncio.open_connection(LOOPBACK, t.port, ssl=members.client_ssl())
+    writer.write(encode_hello(Hello(CLUSTER, member, t.member_id)))
+    decoder = FrameDecoder()
+    reply: list[object] = []
+    while not reply:
+        reply = list(decoder.feed(await reader.read(4096)))
+    assert reply == [Hello(CLUSTER, t.member_id, member)]
+    return reader, writer
+
+
+async def test_a_receiver_drops_a_partial_snapshot_with_its_connection(
+        members: Members) -> None:
+    b = await members.start(2, {1: (LOOPBACK, 1)}, max_frame=8192)
+    cut, whole = snapshot_message(1, 2, 20_000, index=5), snapshot_message(1, 2, 20_000, index=9)
+    _, writer = await dial_as(1, b, members)
+    try:
+        writer.write(b"".join(encode_snapshot_chunk(c, 8192)
+                              for c in list(split_snapshot(cut, 1, 4096))[:3]))
+        await until(lambda: b.partial_snapshots() == {1: 3 * 4096}, "three chunks held")
+    finally:
+        writer.transport.abort()
+    await until(lambda: b.partial_snapshots() == {}, "the partial transfer to be dropped")
+    _, writer = await dial_as(1, b, members)
+    try:
+        writer.write(b"".join(encode_snapshot_chunk(c, 8192)
+                              for c in split_snapshot(whole, 2, 4096)))
+        await until(received(members, 2), "the snapshot sent whole")
+    finally:
+        writer.transport.abort()
+    assert members.inbox[2] == [whole]
