@@ -110,11 +110,20 @@ class Member(ServeProcess):
         assert status == 200, body
         return body
 
-    def config_maps(self) -> set[str]:
+    def config_maps(self) -> set[str] | None:
+        """The load's ConfigMaps as this member lists them; None while it answers 503 (a
+        member just back, before it hears its leader)."""
         status, body = self.request("GET", "/api/v1/namespaces/default/configmaps"
                                     "?labelSelector=load%3Dyes", timeout=30)
+        if status == 503:
+            return None
         assert status == 200, body
         return {item["metadata"]["name"] for item in body["items"]}
+
+    def lacks(self, names: set[str]) -> set[str] | None:
+        """Which of `names` this member does not list (None: it cannot answer yet)."""
+        listed = self.config_maps()
+        return None if listed is None else names - listed
 
 
 @dataclass
@@ -271,8 +280,8 @@ def _lose_the_leader(cluster: list[Member], how: signal.Signals, tag: str) -> di
     new_leader = leader_of(survivors)
     assert new_leader is not leader
     for m in survivors:
-        missing = load.acked - m.config_maps()
-        assert not missing, f"{m.name} lacks acknowledged writes: {sorted(missing)[:5]}"
+        missing = m.lacks(load.acked)
+        assert missing == set(), f"{m.name} lacks acknowledged writes: {missing}"
     return {"leader": leader, "load": load, "answered_after": answered_after}
 
 
@@ -280,11 +289,11 @@ def caught_up(member: Member, load: Load, cluster: list[Member]) -> None:
     """Wait until `member` serves every acknowledged write; fail with every member's view
     of the Raft log."""
     try:
-        wait_for(lambda: not (load.acked - member.config_maps()), timeout=60,
+        wait_for(lambda: member.lacks(load.acked) == set(), timeout=60,
                  what=f"{member.name} to catch up")
     except AssertionError as e:
         views = {m.name: m.members() for m in cluster if m.state == "running"}
-        raise AssertionError(f"{e}\nmissing: {sorted(load.acked - member.config_maps())[:5]}"
+        raise AssertionError(f"{e}\nmissing: {member.lacks(load.acked)}"
                              f"\nviews: {json.dumps(views)}\nlog of {member.name}:\n"
                              f"{member.log[-4000:]}") from None
 
