@@ -208,6 +208,7 @@ class RaftStore:
         self._purges: list[asyncio.Future[None]] = []  # purge_history calls the loop owes
         self._was_leader = False
         self._snapshot_bytes_wanted = False  # grown from one member: a snapshot to send
+        self._campaigned_alone = False
         self._transfers: list[asyncio.Future[bool]] = []  # transfer_leadership's waiters
         self._handing_over = False  # close() is handing leadership over: peers still heard
         # Linearizable reads (members with peers). A ReadIndex ctx is unique in the cluster
@@ -264,7 +265,6 @@ class RaftStore:
                           critical=True)
         self._tasks.spawn("ticker", self._until_failure("ticker", self._run_ticker()),
                           critical=True)
-        self._raft.tick()  # a lone member elects itself at once
         self._wake.set()
         await self._started.wait()
         if self._failure is not None:
@@ -939,6 +939,14 @@ class RaftStore:
             if not self._started.is_set() and raft.applied >= self._recovered_commit:
                 if self._has_peers or raft.role is Role.LEADER:
                     self._started.set()
+                elif not self._campaigned_alone:
+                    # A lone voter elects itself at once, but only now: its membership is
+                    # the one of its recovered log once applied (the snapshot's alone may
+                    # be older: a member that has since grown into a cluster must not
+                    # take itself for a cluster of one and lead without the others).
+                    self._campaigned_alone = True
+                    raft.tick()
+                    self._wake.set()
 
     def _apply(self, entries: list[Entry]) -> None:
         compacted = self._mvcc.compact_revision
@@ -1087,6 +1095,8 @@ class RaftStore:
         assert raft is not None
         while self._failure is None:
             await asyncio.sleep(self._tick_interval)
+            if raft.applied < self._recovered_commit:
+                continue  # no election on the membership of a log not replayed yet
             raft.tick()
             self._wake.set()
             if raft.role is Role.LEADER:

@@ -122,3 +122,42 @@ async def test_a_restarted_member_is_the_same_member(members: Members) -> None:
     await b.until_caught_up(timeout=10)
     await put(a, b"/y")
     assert (await b.store.range(b"/y")).count == 1
+
+
+async def test_a_first_member_back_from_a_crash_does_not_lead_alone(members: Members) -> None:
+    """Its snapshot (made when it grew) says it was alone with a learner; the log after it
+    says the cluster is three voters now. Back from a crash, it must replay that log before
+    it may campaign, or it elects itself as a cluster of one and serves without the others'
+    writes."""
+    ports = [free_port() for _ in range(3)]
+    a_id = MemberIdentity(CLUSTER, 11, "a", (11,), (), founder=True)
+    a = await members.start(a_id, ports[0])
+    await a.register(record(11, "a", ports[0]))
+    for i in range(20):
+        await put(a, b"/k/%03d" % i)
+    joined = []
+    for member_id, name, port in ((22, "b", ports[1]), (33, "c", ports[2])):
+        await a.register(record(member_id, name, port))
+        await a.store.add_learner(member_id)
+        m = await members.start(MemberIdentity(CLUSTER, member_id, name, (11,), (member_id,)),
+                                port, known=a.records)
+        await m.until_caught_up(timeout=10)
+        await until(lambda m=m: a.store.members().progress[m.identity.member_id].lag == 0,
+                    f"{name} to catch up")
+        await a.store.promote(member_id)
+        joined.append(m)
+    b, c = joined
+    await until(lambda: b.store.members().voters == (11, 22, 33), "b to know three voters")
+    # a crashes: no snapshot on the way out, its log after the growth snapshot is all it has
+    members.running.remove(a)
+    await a.store.abort()
+    await a.close()
+    await until(lambda: b.store.is_leader or c.store.is_leader, "a new leader", timeout=10)
+    survivor = b if b.store.is_leader else c
+    for i in range(20, 40):
+        await put(survivor, b"/k/%03d" % i)
+    a = await members.start(a_id, ports[0])
+    await a.until_caught_up(timeout=10)
+    assert not a.store.is_leader
+    assert (await a.store.range(b"/k/", b"/k0")).count == 40
+    assert a.store.members().voters == (11, 22, 33)
