@@ -4,14 +4,13 @@ each member's match index and lag, and membership changes)."""
 
 from __future__ import annotations
 
-import json
 import ssl
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from minikube_py.members.http import MEMBERS_PATH
+from minikube_py.members.joining import ApiRefused, request_tls
+from minikube_py.nodebootstrap import JoinRefused
 from minikube_py.token_commands import TokenCommandFailed, admin_of, admin_tls
 
 COLUMNS = ("NAME", "ID", "ROLE", "PEER URL", "API URL", "MATCH", "LAG")
@@ -19,23 +18,11 @@ COLUMNS = ("NAME", "ID", "ROLE", "PEER URL", "API URL", "MATCH", "LAG")
 
 async def _call(server: str, method: str, path: str, tls: ssl.SSLContext) -> dict[str, Any]:
     try:
-        async with aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=15),
-                connector=aiohttp.TCPConnector(ssl=tls)) as session, \
-                session.request(method, server.rstrip("/") + path) as resp:
-            text = await resp.text()
-            status = resp.status
-    except (aiohttp.ClientError, TimeoutError) as e:
-        raise TokenCommandFailed(f"cannot reach {server}: {type(e).__name__}: "
-                                 f"{e or 'timed out'}") from None
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = {"message": text.strip()}
-    if status >= 300:
-        raise TokenCommandFailed(f"{server} refused: {body.get('message', text.strip())} "
-                                 f"({status})")
-    return body if isinstance(body, dict) else {}
+        return await request_tls(server, method, path, tls)
+    except JoinRefused as e:
+        raise TokenCommandFailed(str(e)) from None
+    except ApiRefused as e:
+        raise TokenCommandFailed(f"{server} refused: {e} ({e.status})") from None
 
 
 async def list_members(data_dir: Path) -> dict[str, Any]:

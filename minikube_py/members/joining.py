@@ -92,7 +92,7 @@ async def add_member(keys: ClusterKeys, server: str, token_text: str, ca_pem: by
 
 async def promote(leader_api: str, member_id: int, tls: ssl.SSLContext) -> None:
     """One promotion request to the leader (ApiRefused when it says not yet)."""
-    await _request_tls(leader_api, "POST", f"{MEMBERS_PATH}/{member_id}/promote", tls)
+    await request_tls(leader_api, "POST", f"{MEMBERS_PATH}/{member_id}/promote", tls)
 
 
 class ApiRefused(Exception):
@@ -104,7 +104,7 @@ class ApiRefused(Exception):
 async def _request(server: str, method: str, path: str, ca_pem: bytes, *, token: str,
                    body: dict[str, Any] | None = None) -> dict[str, Any]:
     try:
-        return await _request_tls(server, method, path, _tls(ca_pem), token=token, body=body)
+        return await request_tls(server, method, path, _tls(ca_pem), token=token, body=body)
     except ApiRefused as e:
         if e.status in (401, 403):
             raise JoinRefused(
@@ -114,9 +114,11 @@ async def _request(server: str, method: str, path: str, ca_pem: bytes, *, token:
         raise
 
 
-async def _request_tls(server: str, method: str, path: str, tls: ssl.SSLContext, *,
+async def request_tls(server: str, method: str, path: str, tls: ssl.SSLContext, *,
                        token: str | None = None,
                        body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One JSON request to a member's API: its answer, ApiRefused for an error status,
+    JoinRefused when it cannot be reached."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         async with aiohttp.ClientSession(
