@@ -9,6 +9,7 @@ one (it never brings back a token someone deleted)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import ssl
 import tempfile
@@ -115,6 +116,8 @@ async def ensure_join_token(client: ApiClient, path: Path, ca_pem: bytes, *, now
         info = await _token_info(client, current.credentials)
         if info is not None and info.token == current.credentials and not info.expired(now) \
                 and "authentication" in info.usages:
+            if SERVER_TOKEN_GROUP not in info.extra_groups:
+                await _add_group(client, current.credentials, SERVER_TOKEN_GROUP)
             renewed = JoinToken.make(ca_pem, current.credentials)
             if renewed != current:
                 write_token_file(path, renewed)
@@ -127,6 +130,17 @@ async def ensure_join_token(client: ApiClient, path: Path, ca_pem: bytes, *, now
     if current is None:
         return f"made a join token in {path}"
     return f"made a new join token in {path} (the one there no longer authenticates)"
+
+
+async def _add_group(client: ApiClient, token: BootstrapToken, group: str) -> None:
+    """A token made before control-plane members existed gains their group: the cluster's
+    own token makes members too (`serve --server`)."""
+    secret = await client.get(SECRETS, token.secret_name, namespace=SECRET_NAMESPACE)
+    data = secret.setdefault("data", {})
+    groups = [g for g in base64.b64decode(data.get("auth-extra-groups", "")).decode()
+              .split(",") if g]
+    data["auth-extra-groups"] = base64.b64encode(",".join([*groups, group]).encode()).decode()
+    await client.update(SECRETS, secret, namespace=SECRET_NAMESPACE)
 
 
 def _token_in(path: Path) -> JoinToken | None:

@@ -14,7 +14,7 @@ put throughput with 16 and 64 concurrent writers; compare-and-swap txn throughpu
 writers, each on its own key: compare mod_revision, put on success); linearizable range of
 one key (16 readers); watch delivery latency (put sent -> event seen on a watch stream
 opened beforehand, one at a time). Then the same for 3 members (etcd: 3 processes on
-loopback; ours: `ours_three`, not wired yet). Last, ours in-process: RaftStore called
+loopback; ours: three `serve` members, --no-node, with --etcd-port). Last, ours in-process: RaftStore called
 directly by many writers (no gRPC), the number the API server pays.
 
 Every loop stops at its count or its time limit, whichever comes first (the row says how
@@ -61,7 +61,7 @@ VALUE = os.urandom(256)
 START_TIMEOUT = 20.0  # seconds for a store process to answer
 RPC_TIMEOUT = 10.0
 INSTALL_HINT = "apt-get install -y etcd-server"
-NOT_WIRED = "n/a (3-member store process not wired yet)"
+NOT_WIRED = "n/a (3 members need root: serve does)"
 
 
 # ---- child processes ------------------------------------------------------------------
@@ -204,13 +204,70 @@ async def noop_floor(children: Children, directory: Path) -> AsyncIterator[Store
         yield Store("floor", endpoint)
 
 
+BENCH_BRIDGE, BENCH_NODE_IP = "mkpybench0", "10.251.99.1"  # a test-only bridge address
+
+
 @contextlib.asynccontextmanager
 async def ours_three(children: Children, directory: Path) -> AsyncIterator[Store | None]:
-    """Three store-serve members on loopback: None until store-serve takes peer flags
-    (--peer-port, --cluster-init, --join). To wire it: spawn the three as `ours_one` does,
-    with those flags, and yield the first member's endpoint."""
-    del children, directory
-    yield None
+    """Three control-plane members on loopback (`serve --cluster-init` and two `serve
+    --server`, all --no-node, each with its etcd API), the way a user runs them; clients talk
+    to the first, as to etcd's. Needs root (serve does); the first member's node address is
+    on a bridge of this script's own, with nothing attached, removed afterwards."""
+    if os.geteuid() != 0:
+        yield None
+        return
+    await asyncio.to_thread(bench_bridge, up=True)
+    dirs = [directory / f"member-{name}" for name in "abc"]
+    procs, logs = [], []
+    try:
+        etcd_ports, api_ports = [], []
+        for i, name in enumerate("abc"):
+            etcd_port, api_port = free_loopback_port(), free_loopback_port()
+            etcd_ports.append(etcd_port)
+            api_ports.append(api_port)
+            argv = [sys.executable, "-m", "minikube_py", "serve", f"--data-dir={dirs[i]}",
+                    "--no-node", f"--node-name={name}", f"--api-port={api_port}",
+                    f"--peer-port={free_loopback_port()}", f"--etcd-port={etcd_port}",
+                    f"--pod-cidr=10.244.{240 + i}.0/24", f"--bridge=mkpyb{i}",
+                    "--service-cidr=10.112.99.0/24", "--kubelet-port=0"]
+            if i == 0:
+                argv += ["--cluster-init", f"--node-ip={BENCH_NODE_IP}"]
+            else:
+                token = (dirs[0] / "token").read_text().strip()
+                argv += [f"--server=https://127.0.0.1:{api_ports[0]}", f"--token={token}"]
+            log = directory / f"member-{name}.log"
+            procs.append(children.spawn(argv, log, {**os.environ, "PYTHONPATH": str(ROOT)}))
+            logs.append(log)
+            deadline = time.monotonic() + 60
+            while "cluster ready" not in await asyncio.to_thread(log.read_text):
+                if procs[-1].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"member {name} did not start:\n{tail(log)}")
+                await asyncio.sleep(0.1)
+        endpoint = f"127.0.0.1:{etcd_ports[0]}"
+        version = await wait_answering(endpoint, procs, logs)
+        yield Store("ours", endpoint, version)
+    finally:
+        for proc in procs:
+            children.stop(proc)
+        await asyncio.to_thread(delete_members, dirs)
+        await asyncio.to_thread(bench_bridge, up=False)
+
+
+def bench_bridge(*, up: bool) -> None:
+    """The bridge holding the first member's node address: made anew, or removed."""
+    subprocess.run(["ip", "link", "del", BENCH_BRIDGE], capture_output=True, check=False)
+    if up:
+        for cmd in (["link", "add", BENCH_BRIDGE, "type", "bridge"],
+                    ["addr", "add", f"{BENCH_NODE_IP}/32", "dev", BENCH_BRIDGE],
+                    ["link", "set", BENCH_BRIDGE, "up"]):
+            subprocess.run(["ip", *cmd], check=True, capture_output=True)
+
+
+def delete_members(dirs: list[Path]) -> None:
+    for d in dirs:
+        subprocess.run([sys.executable, "-m", "minikube_py", "delete", f"--data-dir={d}"],
+                       capture_output=True, check=False, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 @contextlib.asynccontextmanager
