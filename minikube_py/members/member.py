@@ -78,7 +78,7 @@ class StoreMember:
         self.transport = PeerTransport(
             identity.member_id, identity.cluster_id, peer_host, peer_port, server_ssl,
             client_ssl, self._addresses(), self._on_message,
-            on_snapshot_status=self._on_snapshot_status)
+            on_snapshot_status=self._on_snapshot_status, members_loaded=bool(known))
         self.store = RaftStore(
             store_dir, member_id=identity.member_id, peers=voters, learners=learners,
             transport=self.transport, on_membership=self._on_membership,
@@ -160,6 +160,7 @@ class StoreMember:
         for kv in result.kvs:
             self._take(kv.key, kv.value)
         self.transport.update_peers(self._addresses())
+        self.transport.members_loaded = True
         return result.revision
 
     def _take(self, key: bytes, value: bytes) -> None:

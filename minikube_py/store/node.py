@@ -252,8 +252,6 @@ class RaftStore:
             snapshot=snap_meta,
             entries=recovered.entries,
         )
-        if recovered.snapshot is not None and self._has_peers:
-            self._raft.local_snapshot = recovered.snapshot
         self._recovered_commit = self._raft.commit
         conf = self._raft.conf_state
         if len({*conf.voters, *conf.learners}) > 1 and self._transport is None:
@@ -261,6 +259,10 @@ class RaftStore:
                 f"{self._dir}: this store is a member of a cluster (voters {conf.voters}, "
                 f"learners {conf.learners}) and was started without a way to reach them")
         self._membership_changed(self._raft.conf_state)  # as of the snapshot (or the peers)
+        if recovered.snapshot is not None and self._has_peers:
+            # (after _membership_changed: a first member that grew was made with itself as
+            # its only peer, and learns it has peers from the recovered membership)
+            self._raft.local_snapshot = recovered.snapshot
         self._tasks.spawn("node-loop", self._until_failure("node loop", self._run_loop()),
                           critical=True)
         self._tasks.spawn("ticker", self._until_failure("ticker", self._run_ticker()),
@@ -1078,7 +1080,14 @@ class RaftStore:
             if job.done():
                 self._snapshot_job = None
         data = job.result()
-        if self._failure is not None or meta.index <= self._snapshot_index:
+        if self._failure is not None:
+            return
+        if meta.index <= self._snapshot_index:
+            # Nothing new on disk; but a store grown from one member may have no bytes to
+            # send a follower yet (its earlier snapshots kept none): keep these.
+            if data is not None and self._raft is not None \
+                    and self._raft.local_snapshot is None:
+                self._raft.compact_log(meta.index, data)
             return
         await asyncio.get_running_loop().run_in_executor(
             None, self._wal.release_to_snapshot, meta.index)

@@ -164,6 +164,7 @@ class PeerTransport:
         backoff_cap: float = 2.0,
         hello_timeout: float = 5.0,
         rng: random.Random | None = None,
+        members_loaded: bool = True,
     ) -> None:
         if member_id <= 0:
             raise ValueError(f"member ids are positive, not {member_id}")
@@ -194,6 +195,9 @@ class PeerTransport:
         self._tasks = TaskSet(f"peer-transport[{member_id}]", logger=log)
         self._server: asyncio.Server | None = None
         self._closed = False
+        # False while the owner has not told us every member yet (a store member replaying
+        # its log): refusals of unknown dialers then say so instead of "not a known member".
+        self.members_loaded = members_loaded
         # Messages for members this transport has no address of, or sent after close().
         self.unknown_dropped = 0
         self._links = {i: _Link(address, max_queue)
@@ -260,7 +264,12 @@ class PeerTransport:
         if message.snapshot is None:
             raise ValueError("a SNAP message without a snapshot")
         if link.snapshot is not None:
-            self._fail_snapshot(peer_id, link, "a newer snapshot replaced it")
+            # Replaced, not failed: the core sent a newer snapshot to the same member, and a
+            # failure reported now would be taken for the new transfer's (the report names
+            # no snapshot), sending it again and replacing it at every heartbeat answer.
+            log.info("member %d: a newer snapshot for member %d replaces the one being sent",
+                     self.member_id, peer_id)
+            link.snapshot = None
         self._transfers += 1
         link.snapshot = _OutgoingSnapshot(message, self._transfers, self._chunk_size)
         link.wakeup.set()
@@ -487,6 +496,12 @@ class PeerTransport:
             hello = frame
             why = check_hello(hello, cluster=self.cluster_id, me=self.member_id,
                               members=frozenset(self._links)) or ""
+            if why and not self.members_loaded and hello.cluster == self.cluster_id:
+                # Still replaying its log: not knowing the dialer proves nothing yet (a
+                # dialer that hears "not a known member" from everyone takes itself for
+                # removed).
+                why = (f"member {self.member_id} is starting: it does not know its members "
+                       "yet")
         if hello is None or why:
             log.warning("member %d: refusing the connection from %s: %s", self.member_id,
                         peer, why)

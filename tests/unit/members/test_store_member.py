@@ -161,3 +161,54 @@ async def test_a_first_member_back_from_a_crash_does_not_lead_alone(members: Mem
     assert not a.store.is_leader
     assert (await a.store.range(b"/k/", b"/k0")).count == 40
     assert a.store.members().voters == (11, 22, 33)
+
+
+async def test_a_grown_first_member_restarted_cleanly_can_still_bring_a_member_up(
+        members: Members) -> None:
+    """A clean stop snapshots at the applied index; after the restart, the first member
+    (made as a cluster of one) must still have the bytes of a snapshot to send."""
+    ports = [free_port() for _ in range(3)]
+    a_id = MemberIdentity(CLUSTER, 11, "a", (11,), (), founder=True)
+    a = await members.start(a_id, ports[0])
+    await a.register(record(11, "a", ports[0]))
+    for i in range(10):
+        await put(a, b"/k/%03d" % i)
+    await a.register(record(22, "b", ports[1]))
+    await a.store.add_learner(22)
+    b_id = MemberIdentity(CLUSTER, 22, "b", (11,), (22,))
+    b = await members.start(b_id, ports[1], known=a.records)
+    await b.until_caught_up(timeout=10)
+    await members.stop(b)
+    await members.stop(a)
+    a = await members.start(a_id, ports[0])
+    b = await members.start(b_id, ports[1])
+    await until(lambda: a.store.is_leader, "a to lead again (b is a learner)")
+    await a.register(record(33, "c", ports[2]))
+    await a.store.add_learner(33)
+    c = await members.start(MemberIdentity(CLUSTER, 33, "c", (11,), (33,)), ports[2],
+                            known=a.records)
+    await c.until_caught_up(timeout=10)
+    assert (await c.store.range(b"/k/", b"/k0", serializable=True)).count == 10
+
+
+async def test_a_member_that_is_still_starting_does_not_make_others_think_they_were_removed(
+        members: Members) -> None:
+    a_port, b_port = free_port(), free_port()
+    a = await members.start(MemberIdentity(CLUSTER, 11, "a", (11,), ()), a_port)
+    await a.register(record(11, "a", a_port))
+    a.transport.members_loaded = False  # as while it replays its log after a restart
+    a.transport.update_peers({})
+    await a.register(record(22, "b", b_port))
+    b = StoreMember(MemberIdentity(CLUSTER, 22, "b", (11,), (22,)), members.root / "b",
+                    peer_host="127.0.0.1", peer_port=b_port,
+                    server_ssl=members.pki.api_server_context(),
+                    client_ssl=members.pki.client(members.pki.layout.kubelet_client),
+                    voters=(11,), learners=(22,), known=a.records, timing=TIMING)
+    await b.transport.start()
+    try:
+        await until(lambda: any(s.last_error for s in b.transport.stats().values()),
+                    "b to be refused")
+        errors = [s.last_error or "" for s in b.transport.stats().values()]
+        assert all("is starting" in e and "not a known member" not in e for e in errors)
+    finally:
+        await b.transport.close()
