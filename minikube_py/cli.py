@@ -134,8 +134,8 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
               help="Join the cluster at SERVER as a control-plane member (its store a Raft "
                    "member: a learner first, then a voter); needs --token the first time.")
 @click.option("--token", "join_token", envvar="MINIKUBE_PY_TOKEN", default="",
-              help="With --server: the cluster's token (DATA/token of its first member). "
-                   "Also read from $MINIKUBE_PY_TOKEN.")
+              help="With --server: the cluster's server token (DATA/server-token of its "
+                   "first member). Also read from $MINIKUBE_PY_TOKEN.")
 @click.option("--peer-port", type=click.IntRange(1, 65535), default=2380, show_default=True,
               help="Port the store's Raft peers reach this member at (mutual TLS).")
 @click.option("--heartbeat-interval", "heartbeat_ms", type=click.IntRange(10, 10_000),
@@ -195,8 +195,8 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         raise FlagRefused("--server joins a control-plane member without a node for now: add "
                           "--no-node (nodes join with `minikube-py join`)")
     if server_url and not join_token and not (data_dir / "store" / "member.json").exists():
-        raise FlagRefused("--server needs --token the first time (DATA/token of the "
-                          "cluster's first member)")
+        raise FlagRefused("--server needs --token the first time (DATA/server-token of "
+                          "the cluster's first member)")
     if election_ms < 5 * heartbeat_ms:
         raise FlagRefused(f"--election-timeout ({election_ms} ms) must be at least 5 "
                           f"--heartbeat-interval ({heartbeat_ms} ms)")

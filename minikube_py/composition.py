@@ -96,6 +96,7 @@ from minikube_py.pki.cluster import (
     load_signing_ca,
     peer_spec,
 )
+from minikube_py.pki.jointoken import SERVER_TOKEN_GROUP
 from minikube_py.pki.tls import client_context, server_context
 from minikube_py.proxy.proxier import KubeProxy
 from minikube_py.runtime.containerd import (
@@ -174,6 +175,11 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     except MemberRecordError as e:
         raise StartupError(str(e)) from e
     joining: ClusterKeys | None = None
+    if identity is None and config.server_url and store_dir.is_dir() \
+            and any(store_dir.iterdir()):
+        raise StartupError(
+            f"{config.data_dir} holds a store of its own cluster: a member joins on a new data "
+            "dir (--data-dir), or `minikube-py delete` this one first")
     if identity is None and config.server_url:
         async with starting(f"fetching the cluster's keys from {config.server_url}"):
             try:
@@ -256,8 +262,13 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             progress.step(await ensure_join_token(api, config.token_path, ca_pem,
                                                   now=time.time(), randbelow=secrets.randbelow))
             join_token = (await asyncio.to_thread(config.token_path.read_text)).strip()
+            if member is not None:
+                progress.step(await ensure_join_token(
+                    api, config.server_token_path, ca_pem, now=time.time(),
+                    randbelow=secrets.randbelow, extra_groups=(SERVER_TOKEN_GROUP,),
+                    what="server token"))
         except (ApiError, OSError) as e:
-            raise StartupError(f"the join token ({config.token_path}): {e}") from e
+            raise StartupError(f"the join tokens ({config.token_path}): {e}") from e
     if config.etcd_port and isinstance(store, RaftStore):
         etcd = EtcdServer(store, port=config.etcd_port, name=config.node,
                           data_dir=config.data_dir / "store")
@@ -641,8 +652,9 @@ def member_hint(config: ServeConfig, name: str) -> str:
             f"    minikube-py members{data}\n\n"
             f"  Add a control-plane member on another data dir or machine with:\n\n"
             f"    minikube-py serve --server {config.api_url.replace('127.0.0.1', config.advertise_host)}"
-            " --token TOKEN --no-node --node-ip IP --node-name NAME [--data-dir DIR "
-            "--api-port N --peer-port N]\n\n  (TOKEN: DATA/token of the first member)\n")
+            f" --token $(cat {config.server_token_path}) --no-node --node-name NAME "
+            "[--data-dir DIR --api-port N --peer-port N]\n\n  (the server token is kept by "
+            "the first member only; it makes members and joins nodes: keep it secret)\n")
 
 
 def settle_garbage_collector() -> None:

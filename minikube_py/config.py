@@ -128,6 +128,12 @@ class ServeConfig:
         return self.data_dir / "token"
 
     @property
+    def server_token_path(self) -> Path:
+        """The token that makes control-plane members (`serve --server`), kept by the
+        first member of a cluster of store members; it joins nodes too."""
+        return self.data_dir / "server-token"
+
+    @property
     def pki(self) -> PkiLayout:
         return PkiLayout(self.data_dir / "pki")
 

@@ -9,7 +9,6 @@ one (it never brings back a token someone deleted)."""
 
 from __future__ import annotations
 
-import base64
 import os
 import ssl
 import tempfile
@@ -30,7 +29,6 @@ from minikube_py.pki.jointoken import (
     NODE_TOKEN_GROUP,
     SECRET_NAMESPACE,
     SECRET_PREFIX,
-    SERVER_TOKEN_GROUP,
     BootstrapToken,
     JoinToken,
     RandBelow,
@@ -107,40 +105,33 @@ async def delete_token(client: ApiClient, ref: str) -> str:
 # --- serve's token ---------------------------------------------------------------------
 
 async def ensure_join_token(client: ApiClient, path: Path, ca_pem: bytes, *, now: float,
-                            randbelow: RandBelow) -> str:
+                            randbelow: RandBelow,
+                            extra_groups: tuple[str, ...] = (NODE_TOKEN_GROUP,),
+                            what: str = "join token") -> str:
     """Keep `path` a join token this cluster accepts: the one it holds while its Secret
-    still matches (with the hash of `ca_pem`, should the CA have been renewed), else a new
-    one that never expires. Says what it did, for serve's progress lines."""
+    still matches (with the hash of `ca_pem`, should the CA have been renewed, and the
+    groups `extra_groups`), else a new one that never expires. Says what it did, for serve's
+    progress lines. The node join token (DATA/token) joins nodes; the server token
+    (DATA/server-token, groups SERVER_TOKEN_GROUP) also makes control-plane members, as
+    k3s keeps its server token apart from its agent token."""
     current = _token_in(path)
     if current is not None:
         info = await _token_info(client, current.credentials)
         if info is not None and info.token == current.credentials and not info.expired(now) \
-                and "authentication" in info.usages:
-            if SERVER_TOKEN_GROUP not in info.extra_groups:
-                await _add_group(client, current.credentials, SERVER_TOKEN_GROUP)
+                and "authentication" in info.usages \
+                and set(info.extra_groups) == set(extra_groups):
             renewed = JoinToken.make(ca_pem, current.credentials)
             if renewed != current:
                 write_token_file(path, renewed)
-                return f"join token in {path} (its CA hash updated: the CA was renewed)"
-            return f"join token in {path}"
+                return f"{what} in {path} (its CA hash updated: the CA was renewed)"
+            return f"{what} in {path}"
     token = await create_token(client, ca_pem, now=now, randbelow=randbelow, ttl=None,
-                               description="the join token of minikube-py serve (DATA/token)",
-                               extra_groups=(NODE_TOKEN_GROUP, SERVER_TOKEN_GROUP))
+                               description=f"the {what} of minikube-py serve (DATA/{path.name})",
+                               extra_groups=extra_groups)
     write_token_file(path, token)
     if current is None:
-        return f"made a join token in {path}"
-    return f"made a new join token in {path} (the one there no longer authenticates)"
-
-
-async def _add_group(client: ApiClient, token: BootstrapToken, group: str) -> None:
-    """A token made before control-plane members existed gains their group: the cluster's
-    own token makes members too (`serve --server`)."""
-    secret = await client.get(SECRETS, token.secret_name, namespace=SECRET_NAMESPACE)
-    data = secret.setdefault("data", {})
-    groups = [g for g in base64.b64decode(data.get("auth-extra-groups", "")).decode()
-              .split(",") if g]
-    data["auth-extra-groups"] = base64.b64encode(",".join([*groups, group]).encode()).decode()
-    await client.update(SECRETS, secret, namespace=SECRET_NAMESPACE)
+        return f"made a {what} in {path}"
+    return f"made a new {what} in {path} (the one there no longer authenticates)"
 
 
 def _token_in(path: Path) -> JoinToken | None:

@@ -233,7 +233,7 @@ async def ours_three(children: Children, directory: Path) -> AsyncIterator[Store
             if i == 0:
                 argv += ["--cluster-init", f"--node-ip={BENCH_NODE_IP}"]
             else:
-                token = (dirs[0] / "token").read_text().strip()
+                token = (dirs[0] / "server-token").read_text().strip()
                 argv += [f"--server=https://127.0.0.1:{api_ports[0]}", f"--token={token}"]
             log = directory / f"member-{name}.log"
             procs.append(children.spawn(argv, log, {**os.environ, "PYTHONPATH": str(ROOT)}))

@@ -107,18 +107,26 @@ class LeaderElector:
             await asyncio.sleep(self._timing.retry_period)
 
     async def _keep_renewing(self) -> None:
+        """Return (leadership lost) once no renewal has succeeded for `renew_deadline`,
+        counted from when the last successful attempt began (its write may have committed
+        at once, and others count the lease from what they saw): every attempt is cut off
+        at that deadline, as client-go's renew loop does."""
         last_renewed = self._clock()
         while True:
-            await asyncio.sleep(self._timing.retry_period)
-            try:
-                renewed = await asyncio.wait_for(self._try_acquire_or_renew(),
-                                                 self._timing.renew_deadline)
-            except TimeoutError:
-                renewed = False
-            if renewed:
-                last_renewed = self._clock()
-            elif self._clock() - last_renewed >= self._timing.renew_deadline:
+            left = last_renewed + self._timing.renew_deadline - self._clock()
+            if left <= 0:
                 return
+            await asyncio.sleep(min(self._timing.retry_period, left))
+            began = self._clock()
+            left = last_renewed + self._timing.renew_deadline - began
+            if left <= 0:
+                return
+            try:
+                renewed = await asyncio.wait_for(self._try_acquire_or_renew(), left)
+            except TimeoutError:
+                return
+            if renewed:
+                last_renewed = began
 
     async def _try_acquire_or_renew(self) -> bool:
         now = self._wall()

@@ -65,6 +65,10 @@ async def start_member(config: StandaloneConfig,
 
 async def _start(config: StandaloneConfig, make_store: Callable[[Path], RaftStore],
                  sup: Supervisor) -> StandaloneMember:
+    if (config.data_dir / "store" / "member.json").exists():
+        raise StandaloneStartError(
+            f"{config.data_dir} holds a control-plane member's store (a member of a cluster "
+            "of stores): run it with `minikube-py serve`, not store-serve")
     lock = DataDirLock(config.data_dir)
     try:
         lock.acquire()

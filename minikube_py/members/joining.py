@@ -109,8 +109,9 @@ async def _request(server: str, method: str, path: str, ca_pem: bytes, *, token:
         if e.status in (401, 403):
             raise JoinRefused(
                 f"{server} refused the token for joining a control-plane member ({e}): only "
-                "the cluster's own token (DATA/token of its first member) makes members; "
-                "tokens from `minikube-py token create` join nodes") from None
+                "the cluster's server token (DATA/server-token of its first member) makes "
+                "members; DATA/token and tokens from `minikube-py token create` join nodes "
+                "only") from None
         raise
 
 

@@ -94,6 +94,11 @@ def write_identity(store_dir: Path, identity: MemberIdentity) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    fd = os.open(store_dir, os.O_RDONLY)  # the rename itself survives a power loss
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_identity(store_dir: Path) -> MemberIdentity | None:

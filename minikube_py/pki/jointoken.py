@@ -28,8 +28,9 @@ SECRET_NAMESPACE: Final = "kube-system"
 SECRET_PREFIX: Final = "bootstrap-token-"
 # The group kubeadm gives its default node token (kubeadm:default-node-token), ours named.
 NODE_TOKEN_GROUP: Final = "system:bootstrappers:minikube-py:default-node-token"
-# The cluster's own token (DATA/token) also makes control-plane members (`serve --server`),
-# as k3s's server token does; tokens made with `minikube-py token create` join nodes only.
+# The server token (DATA/server-token of a cluster's first member) makes control-plane
+# members (`serve --server`), as k3s's server token does; DATA/token and the tokens made
+# with `minikube-py token create` join nodes only.
 SERVER_TOKEN_GROUP: Final = "system:bootstrappers:minikube-py:servers"
 USAGES: Final = ("authentication", "signing")
 ID_LENGTH: Final = 6

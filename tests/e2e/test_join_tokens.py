@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from minikube_py.pki.jointoken import NODE_TOKEN_GROUP, SERVER_TOKEN_GROUP, JoinToken
+from minikube_py.pki.jointoken import NODE_TOKEN_GROUP, JoinToken
 from tests.e2e.cluster import KUBECTL, NEEDS_CONTAINERD, ServeProcess, running_serve
 
 pytestmark = NEEDS_CONTAINERD
@@ -75,8 +75,7 @@ def test_serves_token_authenticates_as_its_bootstrap_user(cluster: ServeProcess)
     join = JoinToken.parse(token_path(cluster).read_text())
     assert user_of(cluster, join) == {
         "username": f"system:bootstrap:{join.credentials.id}",
-        "groups": ["system:bootstrappers", NODE_TOKEN_GROUP, SERVER_TOKEN_GROUP,
-                   "system:authenticated"]}
+        "groups": ["system:bootstrappers", NODE_TOKEN_GROUP, "system:authenticated"]}
 
 
 def test_serves_closing_hint_names_the_token_file(cluster: ServeProcess) -> None:

@@ -71,7 +71,7 @@ class Member(ServeProcess):
                "--peer-port", str(self.peer_port), *TIMING]
         if self.first is None:
             return [*own, "--cluster-init", "--node-ip", NODE_IP]
-        token = (self.first.data_dir / "token").read_text().strip()
+        token = (self.first.data_dir / "server-token").read_text().strip()
         return [*own, "--server", self.first.api_url, "--token", token]
 
     def start(self, timeout: float = 120, *, flags: bool = True) -> float:
@@ -243,6 +243,22 @@ def test_three_members_each_serve_the_api(cluster: list[Member]) -> None:
         assert code == 200 and got["data"] == {"k": "v"}, (m.name, got)
     for m in cluster:  # each member wrote a kubeconfig for its own API
         assert f"server: {m.api_url}" in (m.data_dir / "kubeconfig").read_text()
+
+
+def test_only_the_server_token_makes_a_member(cluster: list[Member]) -> None:
+    """DATA/token joins nodes: with it, a would-be member gets no keys of the cluster."""
+    first = cluster[0]
+    node_token = (first.data_dir / "token").read_text().strip()
+    data_dir = first.data_dir.parent / "intruder"
+    result = subprocess.run(
+        [sys.executable, "-m", "minikube_py", "serve", "--data-dir", str(data_dir), "--server",
+         first.api_url, "--token", node_token, "--no-node", "--node-name", "intruder",
+         "--api-port", "0", "--peer-port", str(first.peer_port + 5)],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "only the cluster's server token" in result.stdout, result.stdout
+    assert not (data_dir / "pki" / "ca.key").exists()
+    assert sorted(r["name"] for r in first.members()["members"]) == ["a", "b", "c"]
 
 
 def test_members_command_lists_roles_and_lag(cluster: list[Member]) -> None:
