@@ -55,7 +55,7 @@ from minikube_py.controllers.manager import build_controllers
 from minikube_py.dns.server import ClusterDns
 from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
 from minikube_py.etcdapi.etcdkv import EndpointError, EtcdKV
-from minikube_py.etcdapi.server import EtcdServer
+from minikube_py.etcdapi.server import EtcdMember, EtcdServer
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import (
     NodeAddressMissing,
@@ -271,7 +271,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             raise StartupError(f"the join tokens ({config.token_path}): {e}") from e
     if config.etcd_port and isinstance(store, RaftStore):
         etcd = EtcdServer(store, port=config.etcd_port, name=config.node,
-                          data_dir=config.data_dir / "store")
+                          data_dir=config.data_dir / "store",
+                          member_id=member.identity.member_id if member else 1,
+                          members=etcd_members(member) if member else None)
         try:
             await etcd.start()
         except (OSError, RuntimeError) as e:
@@ -478,6 +480,23 @@ async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLConte
 
 
 CONTROL_LOOPS_LEASE = "kube-controller-manager"
+
+
+def etcd_members(member: StoreMember) -> Callable[[], list[EtcdMember]]:
+    """The store's members as etcd's MemberList shows them (`etcdctl member list`)."""
+    def listed() -> list[EtcdMember]:
+        known = member.store.members()
+        records = member.records
+        rows = []
+        for member_id in (*known.voters, *known.learners):
+            record = records.get(member_id)
+            rows.append(EtcdMember(
+                member_id, record.name if record else "",
+                (record.peer_url,) if record else (),
+                (record.etcd_url,) if record and record.etcd_url else (),
+                is_learner=member_id in known.learners))
+        return rows
+    return listed
 
 
 async def control_loops(api: ApiService, config: ServeConfig

@@ -423,18 +423,37 @@ class LeaseService(rpc_pb2_grpc.LeaseServicer):  # type: ignore[misc]
             leases=[rpc_pb2.LeaseStatus(ID=i) for i in sorted(self._core.leases)])
 
 
+@dataclass(frozen=True, slots=True)
+class EtcdMember:
+    """One store member as etcd's MemberList shows it."""
+
+    id: int
+    name: str
+    peer_urls: tuple[str, ...] = ()
+    client_urls: tuple[str, ...] = ()
+    is_learner: bool = False
+
+
 class ClusterService(rpc_pb2_grpc.ClusterServicer):  # type: ignore[misc]
     def __init__(self, core: _Core, name: str, peer_urls: Sequence[str],
-                 client_urls: Callable[[], list[str]]) -> None:
+                 client_urls: Callable[[], list[str]],
+                 members: Callable[[], list[EtcdMember]] | None = None) -> None:
         self._core = core
         self._name = name
         self._peer_urls = list(peer_urls)
         self._client_urls = client_urls
+        self._members = members
 
     async def MemberList(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        member = rpc_pb2.Member(ID=self._core.member_id, name=self._name,
-                                peerURLs=self._peer_urls, clientURLs=self._client_urls())
-        return rpc_pb2.MemberListResponse(header=self._core.header(), members=[member])
+        if self._members is not None:
+            members = [rpc_pb2.Member(ID=m.id, name=m.name, peerURLs=list(m.peer_urls),
+                                      clientURLs=list(m.client_urls), isLearner=m.is_learner)
+                       for m in self._members()]
+        else:
+            members = [rpc_pb2.Member(ID=self._core.member_id, name=self._name,
+                                      peerURLs=self._peer_urls,
+                                      clientURLs=self._client_urls())]
+        return rpc_pb2.MemberListResponse(header=self._core.header(), members=members)
 
     async def MemberAdd(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         await _abort(context, convert.unsupported("changing cluster membership"))
@@ -483,7 +502,8 @@ def _is_loopback(host: str) -> bool:
 
 class EtcdServer:
     """etcd's v3 API for `kv` on host:port (port 0 picks a free one; see `port` after
-    `start`). One member: `member_id`, `name` and `peer_urls` are what MemberList shows.
+    `start`). `members` lists the store's members for MemberList; without it, one member:
+    `member_id`, `name` and `peer_urls`.
 
     It has neither TLS nor authentication, and the store holds every Secret: so it listens
     on loopback only (a ValueError otherwise) until it has both.
@@ -502,6 +522,7 @@ class EtcdServer:
         status: Callable[[], RaftStatus] | None = None,
         clock: Callable[[], float] = time.monotonic,
         progress_interval: float = 600.0,
+        members: Callable[[], list[EtcdMember]] | None = None,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"etcd API: {host!r} is not a loopback address; without TLS "
@@ -518,7 +539,7 @@ class EtcdServer:
                                                  self._server)
         rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseService(core), self._server)
         rpc_pb2_grpc.add_ClusterServicer_to_server(
-            ClusterService(core, name, peer_urls, lambda: [self.url]), self._server)
+            ClusterService(core, name, peer_urls, lambda: [self.url], members), self._server)
         rpc_pb2_grpc.add_MaintenanceServicer_to_server(
             MaintenanceService(core, Path(data_dir) if data_dir is not None else None),
             self._server)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -63,6 +64,7 @@ class Member(ServeProcess):
         self.name = NAMES[index]
         self.first = first
         self.peer_port = 12380 + 10 * SLOT + index
+        self.etcd_port = 12380 + 10 * SLOT + 7  # the first member's only
         self.state = "stopped"
 
     @property
@@ -70,7 +72,8 @@ class Member(ServeProcess):
         own = [*super().flags, "--no-node", "--node-name", self.name,
                "--peer-port", str(self.peer_port), *TIMING]
         if self.first is None:
-            return [*own, "--cluster-init", "--node-ip", NODE_IP]
+            return [*own, "--cluster-init", "--node-ip", NODE_IP, "--etcd-port",
+                    str(self.etcd_port)]
         token = (self.first.data_dir / "server-token").read_text().strip()
         return [*own, "--server", self.first.api_url, "--token", token]
 
@@ -243,6 +246,20 @@ def test_three_members_each_serve_the_api(cluster: list[Member]) -> None:
         assert code == 200 and got["data"] == {"k": "v"}, (m.name, got)
     for m in cluster:  # each member wrote a kubeconfig for its own API
         assert f"server: {m.api_url}" in (m.data_dir / "kubeconfig").read_text()
+
+
+@pytest.mark.skipif(shutil.which("etcdctl") is None, reason="etcdctl not installed")
+def test_etcdctl_lists_the_members(cluster: list[Member]) -> None:
+    first = cluster[0]
+    out = subprocess.run(["etcdctl", "--endpoints", f"127.0.0.1:{first.etcd_port}",
+                          "--command-timeout=5s", "-w", "json", "member", "list"],
+                         capture_output=True, text=True, timeout=20, check=True,
+                         env={**os.environ, "ETCDCTL_API": "3"}).stdout
+    listed = json.loads(out)["members"]
+    assert sorted(m["name"] for m in listed) == ["a", "b", "c"]
+    assert not any(m.get("isLearner") for m in listed)
+    assert {m["name"]: m["peerURLs"] for m in listed}["b"] == \
+        [f"https://127.0.0.1:{cluster[1].peer_port}"]
 
 
 def test_only_the_server_token_makes_a_member(cluster: list[Member]) -> None:
