@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cluster import ServeProcess, wait_for
+from tests.e2e.cluster import ServeProcess, free_port, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="serve needs root")
 
@@ -270,10 +270,11 @@ def test_only_the_server_token_makes_a_member(cluster: list[Member]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "minikube_py", "serve", "--data-dir", str(data_dir), "--server",
          first.api_url, "--token", node_token, "--no-node", "--node-name", "intruder",
-         "--api-port", "0", "--peer-port", str(first.peer_port + 5)],
+         "--api-port", str(free_port()), "--peer-port", str(first.peer_port + 5)],
         capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "only the cluster's server token" in result.stdout, result.stdout
+    said = result.stdout + result.stderr
+    assert "only the cluster's server token" in said, said
     assert not (data_dir / "pki" / "ca.key").exists()
     assert sorted(r["name"] for r in first.members()["members"]) == ["a", "b", "c"]
 
