@@ -161,7 +161,7 @@ class Load:
             if self.stop.is_set():
                 return
             if member.state != "running":
-                time.sleep(0.05)
+                self.stop.wait(0.05)  # until it runs again, or the load ends
                 continue
             name = f"{tag}-{member.name}-{i}"
             body = {"apiVersion": "v1", "kind": "ConfigMap",
@@ -179,7 +179,7 @@ class Load:
                 else:
                     self.failures.append(f"{name}: {status} {answer.get('message', '')}")
             if status != 201:
-                time.sleep(0.05)
+                self.stop.wait(0.05)  # a pause before the next try, unless the load ends
 
     def wrote_after(self, t: float, survivors: list[Member]) -> bool:
         with self._lock:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from minikube_py.client.leaderelection import (
     Observed,
     may_take,
 )
-from minikube_py.store.memory import MemoryKV
 from tests.conditions import until
 
 FAST = ElectionTiming(lease_duration=0.6, renew_deadline=0.4, retry_period=0.05)
@@ -34,16 +32,6 @@ def test_who_may_take_the_lease() -> None:
     assert may_take(Observed("other", "1", 0.0), "me", 15.0, 15)
     with pytest.raises(ValueError):
         ElectionTiming(lease_duration=10, renew_deadline=10, retry_period=2)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[ApiService]:
-    kv = MemoryKV()
-    service = ApiService(kv)
-    await service.start()
-    yield service
-    await service.stop()
-    await kv.close()
 
 
 class Candidate:
@@ -92,10 +80,9 @@ async def test_one_leader_and_a_takeover_after_the_lease_runs_out(api: ApiServic
         lease = await api.get(LEASES, "loops", namespace="kube-system")
         assert lease["spec"]["holderIdentity"] == "a_1"
         assert lease["spec"]["leaseDurationSeconds"] == 1 and lease["spec"]["renewTime"]
-        # b waits while a renews: a few lease durations and it never leads
-        for _ in range(3):
-            await asyncio.sleep(FAST.lease_duration)
-            assert not b.leading.is_set()
+        # b waits while a renews: for a few lease durations it never leads
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(b.leading.wait(), 3 * FAST.lease_duration)
         await a.stop()
         await asyncio.wait_for(b.leading.wait(), 5)
         lease = await api.get(LEASES, "loops", namespace="kube-system")
@@ -118,9 +105,8 @@ async def test_a_holder_that_cannot_renew_stops_leading(api: ApiService) -> None
         # never both: a stopped before b could take the lease (renew deadline < duration)
         await until(lambda: not a.leading.is_set(), "a to have stopped")
         flaky.cut = False
-        for _ in range(3):
-            await asyncio.sleep(FAST.lease_duration)
-            assert not a.leading.is_set()
+        with pytest.raises(TimeoutError):  # b renews: a never leads again meanwhile
+            await asyncio.wait_for(a.leading.wait(), 3 * FAST.lease_duration)
     finally:
         await a.stop()
         await b.stop()
