@@ -54,6 +54,7 @@ from aetcd.rpc import kv_pb2, rpc_pb2, rpc_pb2_grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from minikube_py.etcdapi.grpcserver import GrpcServer  # noqa: E402
 from minikube_py.store.node import RaftStore  # noqa: E402
 from minikube_py.store.types import PutOp  # noqa: E402
 
@@ -156,8 +157,8 @@ async def ours_one(children: Children, directory: Path) -> AsyncIterator[Store]:
 
 
 class NoopKV(rpc_pb2_grpc.KVServicer):  # type: ignore[misc]
-    """Answers Put and Range at once with empty responses: what Python's grpc.aio costs on
-    its own, with no store behind it (the floor under any Python etcd API server)."""
+    """Answers Put and Range at once with empty responses, on the gRPC server ours uses
+    (etcdapi/grpcserver.py): what serving etcd's API costs with no store behind it."""
 
     async def Put(self, request: Any, context: Any) -> Any:
         return rpc_pb2.PutResponse()
@@ -168,10 +169,9 @@ class NoopKV(rpc_pb2_grpc.KVServicer):  # type: ignore[misc]
 
 async def serve_noop() -> None:
     """The child process behind the floor column: run until SIGTERM."""
-    server = grpc.aio.server()
+    server = GrpcServer()
     rpc_pb2_grpc.add_KVServicer_to_server(NoopKV(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+    port = await server.start("127.0.0.1", 0)
     print(f"etcd API listening on http://127.0.0.1:{port}", flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -560,7 +560,7 @@ async def bench(args: argparse.Namespace, directory: Path, children: Children) -
             async with noop_floor(children, directory) as noop:
                 floor_runs = await workloads(noop, args.n, args.seconds, floor=True)
             print_table(f"1 member (ours {ours.version}, etcd {etcd.version}; floor: a no-op "
-                        "grpc.aio KV server in Python, no store)", ours_runs, etcd_runs,
+                        "KV server on our gRPC server, no store)", ours_runs, etcd_runs,
                         floor_runs)
         else:
             async with ours_three(children, directory) as ours3:

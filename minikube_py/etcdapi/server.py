@@ -1,4 +1,4 @@
-"""etcd's v3 gRPC services on grpc.aio, answering from a store that speaks our `KV` protocol.
+"""etcd's v3 gRPC services (on our own gRPC server, grpcserver.py), answering from a store that speaks our `KV` protocol.
 
 Thin shells: each RPC converts its request (`convert.py`), calls the store and converts
 the answer back; store errors become etcd's status codes and messages. What etcd offers
@@ -22,6 +22,7 @@ from aetcd.rpc import rpc_pb2, rpc_pb2_grpc
 
 from minikube_py.etcdapi import convert
 from minikube_py.etcdapi.convert import EtcdError
+from minikube_py.etcdapi.grpcserver import GrpcServer
 from minikube_py.store.types import (
     KV,
     CompactedError,
@@ -531,9 +532,7 @@ class EtcdServer:
         self._port = port
         self._bound = 0
         core = _Core(kv, member_id, status or (lambda: raft_status_of(kv, member_id)), clock)
-        # grpc turns SO_REUSEPORT on by default: a second server on our port would then
-        # bind too and take half the connections (of another store) instead of failing
-        self._server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        self._server = GrpcServer()
         rpc_pb2_grpc.add_KVServicer_to_server(KVService(core), self._server)
         rpc_pb2_grpc.add_WatchServicer_to_server(WatchService(core, progress_interval),
                                                  self._server)
@@ -554,10 +553,7 @@ class EtcdServer:
         return f"http://{host}:{self._bound}"
 
     async def start(self) -> None:
-        self._bound = self._server.add_insecure_port(f"{self._host}:{self._port}")
-        if not self._bound:
-            raise OSError(f"etcd API: cannot listen on {self._host}:{self._port}")
-        await self._server.start()
+        self._bound = await self._server.start(self._host, self._port)
 
     async def stop(self, grace: float | None = None) -> None:
         await self._server.stop(grace)
