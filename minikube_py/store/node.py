@@ -36,6 +36,7 @@ from minikube_py.store.raft import (
     Role,
     Snapshot,
     SnapshotMeta,
+    split_for_persist,
 )
 from minikube_py.store.types import (
     Compare,
@@ -899,15 +900,21 @@ class RaftStore:
                     self._wal.append(hs, ready.entries)
                 # a commit index alone need not be durable (it is re-learned after a
                 # restart), so it rides along with the next fsync, as in etcd's MustSync
+                messages = ready.messages
                 if ready.entries or (hs is not None and (hs.term, hs.vote) != self._term_vote):
                     if hs is not None:
                         self._term_vote = (hs.term, hs.vote)
+                    if messages and self._transport is not None:
+                        # a leader's appends go out now: the followers' fsyncs overlap ours
+                        early, messages = split_for_persist(raft.role, messages)
+                        if early:
+                            self._transport.send(early)
                     # the fsync runs in a thread: proposals keep arriving meanwhile
                     # and form the next batch (group commit)
                     await loop.run_in_executor(None, self._wal.sync)
                     self.fsync_batches += 1
-                if ready.messages and self._transport is not None:
-                    self._transport.send(ready.messages)
+                if messages and self._transport is not None:
+                    self._transport.send(messages)
                 raft.advance(ready)
                 # (a membership change just applied reaches _membership_changed with the
                 # next Ready: the core's membership says already whether we are alone)

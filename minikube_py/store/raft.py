@@ -202,6 +202,28 @@ class Role(enum.Enum):
     LEADER = "leader"
 
 
+# What a leader may send before its own Ready is persisted (Raft thesis 10.2.1: the leader
+# writes its log in parallel with replicating it). Safe because the leader's own match
+# counts towards a commit only once persisted (`advance` -> `_on_persisted_as_leader`), so
+# a commit still stands on a quorum of durable copies. Answers that vouch for our own
+# persisted state (append, vote and heartbeat responses) always wait for the fsync.
+_SENT_BEFORE_PERSIST = frozenset({
+    MessageType.APP, MessageType.HEARTBEAT, MessageType.SNAP,
+    MessageType.READ_INDEX_RESP, MessageType.PROP_RESP,
+})
+
+
+def split_for_persist(role: Role, messages: list[Message]
+                      ) -> tuple[list[Message], list[Message]]:
+    """A Ready's messages as (sendable at once, sendable only after its fsync)."""
+    if role is not Role.LEADER:
+        return [], messages
+    before = [m for m in messages if m.type in _SENT_BEFORE_PERSIST]
+    if len(before) == len(messages):
+        return before, []
+    return before, [m for m in messages if m.type not in _SENT_BEFORE_PERSIST]
+
+
 class ProposalDroppedError(Exception):
     """The member cannot take the proposal (it is not the leader, or it is handing
     leadership over)."""

@@ -29,6 +29,7 @@ from minikube_py.store.raft import (
     Role,
     Snapshot,
     SnapshotMeta,
+    split_for_persist,
 )
 
 
@@ -110,6 +111,7 @@ class Member:
     raft: Raft | None
     disk: Disk
     applied: list[bytes] = field(default_factory=list)  # data of applied entries, index-1 based
+    persisting: tuple[Ready, list[Message]] | None = None  # a Ready whose fsync runs
 
 
 class Simulation:
@@ -158,6 +160,7 @@ class Simulation:
         self.proposed = 0
         self.acked: list[bytes] = []
         self.refused: list[tuple[int, bytes]] = []  # (member, id) of forwarded proposals refused
+        self.crash_at_persist: set[int] = set()  # crash between sending and persisting
 
     def start(self, i: int) -> None:
         d = self.members[i].disk
@@ -175,46 +178,75 @@ class Simulation:
 
     def crash(self, i: int) -> None:
         self.members[i].raft = None
+        self.members[i].persisting = None  # that fsync never ended
+        self.crash_at_persist.discard(i)
 
-    def process(self, i: int) -> None:
+    def process(self, i: int, *, crash_before_persist: bool = False) -> None:
+        """Persist, send and apply each Ready as RaftStore does: a leader's appends go out
+        before its fsync (`split_for_persist`), and while that fsync runs (here: until the
+        member's next turn, 30% of the time) messages that arrive are stepped, so followers'
+        answers can reach the leader before its own copy is durable.
+        `crash_before_persist`: the member crashes right after sending, losing the Ready's
+        entries and hard state."""
         m = self.members[i]
         r = m.raft
         assert r is not None
+        if m.persisting is not None:  # its fsync ends now
+            rd, late = m.persisting
+            m.persisting = None
+            self.complete(i, rd, late)
         if r.role is Role.LEADER:
             self.check_elected(r)
         while r.has_ready():
             rd = r.ready()
-            if rd.snapshot is not None:
-                m.disk.snapshot = rd.snapshot.meta
-                m.disk.snapshot_data = msgpack.unpackb(rd.snapshot.data)
-                m.disk.entries = []
-                m.applied = list(m.disk.snapshot_data)
-                self.check_applied(m.applied, 1)
-            if rd.hard_state is not None:
-                m.disk.hard_state = hs = rd.hard_state
-                if hs.vote != NONE:
-                    voted = self.votes.setdefault((hs.term, i), hs.vote)
-                    assert voted == hs.vote, f"member {i} voted twice in term {hs.term}"
-            if rd.entries:
-                first = rd.entries[0].index
-                m.disk.entries = [e for e in m.disk.entries if e.index < first] + rd.entries
-            self.network.extend(rd.messages)
-            self.refused.extend((i, ctx) for ctx in rd.dropped_proposals)
-            for rs in rd.read_states:
-                self.check_read(i, r.term, rs.ctx, rs.index, rs.dropped)
-            for e in rd.committed_entries:
-                assert e.index == len(m.applied) + 1, "applied out of order"
-                m.applied.append(e.data)
-                self.check_applied([e.data], e.index, e.term)
-                if e.type is EntryType.CONF_CHANGE:
-                    cc = ConfChange.unpack(e.data)
-                    if r.role is Role.LEADER:
-                        kind = "leader removed" if cc.member == i else cc.type.name
-                        self.conf_changes.append(kind)
-                    r.apply_conf_change(cc)
-            r.advance(rd)
-            if r.role is Role.LEADER:
-                assert self.leaders.setdefault(r.term, i) == i, "two leaders in one term"
+            early, late = split_for_persist(r.role, rd.messages)
+            self.network.extend(early)
+            if early and (rd.entries or rd.hard_state is not None):
+                if crash_before_persist and any(
+                        o.raft is not None for j, o in self.members.items() if j != i):
+                    self.crash(i)
+                    return
+                if self.rng.random() < 0.3:
+                    m.persisting = (rd, late)
+                    return
+            self.complete(i, rd, late)
+
+    def complete(self, i: int, rd: Ready, late: list[Message]) -> None:
+        """The Ready is durable: on the disk, its other messages sent, applied, advanced."""
+        m = self.members[i]
+        r = m.raft
+        assert r is not None
+        if rd.snapshot is not None:
+            m.disk.snapshot = rd.snapshot.meta
+            m.disk.snapshot_data = msgpack.unpackb(rd.snapshot.data)
+            m.disk.entries = []
+            m.applied = list(m.disk.snapshot_data)
+            self.check_applied(m.applied, 1)
+        if rd.hard_state is not None:
+            m.disk.hard_state = hs = rd.hard_state
+            if hs.vote != NONE:
+                voted = self.votes.setdefault((hs.term, i), hs.vote)
+                assert voted == hs.vote, f"member {i} voted twice in term {hs.term}"
+        if rd.entries:
+            first = rd.entries[0].index
+            m.disk.entries = [e for e in m.disk.entries if e.index < first] + rd.entries
+        self.network.extend(late)
+        self.refused.extend((i, ctx) for ctx in rd.dropped_proposals)
+        for rs in rd.read_states:
+            self.check_read(i, r.term, rs.ctx, rs.index, rs.dropped)
+        for e in rd.committed_entries:
+            assert e.index == len(m.applied) + 1, "applied out of order"
+            m.applied.append(e.data)
+            self.check_applied([e.data], e.index, e.term)
+            if e.type is EntryType.CONF_CHANGE:
+                cc = ConfChange.unpack(e.data)
+                if r.role is Role.LEADER:
+                    kind = "leader removed" if cc.member == i else cc.type.name
+                    self.conf_changes.append(kind)
+                r.apply_conf_change(cc)
+        r.advance(rd)
+        if r.role is Role.LEADER:
+            assert self.leaders.setdefault(r.term, i) == i, "two leaders in one term"
 
     def check_elected(self, r: Raft) -> None:
         """A leader is a voter of its own membership, elected by a quorum of it: votes
@@ -345,7 +377,11 @@ class Simulation:
         elif roll < 0.87:
             self.maybe_compact(rng.choice(live))
         elif faults and roll < 0.875 and len(live) > 1:
-            self.crash(rng.choice(live))
+            victim = rng.choice(live)
+            if rng.random() < 0.5:
+                self.crash(victim)
+            else:  # at its next fsync, if it sends before it (a leader does)
+                self.crash_at_persist.add(victim)
         elif faults and roll < 0.88:
             dead = [i for i in self.ids if self.members[i].raft is None]
             if dead:
@@ -362,10 +398,11 @@ class Simulation:
             self.change_membership(live)
         for i in self.ids:
             if self.members[i].raft is not None:
-                self.process(i)
+                self.process(i, crash_before_persist=i in self.crash_at_persist)
 
     def heal(self) -> None:
         self.cut.clear()
+        self.crash_at_persist.clear()
         for i in self.ids:
             if self.members[i].raft is None:
                 self.start(i)
