@@ -469,6 +469,7 @@ class Raft:
         self.progress: dict[int, Progress] = {}
         self.votes: dict[int, bool] = {}
         self.msgs: list[Message] = []
+        self._broadcast_wanted = False  # a leader owes its followers an append (see ready)
         self.pending_snapshot: Snapshot | None = None
         self.local_snapshot: Snapshot | None = None  # what the leader sends to lagging followers
         self.prev_hard_state = HardState(self.term, self.vote, self.commit)
@@ -569,7 +570,7 @@ class Raft:
             )
         entry = Entry(self.term, self.log.last_index + 1, data, entry_type)
         self.log.append([entry])
-        self._broadcast_append()
+        self._broadcast_wanted = True  # one append per follower for the whole batch
         return entry.term, entry.index
 
     # ---- membership -----------------------------------------------------------
@@ -802,6 +803,7 @@ class Raft:
     def has_ready(self) -> bool:
         return bool(
             self.msgs
+            or self._broadcast_wanted
             or self.read_states
             or self.dropped_proposals
             or self.pending_snapshot is not None
@@ -812,6 +814,12 @@ class Raft:
         )
 
     def ready(self) -> Ready:
+        if self._broadcast_wanted:
+            # proposals and commit advances since the last Ready go out as one append
+            # per follower, not one per proposal or per answer
+            self._broadcast_wanted = False
+            if self.role is Role.LEADER:
+                self._broadcast_append()
         hs = self._hard_state()
         ready = Ready(
             hard_state=hs if hs != self.prev_hard_state else None,
@@ -902,6 +910,7 @@ class Raft:
         if self.role is Role.LEADER:
             self._drop_pending_reads()
         self.lead_transferee = NONE
+        self._broadcast_wanted = False
         self.votes = {}
         self.election_elapsed = 0
         self.heartbeat_elapsed = 0
@@ -1138,8 +1147,8 @@ class Raft:
                 pr.inflight.clear()
             pr.next = max(pr.next, m.index + 1)
             if self._maybe_commit():
-                self._broadcast_append()
-        if pr.next <= self.log.last_index:
+                self._broadcast_wanted = True  # the new commit index, with the next Ready
+        if pr.next <= self.log.last_index and not self._broadcast_wanted:
             self._send_append(m.frm, pr)
 
     def report_snapshot(self, to: int, *, ok: bool) -> None:

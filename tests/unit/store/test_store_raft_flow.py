@@ -69,9 +69,10 @@ def test_a_replicating_follower_gets_at_most_max_inflight_msgs_unacknowledged_ap
     net = Network(3, max_inflight_msgs=3)
     leader = net.elect(1)
     assert not leader.progress[2].probing  # its first ack made it replicate
-    for i in range(5):
+    msgs = []
+    for i in range(5):  # one Ready each: proposals in one Ready would share one append
         leader.propose(b"e%d" % i)
-    msgs = outbox(leader, 2)
+        msgs += outbox(leader, 2)
     sent = appends(msgs)
     assert len(sent) == 3
     assert [m.entries[-1].index for m in sent] == list(leader.progress[2].inflight)
@@ -86,8 +87,10 @@ def test_a_heartbeat_answer_reopens_a_window_whose_acks_were_lost() -> None:
     net = Network(2, max_inflight_msgs=2)
     leader = net.elect(1)
     leader.propose(b"a")
+    lost = appends(outbox(leader, 2))
     leader.propose(b"b")
-    assert len(appends(outbox(leader, 2))) == 2  # both lost
+    lost += appends(outbox(leader, 2))
+    assert len(lost) == 2  # both lost
     leader.propose(b"c")
     assert appends(outbox(leader, 2)) == []  # the window is full
     catch_up(net, 2, leader)  # heartbeats are answered: appends flow again
@@ -173,3 +176,15 @@ def test_a_report_for_a_member_with_no_snapshot_in_flight_is_ignored() -> None:
     before = (leader.progress[2].next, leader.progress[2].probing)
     leader.report_snapshot(2, ok=True)
     assert (leader.progress[2].next, leader.progress[2].probing) == before
+
+
+def test_proposals_made_between_two_readies_go_out_as_one_append_per_follower() -> None:
+    net = Network(3)
+    leader = net.elect(1)
+    for i in range(5):
+        leader.propose(b"p%d" % i)
+    ready = leader.ready()
+    leader.advance(ready)
+    sent = appends(ready.messages)
+    assert sorted(m.to for m in sent) == [2, 3]
+    assert all([e.data for e in m.entries] == [b"p%d" % i for i in range(5)] for m in sent)
