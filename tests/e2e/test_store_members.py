@@ -34,7 +34,11 @@ BRIDGE = "mkpym53"  # holds the first member's node address (no pods: --no-node)
 NODE_IP = "10.251.53.1"
 NAMES = ("a", "b", "c")
 # Short Raft timeouts (etcd's flags), so a leader's loss costs about half a second.
-TIMING = ("--heartbeat-interval", "50", "--election-timeout", "500")
+# MINIKUBE_PY_E2E_ELECTION_MS measures failover with another (e.g. 1000: issue 9's goal of
+# the API answering again within 2 s of losing the leader is stated for a 1 s timeout).
+ELECTION_MS = int(os.environ.get("MINIKUBE_PY_E2E_ELECTION_MS", "500"))
+TIMING = ("--heartbeat-interval", str(max(ELECTION_MS // 10, 10)),
+          "--election-timeout", str(ELECTION_MS))
 LOAD_LIMIT = 3000  # writes per writer at most; each writer also stops when told
 
 
