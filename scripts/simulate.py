@@ -38,8 +38,8 @@ SCENARIOS = ("faults", "reads", "membership", "histories")
 
 def run_one(job: tuple[str, int, int]) -> tuple[str, int, int, str | None]:
     """One seed of one scenario; the error's text if a check failed."""
-    from tests.linearizability import check
-    from tests.unit.store.test_store_histories import KV, run_client_simulation
+    from tests.linearizability import KV, check
+    from tests.unit.store.test_store_histories import run_client_simulation
     from tests.unit.store.test_store_raft import Simulation, run_faults_then_converge
 
     scenario, size, seed = job
