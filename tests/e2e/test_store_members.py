@@ -64,18 +64,23 @@ class Member(ServeProcess):
         self.name = NAMES[index]
         self.first = first
         self.peer_port = 12380 + 10 * SLOT + index
-        self.etcd_port = 12380 + 10 * SLOT + 7  # the first member's only
+        self.etcd_port = 12380 + 10 * SLOT + 7 + index
         self.state = "stopped"
 
     @property
     def flags(self) -> list[str]:
         own = [*super().flags, "--no-node", "--node-name", self.name,
-               "--peer-port", str(self.peer_port), *TIMING]
+               "--peer-port", str(self.peer_port), "--etcd-port", str(self.etcd_port),
+               *TIMING]
         if self.first is None:
-            return [*own, "--cluster-init", "--node-ip", NODE_IP, "--etcd-port",
-                    str(self.etcd_port)]
+            return [*own, "--cluster-init", "--node-ip", NODE_IP]
         token = (self.first.data_dir / "server-token").read_text().strip()
         return [*own, "--server", self.first.api_url, "--token", token]
+
+    @property
+    def peer_url(self) -> str:
+        """Where the others reach it: the first member advertises its node address."""
+        return f"https://{NODE_IP if self.first is None else '127.0.0.1'}:{self.peer_port}"
 
     def start(self, timeout: float = 120, *, flags: bool = True) -> float:
         took = super().start(timeout, flags=flags)
@@ -248,18 +253,27 @@ def test_three_members_each_serve_the_api(cluster: list[Member]) -> None:
         assert f"server: {m.api_url}" in (m.data_dir / "kubeconfig").read_text()
 
 
+def etcdctl(member: Member, *args: str) -> str:
+    return subprocess.run(["etcdctl", "--endpoints", f"127.0.0.1:{member.etcd_port}",
+                           "--command-timeout=5s", *args], capture_output=True, text=True,
+                          timeout=20, check=True, env={**os.environ, "ETCDCTL_API": "3"}).stdout
+
+
 @pytest.mark.skipif(shutil.which("etcdctl") is None, reason="etcdctl not installed")
 def test_etcdctl_lists_the_members(cluster: list[Member]) -> None:
-    first = cluster[0]
-    out = subprocess.run(["etcdctl", "--endpoints", f"127.0.0.1:{first.etcd_port}",
-                          "--command-timeout=5s", "-w", "json", "member", "list"],
-                         capture_output=True, text=True, timeout=20, check=True,
-                         env={**os.environ, "ETCDCTL_API": "3"}).stdout
-    listed = json.loads(out)["members"]
-    assert sorted(m["name"] for m in listed) == ["a", "b", "c"]
-    assert not any(m.get("isLearner") for m in listed)
-    assert {m["name"]: m["peerURLs"] for m in listed}["b"] == \
-        [f"https://127.0.0.1:{cluster[1].peer_port}"]
+    """Each member's etcd API lists every member: its name, peer URL and etcd client URL as
+    the registry has them, none a learner once all three vote."""
+    wanted = {m.name: (m.peer_url, f"http://127.0.0.1:{m.etcd_port}") for m in cluster}
+    for member in cluster:
+        listed = json.loads(etcdctl(member, "-w", "json", "member", "list"))["members"]
+        assert {m["name"]: (*m["peerURLs"], *m["clientURLs"]) for m in listed} == wanted
+        assert not any(m.get("isLearner") for m in listed)
+    rows = [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in etcdctl(cluster[1], "-w", "table", "member", "list").splitlines()
+            if line.startswith("|")]
+    assert rows[0] == ["ID", "STATUS", "NAME", "PEER ADDRS", "CLIENT ADDRS", "IS LEARNER"]
+    assert sorted((r[1], r[2], r[3], r[4], r[5]) for r in rows[1:]) == \
+        [("started", name, *urls, "false") for name, urls in sorted(wanted.items())]
 
 
 def test_only_the_server_token_makes_a_member(cluster: list[Member]) -> None:
