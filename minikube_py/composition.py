@@ -233,7 +233,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.start("apiserver", api.run())
     ca_pem = await asyncio.to_thread(pki.ca.cert.read_bytes)
     routes = [] if member is None else MemberEndpoints(
-        member, pki, config.controllers.cluster_cidr, config.service_cidr).routes()
+        member, pki, config.controllers.cluster_cidr, config.service_cidr,
+        client_context(pki.ca.cert, pki.admin)).routes()
     app = build_app(api, authenticators=standard_authenticators(api.token_authenticators()),
                     ca_pem=ca_pem, extra_routes=routes)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,

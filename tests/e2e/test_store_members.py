@@ -7,6 +7,7 @@ dir refused."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -143,6 +144,7 @@ class Load:
     acked: set[str] = field(default_factory=set)
     failures: list[str] = field(default_factory=list)
     last_ok: dict[str, float] = field(default_factory=dict)
+    acked_at: list[float] = field(default_factory=list)  # when each write was acknowledged
     stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -181,6 +183,7 @@ class Load:
                 if status == 201:
                     self.acked.add(name)
                     self.last_ok[member.name] = time.monotonic()
+                    self.acked_at.append(self.last_ok[member.name])
                 else:
                     self.failures.append(f"{name}: {status} {answer.get('message', '')}")
             if status != 201:
@@ -193,6 +196,13 @@ class Load:
     def count(self) -> int:
         with self._lock:
             return len(self.acked)
+
+    def longest_gap(self, start: float, end: float) -> float:
+        """The longest time without an acknowledged write between `start` and `end`."""
+        with self._lock:
+            times = sorted(t for t in self.acked_at if start <= t <= end)
+        points = [start, *times, end]
+        return max(b - a for a, b in itertools.pairwise(points))
 
 
 def leader_of(members: list[Member]) -> Member:
@@ -428,3 +438,39 @@ def test_a_removed_member_cannot_come_back(cluster: list[Member]) -> None:
                                 stdout=log, stderr=subprocess.STDOUT)
     assert proc.wait(60) != 0
     assert f"member {gone.name} was removed from the cluster" in gone.log[offset:]
+
+
+def test_removing_the_leader_hands_leadership_over_first(cluster: list[Member]) -> None:
+    """`member remove` of the leader: it hands leadership to a caught-up voter, which then
+    removes it, so the others never wait out an election timeout; writes go on meanwhile."""
+    running = [m for m in cluster if m.state == "running"]
+    assert len(running) >= 2
+    load = Load(running)
+    load.start("handover")
+    try:
+        wait_for(lambda: load.count() >= 30, timeout=60, what="writes before the removal")
+        leader = leader_of(running)
+        others = [m for m in running if m is not leader]
+        leader.state = "leaving"  # its writer pauses: its API goes away with it
+        asked_at = time.monotonic()
+        out = subprocess.run([sys.executable, "-m", "minikube_py", "member", "remove",
+                              leader.name, "--data-dir", str(others[0].data_dir)],
+                             capture_output=True, text=True, timeout=30, check=False)
+        removed_at = time.monotonic()
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert f"member {leader.name} removed" in out.stdout
+        before = load.count()
+        wait_for(lambda: load.count() >= before + 30, timeout=60,
+                 what="writes after the leader's removal")
+        gap = load.longest_gap(asked_at - 1.0, removed_at + 1.0)
+    finally:
+        load.end()
+    print(f"removing the leader {leader.name}: the longest time without an acknowledged "
+          f"write was {gap:.3f} s (the removal took {removed_at - asked_at:.3f} s)")
+    assert sorted(voters(others[0])) == sorted(m.name for m in others)
+    assert leader_of(others) in others
+    for m in others:
+        assert m.lacks(load.acked) == set()
+    assert leader.proc is not None and leader.proc.wait(60) != 0  # it learns it was removed
+    leader.state = "stopped"
+    assert f"member {leader.name} was removed from the cluster" in leader.log
