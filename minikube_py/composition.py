@@ -116,6 +116,7 @@ from minikube_py.startup import (
     until_ready,
 )
 from minikube_py.store.node import RaftStore
+from minikube_py.store.peer_identity import member_uri
 from minikube_py.store.types import StoreError
 from minikube_py.store.wal import WalCorruptError
 from minikube_py.supervisor import Supervisor, TaskFailed
@@ -198,7 +199,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     async with starting("the cluster's certificates"):
         made = await asyncio.to_thread(
             ensure_cluster_pki, pki,
-            cluster_certificates(config, peer=identity is not None or joining is not None),
+            cluster_certificates(config),
             datetime.now(UTC))
     _report_certificates(progress, pki, made)
 
@@ -544,19 +545,25 @@ def start_elected_control_loops(sup: Supervisor, api: ApiService, config: ServeC
     sup.start("control-loops-election", elector.run(lead))
 
 
-def cluster_certificates(config: ServeConfig, *, peer: bool = False
-                         ) -> list[tuple[KeyPair, CertSpec]]:
-    """Every leaf certificate this serve needs, each where it lives under DATA/pki (a
-    control-plane member's peer certificate too)."""
+def cluster_certificates(config: ServeConfig) -> list[tuple[KeyPair, CertSpec]]:
+    """Every leaf certificate this serve needs, each where it lives under DATA/pki (but a
+    control-plane member's peer certificate: `member_certificate`, once its id is known)."""
     pki = config.pki
     api = api_server_spec(node_ip=config.node_ip, service_cidr=config.service_cidr,
                           api_host=config.api_host,
                           extra_sans=(*config.tls_sans, config.advertise_host))
-    leaves = [(pki.api_server, api), (pki.admin, ADMIN), (pki.kubelet_client, KUBELET_CLIENT),
-              (pki.kubelet(config.node), kubelet_serving_spec(config.node, config.node_ip))]
-    if peer:
-        leaves.append((pki.peer, peer_spec(config.node, (config.advertise_host,))))
-    return leaves
+    return [(pki.api_server, api), (pki.admin, ADMIN), (pki.kubelet_client, KUBELET_CLIENT),
+            (pki.kubelet(config.node), kubelet_serving_spec(config.node, config.node_ip))]
+
+
+def member_certificate(config: ServeConfig, identity: MemberIdentity
+                       ) -> tuple[KeyPair, CertSpec]:
+    """A store member's peer certificate, naming its member id: its peers refuse a hello
+    that claims another. Every member holds the cluster CA's key, so each makes its own
+    from it (on joining, and on a start whose certificate lacks the id: made before ids
+    were bound to certificates, or for another member)."""
+    return (config.pki.peer, peer_spec(config.node, (config.advertise_host,),
+                                       member_uri(identity.cluster_id, identity.member_id)))
 
 
 def _first_member(config: ServeConfig, store_dir: Path) -> MemberIdentity:
@@ -597,6 +604,11 @@ async def _start_member(config: ServeConfig, progress: Progress, sup: Supervisor
         record = dataclasses.replace(record, id=identity.member_id)
         progress.step(f"added to the store's cluster as member {identity.name} (a learner, "
                       "until it has caught up)")
+    async with starting("the store member's peer certificate"):
+        made = await asyncio.to_thread(ensure_cluster_pki, pki,
+                                       [member_certificate(config, identity)], datetime.now(UTC))
+    for line in made:  # e.g. "made peer.crt (it lacks urn:minikube-py:member:...)"
+        progress.step(f"store member {identity.name}: {line}")
     peer_listen = config.api_host if config.api_host in WILDCARD_HOSTS else host
     member = StoreMember(
         identity, store_dir, peer_host=peer_listen, peer_port=config.peer_port,

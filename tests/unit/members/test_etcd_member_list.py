@@ -52,8 +52,8 @@ async def voter_and_learner(pki: TrialPki, tmp_path: Path
                     known: dict[int, MemberRecord] | None = None) -> StoreMember:
         member = StoreMember(
             identity, tmp_path / identity.name, peer_host="127.0.0.1", peer_port=port,
-            server_ssl=pki.api_server_context(),
-            client_ssl=pki.client(pki.layout.kubelet_client),
+            server_ssl=pki.member_server(identity.cluster_id, identity.member_id),
+            client_ssl=pki.member_client(identity.cluster_id, identity.member_id),
             voters=identity.voters, learners=identity.learners, known=known, timing=TIMING)
         await member.start()
         started.append(member)

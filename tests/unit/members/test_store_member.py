@@ -47,8 +47,8 @@ class Members:
                     known: dict[int, MemberRecord] | None = None) -> StoreMember:
         member = StoreMember(
             identity, self.root / identity.name, peer_host="127.0.0.1", peer_port=port,
-            server_ssl=self.pki.api_server_context(),
-            client_ssl=self.pki.client(self.pki.layout.kubelet_client),
+            server_ssl=self.pki.member_server(identity.cluster_id, identity.member_id),
+            client_ssl=self.pki.member_client(identity.cluster_id, identity.member_id),
             voters=identity.voters, learners=identity.learners, known=known, timing=TIMING)
         await member.start()
         self.running.append(member)
@@ -201,8 +201,8 @@ async def test_a_member_that_is_still_starting_does_not_make_others_think_they_w
     await a.register(record(22, "b", b_port))
     b = StoreMember(MemberIdentity(CLUSTER, 22, "b", (11,), (22,)), members.root / "b",
                     peer_host="127.0.0.1", peer_port=b_port,
-                    server_ssl=members.pki.api_server_context(),
-                    client_ssl=members.pki.client(members.pki.layout.kubelet_client),
+                    server_ssl=members.pki.member_server(CLUSTER, 22),
+                    client_ssl=members.pki.member_client(CLUSTER, 22),
                     voters=(11,), learners=(22,), known=a.records, timing=TIMING)
     await b.transport.start()
     try:
