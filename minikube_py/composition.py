@@ -488,6 +488,10 @@ def choose_datastore(config: ServeConfig) -> tuple[RememberedDatastore | None, s
             "external etcd (start without --datastore-endpoint, or use another --data-dir)")
     if not asked:
         if remembered is None:
+            if config.datastore_cafile or config.datastore_certfile:
+                raise DatastoreRefused(
+                    "--datastore-cafile/-certfile/-keyfile are for an etcd: give its "
+                    "--datastore-endpoint")
             return None, ""
         chosen = RememberedDatastore(remembered.endpoints,
                                      config.datastore_cafile or remembered.cafile,

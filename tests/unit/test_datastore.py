@@ -67,6 +67,11 @@ def test_a_cluster_in_the_embedded_store_does_not_start_on_etcd(tmp_path: Path) 
     assert composition.choose_datastore(ServeConfig(data_dir=tmp_path)) == (None, "")
 
 
+def test_tls_files_without_an_etcd_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(composition.DatastoreRefused, match="give its --datastore-endpoint"):
+        composition.choose_datastore(ServeConfig(data_dir=tmp_path, datastore_cafile="/ca"))
+
+
 async def open_and_close(config: ServeConfig) -> tuple[str, str]:
     """Open the datastore of `config`, then stop it: (the endpoint used, what was said)."""
     sup = Supervisor()
