@@ -91,10 +91,19 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
 @click.option("--etcd-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Serve etcd's v3 gRPC API of the store on 127.0.0.1:PORT, for etcdctl "
                    "(0: not served; loopback only: it has no authentication).")
-@click.option("--datastore-endpoint", default="", metavar="http://HOST:PORT",
+@click.option("--datastore-endpoint", default="", metavar="http[s]://HOST:PORT[,...]",
               help="Keep the cluster in this external etcd (v3 API, 3.4 or newer) instead "
                    "of the embedded store, as kube-apiserver's --etcd-servers and k3s's "
-                   "--datastore-endpoint do (not remembered: give it on every start).")
+                   "--datastore-endpoint do; a comma-separated list fails over between its "
+                   "endpoints. Remembered in DATA/datastore-endpoint: a restart without it "
+                   "uses the same etcd, and another is refused.")
+@click.option("--datastore-cafile", default="", metavar="FILE",
+              help="With https:// endpoints: the CA that signed etcd's serving certificate "
+                   "[default: the system's CAs].")
+@click.option("--datastore-certfile", default="", metavar="FILE",
+              help="With https:// endpoints: the client certificate etcd asks for.")
+@click.option("--datastore-keyfile", default="", metavar="FILE",
+              help="With https:// endpoints: the client certificate's key.")
 @click.option("--no-node", is_flag=True,
               help="Run the control plane only: no containerd, kubelet or kube-proxy here "
                    "(nodes join with `minikube-py join`).")
@@ -148,7 +157,8 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
 @click.pass_context
 def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           containerd_socket: Path | None, node_name: str, kubelet_port: int, node_ip: str,
-          etcd_port: int, datastore_endpoint: str, no_node: bool, pod_cidr: str,
+          etcd_port: int, datastore_endpoint: str, datastore_cafile: str,
+          datastore_certfile: str, datastore_keyfile: str, no_node: bool, pod_cidr: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str,
           node_monitor_grace_period: float, simulated_nodes: int,
           tls_sans: tuple[str, ...], pod_security_default: str,
@@ -200,14 +210,19 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
     if election_ms < 5 * heartbeat_ms:
         raise FlagRefused(f"--election-timeout ({election_ms} ms) must be at least 5 "
                           f"--heartbeat-interval ({heartbeat_ms} ms)")
-    if datastore_endpoint:
-        from minikube_py.etcdapi.etcdkv import EndpointError, grpc_target
+    if datastore_endpoint or datastore_cafile or datastore_certfile or datastore_keyfile:
+        from minikube_py.etcdapi.etcdkv import EndpointError, EtcdTLS, check_endpoints
         if etcd_port:
             raise FlagRefused("--etcd-port serves the embedded store's etcd API: with "
                               "--datastore-endpoint there is no embedded store to serve "
                               "(use the external etcd's own endpoint)")
         try:
-            grpc_target(datastore_endpoint)
+            tls = EtcdTLS(datastore_cafile, datastore_certfile, datastore_keyfile)
+        except EndpointError as e:
+            raise FlagRefused(str(e)) from e
+        try:
+            if datastore_endpoint:
+                check_endpoints(datastore_endpoint, tls)
         except EndpointError as e:
             raise FlagRefused(f"--datastore-endpoint {e}") from e
     if datastore_endpoint and (cluster_init or server_url):
@@ -227,7 +242,8 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         containerd_socket=containerd_socket, node_name=settings.node_name,
         kubelet_port=settings.kubelet_port, pod_cidr=settings.pod_cidr,
         node_address=settings.node_ip, run_node=not no_node, etcd_port=etcd_port,
-        datastore_endpoint=datastore_endpoint,
+        datastore_endpoint=datastore_endpoint, datastore_cafile=datastore_cafile,
+        datastore_certfile=datastore_certfile, datastore_keyfile=datastore_keyfile,
         bridge_name=settings.bridge, service_cidr=settings.service_cidr,
         simulated_nodes=simulated_nodes, tls_sans=sans,
         controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr),

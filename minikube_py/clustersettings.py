@@ -23,7 +23,7 @@ from typing import Any
 from minikube_py.api.validation import dns1123_subdomain_errors
 
 SETTINGS_FILE = "cluster.json"
-# The data dir's note that its cluster lives in an external etcd (the endpoint, last used).
+# The data dir's note that its cluster lives in an external etcd (`RememberedDatastore`).
 EXTERNAL_DATASTORE_FILE = "datastore-endpoint"
 DEFAULT_DATA_DIR = Path.home() / ".minikube-py"
 # What minikube-py wrote before cluster.json: the bridge and the pod and service ranges,
@@ -49,6 +49,52 @@ WILDCARD_HOSTS = ("0.0.0.0", "::")
 # Ranges no cluster may use: this host, link-local, multicast and the reserved block.
 UNUSABLE_RANGES = tuple(ipaddress.IPv4Network(n) for n in (
     "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"))
+
+
+@dataclass(frozen=True, slots=True)
+class RememberedDatastore:
+    """The external etcd a data dir's cluster is kept in: --datastore-endpoint (one or a
+    comma-separated list) and the TLS files it was reached with, as last started."""
+
+    endpoints: str
+    cafile: str = ""
+    certfile: str = ""
+    keyfile: str = ""
+
+    @property
+    def endpoint_set(self) -> frozenset[str]:
+        return frozenset(e.strip() for e in self.endpoints.split(",") if e.strip())
+
+    def to_text(self) -> str:
+        return json.dumps({"endpoints": self.endpoints, "cafile": self.cafile,
+                           "certfile": self.certfile, "keyfile": self.keyfile}, indent=2) + "\n"
+
+    @classmethod
+    def from_text(cls, text: str) -> RememberedDatastore:
+        """Also the older note: the endpoint alone, as a line of text."""
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return cls(text.strip())
+        if not isinstance(body, dict):
+            return cls(text.strip())
+        return cls(str(body.get("endpoints", "")), str(body.get("cafile", "")),
+                   str(body.get("certfile", "")), str(body.get("keyfile", "")))
+
+
+def read_remembered_datastore(data_dir: Path) -> RememberedDatastore | None:
+    try:
+        text = (data_dir / EXTERNAL_DATASTORE_FILE).read_text()
+    except FileNotFoundError:
+        return None
+    return RememberedDatastore.from_text(text)
+
+
+def write_remembered_datastore(data_dir: Path, datastore: RememberedDatastore) -> None:
+    path = data_dir / EXTERNAL_DATASTORE_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(datastore.to_text())
+    os.replace(tmp, path)
 
 
 def serve_data_dir(data_dir: Path) -> bool:

@@ -46,7 +46,10 @@ from minikube_py.clusterconfig import publish as publish_cluster_network
 from minikube_py.clustersettings import (
     EXTERNAL_DATASTORE_FILE,
     WILDCARD_HOSTS,
+    RememberedDatastore,
+    read_remembered_datastore,
     save_remembered,
+    write_remembered_datastore,
 )
 from minikube_py.config import ServeConfig
 from minikube_py.control import ControlServer, control_socket
@@ -54,7 +57,7 @@ from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
 from minikube_py.dns.server import ClusterDns
 from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
-from minikube_py.etcdapi.etcdkv import EndpointError, EtcdKV
+from minikube_py.etcdapi.etcdkv import EndpointError, EtcdKV, EtcdTLS
 from minikube_py.etcdapi.server import EtcdMember, EtcdServer
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import (
@@ -116,6 +119,7 @@ from minikube_py.startup import (
     until_ready,
 )
 from minikube_py.store.node import RaftStore
+from minikube_py.store.peer_identity import member_uri
 from minikube_py.store.types import StoreError
 from minikube_py.store.wal import WalCorruptError
 from minikube_py.supervisor import Supervisor, TaskFailed
@@ -175,6 +179,12 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     except MemberRecordError as e:
         raise StartupError(str(e)) from e
     joining: ClusterKeys | None = None
+    if identity is None and (config.cluster_init or config.server_url) and \
+            (external := read_remembered_datastore(config.data_dir)) is not None:
+        raise StartupError(
+            f"{config.data_dir} holds a cluster kept in etcd at {external.endpoints}: "
+            "--cluster-init and --server make members of the embedded store (start without "
+            "them, or use another --data-dir)")
     if identity is None and config.server_url and store_dir.is_dir() \
             and any(store_dir.iterdir()):
         raise StartupError(
@@ -198,7 +208,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     async with starting("the cluster's certificates"):
         made = await asyncio.to_thread(
             ensure_cluster_pki, pki,
-            cluster_certificates(config, peer=identity is not None or joining is not None),
+            cluster_certificates(config),
             datetime.now(UTC))
     _report_certificates(progress, pki, made)
 
@@ -233,7 +243,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     sup.start("apiserver", api.run())
     ca_pem = await asyncio.to_thread(pki.ca.cert.read_bytes)
     routes = [] if member is None else MemberEndpoints(
-        member, pki, config.controllers.cluster_cidr, config.service_cidr).routes()
+        member, pki, config.controllers.cluster_cidr, config.service_cidr,
+        client_context(pki.ca.cert, pki.admin)).routes()
     app = build_app(api, authenticators=standard_authenticators(api.token_authenticators()),
                     ca_pem=ca_pem, extra_routes=routes)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,
@@ -424,25 +435,28 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
 async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progress
                          ) -> tuple[RaftStore | EtcdKV, Callable[[], Awaitable[None]] | None]:
     """The store the API server keeps the cluster in, started and stopped with `sup`: the
-    embedded Raft store in DATA/store, or the external etcd of --datastore-endpoint. Also
-    returns how to purge compacted history from disk (None: the store cannot)."""
-    refusal = datastore_mismatch(config.data_dir, config.datastore_endpoint)
-    if refusal:
-        raise StartupError(refusal)
-    if config.datastore_endpoint:
+    embedded Raft store in DATA/store, or the external etcd of --datastore-endpoint (or the
+    one the data dir remembers). Also returns how to purge compacted history from disk
+    (None: the store cannot)."""
+    try:
+        external, note = choose_datastore(config)
+    except DatastoreRefused as e:
+        raise StartupError(str(e)) from e
+    if note:
+        progress.step(note)
+    if external is not None:
         try:
-            etcd = EtcdKV(config.datastore_endpoint)
+            etcd = EtcdKV(external.endpoints, tls=EtcdTLS(
+                external.cafile, external.certfile, external.keyfile))
         except EndpointError as e:
-            raise StartupError(f"--datastore-endpoint {e}") from e
+            raise StartupError(f"the datastore: {e}") from e
         sup.on_stop("datastore", etcd.close)
         try:
             await etcd.connect(timeout=DATASTORE_CONNECT_TIMEOUT)
         except StoreError as e:
             raise StartupError(f"the datastore: {e}") from e
-        progress.step(f"datastore: etcd at {config.datastore_endpoint}, revision "
-                      f"{etcd.revision}")
-        await asyncio.to_thread((config.data_dir / EXTERNAL_DATASTORE_FILE).write_text,
-                                config.datastore_endpoint + "\n")
+        progress.step(f"datastore: etcd at {etcd.endpoint}, revision {etcd.revision}")
+        await asyncio.to_thread(write_remembered_datastore, config.data_dir, external)
         return etcd, None
     store = RaftStore(config.data_dir / "store")
     try:
@@ -455,19 +469,49 @@ async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progres
     return store, store.purge_history
 
 
-def datastore_mismatch(data_dir: Path, endpoint: str) -> str:
-    """Why this data dir's cluster is not in the datastore asked for ("" if it is): the
-    cluster is either in the embedded store or in an external etcd (the data dir notes
-    which), and a start with the other would bring up an empty cluster with its PKI."""
-    noted = data_dir / EXTERNAL_DATASTORE_FILE
-    if endpoint and (data_dir / "store").exists():
-        return (f"{data_dir} holds a cluster in the embedded store: it does not move to an "
-                "external etcd (start without --datastore-endpoint, or use another --data-dir)")
-    if not endpoint and noted.exists():
-        was = noted.read_text().strip()
-        return (f"{data_dir} holds a cluster kept in etcd at {was}: start serve with "
-                f"--datastore-endpoint {was}")
-    return ""
+class DatastoreRefused(Exception):
+    """The datastore asked for is not where this data dir's cluster is."""
+
+
+def choose_datastore(config: ServeConfig) -> tuple[RememberedDatastore | None, str]:
+    """The external etcd to keep the cluster in (None: the embedded store), and what to say
+    about the choice ("" for nothing). The cluster is either in the embedded store or in
+    one external etcd (the data dir remembers which), and a start on another would bring
+    up an empty cluster with this one's PKI: DatastoreRefused, saying so."""
+    data_dir = config.data_dir
+    asked = config.datastore_endpoint
+    remembered = read_remembered_datastore(data_dir)
+    note = data_dir / EXTERNAL_DATASTORE_FILE
+    if asked and (data_dir / "store").exists():
+        raise DatastoreRefused(
+            f"{data_dir} holds a cluster in the embedded store: it does not move to an "
+            "external etcd (start without --datastore-endpoint, or use another --data-dir)")
+    if not asked:
+        if remembered is None:
+            if config.datastore_cafile or config.datastore_certfile:
+                raise DatastoreRefused(
+                    "--datastore-cafile/-certfile/-keyfile are for an etcd: give its "
+                    "--datastore-endpoint")
+            return None, ""
+        chosen = RememberedDatastore(remembered.endpoints,
+                                     config.datastore_cafile or remembered.cafile,
+                                     config.datastore_certfile or remembered.certfile,
+                                     config.datastore_keyfile or remembered.keyfile)
+        return chosen, (f"datastore: etcd at {remembered.endpoints}, as {note} remembers "
+                        "(no --datastore-endpoint given)")
+    chosen = RememberedDatastore(asked, config.datastore_cafile, config.datastore_certfile,
+                                 config.datastore_keyfile)
+    if remembered is not None and remembered.endpoint_set != chosen.endpoint_set:
+        raise DatastoreRefused(
+            f"{data_dir} holds a cluster kept in etcd at {remembered.endpoints}, not "
+            f"{asked}: another etcd would be another, empty, cluster under this one's "
+            f"certificates. Start without --datastore-endpoint (or with "
+            f"--datastore-endpoint {remembered.endpoints}); if the same etcd cluster is "
+            f"now reached at {asked}, delete {note} first")
+    if remembered is not None and not config.datastore_cafile and not config.datastore_certfile:
+        chosen = RememberedDatastore(asked, remembered.cafile, remembered.certfile,
+                                     remembered.keyfile)
+    return chosen, ""
 
 
 async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLContext) -> None:
@@ -543,19 +587,25 @@ def start_elected_control_loops(sup: Supervisor, api: ApiService, config: ServeC
     sup.start("control-loops-election", elector.run(lead))
 
 
-def cluster_certificates(config: ServeConfig, *, peer: bool = False
-                         ) -> list[tuple[KeyPair, CertSpec]]:
-    """Every leaf certificate this serve needs, each where it lives under DATA/pki (a
-    control-plane member's peer certificate too)."""
+def cluster_certificates(config: ServeConfig) -> list[tuple[KeyPair, CertSpec]]:
+    """Every leaf certificate this serve needs, each where it lives under DATA/pki (but a
+    control-plane member's peer certificate: `member_certificate`, once its id is known)."""
     pki = config.pki
     api = api_server_spec(node_ip=config.node_ip, service_cidr=config.service_cidr,
                           api_host=config.api_host,
                           extra_sans=(*config.tls_sans, config.advertise_host))
-    leaves = [(pki.api_server, api), (pki.admin, ADMIN), (pki.kubelet_client, KUBELET_CLIENT),
-              (pki.kubelet(config.node), kubelet_serving_spec(config.node, config.node_ip))]
-    if peer:
-        leaves.append((pki.peer, peer_spec(config.node, (config.advertise_host,))))
-    return leaves
+    return [(pki.api_server, api), (pki.admin, ADMIN), (pki.kubelet_client, KUBELET_CLIENT),
+            (pki.kubelet(config.node), kubelet_serving_spec(config.node, config.node_ip))]
+
+
+def member_certificate(config: ServeConfig, identity: MemberIdentity
+                       ) -> tuple[KeyPair, CertSpec]:
+    """A store member's peer certificate, naming its member id: its peers refuse a hello
+    that claims another. Every member holds the cluster CA's key, so each makes its own
+    from it (on joining, and on a start whose certificate lacks the id: made before ids
+    were bound to certificates, or for another member)."""
+    return (config.pki.peer, peer_spec(config.node, (config.advertise_host,),
+                                       member_uri(identity.cluster_id, identity.member_id)))
 
 
 def _first_member(config: ServeConfig, store_dir: Path) -> MemberIdentity:
@@ -596,6 +646,11 @@ async def _start_member(config: ServeConfig, progress: Progress, sup: Supervisor
         record = dataclasses.replace(record, id=identity.member_id)
         progress.step(f"added to the store's cluster as member {identity.name} (a learner, "
                       "until it has caught up)")
+    async with starting("the store member's peer certificate"):
+        made = await asyncio.to_thread(ensure_cluster_pki, pki,
+                                       [member_certificate(config, identity)], datetime.now(UTC))
+    for line in made:  # e.g. "made peer.crt (it lacks urn:minikube-py:member:...)"
+        progress.step(f"store member {identity.name}: {line}")
     peer_listen = config.api_host if config.api_host in WILDCARD_HOSTS else host
     member = StoreMember(
         identity, store_dir, peer_host=peer_listen, peer_port=config.peer_port,

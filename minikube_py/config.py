@@ -38,9 +38,13 @@ class ServeConfig:
     kubelet_port: int = 10250
     # etcd's v3 gRPC API of the store on 127.0.0.1:PORT (0: not served).
     etcd_port: int = 0
-    # An external etcd (http://HOST:PORT) holding the cluster instead of the embedded
-    # store ("": the embedded store in DATA/store).
+    # An external etcd (http[s]://HOST:PORT, or several, comma-separated) holding the
+    # cluster instead of the embedded store ("": the one DATA/datastore-endpoint remembers,
+    # or the embedded store in DATA/store); and the TLS files to reach it with.
     datastore_endpoint: str = ""
+    datastore_cafile: str = ""
+    datastore_certfile: str = ""
+    datastore_keyfile: str = ""
     # The node's address (--node-ip): where other machines reach this node; "": the first
     # address of its pod range, on its bridge (reachable only from this machine).
     node_address: str = ""

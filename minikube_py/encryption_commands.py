@@ -13,7 +13,7 @@ from minikube_py import control
 from minikube_py.api.errors import ApiError
 from minikube_py.apiserver.encryption import EncryptionConfigError
 from minikube_py.apiserver.encryptionkeys import SecretsEncryption, open_encryption
-from minikube_py.clustersettings import EXTERNAL_DATASTORE_FILE
+from minikube_py.clustersettings import read_remembered_datastore
 from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.store.node import RaftStore
 from minikube_py.store.types import StoreError
@@ -68,10 +68,10 @@ async def run_command(data_dir: Path, command: str) -> dict[str, Any]:
 
 
 async def _on_stopped_cluster(data_dir: Path, action: Action) -> dict[str, Any]:
-    external = data_dir / EXTERNAL_DATASTORE_FILE
-    if external.exists():
+    external = read_remembered_datastore(data_dir)
+    if external is not None:
         raise CommandFailed(f"the cluster in {data_dir} is kept in etcd at "
-                            f"{external.read_text().strip()}: run this while its serve runs")
+                            f"{external.endpoints}: run this while its serve runs")
     if not (data_dir / "store").is_dir():
         raise CommandFailed(f"no cluster in {data_dir}")
     lock = DataDirLock(data_dir)

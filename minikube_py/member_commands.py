@@ -8,8 +8,8 @@ import ssl
 from pathlib import Path
 from typing import Any
 
+from minikube_py.members.client import ApiRefused, request_tls
 from minikube_py.members.http import MEMBERS_PATH
-from minikube_py.members.joining import ApiRefused, request_tls
 from minikube_py.nodebootstrap import JoinRefused
 from minikube_py.token_commands import TokenCommandFailed, admin_of, admin_tls
 

@@ -47,8 +47,8 @@ async def run_one(pki_dir: Path, big: Message, chunk: int) -> tuple[float, float
 
     def transport(member: int, peers: dict[int, tuple[str, int]],
                   deliver: object) -> PeerTransport:
-        return PeerTransport(member, CLUSTER, LOOPBACK, 0, pki.api_server_context(),
-                             pki.client(pki.layout.kubelet_client), peers,
+        return PeerTransport(member, CLUSTER, LOOPBACK, 0, pki.member_server(CLUSTER, member),
+                             pki.member_client(CLUSTER, member), peers,
                              deliver,  # type: ignore[arg-type]
                              snapshot_chunk_size=chunk)
 

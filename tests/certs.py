@@ -19,8 +19,10 @@ from minikube_py.pki.cluster import (
     api_server_spec,
     ensure_cluster_pki,
     kubelet_serving_spec,
+    peer_spec,
 )
 from minikube_py.pki.tls import client_context, server_context
+from minikube_py.store.peer_identity import member_uri
 
 NODE = "node-under-test"
 JANE = CertSpec("jane", ("dev", "qa"), client=True)
@@ -44,6 +46,20 @@ class TrialPki:
 
     def client(self, identity: KeyPair | None) -> ssl.SSLContext:
         return client_context(self.layout.ca.cert, identity)
+
+    def member_peer(self, cluster_id: int, member_id: int) -> KeyPair:
+        """Store member `member_id`'s peer certificate, naming its id as serve's does."""
+        pair = KeyPair(self.layout.root / f"member-{cluster_id:x}-{member_id:x}.crt",
+                       self.layout.root / f"member-{cluster_id:x}-{member_id:x}.key")
+        ensure_cluster_pki(self.layout, [(pair, peer_spec(
+            f"m{member_id}", (), member_uri(cluster_id, member_id)))], datetime.now(UTC))
+        return pair
+
+    def member_server(self, cluster_id: int, member_id: int) -> ssl.SSLContext:
+        return server_context(self.member_peer(cluster_id, member_id), self.layout.ca.cert)
+
+    def member_client(self, cluster_id: int, member_id: int) -> ssl.SSLContext:
+        return client_context(self.layout.ca.cert, self.member_peer(cluster_id, member_id))
 
 
 def make_test_pki(root: Path, *, node: str = NODE,

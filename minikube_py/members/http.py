@@ -6,7 +6,9 @@ removing take an admin."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ from aiohttp import web
 
 from minikube_py.api.errors import ApiError, bad_request, not_found, service_unavailable
 from minikube_py.apiserver.http import json_response
+from minikube_py.members.client import ApiRefused, request_tls
 from minikube_py.members.member import StoreMember
 from minikube_py.members.records import (
     MemberRecord,
@@ -22,6 +25,7 @@ from minikube_py.members.records import (
     new_member_id,
     url_address,
 )
+from minikube_py.nodebootstrap import JoinRefused
 from minikube_py.pki.cluster import PkiLayout
 from minikube_py.store.node import (
     LearnerNotReadyError,
@@ -35,6 +39,8 @@ from minikube_py.store.types import DeleteOp, NotLeaderError
 PREFIX = "/v1-minikube-py"
 BOOTSTRAP_PATH = f"{PREFIX}/server-bootstrap"
 MEMBERS_PATH = f"{PREFIX}/members"
+# A leader that handed leadership over learns of the new one from its first heartbeat.
+LEADER_KNOWN_WITHIN = 5.0
 
 
 @dataclass
@@ -43,6 +49,7 @@ class MemberEndpoints:
     pki: PkiLayout
     cluster_cidr: str
     service_cidr: str
+    admin_tls: ssl.SSLContext  # how this member asks another member's API as the admin
 
     def routes(self) -> list[tuple[str, str, Any]]:
         return [
@@ -125,6 +132,8 @@ class MemberEndpoints:
             raise not_found("members", name)
         self._must_lead()
         record = found[0]
+        if record.id == self.member.identity.member_id and self._other_voters():
+            return await self._remove_self(record)
         try:
             await self.member.store.remove_member(record.id)
         except UnknownMemberError:
@@ -135,6 +144,50 @@ class MemberEndpoints:
             raise bad_request(str(e)) from None
         await self.member.store.txn([], [DeleteOp(record.key)], [])
         return json_response(self._membership())
+
+    async def _remove_self(self, record: MemberRecord) -> web.Response:
+        """The leader asked to remove itself first hands leadership to the most caught-up
+        other voter and has the new leader remove it: removed while leading, it would step
+        down only once the change applied, and the others would wait out an election timeout
+        before electing a new leader (etcd moves its leader away for the same reason)."""
+        store = self.member.store
+        try:
+            moved = await store.transfer_leadership()
+        except NotLeaderError:
+            moved = False  # someone else leads already: ask it, below
+        if not moved and store.is_leader:
+            raise service_unavailable(
+                f"member {record.name} leads and could not hand leadership to another voter "
+                "(none caught up?); retry")
+        leader = await self._next_leader(record.id)
+        if leader is None:
+            raise service_unavailable(
+                f"member {record.name} handed leadership over, but no new leader is known yet; "
+                "retry")
+        try:
+            answer = await request_tls(leader.api_url, "DELETE",
+                                       f"{MEMBERS_PATH}/{record.name}", self.admin_tls)
+        except ApiRefused as e:
+            raise ApiError(e.status, "ServiceUnavailable" if e.status == 503 else "BadRequest",
+                           f"the new leader {leader.name} refused: {e}") from None
+        except JoinRefused as e:
+            raise service_unavailable(f"the new leader {leader.name}: {e}; retry") from None
+        return json_response(answer)
+
+    async def _next_leader(self, me: int) -> MemberRecord | None:
+        """The leader after a hand-over, once this member hears of it (None: not in time)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LEADER_KNOWN_WITHIN
+        while loop.time() < deadline:
+            leader = self.member.store.raft_position().leader
+            if leader not in (NONE, me) and leader in self.member.records:
+                return self.member.records[leader]
+            await asyncio.sleep(0.01)
+        return None
+
+    def _other_voters(self) -> bool:
+        me = self.member.identity.member_id
+        return any(v != me for v in self.member.store.members().voters)
 
     # ---- helpers -----------------------------------------------------------------------
 

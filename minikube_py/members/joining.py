@@ -6,21 +6,18 @@ to voter comes later, once the learner has caught up (`promote_when_ready`)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
+from minikube_py.members.client import ApiRefused, request_tls
 from minikube_py.members.http import BOOTSTRAP_PATH, MEMBERS_PATH
 from minikube_py.members.records import MemberIdentity, MemberRecord
 from minikube_py.nodebootstrap import JoinRefused, check_ca, fetch_ca, parse_token
 from minikube_py.pki.cluster import CERT_MODE, KEY_MODE, PkiLayout, write_file_atomically
 from minikube_py.pki.tls import MINIMUM_TLS
 
-REQUEST_TIMEOUT = 30.0
 RETRY_FOR = 60.0  # how long a busy cluster (a change pending, no leader) is asked again
 
 
@@ -95,12 +92,6 @@ async def promote(leader_api: str, member_id: int, tls: ssl.SSLContext) -> None:
     await request_tls(leader_api, "POST", f"{MEMBERS_PATH}/{member_id}/promote", tls)
 
 
-class ApiRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 async def _request(server: str, method: str, path: str, ca_pem: bytes, *, token: str,
                    body: dict[str, Any] | None = None) -> dict[str, Any]:
     try:
@@ -113,32 +104,6 @@ async def _request(server: str, method: str, path: str, ca_pem: bytes, *, token:
                 "members; DATA/token and tokens from `minikube-py token create` join nodes "
                 "only") from None
         raise
-
-
-async def request_tls(server: str, method: str, path: str, tls: ssl.SSLContext, *,
-                       token: str | None = None,
-                       body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One JSON request to a member's API: its answer, ApiRefused for an error status,
-    JoinRefused when it cannot be reached."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        async with aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
-                connector=aiohttp.TCPConnector(ssl=tls)) as session, \
-                session.request(method, server.rstrip("/") + path, headers=headers,
-                                json=body) as resp:
-            text = await resp.text()
-            status = resp.status
-    except (aiohttp.ClientError, TimeoutError) as e:
-        raise JoinRefused(f"cannot reach {server}: {type(e).__name__}: "
-                          f"{e or 'timed out'}") from None
-    try:
-        answer = json.loads(text)
-    except ValueError:
-        answer = {"message": text.strip()}
-    if status >= 300:
-        raise ApiRefused(status, str(answer.get("message", text.strip())))
-    return answer if isinstance(answer, dict) else {}
 
 
 async def _retrying(call: Callable[[], Any]) -> dict[str, Any]:

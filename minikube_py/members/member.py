@@ -4,6 +4,7 @@ registry that tells the transport where the other members are (async shell)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
@@ -85,6 +86,9 @@ class StoreMember:
             tick_interval=timing.tick_interval, election_tick=timing.election_tick)
         self._tasks = TaskSet(f"member-{identity.name}", logger=log)
         self.removed = False  # every peer refuses this member: it was removed
+        # An applied membership held this member: a later one without it means removed.
+        self._was_member = False
+        self._removal_applied = asyncio.Event()
 
     def _on_message(self, message: object) -> None:
         self.store.receive(message)  # type: ignore[arg-type]
@@ -99,6 +103,15 @@ class StoreMember:
     def _on_membership(self, conf: ConfState) -> None:
         self._members = {*conf.voters, *conf.learners}
         self.transport.update_peers(self._addresses())
+        if self.identity.member_id in self._members:
+            # not the membership a new member starts from (nothing applied yet): a log
+            # replayed from its start may then hold memberships from before this one joined
+            if self.store.raft_position().applied > 0:
+                self._was_member = True
+        elif self._was_member:
+            # It applied its own removal: the others stop talking to it, and as a follower
+            # that still knows its leader it would never find out from their refusals.
+            self._removal_applied.set()
 
     @property
     def records(self) -> dict[int, MemberRecord]:
@@ -197,7 +210,11 @@ class StoreMember:
         refused_since: float | None = None
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(0.5)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._removal_applied.wait(), 0.5)
+            if self._removal_applied.is_set():
+                self.removed = True
+                raise MemberRemovedError(removed_message(self.identity.name))
             stats = self.transport.stats()
             raft_lead = self.store.raft_position().leader
             everyone_refuses = bool(stats) and all(

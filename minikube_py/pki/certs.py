@@ -39,6 +39,7 @@ class CertSpec:
     organizations: tuple[str, ...] = ()
     dns_names: tuple[str, ...] = ()
     ip_addresses: tuple[str, ...] = ()
+    uris: tuple[str, ...] = ()  # URI subjectAltNames (a store member's id)
     server: bool = False  # serverAuth: a TLS server's certificate
     client: bool = False  # clientAuth: identifies a client (CN = user, O = groups)
 
@@ -51,9 +52,10 @@ class CertSpec:
 
     @property
     def sans(self) -> frozenset[str]:
-        """The names and addresses the certificate must hold, as text (IPs normalised)."""
+        """The names, addresses and URIs the certificate must hold, as text (IPs
+        normalised)."""
         ips = {str(ipaddress.ip_address(ip)) for ip in self.ip_addresses}
-        return frozenset({*self.dns_names, *ips})
+        return frozenset({*self.dns_names, *ips, *self.uris})
 
 
 def new_key() -> ec.EllipticCurvePrivateKey:
@@ -105,6 +107,7 @@ def issue(spec: CertSpec, key: PrivateKey, ca_cert: x509.Certificate, ca_key: Pr
                    ca_key.public_key()), critical=False))
     names: list[x509.GeneralName] = [x509.DNSName(d) for d in spec.dns_names]
     names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in spec.ip_addresses]
+    names += [x509.UniformResourceIdentifier(uri) for uri in spec.uris]
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     return builder.sign(ca_key, hashes.SHA256())
@@ -152,7 +155,8 @@ def sans_of(cert: x509.Certificate) -> frozenset[str]:
     if san is None:
         return frozenset()
     ips = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
-    return frozenset({*san.get_values_for_type(x509.DNSName), *ips})
+    return frozenset({*san.get_values_for_type(x509.DNSName), *ips,
+                      *san.get_values_for_type(x509.UniformResourceIdentifier)})
 
 
 def _validity_reason(cert: x509.Certificate, now: datetime, before: timedelta) -> str | None:

@@ -62,12 +62,14 @@ def api_server_spec(*, node_ip: str, service_cidr: str, api_host: str = "127.0.0
                     ip_addresses=tuple(sorted(ips, key=_ip_order)), server=True)
 
 
-def peer_spec(name: str, addresses: Iterable[str]) -> CertSpec:
+def peer_spec(name: str, addresses: Iterable[str], member_uri: str = "") -> CertSpec:
     """A store member's certificate: it serves its peers and dials them (etcd's peer
-    certificate, both usages)."""
+    certificate, both usages). `member_uri` names the member's id (store.peer_identity),
+    which its peers hold it to."""
     ips = {"127.0.0.1", *(subject_alt_name(a) for a in addresses if _is_ip(a))}
     return CertSpec(f"minikube-py-member:{name}", dns_names=("localhost",),
-                    ip_addresses=tuple(sorted(ips, key=_ip_order)), server=True, client=True)
+                    ip_addresses=tuple(sorted(ips, key=_ip_order)),
+                    uris=(member_uri,) if member_uri else (), server=True, client=True)
 
 
 def kubelet_serving_spec(node_name: str, node_ip: str) -> CertSpec:

@@ -25,9 +25,9 @@ cluster CA (the dialer also checks that the certificate names the address it dia
 TLS client does); the acceptor refuses a connection without a client certificate. Then the
 hello exchange (see `frames`): the acceptor refuses a dialer of another cluster, one that
 meant another member, or a member id it does not know; the dialer drops a connection whose
-acceptor is not the member it meant. Member certificates do not (yet) carry the member id,
-so a holder of any certificate of the cluster CA that the server accepts for clients can
-claim any known member id; binding ids to certificates is left for per-member certificates.
+acceptor is not the member it meant. Each end also holds the other to the member its
+certificate names (`peer_identity`): a hello claiming another member is refused, so no other
+certificate of the cluster CA can pass for a member.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from minikube_py.store.frames import (
     encode_refusal,
     encode_snapshot_chunk,
 )
+from minikube_py.store.peer_identity import check_certified
 from minikube_py.store.raft import Message, MessageType
 from minikube_py.store.snapshot_stream import (
     DEFAULT_CHUNK_SIZE,
@@ -386,6 +387,10 @@ class PeerTransport:
                 writer.write(encode_hello(Hello(self.cluster_id, self.member_id, peer_id)))
                 reply = await _first_frame(reader, FrameDecoder(self._max_frame))
                 why = check_reply(reply, cluster=self.cluster_id, peer=peer_id)
+                if why is None and (refused := check_certified(
+                        writer.get_extra_info("peercert"), cluster=self.cluster_id,
+                        member=peer_id)) is not None:
+                    why = f"the peer at member {peer_id}'s address: {refused}"
                 if why is not None:
                     raise PeerUnreachableError(why)
             except BaseException:
@@ -502,6 +507,8 @@ class PeerTransport:
                 # removed).
                 why = (f"member {self.member_id} is starting: it does not know its members "
                        "yet")
+            why = why or check_certified(writer.get_extra_info("peercert"),
+                                         cluster=hello.cluster, member=hello.member) or ""
         if hello is None or why:
             log.warning("member %d: refusing the connection from %s: %s", self.member_id,
                         peer, why)

@@ -59,8 +59,11 @@ def test_a_pod_runs_and_etcd_holds_what_kubectl_wrote(
 
 
 def test_a_restart_finds_the_cluster_in_etcd(cluster: tuple[ServeProcess, EtcdProcess]) -> None:
-    serve, _ = cluster
+    """Without --datastore-endpoint too: the data dir remembers it."""
+    serve, etcd = cluster
     serve.kubectl("create", "configmap", "survives", "--from-literal=k=v")
     assert serve.stop() == 0
-    serve.start()
+    offset = len(serve.log)
+    serve.start(flags=False)
+    assert f"datastore: etcd at {etcd.endpoint}, as " in serve.log[offset:]
     assert serve.kubectl_json("get", "configmap", "survives")["data"] == {"k": "v"}

@@ -7,6 +7,7 @@ dir refused."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -68,18 +69,23 @@ class Member(ServeProcess):
         self.name = NAMES[index]
         self.first = first
         self.peer_port = 12380 + 10 * SLOT + index
-        self.etcd_port = 12380 + 10 * SLOT + 7  # the first member's only
+        self.etcd_port = 12380 + 10 * SLOT + 7 + index
         self.state = "stopped"
 
     @property
     def flags(self) -> list[str]:
         own = [*super().flags, "--no-node", "--node-name", self.name,
-               "--peer-port", str(self.peer_port), *TIMING]
+               "--peer-port", str(self.peer_port), "--etcd-port", str(self.etcd_port),
+               *TIMING]
         if self.first is None:
-            return [*own, "--cluster-init", "--node-ip", NODE_IP, "--etcd-port",
-                    str(self.etcd_port)]
+            return [*own, "--cluster-init", "--node-ip", NODE_IP]
         token = (self.first.data_dir / "server-token").read_text().strip()
         return [*own, "--server", self.first.api_url, "--token", token]
+
+    @property
+    def peer_url(self) -> str:
+        """Where the others reach it: the first member advertises its node address."""
+        return f"https://{NODE_IP if self.first is None else '127.0.0.1'}:{self.peer_port}"
 
     def start(self, timeout: float = 120, *, flags: bool = True) -> float:
         took = super().start(timeout, flags=flags)
@@ -142,6 +148,7 @@ class Load:
     acked: set[str] = field(default_factory=set)
     failures: list[str] = field(default_factory=list)
     last_ok: dict[str, float] = field(default_factory=dict)
+    acked_at: list[float] = field(default_factory=list)  # when each write was acknowledged
     stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -180,6 +187,7 @@ class Load:
                 if status == 201:
                     self.acked.add(name)
                     self.last_ok[member.name] = time.monotonic()
+                    self.acked_at.append(self.last_ok[member.name])
                 else:
                     self.failures.append(f"{name}: {status} {answer.get('message', '')}")
             if status != 201:
@@ -192,6 +200,13 @@ class Load:
     def count(self) -> int:
         with self._lock:
             return len(self.acked)
+
+    def longest_gap(self, start: float, end: float) -> float:
+        """The longest time without an acknowledged write between `start` and `end`."""
+        with self._lock:
+            times = sorted(t for t in self.acked_at if start <= t <= end)
+        points = [start, *times, end]
+        return max(b - a for a, b in itertools.pairwise(points))
 
 
 def leader_of(members: list[Member]) -> Member:
@@ -252,18 +267,27 @@ def test_three_members_each_serve_the_api(cluster: list[Member]) -> None:
         assert f"server: {m.api_url}" in (m.data_dir / "kubeconfig").read_text()
 
 
+def etcdctl(member: Member, *args: str) -> str:
+    return subprocess.run(["etcdctl", "--endpoints", f"127.0.0.1:{member.etcd_port}",
+                           "--command-timeout=5s", *args], capture_output=True, text=True,
+                          timeout=20, check=True, env={**os.environ, "ETCDCTL_API": "3"}).stdout
+
+
 @pytest.mark.skipif(shutil.which("etcdctl") is None, reason="etcdctl not installed")
 def test_etcdctl_lists_the_members(cluster: list[Member]) -> None:
-    first = cluster[0]
-    out = subprocess.run(["etcdctl", "--endpoints", f"127.0.0.1:{first.etcd_port}",
-                          "--command-timeout=5s", "-w", "json", "member", "list"],
-                         capture_output=True, text=True, timeout=20, check=True,
-                         env={**os.environ, "ETCDCTL_API": "3"}).stdout
-    listed = json.loads(out)["members"]
-    assert sorted(m["name"] for m in listed) == ["a", "b", "c"]
-    assert not any(m.get("isLearner") for m in listed)
-    assert {m["name"]: m["peerURLs"] for m in listed}["b"] == \
-        [f"https://127.0.0.1:{cluster[1].peer_port}"]
+    """Each member's etcd API lists every member: its name, peer URL and etcd client URL as
+    the registry has them, none a learner once all three vote."""
+    wanted = {m.name: (m.peer_url, f"http://127.0.0.1:{m.etcd_port}") for m in cluster}
+    for member in cluster:
+        listed = json.loads(etcdctl(member, "-w", "json", "member", "list"))["members"]
+        assert {m["name"]: (*m["peerURLs"], *m["clientURLs"]) for m in listed} == wanted
+        assert not any(m.get("isLearner") for m in listed)
+    rows = [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in etcdctl(cluster[1], "-w", "table", "member", "list").splitlines()
+            if line.startswith("|")]
+    assert rows[0] == ["ID", "STATUS", "NAME", "PEER ADDRS", "CLIENT ADDRS", "IS LEARNER"]
+    assert sorted((r[1], r[2], r[3], r[4], r[5]) for r in rows[1:]) == \
+        [("started", name, *urls, "false") for name, urls in sorted(wanted.items())]
 
 
 def test_only_the_server_token_makes_a_member(cluster: list[Member]) -> None:
@@ -418,3 +442,39 @@ def test_a_removed_member_cannot_come_back(cluster: list[Member]) -> None:
                                 stdout=log, stderr=subprocess.STDOUT)
     assert proc.wait(60) != 0
     assert f"member {gone.name} was removed from the cluster" in gone.log[offset:]
+
+
+def test_removing_the_leader_hands_leadership_over_first(cluster: list[Member]) -> None:
+    """`member remove` of the leader: it hands leadership to a caught-up voter, which then
+    removes it, so the others never wait out an election timeout; writes go on meanwhile."""
+    running = [m for m in cluster if m.state == "running"]
+    assert len(running) >= 2
+    load = Load(running)
+    load.start("handover")
+    try:
+        wait_for(lambda: load.count() >= 30, timeout=60, what="writes before the removal")
+        leader = leader_of(running)
+        others = [m for m in running if m is not leader]
+        leader.state = "leaving"  # its writer pauses: its API goes away with it
+        asked_at = time.monotonic()
+        out = subprocess.run([sys.executable, "-m", "minikube_py", "member", "remove",
+                              leader.name, "--data-dir", str(others[0].data_dir)],
+                             capture_output=True, text=True, timeout=30, check=False)
+        removed_at = time.monotonic()
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert f"member {leader.name} removed" in out.stdout
+        before = load.count()
+        wait_for(lambda: load.count() >= before + 30, timeout=60,
+                 what="writes after the leader's removal")
+        gap = load.longest_gap(asked_at - 1.0, removed_at + 1.0)
+    finally:
+        load.end()
+    print(f"removing the leader {leader.name}: the longest time without an acknowledged "
+          f"write was {gap:.3f} s (the removal took {removed_at - asked_at:.3f} s)")
+    assert sorted(voters(others[0])) == sorted(m.name for m in others)
+    assert leader_of(others) in others
+    for m in others:
+        assert m.lacks(load.acked) == set()
+    assert leader.proc is not None and leader.proc.wait(60) != 0  # it learns it was removed
+    leader.state = "stopped"
+    assert f"member {leader.name} was removed from the cluster" in leader.log

@@ -10,7 +10,7 @@ from aetcd.rpc import rpc_pb2
 
 from minikube_py.etcdapi import convert
 from minikube_py.etcdapi.convert import RequestContext
-from minikube_py.etcdapi.etcdkv import EndpointError, grpc_target
+from minikube_py.etcdapi.etcdkv import EndpointError, EtcdTLS, check_endpoints, grpc_target
 from minikube_py.store.mvcc import DuplicateKeyError
 from minikube_py.store.types import (
     CompactedError,
@@ -152,16 +152,39 @@ def test_anything_else_is_a_plain_store_error_naming_etcd_and_its_words() -> Non
     ("http://127.0.0.1:2379", "127.0.0.1:2379"), ("http://127.0.0.1", "127.0.0.1:2379"),
     ("127.0.0.1:12379", "127.0.0.1:12379"), ("http://[::1]:2379/", "[::1]:2379"),
     ("http://etcd.example:4001", "etcd.example:4001"),
+    ("https://127.0.0.1:2379", "127.0.0.1:2379"),
 ])
 def test_an_endpoint_url_is_a_grpc_target(endpoint: str, target: str) -> None:
     assert grpc_target(endpoint) == target
 
 
 @pytest.mark.parametrize(("endpoint", "why"), [
-    ("https://127.0.0.1:2379", "only http://"), ("unix:///run/etcd.sock", "only http://"),
+    ("unix:///run/etcd.sock", "http:// or https://"),
     ("http://127.0.0.1:2379/v3", "nothing more"), ("http://user@127.0.0.1:2379", "nothing more"),
     ("http://127.0.0.1:99999", "out of range"), ("http://:2379", "no host"),
 ])
 def test_an_endpoint_we_cannot_use_is_refused_saying_why(endpoint: str, why: str) -> None:
     with pytest.raises(EndpointError, match=why):
         grpc_target(endpoint)
+
+
+def test_a_list_of_endpoints_is_each_a_target() -> None:
+    assert check_endpoints(" http://127.0.0.1:1 ,127.0.0.1:2,", EtcdTLS()) == [
+        "127.0.0.1:1", "127.0.0.1:2"]
+
+
+@pytest.mark.parametrize(("endpoints", "tls", "why"), [
+    ("", EtcdTLS(), "no endpoint"), (" , ", EtcdTLS(), "no endpoint"),
+    ("http://a:1,http://a:1", EtcdTLS(), "listed twice"),
+    ("http://a:1,https://b:1", EtcdTLS(), "every endpoint is http:// or every one https://"),
+    ("http://a:1", EtcdTLS(cafile="/ca.crt"), "are for https:// endpoints"),
+])
+def test_a_list_we_cannot_use_is_refused_saying_why(endpoints: str, tls: EtcdTLS,
+                                                    why: str) -> None:
+    with pytest.raises(EndpointError, match=why):
+        check_endpoints(endpoints, tls)
+
+
+def test_a_client_certificate_goes_with_its_key() -> None:
+    with pytest.raises(EndpointError, match="go together"):
+        EtcdTLS(certfile="/client.crt")

@@ -47,8 +47,8 @@ class Members:
                     known: dict[int, MemberRecord] | None = None) -> StoreMember:
         member = StoreMember(
             identity, self.root / identity.name, peer_host="127.0.0.1", peer_port=port,
-            server_ssl=self.pki.api_server_context(),
-            client_ssl=self.pki.client(self.pki.layout.kubelet_client),
+            server_ssl=self.pki.member_server(identity.cluster_id, identity.member_id),
+            client_ssl=self.pki.member_client(identity.cluster_id, identity.member_id),
             voters=identity.voters, learners=identity.learners, known=known, timing=TIMING)
         await member.start()
         self.running.append(member)
@@ -201,8 +201,8 @@ async def test_a_member_that_is_still_starting_does_not_make_others_think_they_w
     await a.register(record(22, "b", b_port))
     b = StoreMember(MemberIdentity(CLUSTER, 22, "b", (11,), (22,)), members.root / "b",
                     peer_host="127.0.0.1", peer_port=b_port,
-                    server_ssl=members.pki.api_server_context(),
-                    client_ssl=members.pki.client(members.pki.layout.kubelet_client),
+                    server_ssl=members.pki.member_server(CLUSTER, 22),
+                    client_ssl=members.pki.member_client(CLUSTER, 22),
                     voters=(11,), learners=(22,), known=a.records, timing=TIMING)
     await b.transport.start()
     try:
@@ -212,3 +212,31 @@ async def test_a_member_that_is_still_starting_does_not_make_others_think_they_w
         assert all("is starting" in e and "not a known member" not in e for e in errors)
     finally:
         await b.transport.close()
+
+
+async def test_a_member_that_applies_its_own_removal_knows_it_was_removed(
+        members: Members) -> None:
+    """c replays the leader's log from the growth on, memberships from before it joined
+    (without it) included: not a removal. Its own removal, applied while it still knows its
+    leader (so it never campaigns, and never hears a refusal), is."""
+    ports = [free_port() for _ in range(3)]
+    a = await members.start(MemberIdentity(CLUSTER, 11, "a", (11,), (), founder=True), ports[0])
+    await a.register(record(11, "a", ports[0]))
+    joined = []
+    for member_id, name, port in ((22, "b", ports[1]), (33, "c", ports[2])):
+        await a.register(record(member_id, name, port))
+        await a.store.add_learner(member_id)
+        m = await members.start(MemberIdentity(CLUSTER, member_id, name, (11,), (member_id,)),
+                                port, known=a.records)
+        await m.until_caught_up(timeout=10)
+        await until(lambda m=m: a.store.members().progress[m.identity.member_id].lag == 0,
+                    f"{name} to catch up")
+        await a.store.promote(member_id)
+        joined.append(m)
+    b, c = joined
+    await put(a, b"/after-c")
+    await until(lambda: c.store.members().voters == (11, 22, 33), "c to know three voters")
+    assert not c.removed and not b.removed
+    await a.store.remove_member(33)
+    await until(lambda: c.removed, "c to know it was removed", timeout=2.0)
+    assert not b.removed

@@ -21,8 +21,10 @@ from minikube_py.pki.cluster import (
     ensure_cluster_pki,
     kubelet_serving_spec,
     load_service_account_key,
+    peer_spec,
     subject_alt_name,
 )
+from minikube_py.store.peer_identity import certified_members, member_uri
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 SERVICE_NAMES = {"kubernetes", "kubernetes.default", "kubernetes.default.svc",
@@ -115,6 +117,24 @@ def test_an_added_tls_san_renews_the_serving_certificate(layout: PkiLayout) -> N
     ensure_cluster_pki(layout, leaves(layout), T0)
     made = ensure_cluster_pki(layout, leaves(layout, extra_sans=("my.laptop",)), T0)
     assert made == ["made apiserver.crt (it lacks my.laptop)"]
+
+
+def test_a_peer_certificate_without_its_member_id_is_made_again_naming_it(
+        layout: PkiLayout) -> None:
+    """A member's peer certificate made before ids were bound to certificates (or for
+    another member) is issued again from the CA on the member's next start."""
+    ensure_cluster_pki(layout, [(layout.peer, peer_spec("a", ("10.0.0.5",)))], T0)
+    uri = member_uri(0xC1, 0x5A)
+    made = ensure_cluster_pki(layout, [(layout.peer, peer_spec("a", ("10.0.0.5",), uri))], T0)
+    assert made == [f"made peer.crt (it lacks {uri})"]
+    issued = cert(layout.peer.cert)
+    san = issued.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    shown = {"subjectAltName": [("URI", u) for u in
+                                san.get_values_for_type(x509.UniformResourceIdentifier)]}
+    assert certified_members(shown) == {(0xC1, 0x5A)}
+    assert {"10.0.0.5", "127.0.0.1", "localhost", uri} == sans_of(issued)
+    assert ensure_cluster_pki(layout, [(layout.peer, peer_spec("a", ("10.0.0.5",), uri))],
+                              T0) == []
 
 
 def test_an_expiring_leaf_is_made_again_and_the_ca_kept(layout: PkiLayout) -> None:

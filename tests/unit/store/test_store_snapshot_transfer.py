@@ -54,8 +54,8 @@ class TlsCluster:
                 s.report_snapshot(peer, ok)
 
         t = PeerTransport(i, CLUSTER, LOOPBACK, self.ports.get(i, 0),
-                          self.pki.api_server_context(),
-                          self.pki.client(self.pki.layout.kubelet_client), {}, deliver,
+                          self.pki.member_server(CLUSTER, i),
+                          self.pki.member_client(CLUSTER, i), {}, deliver,
                           on_snapshot_status=report, max_frame=MAX_FRAME,
                           snapshot_chunk_size=CHUNK, backoff_cap=0.2, max_queue=32)
         await t.start()

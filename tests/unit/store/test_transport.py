@@ -20,7 +20,13 @@ import pytest
 
 from minikube_py.pki.cluster import PkiLayout, api_server_spec, ensure_cluster_pki
 from minikube_py.pki.tls import client_context, server_context
-from minikube_py.store.frames import FrameDecoder, Hello, encode_hello, encode_snapshot_chunk
+from minikube_py.store.frames import (
+    FrameDecoder,
+    Hello,
+    Refusal,
+    encode_hello,
+    encode_snapshot_chunk,
+)
 from minikube_py.store.raft import Entry, Message, MessageType, Snapshot, SnapshotMeta
 from minikube_py.store.snapshot_stream import split_snapshot
 from minikube_py.store.transport import Address, PeerTransport
@@ -54,11 +60,12 @@ class Members:
         self.inbox: dict[int, list[Message]] = {}
         self.open: list[PeerTransport] = []
 
-    def server_ssl(self) -> ssl.SSLContext:
-        return self.pki.api_server_context()
+    def server_ssl(self, member: int, cluster: int = CLUSTER) -> ssl.SSLContext:
+        return self.pki.member_server(cluster, member)
 
-    def client_ssl(self) -> ssl.SSLContext:
-        return self.pki.client(self.pki.layout.kubelet_client)
+    def client_ssl(self, member: int, cluster: int = CLUSTER) -> ssl.SSLContext:
+        """A client context with member `member`'s peer certificate."""
+        return self.pki.member_client(cluster, member)
 
     async def start(self, member: int, peers: Mapping[int, Address], *, port: int = 0,
                     cluster: int = CLUSTER, client_ssl: ssl.SSLContext | None = None,
@@ -66,8 +73,9 @@ class Members:
                     ) -> PeerTransport:
         inbox = self.inbox.setdefault(member, [])
         options.setdefault("backoff_cap", 0.2)
-        t = PeerTransport(member, cluster, LOOPBACK, port, server_ssl or self.server_ssl(),
-                          client_ssl or self.client_ssl(), peers, inbox.append,
+        t = PeerTransport(member, cluster, LOOPBACK, port,
+                          server_ssl or self.server_ssl(member, cluster),
+                          client_ssl or self.client_ssl(member, cluster), peers, inbox.append,
                           **options)  # type: ignore[arg-type]
         await t.start()
         self.open.append(t)
@@ -164,6 +172,42 @@ async def test_a_server_with_a_certificate_of_another_ca_is_not_trusted(
     assert members.inbox[2] == []
 
 
+async def test_a_peer_claiming_a_member_its_certificate_does_not_name_is_refused(
+        members: Members) -> None:
+    """Member 3's certificate says member 3: its hello as member 1 (known to b) is refused,
+    and so is a certificate of the cluster CA that names no member (a kubelet's)."""
+    b = await members.start(2, {1: (LOOPBACK, 1), 3: (LOOPBACK, 1)})
+    for claimed, certificate, said in (
+            (1, members.client_ssl(3), "its certificate: member 3 of cluster 0xc1"),
+            (1, members.pki.client(members.pki.layout.kubelet_client),
+             "its certificate names no store member")):
+        reader, writer = await asyncio.open_connection(LOOPBACK, b.port, ssl=certificate)
+        try:
+            writer.write(encode_hello(Hello(CLUSTER, claimed, 2)))
+            decoder = FrameDecoder()
+            reply: list[object] = []
+            while not reply:
+                reply = list(decoder.feed(await reader.read(4096)))
+            assert isinstance(reply[0], Refusal), reply
+            assert f"it says it is member {claimed} of cluster 0xc1" in reply[0].reason
+            assert said in reply[0].reason, reply[0].reason
+        finally:
+            writer.transport.abort()
+    assert members.inbox[2] == []
+
+
+async def test_a_dialer_drops_an_acceptor_whose_certificate_names_another_member(
+        members: Members) -> None:
+    """A process at member 2's address answering as member 2, with member 3's certificate."""
+    impostor = await members.start(2, {1: (LOOPBACK, 1)},
+                                   server_ssl=members.server_ssl(3))
+    a = await members.start(1, {2: (LOOPBACK, impostor.port)})
+    a.send([heartbeat(1, 2)])
+    await until(lambda: a.stats()[2].last_error is not None, "the dial to be dropped")
+    assert "its certificate: member 3 of cluster 0xc1" in (a.stats()[2].last_error or "")
+    assert not a.stats()[2].connected and members.inbox[2] == []
+
+
 async def test_a_peer_without_a_client_certificate_is_refused(members: Members) -> None:
     b = await members.start(2, {3: (LOOPBACK, 1)})
     anonymous = client_context(members.pki.layout.ca.cert)
@@ -216,7 +260,7 @@ async def test_an_oversized_message_is_not_sent_and_is_counted(
 async def test_an_oversized_frame_from_a_peer_drops_its_connection(
         members: Members, caplog: pytest.LogCaptureFixture) -> None:
     b = await members.start(2, {1: (LOOPBACK, 1)}, max_frame=4096)
-    reader, writer = await asyncio.open_connection(LOOPBACK, b.port, ssl=members.client_ssl())
+    reader, writer = await asyncio.open_connection(LOOPBACK, b.port, ssl=members.client_ssl(1))
     try:
         writer.write(encode_hello(Hello(CLUSTER, 1, 2)))
         decoder = FrameDecoder()
@@ -268,7 +312,7 @@ class StalledPeer:
 
     async def start(self) -> int:
         self.server = await asyncio.start_server(self._serve, LOOPBACK, 0,
-                                                 ssl=self.pki.api_server_context())
+                                                 ssl=self.pki.member_server(CLUSTER, 3))
         return int(self.server.sockets[0].getsockname()[1])
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -422,7 +466,8 @@ async def test_a_snapshot_whose_connection_breaks_part_way_is_reported_failed(
 async def dial_as(member: int, t: PeerTransport, members: Members,
                   ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A raw connection to `t` that has said hello as `member`."""
-    reader, writer = await asyncio.open_connection(LOOPBACK, t.port, ssl=members.client_ssl())
+    reader, writer = await asyncio.open_connection(LOOPBACK, t.port,
+                                                   ssl=members.client_ssl(member))
     writer.write(encode_hello(Hello(CLUSTER, member, t.member_id)))
     decoder = FrameDecoder()
     reply: list[object] = []
