@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import ipaddress
 import logging
 import os
 import secrets
@@ -292,6 +293,17 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         sup.on_stop("control-socket", control.stop)
     if not founder:
         assert member is not None
+        pod_address = member_pod_address(config)
+        if pod_address is None:
+            progress.step(f"pods cannot reach this member's API at {config.api_host} "
+                          "(loopback or every address): it is not among the `kubernetes` "
+                          "Service's endpoints (give --node-ip, or an --api-host of the "
+                          "pods' network)")
+        elif config.api_host not in (*WILDCARD_HOSTS, pod_address):
+            await _listen(runner, pod_address, config.api_port, tls)
+            progress.step(f"API server also listening on https://{pod_address}:"
+                          f"{config.api_port} for pods")
+        start_kubernetes_service(sup, api, config, pod_address)
         start_elected_control_loops(sup, api, config, member)
         progress.step("control-plane member: serving the API and the store; the scheduler "
                       "and the controllers run on the member holding the Lease "
@@ -334,8 +346,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         await _listen(runner, api_address, config.api_port, tls)
         progress.step(f"API server also listening on https://{api_address}:{config.api_port} "
                       f"for pods")
-    sup.start("kubernetes-service", api.kubernetes_service_reconciler(
-        api_address, config.api_port).run())
+    start_kubernetes_service(sup, api, config, api_address)
     try:
         await publish_cluster_network(api, config.cluster_network)
     except ApiError as e:
@@ -480,6 +491,27 @@ async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLConte
 
 
 CONTROL_LOOPS_LEASE = "kube-controller-manager"
+
+
+def member_pod_address(config: ServeConfig) -> str | None:
+    """Where pods reach a joined member without a node: its --node-ip, else its API host
+    unless that is loopback or every address (None: pods cannot reach it)."""
+    if config.node_address:
+        return config.node_address
+    try:
+        host = ipaddress.ip_address(config.api_host)
+    except ValueError:
+        return None  # a name: the `kubernetes` endpoints hold addresses
+    return None if host.is_loopback or host.is_unspecified else str(host)
+
+
+def start_kubernetes_service(sup: Supervisor, api: ApiService, config: ServeConfig,
+                             address: str | None) -> None:
+    """This API server among the `kubernetes` Service's endpoints (at `address`, None: not
+    reachable by pods) for as long as it runs, withdrawn when it stops."""
+    reconciler = api.kubernetes_service_reconciler(config.node, address, config.api_port)
+    sup.start("kubernetes-service", reconciler.run())
+    sup.before_stop("kubernetes-service", reconciler.withdraw)
 
 
 def etcd_members(member: StoreMember) -> Callable[[], list[EtcdMember]]:
