@@ -307,7 +307,16 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         start_elected_control_loops(sup, api, config, member)
         progress.step("control-plane member: serving the API and the store; the scheduler "
                       "and the controllers run on the member holding the Lease "
-                      f"kube-system/{CONTROL_LOOPS_LEASE} (cluster DNS: on the first member)")
+                      f"kube-system/{CONTROL_LOOPS_LEASE}")
+        if pod_address is not None:
+            client = api.as_user(KUBE_DNS)
+            informers = InformerFactory(client)
+            member_dns = ClusterDns(client, informers, listen_host=pod_address, port=53,
+                                    holder=config.node, service_ip=config.cluster_dns)
+            start_cluster_dns(sup, member_dns)
+            sup.start("informers:cluster-dns", informers.run())
+            await until_ready(sup, member_dns.ready, "cluster DNS")
+            progress.step(f"cluster DNS on {pod_address}")
         return Cluster(config, store, api, sup, None, progress.clock() - progress.started,
                        member=member)
 
@@ -377,9 +386,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     # Pods reach DNS through kube-proxy's DNAT of the DNS service IP to the node; with a
     # foreign containerd the node is 127.0.0.1, which pods cannot reach, so no DNS then.
     dns = ClusterDns(*acting_as(KUBE_DNS, "cluster-dns"), listen_host=node_ip, port=53,
-                     node_name=config.node if config.run_node else "",
+                     node_name=config.node if config.run_node else "", holder=config.node,
                      service_ip=config.cluster_dns, register=pods_reach_us)
-    sup.start("cluster-dns", dns.run())
+    start_cluster_dns(sup, dns)
     if pods_reach_us:
         # This machine routes to every other node's pods (host-gw), node or not: pods of
         # other nodes reach the API and DNS here.
@@ -491,6 +500,13 @@ async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLConte
 
 
 CONTROL_LOOPS_LEASE = "kube-controller-manager"
+
+
+def start_cluster_dns(sup: Supervisor, dns: ClusterDns) -> None:
+    """Cluster DNS among kube-dns's endpoints for as long as it runs, withdrawn when it
+    stops (each member runs one, so pods keep DNS when any member goes)."""
+    sup.start("cluster-dns", dns.run())
+    sup.before_stop("cluster-dns", dns.withdraw)
 
 
 def member_pod_address(config: ServeConfig) -> str | None:

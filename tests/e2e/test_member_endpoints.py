@@ -1,13 +1,15 @@
-"""The `kubernetes` Service leads to every live control-plane member (issue 9; kube's lease
-endpoint reconciler): three members, none with a node, each with an address of a test
-bridge as its --node-ip (where pods would reach it). Each is an endpoint; one stopped
-gracefully leaves at once, one killed with SIGKILL leaves within its lease's TTL."""
+"""The `kubernetes` Service and the cluster DNS lead to every live control-plane member
+(issue 9; kube's lease endpoint reconciler): three members, none with a node, each with an
+address of a test bridge as its --node-ip (where pods would reach it). Each is an endpoint
+of both, and each answers DNS; one stopped gracefully leaves at once, one killed with
+SIGKILL (the first) leaves within its lease's TTL, and DNS goes on at the others."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dnslib import DNSRecord
 
 from minikube_py.apiserver.service import LEASE_TTL_SECONDS
 from tests.e2e.cluster import ServeProcess, wait_for
@@ -96,6 +99,21 @@ class Member(ServeProcess):
         return {(a, p["port"]) for s in found["items"] for e in s["endpoints"]
                 for a in e["addresses"] for p in s["ports"]}
 
+    def dns_endpoints(self) -> set[str] | None:
+        found = self.get("/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices"
+                         "?labelSelector=kubernetes.io%2Fservice-name%3Dkube-dns")
+        if found is None:
+            return None
+        return {a for s in found["items"] for e in s["endpoints"] for a in e["addresses"]}
+
+    def resolve(self, name: str) -> list[str]:
+        """An A query to this member's cluster DNS (on its address, port 53)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(3)
+            sock.sendto(DNSRecord.question(name).pack(), (self.address, 53))  # the test's bridge
+            reply = DNSRecord.parse(sock.recv(4096))
+        return [str(r.rdata) for r in reply.rr]
+
 
 @pytest.fixture(scope="module")
 def members(tmp_path_factory: pytest.TempPathFactory,
@@ -117,14 +135,23 @@ def members(tmp_path_factory: pytest.TempPathFactory,
 
 
 def listed(reader: Member, want: set[tuple[str, int]]) -> bool:
-    return reader.kubernetes_endpoints() == want and reader.kubernetes_slices() == want
+    return reader.kubernetes_endpoints() == want and reader.kubernetes_slices() == want \
+        and reader.dns_endpoints() == {address for address, _ in want}
 
 
 def test_every_member_is_an_endpoint_of_the_kubernetes_service(members: list[Member]) -> None:
     want = {m.endpoint for m in members}
     for reader in members:
         wait_for(lambda r=reader: listed(r, want), timeout=30,
-                 what=f"the kubernetes endpoints as {reader.name} lists them: {want}")
+                 what=f"the kubernetes and kube-dns endpoints as {reader.name} lists them: "
+                      f"{want}")
+
+
+def test_every_member_answers_cluster_dns(members: list[Member]) -> None:
+    service_ip = members[0].get("/api/v1/namespaces/default/services/kubernetes")[
+        "spec"]["clusterIP"]
+    for m in members:
+        assert m.resolve("kubernetes.default.svc.cluster.local") == [service_ip]
 
 
 def test_a_member_stopped_gracefully_leaves_at_once(members: list[Member]) -> None:
@@ -153,6 +180,8 @@ def test_a_killed_first_member_leaves_within_its_lease_ttl(members: list[Member]
              timeout=LEASE_TTL_SECONDS + SLACK_SECONDS,
              what="the killed member gone from the endpoints", interval=0.2)
     took = time.monotonic() - t0
-    print(f"a member killed with SIGKILL left the kubernetes endpoints {took:.2f} s after "
-          f"the kill (lease TTL {LEASE_TTL_SECONDS:.0f} s)")
+    print(f"a member killed with SIGKILL left the kubernetes and kube-dns endpoints "
+          f"{took:.2f} s after the kill (lease TTL {LEASE_TTL_SECONDS:.0f} s)")
     assert listed(c, {b.endpoint, c.endpoint})
+    assert b.resolve("kube-dns.kube-system.svc.cluster.local") == [
+        b.get("/api/v1/namespaces/kube-system/services/kube-dns")["spec"]["clusterIP"]]
