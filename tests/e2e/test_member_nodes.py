@@ -145,6 +145,29 @@ def test_a_pod_on_the_members_node_runs_and_resolves_names(cluster: Cluster) -> 
              what="the pod resolving kubernetes.default")
 
 
+def test_a_member_with_a_node_stops_gracefully_and_is_itself_again_on_restart(
+        cluster: Cluster) -> None:
+    c = cluster
+    name = c.second.node_name
+    pod_cidr = c.get("node", name)["spec"]["podCIDR"]
+    pod_uid = c.get("pod", "resolver")["metadata"]["uid"]
+    everyone = endpoints(c)
+    t0 = time.monotonic()
+    assert c.second.stop() == 0
+    without = ({e for e in everyone[0] if e[0] != c.second.machine.ip},
+               everyone[1] - {c.second.machine.ip})
+    wait_for(lambda: endpoints(c) == without, timeout=5,
+             what="the stopped member gone from the endpoints")
+    print(f"a member with a node stopped with SIGTERM left the endpoints "
+          f"{time.monotonic() - t0:.2f} s after the signal")
+    c.second.start(None)  # its data dir: no token needed
+    assert c.get("node", name)["spec"]["podCIDR"] == pod_cidr
+    wait_for(lambda: endpoints(c) == everyone, timeout=30, what="the member back")
+    wait_for(lambda: resolves(c, "kubernetes.default.svc.cluster.local"), timeout=30,
+             what="its pod resolving names again")
+    assert c.get("pod", "resolver")["metadata"]["uid"] == pod_uid
+
+
 def test_the_first_member_killed_leaves_the_endpoints_and_dns_goes_on(
         cluster: Cluster) -> None:
     c = cluster
