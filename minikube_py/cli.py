@@ -195,6 +195,9 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         raise FlagRefused("--server with a node needs --node-ip: the member's address on the "
                           "machines' network, where the other members and nodes reach it "
                           "(or add --no-node)")
+    if server_url and not no_node and "pod_cidr" in given:
+        raise FlagRefused("--pod-cidr: a member's node gets its pod range from the cluster "
+                          "(the node IPAM controller), as a joined machine's does")
     if server_url and not no_node and containerd_socket is not None:
         raise FlagRefused("--server with a node runs its own containerd: it takes no "
                           "--containerd-socket")

@@ -41,6 +41,8 @@ def serve(data_dir: Path, *args: str) -> tuple[int, str]:
     (("--server", "https://10.200.0.1:6443", "--token", "K10x"), "--node-ip"),
     (("--server", "https://10.200.0.1:6443", "--token", "K10x", "--node-ip", "10.200.0.2",
       "--containerd-socket", "/x.sock"), "--containerd-socket"),
+    (("--server", "https://10.200.0.1:6443", "--token", "K10x", "--node-ip", "10.200.0.2",
+      "--pod-cidr", "10.244.7.0/24"), "--pod-cidr"),
     (("--datastore-endpoint", "https://127.0.0.1:2379"), "--datastore-endpoint"),
     (("--datastore-endpoint", "http://127.0.0.1:99999"), "--datastore-endpoint"),
     (("--datastore-endpoint", "http://127.0.0.1:2379/v3"), "--datastore-endpoint"),
