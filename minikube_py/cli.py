@@ -201,9 +201,16 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
                           "API and cluster DNS at")
     if cluster_init and server_url:
         raise FlagRefused("--cluster-init makes a new cluster; --server joins one: not both")
-    if server_url and not no_node:
-        raise FlagRefused("--server joins a control-plane member without a node for now: add "
-                          "--no-node (nodes join with `minikube-py join`)")
+    if server_url and not no_node and not settings.node_ip:
+        raise FlagRefused("--server with a node needs --node-ip: the member's address on the "
+                          "machines' network, where the other members and nodes reach it "
+                          "(or add --no-node)")
+    if server_url and not no_node and "pod_cidr" in given:
+        raise FlagRefused("--pod-cidr: a member's node gets its pod range from the cluster "
+                          "(the node IPAM controller), as a joined machine's does")
+    if server_url and not no_node and containerd_socket is not None:
+        raise FlagRefused("--server with a node runs its own containerd: it takes no "
+                          "--containerd-socket")
     if server_url and not join_token and not (data_dir / "store" / "member.json").exists():
         raise FlagRefused("--server needs --token the first time (DATA/server-token of "
                           "the cluster's first member)")

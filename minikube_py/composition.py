@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import ipaddress
 import logging
 import os
 import secrets
@@ -68,6 +69,7 @@ from minikube_py.hostnetwork import (
     proxy_settings,
     set_up_host_network,
 )
+from minikube_py.joinagent import register_for_pod_cidr
 from minikube_py.kubeconfig import KubeconfigCredentials, write_kubeconfig
 from minikube_py.kubelet.auth import SubjectAccessReviews, TokenReviews
 from minikube_py.kubelet.config import KubeletConfig
@@ -301,12 +303,34 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         progress.step(f"warning: no control socket at {control.path}: {e}")
     else:
         sup.on_stop("control-socket", control.stop)
-    if not founder:
+    if not founder and config.run_node:
         assert member is not None
+        start_elected_control_loops(sup, api, config, member)
+        progress.step("control-plane member with a node: the scheduler and the controllers "
+                      "run on the member holding the Lease "
+                      f"kube-system/{CONTROL_LOOPS_LEASE}")
+        config = await member_pod_range(api, config, progress)
+        save_remembered(config.data_dir, config.cluster, claim)
+    elif not founder:
+        assert member is not None
+        pod_address = member_pod_address(config)
+        if pod_address is None:
+            progress.step(f"pods cannot reach this member's API at {config.api_host} "
+                          "(loopback or every address): it is not among the `kubernetes` "
+                          "Service's endpoints (give --node-ip, or an --api-host of the "
+                          "pods' network)")
+        elif config.api_host not in (*WILDCARD_HOSTS, pod_address):
+            await _listen(runner, pod_address, config.api_port, tls)
+            progress.step(f"API server also listening on https://{pod_address}:"
+                          f"{config.api_port} for pods")
+        start_kubernetes_service(sup, api, config, pod_address)
         start_elected_control_loops(sup, api, config, member)
         progress.step("control-plane member: serving the API and the store; the scheduler "
                       "and the controllers run on the member holding the Lease "
-                      f"kube-system/{CONTROL_LOOPS_LEASE} (cluster DNS: on the first member)")
+                      f"kube-system/{CONTROL_LOOPS_LEASE}")
+        if pod_address is not None:
+            await start_member_pod_services(sup, api, config, claim.route_metric, pod_address)
+            progress.step(f"cluster DNS on {pod_address}")
         return Cluster(config, store, api, sup, None, progress.clock() - progress.started,
                        member=member)
 
@@ -345,12 +369,13 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         await _listen(runner, api_address, config.api_port, tls)
         progress.step(f"API server also listening on https://{api_address}:{config.api_port} "
                       f"for pods")
-    sup.start("kubernetes-service", api.kubernetes_service_reconciler(
-        api_address, config.api_port).run())
-    try:
-        await publish_cluster_network(api, config.cluster_network)
-    except ApiError as e:
-        raise StartupError(f"publishing the cluster's network for joining machines: {e}") from e
+    start_kubernetes_service(sup, api, config, api_address)
+    if founder:
+        try:
+            await publish_cluster_network(api, config.cluster_network)
+        except ApiError as e:
+            raise StartupError(f"publishing the cluster's network for joining machines: "
+                               f"{e}") from e
     if socket_path is not None:
         async with starting("the built-in images"):
             imported = await ensure_builtin_images(socket_path)
@@ -372,14 +397,14 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     if member is None:
         for name, run in await control_loops(api, config):
             sup.start(name, run())
-    else:
+    elif founder:
         start_elected_control_loops(sup, api, config, member)
     # Pods reach DNS through kube-proxy's DNAT of the DNS service IP to the node; with a
     # foreign containerd the node is 127.0.0.1, which pods cannot reach, so no DNS then.
     dns = ClusterDns(*acting_as(KUBE_DNS, "cluster-dns"), listen_host=node_ip, port=53,
-                     node_name=config.node if config.run_node else "",
+                     node_name=config.node if config.run_node else "", holder=config.node,
                      service_ip=config.cluster_dns, register=pods_reach_us)
-    sup.start("cluster-dns", dns.run())
+    start_cluster_dns(sup, dns)
     if pods_reach_us:
         # This machine routes to every other node's pods (host-gw), node or not: pods of
         # other nodes reach the API and DNS here.
@@ -524,6 +549,70 @@ async def _listen(runner: web.AppRunner, host: str, port: int, tls: ssl.SSLConte
 
 
 CONTROL_LOOPS_LEASE = "kube-controller-manager"
+
+
+async def start_member_pod_services(sup: Supervisor, api: ApiService, config: ServeConfig,
+                                    route_metric: int, address: str) -> None:
+    """What a member without a node serves the nodes' pods at `address`: cluster DNS, and
+    the routes to each node's pods (host-gw) its answers and the API's go back on, as the
+    first member's do."""
+    dns_client = api.as_user(KUBE_DNS)
+    dns_informers = InformerFactory(dns_client)
+    dns = ClusterDns(dns_client, dns_informers, listen_host=address, port=53,
+                     holder=config.node, service_ip=config.cluster_dns)
+    start_cluster_dns(sup, dns)
+    sup.start("informers:cluster-dns", dns_informers.run())
+    routes_client = api.as_user(KUBE_PROXY)
+    routes_informers = InformerFactory(routes_client)
+    sup.start("node-routes", NodeRouteController(
+        routes_client, routes_informers, node_name="",
+        cluster_cidr=config.controllers.cluster_cidr, metric_base=route_metric).run())
+    sup.start("informers:node-routes", routes_informers.run())
+    await until_ready(sup, dns.ready, "cluster DNS")
+
+
+def start_cluster_dns(sup: Supervisor, dns: ClusterDns) -> None:
+    """Cluster DNS among kube-dns's endpoints for as long as it runs, withdrawn when it
+    stops (each member runs one, so pods keep DNS when any member goes)."""
+    sup.start("cluster-dns", dns.run())
+    sup.before_stop("cluster-dns", dns.withdraw)
+
+
+async def member_pod_range(api: ApiService, config: ServeConfig,
+                           progress: Progress) -> ServeConfig:
+    """A joined member's node gets its pod range as a joined machine's does: its Node
+    registered, the node IPAM controller (on whichever member leads) gives it a /24; the
+    config from here on holds that range."""
+    async with starting(f"a pod range for node {config.node}"):
+        try:
+            pod_cidr = await register_for_pod_cidr(api.as_user(node_user(config.node)),
+                                                   config.node, {}, config.node_ip)
+        except JoinRefused as e:
+            raise StartupError(str(e)) from e
+    if pod_cidr != config.pod_cidr:
+        progress.step(f"node {config.node} registered: pod range {pod_cidr}")
+    return dataclasses.replace(config, pod_cidr=pod_cidr)
+
+
+def member_pod_address(config: ServeConfig) -> str | None:
+    """Where pods reach a joined member without a node: its --node-ip, else its API host
+    unless that is loopback or every address (None: pods cannot reach it)."""
+    if config.node_address:
+        return config.node_address
+    try:
+        host = ipaddress.ip_address(config.api_host)
+    except ValueError:
+        return None  # a name: the `kubernetes` endpoints hold addresses
+    return None if host.is_loopback or host.is_unspecified else str(host)
+
+
+def start_kubernetes_service(sup: Supervisor, api: ApiService, config: ServeConfig,
+                             address: str | None) -> None:
+    """This API server among the `kubernetes` Service's endpoints (at `address`, None: not
+    reachable by pods) for as long as it runs, withdrawn when it stops."""
+    reconciler = api.kubernetes_service_reconciler(config.node, address, config.api_port)
+    sup.start("kubernetes-service", reconciler.run())
+    sup.before_stop("kubernetes-service", reconciler.withdraw)
 
 
 def etcd_members(member: StoreMember) -> Callable[[], list[EtcdMember]]:
@@ -726,8 +815,9 @@ def member_hint(config: ServeConfig, name: str) -> str:
             f"    minikube-py members{data}\n\n"
             f"  Add a control-plane member on another data dir or machine with:\n\n"
             f"    minikube-py serve --server {config.api_url.replace('127.0.0.1', config.advertise_host)}"
-            f" --token $(cat {config.server_token_path}) --no-node --node-name NAME "
-            "[--data-dir DIR --api-port N --peer-port N]\n\n  (the server token is kept by "
+            f" --token $(cat {config.server_token_path}) --node-name NAME "
+            "(--node-ip IP | --no-node) [--data-dir DIR --api-port N --peer-port N]\n\n"
+            "  (a member with --node-ip runs a node too; the server token is kept by "
             "the first member only; it makes members and joins nodes: keep it secret)\n")
 
 

@@ -32,6 +32,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import NODES
 from minikube_py.client.http import ApiUnreachable, HttpClient
 from minikube_py.client.informer import InformerFactory
+from minikube_py.client.interface import ApiClient
 from minikube_py.clusterconfig import read as read_cluster_network
 from minikube_py.clustersettings import (
     BY_NAME,
@@ -205,7 +206,7 @@ async def wait_for_api(client: HttpClient, server: str, progress: Progress) -> N
         delay = min(delay * 2, API_RETRY_MAX)
 
 
-async def register_for_pod_cidr(client: HttpClient, node: str, labels: dict[str, str],
+async def register_for_pod_cidr(client: ApiClient, node: str, labels: dict[str, str],
                                 node_ip: str, *, timeout: float = POD_CIDR_TIMEOUT) -> str:
     """Register the Node with its addresses (as the kubelet will; it takes the object over
     once containerd runs) and wait for the node IPAM controller to give it a pod range. The

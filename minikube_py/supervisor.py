@@ -39,6 +39,10 @@ class Supervisor:
     of registration, so the containerd child goes after the kubelet that uses it."""
 
     stop_grace_seconds: float = 5.0
+    # How long each hook that runs before the tasks stop may take (a store that is gone
+    # must not hold the stop up).
+    before_stop_seconds: float = 2.0
+    _before_stop: list[tuple[str, Callable[[], Awaitable[None]]]] = field(default_factory=list)
     _tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     _cleanups: list[tuple[str, Callable[[], Awaitable[None]]]] = field(default_factory=list)
     _first_ended: str = ""  # the root task whose end brings the cluster down
@@ -55,6 +59,11 @@ class Supervisor:
 
     def on_stop(self, name: str, cleanup: Callable[[], Awaitable[None]]) -> None:
         self._cleanups.append((name, cleanup))
+
+    def before_stop(self, name: str, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` at shutdown while every task still runs (kube's pre-shutdown hooks:
+        an API server withdraws its endpoints while it can still write them)."""
+        self._before_stop.append((name, hook))
 
     async def _guard(self, name: str, coro: Coroutine[Any, Any, Any]) -> Any:
         try:
@@ -97,7 +106,14 @@ class Supervisor:
         return TaskFailed(task.get_name(), cause)
 
     async def shutdown(self) -> None:
-        """Cancel every task, give them the grace period, then run the cleanups."""
+        """Run the before-stop hooks, cancel every task, give them the grace period, then run
+        the cleanups."""
+        for name, hook in reversed(self._before_stop):
+            try:
+                await asyncio.wait_for(hook(), timeout=self.before_stop_seconds)
+            except Exception as e:  # TimeoutError too: stopping goes on regardless
+                log.warning("before stopping, %s failed: %s: %s", name, type(e).__name__, e)
+        self._before_stop.clear()
         tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:
             task.cancel()

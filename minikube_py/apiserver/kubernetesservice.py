@@ -1,22 +1,28 @@
-"""The `kubernetes` Service in `default` and where it leads: the API server's own Endpoints and
-EndpointSlice pointing at the address pods reach it on (kube's kubernetesservice controller
-with the endpoint reconcilers of pkg/controlplane/reconcilers, for one API server).
+"""The `kubernetes` Service in `default` and where it leads: Endpoints and EndpointSlices
+pointing at every live API server, at the address pods reach each on (kube's
+kubernetesservice controller with the lease endpoint reconciler of
+pkg/controlplane/reconcilers).
 
-What each object should be and whether a stored one needs rewriting are pure functions; the
-reconciler only reads, compares and writes, at start and then every `interval` seconds, so
-a changed node address, API port or a deleted or edited object is put right."""
+What each object should be and whether a stored one needs rewriting are pure functions, as
+is which servers are live (api/leasedaddresses.py); the reconciler only renews, reads,
+compares and writes, so a server that comes or goes, a changed address or port, or a deleted
+or edited object is put right."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from minikube_py.api.errors import ApiError
+from minikube_py.api.leasedaddresses import ServedAddress, desired_addresses, next_expiry
 from minikube_py.api.resources import ENDPOINTS, ENDPOINTSLICES, SERVICES, Resource
+from minikube_py.apiserver.serverleases import ServerLeases
 from minikube_py.client.interface import ApiClient
+from minikube_py.store.types import StoreError
 
 log = logging.getLogger("minikube_py.apiserver")
 
@@ -45,27 +51,44 @@ def _service_port(target_port: int) -> Obj:
             "targetPort": target_port}
 
 
-def kubernetes_endpoints(address: str | None, port: int) -> Obj:
-    """The Endpoints kube's lease reconciler writes: one subset, this server's address and
-    the `https` port; no address (pods cannot reach this server) is no subset."""
-    subsets = [{"addresses": [{"ip": address}],
-                "ports": [{"name": PORT_NAME, "port": port, "protocol": "TCP"}]}]
+def kubernetes_endpoints(servers: Sequence[ServedAddress]) -> Obj:
+    """The Endpoints kube's lease reconciler writes: the live servers' addresses with the
+    `https` port, one subset per port (kube's RepackSubsets; members on one machine answer
+    on ports of their own); no server is no subset."""
     return {"apiVersion": "v1", "kind": "Endpoints",
             "metadata": {"name": NAME, "namespace": NAMESPACE,
                          "labels": {SKIP_MIRROR_LABEL: "true"}},
-            **({"subsets": subsets} if address else {})}
+            **({"subsets": [
+                {"addresses": [{"ip": address} for address in addresses],
+                 "ports": [{"name": PORT_NAME, "port": port, "protocol": "TCP"}]}
+                for port, addresses in _by_port(servers)]} if servers else {})}
 
 
-def kubernetes_endpoint_slice(address: str | None, port: int) -> Obj:
-    """The EndpointSlice kube's EndpointsAdapter derives from those Endpoints: same name,
-    only the service-name label (no managed-by: no controller manages it)."""
-    endpoints = [{"addresses": [address], "conditions": {"ready": True}}] if address else []
+def kubernetes_endpoint_slices(servers: Sequence[ServedAddress], port: int) -> list[Obj]:
+    """The EndpointSlices kube's EndpointsAdapter derives from those Endpoints: one per
+    port, the first named as the Service (kube's only one), the others after their port;
+    only the service-name label (no managed-by: no controller manages them). No server: the
+    one slice, empty, with this server's `port`."""
+    groups = _by_port(servers) or [(port, [])]
+    return [_endpoint_slice(NAME if i == 0 else f"{NAME}-{port}", addresses, port)
+            for i, (port, addresses) in enumerate(groups)]
+
+
+def _endpoint_slice(name: str, addresses: list[str], port: int) -> Obj:
     return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": {"name": NAME, "namespace": NAMESPACE,
+            "metadata": {"name": name, "namespace": NAMESPACE,
                          "labels": {SERVICE_NAME_LABEL: NAME}},
             "addressType": "IPv4",
-            "endpoints": endpoints,
+            "endpoints": [{"addresses": [a], "conditions": {"ready": True}}
+                          for a in addresses],
             "ports": [{"name": PORT_NAME, "protocol": "TCP", "port": port}]}
+
+
+def _by_port(servers: Sequence[ServedAddress]) -> list[tuple[int, list[str]]]:
+    ports: dict[int, list[str]] = {}
+    for s in sorted(set(servers), key=lambda s: (s.port, s.address)):
+        ports.setdefault(s.port, []).append(s.address)
+    return sorted(ports.items())
 
 
 def service_repaired(current: Obj, want: Obj) -> Obj | None:
@@ -93,12 +116,13 @@ def endpoint_slice_repaired(current: Obj, want: Obj) -> Obj | None:
     return _repaired(current, want, ("endpoints", "ports"))
 
 
-def stray_endpoint_slices(slices: list[Obj], want: Obj) -> list[str]:
-    """Slices claiming to be the `kubernetes` Service's that are not the API server's own
+def stray_endpoint_slices(slices: list[Obj], wanted: list[Obj]) -> list[str]:
+    """Slices claiming to be the `kubernetes` Service's that are not the API servers' own
     (another name, or another address type): kube's EndpointsAdapter deletes them, since
     kube-proxy would send the Service's traffic to them too."""
+    own = {(w["metadata"]["name"], w["addressType"]) for w in wanted}
     return [s["metadata"]["name"] for s in slices
-            if s["metadata"]["name"] != NAME or s.get("addressType") != want["addressType"]]
+            if (s["metadata"]["name"], s.get("addressType")) not in own]
 
 
 def _repaired(current: Obj, want: Obj, fields: tuple[str, ...]) -> Obj | None:
@@ -118,38 +142,77 @@ def _repaired(current: Obj, want: Obj, fields: tuple[str, ...]) -> Obj | None:
 
 
 class KubernetesServiceReconciler:
-    """Keeps the `kubernetes` Service, its Endpoints and its EndpointSlice pointing at
-    `address`:`port` (None: nowhere pods can reach), acting as the API server itself."""
+    """Keeps the `kubernetes` Service, its Endpoints and its EndpointSlices leading to every
+    live API server, acting as the API server itself (kube's lease endpoint reconciler):
+    each round renews this server's lease record (when pods reach it at `own`), reads
+    everyone's and writes what the live ones make. A round comes every `interval` seconds,
+    or sooner when a record lapses first, so a server that died leaves the endpoints within
+    the TTL of its last renewal."""
 
-    def __init__(self, client: ApiClient, *, cluster_ip: str, address: str | None, port: int,
-                 interval: float = 10.0,
+    def __init__(self, client: ApiClient, leases: ServerLeases, *, cluster_ip: str,
+                 own: ServedAddress | None, port: int, interval: float = 10.0,
+                 clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        if own is not None and interval >= leases.ttl:
+            raise ValueError(f"the lease TTL ({leases.ttl} s) must outlast the renewal "
+                             f"interval ({interval} s)")
         self.client = client
+        self.leases = leases
+        self.own = own
+        self.port = port
         self.service = kubernetes_service(cluster_ip, port)
-        self.endpoints = kubernetes_endpoints(address, port)
-        self.endpoint_slice = kubernetes_endpoint_slice(address, port)
         self.interval = interval
+        self._clock = clock
         self._sleep = sleep
+        self._withdrawn = False
 
     async def run(self) -> None:
         while True:
+            wait = self.interval
             try:
-                await self.reconcile()
-            except ApiError as e:
+                wait = await self.reconcile()
+            except (ApiError, StoreError) as e:
                 # A conflict with another writer, a store hiccup: the next round repairs.
                 log.warning("the kubernetes service's endpoints could not be updated: %s", e)
-            await self._sleep(self.interval)
+            await self._sleep(wait)
 
-    async def reconcile(self) -> None:
+    async def reconcile(self) -> float:
+        """One round; returns the seconds until the next one is due."""
+        if self._withdrawn:
+            return self.interval
+        if self.own is not None:
+            await self.leases.renew(self.own, self._clock())
+        return await self._publish(self.own)
+
+    async def withdraw(self) -> None:
+        """On a graceful stop: this server's record goes, and the endpoints without it are
+        written now rather than when its lease would lapse (kube's RemoveEndpoints)."""
+        self._withdrawn = True
+        await self.leases.remove()
+        await self._publish(None)
+
+    async def _publish(self, own: ServedAddress | None) -> float:
+        records = await self.leases.records()
+        now = self._clock()
+        servers = desired_addresses(records, now, own)
+        if servers is None:
+            log.warning("this API server's lease record (%s) is not live right after its "
+                        "renewal: leaving the kubernetes endpoints as they are", own)
+            return self.interval
+        endpoints = kubernetes_endpoints(servers)
+        slices = kubernetes_endpoint_slices(servers, self.port)
         await self._ensure(SERVICES, self.service, service_repaired)
-        await self._ensure(ENDPOINTS, self.endpoints, endpoints_repaired)
-        await self._delete_stray_slices()
-        await self._ensure(ENDPOINTSLICES, self.endpoint_slice, endpoint_slice_repaired)
+        await self._ensure(ENDPOINTS, endpoints, endpoints_repaired)
+        await self._delete_stray_slices(slices)
+        for slice_ in slices:
+            await self._ensure(ENDPOINTSLICES, slice_, endpoint_slice_repaired)
+        lapse = next_expiry(records, now)
+        return self.interval if lapse is None else max(0.0, min(self.interval, lapse - now))
 
-    async def _delete_stray_slices(self) -> None:
+    async def _delete_stray_slices(self, wanted: list[Obj]) -> None:
         found = await self.client.list(ENDPOINTSLICES, namespace=NAMESPACE,
                                        label_selector=f"{SERVICE_NAME_LABEL}={NAME}")
-        for name in stray_endpoint_slices(found["items"], self.endpoint_slice):
+        for name in stray_endpoint_slices(found["items"], wanted):
             try:
                 await self.client.delete(ENDPOINTSLICES, name, namespace=NAMESPACE)
             except ApiError as e:
@@ -158,15 +221,16 @@ class KubernetesServiceReconciler:
 
     async def _ensure(self, resource: Resource, want: Obj,
                       repaired: Callable[[Obj, Obj], Obj | None]) -> None:
+        name = want["metadata"]["name"]
         try:
-            current = await self.client.get(resource, NAME, namespace=NAMESPACE)
+            current = await self.client.get(resource, name, namespace=NAMESPACE)
         except ApiError as e:
             if e.code != 404:
                 raise
             await self.client.create(resource, copy.deepcopy(want), namespace=NAMESPACE)
             return
         if current.get("addressType", want.get("addressType")) != want.get("addressType"):
-            await self.client.delete(resource, NAME, namespace=NAMESPACE)
+            await self.client.delete(resource, name, namespace=NAMESPACE)
             await self.client.create(resource, copy.deepcopy(want), namespace=NAMESPACE)
             return
         fixed = repaired(current, want)

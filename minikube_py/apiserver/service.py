@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
+from minikube_py.api.leasedaddresses import ServedAddress
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.api.timefmt import rfc3339
@@ -58,12 +59,17 @@ from minikube_py.apiserver.satokens import (
     TokenVerifier,
     new_signing_key,
 )
+from minikube_py.apiserver.serverleases import ServerLeases
 from minikube_py.apiserver.storage import decode_kv, kv_json
 from minikube_py.apiserver.watchcache import CachedEvent, WatchFanout
 from minikube_py.store.types import KV
 from minikube_py.tasks import TaskSet
 
 Obj = dict[str, Any]
+# kube-apiserver's --endpoint-reconciler-type=lease: each server renews its record every
+# 10 s (DefaultEndpointReconcilerInterval) with a TTL of 15 s (masterLeaseTTL).
+LEASE_RENEW_SECONDS = 10.0
+LEASE_TTL_SECONDS = 15.0
 
 
 def standard_authorizers(state: AuthorizationState) -> list[Authorizer]:
@@ -166,12 +172,17 @@ class ApiService(InProcessClient):
             self.authz_state.written(resource, written.obj)
         return written
 
-    def kubernetes_service_reconciler(self, address: str | None, port: int, *,
-                                      interval: float = 10.0) -> KubernetesServiceReconciler:
-        """What keeps the `kubernetes` Service leading pods to this server at `address`:`port`
-        (None: no address pods reach); it acts as the API server itself, as kube's does."""
-        return KubernetesServiceReconciler(self, cluster_ip=kubernetes_service_ip(self),
-                                           address=address, port=port, interval=interval)
+    def kubernetes_service_reconciler(self, holder: str, address: str | None, port: int, *,
+                                      interval: float = LEASE_RENEW_SECONDS,
+                                      ttl: float = LEASE_TTL_SECONDS,
+                                      ) -> KubernetesServiceReconciler:
+        """What keeps the `kubernetes` Service leading pods to every live API server, this
+        one (`holder`) at `address`:`port` among them (None: no address pods reach); it
+        acts as the API server itself, as kube's does."""
+        return KubernetesServiceReconciler(
+            self, ServerLeases(self.kv, holder, ttl), cluster_ip=kubernetes_service_ip(self),
+            own=None if address is None else ServedAddress(address, port), port=port,
+            interval=interval, clock=self.clock)
 
     def as_user(self, user: UserInfo) -> InProcessClient:
         """The in-process client of a component acting as `user`."""

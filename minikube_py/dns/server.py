@@ -15,11 +15,12 @@ from dnslib import EDNS0, QTYPE, RCODE, DNSBuffer, DNSError, DNSHeader, DNSRecor
 from dnslib.buffer import BufferError
 
 from minikube_py.api.errors import ApiError
+from minikube_py.api.leasedaddresses import ServedAddress
 from minikube_py.api.resources import ENDPOINTSLICES, SERVICES
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
 from minikube_py.dns.records import DEFAULT_TTL, ClusterRecords, build_records
-from minikube_py.dns.registration import register_kube_dns
+from minikube_py.dns.registration import DnsRegistration
 from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.dns")
@@ -56,9 +57,15 @@ class ClusterDns:
     domain: str = "cluster.local"
     upstreams: tuple[Upstream, ...] | None = None  # None: the host's /etc/resolv.conf
     node_name: str = ""
-    # Publish Service kube-system/kube-dns + its EndpointSlice so kube-proxy routes the
-    # cluster DNS IP here.
+    # Publish Service kube-system/kube-dns + this server's EndpointSlice, kept by a Lease
+    # of its own, so kube-proxy routes the cluster DNS IP here while this server lives.
     register: bool = True
+    # Who this server is among the cluster's DNS servers (its Lease's and slice's name;
+    # "": the node's name).
+    holder: str = ""
+    lease_ttl: float = 15.0
+    lease_interval: float = 10.0
+    registration: DnsRegistration | None = None
     service_ip: str = "10.96.0.10"
     ttl: int = DEFAULT_TTL
     forward_timeout: float = 2.0
@@ -98,11 +105,12 @@ class ClusterDns:
         udp, tcp = await self._listen(queries)
         try:
             async with tcp:
-                if self.register:
-                    await self._register()
+                first_wait = await self._register() if self.register else 0.0
                 log.info("cluster DNS on %s:%d (upstreams %s)", self.listen_host,
                          self.bound_port, self.upstreams)
                 self.ready.set()
+                if self.registration is not None:
+                    await self.registration.run(first_wait)
                 await asyncio.Event().wait()
         finally:
             udp.close()
@@ -129,14 +137,20 @@ class ClusterDns:
             return udp, tcp
         raise AssertionError("unreachable")
 
-    async def _register(self) -> None:
+    async def withdraw(self) -> None:
+        """On a graceful stop: this server leaves the kube-dns endpoints now."""
+        if self.registration is not None:
+            await self.registration.withdraw()
+
+    async def _register(self) -> float:
+        self.registration = DnsRegistration(
+            self.client, holder=self.holder or self.node_name, node_name=self.node_name,
+            served=ServedAddress(self.listen_host, self.bound_port),
+            service_ip=self.service_ip, ttl=self.lease_ttl, interval=self.lease_interval)
         backoff = 0.2
         while True:
             try:
-                await register_kube_dns(
-                    self.client, node_name=self.node_name, address=self.listen_host,
-                    port=self.bound_port, service_ip=self.service_ip)
-                return
+                return await self.registration.register()
             except ApiError as e:
                 if e.code in (400, 422):
                     raise  # our objects are wrong: a bug, not a passing condition

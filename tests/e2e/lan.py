@@ -343,3 +343,44 @@ class JoinProcess:
                 input: str | None = None) -> subprocess.CompletedProcess[str]:
         """kubectl with the node's own credentials (from the host: the API is on the LAN)."""
         return run_kubectl(self.kubeconfig, self.kube_cache, *args, check=check, input=input)
+
+
+class MemberProcess(JoinProcess):
+    """`python -m minikube_py serve --server URL` in a machine of the LAN: a control-plane
+    member there, with a node of its own unless `node` is False. Driven as JoinProcess:
+    `start` waits for 'node NAME is Ready' (or 'cluster ready' without a node)."""
+
+    def __init__(self, machine: Machine, server: str, data_dir: Path, *, bridge: str,
+                 api_port: int, peer_port: int, node: bool = True,
+                 extra: tuple[str, ...] = ()) -> None:
+        super().__init__(machine, server, data_dir, bridge=bridge)
+        self.api_port = api_port
+        self.peer_port = peer_port
+        self.node = node
+        self.extra = extra
+        self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
+
+    @property
+    def api_url(self) -> str:
+        return f"https://{self.machine.ip}:{self.api_port}"
+
+    def command(self, token: str | None) -> list[str]:
+        return in_netns(self.machine.name, sys.executable, "-m", "minikube_py", "serve",
+                        "--server", self.server,
+                        *(("--token", token) if token is not None else ()),
+                        "--data-dir", str(self.data_dir), "--node-name", self.node_name,
+                        "--node-ip", self.machine.ip, "--bridge", self.bridge,
+                        "--api-port", str(self.api_port), "--peer-port", str(self.peer_port),
+                        *(() if self.node else ("--no-node",)), *self.extra)
+
+    def start(self, token: str | None, timeout: float = 180) -> float:
+        if self.node:
+            return super().start(token, timeout)
+        t0 = time.monotonic()
+        offset = len(self.log)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(self.command(token), stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        wait_for_line(self.proc, lambda: self.log, offset, "cluster ready", timeout=timeout,
+                      what=f"serve on {self.node_name}")
+        return time.monotonic() - t0

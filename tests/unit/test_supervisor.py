@@ -70,3 +70,29 @@ async def test_components_brought_down_by_the_first_failure_get_one_line_each(
     assert str(why).startswith("store: write to the WAL failed")
     assert "component kubelet stopped too: RuntimeError: its writes fail too" in caplog.text
     assert "Traceback" not in caplog.text
+
+
+async def test_before_stop_hooks_run_while_the_tasks_still_run() -> None:
+    seen: list[str] = []
+
+    async def withdraw() -> None:
+        seen.append("withdraw: store running" if not store.done() else "withdraw: too late")
+
+    async def close() -> None:
+        seen.append("close")
+
+    sup = Supervisor()
+    store = sup.start("store", forever())
+    sup.on_stop("store", close)
+    sup.before_stop("endpoints", withdraw)
+    await sup.shutdown()
+    assert seen == ["withdraw: store running", "close"]
+
+
+async def test_a_before_stop_hook_that_hangs_does_not_hold_the_stop_up(
+        caplog: pytest.LogCaptureFixture) -> None:
+    sup = Supervisor(before_stop_seconds=0.05)
+    sup.start("store", forever())
+    sup.before_stop("endpoints", forever)
+    await asyncio.wait_for(sup.shutdown(), 5)
+    assert "before stopping, endpoints failed: TimeoutError" in caplog.text

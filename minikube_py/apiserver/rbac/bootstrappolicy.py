@@ -359,7 +359,11 @@ def namespace_roles() -> list[Obj]:
              "rules": [r.to_json() for r in (
                  rule("create", CORE, "services"),
                  rule(("get", "update"), CORE, "services", ("kube-dns",)),
-                 rule(("get", "create", "update"), DISCOVERY, "endpointslices"))]},
+                 rule(("get", "list", "create", "update", "delete"), DISCOVERY,
+                      "endpointslices"),
+                 # each DNS server's Lease, which keeps its slice (dns/registration.py)
+                 rule(("get", "list", "create", "update", "delete"), COORDINATION,
+                      "leases"))]},
             {"apiVersion": f"{RBAC_GROUP}/v1", "kind": "Role",
              "metadata": _meta(CLUSTER_CONFIG_READER, namespace="kube-system"),
              "rules": [rule("get", CORE, "configmaps", (CLUSTER_CONFIG_MAP,)).to_json()]}]
