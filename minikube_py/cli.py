@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -89,8 +90,14 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
                    "(an address of this host) [default: the first of --pod-cidr, on the "
                    "pod bridge: reachable from this machine only].")
 @click.option("--etcd-port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Serve etcd's v3 gRPC API of the store on 127.0.0.1:PORT, for etcdctl "
-                   "(0: not served; loopback only: it has no authentication).")
+              help="Serve etcd's v3 gRPC API of the store on --etcd-host:PORT, for etcdctl "
+                   "(0: not served).")
+@click.option("--etcd-host", default="127.0.0.1", show_default=True, metavar="IP",
+              help="Where --etcd-port listens. On loopback it is plain and open to anyone "
+                   "on this machine, as etcd's default; on any other address it is TLS "
+                   "only, with the API server's certificate, and serves only client "
+                   "certificates of the cluster CA in group system:masters "
+                   "(DATA/pki/admin.crt): etcd's --client-cert-auth.")
 @click.option("--datastore-endpoint", default="", metavar="http[s]://HOST:PORT[,...]",
               help="Keep the cluster in this external etcd (v3 API, 3.4 or newer) instead "
                    "of the embedded store, as kube-apiserver's --etcd-servers and k3s's "
@@ -157,7 +164,7 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
 @click.pass_context
 def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           containerd_socket: Path | None, node_name: str, kubelet_port: int, node_ip: str,
-          etcd_port: int, datastore_endpoint: str, datastore_cafile: str,
+          etcd_port: int, etcd_host: str, datastore_endpoint: str, datastore_cafile: str,
           datastore_certfile: str, datastore_keyfile: str, no_node: bool, pod_cidr: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str,
           node_monitor_grace_period: float, simulated_nodes: int,
@@ -217,6 +224,16 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
     if election_ms < 5 * heartbeat_ms:
         raise FlagRefused(f"--election-timeout ({election_ms} ms) must be at least 5 "
                           f"--heartbeat-interval ({heartbeat_ms} ms)")
+    try:
+        etcd_ip = ipaddress.ip_address(etcd_host)
+    except ValueError:
+        raise FlagRefused(f"--etcd-host {etcd_host!r} is not an IP address") from None
+    if etcd_host != "127.0.0.1" and not etcd_port:
+        raise FlagRefused("--etcd-host needs --etcd-port (the etcd API is not served "
+                          "without one)")
+    if etcd_ip.is_unspecified:
+        raise FlagRefused("--etcd-host must be one address (its certificate names it), "
+                          "not every address")
     if datastore_endpoint or datastore_cafile or datastore_certfile or datastore_keyfile:
         from minikube_py.etcdapi.etcdkv import EndpointError, EtcdTLS, check_endpoints
         if etcd_port:
@@ -249,6 +266,7 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         containerd_socket=containerd_socket, node_name=settings.node_name,
         kubelet_port=settings.kubelet_port, pod_cidr=settings.pod_cidr,
         node_address=settings.node_ip, run_node=not no_node, etcd_port=etcd_port,
+        etcd_host=etcd_host,
         datastore_endpoint=datastore_endpoint, datastore_cafile=datastore_cafile,
         datastore_certfile=datastore_certfile, datastore_keyfile=datastore_keyfile,
         bridge_name=settings.bridge, service_cidr=settings.service_cidr,

@@ -102,7 +102,7 @@ from minikube_py.pki.cluster import (
     peer_spec,
 )
 from minikube_py.pki.jointoken import SERVER_TOKEN_GROUP
-from minikube_py.pki.tls import client_context, server_context
+from minikube_py.pki.tls import client_context, grpc_server_context, server_context
 from minikube_py.proxy.proxier import KubeProxy
 from minikube_py.runtime.containerd import (
     ContainerdConfig,
@@ -283,18 +283,29 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         except (ApiError, OSError) as e:
             raise StartupError(f"the join tokens ({config.token_path}): {e}") from e
     if config.etcd_port and isinstance(store, RaftStore):
-        etcd = EtcdServer(store, port=config.etcd_port, name=config.node,
+        open_to_all = etcd_api_is_plain(config)
+        etcd = EtcdServer(store, config.etcd_host, config.etcd_port, name=config.node,
                           data_dir=config.data_dir / "store",
                           member_id=member.identity.member_id if member else 1,
-                          members=etcd_members(member) if member else None)
+                          members=etcd_members(member) if member else None,
+                          tls=None if open_to_all else grpc_server_context(
+                              pki.api_server, pki.ca.cert),
+                          # the node's address goes on its bridge later in the start
+                          freebind=config.etcd_host == config.node_ip)
         try:
             await etcd.start()
         except (OSError, RuntimeError) as e:
-            raise StartupError(f"cannot serve etcd's API on 127.0.0.1:{config.etcd_port}: {e} "
-                               "(pick another port with --etcd-port)") from e
+            raise StartupError(f"cannot serve etcd's API on {config.etcd_host}:"
+                               f"{config.etcd_port}: {e} (pick another port with "
+                               "--etcd-port)") from e
         sup.on_stop("etcd-api", etcd.stop)
-        progress.step(f"etcd v3 API on {etcd.url} (loopback only; etcdctl --endpoints "
-                      f"{etcd.url})")
+        if open_to_all:
+            progress.step(f"etcd v3 API on {etcd.url} (loopback only; etcdctl --endpoints "
+                          f"{etcd.url})")
+        else:
+            progress.step(f"etcd v3 API on {etcd.url}, TLS, for the cluster's admins only "
+                          f"(etcdctl --endpoints {etcd.url} --cacert {pki.ca.cert} --cert "
+                          f"{pki.admin.cert} --key {pki.admin.key})")
     control = ControlServer(control_socket(config.data_dir), control_commands(encryption),
                             EXPECTED_ERRORS)
     try:
@@ -680,11 +691,27 @@ def cluster_certificates(config: ServeConfig) -> list[tuple[KeyPair, CertSpec]]:
     """Every leaf certificate this serve needs, each where it lives under DATA/pki (but a
     control-plane member's peer certificate: `member_certificate`, once its id is known)."""
     pki = config.pki
+    etcd_sans = () if etcd_api_is_plain(config) else (config.etcd_host,)
     api = api_server_spec(node_ip=config.node_ip, service_cidr=config.service_cidr,
                           api_host=config.api_host,
-                          extra_sans=(*config.tls_sans, config.advertise_host))
+                          extra_sans=(*config.tls_sans, config.advertise_host, *etcd_sans))
     return [(pki.api_server, api), (pki.admin, ADMIN), (pki.kubelet_client, KUBELET_CLIENT),
             (pki.kubelet(config.node), kubelet_serving_spec(config.node, config.node_ip))]
+
+
+def etcd_api_is_plain(config: ServeConfig) -> bool:
+    """The etcd API on loopback is plain (etcd's default); anywhere else it is TLS, for the
+    cluster's admins only (etcdapi/server.py `admins_only`)."""
+    return ipaddress.ip_address(config.etcd_host).is_loopback
+
+
+def etcd_api_url(config: ServeConfig) -> str:
+    """Where this serve's etcd API answers ("" if it serves none)."""
+    if not config.etcd_port:
+        return ""
+    scheme = "http" if etcd_api_is_plain(config) else "https"
+    host = f"[{config.etcd_host}]" if ":" in config.etcd_host else config.etcd_host
+    return f"{scheme}://{host}:{config.etcd_port}"
 
 
 def member_certificate(config: ServeConfig, identity: MemberIdentity
@@ -718,7 +745,7 @@ async def _start_member(config: ServeConfig, progress: Progress, sup: Supervisor
     host = config.advertise_host
     record = MemberRecord(identity.member_id if identity else 0, config.node,
                           https_url(host, config.peer_port), https_url(host, config.api_port),
-                          f"http://127.0.0.1:{config.etcd_port}" if config.etcd_port else "")
+                          etcd_api_url(config))
     known: dict[int, MemberRecord] = {}
     if identity is None:
         assert joining is not None

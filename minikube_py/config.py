@@ -36,8 +36,10 @@ class ServeConfig:
     bridge_name: str = DEFAULT_BRIDGE
     service_cidr: str = SERVICE_CIDR
     kubelet_port: int = 10250
-    # etcd's v3 gRPC API of the store on 127.0.0.1:PORT (0: not served).
+    # etcd's v3 gRPC API of the store on etcd_host:PORT (0: not served); off loopback it is
+    # TLS only and for the cluster's admins.
     etcd_port: int = 0
+    etcd_host: str = "127.0.0.1"
     # An external etcd (http[s]://HOST:PORT, or several, comma-separated) holding the
     # cluster instead of the embedded store ("": the one DATA/datastore-endpoint remembers,
     # or the embedded store in DATA/store); and the TLS files to reach it with.

@@ -12,8 +12,9 @@ It serves what grpc's generated servicers need: unary and streaming calls in bot
 directions, `context.abort` with any status code, deadlines (`grpc-timeout`), cancellation
 by the client (RST_STREAM), messages up to `max_message` bytes, and graceful stop (GOAWAY,
 then a grace period). Compressed messages are refused (UNIMPLEMENTED), as a server that
-offers only `identity` does. Plaintext only (h2c with prior knowledge, as grpc's insecure
-channels and etcdctl speak it).
+offers only `identity` does. Plaintext (h2c with prior knowledge, as grpc's insecure
+channels and etcdctl speak it) or TLS (HTTP/2 by ALPN), where `authorize` may refuse a
+client certificate: its calls then end with PERMISSION_DENIED and the reason.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, NamedTuple, cast
 
 import grpc
@@ -39,6 +42,7 @@ _MESSAGE_PREFIX = 5  # compressed flag (1 byte) and length (4 bytes, big-endian)
 # our response header block: `:status: 200` (static entry 8) and the content type as a
 # literal never indexed with the name of static entry 31 (content-type)
 _RESPONSE_HEADERS = b"\x88" + encode_integer(31, 4, 0x10) + bytes((16,)) + b"application/grpc"
+_IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)  # Linux's value; Python 3.11 lacks the name
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 
 
@@ -203,6 +207,7 @@ class _Connection(asyncio.Protocol):
         self._writable = asyncio.Event()
         self._writable.set()
         self._peer = "unknown"
+        self._refused: str | None = None  # why `authorize` refused this client
         self._loop = asyncio.get_running_loop()
         self.closed = asyncio.Event()
 
@@ -214,6 +219,8 @@ class _Connection(asyncio.Protocol):
         if isinstance(peer, tuple):
             host = peer[0]
             self._peer = f"ipv6:[{host}]:{peer[1]}" if ":" in host else f"ipv4:{host}:{peer[1]}"
+        if self._server.authorize is not None:
+            self._refused = self._server.authorize(self._transport.get_extra_info("peercert"))
         self._server._connections.add(self)
         self._flush()
 
@@ -300,6 +307,9 @@ class _Connection(asyncio.Protocol):
             # not a gRPC request: HTTP's answer, as grpc's servers give it
             self._h2.send_headers(stream_id, encode_literal(":status", "415" if post else "405"),
                                   end_stream=True)
+            return
+        if self._refused is not None:
+            self._end(stream_id, grpc.StatusCode.PERMISSION_DENIED, self._refused)
             return
         handler = self._server._handler(method, tuple(metadata))
         if handler is None:
@@ -533,8 +543,12 @@ class GrpcServer:
     """The servers' side of grpc's generated `add_XServicer_to_server(servicer, server)`:
     it takes their method handlers, then serves them on `start(host, port)`."""
 
-    def __init__(self, *, max_message: int = MAX_MESSAGE) -> None:
+    def __init__(self, *, max_message: int = MAX_MESSAGE,
+                 authorize: Callable[[Any], str | None] | None = None) -> None:
+        """`authorize`: given a TLS client's verified certificate (`ssl`'s decoded form),
+        None to serve it, or why not."""
         self.max_message = max_message
+        self.authorize = authorize
         self._methods: dict[str, Any] = {}
         self._generic: list[Any] = []
         self._listener: asyncio.Server | None = None
@@ -559,11 +573,24 @@ class GrpcServer:
                     break
         return handler
 
-    async def start(self, host: str, port: int) -> int:
-        """Listen; returns the port (the one picked, for port 0)."""
+    async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None, *,
+                    freebind: bool = False) -> int:
+        """Listen (with `tls`: TLS only, its context offering ALPN "h2"); returns the port
+        (the one picked, for port 0). `freebind`: bind `host` even if no interface holds it
+        yet (Linux's IP_FREEBIND; for an address this process is about to assign)."""
         loop = asyncio.get_running_loop()
-        self._listener = await loop.create_server(lambda: _Connection(self), host, port,
-                                                  reuse_address=True)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if freebind:
+                sock.setsockopt(socket.SOL_IP, _IP_FREEBIND, 1)
+            sock.bind((host, port))
+            self._listener = await loop.create_server(lambda: _Connection(self), sock=sock,
+                                                      ssl=tls)
+        except BaseException:
+            sock.close()
+            raise
         return int(self._listener.sockets[0].getsockname()[1])
 
     async def stop(self, grace: float | None = None) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ipaddress
 import math
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from aetcd.rpc import rpc_pb2, rpc_pb2_grpc
 from minikube_py.etcdapi import convert
 from minikube_py.etcdapi.convert import EtcdError
 from minikube_py.etcdapi.grpcserver import GrpcServer
+from minikube_py.pki.tls import cert_identity
 from minikube_py.store.types import (
     KV,
     CompactedError,
@@ -501,13 +503,32 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+ADMIN_GROUP = "system:masters"
+
+
+def admins_only(peercert: Any) -> str | None:
+    """The etcd API's authorization over TLS: the store holds every Secret, so only the
+    cluster's admins (a certificate of the cluster CA in group system:masters, as
+    DATA/pki/admin.crt is) may use it; anyone else is told why not."""
+    who = cert_identity(peercert)
+    if who is not None and ADMIN_GROUP in who.groups:
+        return None
+    name = "no certificate" if who is None else \
+        f"CN={who.user or '-'}, O={','.join(who.groups) or '-'}"
+    return (f"etcdserver: permission denied: the etcd API is for the cluster's admins "
+            f"(a client certificate in group {ADMIN_GROUP}, e.g. DATA/pki/admin.crt), "
+            f"not {name}")
+
+
 class EtcdServer:
     """etcd's v3 API for `kv` on host:port (port 0 picks a free one; see `port` after
     `start`). `members` lists the store's members for MemberList; without it, one member:
     `member_id`, `name` and `peer_urls`.
 
-    It has neither TLS nor authentication, and the store holds every Secret: so it listens
-    on loopback only (a ValueError otherwise) until it has both.
+    Without `tls` it has no authentication, and the store holds every Secret: so it then
+    listens on loopback only (a ValueError otherwise). With `tls` (a context asking for
+    client certificates: `pki.tls.grpc_server_context`) only admins' certificates are
+    served (`admins_only`), on any address.
     """
 
     def __init__(
@@ -524,15 +545,19 @@ class EtcdServer:
         clock: Callable[[], float] = time.monotonic,
         progress_interval: float = 600.0,
         members: Callable[[], list[EtcdMember]] | None = None,
+        tls: ssl.SSLContext | None = None,
+        freebind: bool = False,
     ) -> None:
-        if not _is_loopback(host):
+        if tls is None and not _is_loopback(host):
             raise ValueError(f"etcd API: {host!r} is not a loopback address; without TLS "
                              "and authentication it serves loopback only")
         self._host = host
         self._port = port
         self._bound = 0
+        self._tls = tls
+        self._freebind = freebind  # `host` is an address serve assigns later (the node's)
         core = _Core(kv, member_id, status or (lambda: raft_status_of(kv, member_id)), clock)
-        self._server = GrpcServer()
+        self._server = GrpcServer(authorize=admins_only if tls is not None else None)
         rpc_pb2_grpc.add_KVServicer_to_server(KVService(core), self._server)
         rpc_pb2_grpc.add_WatchServicer_to_server(WatchService(core, progress_interval),
                                                  self._server)
@@ -550,10 +575,11 @@ class EtcdServer:
     @property
     def url(self) -> str:
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._bound}"
+        return f"{'https' if self._tls is not None else 'http'}://{host}:{self._bound}"
 
     async def start(self) -> None:
-        self._bound = await self._server.start(self._host, self._port)
+        self._bound = await self._server.start(self._host, self._port, self._tls,
+                                               freebind=self._freebind)
 
     async def stop(self, grace: float | None = None) -> None:
         await self._server.stop(grace)

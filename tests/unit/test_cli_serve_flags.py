@@ -53,6 +53,9 @@ def serve(data_dir: Path, *args: str) -> tuple[int, str]:
     (("--datastore-endpoint", "http://127.0.0.1:99999"), "--datastore-endpoint"),
     (("--datastore-endpoint", "http://127.0.0.1:2379/v3"), "--datastore-endpoint"),
     (("--datastore-endpoint", "http://127.0.0.1:2379", "--etcd-port", "2399"), "--etcd-port"),
+    (("--etcd-host", "10.200.0.1"), "--etcd-host"),  # without --etcd-port
+    (("--etcd-port", "2399", "--etcd-host", "etcd.example"), "--etcd-host"),
+    (("--etcd-port", "2399", "--etcd-host", "0.0.0.0"), "--etcd-host"),
 ])
 def test_a_bad_flag_is_one_line_naming_it_and_nothing_is_created(
         tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
