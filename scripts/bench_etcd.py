@@ -23,6 +23,7 @@ removed, on any exit, Ctrl-C included. "client CPU" is this process's CPU time o
 row's wall time: near 100% means the Python client, not the store, set the pace.
 
 Usage: scripts/bench_etcd.py [-n 3000] [--seconds 10] [--etcd etcd] [--members 1,3]
+       scripts/bench_etcd.py --in-process-only [--inproc-writers 256] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -546,6 +547,18 @@ def print_table(title: str, ours: dict[str, Run] | None, etcd: dict[str, Run],
 
 
 async def bench(args: argparse.Namespace, directory: Path, children: Children) -> None:
+    if not args.in_process_only:
+        await bench_grpc(args, directory, children)
+    run, batches = await in_process(directory, args.inproc_writers, args.inproc_n,
+                                    args.seconds)
+    goal = "goal >= 40,000/s: " + ("met" if run.rate >= 40_000 else "MISSED")
+    print(f"\nours in-process (RaftStore.txn called directly, {args.inproc_writers} writers, "
+          f"1 member): {run.rate:,.0f} fsynced puts/s ({run.done} in {run.elapsed:.1f} s, "
+          f"{run.done / max(batches, 1):.0f} puts per fsync, p50 {run.ms(50):.2f} ms, "
+          f"p99 {run.ms(99):.1f} ms, CPU {run.cpu / run.elapsed:.0%}); {goal}")
+
+
+async def bench_grpc(args: argparse.Namespace, directory: Path, children: Children) -> None:
     binary = shutil.which(args.etcd)
     if binary is None:
         sys.exit(f"etcd not found ({args.etcd!r}); install: {INSTALL_HINT}")
@@ -571,13 +584,6 @@ async def bench(args: argparse.Namespace, directory: Path, children: Children) -
             print_table(f"{members} members on loopback (etcd {etcd.version})",
                         ours_runs, etcd_runs, None)
 
-    run, batches = await in_process(directory, args.inproc_writers, args.inproc_n,
-                                    args.seconds)
-    goal = "goal >= 40,000/s: " + ("met" if run.rate >= 40_000 else "MISSED")
-    print(f"\nours in-process (RaftStore.txn called directly, {args.inproc_writers} writers, "
-          f"1 member): {run.rate:,.0f} fsynced puts/s ({run.done} in {run.elapsed:.1f} s, "
-          f"{run.done / max(batches, 1):.0f} puts per fsync, p99 {run.ms(99):.1f} ms); {goal}")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
@@ -590,6 +596,8 @@ def main() -> None:
                         help="cluster sizes to run, comma-separated")
     parser.add_argument("--inproc-writers", type=int, default=256)
     parser.add_argument("--inproc-n", type=int, default=200_000)
+    parser.add_argument("--in-process-only", action="store_true",
+                        help="run only the in-process row (no etcd, no gRPC)")
     parser.add_argument("--serve-noop", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_noop:  # the floor's child process

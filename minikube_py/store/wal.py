@@ -65,21 +65,32 @@ def frame(payload: bytes) -> bytes:
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def read_records(data: bytes) -> Iterator[tuple[int, Any]]:
-    """Yield (offset, record) for each intact record; stops at the first damaged one,
-    then yields (offset, None) for it. The caller decides whether damage is tolerable."""
+def read_records(data: bytes) -> Iterator[tuple[int, int, Any]]:
+    """Yield (offset, end, record) for each intact record, up to the end of the data or
+    of the records: a segment is preallocated, so zeros from some offset to the end of
+    the file are the space not written yet. At a damaged record (which includes a zero
+    header with data after it), yield (offset, offset, None) and stop; the caller decides
+    whether the damage is tolerable."""
     pos, size = 0, len(data)
     while pos < size:
         if pos + _HEADER.size > size:
-            yield pos, None
+            if not _zeros_from(data, pos):
+                yield pos, pos, None
             return
         length, crc = _HEADER.unpack_from(data, pos)
-        body = data[pos + _HEADER.size : pos + _HEADER.size + length]
-        if length == 0 or len(body) < length or zlib.crc32(body) != crc:
-            yield pos, None
+        if length == 0 and crc == 0 and _zeros_from(data, pos):
             return
-        yield pos, msgpack.unpackb(body, use_list=True)
-        pos += _HEADER.size + length
+        end = pos + _HEADER.size + length
+        body = data[pos + _HEADER.size : end]
+        if length == 0 or len(body) < length or zlib.crc32(body) != crc:
+            yield pos, pos, None
+            return
+        yield pos, end, msgpack.unpackb(body, use_list=True)
+        pos = end
+
+
+def _zeros_from(data: bytes, offset: int) -> bool:
+    return data.count(0, offset) == len(data) - offset
 
 
 class WriteAheadLog:
@@ -119,16 +130,19 @@ class WriteAheadLog:
         last = 0
         hard_state = HardState()
         paths = sorted(self.wal_dir.glob("*.wal"))
+        end = 0  # of the records in the last segment: appending goes on from there
         for n, path in enumerate(paths):
             segment = _Segment(path)
             data = path.read_bytes()
-            for offset, record in read_records(data):
+            end = 0
+            for offset, record_end, record in read_records(data):
                 if record is None:
                     if n != len(paths) - 1 or not _is_tail(data, offset):
-                        raise WalCorruptError(f"{path}: damaged record at offset {offset}")
+                        raise WalCorruptError(_damage(path, data, offset))
                     log.warning("%s: torn or corrupt tail at offset %d; truncating", path, offset)
-                    os.truncate(path, offset)
+                    _truncate(path, offset)
                     break
+                end = record_end
                 if record[0] == _ENTRY:
                     e = Entry(record[1], record[2], record[3], EntryType(record[4]))
                     segment.max_index = max(segment.max_index, e.index)
@@ -146,7 +160,7 @@ class WriteAheadLog:
             if e.index != expected:
                 raise WalCorruptError(f"log gap: expected index {expected}, found {e.index}")
         if self._segments:
-            self._open_segment(self._segments[-1].path)
+            self._open_segment(self._segments[-1].path, end)
         else:
             self._cut()
         return Recovered(hard_state, snapshot, kept)
@@ -174,7 +188,7 @@ class WriteAheadLog:
             return
         buf = b"".join(parts)
         try:  # not `with _io(...)`: this is every write's path, and a try costs nothing
-            _write_all(self._fd, buf)
+            _write_all(self._fd, buf, self._size)
         except OSError as e:
             raise WalIOError(f"write to the WAL failed: {e}") from e
         self._size += len(buf)
@@ -244,12 +258,15 @@ class WriteAheadLog:
             self._sync_dir(self.snap_dir)
 
     def close(self, *, sync: bool = True) -> None:
-        """Sync and close; `sync=False` after a failed write or fsync, which must not be
-        retried (a retried fsync can report success for pages that were lost)."""
+        """Sync and close, giving back the segment's unused preallocated space; `sync=False`
+        after a failed write or fsync, which must not be retried (a retried fsync can
+        report success for pages that were lost)."""
         if self._fd >= 0:
             try:
                 if sync:
                     self.sync()
+                    with _io("closing the WAL"):
+                        self._give_back_unused_space()
             finally:
                 os.close(self._fd)
                 self._fd = -1
@@ -265,19 +282,38 @@ class WriteAheadLog:
         seq = int(self._segments[-1].path.stem, 16) + 1 if self._segments else 1
         path = self.wal_dir / f"{seq:016x}.wal"
         if self._fd >= 0:
+            with _io("closing a WAL segment"):
+                self._give_back_unused_space()
             os.close(self._fd)
         self._segments.append(_Segment(path))
         with _io("starting a WAL segment"):
-            self._open_segment(path)
+            self._open_segment(path, 0)
             record = self._hard_state_record(self._hard_state)
-            _write_all(self._fd, record)
+            _write_all(self._fd, record, 0)
             self._size += len(record)
             self._fsync(self._fd)
             self._sync_dir(self.wal_dir)
 
-    def _open_segment(self, path: Path) -> None:
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._size = os.fstat(self._fd).st_size
+    def _open_segment(self, path: Path, end: int) -> None:
+        """Open for appending at `end`, the segment preallocated to its full size: an
+        fdatasync then writes data only, not also the file's new size and blocks, which
+        costs several times as much (etcd does the same)."""
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        self._size = end
+        if os.fstat(self._fd).st_size < self._segment_bytes:
+            try:
+                os.posix_fallocate(self._fd, 0, self._segment_bytes)
+            except OSError as e:
+                # Not supported here, or not that much space left: the segment grows as it
+                # is written instead (and a full disk fails the write that does not fit).
+                log.warning("%s: cannot preallocate %d bytes (%s); the segment grows as "
+                            "written", path, self._segment_bytes, e)
+                os.ftruncate(self._fd, end)  # nothing half-reserved stays behind
+
+    def _give_back_unused_space(self) -> None:
+        """Cut the open segment's zero-filled slack (on close and when a new one starts)."""
+        if os.fstat(self._fd).st_size > self._size:
+            os.ftruncate(self._fd, self._size)
 
     def _sync_dir(self, path: Path) -> None:
         fd = os.open(path, os.O_RDONLY)
@@ -317,15 +353,41 @@ def _read_snapshot(path: Path) -> Snapshot | None:
 
 
 def _is_tail(data: bytes, offset: int) -> bool:
-    """Whether the damaged record at `offset` is the last thing in the file (a torn or
-    half-written final append) rather than damage with good records after it."""
+    """Whether the damaged record at `offset` is the last thing in the file but for the
+    preallocated zeros (a torn or half-written final append) rather than damage with
+    written data after it."""
     if offset + _HEADER.size > len(data):
         return True
     length: int = _HEADER.unpack_from(data, offset)[0]
-    return offset + _HEADER.size + length >= len(data)
+    end = offset + _HEADER.size + length
+    return end >= len(data) or _zeros_from(data, end)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _damage(path: Path, data: bytes, offset: int) -> str:
+    """Why the log refuses to start, for the operator."""
+    what = "a damaged record"
+    if data[offset : offset + _HEADER.size].count(0) == _HEADER.size:
+        what = "a zero-filled record header with data after it (not the unwritten end)"
+    return (f"{path}: {what} at offset {offset}, before the end of the log; refusing to "
+            "start rather than lose what follows it")
+
+
+def _truncate(path: Path, size: int) -> None:
+    """Cut a torn tail off for good: appending goes on at `size`, and what the tail
+    held must not come back behind the new records after a crash."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes, offset: int | None = None) -> None:
+    """Write all of `data`: at `offset`, or (None) at the file's position."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        written = os.write(fd, view) if offset is None else os.pwrite(fd, view, offset)
+        view = view[written:]
+        if offset is not None:
+            offset += written

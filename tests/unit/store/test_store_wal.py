@@ -1,7 +1,9 @@
-"""Specification of the write-ahead log: round trip, tail repair, corruption, snapshots."""
+"""Specification of the write-ahead log: round trip, tail repair, corruption, preallocated
+segments and what a crash leaves in them, snapshots."""
 
 from __future__ import annotations
 
+import shutil
 import zlib
 from pathlib import Path
 
@@ -87,6 +89,118 @@ def test_corruption_in_an_earlier_segment_is_an_error(tmp_path: Path) -> None:
     first.write_bytes(first.read_bytes()[:-3])
     with pytest.raises(WalCorruptError):
         WriteAheadLog(tmp_path).open()
+
+
+# ---- preallocated segments: what a crash (kill -9, power loss) leaves -------------------
+
+
+def crash_image(tmp_path: Path, *batches: list[Entry], segment_bytes: int = 1 << 16) -> Path:
+    """The log's directory as a crash leaves it: appended and synced, never closed (so
+    its last segment still has its preallocated, zero-filled end)."""
+    live = tmp_path / "live"
+    wal = WriteAheadLog(live, segment_bytes=segment_bytes)
+    wal.open()
+    for batch in batches:
+        wal.append(HardState(1, 1, batch[-1].index), batch)
+        wal.sync()
+    image = tmp_path / "crashed"
+    shutil.copytree(live, image)
+    wal.close()
+    return image
+
+
+def records(path: Path) -> list[tuple[int, int]]:
+    """(offset, end) of each intact record in the segment."""
+    return [(offset, end) for offset, end, record in wal_module.read_records(path.read_bytes())
+            if record is not None]
+
+
+def damage(path: Path, offset: int, replacement: bytes) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset : offset + len(replacement)] = replacement
+    path.write_bytes(bytes(data))
+
+
+def test_an_open_segment_is_preallocated_and_closing_gives_the_rest_back(
+        tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path, segment_bytes=1 << 16)
+    wal.open()
+    wal.append(HardState(1, 1, 3), entries(1, 3))
+    wal.sync()
+    seg = last_segment(tmp_path)
+    assert seg.stat().st_size == 1 << 16
+    wal.close()
+    assert seg.stat().st_size == records(seg)[-1][1]
+
+
+def test_the_zero_filled_end_of_a_crashed_segment_is_the_end_of_the_log(
+        tmp_path: Path) -> None:
+    image = crash_image(tmp_path, entries(1, 3), entries(4, 5))
+    assert last_segment(image).stat().st_size == 1 << 16
+    assert reopen(image) == (HardState(1, 1, 5), [1, 2, 3, 4, 5])
+    write(image, entries(6, 7))  # appended after the records, not after the zeros
+    assert reopen(image) == (HardState(1, 1, 7), [1, 2, 3, 4, 5, 6, 7])
+
+
+def test_a_partly_written_record_followed_by_zeros_is_cut_off(tmp_path: Path) -> None:
+    image = crash_image(tmp_path, entries(1, 3), [Entry(1, 4, b"x" * 300)])
+    seg = last_segment(image)
+    offset, end = records(seg)[-2]  # entry 4 (the hard state record follows it)
+    damage(seg, offset + 100, bytes(end - offset - 100))  # its last pages never written
+    damage(seg, end, bytes(100))  # nor was the hard state after it
+    assert reopen(image)[1] == [1, 2, 3]
+    write(image, [Entry(2, 4, b"y")])
+    assert reopen(image) == (HardState(1, 1, 4), [1, 2, 3, 4])
+
+
+def test_a_record_whose_crc_fails_followed_by_zeros_is_cut_off(tmp_path: Path) -> None:
+    image = crash_image(tmp_path, entries(1, 3), entries(4, 4))
+    seg = last_segment(image)
+    end = records(seg)[-1][1]  # the end of the hard state after entry 4
+    damage(seg, end - 2, bytes([seg.read_bytes()[end - 2] ^ 0xFF]))
+    assert reopen(image) == (HardState(1, 1, 3), [1, 2, 3, 4])
+    # the cut is for good: what the damaged record held does not come back behind new ones
+    write(image, entries(5, 5))
+    assert reopen(image) == (HardState(1, 1, 5), [1, 2, 3, 4, 5])
+
+
+def test_a_zero_header_with_records_after_it_is_refused(tmp_path: Path) -> None:
+    image = crash_image(tmp_path, entries(1, 10))
+    seg = last_segment(image)
+    offset, _ = records(seg)[3]
+    damage(seg, offset, bytes(wal_module._HEADER.size))
+    with pytest.raises(WalCorruptError, match="zero-filled record header with data after it"):
+        WriteAheadLog(image).open()
+
+
+def test_data_in_the_zero_filled_end_after_a_zero_header_is_refused(tmp_path: Path) -> None:
+    image = crash_image(tmp_path, entries(1, 3))
+    seg = last_segment(image)
+    end = records(seg)[-1][1]
+    damage(seg, end + 1000, b"not zero")
+    with pytest.raises(WalCorruptError, match=f"at offset {end}, before the end of the log"):
+        WriteAheadLog(image).open()
+
+
+def test_segments_roll_over_and_each_full_one_keeps_only_its_records(tmp_path: Path) -> None:
+    image = crash_image(tmp_path, *[entries(i, i) for i in range(1, 60)], segment_bytes=512)
+    segments = sorted((image / "wal").glob("*.wal"))
+    assert len(segments) > 3
+    for full in segments[:-1]:
+        assert full.stat().st_size == records(full)[-1][1]
+    assert segments[-1].stat().st_size == 512
+    assert reopen(image) == (HardState(1, 1, 59), list(range(1, 60)))
+
+
+def test_a_segment_that_cannot_be_preallocated_grows_as_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_space(fd: int, offset: int, length: int) -> None:
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(wal_module.os, "posix_fallocate", no_space)
+    image = crash_image(tmp_path, entries(1, 3))
+    seg = last_segment(image)
+    assert seg.stat().st_size == records(seg)[-1][1]
+    assert reopen(image)[1] == [1, 2, 3]
 
 
 def test_snapshot_then_replay_of_later_entries(tmp_path: Path) -> None:
