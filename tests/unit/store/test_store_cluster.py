@@ -287,6 +287,9 @@ async def test_a_read_the_leader_never_answers_times_out(tmp_path: Path) -> None
     try:
         leader = await c.leader()
         follower = c.followers(leader)[0]
+        # (a leader is one before its first append has told the followers so)
+        await until(lambda: follower.raft_position().leader == leader._id,
+                    "the follower to know the leader")
         c.net.cut.add(follower._id)  # it still knows the leader for an election timeout
         with pytest.raises(RequestTimeoutError, match=f"leader member {leader._id}"):
             await count(follower)

@@ -7,8 +7,7 @@ import asyncio
 import errno
 import os
 import random
-import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -23,27 +22,20 @@ EIO_MESSAGE = "fsync of the WAL failed: [Errno 5] Input/output error"
 
 class FailingDisk:
     """fdatasync that works until `fail()`; then every call raises EIO, as a dying disk's
-    does. `hold()` makes the next fsyncs wait (in their worker thread) until `fail()`, so a
-    write can be caught in flight."""
+    does. `during_sync`, if set, runs inside each fsync (on the store's loop, where the
+    WAL's fsync runs), so a test can act while a write is in flight."""
 
     def __init__(self) -> None:
         self.failing = False
         self.calls_after_failure = 0
-        self._gate = threading.Event()
-        self._gate.set()
-        self.held = threading.Event()
-
-    def hold(self) -> None:
-        self._gate.clear()
+        self.during_sync: Callable[[], None] | None = None
 
     def fail(self) -> None:
         self.failing = True
-        self._gate.set()
 
     def __call__(self, fd: int) -> None:
-        if not self._gate.is_set():
-            self.held.set()
-            self._gate.wait(10)
+        if self.during_sync is not None:
+            self.during_sync()
         if self.failing:
             self.calls_after_failure += 1
             raise OSError(errno.EIO, os.strerror(errno.EIO))
@@ -94,13 +86,17 @@ async def test_after_a_failed_fsync_every_later_request_fails_at_once(
 
 async def test_the_write_in_flight_and_every_pending_one_fail_together(
         store: RaftStore, disk: FailingDisk) -> None:
-    disk.hold()
-    first = asyncio.ensure_future(put(store, b"in-flight"))
-    await asyncio.wait_for(asyncio.to_thread(disk.held.wait, 5), 6)
-    pending = [asyncio.ensure_future(put(store, b"k%02d" % i)) for i in range(20)]
-    await asyncio.sleep(0)  # the pending proposals wait for the next batch
+    pending: list[asyncio.Future[int]] = []
+
+    def more_writes_arrive() -> None:  # while the first write's fsync runs
+        disk.during_sync = None
+        pending.extend(asyncio.ensure_future(put(store, b"k%02d" % i)) for i in range(20))
+    disk.during_sync = more_writes_arrive
     disk.fail()
-    results = await asyncio.wait_for(asyncio.gather(first, *pending, return_exceptions=True), 5)
+    first = asyncio.ensure_future(put(store, b"in-flight"))
+    results = await asyncio.wait_for(asyncio.gather(first, return_exceptions=True), 5)
+    results += await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 5)
+    assert len(results) == 21
     assert all(isinstance(r, StoreFailedError) for r in results), results
 
 

@@ -24,13 +24,18 @@ from minikube_py.store.types import (
 
 
 class CountingFsync:
+    """fdatasync, counted; `during_sync`, if set, runs inside each call."""
+
     def __init__(self) -> None:
         self.calls = 0
         self._lock = threading.Lock()
+        self.during_sync: Callable[[], None] | None = None
 
     def __call__(self, fd: int) -> None:
         with self._lock:
             self.calls += 1
+        if self.during_sync is not None:
+            self.during_sync()
         os.fdatasync(fd)
 
 
@@ -133,6 +138,25 @@ async def test_concurrent_writes_share_fsyncs(tmp_path: Path) -> None:
     revs = await asyncio.gather(*(put(s, b"k%03d" % i) for i in range(200)))
     assert len(set(revs)) == 200
     assert fsync.calls - before < 100, f"{fsync.calls - before} fsyncs for 200 writes"
+    await s.close()
+
+
+async def test_writes_made_while_an_fsync_runs_all_go_into_the_next_batch(
+        tmp_path: Path) -> None:
+    fsync = CountingFsync()
+    s = make(tmp_path, fsync=fsync)
+    await s.start()
+    later: list[asyncio.Future[int]] = []
+
+    def more_writes_arrive() -> None:
+        fsync.during_sync = None
+        later.extend(asyncio.ensure_future(put(s, b"later%02d" % i)) for i in range(50))
+    fsync.during_sync = more_writes_arrive
+    batches = s.fsync_batches
+    first = await put(s, b"first")
+    revs = await asyncio.wait_for(asyncio.gather(*later), 5)
+    assert sorted(revs) == list(range(first + 1, first + 51))
+    assert s.fsync_batches - batches == 2  # the first write's, then one for all 50
     await s.close()
 
 
