@@ -55,6 +55,7 @@ from aetcd.rpc import kv_pb2, rpc_pb2, rpc_pb2_grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from minikube_py.composition import settle_garbage_collector  # noqa: E402
 from minikube_py.etcdapi.grpcserver import GrpcServer  # noqa: E402
 from minikube_py.store.node import RaftStore  # noqa: E402
 from minikube_py.store.types import PutOp  # noqa: E402
@@ -497,9 +498,13 @@ async def workloads(store: Store, n: int, seconds: float, *, floor: bool = False
 # ---- ours in-process ----------------------------------------------------------------------
 
 
-async def in_process(directory: Path, writers: int, count: int, seconds: float
-                     ) -> tuple[Run, int]:
-    """RaftStore called directly by `writers` tasks; (the run, fsync batches it took)."""
+async def in_process(directory: Path, writers: int, count: int, seconds: float, *,
+                     default_gc: bool = False) -> tuple[Run, int]:
+    """RaftStore called directly by `writers` tasks; (the run, fsync batches it took).
+    With the garbage collector set as `serve` sets it (the process the API server and
+    its store run in), unless `default_gc`."""
+    if not default_gc:
+        settle_garbage_collector()
     store = RaftStore(directory / "inproc")
     await store.start()
     try:
@@ -550,10 +555,11 @@ async def bench(args: argparse.Namespace, directory: Path, children: Children) -
     if not args.in_process_only:
         await bench_grpc(args, directory, children)
     run, batches = await in_process(directory, args.inproc_writers, args.inproc_n,
-                                    args.seconds)
+                                    args.seconds, default_gc=args.default_gc)
+    gc_note = "Python's default GC" if args.default_gc else "GC as serve sets it"
     goal = "goal >= 40,000/s: " + ("met" if run.rate >= 40_000 else "MISSED")
     print(f"\nours in-process (RaftStore.txn called directly, {args.inproc_writers} writers, "
-          f"1 member): {run.rate:,.0f} fsynced puts/s ({run.done} in {run.elapsed:.1f} s, "
+          f"1 member, {gc_note}): {run.rate:,.0f} fsynced puts/s ({run.done} in {run.elapsed:.1f} s, "
           f"{run.done / max(batches, 1):.0f} puts per fsync, p50 {run.ms(50):.2f} ms, "
           f"p99 {run.ms(99):.1f} ms, CPU {run.cpu / run.elapsed:.0%}); {goal}")
 
@@ -598,6 +604,8 @@ def main() -> None:
     parser.add_argument("--inproc-n", type=int, default=200_000)
     parser.add_argument("--in-process-only", action="store_true",
                         help="run only the in-process row (no etcd, no gRPC)")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="the in-process row with Python's default GC thresholds")
     parser.add_argument("--serve-noop", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_noop:  # the floor's child process

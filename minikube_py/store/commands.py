@@ -48,7 +48,7 @@ def _unpack_op(t: Any) -> Op:
 
 def encode_txn(compares: list[Compare], success: list[Op], failure: list[Op]) -> bytes:
     cmps = [(c.key, _TARGETS.index(c.target), _OPS.index(c.op), c.value) for c in compares]
-    body = (TXN, cmps, [_pack_op(o) for o in success], [_pack_op(o) for o in failure])
+    body = (TXN, cmps, [_pack_op(o) for o in success], [_pack_op(o) for o in failure] if failure else ())
     return msgpack.packb(body, use_bin_type=True)  # type: ignore[no-any-return]
 
 
@@ -92,4 +92,8 @@ def apply_command(mvcc: MVCCStore, data: bytes) -> tuple[TxnResult | int | None,
 
 
 def is_read_only(success: list[Op], failure: list[Op]) -> bool:
-    return all(isinstance(op, RangeOp) for op in (*success, *failure))
+    for ops in (success, failure):  # (every write asks: no generator, no tuple of both)
+        for op in ops:
+            if not isinstance(op, RangeOp):
+                return False
+    return True

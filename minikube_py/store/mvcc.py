@@ -207,21 +207,27 @@ class MVCCStore:
         self, compares: Sequence[Compare], success: Sequence[Op], failure: Sequence[Op]
     ) -> tuple[TxnResult, list[Event]]:
         """Compare, then run one branch atomically; the events are those of the new revision."""
-        succeeded = all(self._compare(c) for c in compares)
+        # (every write's path: the common cases, no compares and one put, skip the loops)
+        succeeded = not compares or all(self._compare(c) for c in compares)
         ops = success if succeeded else failure
-        self._validate(ops)
+        if len(ops) != 1 or not isinstance(ops[0], PutOp):
+            self._validate(ops)
+        elif ops[0].lease and ops[0].lease not in self._leases:
+            raise LeaseNotFoundError(ops[0].lease)
         rev = self._revision + 1
         self._pending_events = []
         responses: list[OpResult] = []
+        ranged = False
         for op in ops:
-            if isinstance(op, RangeOp):
-                responses.append(self.range(op.key, op.range_end, limit=op.limit))
-            elif isinstance(op, PutOp):
+            if isinstance(op, PutOp):
                 responses.append(self._put(rev, op))
+            elif isinstance(op, RangeOp):
+                responses.append(self.range(op.key, op.range_end, limit=op.limit))
+                ranged = True
             else:
                 responses.append(self._delete(rev, op))
         events = self._finish_write(rev)
-        if events:
+        if events and ranged:
             # results were built against the pending revision; ranges read before
             # the first write still name the old one, as etcd's do
             responses = [_with_revision(r, rev) for r in responses]

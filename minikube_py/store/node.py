@@ -717,6 +717,8 @@ class RaftStore:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[index] = (term, future)
         self._wake.set()
+        if not self._has_peers:  # (as in _outcome, without a coroutine more per write)
+            return await future
         return await self._outcome(future, what, index=index)
 
     async def _outcome(self, future: asyncio.Future[Any], what: str, *, index: int = 0,
@@ -964,20 +966,21 @@ class RaftStore:
                     self._wake.set()
 
     def _apply(self, entries: list[Entry]) -> None:
-        compacted = self._mvcc.compact_revision
+        mvcc, pending, publish = self._mvcc, self._pending, self._hub.publish
+        compacted = mvcc.compact_revision
         for entry in entries:
             outcome: Any = None
             if entry.type is EntryType.CONF_CHANGE:
                 outcome = self._raft_core.apply_conf_change(ConfChange.unpack(entry.data))
             elif entry.data:
                 try:
-                    outcome, events = commands.apply_command(self._mvcc, entry.data)
-                    self._hub.publish(events)
+                    outcome, events = commands.apply_command(mvcc, entry.data)
+                    publish(events)
                 except StoreError as e:
                     outcome = e
                 if isinstance(outcome, int) and self.is_leader:  # a lease granted
                     self._start_lease_deadline(outcome)
-            waiting = self._pending.pop(entry.index, None)
+            waiting = pending.pop(entry.index, None)
             if waiting is None:
                 continue
             term, future = waiting

@@ -117,6 +117,9 @@ class WriteAheadLog:
         self._size = 0
         self._hard_state = HardState()
         self._dirty = False
+        # for `append` only, which the one thread that writes the log calls (a Packer
+        # is not thread-safe); saves building one per entry
+        self._packer = msgpack.Packer(use_bin_type=True)
 
     # ---- recovery ------------------------------------------------------------
 
@@ -177,10 +180,12 @@ class WriteAheadLog:
 
     def append(self, hard_state: HardState | None, entries: list[Entry]) -> None:
         """Write (not yet durable) the entries and then the hard state, in one write."""
-        parts = [
-            frame(msgpack.packb((_ENTRY, e.term, e.index, e.data, int(e.type)), use_bin_type=True))
-            for e in entries
-        ]
+        pack, header, crc32 = self._packer.pack, _HEADER.pack, zlib.crc32
+        parts = []
+        for e in entries:
+            payload = pack((_ENTRY, e.term, e.index, e.data, e.type))
+            parts.append(header(len(payload), crc32(payload)))
+            parts.append(payload)
         if hard_state is not None:
             self._hard_state = hard_state
             parts.append(self._hard_state_record(hard_state))
