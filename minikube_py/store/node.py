@@ -59,6 +59,10 @@ from minikube_py.tasks import ChildTaskFailed, TaskSet
 
 log = logging.getLogger(__name__)
 
+# A WAL fsync that took longer than this sends the next one to a worker thread (about
+# what the hop there and back costs on a loaded machine; see _sync_wal).
+INLINE_FSYNC_MAX_SECONDS = 0.001
+
 
 class Transport(Protocol):
     """Carries Raft messages to peers; the receiving side calls `RaftStore.receive`. For
@@ -131,8 +135,9 @@ class RaftStore:
     no leader known a write fails with NoLeaderError. Membership changes, leadership
     transfers and lease keepalives are the leader's alone (NotLeaderError elsewhere).
 
-    Group commit: proposals made while a batch is written, fsynced (on the loop: it is
-    shorter than a thread hop) and applied all go into the next batch, one fsync.
+    Group commit: proposals made while a batch is written, fsynced (on the loop while
+    that is quicker than a thread hop, else in a worker thread) and applied all go into
+    the next batch, one fsync.
 
     Every `snapshot_entries` applied entries a snapshot lets the WAL drop what it covers.
     It is serialised and written in a worker thread from a frozen view of the state while
@@ -227,6 +232,7 @@ class RaftStore:
         self._closed = False
         self._stopping = False
         self._term_vote = (0, 0)
+        self._last_fsync_seconds = 0.0  # how long the latest WAL fsync took (_sync_wal)
         self.fsync_batches = 0  # persisted Ready batches (one fsync each); for tests and benchmarks
 
     # ---- lifecycle -------------------------------------------------------------
@@ -911,15 +917,7 @@ class RaftStore:
                         early, messages = split_for_persist(raft.role, messages)
                         if early:
                             self._transport.send(early)
-                    if early:
-                        # in a worker thread, so that the loop sends them meanwhile
-                        await asyncio.get_running_loop().run_in_executor(None, self._wal.sync)
-                    else:
-                        # Inline on the loop: an fdatasync of the preallocated WAL takes
-                        # 0.1-0.5 ms, less than the hop to a worker thread and back (the
-                        # sequential put p50 halves). Proposals made meanwhile queue up
-                        # and form the next batch (group commit).
-                        self._wal.sync()
+                    await self._sync_wal(off_loop=bool(early))
                     self.fsync_batches += 1
                 if messages and self._transport is not None:
                     self._transport.send(messages)
@@ -964,6 +962,28 @@ class RaftStore:
                     self._campaigned_alone = True
                     raft.tick()
                     self._wake.set()
+
+    async def _sync_wal(self, *, off_loop: bool = False) -> None:
+        """fsync the WAL, on the loop while fsyncs are quick: an fdatasync of the
+        preallocated log takes 0.1-0.5 ms, less than the hop to a worker thread and back
+        (the sequential put p50 halves). After one that took longer (a busy disk, a big
+        batch) the next runs in a worker thread, so that the loop (the API server's too)
+        is not held; and so does one `off_loop`, while the loop has a leader's appends
+        to send (the followers' fsyncs overlap ours). Either way proposals made
+        meanwhile form the next batch."""
+        if not off_loop and self._last_fsync_seconds < INLINE_FSYNC_MAX_SECONDS:
+            started = self._clock()
+            self._wal.sync()
+            self._last_fsync_seconds = self._clock() - started
+        else:
+            self._last_fsync_seconds = await asyncio.get_running_loop().run_in_executor(
+                None, self._timed_wal_sync)
+
+    def _timed_wal_sync(self) -> float:
+        """In a worker thread: fsync the WAL; the seconds it took."""
+        started = self._clock()
+        self._wal.sync()
+        return self._clock() - started
 
     def _apply(self, entries: list[Entry]) -> None:
         mvcc, pending, publish = self._mvcc, self._pending, self._hub.publish

@@ -22,8 +22,8 @@ EIO_MESSAGE = "fsync of the WAL failed: [Errno 5] Input/output error"
 
 class FailingDisk:
     """fdatasync that works until `fail()`; then every call raises EIO, as a dying disk's
-    does. `during_sync`, if set, runs inside each fsync (on the store's loop, where the
-    WAL's fsync runs), so a test can act while a write is in flight."""
+    does. `during_sync`, if set, runs inside each fsync (on the store's loop, or in a
+    worker thread after a slow fsync), so a test can act while a write is in flight."""
 
     def __init__(self) -> None:
         self.failing = False
@@ -87,10 +87,14 @@ async def test_after_a_failed_fsync_every_later_request_fails_at_once(
 async def test_the_write_in_flight_and_every_pending_one_fail_together(
         store: RaftStore, disk: FailingDisk) -> None:
     pending: list[asyncio.Future[int]] = []
+    loop = asyncio.get_running_loop()
+
+    def more_writes() -> None:
+        pending.extend(asyncio.ensure_future(put(store, b"k%02d" % i)) for i in range(20))
 
     def more_writes_arrive() -> None:  # while the first write's fsync runs
         disk.during_sync = None
-        pending.extend(asyncio.ensure_future(put(store, b"k%02d" % i)) for i in range(20))
+        loop.call_soon_threadsafe(more_writes)
     disk.during_sync = more_writes_arrive
     disk.fail()
     first = asyncio.ensure_future(put(store, b"in-flight"))

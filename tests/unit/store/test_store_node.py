@@ -147,16 +147,53 @@ async def test_writes_made_while_an_fsync_runs_all_go_into_the_next_batch(
     s = make(tmp_path, fsync=fsync)
     await s.start()
     later: list[asyncio.Future[int]] = []
+    loop = asyncio.get_running_loop()
 
-    def more_writes_arrive() -> None:
-        fsync.during_sync = None
+    def more_writes() -> None:
         later.extend(asyncio.ensure_future(put(s, b"later%02d" % i)) for i in range(50))
+
+    def more_writes_arrive() -> None:  # inside the fsync, on the loop or in a thread
+        fsync.during_sync = None
+        loop.call_soon_threadsafe(more_writes)
     fsync.during_sync = more_writes_arrive
     batches = s.fsync_batches
     first = await put(s, b"first")
     revs = await asyncio.wait_for(asyncio.gather(*later), 5)
     assert sorted(revs) == list(range(first + 1, first + 51))
     assert s.fsync_batches - batches == 2  # the first write's, then one for all 50
+    await s.close()
+
+
+class SlowThenQuickFsync:
+    """An fsync that takes 10 ms while `slow` and no time otherwise (it syncs nothing:
+    this is about where it runs); records whether each call ran on the loop thread."""
+
+    def __init__(self) -> None:
+        self.slow = False
+        self.on_loop: list[bool] = []
+        self.loop_thread = threading.get_ident()
+
+    def __call__(self, fd: int) -> None:
+        self.on_loop.append(threading.get_ident() == self.loop_thread)
+        if self.slow:
+            time.sleep(0.01)
+
+
+async def test_after_a_slow_fsync_the_next_one_runs_off_the_loop(tmp_path: Path) -> None:
+    fsync = SlowThenQuickFsync()
+    s = make(tmp_path, fsync=fsync)
+    await s.start()
+    fsync.slow = True
+    await put(s, b"a")
+    await put(s, b"b")
+    calls = len(fsync.on_loop)
+    for i in range(5):
+        await put(s, b"k%d" % i)
+    assert not any(fsync.on_loop[calls:]), fsync.on_loop  # the loop was never held
+    fsync.slow = False
+    for i in range(20):
+        await put(s, b"q%d" % i)
+    assert fsync.on_loop[-1], fsync.on_loop  # quick again: back on the loop
     await s.close()
 
 
