@@ -120,6 +120,7 @@ class WriteAheadLog:
         # for `append` only, which the one thread that writes the log calls (a Packer
         # is not thread-safe); saves building one per entry
         self._packer = msgpack.Packer(use_bin_type=True)
+        self._preallocation_failed = False  # warned once (it may fail at every new segment)
 
     # ---- recovery ------------------------------------------------------------
 
@@ -311,8 +312,10 @@ class WriteAheadLog:
             except OSError as e:
                 # Not supported here, or not that much space left: the segment grows as it
                 # is written instead (and a full disk fails the write that does not fit).
-                log.warning("%s: cannot preallocate %d bytes (%s); the segment grows as "
-                            "written", path, self._segment_bytes, e)
+                if not self._preallocation_failed:
+                    log.warning("%s: cannot preallocate %d bytes (%s); WAL segments grow as "
+                                "written", path, self._segment_bytes, e)
+                self._preallocation_failed = True
                 os.ftruncate(self._fd, end)  # nothing half-reserved stays behind
 
     def _give_back_unused_space(self) -> None:

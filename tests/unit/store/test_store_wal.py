@@ -193,14 +193,18 @@ def test_segments_roll_over_and_each_full_one_keeps_only_its_records(tmp_path: P
 
 
 def test_a_segment_that_cannot_be_preallocated_grows_as_written(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+        ) -> None:
     def no_space(fd: int, offset: int, length: int) -> None:
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(wal_module.os, "posix_fallocate", no_space)
-    image = crash_image(tmp_path, entries(1, 3))
+    image = crash_image(tmp_path, *[entries(i, i) for i in range(1, 60)], segment_bytes=512)
+    assert len(list((image / "wal").glob("*.wal"))) > 3
     seg = last_segment(image)
     assert seg.stat().st_size == records(seg)[-1][1]
-    assert reopen(image)[1] == [1, 2, 3]
+    warnings = [r for r in caplog.records if "cannot preallocate" in r.getMessage()]
+    assert len(warnings) == 1  # not one per segment
+    assert reopen(image)[1] == list(range(1, 60))
 
 
 def test_snapshot_then_replay_of_later_entries(tmp_path: Path) -> None:
