@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import struct
@@ -89,6 +90,33 @@ def read_records(data: bytes) -> Iterator[tuple[int, int, Any]]:
         pos = end
 
 
+def _read_segment(path: Path) -> bytes:
+    """The segment's bytes but for its unwritten (preallocated, zero-filled) end, if the
+    file system reports that as a hole: reading 60 MiB of zeros would slow every start
+    after a crash by a tenth of a second. Whatever it reports as a hole reads as zeros,
+    so the records and the damage found are the same either way."""
+    with path.open("rb") as f:
+        fd = f.fileno()
+        size = os.fstat(fd).st_size
+        end = size
+        with contextlib.suppress(OSError):  # no SEEK_HOLE here: read it all
+            hole = os.lseek(fd, 0, os.SEEK_HOLE)
+            if hole < size and not _data_after(fd, hole):
+                end = hole
+        f.seek(0)
+        return f.read(end)
+
+
+def _data_after(fd: int, offset: int) -> bool:
+    try:
+        os.lseek(fd, offset, os.SEEK_DATA)
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # nothing but holes from `offset` to the end
+            return False
+        raise
+    return True
+
+
 def _zeros_from(data: bytes, offset: int) -> bool:
     return data.count(0, offset) == len(data) - offset
 
@@ -137,7 +165,7 @@ class WriteAheadLog:
         end = 0  # of the records in the last segment: appending goes on from there
         for n, path in enumerate(paths):
             segment = _Segment(path)
-            data = path.read_bytes()
+            data = _read_segment(path)
             end = 0
             for offset, record_end, record in read_records(data):
                 if record is None:

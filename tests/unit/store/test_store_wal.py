@@ -182,6 +182,30 @@ def test_data_in_the_zero_filled_end_after_a_zero_header_is_refused(tmp_path: Pa
         WriteAheadLog(image).open()
 
 
+def test_data_after_a_hole_in_the_zero_filled_end_is_refused(tmp_path: Path) -> None:
+    # the unwritten end may be a hole (not read, as it holds only zeros): what follows
+    # one is still read and checked
+    image = crash_image(tmp_path, entries(1, 3))
+    seg = last_segment(image)
+    end = records(seg)[-1][1]
+    with seg.open("r+b") as f:
+        f.truncate(end)
+        f.truncate(1 << 20)  # a hole up to 1 MiB
+        f.seek((1 << 20) - 4096)
+        f.write(b"not zero")
+    with pytest.raises(WalCorruptError, match=f"at offset {end}, before the end of the log"):
+        WriteAheadLog(image).open()
+
+
+def test_a_segment_whose_end_is_a_hole_reads_whole(tmp_path: Path) -> None:
+    image = crash_image(tmp_path, entries(1, 3))
+    seg = last_segment(image)
+    with seg.open("r+b") as f:
+        f.truncate(records(seg)[-1][1])
+        f.truncate(1 << 20)
+    assert reopen(image) == (HardState(1, 1, 3), [1, 2, 3])
+
+
 def test_segments_roll_over_and_each_full_one_keeps_only_its_records(tmp_path: Path) -> None:
     image = crash_image(tmp_path, *[entries(i, i) for i in range(1, 60)], segment_bytes=512)
     segments = sorted((image / "wal").glob("*.wal"))
