@@ -169,9 +169,22 @@ class WriteAheadLog:
             end = 0
             for offset, record_end, record in read_records(data):
                 if record is None:
-                    if n != len(paths) - 1 or not _is_tail(data, offset):
+                    if n != len(paths) - 1:
                         raise WalCorruptError(_damage(path, data, offset))
-                    log.warning("%s: torn or corrupt tail at offset %d; truncating", path, offset)
+                    if _is_tail(data, offset):
+                        log.warning("%s: torn or corrupt tail at offset %d; truncating",
+                                    path, offset)
+                    elif _is_torn(data, offset):
+                        log.warning(
+                            "%s: a torn write at offset %d (%s), with %d bytes written after "
+                            "it: the unsynced end of a crash, whose pages reached the disk "
+                            "out of order (nothing after the last fsync was acknowledged); "
+                            "truncating there, as etcd does", path, offset,
+                            "a zero-filled record header" if _zero_header(data, offset)
+                            else "a zero-filled sector inside a record",
+                            _written_after(data, offset))
+                    else:
+                        raise WalCorruptError(_damage(path, data, offset))
                     _truncate(path, offset)
                     break
                 end = record_end
@@ -399,13 +412,37 @@ def _is_tail(data: bytes, offset: int) -> bool:
     return end >= len(data) or _zeros_from(data, end)
 
 
+_SECTOR = 512  # the unit a disk writes whole or not at all
+
+
+def _zero_header(data: bytes, offset: int) -> bool:
+    return data[offset:offset + _HEADER.size].count(0) == _HEADER.size
+
+
+def _is_torn(data: bytes, offset: int) -> bool:
+    """Whether the damaged record at `offset` of the last segment is a torn write (etcd's
+    test): its header never reached the disk (all zeros), or a whole sector inside it is
+    zeros. After a crash the pages of the last, unsynced batch may have reached the disk in
+    any order, so written data may follow; a record damaged otherwise (a flipped bit) is
+    not a crash's doing."""
+    if _zero_header(data, offset):
+        return True
+    length: int = _HEADER.unpack_from(data, offset)[0]
+    end = min(offset + _HEADER.size + length, len(data))
+    first = -(-offset // _SECTOR) * _SECTOR  # the first whole sector inside the record
+    zeros = bytes(_SECTOR)
+    return any(data[at:at + _SECTOR] == zeros for at in range(first, end - _SECTOR + 1, _SECTOR))
+
+
+def _written_after(data: bytes, offset: int) -> int:
+    """Bytes after `offset` that are not zero (what the truncation drops)."""
+    return len(data) - offset - data.count(0, offset)
+
+
 def _damage(path: Path, data: bytes, offset: int) -> str:
     """Why the log refuses to start, for the operator."""
-    what = "a damaged record"
-    if data[offset : offset + _HEADER.size].count(0) == _HEADER.size:
-        what = "a zero-filled record header with data after it (not the unwritten end)"
-    return (f"{path}: {what} at offset {offset}, before the end of the log; refusing to "
-            "start rather than lose what follows it")
+    return (f"{path}: a damaged record at offset {offset}, before the end of the log; "
+            "refusing to start rather than lose what follows it")
 
 
 def _truncate(path: Path, size: int) -> None:
