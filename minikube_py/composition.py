@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import ipaddress
 import logging
 import os
@@ -60,6 +59,7 @@ from minikube_py.dns.server import ClusterDns
 from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
 from minikube_py.etcdapi.etcdkv import EndpointError, EtcdKV, EtcdTLS
 from minikube_py.etcdapi.server import EtcdMember, EtcdServer
+from minikube_py.gcsettings import settle_garbage_collector
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import (
     NodeAddressMissing,
@@ -846,17 +846,6 @@ def member_hint(config: ServeConfig, name: str) -> str:
             "(--node-ip IP | --no-node) [--data-dir DIR --api-port N --peer-port N]\n\n"
             "  (a member with --node-ip runs a node too; the server token is kept by "
             "the first member only; it makes members and joins nodes: keep it secret)\n")
-
-
-def settle_garbage_collector() -> None:
-    """The process holds hundreds of thousands of long-lived objects (caches, store
-    indexes) and makes few reference cycles: with Python's default thresholds, full
-    collections walked them all several times a second under load (0.3-0.8 s of every
-    2 s). What exists once the cluster is up stays (frozen out of collections), and the
-    young generation is collected every 50,000 allocations rather than every 700."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 async def serve(config: ServeConfig, progress: Progress | None = None) -> int:

@@ -55,8 +55,8 @@ from aetcd.rpc import kv_pb2, rpc_pb2, rpc_pb2_grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from minikube_py.composition import settle_garbage_collector  # noqa: E402
 from minikube_py.etcdapi.grpcserver import GrpcServer  # noqa: E402
+from minikube_py.gcsettings import settle_garbage_collector  # noqa: E402
 from minikube_py.store.node import RaftStore  # noqa: E402
 from minikube_py.store.types import PutOp  # noqa: E402
 

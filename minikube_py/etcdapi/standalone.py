@@ -19,6 +19,7 @@ from typing import TextIO
 
 from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.etcdapi.server import EtcdServer
+from minikube_py.gcsettings import settle_garbage_collector
 from minikube_py.store.node import RaftStore
 from minikube_py.store.types import StoreError
 from minikube_py.store.wal import WalCorruptError
@@ -114,6 +115,7 @@ async def serve_member(config: StandaloneConfig, out: TextIO = sys.stdout) -> in
     except StandaloneStartError as e:
         print(f"error: {e}", file=out, flush=True)
         return 1
+    settle_garbage_collector()  # as serve does: the store's indexes are long-lived
     print(f"store ready at revision {member.store.revision} in {config.store_dir}", file=out)
     print(f"etcd API listening on {member.etcd.url} (loopback only; etcdctl --endpoints "
           f"{member.etcd.url})", file=out, flush=True)
