@@ -51,10 +51,23 @@ class _Details(NamedTuple):  # what a generic handler is asked: grpc.HandlerCall
     invocation_metadata: tuple[tuple[str, str], ...]
 
 
+MAX_STATUS_MESSAGE = 4096  # characters of grpc-message (encoded): a trailer fits one frame
+
+
 def trailer_block(code: grpc.StatusCode, message: str = "") -> bytes:
     block = encode_literal("grpc-status", str(code.value[0]))
     if message:
-        block += encode_literal("grpc-message", percent_encode(message))
+        encoded = percent_encode(message)
+        if len(encoded) > MAX_STATUS_MESSAGE:  # cut whole characters, so it stays UTF-8
+            pieces, size = [], 0
+            for char in message:
+                piece = percent_encode(char)
+                size += len(piece)
+                if size > MAX_STATUS_MESSAGE - 20:
+                    break
+                pieces.append(piece)
+            encoded = "".join(pieces) + percent_encode(" ...(cut)")
+        block += encode_literal("grpc-message", encoded)
     return block
 
 
@@ -66,7 +79,7 @@ def percent_encode(message: str) -> str:
 
 def parse_timeout(value: str) -> float | None:
     """`grpc-timeout` (digits and a unit) in seconds; None if malformed."""
-    if not 2 <= len(value) <= 9 or not value[:-1].isdigit():
+    if not 2 <= len(value) <= 9 or not value[:-1].isascii() or not value[:-1].isdigit():
         return None
     unit = _TIMEOUT_UNITS.get(value[-1])
     return None if unit is None else int(value[:-1]) * unit
@@ -221,6 +234,11 @@ class _Connection(asyncio.Protocol):
             self._peer = f"ipv6:[{host}]:{peer[1]}" if ":" in host else f"ipv4:{host}:{peer[1]}"
         if self._server.authorize is not None:
             self._refused = self._server.authorize(self._transport.get_extra_info("peercert"))
+        if self._server.stopping:  # its TLS handshake ended after stop() began
+            self._h2.close()
+            self._flush()
+            self._transport.close()
+            return
         self._server._connections.add(self)
         self._flush()
 
@@ -261,7 +279,9 @@ class _Connection(asyncio.Protocol):
             # ClientGoingAway: the client opens no more streams; those open finish
         if self._blocked:
             for stream_id, drained in list(self._blocked.items()):
-                if not self._h2.has_pending(stream_id) and not drained.done():
+                if drained.done():  # its call ended while it waited (reset, deadline, stop)
+                    del self._blocked[stream_id]
+                elif not self._h2.has_pending(stream_id):
                     drained.set_result(None)
                     del self._blocked[stream_id]
         self._flush()
@@ -290,7 +310,7 @@ class _Connection(asyncio.Protocol):
         metadata: list[tuple[str, str]] = []
         post = False
         for name, value in event.headers:
-            if name[0] == ":":
+            if name.startswith(":"):
                 if name == ":path":
                     method = value
                 elif name == ":method":
@@ -603,11 +623,13 @@ class GrpcServer:
         for connection in connections:
             connection.go_away()
         if grace:
+            # the calls running may finish; one whose request has not arrived whole (no
+            # task yet) gets no more time than the grace
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace):
-                    while any(not c.idle for c in connections):
-                        await asyncio.gather(*(t for c in connections for t in c.tasks()),
-                                             return_exceptions=True)
+                    while tasks := [t for c in connections for t in c.tasks()
+                                    if not t.done()]:
+                        await asyncio.wait(tasks)
         tasks = [t for c in connections for t in c.tasks()]
         for connection in connections:
             connection.abort_calls()

@@ -73,6 +73,7 @@ MAX_FRAME_SIZE_LIMIT = 2**24 - 1
 # it back as it arrives, so only a client that ignores windows is ever stopped.
 RECEIVE_WINDOW = 1 << 24
 MAX_HEADER_BLOCK = 1 << 20  # a header block larger than this (before decoding) is refused
+MAX_HEADER_FIELDS = 1000  # fields in one block (gRPC requests carry about ten)
 
 _FRAME_HEADER = struct.Struct(">BHBBL")  # length (24 bits as 8+16), type, flags, stream id
 _U32 = struct.Struct(">L")
@@ -152,6 +153,9 @@ class HpackDecoder:
         i, n = 0, len(block)
         seen_field = False
         while i < n:
+            if len(out) > MAX_HEADER_FIELDS:  # a small block of indexes can name millions
+                raise H2Error(ENHANCE_YOUR_CALM,
+                              f"more than {MAX_HEADER_FIELDS} header fields in one block")
             b = block[i]
             if b & 0x80:  # indexed field
                 index, i = _integer(block, i, 7)

@@ -908,12 +908,14 @@ class RaftStore:
                 # a commit index alone need not be durable (it is re-learned after a
                 # restart), so it rides along with the next fsync, as in etcd's MustSync
                 messages = ready.messages
-                if ready.entries or (hs is not None and (hs.term, hs.vote) != self._term_vote):
+                new_term_or_vote = hs is not None and (hs.term, hs.vote) != self._term_vote
+                if ready.entries or new_term_or_vote:
                     if hs is not None:
                         self._term_vote = (hs.term, hs.vote)
                     if messages and self._transport is not None:
                         # a leader's appends go out now: the followers' fsyncs overlap ours
-                        early, messages = split_for_persist(raft.role, messages)
+                        early, messages = split_for_persist(
+                            raft.role, messages, new_term_or_vote=new_term_or_vote)
                         if early:
                             self._transport.send(early)
                     await self._sync_wal(off_loop=self._has_peers)

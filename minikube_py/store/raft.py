@@ -213,10 +213,14 @@ _SENT_BEFORE_PERSIST = frozenset({
 })
 
 
-def split_for_persist(role: Role, messages: list[Message]
+def split_for_persist(role: Role, messages: list[Message], *, new_term_or_vote: bool
                       ) -> tuple[list[Message], list[Message]]:
-    """A Ready's messages as (sendable at once, sendable only after its fsync)."""
-    if role is not Role.LEADER:
+    """A Ready's messages as (sendable at once, sendable only after its fsync).
+    `new_term_or_vote`: the Ready's hard state has a term or vote not yet on disk; then
+    nothing goes before it is (a single voter elects itself and sends appends in one
+    Ready: sent early, a crash before the fsync would let it win that term again with
+    another entry at the same index and term)."""
+    if role is not Role.LEADER or new_term_or_vote:
         return [], messages
     before = [m for m in messages if m.type in _SENT_BEFORE_PERSIST]
     if len(before) == len(messages):
@@ -673,7 +677,7 @@ class Raft:
         if self.lead_transferee not in self.voters:
             self.lead_transferee = NONE
         if self._maybe_commit():  # a smaller quorum may already hold more entries
-            self._broadcast_append()
+            self._broadcast_wanted = True
 
     @property
     def conf_state(self) -> ConfState:
@@ -1167,7 +1171,7 @@ class Raft:
         me = self.progress[self.id]
         me.match = self.log.stabled
         if self._maybe_commit():
-            self._broadcast_append()
+            self._broadcast_wanted = True  # with the next Ready, with what it brings
 
     def _maybe_commit(self) -> bool:
         matches = sorted((self.progress[p].match for p in self.voters), reverse=True)

@@ -428,10 +428,17 @@ def _is_torn(data: bytes, offset: int) -> bool:
     if _zero_header(data, offset):
         return True
     length: int = _HEADER.unpack_from(data, offset)[0]
-    end = min(offset + _HEADER.size + length, len(data))
-    first = -(-offset // _SECTOR) * _SECTOR  # the first whole sector inside the record
-    zeros = bytes(_SECTOR)
-    return any(data[at:at + _SECTOR] == zeros for at in range(first, end - _SECTOR + 1, _SECTOR))
+    start = offset + _HEADER.size
+    end = min(start + length, len(data))
+    # the record's body cut at sector boundaries (partial first and last pieces too): a
+    # piece that is all zeros is a sector whose write never reached the disk
+    at = start
+    while at < end:
+        piece_end = min((at // _SECTOR + 1) * _SECTOR, end)
+        if data.count(0, at, piece_end) == piece_end - at:
+            return True
+        at = piece_end
+    return False
 
 
 def _written_after(data: bytes, offset: int) -> int:

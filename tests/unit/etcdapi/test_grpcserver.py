@@ -206,3 +206,28 @@ def test_grpc_timeout_header(value: str, seconds: float | None) -> None:
 
 def test_grpc_message_percent_encoding() -> None:
     assert percent_encode("a 100% é\n") == "a 100%25 %C3%A9%0A"
+
+
+async def test_stop_with_grace_ends_a_call_whose_request_never_arrived_whole(
+        served: Any) -> None:
+    """A call with no task yet (its request still coming) must not keep stop() spinning."""
+    _, channel, server = served
+    call = channel.stream_unary(f"/{SERVICE}/Sum")()  # a request stream never ended...
+    await call.write(b"x")
+    echo_call = unary(channel)(b"ab")  # ...and a unary call beside it, answered at once
+    assert await echo_call == b"ba"
+    await asyncio.wait_for(server.stop(0.3), 5)
+    assert await call.code() is grpc.StatusCode.UNAVAILABLE
+
+
+async def test_a_huge_status_message_is_cut_to_fit_its_frame(served: Any) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await unary(served[1])(b"abort:" + "é".encode() * 20_000, timeout=5)
+    assert e.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    details = e.value.details() or ""
+    assert details.startswith("é" * 100) and details.endswith(" ...(cut)")
+
+
+@pytest.mark.parametrize("value", ["\u00b2S", "1\u0661S"])
+def test_grpc_timeout_with_non_ascii_digits_is_malformed(value: str) -> None:
+    assert parse_timeout(value) is None

@@ -221,3 +221,9 @@ def test_going_away_refuses_new_streams_and_names_the_last_one() -> None:
     assert (out[0][0], struct.unpack(">LL", out[0][3][:8])) == (http2.GOAWAY, (1, 0))
     assert (out[1][0], out[1][2], out[1][3]) == (http2.RST_STREAM, 3,
                                                  struct.pack(">L", http2.REFUSED_STREAM))
+
+
+def test_a_small_block_naming_too_many_fields_is_refused() -> None:
+    with pytest.raises(H2Error, match="header fields") as e:
+        HpackDecoder().decode(b"\x82" * 5000)  # 5,000 times `:method: GET`, 5 KB
+    assert e.value.code == http2.ENHANCE_YOUR_CALM

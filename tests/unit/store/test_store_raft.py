@@ -199,7 +199,10 @@ class Simulation:
             self.check_elected(r)
         while r.has_ready():
             rd = r.ready()
-            early, late = split_for_persist(r.role, rd.messages)
+            on_disk = m.disk.hard_state
+            early, late = split_for_persist(r.role, rd.messages, new_term_or_vote=(
+                rd.hard_state is not None
+                and (rd.hard_state.term, rd.hard_state.vote) != (on_disk.term, on_disk.vote)))
             self.network.extend(early)
             if early and (rd.entries or rd.hard_state is not None):
                 if crash_before_persist and any(

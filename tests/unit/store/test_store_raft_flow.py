@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from minikube_py.store.raft import Message, MessageType, Raft, RaftConfig
+from minikube_py.store.raft import Message, MessageType, Raft, RaftConfig, Role, split_for_persist
 from tests.unit.store.raft_network import Network
 
 
@@ -188,3 +188,20 @@ def test_proposals_made_between_two_readies_go_out_as_one_append_per_follower() 
     sent = appends(ready.messages)
     assert sorted(m.to for m in sent) == [2, 3]
     assert all([e.data for e in m.entries] == [b"p%d" % i for i in range(5)] for m in sent)
+
+
+def test_a_leader_sends_early_only_what_needs_no_fsync_and_nothing_before_a_new_term() -> None:
+    net = Network(3)
+    leader = net.elect(1)
+    leader.propose(b"x")
+    leader.step(Message(MessageType.HEARTBEAT_RESP, 1, 2, leader.term))
+    messages = leader.ready().messages
+    early, late = split_for_persist(Role.LEADER, messages, new_term_or_vote=False)
+    assert early and all(m.type is MessageType.APP for m in early) and not late
+    vote_answer = Message(MessageType.VOTE_RESP, 2, 1, leader.term)
+    assert split_for_persist(Role.LEADER, [*messages, vote_answer],
+                             new_term_or_vote=False) == (messages, [vote_answer])
+    # a term or vote not yet on disk: nothing goes before the fsync
+    assert split_for_persist(Role.LEADER, messages, new_term_or_vote=True) == ([], messages)
+    assert split_for_persist(Role.FOLLOWER, messages, new_term_or_vote=False) \
+        == ([], messages)

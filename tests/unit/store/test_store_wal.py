@@ -190,6 +190,19 @@ def test_a_record_with_a_zero_sector_and_records_after_it_is_a_torn_end(
     assert "a zero-filled sector inside a record" in caplog.text
 
 
+def test_a_small_record_torn_at_a_sector_boundary_with_records_after_it_is_a_torn_end(
+        tmp_path: Path) -> None:
+    """Records are mostly smaller than a sector: the piece of one after a sector boundary
+    that never reached the disk (zeros), with later pages that did, is still torn."""
+    image = crash_image(tmp_path, entries(1, 3), entries(4, 60))
+    seg = last_segment(image)
+    offset, end = next(r for r in records(seg)[6:] if r[0] // 512 != (r[1] - 1) // 512)
+    boundary = (offset // 512 + 1) * 512
+    damage(seg, boundary, bytes(end - boundary))  # its part in the next sector: lost
+    kept = reopen(image)[1]
+    assert kept[:4] == [1, 2, 3, 4] and kept == list(range(1, len(kept) + 1)) and len(kept) < 60
+
+
 def test_data_after_a_zero_header_in_the_zero_filled_end_is_dropped(tmp_path: Path) -> None:
     image = crash_image(tmp_path, entries(1, 3))
     seg = last_segment(image)
