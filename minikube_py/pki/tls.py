@@ -20,22 +20,22 @@ def server_context(serving: KeyPair, client_ca: Path) -> ssl.SSLContext:
     certificate given must be the CA's and meant for clients (OpenSSL checks the clientAuth
     usage), or the handshake fails. Who the client is, and what a client without a
     certificate may do, is decided per request above TLS."""
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(client_ca))
-    ctx.minimum_version = MINIMUM_TLS
-    ctx.load_cert_chain(str(serving.cert), str(serving.key))
-    ctx.verify_mode = ssl.CERT_OPTIONAL
-    ctx.set_alpn_protocols(["http/1.1"])
-    return ctx
+    return _serving(serving, client_ca, ssl.CERT_OPTIONAL, "http/1.1")
 
 
 def grpc_server_context(serving: KeyPair, client_ca: Path) -> ssl.SSLContext:
     """A gRPC server (HTTP/2 by ALPN, as gRPC's clients require) that takes only clients
     with a certificate of the CA: what etcd's `--client-cert-auth` does."""
+    return _serving(serving, client_ca, ssl.CERT_REQUIRED, "h2")
+
+
+def _serving(serving: KeyPair, client_ca: Path, verify: ssl.VerifyMode, alpn: str
+             ) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(client_ca))
     ctx.minimum_version = MINIMUM_TLS
     ctx.load_cert_chain(str(serving.cert), str(serving.key))
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.set_alpn_protocols(["h2"])
+    ctx.verify_mode = verify
+    ctx.set_alpn_protocols([alpn])
     return ctx
 
 
