@@ -12,6 +12,7 @@ import grpc
 import pytest
 
 from minikube_py.etcdapi.grpcserver import GrpcServer, parse_timeout, percent_encode
+from tests.conditions import until
 
 SERVICE = "test.Echo"
 
@@ -151,7 +152,12 @@ async def test_a_message_over_the_limit_is_refused(served: Any) -> None:
 
 async def test_a_streamed_answer_follows_a_slow_reader_in_order(served: Any) -> None:
     """4 MB streamed to a reader that pauses: the server waits for its window, drops none."""
-    _, channel, _ = served
+    _, _, server = served
+    port = server._listener.sockets[0].getsockname()[1]
+    # a client window that stays small (no BDP probing), so that 4 MB cannot all be in
+    # flight: the server has to wait for the window while this reader pauses
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=[
+        ("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 65_536)])
     chat = channel.stream_stream(f"/{SERVICE}/Chat")
     call = chat()
     await call.write(b"400x10000")
@@ -160,13 +166,15 @@ async def test_a_streamed_answer_follows_a_slow_reader_in_order(served: Any) -> 
         i, repeat = (seen, 2500) if seen < 400 else (seen - 400, 2)
         assert message == i.to_bytes(4, "big") * repeat
         seen += 1
-        if seen % 100 == 0:
-            await asyncio.sleep(0.05)  # a slow reader: the windows fill
+        if seen == 1:  # a reader that pauses: the server stops at the client's window
+            await until(lambda: any(c._blocked for c in server._connections),
+                        "the server to wait for the client's window")
         if seen == 400:
             await call.write(b"2x8")
             await call.done_writing()
     assert seen == 402
     assert await call.code() is grpc.StatusCode.OK
+    await channel.close()
 
 
 async def test_a_server_stream_ends_with_the_servicers_status(served: Any) -> None:

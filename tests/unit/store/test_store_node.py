@@ -165,23 +165,28 @@ async def test_writes_made_while_an_fsync_runs_all_go_into_the_next_batch(
 
 
 class SlowThenQuickFsync:
-    """An fsync that takes 10 ms while `slow` and no time otherwise (it syncs nothing:
-    this is about where it runs); records whether each call ran on the loop thread."""
+    """An fsync that takes 10 ms of the store's clock while `slow` and none otherwise (it
+    syncs nothing and waits for nothing: this is about where it runs); records whether
+    each call ran on the loop thread."""
 
     def __init__(self) -> None:
         self.slow = False
+        self.now = 0.0  # the store's clock, moved only by fsyncs
         self.on_loop: list[bool] = []
         self.loop_thread = threading.get_ident()
+
+    def clock(self) -> float:
+        return self.now
 
     def __call__(self, fd: int) -> None:
         self.on_loop.append(threading.get_ident() == self.loop_thread)
         if self.slow:
-            time.sleep(0.01)
+            self.now += 0.01
 
 
 async def test_after_a_slow_fsync_the_next_one_runs_off_the_loop(tmp_path: Path) -> None:
     fsync = SlowThenQuickFsync()
-    s = make(tmp_path, fsync=fsync)
+    s = make(tmp_path, fsync=fsync, clock=fsync.clock)
     await s.start()
     fsync.slow = True
     await put(s, b"a")
