@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,28 +14,14 @@ import pytest
 
 from minikube_py.composition import etcd_members
 from minikube_py.etcdapi.server import EtcdServer
-from minikube_py.members.member import MemberTiming, StoreMember
-from minikube_py.members.records import MemberIdentity, MemberRecord
+from minikube_py.members.member import StoreMember
+from minikube_py.members.records import MemberIdentity
 from tests.certs import TrialPki, make_test_pki
+from tests.unit.members.test_store_member import CLUSTER, Members, free_port, record
 
 ETCDCTL = shutil.which("etcdctl")
 pytestmark = pytest.mark.skipif(
     ETCDCTL is None, reason="etcdctl not installed (apt-get install etcd-client)")
-
-CLUSTER = 0xC3
-TIMING = MemberTiming(heartbeat_ms=20, election_ms=200)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def record(member_id: int, name: str, port: int) -> MemberRecord:
-    return MemberRecord(member_id, name, f"https://127.0.0.1:{port}",
-                        f"https://127.0.0.1:{port + 1}", f"http://127.0.0.1:{port + 2}")
-
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> TrialPki:
@@ -46,31 +31,20 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> TrialPki:
 @pytest.fixture
 async def voter_and_learner(pki: TrialPki, tmp_path: Path
                             ) -> AsyncIterator[tuple[StoreMember, StoreMember]]:
-    started: list[StoreMember] = []
-
-    async def start(identity: MemberIdentity, port: int,
-                    known: dict[int, MemberRecord] | None = None) -> StoreMember:
-        member = StoreMember(
-            identity, tmp_path / identity.name, peer_host="127.0.0.1", peer_port=port,
-            server_ssl=pki.member_server(identity.cluster_id, identity.member_id),
-            client_ssl=pki.member_client(identity.cluster_id, identity.member_id),
-            voters=identity.voters, learners=identity.learners, known=known, timing=TIMING)
-        await member.start()
-        started.append(member)
-        return member
-
+    members = Members(pki, tmp_path)
     try:
         a_port, b_port = free_port(), free_port()
-        a = await start(MemberIdentity(CLUSTER, 11, "a", (11,), (), founder=True), a_port)
-        await a.register(record(11, "a", a_port))
-        await a.register(record(22, "b", b_port))
+        a = await members.start(MemberIdentity(CLUSTER, 11, "a", (11,), (), founder=True),
+                                a_port)
+        await a.register(record(11, "a", a_port, etcd=True))
+        await a.register(record(22, "b", b_port, etcd=True))
         await a.store.add_learner(22)
-        b = await start(MemberIdentity(CLUSTER, 22, "b", (11,), (22,)), b_port,
-                        known=a.records)
+        b = await members.start(MemberIdentity(CLUSTER, 22, "b", (11,), (22,)), b_port,
+                                known=a.records)
         await b.until_caught_up(timeout=10)
         yield a, b
     finally:
-        for member in reversed(started):
+        for member in reversed(members.running):
             await member.close()
 
 

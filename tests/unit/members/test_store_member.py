@@ -33,9 +33,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def record(member_id: int, name: str, port: int) -> MemberRecord:
+def record(member_id: int, name: str, port: int, *, etcd: bool = False) -> MemberRecord:
+    """A member on loopback: its peer port, its API on the next, its etcd API on the one
+    after (`etcd`)."""
     return MemberRecord(member_id, name, f"https://127.0.0.1:{port}",
-                        f"https://127.0.0.1:{port + 1}")
+                        f"https://127.0.0.1:{port + 1}",
+                        f"http://127.0.0.1:{port + 2}" if etcd else "")
 
 
 class Members:
@@ -57,6 +60,23 @@ class Members:
     async def stop(self, member: StoreMember) -> None:
         self.running.remove(member)
         await member.close()
+
+    async def join_as_voters(self, first: StoreMember, joining: list[tuple[int, str, int]]
+                             ) -> list[StoreMember]:
+        """Each (id, name, port) registered and added by `first` as a learner, started,
+        caught up and promoted, one after the other."""
+        joined = []
+        for member_id, name, port in joining:
+            await first.register(record(member_id, name, port))
+            await first.store.add_learner(member_id)
+            m = await self.start(MemberIdentity(CLUSTER, member_id, name, (11,), (member_id,)),
+                                 port, known=first.records)
+            await m.until_caught_up(timeout=10)
+            await until(lambda m=m: first.store.members().progress[m.identity.member_id].lag
+                        == 0, f"{name} to catch up")
+            await first.store.promote(member_id)
+            joined.append(m)
+        return joined
 
 
 @pytest.fixture
@@ -135,18 +155,7 @@ async def test_a_first_member_back_from_a_crash_does_not_lead_alone(members: Mem
     await a.register(record(11, "a", ports[0]))
     for i in range(20):
         await put(a, b"/k/%03d" % i)
-    joined = []
-    for member_id, name, port in ((22, "b", ports[1]), (33, "c", ports[2])):
-        await a.register(record(member_id, name, port))
-        await a.store.add_learner(member_id)
-        m = await members.start(MemberIdentity(CLUSTER, member_id, name, (11,), (member_id,)),
-                                port, known=a.records)
-        await m.until_caught_up(timeout=10)
-        await until(lambda m=m: a.store.members().progress[m.identity.member_id].lag == 0,
-                    f"{name} to catch up")
-        await a.store.promote(member_id)
-        joined.append(m)
-    b, c = joined
+    b, c = await members.join_as_voters(a, [(22, "b", ports[1]), (33, "c", ports[2])])
     await until(lambda: b.store.members().voters == (11, 22, 33), "b to know three voters")
     # a crashes: no snapshot on the way out, its log after the growth snapshot is all it has
     members.running.remove(a)
@@ -222,18 +231,7 @@ async def test_a_member_that_applies_its_own_removal_knows_it_was_removed(
     ports = [free_port() for _ in range(3)]
     a = await members.start(MemberIdentity(CLUSTER, 11, "a", (11,), (), founder=True), ports[0])
     await a.register(record(11, "a", ports[0]))
-    joined = []
-    for member_id, name, port in ((22, "b", ports[1]), (33, "c", ports[2])):
-        await a.register(record(member_id, name, port))
-        await a.store.add_learner(member_id)
-        m = await members.start(MemberIdentity(CLUSTER, member_id, name, (11,), (member_id,)),
-                                port, known=a.records)
-        await m.until_caught_up(timeout=10)
-        await until(lambda m=m: a.store.members().progress[m.identity.member_id].lag == 0,
-                    f"{name} to catch up")
-        await a.store.promote(member_id)
-        joined.append(m)
-    b, c = joined
+    b, c = await members.join_as_voters(a, [(22, "b", ports[1]), (33, "c", ports[2])])
     await put(a, b"/after-c")
     await until(lambda: c.store.members().voters == (11, 22, 33), "c to know three voters")
     assert not c.removed and not b.removed
