@@ -59,6 +59,9 @@ from minikube_py.tasks import ChildTaskFailed, TaskSet
 
 log = logging.getLogger(__name__)
 
+_Txn = tuple[list[Compare], list[Op], list[Op]]  # a txn request: compares, success, failure
+_Waiting = tuple[int, "asyncio.Future[Any]", _Txn | None]  # a write's term, waiter, request
+
 # A WAL fsync that took longer than this sends the next one to a worker thread (about
 # what the hop there and back costs on a loaded machine; see _sync_wal).
 INLINE_FSYNC_MAX_SECONDS = 0.001
@@ -198,7 +201,10 @@ class RaftStore:
         self._raft: Raft | None = None
         self._hub = WatchHub()
         self._deadlines = LeaseDeadlines()
-        self._pending: dict[int, tuple[int, asyncio.Future[Any]]] = {}  # by index: (term, waiter)
+        # Writes waiting for their entry to apply, by index: (term, waiter, the request
+        # itself when proposed here: the entry at that index and term holds exactly it
+        # (Log Matching), so applying it needs no decoding of the bytes we just encoded).
+        self._pending: dict[int, _Waiting] = {}
         # Writes forwarded to the leader, by request id, until their entry reaches our log
         # (then they wait in `_pending` by its index). An id is unique in the cluster and
         # across restarts, as a ReadIndex ctx is (the same nonce, a counter of its own).
@@ -400,9 +406,22 @@ class RaftStore:
         if commands.is_read_only(success, failure):
             await self._read_point()  # it reads the latest revision: linearizable
             return self._mvcc.txn(compares, success, failure)[0]  # no write, no revision
-        result = await self._propose(commands.encode_txn(compares, success, failure))
-        assert isinstance(result, TxnResult)
-        return result
+        data = commands.encode_txn(compares, success, failure)
+        raft = self._raft_core
+        if self._has_peers or raft.role is not Role.LEADER:
+            result = await self._propose(data, (compares, success, failure))
+            assert isinstance(result, TxnResult)
+            return result
+        # (a lone member's every write: _propose and _wait_applied inline, two coroutines
+        # fewer per write)
+        try:
+            term, index = raft.propose(data)
+        except ProposalDroppedError as e:
+            raise self._not_leading(str(e)) from None
+        future: asyncio.Future[TxnResult] = asyncio.get_running_loop().create_future()
+        self._pending[index] = (term, future, (compares, success, failure))
+        self._wake.set()
+        return await future
 
     async def compact(self, revision: int) -> None:
         await self._propose(commands.encode(commands.COMPACT, revision))
@@ -659,8 +678,9 @@ class RaftStore:
 
     # ---- proposing ------------------------------------------------------------------
 
-    async def _propose(self, data: bytes) -> Any:
-        """Propose a write here if this member leads, else forward it to the leader."""
+    async def _propose(self, data: bytes, request: _Txn | None = None) -> Any:
+        """Propose a write here if this member leads, else forward it to the leader;
+        `request` is the txn `data` encodes, if it is one."""
         self._check_open()
         raft = self._raft_core
         if raft.role is not Role.LEADER and self._has_peers:
@@ -669,7 +689,7 @@ class RaftStore:
             term, index = raft.propose(data)
         except ProposalDroppedError as e:
             raise self._not_leading(str(e)) from None
-        return await self._wait_applied(term, index, "write (it may still be applied)")
+        return await self._wait_applied(term, index, "write (it may still be applied)", request)
 
     async def _forward(self, data: bytes) -> Any:
         raft = self._raft_core
@@ -697,7 +717,7 @@ class RaftStore:
             if replaced is not None and replaced[0] != e.term:
                 # our log now holds another entry at its index: it was never committed
                 _fail([replaced[1]], NotLeaderError("proposal lost in a leader change; retry"))
-            self._pending[e.index] = (e.term, future)
+            self._pending[e.index] = (e.term, future, None)
 
     def _fail_dropped_forwards(self, request_ids: list[bytes]) -> None:
         """The member we forwarded these to took none of them: they will never apply."""
@@ -718,10 +738,11 @@ class RaftStore:
             return LeaderTransferringError(detail)
         return NotLeaderError(detail)
 
-    async def _wait_applied(self, term: int, index: int, what: str) -> Any:
+    async def _wait_applied(self, term: int, index: int, what: str,
+                            request: _Txn | None = None) -> Any:
         """The outcome of the entry proposed at (term, index), once applied here."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[index] = (term, future)
+        self._pending[index] = (term, future, request)
         self._wake.set()
         if not self._has_peers:  # (as in _outcome, without a coroutine more per write)
             return await future
@@ -744,11 +765,12 @@ class RaftStore:
         if self._forwarded.get(request_id) is future:
             del self._forwarded[request_id]
             return
-        if index and self._pending.get(index, (0, None))[1] is future:
+        waiting = self._pending.get(index)
+        if waiting is not None and waiting[1] is future:
             del self._pending[index]
             return
         # a forwarded write found in our log since: it waits by an index we do not know
-        for i, (_, f) in list(self._pending.items()):
+        for i, (_, f, _) in list(self._pending.items()):
             if f is future:
                 del self._pending[i]
 
@@ -859,7 +881,7 @@ class RaftStore:
         if self._pending or self._forwarded:
             pending, self._pending = self._pending, {}
             forwarded, self._forwarded = self._forwarded, {}
-            _fail([*(f for _, f in pending.values()), *forwarded.values()],
+            _fail([*(f for _, f, _ in pending.values()), *forwarded.values()],
                   self._no_leader("the write may still be applied once one commits it"))
 
     def _fail_pending(self, error: Exception) -> None:
@@ -867,7 +889,7 @@ class RaftStore:
         forwarded, self._forwarded = self._forwarded, {}
         purges, self._purges = self._purges, []
         turns, self._turn_waiters = self._turn_waiters, []
-        _fail([*(f for _, f in pending.values()), *forwarded.values(), *purges, *turns,
+        _fail([*(f for _, f, _ in pending.values()), *forwarded.values(), *purges, *turns,
                *self._take_readers()], error)
 
     def _take_readers(self, keep_through: int = 0) -> list[asyncio.Future[None]]:
@@ -994,7 +1016,14 @@ class RaftStore:
         compacted = mvcc.compact_revision
         for entry in entries:
             outcome: Any = None
-            if entry.type is EntryType.CONF_CHANGE:
+            waiting = pending.pop(entry.index, None)
+            if waiting is not None and waiting[2] is not None and waiting[0] == entry.term:
+                try:  # a txn proposed here: this entry holds exactly it
+                    outcome, events = mvcc.txn(*waiting[2])
+                    publish(events)
+                except StoreError as e:
+                    outcome = e
+            elif entry.type is EntryType.CONF_CHANGE:
                 outcome = self._raft_core.apply_conf_change(ConfChange.unpack(entry.data))
             elif entry.data:
                 try:
@@ -1004,10 +1033,9 @@ class RaftStore:
                     outcome = e
                 if isinstance(outcome, int) and self.is_leader:  # a lease granted
                     self._start_lease_deadline(outcome)
-            waiting = pending.pop(entry.index, None)
             if waiting is None:
                 continue
-            term, future = waiting
+            term, future, _ = waiting
             if future.done():
                 continue
             if term != entry.term:

@@ -224,7 +224,7 @@ async def test_a_forwarded_write_found_in_the_log_is_answered_when_that_entry_ap
     s._forwarded[b"r1"] = waiter
     entry = Entry(4, 7, commands.encode_forwarded(b"r1", put_payload(b"k1")))
     s._match_forwarded([Entry(4, 6, put_payload(b"other")), entry])
-    assert s._forwarded == {} and s._pending == {7: (4, waiter)}
+    assert s._forwarded == {} and s._pending == {7: (4, waiter, None)}
     s._apply([entry])
     assert waiter.result().revision == 2  # the txn's own result: the first write here
 
@@ -234,7 +234,7 @@ async def test_a_forwarded_write_whose_index_applies_another_entry_was_lost(
     s = RaftStore(tmp_path, member_id=2, peers=IDS, transport=NoTransport())
     loop = asyncio.get_running_loop()
     earlier, waiter = loop.create_future(), loop.create_future()
-    s._pending[7] = (3, earlier)  # proposed when this member led in term 3
+    s._pending[7] = (3, earlier, None)  # proposed when this member led in term 3
     s._forwarded[b"r1"] = waiter
     s._match_forwarded([Entry(4, 7, commands.encode_forwarded(b"r1", put_payload(b"k1")))])
     with pytest.raises(NotLeaderError, match="lost in a leader change"):
@@ -282,3 +282,20 @@ async def test_a_write_in_flight_waits_out_an_election_its_member_votes_in(
         await until(lambda: count_is(leader, 2), "the old leader to apply it too")
     finally:
         await c.close()
+
+
+async def test_a_write_proposed_here_applies_from_its_request_only_at_its_own_term(
+        tmp_path: Path) -> None:
+    """A member applies its own proposal from the request it kept (no decoding) only if
+    the entry at that index has the proposal's term; another leader's entry there is
+    applied from its bytes, and our write was lost."""
+    s = RaftStore(tmp_path, member_id=2, peers=IDS, transport=NoTransport())
+    loop = asyncio.get_running_loop()
+    ours, lost = loop.create_future(), loop.create_future()
+    s._pending[6] = (4, ours, ([], [PutOp(b"ours", b"v")], []))
+    s._pending[7] = (4, lost, ([], [PutOp(b"lost", b"v")], []))
+    s._apply([Entry(4, 6, put_payload(b"ours")), Entry(5, 7, put_payload(b"theirs"))])
+    assert ours.result().revision == 2
+    with pytest.raises(NotLeaderError, match="lost in a leader change"):
+        lost.result()
+    assert [s._mvcc.range(k).count for k in (b"ours", b"lost", b"theirs")] == [1, 0, 1]
