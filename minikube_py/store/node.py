@@ -10,7 +10,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
@@ -407,21 +407,9 @@ class RaftStore:
             await self._read_point()  # it reads the latest revision: linearizable
             return self._mvcc.txn(compares, success, failure)[0]  # no write, no revision
         data = commands.encode_txn(compares, success, failure)
-        raft = self._raft_core
-        if self._has_peers or raft.role is not Role.LEADER:
-            result = await self._propose(data, (compares, success, failure))
-            assert isinstance(result, TxnResult)
-            return result
-        # (a lone member's every write: _propose and _wait_applied inline, two coroutines
-        # fewer per write)
-        try:
-            term, index = raft.propose(data)
-        except ProposalDroppedError as e:
-            raise self._not_leading(str(e)) from None
-        future: asyncio.Future[TxnResult] = asyncio.get_running_loop().create_future()
-        self._pending[index] = (term, future, (compares, success, failure))
-        self._wake.set()
-        return await future
+        result = await self._propose(data, (compares, success, failure))
+        assert isinstance(result, TxnResult)
+        return result
 
     async def compact(self, revision: int) -> None:
         await self._propose(commands.encode(commands.COMPACT, revision))
@@ -678,18 +666,20 @@ class RaftStore:
 
     # ---- proposing ------------------------------------------------------------------
 
-    async def _propose(self, data: bytes, request: _Txn | None = None) -> Any:
+    def _propose(self, data: bytes, request: _Txn | None = None) -> Awaitable[Any]:
         """Propose a write here if this member leads, else forward it to the leader;
-        `request` is the txn `data` encodes, if it is one."""
+        `request` is the txn `data` encodes, if it is one. Returns what to await for the
+        outcome (not a coroutine itself: a lone member's write then awaits its future
+        directly, with no coroutine between)."""
         self._check_open()
         raft = self._raft_core
         if raft.role is not Role.LEADER and self._has_peers:
-            return await self._forward(data)
+            return self._forward(data)
         try:
             term, index = raft.propose(data)
         except ProposalDroppedError as e:
             raise self._not_leading(str(e)) from None
-        return await self._wait_applied(term, index, "write (it may still be applied)", request)
+        return self._wait_applied(term, index, "write (it may still be applied)", request)
 
     async def _forward(self, data: bytes) -> Any:
         raft = self._raft_core
@@ -738,15 +728,16 @@ class RaftStore:
             return LeaderTransferringError(detail)
         return NotLeaderError(detail)
 
-    async def _wait_applied(self, term: int, index: int, what: str,
-                            request: _Txn | None = None) -> Any:
-        """The outcome of the entry proposed at (term, index), once applied here."""
+    def _wait_applied(self, term: int, index: int, what: str,
+                      request: _Txn | None = None) -> Awaitable[Any]:
+        """What to await for the outcome of the entry proposed at (term, index), once
+        applied here."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[index] = (term, future, request)
         self._wake.set()
         if not self._has_peers:  # (as in _outcome, without a coroutine more per write)
-            return await future
-        return await self._outcome(future, what, index=index)
+            return future
+        return self._outcome(future, what, index=index)
 
     async def _outcome(self, future: asyncio.Future[Any], what: str, *, index: int = 0,
                        request_id: bytes = b"") -> Any:
