@@ -914,7 +914,16 @@ class RaftStore:
                     self._match_forwarded(ready.entries)
                 if ready.dropped_proposals:
                     self._fail_dropped_forwards(ready.dropped_proposals)
-                self._apply(ready.committed_entries)
+                # Committed entries are durable on a quorum already; when they apply is a
+                # matter of latency: alone, before the next batch's fsync; a leader, while
+                # its fsync runs in a worker thread, else before the commit goes out (the
+                # answers leave first); a follower, after its acks are sent.
+                committed = ready.committed_entries
+                leading = raft.role is Role.LEADER
+                if committed and (leading or not self._has_peers):
+                    if not self._has_peers or not ready.entries:
+                        self._apply(committed)
+                        committed = []
                 hs = ready.hard_state
                 if ready.entries or hs is not None:
                     self._wal.append(hs, ready.entries)
@@ -931,10 +940,18 @@ class RaftStore:
                             raft.role, messages, new_term_or_vote=new_term_or_vote)
                         if early:
                             self._transport.send(early)
-                    await self._sync_wal(off_loop=self._has_peers)
+                    if committed and leading:
+                        syncing = self._sync_wal_in_thread()
+                        self._apply(committed)
+                        committed = []
+                        self._last_fsync_seconds = await syncing
+                    else:
+                        await self._sync_wal(off_loop=self._has_peers)
                     self.fsync_batches += 1
                 if messages and self._transport is not None:
                     self._transport.send(messages)
+                if committed:
+                    self._apply(committed)
                 raft.advance(ready)
                 # (a membership change just applied reaches _membership_changed with the
                 # next Ready: the core's membership says already whether we are alone)
@@ -993,8 +1010,12 @@ class RaftStore:
             self._wal.sync()
             self._last_fsync_seconds = self._clock() - started
         else:
-            self._last_fsync_seconds = await asyncio.get_running_loop().run_in_executor(
-                None, self._timed_wal_sync)
+            self._last_fsync_seconds = await self._sync_wal_in_thread()
+
+    def _sync_wal_in_thread(self) -> asyncio.Future[float]:
+        """Start an fsync of the WAL in a worker thread at once; what it returns is the
+        seconds it took."""
+        return asyncio.get_running_loop().run_in_executor(None, self._timed_wal_sync)
 
     def _timed_wal_sync(self) -> float:
         """In a worker thread: fsync the WAL; the seconds it took."""

@@ -299,3 +299,44 @@ async def test_a_write_proposed_here_applies_from_its_request_only_at_its_own_te
     with pytest.raises(NotLeaderError, match="lost in a leader change"):
         lost.result()
     assert [s._mvcc.range(k).count for k in (b"ours", b"lost", b"theirs")] == [1, 0, 1]
+
+
+# ---- the order of a follower's Ready: persist, send, then apply ----------------------------
+
+
+class Recorder:
+    """A transport that notes, for each message the member sends, its revision then."""
+
+    def __init__(self) -> None:
+        self.store: RaftStore | None = None
+        self.sent: list[tuple[Message, int]] = []
+
+    def send(self, messages: Sequence[Message]) -> None:
+        assert self.store is not None
+        self.sent.extend((m, self.store.revision) for m in messages)
+
+
+async def test_a_follower_acks_new_entries_before_it_applies_the_committed_ones(
+        tmp_path: Path) -> None:
+    """An append that brings entry 2 and commits entry 1: the follower's ack of 2 is on
+    its way before entry 1 applies (the ack waits only for the fsync; applying after it
+    keeps the apply off the leader's commit path)."""
+    rec = Recorder()
+    s = RaftStore(tmp_path, member_id=2, peers=IDS, transport=rec, election_tick=10_000)
+    rec.store = s
+    await s.start()
+    try:
+        first, second = Entry(1, 1, put_payload(b"k1")), Entry(1, 2, put_payload(b"k2"))
+        s.receive(Message(MessageType.APP, to=2, frm=1, term=1, entries=(first,)))
+        await until(lambda: any(m.type is MessageType.APP_RESP and m.index == 1
+                                for m, _ in rec.sent), "the ack of entry 1")
+        s.receive(Message(MessageType.APP, to=2, frm=1, term=1, log_term=1, index=1,
+                          entries=(second,), commit=1))
+        await until(lambda: s.revision == 2, "entry 1 applied")
+        acks = [(m, revision) for m, revision in rec.sent
+                if m.type is MessageType.APP_RESP and m.index == 2]
+        assert acks and not acks[0][0].reject
+        assert acks[0][1] == 1  # sent while entry 1 was not applied yet
+        assert (await s.range(b"k1", serializable=True)).kvs[0].value == b"v"
+    finally:
+        await s.close()
