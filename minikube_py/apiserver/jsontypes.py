@@ -17,7 +17,7 @@ from typing import Any
 
 from minikube_py.api.quantity import QUANTITY_MESSAGE, is_quantity
 from minikube_py.apiserver.jsonvalues import MAX_DEPTH, DecodeError, check_depth
-from minikube_py.apiserver.protobuf_schema import ALWAYS_ENCODED, MESSAGES, Field
+from minikube_py.apiserver.protobuf_schema import MESSAGES, ZERO_ENCODED, Field
 
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _GO_SCALARS = {"double": "float64", "float": "float32", "bytes": "[]uint8"}
@@ -105,7 +105,7 @@ class _Walk:
             self.path.pop()
             self.where.pop()
             self.struct = struct
-        for key in ALWAYS_ENCODED.get(message, ()):
+        for key in ZERO_ENCODED.get(message, ()):
             if key not in obj:
                 obj[key] = _zero_field(fields[key])
 
@@ -194,7 +194,7 @@ def _zero_field(field: Field) -> Any:
 
 def _zero_struct(message: str) -> dict[str, Any]:
     """A zero-valued struct as Go encodes it: its always-encoded fields and nothing else."""
-    return {key: _zero_field(_fields(message)[key]) for key in ALWAYS_ENCODED.get(message, ())}
+    return {key: _zero_field(_fields(message)[key]) for key in ZERO_ENCODED.get(message, ())}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -276,7 +276,7 @@ def _clean(obj: dict[str, Any], message: str) -> bool:
     null, the always-encoded ones there. Anything else (an error to report, a field to
     drop or fill, a null) answers False."""
     fields = _fields(message)
-    for key in ALWAYS_ENCODED.get(message, ()):
+    for key in ZERO_ENCODED.get(message, ()):
         if key not in obj:
             return False
     for key, value in obj.items():

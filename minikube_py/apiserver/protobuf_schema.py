@@ -805,6 +805,20 @@ _ALWAYS_ENCODED: dict[str, str] = {
 }
 
 
+# Beyond those, the fields Go writes that OpenAPI does not call required: struct fields that
+# are not pointers (`omitempty` never leaves a struct out, so `{}` or its own always-encoded
+# fields) and strings without `omitempty`. kube's own answers always carry them (a Service's
+# `status.loadBalancer: {}`, a Node's `status.nodeInfo`), so ours do, on every write.
+_STRUCTS_ENCODED: dict[str, str] = {
+    "certificates.CertificateSigningRequest": "status",
+    "coordination.Lease": "spec",
+    "core.Event": "reportingComponent reportingInstance source",
+    "core.NodeDaemonEndpoints": "kubeletEndpoint",
+    "core.NodeStatus": "daemonEndpoints nodeInfo",
+    "core.ServiceStatus": "loadBalancer",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     json: str  # "" for an inlined struct
@@ -838,3 +852,8 @@ def _parse(table: dict[str, str]) -> dict[str, dict[int, Field]]:
 MESSAGES: dict[str, dict[int, Field]] = _parse(_MESSAGES)
 ALWAYS_ENCODED: dict[str, tuple[str, ...]] = {m: tuple(f.split()) for m, f in
                                              _ALWAYS_ENCODED.items()}
+# Every field a decoded body gets filled in with its zero value: the required ones and the rest
+# that Go always writes.
+ZERO_ENCODED: dict[str, tuple[str, ...]] = {
+    m: (*ALWAYS_ENCODED.get(m, ()), *_STRUCTS_ENCODED.get(m, "").split())
+    for m in _ALWAYS_ENCODED.keys() | _STRUCTS_ENCODED.keys()}
