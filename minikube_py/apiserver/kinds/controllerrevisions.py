@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from minikube_py.api.errors import Cause
 from minikube_py.api.resources import CONTROLLERREVISIONS
+from minikube_py.api.validation import required
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, age, column, name
 
@@ -35,6 +37,11 @@ def controllerrevision_row(cr: Obj, now: float) -> Row:
 class ControllerRevisionStrategy(Strategy):
     printer = Printer(CONTROLLERREVISION_COLUMNS, controllerrevision_row)
     schema = "apps.ControllerRevision"
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        # kube's ValidateControllerRevision: a revision without data records nothing (and the
+        # official client's newer models refuse to read one).
+        return [] if obj.get("data") is not None else [required("data", "data is mandatory")]
 
 
 STRATEGY = ControllerRevisionStrategy(CONTROLLERREVISIONS)

@@ -89,7 +89,7 @@ def lease(**spec: Any) -> Obj:
 
 
 def controllerrevision(**top: Any) -> Obj:
-    return {"metadata": meta("web-7d4b9c"), "revision": 1, **top}
+    return {"metadata": meta("web-7d4b9c"), "revision": 1, "data": {}, **top}
 
 
 def replicated(**spec: Any) -> Obj:

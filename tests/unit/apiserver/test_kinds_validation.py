@@ -535,3 +535,10 @@ def test_update_rule(resource: Resource, old: Obj, new: Obj, expected: list[Caus
         validate_update(resource, old, new)
         return
     assert update_causes(resource, old, new) == expected
+
+
+def test_a_controller_revision_without_data_is_refused() -> None:
+    obj = MINIMAL[r.CONTROLLERREVISIONS]()
+    del obj["data"]
+    assert create_causes(r.CONTROLLERREVISIONS, obj) == [
+        ("FieldValueRequired", "data", "Required value: data is mandatory")]
