@@ -75,6 +75,11 @@ CLUSTERROLEBINDINGS = _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings
 CERTIFICATESIGNINGREQUESTS = _r("certificates.k8s.io", "v1", "certificatesigningrequests",
                                 "CertificateSigningRequest", False, short_names=("csr",),
                                 subresources=("approval", "status"))
+INGRESSES = _r("networking.k8s.io", "v1", "ingresses", "Ingress", True, short_names=("ing",),
+               subresources=("status",))
+INGRESSCLASSES = _r("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False)
+NETWORKPOLICIES = _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True,
+                     short_names=("netpol",))
 # Answered, never stored (the API server's authorizers decide); kubelets ask it who may
 # call them.
 SUBJECTACCESSREVIEWS = _r("authorization.k8s.io", "v1", "subjectaccessreviews",
@@ -87,7 +92,8 @@ BUILTIN: tuple[Resource, ...] = (
     NAMESPACES, NODES, PODS, EVENTS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, SERVICEACCOUNTS,
     REPLICATIONCONTROLLERS, LEASES, DEPLOYMENTS, REPLICASETS, DAEMONSETS, STATEFULSETS,
     CONTROLLERREVISIONS, JOBS, CRONJOBS, ENDPOINTSLICES, EVENTS_V1, CLUSTERROLES,
-    CLUSTERROLEBINDINGS, ROLES, ROLEBINDINGS, CERTIFICATESIGNINGREQUESTS,
+    CLUSTERROLEBINDINGS, ROLES, ROLEBINDINGS, CERTIFICATESIGNINGREQUESTS, INGRESSES,
+    INGRESSCLASSES, NETWORKPOLICIES,
 )
 
 

@@ -11,16 +11,29 @@ from typing import Any
 
 from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import CERTIFICATESIGNINGREQUESTS, LEASES, NAMESPACES, NODES, PODS
+from minikube_py.api.resources import (
+    CERTIFICATESIGNINGREQUESTS,
+    INGRESSCLASSES,
+    INGRESSES,
+    LEASES,
+    NAMESPACES,
+    NETWORKPOLICIES,
+    NODES,
+    PODS,
+)
 from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
+from minikube_py.apiserver.kinds.ingresses import LEGACY_CLASS_ANNOTATION, is_default_class
+from minikube_py.apiserver.kinds.networkpolicies import NOT_ENFORCED
 from minikube_py.apiserver.nodeauthz import node_identity
 from minikube_py.apiserver.objectstore import ObjectStore
 from minikube_py.apiserver.podsecurity.plugin import PodSecurity
 from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
 from minikube_py.apiserver.serviceaccountadmission import ServiceAccountAdmission
+from minikube_py.apiserver.storage import decode_kv, list_prefix
 from minikube_py.pki.csr import KUBE_APISERVER_CLIENT, decode_bytes, organizations, parse_request
+from minikube_py.store.types import prefix_end
 
 Obj = dict[str, Any]
 # The namespaces NamespaceLifecycle never lets go ("immortal" in kube).
@@ -112,6 +125,43 @@ class DefaultTolerationSeconds:
             tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
                                 "tolerationSeconds": seconds})
         spec["tolerations"] = tolerations
+
+
+class DefaultIngressClass:
+    """An Ingress created with no class (neither spec.ingressClassName nor the legacy
+    annotation) gets the default IngressClass's name: the one annotated
+    is-default-class "true", the newest should there be several (kube's DefaultIngressClass
+    plugin)."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self._objects = objects
+
+    async def admit(self, attrs: Attributes) -> None:
+        if attrs.operation is not Operation.CREATE or attrs.strategy.resource is not INGRESSES:
+            return
+        assert attrs.obj is not None
+        spec = attrs.obj.setdefault("spec", {})
+        annotations = (attrs.obj.get("metadata") or {}).get("annotations") or {}
+        if not isinstance(spec, dict) or spec.get("ingressClassName") is not None \
+                or LEGACY_CLASS_ANNOTATION in annotations:
+            return
+        prefix = list_prefix(INGRESSCLASSES, None)
+        found = await self._objects.kv.range(prefix, prefix_end(prefix))
+        defaults = [ic for ic in map(decode_kv, found.kvs) if is_default_class(ic)]
+        if defaults:
+            newest = max(defaults, key=lambda ic: (ic["metadata"].get("creationTimestamp", ""),
+                                                   ic["metadata"].get("name", "")))
+            spec["ingressClassName"] = newest["metadata"]["name"]
+
+
+class NetworkPolicyNotEnforced:
+    """NetworkPolicies are stored, never enforced: every create and update says so in a
+    Warning header, so nobody takes one for a firewall."""
+
+    async def admit(self, attrs: Attributes) -> None:
+        if attrs.strategy.resource is NETWORKPOLICIES and attrs.operation in (
+                Operation.CREATE, Operation.UPDATE) and attrs.subresource is None:
+            attrs.opts.warnings.append(NOT_ENFORCED)
 
 
 def _tolerates(t: Any, key: str) -> bool:
@@ -258,7 +308,8 @@ def default_admission(objects: ObjectStore,
     mutating: list[AdmissionPlugin] = [NamespaceLifecycle(objects)]
     if service_accounts:
         mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
-    mutating.append(DefaultTolerationSeconds())
+    mutating += [DefaultTolerationSeconds(), DefaultIngressClass(objects),
+                 NetworkPolicyNotEnforced()]
     mutating += plugins or []
     return Admission(mutating, [PodSecurity(objects, pod_security or PodSecurityConfig()),
                                 NodeRestriction(), CertificateSubjectRestriction()])

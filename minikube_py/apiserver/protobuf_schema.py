@@ -643,6 +643,42 @@ _MESSAGES: dict[str, str] = {
         "1 kind string!, 3 name string!, 4 uid string!, 5 apiVersion string!, "
         "6 controller bool!, 7 blockOwnerDeletion bool!",
     "meta.Preconditions": "1 uid string!, 2 resourceVersion string!",
+    "networking.HTTPIngressPath": "1 path string, 2 backend IngressBackend, 3 pathType string!",
+    "networking.HTTPIngressRuleValue": "1 paths []HTTPIngressPath",
+    "networking.IPBlock": "1 cidr string!, 2 except []string",
+    "networking.Ingress": "1 metadata meta.ObjectMeta, 2 spec IngressSpec, 3 status IngressStatus",
+    "networking.IngressBackend":
+        "3 resource core.TypedLocalObjectReference, 4 service IngressServiceBackend",
+    "networking.IngressClass": "1 metadata meta.ObjectMeta, 2 spec IngressClassSpec",
+    "networking.IngressClassParametersReference":
+        "1 apiGroup string!, 2 kind string!, 3 name string!, 4 scope string!, "
+        "5 namespace string!",
+    "networking.IngressClassSpec":
+        "1 controller string, 2 parameters IngressClassParametersReference",
+    "networking.IngressLoadBalancerIngress":
+        "1 ip string, 2 hostname string, 4 ports []IngressPortStatus",
+    "networking.IngressLoadBalancerStatus": "1 ingress []IngressLoadBalancerIngress",
+    "networking.IngressPortStatus": "1 port int32!, 2 protocol string!, 3 error string!",
+    "networking.IngressRule": "1 host string, 2 * IngressRuleValue",
+    "networking.IngressRuleValue": "1 http HTTPIngressRuleValue",
+    "networking.IngressServiceBackend": "1 name string!, 2 port ServiceBackendPort",
+    "networking.IngressSpec":
+        "1 defaultBackend IngressBackend, 2 tls []IngressTLS, 3 rules []IngressRule, "
+        "4 ingressClassName string!",
+    "networking.IngressStatus": "1 loadBalancer IngressLoadBalancerStatus",
+    "networking.IngressTLS": "1 hosts []string, 2 secretName string",
+    "networking.NetworkPolicy": "1 metadata meta.ObjectMeta, 2 spec NetworkPolicySpec",
+    "networking.NetworkPolicyEgressRule": "1 ports []NetworkPolicyPort, 2 to []NetworkPolicyPeer",
+    "networking.NetworkPolicyIngressRule":
+        "1 ports []NetworkPolicyPort, 2 from []NetworkPolicyPeer",
+    "networking.NetworkPolicyPeer":
+        "1 podSelector meta.LabelSelector, 2 namespaceSelector meta.LabelSelector, "
+        "3 ipBlock IPBlock",
+    "networking.NetworkPolicyPort": "1 protocol string!, 2 port IntOrString, 3 endPort int32!",
+    "networking.NetworkPolicySpec":
+        "1 podSelector meta.LabelSelector, 2 ingress []NetworkPolicyIngressRule, "
+        "3 egress []NetworkPolicyEgressRule, 4 policyTypes []string",
+    "networking.ServiceBackendPort": "1 name string, 2 number int32",
     "policy.Eviction": "1 metadata meta.ObjectMeta, 2 deleteOptions meta.DeleteOptions",
     "rbac.AggregationRule": "1 clusterRoleSelectors []meta.LabelSelector",
     "rbac.ClusterRole":
@@ -797,6 +833,13 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "meta.FieldSelectorRequirement": "key operator",
     "meta.LabelSelectorRequirement": "key operator",
     "meta.OwnerReference": "apiVersion kind name uid",
+    "networking.HTTPIngressPath": "backend pathType",
+    "networking.HTTPIngressRuleValue": "paths",
+    "networking.IPBlock": "cidr",
+    "networking.IngressClassParametersReference": "kind name",
+    "networking.IngressPortStatus": "port protocol",
+    "networking.IngressServiceBackend": "name",
+    "networking.NetworkPolicySpec": "podSelector",
     "rbac.ClusterRoleBinding": "roleRef",
     "rbac.PolicyRule": "verbs",
     "rbac.RoleBinding": "roleRef",

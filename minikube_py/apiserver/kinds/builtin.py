@@ -15,10 +15,12 @@ from minikube_py.apiserver.kinds import (
     endpoints,
     endpointslices,
     events,
+    ingresses,
     jobs,
     leases,
     localsubjectaccessreviews,
     namespaces,
+    networkpolicies,
     nodes,
     pods,
     replicasets,
@@ -71,6 +73,9 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         roles.STRATEGY,
         rolebindings.STRATEGY,
         certificatesigningrequests.STRATEGY,
+        ingresses.INGRESS_STRATEGY,
+        ingresses.INGRESSCLASS_STRATEGY,
+        networkpolicies.STRATEGY,
     ]
     if reviewer is None:
         return KindRegistry(stored)

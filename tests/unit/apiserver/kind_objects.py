@@ -148,6 +148,20 @@ def csr(**spec: Any) -> Obj:
                      "usages": list(NODE_CLIENT_USAGES), **spec}}
 
 
+def ingress(**spec: Any) -> Obj:
+    return {"metadata": meta("web"), "spec": spec or {
+        "defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}
+
+
+def ingressclass(**spec: Any) -> Obj:
+    return {"metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx",
+                                                     **spec}}
+
+
+def networkpolicy(**spec: Any) -> Obj:
+    return {"metadata": meta("deny"), "spec": {"podSelector": {}, **spec}}
+
+
 MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.NAMESPACES: namespace, r.NODES: node, r.PODS: pod, r.EVENTS: event,
     r.SERVICES: service, r.ENDPOINTS: endpoints, r.CONFIGMAPS: configmap, r.SECRETS: secret,
@@ -158,7 +172,8 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.ENDPOINTSLICES: endpointslice, r.EVENTS_V1: event_v1,
     r.CLUSTERROLES: cluster_role, r.ROLES: role,
     r.CLUSTERROLEBINDINGS: cluster_role_binding, r.ROLEBINDINGS: role_binding,
-    r.CERTIFICATESIGNINGREQUESTS: csr,
+    r.CERTIFICATESIGNINGREQUESTS: csr, r.INGRESSES: ingress, r.INGRESSCLASSES: ingressclass,
+    r.NETWORKPOLICIES: networkpolicy,
 }
 
 

@@ -154,8 +154,8 @@ def test_delete_options_decode_under_any_group_version() -> None:
 
 
 def test_unknown_kind_is_named_in_the_error() -> None:
-    with pytest.raises(UnsupportedKindError, match="'NetworkPolicy'"):
-        decode_object(envelope("networking.k8s.io/v1", "NetworkPolicy", b""),
+    with pytest.raises(UnsupportedKindError, match="'Widget'"):
+        decode_object(envelope("example.com/v1", "Widget", b""),
                       KINDS.message_for)
 
 
@@ -257,11 +257,11 @@ async def test_http_protobuf_errors_are_status_objects(server: TestServer) -> No
     url = f"http://127.0.0.1:{server.port}/api/v1/namespaces/default/configmaps"
     headers = {"Content-Type": "application/vnd.kubernetes.protobuf"}
     async with aiohttp.ClientSession() as s:
-        policy = envelope("networking.k8s.io/v1", "NetworkPolicy", b"")
+        policy = envelope("example.com/v1", "Widget", b"")
         async with s.post(url, data=policy, headers=headers) as r:
             body = await r.json()
             assert (r.status, body["reason"]) == (415, "UnsupportedMediaType")
-            assert "'NetworkPolicy'" in body["message"]
+            assert "'Widget'" in body["message"]
         async with s.post(url, data=b"k8s\x00\x0a\xff", headers=headers) as r:
             assert (r.status, (await r.json())["reason"]) == (400, "BadRequest")
         async with s.patch(f"{url}/x", data=envelope("v1", "ConfigMap", b""),

@@ -108,6 +108,11 @@ MINIMAL_DEFAULTED: dict[Resource, Obj] = {
     r.CLUSTERROLEBINDINGS: MINIMAL[r.CLUSTERROLEBINDINGS](),
     r.ROLEBINDINGS: MINIMAL[r.ROLEBINDINGS](),
     r.CERTIFICATESIGNINGREQUESTS: MINIMAL[r.CERTIFICATESIGNINGREQUESTS](),
+    r.INGRESSES: MINIMAL[r.INGRESSES](),
+    r.INGRESSCLASSES: MINIMAL[r.INGRESSCLASSES](),
+    # SetDefaults_NetworkPolicy: Ingress is the policy type when there are no egress rules.
+    r.NETWORKPOLICIES: {"metadata": meta("deny"),
+                        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
 }
 
 

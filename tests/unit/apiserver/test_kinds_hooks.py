@@ -212,6 +212,9 @@ COLUMNS = {
     r.ROLEBINDINGS: ["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"],
     r.CERTIFICATESIGNINGREQUESTS: ["Name", "Age", "SignerName", "Requestor",
                                    "RequestedDuration", "Condition"],
+    r.INGRESSES: ["Name", "Class", "Hosts", "Address", "Ports", "Age"],
+    r.INGRESSCLASSES: ["Name", "Controller", "Parameters", "Age"],
+    r.NETWORKPOLICIES: ["Name", "Pod-Selector", "Age"],
 }
 
 
@@ -321,6 +324,8 @@ SCHEMAS = {
     r.CLUSTERROLES: "rbac.ClusterRole", r.ROLES: "rbac.Role",
     r.CLUSTERROLEBINDINGS: "rbac.ClusterRoleBinding", r.ROLEBINDINGS: "rbac.RoleBinding",
     r.CERTIFICATESIGNINGREQUESTS: "certificates.CertificateSigningRequest",
+    r.INGRESSES: "networking.Ingress", r.INGRESSCLASSES: "networking.IngressClass",
+    r.NETWORKPOLICIES: "networking.NetworkPolicy",
 }
 
 

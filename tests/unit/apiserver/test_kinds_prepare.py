@@ -35,7 +35,9 @@ FRESH: dict[Resource, Obj] = {
     r.DAEMONSETS: {"currentNumberScheduled": 0, "numberMisscheduled": 0,
                    "desiredNumberScheduled": 0, "numberReady": 0},
 }
-WITHOUT_GENERATION = [res for res in MINIMAL if res not in WORKLOADS]
+# Ingresses, IngressClasses and NetworkPolicies count spec changes too, as kube's do.
+WITH_GENERATION = [*WORKLOADS, r.INGRESSES, r.INGRESSCLASSES, r.NETWORKPOLICIES]
+WITHOUT_GENERATION = [res for res in MINIMAL if res not in WITH_GENERATION]
 
 
 def with_status(obj: Obj, status: Obj) -> Obj:
@@ -44,7 +46,7 @@ def with_status(obj: Obj, status: Obj) -> Obj:
 
 def test_the_kinds_with_a_status_subresource_are_these() -> None:
     assert set(WITH_STATUS) == {r.NAMESPACES, r.NODES, r.PODS, r.SERVICES, *WORKLOADS,
-                                r.CERTIFICATESIGNINGREQUESTS}
+                                r.CERTIFICATESIGNINGREQUESTS, r.INGRESSES}
 
 
 # --- prepare_for_create ---------------------------------------------------------------
@@ -69,7 +71,7 @@ def test_a_node_is_created_with_the_status_its_kubelet_sent() -> None:
     assert created(r.NODES, with_status(node(), status))["status"] == status
 
 
-@pytest.mark.parametrize("resource", WORKLOADS, ids=str)
+@pytest.mark.parametrize("resource", WITH_GENERATION, ids=str)
 def test_workloads_are_created_at_generation_1(resource: Resource) -> None:
     obj = MINIMAL[resource]()
     obj["metadata"]["generation"] = 5
