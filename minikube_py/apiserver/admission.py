@@ -20,12 +20,14 @@ from minikube_py.api.resources import (
     NETWORKPOLICIES,
     NODES,
     PODS,
+    PRIORITYCLASSES,
 )
 from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
 from minikube_py.apiserver.kinds.ingresses import LEGACY_CLASS_ANNOTATION, is_default_class
 from minikube_py.apiserver.kinds.networkpolicies import NOT_ENFORCED
+from minikube_py.apiserver.kinds.priorityclasses import PREEMPTION_POLICIES, SYSTEM_CLASSES
 from minikube_py.apiserver.nodeauthz import node_identity
 from minikube_py.apiserver.objectstore import ObjectStore
 from minikube_py.apiserver.podsecurity.plugin import PodSecurity
@@ -162,6 +164,72 @@ class NetworkPolicyNotEnforced:
         if attrs.strategy.resource is NETWORKPOLICIES and attrs.operation in (
                 Operation.CREATE, Operation.UPDATE) and attrs.subresource is None:
             attrs.opts.warnings.append(NOT_ENFORCED)
+
+
+class Priority:
+    """kube's Priority plugin. At most one PriorityClass is the global default. A pod
+    created gets its class's value and preemption policy (no class: the global default's,
+    the lowest should there be several, else 0); a pod naming an unknown class, or giving a
+    priority or policy its class does not, is refused. An update keeps what create set. The
+    system classes are never deleted."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self._objects = objects
+
+    async def _classes(self) -> list[Obj]:
+        prefix = list_prefix(PRIORITYCLASSES, None)
+        found = await self._objects.kv.range(prefix, prefix_end(prefix))
+        return [decode_kv(kv) for kv in found.kvs]
+
+    async def admit(self, attrs: Attributes) -> None:
+        resource = attrs.strategy.resource
+        if resource is PRIORITYCLASSES and attrs.operation is Operation.DELETE and \
+                attrs.name in SYSTEM_CLASSES:  # kube's REST.Delete for priorityclasses
+            raise _refused(attrs, "this is a system priority class and cannot be deleted")
+        if attrs.subresource is not None or attrs.obj is None:
+            return
+        if resource is PRIORITYCLASSES and attrs.obj.get("globalDefault"):
+            for pc in await self._classes():
+                other = pc["metadata"]["name"]
+                if pc.get("globalDefault") and other != attrs.name:
+                    raise _refused(attrs, f"PriorityClass {other} is already marked as "
+                                          "default. Only one default can exist")
+        elif resource is PODS and attrs.operation is Operation.UPDATE:
+            spec, old = attrs.obj.get("spec"), (attrs.old or {}).get("spec") or {}
+            if isinstance(spec, dict):
+                for key in ("priority", "preemptionPolicy"):
+                    if spec.get(key) is None and old.get(key) is not None:
+                        spec[key] = old[key]
+        elif resource is PODS and attrs.operation is Operation.CREATE:
+            await self._admit_pod(attrs, attrs.obj.setdefault("spec", {}))
+
+    async def _admit_pod(self, attrs: Attributes, spec: Any) -> None:
+        if not isinstance(spec, dict):
+            return
+        wanted = spec.get("priorityClassName") or ""
+        classes = await self._classes()
+        if wanted:
+            named = [pc for pc in classes if pc["metadata"]["name"] == wanted]
+            if not named:
+                raise _refused(attrs, f"no PriorityClass with name {wanted} was found")
+            chosen: Obj | None = named[0]
+        else:
+            defaults = [pc for pc in classes if pc.get("globalDefault")]
+            chosen = min(defaults, key=lambda pc: int(pc.get("value") or 0), default=None)
+            if chosen is not None:
+                spec["priorityClassName"] = chosen["metadata"]["name"]
+        # A class always carries a policy; with no class at all the pod's is defaulted.
+        value = int(chosen.get("value") or 0) if chosen else 0
+        policy = (chosen or {}).get("preemptionPolicy") or PREEMPTION_POLICIES[0]
+        for key, what, computed in (("priority", "integer value of priority", value),
+                                    ("preemptionPolicy", "string value of PreemptionPolicy",
+                                     policy)):
+            given = spec.get(key)
+            if given is not None and given != computed:
+                raise _refused(attrs, f"the {what} ({given}) must not be provided in pod spec; "
+                                      f"priority admission controller computed {computed} "
+                                      "from the given PriorityClass name")
+            spec[key] = computed
 
 
 def _tolerates(t: Any, key: str) -> bool:
@@ -309,7 +377,7 @@ def default_admission(objects: ObjectStore,
     if service_accounts:
         mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
     mutating += [DefaultTolerationSeconds(), DefaultIngressClass(objects),
-                 NetworkPolicyNotEnforced()]
+                 NetworkPolicyNotEnforced(), Priority(objects)]
     mutating += plugins or []
     return Admission(mutating, [PodSecurity(objects, pod_security or PodSecurityConfig()),
                                 NodeRestriction(), CertificateSubjectRestriction()])

@@ -1,4 +1,5 @@
-"""Objects the API server ensures at start: the system namespaces and the kubernetes Service."""
+"""Objects the API server ensures at start: the system namespaces, the kubernetes Service
+and the system PriorityClasses."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import NAMESPACES, SERVICES
+from minikube_py.api.resources import NAMESPACES, PRIORITYCLASSES, SERVICES
 from minikube_py.apiserver.admission import SYSTEM_NAMESPACES
+from minikube_py.apiserver.kinds.priorityclasses import system_classes
 from minikube_py.apiserver.kubernetesservice import NAMESPACE, kubernetes_service
 
 if TYPE_CHECKING:
@@ -21,6 +23,9 @@ async def ensure_builtin_objects(svc: ApiService, kubernetes_target_port: int) -
     body = kubernetes_service(kubernetes_service_ip(svc), kubernetes_target_port)
     with contextlib.suppress(ApiError):
         await svc.create_object(SERVICES, body, NAMESPACE)
+    for pc in system_classes():
+        with contextlib.suppress(ApiError):
+            await svc.create_object(PRIORITYCLASSES, pc, None)
 
 
 def kubernetes_service_ip(svc: ApiService) -> str:

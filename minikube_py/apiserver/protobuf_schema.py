@@ -692,6 +692,9 @@ _MESSAGES: dict[str, str] = {
     "rbac.RoleBinding": "1 metadata meta.ObjectMeta, 2 subjects []Subject, 3 roleRef RoleRef",
     "rbac.RoleRef": "1 apiGroup string!, 2 kind string!, 3 name string!",
     "rbac.Subject": "1 kind string!, 2 apiGroup string, 3 name string!, 4 namespace string",
+    "scheduling.PriorityClass":
+        "1 metadata meta.ObjectMeta, 2 value int32!, 3 globalDefault bool, 4 description string, "
+        "5 preemptionPolicy string!",
 }
 
 
@@ -845,6 +848,7 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "rbac.RoleBinding": "roleRef",
     "rbac.RoleRef": "apiGroup kind name",
     "rbac.Subject": "kind name",
+    "scheduling.PriorityClass": "value",
 }
 
 

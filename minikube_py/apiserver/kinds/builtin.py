@@ -23,6 +23,7 @@ from minikube_py.apiserver.kinds import (
     networkpolicies,
     nodes,
     pods,
+    priorityclasses,
     replicasets,
     replicationcontrollers,
     rolebindings,
@@ -76,6 +77,7 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         ingresses.INGRESS_STRATEGY,
         ingresses.INGRESSCLASS_STRATEGY,
         networkpolicies.STRATEGY,
+        priorityclasses.STRATEGY,
     ]
     if reviewer is None:
         return KindRegistry(stored)

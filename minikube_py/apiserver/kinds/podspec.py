@@ -111,15 +111,14 @@ def _requests_from_limits(c: Obj) -> None:
 
 def default_pod(spec: Obj) -> None:
     """What a Pod gets beyond its spec's defaults: SetDefaults_Pod (requests from limits,
-    service links) and the ServiceAccount and Priority admission plugins. Pod templates
-    get none of it, so a controller's template reads back as it was written."""
+    service links) and the ServiceAccount admission plugin (priority is set at admission,
+    by admission.Priority). Pod templates get none of it, so a controller's template reads
+    back as it was written."""
     for key in ("containers", "initContainers"):
         for c in spec.get(key) or []:
             if isinstance(c, dict):
                 _requests_from_limits(c)
     spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-    spec.setdefault("priority", 0)
     if not spec.get("serviceAccountName"):
         spec["serviceAccountName"] = spec.get("serviceAccount") or "default"
     default_pod_spec(spec)

@@ -57,6 +57,15 @@ def kubeconfig(server: TestServer, tmp_path: Path) -> Path:
     return path
 
 
+def official_client(server: TestServer) -> Any:
+    """The official Python client's ApiClient, pointed at the test server."""
+    from kubernetes import client
+
+    cfg = client.Configuration()
+    cfg.host = f"http://127.0.0.1:{server.port}"
+    return client.ApiClient(cfg)
+
+
 def pod_body(name: str, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod",
                             "metadata": {"name": name, "labels": {"app": "web"}},

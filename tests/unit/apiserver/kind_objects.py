@@ -162,6 +162,10 @@ def networkpolicy(**spec: Any) -> Obj:
     return {"metadata": meta("deny"), "spec": {"podSelector": {}, **spec}}
 
 
+def priorityclass(value: int = 1000, **fields: Any) -> Obj:
+    return {"metadata": {"name": "high"}, "value": value, **fields}
+
+
 MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.NAMESPACES: namespace, r.NODES: node, r.PODS: pod, r.EVENTS: event,
     r.SERVICES: service, r.ENDPOINTS: endpoints, r.CONFIGMAPS: configmap, r.SECRETS: secret,
@@ -173,7 +177,7 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.CLUSTERROLES: cluster_role, r.ROLES: role,
     r.CLUSTERROLEBINDINGS: cluster_role_binding, r.ROLEBINDINGS: role_binding,
     r.CERTIFICATESIGNINGREQUESTS: csr, r.INGRESSES: ingress, r.INGRESSCLASSES: ingressclass,
-    r.NETWORKPOLICIES: networkpolicy,
+    r.NETWORKPOLICIES: networkpolicy, r.PRIORITYCLASSES: priorityclass,
 }
 
 

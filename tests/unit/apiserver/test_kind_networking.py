@@ -15,6 +15,7 @@ from minikube_py.api.resources import INGRESSCLASSES, INGRESSES, NETWORKPOLICIES
 from minikube_py.apiserver.kinds.ingresses import ingress_row
 from minikube_py.apiserver.kinds.networkpolicies import NOT_ENFORCED
 from minikube_py.apiserver.service import ApiService
+from tests.unit.apiserver.conftest import official_client
 from tests.unit.apiserver.test_apiserver_http import kubectl, needs_kubectl
 
 MANIFEST = """apiVersion: networking.k8s.io/v1
@@ -134,9 +135,7 @@ async def test_python_client_networking_v1(server: TestServer) -> None:
     from kubernetes import client, watch
 
     def work() -> list[str]:
-        cfg = client.Configuration()
-        cfg.host = f"http://127.0.0.1:{server.port}"
-        api = client.NetworkingV1Api(client.ApiClient(cfg))
+        api = client.NetworkingV1Api(official_client(server))
         api.create_ingress_class(client.V1IngressClass(
             metadata=client.V1ObjectMeta(name="c"), spec=client.V1IngressClassSpec(
                 controller="example.com/c")))

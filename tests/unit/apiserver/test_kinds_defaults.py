@@ -39,10 +39,10 @@ def template_spec(restart_policy: str = "Always", **extra: Any) -> Obj:
             "schedulerName": "default-scheduler", "securityContext": {}, **extra}
 
 
-# SetDefaults_Pod (enableServiceLinks) and the admission plugins a Pod alone goes through.
+# SetDefaults_Pod (enableServiceLinks) and the ServiceAccount plugin a Pod alone goes
+# through (priority comes later, from the Priority admission plugin).
 POD_ONLY = {"enableServiceLinks": True, "serviceAccountName": "default",
-            "serviceAccount": "default", "priority": 0,
-            "preemptionPolicy": "PreemptLowerPriority"}
+            "serviceAccount": "default"}
 
 
 def defaulted_template(labels: Obj | None = None, restart_policy: str = "Always") -> Obj:
@@ -113,6 +113,8 @@ MINIMAL_DEFAULTED: dict[Resource, Obj] = {
     # SetDefaults_NetworkPolicy: Ingress is the policy type when there are no egress rules.
     r.NETWORKPOLICIES: {"metadata": meta("deny"),
                         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
+    r.PRIORITYCLASSES: {"metadata": {"name": "high"}, "value": 1000,
+                        "preemptionPolicy": "PreemptLowerPriority"},
 }
 
 

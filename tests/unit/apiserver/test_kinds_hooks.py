@@ -215,6 +215,7 @@ COLUMNS = {
     r.INGRESSES: ["Name", "Class", "Hosts", "Address", "Ports", "Age"],
     r.INGRESSCLASSES: ["Name", "Controller", "Parameters", "Age"],
     r.NETWORKPOLICIES: ["Name", "Pod-Selector", "Age"],
+    r.PRIORITYCLASSES: ["Name", "Value", "Global-Default", "Age", "PreemptionPolicy"],
 }
 
 
@@ -325,7 +326,7 @@ SCHEMAS = {
     r.CLUSTERROLEBINDINGS: "rbac.ClusterRoleBinding", r.ROLEBINDINGS: "rbac.RoleBinding",
     r.CERTIFICATESIGNINGREQUESTS: "certificates.CertificateSigningRequest",
     r.INGRESSES: "networking.Ingress", r.INGRESSCLASSES: "networking.IngressClass",
-    r.NETWORKPOLICIES: "networking.NetworkPolicy",
+    r.NETWORKPOLICIES: "networking.NetworkPolicy", r.PRIORITYCLASSES: "scheduling.PriorityClass",
 }
 
 
