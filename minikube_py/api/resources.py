@@ -80,6 +80,7 @@ INGRESSES = _r("networking.k8s.io", "v1", "ingresses", "Ingress", True, short_na
 INGRESSCLASSES = _r("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False)
 NETWORKPOLICIES = _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True,
                      short_names=("netpol",))
+RUNTIMECLASSES = _r("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", False)
 PRIORITYCLASSES = _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False,
                      short_names=("pc",))
 # Answered, never stored (the API server's authorizers decide); kubelets ask it who may
@@ -95,7 +96,7 @@ BUILTIN: tuple[Resource, ...] = (
     REPLICATIONCONTROLLERS, LEASES, DEPLOYMENTS, REPLICASETS, DAEMONSETS, STATEFULSETS,
     CONTROLLERREVISIONS, JOBS, CRONJOBS, ENDPOINTSLICES, EVENTS_V1, CLUSTERROLES,
     CLUSTERROLEBINDINGS, ROLES, ROLEBINDINGS, CERTIFICATESIGNINGREQUESTS, INGRESSES,
-    INGRESSCLASSES, NETWORKPOLICIES, PRIORITYCLASSES,
+    INGRESSCLASSES, NETWORKPOLICIES, PRIORITYCLASSES, RUNTIMECLASSES,
 )
 
 

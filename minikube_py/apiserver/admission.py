@@ -21,6 +21,7 @@ from minikube_py.api.resources import (
     NODES,
     PODS,
     PRIORITYCLASSES,
+    RUNTIMECLASSES,
 )
 from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
@@ -28,6 +29,7 @@ from minikube_py.apiserver.admissionapi import Operation as Operation  # re-expo
 from minikube_py.apiserver.kinds.ingresses import LEGACY_CLASS_ANNOTATION, is_default_class
 from minikube_py.apiserver.kinds.networkpolicies import NOT_ENFORCED
 from minikube_py.apiserver.kinds.priorityclasses import PREEMPTION_POLICIES, SYSTEM_CLASSES
+from minikube_py.apiserver.kinds.runtimeclasses import KUBELET_HANDLER
 from minikube_py.apiserver.nodeauthz import node_identity
 from minikube_py.apiserver.objectstore import ObjectStore
 from minikube_py.apiserver.podsecurity.plugin import PodSecurity
@@ -232,6 +234,33 @@ class Priority:
             spec[key] = computed
 
 
+class RuntimeClass:
+    """kube's RuntimeClass plugin, in part: a pod created naming a RuntimeClass that does
+    not exist is refused, and so is one whose class's handler is not the kubelet's (only
+    runc here), rather than run with runc unasked. Overhead and the class's scheduling
+    (node selector, tolerations) are not applied."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self._objects = objects
+
+    async def admit(self, attrs: Attributes) -> None:
+        if attrs.strategy.resource is not PODS or attrs.operation is not Operation.CREATE \
+                or attrs.obj is None:
+            return
+        spec = attrs.obj.get("spec")
+        wanted = spec.get("runtimeClassName") if isinstance(spec, dict) else None
+        if not wanted:
+            return
+        found = await self._objects.read(RUNTIMECLASSES, None, str(wanted))
+        if found is None:
+            raise _refused(attrs, f'pod rejected: RuntimeClass "{wanted}" not found')
+        handler = decode_kv(found).get("handler")
+        if handler != KUBELET_HANDLER:
+            raise _refused(attrs, f'pod rejected: spec.runtimeClassName "{wanted}" has handler '
+                                  f'"{handler}", and this cluster\'s kubelets have only '
+                                  f'"{KUBELET_HANDLER}"')
+
+
 def _tolerates(t: Any, key: str) -> bool:
     if not isinstance(t, dict):
         return False
@@ -377,7 +406,7 @@ def default_admission(objects: ObjectStore,
     if service_accounts:
         mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
     mutating += [DefaultTolerationSeconds(), DefaultIngressClass(objects),
-                 NetworkPolicyNotEnforced(), Priority(objects)]
+                 NetworkPolicyNotEnforced(), Priority(objects), RuntimeClass(objects)]
     mutating += plugins or []
     return Admission(mutating, [PodSecurity(objects, pod_security or PodSecurityConfig()),
                                 NodeRestriction(), CertificateSubjectRestriction()])

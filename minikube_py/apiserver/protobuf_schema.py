@@ -679,6 +679,11 @@ _MESSAGES: dict[str, str] = {
         "1 podSelector meta.LabelSelector, 2 ingress []NetworkPolicyIngressRule, "
         "3 egress []NetworkPolicyEgressRule, 4 policyTypes []string",
     "networking.ServiceBackendPort": "1 name string, 2 number int32",
+    "node.Overhead": "1 podFixed map[string]Quantity",
+    "node.RuntimeClass":
+        "1 metadata meta.ObjectMeta, 2 handler string, 3 overhead Overhead, "
+        "4 scheduling Scheduling",
+    "node.Scheduling": "1 nodeSelector map[string]string, 2 tolerations []core.Toleration",
     "policy.Eviction": "1 metadata meta.ObjectMeta, 2 deleteOptions meta.DeleteOptions",
     "rbac.AggregationRule": "1 clusterRoleSelectors []meta.LabelSelector",
     "rbac.ClusterRole":
@@ -843,6 +848,7 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "networking.IngressPortStatus": "port protocol",
     "networking.IngressServiceBackend": "name",
     "networking.NetworkPolicySpec": "podSelector",
+    "node.RuntimeClass": "handler",
     "rbac.ClusterRoleBinding": "roleRef",
     "rbac.PolicyRule": "verbs",
     "rbac.RoleBinding": "roleRef",

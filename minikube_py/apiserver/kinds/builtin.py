@@ -28,6 +28,7 @@ from minikube_py.apiserver.kinds import (
     replicationcontrollers,
     rolebindings,
     roles,
+    runtimeclasses,
     secrets,
     selfsubjectaccessreviews,
     selfsubjectreviews,
@@ -78,6 +79,7 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         ingresses.INGRESSCLASS_STRATEGY,
         networkpolicies.STRATEGY,
         priorityclasses.STRATEGY,
+        runtimeclasses.STRATEGY,
     ]
     if reviewer is None:
         return KindRegistry(stored)

@@ -166,6 +166,10 @@ def priorityclass(value: int = 1000, **fields: Any) -> Obj:
     return {"metadata": {"name": "high"}, "value": value, **fields}
 
 
+def runtimeclass() -> Obj:
+    return {"metadata": {"name": "runc"}, "handler": "runc"}
+
+
 MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.NAMESPACES: namespace, r.NODES: node, r.PODS: pod, r.EVENTS: event,
     r.SERVICES: service, r.ENDPOINTS: endpoints, r.CONFIGMAPS: configmap, r.SECRETS: secret,
@@ -178,6 +182,7 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.CLUSTERROLEBINDINGS: cluster_role_binding, r.ROLEBINDINGS: role_binding,
     r.CERTIFICATESIGNINGREQUESTS: csr, r.INGRESSES: ingress, r.INGRESSCLASSES: ingressclass,
     r.NETWORKPOLICIES: networkpolicy, r.PRIORITYCLASSES: priorityclass,
+    r.RUNTIMECLASSES: runtimeclass,
 }
 
 

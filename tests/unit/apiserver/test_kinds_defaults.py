@@ -115,6 +115,7 @@ MINIMAL_DEFAULTED: dict[Resource, Obj] = {
                         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
     r.PRIORITYCLASSES: {"metadata": {"name": "high"}, "value": 1000,
                         "preemptionPolicy": "PreemptLowerPriority"},
+    r.RUNTIMECLASSES: MINIMAL[r.RUNTIMECLASSES](),
 }
 
 

@@ -216,6 +216,7 @@ COLUMNS = {
     r.INGRESSCLASSES: ["Name", "Controller", "Parameters", "Age"],
     r.NETWORKPOLICIES: ["Name", "Pod-Selector", "Age"],
     r.PRIORITYCLASSES: ["Name", "Value", "Global-Default", "Age", "PreemptionPolicy"],
+    r.RUNTIMECLASSES: ["Name", "Handler", "Age"],
 }
 
 
@@ -327,6 +328,7 @@ SCHEMAS = {
     r.CERTIFICATESIGNINGREQUESTS: "certificates.CertificateSigningRequest",
     r.INGRESSES: "networking.Ingress", r.INGRESSCLASSES: "networking.IngressClass",
     r.NETWORKPOLICIES: "networking.NetworkPolicy", r.PRIORITYCLASSES: "scheduling.PriorityClass",
+    r.RUNTIMECLASSES: "node.RuntimeClass",
 }
 
 
