@@ -86,3 +86,17 @@ async def test_pods_naming_runtime_classes(svc: ApiService) -> None:
         await svc.create(PODS, pod_body("y", runtimeClassName="gvisor"), namespace="default")
     assert e.value.code == 403
     assert 'spec.runtimeClassName "gvisor" has handler "runsc"' in e.value.message
+
+
+@needs_kubectl
+async def test_kubectl_runtimeclass_with_overhead_and_scheduling(kubeconfig: Path) -> None:
+    body = {**rc("pinned"), "overhead": {"podFixed": {"cpu": "250m"}},
+            "scheduling": {"nodeSelector": {"sandbox": "yes"},
+                           "tolerations": [{"key": "sandbox", "operator": "Exists"}]}}
+    rc_, out, err = await kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(body))
+    assert rc_ == 0, err
+    rc_, out, err = await kubectl(kubeconfig, "get", "runtimeclass", "pinned", "-o", "json")
+    assert rc_ == 0, err
+    got = json.loads(out)
+    assert got["overhead"] == {"podFixed": {"cpu": "250m"}}
+    assert got["scheduling"]["nodeSelector"] == {"sandbox": "yes"}

@@ -193,3 +193,15 @@ def test_priorityclass_row() -> None:
     obj = {"metadata": {"name": "p"}, "value": -3, "preemptionPolicy": "Never"}
     assert priorityclass_row(obj, 0)[1:3] == [-3, False]
     assert priorityclass_row(obj, 0)[4] == "Never"
+
+
+@needs_kubectl
+async def test_kubectl_create_priorityclass_command_sends_protobuf(kubeconfig: Path) -> None:
+    rc, out, err = await kubectl(kubeconfig, "create", "priorityclass", "low", "--value=0",
+                                 "--preemption-policy=Never", "--description=batch jobs")
+    assert rc == 0, err
+    rc, out, err = await kubectl(kubeconfig, "get", "pc", "low", "-o", "json")
+    assert rc == 0, err
+    got = json.loads(out)
+    assert (got["value"], got["preemptionPolicy"], got["description"]) == (
+        0, "Never", "batch jobs")
