@@ -66,6 +66,14 @@ _SEEDS: dict[str, Obj] = {
         "request": request_b64("system:node:n1", ("system:nodes",)),
         "signerName": "kubernetes.io/kube-apiserver-client-kubelet",
         "usages": ["digital signature", "client auth"], "expirationSeconds": 3600}},
+    "Ingress": {"spec": {"rules": [{"host": "fuzz.example", "http": {"paths": [
+        {"path": "/", "pathType": "Prefix",
+         "backend": {"service": {"name": "s", "port": {"number": 80}}}}]}}]}},
+    "IngressClass": {"spec": {"controller": "example.com/fuzz"}},
+    "NetworkPolicy": {"spec": {"podSelector": {"matchLabels": _LABELS},
+                               "ingress": [{"ports": [{"port": 80}]}]}},
+    "PriorityClass": {"value": 1000, "description": "fuzz"},
+    "RuntimeClass": {"handler": "runc"},
 }
 # The review kinds: answered, never stored; their metadata must be empty.
 _ACCESS: Obj = {"resourceAttributes": {"verb": "get", "resource": "pods",
