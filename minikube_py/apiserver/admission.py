@@ -209,14 +209,13 @@ class Priority:
         if not isinstance(spec, dict):
             return
         wanted = spec.get("priorityClassName") or ""
-        classes = await self._classes()
-        if wanted:
-            named = [pc for pc in classes if pc["metadata"]["name"] == wanted]
-            if not named:
+        if wanted:  # one read of the class named, not a list of them all
+            found = await self._objects.read(PRIORITYCLASSES, None, str(wanted))
+            if found is None:
                 raise _refused(attrs, f"no PriorityClass with name {wanted} was found")
-            chosen: Obj | None = named[0]
+            chosen: Obj | None = decode_kv(found)
         else:
-            defaults = [pc for pc in classes if pc.get("globalDefault")]
+            defaults = [pc for pc in await self._classes() if pc.get("globalDefault")]
             chosen = min(defaults, key=lambda pc: int(pc.get("value") or 0), default=None)
             if chosen is not None:
                 spec["priorityClassName"] = chosen["metadata"]["name"]
