@@ -83,6 +83,22 @@ NETWORKPOLICIES = _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolic
 RUNTIMECLASSES = _r("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", False)
 PRIORITYCLASSES = _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False,
                      short_names=("pc",))
+# Storage: claims, volumes and classes (kinds/persistentvolumes.py and the storage
+# controllers), and the CSI kinds, served empty (no CSI driver runs here).
+PERSISTENTVOLUMES = _r("", "v1", "persistentvolumes", "PersistentVolume", False,
+                       short_names=("pv",), subresources=("status",))
+PERSISTENTVOLUMECLAIMS = _r("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True,
+                            short_names=("pvc",), subresources=("status",))
+STORAGECLASSES = _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False,
+                    short_names=("sc",))
+CSIDRIVERS = _r("storage.k8s.io", "v1", "csidrivers", "CSIDriver", False)
+CSINODES = _r("storage.k8s.io", "v1", "csinodes", "CSINode", False)
+VOLUMEATTACHMENTS = _r("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", False,
+                       subresources=("status",))
+CSISTORAGECAPACITIES = _r("storage.k8s.io", "v1", "csistoragecapacities",
+                          "CSIStorageCapacity", True)
+PODDISRUPTIONBUDGETS = _r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True,
+                          short_names=("pdb",), subresources=("status",))
 # Answered, never stored (the API server's authorizers decide); kubelets ask it who may
 # call them.
 SUBJECTACCESSREVIEWS = _r("authorization.k8s.io", "v1", "subjectaccessreviews",
