@@ -1,0 +1,35 @@
+"""Names shared by the storage kinds, their admission and the storage controllers: the
+built-in local-path provisioner, kube's PV/PVC annotations and protection finalizers."""
+
+from __future__ import annotations
+
+# The provisioner of the built-in `standard` StorageClass: a directory per volume on the
+# node that first uses it (k3s's local-path-provisioner, minikube's storage-provisioner).
+LOCAL_PATH_PROVISIONER = "minikube-py.io/local-path"
+DEFAULT_STORAGE_CLASS = "standard"
+
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+BETA_DEFAULT_CLASS_ANNOTATION = "storageclass.beta.kubernetes.io/is-default-class"
+
+# On a claim: the node the scheduler picked for a WaitForFirstConsumer claim, and the
+# provisioner the PV controller handed it to.
+SELECTED_NODE_ANNOTATION = "volume.kubernetes.io/selected-node"
+STORAGE_PROVISIONER_ANNOTATION = "volume.kubernetes.io/storage-provisioner"
+BETA_STORAGE_PROVISIONER_ANNOTATION = "volume.beta.kubernetes.io/storage-provisioner"
+BIND_COMPLETED_ANNOTATION = "pv.kubernetes.io/bind-completed"
+BOUND_BY_CONTROLLER_ANNOTATION = "pv.kubernetes.io/bound-by-controller"
+# On a volume: who provisioned it.
+PROVISIONED_BY_ANNOTATION = "pv.kubernetes.io/provisioned-by"
+
+PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
+PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
+
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
+
+
+def is_default_class(storage_class: dict[str, object]) -> bool:
+    """kube's IsDefaultAnnotation: either annotation, exactly "true"."""
+    meta = storage_class.get("metadata")
+    annotations = (meta.get("annotations") if isinstance(meta, dict) else None) or {}
+    return (annotations.get(DEFAULT_CLASS_ANNOTATION) == "true"
+            or annotations.get(BETA_DEFAULT_CLASS_ANNOTATION) == "true")
