@@ -700,6 +700,94 @@ _MESSAGES: dict[str, str] = {
     "scheduling.PriorityClass":
         "1 metadata meta.ObjectMeta, 2 value int32!, 3 globalDefault bool, 4 description string, "
         "5 preemptionPolicy string!",
+    "core.AzureFilePersistentVolumeSource":
+        "1 secretName string!, 2 shareName string!, 3 readOnly bool, 4 secretNamespace string!",
+    "core.CSIPersistentVolumeSource":
+        "1 driver string!, 2 volumeHandle string!, 3 readOnly bool, 4 fsType string, "
+        "5 volumeAttributes map[string]string, 6 controllerPublishSecretRef SecretReference, "
+        "7 nodeStageSecretRef SecretReference, 8 nodePublishSecretRef SecretReference, "
+        "9 controllerExpandSecretRef SecretReference, 10 nodeExpandSecretRef SecretReference",
+    "core.CephFSPersistentVolumeSource":
+        "1 monitors []string, 2 path string, 3 user string, 4 secretFile string, "
+        "5 secretRef SecretReference, 6 readOnly bool",
+    "core.CinderPersistentVolumeSource":
+        "1 volumeID string!, 2 fsType string, 3 readOnly bool, 4 secretRef SecretReference",
+    "core.FlexPersistentVolumeSource":
+        "1 driver string!, 2 fsType string, 3 secretRef SecretReference, 4 readOnly bool, "
+        "5 options map[string]string",
+    "core.GlusterfsPersistentVolumeSource":
+        "1 endpoints string!, 2 path string!, 3 readOnly bool, 4 endpointsNamespace string!",
+    "core.ISCSIPersistentVolumeSource":
+        "1 targetPortal string!, 2 iqn string!, 3 lun int32!, 4 iscsiInterface string, "
+        "5 fsType string, 6 readOnly bool, 7 portals []string, 8 chapAuthDiscovery bool, "
+        "10 secretRef SecretReference, 11 chapAuthSession bool, 12 initiatorName string!",
+    "core.LocalVolumeSource": "1 path string!, 2 fsType string!",
+    "core.PersistentVolume":
+        "1 metadata meta.ObjectMeta, 2 spec PersistentVolumeSpec, 3 status PersistentVolumeStatus",
+    "core.PersistentVolumeSource":
+        "1 gcePersistentDisk GCEPersistentDiskVolumeSource, "
+        "2 awsElasticBlockStore AWSElasticBlockStoreVolumeSource, 3 hostPath HostPathVolumeSource, "
+        "4 glusterfs GlusterfsPersistentVolumeSource, 5 nfs NFSVolumeSource, "
+        "6 rbd RBDPersistentVolumeSource, 7 iscsi ISCSIPersistentVolumeSource, "
+        "8 cinder CinderPersistentVolumeSource, 9 cephfs CephFSPersistentVolumeSource, "
+        "10 fc FCVolumeSource, 11 flocker FlockerVolumeSource, "
+        "12 flexVolume FlexPersistentVolumeSource, 13 azureFile AzureFilePersistentVolumeSource, "
+        "14 vsphereVolume VsphereVirtualDiskVolumeSource, 15 quobyte QuobyteVolumeSource, "
+        "16 azureDisk AzureDiskVolumeSource, "
+        "17 photonPersistentDisk PhotonPersistentDiskVolumeSource, "
+        "18 portworxVolume PortworxVolumeSource, 19 scaleIO ScaleIOPersistentVolumeSource, "
+        "20 local LocalVolumeSource, 21 storageos StorageOSPersistentVolumeSource, "
+        "22 csi CSIPersistentVolumeSource",
+    "core.PersistentVolumeSpec":
+        "1 capacity map[string]Quantity, 2 * PersistentVolumeSource, 3 accessModes []string, "
+        "4 claimRef ObjectReference, 5 persistentVolumeReclaimPolicy string, "
+        "6 storageClassName string, 7 mountOptions []string, 8 volumeMode string!, "
+        "9 nodeAffinity VolumeNodeAffinity, 10 volumeAttributesClassName string!",
+    "core.PersistentVolumeStatus":
+        "1 phase string, 2 message string, 3 reason string, 4 lastPhaseTransitionTime Time",
+    "core.RBDPersistentVolumeSource":
+        "1 monitors []string, 2 image string!, 3 fsType string, 4 pool string, 5 user string, "
+        "6 keyring string, 7 secretRef SecretReference, 8 readOnly bool",
+    "core.ScaleIOPersistentVolumeSource":
+        "1 gateway string!, 2 system string!, 3 secretRef SecretReference, "
+        "4 sslEnabled bool, 5 protectionDomain string, 6 storagePool string, "
+        "7 storageMode string, 8 volumeName string, 9 fsType string, 10 readOnly bool",
+    "core.SecretReference": "1 name string, 2 namespace string",
+    "core.StorageOSPersistentVolumeSource":
+        "1 volumeName string, 2 volumeNamespace string, 3 fsType string, 4 readOnly bool, "
+        "5 secretRef ObjectReference",
+    "core.TopologySelectorLabelRequirement": "1 key string!, 2 values []string",
+    "core.TopologySelectorTerm": "1 matchLabelExpressions []TopologySelectorLabelRequirement",
+    "core.VolumeNodeAffinity": "1 required NodeSelector",
+    "storage.CSIDriver": "1 metadata meta.ObjectMeta, 2 spec CSIDriverSpec",
+    "storage.CSIDriverSpec":
+        "1 attachRequired bool!, 2 podInfoOnMount bool!, 3 volumeLifecycleModes []string, "
+        "4 storageCapacity bool!, 5 fsGroupPolicy string!, 6 tokenRequests []TokenRequest, "
+        "7 requiresRepublish bool!, 8 seLinuxMount bool!",
+    "storage.CSINode": "1 metadata meta.ObjectMeta, 2 spec CSINodeSpec",
+    "storage.CSINodeDriver":
+        "1 name string!, 2 nodeID string!, 3 topologyKeys []string, "
+        "4 allocatable VolumeNodeResources",
+    "storage.CSINodeSpec": "1 drivers []CSINodeDriver",
+    "storage.CSIStorageCapacity":
+        "1 metadata meta.ObjectMeta, 2 nodeTopology meta.LabelSelector, "
+        "3 storageClassName string!, 4 capacity Quantity, 5 maximumVolumeSize Quantity",
+    "storage.StorageClass":
+        "1 metadata meta.ObjectMeta, 2 provisioner string!, 3 parameters map[string]string, "
+        "4 reclaimPolicy string!, 5 mountOptions []string, 6 allowVolumeExpansion bool!, "
+        "7 volumeBindingMode string!, 8 allowedTopologies []core.TopologySelectorTerm",
+    "storage.TokenRequest": "1 audience string!, 2 expirationSeconds int64!",
+    "storage.VolumeAttachment":
+        "1 metadata meta.ObjectMeta, 2 spec VolumeAttachmentSpec, 3 status VolumeAttachmentStatus",
+    "storage.VolumeAttachmentSource":
+        "1 persistentVolumeName string!, 2 inlineVolumeSpec core.PersistentVolumeSpec",
+    "storage.VolumeAttachmentSpec":
+        "1 attacher string!, 2 source VolumeAttachmentSource, 3 nodeName string!",
+    "storage.VolumeAttachmentStatus":
+        "1 attached bool!, 2 attachmentMetadata map[string]string, 3 attachError VolumeError, "
+        "4 detachError VolumeError",
+    "storage.VolumeError": "1 time Time, 2 message string",
+    "storage.VolumeNodeResources": "1 count int32!",
 }
 
 
@@ -855,6 +943,27 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "rbac.RoleRef": "apiGroup kind name",
     "rbac.Subject": "kind name",
     "scheduling.PriorityClass": "value",
+    "core.AzureFilePersistentVolumeSource": "secretName shareName",
+    "core.CSIPersistentVolumeSource": "driver volumeHandle",
+    "core.CephFSPersistentVolumeSource": "monitors",
+    "core.CinderPersistentVolumeSource": "volumeID",
+    "core.FlexPersistentVolumeSource": "driver",
+    "core.GlusterfsPersistentVolumeSource": "endpoints path",
+    "core.ISCSIPersistentVolumeSource": "iqn lun targetPortal",
+    "core.LocalVolumeSource": "path",
+    "core.RBDPersistentVolumeSource": "image monitors",
+    "core.ScaleIOPersistentVolumeSource": "gateway secretRef system",
+    "core.TopologySelectorLabelRequirement": "key values",
+    "storage.CSINodeDriver": "name nodeID",
+    "storage.CSIDriver": "spec",
+    "storage.CSINode": "spec",
+    "storage.CSINodeSpec": "drivers",
+    "storage.CSIStorageCapacity": "storageClassName",
+    "storage.StorageClass": "provisioner",
+    "storage.TokenRequest": "audience",
+    "storage.VolumeAttachment": "spec",
+    "storage.VolumeAttachmentSpec": "attacher nodeName source",
+    "storage.VolumeAttachmentStatus": "attached",
 }
 
 

@@ -78,6 +78,22 @@ KINDS: list[tuple[str, str, bool, Obj]] = [
     ("RbacAuthorizationV1Api", "cluster_role_binding", False,
      {"metadata": _meta("crb"), "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
                                             "kind": "ClusterRole", "name": "cr1"}}),
+    ("CoreV1Api", "persistent_volume", False,
+     {"metadata": _meta("pv"), "spec": {"capacity": {"storage": "1Gi"},
+                                        "accessModes": ["ReadWriteOnce"],
+                                        "hostPath": {"path": "/data/pv"}}}),
+    ("CoreV1Api", "persistent_volume_claim", True,
+     {"metadata": _meta("pvc"), "spec": {"accessModes": ["ReadWriteOnce"],
+                                         "resources": {"requests": {"storage": "1Gi"}}}}),
+    ("StorageV1Api", "storage_class", False, {"metadata": _meta("sc"),
+                                              "provisioner": "example.com/sc"}),
+    ("StorageV1Api", "csi_driver", False, {"metadata": _meta("csi.example.com"), "spec": {}}),
+    ("StorageV1Api", "csi_node", False, {"metadata": _meta("n1"), "spec": {"drivers": []}}),
+    ("StorageV1Api", "volume_attachment", False,
+     {"metadata": _meta("va"), "spec": {"attacher": "csi.example.com", "nodeName": "n1",
+                                        "source": {"persistentVolumeName": "pv"}}}),
+    ("StorageV1Api", "csi_storage_capacity", True, {"metadata": _meta("cap"),
+                                                    "storageClassName": "standard"}),
 ]
 
 
@@ -129,7 +145,8 @@ async def test_the_official_client_reads_and_lists_a_fresh_object_into_its_typed
 
 
 WATCHED = [k for k in KINDS if k[1] in ("daemon_set", "replication_controller", "service",
-                                        "stateful_set", "replica_set", "pod")]
+                                        "stateful_set", "replica_set", "pod",
+                                        "persistent_volume_claim", "csi_storage_capacity")]
 
 
 @pytest.mark.parametrize(("cls", "suffix", "namespaced", "body"), WATCHED,

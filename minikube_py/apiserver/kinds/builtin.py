@@ -10,6 +10,7 @@ from minikube_py.apiserver.kinds import (
     configmaps,
     controllerrevisions,
     cronjobs,
+    csi,
     daemonsets,
     deployments,
     endpoints,
@@ -22,6 +23,8 @@ from minikube_py.apiserver.kinds import (
     namespaces,
     networkpolicies,
     nodes,
+    persistentvolumeclaims,
+    persistentvolumes,
     pods,
     priorityclasses,
     replicasets,
@@ -36,6 +39,7 @@ from minikube_py.apiserver.kinds import (
     serviceaccounts,
     services,
     statefulsets,
+    storageclasses,
     subjectaccessreviews,
     tokenreviews,
 )
@@ -80,6 +84,13 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         networkpolicies.STRATEGY,
         priorityclasses.STRATEGY,
         runtimeclasses.STRATEGY,
+        persistentvolumes.STRATEGY,
+        persistentvolumeclaims.STRATEGY,
+        storageclasses.STRATEGY,
+        csi.CSIDRIVER_STRATEGY,
+        csi.CSINODE_STRATEGY,
+        csi.VOLUMEATTACHMENT_STRATEGY,
+        csi.CSISTORAGECAPACITY_STRATEGY,
     ]
     if reviewer is None:
         return KindRegistry(stored)

@@ -170,6 +170,42 @@ def runtimeclass() -> Obj:
     return {"metadata": {"name": "runc"}, "handler": "runc"}
 
 
+def persistentvolume(**spec: Any) -> Obj:
+    return {"metadata": {"name": "pv0"}, "spec": {
+        "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+        "hostPath": {"path": "/data/pv0"}, **spec}}
+
+
+def persistentvolumeclaim(**spec: Any) -> Obj:
+    return {"metadata": meta("data"), "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+        **spec}}
+
+
+def storageclass(**fields: Any) -> Obj:
+    return {"metadata": {"name": "fast"}, "provisioner": "example.com/fast", **fields}
+
+
+def csidriver(**spec: Any) -> Obj:
+    return {"metadata": {"name": "csi.example.com"}, "spec": spec}
+
+
+def csinode(**spec: Any) -> Obj:
+    return {"metadata": {"name": "n1"}, "spec": {"drivers": [
+        {"name": "csi.example.com", "nodeID": "n1"}], **spec}}
+
+
+def volumeattachment(**spec: Any) -> Obj:
+    return {"metadata": {"name": "va0"}, "spec": {
+        "attacher": "csi.example.com", "nodeName": "n1",
+        "source": {"persistentVolumeName": "pv0"}, **spec}}
+
+
+def csistoragecapacity(**fields: Any) -> Obj:
+    return {"metadata": meta("cap0"), "storageClassName": "fast", "capacity": "10Gi",
+            **fields}
+
+
 MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.NAMESPACES: namespace, r.NODES: node, r.PODS: pod, r.EVENTS: event,
     r.SERVICES: service, r.ENDPOINTS: endpoints, r.CONFIGMAPS: configmap, r.SECRETS: secret,
@@ -182,7 +218,10 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.CLUSTERROLEBINDINGS: cluster_role_binding, r.ROLEBINDINGS: role_binding,
     r.CERTIFICATESIGNINGREQUESTS: csr, r.INGRESSES: ingress, r.INGRESSCLASSES: ingressclass,
     r.NETWORKPOLICIES: networkpolicy, r.PRIORITYCLASSES: priorityclass,
-    r.RUNTIMECLASSES: runtimeclass,
+    r.RUNTIMECLASSES: runtimeclass, r.PERSISTENTVOLUMES: persistentvolume,
+    r.PERSISTENTVOLUMECLAIMS: persistentvolumeclaim, r.STORAGECLASSES: storageclass,
+    r.CSIDRIVERS: csidriver, r.CSINODES: csinode, r.VOLUMEATTACHMENTS: volumeattachment,
+    r.CSISTORAGECAPACITIES: csistoragecapacity,
 }
 
 

@@ -116,6 +116,25 @@ MINIMAL_DEFAULTED: dict[Resource, Obj] = {
     r.PRIORITYCLASSES: {"metadata": {"name": "high"}, "value": 1000,
                         "preemptionPolicy": "PreemptLowerPriority"},
     r.RUNTIMECLASSES: MINIMAL[r.RUNTIMECLASSES](),
+    # SetDefaults_PersistentVolume: Retain, Filesystem, Pending (the PV controller moves it
+    # on); a hostPath's type is "" (no check).
+    r.PERSISTENTVOLUMES: {"metadata": {"name": "pv0"}, "spec": {
+        "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+        "hostPath": {"path": "/data/pv0", "type": ""},
+        "persistentVolumeReclaimPolicy": "Retain", "volumeMode": "Filesystem"},
+        "status": {"phase": "Pending"}},
+    r.PERSISTENTVOLUMECLAIMS: {"metadata": meta("data"), "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+        "volumeMode": "Filesystem"}, "status": {"phase": "Pending"}},
+    r.STORAGECLASSES: {"metadata": {"name": "fast"}, "provisioner": "example.com/fast",
+                       "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"},
+    r.CSIDRIVERS: {"metadata": {"name": "csi.example.com"}, "spec": {
+        "attachRequired": True, "podInfoOnMount": False, "storageCapacity": False,
+        "requiresRepublish": False, "seLinuxMount": False,
+        "fsGroupPolicy": "ReadWriteOnceWithFSType", "volumeLifecycleModes": ["Persistent"]}},
+    r.CSINODES: MINIMAL[r.CSINODES](),
+    r.VOLUMEATTACHMENTS: MINIMAL[r.VOLUMEATTACHMENTS](),
+    r.CSISTORAGECAPACITIES: MINIMAL[r.CSISTORAGECAPACITIES](),
 }
 
 

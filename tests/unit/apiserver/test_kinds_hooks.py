@@ -16,6 +16,7 @@ from minikube_py.api.validation import (
     path_segment_errors,
 )
 from minikube_py.apiserver.kinds.certificatesigningrequests import any_name
+from minikube_py.apiserver.kinds.csi import driver_name_errors
 from minikube_py.apiserver.protobuf_schema import MESSAGES
 from minikube_py.apiserver.tables import table
 from tests.csrs import KUBELET_CLIENT_SIGNER
@@ -217,6 +218,18 @@ COLUMNS = {
     r.NETWORKPOLICIES: ["Name", "Pod-Selector", "Age"],
     r.PRIORITYCLASSES: ["Name", "Value", "Global-Default", "Age", "PreemptionPolicy"],
     r.RUNTIMECLASSES: ["Name", "Handler", "Age"],
+    r.PERSISTENTVOLUMES: ["Name", "Capacity", "Access Modes", "Reclaim Policy", "Status",
+                          "Claim", "StorageClass", "VolumeAttributesClass", "Reason", "Age",
+                          "VolumeMode"],
+    r.PERSISTENTVOLUMECLAIMS: ["Name", "Status", "Volume", "Capacity", "Access Modes",
+                               "StorageClass", "VolumeAttributesClass", "Age", "VolumeMode"],
+    r.STORAGECLASSES: ["Name", "Provisioner", "ReclaimPolicy", "VolumeBindingMode",
+                       "AllowVolumeExpansion", "Age"],
+    r.CSIDRIVERS: ["Name", "AttachRequired", "PodInfoOnMount", "StorageCapacity",
+                   "TokenRequests", "RequiresRepublish", "Modes", "Age"],
+    r.CSINODES: ["Name", "Drivers", "Age"],
+    r.VOLUMEATTACHMENTS: ["Name", "Attacher", "PV", "Node", "Attached", "Age"],
+    r.CSISTORAGECAPACITIES: ["Name", "StorageClassName", "Capacity", "Age"],
 }
 
 
@@ -328,7 +341,11 @@ SCHEMAS = {
     r.CERTIFICATESIGNINGREQUESTS: "certificates.CertificateSigningRequest",
     r.INGRESSES: "networking.Ingress", r.INGRESSCLASSES: "networking.IngressClass",
     r.NETWORKPOLICIES: "networking.NetworkPolicy", r.PRIORITYCLASSES: "scheduling.PriorityClass",
-    r.RUNTIMECLASSES: "node.RuntimeClass",
+    r.RUNTIMECLASSES: "node.RuntimeClass", r.PERSISTENTVOLUMES: "core.PersistentVolume",
+    r.PERSISTENTVOLUMECLAIMS: "core.PersistentVolumeClaim",
+    r.STORAGECLASSES: "storage.StorageClass", r.CSIDRIVERS: "storage.CSIDriver",
+    r.CSINODES: "storage.CSINode", r.VOLUMEATTACHMENTS: "storage.VolumeAttachment",
+    r.CSISTORAGECAPACITIES: "storage.CSIStorageCapacity",
 }
 
 
@@ -384,6 +401,7 @@ NAME_RULES = {
     r.CLUSTERROLEBINDINGS: path_segment_errors,
     r.ROLEBINDINGS: path_segment_errors,
     r.CERTIFICATESIGNINGREQUESTS: any_name,
+    r.CSIDRIVERS: driver_name_errors,
 }
 
 

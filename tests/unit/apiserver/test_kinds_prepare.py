@@ -46,7 +46,8 @@ def with_status(obj: Obj, status: Obj) -> Obj:
 
 def test_the_kinds_with_a_status_subresource_are_these() -> None:
     assert set(WITH_STATUS) == {r.NAMESPACES, r.NODES, r.PODS, r.SERVICES, *WORKLOADS,
-                                r.CERTIFICATESIGNINGREQUESTS, r.INGRESSES}
+                                r.CERTIFICATESIGNINGREQUESTS, r.INGRESSES, r.PERSISTENTVOLUMES,
+                                r.PERSISTENTVOLUMECLAIMS, r.VOLUMEATTACHMENTS}
 
 
 # --- prepare_for_create ---------------------------------------------------------------
@@ -57,6 +58,11 @@ def test_the_kinds_with_a_status_subresource_are_these() -> None:
      {"phase": "Pending", "qosClass": "BestEffort"}),
     (r.SERVICES, {"loadBalancer": {"ingress": [{"ip": "10.200.0.9"}]}}, {"loadBalancer": {}}),
     (r.NAMESPACES, {"phase": "Terminating"}, {"phase": "Active"}),
+    # kube's strategies clear a volume's and a claim's status; defaulting makes it Pending.
+    (r.PERSISTENTVOLUMES, {"phase": "Bound"}, {"phase": "Pending"}),
+    (r.PERSISTENTVOLUMECLAIMS, {"phase": "Bound", "capacity": {"storage": "1Gi"}},
+     {"phase": "Pending"}),
+    (r.VOLUMEATTACHMENTS, {"attached": True}, {"attached": False}),
     # The status kube starts each workload with: its always-encoded counters at zero.
     *[(res, {"replicas": 3, "observedGeneration": 7}, FRESH[res]) for res in WORKLOADS],
 ], ids=lambda v: str(v) if isinstance(v, Resource) else "")
