@@ -19,15 +19,21 @@ from minikube_py.api.resources import (
     NAMESPACES,
     NETWORKPOLICIES,
     NODES,
+    PERSISTENTVOLUMECLAIMS,
+    PERSISTENTVOLUMES,
     PODS,
     PRIORITYCLASSES,
     RUNTIMECLASSES,
+    STORAGECLASSES,
 )
+from minikube_py.api.storage import PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER
+from minikube_py.api.storage import is_default_class as is_default_storage_class
 from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
 from minikube_py.apiserver.kinds.ingresses import LEGACY_CLASS_ANNOTATION, is_default_class
 from minikube_py.apiserver.kinds.networkpolicies import NOT_ENFORCED
+from minikube_py.apiserver.kinds.persistentvolumes import BETA_STORAGE_CLASS_ANNOTATION
 from minikube_py.apiserver.kinds.priorityclasses import PREEMPTION_POLICIES, SYSTEM_CLASSES
 from minikube_py.apiserver.kinds.runtimeclasses import KUBELET_HANDLER
 from minikube_py.apiserver.nodeauthz import node_identity
@@ -156,6 +162,60 @@ class DefaultIngressClass:
             newest = max(defaults, key=lambda ic: (ic["metadata"].get("creationTimestamp", ""),
                                                    ic["metadata"].get("name", "")))
             spec["ingressClassName"] = newest["metadata"]["name"]
+
+
+def newest_default_storage_class(classes: list[Obj]) -> Obj | None:
+    """storageutil.GetDefaultClass: of the classes annotated default, the newest (by
+    creation time, then the first by name)."""
+    defaults = [sc for sc in classes if is_default_storage_class(sc)]
+    if not defaults:
+        return None
+    by_name = sorted(defaults, key=lambda sc: sc["metadata"].get("name", ""))
+    return max(by_name, key=lambda sc: sc["metadata"].get("creationTimestamp", ""))
+
+
+class DefaultStorageClass:
+    """A claim created with no class (spec.storageClassName absent, not "", and no beta
+    annotation) gets the default StorageClass's name (kube's DefaultStorageClass plugin);
+    with no default class it stays unset, for the PV controller to fill in later."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self._objects = objects
+
+    async def admit(self, attrs: Attributes) -> None:
+        if attrs.operation is not Operation.CREATE or \
+                attrs.strategy.resource is not PERSISTENTVOLUMECLAIMS:
+            return
+        assert attrs.obj is not None
+        spec = attrs.obj.setdefault("spec", {})
+        annotations = (attrs.obj.get("metadata") or {}).get("annotations") or {}
+        if not isinstance(spec, dict) or spec.get("storageClassName") is not None \
+                or BETA_STORAGE_CLASS_ANNOTATION in annotations:
+            return
+        prefix = list_prefix(STORAGECLASSES, None)
+        found = await self._objects.kv.range(prefix, prefix_end(prefix))
+        chosen = newest_default_storage_class([decode_kv(kv) for kv in found.kvs])
+        if chosen is not None:
+            spec["storageClassName"] = chosen["metadata"]["name"]
+
+
+class StorageObjectInUseProtection:
+    """New claims and volumes carry kube's protection finalizer, so neither goes while a
+    pod (a claim) or a claim (a volume) still uses it; the protection controllers remove
+    it once nothing does."""
+
+    _FINALIZERS = {PERSISTENTVOLUMECLAIMS: PVC_PROTECTION_FINALIZER,
+                   PERSISTENTVOLUMES: PV_PROTECTION_FINALIZER}
+
+    async def admit(self, attrs: Attributes) -> None:
+        finalizer = self._FINALIZERS.get(attrs.strategy.resource)
+        if finalizer is None or attrs.operation is not Operation.CREATE:
+            return
+        assert attrs.obj is not None
+        meta = attrs.obj.setdefault("metadata", {})
+        finalizers = meta.get("finalizers") or []
+        if isinstance(finalizers, list) and finalizer not in finalizers:
+            meta["finalizers"] = [*finalizers, finalizer]
 
 
 class NetworkPolicyNotEnforced:
@@ -405,7 +465,8 @@ def default_admission(objects: ObjectStore,
     if service_accounts:
         mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
     mutating += [DefaultTolerationSeconds(), DefaultIngressClass(objects),
-                 NetworkPolicyNotEnforced(), Priority(objects), RuntimeClass(objects)]
+                 NetworkPolicyNotEnforced(), Priority(objects), RuntimeClass(objects),
+                 DefaultStorageClass(objects), StorageObjectInUseProtection()]
     mutating += plugins or []
     return Admission(mutating, [PodSecurity(objects, pod_security or PodSecurityConfig()),
                                 NodeRestriction(), CertificateSubjectRestriction()])

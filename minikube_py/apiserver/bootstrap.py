@@ -1,5 +1,5 @@
-"""Objects the API server ensures at start: the system namespaces, the kubernetes Service
-and the system PriorityClasses."""
+"""Objects the API server ensures at start: the system namespaces, the kubernetes Service,
+the system PriorityClasses and the default StorageClass."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import NAMESPACES, PRIORITYCLASSES, SERVICES
+from minikube_py.api.resources import NAMESPACES, PRIORITYCLASSES, SERVICES, STORAGECLASSES
 from minikube_py.apiserver.admission import SYSTEM_NAMESPACES
 from minikube_py.apiserver.kinds.priorityclasses import system_classes
+from minikube_py.apiserver.kinds.storageclasses import standard_class
 from minikube_py.apiserver.kubernetesservice import NAMESPACE, kubernetes_service
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ async def ensure_builtin_objects(svc: ApiService, kubernetes_target_port: int) -
     for pc in system_classes():
         with contextlib.suppress(ApiError):
             await svc.create_object(PRIORITYCLASSES, pc, None)
+    with contextlib.suppress(ApiError):
+        await svc.create_object(STORAGECLASSES, standard_class(), None)
 
 
 def kubernetes_service_ip(svc: ApiService) -> str:
