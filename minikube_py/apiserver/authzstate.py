@@ -1,5 +1,6 @@
 """What the authorizers read, kept current from the store: the RBAC policy (every Role,
-ClusterRole and binding) and the Node authorizer's graph (pods and what they refer to).
+ClusterRole and binding) and the Node authorizer's graph (pods and what they refer to, and
+claims and the volumes they are bound to).
 
 It is loaded once at the revision the watch fan-out starts from, then fed every change by
 the fan-out itself, synchronously and before any watcher sees the change: when a kubelet
@@ -17,6 +18,7 @@ from typing import Any
 from minikube_py.api.resources import (
     CLUSTERROLEBINDINGS,
     CLUSTERROLES,
+    PERSISTENTVOLUMECLAIMS,
     PODS,
     ROLEBINDINGS,
     ROLES,
@@ -30,8 +32,9 @@ from minikube_py.store.types import KV, prefix_end
 
 RBAC_KINDS: tuple[Resource, ...] = (CLUSTERROLES, CLUSTERROLEBINDINGS, ROLES, ROLEBINDINGS)
 _PREFIXES: tuple[tuple[bytes, Resource], ...] = tuple(
-    (list_prefix(r, None), r) for r in (*RBAC_KINDS, PODS))
+    (list_prefix(r, None), r) for r in (*RBAC_KINDS, PODS, PERSISTENTVOLUMECLAIMS))
 _POD_PREFIX = list_prefix(PODS, None)
+_CLAIM_PREFIX = list_prefix(PERSISTENTVOLUMECLAIMS, None)
 # A pod's value without this names no node: no node may read anything for it.
 _BOUND = b'"nodeName":'
 
@@ -86,12 +89,18 @@ class AuthorizationState:
             else:
                 self.graph.remove_pod(*_namespace_name(key, _POD_PREFIX))
             return
+        if resource is PERSISTENTVOLUMECLAIMS:
+            self.graph.put_claim(json.loads(value))
+            return
         if self._newer(key, revision):
             self.policy.put(resource.plural, json.loads(value))
 
     def _remove(self, resource: Resource, key: bytes, revision: int) -> None:
         if resource is PODS:
             self.graph.remove_pod(*_namespace_name(key, _POD_PREFIX))
+            return
+        if resource is PERSISTENTVOLUMECLAIMS:
+            self.graph.remove_claim(*_namespace_name(key, _CLAIM_PREFIX))
             return
         if self._newer(key, revision):
             prefix = list_prefix(resource, None)

@@ -2,8 +2,9 @@
 as 1.32 ships it): what a kubelet, user system:node:NAME in group system:nodes, may do.
 
 - Secrets, ConfigMaps: get/list/watch of one object a pod bound to the node refers to;
-  PersistentVolumeClaims: get; ServiceAccounts: create `serviceaccounts/token` for one its
-  pods run as. Everything else of these: no opinion, with kube's reason.
+  PersistentVolumeClaims: get; PersistentVolumes: get of one bound to such a claim;
+  ServiceAccounts: create `serviceaccounts/token` for one its pods run as. Everything else
+  of these: no opinion, with kube's reason.
 - Its own Node: get/list/watch (by name); create, update, patch, status updates of Nodes
   (NodeRestriction admission keeps them to its own).
 - Pods: get of a pod bound to it, list/watch with `spec.nodeName=NAME`; create/delete
@@ -24,6 +25,7 @@ from minikube_py.apiserver.nodegraph import (
     CONFIGMAPS,
     PODS,
     PVCS,
+    PVS,
     SECRETS,
     SERVICEACCOUNTS,
     NodeGraph,
@@ -173,9 +175,9 @@ _SUBDIVIDED = {
     ("", SECRETS): NodeAuthorizer._read_namespaced,
     ("", CONFIGMAPS): NodeAuthorizer._read_namespaced,
     ("", PVCS): NodeAuthorizer._get_claim,
-    # No pod refers to a PersistentVolume directly (only through a claim, which this
-    # cluster does not serve): a node gets none.
-    ("", "persistentvolumes"): NodeAuthorizer._get_related,
+    # No pod refers to a PersistentVolume directly: a node gets one bound to a claim its
+    # pods use.
+    ("", PVS): NodeAuthorizer._get_related,
     ("", SERVICEACCOUNTS): NodeAuthorizer._service_account,
     ("coordination.k8s.io", "leases"): NodeAuthorizer._lease,
     ("", "nodes"): NodeAuthorizer._node,

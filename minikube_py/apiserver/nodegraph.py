@@ -1,10 +1,12 @@
 """What each node may read because its pods need it (kube's Node authorizer graph): every
-pod bound to a node, and the Secrets, ConfigMaps, PersistentVolumeClaims and ServiceAccount
-its spec refers to. Pure: the API server feeds it pods from the store's events.
+pod bound to a node, the Secrets, ConfigMaps, PersistentVolumeClaims and ServiceAccount its
+spec refers to, and the PersistentVolume each of those claims is bound to. Pure: the API
+server feeds it pods and claims from the store's events.
 
-Kube keeps a graph (node <- pod <- secret, ...); with pods the only source of edges here, a
-count per (object, node) answers the same question: is there a pod bound to this node that
-refers to this object?
+Kube keeps a graph (node <- pod <- secret, node <- pod <- claim <- volume, ...); here a
+count per (object, node) answers for what pods refer to directly (is there a pod bound to
+this node that refers to this object?), and a volume is reachable through the claims bound
+to it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ PODS = "pods"
 SECRETS = "secrets"
 CONFIGMAPS = "configmaps"
 PVCS = "persistentvolumeclaims"
+PVS = "persistentvolumes"
 SERVICEACCOUNTS = "serviceaccounts"
 Ref = tuple[str, str, str]  # (resource, namespace, name)
 Obj = Mapping[str, Any]
@@ -105,6 +108,8 @@ class NodeGraph:
     def __init__(self) -> None:
         self._pods: dict[tuple[str, str], _Pod] = {}
         self._by_ref: dict[Ref, dict[str, int]] = {}
+        self._claim_volume: dict[tuple[str, str], str] = {}  # (namespace, claim) -> volume
+        self._volume_claims: dict[str, set[tuple[str, str]]] = {}
 
     def put_pod(self, pod: Obj) -> None:
         meta, spec = _mapping(pod.get("metadata")), _mapping(pod.get("spec"))
@@ -138,6 +143,31 @@ class NodeGraph:
                 if not nodes:
                     del self._by_ref[ref]
 
+    def put_claim(self, claim: Obj) -> None:
+        """A claim, bound (spec.volumeName) or not: its volume is reachable through it."""
+        meta, spec = _mapping(claim.get("metadata")), _mapping(claim.get("spec"))
+        key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        volume = str(spec.get("volumeName") or "")
+        if self._claim_volume.get(key) == (volume or None):
+            return
+        self.remove_claim(*key)
+        if volume:
+            self._claim_volume[key] = volume
+            self._volume_claims.setdefault(volume, set()).add(key)
+
+    def remove_claim(self, namespace: str, name: str) -> None:
+        volume = self._claim_volume.pop((namespace, name), None)
+        if volume is None:
+            return
+        claims = self._volume_claims[volume]
+        claims.discard((namespace, name))
+        if not claims:
+            del self._volume_claims[volume]
+
     def related(self, node: str, resource: str, namespace: str, name: str) -> bool:
-        """Whether a pod bound to `node` is, or refers to, this object."""
+        """Whether a pod bound to `node` is, or refers to, this object; a volume through a
+        claim bound to it that such a pod refers to."""
+        if resource == PVS:
+            return any(node in self._by_ref.get((PVCS, *claim), {})
+                       for claim in self._volume_claims.get(name, ()))
         return node in self._by_ref.get((resource, namespace, name), {})

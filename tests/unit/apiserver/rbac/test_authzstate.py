@@ -1,11 +1,11 @@
 """The authorizers' state as the store feeds it: RBAC objects from events and from this
 server's own writes (a late, older event never undoes a newer write), pods into the node
-graph (only bound ones), deletions."""
+graph (only bound ones), claims and the volumes they are bound to, deletions."""
 
 import json
 from typing import Any
 
-from minikube_py.api.resources import CLUSTERROLES, PODS
+from minikube_py.api.resources import CLUSTERROLES, PERSISTENTVOLUMECLAIMS, PODS
 from minikube_py.apiserver.authzstate import AuthorizationState
 from minikube_py.apiserver.storage import object_key
 from minikube_py.apiserver.watchcache import CachedEvent
@@ -81,3 +81,21 @@ def test_a_pod_counts_for_its_node_once_bound_and_no_longer_once_deleted() -> No
     assert state.graph.related("n1", "secrets", "ns", "creds")
     state.on_event(event(POD_KEY, None, 5))
     assert not state.graph.related("n1", "secrets", "ns", "creds")
+
+
+CLAIM_KEY = object_key(PERSISTENTVOLUMECLAIMS, "ns", "data")
+
+
+def test_a_claims_volume_is_readable_by_the_node_of_a_pod_using_the_claim() -> None:
+    state = AuthorizationState()
+    state.on_event(event(POD_KEY, {"metadata": {"name": "p", "namespace": "ns"}, "spec": {
+        "nodeName": "n1",
+        "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}}, 3))
+    claim: Obj = {"metadata": {"name": "data", "namespace": "ns"}, "spec": {}}
+    state.on_event(event(CLAIM_KEY, claim, 4))
+    assert not state.graph.related("n1", "persistentvolumes", "", "pv0")
+    state.on_event(event(CLAIM_KEY, {**claim, "spec": {"volumeName": "pv0"}}, 5))
+    assert state.graph.related("n1", "persistentvolumes", "", "pv0")
+    assert not state.graph.related("n2", "persistentvolumes", "", "pv0")
+    state.on_event(event(CLAIM_KEY, None, 6))
+    assert not state.graph.related("n1", "persistentvolumes", "", "pv0")

@@ -10,6 +10,8 @@ from minikube_py.api.resources import (
     EVENTS,
     LEASES,
     NODES,
+    PERSISTENTVOLUMECLAIMS,
+    PERSISTENTVOLUMES,
     PODS,
     SECRETS,
     SERVICEACCOUNTS,
@@ -34,7 +36,8 @@ def pod(name: str, node: str, **spec: Any) -> Obj:
 
 WEB = pod("web", "n1", serviceAccountName="web-sa",
           volumes=[{"name": "conf", "configMap": {"name": "web-conf"}},
-                   {"name": "tls", "secret": {"secretName": "web-tls"}}],
+                   {"name": "tls", "secret": {"secretName": "web-tls"}},
+                   {"name": "data", "persistentVolumeClaim": {"claimName": "web-data"}}],
           imagePullSecrets=[{"name": "registry"}])
 
 
@@ -43,7 +46,13 @@ def authz() -> NodeAuthorizer:
     graph = NodeGraph()
     graph.put_pod(WEB)
     graph.put_pod(pod("db", "n2", volumes=[{"name": "s", "secret": {"secretName": "db-pw"}}]))
+    graph.put_claim(claim("web-data", "pv-web"))
+    graph.put_claim(claim("db-data", "pv-db"))
     return NodeAuthorizer(graph)
+
+
+def claim(name: str, volume: str) -> Obj:
+    return {"metadata": {"name": name, "namespace": "app"}, "spec": {"volumeName": volume}}
 
 
 def ask(verb: str, resource: Resource, namespace: str | None = "app", name: str | None = None,
@@ -66,6 +75,12 @@ def ask(verb: str, resource: Resource, namespace: str | None = "app", name: str 
     (ask("create", SERVICEACCOUNTS, name="web-sa", sub="token"), True),
     (ask("create", SERVICEACCOUNTS, name="default", sub="token"), False),
     (ask("get", SERVICEACCOUNTS, name="web-sa"), False),
+    # claims its pods use, and the volumes those claims are bound to
+    (ask("get", PERSISTENTVOLUMECLAIMS, name="web-data"), True),
+    (ask("get", PERSISTENTVOLUMECLAIMS, name="db-data"), False),
+    (ask("get", PERSISTENTVOLUMES, name="pv-web"), True),
+    (ask("get", PERSISTENTVOLUMES, name="pv-db"), False),
+    (ask("list", PERSISTENTVOLUMES), False),
     # pods: its own, and lists of its own
     (ask("get", PODS, name="web"), True),
     (ask("get", PODS, name="db"), False),
@@ -144,3 +159,14 @@ def test_pod_references_cover_env_volumes_and_projections() -> None:
         ("secrets", "app", "s1"), ("secrets", "app", "s2"), ("secrets", "app", "s3"),
         ("configmaps", "app", "c1"), ("configmaps", "app", "c2"), ("configmaps", "app", "c3"),
         ("configmaps", "app", "c4"), ("persistentvolumeclaims", "app", "data")}
+
+
+def test_a_claim_rebound_or_gone_takes_its_volume_with_it(authz: NodeAuthorizer) -> None:
+    volume = ask("get", PERSISTENTVOLUMES, name="pv-web")
+    authz.graph.put_claim(claim("web-data", "pv-other"))
+    assert authz.authorize(N1, volume).decision is Decision.NO_OPINION
+    assert authz.authorize(N1, ask("get", PERSISTENTVOLUMES, name="pv-other")).decision \
+        is Decision.ALLOW
+    authz.graph.remove_claim("app", "web-data")
+    assert authz.authorize(N1, ask("get", PERSISTENTVOLUMES, name="pv-other")).decision \
+        is Decision.NO_OPINION
