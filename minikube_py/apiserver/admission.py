@@ -36,6 +36,7 @@ from minikube_py.apiserver.kinds.networkpolicies import NOT_ENFORCED
 from minikube_py.apiserver.kinds.persistentvolumes import BETA_STORAGE_CLASS_ANNOTATION
 from minikube_py.apiserver.kinds.priorityclasses import PREEMPTION_POLICIES, SYSTEM_CLASSES
 from minikube_py.apiserver.kinds.runtimeclasses import KUBELET_HANDLER
+from minikube_py.apiserver.kinds.storageclasses import EXPANSION_HAS_NO_EFFECT
 from minikube_py.apiserver.nodeauthz import node_identity
 from minikube_py.apiserver.objectstore import ObjectStore
 from minikube_py.apiserver.podsecurity.plugin import PodSecurity
@@ -216,6 +217,17 @@ class StorageObjectInUseProtection:
         finalizers = meta.get("finalizers") or []
         if isinstance(finalizers, list) and finalizer not in finalizers:
             meta["finalizers"] = [*finalizers, finalizer]
+
+
+class VolumeExpansionNotSupported:
+    """A StorageClass may allow expansion (charts set it), but nothing here expands a
+    volume: every create and update of one that does says so in a Warning header."""
+
+    async def admit(self, attrs: Attributes) -> None:
+        if attrs.strategy.resource is STORAGECLASSES and attrs.operation in (
+                Operation.CREATE, Operation.UPDATE) and (attrs.obj or {}).get(
+                "allowVolumeExpansion") is True:
+            attrs.opts.warnings.append(EXPANSION_HAS_NO_EFFECT)
 
 
 class NetworkPolicyNotEnforced:
@@ -466,7 +478,8 @@ def default_admission(objects: ObjectStore,
         mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
     mutating += [DefaultTolerationSeconds(), DefaultIngressClass(objects),
                  NetworkPolicyNotEnforced(), Priority(objects), RuntimeClass(objects),
-                 DefaultStorageClass(objects), StorageObjectInUseProtection()]
+                 DefaultStorageClass(objects), StorageObjectInUseProtection(),
+                 VolumeExpansionNotSupported()]
     mutating += plugins or []
     return Admission(mutating, [PodSecurity(objects, pod_security or PodSecurityConfig()),
                                 NodeRestriction(), CertificateSubjectRestriction()])

@@ -11,16 +11,16 @@ from typing import Any
 from minikube_py.api.errors import Cause
 from minikube_py.api.quantity import QuantityError, parse_quantity
 from minikube_py.api.resources import PERSISTENTVOLUMECLAIMS
-from minikube_py.api.validation import forbidden, not_supported, required
+from minikube_py.api.validation import forbidden, required
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
 from minikube_py.apiserver.kinds.persistentvolumes import (
     BETA_STORAGE_CLASS_ANNOTATION,
-    VOLUME_MODES,
     access_mode_errors,
     access_modes_text,
     class_name_errors,
     phase_text,
     positive_quantity_errors,
+    volume_mode_errors,
 )
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, age, column, name
 
@@ -73,18 +73,6 @@ def _storage_request(spec: Obj) -> Any:
     return _mapping(_mapping(spec.get("resources")).get("requests")).get("storage")
 
 
-def _data_source_errors(ref: Any, field: str) -> list[Cause]:
-    ref = _mapping(ref)
-    causes = [required(f"{field}.{k}") for k in ("name", "kind") if not ref.get(k)]
-    if not ref.get("apiGroup") and ref.get("kind") and ref.get("kind") != "PersistentVolumeClaim":
-        causes.append(forbidden(field, "only PersistentVolumeClaim data sources are "
-                                       "supported by minikube-py"))
-    elif ref.get("apiGroup"):
-        causes.append(forbidden(field, "volume populators and snapshots are not supported "
-                                       "by minikube-py"))
-    return causes
-
-
 def persistentvolumeclaim_errors(pvc: Obj) -> list[Cause]:
     """ValidatePersistentVolumeClaimSpec."""
     spec = _mapping(pvc.get("spec"))
@@ -96,12 +84,11 @@ def persistentvolumeclaim_errors(pvc: Obj) -> list[Cause]:
     else:
         causes += positive_quantity_errors(storage, "spec.resources[storage]")
     causes += class_name_errors(spec.get("storageClassName"), "spec.storageClassName")
-    mode = spec.get("volumeMode")
-    if mode is not None and mode not in VOLUME_MODES:
-        causes.append(not_supported("spec.volumeMode", mode, VOLUME_MODES))
-    for key in ("dataSource", "dataSourceRef"):
-        if spec.get(key) is not None:
-            causes += _data_source_errors(spec[key], f"spec.{key}")
+    causes += volume_mode_errors(spec.get("volumeMode"))
+    # The local-path provisioner makes empty directories: no clones, snapshots, populators.
+    causes += [forbidden(f"spec.{key}", "volume data sources (clones, snapshots, populators) "
+                                        "are not supported by minikube-py")
+               for key in ("dataSource", "dataSourceRef") if spec.get(key) is not None]
     if spec.get("volumeAttributesClassName"):
         causes.append(forbidden("spec.volumeAttributesClassName", "volume attributes classes "
                                 "are not supported by minikube-py"))

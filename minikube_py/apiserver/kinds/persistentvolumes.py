@@ -127,6 +127,19 @@ def class_name_errors(value: Any, field: str) -> list[Cause]:
     return [invalid_value(field, value, msg) for msg in dns1123_subdomain_errors(value)]
 
 
+def volume_mode_errors(mode: Any) -> list[Cause]:
+    """Kube's modes; of them minikube-py mounts only filesystems (no raw block devices), so a
+    Block volume or claim is refused rather than left unmountable or pending forever."""
+    if mode is None:
+        return []
+    if mode not in VOLUME_MODES:
+        return [not_supported("spec.volumeMode", mode, VOLUME_MODES)]
+    if mode == "Block":
+        return [forbidden("spec.volumeMode", "raw block volumes are not supported by "
+                                             "minikube-py (supported: Filesystem)")]
+    return []
+
+
 def _capacity_errors(capacity: Any) -> list[Cause]:
     if not isinstance(capacity, Mapping) or not capacity:
         return [required("spec.capacity"),
@@ -229,9 +242,10 @@ def persistentvolume_errors(pv: Obj) -> list[Cause]:
         causes.append(forbidden("spec.persistentVolumeReclaimPolicy",
                                 "may not be 'recycle' for a hostPath mount of '/'"))
     causes += class_name_errors(spec.get("storageClassName"), "spec.storageClassName")
-    mode = spec.get("volumeMode")
-    if mode is not None and mode not in VOLUME_MODES:
-        causes.append(not_supported("spec.volumeMode", mode, VOLUME_MODES))
+    causes += volume_mode_errors(spec.get("volumeMode"))
+    if spec.get("mountOptions"):  # a bind mount of a node's directory takes none
+        causes.append(forbidden("spec.mountOptions", "mount options are not supported by "
+                                "minikube-py for hostPath and local volumes"))
     if spec.get("volumeAttributesClassName") is not None:
         causes.append(forbidden("spec.volumeAttributesClassName", "volume attributes classes "
                                 "are not supported by minikube-py"))

@@ -24,6 +24,10 @@ from minikube_py.api.validation import (
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, age, column, name
 
+# The Warning a class allowing expansion gets (admission.VolumeExpansionNotSupported).
+EXPANSION_HAS_NO_EFFECT = ("storage.k8s.io/v1 StorageClass allowVolumeExpansion has no "
+                           "effect in minikube-py: volumes are never expanded, and a claim "
+                           "asking for more storage is refused")
 RECLAIM_POLICIES = ("Delete", "Retain")
 BINDING_MODES = ("Immediate", "WaitForFirstConsumer")
 _MAX_PARAMETERS = 512

@@ -34,10 +34,12 @@ from minikube_py.apiserver.kinds.persistentvolumeclaims import (
     persistentvolumeclaim_row,
 )
 from minikube_py.apiserver.kinds.persistentvolumes import persistentvolume_row
-from minikube_py.apiserver.kinds.storageclasses import storageclass_row
+from minikube_py.apiserver.kinds.storageclasses import EXPANSION_HAS_NO_EFFECT, storageclass_row
+from minikube_py.apiserver.protobuf import decode_message
 from minikube_py.apiserver.service import ApiService
 from tests.unit.apiserver.conftest import official_client
 from tests.unit.apiserver.test_apiserver_http import kubectl, needs_kubectl
+from tests.unit.apiserver.test_apiserver_protobuf import envelope, field
 
 Obj = dict[str, Any]
 Causes = list[tuple[str, str, str]]
@@ -273,6 +275,20 @@ async def test_volume_modes_capacity_and_policy(svc: ApiService) -> None:
                        'Invalid value: "0": must be greater than zero')]
 
 
+async def test_block_volumes_and_mount_options_are_refused(svc: ApiService) -> None:
+    assert await _invalid(svc, PERSISTENTVOLUMES, pv(volumeMode="Block",
+                                                     mountOptions=["noatime"])) == [
+        ("FieldValueForbidden", "spec.volumeMode", "Forbidden: raw block volumes are not "
+                                                   "supported by minikube-py (supported: "
+                                                   "Filesystem)"),
+        ("FieldValueForbidden", "spec.mountOptions", "Forbidden: mount options are not "
+                                                     "supported by minikube-py for hostPath "
+                                                     "and local volumes")]
+    assert [c[1] for c in await _invalid(svc, PERSISTENTVOLUMECLAIMS, pvc(
+        volumeMode="Block", dataSource={"kind": "PersistentVolumeClaim", "name": "src"}))] == [
+        "spec.volumeMode", "spec.dataSource"]
+
+
 async def test_a_volumes_source_is_immutable(svc: ApiService) -> None:
     await svc.create(PERSISTENTVOLUMES, pv())
     stored = await svc.get(PERSISTENTVOLUMES, "pv0")
@@ -340,6 +356,45 @@ async def test_storageclass_validation_and_immutability(svc: ApiService) -> None
         ("reclaimPolicy", "Forbidden: updates to reclaimPolicy are forbidden."),
         ("volumeBindingMode", 'Invalid value: "WaitForFirstConsumer": field is immutable')]
     await svc.update(STORAGECLASSES, {**made, "allowVolumeExpansion": True})
+
+
+@needs_kubectl
+async def test_a_class_allowing_expansion_warns_it_has_no_effect(kubeconfig: Path) -> None:
+    rc, _, err = await kubectl(kubeconfig, "create", "-f", "-",
+                               stdin=json.dumps(sc(allowVolumeExpansion=True)))
+    assert rc == 0, err
+    assert f"Warning: {EXPANSION_HAS_NO_EFFECT}" in err
+    rc, _, err = await kubectl(kubeconfig, "create", "-f", "-", stdin=json.dumps(sc("plain")))
+    assert rc == 0 and "Warning" not in err, err
+
+
+def test_a_protobuf_volume_decodes_its_inlined_source_and_kept_zeros() -> None:
+    capacity = field(1, field(1, "storage") + field(2, field(1, "1Gi")))
+    spec = capacity + field(2, field(3, field(1, "/data"))) + field(3, "ReadWriteOnce") + \
+        field(8, "Filesystem")
+    assert decode_message(spec, "core.PersistentVolumeSpec") == {
+        "capacity": {"storage": "1Gi"}, "hostPath": {"path": "/data"},
+        "accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem"}
+    storage_class = field(1, field(1, "c")) + field(2, "example.com/c") + field(6, 0)
+    assert decode_message(storage_class, "storage.StorageClass") == {
+        "metadata": {"name": "c"}, "provisioner": "example.com/c",
+        "allowVolumeExpansion": False}
+
+
+async def test_a_protobuf_create_of_a_volume_is_stored(server: TestServer) -> None:
+    import aiohttp
+
+    spec = field(1, field(1, "storage") + field(2, field(1, "1Gi"))) + \
+        field(2, field(3, field(1, "/data"))) + field(3, "ReadWriteOnce")
+    body = envelope("v1", "PersistentVolume", field(1, field(1, "pb")) + field(2, spec))
+    url = f"http://127.0.0.1:{server.port}/api/v1/persistentvolumes"
+    async with aiohttp.ClientSession() as s, s.post(
+            url, data=body, headers={"Content-Type": "application/vnd.kubernetes.protobuf",
+                                     "Accept": "application/json"}) as r:
+        made = await r.json()
+    assert r.status == 201, made
+    assert (made["spec"]["hostPath"], made["spec"]["persistentVolumeReclaimPolicy"],
+            made["status"]["phase"]) == ({"path": "/data", "type": ""}, "Retain", "Pending")
 
 
 async def test_csi_kinds_basic_validation(svc: ApiService) -> None:
