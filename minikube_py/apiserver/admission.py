@@ -13,6 +13,7 @@ from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import (
     CERTIFICATESIGNINGREQUESTS,
+    CSINODES,
     INGRESSCLASSES,
     INGRESSES,
     LEASES,
@@ -373,7 +374,8 @@ def forbidden_node_label(key: str) -> bool:
 class NodeRestriction:
     """What the Node authorizer lets every node do, kept to its own objects (kube's
     NodeRestriction admission): its own Node (without labels kept for administrators, nor
-    its taints), its own Lease, and the pods bound to it (mirror pods only for creates)."""
+    its taints), its own Lease and CSINode, and the pods bound to it (mirror pods only for
+    creates)."""
 
     async def validate(self, attrs: Attributes) -> None:
         user = attrs.opts.user
@@ -389,6 +391,9 @@ class NodeRestriction:
                 attrs.operation is not Operation.DELETE and attrs.name != node:
             raise _refused(attrs, "can only access node lease with the same name as the "
                                   "requesting node")
+        elif resource is CSINODES and attrs.name != node:
+            raise _refused(attrs, f'the node "{node}" is not allowed to modify CSINode '
+                                  f'"{attrs.name}"')
 
     def _node(self, node: str, attrs: Attributes) -> None:
         if attrs.name != node:

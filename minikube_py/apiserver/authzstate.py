@@ -1,6 +1,6 @@
 """What the authorizers read, kept current from the store: the RBAC policy (every Role,
-ClusterRole and binding) and the Node authorizer's graph (pods and what they refer to, and
-claims and the volumes they are bound to).
+ClusterRole and binding) and the Node authorizer's graph (pods and what they refer to,
+claims and the volumes they are bound to, volume attachments and their nodes).
 
 It is loaded once at the revision the watch fan-out starts from, then fed every change by
 the fan-out itself, synchronously and before any watcher sees the change: when a kubelet
@@ -22,6 +22,7 @@ from minikube_py.api.resources import (
     PODS,
     ROLEBINDINGS,
     ROLES,
+    VOLUMEATTACHMENTS,
     Resource,
 )
 from minikube_py.apiserver.nodegraph import NodeGraph
@@ -32,9 +33,11 @@ from minikube_py.store.types import KV, prefix_end
 
 RBAC_KINDS: tuple[Resource, ...] = (CLUSTERROLES, CLUSTERROLEBINDINGS, ROLES, ROLEBINDINGS)
 _PREFIXES: tuple[tuple[bytes, Resource], ...] = tuple(
-    (list_prefix(r, None), r) for r in (*RBAC_KINDS, PODS, PERSISTENTVOLUMECLAIMS))
+    (list_prefix(r, None), r)
+    for r in (*RBAC_KINDS, PODS, PERSISTENTVOLUMECLAIMS, VOLUMEATTACHMENTS))
 _POD_PREFIX = list_prefix(PODS, None)
 _CLAIM_PREFIX = list_prefix(PERSISTENTVOLUMECLAIMS, None)
+_ATTACHMENT_PREFIX = list_prefix(VOLUMEATTACHMENTS, None)
 # A pod's value without this names no node: no node may read anything for it.
 _BOUND = b'"nodeName":'
 
@@ -92,6 +95,9 @@ class AuthorizationState:
         if resource is PERSISTENTVOLUMECLAIMS:
             self.graph.put_claim(json.loads(value))
             return
+        if resource is VOLUMEATTACHMENTS:
+            self.graph.put_attachment(json.loads(value))
+            return
         if self._newer(key, revision):
             self.policy.put(resource.plural, json.loads(value))
 
@@ -101,6 +107,9 @@ class AuthorizationState:
             return
         if resource is PERSISTENTVOLUMECLAIMS:
             self.graph.remove_claim(*_namespace_name(key, _CLAIM_PREFIX))
+            return
+        if resource is VOLUMEATTACHMENTS:
+            self.graph.remove_attachment(key[len(_ATTACHMENT_PREFIX):].decode())
             return
         if self._newer(key, revision):
             prefix = list_prefix(resource, None)

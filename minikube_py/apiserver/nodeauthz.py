@@ -10,6 +10,8 @@ as 1.32 ships it): what a kubelet, user system:node:NAME in group system:nodes, 
 - Pods: get of a pod bound to it, list/watch with `spec.nodeName=NAME`; create/delete
   (mirror pods), status updates and evictions (NodeRestriction keeps them to its pods).
 - Leases in kube-node-lease: its own (create by any name; NodeRestriction checks it).
+- CSINodes: its own (create by any name; NodeRestriction checks it); VolumeAttachments:
+  get of one naming it.
 - The rest: kube's static node rules (events, services, ...).
 
 Requests from anyone else: no opinion, so RBAC decides.
@@ -28,6 +30,7 @@ from minikube_py.apiserver.nodegraph import (
     PVS,
     SECRETS,
     SERVICEACCOUNTS,
+    VOLUMEATTACHMENTS,
     NodeGraph,
 )
 from minikube_py.apiserver.rbac.authorizer import rule_request
@@ -65,7 +68,7 @@ class NodeAuthorizer:
             return _NO
         if not node:
             return _no(f'unknown node for user "{user.name}"')
-        if info.is_resource_request and info.api_group in ("", "coordination.k8s.io"):
+        if info.is_resource_request and info.api_group in _SUBDIVIDED_GROUPS:
             decide = _SUBDIVIDED.get((info.api_group, info.resource))
             if decide is not None:
                 return decide(self, node, info)
@@ -104,7 +107,7 @@ class NodeAuthorizer:
         return self._get_related(node, info)
 
     def _get_related(self, node: str, info: RequestInfo) -> Verdict:
-        """PersistentVolumeClaims and PersistentVolumes: get one a pod of the node uses."""
+        """Claims and volumes: get one a pod of the node uses; attachments: one naming it."""
         if info.verb != "get":
             return _no("can only get individual resources of this type")
         if info.subresource:
@@ -126,6 +129,16 @@ class NodeAuthorizer:
         # A create names no object yet: NodeRestriction checks the new lease's name.
         if info.verb != "create" and info.name != node:
             return _no("can only access node lease with the same name as the requesting node")
+        return _YES
+
+    def _csinode(self, node: str, info: RequestInfo) -> Verdict:
+        if info.verb not in ("get", "create", "update", "patch", "delete"):
+            return _no("can only get, create, update, patch, or delete a CSINode")
+        if info.subresource:
+            return _no("cannot authorize CSINode subresources")
+        # A create names no object yet: NodeRestriction checks the new CSINode's name.
+        if info.verb != "create" and info.name != node:
+            return _no("can only access CSINode with the same name as the requesting node")
         return _YES
 
     def _node(self, node: str, info: RequestInfo) -> Verdict:
@@ -180,6 +193,9 @@ _SUBDIVIDED = {
     ("", PVS): NodeAuthorizer._get_related,
     ("", SERVICEACCOUNTS): NodeAuthorizer._service_account,
     ("coordination.k8s.io", "leases"): NodeAuthorizer._lease,
+    ("storage.k8s.io", "csinodes"): NodeAuthorizer._csinode,
+    ("storage.k8s.io", VOLUMEATTACHMENTS): NodeAuthorizer._get_related,
     ("", "nodes"): NodeAuthorizer._node,
     ("", PODS): NodeAuthorizer._pod,
 }
+_SUBDIVIDED_GROUPS = frozenset(group for group, _ in _SUBDIVIDED)

@@ -1,7 +1,8 @@
 """What each node may read because its pods need it (kube's Node authorizer graph): every
 pod bound to a node, the Secrets, ConfigMaps, PersistentVolumeClaims and ServiceAccount its
-spec refers to, and the PersistentVolume each of those claims is bound to. Pure: the API
-server feeds it pods and claims from the store's events.
+spec refers to, the PersistentVolume each of those claims is bound to, and the
+VolumeAttachments naming the node. Pure: the API server feeds it pods, claims and
+attachments from the store's events.
 
 Kube keeps a graph (node <- pod <- secret, node <- pod <- claim <- volume, ...); here a
 count per (object, node) answers for what pods refer to directly (is there a pod bound to
@@ -21,6 +22,7 @@ SECRETS = "secrets"
 CONFIGMAPS = "configmaps"
 PVCS = "persistentvolumeclaims"
 PVS = "persistentvolumes"
+VOLUMEATTACHMENTS = "volumeattachments"
 SERVICEACCOUNTS = "serviceaccounts"
 Ref = tuple[str, str, str]  # (resource, namespace, name)
 Obj = Mapping[str, Any]
@@ -110,6 +112,7 @@ class NodeGraph:
         self._by_ref: dict[Ref, dict[str, int]] = {}
         self._claim_volume: dict[tuple[str, str], str] = {}  # (namespace, claim) -> volume
         self._volume_claims: dict[str, set[tuple[str, str]]] = {}
+        self._attachment_node: dict[str, str] = {}  # VolumeAttachment -> spec.nodeName
 
     def put_pod(self, pod: Obj) -> None:
         meta, spec = _mapping(pod.get("metadata")), _mapping(pod.get("spec"))
@@ -164,9 +167,19 @@ class NodeGraph:
         if not claims:
             del self._volume_claims[volume]
 
+    def put_attachment(self, attachment: Obj) -> None:
+        meta, spec = _mapping(attachment.get("metadata")), _mapping(attachment.get("spec"))
+        self._attachment_node[str(meta.get("name") or "")] = str(spec.get("nodeName") or "")
+
+    def remove_attachment(self, name: str) -> None:
+        self._attachment_node.pop(name, None)
+
     def related(self, node: str, resource: str, namespace: str, name: str) -> bool:
         """Whether a pod bound to `node` is, or refers to, this object; a volume through a
-        claim bound to it that such a pod refers to."""
+        claim bound to it that such a pod refers to; an attachment when it names the
+        node."""
+        if resource == VOLUMEATTACHMENTS:
+            return self._attachment_node.get(name) == node
         if resource == PVS:
             return any(node in self._by_ref.get((PVCS, *claim), {})
                        for claim in self._volume_claims.get(name, ()))

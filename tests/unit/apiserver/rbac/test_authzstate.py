@@ -1,11 +1,16 @@
 """The authorizers' state as the store feeds it: RBAC objects from events and from this
 server's own writes (a late, older event never undoes a newer write), pods into the node
-graph (only bound ones), claims and the volumes they are bound to, deletions."""
+graph (only bound ones), claims and the volumes they are bound to, attachments, deletions."""
 
 import json
 from typing import Any
 
-from minikube_py.api.resources import CLUSTERROLES, PERSISTENTVOLUMECLAIMS, PODS
+from minikube_py.api.resources import (
+    CLUSTERROLES,
+    PERSISTENTVOLUMECLAIMS,
+    PODS,
+    VOLUMEATTACHMENTS,
+)
 from minikube_py.apiserver.authzstate import AuthorizationState
 from minikube_py.apiserver.storage import object_key
 from minikube_py.apiserver.watchcache import CachedEvent
@@ -99,3 +104,13 @@ def test_a_claims_volume_is_readable_by_the_node_of_a_pod_using_the_claim() -> N
     assert not state.graph.related("n2", "persistentvolumes", "", "pv0")
     state.on_event(event(CLAIM_KEY, None, 6))
     assert not state.graph.related("n1", "persistentvolumes", "", "pv0")
+
+
+def test_an_attachment_is_readable_by_the_node_it_names_until_deleted() -> None:
+    state = AuthorizationState()
+    key = object_key(VOLUMEATTACHMENTS, None, "va0")
+    state.on_event(event(key, {"metadata": {"name": "va0"}, "spec": {"nodeName": "n1"}}, 3))
+    assert state.graph.related("n1", "volumeattachments", "", "va0")
+    assert not state.graph.related("n2", "volumeattachments", "", "va0")
+    state.on_event(event(key, None, 4))
+    assert not state.graph.related("n1", "volumeattachments", "", "va0")

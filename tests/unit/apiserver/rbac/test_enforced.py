@@ -10,8 +10,11 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import (
     CLUSTERROLEBINDINGS,
     CLUSTERROLES,
+    CSINODES,
     NAMESPACES,
     NODES,
+    PERSISTENTVOLUMECLAIMS,
+    PERSISTENTVOLUMES,
     PODS,
     ROLEBINDINGS,
     ROLES,
@@ -25,6 +28,7 @@ from minikube_py.apiserver.kinds.selfsubjectrulesreviews import SELFSUBJECTRULES
 from minikube_py.apiserver.kinds.subjectaccessreviews import SUBJECTACCESSREVIEWS
 from minikube_py.apiserver.service import ApiService
 from minikube_py.store.memory import MemoryKV
+from tests.conditions import until
 
 RBAC = "rbac.authorization.k8s.io"
 SA_NAME = "system:serviceaccount:team:reader"
@@ -277,6 +281,40 @@ async def test_a_node_may_not_update_the_status_of_pods_of_another(svc: ApiServi
         subresource="status"))
     assert message.endswith('node "n1" can only update pod status for pods with spec.nodeName '
                             "set to itself")
+
+
+async def test_a_node_keeps_to_its_own_csinode(svc: ApiService) -> None:
+    kubelet = svc.as_user(node_user("n1"))
+    await kubelet.create(CSINODES, {"metadata": {"name": "n1"}, "spec": {"drivers": []}})
+    await kubelet.get(CSINODES, "n1")
+    message = await forbidden(kubelet.create(CSINODES, {"metadata": {"name": "n2"},
+                                                        "spec": {"drivers": []}}))
+    assert message == ('csinodes.storage.k8s.io "n2" is forbidden: the node "n1" is not '
+                       'allowed to modify CSINode "n2"')
+
+
+async def test_a_node_reads_the_volume_of_a_claim_its_pod_uses(svc: ApiService) -> None:
+    for name in ("pv-mine", "pv-other"):
+        await svc.create(PERSISTENTVOLUMES, {"metadata": {"name": name}, "spec": {
+            "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+            "hostPath": {"path": f"/data/{name}"}}})
+    await svc.create(PERSISTENTVOLUMECLAIMS, {
+        "metadata": {"name": "data", "namespace": "default"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "volumeName": "pv-mine",
+                 "resources": {"requests": {"storage": "1Gi"}}}}, namespace="default")
+    await svc.create(PODS, {"metadata": {"name": "p", "namespace": "default"}, "spec": {
+        "nodeName": "n1", "containers": [{"name": "c", "image": "i"}],
+        "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}},
+        namespace="default")
+    kubelet = svc.as_user(node_user("n1"))
+    # The authorizer's graph hears of the pod through the watch fan-out, just after.
+    await until(lambda: svc.authz_state.graph.related("n1", "persistentvolumes", "",
+                                                      "pv-mine"), "the graph has the pod")
+    await kubelet.get(PERSISTENTVOLUMECLAIMS, "data", namespace="default")
+    assert (await kubelet.get(PERSISTENTVOLUMES, "pv-mine"))["metadata"]["name"] == "pv-mine"
+    message = await forbidden(kubelet.get(PERSISTENTVOLUMES, "pv-other"))
+    assert message.startswith('persistentvolumes "pv-other" is forbidden: User '
+                              '"system:node:n1" cannot get resource "persistentvolumes"')
 
 
 # --- the bootstrap policy on restart ---------------------------------------------------------

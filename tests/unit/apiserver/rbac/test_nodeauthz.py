@@ -7,6 +7,8 @@ import pytest
 
 from minikube_py.api.resources import (
     CONFIGMAPS,
+    CSIDRIVERS,
+    CSINODES,
     EVENTS,
     LEASES,
     NODES,
@@ -16,6 +18,7 @@ from minikube_py.api.resources import (
     SECRETS,
     SERVICEACCOUNTS,
     SERVICES,
+    VOLUMEATTACHMENTS,
     Resource,
 )
 from minikube_py.apiserver.authn import KUBE_SCHEDULER, UserInfo, node_user
@@ -48,6 +51,8 @@ def authz() -> NodeAuthorizer:
     graph.put_pod(pod("db", "n2", volumes=[{"name": "s", "secret": {"secretName": "db-pw"}}]))
     graph.put_claim(claim("web-data", "pv-web"))
     graph.put_claim(claim("db-data", "pv-db"))
+    graph.put_attachment({"metadata": {"name": "va-web"}, "spec": {"nodeName": "n1"}})
+    graph.put_attachment({"metadata": {"name": "va-db"}, "spec": {"nodeName": "n2"}})
     return NodeAuthorizer(graph)
 
 
@@ -81,6 +86,15 @@ def ask(verb: str, resource: Resource, namespace: str | None = "app", name: str 
     (ask("get", PERSISTENTVOLUMES, name="pv-web"), True),
     (ask("get", PERSISTENTVOLUMES, name="pv-db"), False),
     (ask("list", PERSISTENTVOLUMES), False),
+    # its own CSINode; attachments naming it; every CSIDriver
+    (ask("get", CSINODES, name="n1"), True),
+    (ask("update", CSINODES, name="n1"), True),
+    (ask("create", CSINODES), True),  # NodeRestriction keeps it to its own name
+    (ask("update", CSINODES, name="n2"), False),
+    (ask("list", CSINODES), False),
+    (ask("get", VOLUMEATTACHMENTS, name="va-web"), True),
+    (ask("get", VOLUMEATTACHMENTS, name="va-db"), False),
+    (ask("list", CSIDRIVERS), True),
     # pods: its own, and lists of its own
     (ask("get", PODS, name="web"), True),
     (ask("get", PODS, name="db"), False),
