@@ -29,6 +29,7 @@ DNS1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric charact
                "(e.g. 'my-name',  or 'abc-123', regex used for validation is "
                "'[a-z]([-a-z0-9]*[a-z0-9])?')")
 _MAX_ANNOTATIONS_BYTES = 256 * 1024
+_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 
 def _quote(value: Any) -> str:
@@ -293,6 +294,29 @@ def validate_owner_references(refs: Any) -> list[Cause]:
                                         f"{controller} and {current}"))
         else:
             controller = current
+    return causes
+
+
+def label_selector_errors(sel: Mapping[str, Any], at: str) -> list[Cause]:
+    """metav1 ValidateLabelSelector: keys, operators, and values as the operator wants."""
+    causes: list[Cause] = []
+    for key in sel.get("matchLabels") or {}:
+        causes += [invalid_value(f"{at}.matchLabels", key, e) for e in qualified_name_errors(key)]
+    for j, expr in enumerate(sel.get("matchExpressions") or []):
+        if not isinstance(expr, Mapping):
+            continue
+        where = f"{at}.matchExpressions[{j}]"
+        op, values = expr.get("operator"), expr.get("values") or []
+        if op not in _SELECTOR_OPERATORS:
+            causes.append(invalid_value(f"{where}.operator", op, "not a valid selector operator"))
+        elif op in ("In", "NotIn") and not values:
+            causes.append(required(f"{where}.values", "must be specified when `operator` is "
+                                                      "'In' or 'NotIn'"))
+        elif op in ("Exists", "DoesNotExist") and values:
+            causes.append(forbidden(f"{where}.values", "may not be specified when `operator` "
+                                                       "is 'Exists' or 'DoesNotExist'"))
+        key = str(expr.get("key") or "")
+        causes += [invalid_value(f"{where}.key", key, e) for e in qualified_name_errors(key)]
     return causes
 
 

@@ -9,11 +9,10 @@ from typing import Any
 from minikube_py.api.errors import Cause
 from minikube_py.api.validation import (
     dns1123_subdomain_errors,
-    forbidden,
     invalid_value,
+    label_selector_errors,
     not_supported,
     path_segment_errors,
-    qualified_name_errors,
     required,
 )
 from minikube_py.apiserver.kinds.base import Obj, Printer
@@ -21,7 +20,6 @@ from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 SUBJECT_KINDS = ("ServiceAccount", "User", "Group")
-_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 
 def _strings(rule: Mapping[str, Any], key: str) -> list[Any]:
@@ -69,30 +67,7 @@ def validate_aggregation_rule(rule: Any) -> list[Cause]:
     causes: list[Cause] = []
     for i, sel in enumerate(selectors):
         if isinstance(sel, Mapping):
-            causes += _label_selector_errors(sel, f"{field}[{i}]")
-    return causes
-
-
-def _label_selector_errors(sel: Mapping[str, Any], at: str) -> list[Cause]:
-    """metav1 ValidateLabelSelector: keys, operators, and values as the operator wants."""
-    causes: list[Cause] = []
-    for key in sel.get("matchLabels") or {}:
-        causes += [invalid_value(f"{at}.matchLabels", key, e) for e in qualified_name_errors(key)]
-    for j, expr in enumerate(sel.get("matchExpressions") or []):
-        if not isinstance(expr, Mapping):
-            continue
-        where = f"{at}.matchExpressions[{j}]"
-        op, values = expr.get("operator"), expr.get("values") or []
-        if op not in _OPERATORS:
-            causes.append(invalid_value(f"{where}.operator", op, "not a valid selector operator"))
-        elif op in ("In", "NotIn") and not values:
-            causes.append(required(f"{where}.values", "must be specified when `operator` is "
-                                                      "'In' or 'NotIn'"))
-        elif op in ("Exists", "DoesNotExist") and values:
-            causes.append(forbidden(f"{where}.values", "may not be specified when `operator` "
-                                                       "is 'Exists' or 'DoesNotExist'"))
-        key = str(expr.get("key") or "")
-        causes += [invalid_value(f"{where}.key", key, e) for e in qualified_name_errors(key)]
+            causes += label_selector_errors(sel, f"{field}[{i}]")
     return causes
 
 
