@@ -19,6 +19,7 @@ from minikube_py.api.validation import (
     duplicate,
     forbidden,
     invalid_value,
+    label_selector_errors,
     not_supported,
     qualified_name_errors,
     required,
@@ -338,7 +339,9 @@ def csistoragecapacity_errors(cap: Obj) -> list[Cause]:
         invalid_value("storageClassName", class_name, msg)
         for msg in dns1123_subdomain_errors(str(class_name))]
     topology = cap.get("nodeTopology")
-    if topology is not None and not isinstance(topology, dict):
+    if isinstance(topology, dict):
+        causes += label_selector_errors(topology, "nodeTopology")
+    elif topology is not None:
         causes.append(invalid_value("nodeTopology", topology, "must be a label selector"))
     causes += _non_negative_errors(cap.get("capacity"), "capacity")
     causes += _non_negative_errors(cap.get("maximumVolumeSize"), "maximumVolumeSize")

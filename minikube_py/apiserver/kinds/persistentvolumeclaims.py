@@ -11,7 +11,7 @@ from typing import Any
 from minikube_py.api.errors import Cause
 from minikube_py.api.quantity import QuantityError, parse_quantity
 from minikube_py.api.resources import PERSISTENTVOLUMECLAIMS
-from minikube_py.api.validation import forbidden, required
+from minikube_py.api.validation import forbidden, invalid_value, label_selector_errors, required
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
 from minikube_py.apiserver.kinds.persistentvolumes import (
     BETA_STORAGE_CLASS_ANNOTATION,
@@ -78,6 +78,11 @@ def persistentvolumeclaim_errors(pvc: Obj) -> list[Cause]:
     spec = _mapping(pvc.get("spec"))
     causes = access_mode_errors(spec.get("accessModes"), "spec.accessModes",
                                 "at least 1 access mode is required")
+    selector = spec.get("selector")
+    if isinstance(selector, dict):
+        causes += label_selector_errors(selector, "spec.selector")
+    elif selector is not None:
+        causes.append(invalid_value("spec.selector", selector, "must be a label selector"))
     storage = _storage_request(spec)
     if storage is None:
         causes.append(required("spec.resources[storage]"))

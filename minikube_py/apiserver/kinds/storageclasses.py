@@ -5,6 +5,8 @@ exists from the start (bootstrap); a claim naming no class gets the default's na
 
 from __future__ import annotations
 
+from typing import Any
+
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import STORAGECLASSES
 from minikube_py.api.storage import (
@@ -14,6 +16,7 @@ from minikube_py.api.storage import (
     is_default_class,
 )
 from minikube_py.api.validation import (
+    duplicate,
     forbidden,
     invalid_value,
     not_supported,
@@ -54,6 +57,10 @@ def storageclass_row(sc: Obj, now: float) -> Row:
     return [label, sc.get("provisioner", ""), sc.get("reclaimPolicy") or "Delete",
             sc.get("volumeBindingMode") or "Immediate", bool(sc.get("allowVolumeExpansion")),
             age(sc, now)]
+
+
+def _mapping(value: Any) -> Obj:
+    return value if isinstance(value, dict) else {}
 
 
 def standard_class() -> Obj:
@@ -102,9 +109,43 @@ def storageclass_errors(sc: Obj) -> list[Cause]:
         causes.append(required("volumeBindingMode"))
     elif mode not in BINDING_MODES:
         causes.append(not_supported("volumeBindingMode", mode, BINDING_MODES))
-    topologies = sc.get("allowedTopologies")
-    if topologies is not None and not isinstance(topologies, list):
-        causes.append(invalid_value("allowedTopologies", topologies, "must be a list"))
+    return causes + _topologies_errors(sc.get("allowedTopologies"))
+
+
+def _term_errors(term: Any, field: str) -> tuple[dict[str, frozenset[str]], list[Cause]]:
+    """ValidateTopologySelectorTerm: each key once, with at least one value, each once."""
+    exprs, causes = {}, []
+    for i, req in enumerate(_mapping(term).get("matchLabelExpressions") or []):
+        at = f"{field}.matchLabelExpressions[{i}]"
+        key, values = str(_mapping(req).get("key") or ""), _mapping(req).get("values") or []
+        if not values:
+            causes.append(required(f"{at}.values", "must specify as least one value"))
+        seen: set[str] = set()
+        for value in values:
+            if value in seen:
+                causes.append(duplicate(f"{at}.values", value))
+            seen.add(value)
+        causes += [invalid_value(f"{at}.key", key, msg) for msg in qualified_name_errors(key)]
+        if key in exprs:
+            causes.append(duplicate(f"{at}.key", key))
+        exprs[key] = frozenset(seen)
+    return exprs, causes
+
+
+def _topologies_errors(terms: Any) -> list[Cause]:
+    """validateAllowedTopologies: valid terms, no term twice."""
+    if terms is None:
+        return []
+    if not isinstance(terms, list):
+        return [invalid_value("allowedTopologies", terms, "must be a list")]
+    causes: list[Cause] = []
+    seen: list[dict[str, frozenset[str]]] = []
+    for i, term in enumerate(terms):
+        exprs, term_causes = _term_errors(term, f"allowedTopologies[{i}]")
+        causes += term_causes
+        if exprs in seen:
+            causes.append(duplicate(f"allowedTopologies[{i}].matchLabelExpressions", ""))
+        seen.append(exprs)
     return causes
 
 

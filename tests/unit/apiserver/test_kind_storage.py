@@ -315,6 +315,30 @@ async def test_a_claim_needs_modes_and_a_positive_request(svc: ApiService) -> No
          'Unsupported value: "Raw": supported values: "Block", "Filesystem"')]
 
 
+async def test_selectors_and_topologies_are_checked(svc: ApiService) -> None:
+    selector = {"matchExpressions": [{"key": "tier", "operator": "Near"}]}
+    assert await _invalid(svc, PERSISTENTVOLUMECLAIMS, pvc(selector=selector)) == [
+        ("FieldValueInvalid", "spec.selector.matchExpressions[0].operator",
+         'Invalid value: "Near": not a valid selector operator')]
+    assert [c[1] for c in await _invalid(svc, CSISTORAGECAPACITIES, {
+        "metadata": {"name": "c"}, "storageClassName": "fast", "nodeTopology": selector})] == [
+        "nodeTopology.matchExpressions[0].operator"]
+    zone = {"key": "topology.kubernetes.io/zone", "values": ["a", "a"]}
+    causes = await _invalid(svc, STORAGECLASSES, sc(allowedTopologies=[
+        {"matchLabelExpressions": [zone, {**zone, "values": []}]},
+        {"matchLabelExpressions": [{**zone, "values": ["b"]}]},
+        {"matchLabelExpressions": [{**zone, "values": ["b"]}]}]))
+    at = "allowedTopologies[0].matchLabelExpressions"
+    assert causes == [
+        ("FieldValueDuplicate", f"{at}[0].values", 'Duplicate value: "a"'),
+        ("FieldValueRequired", f"{at}[1].values",
+         "Required value: must specify as least one value"),
+        ("FieldValueDuplicate", f"{at}[1].key",
+         'Duplicate value: "topology.kubernetes.io/zone"'),
+        ("FieldValueDuplicate", "allowedTopologies[2].matchLabelExpressions",
+         'Duplicate value: ""')]
+
+
 async def test_a_claims_spec_is_immutable_but_for_its_volume_name(svc: ApiService) -> None:
     await svc.create(PERSISTENTVOLUMECLAIMS, pvc(), namespace="default")
     stored = await svc.get(PERSISTENTVOLUMECLAIMS, "data", namespace="default")
