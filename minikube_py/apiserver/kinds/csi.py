@@ -108,11 +108,21 @@ def csidriver_errors(driver: Obj) -> list[Cause]:
         if audience in seen:
             causes.append(duplicate(f"spec.tokenRequests[{i}].audience", audience))
         seen.add(audience)
-        expiry = _mapping(token).get("expirationSeconds")
-        if expiry is not None and not (isinstance(expiry, int) and 600 <= expiry < 2**32):
-            causes.append(invalid_value(f"spec.tokenRequests[{i}].expirationSeconds", expiry,
-                                        "may not specify a duration less than 10 minutes"))
+        causes += _expiry_errors(_mapping(token).get("expirationSeconds"),
+                                 f"spec.tokenRequests[{i}].expirationSeconds")
     return causes
+
+
+def _expiry_errors(expiry: Any, field: str) -> list[Cause]:
+    """A token's lifetime: at least ten minutes, under 2^32 seconds."""
+    if expiry is None:
+        return []
+    if not isinstance(expiry, int) or expiry < 600:
+        return [invalid_value(field, expiry, "may not specify a duration less than 10 minutes")]
+    if expiry >= 2**32:
+        return [invalid_value(field, expiry, "may not specify a duration larger than 2^32 "
+                                             "seconds")]
+    return []
 
 
 def csidriver_update_errors(new: Obj, old: Obj) -> list[Cause]:

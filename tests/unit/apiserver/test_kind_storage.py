@@ -28,6 +28,12 @@ from minikube_py.api.storage import (
     PVC_PROTECTION_FINALIZER,
 )
 from minikube_py.apiserver.admission import newest_default_storage_class
+from minikube_py.apiserver.kinds.csi import (
+    csidriver_errors,
+    csidriver_row,
+    csistoragecapacity_row,
+    volumeattachment_row,
+)
 from minikube_py.apiserver.kinds.persistentvolumeclaims import (
     IMMUTABLE_SPEC,
     NO_EXPANSION,
@@ -525,3 +531,52 @@ def test_a_volume_prints_its_claim_and_terminating() -> None:
 def test_the_default_class_prints_default_after_its_name() -> None:
     assert storageclass_row(sc("fast", default=True), 0)[:5] == [
         "fast (default)", "example.com/fast", "Delete", "Immediate", False]
+
+
+def test_csi_rows() -> None:
+    driver = {"metadata": {"name": "d"}, "spec": {
+        "attachRequired": True, "tokenRequests": [{"audience": "a"}, {"audience": "b"}],
+        "volumeLifecycleModes": ["Persistent", "Ephemeral"]}}
+    assert csidriver_row(driver, 0)[:7] == ["d", True, False, False, "a,b", False,
+                                            "Persistent,Ephemeral"]
+    attachment = {"metadata": {"name": "va"}, "spec": {
+        "attacher": "d", "nodeName": "n1", "source": {"persistentVolumeName": "pv0"}},
+        "status": {"attached": True}}
+    assert volumeattachment_row(attachment, 0)[:5] == ["va", "d", "pv0", "n1", True]
+    assert csistoragecapacity_row({"metadata": {"name": "c"}, "storageClassName": "s"},
+                                  0)[:3] == ["c", "s", "<unset>"]
+
+
+@pytest.mark.parametrize(("seconds", "message"), [
+    (599, "may not specify a duration less than 10 minutes"),
+    (2**32, "may not specify a duration larger than 2^32 seconds"),
+])
+def test_a_csi_token_lives_ten_minutes_to_2_32_seconds(seconds: int, message: str) -> None:
+    driver = {"metadata": {"name": "d"}, "spec": {
+        "attachRequired": True, "podInfoOnMount": False, "requiresRepublish": False,
+        "storageCapacity": False,
+        "tokenRequests": [{"audience": "a", "expirationSeconds": seconds}]}}
+    assert [(c.field, c.message) for c in csidriver_errors(driver)] == [
+        ("spec.tokenRequests[0].expirationSeconds", f"Invalid value: {seconds}: {message}")]
+
+
+async def test_attachment_spec_and_capacity_class_are_immutable(svc: ApiService) -> None:
+    va = await svc.create(VOLUMEATTACHMENTS, {"metadata": {"name": "va0"}, "spec": {
+        "attacher": "csi.example.com", "nodeName": "n1",
+        "source": {"persistentVolumeName": "pv0"}}})
+    with pytest.raises(ApiError) as e:
+        await svc.update(VOLUMEATTACHMENTS, {**va, "spec": {**va["spec"], "nodeName": "n2"}})
+    assert [c.field for c in e.value.causes] == ["spec"]
+    attached = await svc.update(VOLUMEATTACHMENTS, {**va, "status": {"attached": True}},
+                                subresource="status")
+    assert attached["status"]["attached"] is True
+    cap = await svc.create(CSISTORAGECAPACITIES, {"metadata": {"name": "c"},
+                                                  "storageClassName": "fast"},
+                           namespace="default")
+    grown = await svc.update(CSISTORAGECAPACITIES, {**cap, "capacity": "5Gi"},
+                             namespace="default")
+    with pytest.raises(ApiError) as e:
+        await svc.update(CSISTORAGECAPACITIES, {**grown, "storageClassName": "slow"},
+                         namespace="default")
+    assert [(c.field, c.message) for c in e.value.causes] == [
+        ("storageClassName", 'Invalid value: "slow": field is immutable')]
