@@ -1,7 +1,11 @@
 """Names shared by the storage kinds, their admission and the storage controllers: the
-built-in local-path provisioner, kube's PV/PVC annotations and protection finalizers."""
+built-in local-path provisioner, kube's PV/PVC annotations and protection finalizers, and
+which StorageClass is the default."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 # The provisioner of the built-in `standard` StorageClass: a directory per volume on the
 # node that first uses it (k3s's local-path-provisioner, minikube's storage-provisioner).
@@ -33,3 +37,12 @@ def is_default_class(storage_class: dict[str, object]) -> bool:
     annotations = (meta.get("annotations") if isinstance(meta, dict) else None) or {}
     return (annotations.get(DEFAULT_CLASS_ANNOTATION) == "true"
             or annotations.get(BETA_DEFAULT_CLASS_ANNOTATION) == "true")
+
+
+def newest_default_class(classes: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """kube's GetDefaultClass: of the classes annotated default, the newest (by creation
+    time, then the first by name); None when no class is."""
+    defaults = sorted((sc for sc in classes if is_default_class(sc)),
+                      key=lambda sc: sc["metadata"].get("name", ""))
+    return max(defaults, key=lambda sc: sc["metadata"].get("creationTimestamp", ""),
+               default=None)

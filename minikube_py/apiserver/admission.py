@@ -27,8 +27,11 @@ from minikube_py.api.resources import (
     RUNTIMECLASSES,
     STORAGECLASSES,
 )
-from minikube_py.api.storage import PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER
-from minikube_py.api.storage import is_default_class as is_default_storage_class
+from minikube_py.api.storage import (
+    PV_PROTECTION_FINALIZER,
+    PVC_PROTECTION_FINALIZER,
+    newest_default_class,
+)
 from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
@@ -166,16 +169,6 @@ class DefaultIngressClass:
             spec["ingressClassName"] = newest["metadata"]["name"]
 
 
-def newest_default_storage_class(classes: list[Obj]) -> Obj | None:
-    """storageutil.GetDefaultClass: of the classes annotated default, the newest (by
-    creation time, then the first by name)."""
-    defaults = [sc for sc in classes if is_default_storage_class(sc)]
-    if not defaults:
-        return None
-    by_name = sorted(defaults, key=lambda sc: sc["metadata"].get("name", ""))
-    return max(by_name, key=lambda sc: sc["metadata"].get("creationTimestamp", ""))
-
-
 class DefaultStorageClass:
     """A claim created with no class (spec.storageClassName absent, not "", and no beta
     annotation) gets the default StorageClass's name (kube's DefaultStorageClass plugin);
@@ -196,7 +189,7 @@ class DefaultStorageClass:
             return
         prefix = list_prefix(STORAGECLASSES, None)
         found = await self._objects.kv.range(prefix, prefix_end(prefix))
-        chosen = newest_default_storage_class([decode_kv(kv) for kv in found.kvs])
+        chosen = newest_default_class([decode_kv(kv) for kv in found.kvs])
         if chosen is not None:
             spec["storageClassName"] = chosen["metadata"]["name"]
 

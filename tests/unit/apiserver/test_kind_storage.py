@@ -26,8 +26,8 @@ from minikube_py.api.storage import (
     LOCAL_PATH_PROVISIONER,
     PV_PROTECTION_FINALIZER,
     PVC_PROTECTION_FINALIZER,
+    newest_default_class,
 )
-from minikube_py.apiserver.admission import newest_default_storage_class
 from minikube_py.apiserver.kinds.csi import (
     csidriver_errors,
     csidriver_row,
@@ -482,9 +482,9 @@ def test_the_newest_default_class_wins_then_the_first_by_name() -> None:
 
     classes = [at("old", "2024-01-01T00:00:00Z"), at("b", "2024-02-01T00:00:00Z"),
                at("a", "2024-02-01T00:00:00Z"), at("newest", "2024-03-01T00:00:00Z", False)]
-    chosen = newest_default_storage_class(classes)
+    chosen = newest_default_class(classes)
     assert chosen is not None and chosen["metadata"]["name"] == "a"
-    assert newest_default_storage_class([at("x", "2024-01-01T00:00:00Z", False)]) is None
+    assert newest_default_class([at("x", "2024-01-01T00:00:00Z", False)]) is None
 
 
 async def test_new_claims_and_volumes_carry_the_protection_finalizer(svc: ApiService) -> None:
