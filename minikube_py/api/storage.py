@@ -30,6 +30,17 @@ PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
 
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
 
+# On a Node: the directory under which the local-path provisioner makes that node's
+# volumes (the kubelet publishes its own; every node's may differ).
+LOCAL_PATH_DIR_ANNOTATION = "minikube-py.io/local-path-dir"
+# On a provisioned volume: the node whose directory holds it.
+LOCAL_PATH_NODE_ANNOTATION = "minikube-py.io/local-path-node"
+# On the provisioner's helper pods: "create" or "delete", and the volume they work on.
+LOCAL_PATH_HELPER_LABEL = "minikube-py.io/local-path-helper"
+LOCAL_PATH_VOLUME_LABEL = "minikube-py.io/local-path-volume"
+# The image of those helper pods: the builtin busybox every minikube-py node has.
+HELPER_IMAGE = "docker.io/library/busybox:latest"
+
 
 def is_default_class(storage_class: dict[str, object]) -> bool:
     """kube's IsDefaultAnnotation: either annotation, exactly "true"."""

@@ -20,9 +20,11 @@ from minikube_py.controllers.endpoints import EndpointsController
 from minikube_py.controllers.endpointslice import EndpointSliceController
 from minikube_py.controllers.garbagecollector import GarbageCollector
 from minikube_py.controllers.job import JobController
+from minikube_py.controllers.localpath import LocalPathProvisioner
 from minikube_py.controllers.namespace import NamespaceController
 from minikube_py.controllers.nodeipam import NodeIpamController
 from minikube_py.controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
+from minikube_py.controllers.persistentvolume import PersistentVolumeController
 from minikube_py.controllers.podgc import PodGarbageCollector
 from minikube_py.controllers.replicaset import (
     ReplicaSetController,
@@ -32,6 +34,7 @@ from minikube_py.controllers.rootcacertpublisher import RootCaCertPublisher
 from minikube_py.controllers.serviceaccount import ServiceAccountController
 from minikube_py.controllers.statefulset import StatefulSetController
 from minikube_py.controllers.tokencleaner import TokenCleaner
+from minikube_py.controllers.volumeprotection import VolumeProtectionController
 from minikube_py.pki.csr import SigningCa
 
 
@@ -113,4 +116,9 @@ def build_controllers(ctx: ControllerContext, settings: ControllerSettings, *,
     controllers.append(("replication-controller", ReplicationControllerController(
         own(), workers=w).run))
     controllers.append(("deployment-controller", DeploymentController(own(), workers=w).run))
+    controllers.append(("persistentvolume-binder-controller",
+                        PersistentVolumeController(own()).run))
+    controllers.append(("persistentvolume-protection-controller",
+                        VolumeProtectionController(own()).run))
+    controllers.append(("local-path-provisioner", LocalPathProvisioner(own(), workers=w).run))
     return controllers

@@ -48,3 +48,8 @@ class KubeletConfig:
     @property
     def pods_dir(self) -> Path:
         return self.data_dir / "pods"
+
+    @property
+    def local_path_dir(self) -> Path:
+        """Where the local-path provisioner's helper pods make this node's volumes."""
+        return self.data_dir / "local-path"

@@ -24,6 +24,7 @@ from minikube_py.kubelet.node_status import (
     MachineInfo,
     collect_machine_info,
     lease_body,
+    node_annotations,
     node_labels,
     node_spec,
     node_status,
@@ -151,7 +152,8 @@ class Kubelet:
         assert self.machine is not None
         name = self.config.node_name
         body: dict[str, Any] = {"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": name, "labels": node_labels(self.config, self.machine)},
+                "metadata": {"name": name, "labels": node_labels(self.config, self.machine),
+                             "annotations": node_annotations(self.config)},
                 "spec": node_spec(self.config), "status": self._status(None)}
         try:
             node = await self.client.create(NODES, body)
@@ -161,6 +163,8 @@ class Kubelet:
             node = await self.client.get(NODES, name)
             node["metadata"]["labels"] = {**(node["metadata"].get("labels") or {}),
                                           **body["metadata"]["labels"]}
+            node["metadata"]["annotations"] = {**(node["metadata"].get("annotations") or {}),
+                                               **body["metadata"]["annotations"]}
             node["spec"] = {**(node.get("spec") or {}), **body["spec"]}
             node = await self.client.update(NODES, node)
         self._node_uid = node["metadata"].get("uid", "")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from minikube_py.api.storage import LOCAL_PATH_DIR_ANNOTATION
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.kubelet.config import KubeletConfig
 
@@ -79,6 +80,12 @@ def node_labels(config: KubeletConfig, machine: MachineInfo) -> dict[str, str]:
         "beta.kubernetes.io/arch": machine.architecture,
         **config.labels,
     }
+
+
+def node_annotations(config: KubeletConfig) -> dict[str, str]:
+    """What the kubelet tells about itself on its Node: where the local-path provisioner
+    makes this node's volumes."""
+    return {LOCAL_PATH_DIR_ANNOTATION: str(config.local_path_dir)}
 
 
 def node_spec(config: KubeletConfig) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 from minikube_py.api.errors import ApiError
 from minikube_py.api.podutil import is_terminal
 from minikube_py.api.resources import LEASES, NODES, PODS
+from minikube_py.api.storage import LOCAL_PATH_DIR_ANNOTATION
 from minikube_py.api.timefmt import micro_time, rfc3339
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
@@ -80,7 +81,10 @@ def node_object(name: str, index: int, spec: SimulatedNodeSpec, now: float) -> O
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": name, "labels": {
             "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-            "kubernetes.io/arch": "amd64", SIMULATED_LABEL: "true", "type": "simulated"}},
+            "kubernetes.io/arch": "amd64", SIMULATED_LABEL: "true", "type": "simulated"},
+            # Where a local-path volume of this node would be (its helper pods only
+            # pretend to run, as every pod here does).
+            "annotations": {LOCAL_PATH_DIR_ANNOTATION: f"/var/lib/minikube-py-sim/{name}"}},
         "spec": {"taints": [dict(SIMULATED_TAINT)] if spec.taint else []},
         "status": {
             "capacity": resources, "allocatable": resources, "conditions": conditions,

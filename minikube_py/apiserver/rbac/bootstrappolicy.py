@@ -166,8 +166,10 @@ _KUBE_CONTROLLER_MANAGER: tuple[PolicyRule, ...] = (
     #   in a namespace being deleted) read, update and delete objects of every kind;
     rule(("get", "list", "watch", "update", "patch", "delete"), "*", "*"),
     # - the workload, endpoints, service account and root CA publisher controllers create
-    #   what they own;
-    rule("create", CORE, ("pods", "endpoints", "serviceaccounts", "configmaps")),
+    #   what they own (the StatefulSet controller its claims, the local-path provisioner
+    #   its volumes and helper pods);
+    rule("create", CORE, ("pods", "endpoints", "serviceaccounts", "configmaps",
+                          "persistentvolumeclaims", "persistentvolumes")),
     rule("create", APPS, ("replicasets", "controllerrevisions")),
     rule("create", BATCH, "jobs"),
     rule("create", DISCOVERY, "endpointslices"),
