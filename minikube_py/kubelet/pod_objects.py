@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import CONFIGMAPS, SECRETS
+from minikube_py.api.resources import (
+    CONFIGMAPS,
+    PERSISTENTVOLUMECLAIMS,
+    PERSISTENTVOLUMES,
+    SECRETS,
+)
 from minikube_py.client.interface import ApiClient
 
 CONFIGMAP = "configmap"
@@ -129,6 +134,10 @@ class ObjectReader:
         self._namespace = namespace
         self._read: dict[ObjectRef, Fetched] = {}
 
+    @property
+    def client(self) -> ApiClient:
+        return self._client
+
     async def read(self, refs: set[ObjectRef] | list[ObjectRef]) -> dict[ObjectRef, Fetched]:
         for ref in sorted(set(refs)):
             if ref not in self._read:
@@ -143,3 +152,76 @@ class ObjectReader:
                 return Fetched(missing=True, error=not_found_message(ref))
             return Fetched(error=e.message)
         return Fetched(obj)
+
+
+# The sources of a PersistentVolume this kubelet mounts: a directory of this node.
+MOUNTABLE_PV_SOURCES = ("hostPath", "local")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedVolume:
+    """Where a persistentVolumeClaim volume is on this node, and how to check it."""
+
+    volume: str  # the PersistentVolume's name
+    path: str
+    path_type: str  # a hostPath type ("" for none; a local volume's path must be a directory)
+
+
+def claimed_volume(claim_key: str, claim: Mapping[str, Any] | None,
+                   volume: Mapping[str, Any] | None) -> ClaimedVolume:
+    """The directory a claim's volume gives this node, or the error in kube's words (a claim
+    not bound yet, a volume of a kind this kubelet cannot mount). Pure."""
+    if claim is None:
+        raise ConfigError(f"error processing PVC {claim_key}: failed to fetch PVC from API "
+                          f'server: persistentvolumeclaims "{claim_key.partition("/")[2]}" '
+                          "not found")
+    spec = claim.get("spec") or {}
+    phase = (claim.get("status") or {}).get("phase") or ""
+    name = spec.get("volumeName") or ""
+    if phase != "Bound" or not name:
+        raise ConfigError(f"error processing PVC {claim_key}: PVC {claim_key} has non-bound "
+                          f'phase ("{phase}") or empty pvc.Spec.VolumeName ("{name}")')
+    if volume is None:
+        raise ConfigError(f"error processing PVC {claim_key}: failed to fetch PV {name} from "
+                          f'API server: persistentvolumes "{name}" not found')
+    vspec = volume.get("spec") or {}
+    if (vspec.get("volumeMode") or "Filesystem") != "Filesystem":
+        raise ConfigError(f"volume {name} of PVC {claim_key} has volumeMode "
+                          f"{vspec.get('volumeMode')}: block volumes are not supported by "
+                          "this kubelet")
+    for kind in MOUNTABLE_PV_SOURCES:
+        source = vspec.get(kind)
+        if source:
+            path_type = str(source.get("type") or "") if kind == "hostPath" else "Directory"
+            return ClaimedVolume(name, str(source.get("path") or ""), path_type)
+    kinds = [k for k in vspec if k not in _PV_FIELDS] or ["none"]
+    raise ConfigError(f"volume {name} of PVC {claim_key}: {kinds[0]} volumes are not "
+                      f"supported by this kubelet (supported: {', '.join(MOUNTABLE_PV_SOURCES)})")
+
+
+# PersistentVolumeSpec fields that are not a volume source.
+_PV_FIELDS = frozenset({
+    "capacity", "accessModes", "claimRef", "persistentVolumeReclaimPolicy", "storageClassName",
+    "mountOptions", "volumeMode", "nodeAffinity", "volumeAttributesClassName"})
+
+
+async def read_claimed_volume(client: ApiClient, namespace: str,
+                              claim_name: str) -> ClaimedVolume:
+    """The claim and its volume, read now with the node's credentials (the Node authorizer
+    lets a node read the claims of its pods and their volumes)."""
+    key = f"{namespace}/{claim_name}"
+    try:
+        claim = await client.get(PERSISTENTVOLUMECLAIMS, claim_name, namespace=namespace)
+    except ApiError as e:
+        if e.code != 404:
+            raise ConfigError(f"error processing PVC {key}: {e.message}") from e
+        return claimed_volume(key, None, None)
+    volume = None
+    name = (claim.get("spec") or {}).get("volumeName")
+    if name and (claim.get("status") or {}).get("phase") == "Bound":
+        try:
+            volume = await client.get(PERSISTENTVOLUMES, name)
+        except ApiError as e:
+            if e.code != 404:
+                raise ConfigError(f"error processing PVC {key}: {e.message}") from e
+    return claimed_volume(key, claim, volume)

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 # Volume sources the kubelet sets up (the rest of kube's long list is refused by name).
-SUPPORTED_VOLUMES = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected")
+SUPPORTED_VOLUMES = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected",
+                     "persistentVolumeClaim")
 EMPTY_DIR_MEDIA = ("", "Memory")
 HOST_PATH_TYPES = ("", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket",
                    "CharDevice", "BlockDevice")

@@ -19,7 +19,12 @@ from typing import Any
 from minikube_py.api.quantity import QuantityError, bytes_value
 from minikube_py.kubelet.atomic_writer import DATA_DIR, write_atomically
 from minikube_py.kubelet.mounts import is_mounted, mount_tmpfs, unmount_under
-from minikube_py.kubelet.pod_objects import ConfigError, ObjectReader, volume_refs
+from minikube_py.kubelet.pod_objects import (
+    ConfigError,
+    ObjectReader,
+    read_claimed_volume,
+    volume_refs,
+)
 from minikube_py.kubelet.refusals import volume_source
 from minikube_py.kubelet.tokens import TokenKey, TokenManager
 from minikube_py.kubelet.volume_payloads import (
@@ -38,6 +43,7 @@ ETC_HOSTS = "etc-hosts"
 class Volume:
     kind: str  # emptyDir, hostPath, configMap, ...
     host_path: str
+    read_only: bool = False  # every mount of it is read-only (a claim's readOnly)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,15 @@ class VolumeManager:
                     path = await asyncio.to_thread(self._empty_dir, uid, name,
                                                    volume.get("emptyDir") or {}, fs_group,
                                                    allocatable)
+                elif kind == "persistentVolumeClaim":
+                    source = volume.get("persistentVolumeClaim") or {}
+                    claimed = await read_claimed_volume(
+                        reader.client, pod["metadata"]["namespace"],
+                        str(source.get("claimName") or ""))
+                    path = claimed.path
+                    await asyncio.to_thread(check_host_path, path, claimed.path_type)
+                    volumes[name] = Volume(kind, path, read_only=bool(source.get("readOnly")))
+                    continue
                 else:
                     source = volume.get("hostPath") or {}
                     path = str(source.get("path") or "")

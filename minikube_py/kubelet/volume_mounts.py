@@ -37,7 +37,7 @@ def container_mounts(container: Mapping[str, Any], volumes: Mapping[str, Volume]
         if propagation == "Bidirectional" and not privileged:
             raise ConfigError("Bidirectional mount propagation is available only to privileged "
                               "containers")
-        read_only = bool(vm.get("readOnly"))
+        read_only = bool(vm.get("readOnly")) or volume.read_only
         rro = vm.get("recursiveReadOnly")
         if rro not in (None, "Disabled"):
             if not read_only:

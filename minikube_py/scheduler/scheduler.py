@@ -12,13 +12,27 @@ from collections.abc import Callable
 from typing import Any
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import NODES, PODS
+from minikube_py.api.resources import (
+    NODES,
+    PERSISTENTVOLUMECLAIMS,
+    PERSISTENTVOLUMES,
+    PODS,
+    STORAGECLASSES,
+)
+from minikube_py.api.storage import SELECTED_NODE_ANNOTATION
 from minikube_py.api.timefmt import rfc3339
+from minikube_py.api.volumes import claim_key
 from minikube_py.client.events import NORMAL, WARNING, EventRecorder
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import ApiClient
 from minikube_py.scheduler.framework import Framework, NodeInfo, Obj
 from minikube_py.scheduler.plugins import build_framework
+from minikube_py.scheduler.plugins.volume_binding import (
+    VolumeCatalog,
+    all_bound,
+    claims_to_select,
+    pod_claims,
+)
 from minikube_py.scheduler.queue import SchedulingQueue
 from minikube_py.scheduler.snapshot import NodeSnapshot
 from minikube_py.tasks import TaskSet
@@ -26,6 +40,8 @@ from minikube_py.tasks import TaskSet
 log = logging.getLogger("minikube_py.scheduler")
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
+# How long a pod's bind waits for its claims to be bound (kube's bindTimeoutSeconds).
+VOLUME_BIND_TIMEOUT = 600.0
 
 
 class Scheduler:
@@ -33,10 +49,13 @@ class Scheduler:
                  framework: Framework | None = None, scheduler_name: str = "default-scheduler",
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time, max_binds_in_flight: int = 64,
-                 on_bound: Callable[[Obj, str, float, float], None] | None = None) -> None:
+                 on_bound: Callable[[Obj, str, float, float], None] | None = None,
+                 volume_bind_timeout: float = VOLUME_BIND_TIMEOUT) -> None:
         self._client = client
         self._events = events
-        self._framework = framework or build_framework()
+        self.volumes = VolumeCatalog()
+        self._framework = framework or build_framework(volumes=self.volumes)
+        self._volume_bind_timeout = volume_bind_timeout
         self._name = scheduler_name
         self._clock = clock
         self._wall_clock = wall_clock  # for timestamps written to the API
@@ -56,6 +75,14 @@ class Scheduler:
         self._pod_informer = informers.informer(PODS)
         self._node_informer.add_handlers(self._node_added, self._node_updated, self._node_deleted)
         self._pod_informer.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+        self._storage_informers = []
+        for resource, table, key in (
+                (PERSISTENTVOLUMECLAIMS, self.volumes.claims, claim_key),
+                (PERSISTENTVOLUMES, self.volumes.volumes, _name),
+                (STORAGECLASSES, self.volumes.classes, _name)):
+            informer = informers.informer(resource)
+            informer.add_handlers(*self._storage_handlers(table, key))
+            self._storage_informers.append(informer)
 
     # -- informer handlers: only update the cache and the queue ------------------------
 
@@ -119,6 +146,21 @@ class Scheduler:
             self._track_affinity(self._nodes[node_name])
             self._cluster_changed()
 
+    def _storage_handlers(self, table: dict[str, Obj], key: Callable[[Obj], str]
+                          ) -> tuple[Callable[[Obj], None], Callable[[Obj, Obj], None],
+                                     Callable[[Obj], None]]:
+        """Handlers keeping one table of the volume catalog; a change may make a waiting
+        pod schedulable (a claim bound, a volume created)."""
+        def added(obj: Obj) -> None:
+            self.volumes.put(table, key(obj), obj)
+            self._cluster_changed()
+
+        def deleted(obj: Obj) -> None:
+            self.volumes.put(table, key(obj), None)
+            self._cluster_changed()
+
+        return added, lambda _old, new: added(new), deleted
+
     def _cluster_changed(self) -> None:
         self.queue.cluster_changed()
         self._wakeup.set()
@@ -128,6 +170,8 @@ class Scheduler:
     async def run(self) -> None:
         await self._node_informer.synced.wait()
         await self._pod_informer.synced.wait()
+        for informer in self._storage_informers:
+            await informer.synced.wait()
         log.info("scheduler ready: %d node(s), %d pod(s) waiting", len(self._nodes),
                  len(self.queue))
         try:
@@ -179,6 +223,8 @@ class Scheduler:
 
     async def _bind(self, pod: Obj, node: str) -> None:
         meta = pod["metadata"]
+        if pod_claims(pod) and not await self._bind_volumes(pod, node):
+            return
         binding = {
             "apiVersion": "v1", "kind": "Binding",
             "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"]},
@@ -205,6 +251,34 @@ class Scheduler:
             self._on_bound(pod, node, self._clock() - started, algorithm)
         self._events.record(pod, NORMAL, "Scheduled",
                             f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}")
+
+    async def _bind_volumes(self, pod: Obj, node: str) -> bool:
+        """kube's PreBind: name the node on the pod's claims waiting for a first consumer
+        (their binder or provisioner picks a volume there), then wait until every claim is
+        bound. False when they were not bound in time (the pod is tried again later)."""
+        meta = pod["metadata"]
+        for claim in claims_to_select(pod, self.volumes, node):
+            cmeta = claim["metadata"]
+            await self._client.patch(
+                PERSISTENTVOLUMECLAIMS, cmeta["name"],
+                {"metadata": {"annotations": {SELECTED_NODE_ANNOTATION: node}}},
+                namespace=cmeta["namespace"])
+        try:
+            async with asyncio.timeout(self._volume_bind_timeout):
+                while not all_bound(pod, self.volumes):
+                    if meta["uid"] not in self._assumed:
+                        return False  # deleted while it waited
+                    await self.volumes.wait_changed()
+        except TimeoutError:
+            self._forget(pod, node)
+            message = (f"running PreBind plugin \"VolumeBinding\": binding volumes: claims of "
+                       f"pod {meta['namespace']}/{meta['name']} were not bound within "
+                       f"{self._volume_bind_timeout:g}s on node {node}")
+            self._events.record(pod, WARNING, "FailedScheduling", message)
+            self.queue.requeue_backoff(meta["uid"])
+            self._wakeup.set()
+            return False
+        return True
 
     def _bind_failed(self, pod: Obj, node: str) -> None:
         """A bind ended by an error it did not expect (logged by the task guard): forget the
@@ -236,6 +310,10 @@ class Scheduler:
                                      namespace=meta["namespace"], subresource="status")
         except ApiError as e:
             log.debug("could not mark %s unschedulable: %s", meta["name"], e)
+
+
+def _name(obj: Obj) -> str:
+    return str(obj["metadata"]["name"])
 
 
 def _pod_name(pod: Obj) -> str:

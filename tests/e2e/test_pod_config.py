@@ -157,7 +157,7 @@ spec:
     - {name: data, mountPath: /data}
   volumes:
   - name: data
-    persistentVolumeClaim: {claimName: nothing}
+    nfs: {server: nfs.example, path: /exports}
 """
 
 
@@ -265,8 +265,7 @@ def test_a_volume_type_the_kubelet_cannot_give_is_refused_by_name(
     waiting = wait_for(lambda: ((w := waiting_state(cluster, "refused")) and
                        w.get("reason") == "CreateContainerConfigError" and w) or None,
                        timeout=30, what="the refusal")
-    assert waiting["message"] == ('volume "data": persistentVolumeClaim volumes are not '
-                                  "supported by this kubelet")
+    assert waiting["message"] == 'volume "data": nfs volumes are not supported by this kubelet'
 
 
 DEADLINE_YAML = """

@@ -15,6 +15,7 @@ from minikube_py.scheduler.plugins.node_basics import NodeName, NodeReady, NodeU
 from minikube_py.scheduler.plugins.resources import BalancedAllocation, NodeResourcesFit
 from minikube_py.scheduler.plugins.taints import TaintToleration
 from minikube_py.scheduler.plugins.topology_spread import PodTopologySpread
+from minikube_py.scheduler.plugins.volume_binding import VolumeBinding, VolumeCatalog
 
 __all__ = [
     "BalancedAllocation",
@@ -27,6 +28,8 @@ __all__ = [
     "PodTopologySpread",
     "Profile",
     "TaintToleration",
+    "VolumeBinding",
+    "VolumeCatalog",
     "build_framework",
     "node_selector_term_matches",
     "tolerates",
@@ -44,11 +47,12 @@ REGISTRY: dict[str, PluginFactory] = {
     "NodeAffinity": NodeAffinity,
     "InterPodAffinity": InterPodAffinity,
     "PodTopologySpread": PodTopologySpread,
+    "VolumeBinding": VolumeBinding,
 }
 
 DEFAULT_PROFILE = (
     "NodeName", "NodeUnschedulable", "NodeReady", "TaintToleration", "NodeAffinity",
-    "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity",
+    "NodeResourcesFit", "VolumeBinding", "PodTopologySpread", "InterPodAffinity",
     "NodeResourcesBalancedAllocation",
 )
 
@@ -59,9 +63,15 @@ class Profile:
     percentage_of_nodes_to_score: int = 0
 
 
-def build_framework(profile: Profile = Profile(), **kw: Any) -> Framework:
-    """Instantiate each plugin once and slot it into every extension point it implements."""
+def build_framework(profile: Profile = Profile(), *, volumes: VolumeCatalog | None = None,
+                    **kw: Any) -> Framework:
+    """Instantiate each plugin once and slot it into every extension point it implements.
+    `volumes` is the scheduler's catalog of claims, volumes and classes, which the
+    VolumeBinding plugin reads (without it, it sees none)."""
     instances = [REGISTRY[name]() for name in profile.plugins]
+    for plugin in instances:
+        if isinstance(plugin, VolumeBinding) and volumes is not None:
+            plugin.catalog = volumes
     return Framework(
         pre_filters=[p for p in instances if hasattr(p, "pre_filter")],
         filters=[p for p in instances if hasattr(p, "filter")],

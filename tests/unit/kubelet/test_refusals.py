@@ -10,8 +10,6 @@ from minikube_py.kubelet.refusals import container_refusal, pod_refusal, volume_
 
 
 @pytest.mark.parametrize(("volume", "refusal"), [
-    ({"name": "v", "persistentVolumeClaim": {"claimName": "c"}},
-     "persistentVolumeClaim volumes are not supported by this kubelet"),
     ({"name": "v", "nfs": {"server": "s", "path": "/"}},
      "nfs volumes are not supported by this kubelet"),
     ({"name": "v", "csi": {"driver": "d"}}, "csi volumes are not supported by this kubelet"),
@@ -34,14 +32,15 @@ def test_unsupported_volumes_are_refused_by_name(volume: dict[str, Any], refusal
     {"name": "v", "configMap": {"name": "c"}}, {"name": "v", "secret": {"secretName": "s"}},
     {"name": "v", "downwardAPI": {"items": []}},
     {"name": "v", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}},
+    {"name": "v", "persistentVolumeClaim": {"claimName": "c"}},
 ])
 def test_supported_volumes_pass(volume: dict[str, Any]) -> None:
     assert volume_refusal(volume) is None
 
 
 @pytest.mark.parametrize(("spec", "refusal"), [
-    ({"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "c"}}]},
-     'volume "data": persistentVolumeClaim volumes are not supported by this kubelet'),
+    ({"volumes": [{"name": "data", "nfs": {"server": "s", "path": "/"}}]},
+     'volume "data": nfs volumes are not supported by this kubelet'),
     ({"os": {"name": "windows"}}, "spec.os.name windows: this node runs Linux"),
     ({"hostUsers": False}, "spec.hostUsers false (user namespaces) is not supported by this "
                            "kubelet"),
