@@ -13,13 +13,21 @@ from typing import Any
 from minikube_py.api.errors import ApiError
 from minikube_py.api.owners import controller_ref, new_controller_ref
 from minikube_py.api.podutil import is_available, is_ready, is_terminating
-from minikube_py.api.resources import CONTROLLERREVISIONS, STATEFULSETS
+from minikube_py.api.resources import CONTROLLERREVISIONS, PERSISTENTVOLUMECLAIMS, STATEFULSETS
 from minikube_py.api.selectors import selector_from_label_selector_object
 from minikube_py.api.template_hash import template_hash
 from minikube_py.client.events import WARNING
 from minikube_py.client.informer import object_key
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
 from minikube_py.controllers.ownedpods import OwnedPods, PodEventMessages
+from minikube_py.controllers.statefulclaims import (
+    claim_name,
+    new_claim,
+    owner_refs_differ,
+    templates,
+    wanted_owner_refs,
+    with_claim_volumes,
+)
 
 log = logging.getLogger("minikube_py.controllers.statefulset")
 
@@ -135,6 +143,7 @@ class StatefulSetController:
         self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.sets = ctx.informers.informer(STATEFULSETS)
         self.revisions = ctx.informers.informer(CONTROLLERREVISIONS)
+        self.claims = ctx.informers.informer(PERSISTENTVOLUMECLAIMS)
         self.sets.add_handlers(self.loop.watch_own, lambda _o, new: self.loop.watch_own(new))
         self.pods = OwnedPods(ctx, self.loop, self.sets, kind="StatefulSet",
                               recorder=self.recorder, messages=STATEFUL_POD_MESSAGES)
@@ -170,16 +179,20 @@ class StatefulSetController:
         replicas = 1 if spec.get("replicas") is None else int(spec["replicas"])
         strategy = spec.get("updateStrategy") or {}
         rolling = strategy.get("type", "RollingUpdate") == "RollingUpdate"
+        start = int((spec.get("ordinals") or {}).get("start") or 0)
         if self.pods.satisfied(key):
             plan = plan_statefulset(
-                facts, replicas=replicas, start=int((spec.get("ordinals") or {}).get("start") or 0),
+                facts, replicas=replicas, start=start,
                 parallel=spec.get("podManagementPolicy") == "Parallel", rolling_update=rolling,
                 partition=int((strategy.get("rollingUpdate") or {}).get("partition") or 0),
                 current_revision=current_revision, update_revision=update_revision)
+            await self._claim_owners(sts, owned, range(start, start + replicas))
             await self._apply(sts, plan, owned)
         await self._write_status(sts, owned, replicas, current_revision, update_revision, rolling)
 
     async def _apply(self, sts: Obj, plan: SetPlan, owned: Mapping[int, Obj]) -> None:
+        for ordinal, _revision in plan.create:
+            await self._ensure_claims(sts, ordinal)
         await self.pods.create(sts, [self._new_pod(sts, ordinal, revision)
                                      for ordinal, revision in plan.create])
         by_name = {p["metadata"]["name"]: p for p in owned.values()}
@@ -213,24 +226,54 @@ class StatefulSetController:
         service = (sts.get("spec") or {}).get("serviceName")
         if service:
             spec["subdomain"] = service
-        self._claims_as_empty_dirs(sts, spec)
+        with_claim_volumes(sts, spec, ordinal)
         return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 
-    def _claims_as_empty_dirs(self, sts: Obj, spec: Obj) -> None:
-        """No storage here: each volumeClaimTemplate becomes an emptyDir volume of the same
-        name, so pods run, but their data does not outlive them. Said in a Warning event."""
-        claims = (sts.get("spec") or {}).get("volumeClaimTemplates") or []
-        if not claims:
-            return
-        volumes = spec.setdefault("volumes", [])
-        have = {v.get("name") for v in volumes}
-        for claim in claims:
-            claim_name = (claim.get("metadata") or {}).get("name")
-            if claim_name and claim_name not in have:
-                volumes.append({"name": claim_name, "emptyDir": {}})
-        self.recorder.record(sts, WARNING, "VolumeClaimTemplatesUnsupported",
-                             "minikube-py has no persistent storage: volumeClaimTemplates are "
-                             "emptyDir volumes that are lost when a pod is deleted")
+    async def _ensure_claims(self, sts: Obj, ordinal: int) -> None:
+        """Every claim of the ordinal exists before its pod is made (kube's
+        createPersistentVolumes); a claim still being deleted holds the pod back."""
+        namespace = sts["metadata"]["namespace"]
+        pod = f"{sts['metadata']['name']}-{ordinal}"
+        for template in templates(sts):
+            name = claim_name(template, sts["metadata"]["name"], ordinal)
+            existing = self.claims.get(f"{namespace}/{name}")
+            if existing is not None:
+                if is_terminating(existing):
+                    message = (f"create Pod {pod} in StatefulSet {sts['metadata']['name']} "
+                               f"failed error: pvc {name} is being deleted")
+                    self.recorder.record(sts, WARNING, "FailedCreate", message)
+                    raise RuntimeError(message)
+                continue
+            try:
+                await self.client.create(PERSISTENTVOLUMECLAIMS, new_claim(sts, template, ordinal),
+                                         namespace=namespace)
+            except ApiError as e:
+                if e.code == 409:
+                    continue
+                self.recorder.record(sts, WARNING, "FailedCreate",
+                                     f"create Claim {name} for Pod {pod} in StatefulSet "
+                                     f"{sts['metadata']['name']} failed error: {e.message}")
+                raise
+            self.recorder.record(sts, "Normal", "SuccessfulCreate",
+                                 f"create Claim {name} Pod {pod} in StatefulSet "
+                                 f"{sts['metadata']['name']} success")
+
+    async def _claim_owners(self, sts: Obj, owned: Mapping[int, Obj], wanted: range) -> None:
+        """The owner references persistentVolumeClaimRetentionPolicy asks of each claim of
+        the set's ordinals, written before a condemned pod is deleted."""
+        namespace = sts["metadata"]["namespace"]
+        for ordinal in sorted(set(owned) | set(wanted)):
+            for template in templates(sts):
+                claim = self.claims.get(
+                    f"{namespace}/{claim_name(template, sts['metadata']['name'], ordinal)}")
+                if claim is None or is_terminating(claim):
+                    continue
+                refs = wanted_owner_refs(sts, claim, condemned=ordinal not in wanted,
+                                         pod=owned.get(ordinal))
+                if owner_refs_differ(claim, refs):
+                    await self.client.patch(
+                        PERSISTENTVOLUMECLAIMS, claim["metadata"]["name"],
+                        {"metadata": {"ownerReferences": refs or None}}, namespace=namespace)
 
     async def _ensure_revision(self, sts: Obj, revision: str) -> None:
         """A ControllerRevision per template, as `kubectl rollout history/undo` expect."""
