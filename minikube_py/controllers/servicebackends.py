@@ -66,6 +66,19 @@ def include_in_endpoints(pod: Obj, publish_not_ready: bool) -> bool:
     return publish_not_ready or not (pod.get("metadata") or {}).get("deletionTimestamp")
 
 
+def endpoint_hostname(service: Obj, pod: Obj) -> str:
+    """The pod's hostname, when its subdomain is this service (in its namespace): the name
+    DNS then gives it under the service (`db-1.db.shop.svc.cluster.local`), as kube's
+    endpoint controllers do."""
+    spec = pod.get("spec") or {}
+    hostname = spec.get("hostname") or ""
+    same_namespace = ((pod.get("metadata") or {}).get("namespace")
+                      == (service.get("metadata") or {}).get("namespace"))
+    if hostname and same_namespace and spec.get("subdomain") == service["metadata"]["name"]:
+        return str(hostname)
+    return ""
+
+
 def _target_ref(pod: Obj) -> Obj:
     meta = pod["metadata"]
     return {"kind": "Pod", "namespace": meta.get("namespace", ""), "name": meta["name"],
@@ -104,7 +117,11 @@ def endpoints_subsets(service: Obj, pods: Iterable[Obj]) -> list[Obj]:
     for pod in _selected(service, pods):
         if not include_in_endpoints(pod, publish):
             continue
-        address: Obj = {"ip": pod_ip(pod), "targetRef": _target_ref(pod)}
+        address: Obj = {"ip": pod_ip(pod)}
+        hostname = endpoint_hostname(service, pod)
+        if hostname:
+            address["hostname"] = hostname
+        address["targetRef"] = _target_ref(pod)
         node = (pod.get("spec") or {}).get("nodeName")
         if node:
             address["nodeName"] = node
@@ -150,15 +167,18 @@ def desired_endpoints(service: Obj, pods: Iterable[Obj]) -> Obj:
 # --- discovery.k8s.io/v1 EndpointSlices --------------------------------------------------
 
 
-def slice_endpoint(pod: Obj) -> Obj:
+def slice_endpoint(service: Obj, pod: Obj) -> Obj:
     ready = is_ready(pod)
     terminating = bool((pod.get("metadata") or {}).get("deletionTimestamp"))
     endpoint: Obj = {
         "addresses": [pod_ip(pod)],
         "conditions": {"ready": ready and not terminating, "serving": ready,
                        "terminating": terminating},
-        "targetRef": _target_ref(pod),
     }
+    hostname = endpoint_hostname(service, pod)
+    if hostname:
+        endpoint["hostname"] = hostname
+    endpoint["targetRef"] = _target_ref(pod)
     node = (pod.get("spec") or {}).get("nodeName")
     if node:
         endpoint["nodeName"] = node
@@ -178,7 +198,7 @@ def desired_slices(service: Obj, pods: Iterable[Obj]) -> list[tuple[list[Obj], l
         ports = _ports_for(service, pod)
         if spec.get("ports") and not ports:
             continue
-        endpoint = slice_endpoint(pod)
+        endpoint = slice_endpoint(service, pod)
         if publish:
             endpoint["conditions"]["ready"] = True
         key = tuple((p["name"], p["port"], p["protocol"]) for p in ports)

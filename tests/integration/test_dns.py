@@ -9,7 +9,8 @@ from typing import Any, cast
 
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 
-from minikube_py.api.resources import ENDPOINTSLICES, SERVICES
+from minikube_py.api.resources import ENDPOINTSLICES, PODS, SERVICES
+from minikube_py.controllers.endpointslice import EndpointSliceController
 from minikube_py.dns.server import ClusterDns
 from tests.integration.harness import ControlPlane, control_plane, eventually
 
@@ -168,3 +169,38 @@ async def test_a_silent_upstream_gives_servfail_not_a_hang() -> None:
 async def test_without_upstreams_outside_names_get_servfail() -> None:
     async with control_plane(nodes=0, scheduler=False) as plane, cluster_dns(plane) as dns:
         assert (await query(dns.bound_port, "example.org")).header.rcode == RCODE.SERVFAIL
+
+
+async def test_a_statefulset_pod_answers_by_its_hostname_under_its_headless_service() -> None:
+    """The EndpointSlice controller names a pod whose subdomain is the service by its
+    hostname, and DNS answers `db-1.db.default.svc.cluster.local` with its address."""
+    async with control_plane(nodes=1) as plane, cluster_dns(plane) as dns:
+        plane.start("endpointslices", EndpointSliceController(plane.ctx).run)
+        await plane.api.create(SERVICES, {
+            "metadata": {"name": "db", "namespace": "default"},
+            "spec": {"clusterIP": "None", "selector": {"app": "db"},
+                     "ports": [{"name": "pg", "port": 5432}]}}, namespace="default")
+        for i in range(2):
+            await plane.api.create(PODS, {
+                "metadata": {"name": f"db-{i}", "namespace": "default",
+                             "labels": {"app": "db"}},
+                "spec": {"hostname": f"db-{i}", "subdomain": "db",
+                         "containers": [{"name": "c", "image": "busybox",
+                                         "ports": [{"name": "pg", "containerPort": 5432}]}]}},
+                namespace="default")
+
+        async def pod_ips() -> dict[str, str] | None:
+            items = (await plane.api.list(PODS, namespace="default"))["items"]
+            ips = {p["metadata"]["name"]: (p.get("status") or {}).get("podIP") for p in items}
+            return ips if all(ips.values()) and len(ips) == 2 else None
+
+        ips = await eventually(pod_ips, plane=plane, what="both pods running")
+
+        async def answered() -> list[str] | None:
+            reply = await query(dns.bound_port, "db-1.db.default.svc.cluster.local")
+            return addresses(reply) or None
+
+        assert await eventually(answered, plane=plane, what="db-1 resolves") == [ips["db-1"]]
+        srv = await query(dns.bound_port, "_pg._tcp.db.default.svc.cluster.local", "SRV")
+        assert sorted(str(rr.rdata).split()[-1] for rr in srv.rr) == [
+            "db-0.db.default.svc.cluster.local.", "db-1.db.default.svc.cluster.local."]

@@ -92,3 +92,17 @@ def test_services_selecting_sees_old_and_new_labels() -> None:
     moved = pod("a", labels={"app": "b"})
     assert services_selecting([svc()], moved) == []
     assert services_selecting([svc()], moved, pod("a")) == [svc()]
+
+
+def test_a_pod_whose_subdomain_is_the_service_is_named_by_its_hostname() -> None:
+    named = pod("db-0", "10.0.0.3")
+    named["spec"].update(hostname="db-0", subdomain="s")
+    elsewhere = pod("db-1", "10.0.0.4")
+    elsewhere["spec"].update(hostname="db-1", subdomain="other-service")
+    ep = desired_endpoints(svc(), [named, elsewhere])
+    by_ip = {a["ip"]: a for s in ep["subsets"] for a in s["addresses"]}
+    assert by_ip["10.0.0.3"]["hostname"] == "db-0"
+    assert "hostname" not in by_ip["10.0.0.4"]
+    [(_ports, endpoints)] = desired_slices(svc(), [named, elsewhere])
+    hostnames = {e["addresses"][0]: e.get("hostname") for e in endpoints}
+    assert hostnames == {"10.0.0.3": "db-0", "10.0.0.4": None}
