@@ -380,6 +380,35 @@ def image_load(archive: Path, data_dir: Path, containerd_socket: Path | None) ->
         click.echo(f"loaded {name}")
 
 
+@image.command("ls")
+@data_dir_option
+@click.option("--containerd-socket", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="containerd to list [default: the cluster's own].")
+def image_ls(data_dir: Path, containerd_socket: Path | None) -> None:
+    """List the images the node's containerd holds (what pods can run without a pull)."""
+    from minikube_py.runtime.containerd import ContainerdConfig
+
+    socket = containerd_socket or ContainerdConfig(data_dir=data_dir.expanduser()).socket_path
+    if not socket.exists():
+        raise click.ClickException(
+            f"no containerd socket at {socket}: is `minikube-py serve --data-dir {data_dir}` "
+            "running?")
+    click.echo(asyncio.run(_list_images(socket)), nl=False)
+
+
+async def _list_images(socket: Path) -> str:
+    from minikube_py.kubelet.cri import CriClient
+    from minikube_py.runtime.images import image_table
+
+    cri = CriClient(socket)
+    try:
+        images = await cri.list_images()
+    finally:
+        await cri.close()
+    return image_table([(list(i.repo_tags) or list(i.repo_digests), i.id, int(i.size))
+                        for i in images])
+
+
 @main.group()
 def encryption() -> None:
     """Secrets encrypted at rest (keys in DATA/pki/encryption-config.yaml)."""

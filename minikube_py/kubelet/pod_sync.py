@@ -111,6 +111,23 @@ def default_pull_policy(image: str) -> str:
     return "Always" if tag == "latest" else "IfNotPresent"
 
 
+# What a runtime's pull error says when no registry could be reached (DNS, connect, TLS).
+_UNREACHABLE = ("dial tcp", "no such host", "connection refused", "i/o timeout",
+                "network is unreachable", "TLS handshake timeout", "server misbehaving",
+                "no route to host", "lookup ")
+
+
+def pull_failure_message(image: str, error: str) -> str:
+    """The runtime's pull error, and when no registry was reachable (a laptop offline, a
+    registry this machine may not reach), how to bring the image instead."""
+    if not any(marker in error for marker in _UNREACHABLE):
+        return error
+    return (f"{error}: no registry was reachable for image {image}; bring the image onto "
+            "this node with `minikube-py image load FILE` (an OCI or docker-archive "
+            "tarball, e.g. from `docker save`); `minikube-py image ls` lists the images "
+            "it has, and the pod starts at its next retry")
+
+
 @dataclass(frozen=True, slots=True)
 class Waiting:
     reason: str  # ErrImagePull, CreateContainerError, CrashLoopBackOff...
@@ -172,6 +189,7 @@ class PodSyncer:
         self.volumes = configurer.volumes
         self.backoff = backoff or RestartBackoff()
         self.pull_backoff = RestartBackoff()
+        self._pull_errors: dict[tuple[str, str], str] = {}  # the last failed pull's message
         self.config_backoff = RestartBackoff(initial=CONFIG_RETRY_INITIAL,
                                              maximum=CONFIG_RETRY_MAX)
         self.prober = prober
@@ -312,6 +330,8 @@ class PodSyncer:
     def forget(self, uid: str) -> None:
         self.backoff.forget_pod(uid)
         self.pull_backoff.forget_pod(uid)
+        for key in [k for k in self._pull_errors if k[0] == uid]:
+            del self._pull_errors[key]
         self.config_backoff.forget_pod(uid)
         self.reasons.forget_pod(uid)
         self._reported.pop(uid, None)
@@ -509,8 +529,11 @@ class PodSyncer:
         now = self.clock()
         remaining = self.pull_backoff.remaining_since_last(key, now)
         if remaining > 0:
-            return None, StartOutcome(c["name"], Waiting(
-                "ImagePullBackOff", f'Back-off pulling image "{image}"'), remaining)
+            last = self._pull_errors.get(key)
+            message = f'Back-off pulling image "{image}"' + (
+                f": ErrImagePull: {last}" if last else "")
+            return None, StartOutcome(c["name"], Waiting("ImagePullBackOff", message),
+                                      remaining)
         auths = await self._pull_auths(pod, image, reader)
         self.recorder.record(pod, NORMAL, "Pulling", f'Pulling image "{image}"')
         error = ""
@@ -523,10 +546,13 @@ class PodSyncer:
                 error = e.details
         else:
             self.pull_backoff.record_restart(key, now)
+            message = pull_failure_message(image, error)
+            self._pull_errors[key] = message
             self.recorder.record(pod, WARNING, "Failed",
-                                 f'Failed to pull image "{image}": {error}')
-            return None, StartOutcome(c["name"], Waiting("ErrImagePull", error),
+                                 f'Failed to pull image "{image}": {message}')
+            return None, StartOutcome(c["name"], Waiting("ErrImagePull", message),
                                       self.pull_backoff.current_delay(key))
+        self._pull_errors.pop(key, None)
         self.recorder.record(pod, NORMAL, "Pulled", f'Successfully pulled image "{image}"')
         return await self.cri.image_status(image), None
 

@@ -214,3 +214,25 @@ async def load_image_archive(socket: Path, path: Path, *,
                              snapshotter: str = "overlayfs") -> list[str]:
     """Import an OCI or docker-archive tarball (`image load FILE`); returns the image names."""
     return await _ctr_import(socket, path, all_platforms=True, snapshotter=snapshotter)
+
+
+def _size(n: int) -> str:
+    """crictl's sizes: decimal units, three significant digits."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.3g}{unit}"
+        value /= 1000
+    return f"{n}B"
+
+
+def image_table(images: Iterable[tuple[list[str], str, int]]) -> str:
+    """`minikube-py image ls`: one row per name (as `crictl images`), then the short id and
+    size; an image with no name shows <none>."""
+    rows = [("IMAGE", "IMAGE ID", "SIZE")]
+    for names, image_id, size in images:
+        short = image_id.removeprefix("sha256:")[:13]
+        for name in sorted(names) or ["<none>"]:
+            rows.append((name, short, _size(size)))
+    widths = [max(len(r[i]) for r in rows) for i in range(2)]
+    return "".join(f"{r[0]:<{widths[0]}}   {r[1]:<{widths[1]}}   {r[2]}\n" for r in rows)

@@ -13,10 +13,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from click.testing import CliRunner
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import LEASES, NODES, PODS
 from minikube_py.apiserver.service import ApiService
+from minikube_py.cli import main
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.kubelet import Kubelet
 from minikube_py.kubelet.specs import CONTAINER_NAME_LABEL, POD_NAME_LABEL
@@ -457,3 +459,38 @@ async def _gone(api: Any, name: str) -> bool:
     except Exception as e:  # ApiError 404
         return getattr(e, "code", 0) == 404
     return False
+
+
+async def test_an_image_no_registry_serves_backs_off_saying_how_to_load_it(
+        api: Any, node: RunningKubelet, runtime: RuntimeFixture) -> None:
+    # A registry on loopback that is not there: the pull is refused without leaving the
+    # machine, as an offline laptop's pull of a public image is.
+    image = "127.0.0.1:9/shop/api:1.0"
+    body = pod_body("offline", ["sleep", "3600"])
+    body["spec"]["containers"][0]["image"] = image
+    await api.create(PODS, body)
+
+    async def waiting(reason: str) -> dict[str, Any] | None:
+        statuses = (await pod_status(api, "offline")).get("containerStatuses") or []
+        state = (statuses[0].get("state") or {}).get("waiting") if statuses else None
+        return state if state and state.get("reason") == reason else None
+
+    # ErrImagePull lasts until the next sync; the back-off repeats what it said.
+    backing_off = await eventually(lambda: waiting("ImagePullBackOff"), timeout=30)
+    assert backing_off["message"].startswith(
+        f'Back-off pulling image "{image}": ErrImagePull: ')
+    assert "connection refused: no registry was reachable for image 127.0.0.1:9/shop/api:1.0; " \
+        "bring the image onto this node with `minikube-py image load FILE`" in (
+            backing_off["message"])
+    await api.delete(PODS, "offline", namespace="default", grace_period_seconds=0)
+    await eventually(lambda: _gone(api, "offline"))
+
+
+async def test_image_ls_lists_what_the_node_holds(runtime: RuntimeFixture) -> None:
+    # The command runs its own event loop: off this one.
+    result = await asyncio.to_thread(CliRunner().invoke, main, [
+        "image", "ls", "--containerd-socket", str(runtime.socket)])
+    assert result.exit_code == 0, result.output
+    header, *rows = result.output.splitlines()
+    assert header.split() == ["IMAGE", "IMAGE", "ID", "SIZE"]
+    assert any(r.split()[0] == "docker.io/library/busybox:latest" for r in rows)
