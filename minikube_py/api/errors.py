@@ -33,18 +33,22 @@ class ApiError(Exception):
         return self.message
 
     def to_status(self) -> dict[str, Any]:
-        # metav1.Status's field order, as kube writes it: details before code.
+        # metav1.Status's field order, as kube writes it: details before code, and in
+        # details the causes before retryAfterSeconds; an empty reason is left out.
         status: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
-        details = dict(self.details)
+        if self.reason:
+            status["reason"] = self.reason
+        details = {k: v for k, v in self.details.items() if k != "retryAfterSeconds"}
         if self.causes:
             details["causes"] = [c.to_dict() for c in self.causes]
+        if self.details.get("retryAfterSeconds"):
+            details["retryAfterSeconds"] = self.details["retryAfterSeconds"]
         if details:
             status["details"] = details
         status["code"] = self.code
@@ -124,6 +128,13 @@ def unsupported_media_type(content_type: str) -> ApiError:
     return ApiError(415, "UnsupportedMediaType",
                     f'the body of the request was in an unknown format - accepted media types '
                     f'include: application/json, application/yaml (got "{content_type}")')
+
+
+def too_many_requests(message: str, retry_after_seconds: int,
+                      causes: list[Cause]) -> ApiError:
+    """NewTooManyRequests: retryAfterSeconds only when there is a delay to suggest."""
+    details = {"retryAfterSeconds": retry_after_seconds} if retry_after_seconds else {}
+    return ApiError(429, "TooManyRequests", message, details, causes)
 
 
 def service_unavailable(message: str) -> ApiError:

@@ -70,7 +70,11 @@ def json_response(body: Any, status: int = 200, content_type: str = "application
 
 
 def status_response(err: ApiError) -> web.Response:
-    return json_response(err.to_status(), err.code)
+    # As kube's ErrorNegotiated: a suggested delay is also a Retry-After header, which
+    # client-go honours by retrying after it.
+    delay = err.details.get("retryAfterSeconds")
+    headers = {"Retry-After": str(delay)} if delay else None
+    return json_response(err.to_status(), err.code, headers=headers)
 
 
 @web.middleware
