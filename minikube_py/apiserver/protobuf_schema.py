@@ -685,6 +685,16 @@ _MESSAGES: dict[str, str] = {
         "4 scheduling Scheduling",
     "node.Scheduling": "1 nodeSelector map[string]string, 2 tolerations []core.Toleration",
     "policy.Eviction": "1 metadata meta.ObjectMeta, 2 deleteOptions meta.DeleteOptions",
+    "policy.PodDisruptionBudget":
+        "1 metadata meta.ObjectMeta, 2 spec PodDisruptionBudgetSpec, "
+        "3 status PodDisruptionBudgetStatus",
+    "policy.PodDisruptionBudgetSpec":
+        "1 minAvailable IntOrString, 2 selector meta.LabelSelector, "
+        "3 maxUnavailable IntOrString, 4 unhealthyPodEvictionPolicy string",
+    "policy.PodDisruptionBudgetStatus":
+        "1 observedGeneration int64, 2 disruptedPods map[string]Time, "
+        "3 disruptionsAllowed int32!, 4 currentHealthy int32!, 5 desiredHealthy int32!, "
+        "6 expectedPods int32!, 7 conditions []meta.Condition",
     "rbac.AggregationRule": "1 clusterRoleSelectors []meta.LabelSelector",
     "rbac.ClusterRole":
         "1 metadata meta.ObjectMeta, 2 rules []PolicyRule, 3 aggregationRule AggregationRule",
@@ -937,6 +947,8 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "networking.IngressServiceBackend": "name",
     "networking.NetworkPolicySpec": "podSelector",
     "node.RuntimeClass": "handler",
+    "policy.PodDisruptionBudgetStatus":
+        "currentHealthy desiredHealthy disruptionsAllowed expectedPods",
     "rbac.ClusterRoleBinding": "roleRef",
     "rbac.PolicyRule": "verbs",
     "rbac.RoleBinding": "roleRef",
@@ -974,6 +986,7 @@ _ALWAYS_ENCODED: dict[str, str] = {
 _STRUCTS_ENCODED: dict[str, str] = {
     "certificates.CertificateSigningRequest": "status",
     "coordination.Lease": "spec",
+    "policy.PodDisruptionBudget": "spec status",
     "core.Event": "reportingComponent reportingInstance source",
     "core.NodeDaemonEndpoints": "kubeletEndpoint",
     "core.NodeStatus": "daemonEndpoints nodeInfo",

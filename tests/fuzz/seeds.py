@@ -89,6 +89,8 @@ _SEEDS: dict[str, Obj] = {
                                   "source": {"persistentVolumeName": "pv0"}}},
     "CSIStorageCapacity": {"storageClassName": "standard", "capacity": "10Gi",
                            "nodeTopology": {"matchLabels": _LABELS}},
+    "PodDisruptionBudget": {"spec": {"minAvailable": 1, "selector": {"matchLabels": _LABELS},
+                                     "unhealthyPodEvictionPolicy": "IfHealthyBudget"}},
 }
 # The review kinds: answered, never stored; their metadata must be empty.
 _ACCESS: Obj = {"resourceAttributes": {"verb": "get", "resource": "pods",

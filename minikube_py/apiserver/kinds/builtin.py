@@ -25,6 +25,7 @@ from minikube_py.apiserver.kinds import (
     nodes,
     persistentvolumeclaims,
     persistentvolumes,
+    poddisruptionbudgets,
     pods,
     priorityclasses,
     replicasets,
@@ -91,6 +92,7 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         csi.CSINODE_STRATEGY,
         csi.VOLUMEATTACHMENT_STRATEGY,
         csi.CSISTORAGECAPACITY_STRATEGY,
+        poddisruptionbudgets.STRATEGY,
     ]
     if reviewer is None:
         return KindRegistry(stored)

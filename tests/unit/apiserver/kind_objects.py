@@ -204,6 +204,9 @@ def volumeattachment(**spec: Any) -> Obj:
 def csistoragecapacity(**fields: Any) -> Obj:
     return {"metadata": meta("cap0"), "storageClassName": "fast", "capacity": "10Gi",
             **fields}
+def poddisruptionbudget(**spec: Any) -> Obj:
+    return {"metadata": meta("web"),
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}, **spec}}
 
 
 MINIMAL: dict[Resource, Callable[[], Obj]] = {
@@ -222,6 +225,7 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.PERSISTENTVOLUMECLAIMS: persistentvolumeclaim, r.STORAGECLASSES: storageclass,
     r.CSIDRIVERS: csidriver, r.CSINODES: csinode, r.VOLUMEATTACHMENTS: volumeattachment,
     r.CSISTORAGECAPACITIES: csistoragecapacity,
+    r.PODDISRUPTIONBUDGETS: poddisruptionbudget,
 }
 
 

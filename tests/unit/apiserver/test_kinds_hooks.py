@@ -230,6 +230,8 @@ COLUMNS = {
     r.CSINODES: ["Name", "Drivers", "Age"],
     r.VOLUMEATTACHMENTS: ["Name", "Attacher", "PV", "Node", "Attached", "Age"],
     r.CSISTORAGECAPACITIES: ["Name", "StorageClassName", "Capacity", "Age"],
+    r.PODDISRUPTIONBUDGETS: ["Name", "Min Available", "Max Unavailable",
+                             "Allowed Disruptions", "Age"],
 }
 
 
@@ -346,6 +348,7 @@ SCHEMAS = {
     r.STORAGECLASSES: "storage.StorageClass", r.CSIDRIVERS: "storage.CSIDriver",
     r.CSINODES: "storage.CSINode", r.VOLUMEATTACHMENTS: "storage.VolumeAttachment",
     r.CSISTORAGECAPACITIES: "storage.CSIStorageCapacity",
+    r.PODDISRUPTIONBUDGETS: "policy.PodDisruptionBudget",
 }
 
 

@@ -36,7 +36,8 @@ FRESH: dict[Resource, Obj] = {
                    "desiredNumberScheduled": 0, "numberReady": 0},
 }
 # Ingresses, IngressClasses and NetworkPolicies count spec changes too, as kube's do.
-WITH_GENERATION = [*WORKLOADS, r.INGRESSES, r.INGRESSCLASSES, r.NETWORKPOLICIES]
+WITH_GENERATION = [*WORKLOADS, r.INGRESSES, r.INGRESSCLASSES, r.NETWORKPOLICIES,
+                   r.PODDISRUPTIONBUDGETS]
 WITHOUT_GENERATION = [res for res in MINIMAL if res not in WITH_GENERATION]
 
 
@@ -47,7 +48,8 @@ def with_status(obj: Obj, status: Obj) -> Obj:
 def test_the_kinds_with_a_status_subresource_are_these() -> None:
     assert set(WITH_STATUS) == {r.NAMESPACES, r.NODES, r.PODS, r.SERVICES, *WORKLOADS,
                                 r.CERTIFICATESIGNINGREQUESTS, r.INGRESSES, r.PERSISTENTVOLUMES,
-                                r.PERSISTENTVOLUMECLAIMS, r.VOLUMEATTACHMENTS}
+                                r.PERSISTENTVOLUMECLAIMS, r.VOLUMEATTACHMENTS,
+                                r.PODDISRUPTIONBUDGETS}
 
 
 # --- prepare_for_create ---------------------------------------------------------------
