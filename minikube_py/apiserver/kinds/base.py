@@ -187,6 +187,13 @@ class Strategy:
         """Give back what the object held, once it is gone."""
 
 
+def created_status() -> Obj:
+    """What a POST to a subresource that creates nothing answers (metav1.Status Success,
+    its code filled in as 201 by the create handler)."""
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "code": 201}
+
+
 def keep_old_status(new: Obj, old: Obj) -> None:
     status = old.get("status")
     if status is None:

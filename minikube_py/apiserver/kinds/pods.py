@@ -21,9 +21,11 @@ from minikube_py.apiserver.kinds.base import (
     Obj,
     Printer,
     Strategy,
+    created_status,
     field_at,
     field_text,
 )
+from minikube_py.apiserver.kinds.eviction import evict_pod
 from minikube_py.apiserver.kinds.podspec import (
     MAX_INT32,
     default_pod,
@@ -32,7 +34,6 @@ from minikube_py.apiserver.kinds.podspec import (
 from minikube_py.apiserver.objectstore import Delete, Stored
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.rest.context import RestContext
-from minikube_py.apiserver.rest.delete import delete
 from minikube_py.apiserver.storage import parse_rfc3339
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, since
 
@@ -303,11 +304,6 @@ def grace_period(obj: Obj, requested: int | None) -> int:
     return max(0, int(requested)) if requested >= 0 else 1
 
 
-def _created_status() -> Obj:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-            "code": 201}
-
-
 async def bind_pod(rest: RestContext, name: str, namespace: str | None, body: Obj,
                    opts: RequestOptions) -> Obj:
     """POST pods/binding: set spec.nodeName once (409 if already bound or being deleted);
@@ -344,17 +340,7 @@ async def bind_pod(rest: RestContext, name: str, namespace: str | None, body: Ob
         return pod
 
     await rest.objects.guaranteed_update(PODS, ns, name, try_bind, dry_run=opts.dry_run)
-    return _created_status()
-
-
-async def evict_pod(rest: RestContext, name: str, namespace: str | None, body: Obj,
-                    opts: RequestOptions) -> Obj:
-    """POST pods/eviction: a delete honouring the eviction's deleteOptions (no PDBs here)."""
-    options: Obj = body["deleteOptions"] if isinstance(body.get("deleteOptions"), dict) else {}
-    await delete(rest, rest.strategy(PODS), name, namespace,
-                 grace_period_seconds=options.get("gracePeriodSeconds"),
-                 preconditions=options.get("preconditions"), opts=opts)
-    return _created_status()
+    return created_status()
 
 
 class PodStrategy(Strategy):
