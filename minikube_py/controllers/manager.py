@@ -16,6 +16,7 @@ from minikube_py.controllers.csrapproving import CsrApprovingController
 from minikube_py.controllers.csrsigning import CsrSigningController
 from minikube_py.controllers.daemonset import DaemonSetController
 from minikube_py.controllers.deployment import DeploymentController
+from minikube_py.controllers.disruption import DisruptionController
 from minikube_py.controllers.endpoints import EndpointsController
 from minikube_py.controllers.endpointslice import EndpointSliceController
 from minikube_py.controllers.garbagecollector import GarbageCollector
@@ -121,4 +122,5 @@ def build_controllers(ctx: ControllerContext, settings: ControllerSettings, *,
     controllers.append(("persistentvolume-protection-controller",
                         VolumeProtectionController(own()).run))
     controllers.append(("local-path-provisioner", LocalPathProvisioner(own(), workers=w).run))
+    controllers.append(("disruption-controller", DisruptionController(own(), workers=w).run))
     return controllers
