@@ -94,6 +94,8 @@ KINDS: list[tuple[str, str, bool, Obj]] = [
                                         "source": {"persistentVolumeName": "pv"}}}),
     ("StorageV1Api", "csi_storage_capacity", True, {"metadata": _meta("cap"),
                                                     "storageClassName": "standard"}),
+    ("PolicyV1Api", "pod_disruption_budget", True,
+     {"metadata": _meta("pdb"), "spec": {"minAvailable": 1, "selector": _SELECTOR}}),
 ]
 
 
@@ -177,6 +179,8 @@ STATUS_WRITTEN = {
     "replica_set": lambda st: st.replicas == 0,
     "stateful_set": lambda st: st.replicas == 0,
     "service": lambda st: st.load_balancer is not None,
+    "pod_disruption_budget": lambda st: (st.disruptions_allowed, st.current_healthy,
+                                         st.desired_healthy, st.expected_pods) == (0, 0, 0, 0),
 }
 STATUS_KINDS = [k for k in KINDS if k[1] in STATUS_WRITTEN]
 
