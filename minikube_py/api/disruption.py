@@ -35,9 +35,9 @@ def budget_selector(pdb: Mapping[str, Any]) -> LabelSelector | None:
 
 
 def guards_pod(pdb: Mapping[str, Any], pod: Mapping[str, Any]) -> bool:
-    """Whether `pdb` is one of the pod's budgets, as the eviction subresource and the PDB
-    lister see it: same namespace, a selector that is neither null, empty nor malformed
-    ("it should match nothing, not everything"), and matches the pod's labels."""
+    """Whether `pdb` is one of the pod's budgets, as the eviction subresource sees it:
+    same namespace and a selector that matches the pod's labels (a null or malformed one
+    matches nothing, an empty one every pod, as policy/v1 says)."""
     meta, pod_meta = pdb.get("metadata") or {}, pod.get("metadata") or {}
     if meta.get("namespace") != pod_meta.get("namespace"):
         return False
@@ -45,8 +45,7 @@ def guards_pod(pdb: Mapping[str, Any], pod: Mapping[str, Any]) -> bool:
         selector = budget_selector(pdb)
     except ApiError:
         return False
-    return selector is not None and not selector.empty and \
-        selector.matches(pod_meta.get("labels") or {})
+    return selector is not None and selector.matches(pod_meta.get("labels") or {})
 
 
 _CONDITION_FIELDS = ("type", "status", "observedGeneration", "lastTransitionTime", "reason",

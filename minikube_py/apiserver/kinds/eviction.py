@@ -30,6 +30,8 @@ MAX_DISRUPTED_PODS = 2000
 # Deletes of a pod that changed meanwhile are tried again this often (EvictionsRetry).
 _DELETE_ATTEMPTS = 5
 _IGNORING_PHASES = ("Succeeded", "Failed", "Pending")
+DISRUPTION_TARGET = {"type": "DisruptionTarget", "status": "True",
+                     "reason": "EvictionByEvictionAPI", "message": "Eviction API: evicting"}
 
 
 def can_ignore_budgets(pod: Obj) -> bool:
@@ -50,6 +52,53 @@ def still_processing(budget: str) -> ApiError:
     return errors.too_many_requests(WOULD_VIOLATE, 10, [Cause(
         DISRUPTION_BUDGET_CAUSE,
         f"The disruption budget {budget} is still being processed by the server.")])
+
+
+def with_disruption_target(pod: Obj, now: str) -> Obj:
+    """The pod with the DisruptionTarget condition an eviction sets before it deletes
+    (UpdatePodCondition: the transition time moves only with the status)."""
+    status = dict(pod.get("status") or {})
+    conditions = [dict(c) for c in status.get("conditions") or []]
+    old = next((c for c in conditions if c.get("type") == DISRUPTION_TARGET["type"]), None)
+    since = old.get("lastTransitionTime") if old is not None and \
+        old.get("status") == DISRUPTION_TARGET["status"] else now
+    new = {"type": DISRUPTION_TARGET["type"], "status": DISRUPTION_TARGET["status"],
+           "lastProbeTime": None, "lastTransitionTime": since or now,
+           "reason": DISRUPTION_TARGET["reason"], "message": DISRUPTION_TARGET["message"]}
+    if old is None:
+        conditions.append(new)
+    else:
+        conditions[conditions.index(old)] = new
+    status["conditions"] = conditions
+    return {**pod, "status": status}
+
+
+def _precondition_conflict(name: str, field: str, wanted: str, stored: str,
+                           why: str) -> ApiError:
+    return errors.conflict("Pod", name, f"the {field} in the precondition ({wanted}) does not "
+                                        f"match the {field} in record ({stored}). {why}")
+
+
+async def _mark_disruption_target(rest: RestContext, name: str, namespace: str,
+                                  pre: Obj) -> str:
+    """addConditionAndDeletePod's update: the condition on the latest pod, under the
+    delete's preconditions; the pod's new resourceVersion."""
+    async def try_mark(stored: Stored | None) -> Obj:
+        assert stored is not None
+        pod = stored.copy()
+        meta = pod["metadata"]
+        if pre.get("uid") and pre["uid"] != meta.get("uid"):
+            raise _precondition_conflict(name, "UID", pre["uid"], meta.get("uid", ""),
+                                         "The object might have been deleted and then "
+                                         "recreated")
+        if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
+            raise _precondition_conflict(name, "ResourceVersion", pre["resourceVersion"],
+                                         meta["resourceVersion"],
+                                         "The object might have been modified")
+        return with_disruption_target(pod, rest.now())
+
+    written = await rest.objects.guaranteed_update(PODS, namespace, name, try_mark)
+    return str(written.obj["metadata"]["resourceVersion"])
 
 
 def _forbidden(budget: str, why: str) -> ApiError:
@@ -127,6 +176,10 @@ async def evict_pod(rest: RestContext, name: str, namespace: str | None, body: O
         pre = dict(asked)
         if pin and not client_pinned:
             pre["resourceVersion"] = pod["metadata"]["resourceVersion"]
+        if not opts.dry_run:
+            marked = await _mark_disruption_target(rest, name, ns, pre)
+            if pre.get("resourceVersion"):
+                pre["resourceVersion"] = marked  # the mark is ours: delete what it wrote
         await delete(rest, rest.strategy(PODS), name, ns,
                      grace_period_seconds=options.get("gracePeriodSeconds"),
                      preconditions=pre, opts=opts)

@@ -27,8 +27,9 @@ async def evict(svc: ApiService, name: str, **delete_options: Any) -> dict[str, 
                             subresource="eviction")
 
 
-async def running_pod(svc: ApiService, name: str, *, ready: bool = True) -> dict[str, Any]:
-    pod = await svc.create(PODS, pod_body(name), namespace=NS)
+async def running_pod(svc: ApiService, name: str, *, ready: bool = True,
+                      **spec: Any) -> dict[str, Any]:
+    pod = await svc.create(PODS, pod_body(name, **spec), namespace=NS)
     pod["status"] = {"phase": "Running", "conditions": [
         {"type": "Ready", "status": "True" if ready else "False"}]}
     return await svc.update(PODS, pod, namespace=NS, subresource="status")
@@ -150,10 +151,39 @@ async def test_an_unready_pod_of_an_unhealthy_budget_needs_always_allow(
     assert await gone_or_going(svc, "b")
 
 
-async def test_an_empty_selector_guards_nothing_at_eviction(svc: ApiService) -> None:
+async def test_an_empty_selector_guards_every_pod_and_a_null_one_none(svc: ApiService) -> None:
     await running_pod(svc, "a")
     await budget(svc, allowed=0, minAvailable=2, selector={})
+    with pytest.raises(ApiError) as e:
+        await evict(svc, "a")
+    assert e.value.code == 429
+    await svc.delete(PODDISRUPTIONBUDGETS, "web", namespace=NS)
+    await budget(svc, allowed=0, minAvailable=2, selector=None)
     await evict(svc, "a")
+    assert await gone_or_going(svc, "a")
+
+
+async def test_the_evicted_pod_is_marked_as_a_disruption_target(svc: ApiService) -> None:
+    await running_pod(svc, "a", nodeName="n1")  # on a node, it goes gracefully
+    await evict(svc, "a")
+    pod = await svc.get(PODS, "a", namespace=NS)
+    assert pod["metadata"]["deletionTimestamp"]
+    [cond] = [c for c in pod["status"]["conditions"] if c["type"] == "DisruptionTarget"]
+    assert (cond["status"], cond["reason"], cond["message"]) == (
+        "True", "EvictionByEvictionAPI", "Eviction API: evicting")
+
+
+async def test_a_stale_resource_version_precondition_is_a_conflict(svc: ApiService) -> None:
+    pod = await running_pod(svc, "a")
+    stale = pod["metadata"]["resourceVersion"]
+    await svc.patch(PODS, "a", {"metadata": {"labels": {"app": "web", "x": "1"}}},
+                    namespace=NS)
+    with pytest.raises(ApiError) as e:
+        await evict(svc, "a", preconditions={"resourceVersion": stale})
+    assert e.value.code == 409
+    assert not await gone_or_going(svc, "a")
+    current = (await svc.get(PODS, "a", namespace=NS))["metadata"]["resourceVersion"]
+    await evict(svc, "a", preconditions={"resourceVersion": current})
     assert await gone_or_going(svc, "a")
 
 
