@@ -30,12 +30,19 @@ from minikube_py.api.resources import (
     STATEFULSETS,
 )
 from minikube_py.api.timefmt import rfc3339
-from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
+from minikube_py.client.informer import Informer, object_key
+from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop, split_key
 from minikube_py.controllers.deployment_rollout import scaled_value
+from minikube_py.tasks import TaskSet
 
 # (kind, namespace, name) -> the controller object in the cache, or None.
 FindController = Callable[[str, str, str], Obj | None]
 _APPS = ("apps/v1", "extensions/v1beta1")
+DISRUPTION_TARGET = "DisruptionTarget"
+# A DisruptionTarget=True pod still not being deleted this long after is marked False
+# again (kube's stalePodDisruptionTimeout); the kubelet's own marks never go stale.
+STALE_DISRUPTION_TIMEOUT = 120.0
+_KUBELET_TERMINATION = "TerminationByKubelet"
 
 
 class BudgetError(Exception):
@@ -217,6 +224,34 @@ def fail_safe_status(pdb: Obj, message: str, now: str) -> Obj:
     return status
 
 
+def stale_disruption_wait(pod: Obj, now: float) -> float | None:
+    """nonTerminatingPodHasStaleDisruptionCondition: None when the pod carries no
+    DisruptionTarget=True that may go stale (being deleted, finished, or the kubelet's);
+    otherwise the seconds until it is stale (0: it is)."""
+    if pod["metadata"].get("deletionTimestamp"):
+        return None
+    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        return None
+    cond = next((c for c in (pod.get("status") or {}).get("conditions") or []
+                 if c.get("type") == DISRUPTION_TARGET), None)
+    if cond is None or cond.get("status") != "True" or \
+            cond.get("reason") == _KUBELET_TERMINATION:
+        return None
+    since = parse_time(cond.get("lastTransitionTime")) or now
+    return max(0.0, since + STALE_DISRUPTION_TIMEOUT - now)
+
+
+def without_disruption_target(pod: Obj, now: str) -> Obj:
+    """The pod with its DisruptionTarget condition turned False (no reason: nothing
+    disrupts it any more)."""
+    status = dict(pod.get("status") or {})
+    status["conditions"] = [
+        {"type": DISRUPTION_TARGET, "status": "False", "lastProbeTime": None,
+         "lastTransitionTime": now} if c.get("type") == DISRUPTION_TARGET else c
+        for c in status.get("conditions") or []]
+    return {**pod, "status": status}
+
+
 def selects(pdb: Obj, pod: Obj) -> bool:
     try:
         return bool(pods_of_budget(pdb, [pod]))
@@ -229,6 +264,37 @@ UNMANAGED_MESSAGE = (
     "As a result, the status of the PDB cannot be calculated correctly, which may result "
     "in undefined behavior. To account for these pods please set \".spec.minAvailable\" "
     "field of the PDB to an integer value.")
+
+
+class StalePodDisruptionCleaner:
+    """syncStalePodDisruption: an eviction marked the pod, which then was not deleted."""
+
+    name = "disruption-controller-stale-pods"
+
+    def __init__(self, ctx: ControllerContext, pods: Informer) -> None:
+        self.ctx = ctx
+        self.pods = pods
+        self.loop = ReconcileLoop(self, ctx, workers=1)
+
+    def pod_changed(self, pod: Obj) -> None:
+        wait = stale_disruption_wait(pod, self.ctx.clock())
+        if wait is not None:
+            self.loop.enqueue_after(object_key(pod), wait)
+
+    async def sync(self, key: str) -> None:
+        pod = self.pods.get(key)
+        if pod is None:
+            return
+        now = self.ctx.clock()
+        wait = stale_disruption_wait(pod, now)
+        if wait is None:
+            return
+        if wait > 0:
+            self.loop.enqueue_after(key, wait)
+            return
+        namespace, _ = split_key(key)
+        await self.ctx.client.update(PODS, without_disruption_target(pod, rfc3339(now)),
+                                     namespace=namespace, subresource="status")
 
 
 class DisruptionController:
@@ -246,24 +312,36 @@ class DisruptionController:
             "ReplicationController": ctx.informers.informer(REPLICATIONCONTROLLERS),
         }
         self.loop = ReconcileLoop(self, ctx, workers=workers)
+        self.stale = StalePodDisruptionCleaner(ctx, self.pods)
         self.budgets.add_handlers(self.loop.watch_own, lambda _o, n: self.loop.enqueue(n))
-        self.pods.add_handlers(self._pod_changed, self._pod_updated, self._pod_changed)
+        self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
 
-    def _pod_changed(self, pod: Obj) -> None:
-        for pdb in self.budgets.list():
-            if selects(pdb, pod):
-                self.loop.enqueue(pdb)
+    def _pod_added(self, pod: Obj) -> None:
+        self._pod_deleted(pod)
+        self.stale.pod_changed(pod)
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:
         for pdb in self.budgets.list():
             if selects(pdb, new) or selects(pdb, old):
+                self.loop.enqueue(pdb)
+        self.stale.pod_changed(new)
+
+    def _pod_deleted(self, pod: Obj) -> None:
+        for pdb in self.budgets.list():
+            if selects(pdb, pod):
                 self.loop.enqueue(pdb)
 
     def _find(self, kind: str, namespace: str, name: str) -> Obj | None:
         return self.caches[kind].get(f"{namespace}/{name}")
 
     async def run(self) -> None:
-        await self.loop.run()
+        tasks = TaskSet(self.name)
+        try:
+            tasks.spawn("budgets", self.loop.run(), critical=True)
+            tasks.spawn("stale-pods", self.stale.loop.run(), critical=True)
+            await tasks.wait_failure()
+        finally:
+            await tasks.close()
 
     async def sync(self, key: str) -> None:
         pdb = self.budgets.get(key)
@@ -278,6 +356,8 @@ class DisruptionController:
                                  f"Failed to calculate the number of expected pods: {e}")
             await self._write(pdb, fail_safe_status(pdb, str(e), rfc3339(now)))
             return
+        if not pods:
+            self.recorder.record(pdb, "Normal", "NoPods", "No matching pods found")
         if expected.unmanaged:
             self.recorder.record(pdb, "Warning", "UnmanagedPods", UNMANAGED_MESSAGE.format(
                 (pdb.get("spec") or {}).get("selector")))

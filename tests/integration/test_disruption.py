@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from minikube_py.api.errors import ApiError
 from minikube_py.api.podutil import is_ready
 from minikube_py.api.resources import DEPLOYMENTS, NODES, PODDISRUPTIONBUDGETS, PODS
+from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver.http import build_app
 from minikube_py.controllers.deployment import DeploymentController
 from minikube_py.controllers.disruption import DisruptionController
@@ -205,3 +207,23 @@ async def test_kubectl_drain_reports_the_budget_it_cannot_break(tmp_path: Path) 
         assert "Cannot evict pod as it would violate the pod's disruption budget." in err
         assert "global timeout reached: 2s" in err
         assert len(await serving_pods(plane)) == 2
+
+
+async def test_a_pod_marked_for_eviction_but_not_deleted_is_unmarked() -> None:
+    async with control_plane(nodes=0, scheduler=False) as plane:
+        plane.start("disruption-controller", DisruptionController(plane.ctx).run)
+        pod = await plane.api.create(PODS, {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}, namespace=NS)
+        pod["status"]["conditions"] = [{
+            "type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
+            "message": "Eviction API: evicting",
+            "lastTransitionTime": rfc3339(time.time() - 300)}]
+        await plane.api.update(PODS, pod, namespace=NS, subresource="status")
+
+        async def unmarked() -> bool:
+            got = await plane.api.get(PODS, "p", namespace=NS)
+            [cond] = got["status"]["conditions"]
+            return bool(cond["status"] == "False")
+
+        await eventually(unmarked, plane=plane, what="DisruptionTarget to turn False")

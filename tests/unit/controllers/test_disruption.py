@@ -15,6 +15,8 @@ from minikube_py.controllers.disruption import (
     fail_safe_status,
     healthy_pods,
     pods_of_budget,
+    stale_disruption_wait,
+    without_disruption_target,
 )
 
 Obj = dict[str, Any]
@@ -183,3 +185,34 @@ def test_fail_safe_allows_nothing_and_says_why() -> None:
     [cond] = status["conditions"]
     assert (cond["status"], cond["reason"], cond["message"]) == (
         "False", "SyncFailed", "found no controllers")
+
+
+def marked(pod_obj: Obj, since: float, reason: str = "EvictionByEvictionAPI") -> Obj:
+    pod_obj["status"]["conditions"].append(
+        {"type": "DisruptionTarget", "status": "True", "lastProbeTime": None,
+         "lastTransitionTime": rfc3339(since), "reason": reason, "message": "m"})
+    return pod_obj
+
+
+def test_an_eviction_mark_goes_stale_two_minutes_after_it_was_set() -> None:
+    assert stale_disruption_wait(marked(pod("a"), NOW - 30), NOW) == 90
+    assert stale_disruption_wait(marked(pod("a"), NOW - 300), NOW) == 0
+    assert stale_disruption_wait(pod("a"), NOW) is None
+
+
+def test_marks_of_deleted_finished_or_kubelet_pods_never_go_stale() -> None:
+    assert stale_disruption_wait(marked(pod("a", deleting=True), NOW - 300), NOW) is None
+    done = marked(pod("a"), NOW - 300)
+    done["status"]["phase"] = "Failed"
+    assert stale_disruption_wait(done, NOW) is None
+    assert stale_disruption_wait(marked(pod("a"), NOW - 300, "TerminationByKubelet"),
+                                 NOW) is None
+
+
+def test_a_stale_mark_turns_false() -> None:
+    cleared = without_disruption_target(marked(pod("a"), NOW - 300), rfc3339(NOW))
+    ready, target = cleared["status"]["conditions"]
+    assert ready["type"] == "Ready"
+    assert target == {"type": "DisruptionTarget", "status": "False", "lastProbeTime": None,
+                      "lastTransitionTime": rfc3339(NOW)}
+    assert stale_disruption_wait(cleared, NOW) is None
