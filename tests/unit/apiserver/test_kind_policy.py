@@ -1,7 +1,6 @@
 """policy/v1 PodDisruptionBudget: kube's validation, fresh status, generation and printer
 columns, through the API service and the real kubectl."""
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -116,9 +115,9 @@ def test_row_shows_n_a_for_the_unset_bound() -> None:
 
 
 @needs_kubectl
-async def test_kubectl_get_pdb_columns(kubeconfig: Path, svc: ApiService) -> None:
-    rc, out, err = await kubectl(kubeconfig, "create", "-f", "-",
-                                 stdin=json.dumps(pdb(minAvailable=2)))
+async def test_kubectl_create_pdb_get_and_describe(kubeconfig: Path, svc: ApiService) -> None:
+    rc, out, err = await kubectl(kubeconfig, "create", "pdb", "web", "--selector", "app=web",
+                                 "--min-available", "2")
     assert rc == 0, err
     assert "poddisruptionbudget.policy/web created" in out
     await svc.create(PODDISRUPTIONBUDGETS, pdb("half", maxUnavailable="50%"), namespace=NS)
@@ -129,3 +128,6 @@ async def test_kubectl_get_pdb_columns(kubeconfig: Path, svc: ApiService) -> Non
                               "DISRUPTIONS", "AGE"]
     assert [r.split()[:4] for r in rows] == [["half", "N/A", "50%", "0"],
                                              ["web", "2", "N/A", "0"]]
+    rc, out, err = await kubectl(kubeconfig, "describe", "pdb", "web")
+    assert rc == 0, err
+    assert "Min available:  2" in out and "Selector:       app=web" in out
