@@ -227,3 +227,22 @@ async def test_a_pod_marked_for_eviction_but_not_deleted_is_unmarked() -> None:
             return bool(cond["status"] == "False")
 
         await eventually(unmarked, plane=plane, what="DisruptionTarget to turn False")
+
+
+@needs_kubectl
+async def test_kubectl_drain_waits_for_the_budget_then_drains(tmp_path: Path) -> None:
+    # Two nodes: what leaves the drained node comes back on the other, ready, so each
+    # refused eviction goes through on kubectl's next try.
+    async with web_with_budget(nodes=2) as plane, http_server(plane) as server:
+        kubeconfig = write_kubeconfig(server, tmp_path / "kubeconfig")
+        pods = (await plane.api.list(PODS, namespace=NS, label_selector="app=web"))["items"]
+        node = max({p["spec"]["nodeName"] for p in pods},
+                   key=lambda n: sum(p["spec"]["nodeName"] == n for p in pods))
+        rc, out, err = await kubectl(kubeconfig, "drain", node, "--pod-selector", "app=web",
+                                     "--timeout", "60s")
+        assert rc == 0, err
+        assert f"node/{node} drained" in out
+        left = (await plane.api.list(PODS, namespace=NS, label_selector="app=web"))["items"]
+        assert all(p["spec"].get("nodeName") != node for p in left
+                   if not p["metadata"].get("deletionTimestamp"))
+        await allows(plane, 1)
