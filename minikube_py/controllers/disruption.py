@@ -314,22 +314,21 @@ class DisruptionController:
         self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.stale = StalePodDisruptionCleaner(ctx, self.pods)
         self.budgets.add_handlers(self.loop.watch_own, lambda _o, n: self.loop.enqueue(n))
-        self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+        self.pods.add_handlers(self._pod_added, self._pod_updated, self._enqueue_budgets_of)
+
+    def _enqueue_budgets_of(self, pod: Obj, old: Obj | None = None) -> None:
+        """The budgets that select the pod now, or did before this change."""
+        for pdb in self.budgets.list():
+            if selects(pdb, pod) or (old is not None and selects(pdb, old)):
+                self.loop.enqueue(pdb)
 
     def _pod_added(self, pod: Obj) -> None:
-        self._pod_deleted(pod)
+        self._enqueue_budgets_of(pod)
         self.stale.pod_changed(pod)
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:
-        for pdb in self.budgets.list():
-            if selects(pdb, new) or selects(pdb, old):
-                self.loop.enqueue(pdb)
+        self._enqueue_budgets_of(new, old)
         self.stale.pod_changed(new)
-
-    def _pod_deleted(self, pod: Obj) -> None:
-        for pdb in self.budgets.list():
-            if selects(pdb, pod):
-                self.loop.enqueue(pdb)
 
     def _find(self, kind: str, namespace: str, name: str) -> Obj | None:
         return self.caches[kind].get(f"{namespace}/{name}")
