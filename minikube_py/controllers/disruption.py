@@ -154,24 +154,34 @@ def _disrupted_at(value: object) -> float | None:
     return parse_time(value) if isinstance(value, str) else None
 
 
-def disrupted_pods(pdb: Obj, pods: list[Obj], now: float) -> tuple[dict[str, str],
-                                                                   float | None]:
-    """buildDisruptedPodMap: the evictions still expected to delete their pod (a pod
-    that is gone or already going is done with), and when the earliest of them expires."""
+@dataclass(frozen=True, slots=True)
+class Disrupted:
+    """buildDisruptedPodMap's answer: the evictions still expected to delete their pod,
+    when the earliest of them expires, and the pods whose eviction expired undeleted."""
+
+    pods: dict[str, str]
+    recheck_at: float | None
+    not_deleted: tuple[str, ...] = ()
+
+
+def disrupted_pods(pdb: Obj, pods: list[Obj], now: float) -> Disrupted:
+    """The status.disruptedPods to keep: a pod that is gone or already going is done
+    with; one still there two minutes after its eviction was not deleted after all."""
     recorded = (pdb.get("status") or {}).get("disruptedPods") or {}
     kept: dict[str, str] = {}
-    recheck: float | None = None
+    expired: list[str] = []
     for pod in pods:
         name = pod["metadata"]["name"]
         if pod["metadata"].get("deletionTimestamp") or name not in recorded:
             continue
         at = _disrupted_at(recorded[name])
         if at is None or at + DELETION_TIMEOUT <= now:
-            continue  # not deleted after all: it counts again
-        kept[name] = recorded[name]
-        recheck = at + DELETION_TIMEOUT if recheck is None else min(recheck,
-                                                                     at + DELETION_TIMEOUT)
-    return kept, recheck
+            expired.append(name)  # it counts again
+        else:
+            kept[name] = recorded[name]
+    deadlines = [t + DELETION_TIMEOUT for t in map(_disrupted_at, kept.values())
+                 if t is not None]
+    return Disrupted(kept, min(deadlines, default=None), tuple(expired))
 
 
 def healthy_pods(pods: list[Obj], disrupted: dict[str, str], now: float) -> int:
@@ -360,13 +370,18 @@ class DisruptionController:
         if expected.unmanaged:
             self.recorder.record(pdb, "Warning", "UnmanagedPods", UNMANAGED_MESSAGE.format(
                 (pdb.get("spec") or {}).get("selector")))
-        disrupted, recheck = disrupted_pods(pdb, pods, now)
-        status = budget_status(pdb, expected, healthy_pods(pods, disrupted, now), disrupted,
-                               rfc3339(now))
+        disrupted = disrupted_pods(pdb, pods, now)
+        for name in disrupted.not_deleted:
+            pod = next(p for p in pods if p["metadata"]["name"] == name)
+            # kube's message names the budget's namespace twice; this one names the budget.
+            self.recorder.record(pod, "Warning", "NotDeleted",
+                                 f"Pod was expected by PDB {key} to be deleted but it wasn't")
+        status = budget_status(pdb, expected, healthy_pods(pods, disrupted.pods, now),
+                               disrupted.pods, rfc3339(now))
         if status is not None:
             await self._write(pdb, status)
-        if recheck is not None:
-            self.loop.enqueue_after(key, max(0.0, recheck - now))
+        if disrupted.recheck_at is not None:
+            self.loop.enqueue_after(key, max(0.0, disrupted.recheck_at - now))
 
     async def _write(self, pdb: Obj, status: Obj) -> None:
         if status == pdb.get("status"):

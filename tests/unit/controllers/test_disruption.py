@@ -125,11 +125,12 @@ def test_evictions_wait_two_minutes_for_their_pod() -> None:
                                 "going": rfc3339(NOW - 30), "gone": rfc3339(NOW - 30)}}
     budget = pdb(status=status, minAvailable=1)
     pods = [pod("recent"), pod("stale"), pod("going", deleting=True), pod("other")]
-    kept, recheck = disrupted_pods(budget, pods, NOW)
-    assert kept == {"recent": rfc3339(NOW - 30)}
-    assert recheck == NOW + 90
+    disrupted = disrupted_pods(budget, pods, NOW)
+    assert disrupted.pods == {"recent": rfc3339(NOW - 30)}
+    assert disrupted.recheck_at == NOW + 90
+    assert disrupted.not_deleted == ("stale",)
     # The evicted pod does not count as healthy; the one whose eviction expired does again.
-    assert healthy_pods(pods, kept, NOW) == 2
+    assert healthy_pods(pods, disrupted.pods, NOW) == 2
 
 
 def test_healthy_means_ready_and_not_being_deleted() -> None:
