@@ -40,7 +40,7 @@ NAMESPACES = _r("", "v1", "namespaces", "Namespace", False, short_names=("ns",),
                 subresources=("status", "finalize"))
 NODES = _r("", "v1", "nodes", "Node", False, short_names=("no",), subresources=("status",))
 PODS = _r("", "v1", "pods", "Pod", True, short_names=("po",), categories=("all",),
-          subresources=("status", "binding", "log", "eviction"))
+          subresources=("status", "binding", "log", "eviction", "ephemeralcontainers"))
 EVENTS = _r("", "v1", "events", "Event", True, short_names=("ev",))
 SERVICES = _r("", "v1", "services", "Service", True, short_names=("svc",), categories=("all",),
               subresources=("status",))

@@ -15,7 +15,7 @@ VERBS = list(ALL_VERBS)
 _SUB_VERBS: dict[str, list[str]] = {
     "status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
     "binding": ["create"], "eviction": ["create"], "log": ["get"], "finalize": ["update"],
-    "token": ["create"],
+    "token": ["create"], "ephemeralcontainers": ["get", "patch", "update"],
 }
 VERSION_INFO = {
     "major": "1", "minor": "32", "gitVersion": "v1.32.0", "gitCommit": "minikube-py",

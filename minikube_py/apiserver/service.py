@@ -286,7 +286,8 @@ class ApiService(InProcessClient):
         strategy = self.strategy(resource)
         if subresource == "scale":
             return await scale.get_scale(self.rest, strategy, name, namespace)
-        if subresource == "status" and strategy.has_status:
+        if subresource in ("status", "ephemeralcontainers") and (
+                subresource in resource.subresources):
             return await self.get_object(resource, name, namespace)
         raise errors.not_found(f"{resource.plural}/{subresource}", name, resource.group)
 

@@ -77,6 +77,8 @@ class StartContainer:
     # A restart after an exit: recorded in the crash-loop back-off when it happens.
     counts_as_restart: bool = False
     existing_id: str = ""  # created but never started (e.g. by a kubelet that then stopped)
+    # An ephemeral container joining the process namespace of this (running) container.
+    target_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +135,32 @@ def compute_pod_actions(pod: Pod, runtime: PodRuntime, now: float,
     if create:
         return _actions_for_new_sandbox(pod, runtime, now, backoff, attempt)
     sandbox_id = runtime.sandboxes[0].sandbox_id
-    init = _init_container_actions(pod, runtime, sandbox_id, now, backoff)
-    if init is not None:
-        return init
-    return _app_container_actions(pod, runtime, sandbox_id, now, backoff)
+    actions = _init_container_actions(pod, runtime, sandbox_id, now, backoff)
+    if actions is None:
+        actions = _app_container_actions(pod, runtime, sandbox_id, now, backoff)
+    ephemeral = ephemeral_starts(spec, runtime)
+    if not ephemeral or actions.kill_pod is not None:
+        return actions
+    return replace(actions, containers_to_start=(*actions.containers_to_start, *ephemeral))
+
+
+def ephemeral_starts(spec: Mapping[str, Any], runtime: PodRuntime) -> tuple[StartContainer, ...]:
+    """The ephemeral containers never run yet, in a sandbox that is up (kube starts them
+    even before initialization is done, once, and never again); one targeting a container
+    waits until that container runs, whose process namespace it joins."""
+    starts = []
+    for c in spec.get("ephemeralContainers") or []:
+        name = c.get("name") or ""
+        if not name or runtime.newest(name) is not None:
+            continue
+        target = c.get("targetContainerName") or ""
+        if not target:
+            starts.append(StartContainer(name))
+            continue
+        run = runtime.newest(target)
+        if run is not None and run.state == RUNNING:
+            starts.append(StartContainer(name, target_id=run.container_id))
+    return tuple(starts)
 
 
 def confirm_sandbox(actions: PodActions, ready_now: bool) -> PodActions:

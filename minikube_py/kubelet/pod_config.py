@@ -101,7 +101,8 @@ class PodConfigurer:
     async def container_config(self, pod: dict[str, Any], container: dict[str, Any], *,
                                restart_count: int, init: bool, prep: PodPrep,
                                reader: ObjectReader, ctx: FieldContext,
-                               image: cri.Image | None) -> cri.ContainerConfig:
+                               image: cri.Image | None,
+                               target_id: str = "") -> cri.ContainerConfig:
         refusal = container_refusal(container, init=init)
         if refusal is not None:
             raise ConfigError(f'container "{container.get("name", "")}": {refusal}')
@@ -118,7 +119,8 @@ class PodConfigurer:
                                          resolved.env, ctx.pod_ips, privileged)
         config = container_config(pod, container, restart_count=restart_count, env=resolved.env,
                                   mounts=mounts, init=init, seccomp_root=self.seccomp_root,
-                                  memory_capacity=self.node.memory_capacity)
+                                  memory_capacity=self.node.memory_capacity,
+                                  target_id=target_id)
         termination = container.get("terminationMessagePath")
         if termination:
             config.annotations[TERMINATION_PATH_ANNOTATION] = str(termination)

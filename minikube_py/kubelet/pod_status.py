@@ -158,7 +158,6 @@ def _condition(ctype: str, ok: bool, previous: dict[str, dict[str, Any]], now: f
     return cond
 
 
-EPHEMERAL_REFUSED = "ephemeral containers are not supported by this kubelet"
 KUBELET_CONDITIONS = frozenset({"PodReadyToStartContainers", "Initialized", "Ready",
                                 "ContainersReady", "PodScheduled"})
 
@@ -181,7 +180,8 @@ def readiness_gate_failures(spec: dict[str, Any],
 
 def compute_pod_status(pod: dict[str, Any], *, init_views: list[ContainerView],
                        views: list[ContainerView], pod_ips: list[str], host_ip: str,
-                       now: float) -> dict[str, Any]:
+                       now: float, ephemeral_views: list[ContainerView] | None = None,
+                       ) -> dict[str, Any]:
     spec = pod.get("spec") or {}
     old = pod.get("status") or {}
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
@@ -224,12 +224,9 @@ def compute_pod_status(pod: dict[str, Any], *, init_views: list[ContainerView],
         "containerStatuses": [container_status(v, default_waiting=app_waiting) for v in views],
         "qosClass": old.get("qosClass") or "BestEffort",
     }
-    if spec.get("ephemeralContainers"):
-        # Never started here: each says so instead of having no status at all.
-        status["ephemeralContainerStatuses"] = [container_status(ContainerView(
-            name=str(c.get("name") or ""), image=str(c.get("image") or ""),
-            waiting_reason="CreateContainerConfigError",
-            waiting_message=EPHEMERAL_REFUSED)) for c in spec["ephemeralContainers"]]
+    if ephemeral_views:
+        # Not part of readiness or the phase: debugging aids that run once.
+        status["ephemeralContainerStatuses"] = [container_status(v) for v in ephemeral_views]
     if init_views:
         status["initContainerStatuses"] = [container_status(v, default_waiting="PodInitializing")
                                            for v in init_views]

@@ -430,7 +430,7 @@ class PodSyncer:
         try:
             config = await self.configurer.container_config(
                 pod, c, restart_count=start.restart_count, init=start.init, prep=prep,
-                reader=reader, ctx=ctx, image=image)
+                reader=reader, ctx=ctx, image=image, target_id=start.target_id)
         except ConfigError as e:
             return self._config_wait(pod, start.name, str(e), key=start.name)
         self.config_backoff.forget((pod["metadata"]["uid"], start.name))
@@ -683,7 +683,8 @@ class PodSyncer:
         return compute_pod_status(
             base, init_views=self._views(pod, spec.get("initContainers") or [], runs),
             views=self._views(pod, spec.get("containers") or [], runs), pod_ips=pod_ips,
-            host_ip=self.config.node_ip, now=self.clock())
+            host_ip=self.config.node_ip, now=self.clock(),
+            ephemeral_views=self._views(pod, spec.get("ephemeralContainers") or [], runs))
 
     async def _write_status(self, pod: Pod, status: dict[str, Any]) -> None:
         meta = pod["metadata"]

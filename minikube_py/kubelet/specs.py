@@ -109,7 +109,8 @@ def sandbox_config(pod: dict[str, Any], *, log_dir: Path, dns: DnsSettings, atte
 
 
 def all_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    return [*(spec.get("initContainers") or []), *(spec.get("containers") or []),
+            *(spec.get("ephemeralContainers") or [])]
 
 
 def container_hash(container: dict[str, Any]) -> str:
@@ -172,9 +173,10 @@ def oom_score_adj(pod: dict[str, Any], container: dict[str, Any], memory_capacit
 def container_config(pod: dict[str, Any], container: dict[str, Any], *, restart_count: int,
                      env: Mapping[str, str], mounts: list[cri.Mount], init: bool = False,
                      seccomp_root: Path = Path("/"), memory_capacity: int = 0,
-                     ) -> cri.ContainerConfig:
+                     target_id: str = "") -> cri.ContainerConfig:
     """The container as CRI creates it: its env resolved (envvars), command and args
-    expanded with it, and its mounts made (volume_manager)."""
+    expanded with it, and its mounts made (volume_manager). `target_id`: the container whose
+    process namespace an ephemeral container joins (its targetContainerName)."""
     meta, spec = pod["metadata"], pod.get("spec") or {}
     name = container["name"]
     labels = {CONTAINER_NAME_LABEL: name, POD_NAME_LABEL: meta["name"],
@@ -182,6 +184,10 @@ def container_config(pod: dict[str, Any], container: dict[str, Any], *, restart_
     if init:
         labels[INIT_LABEL] = "true"
     grace = spec.get("terminationGracePeriodSeconds", 30)
+    namespaces = _namespace_options(spec)
+    if target_id:
+        namespaces.pid = cri.TARGET
+        namespaces.target_id = target_id
     return cri.ContainerConfig(
         metadata=cri.ContainerMetadata(name=name, attempt=restart_count),
         image=cri.ImageSpec(image=container.get("image", "")),
@@ -201,6 +207,5 @@ def container_config(pod: dict[str, Any], container: dict[str, Any], *, restart_
         linux=cri.LinuxContainerConfig(
             resources=container_resources(pod, container, memory_capacity=memory_capacity),
             security_context=container_security_context(
-                pod, container, namespace_options=_namespace_options(spec),
-                seccomp_root=seccomp_root)),
+                pod, container, namespace_options=namespaces, seccomp_root=seccomp_root)),
     )

@@ -154,6 +154,10 @@ class Strategy:
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return self.validate(new)
 
+    def validate_subresource_update(self, subresource: str, new: Obj, old: Obj) -> list[Cause]:
+        """The rules for a write through `subresource` (the main rules by default)."""
+        return self.validate_update(new, old)
+
     def prepare_for_subresource_update(self, subresource: str, body: Obj, old: Obj) -> Obj:
         """The object a PUT/PATCH of `subresource` stores: for status, the stored object
         with the body's status (kube's StatusStrategy)."""

@@ -3,6 +3,7 @@ fields), graceful deletion on a node, binding and eviction, and kubectl's column
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -12,9 +13,12 @@ from minikube_py.api.errors import Cause
 from minikube_py.api.quantity import QuantityError, parse_quantity
 from minikube_py.api.resources import PODS
 from minikube_py.api.validation import (
+    dns1123_label_errors,
+    duplicate,
     forbidden,
     int_field,
     invalid_value,
+    required,
 )
 from minikube_py.apiserver.kinds.base import (
     BodyKind,
@@ -29,6 +33,7 @@ from minikube_py.apiserver.kinds.eviction import evict_pod
 from minikube_py.apiserver.kinds.podspec import (
     MAX_INT32,
     default_pod,
+    not_found,
     validate_pod_spec,
 )
 from minikube_py.apiserver.objectstore import Delete, Stored
@@ -343,6 +348,69 @@ async def bind_pod(rest: RestContext, name: str, namespace: str | None, body: Ob
     return created_status()
 
 
+# What an ephemeral container may not ask for (kube's validateEphemeralContainers): it gets
+# no ports, probes, lifecycle hooks or resources of its own.
+EPHEMERAL_FORBIDDEN = ("ports", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle",
+                       "resources", "resizePolicy", "restartPolicy")
+EPHEMERAL_MESSAGE = "cannot be set for an Ephemeral Container"
+
+
+def validate_ephemeral_containers(spec: Mapping[str, Any]) -> list[Cause]:
+    """Names unique across the pod, a target that is one of its containers, none of what
+    an ephemeral container cannot have, and only the volumes the pod has."""
+    causes: list[Cause] = []
+    regular = [c.get("name") for key in ("containers", "initContainers")
+               for c in spec.get(key) or [] if isinstance(c, Mapping)]
+    names = set(regular)
+    volumes = {v.get("name") for v in spec.get("volumes") or [] if isinstance(v, Mapping)}
+    for i, c in enumerate(spec.get("ephemeralContainers") or []):
+        f = f"spec.ephemeralContainers[{i}]"
+        if not isinstance(c, Mapping):
+            causes.append(invalid_value(f, c, "must be an object"))
+            continue
+        name = c.get("name") or ""
+        if not name:
+            causes.append(required(f"{f}.name"))
+        else:
+            causes += [invalid_value(f"{f}.name", name, e) for e in dns1123_label_errors(name)]
+            if name in names:
+                causes.append(duplicate(f"{f}.name", name))
+            names.add(name)
+        if not (c.get("image") or "").strip():
+            causes.append(required(f"{f}.image"))
+        target = c.get("targetContainerName")
+        if target and target not in regular:
+            causes.append(not_found(f"{f}.targetContainerName", target))
+        for key in EPHEMERAL_FORBIDDEN:
+            if c.get(key):
+                causes.append(forbidden(f"{f}.{key}", EPHEMERAL_MESSAGE))
+        for j, vm in enumerate(c.get("volumeMounts") or []):
+            if not isinstance(vm, Mapping):
+                continue
+            if vm.get("name") not in volumes:
+                causes.append(not_found(f"{f}.volumeMounts[{j}].name", vm.get("name")))
+            if vm.get("subPath") or vm.get("subPathExpr"):
+                causes.append(forbidden(f"{f}.volumeMounts[{j}].subPath", EPHEMERAL_MESSAGE))
+    return causes
+
+
+def validate_ephemeral_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Cause]:
+    """ValidatePodEphemeralContainersUpdate: ephemeral containers are only ever added."""
+    before = {c.get("name"): c for c in (old.get("spec") or {}).get("ephemeralContainers") or []}
+    after = (new.get("spec") or {}).get("ephemeralContainers") or []
+    now = {c.get("name"): (i, c) for i, c in enumerate(after) if isinstance(c, Mapping)}
+    causes: list[Cause] = []
+    for name, container in before.items():
+        if name not in now:
+            causes.append(forbidden("spec.ephemeralContainers", f'existing ephemeral '
+                                    f'containers "{name}" may not be removed'))
+        elif now[name][1] != container:
+            causes.append(forbidden(f"spec.ephemeralContainers[{now[name][0]}]",
+                                    f'existing ephemeral containers "{name}" may not be '
+                                    "changed"))
+    return causes
+
+
 class PodStrategy(Strategy):
     return_deleted_object = True
     printer = Printer(POD_COLUMNS, pod_row, pod_conditions)
@@ -363,6 +431,26 @@ class PodStrategy(Strategy):
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return self.validate(new) + validate_pod_update(old, new)
+
+    def prepare_for_subresource_update(self, subresource: str, body: Obj, old: Obj) -> Obj:
+        """pods/ephemeralcontainers: the stored pod with the body's ephemeral containers,
+        nothing else of it (kube's EphemeralContainersStrategy)."""
+        if subresource != "ephemeralcontainers":
+            return super().prepare_for_subresource_update(subresource, body, old)
+        new = copy.deepcopy(old)
+        containers = (body.get("spec") or {}).get("ephemeralContainers") if isinstance(
+            body.get("spec"), dict) else None
+        if containers:
+            new["spec"]["ephemeralContainers"] = containers
+        else:
+            new["spec"].pop("ephemeralContainers", None)
+        return new
+
+    def validate_subresource_update(self, subresource: str, new: Obj, old: Obj) -> list[Cause]:
+        if subresource != "ephemeralcontainers":
+            return super().validate_subresource_update(subresource, new, old)
+        return (validate_ephemeral_containers(new.get("spec") or {})
+                + validate_ephemeral_update(old, new))
 
     def grace_period(self, obj: Obj, requested: int | None) -> int:
         return grace_period(obj, requested)

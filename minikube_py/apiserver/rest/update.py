@@ -127,7 +127,7 @@ async def prepare_update(rest: RestContext, strategy: Strategy, stored: Stored, 
     attrs = Attributes(Operation.UPDATE, strategy, meta.get("namespace"), meta.get("name", ""),
                        new, old, opts, subresource)
     await rest.admission.admit(attrs)
-    validate_update(strategy, new, old)
+    validate_update(strategy, new, old, subresource)
     await rest.admission.validate(attrs)
     if meta.get("deletionTimestamp") and not meta.get("finalizers") and \
             not meta.get("deletionGracePeriodSeconds") and not strategy.finalizing(new):
@@ -135,12 +135,14 @@ async def prepare_update(rest: RestContext, strategy: Strategy, stored: Stored, 
     return new
 
 
-def validate_update(strategy: Strategy, new: Obj, old: Obj) -> None:
+def validate_update(strategy: Strategy, new: Obj, old: Obj,
+                    subresource: str | None = None) -> None:
     resource = strategy.resource
     meta, old_meta = new.get("metadata") or {}, old["metadata"]
     causes = validate_update_meta(old, new)
     causes += validate_object_meta(strategy.name_errors, meta, resource.namespaced)
-    causes += strategy.validate_update(new, old)
+    causes += (strategy.validate_update(new, old) if subresource is None
+               else strategy.validate_subresource_update(subresource, new, old))
     if old_meta.get("deletionTimestamp"):
         added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
         if added:

@@ -19,6 +19,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import LEASES, NODES, PODS
 from minikube_py.apiserver.service import ApiService
 from minikube_py.cli import main
+from minikube_py.client.interface import STRATEGIC_MERGE_PATCH
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.kubelet import Kubelet
 from minikube_py.kubelet.specs import CONTAINER_NAME_LABEL, POD_NAME_LABEL
@@ -494,3 +495,38 @@ async def test_image_ls_lists_what_the_node_holds(runtime: RuntimeFixture) -> No
     header, *rows = result.output.splitlines()
     assert header.split() == ["IMAGE", "IMAGE", "ID", "SIZE"]
     assert any(r.split()[0] == "docker.io/library/busybox:latest" for r in rows)
+
+
+async def test_an_ephemeral_container_runs_once_in_its_targets_process_namespace(
+        api: Any, node: RunningKubelet, pki: TrialPki, runtime: RuntimeFixture) -> None:
+    await api.create(PODS, pod_body("debuggee", ["sleep", "3600"]))
+    await eventually(lambda: _phase_is(api, "debuggee", "Running"))
+    await api.patch(PODS, "debuggee", {"spec": {"ephemeralContainers": [{
+        "name": "dbg", "image": "busybox", "targetContainerName": "main",
+        "command": ["sh", "-c", "ps -o pid,args; exit 3"]}]}},
+        patch_type=STRATEGIC_MERGE_PATCH, namespace="default",
+        subresource="ephemeralcontainers")
+
+    async def finished() -> dict[str, Any] | None:
+        statuses = (await pod_status(api, "debuggee")).get("ephemeralContainerStatuses") or []
+        term = (statuses[0].get("state") or {}).get("terminated") if statuses else None
+        return term
+
+    term = await eventually(finished)
+    assert term["exitCode"] == 3
+    port = node.kubelet.port  # type: ignore[union-attr]
+    async with aiohttp.ClientSession() as http, http.get(
+            f"https://127.0.0.1:{port}/containerLogs/default/debuggee/dbg",
+            ssl=pki.client(pki.layout.kubelet_client)) as resp:
+        processes = await resp.text()
+    # The target's process is there to debug: the same PID namespace.
+    assert any(line.split()[1:] == ["sleep", "3600"] for line in processes.splitlines()[1:])
+    status = await pod_status(api, "debuggee")
+    assert status["phase"] == "Running"
+    assert status["containerStatuses"][0]["restartCount"] == 0
+    # It ran once: the syncs that reported its exit did not start it again.
+    runs = await runtime.cri.list_containers(labels={CONTAINER_NAME_LABEL: "dbg",
+                                                     POD_NAME_LABEL: "debuggee"})
+    assert len(runs) == 1
+    await api.delete(PODS, "debuggee", namespace="default", grace_period_seconds=1)
+    await eventually(lambda: _gone(api, "debuggee"))

@@ -378,3 +378,39 @@ def test_a_lost_sandbox_keeps_the_kills_and_back_offs_and_drops_only_the_starts(
 def test_confirming_the_sandbox_changes_nothing_unless_a_start_would_run_in_a_stopped_one(
         actions: PodActions, ready_now: bool) -> None:
     assert confirm_sandbox(actions, ready_now) == actions
+
+
+# --- ephemeral containers ---------------------------------------------------------------
+
+
+def with_ephemeral(p: dict[str, Any], *containers: dict[str, Any]) -> dict[str, Any]:
+    p["spec"]["ephemeralContainers"] = list(containers)
+    return p
+
+
+DEBUG = {"name": "debug", "image": "busybox", "targetContainerName": "main"}
+LOOSE = {"name": "loose", "image": "busybox"}
+
+
+def test_an_ephemeral_container_starts_once_in_the_running_pod_joining_its_target() -> None:
+    running = runtime(sandbox(), runs=(("main", run(MAIN, RUNNING, cid="main-id")),))
+    actions = compute_pod_actions(with_ephemeral(pod(), DEBUG, LOOSE), running, NOW,
+                                  RestartBackoff())
+    assert [(s.name, s.target_id) for s in actions.containers_to_start] == [
+        ("debug", "main-id"), ("loose", "")]
+    # Once it ran it never runs again, whatever became of it.
+    ran = runtime(sandbox(), runs=(("main", run(MAIN, RUNNING, cid="main-id")),
+                                   ("debug", run(DEBUG, EXITED, exit_code=1)),
+                                   ("loose", run(LOOSE, EXITED))))
+    assert compute_pod_actions(with_ephemeral(pod(), DEBUG, LOOSE), ran, NOW,
+                               RestartBackoff()).containers_to_start == ()
+
+
+def test_an_ephemeral_container_waits_for_its_target_and_never_comes_to_a_new_sandbox() -> None:
+    waiting = runtime(sandbox(), runs=(("main", run(MAIN, EXITED, exit_code=1)),))
+    starts = compute_pod_actions(with_ephemeral(pod(), DEBUG), waiting, NOW,
+                                 RestartBackoff()).containers_to_start
+    assert [s.name for s in starts] == ["main"]  # main restarts; debug waits for it
+    fresh = compute_pod_actions(with_ephemeral(pod(), DEBUG, LOOSE), runtime(), NOW,
+                                RestartBackoff())
+    assert fresh.create_sandbox and [s.name for s in fresh.containers_to_start] == ["main"]

@@ -132,16 +132,18 @@ def test_readiness_gates_hold_the_pod_back_until_their_condition_is_true(
     assert (by_type.get("lb/ready") or {}).get("status") == gate_status
 
 
-def test_ephemeral_containers_say_they_are_not_run() -> None:
+def test_ephemeral_containers_report_their_own_status_outside_readiness() -> None:
     pod: dict[str, Any] = {"metadata": {"name": "p"}, "spec": {
         "ephemeralContainers": [{"name": "debugger", "image": "busybox"}]}}
+    debugger = ContainerView("debugger", "busybox", current=run(EXITED, 1))
     status = compute_pod_status(pod, init_views=[], views=[view(run(RUNNING))],
-                                pod_ips=["10.0.0.1"], host_ip="10.0.0.2", now=100.0)
-    [debugger] = status["ephemeralContainerStatuses"]
-    assert debugger["name"] == "debugger" and not debugger["ready"]
-    assert debugger["state"] == {"waiting": {
-        "reason": "CreateContainerConfigError",
-        "message": "ephemeral containers are not supported by this kubelet"}}
+                                pod_ips=["10.0.0.1"], host_ip="10.0.0.2", now=100.0,
+                                ephemeral_views=[debugger])
+    [reported] = status["ephemeralContainerStatuses"]
+    assert reported["name"] == "debugger" and not reported["ready"]
+    assert reported["state"]["terminated"]["exitCode"] == 1
+    ready = {c["type"]: c["status"] for c in status["conditions"]}["Ready"]
+    assert (status["phase"], ready) == ("Running", "True")
 
 
 def test_a_null_field_equals_the_absent_field_the_api_stores() -> None:
