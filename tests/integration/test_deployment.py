@@ -284,4 +284,11 @@ async def test_a_stalled_rollout_keeps_minimum_availability_and_reports_its_dead
                         is not None, rs["spec"]["replicas"])
                        for rs in await replicasets_of(plane, made))
         assert sizes == [(False, 3), (True, 2)]  # 3 = replicas - maxUnavailable; 5 = + surge
-        assert d["status"]["availableReplicas"] == 3
+
+        async def available() -> int | None:
+            # The status may have been written before the old set's fourth pod was gone.
+            d = await plane.api.get(DEPLOYMENTS, "web", namespace=NS)
+            count = (d.get("status") or {}).get("availableReplicas")
+            return count if count == 3 else None
+
+        assert await eventually(available, plane=plane, what="3 available") == 3
