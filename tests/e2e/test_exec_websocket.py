@@ -84,6 +84,17 @@ def test_exec_over_websocket_with_a_tty_gets_the_terminals_size(cluster: ServePr
         os.close(leader)
 
 
+def test_attach_over_websocket_streams_the_containers_output(cluster: ServeProcess) -> None:
+    proc = subprocess.Popen([KUBECTL, "-v=4", "attach", "web"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=kubectl_env(cluster))
+    try:
+        assert proc.stdout is not None
+        m = read_until(proc.stdout.fileno(), r"tick\ntick\n", timeout=20)  # POD_YAML's loop
+        assert not any(text in m.string for text in FALLBACK_LOGS), m.string
+    finally:
+        stop(proc)
+
+
 def test_cp_over_websocket_copies_both_ways(cluster: ServeProcess, tmp_path: Path) -> None:
     src, back = tmp_path / "in.bin", tmp_path / "out.bin"
     src.write_bytes(os.urandom(300_000))
