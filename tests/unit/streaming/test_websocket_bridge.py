@@ -30,7 +30,8 @@ SEEN_PROTOCOLS: list[str] = []
 
 async def _fake_runtime(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """/refuse answers 404; /exec upper-cases stdin onto stdout and, at stdin's end, writes
-    Success on the error stream and hangs up; /tunnel echoes bytes reversed."""
+    Success on the error stream and hangs up; /tunnel echoes bytes reversed; /garbage sends
+    what is not SPDY/3 and stays."""
     request_line, _, rest = (await reader.readuntil(b"\r\n\r\n")).partition(b"\r\n")
     # The request's headers read as a response's would: the same name: value lines.
     head = parse_response_head(b"HTTP/1.1 200 OK\r\n" + rest)
@@ -44,6 +45,10 @@ async def _fake_runtime(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
         return
     writer.write(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
                  b"Upgrade: SPDY/3.1\r\n\r\n")
+    if path == "/garbage":
+        writer.write(b"\x80\x02" + bytes(10))  # a SPDY/2 control frame
+        await reader.read()
+        return
     if path == "/tunnel":
         while data := await reader.read(1024):
             writer.write(data[::-1])
@@ -66,10 +71,14 @@ async def _fake_runtime(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
 
 
 @pytest.fixture
-async def kubelet() -> AsyncIterator[str]:
+def active() -> ActiveSplices:
+    return ActiveSplices()
+
+
+@pytest.fixture
+async def kubelet(active: ActiveSplices) -> AsyncIterator[str]:
     runtime = await asyncio.start_server(_fake_runtime, "127.0.0.1", 0)
     runtime_port = runtime.sockets[0].getsockname()[1]
-    active = ActiveSplices()
 
     async def handler(request: web.Request) -> web.StreamResponse:
         target = request.match_info["target"]
@@ -123,6 +132,27 @@ async def test_port_forward_tunnel_moves_bytes_both_ways(kubelet: str) -> None:
         await ws.send_bytes(b"spdy")
         assert (await asyncio.wait_for(ws.receive_bytes(), 5)) == b"ydps"
     assert SEEN_PROTOCOLS[-1] == "portforward.k8s.io"
+
+
+async def test_kubelet_shutdown_ends_a_session(kubelet: str, active: ActiveSplices) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+            f"{kubelet}/tunnel", protocols=(PORT_FORWARD_TUNNEL_PROTOCOL,)) as ws:
+        await ws.send_bytes(b"ab")
+        assert (await asyncio.wait_for(ws.receive_bytes(), 5)) == b"ba"
+        assert len(active) == 1
+        active.close_all()
+        message = await asyncio.wait_for(ws.receive(), 5)
+    assert message.type == aiohttp.WSMsgType.CLOSE
+    assert len(active) == 0
+
+
+async def test_a_runtime_not_speaking_spdy3_ends_the_session_with_a_warning(
+        kubelet: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+            f"{kubelet}/garbage", protocols=(V5_PROTOCOL,)) as ws:
+        message = await asyncio.wait_for(ws.receive(), 5)
+    assert message.type == aiohttp.WSMsgType.CLOSE
+    assert "broke SPDY/3.1" in caplog.text and "version 2" in caplog.text
 
 
 def test_response_head_parses_status_and_lowercases_names() -> None:
