@@ -62,8 +62,8 @@ async def dial_spdy(host: str, port: int, target: str, protocol: str
             await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CONNECT_TIMEOUT))
         if head.status != 101:
             size = min(int(head.headers.get("content-length", "0") or 0), MAX_ERROR_BODY)
-            body = await asyncio.wait_for(reader.read(size), CONNECT_TIMEOUT) if size else b""
-            raise UpstreamRefused(head.status, body.decode(errors="replace"))
+            raise UpstreamRefused(head.status, (await _body(reader, size)).decode(
+                errors="replace"))
     except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError,
             asyncio.LimitOverrunError) as e:
         writer.close()
@@ -73,6 +73,14 @@ async def dial_spdy(host: str, port: int, target: str, protocol: str
         writer.close()
         raise
     return reader, writer
+
+
+async def _body(reader: asyncio.StreamReader, size: int) -> bytes:
+    """Up to `size` bytes of a refusal's body: what came, if the runtime hung up early."""
+    try:
+        return await asyncio.wait_for(reader.readexactly(size), CONNECT_TIMEOUT)
+    except asyncio.IncompleteReadError as e:
+        return e.partial
 
 
 async def bridge_exec(request: web.Request, host: str, port: int, target: str,

@@ -26,6 +26,7 @@ from minikube_py.streaming.websocket_bridge import (
 
 SUCCESS = b'{"metadata":{},"status":"Success"}'
 SEEN_PROTOCOLS: list[str] = []
+REFUSALS: list[str] = []
 
 
 async def _fake_runtime(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -39,7 +40,9 @@ async def _fake_runtime(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
     assert head.headers["upgrade"] == "SPDY/3.1"
     path = request_line.split()[1].decode()
     if path == "/refuse":
-        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\nno session")
+        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\nno ")
+        await writer.drain()
+        writer.write(b"session")  # the body in two pieces
         await writer.drain()
         writer.close()
         return
@@ -90,6 +93,7 @@ async def kubelet(active: ActiveSplices) -> AsyncIterator[str]:
                                      ExecStreams(stdin=True, stdout=True, stderr=True,
                                                  tty=False), active=active)
         except UpstreamRefused as e:
+            REFUSALS.append(e.body)
             return web.Response(status=e.status, text=e.body)
 
     app = web.Application()
@@ -123,6 +127,7 @@ async def test_runtime_refusal_is_the_handshakes_status(kubelet: str) -> None:
         with pytest.raises(aiohttp.WSServerHandshakeError) as failed:
             await session.ws_connect(f"{kubelet}/refuse", protocols=(V5_PROTOCOL,))
     assert failed.value.status == 404
+    assert REFUSALS[-1] == "no session"
 
 
 async def test_port_forward_tunnel_moves_bytes_both_ways(kubelet: str) -> None:
