@@ -209,13 +209,9 @@ class Framework:
             state[GENERATION] = generation
         if census is not None:
             state[CENSUS] = census
-        skipped: set[str] = set()
-        for pre in self.pre_filters:
-            status = pre.pre_filter(state, pod, nodes)
-            if status.code is Code.SKIP:
-                skipped.add(pre.name)
-            elif status.code is not Code.SUCCESS:
-                return ScheduleResult(None, {n.name: status for n in nodes}, 0, 0)
+        refused, skipped = self._pre_filter(state, pod, nodes)
+        if refused is not None:
+            return ScheduleResult(None, {n.name: refused for n in nodes}, 0, 0)
         total = len(nodes)
         want = nodes_to_find(total, self.percentage_of_nodes_to_score)
         # Start where the last cycle stopped so every node gets its turn.
@@ -231,6 +227,35 @@ class Framework:
             return ScheduleResult(None, diagnosis, evaluated, 0)
         best = self._select(state, pod, feasible)
         return ScheduleResult(best, {}, evaluated, len(feasible))
+
+    def filter_node(self, pod: Obj, node: NodeInfo, nodes: Sequence[NodeInfo]) -> Status:
+        """Whether `pod` passes every filter on `node`, with the pre-filters run over
+        `nodes` (which holds `node`): the question preemption asks of a node with some
+        pods taken off, which no cached verdict or census knows about."""
+        state = CycleState()
+        state[NODES] = nodes
+        refused, skipped = self._pre_filter(state, pod, nodes)
+        if refused is not None:
+            return refused
+        for plugin in self.filters:
+            if plugin.name not in skipped:
+                status = plugin.filter(state, pod, node)
+                if status.code is not Code.SUCCESS:
+                    return status
+        return SUCCESS
+
+    def _pre_filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
+                    ) -> tuple[Status | None, set[str]]:
+        """Every pre-filter in turn: the first refusal (None if none), and the plugins that
+        sit out this cycle."""
+        skipped: set[str] = set()
+        for pre in self.pre_filters:
+            status = pre.pre_filter(state, pod, nodes)
+            if status.code is Code.SKIP:
+                skipped.add(pre.name)
+            elif status.code is not Code.SUCCESS:
+                return status, skipped
+        return None, skipped
 
     def _filter(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo],
                 skipped: set[str], start: int, want: int,

@@ -287,3 +287,13 @@ class NodeInfo:
 # What NodeInfo.of reads from the node object (the rest is what is placed on the node).
 _NODE_FACTS = ("node", "allocatable", "name", "labels", "ready", "unschedulable",
                "hard_taints", "hard_taint_key", "soft_taints", "image_names", "static_key")
+
+
+def node_info_copy(info: NodeInfo) -> NodeInfo:
+    """A NodeInfo of the same node holding the same pods, outside any snapshot (no census),
+    for what-if questions (preemption's victims, nominated pods) that must not touch the
+    cache."""
+    twin = NodeInfo.of(info.node)
+    for pod in info.pods.values():
+        twin.add_pod(pod)
+    return twin
