@@ -209,6 +209,13 @@ class _Later:
         return self.start > other.start
 
 
+def candidates_to_find(total: int) -> int:
+    """How many nodes with victims are enough to choose from (kube's
+    GetOffsetAndNumCandidates: 10% of the nodes, at least 100). kube starts at a random
+    node; we start at the first, so the choice is the same on every run."""
+    return min(total, max(100, total // 10))
+
+
 def preempt(framework: Framework, pod: Obj, nodes: Sequence[NodeInfo],
             diagnosis: Mapping[str, Status], budgets: Sequence[Obj], *,
             nominated: Mapping[str, Sequence[Obj]] | None = None) -> Preemption:
@@ -223,7 +230,10 @@ def preempt(framework: Framework, pod: Obj, nodes: Sequence[NodeInfo],
     nominated = nominated or {}
     candidates: list[Victims] = []
     why: dict[str, Status] = {}
+    enough = candidates_to_find(len(nodes))
     for info in nodes:
+        if len(candidates) >= enough:
+            break
         status = diagnosis.get(info.name)
         if status is None or status.code is Code.UNRESOLVABLE:
             why[info.name] = unresolvable(NOT_HELPFUL)

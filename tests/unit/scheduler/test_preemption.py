@@ -11,6 +11,7 @@ from minikube_py.scheduler.preemption import (
     NEVER_MESSAGE,
     TERMINATING_MESSAGE,
     Victims,
+    candidates_to_find,
     pick_victims,
     preempt,
     preemption_refusal,
@@ -210,3 +211,7 @@ def test_the_node_needing_the_cheapest_victims_is_chosen() -> None:
     result = preempt(FW, make_pod("p", cpu="2", priority=10), [a, b], diagnosis, [])
     assert result.victims is not None and result.victims.node == "b"
     assert names(result.victims.pods) == ["b-low"]
+
+
+def test_a_tenth_of_the_nodes_are_enough_candidates_but_at_least_a_hundred() -> None:
+    assert [candidates_to_find(n) for n in (3, 100, 500, 5000)] == [3, 100, 100, 500]
