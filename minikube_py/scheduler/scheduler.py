@@ -16,6 +16,7 @@ from minikube_py.api.resources import (
     NODES,
     PERSISTENTVOLUMECLAIMS,
     PERSISTENTVOLUMES,
+    PODDISRUPTIONBUDGETS,
     PODS,
     STORAGECLASSES,
 )
@@ -32,6 +33,14 @@ from minikube_py.scheduler.plugins.volume_binding import (
     all_bound,
     claims_to_select,
     pod_claims,
+)
+from minikube_py.scheduler.preemption import (
+    DISRUPTION_TARGET,
+    PREEMPTION_BY_SCHEDULER,
+    Victims,
+    pod_priority,
+    preempt,
+    with_pods,
 )
 from minikube_py.scheduler.queue import SchedulingQueue
 from minikube_py.scheduler.snapshot import NodeSnapshot
@@ -63,6 +72,9 @@ class Scheduler:
         self._nodes = NodeSnapshot()
         self._assumed: dict[str, str] = {}  # pod uid -> node, until the informer confirms
         self._affinity_nodes: set[str] = set()  # nodes holding pods with pod affinity
+        # Pending pods nominated to a node by their preemption: pod uid -> (node, pod).
+        # Their room there is kept from pods of no higher priority until they are bound.
+        self._nominated: dict[str, tuple[str, Obj]] = {}
         self._wakeup = asyncio.Event()
         self._binds = asyncio.Semaphore(max_binds_in_flight)
         self._tasks = TaskSet("scheduler", logger=log)  # binds and status writes
@@ -75,6 +87,7 @@ class Scheduler:
         self._pod_informer = informers.informer(PODS)
         self._node_informer.add_handlers(self._node_added, self._node_updated, self._node_deleted)
         self._pod_informer.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+        self._budget_informer = informers.informer(PODDISRUPTIONBUDGETS)
         self._storage_informers = []
         for resource, table, key in (
                 (PERSISTENTVOLUMECLAIMS, self.volumes.claims, claim_key),
@@ -111,6 +124,7 @@ class Scheduler:
         uid = pod["metadata"]["uid"]
         node_name = (pod.get("spec") or {}).get("nodeName")
         phase = (pod.get("status") or {}).get("phase")
+        self._track_nomination(pod)
         if node_name:
             self.queue.delete(uid)
             self._assumed.pop(uid, None)
@@ -138,6 +152,7 @@ class Scheduler:
     def _pod_deleted(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
         self.queue.delete(uid)
+        self._nominated.pop(uid, None)
         self._first_seen.pop(uid, None)
         self._algorithm_seconds.pop(uid, None)
         node_name = (pod.get("spec") or {}).get("nodeName") or self._assumed.pop(uid, None)
@@ -145,6 +160,32 @@ class Scheduler:
             self._nodes[node_name].remove_pod(pod)
             self._track_affinity(self._nodes[node_name])
             self._cluster_changed()
+
+    def disruption_budgets(self) -> list[Obj]:
+        """The PodDisruptionBudgets preemption spares where it can, as cached."""
+        return self._budget_informer.list()
+
+    def _track_nomination(self, pod: Obj) -> None:
+        """Keep the nomination a pending pod's status names; a bound or deleting pod, or
+        one nominated nowhere, holds no room."""
+        uid = pod["metadata"]["uid"]
+        nominated = (pod.get("status") or {}).get("nominatedNodeName")
+        if nominated and not (pod.get("spec") or {}).get("nodeName") and \
+                not pod["metadata"].get("deletionTimestamp"):
+            self._nominated[uid] = (str(nominated), pod)
+        else:
+            self._nominated.pop(uid, None)
+
+    def _nominated_for(self, pod: Obj) -> dict[str, list[Obj]]:
+        """By node, the other pods nominated there whose priority is at least `pod`'s:
+        kube's filters see them as placed (RunFilterPluginsWithNominatedPods), so a pod
+        of lower priority does not take the room a preemption made."""
+        uid, priority = pod["metadata"]["uid"], pod_priority(pod)
+        found: dict[str, list[Obj]] = {}
+        for other, (node, nominee) in self._nominated.items():
+            if other != uid and node in self._nodes and pod_priority(nominee) >= priority:
+                found.setdefault(node, []).append(nominee)
+        return found
 
     def _storage_handlers(self, table: dict[str, Obj], key: Callable[[Obj], str]
                           ) -> tuple[Callable[[Obj], None], Callable[[Obj, Obj], None],
@@ -170,6 +211,7 @@ class Scheduler:
     async def run(self) -> None:
         await self._node_informer.synced.wait()
         await self._pod_informer.synced.wait()
+        await self._budget_informer.synced.wait()
         for informer in self._storage_informers:
             await informer.synced.wait()
         log.info("scheduler ready: %d node(s), %d pod(s) waiting", len(self._nodes),
@@ -198,28 +240,99 @@ class Scheduler:
         uid = pod["metadata"]["uid"]
         started = self._clock()
         nodes = self._nodes.infos
-        result = self._framework.schedule(
-            pod, nodes, affinity_nodes=[self._nodes[n] for n in self._affinity_nodes],
-            generation=self._nodes.generation, census=self._nodes.census)
+        nominated = self._nominated_for(pod)
+        if nominated:
+            # Nodes holding nominated pods are seen as copies with them placed: no cached
+            # verdict or census knows those copies, so this cycle does without them.
+            nodes = [with_pods(n, nominated[n.name]) if n.name in nominated else n
+                     for n in nodes]
+            result = self._framework.schedule(
+                pod, nodes, affinity_nodes=[n for n in nodes if n.pods_with_affinity])
+        else:
+            result = self._framework.schedule(
+                pod, nodes, affinity_nodes=[self._nodes[n] for n in self._affinity_nodes],
+                generation=self._nodes.generation, census=self._nodes.census)
         self._algorithm_seconds[uid] = self._clock() - started
         if result.node is None:
-            message = result.failure_message(len(nodes))
-            self.queue.park_unschedulable(uid)
-            self._events.record(pod, WARNING, "FailedScheduling", message)
-            self._tasks.spawn(f"mark-unschedulable {_pod_name(pod)}",
-                              self._mark_unschedulable(pod, message))
+            self._unschedulable(pod, result.failure_message(len(nodes)), result.diagnosis,
+                                nominated)
             return
         assumed = copy.copy(pod)
         assumed["spec"] = {**pod.get("spec", {}), "nodeName": result.node}
         self._nodes[result.node].add_pod(assumed)
         self._track_affinity(self._nodes[result.node])
         self._assumed[uid] = result.node
+        self._nominated.pop(uid, None)  # its room is now its assumed place
         node = result.node
 
         def undo_bind(_: BaseException) -> None:
             self._bind_failed(pod, node)
 
         self._tasks.spawn(f"bind {_pod_name(pod)}", self._bind(pod, node), on_error=undo_bind)
+
+    def _unschedulable(self, pod: Obj, message: str, diagnosis: dict[str, Any],
+                       nominated: dict[str, list[Obj]]) -> None:
+        """No node fits: try preemption (kube's PostFilter). Either it nominates a node
+        and its victims go, or the reason it could not is added to FailedScheduling."""
+        uid = pod["metadata"]["uid"]
+        known = self._nominated.get(uid)
+        if known is not None:
+            # Our own nomination, even before the informer brings it back.
+            pod = {**pod, "status": {**(pod.get("status") or {}),
+                                     "nominatedNodeName": known[0]}}
+        outcome = preempt(self._framework, pod, self._nodes.infos, diagnosis,
+                          self.disruption_budgets(), nominated=nominated)
+        node = None
+        if outcome.victims is None:
+            message = f"{message} {outcome.message}"
+        else:
+            node = outcome.victims.node
+            self._nominated[uid] = (node, pod)
+            self._tasks.spawn(f"preempt for {_pod_name(pod)}",
+                              self._preempt(pod, outcome.victims))
+        self.queue.park_unschedulable(uid)
+        self._events.record(pod, WARNING, "FailedScheduling", message)
+        self._tasks.spawn(f"mark-unschedulable {_pod_name(pod)}",
+                          self._mark_unschedulable(pod, message, node))
+
+    async def _preempt(self, preemptor: Obj, victims: Victims) -> None:
+        """kube's prepareCandidate: each victim is marked DisruptionTarget (so its
+        controllers and the disruption controller know why it goes), then deleted with
+        its grace period, and told who preempted it; pods of lower priority nominated to
+        the node lose their nomination, since the room is taken."""
+        await asyncio.gather(*(self._preempt_victim(preemptor, victim, victims.node)
+                               for victim in victims.pods))
+        priority = pod_priority(preemptor)
+        for uid, (node, nominee) in list(self._nominated.items()):
+            if node == victims.node and pod_priority(nominee) < priority:
+                self._nominated.pop(uid, None)
+                meta = nominee["metadata"]
+                with contextlib.suppress(ApiError):
+                    await self._client.patch(PODS, meta["name"],
+                                             {"status": {"nominatedNodeName": None}},
+                                             namespace=meta["namespace"], subresource="status")
+
+    async def _preempt_victim(self, preemptor: Obj, victim: Obj, node: str) -> None:
+        meta = victim["metadata"]
+        old = (victim.get("status") or {}).get("conditions") or []
+        conditions = [c for c in old if c.get("type") != DISRUPTION_TARGET]
+        conditions.append({
+            "type": DISRUPTION_TARGET, "status": "True", "lastProbeTime": None,
+            "lastTransitionTime": rfc3339(self._wall_clock()),
+            "reason": PREEMPTION_BY_SCHEDULER,
+            "message": f"{self._name}: preempting to accommodate a higher priority pod"})
+        try:
+            await self._client.patch(PODS, meta["name"], {"status": {"conditions": conditions}},
+                                     namespace=meta["namespace"], subresource="status")
+            await self._client.delete(PODS, meta["name"], namespace=meta["namespace"],
+                                      preconditions={"uid": meta["uid"]})
+        except ApiError as e:
+            if e.code not in (404, 409):  # gone already, or a new pod of the name
+                log.warning("preempting %s for %s failed: %s", _pod_name(victim),
+                            _pod_name(preemptor), e)
+            return
+        self._events.record(victim, NORMAL, "Preempted",
+                            f"Preempted by pod {preemptor['metadata']['uid']} on node {node}")
 
     async def _bind(self, pod: Obj, node: str) -> None:
         meta = pod["metadata"]
@@ -292,12 +405,16 @@ class Scheduler:
             self._nodes[node].remove_pod(pod)
             self._track_affinity(self._nodes[node])
 
-    async def _mark_unschedulable(self, pod: Obj, message: str) -> None:
+    async def _mark_unschedulable(self, pod: Obj, message: str,
+                                  nominated: str | None = None) -> None:
         """Set PodScheduled=False/Unschedulable, as kube-scheduler does, so `kubectl get`
-        and `describe` tell why the pod is Pending."""
+        and `describe` tell why the pod is Pending; and status.nominatedNodeName when its
+        preemption chose a node (`kubectl get -o wide` shows it)."""
         meta = pod["metadata"]
-        old = (pod.get("status") or {}).get("conditions") or []
-        if any(c.get("type") == "PodScheduled" and c.get("message") == message for c in old):
+        status = pod.get("status") or {}
+        old = status.get("conditions") or []
+        if any(c.get("type") == "PodScheduled" and c.get("message") == message for c in old) \
+                and nominated in (None, status.get("nominatedNodeName")):
             return
         conditions = [c for c in old if c.get("type") != "PodScheduled"]
         conditions.append({
@@ -305,8 +422,11 @@ class Scheduler:
             "message": message, "lastProbeTime": None,
             "lastTransitionTime": rfc3339(self._wall_clock()),
         })
+        patch: Obj = {"conditions": conditions}
+        if nominated is not None:
+            patch["nominatedNodeName"] = nominated
         try:
-            await self._client.patch(PODS, meta["name"], {"status": {"conditions": conditions}},
+            await self._client.patch(PODS, meta["name"], {"status": patch},
                                      namespace=meta["namespace"], subresource="status")
         except ApiError as e:
             log.debug("could not mark %s unschedulable: %s", meta["name"], e)

@@ -47,6 +47,7 @@ class ControlPlane:
     informers: InformerFactory
     ctx: ControllerContext
     nodes: SimulatedNodes | None
+    scheduler: Scheduler | None = None
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def start(self, name: str, run: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
@@ -104,6 +105,7 @@ async def control_plane(*, nodes: int = 2, scheduler: bool = True,
         scheduler_informers = InformerFactory(scheduler_client)
         sched = Scheduler(scheduler_client, scheduler_informers,
                           EventRecorder(scheduler_client, "default-scheduler"))
+        plane.scheduler = sched
         plane.start("scheduler", sched.run)
         plane.start("scheduler-informers", scheduler_informers.run)
     plane.start("informers", informers.run)

@@ -38,7 +38,10 @@ async def test_a_pod_that_fits_nowhere_gets_a_failed_scheduling_event() -> None:
             return msgs[0] if msgs else None
 
         message = await eventually(failed_event, plane=plane, what="FailedScheduling")
-        assert message == "0/2 nodes are available: 2 Insufficient cpu."
+        # A pod of priority 0 has no lower pods to preempt: kube says so too.
+        assert message == ("0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 "
+                           "nodes are available: 2 No preemption victims found for incoming "
+                           "pod.")
         got = await plane.api.get(PODS, "huge", namespace="default")
         cond = next(c for c in got["status"]["conditions"] if c["type"] == "PodScheduled")
         assert cond["status"] == "False" and cond["reason"] == "Unschedulable"
