@@ -25,7 +25,7 @@ from minikube_py.api.timefmt import rfc3339
 from minikube_py.api.volumes import claim_key
 from minikube_py.client.events import NORMAL, WARNING, EventRecorder
 from minikube_py.client.informer import InformerFactory
-from minikube_py.client.interface import ApiClient
+from minikube_py.client.interface import STRATEGIC_MERGE_PATCH, ApiClient
 from minikube_py.scheduler.framework import Framework, NodeInfo, Obj
 from minikube_py.scheduler.plugins import build_framework
 from minikube_py.scheduler.plugins.volume_binding import (
@@ -314,15 +314,16 @@ class Scheduler:
 
     async def _preempt_victim(self, preemptor: Obj, victim: Obj, node: str) -> None:
         meta = victim["metadata"]
-        old = (victim.get("status") or {}).get("conditions") or []
-        conditions = [c for c in old if c.get("type") != DISRUPTION_TARGET]
-        conditions.append({
+        # A strategic merge patch of the one condition (merged by type): what the kubelet
+        # writes of the victim's status meanwhile is kept.
+        condition = {
             "type": DISRUPTION_TARGET, "status": "True", "lastProbeTime": None,
             "lastTransitionTime": rfc3339(self._wall_clock()),
             "reason": PREEMPTION_BY_SCHEDULER,
-            "message": f"{self._name}: preempting to accommodate a higher priority pod"})
+            "message": f"{self._name}: preempting to accommodate a higher priority pod"}
         try:
-            await self._client.patch(PODS, meta["name"], {"status": {"conditions": conditions}},
+            await self._client.patch(PODS, meta["name"], {"status": {"conditions": [condition]}},
+                                     patch_type=STRATEGIC_MERGE_PATCH,
                                      namespace=meta["namespace"], subresource="status")
             await self._client.delete(PODS, meta["name"], namespace=meta["namespace"],
                                       preconditions={"uid": meta["uid"]})

@@ -123,6 +123,7 @@ async def test_a_victim_is_marked_disruption_target_before_it_goes() -> None:
         assert (cond["status"], cond["reason"], cond["message"]) == (
             "True", "PreemptionByScheduler",
             "default-scheduler: preempting to accommodate a higher priority pod")
+        assert "Ready" in {c["type"] for c in marked["status"]["conditions"]}  # merged in
 
 
 async def test_preemption_policy_never_waits_for_room() -> None:
