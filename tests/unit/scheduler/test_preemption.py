@@ -215,3 +215,18 @@ def test_the_node_needing_the_cheapest_victims_is_chosen() -> None:
 
 def test_a_tenth_of_the_nodes_are_enough_candidates_but_at_least_a_hundred() -> None:
     assert [candidates_to_find(n) for n in (3, 100, 500, 5000)] == [3, 100, 100, 500]
+
+
+def test_a_victim_may_be_the_pod_an_anti_affinity_rule_keeps_away() -> None:
+    # Room enough for both, but the incoming pod will not share a node with app=noisy:
+    # the filters rerun with their pre-filter state taken from the trimmed node.
+    anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "noisy"}},
+         "topologyKey": "kubernetes.io/hostname"}]}}
+    info = node_with("n", labelled(make_pod("noisy", cpu="1", priority=1), app="noisy"),
+                     make_pod("quiet", cpu="1", priority=1))
+    pod = make_pod("picky", cpu="1", priority=10, affinity=anti)
+    result = FW.schedule(pod, [info])
+    assert result.node is None
+    outcome = preempt(FW, pod, [info], result.diagnosis, [])
+    assert outcome.victims is not None and names(outcome.victims.pods) == ["noisy"]
