@@ -77,3 +77,29 @@ def milli_cpu(value: str | int | float) -> int:
 def bytes_value(value: str | int | float) -> int:
     """An amount (memory, storage) in whole units, rounded up like resource.Quantity.Value()."""
     return math.ceil(parse_quantity(value))
+
+
+_DECIMAL_SUFFIXES = ((18, "E"), (15, "P"), (12, "T"), (9, "G"), (6, "M"), (3, "k"), (0, ""),
+                     (-3, "m"), (-6, "u"), (-9, "n"))
+_BINARY_SUFFIXES = ((60, "Ei"), (50, "Pi"), (40, "Ti"), (30, "Gi"), (20, "Mi"), (10, "Ki"))
+
+
+def format_quantity(value: Fraction, binary: bool = False) -> str:
+    """resource.Quantity's canonical text: the largest suffix that keeps the number whole
+    ("1500m", "2", "1k"); with `binary` (BinarySI) a power of 1024 where one divides the
+    amount ("128Mi"), else the decimal form, as Go falls back. Below a nanounit, rounded up
+    to one, as Go's Quantity would."""
+    if value == 0:
+        return "0"
+    sign, value = ("-", -value) if value < 0 else ("", value)
+    if binary and value.denominator == 1:
+        for shift, suffix in _BINARY_SUFFIXES:
+            if value.numerator % (1 << shift) == 0:
+                return f"{sign}{value.numerator >> shift}{suffix}"
+        if value.numerator < 1024:
+            return f"{sign}{value.numerator}"
+    for exponent, suffix in _DECIMAL_SUFFIXES:
+        scaled = value / Fraction(10) ** exponent
+        if scaled.denominator == 1:
+            return f"{sign}{scaled.numerator}{suffix}"
+    return f"{sign}{math.ceil(value * 10**9)}n"

@@ -83,6 +83,9 @@ NETWORKPOLICIES = _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolic
 RUNTIMECLASSES = _r("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", False)
 PRIORITYCLASSES = _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False,
                      short_names=("pc",))
+RESOURCEQUOTAS = _r("", "v1", "resourcequotas", "ResourceQuota", True, short_names=("quota",),
+                    subresources=("status",))
+LIMITRANGES = _r("", "v1", "limitranges", "LimitRange", True, short_names=("limits",))
 # Storage: claims, volumes and classes (kinds/persistentvolumes.py and the storage
 # controllers), and the CSI kinds, served empty (no CSI driver runs here).
 PERSISTENTVOLUMES = _r("", "v1", "persistentvolumes", "PersistentVolume", False,
@@ -115,6 +118,7 @@ BUILTIN: tuple[Resource, ...] = (
     INGRESSCLASSES, NETWORKPOLICIES, PRIORITYCLASSES, RUNTIMECLASSES, PERSISTENTVOLUMES,
     PERSISTENTVOLUMECLAIMS, STORAGECLASSES, CSIDRIVERS, CSINODES, VOLUMEATTACHMENTS,
     CSISTORAGECAPACITIES, PODDISRUPTIONBUDGETS,
+    RESOURCEQUOTAS, LIMITRANGES,
 )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import random
+import time
+from collections.abc import Callable
 from typing import Any
 
 from minikube_py.api import errors
@@ -35,16 +37,19 @@ from minikube_py.api.storage import (
 from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
+from minikube_py.apiserver.admissionapi import refused as _refused
 from minikube_py.apiserver.kinds.ingresses import LEGACY_CLASS_ANNOTATION, is_default_class
 from minikube_py.apiserver.kinds.networkpolicies import NOT_ENFORCED
 from minikube_py.apiserver.kinds.persistentvolumes import BETA_STORAGE_CLASS_ANNOTATION
 from minikube_py.apiserver.kinds.priorityclasses import PREEMPTION_POLICIES, SYSTEM_CLASSES
 from minikube_py.apiserver.kinds.runtimeclasses import KUBELET_HANDLER
 from minikube_py.apiserver.kinds.storageclasses import EXPANSION_HAS_NO_EFFECT
+from minikube_py.apiserver.limitranger import LimitRanger
 from minikube_py.apiserver.nodeauthz import node_identity
 from minikube_py.apiserver.objectstore import ObjectStore
 from minikube_py.apiserver.podsecurity.plugin import PodSecurity
 from minikube_py.apiserver.podsecurity.policy import PodSecurityConfig
+from minikube_py.apiserver.quotaadmission import ResourceQuotaAdmission
 from minikube_py.apiserver.serviceaccountadmission import ServiceAccountAdmission
 from minikube_py.apiserver.storage import decode_kv, list_prefix
 from minikube_py.pki.csr import KUBE_APISERVER_CLIENT, decode_bytes, organizations, parse_request
@@ -452,26 +457,19 @@ class CertificateSubjectRestriction:
                                   "group is not allowed")
 
 
-def _refused(attrs: Attributes, why: str) -> ApiError:
-    """kube's admission.NewForbidden: `pods "x" is forbidden: why`."""
-    r = attrs.strategy.resource
-    return ApiError(403, "Forbidden",
-                    f'{errors.qualified(r.plural, r.group)} "{attrs.name}" is forbidden: {why}',
-                    {"name": attrs.name, "kind": r.plural, **({"group": r.group}
-                                                              if r.group else {})})
-
-
 def default_admission(objects: ObjectStore,
                       pod_security: PodSecurityConfig | None = None,
                       plugins: list[AdmissionPlugin] | None = None, *,
                       service_accounts: bool = False,
-                      rng: random.Random | None = None) -> Admission:
+                      rng: random.Random | None = None,
+                      clock: Callable[[], float] = time.time) -> Admission:
     """kube's plugins in kube's order; `plugins` (RBAC's escalation check) after the
     built-in mutating ones. `service_accounts` enables ServiceAccount admission, which
     refuses pods until their namespace's `default` account exists: kube-apiserver enables
     it; API servers without a ServiceAccount controller beside them (most tests) leave it
     off, as kube's integration framework does."""
-    mutating: list[AdmissionPlugin] = [NamespaceLifecycle(objects)]
+    limit_ranger = LimitRanger(objects)
+    mutating: list[AdmissionPlugin] = [NamespaceLifecycle(objects), limit_ranger]
     if service_accounts:
         mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
     mutating += [DefaultTolerationSeconds(), DefaultIngressClass(objects),
@@ -480,4 +478,5 @@ def default_admission(objects: ObjectStore,
                  VolumeExpansionNotSupported()]
     mutating += plugins or []
     return Admission(mutating, [PodSecurity(objects, pod_security or PodSecurityConfig()),
-                                NodeRestriction(), CertificateSubjectRestriction()])
+                                NodeRestriction(), CertificateSubjectRestriction(),
+                                limit_ranger, ResourceQuotaAdmission(objects, clock)])

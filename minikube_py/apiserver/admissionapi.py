@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from minikube_py.api import errors
+from minikube_py.api.errors import ApiError
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.options import RequestOptions
 
@@ -45,3 +47,12 @@ class ValidatingPlugin(Protocol):
     stored; it refuses with an ApiError and changes nothing."""
 
     async def validate(self, attrs: Attributes) -> None: ...
+
+
+def refused(attrs: Attributes, why: str) -> ApiError:
+    """kube's admission.NewForbidden: `pods "x" is forbidden: why`."""
+    r = attrs.strategy.resource
+    return ApiError(403, "Forbidden",
+                    f'{errors.qualified(r.plural, r.group)} "{attrs.name}" is forbidden: {why}',
+                    {"name": attrs.name, "kind": r.plural, **({"group": r.group}
+                                                              if r.group else {})})

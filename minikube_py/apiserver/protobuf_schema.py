@@ -504,6 +504,20 @@ _MESSAGES: dict[str, str] = {
     "core.ResourceRequirements":
         "1 limits map[string]Quantity, 2 requests map[string]Quantity, 3 claims []ResourceClaim",
     "core.ResourceStatus": "1 name string!, 2 resources []ResourceHealth",
+    "core.ResourceQuota":
+        "1 metadata meta.ObjectMeta, 2 spec ResourceQuotaSpec, 3 status ResourceQuotaStatus",
+    "core.ResourceQuotaSpec":
+        "1 hard map[string]Quantity, 2 scopes []string, 3 scopeSelector ScopeSelector",
+    "core.ResourceQuotaStatus": "1 hard map[string]Quantity, 2 used map[string]Quantity",
+    "core.ScopeSelector": "1 matchExpressions []ScopedResourceSelectorRequirement",
+    "core.ScopedResourceSelectorRequirement":
+        "1 scopeName string!, 2 operator string!, 3 values []string",
+    "core.LimitRange": "1 metadata meta.ObjectMeta, 2 spec LimitRangeSpec",
+    "core.LimitRangeItem":
+        "1 type string!, 2 max map[string]Quantity, 3 min map[string]Quantity, "
+        "4 default map[string]Quantity, 5 defaultRequest map[string]Quantity, "
+        "6 maxLimitRequestRatio map[string]Quantity",
+    "core.LimitRangeSpec": "1 limits []LimitRangeItem",
     "core.SELinuxOptions": "1 user string, 2 role string, 3 type string, 4 level string",
     "core.ScaleIOVolumeSource":
         "1 gateway string!, 2 system string!, 3 secretRef LocalObjectReference, "
@@ -913,6 +927,9 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "core.ResourceFieldSelector": "resource",
     "core.ResourceHealth": "resourceID",
     "core.ResourceStatus": "name",
+    "core.ScopedResourceSelectorRequirement": "operator scopeName",
+    "core.LimitRangeItem": "type",
+    "core.LimitRangeSpec": "limits",
     "core.ScaleIOVolumeSource": "gateway system",
     "core.SeccompProfile": "type",
     "core.SecretKeySelector": "key",

@@ -123,7 +123,7 @@ class ApiService(InProcessClient):
                                 default_admission(self.objects, pod_security, [
                                     escalation, CertificateSignerAuthorization(self.decide)],
                                                   service_accounts=service_account_admission,
-                                                  rng=self.rng),
+                                                  rng=self.rng, clock=clock),
                                 clock, self.rng)
         self.fanout = WatchFanout(kv, self.kinds.resource_of_key)
         self._kubernetes_target_port = kubernetes_service_target_port

@@ -91,6 +91,12 @@ _SEEDS: dict[str, Obj] = {
                            "nodeTopology": {"matchLabels": _LABELS}},
     "PodDisruptionBudget": {"spec": {"minAvailable": 1, "selector": {"matchLabels": _LABELS},
                                      "unhealthyPodEvictionPolicy": "IfHealthyBudget"}},
+    "ResourceQuota": {"spec": {"hard": {"pods": "10", "requests.cpu": "2",
+                                        "count/deployments.apps": "5"}}},
+    "LimitRange": {"spec": {"limits": [
+        {"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "4Mi"},
+         "defaultRequest": {"cpu": "100m"}, "maxLimitRequestRatio": {"cpu": "10"}},
+        {"type": "Pod", "max": {"memory": "1Gi"}}]}},
 }
 # The review kinds: answered, never stored; their metadata must be empty.
 _ACCESS: Obj = {"resourceAttributes": {"verb": "get", "resource": "pods",

@@ -19,6 +19,7 @@ from minikube_py.apiserver.kinds import (
     ingresses,
     jobs,
     leases,
+    limitranges,
     localsubjectaccessreviews,
     namespaces,
     networkpolicies,
@@ -30,6 +31,7 @@ from minikube_py.apiserver.kinds import (
     priorityclasses,
     replicasets,
     replicationcontrollers,
+    resourcequotas,
     rolebindings,
     roles,
     runtimeclasses,
@@ -93,6 +95,8 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         csi.VOLUMEATTACHMENT_STRATEGY,
         csi.CSISTORAGECAPACITY_STRATEGY,
         poddisruptionbudgets.STRATEGY,
+        resourcequotas.STRATEGY,
+        limitranges.STRATEGY,
     ]
     if reviewer is None:
         return KindRegistry(stored)

@@ -204,9 +204,20 @@ def volumeattachment(**spec: Any) -> Obj:
 def csistoragecapacity(**fields: Any) -> Obj:
     return {"metadata": meta("cap0"), "storageClassName": "fast", "capacity": "10Gi",
             **fields}
+
+
 def poddisruptionbudget(**spec: Any) -> Obj:
     return {"metadata": meta("web"),
             "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}, **spec}}
+
+
+def resourcequota() -> Obj:
+    return {"metadata": meta("compute"), "spec": {"hard": {"pods": "10", "requests.cpu": "1"}}}
+
+
+def limitrange() -> Obj:
+    return {"metadata": meta("limits"), "spec": {"limits": [
+        {"type": "Container", "max": {"cpu": "1"}}]}}
 
 
 MINIMAL: dict[Resource, Callable[[], Obj]] = {
@@ -226,6 +237,7 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.CSIDRIVERS: csidriver, r.CSINODES: csinode, r.VOLUMEATTACHMENTS: volumeattachment,
     r.CSISTORAGECAPACITIES: csistoragecapacity,
     r.PODDISRUPTIONBUDGETS: poddisruptionbudget,
+    r.RESOURCEQUOTAS: resourcequota, r.LIMITRANGES: limitrange,
 }
 
 

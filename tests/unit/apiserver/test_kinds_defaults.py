@@ -136,6 +136,12 @@ MINIMAL_DEFAULTED: dict[Resource, Obj] = {
     r.VOLUMEATTACHMENTS: MINIMAL[r.VOLUMEATTACHMENTS](),
     r.CSISTORAGECAPACITIES: MINIMAL[r.CSISTORAGECAPACITIES](),
     r.PODDISRUPTIONBUDGETS: MINIMAL[r.PODDISRUPTIONBUDGETS](),
+    r.RESOURCEQUOTAS: MINIMAL[r.RESOURCEQUOTAS](),
+    # SetDefaults_LimitRangeItem: a Container's default limit is its max, and its default
+    # request that limit.
+    r.LIMITRANGES: {"metadata": meta("limits"), "spec": {"limits": [
+        {"type": "Container", "max": {"cpu": "1"}, "default": {"cpu": "1"},
+         "defaultRequest": {"cpu": "1"}}]}},
 }
 
 

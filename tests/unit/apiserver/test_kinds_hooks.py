@@ -232,6 +232,8 @@ COLUMNS = {
     r.CSISTORAGECAPACITIES: ["Name", "StorageClassName", "Capacity", "Age"],
     r.PODDISRUPTIONBUDGETS: ["Name", "Min Available", "Max Unavailable",
                              "Allowed Disruptions", "Age"],
+    r.RESOURCEQUOTAS: ["Name", "Age", "Request", "Limit"],
+    r.LIMITRANGES: ["Name", "Created At"],
 }
 
 
@@ -349,6 +351,7 @@ SCHEMAS = {
     r.CSINODES: "storage.CSINode", r.VOLUMEATTACHMENTS: "storage.VolumeAttachment",
     r.CSISTORAGECAPACITIES: "storage.CSIStorageCapacity",
     r.PODDISRUPTIONBUDGETS: "policy.PodDisruptionBudget",
+    r.RESOURCEQUOTAS: "core.ResourceQuota", r.LIMITRANGES: "core.LimitRange",
 }
 
 

@@ -49,7 +49,7 @@ def test_the_kinds_with_a_status_subresource_are_these() -> None:
     assert set(WITH_STATUS) == {r.NAMESPACES, r.NODES, r.PODS, r.SERVICES, *WORKLOADS,
                                 r.CERTIFICATESIGNINGREQUESTS, r.INGRESSES, r.PERSISTENTVOLUMES,
                                 r.PERSISTENTVOLUMECLAIMS, r.VOLUMEATTACHMENTS,
-                                r.PODDISRUPTIONBUDGETS}
+                                r.PODDISRUPTIONBUDGETS, r.RESOURCEQUOTAS}
 
 
 # --- prepare_for_create ---------------------------------------------------------------
@@ -65,6 +65,7 @@ def test_the_kinds_with_a_status_subresource_are_these() -> None:
     (r.PERSISTENTVOLUMECLAIMS, {"phase": "Bound", "capacity": {"storage": "1Gi"}},
      {"phase": "Pending"}),
     (r.VOLUMEATTACHMENTS, {"attached": True}, {"attached": False}),
+    (r.RESOURCEQUOTAS, {"used": {"pods": "5"}}, {}),  # admission and the controller own it
     # The status kube starts each workload with: its always-encoded counters at zero.
     *[(res, {"replicas": 3, "observedGeneration": 7}, FRESH[res]) for res in WORKLOADS],
 ], ids=lambda v: str(v) if isinstance(v, Resource) else "")
