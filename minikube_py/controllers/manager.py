@@ -31,6 +31,7 @@ from minikube_py.controllers.replicaset import (
     ReplicaSetController,
     ReplicationControllerController,
 )
+from minikube_py.controllers.resourcequota import ResourceQuotaController
 from minikube_py.controllers.rootcacertpublisher import RootCaCertPublisher
 from minikube_py.controllers.serviceaccount import ServiceAccountController
 from minikube_py.controllers.statefulset import StatefulSetController
@@ -59,6 +60,8 @@ class ControllerSettings:
     job_backoff_cap: float = 360.0
     # cronjob: longest sleep between checks of one CronJob (notices clock jumps)
     cronjob_max_requeue: float = 60.0
+    # resource quota: recount every quota this often besides on changes (kube: 5 min)
+    resource_quota_sync_period: float = 30.0
     workers: int = 2
 
 
@@ -123,4 +126,6 @@ def build_controllers(ctx: ControllerContext, settings: ControllerSettings, *,
                         VolumeProtectionController(own()).run))
     controllers.append(("local-path-provisioner", LocalPathProvisioner(own(), workers=w).run))
     controllers.append(("disruption-controller", DisruptionController(own(), workers=w).run))
+    controllers.append(("resourcequota-controller", ResourceQuotaController(
+        own(), resync_period=settings.resource_quota_sync_period, workers=w).run))
     return controllers
