@@ -2,15 +2,19 @@
 ResourceQuota admission plugins as kube's do them (messages, annotation, charging)."""
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import CONFIGMAPS, LIMITRANGES, PODS, RESOURCEQUOTAS, SERVICES
 from minikube_py.apiserver.kinds.resourcequotas import resourcequota_row
 from minikube_py.apiserver.service import ApiService
-from tests.unit.apiserver.conftest import pod_body
+from tests.unit.apiserver.conftest import official_client, pod_body
+from tests.unit.apiserver.test_apiserver_http import kubectl, needs_kubectl
 
 NS = "default"
 
@@ -253,3 +257,81 @@ def test_claims_are_held_to_the_storage_min_and_max() -> None:
         "maximum storage usage per PersistentVolumeClaim is 10Gi, but request is 20Gi"]
     assert claim_limit_errors(claim("500Mi"), ranges) == [
         "minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 500Mi"]
+
+
+# --- the real kubectl and the official client -------------------------------------------
+
+
+@needs_kubectl
+async def test_kubectl_quota_create_get_describe_and_delete(svc: ApiService,
+                                                            kubeconfig: Path) -> None:
+    rc, out, err = await kubectl(kubeconfig, "create", "quota", "compute",
+                                 "--hard=pods=10,requests.cpu=1,limits.memory=1Gi")
+    assert rc == 0, err
+    assert "resourcequota/compute created" in out
+    await with_status(svc, "compute", {"pods": "0", "requests.cpu": "0", "limits.memory": "0"})
+    body = sized_pod("p", cpu="100m")
+    body["spec"]["containers"][0]["resources"]["limits"] = {"memory": "64Mi"}
+    await svc.create(PODS, body, namespace=NS)
+    rc, out, err = await kubectl(kubeconfig, "get", "quota")
+    assert rc == 0, err
+    header, row = out.splitlines()
+    assert header.split() == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    assert row.split(None, 2)[0] == "compute"
+    assert "pods: 1/10, requests.cpu: 100m/1   limits.memory: 64Mi/1Gi" in row
+    rc, out, err = await kubectl(kubeconfig, "describe", "quota", "compute")
+    assert rc == 0, err
+    lines = [line.split() for line in out.splitlines()]
+    assert ["Name:", "compute"] in lines and ["Namespace:", "default"] in lines
+    assert ["Resource", "Used", "Hard"] in lines
+    assert ["pods", "1", "10"] in lines and ["requests.cpu", "100m", "1"] in lines
+    assert ["limits.memory", "64Mi", "1Gi"] in lines
+    rc, out, err = await kubectl(kubeconfig, "delete", "quota", "compute")
+    assert rc == 0, err
+
+
+@needs_kubectl
+async def test_kubectl_limitrange_apply_twice_get_and_describe(kubeconfig: Path) -> None:
+    # the defaults written out, so that defaulting changes nothing apply compares
+    body = json.dumps(limitrange({"type": "Container", "max": {"cpu": "2"},
+                                  "default": {"cpu": "2"}, "defaultRequest": {"cpu": "100m"}}))
+    for verb in ("created", "unchanged"):
+        rc, out, err = await kubectl(kubeconfig, "apply", "-f", "-", stdin=body)
+        assert rc == 0, err
+        assert f"limitrange/limits {verb}" in out
+    rc, out, err = await kubectl(kubeconfig, "get", "limits")
+    assert rc == 0, err
+    header, row = out.splitlines()
+    assert header.split() == ["NAME", "CREATED", "AT"]
+    assert row.split()[0] == "limits" and row.split()[1].endswith("Z")
+    rc, out, err = await kubectl(kubeconfig, "describe", "limitrange", "limits")
+    assert rc == 0, err
+    assert ["Container", "cpu", "-", "2", "100m", "2", "-"] in [
+        line.split() for line in out.splitlines()]
+    rc, out, err = await kubectl(kubeconfig, "delete", "limits", "limits")
+    assert rc == 0, err
+
+
+async def test_python_client_reads_quota_and_limitrange_typed(svc: ApiService,
+                                                             server: TestServer) -> None:
+    from kubernetes import client
+
+    await svc.create(RESOURCEQUOTAS, quota("compute", pods="4", **{"requests.memory": "1Gi"}),
+                     namespace=NS)
+    await with_status(svc, "compute", {"pods": "1", "requests.memory": "64Mi"})
+
+    def work() -> list[Any]:
+        api = client.CoreV1Api(official_client(server))
+        got = api.read_namespaced_resource_quota("compute", NS)
+        status = api.read_namespaced_resource_quota_status("compute", NS).status
+        api.create_namespaced_limit_range(NS, client.V1LimitRange(
+            metadata=client.V1ObjectMeta(name="lr"), spec=client.V1LimitRangeSpec(limits=[
+                client.V1LimitRangeItem(type="Container", max={"memory": "1Gi"})])))
+        lr = api.read_namespaced_limit_range("lr", NS)
+        item = lr.spec.limits[0]
+        return [got.spec.hard, status.used, item.type, item.default, item.default_request,
+                [q.metadata.name for q in api.list_namespaced_resource_quota(NS).items]]
+
+    assert await asyncio.to_thread(work) == [
+        {"pods": "4", "requests.memory": "1Gi"}, {"pods": "1", "requests.memory": "64Mi"},
+        "Container", {"memory": "1Gi"}, {"memory": "1Gi"}, ["compute"]]
