@@ -275,12 +275,73 @@ def counted_resources(hard: Iterable[str], served: Iterable[Resource]) -> list[R
     return [r for r in served if r.namespaced and any(matches(r, n) for n in names)]
 
 
-def recount(hard: Iterable[str], objects: Mapping[Resource, list[Obj]], now: float) -> Usage:
-    """status.used from the objects themselves: each name of `hard`, summed over every
-    object of the kinds it counts (0 when nothing uses it)."""
-    names = list(hard)
+def recount(quota: Obj, objects: Mapping[Resource, list[Obj]], now: float) -> Usage:
+    """status.used from the objects themselves: each name of spec.hard, summed over every
+    object in the quota's scopes of the kinds it counts (0 when nothing uses it)."""
+    names = list((quota.get("spec") or {}).get("hard") or {})
+    selectors = scope_selectors(quota)
     total: Usage = {n: Fraction(0) for n in names}
     for resource, items in objects.items():
         for obj in items:
-            total = add(total, mask(usage(resource, obj, now), names))
+            if in_scope(resource, obj, selectors):
+                total = add(total, mask(usage(resource, obj, now), names))
     return total
+
+
+# --- scopes ------------------------------------------------------------------------------
+
+SCOPES = ("Terminating", "NotTerminating", "BestEffort", "NotBestEffort", "PriorityClass",
+          "CrossNamespacePodAffinity")
+# The scopes that take no values: a `scopes` entry, or a selector term with Exists.
+FLAG_SCOPES = SCOPES[:4]
+SCOPE_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+# IsResourceQuotaScopeValidForResource: what a pod-scoped quota may limit.
+POD_COMPUTE_NAMES = frozenset({"cpu", "memory", "requests.cpu", "requests.memory",
+                               "limits.cpu", "limits.memory"})
+Selector = tuple[str, str, tuple[str, ...]]  # scope name, operator, values
+
+
+def scope_selectors(quota: Obj) -> list[Selector]:
+    """getScopeSelectorsFromQuota: `scopes` as Exists terms, then the selector's terms."""
+    spec = quota.get("spec") or {}
+    out: list[Selector] = [(str(s), "Exists", ()) for s in spec.get("scopes") or []]
+    for term in (spec.get("scopeSelector") or {}).get("matchExpressions") or []:
+        if isinstance(term, Mapping):
+            out.append((str(term.get("scopeName") or ""), str(term.get("operator") or ""),
+                        tuple(str(v) for v in term.get("values") or [])))
+    return out
+
+
+def is_best_effort(spec: Obj) -> bool:
+    """QoS BestEffort: no container requests or limits any cpu or memory."""
+    for c in _containers(spec, "containers") + _containers(spec, "initContainers"):
+        for section in ("requests", "limits"):
+            amounts = _resources(c, section)
+            if any(amounts.get(n, Fraction(0)) != 0 for n in ("cpu", "memory")):
+                return False
+    return True
+
+
+def _pod_in_scope(pod: Obj, selector: Selector) -> bool:
+    """podMatchesScopeFunc."""
+    scope, operator, values = selector
+    spec = pod.get("spec") or {}
+    if scope in ("Terminating", "NotTerminating"):
+        deadline = spec.get("activeDeadlineSeconds")
+        terminating = isinstance(deadline, int) and deadline >= 0
+        return terminating == (scope == "Terminating")
+    if scope in ("BestEffort", "NotBestEffort"):
+        return is_best_effort(spec) == (scope == "BestEffort")
+    if scope == "PriorityClass":
+        cls = str(spec.get("priorityClassName") or "")
+        return {"In": cls in values, "NotIn": cls not in values, "Exists": bool(cls),
+                "DoesNotExist": not cls}.get(operator, False)
+    return False
+
+
+def in_scope(resource: Resource, obj: Obj, selectors: list[Selector]) -> bool:
+    """Whether a quota with these scope terms counts `obj`: every term must hold, and only
+    pods can be in a scope (other kinds' evaluators match no scope)."""
+    if not selectors:
+        return True
+    return resource == PODS and all(_pod_in_scope(obj, s) for s in selectors)

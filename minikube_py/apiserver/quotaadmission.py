@@ -118,7 +118,7 @@ class ResourceQuotaAdmission:
             assert stored is not None
             quota = stored.copy()
             limited = sorted(k for k in hard_limits(quota) if q.matches(resource, k))
-            if not limited:
+            if not limited or not q.in_scope(resource, obj, q.scope_selectors(quota)):
                 return None
             if not check:
                 used = q.parse_list((quota.get("status") or {}).get("used"))

@@ -92,7 +92,7 @@ class ResourceQuotaController:
         hard = dict((quota.get("spec") or {}).get("hard") or {})
         status = quota.get("status") or {}
         rv = quota["metadata"].get("resourceVersion", "")
-        counted = q.recount(hard, await self._objects(list(hard), ns or ""), self.ctx.clock())
+        counted = q.recount(quota, await self._objects(list(hard), ns or ""), self.ctx.clock())
         current = q.parse_list(status.get("used"))
         held = lowers(counted, current) and status.get("hard") == hard and \
             self._held.get(key) != rv

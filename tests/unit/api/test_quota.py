@@ -104,5 +104,23 @@ def test_recount_sums_every_counted_kind_and_fills_zeros() -> None:
     hard = ["pods", "requests.cpu", "configmaps", "services"]
     assert q.counted_resources(hard, (PODS, CONFIGMAPS, DEPLOYMENTS)) == [PODS, CONFIGMAPS]
     objects = {PODS: [pod(container("a", {"cpu": "250m"}))] * 2, CONFIGMAPS: [{}]}
-    assert q.format_list(q.recount(hard, objects, NOW)) == {
+    quota = {"spec": {"hard": dict.fromkeys(hard, "9")}}
+    assert q.format_list(q.recount(quota, objects, NOW)) == {
         "configmaps": "1", "pods": "2", "requests.cpu": "500m", "services": "0"}
+
+
+def test_scopes_select_pods_by_deadline_qos_and_priority_class() -> None:
+    finite = pod(container("a"))
+    finite["spec"]["activeDeadlineSeconds"] = 60
+    sized = pod(container("a", {"cpu": "100m"}))
+    sized["spec"]["priorityClassName"] = "high"
+    terminating = q.scope_selectors({"spec": {"scopes": ["Terminating"]}})
+    assert q.in_scope(PODS, finite, terminating) and not q.in_scope(PODS, sized, terminating)
+    best_effort = q.scope_selectors({"spec": {"scopes": ["BestEffort"]}})
+    assert q.in_scope(PODS, finite, best_effort) and not q.in_scope(PODS, sized, best_effort)
+    not_high = q.scope_selectors({"spec": {"scopeSelector": {"matchExpressions": [
+        {"scopeName": "PriorityClass", "operator": "NotIn", "values": ["high"]}]}}})
+    assert q.in_scope(PODS, finite, not_high) and not q.in_scope(PODS, sized, not_high)
+    assert not q.in_scope(CONFIGMAPS, {}, best_effort)  # only pods are ever in a scope
+    quota = {"spec": {"hard": {"pods": "5"}, "scopes": ["NotBestEffort"]}}
+    assert q.recount(quota, {PODS: [finite, sized]}, NOW) == {"pods": 1}

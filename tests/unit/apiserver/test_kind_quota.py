@@ -80,14 +80,56 @@ async def test_resourcequota_validation_causes(svc: ApiService) -> None:
     assert made["status"] == {}
 
 
-async def test_quota_scopes_are_refused_not_ignored(svc: ApiService) -> None:
-    body = quota("q", pods="1")
-    body["spec"]["scopes"] = ["BestEffort"]
+async def test_quota_scope_validation_causes(svc: ApiService) -> None:
+    body = quota("q", pods="1", **{"requests.cpu": "1", "configmaps": "1"})
+    body["spec"]["scopes"] = ["BestEffort", "NotBestEffort", "Sometimes"]
+    sel = "spec.scopeSelector.matchExpressions"
     body["spec"]["scopeSelector"] = {"matchExpressions": [
-        {"scopeName": "PriorityClass", "operator": "In", "values": ["high"]}]}
+        {"scopeName": "PriorityClass", "operator": "In"},
+        {"scopeName": "Terminating", "operator": "In", "values": ["x"]},
+        {"scopeName": "CrossNamespacePodAffinity", "operator": "Exists"}]}
+    scopes = '["BestEffort","NotBestEffort","Sometimes"]'
     causes = await _invalid(svc, RESOURCEQUOTAS, body)
-    assert [f for f, _ in causes] == ["spec.scopes", "spec.scopeSelector"]
-    assert all("quota scopes are not supported" in m for _, m in causes)
+    assert [(f, m) for f, m in causes if f == "spec.scopes"] == [
+        ("spec.scopes", f"Invalid value: {scopes}: unsupported scope applied to resource")] * 3 + [
+        ("spec.scopes", f"Invalid value: {scopes}: unsupported scope"),
+        ("spec.scopes", f"Invalid value: {scopes}: conflicting scopes")]
+    applied = (sel, "Invalid value", "unsupported scope applied to resource")
+    assert [(f, m.split(": ")[0], m.rsplit(": ", 1)[1]) for f, m in causes
+            if f != "spec.scopes"] == [
+        applied,  # configmaps, under PriorityClass
+        (f"{sel}.values", "Required value", "must be at least one value when `operator` is "
+                                            "'In' or 'NotIn' for scope selector"),
+        applied,
+        (f"{sel}.operator", "Invalid value", "must be 'Exist' when scope is any of "
+         "ResourceQuotaScopeTerminating, ResourceQuotaScopeNotTerminating, "
+         "ResourceQuotaScopeBestEffort, ResourceQuotaScopeNotBestEffort or "
+         "ResourceQuotaScopeCrossNamespacePodAffinity"),
+        (f"{sel}.scopeName", "Forbidden", "the CrossNamespacePodAffinity scope is not "
+                                          "supported by this cluster"),
+        applied]
+
+
+async def test_scoped_quotas_count_only_the_pods_in_their_scope(svc: ApiService) -> None:
+    from minikube_py.api.resources import PRIORITYCLASSES
+
+    best = quota("best-effort", pods="1")
+    best["spec"]["scopes"] = ["BestEffort"]
+    await svc.create(RESOURCEQUOTAS, best, namespace=NS)
+    high = quota("high", pods="1")
+    high["spec"]["scopeSelector"] = {"matchExpressions": [
+        {"scopeName": "PriorityClass", "operator": "In", "values": ["high"]}]}
+    await svc.create(RESOURCEQUOTAS, high, namespace=NS)
+    for name in ("best-effort", "high"):
+        await with_status(svc, name, {"pods": "0"})
+    await svc.create(PRIORITYCLASSES, {"metadata": {"name": "high"}, "value": 10})
+    await svc.create(PODS, pod_body("free"), namespace=NS)
+    assert "exceeded quota: best-effort" in await _refused(svc, PODS, pod_body("free2"))
+    await svc.create(PODS, sized_pod("sized", cpu="100m"), namespace=NS)  # not BestEffort
+    await svc.create(PODS, sized_pod("h1", cpu="100m", priorityClassName="high"),
+                     namespace=NS)
+    assert "exceeded quota: high" in await _refused(
+        svc, PODS, sized_pod("h2", cpu="100m", priorityClassName="high"))
 
 
 def test_resourcequota_row_splits_requests_and_limits() -> None:
