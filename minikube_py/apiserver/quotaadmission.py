@@ -26,11 +26,10 @@ _UPDATES_CHARGED = (SERVICES, PERSISTENTVOLUMECLAIMS)
 
 
 def hard_limits(quota: Obj) -> q.Usage:
-    """What the quota enforces: status.hard (the controller's copy of spec.hard), and for
-    names spec.hard has that status does not yet, spec.hard's amount (kube would let those
-    through until the controller catches up; here they wait for a known usage)."""
-    return {**q.parse_list((quota.get("spec") or {}).get("hard")),
-            **q.parse_list((quota.get("status") or {}).get("hard"))}
+    """What the quota enforces: status.hard, the controller's copy of spec.hard. A quota
+    the controller has not counted yet limits nothing, as in kube (it counts a new quota
+    within a second)."""
+    return q.parse_list((quota.get("status") or {}).get("hard"))
 
 
 def check_charge(quota: Obj, resource_obj: Obj, is_pod: bool, delta: q.Usage,
@@ -83,9 +82,9 @@ class ResourceQuotaAdmission:
 
     async def validate(self, attrs: Attributes) -> None:
         resource = attrs.strategy.resource
+        # Subresource writes (status, scale, binding) are never charged, as in kube.
         if not attrs.namespace or not resource.namespaced or attrs.obj is None or \
-                attrs.operation is Operation.DELETE or \
-                (attrs.subresource is not None and resource is not PERSISTENTVOLUMECLAIMS):
+                attrs.operation is Operation.DELETE or attrs.subresource is not None:
             return
         prefix = list_prefix(RESOURCEQUOTAS, attrs.namespace)
         found = await self._objects.kv.range(prefix, prefix_end(prefix))

@@ -239,13 +239,16 @@ async def test_quota_needs_requests_for_what_it_limits(svc: ApiService) -> None:
     assert used == {"limits.cpu": "1", "requests.cpu": "400m"}
 
 
-async def test_quota_without_status_refuses_until_counted(svc: ApiService) -> None:
+async def test_quota_limits_once_counted_and_needs_its_usage(svc: ApiService) -> None:
     await svc.create(RESOURCEQUOTAS, quota("cm", configmaps="1"), namespace=NS)
-    body = {"metadata": {"name": "x"}, "data": {}}
-    assert await _refused(svc, CONFIGMAPS, body) == (
+    await svc.create(CONFIGMAPS, {"metadata": {"name": "early"}}, namespace=NS)  # as kube
+    stored = await svc.get(RESOURCEQUOTAS, "cm", namespace=NS)
+    stored["status"] = {"hard": {"configmaps": "1"}}
+    await svc.update(RESOURCEQUOTAS, stored, namespace=NS, subresource="status")
+    assert await _refused(svc, CONFIGMAPS, {"metadata": {"name": "x"}}) == (
         'configmaps "x" is forbidden: status unknown for quota: cm, resources: configmaps')
     await with_status(svc, "cm", {"configmaps": "0"})
-    await svc.create(CONFIGMAPS, body, namespace=NS)
+    await svc.create(CONFIGMAPS, {"metadata": {"name": "x"}}, namespace=NS)
 
 
 async def test_quota_counts_services_nodeports_and_any_kind(svc: ApiService) -> None:
