@@ -86,12 +86,12 @@ class ResourceQuotaAdmission:
         if not attrs.namespace or not resource.namespaced or attrs.obj is None or \
                 attrs.operation is Operation.DELETE or attrs.subresource is not None:
             return
+        delta = self._delta(attrs)
+        if not delta:  # before any read: most updates use nothing more
+            return
         prefix = list_prefix(RESOURCEQUOTAS, attrs.namespace)
         found = await self._objects.kv.range(prefix, prefix_end(prefix))
         if not found.kvs:
-            return
-        delta = self._delta(attrs)
-        if not delta:
             return
         charged: list[str] = []
         try:
