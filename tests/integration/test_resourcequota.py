@@ -148,3 +148,43 @@ async def test_a_lower_count_waits_until_the_quota_settles() -> None:
         assert await used(plane, "pods") == {"pods": "1"}  # held back
         await ctl.sync(f"{NS}/pods")  # nothing was charged since: the count stands
         assert await used(plane, "pods") == {"pods": "0"}
+
+
+async def test_raising_the_hard_limit_admits_more_and_resync_recounts_any_kind() -> None:
+    from minikube_py.api.resources import DEPLOYMENTS
+
+    async with control_plane(nodes=0, scheduler=False) as plane:
+        start_controller(plane, resync_period=0.2)
+        await plane.api.create(RESOURCEQUOTAS, quota("q", **{"count/deployments.apps": "1"}),
+                               namespace=NS)
+
+        async def counted(want: str) -> bool:
+            return await used(plane, "q") == {"count/deployments.apps": want}
+
+        await eventually(lambda: counted("0"), timeout=1.0, plane=plane, what="counted")
+        deploy = {"metadata": {"name": "d1"}, "spec": {
+            "selector": {"matchLabels": {"app": "d"}},
+            "template": {"metadata": {"labels": {"app": "d"}}, "spec": pod("x")["spec"]}}}
+        await plane.api.create(DEPLOYMENTS, deploy, namespace=NS)
+        second = {**deploy, "metadata": {"name": "d2"}}
+        try:
+            await plane.api.create(DEPLOYMENTS, second, namespace=NS)
+            raise AssertionError("the second deployment was admitted")
+        except ApiError as e:
+            assert e.code == 403 and "exceeded quota: q" in e.message
+        raised = await plane.api.get(RESOURCEQUOTAS, "q", namespace=NS)
+        raised["spec"]["hard"]["count/deployments.apps"] = "2"
+        await plane.api.update(RESOURCEQUOTAS, raised, namespace=NS)
+
+        async def admitted() -> bool:
+            try:
+                await plane.api.create(DEPLOYMENTS, second, namespace=NS)
+            except ApiError as e:
+                assert e.code == 403, e
+                return False
+            return True
+
+        await eventually(admitted, plane=plane, what="the raised limit to admit d2")
+        await plane.api.delete(DEPLOYMENTS, "d1", namespace=NS)
+        # deployments are not watched: the periodic recount gives d1 back
+        await eventually(lambda: counted("1"), plane=plane, what="the resync's recount")
