@@ -86,6 +86,10 @@ PRIORITYCLASSES = _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClas
 RESOURCEQUOTAS = _r("", "v1", "resourcequotas", "ResourceQuota", True, short_names=("quota",),
                     subresources=("status",))
 LIMITRANGES = _r("", "v1", "limitranges", "LimitRange", True, short_names=("limits",))
+# Stored and served; the API server keeps one Local APIService per group-version it serves
+# (kube's autoregistration). Aggregated API servers are not proxied.
+APISERVICES = _r("apiregistration.k8s.io", "v1", "apiservices", "APIService", False,
+                 categories=("api-extensions",), subresources=("status",))
 # Storage: claims, volumes and classes (kinds/persistentvolumes.py and the storage
 # controllers), and the CSI kinds, served empty (no CSI driver runs here).
 PERSISTENTVOLUMES = _r("", "v1", "persistentvolumes", "PersistentVolume", False,
@@ -118,7 +122,7 @@ BUILTIN: tuple[Resource, ...] = (
     INGRESSCLASSES, NETWORKPOLICIES, PRIORITYCLASSES, RUNTIMECLASSES, PERSISTENTVOLUMES,
     PERSISTENTVOLUMECLAIMS, STORAGECLASSES, CSIDRIVERS, CSINODES, VOLUMEATTACHMENTS,
     CSISTORAGECAPACITIES, PODDISRUPTIONBUDGETS,
-    RESOURCEQUOTAS, LIMITRANGES,
+    RESOURCEQUOTAS, LIMITRANGES, APISERVICES,
 )
 
 

@@ -1,5 +1,6 @@
 """Objects the API server ensures at start: the system namespaces, the kubernetes Service,
-the system PriorityClasses and the default StorageClass."""
+the system PriorityClasses, the default StorageClass and a Local APIService per served
+group-version."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import NAMESPACES, PRIORITYCLASSES, SERVICES, STORAGECLASSES
+from minikube_py.api.resources import (
+    APISERVICES,
+    NAMESPACES,
+    PRIORITYCLASSES,
+    SERVICES,
+    STORAGECLASSES,
+)
 from minikube_py.apiserver.admission import SYSTEM_NAMESPACES
+from minikube_py.apiserver.kinds.apiservices import local_apiservices
 from minikube_py.apiserver.kinds.priorityclasses import system_classes
 from minikube_py.apiserver.kinds.storageclasses import standard_class
 from minikube_py.apiserver.kubernetesservice import NAMESPACE, kubernetes_service
@@ -29,6 +37,9 @@ async def ensure_builtin_objects(svc: ApiService, kubernetes_target_port: int) -
             await svc.create_object(PRIORITYCLASSES, pc, None)
     with contextlib.suppress(ApiError):
         await svc.create_object(STORAGECLASSES, standard_class(), None)
+    for api in local_apiservices(svc.kinds.resources()):
+        with contextlib.suppress(ApiError):
+            await svc.create_object(APISERVICES, api, None)
 
 
 def kubernetes_service_ip(svc: ApiService) -> str:

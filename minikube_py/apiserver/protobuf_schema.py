@@ -27,6 +27,17 @@ BUILTINS = frozenset({"Time", "MicroTime", "Quantity", "IntOrString", "RawExtens
                       "FieldsV1", "ExtraValue"})
 
 _MESSAGES: dict[str, str] = {
+    "apiregistration.APIService":
+        "1 metadata meta.ObjectMeta, 2 spec APIServiceSpec, 3 status APIServiceStatus",
+    "apiregistration.APIServiceCondition":
+        "1 type string!, 2 status string!, 3 lastTransitionTime Time, 4 reason string, "
+        "5 message string",
+    "apiregistration.APIServiceSpec":
+        "1 service ServiceReference, 2 group string, 3 version string, "
+        "4 insecureSkipTLSVerify bool, 5 caBundle bytes, 7 groupPriorityMinimum int32!, "
+        "8 versionPriority int32!",
+    "apiregistration.APIServiceStatus": "1 conditions []APIServiceCondition",
+    "apiregistration.ServiceReference": "1 namespace string, 2 name string, 3 port int32!",
     "apps.ControllerRevision":
         "1 metadata meta.ObjectMeta, 2 data RawExtension, 3 revision int64!",
     "apps.DaemonSet":
@@ -822,6 +833,8 @@ _MESSAGES: dict[str, str] = {
 # would: so a fresh `conditions: [{}]` reads back as kube's `[{"status": "", "type": ""}]`,
 # which the official clients accept. Time fields are left out (Go writes null for them).
 _ALWAYS_ENCODED: dict[str, str] = {
+    "apiregistration.APIServiceCondition": "status type",
+    "apiregistration.APIServiceSpec": "groupPriorityMinimum versionPriority",
     "apps.ControllerRevision": "revision",
     "apps.DaemonSetCondition": "status type",
     "apps.DaemonSetSpec": "template",
@@ -1001,6 +1014,7 @@ _ALWAYS_ENCODED: dict[str, str] = {
 # fields) and strings without `omitempty`. kube's own answers always carry them (a Service's
 # `status.loadBalancer: {}`, a Node's `status.nodeInfo`), so ours do, on every write.
 _STRUCTS_ENCODED: dict[str, str] = {
+    "apiregistration.APIService": "spec status",
     "certificates.CertificateSigningRequest": "status",
     "coordination.Lease": "spec",
     "policy.PodDisruptionBudget": "spec status",

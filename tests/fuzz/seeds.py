@@ -89,6 +89,8 @@ _SEEDS: dict[str, Obj] = {
                                   "source": {"persistentVolumeName": "pv0"}}},
     "CSIStorageCapacity": {"storageClassName": "standard", "capacity": "10Gi",
                            "nodeTopology": {"matchLabels": _LABELS}},
+    # spec.group and spec.version follow the name (version.group): see seed().
+    "APIService": {"spec": {"groupPriorityMinimum": 1000, "versionPriority": 15}},
     "PodDisruptionBudget": {"spec": {"minAvailable": 1, "selector": {"matchLabels": _LABELS},
                                      "unhealthyPodEvictionPolicy": "IfHealthyBudget"}},
     "ResourceQuota": {"spec": {"hard": {"pods": "10", "requests.cpu": "2",
@@ -128,6 +130,9 @@ def seed(resource: Resource, name: str, namespace: str | None, kubelet_port: int
         obj["metadata"]["namespace"] = namespace
     if resource.kind == "Node":
         obj["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] = kubelet_port
+    if resource.kind == "APIService":  # valid only for a name of the form version.group
+        version, _, group = name.partition(".")
+        obj["spec"].update(version=version, group=group)
     return obj
 
 

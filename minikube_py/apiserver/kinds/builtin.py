@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from minikube_py.apiserver.ipalloc import ServiceAllocations
 from minikube_py.apiserver.kinds import (
+    apiservices,
     certificatesigningrequests,
     clusterrolebindings,
     clusterroles,
@@ -97,6 +98,7 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         poddisruptionbudgets.STRATEGY,
         resourcequotas.STRATEGY,
         limitranges.STRATEGY,
+        apiservices.STRATEGY,
     ]
     if reviewer is None:
         return KindRegistry(stored)

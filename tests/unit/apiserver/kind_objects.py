@@ -206,6 +206,12 @@ def csistoragecapacity(**fields: Any) -> Obj:
             **fields}
 
 
+def apiservice(**spec: Any) -> Obj:
+    return {"metadata": {"name": "v1beta1.metrics.example.com"},
+            "spec": {"group": "metrics.example.com", "version": "v1beta1",
+                     "groupPriorityMinimum": 100, "versionPriority": 100, **spec}}
+
+
 def poddisruptionbudget(**spec: Any) -> Obj:
     return {"metadata": meta("web"),
             "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}, **spec}}
@@ -238,6 +244,7 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.CSISTORAGECAPACITIES: csistoragecapacity,
     r.PODDISRUPTIONBUDGETS: poddisruptionbudget,
     r.RESOURCEQUOTAS: resourcequota, r.LIMITRANGES: limitrange,
+    r.APISERVICES: apiservice,
 }
 
 

@@ -234,6 +234,7 @@ COLUMNS = {
                              "Allowed Disruptions", "Age"],
     r.RESOURCEQUOTAS: ["Name", "Age", "Request", "Limit"],
     r.LIMITRANGES: ["Name", "Created At"],
+    r.APISERVICES: ["Name", "Service", "Available", "Age"],
 }
 
 
@@ -352,6 +353,7 @@ SCHEMAS = {
     r.CSISTORAGECAPACITIES: "storage.CSIStorageCapacity",
     r.PODDISRUPTIONBUDGETS: "policy.PodDisruptionBudget",
     r.RESOURCEQUOTAS: "core.ResourceQuota", r.LIMITRANGES: "core.LimitRange",
+    r.APISERVICES: "apiregistration.APIService",
 }
 
 

@@ -49,7 +49,7 @@ def test_the_kinds_with_a_status_subresource_are_these() -> None:
     assert set(WITH_STATUS) == {r.NAMESPACES, r.NODES, r.PODS, r.SERVICES, *WORKLOADS,
                                 r.CERTIFICATESIGNINGREQUESTS, r.INGRESSES, r.PERSISTENTVOLUMES,
                                 r.PERSISTENTVOLUMECLAIMS, r.VOLUMEATTACHMENTS,
-                                r.PODDISRUPTIONBUDGETS, r.RESOURCEQUOTAS}
+                                r.PODDISRUPTIONBUDGETS, r.RESOURCEQUOTAS, r.APISERVICES}
 
 
 # --- prepare_for_create ---------------------------------------------------------------
