@@ -136,6 +136,11 @@ def seed(resource: Resource, name: str, namespace: str | None, kubelet_port: int
     return obj
 
 
+def object_name(resource: Resource, base: str) -> str:
+    """A valid name of `resource` made from `base`: an APIService's is version.group."""
+    return f"{base}.fuzz" if resource.kind == "APIService" else base
+
+
 def review_seed(resource: Resource) -> Obj:
     """A valid review of `resource`'s kind."""
     return {"apiVersion": resource.api_version, "kind": resource.kind,

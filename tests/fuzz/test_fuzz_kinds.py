@@ -18,7 +18,7 @@ from .harness import FuzzServer, collection_path, object_path
 from .kinds import RESOURCES, REVIEWS, variant
 from .patches import APPLY, any_patch
 from .queries import query
-from .seeds import review_seed, seed
+from .seeds import object_name, review_seed, seed
 
 pytestmark = fuzz_timeout()
 
@@ -49,32 +49,33 @@ def test_any_write_of_a_kind_is_answered_and_reads_back_valid(
     server = _fresh(servers)
     strategy = server.strategy(resource)
     ns = "default" if resource.namespaced else None
-    valid = seed(resource, "s", ns, server.kubelet_port)
+    s, n = object_name(resource, "s"), object_name(resource, "n")
+    valid = seed(resource, s, ns, server.kubelet_port)
     created = server.send("POST", collection_path(resource, ns), Body(json_text(valid),
                                                                       "application/json"))
     assert created.status == 201, created
 
-    value = data.draw(variant(strategy, seed(resource, "n", ns, server.kubelet_port)))
+    value = data.draw(variant(strategy, seed(resource, n, ns, server.kubelet_port)))
     body = data.draw(encoded(value, api_version=resource.api_version, kind=resource.kind,
                              message=strategy.schema))
     reply = server.send("POST", collection_path(resource, ns), body,
                         data.draw(query(watch_allowed=False)))
     if reply.ok:
-        server.check_readback(resource, ns, "n")
+        server.check_readback(resource, ns, n)
 
-    stored = server.stored(resource, ns, "s")
+    stored = server.stored(resource, ns, s)
     ptype, patch = data.draw(any_patch(stored))
     q = [("fieldManager", "fuzz")] if ptype == APPLY else []
-    reply = server.send("PATCH", object_path(resource, ns, "s"), Body(json_text(patch), ptype), q)
+    reply = server.send("PATCH", object_path(resource, ns, s), Body(json_text(patch), ptype), q)
     if reply.ok:
-        server.check_readback(resource, ns, "s")
+        server.check_readback(resource, ns, s)
 
-    stored = server.stored(resource, ns, "s")
+    stored = server.stored(resource, ns, s)
     if stored is not None:
-        reply = server.send("PUT", object_path(resource, ns, "s"),
+        reply = server.send("PUT", object_path(resource, ns, s),
                             data.draw(encoded(data.draw(variant(strategy, stored)))))
         if reply.ok:
-            server.check_readback(resource, ns, "s")
+            server.check_readback(resource, ns, s)
 
 
 @pytest.mark.parametrize("resource", REVIEWS, ids=str)

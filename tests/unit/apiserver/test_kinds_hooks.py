@@ -15,6 +15,7 @@ from minikube_py.api.validation import (
     dns1123_subdomain_errors,
     path_segment_errors,
 )
+from minikube_py.apiserver.kinds.apiservices import apiservice_name_errors
 from minikube_py.apiserver.kinds.certificatesigningrequests import any_name
 from minikube_py.apiserver.kinds.csi import driver_name_errors
 from minikube_py.apiserver.protobuf_schema import MESSAGES
@@ -401,6 +402,7 @@ def test_has_status_follows_the_status_subresource(resource: Resource) -> None:
 
 NAME_RULES = {
     r.NAMESPACES: dns1123_label_errors,
+    r.APISERVICES: apiservice_name_errors,  # version.group (core's v1.)
     r.SERVICES: dns1035_label_errors,
     r.EVENTS: path_segment_errors,
     # RBAC objects' names are path segments (kube's ValidateRBACName), e.g. system:node.
