@@ -83,6 +83,10 @@ NETWORKPOLICIES = _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolic
 RUNTIMECLASSES = _r("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", False)
 PRIORITYCLASSES = _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False,
                      short_names=("pc",))
+# Stored and served (autoscaling/v2 only); no controller acts on them yet (no metrics).
+HORIZONTALPODAUTOSCALERS = _r("autoscaling", "v2", "horizontalpodautoscalers",
+                              "HorizontalPodAutoscaler", True, short_names=("hpa",),
+                              categories=("all",), subresources=("status",))
 RESOURCEQUOTAS = _r("", "v1", "resourcequotas", "ResourceQuota", True, short_names=("quota",),
                     subresources=("status",))
 LIMITRANGES = _r("", "v1", "limitranges", "LimitRange", True, short_names=("limits",))
@@ -122,7 +126,7 @@ BUILTIN: tuple[Resource, ...] = (
     INGRESSCLASSES, NETWORKPOLICIES, PRIORITYCLASSES, RUNTIMECLASSES, PERSISTENTVOLUMES,
     PERSISTENTVOLUMECLAIMS, STORAGECLASSES, CSIDRIVERS, CSINODES, VOLUMEATTACHMENTS,
     CSISTORAGECAPACITIES, PODDISRUPTIONBUDGETS,
-    RESOURCEQUOTAS, LIMITRANGES, APISERVICES,
+    RESOURCEQUOTAS, LIMITRANGES, APISERVICES, HORIZONTALPODAUTOSCALERS,
 )
 
 

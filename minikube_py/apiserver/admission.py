@@ -16,6 +16,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import (
     CERTIFICATESIGNINGREQUESTS,
     CSINODES,
+    HORIZONTALPODAUTOSCALERS,
     INGRESSCLASSES,
     INGRESSES,
     LEASES,
@@ -38,6 +39,7 @@ from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
 from minikube_py.apiserver.admissionapi import refused as _refused
+from minikube_py.apiserver.kinds.horizontalpodautoscalers import NOT_ACTED_ON as HPA_NOT_ACTED_ON
 from minikube_py.apiserver.kinds.ingresses import LEGACY_CLASS_ANNOTATION, is_default_class
 from minikube_py.apiserver.kinds.networkpolicies import NOT_ENFORCED
 from minikube_py.apiserver.kinds.persistentvolumes import BETA_STORAGE_CLASS_ANNOTATION
@@ -227,6 +229,16 @@ class VolumeExpansionNotSupported:
                 Operation.CREATE, Operation.UPDATE) and (attrs.obj or {}).get(
                 "allowVolumeExpansion") is True:
             attrs.opts.warnings.append(EXPANSION_HAS_NO_EFFECT)
+
+
+class HorizontalPodAutoscalerNotActedOn:
+    """HorizontalPodAutoscalers are stored; nothing scales by them yet (no metrics): every
+    create and update says so in a Warning header."""
+
+    async def admit(self, attrs: Attributes) -> None:
+        if attrs.strategy.resource is HORIZONTALPODAUTOSCALERS and attrs.operation in (
+                Operation.CREATE, Operation.UPDATE) and attrs.subresource is None:
+            attrs.opts.warnings.append(HPA_NOT_ACTED_ON)
 
 
 class NetworkPolicyNotEnforced:
@@ -473,7 +485,8 @@ def default_admission(objects: ObjectStore,
     if service_accounts:
         mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
     mutating += [DefaultTolerationSeconds(), DefaultIngressClass(objects),
-                 NetworkPolicyNotEnforced(), Priority(objects), RuntimeClass(objects),
+                 NetworkPolicyNotEnforced(), HorizontalPodAutoscalerNotActedOn(),
+                 Priority(objects), RuntimeClass(objects),
                  DefaultStorageClass(objects), StorageObjectInUseProtection(),
                  VolumeExpansionNotSupported()]
     mutating += plugins or []

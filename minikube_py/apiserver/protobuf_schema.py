@@ -13,8 +13,9 @@ string of "number jsonName type" entries, parsed once at import:
   from unset) or has no omitempty. Other zero scalars are dropped, as Go's JSON encoder would.
 
 Coverage: every kind the API server serves, Scale, DeleteOptions, Binding and Eviction, and
-everything they nest. All groups are at version v1. ExtraValue is authentication's and
-authorization's map value (a message of repeated strings whose JSON form is the bare list).
+everything they nest. All groups are at version v1 but autoscaling/v2's (messages
+"autoscalingv2.X"). ExtraValue is authentication's and authorization's map value (a message
+of repeated strings whose JSON form is the bare list).
 """
 
 from __future__ import annotations
@@ -151,6 +152,57 @@ _MESSAGES: dict[str, str] = {
     "authorization.SubjectRulesReviewStatus":
         "1 resourceRules []ResourceRule, 2 nonResourceRules []NonResourceRule, "
         "3 incomplete bool!, 4 evaluationError string",
+    "autoscalingv2.ContainerResourceMetricSource":
+        "1 name string!, 2 target MetricTarget, 3 container string!",
+    "autoscalingv2.ContainerResourceMetricStatus":
+        "1 name string!, 2 current MetricValueStatus, 3 container string!",
+    "autoscalingv2.CrossVersionObjectReference":
+        "1 kind string!, 2 name string!, 3 apiVersion string",
+    "autoscalingv2.ExternalMetricSource": "1 metric MetricIdentifier, 2 target MetricTarget",
+    "autoscalingv2.ExternalMetricStatus":
+        "1 metric MetricIdentifier, 2 current MetricValueStatus",
+    "autoscalingv2.HPAScalingPolicy": "1 type string!, 2 value int32!, 3 periodSeconds int32!",
+    "autoscalingv2.HPAScalingRules":
+        "1 selectPolicy string!, 2 policies []HPAScalingPolicy, "
+        "3 stabilizationWindowSeconds int32!",
+    "autoscalingv2.HorizontalPodAutoscaler":
+        "1 metadata meta.ObjectMeta, 2 spec HorizontalPodAutoscalerSpec, "
+        "3 status HorizontalPodAutoscalerStatus",
+    "autoscalingv2.HorizontalPodAutoscalerBehavior":
+        "1 scaleUp HPAScalingRules, 2 scaleDown HPAScalingRules",
+    "autoscalingv2.HorizontalPodAutoscalerCondition":
+        "1 type string!, 2 status string!, 3 lastTransitionTime Time, 4 reason string, "
+        "5 message string",
+    "autoscalingv2.HorizontalPodAutoscalerSpec":
+        "1 scaleTargetRef CrossVersionObjectReference, 2 minReplicas int32!, "
+        "3 maxReplicas int32!, 4 metrics []MetricSpec, 5 behavior HorizontalPodAutoscalerBehavior",
+    "autoscalingv2.HorizontalPodAutoscalerStatus":
+        "1 observedGeneration int64!, 2 lastScaleTime Time, 3 currentReplicas int32, "
+        "4 desiredReplicas int32!, 5 currentMetrics []MetricStatus, "
+        "6 conditions []HorizontalPodAutoscalerCondition",
+    "autoscalingv2.MetricIdentifier": "1 name string!, 2 selector meta.LabelSelector",
+    "autoscalingv2.MetricSpec":
+        "1 type string!, 2 object ObjectMetricSource, 3 pods PodsMetricSource, "
+        "4 resource ResourceMetricSource, 5 external ExternalMetricSource, "
+        "7 containerResource ContainerResourceMetricSource",
+    "autoscalingv2.MetricStatus":
+        "1 type string!, 2 object ObjectMetricStatus, 3 pods PodsMetricStatus, "
+        "4 resource ResourceMetricStatus, 5 external ExternalMetricStatus, "
+        "7 containerResource ContainerResourceMetricStatus",
+    "autoscalingv2.MetricTarget":
+        "1 type string!, 2 value Quantity, 3 averageValue Quantity, 4 averageUtilization int32!",
+    "autoscalingv2.MetricValueStatus":
+        "1 value Quantity, 2 averageValue Quantity, 3 averageUtilization int32!",
+    "autoscalingv2.ObjectMetricSource":
+        "1 describedObject CrossVersionObjectReference, 2 target MetricTarget, "
+        "3 metric MetricIdentifier",
+    "autoscalingv2.ObjectMetricStatus":
+        "1 metric MetricIdentifier, 2 current MetricValueStatus, "
+        "3 describedObject CrossVersionObjectReference",
+    "autoscalingv2.PodsMetricSource": "1 metric MetricIdentifier, 2 target MetricTarget",
+    "autoscalingv2.PodsMetricStatus": "1 metric MetricIdentifier, 2 current MetricValueStatus",
+    "autoscalingv2.ResourceMetricSource": "1 name string!, 2 target MetricTarget",
+    "autoscalingv2.ResourceMetricStatus": "1 name string!, 2 current MetricValueStatus",
     "autoscaling.Scale": "1 metadata meta.ObjectMeta, 2 spec ScaleSpec, 3 status ScaleStatus",
     "autoscaling.ScaleSpec": "1 replicas int32",
     "autoscaling.ScaleStatus": "1 replicas int32!, 2 selector string",
@@ -833,6 +885,25 @@ _MESSAGES: dict[str, str] = {
 # would: so a fresh `conditions: [{}]` reads back as kube's `[{"status": "", "type": ""}]`,
 # which the official clients accept. Time fields are left out (Go writes null for them).
 _ALWAYS_ENCODED: dict[str, str] = {
+    "autoscalingv2.ContainerResourceMetricSource": "container name target",
+    "autoscalingv2.ContainerResourceMetricStatus": "container current name",
+    "autoscalingv2.CrossVersionObjectReference": "kind name",
+    "autoscalingv2.ExternalMetricSource": "metric target",
+    "autoscalingv2.ExternalMetricStatus": "current metric",
+    "autoscalingv2.HPAScalingPolicy": "periodSeconds type value",
+    "autoscalingv2.HorizontalPodAutoscalerCondition": "status type",
+    "autoscalingv2.HorizontalPodAutoscalerSpec": "maxReplicas scaleTargetRef",
+    "autoscalingv2.HorizontalPodAutoscalerStatus": "desiredReplicas",
+    "autoscalingv2.MetricIdentifier": "name",
+    "autoscalingv2.MetricSpec": "type",
+    "autoscalingv2.MetricStatus": "type",
+    "autoscalingv2.MetricTarget": "type",
+    "autoscalingv2.ObjectMetricSource": "describedObject metric target",
+    "autoscalingv2.ObjectMetricStatus": "current describedObject metric",
+    "autoscalingv2.PodsMetricSource": "metric target",
+    "autoscalingv2.PodsMetricStatus": "current metric",
+    "autoscalingv2.ResourceMetricSource": "name target",
+    "autoscalingv2.ResourceMetricStatus": "current name",
     "apiregistration.APIServiceCondition": "status type",
     "apiregistration.APIServiceSpec": "groupPriorityMinimum versionPriority",
     "apps.ControllerRevision": "revision",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import kubernetes.client
@@ -12,9 +13,15 @@ from minikube_py.apiserver.protobuf_schema import MESSAGES
 
 def model_name(message: str) -> str | None:
     """"core.Pod" -> "V1Pod"; a group prefix where the client has one ("CoreV1Event",
-    "DiscoveryV1EndpointPort"); None for inlined Go structs that have no model."""
+    "DiscoveryV1EndpointPort"); a version other than v1 in the group's name
+    ("autoscalingv2.MetricSpec" -> "V2MetricSpec"); None for inlined Go structs that have
+    no model."""
     group, name = message.split(".", 1)
-    for candidate in (f"{group.capitalize()}V1{name}", f"V1{name}"):
+    version = "V1"
+    versioned = re.fullmatch(r"([a-z]+?)(v[0-9]+)", group)  # "autoscalingv2": a v2 group
+    if versioned:
+        group, version = versioned.group(1), versioned.group(2).capitalize()
+    for candidate in (f"{group.capitalize()}{version}{name}", f"{version}{name}"):
         if hasattr(kubernetes.client, candidate):
             return candidate
     return None

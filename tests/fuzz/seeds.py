@@ -91,6 +91,10 @@ _SEEDS: dict[str, Obj] = {
                            "nodeTopology": {"matchLabels": _LABELS}},
     # spec.group and spec.version follow the name (version.group): see seed().
     "APIService": {"spec": {"groupPriorityMinimum": 1000, "versionPriority": 15}},
+    "HorizontalPodAutoscaler": {"spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "minReplicas": 1, "maxReplicas": 5, "metrics": [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}},
     "PodDisruptionBudget": {"spec": {"minAvailable": 1, "selector": {"matchLabels": _LABELS},
                                      "unhealthyPodEvictionPolicy": "IfHealthyBudget"}},
     "ResourceQuota": {"spec": {"hard": {"pods": "10", "requests.cpu": "2",

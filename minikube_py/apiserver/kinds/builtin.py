@@ -17,6 +17,7 @@ from minikube_py.apiserver.kinds import (
     endpoints,
     endpointslices,
     events,
+    horizontalpodautoscalers,
     ingresses,
     jobs,
     leases,
@@ -99,6 +100,7 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         resourcequotas.STRATEGY,
         limitranges.STRATEGY,
         apiservices.STRATEGY,
+        horizontalpodautoscalers.STRATEGY,
     ]
     if reviewer is None:
         return KindRegistry(stored)

@@ -212,6 +212,12 @@ def apiservice(**spec: Any) -> Obj:
                      "groupPriorityMinimum": 100, "versionPriority": 100, **spec}}
 
 
+def horizontalpodautoscaler(**spec: Any) -> Obj:
+    return {"metadata": meta("web"), "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "maxReplicas": 5, **spec}}
+
+
 def poddisruptionbudget(**spec: Any) -> Obj:
     return {"metadata": meta("web"),
             "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}, **spec}}
@@ -244,7 +250,7 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.CSISTORAGECAPACITIES: csistoragecapacity,
     r.PODDISRUPTIONBUDGETS: poddisruptionbudget,
     r.RESOURCEQUOTAS: resourcequota, r.LIMITRANGES: limitrange,
-    r.APISERVICES: apiservice,
+    r.APISERVICES: apiservice, r.HORIZONTALPODAUTOSCALERS: horizontalpodautoscaler,
 }
 
 

@@ -136,6 +136,11 @@ MINIMAL_DEFAULTED: dict[Resource, Obj] = {
     r.VOLUMEATTACHMENTS: MINIMAL[r.VOLUMEATTACHMENTS](),
     r.CSISTORAGECAPACITIES: MINIMAL[r.CSISTORAGECAPACITIES](),
     r.APISERVICES: MINIMAL[r.APISERVICES](),
+    # SetDefaults_HorizontalPodAutoscaler (v2): one replica at least, CPU at 80%.
+    r.HORIZONTALPODAUTOSCALERS: {"metadata": meta("web"), "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "maxReplicas": 5, "minReplicas": 1, "metrics": [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]}},
     r.PODDISRUPTIONBUDGETS: MINIMAL[r.PODDISRUPTIONBUDGETS](),
     r.RESOURCEQUOTAS: MINIMAL[r.RESOURCEQUOTAS](),
     # SetDefaults_LimitRangeItem: a Container's default limit is its max, and its default

@@ -236,6 +236,8 @@ COLUMNS = {
     r.RESOURCEQUOTAS: ["Name", "Age", "Request", "Limit"],
     r.LIMITRANGES: ["Name", "Created At"],
     r.APISERVICES: ["Name", "Service", "Available", "Age"],
+    r.HORIZONTALPODAUTOSCALERS: ["Name", "Reference", "Targets", "MinPods", "MaxPods",
+                                 "Replicas", "Age"],
 }
 
 
@@ -355,6 +357,7 @@ SCHEMAS = {
     r.PODDISRUPTIONBUDGETS: "policy.PodDisruptionBudget",
     r.RESOURCEQUOTAS: "core.ResourceQuota", r.LIMITRANGES: "core.LimitRange",
     r.APISERVICES: "apiregistration.APIService",
+    r.HORIZONTALPODAUTOSCALERS: "autoscalingv2.HorizontalPodAutoscaler",
 }
 
 

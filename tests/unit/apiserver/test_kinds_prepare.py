@@ -37,7 +37,7 @@ FRESH: dict[Resource, Obj] = {
 }
 # Ingresses, IngressClasses and NetworkPolicies count spec changes too, as kube's do.
 WITH_GENERATION = [*WORKLOADS, r.INGRESSES, r.INGRESSCLASSES, r.NETWORKPOLICIES,
-                   r.PODDISRUPTIONBUDGETS]
+                   r.PODDISRUPTIONBUDGETS, r.HORIZONTALPODAUTOSCALERS]
 WITHOUT_GENERATION = [res for res in MINIMAL if res not in WITH_GENERATION]
 
 
@@ -49,7 +49,8 @@ def test_the_kinds_with_a_status_subresource_are_these() -> None:
     assert set(WITH_STATUS) == {r.NAMESPACES, r.NODES, r.PODS, r.SERVICES, *WORKLOADS,
                                 r.CERTIFICATESIGNINGREQUESTS, r.INGRESSES, r.PERSISTENTVOLUMES,
                                 r.PERSISTENTVOLUMECLAIMS, r.VOLUMEATTACHMENTS,
-                                r.PODDISRUPTIONBUDGETS, r.RESOURCEQUOTAS, r.APISERVICES}
+                                r.PODDISRUPTIONBUDGETS, r.RESOURCEQUOTAS, r.APISERVICES,
+                                r.HORIZONTALPODAUTOSCALERS}
 
 
 # --- prepare_for_create ---------------------------------------------------------------
