@@ -94,6 +94,9 @@ LIMITRANGES = _r("", "v1", "limitranges", "LimitRange", True, short_names=("limi
 # (kube's autoregistration). Aggregated API servers are not proxied.
 APISERVICES = _r("apiregistration.k8s.io", "v1", "apiservices", "APIService", False,
                  categories=("api-extensions",), subresources=("status",))
+CUSTOMRESOURCEDEFINITIONS = _r("apiextensions.k8s.io", "v1", "customresourcedefinitions",
+                               "CustomResourceDefinition", False, short_names=("crd", "crds"),
+                               categories=("api-extensions",), subresources=("status",))
 # Storage: claims, volumes and classes (kinds/persistentvolumes.py and the storage
 # controllers), and the CSI kinds, served empty (no CSI driver runs here).
 PERSISTENTVOLUMES = _r("", "v1", "persistentvolumes", "PersistentVolume", False,
@@ -127,6 +130,7 @@ BUILTIN: tuple[Resource, ...] = (
     PERSISTENTVOLUMECLAIMS, STORAGECLASSES, CSIDRIVERS, CSINODES, VOLUMEATTACHMENTS,
     CSISTORAGECAPACITIES, PODDISRUPTIONBUDGETS,
     RESOURCEQUOTAS, LIMITRANGES, APISERVICES, HORIZONTALPODAUTOSCALERS,
+    CUSTOMRESOURCEDEFINITIONS,
 )
 
 

@@ -39,6 +39,69 @@ _MESSAGES: dict[str, str] = {
         "8 versionPriority int32!",
     "apiregistration.APIServiceStatus": "1 conditions []APIServiceCondition",
     "apiregistration.ServiceReference": "1 namespace string, 2 name string, 3 port int32!",
+    "apiextensions.CustomResourceColumnDefinition":
+        "1 name string!, 2 type string!, 3 format string, 4 description string, "
+        "5 priority int32, 6 jsonPath string!",
+    "apiextensions.CustomResourceConversion":
+        "1 strategy string!, 2 webhook WebhookConversion",
+    "apiextensions.CustomResourceDefinition":
+        "1 metadata meta.ObjectMeta, 2 spec CustomResourceDefinitionSpec, "
+        "3 status CustomResourceDefinitionStatus",
+    "apiextensions.CustomResourceDefinitionCondition":
+        "1 type string!, 2 status string!, 3 lastTransitionTime Time, 4 reason string, "
+        "5 message string",
+    "apiextensions.CustomResourceDefinitionNames":
+        "1 plural string!, 2 singular string, 3 shortNames []string, 4 kind string!, "
+        "5 listKind string, 6 categories []string",
+    "apiextensions.CustomResourceDefinitionSpec":
+        "1 group string!, 3 names CustomResourceDefinitionNames, 4 scope string!, "
+        "7 versions []CustomResourceDefinitionVersion, 9 conversion CustomResourceConversion, "
+        "10 preserveUnknownFields bool",
+    "apiextensions.CustomResourceDefinitionStatus":
+        "1 conditions []CustomResourceDefinitionCondition, "
+        "2 acceptedNames CustomResourceDefinitionNames, 3 storedVersions []string",
+    "apiextensions.CustomResourceDefinitionVersion":
+        "1 name string!, 2 served bool!, 3 storage bool!, 7 deprecated bool, "
+        "8 deprecationWarning string!, 4 schema CustomResourceValidation, "
+        "5 subresources CustomResourceSubresources, "
+        "6 additionalPrinterColumns []CustomResourceColumnDefinition, "
+        "9 selectableFields []SelectableField",
+    "apiextensions.CustomResourceSubresourceScale":
+        "1 specReplicasPath string!, 2 statusReplicasPath string!, 3 labelSelectorPath string!",
+    "apiextensions.CustomResourceSubresources":
+        "1 status RawExtension, 2 scale CustomResourceSubresourceScale",
+    "apiextensions.CustomResourceValidation": "1 openAPIV3Schema JSONSchemaProps",
+    "apiextensions.ExternalDocumentation": "1 description string, 2 url string",
+    # JSON, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool and JSONSchemaPropsOrStringArray
+    # have JSON forms of their own (any value, a schema or a list, a schema or a bool):
+    # typed here as free-form values, checked by the CRD's structural validation.
+    "apiextensions.JSONSchemaProps":
+        "1 id string, 2 $schema string, 3 $ref string, 4 description string, 5 type string, "
+        "6 format string, 7 title string, 8 default RawExtension, 9 maximum double!, "
+        "10 exclusiveMaximum bool, 11 minimum double!, 12 exclusiveMinimum bool, "
+        "13 maxLength int64!, 14 minLength int64!, 15 pattern string, 16 maxItems int64!, "
+        "17 minItems int64!, 18 uniqueItems bool, 19 multipleOf double!, "
+        "20 enum []RawExtension, 21 maxProperties int64!, 22 minProperties int64!, "
+        "23 required []string, 24 items RawExtension, 25 allOf []JSONSchemaProps, "
+        "26 oneOf []JSONSchemaProps, 27 anyOf []JSONSchemaProps, 28 not JSONSchemaProps, "
+        "29 properties map[string]JSONSchemaProps, 30 additionalProperties RawExtension, "
+        "31 patternProperties map[string]JSONSchemaProps, 32 dependencies map[string]RawExtension, "
+        "33 additionalItems RawExtension, 34 definitions map[string]JSONSchemaProps, "
+        "35 externalDocs ExternalDocumentation, 36 example RawExtension, 37 nullable bool, "
+        "38 x-kubernetes-preserve-unknown-fields bool!, "
+        "39 x-kubernetes-embedded-resource bool, 40 x-kubernetes-int-or-string bool, "
+        "41 x-kubernetes-list-map-keys []string, 42 x-kubernetes-list-type string!, "
+        "43 x-kubernetes-map-type string!, 44 x-kubernetes-validations []ValidationRule",
+    "apiextensions.SelectableField": "1 jsonPath string!",
+    "apiextensions.ServiceReference":
+        "1 namespace string!, 2 name string!, 3 path string, 4 port int32!",
+    "apiextensions.ValidationRule":
+        "1 rule string!, 2 message string, 3 messageExpression string, 4 reason string!, "
+        "5 fieldPath string, 6 optionalOldSelf bool!",
+    "apiextensions.WebhookClientConfig":
+        "3 url string!, 1 service ServiceReference, 2 caBundle bytes",
+    "apiextensions.WebhookConversion":
+        "2 clientConfig WebhookClientConfig, 3 conversionReviewVersions []string",
     "apps.ControllerRevision":
         "1 metadata meta.ObjectMeta, 2 data RawExtension, 3 revision int64!",
     "apps.DaemonSet":
@@ -906,6 +969,18 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "autoscalingv2.ResourceMetricStatus": "current name",
     "apiregistration.APIServiceCondition": "status type",
     "apiregistration.APIServiceSpec": "groupPriorityMinimum versionPriority",
+    "apiextensions.CustomResourceColumnDefinition": "name type jsonPath",
+    "apiextensions.CustomResourceConversion": "strategy",
+    "apiextensions.CustomResourceDefinition": "spec",
+    "apiextensions.CustomResourceDefinitionCondition": "type status",
+    "apiextensions.CustomResourceDefinitionNames": "plural kind",
+    "apiextensions.CustomResourceDefinitionSpec": "group names scope versions",
+    "apiextensions.CustomResourceDefinitionVersion": "name served storage",
+    "apiextensions.CustomResourceSubresourceScale": "specReplicasPath statusReplicasPath",
+    "apiextensions.SelectableField": "jsonPath",
+    "apiextensions.ServiceReference": "namespace name",
+    "apiextensions.ValidationRule": "rule",
+    "apiextensions.WebhookConversion": "conversionReviewVersions",
     "apps.ControllerRevision": "revision",
     "apps.DaemonSetCondition": "status type",
     "apps.DaemonSetSpec": "template",

@@ -103,7 +103,21 @@ _SEEDS: dict[str, Obj] = {
         {"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "4Mi"},
          "defaultRequest": {"cpu": "100m"}, "maxLimitRequestRatio": {"cpu": "10"}},
         {"type": "Pod", "max": {"memory": "1Gi"}}]}},
+    # spec.group and spec.names.plural come from the name (seed_name): they must make it.
+    "CustomResourceDefinition": {"spec": {
+        "scope": "Namespaced", "names": {"kind": "Fuzz", "shortNames": ["fz"]},
+        "versions": [{"name": "v1", "served": True, "storage": True,
+                      "subresources": {"status": {}},
+                      "additionalPrinterColumns": [{"name": "Size", "type": "integer",
+                                                    "jsonPath": ".spec.size"}],
+                      "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                          "spec": {"type": "object", "properties": {
+                              "size": {"type": "integer", "minimum": 0, "default": 1}}},
+                          "status": {"type": "object",
+                                     "x-kubernetes-preserve-unknown-fields": True}}}}}]}},
 }
+# A CRD's name is <plural>.<group>.
+_CRD_GROUP = "fuzz.example.com"
 # The review kinds: answered, never stored; their metadata must be empty.
 _ACCESS: Obj = {"resourceAttributes": {"verb": "get", "resource": "pods",
                                        "namespace": "default"}}
@@ -137,12 +151,21 @@ def seed(resource: Resource, name: str, namespace: str | None, kubelet_port: int
     if resource.kind == "APIService":  # valid only for a name of the form version.group
         version, _, group = name.partition(".")
         obj["spec"].update(version=version, group=group)
+    if resource.kind == "CustomResourceDefinition":
+        plural, _, group = name.partition(".")
+        obj["spec"]["group"] = group or _CRD_GROUP
+        obj["spec"]["names"]["plural"] = plural
     return obj
 
 
-def object_name(resource: Resource, base: str) -> str:
-    """A valid name of `resource` made from `base`: an APIService's is version.group."""
-    return f"{base}.fuzz" if resource.kind == "APIService" else base
+def seed_name(resource: Resource, name: str) -> str:
+    """A name the seed of `resource` is valid under (a CRD's is <plural>.<group>, an
+    APIService's version.group)."""
+    if resource.kind == "CustomResourceDefinition":
+        return f"{name}s.{_CRD_GROUP}"
+    if resource.kind == "APIService":
+        return f"{name}.fuzz"
+    return name
 
 
 def review_seed(resource: Resource) -> Obj:

@@ -18,7 +18,7 @@ from .harness import FuzzServer, collection_path, object_path
 from .kinds import RESOURCES, REVIEWS, variant
 from .patches import APPLY, any_patch
 from .queries import query
-from .seeds import object_name, review_seed, seed
+from .seeds import review_seed, seed, seed_name
 
 pytestmark = fuzz_timeout()
 
@@ -49,7 +49,7 @@ def test_any_write_of_a_kind_is_answered_and_reads_back_valid(
     server = _fresh(servers)
     strategy = server.strategy(resource)
     ns = "default" if resource.namespaced else None
-    s, n = object_name(resource, "s"), object_name(resource, "n")
+    s, n = seed_name(resource, "s"), seed_name(resource, "n")
     valid = seed(resource, s, ns, server.kubelet_port)
     created = server.send("POST", collection_path(resource, ns), Body(json_text(valid),
                                                                       "application/json"))

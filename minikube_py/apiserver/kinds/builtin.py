@@ -12,6 +12,7 @@ from minikube_py.apiserver.kinds import (
     controllerrevisions,
     cronjobs,
     csi,
+    customresourcedefinitions,
     daemonsets,
     deployments,
     endpoints,
@@ -101,6 +102,7 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         limitranges.STRATEGY,
         apiservices.STRATEGY,
         horizontalpodautoscalers.STRATEGY,
+        customresourcedefinitions.STRATEGY,
     ]
     if reviewer is None:
         return KindRegistry(stored)

@@ -232,6 +232,14 @@ def limitrange() -> Obj:
         {"type": "Container", "max": {"cpu": "1"}}]}}
 
 
+def crd(**spec: Any) -> Obj:
+    return {"metadata": {"name": "widgets.example.com"}, "spec": {
+        "group": "example.com", "scope": "Namespaced",
+        "names": {"plural": "widgets", "kind": "Widget"},
+        "versions": [{"name": "v1", "served": True, "storage": True,
+                      "schema": {"openAPIV3Schema": {"type": "object"}}}], **spec}}
+
+
 MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.NAMESPACES: namespace, r.NODES: node, r.PODS: pod, r.EVENTS: event,
     r.SERVICES: service, r.ENDPOINTS: endpoints, r.CONFIGMAPS: configmap, r.SECRETS: secret,
@@ -251,6 +259,7 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.PODDISRUPTIONBUDGETS: poddisruptionbudget,
     r.RESOURCEQUOTAS: resourcequota, r.LIMITRANGES: limitrange,
     r.APISERVICES: apiservice, r.HORIZONTALPODAUTOSCALERS: horizontalpodautoscaler,
+    r.CUSTOMRESOURCEDEFINITIONS: crd,
 }
 
 

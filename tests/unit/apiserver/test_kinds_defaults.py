@@ -148,6 +148,14 @@ MINIMAL_DEFAULTED: dict[Resource, Obj] = {
     r.LIMITRANGES: {"metadata": meta("limits"), "spec": {"limits": [
         {"type": "Container", "max": {"cpu": "1"}, "default": {"cpu": "1"},
          "defaultRequest": {"cpu": "1"}}]}},
+    # The CRD's singular and listKind from its kind; conversion None.
+    r.CUSTOMRESOURCEDEFINITIONS: {"metadata": {"name": "widgets.example.com"}, "spec": {
+        "group": "example.com", "scope": "Namespaced",
+        "names": {"plural": "widgets", "kind": "Widget", "singular": "widget",
+                  "listKind": "WidgetList"},
+        "versions": [{"name": "v1", "served": True, "storage": True,
+                      "schema": {"openAPIV3Schema": {"type": "object"}}}],
+        "conversion": {"strategy": "None"}}},
 }
 
 

@@ -85,11 +85,25 @@ def test_namespace_is_held_while_its_spec_has_finalizers(finalizers: list[str] |
     assert strategy(r.NAMESPACES).finalizing(obj) is held
 
 
-@pytest.mark.parametrize("resource", [res for res in ALL if res is not r.NAMESPACES], ids=str)
+@pytest.mark.parametrize("resource", [res for res in ALL if res not in (
+    r.NAMESPACES, r.CUSTOMRESOURCEDEFINITIONS)], ids=str)
 def test_other_kinds_are_held_by_metadata_finalizers_alone(resource: Resource) -> None:
     obj = minimal(resource)
     obj["spec"] = {**(obj.get("spec") or {}), "finalizers": ["kubernetes"]}
     assert strategy(resource).finalizing(obj) is False
+
+
+def test_a_crd_is_held_until_marked_then_by_its_cleanup_finalizer() -> None:
+    obj = minimal(r.CUSTOMRESOURCEDEFINITIONS)
+    crds = strategy(r.CUSTOMRESOURCEDEFINITIONS)
+    assert crds.finalizing(obj) is True
+    obj["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    crds.prepare_for_delete(obj)
+    assert obj["metadata"]["finalizers"] == ["customresourcecleanup.apiextensions.k8s.io"]
+    terminating = obj["status"]["conditions"][-1]
+    assert (terminating["type"], terminating["status"], terminating["reason"]) == (
+        "Terminating", "True", "InstanceDeletionPending")
+    assert crds.finalizing(obj) is False
 
 
 def test_deleting_a_namespace_marks_it_terminating() -> None:
@@ -98,7 +112,8 @@ def test_deleting_a_namespace_marks_it_terminating() -> None:
     assert obj["status"] == {"phase": "Terminating"}
 
 
-@pytest.mark.parametrize("resource", [res for res in ALL if res is not r.NAMESPACES], ids=str)
+@pytest.mark.parametrize("resource", [res for res in ALL if res not in (
+    r.NAMESPACES, r.CUSTOMRESOURCEDEFINITIONS)], ids=str)
 def test_deleting_other_kinds_marks_nothing(resource: Resource) -> None:
     obj = minimal(resource)
     before = copy.deepcopy(obj)
@@ -238,6 +253,7 @@ COLUMNS = {
     r.APISERVICES: ["Name", "Service", "Available", "Age"],
     r.HORIZONTALPODAUTOSCALERS: ["Name", "Reference", "Targets", "MinPods", "MaxPods",
                                  "Replicas", "Age"],
+    r.CUSTOMRESOURCEDEFINITIONS: ["Name", "Created At"],
 }
 
 
@@ -358,6 +374,8 @@ SCHEMAS = {
     r.RESOURCEQUOTAS: "core.ResourceQuota", r.LIMITRANGES: "core.LimitRange",
     r.APISERVICES: "apiregistration.APIService",
     r.HORIZONTALPODAUTOSCALERS: "autoscalingv2.HorizontalPodAutoscaler",
+    r.RUNTIMECLASSES: "node.RuntimeClass",
+    r.CUSTOMRESOURCEDEFINITIONS: "apiextensions.CustomResourceDefinition",
 }
 
 

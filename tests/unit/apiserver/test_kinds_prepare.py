@@ -37,7 +37,8 @@ FRESH: dict[Resource, Obj] = {
 }
 # Ingresses, IngressClasses and NetworkPolicies count spec changes too, as kube's do.
 WITH_GENERATION = [*WORKLOADS, r.INGRESSES, r.INGRESSCLASSES, r.NETWORKPOLICIES,
-                   r.PODDISRUPTIONBUDGETS, r.HORIZONTALPODAUTOSCALERS]
+                   r.PODDISRUPTIONBUDGETS, r.HORIZONTALPODAUTOSCALERS,
+                   r.CUSTOMRESOURCEDEFINITIONS]
 WITHOUT_GENERATION = [res for res in MINIMAL if res not in WITH_GENERATION]
 
 
@@ -50,7 +51,7 @@ def test_the_kinds_with_a_status_subresource_are_these() -> None:
                                 r.CERTIFICATESIGNINGREQUESTS, r.INGRESSES, r.PERSISTENTVOLUMES,
                                 r.PERSISTENTVOLUMECLAIMS, r.VOLUMEATTACHMENTS,
                                 r.PODDISRUPTIONBUDGETS, r.RESOURCEQUOTAS, r.APISERVICES,
-                                r.HORIZONTALPODAUTOSCALERS}
+                                r.HORIZONTALPODAUTOSCALERS, r.CUSTOMRESOURCEDEFINITIONS}
 
 
 # --- prepare_for_create ---------------------------------------------------------------
@@ -67,6 +68,9 @@ def test_the_kinds_with_a_status_subresource_are_these() -> None:
      {"phase": "Pending"}),
     (r.VOLUMEATTACHMENTS, {"attached": True}, {"attached": False}),
     (r.RESOURCEQUOTAS, {"used": {"pods": "5"}}, {}),  # admission and the controller own it
+    # A CRD starts with no conditions, no accepted names and its storage version stored.
+    (r.CUSTOMRESOURCEDEFINITIONS, {"acceptedNames": {"plural": "x", "kind": "X"}},
+     {"conditions": [], "acceptedNames": {"plural": "", "kind": ""}, "storedVersions": ["v1"]}),
     # The status kube starts each workload with: its always-encoded counters at zero.
     *[(res, {"replicas": 3, "observedGeneration": 7}, FRESH[res]) for res in WORKLOADS],
 ], ids=lambda v: str(v) if isinstance(v, Resource) else "")
@@ -170,7 +174,20 @@ def test_namespace_is_created_with_the_kubernetes_finalizer(given: list[str] | N
 
 STORED_STATUS = {"observedGeneration": 1, "phase": "Stored",
                  "conditions": [{"type": "Ready", "status": "True"}]}
-KEEPS_STATUS = [res for res in WITH_STATUS if res is not r.NODES]
+# A CRD's update also records a new storage version in status.storedVersions (below).
+KEEPS_STATUS = [res for res in WITH_STATUS if res not in (r.NODES, r.CUSTOMRESOURCEDEFINITIONS)]
+
+
+def test_a_crd_update_adds_its_new_storage_version_to_stored_versions() -> None:
+    old = created(r.CUSTOMRESOURCEDEFINITIONS, MINIMAL[r.CUSTOMRESOURCEDEFINITIONS]())
+    new = copy.deepcopy(old)
+    new["spec"]["versions"] = [{**new["spec"]["versions"][0], "storage": False},
+                               {"name": "v2", "served": True, "storage": True,
+                                "schema": {"openAPIV3Schema": {"type": "object"}}}]
+    new["status"] = {"storedVersions": []}
+    out = updated(r.CUSTOMRESOURCEDEFINITIONS, old, new)
+    assert out["status"]["storedVersions"] == ["v1", "v2"]
+    assert out["metadata"]["generation"] == 2
 
 
 def stored(resource: Resource, status: Obj | None = STORED_STATUS) -> Obj:
