@@ -70,15 +70,17 @@ def typed_object(strategy: Strategy, body: Any, opts: RequestOptions) -> dict[st
 def type_checked(strategy: Strategy, obj: dict[str, Any], opts: RequestOptions) -> None:
     """The schema pass alone (subresource bodies keep the stored kind and apiVersion)."""
     if strategy.schema is None:
-        return
-    typed = type_object(strategy.schema, obj)
-    if typed.error is not None:
+        error, unknown = strategy.prune(obj)
+    else:
+        typed = type_object(strategy.schema, obj)
+        error, unknown = typed.error, typed.unknown
+    if error is not None:
         resource = strategy.resource
         version = resource.api_version.rsplit("/", 1)[-1]
         raise ApiError(400, "BadRequest", f'{resource.kind} in version "{version}" cannot be '
-                                          f"handled as a {resource.kind}: {typed.error}")
-    if typed.unknown:
-        _report_unknown(typed.unknown, opts)
+                                          f"handled as a {resource.kind}: {error}")
+    if unknown:
+        _report_unknown(unknown, opts)
 
 
 def _report_unknown(unknown: list[str], opts: RequestOptions) -> None:

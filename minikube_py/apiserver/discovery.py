@@ -31,6 +31,7 @@ class Discovery:
     def __init__(self, kinds: KindRegistry) -> None:
         self._kinds = kinds
         self._specs: dict[str, bytes] = {}
+        self._generation = kinds.generation
 
     def invalidate(self) -> None:
         self._specs = {}
@@ -154,6 +155,8 @@ class Discovery:
                 "paths": paths, "components": {"schemas": {}}}
 
     def _all_specs(self) -> dict[str, bytes]:
+        if self._generation != self._kinds.generation:
+            self._specs, self._generation = {}, self._kinds.generation
         if not self._specs:
             for group, versions in self.group_versions().items():
                 for v in versions:

@@ -122,6 +122,13 @@ def respond(obj: Any, status: int = 200, warnings: list[str] | None = None) -> w
 
 
 async def serve_resource(req: ResourceRequest) -> web.StreamResponse:
+    resp = await _serve_verb(req)
+    if req.strategy.deprecation and not resp.prepared:
+        resp.headers.add("Warning", f"299 - {json.dumps(req.strategy.deprecation)}")
+    return resp
+
+
+async def _serve_verb(req: ResourceRequest) -> web.StreamResponse:
     method = req.request.method
     if not req.strategy.stored and not (method == "POST" and req.name is None):
         raise errors.method_not_allowed(f"the server does not allow this method on the "

@@ -37,6 +37,7 @@ from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_obje
 from minikube_py.apiserver.bootstrap import ensure_builtin_objects, kubernetes_service_ip
 from minikube_py.apiserver.certificatesadmission import CertificateSignerAuthorization
 from minikube_py.apiserver.compaction import compaction_loop
+from minikube_py.apiserver.customresources.controller import CustomResourceServing
 from minikube_py.apiserver.inprocess import InProcessClient
 from minikube_py.apiserver.ipalloc import ServiceAllocations
 from minikube_py.apiserver.kinds.base import Strategy
@@ -127,6 +128,7 @@ class ApiService(InProcessClient):
                                 clock, self.rng)
         self.fanout = WatchFanout(kv, self.kinds.resource_of_key)
         self._kubernetes_target_port = kubernetes_service_target_port
+        self.custom_resources = CustomResourceServing(self)
         self._tasks = TaskSet("apiserver")
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -137,9 +139,14 @@ class ApiService(InProcessClient):
         revision = self.kv.revision
         await self.authz_state.load(self.kv, revision)
         self.fanout.listeners.append((self.authz_state.prefixes(), self.authz_state.on_event))
+        self.fanout.listeners.append((self.custom_resources.prefixes(),
+                                      self.custom_resources.on_event))
         await self.fanout.start(self._tasks, revision)
         await ensure_builtin_objects(self, self._kubernetes_target_port)
         await ensure_bootstrap_policy(self)
+        # The CRDs already stored are served before the first request, then kept up.
+        await self.custom_resources.load()
+        self._tasks.spawn("crd-serving", self.custom_resources.run(), critical=True)
         self._tasks.spawn("compaction", compaction_loop(self.kv, self.compaction_interval),
                           critical=True)
 

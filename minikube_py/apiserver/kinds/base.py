@@ -56,6 +56,8 @@ class ScaleSpec:
     spec.replicas and status.replicas; the selector text is the kind's own business."""
 
     selector: Callable[[Obj], str]
+    spec_path: tuple[str, ...] = ("spec", "replicas")
+    status_path: tuple[str, ...] = ("status", "replicas")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,10 @@ class Strategy:
     # `answer_create` answers instead of writing anything.
     stored: bool = True
     verbs: tuple[str, ...] = ALL_VERBS
+    # Strategic merge patches need the Go types' patch strategies (custom resources: 415).
+    strategic_merge: bool = True
+    # The Warning every request of a deprecated version gets (custom resources).
+    deprecation: str | None = None
 
     def __init__(self, resource: Resource) -> None:
         self.resource = resource
@@ -168,6 +174,11 @@ class Strategy:
             return new
         raise errors.not_found(f"{self.resource.plural}/{subresource}", "",
                                self.resource.group)
+
+    def prune(self, obj: Obj) -> tuple[str | None, list[str]]:
+        """For a kind without a schema table (custom resources), its own typed pass: (a type
+        error for the 400, or None; the unknown fields it dropped)."""
+        return None, []
 
     def pod_template(self, obj: Obj) -> Obj | None:
         """The pod template the object carries (metadata and spec), which Pod Security

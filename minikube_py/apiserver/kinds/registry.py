@@ -23,6 +23,9 @@ class KindRegistry:
         self._by_kind: dict[tuple[str, str], Strategy] = {}
         self._body_schemas: dict[tuple[str, str], str] = {}
         self._prefixes: list[tuple[bytes, Resource]] = []
+        # Grows with every change, so what is built from the registry (discovery) knows
+        # when it is stale: custom resources come and go while the server runs.
+        self.generation = 0
         for s in strategies:
             self.register(s)
 
@@ -40,6 +43,18 @@ class KindRegistry:
         self._prefixes.append((resource_prefix(r).encode(), r))
         # Longest first: "/registry/events.k8s.io/events/" is not core's "/registry/events/".
         self._prefixes.sort(key=lambda p: -len(p[0]))
+        self.generation += 1
+
+    def unregister(self, resource: Resource) -> None:
+        """Stop serving `resource` (a custom resource whose definition changed or went)."""
+        strategy = self._by_resource.pop(resource, None)
+        if strategy is None:
+            return
+        self._by_path.pop((resource.group, resource.version, resource.plural), None)
+        if self._by_kind.get((resource.api_version, resource.kind)) is strategy:
+            del self._by_kind[(resource.api_version, resource.kind)]
+        self._prefixes.remove(next(p for p in self._prefixes if p[1] == resource))
+        self.generation += 1
 
     def strategy(self, resource: Resource) -> Strategy:
         return self._by_resource[resource]

@@ -8,7 +8,7 @@ from typing import Any
 from minikube_py.api import errors
 from minikube_py.api.patch import apply_patch
 from minikube_py.apiserver.bodies import namespace_for
-from minikube_py.apiserver.kinds.base import ScaleSpec, Strategy
+from minikube_py.apiserver.kinds.base import ScaleSpec, Strategy, field_at
 from minikube_py.apiserver.objectstore import Delete, Stored
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.rest.context import RestContext
@@ -29,13 +29,13 @@ def _spec(strategy: Strategy, name: str) -> ScaleSpec:
 
 def to_scale(scale: ScaleSpec, obj: Obj) -> Obj:
     meta = obj["metadata"]
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {"name": meta["name"], "namespace": meta.get("namespace"),
                          "uid": meta.get("uid"), "resourceVersion": meta["resourceVersion"],
                          "creationTimestamp": meta.get("creationTimestamp")},
-            "spec": {"replicas": spec.get("replicas", 0)},
-            "status": {"replicas": status.get("replicas", 0), "selector": scale.selector(obj)}}
+            "spec": {"replicas": field_at(obj, *scale.spec_path) or 0},
+            "status": {"replicas": field_at(obj, *scale.status_path) or 0,
+                       "selector": scale.selector(obj)}}
 
 
 async def get_scale(rest: RestContext, strategy: Strategy, name: str,
@@ -94,9 +94,12 @@ async def _set_replicas(rest: RestContext, strategy: Strategy, scale: ScaleSpec,
             raise errors.conflict(strategy.resource.plural, name, CONFLICT_MSG,
                                   strategy.resource.group)
         new = stored.copy()
-        if not isinstance(new.get("spec"), dict):
-            new["spec"] = {}
-        new["spec"]["replicas"] = replicas
+        parent = new
+        for key in scale.spec_path[:-1]:
+            if not isinstance(parent.get(key), dict):
+                parent[key] = {}
+            parent = parent[key]
+        parent[scale.spec_path[-1]] = replicas
         return await prepare_update(rest, strategy, stored, new, None, opts)
 
     written = await write(rest, strategy, ns, name, try_update, opts)

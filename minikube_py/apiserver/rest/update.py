@@ -11,6 +11,7 @@ from minikube_py.api.patch import apply_patch
 from minikube_py.api.validation import raise_if, validate_object_meta, validate_update_meta
 from minikube_py.apiserver.admission import Attributes, Operation
 from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_object
+from minikube_py.apiserver.decode import PATCH_TYPES
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.objectstore import Delete, Stored, Written
 from minikube_py.apiserver.options import RequestOptions
@@ -19,6 +20,7 @@ from minikube_py.apiserver.rest.create import prepare_new
 
 Obj = dict[str, Any]
 APPLY_PATCH = "application/apply-patch+yaml"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 CONFLICT_MSG = "the object has been modified; please apply your changes to the latest version " \
                "and try again"
 # System fields an update never changes: kept from the stored object (rest.BeforeUpdate).
@@ -55,6 +57,10 @@ async def patch(rest: RestContext, strategy: Strategy, name: str, patch_body: An
                 patch_type: str, namespace: str | None, subresource: str | None,
                 opts: RequestOptions) -> Written:
     resource = strategy.resource
+    if patch_type == STRATEGIC_PATCH and not strategy.strategic_merge:
+        accepted = ", ".join(t for t in PATCH_TYPES if t != STRATEGIC_PATCH)
+        raise errors.ApiError(415, "UnsupportedMediaType", "the body of the request was in an "
+                              f"unknown format - accepted media types include: {accepted}")
     ns = namespace_for(resource, namespace)
     apply = patch_type == APPLY_PATCH
     if apply and not opts.field_manager:

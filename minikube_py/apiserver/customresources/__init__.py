@@ -1,0 +1,1 @@
+"""Custom resources: what CustomResourceDefinitions define, served."""

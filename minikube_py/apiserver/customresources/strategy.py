@@ -1,0 +1,136 @@
+"""The Strategy of one served version of a CustomResourceDefinition: its schema prunes,
+defaults and validates the objects (kube's customresource strategy), its subresources and
+printer columns come from the version."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from minikube_py.api import crschema
+from minikube_py.api.errors import Cause
+from minikube_py.api.resources import Resource
+from minikube_py.apiserver.customresources.printer import custom_printer
+from minikube_py.apiserver.jsontypes import type_object
+from minikube_py.apiserver.kinds.base import Obj, ScaleSpec, Strategy, field_at, keep_old_status
+
+_META_KEYS = ("apiVersion", "kind", "metadata")
+
+
+def _path(json_path: str) -> tuple[str, ...]:
+    return tuple(p for p in json_path.split(".") if p)
+
+
+def _content(obj: Obj, *, without_status: bool) -> Obj:
+    skip = set(_META_KEYS) | ({"status"} if without_status else set())
+    return {k: v for k, v in obj.items() if k not in skip}
+
+
+class CustomResourceStrategy(Strategy):
+    """One (CRD, served version): `crd_name` says which definition it came from."""
+
+    generation = True
+    strategic_merge = False
+
+    def __init__(self, resource: Resource, crd_name: str, schema: Obj,
+                 columns: list[Obj], scale: Obj | None, deprecation: str | None,
+                 storage_version: str) -> None:
+        super().__init__(resource)
+        self.crd_name = crd_name
+        self.openapi = schema
+        self.printer = custom_printer(columns)
+        self.deprecation = deprecation
+        self.storage_api_version = f"{resource.group}/{storage_version}"
+        self.scale = None
+        if scale is not None:
+            selector = _path(str(scale.get("labelSelectorPath") or ""))
+            self.scale = ScaleSpec(
+                (lambda obj: str(field_at(obj, *selector) or "")) if selector
+                else (lambda obj: ""),
+                spec_path=_path(str(scale.get("specReplicasPath") or ".spec.replicas")),
+                status_path=_path(str(scale.get("statusReplicasPath") or
+                                      ".status.replicas")))
+
+    def prune(self, obj: Obj) -> tuple[str | None, list[str]]:
+        """metadata typed as ObjectMeta, the rest pruned along the version's schema."""
+        meta = obj.get("metadata")
+        typed = type_object("meta.ObjectMeta", meta) if isinstance(meta, dict) else None
+        if typed is not None and typed.error is not None:
+            return typed.error, []
+        unknown = [f"metadata.{u}" for u in typed.unknown] if typed is not None else []
+        return None, unknown + crschema.prune(obj, self.openapi)
+
+    def default(self, obj: Obj) -> None:
+        crschema.apply_defaults(obj, self.openapi)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        if self.has_status:
+            obj.pop("status", None)
+        obj["metadata"]["generation"] = 1
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        if self.has_status:
+            keep_old_status(new, old)
+        status_apart = self.has_status
+        if _content(new, without_status=status_apart) != _content(old, without_status=status_apart):
+            new["metadata"]["generation"] = int(old["metadata"].get("generation") or 1) + 1
+
+    def prepare_for_subresource_update(self, subresource: str, body: Obj, old: Obj) -> Obj:
+        new = super().prepare_for_subresource_update(subresource, body, old)
+        if "status" not in new:
+            new.pop("status", None)
+        return new
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        return crschema.validate(obj, self.openapi)
+
+    def served_as(self, obj: Obj) -> Obj:
+        """The object as this version shows it (conversion None: only apiVersion)."""
+        if obj.get("apiVersion") == self.resource.api_version:
+            return obj
+        out = copy.copy(obj)
+        out["apiVersion"] = self.resource.api_version
+        return out
+
+
+def resources_of(crd: Obj) -> list[tuple[Resource, Obj]]:
+    """Every served version of a CRD as a Resource, with the version's own fields."""
+    spec = crd.get("spec") or {}
+    names = (crd.get("status") or {}).get("acceptedNames") or spec.get("names") or {}
+    out = []
+    for v in spec.get("versions") or []:
+        if not v.get("served"):
+            continue
+        subs = v.get("subresources") or {}
+        sub_names = tuple(s for s in ("status", "scale") if s in subs)
+        out.append((Resource(str(spec.get("group")), str(v.get("name")),
+                             str(names.get("plural")), str(names.get("kind")),
+                             spec.get("scope") == "Namespaced",
+                             short_names=tuple(names.get("shortNames") or ()),
+                             categories=tuple(names.get("categories") or ()),
+                             subresources=sub_names), v))
+    return out
+
+
+def _deprecation(crd: Obj, version: Obj) -> str | None:
+    if not version.get("deprecated"):
+        return None
+    if version.get("deprecationWarning"):
+        return str(version["deprecationWarning"])
+    spec = crd.get("spec") or {}
+    return f"{spec.get('group')}/{version.get('name')} {spec.get('names', {}).get('kind')} " \
+           f"is deprecated"
+
+
+def strategies_of(crd: Obj) -> list[CustomResourceStrategy]:
+    storage = next((str(v.get("name")) for v in (crd.get("spec") or {}).get("versions") or []
+                    if v.get("storage")), "")
+    out = []
+    for resource, version in resources_of(crd):
+        schema: Any = (version.get("schema") or {}).get("openAPIV3Schema") or {}
+        out.append(CustomResourceStrategy(
+            resource, crd["metadata"]["name"], schema,
+            list(version.get("additionalPrinterColumns") or []),
+            (version.get("subresources") or {}).get("scale"),
+            _deprecation(crd, version), storage))
+    return out

@@ -1,0 +1,448 @@
+"""CustomResourceDefinitions (apiextensions.k8s.io/v1) and the custom resources they define:
+validated, Established, served at /apis/GROUP/VERSION/..., pruned, defaulted and validated
+along their schema, printed with their columns, and removed with their CRD; through the real
+kubectl and the official client too."""
+
+import asyncio
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from minikube_py.api.errors import ApiError
+from minikube_py.api.resources import CUSTOMRESOURCEDEFINITIONS as CRDS
+from minikube_py.api.resources import Resource
+from minikube_py.apiserver.options import RequestOptions
+from minikube_py.apiserver.service import ApiService
+from tests.conditions import until
+from tests.unit.apiserver.conftest import official_client
+from tests.unit.apiserver.test_apiserver_http import kubectl, needs_kubectl
+
+Obj = dict[str, Any]
+SCHEMA: Obj = {"type": "object", "properties": {
+    "spec": {"type": "object", "required": ["size"], "properties": {
+        "size": {"type": "string", "enum": ["S", "M", "L"]},
+        "replicas": {"type": "integer", "minimum": 0, "default": 1},
+        "selector": {"type": "string"}}},
+    "status": {"type": "object", "properties": {
+        "replicas": {"type": "integer"}, "phase": {"type": "string"},
+        "conditions": {"type": "array", "items": {
+            "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}}
+
+
+def widget_crd(**version: Any) -> Obj:
+    v: Obj = {"name": "v1", "served": True, "storage": True,
+              "schema": {"openAPIV3Schema": SCHEMA},
+              "subresources": {"status": {}, "scale": {
+                  "specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
+                  "labelSelectorPath": ".spec.selector"}},
+              "additionalPrinterColumns": [
+                  {"name": "Size", "type": "string", "jsonPath": ".spec.size"},
+                  {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"},
+                  {"name": "Ready", "type": "string",
+                   "jsonPath": '.status.conditions[?(@.type=="Ready")].status'},
+                  {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}],
+              **version}
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"plural": "widgets", "kind": "Widget", "shortNames": ["wd"],
+                               "categories": ["all"]},
+                     "versions": [v]}}
+
+
+def widget(name: str, **spec: Any) -> Obj:
+    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name},
+            "spec": {"size": "S", **spec}}
+
+
+async def established(svc: ApiService, crd: Obj) -> Resource:
+    await svc.create_object(CRDS, copy.deepcopy(crd), None)
+    spec = crd["spec"]
+    version = spec["versions"][0]["name"]
+    await until(lambda: svc.kinds.find(spec["group"], version, spec["names"]["plural"])
+                is not None, "the CRD's resource to be served")
+    found = svc.kinds.find(spec["group"], version, spec["names"]["plural"])
+    assert found is not None
+    return found.resource
+
+
+async def names_refused(svc: ApiService, name: str) -> None:
+    async def refused() -> bool:
+        crd = await svc.get_object(CRDS, name, None)
+        return any(c["type"] == "NamesAccepted" and c["status"] == "False"
+                   for c in (crd.get("status") or {}).get("conditions") or [])
+
+    await until(refused, f"NamesAccepted False on {name}")
+
+
+async def invalid_causes(svc: ApiService, crd: Obj) -> list[tuple[str, str]]:
+    with pytest.raises(ApiError) as e:
+        await svc.create_object(CRDS, crd, None)
+    assert e.value.code == 422, e.value
+    return [(c.field, c.message) for c in e.value.causes]
+
+
+# --- the CRD itself ------------------------------------------------------------------------
+
+def _with(spec: Obj) -> Obj:
+    crd = widget_crd()
+    crd["spec"].update(spec)
+    return crd
+
+
+@pytest.mark.parametrize("crd, cause", [
+    ({**widget_crd(), "metadata": {"name": "gadgets.example.com"}},
+     ("metadata.name", 'Invalid value: "gadgets.example.com": must be '
+                       'spec.names.plural+"."+spec.group')),
+    ({**_with({"group": "example"}), "metadata": {"name": "widgets.example"}},
+     ("spec.group", 'Invalid value: "example": should be a domain with at least one dot')),
+    (_with({"scope": "Global"}),
+     ("spec.scope", 'Unsupported value: "Global": supported values: "Cluster", "Namespaced"')),
+    (_with({"versions": []}), ("spec.versions", "Required value: must have at least one "
+                                                "version")),
+    (_with({"versions": [{"name": "v1", "served": True, "storage": False,
+                          "schema": {"openAPIV3Schema": {"type": "object"}}}]}),
+     ("spec.versions", 'Invalid value: ["v1"]: must have exactly one version marked as '
+                       'storage version')),
+    (_with({"versions": [{"name": "v1", "served": True, "storage": True}]}),
+     ("spec.versions[0].schema.openAPIV3Schema", "Required value: schemas are required")),
+    (_with({"versions": [{"name": "v1", "served": True, "storage": True,
+                          "schema": {"openAPIV3Schema": {"type": "string"}}}]}),
+     ("spec.versions[0].schema.openAPIV3Schema.type",
+      'Invalid value: "string": must be object at the root')),
+    (_with({"conversion": {"strategy": "Webhook"}}),
+     ("spec.conversion.strategy", "Forbidden: conversion webhooks are not supported by this "
+                                  "server (no webhooks are called here); use None")),
+    (_with({"names": {"plural": "widgets", "kind": "Widget", "shortNames": ["W_1"]}}),
+     ("spec.names.shortNames[0]", 'Invalid value: "W_1": a DNS-1035 label must consist of '
+                                  "lower case alphanumeric characters or '-', start with an "
+                                  "alphabetic character, and end with an alphanumeric "
+                                  "character (e.g. 'my-name',  or 'abc-123', regex used for "
+                                  "validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")),
+    (_with({"names": {"plural": "widgets", "kind": "Widget", "listKind": "Widget"}}),
+     ("spec.names.listKind", 'Invalid value: "Widget": kind and listKind may not be the same')),
+])
+async def test_crd_validation_causes(svc: ApiService, crd: Obj, cause: tuple[str, str]) -> None:
+    assert cause in await invalid_causes(svc, crd)
+
+
+async def test_crd_duplicate_version_names_are_refused(svc: ApiService) -> None:
+    crd = widget_crd()
+    crd["spec"]["versions"].append({**crd["spec"]["versions"][0], "storage": False})
+    assert ("spec.versions", 'Invalid value: ["v1","v1"]: must contain unique version names') \
+        in await invalid_causes(svc, crd)
+
+
+async def test_crd_is_established_with_kubes_conditions(svc: ApiService) -> None:
+    await established(svc, widget_crd())
+    crd = await svc.get_object(CRDS, "widgets.example.com", None)
+    conditions = {c["type"]: (c["status"], c["reason"], c["message"])
+                  for c in crd["status"]["conditions"]}
+    assert conditions == {
+        "NamesAccepted": ("True", "NoConflicts", "no conflicts found"),
+        "Established": ("True", "InitialNamesAccepted", "the initial names have been accepted")}
+    assert crd["status"]["acceptedNames"] == {
+        "plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList",
+        "shortNames": ["wd"], "categories": ["all"]}
+    assert crd["status"]["storedVersions"] == ["v1"]
+
+
+async def test_a_crd_whose_names_another_holds_is_not_accepted(svc: ApiService) -> None:
+    await established(svc, widget_crd())
+    other = widget_crd()
+    other["metadata"]["name"] = "gizmos.example.com"
+    other["spec"]["names"] = {"plural": "gizmos", "kind": "Widget"}
+    await svc.create_object(CRDS, other, None)
+    await names_refused(svc, "gizmos.example.com")
+    crd = await svc.get_object(CRDS, "gizmos.example.com", None)
+    conditions = {c["type"]: (c["status"], c["reason"], c["message"])
+                  for c in crd["status"]["conditions"]}
+    assert conditions["NamesAccepted"] == ("False", "NameConflict", '"widget" is already in use')
+    assert conditions["Established"] == ("False", "NotAccepted", "not all names are accepted")
+    assert svc.kinds.find("example.com", "v1", "gizmos") is None
+
+
+async def test_a_crd_may_not_take_a_builtin_resource(svc: ApiService) -> None:
+    crd = widget_crd()
+    crd["metadata"]["name"] = "ingresses.networking.k8s.io"
+    crd["spec"].update(group="networking.k8s.io",
+                       names={"plural": "ingresses", "kind": "Ingress2"})
+    await svc.create_object(CRDS, crd, None)
+    await names_refused(svc, "ingresses.networking.k8s.io")
+
+
+# --- custom resources ----------------------------------------------------------------------
+
+async def test_custom_resource_is_defaulted_pruned_and_validated(svc: ApiService) -> None:
+    widgets = await established(svc, widget_crd())
+    opts = RequestOptions(field_validation="Warn")
+    written = await svc.create_object(widgets, widget("a", extra=1), "default", opts)
+    assert written.obj["spec"] == {"size": "S", "replicas": 1}
+    assert opts.warnings == ['unknown field "spec.extra"']
+    assert written.obj["metadata"]["generation"] == 1
+    with pytest.raises(ApiError) as e:
+        await svc.create_object(widgets, widget("b", size="XL", replicas="many"), "default")
+    assert e.value.code == 422
+    assert e.value.message == (
+        'Widget.example.com "b" is invalid: [spec.size: Unsupported value: "XL": supported '
+        'values: "S", "M", "L", spec.replicas: Invalid value: "many": spec.replicas in body '
+        'must be of type integer: "string"]')
+    with pytest.raises(ApiError) as e:
+        await svc.create_object(widgets, {**widget("c"), "spec": {}}, "default")
+    assert [(c.field, c.message) for c in e.value.causes] == [("spec.size", "Required value")]
+
+
+async def test_status_subresource_splits_spec_and_status(svc: ApiService) -> None:
+    widgets = await established(svc, widget_crd())
+    created = (await svc.create_object(widgets, {**widget("a"), "status": {"phase": "x"}},
+                                       "default")).obj
+    assert "status" not in created
+    on_status = {**created, "spec": {"size": "L"}, "status": {"phase": "Ready"}}
+    after = (await svc.update_object(widgets, on_status, "default", "status", name="a")).obj
+    assert after["spec"]["size"] == "S" and after["status"] == {"phase": "Ready"}
+    assert after["metadata"]["generation"] == 1
+    main = {**after, "spec": {"size": "M"}, "status": {"phase": "Forged"}}
+    after = (await svc.update_object(widgets, main, "default", name="a")).obj
+    assert after["spec"]["size"] == "M" and after["status"] == {"phase": "Ready"}
+    assert after["metadata"]["generation"] == 2
+
+
+async def test_scale_subresource_follows_the_crds_paths(svc: ApiService) -> None:
+    widgets = await established(svc, widget_crd())
+    await svc.create_object(widgets, widget("a", replicas=2, selector="app=a"), "default")
+    scale = await svc.get_subresource(widgets, "a", "scale", "default")
+    assert (scale["spec"], scale["status"]) == ({"replicas": 2},
+                                                {"replicas": 0, "selector": "app=a"})
+    await svc.patch_object(widgets, "a", {"spec": {"replicas": 5}},
+                           "application/merge-patch+json", "default", "scale")
+    assert (await svc.get_object(widgets, "a", "default"))["spec"]["replicas"] == 5
+
+
+async def test_strategic_merge_patch_of_a_custom_resource_is_415(svc: ApiService) -> None:
+    widgets = await established(svc, widget_crd())
+    await svc.create_object(widgets, widget("a"), "default")
+    with pytest.raises(ApiError) as e:
+        await svc.patch_object(widgets, "a", {"spec": {"size": "M"}},
+                               "application/strategic-merge-patch+json", "default")
+    assert e.value.code == 415
+    patched = await svc.patch_object(widgets, "a", [{"op": "replace", "path": "/spec/size",
+                                                     "value": "L"}],
+                                     "application/json-patch+json", "default")
+    assert patched.obj["spec"]["size"] == "L"
+
+
+async def test_deleting_a_crd_deletes_its_instances_first(svc: ApiService) -> None:
+    widgets = await established(svc, widget_crd())
+    for name in ("a", "b"):
+        await svc.create_object(widgets, widget(name), "default")
+    await svc.create_object(widgets, {**widget("c"), "metadata": {"name": "c",
+                                                                 "namespace": "kube-system"}},
+                            "kube-system")
+    await svc.delete_object(CRDS, "widgets.example.com", None)
+
+    async def gone() -> bool:
+        return await svc.read_stored(CRDS, None, "widgets.example.com") is None
+
+    await until(gone, "the CRD to go")
+    assert svc.kinds.find("example.com", "v1", "widgets") is None
+    left = await svc.kv.range(b"/registry/example.com/widgets/", b"/registry/example.com/widgets0")
+    assert list(left.kvs) == []
+
+
+async def test_crds_stored_before_a_restart_are_served_at_start(svc: ApiService) -> None:
+    widgets = await established(svc, widget_crd())
+    await svc.create_object(widgets, widget("a"), "default")
+    again = ApiService(svc.kv, clock=svc.clock)
+    await again.start()
+    try:
+        found = again.kinds.find("example.com", "v1", "widgets")
+        assert found is not None
+        assert (await again.get_object(found.resource, "a", "default"))["spec"]["size"] == "S"
+    finally:
+        await again.stop()
+
+
+# --- over HTTP ------------------------------------------------------------------------------
+
+async def test_http_discovery_lists_and_warns(svc: ApiService, server: TestServer) -> None:
+    await established(svc, widget_crd())
+    base = f"http://127.0.0.1:{server.port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/apis/example.com/v1") as resp:
+            doc = await resp.json()
+        entry = next(r for r in doc["resources"] if r["name"] == "widgets")
+        assert (entry["kind"], entry["namespaced"], entry["shortNames"], entry["categories"]) \
+            == ("Widget", True, ["wd"], ["all"])
+        assert {r["name"] for r in doc["resources"]} == {"widgets", "widgets/status",
+                                                        "widgets/scale"}
+        accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+        async with http.get(f"{base}/apis", headers={"Accept": accept}) as resp:
+            groups = {g["metadata"]["name"]: g for g in (await resp.json())["items"]}
+        assert groups["example.com"]["versions"][0]["resources"][0]["resource"] == "widgets"
+        url = f"{base}/apis/example.com/v1/namespaces/default/widgets"
+        async with http.post(url, json=widget("a", bogus=True)) as resp:
+            assert resp.status == 201
+            assert resp.headers.getall("Warning") == ['299 - "unknown field \\"spec.bogus\\""']
+        async with http.get(url + "?labelSelector=x%3Dy") as resp:
+            assert (await resp.json())["items"] == []
+        async with http.get(url + "?fieldSelector=metadata.name%3Da") as resp:
+            listed = await resp.json()
+        assert (listed["kind"], [i["metadata"]["name"] for i in listed["items"]]) == (
+            "WidgetList", ["a"])
+
+
+async def test_http_table_has_the_printer_columns(svc: ApiService, server: TestServer) -> None:
+    widgets = await established(svc, widget_crd())
+    await svc.create_object(widgets, widget("a", replicas=3), "default")
+    status = {**(await svc.get_object(widgets, "a", "default")),
+              "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    await svc.update_object(widgets, status, "default", "status", name="a")
+    url = f"http://127.0.0.1:{server.port}/apis/example.com/v1/namespaces/default/widgets"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url, headers={"Accept": "application/json;as=Table;v=v1;"
+                                                    "g=meta.k8s.io"}) as resp:
+            table = await resp.json()
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Size", "Replicas",
+                                                               "Ready", "Age"]
+    assert table["rows"][0]["cells"][:4] == ["a", "S", 3, "True"]
+
+
+async def test_a_deprecated_version_warns(svc: ApiService, server: TestServer) -> None:
+    await established(svc, widget_crd(deprecated=True, deprecationWarning="use v2"))
+    url = f"http://127.0.0.1:{server.port}/apis/example.com/v1/namespaces/default/widgets"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.headers.getall("Warning") == ['299 - "use v2"']
+
+
+# --- kubectl and the official client --------------------------------------------------------
+
+CRD_YAML = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names:
+    plural: widgets
+    singular: widget
+    kind: Widget
+    shortNames: [wd]
+    categories: [all]
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+    additionalPrinterColumns:
+    - name: Size
+      type: string
+      jsonPath: .spec.size
+    - name: Replicas
+      type: integer
+      jsonPath: .spec.replicas
+    - name: Age
+      type: date
+      jsonPath: .metadata.creationTimestamp
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: string}
+              replicas: {type: integer, default: 1}
+"""
+WIDGET_YAML = """\
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w1
+spec:
+  size: M
+"""
+
+
+@needs_kubectl
+async def test_kubectl_crd_lifecycle(kubeconfig: Path) -> None:
+    rc, out, err = await kubectl(kubeconfig, "apply", "-f", "-", stdin=CRD_YAML)
+    assert rc == 0, err
+    assert "customresourcedefinition.apiextensions.k8s.io/widgets.example.com created" in out
+    rc, out, err = await kubectl(kubeconfig, "wait", "--for=condition=Established",
+                                 "crd/widgets.example.com", "--timeout=20s")
+    assert rc == 0, err
+    rc, out, err = await kubectl(kubeconfig, "apply", "-f", "-", stdin=WIDGET_YAML)
+    assert rc == 0, err
+    assert "widget.example.com/w1 created" in out
+    rc, out, err = await kubectl(kubeconfig, "apply", "-f", "-", stdin=WIDGET_YAML)
+    assert rc == 0, err
+    assert "widget.example.com/w1 unchanged" in out
+    rc, out, err = await kubectl(kubeconfig, "get", "wd")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "SIZE", "REPLICAS", "AGE"]
+    assert lines[1].split()[:3] == ["w1", "M", "1"]
+    rc, out, err = await kubectl(kubeconfig, "get", "all")
+    assert rc == 0, err
+    assert "widget.example.com/w1" in out
+    rc, out, err = await kubectl(kubeconfig, "get", "crd")
+    assert rc == 0, err
+    assert out.splitlines()[0].split() == ["NAME", "CREATED", "AT"]
+    rc, out, err = await kubectl(kubeconfig, "patch", "widget", "w1", "--type=merge", "-p",
+                                 '{"spec":{"replicas":"x"}}')
+    assert rc != 0
+    assert 'spec.replicas: Invalid value: "x": spec.replicas in body must be of type ' \
+           'integer: "string"' in err
+    rc, out, err = await kubectl(kubeconfig, "delete", "crd", "widgets.example.com")
+    assert rc == 0, err
+    rc, out, err = await kubectl(kubeconfig, "get", "crd")
+    assert "widgets.example.com" not in out
+    rc, out, err = await kubectl(kubeconfig, "get", "widgets")
+    assert rc != 0, out
+
+
+async def test_python_client_crd_and_custom_objects(svc: ApiService,
+                                                     server: TestServer) -> None:
+    from kubernetes import client, watch
+
+    def create_crd() -> Any:
+        api = client.ApiextensionsV1Api(official_client(server))
+        return api.create_custom_resource_definition(widget_crd())
+
+    created = await asyncio.to_thread(create_crd)
+    assert isinstance(created, client.V1CustomResourceDefinition)
+    assert created.spec.versions[0].schema.open_apiv3_schema.properties["spec"].required == \
+        ["size"]
+    await until(lambda: svc.kinds.find("example.com", "v1", "widgets") is not None,
+                "the widgets to be served")
+
+    def custom_objects() -> tuple[Any, Any, Any, Any]:
+        api = client.CustomObjectsApi(official_client(server))
+        made = api.create_namespaced_custom_object("example.com", "v1", "default", "widgets",
+                                                   widget("a"))
+        listed = api.list_namespaced_custom_object("example.com", "v1", "default", "widgets")
+        status = api.patch_namespaced_custom_object_status(
+            "example.com", "v1", "default", "widgets", "a", {"status": {"phase": "Ready"}})
+        w = watch.Watch()
+        first = next(iter(w.stream(api.list_namespaced_custom_object, "example.com", "v1",
+                                   "default", "widgets", timeout_seconds=5)))
+        w.stop()
+        return made, listed, status, first
+
+    made, listed, status, first = await asyncio.to_thread(custom_objects)
+    assert made["spec"] == {"size": "S", "replicas": 1}
+    assert [i["metadata"]["name"] for i in listed["items"]] == ["a"]
+    assert status["status"] == {"phase": "Ready"}
+    assert (first["type"], first["object"]["metadata"]["name"]) == ("ADDED", "a")
+    read = await asyncio.to_thread(lambda: client.ApiextensionsV1Api(
+        official_client(server)).read_custom_resource_definition("widgets.example.com"))
+    assert [c.type for c in read.status.conditions] == ["NamesAccepted", "Established"]
+    assert json.dumps(read.status.stored_versions) == '["v1"]'
