@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from minikube_py.api.resources import Resource
@@ -37,13 +38,14 @@ class Discovery:
         self._specs = {}
 
     def group_versions(self) -> dict[str, list[str]]:
-        """group -> versions, in registry order (core group "" first)."""
+        """group -> versions, groups in registry order (core group "" first), each group's
+        versions by kube's version priority (the first is the preferred one)."""
         out: dict[str, list[str]] = {}
         for r in self._kinds.resources():
             versions = out.setdefault(r.group, [])
             if r.version not in versions:
                 versions.append(r.version)
-        return out
+        return {g: sorted(vs, key=version_priority) for g, vs in out.items()}
 
     def resources_in(self, group: str, version: str) -> list[Resource]:
         return [r for r in self._kinds.resources() if r.group == group and r.version == version]
@@ -171,6 +173,20 @@ class Discovery:
             p: {"serverRelativeURL": f"/openapi/v3/{p}?hash="
                                      f"{hashlib.sha512(body).hexdigest()[:128].upper()}"}
             for p, body in self._all_specs().items()}}
+
+
+_KUBE_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+_STABILITY = {None: 0, "beta": 1, "alpha": 2}
+
+
+def version_priority(version: str) -> tuple[int, int, int, str]:
+    """The sort key of apimachinery's CompareKubeAwareVersionStrings: GA before beta before
+    alpha, higher major then higher minor first; versions that are not kube-like after, in
+    lexical order."""
+    m = _KUBE_VERSION.match(version)
+    if m is None:
+        return (3, 0, 0, version)
+    return (_STABILITY[m.group(2)], -int(m.group(1)), -int(m.group(3) or 0), "")
 
 
 def api_versions(server_address: str) -> Obj:

@@ -176,7 +176,7 @@ async def serve_list(req: ResourceRequest) -> web.Response:
         return respond(tables.table(req.strategy, res.items, req.svc.clock(),
                                     include_object=req.q.get("includeObject", "Metadata"),
                                     list_meta=list_meta(res)))
-    return raw_response(list_json(r, res))
+    return raw_response(list_json(r, res, req.strategy.served_json))
 
 
 async def serve_get(req: ResourceRequest) -> web.StreamResponse:
@@ -186,8 +186,8 @@ async def serve_get(req: ResourceRequest) -> web.StreamResponse:
     if req.sub is not None:
         return respond(await req.svc.get_subresource(r, name, req.sub, req.namespace))
     if not req.table_wanted():
-        return raw_response(await req.svc.get_json(r, name, req.namespace,
-                                                   req.q.get("resourceVersion", "")))
+        return raw_response(req.strategy.served_json(await req.svc.get_json(
+            r, name, req.namespace, req.q.get("resourceVersion", ""))))
     obj = await req.svc.get_object(r, name, req.namespace, req.q.get("resourceVersion", ""))
     if req.table_wanted():
         return respond(tables.table(req.strategy, [obj], req.svc.clock(),
@@ -203,7 +203,7 @@ async def serve_create(req: ResourceRequest) -> web.Response:
     if body is None:
         raise errors.bad_request("the request body is empty: an object is required")
     written = await req.svc.create_object(req.resource, body, req.namespace, opts)
-    return raw_response(written.json(), 201, opts.warnings)
+    return raw_response(req.strategy.served_json(written.json()), 201, opts.warnings)
 
 
 async def serve_update(req: ResourceRequest) -> web.Response:
@@ -219,7 +219,7 @@ async def serve_update(req: ResourceRequest) -> web.Response:
                                  f"on the URL ({name})")
     written = await req.svc.update_object(req.resource, body, req.namespace, req.sub, opts,
                                           name=name)
-    return raw_response(written.json(), 200, opts.warnings)
+    return raw_response(req.strategy.served_json(written.json()), 200, opts.warnings)
 
 
 async def serve_patch(req: ResourceRequest) -> web.Response:
@@ -233,7 +233,7 @@ async def serve_patch(req: ResourceRequest) -> web.Response:
         raise errors.bad_request("the patch body is empty")
     written = await req.svc.patch_object(req.resource, req.name or "", patch, ctype,
                                          req.namespace, req.sub, opts)
-    return raw_response(written.json(), 201 if written.created else 200, opts.warnings)
+    return raw_response(req.strategy.served_json(written.json()), 201 if written.created else 200, opts.warnings)
 
 
 def _delete_options(req: ResourceRequest, body: Any) -> dict[str, Any]:
@@ -281,7 +281,7 @@ def _watch_line(req: ResourceRequest, kind: str, ev: CachedEvent | dict[str, Any
                 as_table: bool, first: bool) -> bytes:
     if not as_table or kind == "BOOKMARK":
         if isinstance(ev, CachedEvent):
-            return ev.line(kind)
+            return req.strategy.served_json(ev.line(kind))
         return (dumps({"type": kind, "object": ev}) + "\n").encode()
     obj = ev.object() if isinstance(ev, CachedEvent) else ev
     tbl = tables.table(req.strategy, [obj], req.svc.clock(),

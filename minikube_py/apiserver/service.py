@@ -295,7 +295,9 @@ class ApiService(InProcessClient):
             return await scale.get_scale(self.rest, strategy, name, namespace)
         if subresource in ("status", "ephemeralcontainers") and (
                 subresource in resource.subresources):
-            return await self.get_object(resource, name, namespace)
+            obj = await self.get_object(resource, name, namespace)
+            obj["apiVersion"] = resource.api_version  # a custom resource's stored version
+            return obj
         raise errors.not_found(f"{resource.plural}/{subresource}", name, resource.group)
 
     async def post_subresource(self, resource: Resource, name: str, subresource: str,

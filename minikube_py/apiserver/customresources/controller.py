@@ -163,6 +163,10 @@ class CustomResourceServing:
         if CLEANUP_FINALIZER not in (crd["metadata"].get("finalizers") or []):
             return
         served = self._served.get(name) or []
+        for resource in served:
+            strategy = self._svc.kinds.strategy(resource)
+            if isinstance(strategy, CustomResourceStrategy):
+                strategy.terminating = True
         if served:
             resource = served[0]
             remaining = await self._delete_instances(resource)

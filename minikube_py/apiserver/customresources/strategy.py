@@ -4,17 +4,22 @@ printer columns come from the version."""
 
 from __future__ import annotations
 
-import copy
+import re
 from typing import Any
 
-from minikube_py.api import crschema
+from minikube_py.api import crschema, errors
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import Resource
 from minikube_py.apiserver.customresources.printer import custom_printer
 from minikube_py.apiserver.jsontypes import type_object
 from minikube_py.apiserver.kinds.base import Obj, ScaleSpec, Strategy, field_at, keep_old_status
+from minikube_py.apiserver.options import RequestOptions
 
 _META_KEYS = ("apiVersion", "kind", "metadata")
+# The head of a stored object (storage.encode writes kind, then apiVersion), alone or as the
+# object of a watch line: where conversion None changes the version.
+_HEAD_VERSION = re.compile(rb'^(\{(?:"type":"[A-Z]+","object":\{)?"kind":"[^"\\]*",'
+                           rb'"apiVersion":")[^"\\]*"')
 
 
 def _path(json_path: str) -> tuple[str, ...]:
@@ -31,6 +36,8 @@ class CustomResourceStrategy(Strategy):
 
     generation = True
     strategic_merge = False
+    # Set once the CRD is being deleted: its instances may go, no new one may come.
+    terminating = False
 
     def __init__(self, resource: Resource, crd_name: str, schema: Obj,
                  columns: list[Obj], scale: Obj | None, deprecation: str | None,
@@ -41,6 +48,7 @@ class CustomResourceStrategy(Strategy):
         self.printer = custom_printer(columns)
         self.deprecation = deprecation
         self.storage_api_version = f"{resource.group}/{storage_version}"
+        self._served_version = f'"{resource.api_version}"'.encode()
         self.scale = None
         if scale is not None:
             selector = _path(str(scale.get("labelSelectorPath") or ""))
@@ -63,12 +71,19 @@ class CustomResourceStrategy(Strategy):
     def default(self, obj: Obj) -> None:
         crschema.apply_defaults(obj, self.openapi)
 
+    async def before_create(self, obj: Obj, opts: RequestOptions) -> None:
+        if self.terminating:
+            raise errors.method_not_allowed("create not allowed while custom resource "
+                                            "definition is terminating")
+
     def prepare_for_create(self, obj: Obj) -> None:
+        obj["apiVersion"] = self.storage_api_version
         if self.has_status:
             obj.pop("status", None)
         obj["metadata"]["generation"] = 1
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        new["apiVersion"] = self.storage_api_version
         if self.has_status:
             keep_old_status(new, old)
         status_apart = self.has_status
@@ -84,13 +99,8 @@ class CustomResourceStrategy(Strategy):
     def validate(self, obj: Obj) -> list[Cause]:
         return crschema.validate(obj, self.openapi)
 
-    def served_as(self, obj: Obj) -> Obj:
-        """The object as this version shows it (conversion None: only apiVersion)."""
-        if obj.get("apiVersion") == self.resource.api_version:
-            return obj
-        out = copy.copy(obj)
-        out["apiVersion"] = self.resource.api_version
-        return out
+    def served_json(self, raw: bytes) -> bytes:
+        return _HEAD_VERSION.sub(lambda m: m.group(1) + self._served_version[1:], raw, count=1)
 
 
 def resources_of(crd: Obj) -> list[tuple[Resource, Obj]]:

@@ -180,6 +180,11 @@ class Strategy:
         error for the 400, or None; the unknown fields it dropped)."""
         return None, []
 
+    def served_json(self, raw: bytes) -> bytes:
+        """An object's JSON (or a watch line) as stored, in the version this strategy serves
+        (custom resources are stored in their CRD's storage version)."""
+        return raw
+
     def pod_template(self, obj: Obj) -> Obj | None:
         """The pod template the object carries (metadata and spec), which Pod Security
         admission checks; None for a kind that carries none (pods are checked as pods)."""

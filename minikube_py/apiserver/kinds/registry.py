@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from minikube_py.api import errors
 from minikube_py.api.resources import Resource
 from minikube_py.api.selectors import ObjectFilter, build_filter
 from minikube_py.apiserver.kinds.base import BodyKind, Strategy
@@ -57,7 +58,11 @@ class KindRegistry:
         self.generation += 1
 
     def strategy(self, resource: Resource) -> Strategy:
-        return self._by_resource[resource]
+        """404 for a resource no longer served (a custom resource whose CRD went)."""
+        strategy = self._by_resource.get(resource)
+        if strategy is None:
+            raise errors.not_found(resource.plural, "", resource.group)
+        return strategy
 
     def find(self, group: str, version: str, plural: str) -> Strategy | None:
         return self._by_path.get((group, version, plural))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,9 +178,12 @@ def list_body(resource: Resource, res: ListResult) -> dict[str, Any]:
             "metadata": list_meta(res), "items": res.items}
 
 
-def list_json(resource: Resource, res: ListResult) -> bytes:
-    """list_body as JSON, its items spliced from the stored bytes (no decode, no encode)."""
+def list_json(resource: Resource, res: ListResult,
+              served: Callable[[bytes], bytes] | None = None) -> bytes:
+    """list_body as JSON, its items spliced from the stored bytes (no decode, no encode);
+    `served` turns each item's bytes into the requested version's (custom resources)."""
     head = storage.dumps({"kind": resource.list_kind, "apiVersion": resource.api_version,
                           "metadata": list_meta(res)})
-    items = b",".join([storage.kv_json(kv) for kv in res.kvs])
+    items = b",".join([served(storage.kv_json(kv)) if served else storage.kv_json(kv)
+                       for kv in res.kvs])
     return b"".join((head[:-1].encode(), b',"items":[', items, b"]}"))

@@ -76,7 +76,9 @@ async def patch(rest: RestContext, strategy: Strategy, name: str, patch_body: An
             obj.setdefault("metadata", {})["name"] = name
             namespace_for(resource, ns, obj)
             return await prepare_new(rest, strategy, obj, ns, opts)
-        patched = apply_patch(stored.copy(), json.loads(raw_patch), patch_type)
+        base = stored.copy()
+        base["apiVersion"] = resource.api_version  # a custom resource's stored version may differ
+        patched = apply_patch(base, json.loads(raw_patch), patch_type)
         if not isinstance(patched, dict):
             raise errors.bad_request("the patch produced something that is not an object")
         if subresource is None:

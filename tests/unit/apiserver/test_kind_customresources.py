@@ -238,12 +238,28 @@ async def test_strategic_merge_patch_of_a_custom_resource_is_415(svc: ApiService
 
 async def test_deleting_a_crd_deletes_its_instances_first(svc: ApiService) -> None:
     widgets = await established(svc, widget_crd())
-    for name in ("a", "b"):
-        await svc.create_object(widgets, widget(name), "default")
+    held = widget("a")
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    await svc.create_object(widgets, held, "default")
+    await svc.create_object(widgets, widget("b"), "default")
     await svc.create_object(widgets, {**widget("c"), "metadata": {"name": "c",
                                                                  "namespace": "kube-system"}},
                             "kube-system")
     await svc.delete_object(CRDS, "widgets.example.com", None)
+
+    async def in_progress() -> bool:
+        crd = await svc.get_object(CRDS, "widgets.example.com", None)
+        return any(c["type"] == "Terminating" and c["reason"] == "InstanceDeletionInProgress"
+                   for c in crd["status"]["conditions"])
+
+    await until(in_progress, "instance deletion in progress (one instance is held)")
+    with pytest.raises(ApiError) as e:
+        await svc.create_object(widgets, widget("late"), "default")
+    assert (e.value.code, e.value.message) == (
+        405, "create not allowed while custom resource definition is terminating")
+    a = await svc.get_object(widgets, "a", "default")
+    a["metadata"]["finalizers"] = []
+    await svc.update_object(widgets, a, "default", name="a")
 
     async def gone() -> bool:
         return await svc.read_stored(CRDS, None, "widgets.example.com") is None
@@ -252,6 +268,9 @@ async def test_deleting_a_crd_deletes_its_instances_first(svc: ApiService) -> No
     assert svc.kinds.find("example.com", "v1", "widgets") is None
     left = await svc.kv.range(b"/registry/example.com/widgets/", b"/registry/example.com/widgets0")
     assert list(left.kvs) == []
+    with pytest.raises(ApiError) as e:
+        await svc.get_object(widgets, "a", "default")
+    assert e.value.code == 404
 
 
 async def test_crds_stored_before_a_restart_are_served_at_start(svc: ApiService) -> None:
@@ -446,3 +465,37 @@ async def test_python_client_crd_and_custom_objects(svc: ApiService,
         official_client(server)).read_custom_resource_definition("widgets.example.com"))
     assert [c.type for c in read.status.conditions] == ["NamesAccepted", "Established"]
     assert json.dumps(read.status.stored_versions) == '["v1"]'
+
+
+async def test_versions_share_storage_and_show_their_own_api_version(
+        svc: ApiService, server: TestServer) -> None:
+    crd = widget_crd()
+    v1 = crd["spec"]["versions"][0]
+    crd["spec"]["versions"] = [v1, {**v1, "name": "v2", "storage": False}]
+    widgets_v1 = await established(svc, crd)
+    await until(lambda: svc.kinds.find("example.com", "v2", "widgets") is not None, "v2")
+    base = f"http://127.0.0.1:{server.port}/apis/example.com"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/v2/namespaces/default/widgets",
+                             json={**widget("a"), "apiVersion": "example.com/v2"}) as resp:
+            assert resp.status == 201, await resp.text()
+            assert (await resp.json())["apiVersion"] == "example.com/v2"
+        stored = await svc.get_object(widgets_v1, "a", "default")
+        assert stored["apiVersion"] == "example.com/v1"  # the storage version
+        for version in ("v1", "v2"):
+            async with http.get(f"{base}/{version}/namespaces/default/widgets/a") as resp:
+                assert (await resp.json())["apiVersion"] == f"example.com/{version}"
+            async with http.get(f"{base}/{version}/namespaces/default/widgets") as resp:
+                listed = await resp.json()
+            assert [i["apiVersion"] for i in listed["items"]] == [f"example.com/{version}"]
+        async with http.get(base) as resp:
+            assert (await resp.json())["preferredVersion"]["version"] == "v2"
+        async with http.patch(f"{base}/v2/namespaces/default/widgets/a",
+                              json={"spec": {"size": "M"}},
+                              headers={"Content-Type": "application/merge-patch+json"}) as resp:
+            assert resp.status == 200, await resp.text()
+            assert (await resp.json())["apiVersion"] == "example.com/v2"
+        async with http.get(f"{base}/v2/namespaces/default/widgets?watch=true&"
+                            "timeoutSeconds=1") as resp:
+            first = json.loads(await resp.content.readline())
+    assert (first["type"], first["object"]["apiVersion"]) == ("ADDED", "example.com/v2")
