@@ -7,8 +7,9 @@ from __future__ import annotations
 import copy
 import logging
 
+from minikube_py.api.crdresources import namespaced_custom_resources
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import NAMESPACES, PODS
+from minikube_py.api.resources import CUSTOMRESOURCEDEFINITIONS, NAMESPACES, PODS, Resource
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
 from minikube_py.controllers.namespacecontent import (
@@ -59,13 +60,24 @@ class NamespaceController:
         await self.ctx.client.update(NAMESPACES, fresh, subresource="finalize")
         log.info("namespace %s emptied and finalized", key)
 
+    async def _content_resources(self, remaining: Remaining) -> list[Resource]:
+        """The built-in namespaced resources, then the custom ones the CRDs define now (kube's
+        controller asks discovery each pass)."""
+        try:
+            crds = (await self.ctx.client.list(CUSTOMRESOURCEDEFINITIONS))["items"]
+        except ApiError as e:
+            remaining.failures.append(f"listing {CUSTOMRESOURCEDEFINITIONS}: {e}")
+            crds = []
+        return namespaced_resources() + namespaced_custom_resources(crds)
+
     async def _delete_content(self, namespace: str) -> Remaining:
         remaining = Remaining()
-        for resource in namespaced_resources():
+        for resource in await self._content_resources(remaining):
             try:
                 items = (await self.ctx.client.list(resource, namespace=namespace))["items"]
             except ApiError as e:
-                remaining.failures.append(f"listing {resource}: {e}")
+                if e.code != 404:  # a custom resource whose CRD just went: nothing left
+                    remaining.failures.append(f"listing {resource}: {e}")
                 continue
             for obj in items:
                 meta = obj["metadata"]

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import CONFIGMAPS, NAMESPACES, PODS, SERVICES
+from minikube_py.api.resources import (
+    CONFIGMAPS,
+    CUSTOMRESOURCEDEFINITIONS,
+    NAMESPACES,
+    PODS,
+    SERVICES,
+    Resource,
+)
 from minikube_py.controllers.namespace import NamespaceController
-from tests.integration.harness import control_plane, eventually
+from tests.integration.harness import ControlPlane, control_plane, eventually
+
+
+async def namespace_gone(plane: ControlPlane, name: str) -> bool:
+    try:
+        await plane.api.get(NAMESPACES, name)
+    except ApiError as e:
+        return e.code == 404
+    return False
 
 
 async def test_deleting_a_namespace_deletes_its_content_then_the_namespace() -> None:
@@ -24,15 +39,8 @@ async def test_deleting_a_namespace_deletes_its_content_then_the_namespace() -> 
 
         await eventually(running, plane=plane, what="pod running")
         await plane.api.delete(NAMESPACES, "team")
-
-        async def namespace_gone() -> bool:
-            try:
-                await plane.api.get(NAMESPACES, "team")
-            except ApiError as e:
-                return e.code == 404
-            return False
-
-        await eventually(namespace_gone, plane=plane, what="namespace gone")
+        await eventually(lambda: namespace_gone(plane, "team"), plane=plane,
+                         what="namespace gone")
         for resource in (PODS, SERVICES, CONFIGMAPS):
             assert (await plane.api.list(resource, namespace="team"))["items"] == []
 
@@ -65,3 +73,33 @@ async def test_a_namespace_waits_for_content_held_by_a_finalizer() -> None:
             return False
 
         await eventually(gone, plane=plane, what="namespace gone")
+
+
+async def test_deleting_a_namespace_deletes_its_custom_resources() -> None:
+    async with control_plane(nodes=0, scheduler=False) as plane:
+        plane.start("namespace", NamespaceController(plane.ctx, recheck_interval=0.1).run)
+        await plane.api.create(CUSTOMRESOURCEDEFINITIONS, {
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"plural": "widgets", "kind": "Widget"},
+                     "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {
+                                       "type": "object",
+                                       "x-kubernetes-preserve-unknown-fields": True}}}]}})
+        widgets = Resource("example.com", "v1", "widgets", "Widget", True)
+
+        async def served() -> bool:
+            try:
+                await plane.api.list(widgets, namespace="default")
+            except ApiError:
+                return False
+            return True
+
+        await eventually(served, plane=plane, what="widgets served")
+        await plane.api.create(NAMESPACES, {"metadata": {"name": "team"}})
+        await plane.api.create(widgets, {"apiVersion": "example.com/v1", "kind": "Widget",
+                                         "metadata": {"name": "w"}}, namespace="team")
+        await plane.api.delete(NAMESPACES, "team")
+        await eventually(lambda: namespace_gone(plane, "team"), plane=plane,
+                         what="namespace gone")
+        assert (await plane.api.list(widgets, namespace="team"))["items"] == []

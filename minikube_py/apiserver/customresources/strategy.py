@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from minikube_py.api import crschema, errors
+from minikube_py.api.crdresources import resources_of
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import Resource
 from minikube_py.apiserver.customresources.printer import custom_printer
@@ -101,25 +102,6 @@ class CustomResourceStrategy(Strategy):
 
     def served_json(self, raw: bytes) -> bytes:
         return _HEAD_VERSION.sub(lambda m: m.group(1) + self._served_version[1:], raw, count=1)
-
-
-def resources_of(crd: Obj) -> list[tuple[Resource, Obj]]:
-    """Every served version of a CRD as a Resource, with the version's own fields."""
-    spec = crd.get("spec") or {}
-    names = (crd.get("status") or {}).get("acceptedNames") or spec.get("names") or {}
-    out = []
-    for v in spec.get("versions") or []:
-        if not v.get("served"):
-            continue
-        subs = v.get("subresources") or {}
-        sub_names = tuple(s for s in ("status", "scale") if s in subs)
-        out.append((Resource(str(spec.get("group")), str(v.get("name")),
-                             str(names.get("plural")), str(names.get("kind")),
-                             spec.get("scope") == "Namespaced",
-                             short_names=tuple(names.get("shortNames") or ()),
-                             categories=tuple(names.get("categories") or ()),
-                             subresources=sub_names), v))
-    return out
 
 
 def _deprecation(crd: Obj, version: Obj) -> str | None:
