@@ -38,9 +38,23 @@ def resources_of(crd: Obj) -> list[tuple[Resource, Obj]]:
 def namespaced_custom_resources(crds: list[Obj]) -> list[Resource]:
     """One served version of each Established, namespaced CRD (its versions share storage:
     deleting through one deletes the objects of all)."""
-    out = []
+    watched = [watched_custom_resource(crd) for crd in crds]
+    return [r for r in watched if r is not None and r.namespaced]
+
+
+def watched_custom_resource(crd: Obj) -> Resource | None:
+    """The resource a controller follows a CRD's objects through (its first served version,
+    once Established), or None."""
+    served = resources_of(crd) if established(crd) else []
+    return served[0][0] if served else None
+
+
+def custom_resource_for_kind(crds: list[Obj], api_version: str, kind: str) -> Resource | None:
+    """The served resource of `kind` at `api_version` among the Established CRDs."""
     for crd in crds:
-        served = resources_of(crd) if established(crd) else []
-        if served and served[0][0].namespaced:
-            out.append(served[0][0])
-    return out
+        if not established(crd):
+            continue
+        for resource, _ in resources_of(crd):
+            if resource.api_version == api_version and resource.kind == kind:
+                return resource
+    return None

@@ -7,9 +7,17 @@ from __future__ import annotations
 import copy
 import logging
 
+from minikube_py.api.crdresources import custom_resource_for_kind, watched_custom_resource
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import BUILTIN, EVENTS, EVENTS_V1, Resource, resource_for_kind
-from minikube_py.client.informer import object_key
+from minikube_py.api.resources import (
+    BUILTIN,
+    CUSTOMRESOURCEDEFINITIONS,
+    EVENTS,
+    EVENTS_V1,
+    Resource,
+    resource_for_kind,
+)
+from minikube_py.client.informer import Informer, object_key
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
 from minikube_py.controllers.ownergraph import (
     FOREGROUND_FINALIZER,
@@ -39,13 +47,28 @@ class GarbageCollector:
         self.graph = OwnerGraph()
         self.loop = ReconcileLoop(self, ctx, workers=workers)
         # Owner references, finalizers, uids and deletion marks are all in metadata.
-        self.informers = {r: ctx.informers.informer(r, metadata_only=True)
-                          for r in resources if r not in IGNORED}
-        for resource, informer in self.informers.items():
-            informer.add_handlers(
-                lambda obj, r=resource: self._added(r, obj),  # type: ignore[misc]
-                lambda old, new, r=resource: self._updated(r, old, new),  # type: ignore[misc]
-                self._deleted)
+        self.informers: dict[Resource, Informer] = {}
+        for r in resources:
+            if r not in IGNORED:
+                self._follow(r)
+        # Custom resources own and are owned too: each Established CRD's kind is followed
+        # from when it appears (kube's collector follows discovery).
+        self.crds = ctx.informers.informer(CUSTOMRESOURCEDEFINITIONS)
+        self.crds.add_handlers(self._crd_changed, lambda _old, new: self._crd_changed(new))
+
+    def _follow(self, resource: Resource) -> None:
+        informer = self.informers[resource] = self.ctx.informers.informer(
+            resource, metadata_only=True)
+        informer.add_handlers(
+            lambda obj, r=resource: self._added(r, obj),  # type: ignore[misc]
+            lambda old, new, r=resource: self._updated(r, old, new),  # type: ignore[misc]
+            self._deleted)
+
+    def _crd_changed(self, crd: Obj) -> None:
+        resource = watched_custom_resource(crd)
+        if resource is not None and not any(
+                (r.group, r.plural) == (resource.group, resource.plural) for r in self.informers):
+            self._follow(resource)
 
     # --- graph upkeep (informer handlers: index and enqueue only) -------------------------
 
@@ -104,7 +127,9 @@ class GarbageCollector:
         cached = self._cached(str(ref.get("uid")))
         if cached is not None:
             return owner_state(cached[1], ref)
-        resource = resource_for_kind(str(ref.get("apiVersion")), str(ref.get("kind")))
+        api_version, kind = str(ref.get("apiVersion")), str(ref.get("kind"))
+        resource = resource_for_kind(api_version, kind) or \
+            custom_resource_for_kind(self.crds.list(), api_version, kind)
         if resource is None:
             return OwnerState.SOLID  # a kind we do not serve: never delete on a guess
         try:

@@ -8,6 +8,7 @@ from typing import Any
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import CONFIGMAPS
 from minikube_py.controllers.garbagecollector import GarbageCollector
+from tests.integration.customresources import serve_widgets
 from tests.integration.harness import ControlPlane, control_plane, eventually
 
 
@@ -114,3 +115,28 @@ async def test_orphan_deletion_keeps_dependents_without_the_owner_ref() -> None:
 
         child = await eventually(orphaned, plane=plane, what="owner gone, child orphaned")
         assert not child["metadata"].get("deletionTimestamp")
+
+
+async def test_custom_resources_own_and_are_owned() -> None:
+    async with control_plane(nodes=0, scheduler=False) as plane:
+        start(plane)
+        widgets = await serve_widgets(plane)
+        owner = await plane.api.create(widgets, {
+            "apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}},
+            namespace="default")
+        await plane.api.create(CONFIGMAPS, {"metadata": {"name": "of-widget", "ownerReferences": [
+            {"apiVersion": "example.com/v1", "kind": "Widget", "name": "w",
+             "uid": owner["metadata"]["uid"]}]}}, namespace="default")
+        cm_owner = await cm(plane, "cm-owner")
+        await plane.api.create(widgets, {
+            "apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "of-cm", "ownerReferences": [ref(cm_owner)]}},
+            namespace="default")
+        await plane.api.delete(widgets, "w", namespace="default")
+        await plane.api.delete(CONFIGMAPS, "cm-owner", namespace="default")
+
+        async def collected() -> bool:
+            left = (await plane.api.list(widgets, namespace="default"))["items"]
+            return not left and not await exists(plane, "of-widget")
+
+        await eventually(collected, plane=plane, what="dependents of and on widgets collected")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import (
     CONFIGMAPS,
-    CUSTOMRESOURCEDEFINITIONS,
     NAMESPACES,
     PODS,
     SERVICES,
-    Resource,
 )
 from minikube_py.controllers.namespace import NamespaceController
+from tests.integration.customresources import serve_widgets
 from tests.integration.harness import ControlPlane, control_plane, eventually
 
 
@@ -78,24 +77,7 @@ async def test_a_namespace_waits_for_content_held_by_a_finalizer() -> None:
 async def test_deleting_a_namespace_deletes_its_custom_resources() -> None:
     async with control_plane(nodes=0, scheduler=False) as plane:
         plane.start("namespace", NamespaceController(plane.ctx, recheck_interval=0.1).run)
-        await plane.api.create(CUSTOMRESOURCEDEFINITIONS, {
-            "metadata": {"name": "widgets.example.com"},
-            "spec": {"group": "example.com", "scope": "Namespaced",
-                     "names": {"plural": "widgets", "kind": "Widget"},
-                     "versions": [{"name": "v1", "served": True, "storage": True,
-                                   "schema": {"openAPIV3Schema": {
-                                       "type": "object",
-                                       "x-kubernetes-preserve-unknown-fields": True}}}]}})
-        widgets = Resource("example.com", "v1", "widgets", "Widget", True)
-
-        async def served() -> bool:
-            try:
-                await plane.api.list(widgets, namespace="default")
-            except ApiError:
-                return False
-            return True
-
-        await eventually(served, plane=plane, what="widgets served")
+        widgets = await serve_widgets(plane)
         await plane.api.create(NAMESPACES, {"metadata": {"name": "team"}})
         await plane.api.create(widgets, {"apiVersion": "example.com/v1", "kind": "Widget",
                                          "metadata": {"name": "w"}}, namespace="team")
