@@ -175,6 +175,15 @@ def apply_defaults(value: Any, schema: Any) -> None:
             apply_defaults(item, schema.get("items"))
 
 
+def has_defaults(schema: Any) -> bool:
+    """Whether any node of `schema` has a default (reads then default too)."""
+    if not isinstance(schema, dict):
+        return False
+    if "default" in schema:
+        return True
+    return any(has_defaults(child) for _, child in _children(schema, ""))
+
+
 # --- validation ------------------------------------------------------------------------------
 
 def validate(obj: dict[str, Any], schema: Schema) -> list[Cause]:

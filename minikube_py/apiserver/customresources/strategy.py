@@ -4,6 +4,8 @@ printer columns come from the version."""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from typing import Any
 
@@ -15,6 +17,7 @@ from minikube_py.apiserver.customresources.printer import custom_printer
 from minikube_py.apiserver.jsontypes import type_object
 from minikube_py.apiserver.kinds.base import Obj, ScaleSpec, Strategy, field_at, keep_old_status
 from minikube_py.apiserver.options import RequestOptions
+from minikube_py.apiserver.storage import dumps
 
 _META_KEYS = ("apiVersion", "kind", "metadata")
 # The head of a stored object (storage.encode writes kind, then apiVersion), alone or as the
@@ -50,6 +53,7 @@ class CustomResourceStrategy(Strategy):
         self.deprecation = deprecation
         self.storage_api_version = f"{resource.group}/{storage_version}"
         self._served_version = f'"{resource.api_version}"'.encode()
+        self._defaults = crschema.has_defaults(schema)
         self.scale = None
         if scale is not None:
             selector = _path(str(scale.get("labelSelectorPath") or ""))
@@ -91,6 +95,19 @@ class CustomResourceStrategy(Strategy):
         if _content(new, without_status=status_apart) != _content(old, without_status=status_apart):
             new["metadata"]["generation"] = int(old["metadata"].get("generation") or 1) + 1
 
+    def _defaulted(self, raw: bytes) -> bytes:
+        """Defaults applied on read, as kube's decoder does (a default the schema gained
+        after the object was stored shows); the bytes kept when nothing changes."""
+        value = json.loads(raw)
+        obj = value.get("object") if "type" in value and "object" in value else value
+        if not isinstance(obj, dict):
+            return raw
+        before = copy.deepcopy(obj)
+        crschema.apply_defaults(obj, self.openapi)
+        if obj == before:
+            return raw
+        return dumps(value).encode() + (b"\n" if raw.endswith(b"\n") else b"")
+
     def prepare_for_subresource_update(self, subresource: str, body: Obj, old: Obj) -> Obj:
         new = super().prepare_for_subresource_update(subresource, body, old)
         if "status" not in new:
@@ -101,6 +118,8 @@ class CustomResourceStrategy(Strategy):
         return crschema.validate(obj, self.openapi)
 
     def served_json(self, raw: bytes) -> bytes:
+        if self._defaults:
+            raw = self._defaulted(raw)
         return _HEAD_VERSION.sub(lambda m: m.group(1) + self._served_version[1:], raw, count=1)
 
 

@@ -499,3 +499,21 @@ async def test_versions_share_storage_and_show_their_own_api_version(
                             "timeoutSeconds=1") as resp:
             first = json.loads(await resp.content.readline())
     assert (first["type"], first["object"]["apiVersion"]) == ("ADDED", "example.com/v2")
+
+
+async def test_a_default_the_schema_gains_shows_on_read(svc: ApiService,
+                                                        server: TestServer) -> None:
+    widgets = await established(svc, widget_crd())
+    await svc.create_object(widgets, widget("a"), "default")
+    crd = await svc.get_object(CRDS, "widgets.example.com", None)
+    spec_schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec_schema["properties"]["color"] = {"type": "string", "default": "blue"}
+    await svc.update_object(CRDS, crd, None, name="widgets.example.com")
+    await until(lambda: "color" in json.dumps(svc.kinds.strategy(widgets).openapi),
+                "the new schema to be served")
+    url = f"http://127.0.0.1:{server.port}/apis/example.com/v1/namespaces/default/widgets"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/a") as resp:
+            assert (await resp.json())["spec"] == {"size": "S", "replicas": 1, "color": "blue"}
+        async with http.get(url) as resp:
+            assert (await resp.json())["items"][0]["spec"]["color"] == "blue"
