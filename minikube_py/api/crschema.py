@@ -49,9 +49,6 @@ def _node_errors(node: Schema, field: str, root: bool = False) -> list[Cause]:
     for key, why in _UNSUPPORTED.items():
         if key in node:
             causes.append(forbidden(f"{field}.{key}", why))
-    for key in ("allOf", "anyOf", "oneOf", "not"):
-        if key in node and not node.get(INT_OR_STRING):
-            causes.append(forbidden(f"{field}.{key}", f"{key} is not supported by this server"))
     type_ = node.get("type") or ""
     if type_ and type_ not in _TYPES:
         causes.append(not_supported(f"{field}.type", type_, _TYPES))
@@ -131,8 +128,8 @@ def _prune_object(obj: dict[str, Any], schema: Schema, path: str, dropped: list[
     extra = schema.get("additionalProperties")
     preserve = bool(schema.get(PRESERVE))
     for key in list(obj):
-        if key in keep and key not in (props or {}):
-            continue
+        if key in keep:
+            continue  # metadata is ObjectMeta's business, whatever the schema says of it
         child_path = _join(path, key)
         if isinstance(props, dict) and key in props:
             child = props[key]
@@ -231,7 +228,7 @@ def _validate(value: Any, schema: Schema, path: str) -> list[Cause]:
     type_ = schema.get("type") or ""
     if type_ and not _type_ok(value, type_):
         return [_type_error(path, value, type_)]
-    causes = _value_errors(value, schema, path)
+    causes = _value_errors(value, schema, path) + _combined_errors(value, schema, path)
     if isinstance(value, dict):
         causes += _object_errors(value, schema, path)
     elif isinstance(value, list):
@@ -240,6 +237,30 @@ def _validate(value: Any, schema: Schema, path: str) -> list[Cause]:
             for i, item in enumerate(value):
                 causes += _validate(item, items, f"{path}[{i}]")
     return causes
+
+
+def _combined_errors(value: Any, schema: Schema, path: str) -> list[Cause]:
+    """allOf, anyOf, oneOf and not: value validations on top of the structural schema."""
+    causes: list[Cause] = []
+    for sub in schema.get("allOf") or []:
+        if isinstance(sub, dict):
+            causes += _validate(value, sub, path)
+    any_of = [s for s in schema.get("anyOf") or [] if isinstance(s, dict)]
+    if any_of and all(_validate(value, sub, path) for sub in any_of):
+        causes.append(_invalid(path, value, f"{path} must validate at least one schema "
+                                                 "(anyOf)"))
+    one_of = [s for s in schema.get("oneOf") or [] if isinstance(s, dict)]
+    if one_of and sum(not _validate(value, sub, path) for sub in one_of) != 1:
+        causes.append(_invalid(path, value, f"{path} must validate one and only one "
+                                                 "schema (oneOf)"))
+    not_ = schema.get("not")
+    if isinstance(not_, dict) and not _validate(value, not_, path):
+        causes.append(_invalid(path, value, f"{path} must not validate the schema (not)"))
+    return causes
+
+
+def _invalid(path: str, value: Any, detail: str) -> Cause:
+    return Cause("FieldValueInvalid", f"Invalid value: {_shown(value)}: {detail}", path)
 
 
 def _type_error(path: str, value: Any, expected: str) -> Cause:

@@ -117,6 +117,11 @@ class CustomResourceServing:
                 if e.code != 409:  # a conflict: the newer CRD is queued already
                     log.warning("custom resource definition %s: %s", name, e.message)
                     self._retry(name)
+            except Exception:
+                # A bug: logged with its traceback, and the definition is synced again at
+                # its next change; one definition must not stop serving the others (nor the
+                # API server: this task is critical).
+                log.exception("custom resource definition %s: sync failed", name)
 
     def _retry(self, name: str) -> None:
         asyncio.get_running_loop().call_later(CLEANUP_RETRY_SECONDS,

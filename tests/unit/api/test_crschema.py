@@ -27,6 +27,12 @@ SPEC = obj_schema(spec=obj_schema(
     template={"type": "object", "x-kubernetes-embedded-resource": True,
               "x-kubernetes-preserve-unknown-fields": True},
     mode={"type": "string", "default": "fast"},
+    # value validations as controller-gen writes them
+    either={"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+            "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
+    code={"type": "integer", "anyOf": [{"minimum": 100}, {"maximum": 0}],
+          "not": {"enum": [404]}},
+    level={"type": "integer", "allOf": [{"minimum": 1}, {"maximum": 3}]},
 ))
 SPEC["properties"]["spec"]["required"] = ["size"]
 
@@ -82,6 +88,21 @@ def causes(spec: dict[str, Any]) -> list[tuple[str, str]]:
     ({"size": "S", "labels": "x"},
      [("spec.labels", 'Invalid value: "x": spec.labels in body must be of type object: '
                       '"string"')]),
+    ({"size": "S", "either": {"a": "x"}}, []),
+    ({"size": "S", "either": {"a": "x", "b": "y"}},
+     [("spec.either", 'Invalid value: "object": spec.either must validate one and only one '
+                      'schema (oneOf)')]),
+    ({"size": "S", "either": {}},
+     [("spec.either", 'Invalid value: "object": spec.either must validate one and only one '
+                      'schema (oneOf)')]),
+    ({"size": "S", "code": 200}, []),
+    ({"size": "S", "code": 50},
+     [("spec.code", "Invalid value: 50: spec.code must validate at least one schema (anyOf)")]),
+    ({"size": "S", "code": 404},
+     [("spec.code", "Invalid value: 404: spec.code must not validate the schema (not)")]),
+    ({"size": "S", "level": 4},
+     [("spec.level", "Invalid value: 4: spec.level in body should be less than or equal to "
+                     "3")]),
 ])
 def test_validate(spec: dict[str, Any], expected: list[tuple[str, str]]) -> None:
     assert causes(spec) == expected
@@ -103,6 +124,16 @@ def test_validate(spec: dict[str, Any], expected: list[tuple[str, str]]) -> None
 def test_prune(obj: dict[str, Any], kept: dict[str, Any], dropped: list[str]) -> None:
     assert crschema.prune(obj, SPEC) == dropped
     assert obj == kept
+
+
+def test_prune_keeps_metadata_a_schema_names_as_a_bare_object() -> None:
+    # controller-gen writes apiVersion, kind and `metadata: {type: object}` at the root
+    schema = obj_schema(apiVersion={"type": "string"}, kind={"type": "string"},
+                        metadata={"type": "object"}, spec=obj_schema())
+    obj = {"apiVersion": "x/v1", "kind": "K", "metadata": {"name": "n", "labels": {"a": "b"}},
+           "spec": {"gone": 1}}
+    assert crschema.prune(obj, schema) == ["spec.gone"]
+    assert obj["metadata"] == {"name": "n", "labels": {"a": "b"}}
 
 
 def test_prune_array_items_by_index() -> None:

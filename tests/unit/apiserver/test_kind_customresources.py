@@ -517,3 +517,33 @@ async def test_a_default_the_schema_gains_shows_on_read(svc: ApiService,
             assert (await resp.json())["spec"] == {"size": "S", "replicas": 1, "color": "blue"}
         async with http.get(url) as resp:
             assert (await resp.json())["items"][0]["spec"]["color"] == "blue"
+
+
+async def test_a_controller_gen_style_crd_keeps_metadata_and_known_fields(
+        svc: ApiService) -> None:
+    meta_props = {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                  "metadata": {"type": "object"}}
+    ref = {"type": "object", "x-kubernetes-map-type": "atomic",
+           "properties": {"name": {"type": "string"}, "uid": {"type": "string"}}}
+    schema = {"type": "object", "properties": {
+        **meta_props,
+        "spec": {"type": "object", "required": ["pod"], "properties": {
+            "pod": ref,
+            "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+            "uploader": {"type": "string", "enum": ["kopia", ""]}}},
+        "status": {"type": "object", "properties": {
+            "started": {"type": "string", "format": "date-time", "nullable": True}}}}}
+    crd = widget_crd()
+    crd["spec"]["versions"][0].update(schema={"openAPIV3Schema": schema}, subresources={})
+    widgets = await established(svc, crd)
+    body = {"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "a", "labels": {"app": "x"}, "annotations": {"n": "1"}},
+            "spec": {"pod": {"name": "p", "uid": "u", "extra": 1}, "tags": {"k": "v"},
+                     "uploader": ""},
+            "status": {"started": None}}
+    written = (await svc.create_object(widgets, body, "default")).obj
+    assert written["metadata"]["labels"] == {"app": "x"}
+    assert written["metadata"]["annotations"] == {"n": "1"}
+    assert written["spec"] == {"pod": {"name": "p", "uid": "u"}, "tags": {"k": "v"},
+                               "uploader": ""}
+    assert written["status"] == {"started": None}
