@@ -21,10 +21,9 @@ PRESERVE = "x-kubernetes-preserve-unknown-fields"
 EMBEDDED = "x-kubernetes-embedded-resource"
 INT_OR_STRING = "x-kubernetes-int-or-string"
 _TYPES = ("object", "array", "string", "integer", "number", "boolean")
-# What kube's structural schema forbids or this server cannot do (no CEL, no references).
-_UNSUPPORTED = {"$ref": "$ref is not supported",
-                "x-kubernetes-validations": "validation rules (CEL) are not supported by this "
-                                            "server"}
+# What kube's structural schema forbids (references).
+_UNSUPPORTED = {"$ref": "$ref is not supported"}
+RULES = "x-kubernetes-validations"
 _TYPE_META = ("apiVersion", "kind", "metadata")
 
 
@@ -81,6 +80,16 @@ def _node_errors(node: Schema, field: str, root: bool = False) -> list[Cause]:
     if "default" in node and root:
         causes.append(forbidden(f"{field}.default", "must not be set at the root"))
     return causes
+
+
+def rule_paths(schema: Any, field: str) -> list[str]:
+    """Where a schema has validation rules (CEL): stored, not enforced here."""
+    if not isinstance(schema, dict):
+        return []
+    found = [f"{field}.{RULES}"] if schema.get(RULES) else []
+    for sub_field, child in _children(schema, field):
+        found += rule_paths(child, sub_field)
+    return found
 
 
 def _children(node: Schema, field: str) -> Iterator[tuple[str, Any]]:

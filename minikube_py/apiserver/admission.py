@@ -16,6 +16,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import (
     CERTIFICATESIGNINGREQUESTS,
     CSINODES,
+    CUSTOMRESOURCEDEFINITIONS,
     HORIZONTALPODAUTOSCALERS,
     INGRESSCLASSES,
     INGRESSES,
@@ -39,6 +40,7 @@ from minikube_py.apiserver.admissionapi import AdmissionPlugin, ValidatingPlugin
 from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-exported
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
 from minikube_py.apiserver.admissionapi import refused as _refused
+from minikube_py.apiserver.kinds.customresourcedefinitions import rules_not_enforced
 from minikube_py.apiserver.kinds.horizontalpodautoscalers import NOT_ACTED_ON as HPA_NOT_ACTED_ON
 from minikube_py.apiserver.kinds.ingresses import LEGACY_CLASS_ANNOTATION, is_default_class
 from minikube_py.apiserver.kinds.networkpolicies import NOT_ENFORCED
@@ -249,6 +251,17 @@ class NetworkPolicyNotEnforced:
         if attrs.strategy.resource is NETWORKPOLICIES and attrs.operation in (
                 Operation.CREATE, Operation.UPDATE) and attrs.subresource is None:
             attrs.opts.warnings.append(NOT_ENFORCED)
+
+
+class CustomResourceRulesNotEnforced:
+    """A CRD's CEL rules (x-kubernetes-validations) are stored, never evaluated: every create
+    and update of a CRD that has some says so in a Warning header, as for NetworkPolicies."""
+
+    async def admit(self, attrs: Attributes) -> None:
+        if attrs.strategy.resource is CUSTOMRESOURCEDEFINITIONS and attrs.operation in (
+                Operation.CREATE, Operation.UPDATE) and attrs.subresource is None and \
+                attrs.obj is not None:
+            attrs.opts.warnings.extend(rules_not_enforced(attrs.obj))
 
 
 class Priority:
@@ -486,6 +499,7 @@ def default_admission(objects: ObjectStore,
         mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
     mutating += [DefaultTolerationSeconds(), DefaultIngressClass(objects),
                  NetworkPolicyNotEnforced(), HorizontalPodAutoscalerNotActedOn(),
+                 CustomResourceRulesNotEnforced(),
                  Priority(objects), RuntimeClass(objects),
                  DefaultStorageClass(objects), StorageObjectInUseProtection(),
                  VolumeExpansionNotSupported()]

@@ -314,6 +314,18 @@ def _conversion_errors(conversion: Any) -> list[Cause]:
     return []
 
 
+def rules_not_enforced(crd: Obj) -> list[str]:
+    """The Warnings of a CRD whose schemas have CEL rules: stored, never evaluated here."""
+    out = []
+    for i, v in enumerate((crd.get("spec") or {}).get("versions") or []):
+        if isinstance(v, dict):
+            schema = (v.get("schema") or {}).get("openAPIV3Schema")
+            out += [f"{path}: validation rules (CEL) are not enforced by this server"
+                    for path in crschema.rule_paths(
+                        schema, f"spec.versions[{i}].schema.openAPIV3Schema")]
+    return out
+
+
 def accepted(crd: Obj) -> Obj:
     """The names a CRD asks for (what status.acceptedNames becomes once accepted)."""
     return copy.deepcopy((crd.get("spec") or {}).get("names") or {})

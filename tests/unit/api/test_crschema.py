@@ -199,10 +199,22 @@ def structural(schema: Any) -> list[tuple[str, str]]:
      [(f"{ROOT}.properties[a].type", 'Unsupported value: "thing": supported values: '
                                      '"object", "array", "string", "integer", "number", '
                                      '"boolean"')]),
-    ({"type": "object", "x-kubernetes-validations": [{"rule": "self.x > 0"}]},
-     [(f"{ROOT}.x-kubernetes-validations",
-       "Forbidden: validation rules (CEL) are not supported by this server")]),
+    # CEL rules are stored (and warned about), not refused
+    ({"type": "object", "x-kubernetes-validations": [{"rule": "self.x > 0"}]}, []),
+    ({"type": "object", "$ref": "#/definitions/x"},
+     [(f"{ROOT}.$ref", "Forbidden: $ref is not supported")]),
     (None, [(ROOT, "Required value")]),
 ])
 def test_structural(schema: Any, expected: list[tuple[str, str]]) -> None:
     assert structural(schema) == expected
+
+
+def test_rule_paths_name_every_node_with_cel_rules() -> None:
+    rule = [{"rule": "self.a < self.b"}]
+    schema = {"type": "object", "x-kubernetes-validations": rule, "properties": {
+        "spec": {"type": "object", "x-kubernetes-validations": rule},
+        "list": {"type": "array", "items": {"type": "object",
+                                            "x-kubernetes-validations": rule}}}}
+    assert crschema.rule_paths(schema, "s") == [
+        "s.x-kubernetes-validations", "s.properties[spec].x-kubernetes-validations",
+        "s.properties[list].items.x-kubernetes-validations"]

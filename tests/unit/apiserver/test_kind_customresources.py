@@ -547,3 +547,18 @@ async def test_a_controller_gen_style_crd_keeps_metadata_and_known_fields(
     assert written["spec"] == {"pod": {"name": "p", "uid": "u"}, "tags": {"k": "v"},
                                "uploader": ""}
     assert written["status"] == {"started": None}
+
+
+async def test_a_crd_with_cel_rules_is_stored_with_a_warning(svc: ApiService) -> None:
+    crd = widget_crd()
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    schema["properties"]["spec"]["x-kubernetes-validations"] = [
+        {"rule": "self.replicas <= 10", "message": "at most 10"}]
+    opts = RequestOptions(field_validation="Strict")
+    written = await svc.create_object(CRDS, crd, None, opts)
+    assert written.obj["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"][
+        "spec"]["x-kubernetes-validations"] == [{"rule": "self.replicas <= 10",
+                                                 "message": "at most 10"}]
+    assert opts.warnings == [
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations: "
+        "validation rules (CEL) are not enforced by this server"]
