@@ -332,6 +332,8 @@ async def serve_watch(req: ResourceRequest) -> web.StreamResponse:
     as_table = req.table_wanted()
     resp = web.StreamResponse(status=200)
     resp.content_type = "application/json"
+    if req.strategy.deprecation:  # headers go before the stream starts
+        resp.headers.add("Warning", f"299 - {json.dumps(req.strategy.deprecation)}")
     resp.enable_chunked_encoding()
     try:
         await resp.prepare(req.request)

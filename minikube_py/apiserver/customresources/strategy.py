@@ -14,6 +14,7 @@ from minikube_py.api.crdresources import resources_of
 from minikube_py.api.errors import Cause
 from minikube_py.api.resources import Resource
 from minikube_py.apiserver.customresources.printer import custom_printer
+from minikube_py.apiserver.discovery import version_priority
 from minikube_py.apiserver.jsontypes import type_object
 from minikube_py.apiserver.kinds.base import Obj, ScaleSpec, Strategy, field_at, keep_old_status
 from minikube_py.apiserver.options import RequestOptions
@@ -124,13 +125,21 @@ class CustomResourceStrategy(Strategy):
 
 
 def _deprecation(crd: Obj, version: Obj) -> str | None:
+    """The version's deprecationWarning, or kube's default: the newest served version of
+    equal or greater stability is recommended when there is one."""
     if not version.get("deprecated"):
         return None
     if version.get("deprecationWarning"):
         return str(version["deprecationWarning"])
     spec = crd.get("spec") or {}
-    return f"{spec.get('group')}/{version.get('name')} {spec.get('names', {}).get('kind')} " \
-           f"is deprecated"
+    group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+    warning = f"{group}/{version.get('name')} {kind} is deprecated"
+    mine = version_priority(str(version.get("name")))
+    better = sorted((str(v.get("name")) for v in spec.get("versions") or []
+                     if v.get("served") and not v.get("deprecated") and
+                     version_priority(str(v.get("name")))[0] <= mine[0]),
+                    key=version_priority)
+    return f"{warning}; use {group}/{better[0]} {kind}" if better else warning
 
 
 def strategies_of(crd: Obj) -> list[CustomResourceStrategy]:

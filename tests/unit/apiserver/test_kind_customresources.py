@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import CUSTOMRESOURCEDEFINITIONS as CRDS
 from minikube_py.api.resources import Resource
+from minikube_py.apiserver.customresources.strategy import strategies_of
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.service import ApiService
 from tests.conditions import until
@@ -334,8 +335,10 @@ async def test_http_table_has_the_printer_columns(svc: ApiService, server: TestS
 async def test_a_deprecated_version_warns(svc: ApiService, server: TestServer) -> None:
     await established(svc, widget_crd(deprecated=True, deprecationWarning="use v2"))
     url = f"http://127.0.0.1:{server.port}/apis/example.com/v1/namespaces/default/widgets"
-    async with aiohttp.ClientSession() as http, http.get(url) as resp:
-        assert resp.headers.getall("Warning") == ['299 - "use v2"']
+    async with aiohttp.ClientSession() as http:
+        for query in ("", "?watch=true&timeoutSeconds=1"):
+            async with http.get(url + query) as resp:
+                assert resp.headers.getall("Warning") == ['299 - "use v2"']
 
 
 # --- kubectl and the official client --------------------------------------------------------
@@ -562,3 +565,19 @@ async def test_a_crd_with_cel_rules_is_stored_with_a_warning(svc: ApiService) ->
     assert opts.warnings == [
         "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations: "
         "validation rules (CEL) are not enforced by this server"]
+
+
+@pytest.mark.parametrize("versions, warning", [
+    ([("v1beta1", True), ("v1", False)],
+     "example.com/v1beta1 Widget is deprecated; use example.com/v1 Widget"),
+    ([("v1beta1", True), ("v1alpha1", False)], "example.com/v1beta1 Widget is deprecated"),
+])
+def test_default_deprecation_warning_recommends_a_stable_enough_version(
+        versions: list[tuple[str, bool]], warning: str) -> None:
+    crd = widget_crd()
+    base = crd["spec"]["versions"][0]
+    crd["spec"]["versions"] = [{**base, "name": name, "deprecated": deprecated,
+                                "storage": i == 0} for i, (name, deprecated) in
+                               enumerate(versions)]
+    crd["status"] = {"acceptedNames": crd["spec"]["names"]}
+    assert strategies_of(crd)[0].deprecation == warning
