@@ -7,10 +7,13 @@ Pure functions of JSON values; the schema is the CRD's own JSON (a JSONSchemaPro
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
+import ipaddress
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from minikube_py.api.errors import Cause
@@ -77,8 +80,18 @@ def _node_errors(node: Schema, field: str, root: bool = False) -> list[Cause]:
                                    + ("array items" if sub_field.endswith(".items")
                                       else "object fields")))
         causes += _node_errors(child, sub_field)
-    if "default" in node and root:
-        causes.append(forbidden(f"{field}.default", "must not be set at the root"))
+    if "default" in node:
+        if root:
+            causes.append(forbidden(f"{field}.default", "must not be set at the root"))
+        else:
+            causes += _validate(node["default"], node, f"{field}.default")
+    pattern = node.get("pattern")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            causes.append(invalid_value(f"{field}.pattern", pattern, "must be a valid regular "
+                                        f"expression, but isn't: {e}"))
     return causes
 
 
@@ -310,6 +323,42 @@ def _value_errors(value: Any, schema: Schema, path: str) -> list[Cause]:
     return causes
 
 
+def _ip(version: int) -> Callable[[str], bool]:
+    def check(value: str) -> bool:
+        try:
+            return ipaddress.ip_address(value).version == version
+        except ValueError:
+            return False
+    return check
+
+
+def _cidr(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return "/" in value
+
+
+def _base64(value: str) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+_UUID = re.compile(r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+# The formats kube-openapi checks for CRDs (a subset of StrictFormats); others are free.
+_FORMATS: dict[str, Callable[[str], bool]] = {
+    "uuid": lambda v: bool(_UUID.match(v)), "date": lambda v: bool(_DATE.match(v)),
+    "date-time": lambda v: bool(_DATE_TIME.match(v)), "ipv4": _ip(4), "ipv6": _ip(6),
+    "cidr": _cidr, "byte": _base64,
+}
+
+
 def _string_errors(value: str, schema: Schema, path: str) -> list[Cause]:
     causes: list[Cause] = []
     if "minLength" in schema and len(value) < schema["minLength"]:
@@ -318,6 +367,10 @@ def _string_errors(value: str, schema: Schema, path: str) -> list[Cause]:
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         causes.append(Cause("FieldValueTooLong", f"Too long: may not be more than "
                             f"{schema['maxLength']} bytes", path))
+    fmt = schema.get("format")
+    if isinstance(fmt, str) and fmt in _FORMATS and not _FORMATS[fmt](value):
+        causes.append(invalid_value(path, value, f"{path} in body must be of type {fmt}: "
+                                                 f"{json.dumps(value)}"))
     pattern = schema.get("pattern")
     if isinstance(pattern, str):
         try:

@@ -27,6 +27,9 @@ SPEC = obj_schema(spec=obj_schema(
     template={"type": "object", "x-kubernetes-embedded-resource": True,
               "x-kubernetes-preserve-unknown-fields": True},
     mode={"type": "string", "default": "fast"},
+    started={"type": "string", "format": "date-time"},
+    address={"type": "string", "format": "ipv4"},
+    free={"type": "string", "format": "anything-else"},
     # value validations as controller-gen writes them
     either={"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
             "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
@@ -88,6 +91,13 @@ def causes(spec: dict[str, Any]) -> list[tuple[str, str]]:
     ({"size": "S", "labels": "x"},
      [("spec.labels", 'Invalid value: "x": spec.labels in body must be of type object: '
                       '"string"')]),
+    ({"size": "S", "started": "2024-01-01T00:00:00Z", "address": "10.0.0.1", "free": "x"}, []),
+    ({"size": "S", "started": "yesterday"},
+     [("spec.started", 'Invalid value: "yesterday": spec.started in body must be of type '
+                       'date-time: "yesterday"')]),
+    ({"size": "S", "address": "::1"},
+     [("spec.address", 'Invalid value: "::1": spec.address in body must be of type ipv4: '
+                       '"::1"')]),
     ({"size": "S", "either": {"a": "x"}}, []),
     ({"size": "S", "either": {"a": "x", "b": "y"}},
      [("spec.either", 'Invalid value: "object": spec.either must validate one and only one '
@@ -204,6 +214,13 @@ def structural(schema: Any) -> list[tuple[str, str]]:
     ({"type": "object", "$ref": "#/definitions/x"},
      [(f"{ROOT}.$ref", "Forbidden: $ref is not supported")]),
     (None, [(ROOT, "Required value")]),
+    (obj_schema(n={"type": "integer", "default": "ten"}),
+     [(f"{ROOT}.properties[n].default", f'Invalid value: "ten": {ROOT}.properties[n].default '
+                                        'in body must be of type integer: "string"')]),
+    (obj_schema(s={"type": "string", "pattern": "("}),
+     [(f"{ROOT}.properties[s].pattern", 'Invalid value: "(": must be a valid regular '
+                                        'expression, but isn\'t: missing ), unterminated '
+                                        'subpattern at position 0')]),
 ])
 def test_structural(schema: Any, expected: list[tuple[str, str]]) -> None:
     assert structural(schema) == expected
