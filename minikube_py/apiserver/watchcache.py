@@ -172,9 +172,12 @@ class WatchFanout:
             self._kv.revision if revision is None else revision
         tasks.spawn("watch-fanout", self._run(), critical=True)
 
-    def close_watchers(self) -> None:
+    def close_watchers(self, prefix: bytes = b"") -> None:
+        """End the watches under `prefix` (all by default): a custom resource's, when its
+        definition goes."""
         for w in list(self._watchers):
-            w.close()
+            if w.prefix.startswith(prefix):
+                w.close()
 
     async def _run(self) -> None:
         stream = self._kv.watch(REGISTRY, prefix_end(REGISTRY),

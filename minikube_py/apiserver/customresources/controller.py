@@ -130,7 +130,10 @@ class CustomResourceServing:
     async def sync(self, name: str) -> None:
         crd = await self._svc.read_stored(CUSTOMRESOURCEDEFINITIONS, None, name)
         if crd is None:
+            gone = self._served.get(name) or []
             self._stop_serving(name)
+            for resource in gone[:1]:  # the versions share one prefix
+                self._svc.fanout.close_watchers(resource_prefix(resource).encode())
             return
         if crd["metadata"].get("deletionTimestamp"):
             await self._finalize(crd)

@@ -72,6 +72,12 @@ async def established(svc: ApiService, crd: Obj) -> Resource:
     return found.resource
 
 
+async def _first(events: Any, n: int) -> Any:
+    """The first n pairs of a watch, leaving it open."""
+    for _ in range(n):
+        yield await events.__anext__()
+
+
 async def names_refused(svc: ApiService, name: str) -> None:
     async def refused() -> bool:
         crd = await svc.get_object(CRDS, name, None)
@@ -246,6 +252,9 @@ async def test_deleting_a_crd_deletes_its_instances_first(svc: ApiService) -> No
     await svc.create_object(widgets, {**widget("c"), "metadata": {"name": "c",
                                                                  "namespace": "kube-system"}},
                             "kube-system")
+    watch = svc.watch_events(widgets, None, svc.filter(widgets))
+    watched = [pair async for pair in _first(watch, 3)]
+    assert [kind for kind, _ in watched] == ["ADDED", "ADDED", "ADDED"]
     await svc.delete_object(CRDS, "widgets.example.com", None)
 
     async def in_progress() -> bool:
@@ -267,6 +276,9 @@ async def test_deleting_a_crd_deletes_its_instances_first(svc: ApiService) -> No
 
     await until(gone, "the CRD to go")
     assert svc.kinds.find("example.com", "v1", "widgets") is None
+    # The watch of the widgets ended with them (it saw them go first).
+    rest = [kind async for kind, _ in watch]
+    assert rest.count("DELETED") == 3
     left = await svc.kv.range(b"/registry/example.com/widgets/", b"/registry/example.com/widgets0")
     assert list(left.kvs) == []
     with pytest.raises(ApiError) as e:
