@@ -97,7 +97,11 @@ class Informer:
             except ApiError as e:
                 if e.code == 410:
                     continue  # expired: re-list at once
-                log.warning("informer %s: %s; retrying in %.1fs", self.resource, e, backoff)
+                # 404: the resource is not served (a custom resource whose CRD went, or is
+                # not there yet): waited for quietly, not warned about every few seconds.
+                level = logging.DEBUG if e.code == 404 else logging.WARNING
+                log.log(level, "informer %s: %s; retrying in %.1fs", self.resource, e,
+                        backoff)
             except Exception as e:
                 # Any failure of the connection (aiohttp's errors are not all OSErrors) or
                 # of the stream: the cache must outlive it, so list again after a pause.
