@@ -22,9 +22,9 @@ from minikube_py.apiserver.storage import dumps
 
 _META_KEYS = ("apiVersion", "kind", "metadata")
 # The head of a stored object (storage.encode writes kind, then apiVersion), alone or as the
-# object of a watch line: where conversion None changes the version.
-_HEAD_VERSION = re.compile(rb'^(\{(?:"type":"[A-Z]+","object":\{)?"kind":"[^"\\]*",'
-                           rb'"apiVersion":")[^"\\]*"')
+# object of a watch line: where conversion None changes the version. {kind} is the
+# strategy's own (a Scale answer keeps autoscaling/v1).
+_HEAD_VERSION = rb'^(\{(?:"type":"[A-Z]+","object":\{)?"kind":"%s","apiVersion":")[^"\\]*"'
 
 
 def _path(json_path: str) -> tuple[str, ...]:
@@ -54,6 +54,7 @@ class CustomResourceStrategy(Strategy):
         self.deprecation = deprecation
         self.storage_api_version = f"{resource.group}/{storage_version}"
         self._served_version = f'"{resource.api_version}"'.encode()
+        self._head = re.compile(_HEAD_VERSION % re.escape(resource.kind.encode()))
         self._defaults = crschema.has_defaults(schema)
         self.scale = None
         if scale is not None:
@@ -101,8 +102,8 @@ class CustomResourceStrategy(Strategy):
         after the object was stored shows); the bytes kept when nothing changes."""
         value = json.loads(raw)
         obj = value.get("object") if "type" in value and "object" in value else value
-        if not isinstance(obj, dict):
-            return raw
+        if not isinstance(obj, dict) or obj.get("kind") != self.resource.kind:
+            return raw  # a Scale, a Status
         before = copy.deepcopy(obj)
         crschema.apply_defaults(obj, self.openapi)
         if obj == before:
@@ -121,7 +122,7 @@ class CustomResourceStrategy(Strategy):
     def served_json(self, raw: bytes) -> bytes:
         if self._defaults:
             raw = self._defaulted(raw)
-        return _HEAD_VERSION.sub(lambda m: m.group(1) + self._served_version[1:], raw, count=1)
+        return self._head.sub(lambda m: m.group(1) + self._served_version[1:], raw, count=1)
 
 
 def _deprecation(crd: Obj, version: Obj) -> str | None:

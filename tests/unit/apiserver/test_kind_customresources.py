@@ -230,6 +230,22 @@ async def test_scale_subresource_follows_the_crds_paths(svc: ApiService) -> None
     assert (await svc.get_object(widgets, "a", "default"))["spec"]["replicas"] == 5
 
 
+async def test_scale_over_http_answers_an_autoscaling_v1_scale(svc: ApiService,
+                                                                server: TestServer) -> None:
+    widgets = await established(svc, widget_crd())
+    await svc.create_object(widgets, widget("a", replicas=2), "default")
+    url = f"http://127.0.0.1:{server.port}/apis/example.com/v1/namespaces/default/widgets/a"
+    async with aiohttp.ClientSession() as http:
+        async with http.patch(f"{url}/scale", json={"spec": {"replicas": 4}}, headers={
+                "Content-Type": "application/merge-patch+json"}) as resp:
+            scale = await resp.json()
+        async with http.get(f"{url}/scale") as resp:
+            read = await resp.json()
+    assert (scale["apiVersion"], scale["kind"], scale["spec"]) == ("autoscaling/v1", "Scale",
+                                                                   {"replicas": 4})
+    assert read["apiVersion"] == "autoscaling/v1"
+
+
 async def test_strategic_merge_patch_of_a_custom_resource_is_415(svc: ApiService) -> None:
     widgets = await established(svc, widget_crd())
     await svc.create_object(widgets, widget("a"), "default")
@@ -375,6 +391,9 @@ spec:
     storage: true
     subresources:
       status: {}
+      scale:
+        specReplicasPath: .spec.replicas
+        statusReplicasPath: .status.replicas
     additionalPrinterColumns:
     - name: Size
       type: string
@@ -424,9 +443,15 @@ async def test_kubectl_crd_lifecycle(kubeconfig: Path) -> None:
     lines = out.splitlines()
     assert lines[0].split() == ["NAME", "SIZE", "REPLICAS", "AGE"]
     assert lines[1].split()[:3] == ["w1", "M", "1"]
+    rc, out, err = await kubectl(kubeconfig, "scale", "wd", "w1", "--replicas=3")
+    assert rc == 0, err
+    assert "widget.example.com/w1 scaled" in out
     rc, out, err = await kubectl(kubeconfig, "get", "all")
     assert rc == 0, err
     assert "widget.example.com/w1" in out
+    rc, out, err = await kubectl(kubeconfig, "get", "widget", "w1", "-o",
+                                 "jsonpath={.spec.replicas}")
+    assert (rc, out) == (0, "3"), err
     rc, out, err = await kubectl(kubeconfig, "get", "crd")
     assert rc == 0, err
     assert out.splitlines()[0].split() == ["NAME", "CREATED", "AT"]
