@@ -233,7 +233,8 @@ async def serve_patch(req: ResourceRequest) -> web.Response:
         raise errors.bad_request("the patch body is empty")
     written = await req.svc.patch_object(req.resource, req.name or "", patch, ctype,
                                          req.namespace, req.sub, opts)
-    return raw_response(req.strategy.served_json(written.json()), 201 if written.created else 200, opts.warnings)
+    return raw_response(req.strategy.served_json(written.json()),
+                        201 if written.created else 200, opts.warnings)
 
 
 def _delete_options(req: ResourceRequest, body: Any) -> dict[str, Any]:

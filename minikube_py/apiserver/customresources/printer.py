@@ -16,7 +16,10 @@ _AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"
                        "happens-before order across separate operations. Clients may not set "
                        "this value. It is represented in RFC3339 form and is in UTC.",
         "priority": 0, "format": ""}
-_STEP = re.compile(r"""\.([^.\[\]]+)|\[(\d+|\*)\]|\[\?\(@\.([A-Za-z0-9_.-]+)\s*==\s*["']([^"']*)["']\)\]""")
+# One step of a column's JSONPath: .field, [index] or [*], [?(@.key=="value")].
+_STEP = re.compile(r"""\.([^.\[\]]+)"""
+                   r"""|\[(\d+|\*)\]"""
+                   r"""|\[\?\(@\.([A-Za-z0-9_.-]+)\s*==\s*["']([^"']*)["']\)\]""")
 
 
 class JsonPathError(ValueError):
