@@ -374,7 +374,6 @@ SCHEMAS = {
     r.RESOURCEQUOTAS: "core.ResourceQuota", r.LIMITRANGES: "core.LimitRange",
     r.APISERVICES: "apiregistration.APIService",
     r.HORIZONTALPODAUTOSCALERS: "autoscalingv2.HorizontalPodAutoscaler",
-    r.RUNTIMECLASSES: "node.RuntimeClass",
     r.CUSTOMRESOURCEDEFINITIONS: "apiextensions.CustomResourceDefinition",
 }
 
