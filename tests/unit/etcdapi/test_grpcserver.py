@@ -123,7 +123,8 @@ async def test_a_deadline_reaches_the_servicer_and_cancels_it(served: Any) -> No
         await unary(channel)(b"hang", timeout=0.3)
     assert e.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     await asyncio.wait_for(echo.cancelled.wait(), 5)
-    assert echo.remaining is not None and 0 < echo.remaining <= 0.3
+    # grpc-timeout travels in whole units of its own choosing, rounded up: a few ms over.
+    assert echo.remaining is not None and 0 < echo.remaining <= 0.32
 
 
 async def test_a_client_cancel_cancels_the_servicer(served: Any) -> None:
