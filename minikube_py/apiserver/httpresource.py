@@ -73,6 +73,8 @@ class ResourceRequest:
         # An HTTP request without fieldValidation gets kube's default: Warn.
         return RequestOptions(dry_run=bool(dry), field_validation=mode or "Warn",
                               field_manager=self.q.get("fieldManager", ""),
+                              user_agent=self.request.headers.get("User-Agent", ""),
+                              force="force" in self.q and self.flag("force"),
                               user=self.request.get(USER_KEY))
 
     def filter(self, field_selector: str | None = None) -> ObjectFilter:

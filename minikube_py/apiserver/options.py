@@ -17,6 +17,9 @@ class RequestOptions:
     dry_run: bool = False
     field_validation: str = ""  # Strict, Warn, Ignore ("" = Ignore in-process)
     field_manager: str = ""
+    # The request's User-Agent: it names the field manager of a write without fieldManager.
+    user_agent: str = ""
+    force: bool = False  # apply: take fields other managers own (?force=true)
     warnings: list[str] = field(default_factory=list)
     # Who asks (admission plugins such as NodeRestriction look); None: the server itself.
     user: UserInfo | None = None

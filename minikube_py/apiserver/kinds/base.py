@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from minikube_py.api import errors
 from minikube_py.api.errors import Cause
+from minikube_py.api.fieldpath import BUILTIN_TYPES, TypeTable
 from minikube_py.api.resources import Resource
 from minikube_py.api.validation import dns1123_subdomain_errors
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, since
@@ -112,6 +113,10 @@ class Strategy:
     strategic_merge: bool = True
     # The Warning every request of a deprecated version gets (custom resources).
     deprecation: str | None = None
+    # How server-side apply merges the kind's lists and maps and records their fields:
+    # kube's list types of the built-in kinds; a custom resource's strategy gives the
+    # table of its schema (fieldpath.type_table_from_schema).
+    merge_types: TypeTable = BUILTIN_TYPES
 
     def __init__(self, resource: Resource) -> None:
         self.resource = resource

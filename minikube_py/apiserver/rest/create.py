@@ -12,6 +12,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.validation import raise_if, validate_object_meta
 from minikube_py.apiserver.admission import Attributes, Operation
 from minikube_py.apiserver.bodies import namespace_for
+from minikube_py.apiserver.fieldmanager import record_write
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.objectstore import Written
 from minikube_py.apiserver.options import RequestOptions
@@ -21,7 +22,7 @@ Obj = dict[str, Any]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _GENERATE_ATTEMPTS = 8
 # Fields a client may send but the server alone sets on a new object.
-_SYSTEM_FIELDS = ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields")
+_SYSTEM_FIELDS = ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink")
 
 
 async def create(rest: RestContext, strategy: Strategy, body: Obj, namespace: str | None,
@@ -49,10 +50,13 @@ async def create(rest: RestContext, strategy: Strategy, body: Obj, namespace: st
 
 
 async def prepare_new(rest: RestContext, strategy: Strategy, obj: Obj, ns: str | None,
-                      opts: RequestOptions, *, generate_name: bool = False) -> Obj:
+                      opts: RequestOptions, *, generate_name: bool = False,
+                      applied: bool = False) -> Obj:
     """Everything before the first write: the object as it will be stored. A name asked
     for by `generateName` is made after mutating admission, before validation, as kube's
-    BeforeCreate makes it (mutating plugins see only the prefix, validating ones the name)."""
+    BeforeCreate makes it (mutating plugins see only the prefix, validating ones the name).
+    The creator owns the defaulted object's fields, unless an apply (`applied`) already
+    said who owns what."""
     meta = obj["metadata"]
     for f in _SYSTEM_FIELDS:
         meta.pop(f, None)
@@ -61,6 +65,8 @@ async def prepare_new(rest: RestContext, strategy: Strategy, obj: Obj, ns: str |
     meta["uid"] = str(uuid.UUID(int=rest.rng.getrandbits(128), version=4))
     meta["creationTimestamp"] = rest.now()
     strategy.default(obj)
+    if not applied:
+        record_write(strategy, None, obj, opts, "", rest.now())
     attrs = Attributes(Operation.CREATE, strategy, ns, meta.get("name", ""), obj, None, opts)
     await rest.admission.admit(attrs)
     if generate_name:

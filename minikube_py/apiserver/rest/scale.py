@@ -100,7 +100,8 @@ async def _set_replicas(rest: RestContext, strategy: Strategy, scale: ScaleSpec,
                 parent[key] = {}
             parent = parent[key]
         parent[scale.spec_path[-1]] = replicas
-        return await prepare_update(rest, strategy, stored, new, None, opts)
+        return await prepare_update(rest, strategy, stored, new, None, opts,
+                                    recorded_as="scale")
 
     written = await write(rest, strategy, ns, name, try_update, opts)
     return to_scale(scale, written.obj)

@@ -12,6 +12,7 @@ from minikube_py.api.validation import raise_if, validate_object_meta, validate_
 from minikube_py.apiserver.admission import Attributes, Operation
 from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_object
 from minikube_py.apiserver.decode import PATCH_TYPES
+from minikube_py.apiserver.fieldmanager import apply_config, record_write
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.objectstore import Delete, Stored, Written
 from minikube_py.apiserver.options import RequestOptions
@@ -67,18 +68,31 @@ async def patch(rest: RestContext, strategy: Strategy, name: str, patch_body: An
         raise errors.bad_request("PATCH, fieldManager is required for apply requests")
     raw_patch = json.dumps(patch_body)  # every attempt patches its own copy
 
+    if opts.force and not apply:
+        raise errors.invalid("PatchOptions", "", [errors.Cause(
+            "FieldValueForbidden", "Forbidden: may not be specified for non-apply patch",
+            "force")], "meta.k8s.io")
+
+    def applied_config() -> Obj:
+        config = json.loads(raw_patch)
+        if not isinstance(config, dict):
+            raise errors.bad_request("apply patch must be an object")
+        return config
+
     async def try_update(stored: Stored | None) -> Obj | Delete | None:
         if stored is None:  # only apply creates
-            body = json.loads(raw_patch)
-            if not isinstance(body, dict):
-                raise errors.bad_request("apply patch must be an object")
+            body = apply_config(strategy, None, applied_config(), opts, "", rest.now())
             obj = typed_object(strategy, body, opts)
             obj.setdefault("metadata", {})["name"] = name
             namespace_for(resource, ns, obj)
-            return await prepare_new(rest, strategy, obj, ns, opts)
+            return await prepare_new(rest, strategy, obj, ns, opts, applied=True)
         base = stored.copy()
         base["apiVersion"] = resource.api_version  # a custom resource's stored version may differ
-        patched = apply_patch(base, json.loads(raw_patch), patch_type)
+        if apply:
+            patched = apply_config(strategy, base, applied_config(), opts,
+                                   subresource or "", rest.now())
+        else:
+            patched = apply_patch(base, json.loads(raw_patch), patch_type)
         if not isinstance(patched, dict):
             raise errors.bad_request("the patch produced something that is not an object")
         if subresource is None:
@@ -98,7 +112,8 @@ async def patch(rest: RestContext, strategy: Strategy, name: str, patch_body: An
             precondition = str(patch_body["metadata"].get("resourceVersion") or "")
         check_precondition(strategy, stored, name, precondition)
         pmeta["resourceVersion"] = str(stored.kv.mod_revision)
-        return await prepare_update(rest, strategy, stored, patched, subresource, opts)
+        return await prepare_update(rest, strategy, stored, patched, subresource, opts,
+                                    applied=apply)
 
     return await write(rest, strategy, ns, name, try_update, opts,
                        allow_missing=apply and subresource is None)
@@ -112,12 +127,17 @@ def check_precondition(strategy: Strategy, stored: Stored, name: str, preconditi
 
 
 async def prepare_update(rest: RestContext, strategy: Strategy, stored: Stored, body: Obj,
-                         subresource: str | None, opts: RequestOptions) -> Obj | Delete:
+                         subresource: str | None, opts: RequestOptions, *,
+                         applied: bool = False, recorded_as: str = "") -> Obj | Delete:
     """The object an update stores over `stored` (or a Delete, when the update removed the
-    last finalizer of an object being deleted)."""
+    last finalizer of an object being deleted). The writer owns the fields it changed
+    (recorded for `subresource`, or `recorded_as` when another endpoint made the body),
+    unless an apply (`applied`) already said who owns what."""
     old = stored.obj
     if subresource is not None:
         new = strategy.prepare_for_subresource_update(subresource, body, old)
+        if applied:
+            new["metadata"]["managedFields"] = body["metadata"].get("managedFields")
         strategy.default(new)
     else:
         new = body
@@ -131,6 +151,8 @@ async def prepare_update(rest: RestContext, strategy: Strategy, stored: Stored, 
                 meta.pop(f, None)
         strategy.default(new)
         strategy.prepare_for_update(new, old)
+    if not applied:
+        record_write(strategy, old, new, opts, subresource or recorded_as, rest.now())
     meta = new["metadata"]
     attrs = Attributes(Operation.UPDATE, strategy, meta.get("namespace"), meta.get("name", ""),
                        new, old, opts, subresource)
