@@ -135,12 +135,13 @@ def _managed_of(obj: Obj | None) -> Managed:
 def record_write(strategy: Strategy, old: Obj | None, new: Obj, opts: RequestOptions,
                  subresource: str, now: str) -> None:
     """Set `new`'s managedFields after a create (old None), update or non-apply patch: the
-    writer owns what it changed. managedFields the client sent stand, unless they are empty
-    or unreadable (then the stored ones do, so a client that does not know them keeps them;
-    `[{}]` clears them, as in kube)."""
-    meta = new.get("metadata") or {}
-    given = None if subresource else decode_managed(meta.get("managedFields"))
-    managed = given if given else _managed_of(old)
+    writer owns what it changed. managedFields the client sent stand; `[]` or `[{}]` clears
+    them; left out or unreadable, the stored ones stand, so a client that does not know
+    them keeps them (kube's decodeManagedFields). A subresource write never sets them."""
+    entries = None if subresource else (new.get("metadata") or {}).get("managedFields")
+    given = {} if entries in ([], [{}]) else decode_managed(entries)
+    managed = given if given is not None and (given or entries in ([], [{}])) \
+        else _managed_of(old)
     version = strategy.resource.api_version
     manager = Manager(manager_name(opts), UPDATE, subresource, version)
     _set_managed(new, update(old or {}, new, managed, manager, version, now,

@@ -282,7 +282,7 @@ CM = "/api/v1/namespaces/default/configmaps"
 MERGE = "application/merge-patch+json"
 
 
-async def test_a_client_may_set_managed_fields_and_an_empty_list_keeps_them(
+async def test_a_client_may_set_managed_fields_and_an_empty_list_clears_them(
         server: TestServer) -> None:
     await _request(server, "POST", CM + "?fieldManager=maker",
                    {"metadata": {"name": "c"}, "data": {"k": "v"}})
@@ -292,12 +292,15 @@ async def test_a_client_may_set_managed_fields_and_an_empty_list_keeps_them(
     code, cm = await _request(server, "PATCH", CM + "/c",
                               {"metadata": {"managedFields": given}}, MERGE)
     assert code == 200 and cm["metadata"]["managedFields"] == given
-    code, cm = await _request(server, "PATCH", CM + "/c", {"metadata": {"managedFields": []}},
+    code, cm = await _request(server, "PATCH", CM + "/c", {"metadata": {"labels": {"a": "b"}}},
                               MERGE)
-    assert code == 200 and cm["metadata"]["managedFields"] == given  # [] is no change
-    code, cm = await _request(server, "PATCH", CM + "/c",
-                              {"metadata": {"managedFields": [{}]}}, MERGE)
-    assert code == 200 and "managedFields" not in cm["metadata"]  # [{}] clears them
+    assert cm["metadata"]["managedFields"][0] == given[0]  # a write without them keeps them
+    for reset in ([], [{}]):
+        code, cm = await _request(server, "PATCH", CM + "/c",
+                                  {"metadata": {"managedFields": given}}, MERGE)
+        code, cm = await _request(server, "PATCH", CM + "/c",
+                                  {"metadata": {"managedFields": reset}}, MERGE)
+        assert code == 200 and "managedFields" not in cm["metadata"], reset
 
 
 async def test_an_apply_may_not_carry_managed_fields(server: TestServer) -> None:
