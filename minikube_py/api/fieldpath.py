@@ -105,6 +105,7 @@ BUILTIN_TYPES = TypeTable(
     lists={
         **_POD_SPEC_LISTS,
         "metadata.finalizers": SET, "metadata.ownerReferences": keyed("uid"),
+        "secrets": keyed("name"),  # ServiceAccount
         "conditions": keyed("type"),
         "status.podIPs": keyed("ip"), "status.hostIPs": keyed("ip"),
         "status.addresses": keyed("type"),  # Node

@@ -158,6 +158,18 @@ async def test_client_side_apply_then_server_side_migrates_without_conflict(
 
 
 @needs_kubectl
+async def test_another_manager_conflicts_with_what_client_side_apply_set(
+        kubeconfig: Path, tmp_path: Path) -> None:
+    rc, _, err = await apply_deployment(kubeconfig, tmp_path, 2)
+    assert rc == 0, err
+    rc, _, err = await apply_deployment(kubeconfig, tmp_path, 3, "--server-side",
+                                        "--field-manager=other")
+    assert rc != 0
+    assert ('Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using '
+            'apps/v1: .spec.replicas') in err
+
+
+@needs_kubectl
 async def test_apply_to_an_object_without_managed_fields_conflicts_with_before_first_apply(
         kubeconfig: Path, tmp_path: Path) -> None:
     rc, _, err = await apply_deployment(kubeconfig, tmp_path, 2, "--server-side",
@@ -332,3 +344,22 @@ def test_the_default_manager_is_the_user_agent_prefix_or_the_component() -> None
     assert manager_name(RequestOptions(user=KUBE_SCHEDULER)) == "kube-scheduler"
     assert manager_name(RequestOptions(user=UserInfo("system:node:n1"))) == "kubelet"
     assert manager_name(RequestOptions()) == "kube-apiserver"
+
+
+async def test_a_status_apply_sets_only_the_status_and_is_recorded_for_it(
+        server: TestServer) -> None:
+    pods = "/api/v1/namespaces/default/pods"
+    await _request(server, "POST", pods + "?fieldManager=maker", {
+        "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "b"}]}})
+    code, pod = await _request(server, "PATCH", pods + "/p/status?fieldManager=reporter", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "other"}]},
+        "status": {"conditions": [{"type": "Custom", "status": "True"}]}},
+        "application/apply-patch+yaml")
+    assert code == 200, pod
+    assert pod["spec"]["containers"][0]["image"] == "b"
+    assert {"type": "Custom", "status": "True"} in pod["status"]["conditions"]
+    entry = {e["manager"]: e for e in pod["metadata"]["managedFields"]}["reporter"]
+    assert (entry["operation"], entry["subresource"]) == ("Apply", "status")
+    assert entry["fieldsV1"] == {"f:status": {"f:conditions": {'k:{"type":"Custom"}': {
+        ".": {}, "f:status": {}, "f:type": {}}}}}
