@@ -139,9 +139,10 @@ def record_write(strategy: Strategy, old: Obj | None, new: Obj, opts: RequestOpt
     them; left out or unreadable, the stored ones stand, so a client that does not know
     them keeps them (kube's decodeManagedFields). A subresource write never sets them."""
     entries = None if subresource else (new.get("metadata") or {}).get("managedFields")
-    given = {} if entries in ([], [{}]) else decode_managed(entries)
-    managed = given if given is not None and (given or entries in ([], [{}])) \
-        else _managed_of(old)
+    if entries in ([], [{}]):
+        managed: Managed = {}
+    else:
+        managed = decode_managed(entries) or _managed_of(old)
     version = strategy.resource.api_version
     manager = Manager(manager_name(opts), UPDATE, subresource, version)
     _set_managed(new, update(old or {}, new, managed, manager, version, now,
@@ -152,11 +153,18 @@ def apply_config(strategy: Strategy, live: Obj | None, config: Obj, opts: Reques
                  subresource: str, now: str) -> Obj:
     """The object that applying `config` over `live` (None: missing) makes, with its
     managedFields; a 409 Conflict naming what other managers own, unless forced."""
+    version = strategy.resource.api_version
+    if config.get("apiVersion") != version:
+        given = config.get("apiVersion")
+        raise errors.bad_request("Incorrect version specified in apply patch. Specified patch "
+                                 f"version: {given if isinstance(given, str) else ''}, "
+                                 f"expected: {version}")
     meta = config.get("metadata")
+    if meta is not None and not isinstance(meta, dict):
+        raise errors.bad_request("metadata must be an object")
     if isinstance(meta, dict) and meta.get("managedFields") is not None:
         raise errors.bad_request("metadata.managedFields must be nil")
     types, ignored = strategy.merge_types, _ignored(strategy, subresource)
-    version = strategy.resource.api_version
     managed = _managed_of(live)
     if live is not None and not managed:
         managed = update({}, live, {}, Manager(BEFORE_FIRST_APPLY, UPDATE, "", version),
@@ -185,7 +193,8 @@ def conflict_error(e: Conflicts) -> errors.ApiError:
 
 
 def _last_applied(obj: Obj | None) -> Obj | None:
-    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    meta = (obj or {}).get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
     raw = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
     try:
         value = json.loads(raw) if isinstance(raw, str) and raw else None
@@ -206,7 +215,8 @@ def _client_side_applied(live: Obj | None, types: TypeTable) -> FieldSet:
 def _sync_last_applied(obj: Obj, config: Obj) -> None:
     """kubectl's server-side apply keeps an existing last-applied annotation current, so a
     later client-side apply starts from what was applied (lastAppliedUpdater)."""
-    annotations = (obj.get("metadata") or {}).get("annotations")
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
     if not isinstance(annotations, dict) or LAST_APPLIED not in annotations:
         return
     last = json.loads(json.dumps(config))

@@ -363,3 +363,11 @@ async def test_a_status_apply_sets_only_the_status_and_is_recorded_for_it(
     assert (entry["operation"], entry["subresource"]) == ("Apply", "status")
     assert entry["fieldsV1"] == {"f:status": {"f:conditions": {'k:{"type":"Custom"}': {
         ".": {}, "f:status": {}, "f:type": {}}}}}
+
+
+async def test_an_apply_names_the_version_it_is_for(server: TestServer) -> None:
+    code, status = await _request(server, "PATCH", CM + "/c?fieldManager=a", {
+        "apiVersion": "v2", "kind": "ConfigMap", "metadata": {"name": "c"}},
+        "application/apply-patch+yaml")
+    assert (code, status["message"]) == (400, "Incorrect version specified in apply patch. "
+                                         "Specified patch version: v2, expected: v1")
