@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from json.encoder import encode_basestring
 from typing import Any, Literal
 
 # A path element in its FieldsV1 spelling: "f:<field>", 'k:{"name":"web"}' (an item of a
@@ -39,35 +41,62 @@ def keyed(*keys: str, **defaults: Any) -> ListType:
     return ListType("map", keys, tuple(sorted(defaults.items())))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TypeTable:
     """List types and atomic maps by path pattern. A pattern names fields with dots and a
     list's items with "[]" ("containers[].ports"); it matches the end of an object's path,
     or the whole path when it starts with "." (".spec.items", for schemas that give full
-    paths). The longest matching pattern wins. A list no pattern names is atomic; a map
-    no pattern names merges key by key."""
+    paths); "*" stands for any field name. The longest matching pattern wins. A list no
+    pattern names is atomic; a map no pattern names merges key by key."""
 
     lists: Mapping[str, ListType] = field(default_factory=dict)
     atomic_maps: frozenset[str] = frozenset()
 
     def list_type(self, names: tuple[str, ...]) -> ListType:
-        found = _lookup(self.lists, names)
-        return found if found is not None else ATOMIC
+        cache = self._list_cache
+        if names not in cache:
+            found = _lookup(self._list_patterns, names)
+            cache[names] = found if found is not None else ATOMIC
+        return cache[names]
 
     def map_is_atomic(self, names: tuple[str, ...]) -> bool:
-        return _lookup(dict.fromkeys(self.atomic_maps, True), names) is not None
+        cache = self._map_cache
+        if names not in cache:
+            cache[names] = _lookup(self._map_patterns, names) is not None
+        return cache[names]
+
+    # Parsed patterns and answers by path, made once per table: every field of every write
+    # asks (a frozen dataclass still takes cached_property's own __dict__ writes).
+    @cached_property
+    def _list_patterns(self) -> list[tuple[tuple[str, ...], bool, Any]]:
+        return [_compiled(p, v) for p, v in self.lists.items()]
+
+    @cached_property
+    def _map_patterns(self) -> list[tuple[tuple[str, ...], bool, Any]]:
+        return [_compiled(p, True) for p in self.atomic_maps]
+
+    @cached_property
+    def _list_cache(self) -> dict[tuple[str, ...], ListType]:
+        return {}
+
+    @cached_property
+    def _map_cache(self) -> dict[tuple[str, ...], bool]:
+        return {}
 
 
-def _lookup(table: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+def _compiled(pattern: str, value: Any) -> tuple[tuple[str, ...], bool, Any]:
+    return _pattern_parts(pattern.lstrip(".")), pattern.startswith("."), value
+
+
+def _lookup(patterns: list[tuple[tuple[str, ...], bool, Any]], names: tuple[str, ...]) -> Any:
     best: Any = None
     best_len = -1
-    for pattern, value in table.items():
-        parts = _pattern_parts(pattern.lstrip("."))
+    for parts, anchored, value in patterns:
         n = len(parts)
-        if n > len(names) or (pattern.startswith(".") and n != len(names)):
+        if n > len(names) or (anchored and n != len(names)) or n <= best_len:
             continue
         if all(_part_matches(p, name) for p, name in zip(parts, names[len(names) - n:],
-                                                         strict=True)) and n > best_len:
+                                                         strict=True)):
             best, best_len = value, n
     return best
 
@@ -180,6 +209,14 @@ def value_element(value: Any) -> str:
 
 
 def _compact(value: Any) -> str:
+    """JSON as structured-merge-diff writes it in path elements: no spaces, keys sorted."""
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{encode_basestring(k)}:{_compact(v)}"
+                              for k, v in sorted(value.items())) + "}"
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -126,10 +126,9 @@ def _items(value: list[Any], list_type: ListType) -> dict[str, Any] | None:
     return out
 
 
-def _children(value: Any, path: Path, types: TypeTable) -> dict[str, Any] | None:
+def _children(value: Any, names: tuple[str, ...], types: TypeTable) -> dict[str, Any] | None:
     """What a granular value holds by path element; None for a leaf (scalars, atomic
     lists and maps)."""
-    names = names_of(path)
     if isinstance(value, dict):
         if types.map_is_atomic(names):
             return None
@@ -145,26 +144,27 @@ def applied_fields(config: JSON, types: TypeTable) -> FieldSet:
     leaves and list items are members; a map is one only when empty or null."""
     out: set[Path] = set()
 
-    def walk(value: Any, path: Path) -> None:
-        children = _children(value, path, types)
+    def walk(value: Any, path: Path, names: tuple[str, ...]) -> None:
+        children = _children(value, names, types)
         if children is None or (not children and isinstance(value, dict)):
             if path:
                 out.add(path)
             return
         if isinstance(value, list):
+            item_names = (*names, "[]")
             for element, item in children.items():
                 out.add((*path, element))
-                walk_item(item, (*path, element))
+                walk_item(item, (*path, element), item_names)
             return
         for element, child in children.items():
-            walk(child, (*path, element))
+            walk(child, (*path, element), (*names, element[2:]))
 
-    def walk_item(item: Any, path: Path) -> None:
-        children = _children(item, path, types)
+    def walk_item(item: Any, path: Path, names: tuple[str, ...]) -> None:
+        children = _children(item, names, types)
         for element, child in (children or {}).items():
-            walk(child, (*path, element))
+            walk(child, (*path, element), (*names, element[2:]))
 
-    walk(config, ())
+    walk(config, (), ())
     return frozenset(out)
 
 
@@ -174,9 +174,11 @@ def compare(old: JSON, new: JSON, types: TypeTable) -> Comparison:
     modified: set[Path] = set()
     removed: set[Path] = set()
 
-    def walk(a: Any, b: Any, path: Path) -> None:
-        ca = None if a is _MISSING else _children(a, path, types)
-        cb = None if b is _MISSING else _children(b, path, types)
+    def walk(a: Any, b: Any, path: Path, names: tuple[str, ...]) -> None:
+        if a is not _MISSING and b is not _MISSING and type(a) is type(b) and a == b:
+            return  # most of an object is as it was: no need to walk it
+        ca = None if a is _MISSING else _children(a, names, types)
+        cb = None if b is _MISSING else _children(b, names, types)
         leaf = (a is not _MISSING and ca is None) or (b is not _MISSING and cb is None)
         if path:
             if a is _MISSING:
@@ -189,9 +191,10 @@ def compare(old: JSON, new: JSON, types: TypeTable) -> Comparison:
             return
         ca, cb = ca or {}, cb or {}
         for element in {**ca, **cb}:
-            walk(ca.get(element, _MISSING), cb.get(element, _MISSING), (*path, element))
+            walk(ca.get(element, _MISSING), cb.get(element, _MISSING), (*path, element),
+                 (*names, element[2:] if element.startswith("f:") else "[]"))
 
-    walk(old, new, ())
+    walk(old, new, (), ())
     return Comparison(frozenset(added) - _ROOT_STRUCTS, frozenset(modified),
                       frozenset(removed) - _ROOT_STRUCTS)
 
