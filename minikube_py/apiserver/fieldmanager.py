@@ -66,6 +66,31 @@ def manager_name(opts: RequestOptions) -> str:
     return _COMPONENTS.get(user.name, user.name)
 
 
+def check_options(options_kind: str, opts: RequestOptions, *, apply: bool = False,
+                  patch: bool = False) -> None:
+    """422 for a fieldManager kube refuses (ValidateFieldManager), for an apply without one
+    and for force on anything but an apply (ValidatePatchOptions); `options_kind` names
+    the request's options (CreateOptions, UpdateOptions, PatchOptions)."""
+    causes: list[errors.Cause] = []
+    if patch and not apply and opts.force:
+        causes.append(errors.Cause("FieldValueForbidden",
+                                   "Forbidden: may not be specified for non-apply patch", "force"))
+    if apply and not opts.field_manager:
+        causes.append(errors.Cause("FieldValueRequired",
+                                   "Required value: is required for apply patch", "fieldManager"))
+    manager = opts.field_manager
+    if len(manager.encode()) > MAX_MANAGER_LENGTH:
+        causes.append(errors.Cause("FieldValueTooLong", "Too long: may not be more than "
+                                   f"{MAX_MANAGER_LENGTH} bytes", "fieldManager"))
+    for i, char in enumerate(manager):
+        if not char.isprintable():
+            causes.append(errors.Cause(
+                "FieldValueInvalid", f"Invalid value: {json.dumps(manager)}: invalid character "
+                f"U+{ord(char):04X} (at position {len(manager[:i].encode())})", "fieldManager"))
+    if causes:
+        raise errors.invalid(options_kind, "", causes, "meta.k8s.io")
+
+
 def _ignored(strategy: Strategy, subresource: str) -> FieldSet:
     """Fields a write through this endpoint cannot change (kube's reset fields)."""
     if subresource == "status":

@@ -12,7 +12,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.validation import raise_if, validate_object_meta
 from minikube_py.apiserver.admission import Attributes, Operation
 from minikube_py.apiserver.bodies import namespace_for
-from minikube_py.apiserver.fieldmanager import record_write
+from minikube_py.apiserver.fieldmanager import check_options, record_write
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.objectstore import Written
 from minikube_py.apiserver.options import RequestOptions
@@ -28,6 +28,7 @@ _SYSTEM_FIELDS = ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink")
 async def create(rest: RestContext, strategy: Strategy, body: Obj, namespace: str | None,
                  opts: RequestOptions) -> Written:
     """Create from a typed body (bodies.typed_object) the call may keep and mutate."""
+    check_options("CreateOptions", opts)
     resource = strategy.resource
     ns = namespace_for(resource, namespace, body)
     if not strategy.stored:  # a review: answered, never written

@@ -12,7 +12,7 @@ from minikube_py.api.validation import raise_if, validate_object_meta, validate_
 from minikube_py.apiserver.admission import Attributes, Operation
 from minikube_py.apiserver.bodies import namespace_for, type_checked, typed_object
 from minikube_py.apiserver.decode import PATCH_TYPES
-from minikube_py.apiserver.fieldmanager import apply_config, record_write
+from minikube_py.apiserver.fieldmanager import apply_config, check_options, record_write
 from minikube_py.apiserver.kinds.base import Strategy
 from minikube_py.apiserver.objectstore import Delete, Stored, Written
 from minikube_py.apiserver.options import RequestOptions
@@ -32,6 +32,7 @@ _KEPT_META = ("creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeco
 async def update(rest: RestContext, strategy: Strategy, body: Obj, namespace: str | None,
                  name: str, subresource: str | None, opts: RequestOptions) -> Written:
     """PUT from a typed body the call may keep and mutate."""
+    check_options("UpdateOptions", opts)
     resource = strategy.resource
     ns = namespace_for(resource, namespace, body)
     meta = body["metadata"]
@@ -64,14 +65,8 @@ async def patch(rest: RestContext, strategy: Strategy, name: str, patch_body: An
                               f"unknown format - accepted media types include: {accepted}")
     ns = namespace_for(resource, namespace)
     apply = patch_type == APPLY_PATCH
-    if apply and not opts.field_manager:
-        raise errors.bad_request("PATCH, fieldManager is required for apply requests")
+    check_options("PatchOptions", opts, apply=apply, patch=True)
     raw_patch = json.dumps(patch_body)  # every attempt patches its own copy
-
-    if opts.force and not apply:
-        raise errors.invalid("PatchOptions", "", [errors.Cause(
-            "FieldValueForbidden", "Forbidden: may not be specified for non-apply patch",
-            "force")], "meta.k8s.io")
 
     def applied_config() -> Obj:
         config = json.loads(raw_patch)

@@ -371,3 +371,22 @@ async def test_an_apply_names_the_version_it_is_for(server: TestServer) -> None:
         "application/apply-patch+yaml")
     assert (code, status["message"]) == (400, "Incorrect version specified in apply patch. "
                                          "Specified patch version: v2, expected: v1")
+
+
+@pytest.mark.parametrize(("query", "ctype", "message"), [
+    ("", "application/apply-patch+yaml",
+     'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for '
+     "apply patch"),
+    ("?force=true", MERGE, 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not '
+     "be specified for non-apply patch"),
+    ("?fieldManager=" + "m" * 129, MERGE, 'PatchOptions.meta.k8s.io "" is invalid: '
+     "fieldManager: Too long: may not be more than 128 bytes"),
+    ("?fieldManager=a%07", MERGE, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
+     'Invalid value: "a\\u0007": invalid character U+0007 (at position 1)'),
+])
+async def test_patch_options_kube_refuses(server: TestServer, query: str, ctype: str,
+                                          message: str) -> None:
+    await _request(server, "POST", CM, {"metadata": {"name": "c"}})
+    code, status = await _request(server, "PATCH", CM + "/c" + query, {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, ctype)
+    assert (code, status["reason"], status["message"]) == (422, "Invalid", message)
