@@ -370,6 +370,38 @@ def apply(live: JSON, config: JSON, managed: Managed, manager: Manager, api_vers
     return Applied(merged, out)
 
 
+MAX_UPDATE_MANAGERS = 10
+ANCIENT_CHANGES = "ancient-changes"
+
+
+def cap_update_managers(managed: Managed, limit: int = MAX_UPDATE_MANAGERS) -> Managed:
+    """At most `limit` Update entries: the oldest merge, per apiVersion, into one
+    "ancient-changes" entry (kube's capManagersManager), so an object that many writers
+    touched does not grow without end."""
+    updaters = sorted((m for m in managed if m.operation == UPDATE),
+                      key=lambda m: (managed[m].time, m))
+    count = len(updaters)
+    if count <= limit:
+        return managed
+    out = dict(managed)
+    first_of_version: dict[str, Manager] = {}
+    for manager in updaters:
+        if count <= limit:
+            break
+        owned = out[manager]
+        version = owned.api_version
+        if version not in first_of_version:
+            first_of_version[version] = manager
+            continue
+        bucket = Manager(ANCIENT_CHANGES, UPDATE, "", version)
+        if bucket not in out:
+            out[bucket] = out.pop(first_of_version[version])
+        out[bucket] = Owned(owned.fields | out[bucket].fields, version, owned.time)
+        del out[manager]
+        count -= 1
+    return out
+
+
 def fields_of(obj: Mapping[str, Any], types: TypeTable) -> FieldSet:
     """Every field an object has, as a writer that made it from nothing would own them."""
     return compare({}, obj, types).added

@@ -27,6 +27,7 @@ from minikube_py.api.structuredmerge import (
     Owned,
     applied_fields,
     apply,
+    cap_update_managers,
     compare,
     update,
 )
@@ -170,8 +171,9 @@ def record_write(strategy: Strategy, old: Obj | None, new: Obj, opts: RequestOpt
         managed = decode_managed(entries) or _managed_of(old)
     version = strategy.resource.api_version
     manager = Manager(manager_name(opts), UPDATE, subresource, version)
-    _set_managed(new, update(old or {}, new, managed, manager, version, now,
-                             strategy.merge_types, _ignored(strategy, subresource)))
+    _set_managed(new, cap_update_managers(update(
+        old or {}, new, managed, manager, version, now, strategy.merge_types,
+        _ignored(strategy, subresource))))
 
 
 def apply_config(strategy: Strategy, live: Obj | None, config: Obj, opts: RequestOptions,
@@ -206,7 +208,7 @@ def apply_config(strategy: Strategy, live: Obj | None, config: Obj, opts: Reques
     obj: Obj = applied.obj
     if manager.name == KUBECTL:
         _sync_last_applied(obj, config)
-    _set_managed(obj, applied.managed)
+    _set_managed(obj, cap_update_managers(applied.managed))
     return obj
 
 

@@ -28,6 +28,7 @@ from minikube_py.api.structuredmerge import (
     Owned,
     applied_fields,
     apply,
+    cap_update_managers,
     compare,
     fields_of,
     merge,
@@ -262,3 +263,16 @@ def test_ignored_fields_are_neither_owned_nor_in_conflict() -> None:
 
 def test_the_empty_table_makes_every_list_atomic() -> None:
     assert TypeTable().list_type(("spec", "containers")) == ATOMIC
+
+
+def test_the_oldest_update_managers_beyond_ten_merge_into_ancient_changes() -> None:
+    managed = {Manager(f"u{i:02}", UPDATE, update_version="v1"):
+               Owned(frozenset({p("f:data", f"f:k{i}")}), "v1", f"2026-01-01T00:00:{i:02}Z")
+               for i in range(12)}
+    managed[A] = Owned(frozenset({p("f:data", "f:a")}), "v1", "2020-01-01T00:00:00Z")
+    capped = cap_update_managers(managed)
+    ancient = Manager("ancient-changes", UPDATE, update_version="v1")
+    assert sorted(m.name for m in capped) == ["a", "ancient-changes"] + [
+        f"u{i:02}" for i in range(3, 12)]
+    assert capped[ancient].fields == {p("f:data", f"f:k{i}") for i in range(3)}
+    assert capped[ancient].time == "2026-01-01T00:00:02Z"
