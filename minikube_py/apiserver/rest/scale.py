@@ -8,11 +8,12 @@ from typing import Any
 from minikube_py.api import errors
 from minikube_py.api.patch import apply_patch
 from minikube_py.apiserver.bodies import namespace_for
+from minikube_py.apiserver.fieldmanager import apply_config, check_options
 from minikube_py.apiserver.kinds.base import ScaleSpec, Strategy, field_at
 from minikube_py.apiserver.objectstore import Delete, Stored
 from minikube_py.apiserver.options import RequestOptions
 from minikube_py.apiserver.rest.context import RestContext
-from minikube_py.apiserver.rest.update import CONFLICT_MSG, prepare_update, write
+from minikube_py.apiserver.rest.update import APPLY_PATCH, CONFLICT_MSG, prepare_update, write
 
 Obj = dict[str, Any]
 # The Scale subresource's kind, for discovery and for protobuf bodies.
@@ -57,6 +58,7 @@ def _replicas(body: Any, name: str) -> int:
 
 async def update_scale(rest: RestContext, strategy: Strategy, body: Any,
                        namespace: str | None, name: str, opts: RequestOptions) -> Obj:
+    check_options("UpdateOptions", opts)
     scale = _spec(strategy, name)
     meta = body.get("metadata") if isinstance(body, dict) else None
     meta = meta if isinstance(meta, dict) else {}
@@ -69,6 +71,8 @@ async def update_scale(rest: RestContext, strategy: Strategy, body: Any,
 
 async def patch_scale(rest: RestContext, strategy: Strategy, name: str, patch: Any,
                       patch_type: str, namespace: str | None, opts: RequestOptions) -> Obj:
+    apply = patch_type == APPLY_PATCH
+    check_options("PatchOptions", opts, apply=apply, patch=True)
     scale = _spec(strategy, name)
     raw_patch = json.dumps(patch)
 
@@ -79,12 +83,16 @@ async def patch_scale(rest: RestContext, strategy: Strategy, name: str, patch: A
         rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
         return _replicas(patched, name), str(rv or "")
 
-    return await _set_replicas(rest, strategy, scale, name, namespace, opts, replicas_of)
+    return await _set_replicas(rest, strategy, scale, name, namespace, opts, replicas_of,
+                               applied=apply)
 
 
 async def _set_replicas(rest: RestContext, strategy: Strategy, scale: ScaleSpec, name: str,
                         namespace: str | None, opts: RequestOptions,
-                        replicas_of: Any) -> Obj:
+                        replicas_of: Any, *, applied: bool = False) -> Obj:
+    """Write the replicas `replicas_of` the stored object gives. An apply of the Scale is
+    an apply of spec.replicas to the object, recorded for the scale subresource (kube
+    converts the Scale's fields to the object's)."""
     ns = namespace_for(strategy.resource, namespace)
 
     async def try_update(stored: Stored | None) -> Obj | Delete | None:
@@ -93,15 +101,25 @@ async def _set_replicas(rest: RestContext, strategy: Strategy, scale: ScaleSpec,
         if precondition and precondition != str(stored.kv.mod_revision):
             raise errors.conflict(strategy.resource.plural, name, CONFLICT_MSG,
                                   strategy.resource.group)
-        new = stored.copy()
-        parent = new
-        for key in scale.spec_path[:-1]:
-            if not isinstance(parent.get(key), dict):
-                parent[key] = {}
-            parent = parent[key]
-        parent[scale.spec_path[-1]] = replicas
+        if applied:
+            resource = strategy.resource
+            config: dict[str, Any] = {"apiVersion": resource.api_version,
+                                      "kind": resource.kind}
+            parent = config
+            for key in scale.spec_path[:-1]:
+                parent = parent.setdefault(key, {})
+            parent[scale.spec_path[-1]] = replicas
+            new = apply_config(strategy, stored.copy(), config, opts, "scale", rest.now())
+        else:
+            new = stored.copy()
+            parent = new
+            for key in scale.spec_path[:-1]:
+                if not isinstance(parent.get(key), dict):
+                    parent[key] = {}
+                parent = parent[key]
+            parent[scale.spec_path[-1]] = replicas
         return await prepare_update(rest, strategy, stored, new, None, opts,
-                                    recorded_as="scale")
+                                    applied=applied, recorded_as="scale")
 
     written = await write(rest, strategy, ns, name, try_update, opts)
     return to_scale(scale, written.obj)

@@ -390,3 +390,29 @@ async def test_patch_options_kube_refuses(server: TestServer, query: str, ctype:
     code, status = await _request(server, "PATCH", CM + "/c" + query, {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, ctype)
     assert (code, status["reason"], status["message"]) == (422, "Invalid", message)
+
+
+async def test_an_apply_of_the_scale_owns_the_replicas_for_the_scale_subresource(
+        server: TestServer) -> None:
+    deployments = "/apis/apps/v1/namespaces/default/deployments"
+    code, _ = await _request(server, "PATCH", deployments + "/web?fieldManager=a", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "c", "image": "b"}]}}}},
+        "application/apply-patch+yaml")
+    assert code == 201
+    scale = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "web"},
+             "spec": {"replicas": 5}}
+    code, status = await _request(server, "PATCH", deployments + "/web/scale?fieldManager=hpa",
+                                  scale, "application/apply-patch+yaml")
+    assert (code, status["message"]) == (
+        409, 'Apply failed with 1 conflict: conflict with "a": .spec.replicas')
+    code, out = await _request(server, "PATCH",
+                               deployments + "/web/scale?fieldManager=hpa&force=true", scale,
+                               "application/apply-patch+yaml")
+    assert (code, out["spec"]["replicas"]) == (200, 5)
+    code, deploy = await _request(server, "GET", deployments + "/web", None)
+    entry = {e["manager"]: e for e in deploy["metadata"]["managedFields"]}["hpa"]
+    assert (entry["operation"], entry["subresource"]) == ("Apply", "scale")
+    assert entry["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
