@@ -72,6 +72,9 @@ async def patch(rest: RestContext, strategy: Strategy, name: str, patch_body: An
         config = json.loads(raw_patch)
         if not isinstance(config, dict):
             raise errors.bad_request("apply patch must be an object")
+        if isinstance(config.get("metadata", {}), dict):
+            # unknown fields go (or are refused) before they can be owned
+            type_checked(strategy, config, opts)
         return config
 
     async def try_update(stored: Stored | None) -> Obj | Delete | None:
@@ -131,8 +134,10 @@ async def prepare_update(rest: RestContext, strategy: Strategy, stored: Stored, 
     old = stored.obj
     if subresource is not None:
         new = strategy.prepare_for_subresource_update(subresource, body, old)
-        if applied:
-            new["metadata"]["managedFields"] = body["metadata"].get("managedFields")
+        if applied and body["metadata"].get("managedFields"):
+            new["metadata"]["managedFields"] = body["metadata"]["managedFields"]
+        elif applied:
+            new["metadata"].pop("managedFields", None)
         strategy.default(new)
     else:
         new = body

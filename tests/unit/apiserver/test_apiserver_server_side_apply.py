@@ -416,3 +416,11 @@ async def test_an_apply_of_the_scale_owns_the_replicas_for_the_scale_subresource
     entry = {e["manager"]: e for e in deploy["metadata"]["managedFields"]}["hpa"]
     assert (entry["operation"], entry["subresource"]) == ("Apply", "scale")
     assert entry["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+
+
+async def test_an_unknown_field_in_an_apply_is_dropped_not_owned(server: TestServer) -> None:
+    code, cm = await _request(server, "PATCH", CM + "/c?fieldManager=a", {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+        "data": {"k": "v"}, "bogus": {"x": 1}}, "application/apply-patch+yaml")
+    assert code == 201 and "bogus" not in cm
+    assert cm["metadata"]["managedFields"][0]["fieldsV1"] == {"f:data": {"f:k": {}}}
