@@ -12,6 +12,7 @@ from typing import Any
 from minikube_py.api import crschema, errors
 from minikube_py.api.crdresources import resources_of
 from minikube_py.api.errors import Cause
+from minikube_py.api.fieldpath import type_table_from_schema
 from minikube_py.api.resources import Resource
 from minikube_py.apiserver.customresources.printer import custom_printer
 from minikube_py.apiserver.discovery import version_priority
@@ -50,6 +51,8 @@ class CustomResourceStrategy(Strategy):
         super().__init__(resource)
         self.crd_name = crd_name
         self.openapi = schema
+        # Server-side apply merges lists and maps as the schema's list and map types say.
+        self.merge_types = type_table_from_schema(schema)
         self.printer = custom_printer(columns)
         self.deprecation = deprecation
         self.storage_api_version = f"{resource.group}/{storage_version}"

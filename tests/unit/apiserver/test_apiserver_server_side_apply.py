@@ -424,3 +424,73 @@ async def test_an_unknown_field_in_an_apply_is_dropped_not_owned(server: TestSer
         "data": {"k": "v"}, "bogus": {"x": 1}}, "application/apply-patch+yaml")
     assert code == 201 and "bogus" not in cm
     assert cm["metadata"]["managedFields"][0]["fieldsV1"] == {"f:data": {"f:k": {}}}
+
+
+CRD_WITH_LIST_MAP = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: routes.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: routes, singular: route, kind: Route}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              weight: {type: integer}
+              backends:
+                type: array
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [name]
+                items:
+                  type: object
+                  required: [name]
+                  properties:
+                    name: {type: string}
+                    port: {type: integer}
+"""
+
+
+@needs_kubectl
+async def test_apply_on_a_custom_resource_merges_its_list_map_and_conflicts(
+        kubeconfig: Path, tmp_path: Path) -> None:
+    crd = tmp_path / "crd.yaml"
+    crd.write_text(CRD_WITH_LIST_MAP)
+    rc, _, err = await kubectl(kubeconfig, "apply", "-f", str(crd))
+    assert rc == 0, err
+    rc, _, err = await kubectl(kubeconfig, "wait", "--for=condition=Established",
+                               "crd/routes.example.com", "--timeout=20s")
+    assert rc == 0, err
+
+    def route(backend: str, port: int, weight: int | None = None) -> Path:
+        path = tmp_path / f"route-{backend}.yaml"
+        spec = f"  backends:\n  - {{name: {backend}, port: {port}}}\n"
+        if weight is not None:
+            spec = f"  weight: {weight}\n" + spec
+        path.write_text(f"apiVersion: example.com/v1\nkind: Route\nmetadata: {{name: r}}\n"
+                        f"spec:\n{spec}")
+        return path
+
+    for manager, backend, port in (("a", "blue", 80), ("b", "green", 81)):
+        rc, _, err = await kubectl(kubeconfig, "apply", "--server-side",
+                                   f"--field-manager={manager}", "-f",
+                                   str(route(backend, port, 10 if manager == "a" else None)))
+        assert rc == 0, err
+    obj = await get_json(kubeconfig, "route", "r")
+    # A list map: each manager's item kept, each owned by its applier.
+    assert obj["spec"]["backends"] == [{"name": "blue", "port": 80},
+                                       {"name": "green", "port": 81}]
+    owners = managers(obj)
+    assert 'k:{"name":"blue"}' in owners["a"]["fieldsV1"]["f:spec"]["f:backends"]
+    assert 'k:{"name":"green"}' in owners["b"]["fieldsV1"]["f:spec"]["f:backends"]
+    rc, _, err = await kubectl(kubeconfig, "apply", "--server-side", "--field-manager=b",
+                               "-f", str(route("green", 81, 20)))
+    assert rc != 0
+    assert 'conflict with "a": .spec.weight' in err
