@@ -17,7 +17,7 @@ from typing import Any
 
 from minikube_py.api.quantity import QUANTITY_MESSAGE, is_quantity
 from minikube_py.apiserver.jsonvalues import MAX_DEPTH, DecodeError, check_depth
-from minikube_py.apiserver.protobuf_schema import MESSAGES, ZERO_ENCODED, Field
+from minikube_py.apiserver.protobuf_schema import MESSAGES, ZERO_ENCODED, Field, json_fields
 
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _GO_SCALARS = {"double": "float64", "float": "float32", "bytes": "[]uint8"}
@@ -40,13 +40,7 @@ class JsonTypeError(Exception):
 @functools.cache
 def _fields(message: str) -> dict[str, Field]:
     """JSON name -> field, with inlined structs' fields merged in."""
-    out: dict[str, Field] = {}
-    for f in MESSAGES[message].values():
-        if f.json:
-            out[f.json] = f
-        elif f.type in MESSAGES:
-            out.update(_fields(f.type))
-    return out
+    return json_fields(MESSAGES, message)
 
 
 def _json_kind(value: Any) -> str:

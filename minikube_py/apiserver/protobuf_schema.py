@@ -1193,7 +1193,19 @@ def _parse_field(group: str, entry: str) -> tuple[int, Field]:
     return int(number), Field("" if json == "*" else json, spec, label, keep_zero)
 
 
-def _parse(table: dict[str, str]) -> dict[str, dict[int, Field]]:
+def json_fields(messages: dict[str, dict[int, Field]], message: str) -> dict[str, Field]:
+    """A message's fields by JSON name, inlined structs' fields merged in (as Go's encoder
+    flattens them)."""
+    out: dict[str, Field] = {}
+    for f in messages[message].values():
+        if f.json:
+            out[f.json] = f
+        elif f.type in messages:
+            out.update(json_fields(messages, f.type))
+    return out
+
+
+def parse_messages(table: dict[str, str]) -> dict[str, dict[int, Field]]:
     out: dict[str, dict[int, Field]] = {}
     for name, spec in table.items():
         group = name.split(".", 1)[0]
@@ -1201,7 +1213,7 @@ def _parse(table: dict[str, str]) -> dict[str, dict[int, Field]]:
     return out
 
 
-MESSAGES: dict[str, dict[int, Field]] = _parse(_MESSAGES)
+MESSAGES: dict[str, dict[int, Field]] = parse_messages(_MESSAGES)
 ALWAYS_ENCODED: dict[str, tuple[str, ...]] = {m: tuple(f.split()) for m, f in
                                              _ALWAYS_ENCODED.items()}
 # Every field a decoded body gets filled in with its zero value: the required ones and the rest
