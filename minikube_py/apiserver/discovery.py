@@ -1,15 +1,15 @@
-"""Discovery documents (legacy and aggregated) and the minimal OpenAPI v3 kubectl relies on."""
+"""Discovery documents (legacy and aggregated), and the OpenAPI documents beside them."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Any
 
 from minikube_py.api.resources import Resource
 from minikube_py.apiserver.kinds.base import ALL_VERBS
 from minikube_py.apiserver.kinds.registry import KindRegistry
+from minikube_py.apiserver.openapi import OpenAPIDocuments
 
 Obj = dict[str, Any]
 VERBS = list(ALL_VERBS)
@@ -31,11 +31,10 @@ class Discovery:
 
     def __init__(self, kinds: KindRegistry) -> None:
         self._kinds = kinds
-        self._specs: dict[str, bytes] = {}
-        self._generation = kinds.generation
+        self.openapi = OpenAPIDocuments(kinds)
 
     def invalidate(self) -> None:
-        self._specs = {}
+        self.openapi.invalidate()
 
     def group_versions(self) -> dict[str, list[str]]:
         """group -> versions, groups in registry order (core group "" first), each group's
@@ -132,47 +131,11 @@ class Discovery:
         return {"kind": "APIGroupDiscoveryList",
                 "apiVersion": f"apidiscovery.k8s.io/{version}", "metadata": {}, "items": items}
 
-    # --- OpenAPI v3 -----------------------------------------------------------------------
-
-    def _gv_spec(self, group: str, version: str) -> Obj:
-        """Enough of a group-version's OpenAPI document for kubectl: each kind's PATCH
-        operation declares the fieldValidation parameter, so kubectl leaves validation to
-        the server."""
-        paths: Obj = {}
-        params = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
-                  for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
-        for r in self.resources_in(group, version):
-            base = f"/{_gv_path(group, version)}"
-            path = f"{base}/namespaces/{{namespace}}/{r.plural}/{{name}}" if r.namespaced \
-                else f"{base}/{r.plural}/{{name}}"
-            paths[path] = {"patch": {
-                "operationId": f"patch{r.kind}",
-                "parameters": params,
-                "responses": {"200": {"description": "OK"}},
-                "x-kubernetes-action": "patch",
-                "x-kubernetes-group-version-kind": {"group": r.group, "version": r.version,
-                                                    "kind": r.kind},
-            }}
-        return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"},
-                "paths": paths, "components": {"schemas": {}}}
-
-    def _all_specs(self) -> dict[str, bytes]:
-        if self._generation != self._kinds.generation:
-            self._specs, self._generation = {}, self._kinds.generation
-        if not self._specs:
-            for group, versions in self.group_versions().items():
-                for v in versions:
-                    self._specs[_gv_path(group, v)] = json.dumps(self._gv_spec(group, v)).encode()
-        return self._specs
-
     def openapi_v3_spec(self, gv_path: str) -> bytes | None:
-        return self._all_specs().get(gv_path)
+        return self.openapi.v3_document(gv_path)
 
     def openapi_v3_root(self) -> Obj:
-        return {"paths": {
-            p: {"serverRelativeURL": f"/openapi/v3/{p}?hash="
-                                     f"{hashlib.sha512(body).hexdigest()[:128].upper()}"}
-            for p, body in self._all_specs().items()}}
+        return self.openapi.v3_root()
 
 
 _KUBE_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")

@@ -29,6 +29,7 @@ from minikube_py.apiserver.discovery import VERSION_INFO, Discovery, api_version
 from minikube_py.apiserver.httpresource import ResourceRequest, serve_resource
 from minikube_py.apiserver.impersonation import impersonate
 from minikube_py.apiserver.inprocess import unavailable
+from minikube_py.apiserver.openapi import content_hash
 from minikube_py.apiserver.requestinfo import INFO_KEY, request_info
 from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps
@@ -193,19 +194,54 @@ def _non_resource(request: web.Request, discovery: Discovery, path: str) -> web.
             raise not_found(request.path)
         return json_response(group)
     if parts[:1] == ["openapi"]:
-        return _openapi(discovery, parts)
+        return _openapi(request, discovery, parts)
     raise not_found(request.path)
 
 
-def _openapi(discovery: Discovery, parts: list[str]) -> web.Response:
+_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2"
+
+
+def _openapi(request: web.Request, discovery: Discovery, parts: list[str]) -> web.Response:
+    docs = discovery.openapi
+    if parts[1:] == ["v2"]:
+        if not _accepts_json(request.headers.get("Accept", "")):
+            # We have no protobuf encoding of the v2 document; client-go then falls back.
+            raise ApiError(406, "NotAcceptable", "only application/json is served for "
+                                                 "/openapi/v2")
+        return _cached(request, docs.v2_document())
     if parts[1:2] == ["v3"]:
         if len(parts) == 2:
-            return json_response(discovery.openapi_v3_root())
-        spec = discovery.openapi_v3_spec("/".join(parts[2:]))
+            return json_response(docs.v3_root())
+        gv = "/".join(parts[2:])
+        spec = docs.v3_document(gv)
         if spec is not None:
-            return web.Response(body=spec, content_type="application/json")
-    # No OpenAPI v2 document: kubectl then falls back to its compiled-in types.
+            asked = request.query.get("hash")
+            current = content_hash(spec)
+            if asked is not None and asked != current:
+                # As kube's handler: a stale hash is redirected to the current document.
+                return web.Response(status=301, headers={
+                    "Location": f"/openapi/v3/{gv}?hash={current}"})
+            return _cached(request, spec, immutable=asked is not None)
     raise not_found("/" + "/".join(parts))
+
+
+def _accepts_json(accept: str) -> bool:
+    if not accept:
+        return True
+    types = [t.split(";", 1)[0].strip() for t in accept.split(",")]
+    return any(t in ("application/json", "*/*", "application/*") for t in types) or \
+        not any(t.startswith(_V2_PROTOBUF) for t in types)
+
+
+def _cached(request: web.Request, body: bytes, *, immutable: bool = False) -> web.Response:
+    """A document with kube's caching headers: its hash as ETag (If-None-Match answers
+    304), and a hash-addressed URL cacheable for ever."""
+    etag = f'"{content_hash(body)}"'
+    headers = {"ETag": etag, "Vary": "Accept"}
+    headers["Cache-Control"] = "public, immutable" if immutable else "no-cache, private"
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
 
 
 async def _pod_stream(request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,116 @@
+"""kubectl explain and kubectl's validation against the served OpenAPI documents."""
+
+from pathlib import Path
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from minikube_py.api.resources import Resource
+from minikube_py.apiserver.http import SERVER_KEY
+from tests.unit.apiserver.test_apiserver_http import kubectl, needs_kubectl
+
+DEPLOYMENT_YAML = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  REPLICAS: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: c
+        image: busybox:1.36
+        ports: [{containerPort: 80}]
+"""
+
+
+@needs_kubectl
+async def test_kubectl_explain_deployment_spec_strategy(kubeconfig: Path) -> None:
+    rc, out, err = await kubectl(kubeconfig, "explain", "deployment.spec.strategy")
+    assert rc == 0, err
+    assert "GROUP:      apps" in out and "FIELD: strategy <DeploymentStrategy>" in out
+    assert "rollingUpdate\t<RollingUpdateDeployment>" in out and "type\t<string>" in out
+    assert "How existing pods are replaced" in out
+
+
+@needs_kubectl
+async def test_kubectl_explain_pod_container_ports(kubeconfig: Path) -> None:
+    rc, out, err = await kubectl(kubeconfig, "explain", "pod.spec.containers.ports")
+    assert rc == 0, err
+    assert "FIELD: ports <[]ContainerPort>" in out
+    assert "containerPort\t<integer> -required-" in out and "protocol\t<string>" in out
+    rc, out, err = await kubectl(kubeconfig, "explain", "pod.spec.containers.resources")
+    assert rc == 0, err
+    assert "limits\t<map[string]Quantity>" in out
+
+
+@needs_kubectl
+async def test_kubectl_explain_service_recursive(kubeconfig: Path) -> None:
+    rc, out, err = await kubectl(kubeconfig, "explain", "service", "--recursive")
+    assert rc == 0, err
+    assert "KIND:       Service" in out and "spec\t<ServiceSpec>" in out
+    assert "targetPort\t<IntOrString>" in out and "loadBalancer\t<LoadBalancerStatus>" in out
+
+
+@needs_kubectl
+async def test_kubectl_apply_refuses_a_misspelt_field_and_applies_the_fixed_manifest(
+        kubeconfig: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "deploy.yaml"
+    manifest.write_text(DEPLOYMENT_YAML.replace("REPLICAS", "replicaz"))
+    rc, out, err = await kubectl(kubeconfig, "apply", "--validate=true", "-f", str(manifest))
+    assert rc != 0 and 'unknown field "spec.replicaz"' in err, (out, err)
+    manifest.write_text(DEPLOYMENT_YAML.replace("REPLICAS", "replicas"))
+    rc, out, err = await kubectl(kubeconfig, "apply", "-f", str(manifest))
+    assert (rc, out.strip()) == (0, "deployment.apps/web created"), err
+    # The second apply's patch follows the documents' merge keys (containers by name).
+    manifest.write_text(DEPLOYMENT_YAML.replace("REPLICAS", "replicas").replace("80", "81"))
+    rc, out, err = await kubectl(kubeconfig, "apply", "-f", str(manifest))
+    assert (rc, out.strip()) == (0, "deployment.apps/web configured"), err
+    rc, out, err = await kubectl(kubeconfig, "get", "deploy", "web", "-o",
+                                 "jsonpath={.spec.template.spec.containers[*].ports[*].containerPort}")
+    assert (rc, out) == (0, "81"), err
+
+
+@needs_kubectl
+async def test_kubectl_explain_sees_a_custom_schema_registered_later(
+        server: TestServer, kubeconfig: Path) -> None:
+    rc, _, _ = await kubectl(kubeconfig, "explain", "deployment")  # fills kubectl's cache
+    assert rc == 0
+    docs = server.app[SERVER_KEY].discovery.openapi
+    docs.register_custom_schema(
+        Resource("apps", "v1", "deployments", "Deployment", True),
+        {"type": "object", "description": "Replaced for the test.",
+         "properties": {"spec": {"type": "object", "properties": {
+             "flavour": {"type": "string", "description": "A custom field."}}}}})
+    rc, out, err = await kubectl(kubeconfig, "explain", "deployment.spec")
+    assert rc == 0, err
+    assert "flavour\t<string>" in out
+
+
+async def test_openapi_v2_is_json_and_refuses_protobuf_only(server: TestServer) -> None:
+    base = f"http://127.0.0.1:{server.port}/openapi/v2"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base) as resp:
+            assert resp.status == 200
+            assert (await resp.json())["swagger"] == "2.0"
+            etag = resp.headers["ETag"]
+        async with http.get(base, headers={"If-None-Match": etag}) as resp:
+            assert resp.status == 304
+        pb = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+        async with http.get(base, headers={"Accept": pb}) as resp:
+            assert resp.status == 406
+        async with http.get(base, headers={"Accept": f"{pb}, application/json"}) as resp:
+            assert resp.status == 200
+
+
+async def test_openapi_v3_stale_hash_redirects_to_the_current_document(
+        server: TestServer) -> None:
+    base = f"http://127.0.0.1:{server.port}/openapi/v3"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base) as resp:
+            url = (await resp.json())["paths"]["apis/apps/v1"]["serverRelativeURL"]
+        async with http.get(f"http://127.0.0.1:{server.port}{url}") as resp:
+            assert resp.status == 200 and resp.headers["Cache-Control"] == "public, immutable"
+        async with http.get(f"{base}/apis/apps/v1?hash=0", allow_redirects=False) as resp:
+            assert (resp.status, resp.headers["Location"]) == (301, url)
