@@ -42,9 +42,11 @@ def namespace_for(resource: Resource, namespace: str | None,
     return ns
 
 
-def typed_object(strategy: Strategy, body: Any, opts: RequestOptions) -> dict[str, Any]:
+def typed_object(strategy: Strategy, body: Any, opts: RequestOptions, *,
+                 patched: bool = False) -> dict[str, Any]:
     """400 unless `body` is an object of the strategy's kind with fields of the right JSON
-    types; fills in kind and apiVersion and drops unknown fields (as fieldValidation says)."""
+    types; fills in kind and apiVersion and drops unknown fields (as fieldValidation says).
+    `patched`: the object a patch produced, not a request's body."""
     resource = strategy.resource
     if not isinstance(body, dict):
         raise errors.bad_request("the body of the request must be a JSON object")
@@ -63,30 +65,33 @@ def typed_object(strategy: Strategy, body: Any, opts: RequestOptions) -> dict[st
         body["metadata"] = {}
     if not isinstance(body["metadata"], dict):
         raise errors.bad_request("metadata must be an object")
-    type_checked(strategy, body, opts)
+    type_checked(strategy, body, opts, patched=patched)
     return body
 
 
-def type_checked(strategy: Strategy, obj: dict[str, Any], opts: RequestOptions) -> None:
+def type_checked(strategy: Strategy, obj: dict[str, Any], opts: RequestOptions, *,
+                 patched: bool = False) -> None:
     """The schema pass alone (subresource bodies keep the stored kind and apiVersion)."""
     if strategy.schema is None:
         error, unknown = strategy.prune(obj)
     else:
         typed = type_object(strategy.schema, obj)
         error, unknown = typed.error, typed.unknown
+    resource = strategy.resource
+    version = resource.api_version.rsplit("/", 1)[-1]
+    cannot = f'{resource.kind} in version "{version}" cannot be handled as a {resource.kind}: '
     if error is not None:
-        resource = strategy.resource
-        version = resource.api_version.rsplit("/", 1)[-1]
-        raise ApiError(400, "BadRequest", f'{resource.kind} in version "{version}" cannot be '
-                                          f"handled as a {resource.kind}: {error}")
+        raise ApiError(400, "BadRequest", cannot + error)
     if unknown:
-        _report_unknown(unknown, opts)
+        # kube's create and update handlers say which kind could not be decoded (their
+        # transformDecodeError); its patch handler reports the strict error alone.
+        _report_unknown(unknown, opts, "" if patched else cannot)
 
 
-def _report_unknown(unknown: list[str], opts: RequestOptions) -> None:
+def _report_unknown(unknown: list[str], opts: RequestOptions, prefix: str) -> None:
     if opts.field_validation == "Strict":
         detail = ", ".join(f'unknown field "{u}"' for u in unknown)
-        raise errors.bad_request(f"strict decoding error: {detail}")
+        raise errors.bad_request(f"{prefix}strict decoding error: {detail}")
     if opts.field_validation == "Warn":
         opts.warnings.extend(f'unknown field "{u}"' for u in unknown)
 

@@ -94,13 +94,13 @@ async def patch(rest: RestContext, strategy: Strategy, name: str, patch_body: An
         if not isinstance(patched, dict):
             raise errors.bad_request("the patch produced something that is not an object")
         if subresource is None:
-            typed_object(strategy, patched, opts)
+            typed_object(strategy, patched, opts, patched=True)
         else:
             if patched.get("metadata") is None:
                 patched["metadata"] = {}
             if not isinstance(patched["metadata"], dict):
                 raise errors.bad_request("metadata must be an object")
-            type_checked(strategy, patched, opts)
+            type_checked(strategy, patched, opts, patched=True)
         pmeta = patched["metadata"]
         if pmeta.get("name") != name:
             raise errors.bad_request("the name of the object does not match the name on the "

@@ -369,8 +369,8 @@ async def test_unknown_fields_are_refused_under_strict(http: aiohttp.ClientSessi
     async with http.post(f"{PODS}?fieldValidation=Strict", json=body) as resp:
         assert resp.status == 400
         out = await resp.json()
-    assert out["message"] == ('strict decoding error: unknown field '
-                              '"spec.containers[0].imagee"')
+    assert out["message"] == ('Pod in version "v1" cannot be handled as a Pod: strict decoding '
+                              'error: unknown field "spec.containers[0].imagee"')
 
 
 async def test_duplicate_fields_are_refused_under_strict(http: aiohttp.ClientSession) -> None:
