@@ -76,6 +76,10 @@ _SCALARS: dict[str, Obj] = {
 # The JSON form of authentication's ExtraValue is its bare list of strings.
 _EXTRA_VALUE: Obj = {"type": "array", "items": {"type": "string"}}
 _TYPE_META = ("apiVersion", "kind")
+# Where kube's types ask clients for $retainKeys (api/patch.py honours it), so that applying
+# strategy {type: Recreate} clears the defaulted rollingUpdate instead of keeping it.
+_RETAIN_KEYS = frozenset({"apps.DeploymentSpec.strategy", "core.PodSpec.volumes",
+                          "core.PodSpec.resourceClaims"})
 
 
 def definition_name(message: str) -> str:
@@ -154,8 +158,9 @@ def field_schema(message: str, json_name: str, field: Field, ref: Ref, *,
         schema: Obj = {"type": "array", "items": value, "description": description}
         key = _merge_key(json_name, field)
         if key is not None:
+            retain = ",retainKeys" if f"{message}.{json_name}" in _RETAIN_KEYS else ""
             schema.update({"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [key],
-                           "x-kubernetes-patch-strategy": "merge",
+                           "x-kubernetes-patch-strategy": "merge" + retain,
                            "x-kubernetes-patch-merge-key": key})
         elif json_name in MERGE_PRIMITIVE_LISTS:
             schema.update({"x-kubernetes-list-type": "set",
@@ -164,8 +169,11 @@ def field_schema(message: str, json_name: str, field: Field, ref: Ref, *,
     if field.label == "map":
         return {"type": "object", "additionalProperties": value, "description": description}
     if "$ref" in value:
-        return {"allOf": [value], "description": description} if wrap_refs \
+        schema = {"allOf": [value], "description": description} if wrap_refs \
             else {**value, "description": description}
+        if f"{message}.{json_name}" in _RETAIN_KEYS:
+            schema["x-kubernetes-patch-strategy"] = "retainKeys"
+        return schema
     return {**value, "description": description}
 
 

@@ -105,6 +105,8 @@ def test_lists_carry_patch_and_list_strategies_of_the_merge_keys(docs: OpenAPIDo
     slice_ = schemas(docs, "apis/discovery.k8s.io/v1")["io.k8s.api.discovery.v1.Endpoint"]
     assert "x-kubernetes-patch-merge-key" not in slice_["properties"]["addresses"]
     assert "name" in found["io.k8s.api.core.v1.Container"]["required"]
+    volumes = found["io.k8s.api.core.v1.PodSpec"]["properties"]["volumes"]
+    assert volumes["x-kubernetes-patch-strategy"] == "merge,retainKeys"
 
 
 def test_paths_serve_every_verb_with_action_gvk_and_query_parameters(

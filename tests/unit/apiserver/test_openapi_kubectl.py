@@ -1,5 +1,6 @@
 """kubectl explain and kubectl's validation against the served OpenAPI documents."""
 
+import json
 from pathlib import Path
 
 import aiohttp
@@ -73,6 +74,13 @@ async def test_kubectl_apply_refuses_a_misspelt_field_and_applies_the_fixed_mani
     rc, out, err = await kubectl(kubeconfig, "get", "deploy", "web", "-o",
                                  "jsonpath={.spec.template.spec.containers[*].ports[*].containerPort}")
     assert (rc, out) == (0, "81"), err
+    # $retainKeys (the documents ask for it on strategy) clears the defaulted rollingUpdate.
+    manifest.write_text(DEPLOYMENT_YAML.replace("REPLICAS", "strategy: {type: Recreate}\n  replicas"))
+    rc, out, err = await kubectl(kubeconfig, "apply", "-f", str(manifest))
+    assert (rc, out.strip()) == (0, "deployment.apps/web configured"), err
+    rc, out, err = await kubectl(kubeconfig, "get", "deploy", "web", "-o",
+                                 "jsonpath={.spec.strategy}")
+    assert (rc, json.loads(out)) == (0, {"type": "Recreate"}), err
     # On the existing object apply patches, and kube's patch handler names no kind.
     manifest.write_text(DEPLOYMENT_YAML.replace("REPLICAS", "replicaz"))
     rc, out, err = await kubectl(kubeconfig, "apply", "--validate=true", "-f", str(manifest))
