@@ -131,3 +131,13 @@ async def test_openapi_v3_stale_hash_redirects_to_the_current_document(
             assert resp.status == 200 and resp.headers["Cache-Control"] == "public, immutable"
         async with http.get(f"{base}/apis/apps/v1?hash=0", allow_redirects=False) as resp:
             assert (resp.status, resp.headers["Location"]) == (301, url)
+
+
+@needs_kubectl
+async def test_kubectl_explains_every_served_kind(server: TestServer, kubeconfig: Path) -> None:
+    kinds = server.app[SERVER_KEY].service.kinds
+    for r in kinds.resources():
+        rc, out, err = await kubectl(kubeconfig, "explain", r.plural,
+                                     f"--api-version={r.api_version}")
+        assert rc == 0, (r, err)
+        assert f"KIND:       {r.kind}\n" in out and "metadata\t<ObjectMeta>" in out, (r, out)
