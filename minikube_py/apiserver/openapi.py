@@ -97,6 +97,26 @@ class _Custom:
     schema: Obj
 
 
+def crd_versions(crd: Obj) -> list[tuple[Resource, Obj]]:
+    """The served versions of a CRD as (resource, openAPIV3Schema); a version without a
+    schema is described as an object that keeps unknown fields."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    out = []
+    for v in spec.get("versions") or []:
+        if not v.get("served", True):
+            continue
+        subs = tuple(s for s in ("status", "scale") if s in (v.get("subresources") or {}))
+        resource = Resource(spec.get("group", ""), v.get("name", ""), names.get("plural", ""),
+                            names.get("kind", ""), spec.get("scope") != "Cluster",
+                            tuple(names.get("shortNames") or ()),
+                            tuple(names.get("categories") or ()), subs)
+        schema = (v.get("schema") or {}).get("openAPIV3Schema") or \
+            {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        out.append((resource, schema))
+    return out
+
+
 def custom_definition_name(group: str, version: str, kind: str) -> str:
     """kube's name of a custom resource's definition: the group reversed (com.example.v1.Foo)."""
     return ".".join([*reversed(group.split(".")), version, kind])
@@ -156,6 +176,24 @@ class OpenAPIDocuments:
 
     def unregister_custom_schema(self, group: str, version: str, kind: str) -> None:
         if self._custom.pop((group, version, kind), None) is not None:
+            self.invalidate()
+
+    def register_crd(self, crd: Obj) -> None:
+        """Describe every served version of a CustomResourceDefinition (apiextensions.k8s.io/v1)
+        by its schema; versions it no longer serves are dropped."""
+        self.unregister_crd(crd)
+        for resource, schema in crd_versions(crd):
+            self._custom[(resource.group, resource.version, resource.kind)] = \
+                _Custom(resource, copy.deepcopy(schema))
+        self.invalidate()
+
+    def unregister_crd(self, crd: Obj) -> None:
+        spec = crd.get("spec") or {}
+        group, kind = spec.get("group", ""), (spec.get("names") or {}).get("kind", "")
+        gone = [k for k in self._custom if k[0] == group and k[2] == kind]
+        for k in gone:
+            del self._custom[k]
+        if gone:
             self.invalidate()
 
     def invalidate(self) -> None:

@@ -161,3 +161,31 @@ def test_registering_a_changed_schema_changes_its_documents_hash(docs: OpenAPIDo
     first = docs.v3_root()["paths"]["apis/stable.example.com/v1"]
     docs.register_custom_schema(CRONTABS, {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
     assert docs.v3_root()["paths"]["apis/stable.example.com/v1"] != first
+
+
+CRD: Obj = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "crontabs.stable.example.com"},
+            "spec": {"group": "stable.example.com", "scope": "Cluster",
+                     "names": {"plural": "crontabs", "kind": "CronTab", "singular": "crontab"},
+                     "versions": [
+                         {"name": "v1", "served": True, "storage": True,
+                          "schema": {"openAPIV3Schema": CRONTAB_SCHEMA},
+                          "subresources": {"scale": {}}},
+                         {"name": "v2", "served": True, "storage": False},
+                         {"name": "v0", "served": False, "storage": False}]}}
+
+
+def test_a_crd_is_described_by_each_served_version(docs: OpenAPIDocuments) -> None:
+    docs.register_crd(CRD)
+    root = docs.v3_root()["paths"]
+    assert "apis/stable.example.com/v1" in root and "apis/stable.example.com/v2" in root
+    assert "apis/stable.example.com/v0" not in root
+    paths = v3(docs, "apis/stable.example.com/v1")["paths"]
+    assert "/apis/stable.example.com/v1/crontabs/{name}/scale" in paths  # cluster-scoped
+    names = schemas(docs, "apis/stable.example.com/v1")
+    assert all(r.removeprefix("#/components/schemas/") in names
+               for r in refs(v3(docs, "apis/stable.example.com/v1")))
+    v2 = schemas(docs, "apis/stable.example.com/v2")["com.example.stable.v2.CronTab"]
+    assert v2["x-kubernetes-preserve-unknown-fields"] is True
+    docs.unregister_crd(CRD)
+    assert not any(p.startswith("apis/stable.example.com") for p in docs.v3_root()["paths"])
