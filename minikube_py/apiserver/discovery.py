@@ -26,8 +26,8 @@ VERSION_INFO = {
 
 
 class Discovery:
-    """The discovery and OpenAPI documents of what a KindRegistry serves, built on first
-    use; `invalidate()` after the registry changes."""
+    """The discovery and OpenAPI documents of what a KindRegistry serves (`openapi` builds
+    the latter on first use); `invalidate()` after the registry changes."""
 
     def __init__(self, kinds: KindRegistry) -> None:
         self._kinds = kinds
@@ -130,12 +130,6 @@ class Discovery:
             })
         return {"kind": "APIGroupDiscoveryList",
                 "apiVersion": f"apidiscovery.k8s.io/{version}", "metadata": {}, "items": items}
-
-    def openapi_v3_spec(self, gv_path: str) -> bytes | None:
-        return self.openapi.v3_document(gv_path)
-
-    def openapi_v3_root(self) -> Obj:
-        return self.openapi.v3_root()
 
 
 _KUBE_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")

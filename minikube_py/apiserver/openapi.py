@@ -262,7 +262,7 @@ class OpenAPIDocuments:
         gvks: dict[str, list[Obj]] = {}
         for r in self._kinds.resources():
             s = self._kinds.strategy(r)
-            if s.schema is not None:
+            if s.schema is not None and (r.group, r.version, r.kind) not in self._custom:
                 gvks.setdefault(definition_name(s.schema), []).extend(
                     _gvk(r.group, r.version, r.kind))
             for body in self._kinds.subresource_kinds(s).values():

@@ -189,3 +189,13 @@ def test_a_crd_is_described_by_each_served_version(docs: OpenAPIDocuments) -> No
     assert v2["x-kubernetes-preserve-unknown-fields"] is True
     docs.unregister_crd(CRD)
     assert not any(p.startswith("apis/stable.example.com") for p in docs.v3_root()["paths"])
+
+
+def test_a_custom_schema_for_a_served_kind_takes_its_gvk_alone(docs: OpenAPIDocuments) -> None:
+    deployments = Resource("apps", "v1", "deployments", "Deployment", True)
+    docs.register_custom_schema(deployments, CRONTAB_SCHEMA)
+    found = schemas(docs, "apis/apps/v1")
+    owners = [name for name, s in found.items()
+              if {"group": "apps", "version": "v1", "kind": "Deployment"}
+              in s.get("x-kubernetes-group-version-kind", [])]
+    assert owners == ["apps.v1.Deployment"]
