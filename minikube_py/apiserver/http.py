@@ -30,6 +30,8 @@ from minikube_py.apiserver.httpresource import ResourceRequest, serve_resource
 from minikube_py.apiserver.impersonation import impersonate
 from minikube_py.apiserver.inprocess import unavailable
 from minikube_py.apiserver.openapi import content_hash
+from minikube_py.apiserver.openapi_v2pb import CONTENT_TYPE as V2_PROTOBUF_CONTENT
+from minikube_py.apiserver.openapi_v2pb import MEDIA_TYPE as V2_PROTOBUF
 from minikube_py.apiserver.requestinfo import INFO_KEY, request_info
 from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps
@@ -198,16 +200,15 @@ def _non_resource(request: web.Request, discovery: Discovery, path: str) -> web.
     raise not_found(request.path)
 
 
-_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2"
-
-
 def _openapi(request: web.Request, discovery: Discovery, parts: list[str]) -> web.Response:
     docs = discovery.openapi
     if parts[1:] == ["v2"]:
-        if not _accepts_json(request.headers.get("Accept", "")):
-            # We have no protobuf encoding of the v2 document; client-go then falls back.
-            raise ApiError(406, "NotAcceptable", "only application/json is served for "
-                                                 "/openapi/v2")
+        media = _v2_media_type(request.headers.get("Accept", ""))
+        if media is None:
+            raise ApiError(406, "NotAcceptable", "only application/json and "
+                                                 f"{V2_PROTOBUF} are served for /openapi/v2")
+        if media == V2_PROTOBUF:
+            return _cached(request, docs.v2_protobuf(), content_type=V2_PROTOBUF_CONTENT)
         return _cached(request, docs.v2_document())
     if parts[1:2] == ["v3"]:
         if len(parts) == 2:
@@ -225,15 +226,19 @@ def _openapi(request: web.Request, discovery: Discovery, parts: list[str]) -> we
     raise not_found("/" + "/".join(parts))
 
 
-def _accepts_json(accept: str) -> bool:
-    if not accept:
-        return True
-    types = [t.split(";", 1)[0].strip() for t in accept.split(",")]
-    return any(t in ("application/json", "*/*", "application/*") for t in types) or \
-        not any(t.startswith(_V2_PROTOBUF) for t in types)
+def _v2_media_type(accept: str) -> str | None:
+    """JSON or protobuf, whichever the Accept header lists first; None for neither."""
+    for item in accept.split(",") if accept.strip() else ["*/*"]:
+        media = item.split(";", 1)[0].strip()
+        if media in (V2_PROTOBUF, V2_PROTOBUF_CONTENT):
+            return V2_PROTOBUF
+        if media in ("application/json", "application/*", "*/*"):
+            return "application/json"
+    return None
 
 
-def _cached(request: web.Request, body: bytes, *, immutable: bool = False) -> web.Response:
+def _cached(request: web.Request, body: bytes, *, immutable: bool = False,
+            content_type: str = "application/json") -> web.Response:
     """A document with kube's caching headers: its hash as ETag (If-None-Match answers
     304), and a hash-addressed URL cacheable for ever."""
     etag = f'"{content_hash(body)}"'
@@ -241,7 +246,7 @@ def _cached(request: web.Request, body: bytes, *, immutable: bool = False) -> we
     headers["Cache-Control"] = "public, immutable" if immutable else "no-cache, private"
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers=headers)
-    return web.Response(body=body, content_type="application/json", headers=headers)
+    return web.Response(body=body, headers={**headers, "Content-Type": content_type})
 
 
 async def _pod_stream(request: web.Request) -> web.StreamResponse:

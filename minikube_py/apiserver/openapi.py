@@ -1,4 +1,5 @@
-"""The OpenAPI documents kubectl reads (v3 per group-version, one v2 swagger): schemas and paths.
+"""The OpenAPI documents kubectl reads (v3 per group-version, one v2 swagger in JSON or
+protobuf): schemas and paths.
 
 Built from what a KindRegistry serves and from custom resources' schemas registered here
 (`register_custom_schema`), once, then cached with their hashes until something changes,
@@ -23,6 +24,7 @@ from minikube_py.apiserver.openapi_schemas import (
     list_schema,
     referenced,
 )
+from minikube_py.apiserver.openapi_v2pb import encode_document
 from minikube_py.apiserver.schema_descriptions import DESCRIPTIONS
 
 Obj = dict[str, Any]
@@ -148,6 +150,7 @@ class OpenAPIDocuments:
         self._generation = -1
         self._v3: dict[str, bytes] = {}
         self._v2: bytes | None = None
+        self._v2_protobuf: bytes | None = None
 
     def _follow_registry(self) -> None:
         """The documents of the registry as it is now: a CRD served or gone since they
@@ -199,6 +202,7 @@ class OpenAPIDocuments:
     def invalidate(self) -> None:
         self._v3 = {}
         self._v2 = None
+        self._v2_protobuf = None
 
     # --- documents -----------------------------------------------------------------------
 
@@ -215,6 +219,12 @@ class OpenAPIDocuments:
         if self._v2 is None:
             self._v2 = json.dumps(self._v2_spec()).encode()
         return self._v2
+
+    def v2_protobuf(self) -> bytes:
+        """The v2 document as client-go asks for it (gnostic's protobuf)."""
+        if self._v2_protobuf is None:
+            self._v2_protobuf = encode_document(json.loads(self.v2_document()))
+        return self._v2_protobuf
 
     def v3_spec(self, gv_path: str) -> Obj | None:
         body = self.v3_document(gv_path)

@@ -8,6 +8,8 @@ import pytest
 from minikube_py.api.resources import Resource
 from minikube_py.apiserver.openapi import OpenAPIDocuments, content_hash
 from minikube_py.apiserver.openapi_schemas import definition_name
+from minikube_py.apiserver.openapi_v2pb import encode_schema
+from minikube_py.apiserver.protobuf import iter_fields
 from minikube_py.apiserver.service import ApiService
 from minikube_py.store.memory import MemoryKV
 
@@ -199,3 +201,19 @@ def test_a_custom_schema_for_a_served_kind_takes_its_gvk_alone(docs: OpenAPIDocu
               if {"group": "apps", "version": "v1", "kind": "Deployment"}
               in s.get("x-kubernetes-group-version-kind", [])]
     assert owners == ["apps.v1.Deployment"]
+
+
+def fields(data: bytes) -> list[tuple[int, object]]:
+    return [(number, value) for number, _, value in iter_fields(data)]
+
+
+def test_a_v2_schema_encodes_as_gnostics_schema_message() -> None:
+    encoded = encode_schema({"description": "d", "type": "object", "required": ["a"],
+                             "properties": {"a": {"type": "integer", "format": "int32"}},
+                             "x-kubernetes-list-type": "map"})
+    assert fields(encoded) == [
+        (4, b"d"), (19, b"a"),
+        (22, b"\n\x06object"),  # TypeItem.value
+        (25, b"\n\x18\n\x01a\x12\x13\x12\x05int32\xb2\x01\x09\n\x07integer"),  # Properties
+        (31, b"\n\x16x-kubernetes-list-type\x12\x07\x12\x05\"map\""),  # NamedAny, YAML
+    ]

@@ -105,7 +105,7 @@ async def test_kubectl_explain_sees_a_custom_schema_registered_later(
     assert "flavour\t<string>" in out
 
 
-async def test_openapi_v2_is_json_and_refuses_protobuf_only(server: TestServer) -> None:
+async def test_openapi_v2_is_json_or_protobuf_as_asked(server: TestServer) -> None:
     base = f"http://127.0.0.1:{server.port}/openapi/v2"
     async with aiohttp.ClientSession() as http:
         async with http.get(base) as resp:
@@ -116,9 +116,23 @@ async def test_openapi_v2_is_json_and_refuses_protobuf_only(server: TestServer) 
             assert resp.status == 304
         pb = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
         async with http.get(base, headers={"Accept": pb}) as resp:
-            assert resp.status == 406
-        async with http.get(base, headers={"Accept": f"{pb}, application/json"}) as resp:
             assert resp.status == 200
+            assert resp.headers["Content-Type"] == \
+                "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+            assert (await resp.read()).startswith(b"\n\x032.0")  # swagger = 1: "2.0"
+        async with http.get(base, headers={"Accept": f"application/json, {pb}"}) as resp:
+            assert resp.headers["Content-Type"] == "application/json"
+        async with http.get(base, headers={"Accept": "application/xml"}) as resp:
+            assert resp.status == 406
+
+
+@needs_kubectl
+async def test_kubectl_explain_from_the_v2_protobuf_document(kubeconfig: Path) -> None:
+    rc, out, err = await kubectl(kubeconfig, "explain", "pod.spec.containers.ports",
+                                 "--output=plaintext-openapiv2")
+    assert rc == 0, err
+    assert "RESOURCE: ports <[]Object>" in out and "containerPort\t<integer> -required-" in out
+    assert "The port number on the pod's IP address" in out
 
 
 async def test_openapi_v3_stale_hash_redirects_to_the_current_document(
