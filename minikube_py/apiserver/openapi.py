@@ -89,8 +89,8 @@ class _Kind:
     resource: Resource
     definition: str
     verbs: tuple[str, ...]
-    # subresource -> the definition of its body
-    subresources: dict[str, str]
+    # subresource -> the definition of its body and the body's GVK
+    subresources: dict[str, tuple[str, Obj]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,17 +249,21 @@ class OpenAPIDocuments:
             strategy = self._kinds.strategy(r)
             if strategy.schema is None:
                 continue
-            subs = {name: definition_name(body.schema)
+            subs = {name: (definition_name(body.schema),
+                           _gvk(body.group, body.version, body.kind)[0])
                     for name, body in self._kinds.subresource_kinds(strategy).items()}
             if "status" in r.subresources:
-                subs["status"] = definition_name(strategy.schema)
+                subs["status"] = (definition_name(strategy.schema),
+                                  _gvk(r.group, r.version, r.kind)[0])
             out.append(_Kind(r, definition_name(strategy.schema), tuple(strategy.verbs), subs))
         for c in self._customs().values():
             r = c.resource
             name = custom_definition_name(r.group, r.version, r.kind)
-            subs = {s: name for s in r.subresources if s == "status"}
+            subs = {s: (name, _gvk(r.group, r.version, r.kind)[0])
+                    for s in r.subresources if s == "status"}
             if "scale" in r.subresources:
-                subs["scale"] = definition_name("autoscaling.Scale")
+                subs["scale"] = (definition_name("autoscaling.Scale"),
+                                 _gvk("autoscaling", "v1", "Scale")[0])
             out.append(_Kind(r, name, ALL_VERBS, subs))
         return out
 
@@ -272,7 +276,7 @@ class OpenAPIDocuments:
         gvks: dict[str, list[Obj]] = {}
         for r in self._kinds.resources():
             s = self._kinds.strategy(r)
-            if s.schema is not None and (r.group, r.version, r.kind) not in self._custom:
+            if s.schema is not None and (r.group, r.version, r.kind) not in self._customs():
                 gvks.setdefault(definition_name(s.schema), []).extend(
                     _gvk(r.group, r.version, r.kind))
             for body in self._kinds.subresource_kinds(s).values():
@@ -283,8 +287,8 @@ class OpenAPIDocuments:
         out: Obj = {}
         customs = []
         for k in kinds:
-            roots.update(by_name[n] for n in (k.definition, *k.subresources.values())
-                         if n in by_name)
+            bodies = (k.definition, *(d for d, _ in k.subresources.values()))
+            roots.update(by_name[n] for n in bodies if n in by_name)
             if (k.resource.group, k.resource.version, k.resource.kind) in self._customs():
                 customs.append(k)
         for m in referenced(roots):
@@ -377,22 +381,23 @@ def _parameter(name: str, *, v3: bool, where: str = "query") -> Obj:
     return p
 
 
-def _operation(k: _Kind, action: str, body: str, ref: Ref, *, v3: bool,
-               subresource: str = "") -> Obj:
+def _operation(k: _Kind, action: str, ref: Ref, *, v3: bool, subresource: str = "") -> Obj:
+    """One operation: `action` is kube's x-kubernetes-action, or list_all for the list
+    across namespaces; a subresource's operations take and answer its body's kind."""
     r = k.resource
+    body, gvk = k.subresources[subresource] if subresource else \
+        (k.definition, _gvk(r.group, r.version, r.kind)[0])
     namespaced = "Namespaced" if r.namespaced and action != "list_all" else ""
-    kind = r.kind + (subresource.capitalize() if subresource else "")
+    kind = r.kind + subresource.capitalize()
     verb = "list" if action == "list_all" else action
     suffix = "ForAllNamespaces" if action == "list_all" else ""
     op_id = f"{_OPERATION_VERB[verb]}{_camel_group(r)}{namespaced}{kind}{suffix}"
-    response = body if verb not in ("list",) else f"{k.definition}List"
-    if verb == "deletecollection":
-        response = _STATUS
+    response = {"list": f"{k.definition}List", "delete": _STATUS,
+                "deletecollection": _STATUS}.get(verb, body)
     params = [_parameter(n, v3=v3) for n in _ACTION_PARAMS[verb]]
     op: Obj = {"operationId": op_id, "description": f"{_OPERATION_VERB[verb]} {kind}",
                "tags": [_camel_group(r)], "parameters": params,
-               "x-kubernetes-action": verb,
-               "x-kubernetes-group-version-kind": _gvk(r.group, r.version, r.kind)[0]}
+               "x-kubernetes-action": verb, "x-kubernetes-group-version-kind": gvk}
     codes = {"post": ("200", "201", "202"), "delete": ("200", "202")}.get(verb, ("200",))
     if v3:
         op["responses"] = {c: {"description": "OK", "content": {
@@ -432,30 +437,29 @@ def _kind_paths(k: _Kind, ref: Ref, *, v3: bool) -> Obj:
     verbs = set(k.verbs)
     paths: Obj = {}
 
-    def ops(pairs: list[tuple[str, str, str]], body: str, sub: str = "") -> Obj:
-        return {method: _operation(k, action, body, ref, v3=v3, subresource=sub)
+    def ops(pairs: list[tuple[str, str, str]], sub: str = "") -> Obj:
+        return {method: _operation(k, action, ref, v3=v3, subresource=sub)
                 for method, action, verb in pairs if verb in verbs}
 
     coll = ops([("get", "list", "list"), ("post", "post", "create"),
-                ("delete", "deletecollection", "deletecollection")], k.definition)
+                ("delete", "deletecollection", "deletecollection")])
     if coll:
         paths[collection] = {**coll, "parameters": [*common, pretty]}
     one = ops([("get", "get", "get"), ("put", "put", "update"), ("patch", "patch", "patch"),
-               ("delete", "delete", "delete")], k.definition)
+               ("delete", "delete", "delete")])
     if one:
         name = _parameter("name", v3=v3, where="path")
         paths[item] = {**one, "parameters": [name, *common, pretty]}
-    for sub, body in k.subresources.items():
+    for sub in k.subresources:
         if sub not in ("status", "scale"):
             continue
         sub_ops = ops([("get", "get", "get"), ("put", "put", "update"),
-                       ("patch", "patch", "patch")], body, sub)
+                       ("patch", "patch", "patch")], sub)
         if sub_ops:
             name = _parameter("name", v3=v3, where="path")
             paths[f"{item}/{sub}"] = {**sub_ops, "parameters": [name, *common, pretty]}
     if r.namespaced and "list" in verbs:
-        paths[f"{base}/{r.plural}"] = {"get": _operation(k, "list_all", k.definition, ref,
-                                                         v3=v3),
+        paths[f"{base}/{r.plural}"] = {"get": _operation(k, "list_all", ref, v3=v3),
                                        "parameters": [pretty]}
     return paths
 

@@ -127,7 +127,10 @@ def test_paths_serve_every_verb_with_action_gvk_and_query_parameters(
         "createAppsV1NamespacedDeployment"
     assert "labelSelector" in {p["name"] for p in coll["get"]["parameters"]}
     assert "/apis/apps/v1/deployments" in paths
-    assert "/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale" in paths
+    scale = paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"]["patch"]
+    assert scale["x-kubernetes-group-version-kind"] == {"group": "autoscaling", "version": "v1",
+                                                        "kind": "Scale"}
+    assert scale["operationId"] == "patchAppsV1NamespacedDeploymentScale"
 
 
 def test_the_root_names_each_document_by_its_hash(docs: OpenAPIDocuments) -> None:
