@@ -425,6 +425,21 @@ def _operation(k: _Kind, action: str, ref: Ref, *, v3: bool, subresource: str = 
     return op
 
 
+def _declared_field_validation(k: _Kind, ref: Ref, *, v3: bool) -> Obj:
+    """A create-only kind's (the review APIs') PATCH, which the server refuses with a 405.
+
+    kubectl asks whether a kind supports fieldValidation by its PATCH operation's parameters;
+    without one, it validates on the client, after listing CustomResourceDefinitions to see
+    whether the kind is custom, and until apiextensions.k8s.io is served that list fails, so
+    `kubectl create -f` of a SelfSubjectAccessReview would need --validate=false. Declaring
+    the parameter has kubectl leave validation to the server's Strict decoding instead, as
+    it does for every other kind."""
+    op = _operation(k, "patch", ref, v3=v3)
+    op["description"] = f"not served ({k.resource.kind} is create-only): declares the " \
+                        "fieldValidation the server applies to its creates"
+    return op
+
+
 def _kind_paths(k: _Kind, ref: Ref, *, v3: bool) -> Obj:
     """get/list/create/update/patch/delete of a kind, its subresources, and its list across
     namespaces, as kube's installer lays them out."""
@@ -443,6 +458,8 @@ def _kind_paths(k: _Kind, ref: Ref, *, v3: bool) -> Obj:
 
     coll = ops([("get", "list", "list"), ("post", "post", "create"),
                 ("delete", "deletecollection", "deletecollection")])
+    if "create" in verbs and "patch" not in verbs:
+        coll["patch"] = _declared_field_validation(k, ref, v3=v3)
     if coll:
         paths[collection] = {**coll, "parameters": [*common, pretty]}
     one = ops([("get", "get", "get"), ("put", "put", "update"), ("patch", "patch", "patch"),

@@ -155,3 +155,24 @@ async def test_kubectl_explains_every_served_kind(server: TestServer, kubeconfig
                                      f"--api-version={r.api_version}")
         assert rc == 0, (r, err)
         assert f"KIND:       {r.kind}\n" in out and "metadata\t<ObjectMeta>" in out, (r, out)
+
+
+SSAR_YAML = """apiVersion: authorization.k8s.io/v1
+kind: SelfSubjectAccessReview
+spec:
+  resourceAttributes: {verb: get, resource: pods, NAMESPACE: default}
+"""
+
+
+@needs_kubectl
+async def test_kubectl_create_of_a_create_only_kind_is_validated_by_the_server(
+        kubeconfig: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "review.yaml"
+    manifest.write_text(SSAR_YAML.replace("NAMESPACE", "namespacee"))
+    rc, out, err = await kubectl(kubeconfig, "create", "-f", str(manifest))
+    assert rc != 0, out
+    assert 'strict decoding error: unknown field "spec.resourceAttributes.namespacee"' in err, err
+    manifest.write_text(SSAR_YAML.replace("NAMESPACE", "namespace"))
+    rc, out, err = await kubectl(kubeconfig, "create", "-f", str(manifest), "-o",
+                                 "jsonpath={.status.allowed}")
+    assert (rc, out) == (0, "true"), err
