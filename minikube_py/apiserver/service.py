@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from minikube_py.api import errors
 from minikube_py.api.errors import ApiError
 from minikube_py.api.leasedaddresses import ServedAddress
-from minikube_py.api.resources import Resource
+from minikube_py.api.resources import CUSTOMRESOURCEDEFINITIONS, Resource
 from minikube_py.api.selectors import ObjectFilter
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.apiserver.admission import default_admission
@@ -70,6 +70,8 @@ Obj = dict[str, Any]
 # kube-apiserver's --endpoint-reconciler-type=lease: each server renews its record every
 # 10 s (DefaultEndpointReconcilerInterval) with a TTL of 15 s (masterLeaseTTL).
 LEASE_RENEW_SECONDS = 10.0
+# How long a CRD's create waits for its kinds to be served before it answers.
+CRD_SETTLE_SECONDS = 2.0
 LEASE_TTL_SECONDS = 15.0
 
 
@@ -232,8 +234,12 @@ class ApiService(InProcessClient):
         opts = opts or RequestOptions()
         strategy = self.strategy(resource)
         obj = typed_object(strategy, body, opts)
-        return self._written(resource, await create.create(self.rest, strategy, obj, namespace,
-                                                           opts), opts)
+        written = await create.create(self.rest, strategy, obj, namespace, opts)
+        if resource is CUSTOMRESOURCEDEFINITIONS and not opts.dry_run:
+            meta = written.obj["metadata"]
+            await self.custom_resources.settle(meta["name"], meta.get("resourceVersion", ""),
+                                               CRD_SETTLE_SECONDS)
+        return self._written(resource, written, opts)
 
     async def get_object(self, resource: Resource, name: str, namespace: str | None,
                          resource_version: str = "") -> Obj:

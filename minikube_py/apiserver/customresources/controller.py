@@ -91,6 +91,9 @@ class CustomResourceServing:
         self._svc = service
         self._served: dict[str, list[Resource]] = {}
         self._queue: asyncio.Queue[str] = asyncio.Queue()
+        # The resourceVersion each definition was last synced at, for settle().
+        self._synced: dict[str, int] = {}
+        self._synced_changed = asyncio.Condition()
 
     @staticmethod
     def prefixes() -> tuple[bytes, ...]:
@@ -146,6 +149,22 @@ class CustomResourceServing:
             crd = (await self._svc.update_object(CUSTOMRESOURCEDEFINITIONS, wanted, None,
                                                  "status", name=name)).obj
         self._serve(crd)
+        async with self._synced_changed:
+            self._synced[name] = int(crd["metadata"].get("resourceVersion") or 0)
+            self._synced_changed.notify_all()
+
+    async def settle(self, name: str, resource_version: str, timeout: float) -> None:
+        """Until the definition written at `resource_version` has been synced (served when
+        Established), or `timeout`: a create answers once its kinds are served, so a client
+        that creates a CRD and then an instance (one `kubectl apply -f` of both) finds the
+        kind in discovery. kube establishes asynchronously; clients then race it."""
+        wanted = int(resource_version or 0)
+        try:
+            async with asyncio.timeout(timeout), self._synced_changed:
+                await self._synced_changed.wait_for(
+                    lambda: self._synced.get(name, 0) >= wanted)
+        except TimeoutError:
+            log.info("custom resource definition %s not settled within %.1fs", name, timeout)
 
     def _serve(self, crd: Obj) -> None:
         name = crd["metadata"]["name"]

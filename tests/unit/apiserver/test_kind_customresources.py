@@ -618,3 +618,12 @@ def test_default_deprecation_warning_recommends_a_stable_enough_version(
                                enumerate(versions)]
     crd["status"] = {"acceptedNames": crd["spec"]["names"]}
     assert strategies_of(crd)[0].deprecation == warning
+
+
+async def test_a_crd_create_answers_once_its_kinds_are_served(svc: ApiService) -> None:
+    """No waiting for Established: a client that creates a definition and then an instance
+    (kubectl apply -f crd.yaml && kubectl apply -f widget.yaml) never races the server."""
+    await svc.create(CRDS, widget_crd())
+    assert svc.kinds.find("example.com", "v1", "widgets") is not None
+    crd = await svc.get(CRDS, "widgets.example.com")
+    assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}["Established"] == "True"

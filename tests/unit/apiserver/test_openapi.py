@@ -35,9 +35,17 @@ def schemas(docs: OpenAPIDocuments, gv: str) -> Obj:
     return v3(docs, gv)["components"]["schemas"]
 
 
-def refs(node: Any) -> list[str]:
+def refs(node: Any, *, in_properties: bool = False) -> list[str]:
+    """Every $ref of a document (a property that is named $ref, as JSONSchemaProps has,
+    is a field, not a reference)."""
     if isinstance(node, dict):
-        return [r for k, v in node.items() for r in ([v] if k == "$ref" else refs(v))]
+        out: list[str] = []
+        for k, v in node.items():
+            if k == "$ref" and not in_properties:
+                out.append(v)
+            else:
+                out += refs(v, in_properties=k == "properties")
+        return out
     if isinstance(node, list):
         return [r for v in node for r in refs(v)]
     return []

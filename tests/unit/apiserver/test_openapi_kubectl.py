@@ -176,3 +176,52 @@ async def test_kubectl_create_of_a_create_only_kind_is_validated_by_the_server(
     rc, out, err = await kubectl(kubeconfig, "create", "-f", str(manifest), "-o",
                                  "jsonpath={.status.allowed}")
     assert (rc, out) == (0, "true"), err
+
+
+WIDGET_CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: A widget of the shop.
+        properties:
+          spec:
+            type: object
+            properties:
+              size:
+                type: string
+                description: How big the widget is.
+                enum: [S, M, L]
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w1}
+spec: {size: M}
+"""
+
+
+@needs_kubectl
+async def test_a_crd_and_its_instance_apply_and_kubectl_explains_it(kubeconfig: Path) -> None:
+    """kubectl maps every object of a file before it applies any, so the instance of a CRD
+    created by the same apply is reported for the next one (as with any kube server); the
+    second apply of the same file creates it, and explain reads the CRD's schema."""
+    rc, out, err = await kubectl(kubeconfig, "apply", "-f", "-", stdin=WIDGET_CRD)
+    assert rc == 1
+    assert "customresourcedefinition.apiextensions.k8s.io/widgets.example.com created" in out
+    assert "ensure CRDs are installed first" in err
+    rc, out, err = await kubectl(kubeconfig, "apply", "-f", "-", stdin=WIDGET_CRD)
+    assert rc == 0, err
+    assert "widget.example.com/w1 created" in out
+    rc, out, err = await kubectl(kubeconfig, "explain", "widgets.spec.size")
+    assert rc == 0, err
+    assert "How big the widget is." in out
+    assert "KIND:       Widget" in out
