@@ -620,9 +620,19 @@ def test_default_deprecation_warning_recommends_a_stable_enough_version(
     assert strategies_of(crd)[0].deprecation == warning
 
 
-async def test_a_crd_create_answers_once_its_kinds_are_served(svc: ApiService) -> None:
+async def test_a_crd_create_answers_once_its_kinds_are_served(
+        svc: ApiService, monkeypatch: pytest.MonkeyPatch) -> None:
     """No waiting for Established: a client that creates a definition and then an instance
-    (kubectl apply -f crd.yaml && kubectl apply -f widget.yaml) never races the server."""
+    (kubectl apply -f crd.yaml && kubectl apply -f widget.yaml) never races the server,
+    however slow the definition's sync (made slow here)."""
+    serving = svc.custom_resources
+    sync = serving.sync
+
+    async def slow_sync(name: str) -> None:
+        await asyncio.sleep(0.3)
+        await sync(name)
+
+    monkeypatch.setattr(serving, "sync", slow_sync)
     await svc.create(CRDS, widget_crd())
     assert svc.kinds.find("example.com", "v1", "widgets") is not None
     crd = await svc.get(CRDS, "widgets.example.com")
