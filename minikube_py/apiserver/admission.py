@@ -330,10 +330,12 @@ class Priority:
 
 
 class RuntimeClass:
-    """kube's RuntimeClass plugin, in part: a pod created naming a RuntimeClass that does
-    not exist is refused, and so is one whose class's handler is not the kubelet's (only
-    runc here), rather than run with runc unasked. Overhead and the class's scheduling
-    (node selector, tolerations) are not applied."""
+    """kube's RuntimeClass plugin: a pod created naming a RuntimeClass gets the class's
+    overhead (a pod already stating another is refused) and its scheduling (the node
+    selector merged in, a conflicting label refused; its tolerations added); a class that
+    does not exist, or whose handler is not the kubelet's (only runc here), is refused
+    rather than run with runc unasked; and a pod stating an overhead its class does not
+    define (or with no class) is refused."""
 
     def __init__(self, objects: ObjectStore) -> None:
         self._objects = objects
@@ -343,17 +345,54 @@ class RuntimeClass:
                 or attrs.obj is None:
             return
         spec = attrs.obj.get("spec")
-        wanted = spec.get("runtimeClassName") if isinstance(spec, dict) else None
+        if not isinstance(spec, dict):
+            return
+        wanted = spec.get("runtimeClassName")
         if not wanted:
+            if spec.get("overhead"):
+                raise _refused(attrs, "pod rejected: Pod Overhead set without corresponding "
+                                      "RuntimeClass defined Overhead")
             return
         found = await self._objects.read(RUNTIMECLASSES, None, str(wanted))
         if found is None:
             raise _refused(attrs, f'pod rejected: RuntimeClass "{wanted}" not found')
-        handler = decode_kv(found).get("handler")
+        runtime_class = decode_kv(found)
+        handler = runtime_class.get("handler")
         if handler != KUBELET_HANDLER:
             raise _refused(attrs, f'pod rejected: spec.runtimeClassName "{wanted}" has handler '
                                   f'"{handler}", and this cluster\'s kubelets have only '
                                   f'"{KUBELET_HANDLER}"')
+        problem = apply_runtime_class(spec, runtime_class)
+        if problem:
+            raise _refused(attrs, problem)
+
+
+def apply_runtime_class(spec: dict[str, Any], runtime_class: Obj) -> str | None:
+    """kube's setOverhead and setScheduling on a pod spec, in place; the refusal, if any."""
+    fixed = (runtime_class.get("overhead") or {}).get("podFixed")
+    if fixed:
+        if spec.get("overhead") and spec["overhead"] != fixed:
+            return "pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead"
+        spec["overhead"] = dict(fixed)
+    elif spec.get("overhead"):
+        return ("pod rejected: Pod Overhead set without corresponding RuntimeClass defined "
+                "Overhead")
+    scheduling = runtime_class.get("scheduling") or {}
+    selector = dict(spec.get("nodeSelector") or {})
+    for key, value in (scheduling.get("nodeSelector") or {}).items():
+        if key in selector and selector[key] != value:
+            return (f"conflict: runtimeClass.scheduling.nodeSelector[{key}] = {value}; "
+                    f"pod.spec.nodeSelector[{key}] = {selector[key]}")
+        selector[key] = value
+    if selector:
+        spec["nodeSelector"] = selector
+    tolerations = list(spec.get("tolerations") or [])
+    for toleration in scheduling.get("tolerations") or []:
+        if toleration not in tolerations:
+            tolerations.append(toleration)
+    if tolerations:
+        spec["tolerations"] = tolerations
+    return None
 
 
 def _tolerates(t: Any, key: str) -> bool:

@@ -100,3 +100,43 @@ async def test_kubectl_runtimeclass_with_overhead_and_scheduling(kubeconfig: Pat
     got = json.loads(out)
     assert got["overhead"] == {"podFixed": {"cpu": "250m"}}
     assert got["scheduling"]["nodeSelector"] == {"sandbox": "yes"}
+
+
+async def test_a_pod_gets_its_runtime_class_overhead_and_scheduling(svc: ApiService) -> None:
+    await svc.create(RUNTIMECLASSES, {
+        **rc("sandboxed"), "overhead": {"podFixed": {"cpu": "250m", "memory": "64Mi"}},
+        "scheduling": {"nodeSelector": {"sandbox": "yes"},
+                       "tolerations": [{"key": "sandbox", "operator": "Exists",
+                                        "effect": "NoSchedule"}]}})
+    made = await svc.create(PODS, pod_body("p", runtimeClassName="sandboxed",
+                                           nodeSelector={"disk": "ssd"}), namespace="default")
+    spec = made["spec"]
+    assert spec["overhead"] == {"cpu": "250m", "memory": "64Mi"}
+    assert spec["nodeSelector"] == {"disk": "ssd", "sandbox": "yes"}
+    assert {"key": "sandbox", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"nodeSelector": {"sandbox": "no"}},
+     "conflict: runtimeClass.scheduling.nodeSelector[sandbox] = yes; "
+     "pod.spec.nodeSelector[sandbox] = no"),
+    ({"overhead": {"cpu": "1"}},
+     "pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead"),
+])
+async def test_a_pod_contradicting_its_runtime_class_is_refused(
+        svc: ApiService, extra: dict[str, Any], message: str) -> None:
+    await svc.create(RUNTIMECLASSES, {
+        **rc("sandboxed"), "overhead": {"podFixed": {"cpu": "250m"}},
+        "scheduling": {"nodeSelector": {"sandbox": "yes"}}})
+    with pytest.raises(ApiError) as e:
+        await svc.create(PODS, pod_body("p", runtimeClassName="sandboxed", **extra),
+                         namespace="default")
+    assert (e.value.code, e.value.message) == (403, f'pods "p" is forbidden: {message}')
+
+
+async def test_an_overhead_without_a_runtime_class_defining_one_is_refused(
+        svc: ApiService) -> None:
+    with pytest.raises(ApiError) as e:
+        await svc.create(PODS, pod_body("p", overhead={"cpu": "1"}), namespace="default")
+    assert e.value.message == ('pods "p" is forbidden: pod rejected: Pod Overhead set without '
+                               "corresponding RuntimeClass defined Overhead")
