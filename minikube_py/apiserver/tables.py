@@ -26,7 +26,7 @@ def table(strategy: Strategy, objs: list[Obj], now: float, *,
             conds = printer.conditions(obj)
             if conds:
                 row["conditions"] = conds
-        ro = _row_object(obj, include_object)
+        ro = _row_object(strategy.served_object(obj), include_object)
         if ro is not None:
             row["object"] = ro
         rows.append(row)

@@ -185,6 +185,11 @@ class Strategy:
         error for the 400, or None; the unknown fields it dropped)."""
         return None, []
 
+    def served_object(self, obj: Obj) -> Obj:
+        """A stored object in the shape of the version this strategy serves (the base a
+        patch applies to); as stored unless the versions' shapes differ."""
+        return obj
+
     def served_json(self, raw: bytes) -> bytes:
         """An object's JSON (or a watch line) as stored, in the version this strategy serves
         (custom resources are stored in their CRD's storage version)."""

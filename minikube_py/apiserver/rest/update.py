@@ -84,7 +84,7 @@ async def patch(rest: RestContext, strategy: Strategy, name: str, patch_body: An
             obj.setdefault("metadata", {})["name"] = name
             namespace_for(resource, ns, obj)
             return await prepare_new(rest, strategy, obj, ns, opts, applied=True)
-        base = stored.copy()
+        base = strategy.served_object(stored.copy())
         base["apiVersion"] = resource.api_version  # a custom resource's stored version may differ
         if apply:
             patched = apply_config(strategy, base, applied_config(), opts,
