@@ -83,10 +83,15 @@ NETWORKPOLICIES = _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolic
 RUNTIMECLASSES = _r("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", False)
 PRIORITYCLASSES = _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False,
                      short_names=("pc",))
-# Stored and served (autoscaling/v2 only); no controller acts on them yet (no metrics).
+# Stored and served (autoscaling/v2, and v1 below); no controller acts on them yet (no metrics).
 HORIZONTALPODAUTOSCALERS = _r("autoscaling", "v2", "horizontalpodautoscalers",
                               "HorizontalPodAutoscaler", True, short_names=("hpa",),
                               categories=("all",), subresources=("status",))
+# autoscaling/v1: the same objects (stored as v2) served in kube's older shape. Not in
+# BUILTIN: it is a view of HORIZONTALPODAUTOSCALERS' storage, not a kind of its own.
+HORIZONTALPODAUTOSCALERS_V1 = _r("autoscaling", "v1", "horizontalpodautoscalers",
+                                 "HorizontalPodAutoscaler", True, short_names=("hpa",),
+                                 categories=("all",), subresources=("status",))
 RESOURCEQUOTAS = _r("", "v1", "resourcequotas", "ResourceQuota", True, short_names=("quota",),
                     subresources=("status",))
 LIMITRANGES = _r("", "v1", "limitranges", "LimitRange", True, short_names=("limits",))

@@ -18,6 +18,7 @@ from minikube_py.api.resources import (
     CSINODES,
     CUSTOMRESOURCEDEFINITIONS,
     HORIZONTALPODAUTOSCALERS,
+    HORIZONTALPODAUTOSCALERS_V1,
     INGRESSCLASSES,
     INGRESSES,
     LEASES,
@@ -238,7 +239,8 @@ class HorizontalPodAutoscalerNotActedOn:
     create and update says so in a Warning header."""
 
     async def admit(self, attrs: Attributes) -> None:
-        if attrs.strategy.resource is HORIZONTALPODAUTOSCALERS and attrs.operation in (
+        hpa = (HORIZONTALPODAUTOSCALERS, HORIZONTALPODAUTOSCALERS_V1)
+        if attrs.strategy.resource in hpa and attrs.operation in (
                 Operation.CREATE, Operation.UPDATE) and attrs.subresource is None:
             attrs.opts.warnings.append(HPA_NOT_ACTED_ON)
 

@@ -266,6 +266,17 @@ _MESSAGES: dict[str, str] = {
     "autoscalingv2.PodsMetricStatus": "1 metric MetricIdentifier, 2 current MetricValueStatus",
     "autoscalingv2.ResourceMetricSource": "1 name string!, 2 target MetricTarget",
     "autoscalingv2.ResourceMetricStatus": "1 name string!, 2 current MetricValueStatus",
+    "autoscaling.CrossVersionObjectReference":
+        "1 kind string!, 2 name string!, 3 apiVersion string",
+    "autoscaling.HorizontalPodAutoscaler":
+        "1 metadata meta.ObjectMeta, 2 spec HorizontalPodAutoscalerSpec, "
+        "3 status HorizontalPodAutoscalerStatus",
+    "autoscaling.HorizontalPodAutoscalerSpec":
+        "1 scaleTargetRef CrossVersionObjectReference, 2 minReplicas int32!, "
+        "3 maxReplicas int32!, 4 targetCPUUtilizationPercentage int32!",
+    "autoscaling.HorizontalPodAutoscalerStatus":
+        "1 observedGeneration int64!, 2 lastScaleTime Time, 3 currentReplicas int32!, "
+        "4 desiredReplicas int32!, 5 currentCPUUtilizationPercentage int32!",
     "autoscaling.Scale": "1 metadata meta.ObjectMeta, 2 spec ScaleSpec, 3 status ScaleStatus",
     "autoscaling.ScaleSpec": "1 replicas int32",
     "autoscaling.ScaleStatus": "1 replicas int32!, 2 selector string",
@@ -1000,6 +1011,9 @@ _ALWAYS_ENCODED: dict[str, str] = {
     "authorization.SubjectAccessReview": "spec",
     "authorization.SubjectAccessReviewStatus": "allowed",
     "authorization.SubjectRulesReviewStatus": "incomplete nonResourceRules resourceRules",
+    "autoscaling.CrossVersionObjectReference": "kind name",
+    "autoscaling.HorizontalPodAutoscalerSpec": "maxReplicas scaleTargetRef",
+    "autoscaling.HorizontalPodAutoscalerStatus": "currentReplicas desiredReplicas",
     "autoscaling.ScaleStatus": "replicas",
     "authentication.TokenRequest": "spec",
     "authentication.TokenReview": "spec",

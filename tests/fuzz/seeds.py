@@ -136,11 +136,15 @@ _EVENTS_V1: Obj = {"eventTime": "2024-01-01T00:00:00.000000Z", "reportingControl
                    "reportingInstance": "fuzz-1", "action": "Fuzz", "reason": "Fuzzed",
                    "regarding": {"kind": "Pod", "name": "p", "namespace": "default"},
                    "type": "Normal"}
+_HPA_V1: Obj = {"spec": {
+    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+    "minReplicas": 1, "maxReplicas": 5, "targetCPUUtilizationPercentage": 70}}
 
 
 def seed(resource: Resource, name: str, namespace: str | None, kubelet_port: int) -> Obj:
     """A valid object of `resource` called `name` (its namespace in metadata when namespaced)."""
-    body = _EVENTS_V1 if resource.group == "events.k8s.io" else _SEEDS[resource.kind]
+    body = (_EVENTS_V1 if resource.group == "events.k8s.io" else
+            _HPA_V1 if resource.api_version == "autoscaling/v1" else _SEEDS[resource.kind])
     obj: Obj = {"apiVersion": resource.api_version, "kind": resource.kind,
                 "metadata": {"name": name, "labels": dict(_LABELS),
                              "annotations": {"note": "fuzz"}}, **copy.deepcopy(body)}

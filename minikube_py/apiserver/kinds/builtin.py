@@ -102,6 +102,7 @@ def builtin_kinds(allocations: ServiceAllocations, issuer: TokenIssuer,
         limitranges.STRATEGY,
         apiservices.STRATEGY,
         horizontalpodautoscalers.STRATEGY,
+        horizontalpodautoscalers.STRATEGY_V1,
         customresourcedefinitions.STRATEGY,
     ]
     if reviewer is None:

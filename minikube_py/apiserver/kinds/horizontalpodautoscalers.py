@@ -1,22 +1,27 @@
-"""HorizontalPodAutoscalers (autoscaling/v2): stored and served with kube's validation,
+"""HorizontalPodAutoscalers (autoscaling/v2, and v1 converted from and to it): stored and served with kube's validation,
 defaults and printer columns, so charts that create them apply. Nothing acts on them yet:
 there is no metrics pipeline here (the controller comes with metrics), and every create and
 update says so in a Warning header (admission.HorizontalPodAutoscalerNotActedOn)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
+from minikube_py.api import errors
 from minikube_py.api.errors import Cause
 from minikube_py.api.quantity import QuantityError, parse_quantity
-from minikube_py.api.resources import HORIZONTALPODAUTOSCALERS
+from minikube_py.api.resources import HORIZONTALPODAUTOSCALERS, HORIZONTALPODAUTOSCALERS_V1
 from minikube_py.api.validation import (
     int_field,
     invalid_value,
     not_supported,
     required,
 )
+from minikube_py.apiserver.kinds import hpa_conversion
 from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
+from minikube_py.apiserver.storage import dumps
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, age, column, name
 
 NOT_ACTED_ON = ("HorizontalPodAutoscaler is stored but not acted on by this cluster: "
@@ -289,3 +294,69 @@ class HorizontalPodAutoscalerStrategy(Strategy):
 
 
 STRATEGY = HorizontalPodAutoscalerStrategy(HORIZONTALPODAUTOSCALERS)
+
+
+class HorizontalPodAutoscalerV1Strategy(HorizontalPodAutoscalerStrategy):
+    """autoscaling/v1: the v2 objects in v1's shape. A v1 body becomes v2 in `default` (so
+    v2's defaults, validation and storage apply), a v1 status on status writes; what is read
+    is turned back into v1 in `served_json`, and a patch applies to the v1 form."""
+
+    schema = "autoscaling.HorizontalPodAutoscaler"
+
+    def default(self, obj: Obj) -> None:
+        if obj.get("apiVersion") != hpa_conversion.V2:  # a v1 body (the stored are v2)
+            converted = _converted(hpa_conversion.to_v2, obj)
+            obj.clear()
+            obj.update(converted)
+        super().default(obj)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        _in_stored_order(new, old, "spec")
+
+    def prepare_for_subresource_update(self, subresource: str, body: Obj, old: Obj) -> Obj:
+        new = super().prepare_for_subresource_update(subresource, body, old)
+        if subresource == "status" and body.get("status") is not None:
+            annotations = dict((body.get("metadata") or {}).get("annotations") or {})
+            status = body["status"] if isinstance(body["status"], dict) else {}
+            new["status"] = _converted(
+                lambda s: hpa_conversion.status_to_v2(s, annotations), status)
+            _in_stored_order(new, old, "status")
+        return new
+
+    def served_object(self, obj: Obj) -> Obj:
+        return hpa_conversion.to_v1(obj) if obj.get("apiVersion") == hpa_conversion.V2 else obj
+
+    def served_json(self, raw: bytes) -> bytes:
+        value = json.loads(raw)
+        if not isinstance(value, dict):
+            return raw
+        line = "type" in value and "object" in value
+        obj = value["object"] if line else value
+        if not isinstance(obj, dict) or obj.get("kind") != self.resource.kind or \
+                obj.get("apiVersion") != hpa_conversion.V2:
+            return raw  # a Status
+        if line:
+            value["object"] = hpa_conversion.to_v1(obj)
+        else:
+            value = hpa_conversion.to_v1(obj)
+        return dumps(value).encode() + (b"\n" if raw.endswith(b"\n") else b"")
+
+
+def _in_stored_order(new: Obj, old: Obj, field: str) -> None:
+    """new[field]'s keys in the stored order: a v1 write that changes nothing converts back
+    to the stored bytes, so it is not written (a v1 round trip may reorder the keys)."""
+    value, stored = new.get(field), old.get(field)
+    if isinstance(value, dict) and isinstance(stored, dict):
+        order = {k: i for i, k in enumerate(stored)}
+        new[field] = dict(sorted(value.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def _converted(convert: Callable[[Obj], Obj], obj: Obj) -> Obj:
+    try:
+        return convert(obj)
+    except ValueError as e:
+        raise errors.bad_request(str(e)) from None
+
+
+STRATEGY_V1 = HorizontalPodAutoscalerV1Strategy(HORIZONTALPODAUTOSCALERS_V1)

@@ -259,6 +259,7 @@ MINIMAL: dict[Resource, Callable[[], Obj]] = {
     r.PODDISRUPTIONBUDGETS: poddisruptionbudget,
     r.RESOURCEQUOTAS: resourcequota, r.LIMITRANGES: limitrange,
     r.APISERVICES: apiservice, r.HORIZONTALPODAUTOSCALERS: horizontalpodautoscaler,
+    r.HORIZONTALPODAUTOSCALERS_V1: horizontalpodautoscaler,
     r.CUSTOMRESOURCEDEFINITIONS: crd,
 }
 

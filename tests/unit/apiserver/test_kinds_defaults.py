@@ -141,6 +141,12 @@ MINIMAL_DEFAULTED: dict[Resource, Obj] = {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
         "maxReplicas": 5, "minReplicas": 1, "metrics": [{"type": "Resource", "resource": {
             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]}},
+    # v1 converted to the v2 it is stored as, then v2's defaults.
+    r.HORIZONTALPODAUTOSCALERS_V1: {"apiVersion": "autoscaling/v2", "metadata": meta("web"),
+                                    "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "maxReplicas": 5, "minReplicas": 1, "metrics": [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]}},
     r.PODDISRUPTIONBUDGETS: MINIMAL[r.PODDISRUPTIONBUDGETS](),
     r.RESOURCEQUOTAS: MINIMAL[r.RESOURCEQUOTAS](),
     # SetDefaults_LimitRangeItem: a Container's default limit is its max, and its default

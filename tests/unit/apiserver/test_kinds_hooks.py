@@ -253,6 +253,8 @@ COLUMNS = {
     r.APISERVICES: ["Name", "Service", "Available", "Age"],
     r.HORIZONTALPODAUTOSCALERS: ["Name", "Reference", "Targets", "MinPods", "MaxPods",
                                  "Replicas", "Age"],
+    r.HORIZONTALPODAUTOSCALERS_V1: ["Name", "Reference", "Targets", "MinPods", "MaxPods",
+                                    "Replicas", "Age"],
     r.CUSTOMRESOURCEDEFINITIONS: ["Name", "Created At"],
 }
 
@@ -374,6 +376,7 @@ SCHEMAS = {
     r.RESOURCEQUOTAS: "core.ResourceQuota", r.LIMITRANGES: "core.LimitRange",
     r.APISERVICES: "apiregistration.APIService",
     r.HORIZONTALPODAUTOSCALERS: "autoscalingv2.HorizontalPodAutoscaler",
+    r.HORIZONTALPODAUTOSCALERS_V1: "autoscaling.HorizontalPodAutoscaler",
     r.CUSTOMRESOURCEDEFINITIONS: "apiextensions.CustomResourceDefinition",
 }
 

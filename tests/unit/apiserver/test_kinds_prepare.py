@@ -37,7 +37,7 @@ FRESH: dict[Resource, Obj] = {
 }
 # Ingresses, IngressClasses and NetworkPolicies count spec changes too, as kube's do.
 WITH_GENERATION = [*WORKLOADS, r.INGRESSES, r.INGRESSCLASSES, r.NETWORKPOLICIES,
-                   r.PODDISRUPTIONBUDGETS, r.HORIZONTALPODAUTOSCALERS,
+                   r.PODDISRUPTIONBUDGETS, r.HORIZONTALPODAUTOSCALERS, r.HORIZONTALPODAUTOSCALERS_V1,
                    r.CUSTOMRESOURCEDEFINITIONS]
 WITHOUT_GENERATION = [res for res in MINIMAL if res not in WITH_GENERATION]
 
@@ -51,7 +51,8 @@ def test_the_kinds_with_a_status_subresource_are_these() -> None:
                                 r.CERTIFICATESIGNINGREQUESTS, r.INGRESSES, r.PERSISTENTVOLUMES,
                                 r.PERSISTENTVOLUMECLAIMS, r.VOLUMEATTACHMENTS,
                                 r.PODDISRUPTIONBUDGETS, r.RESOURCEQUOTAS, r.APISERVICES,
-                                r.HORIZONTALPODAUTOSCALERS, r.CUSTOMRESOURCEDEFINITIONS}
+                                r.HORIZONTALPODAUTOSCALERS, r.HORIZONTALPODAUTOSCALERS_V1,
+                                r.CUSTOMRESOURCEDEFINITIONS}
 
 
 # --- prepare_for_create ---------------------------------------------------------------
