@@ -15,6 +15,8 @@ METRICS_ANNOTATION = "autoscaling.alpha.kubernetes.io/metrics"
 BEHAVIOR_ANNOTATION = "autoscaling.alpha.kubernetes.io/behavior"
 CONDITIONS_ANNOTATION = "autoscaling.alpha.kubernetes.io/conditions"
 CURRENT_METRICS_ANNOTATION = "autoscaling.alpha.kubernetes.io/current-metrics"
+ROUND_TRIP_ANNOTATIONS = (METRICS_ANNOTATION, BEHAVIOR_ANNOTATION, CONDITIONS_ANNOTATION,
+                          CURRENT_METRICS_ANNOTATION)
 
 # v1's name of a v2 target's (or current reading's) value, per metric source and v2 field;
 # Utilization exists for the resource sources only.
@@ -147,7 +149,9 @@ def to_v1(hpa: Obj) -> Obj:
     out = {k: v for k, v in hpa.items() if k not in ("spec", "status")}
     out["apiVersion"] = V1
     meta = dict(hpa.get("metadata") or {})
-    annotations = dict(meta.get("annotations") or {})
+    # only the round-trip annotations this conversion writes (kube drops stored ones first)
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
+                   if k not in ROUND_TRIP_ANNOTATIONS}
     spec = hpa.get("spec") or {}
     v1_spec = {k: v for k, v in spec.items() if k not in ("metrics", "behavior")}
     cpu, others = _cpu_and_others(spec.get("metrics") or [], status=False)
@@ -162,6 +166,8 @@ def to_v1(hpa: Obj) -> Obj:
         out["status"] = _status_to_v1(hpa.get("status") or {}, annotations)
     if annotations:
         meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
     out["metadata"] = meta
     return out
 
@@ -171,11 +177,13 @@ def _status_to_v1(status: Obj, annotations: Obj) -> Obj:
     # v1's replica counts have no omitempty: Go writes them, 0 included (v2 omits a 0 current)
     out.setdefault("currentReplicas", 0)
     out.setdefault("desiredReplicas", 0)
-    cpu, others = _cpu_and_others(status.get("currentMetrics") or [], status=True)
+    readings = status.get("currentMetrics") or []
+    cpu, _others = _cpu_and_others(readings, status=True)
     if cpu is not None:
         out["currentCPUUtilizationPercentage"] = cpu
-    if others:
-        _annotate(annotations, CURRENT_METRICS_ANNOTATION, others)
+    if readings:  # all of them, cpu's too: its reading may say more than the percentage
+        _annotate(annotations, CURRENT_METRICS_ANNOTATION,
+                  [_metric_to_v1(m, status=True) for m in readings])
     if status.get("conditions"):
         _annotate(annotations, CONDITIONS_ANNOTATION, status["conditions"])
     return out
@@ -224,9 +232,10 @@ def status_to_v2(status: Obj, annotations: Obj) -> Obj:
     out = {k: v for k, v in status.items() if k != "currentCPUUtilizationPercentage"}
     if out.get("currentReplicas") == 0:
         del out["currentReplicas"]
+    # the annotation's readings, when there are some, say more than the cpu percentage
     metrics = [_metric_to_v2(m, status=True) for m in
                _take(annotations, CURRENT_METRICS_ANNOTATION) or [] if isinstance(m, dict)]
-    if status.get("currentCPUUtilizationPercentage") is not None:
+    if not metrics and status.get("currentCPUUtilizationPercentage") is not None:
         metrics.append({"type": "Resource", "resource": {"name": "cpu", "current": {
             "averageUtilization": status["currentCPUUtilizationPercentage"]}}})
     if metrics:

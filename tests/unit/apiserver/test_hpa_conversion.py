@@ -81,7 +81,10 @@ def test_status_cpu_reading_conditions_and_other_readings() -> None:
     annotations = served["metadata"]["annotations"]
     assert json.loads(annotations[CONDITIONS_ANNOTATION]) == [CONDITION]
     assert json.loads(annotations[CURRENT_METRICS_ANNOTATION]) == [
+        {"type": "Resource", "resource": {"name": "cpu", "currentAverageUtilization": 40,
+                                          "currentAverageValue": "200m"}},
         {"type": "Pods", "pods": {"metricName": "rps", "currentAverageValue": "7"}}]
+    assert to_v2(served)["status"] == status
 
 
 @pytest.mark.parametrize("metrics", [
@@ -110,6 +113,12 @@ def test_a_v1_body_without_cpu_target_has_no_metric_for_v2_to_default() -> None:
     body = {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
             "metadata": {"name": "web"}, "spec": {"scaleTargetRef": REF, "maxReplicas": 3}}
     assert to_v2(body)["spec"] == {"scaleTargetRef": REF, "maxReplicas": 3}
+
+
+def test_round_trip_annotations_stored_in_v2_are_not_served() -> None:
+    stored = v2([CPU])
+    stored["metadata"]["annotations"] = {METRICS_ANNOTATION: "[]", "team": "a"}
+    assert to_v1(stored)["metadata"]["annotations"] == {"team": "a"}
 
 
 def test_a_bad_annotation_is_an_error() -> None:
