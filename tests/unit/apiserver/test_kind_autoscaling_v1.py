@@ -69,6 +69,29 @@ async def test_a_v1_patch_of_the_cpu_target_changes_the_v2_metric(svc: ApiServic
     assert stored["metadata"]["generation"] == 2
 
 
+V1_YAML = """
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: web}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: %d
+  targetCPUUtilizationPercentage: 60
+"""
+
+
+@needs_kubectl
+async def test_kubectl_applies_a_v1_manifest_client_and_server_side(svc: ApiService,
+                                                                   kubeconfig: Path) -> None:
+    for args, replicas in (((), 3), ((), 4), (("--server-side",), 6)):
+        rc, _out, err = await kubectl(kubeconfig, "apply", *args, "-f", "-",
+                                      stdin=V1_YAML % replicas)
+        assert rc == 0, err
+    stored = await svc.get(HORIZONTALPODAUTOSCALERS, "web", namespace=NS)
+    assert stored["spec"]["maxReplicas"] == 6
+    assert stored["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+
+
 async def test_a_v1_watch_sees_v1_objects(svc: ApiService, server: TestServer) -> None:
     await svc.create(HORIZONTALPODAUTOSCALERS, hpa(), namespace=NS)
     url = f"http://127.0.0.1:{server.port}{V1_URL}?watch=true&timeoutSeconds=1"
