@@ -627,13 +627,19 @@ async def test_a_crd_create_answers_once_its_kinds_are_served(
     however slow the definition's sync (made slow here)."""
     serving = svc.custom_resources
     sync = serving.sync
+    entered, release = asyncio.Event(), asyncio.Event()
 
-    async def slow_sync(name: str) -> None:
-        await asyncio.sleep(0.3)
+    async def held_sync(name: str) -> None:
+        entered.set()
+        await release.wait()
         await sync(name)
 
-    monkeypatch.setattr(serving, "sync", slow_sync)
-    await svc.create(CRDS, widget_crd())
+    monkeypatch.setattr(serving, "sync", held_sync)
+    create = asyncio.create_task(svc.create(CRDS, widget_crd()))
+    await until(entered.is_set, "the definition's sync to start")
+    assert not create.done()  # held by the sync it waits for
+    release.set()
+    await create
     assert svc.kinds.find("example.com", "v1", "widgets") is not None
     crd = await svc.get(CRDS, "widgets.example.com")
     assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}["Established"] == "True"

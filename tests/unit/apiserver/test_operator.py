@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from minikube_py.api.resources import CONFIGMAPS
 from minikube_py.apiserver.service import ApiService
+from tests.conditions import until
 from tests.unit.apiserver.conftest import official_client
 from tests.unit.apiserver.test_apiserver_http import kubectl, needs_kubectl
 
@@ -82,17 +83,6 @@ def operator(api_client: Any, stop: threading.Event, ready: threading.Event) -> 
                 break
 
 
-async def until(check: Any, what: str, timeout: float = 20.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what} (last: {result!r})")
-        await asyncio.sleep(0.05)
-
-
 @needs_kubectl
 async def test_an_operator_reconciles_greetings_into_configmaps_and_reports_status(
         svc: ApiService, server: TestServer, kubeconfig: Path) -> None:
@@ -107,7 +97,7 @@ async def test_an_operator_reconciles_greetings_into_configmaps_and_reports_stat
         return any(c.type == "Established" and c.status == "True"
                    for c in crd.status.conditions or [])
 
-    await until(established, "the CRD established")
+    await until(established, "the CRD established", timeout=20)
     custom = client.CustomObjectsApi(api_client)
     greeting = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Greeting",
                 "metadata": {"name": "hello"}, "spec": {"message": "hello from the operator"}}
@@ -121,7 +111,13 @@ async def test_an_operator_reconciles_greetings_into_configmaps_and_reports_stat
             items = (await svc.list(CONFIGMAPS, namespace=NS))["items"]
             return next((c for c in items if c["metadata"]["name"] == name), None)
 
-        made = await until(lambda: configmap("hello-greeting"), "the listed greeting's ConfigMap")
+        async def exists(name: str) -> bool:
+            return await configmap(name) is not None
+
+        await until(lambda: exists("hello-greeting"), "the listed greeting's ConfigMap",
+                    timeout=20)
+        made = await configmap("hello-greeting")
+        assert made is not None
         assert made["data"] == {"message": "hello from the operator"}
         assert made["metadata"]["ownerReferences"][0]["kind"] == "Greeting"
         await asyncio.to_thread(ready.wait, 10)
@@ -129,7 +125,10 @@ async def test_an_operator_reconciles_greetings_into_configmaps_and_reports_stat
         later = {**greeting, "metadata": {"name": "later"}, "spec": {"message": "watched"}}
         await asyncio.to_thread(custom.create_namespaced_custom_object, GROUP, VERSION, NS,
                                 PLURAL, later)
-        watched = await until(lambda: configmap("later-greeting"), "the watched greeting's ConfigMap")
+        await until(lambda: exists("later-greeting"), "the watched greeting's ConfigMap",
+                    timeout=20)
+        watched = await configmap("later-greeting")
+        assert watched is not None
         assert watched["data"] == {"message": "watched"}
 
         async def phase_ready() -> bool:
@@ -137,7 +136,7 @@ async def test_an_operator_reconciles_greetings_into_configmaps_and_reports_stat
                                           NS, PLURAL, "later")
             return (obj.get("status") or {}).get("phase") == "Ready"
 
-        await until(phase_ready, "later's status written")
+        await until(phase_ready, "later's status written", timeout=20)
         rc, out, err = await kubectl(kubeconfig, "get", "gr")
         assert rc == 0, err
         rows = [line.split() for line in out.splitlines()]
