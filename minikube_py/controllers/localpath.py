@@ -40,6 +40,7 @@ from minikube_py.api.storage import (
 from minikube_py.api.volumes import claim_key, class_of
 from minikube_py.client.events import WARNING
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
+from minikube_py.controllers.volumebinding import CLAIM, VOLUME, by_name, sync_storage_key
 
 log = logging.getLogger("minikube_py.controllers.localpath")
 
@@ -49,8 +50,6 @@ HELPER_MOUNT = "/data"
 # A failed helper is tried again after this long (its pod is deleted first).
 RETRY_SECONDS = 10.0
 
-CLAIM = "claim:"
-VOLUME = "volume:"
 
 
 def volume_name(claim: Mapping[str, Any]) -> str:
@@ -347,24 +346,21 @@ class LocalPathProvisioner:
                 self._claim(claim)
 
     def _helper_map(self) -> dict[str, Obj]:
-        return {p["metadata"]["name"]: p for p in self.helpers.list()}
+        return by_name(self.helpers.list())
 
     async def sync(self, key: str) -> None:
-        if key.startswith(CLAIM):
-            await self._sync_claim(key[len(CLAIM):])
-        elif key.startswith(VOLUME):
-            await self._sync_volume(key[len(VOLUME):])
+        await sync_storage_key(key, self._sync_claim, self._sync_volume)
 
     async def _sync_claim(self, key: str) -> None:
         claim = self.claims.get(key)
         if claim is None:
             return
-        storage_class = wants_us(claim, {c["metadata"]["name"]: c for c in self.classes.list()})
+        storage_class = wants_us(claim, by_name(self.classes.list()))
         if storage_class is None:
             return
         step = provision_step(claim, storage_class,
-                              {n["metadata"]["name"]: n for n in self.nodes.list()},
-                              {v["metadata"]["name"]: v for v in self.volumes.list()},
+                              by_name(self.nodes.list()),
+                              by_name(self.volumes.list()),
                               self._helper_map())
         if isinstance(step, Refuse):
             self.recorder.record(claim, WARNING, "ProvisioningFailed", step.message)
@@ -392,7 +388,7 @@ class LocalPathProvisioner:
         volume = self.volumes.get(name)
         if volume is None or not wants_deleting(volume):
             return
-        step = delete_step(volume, {n["metadata"]["name"]: n for n in self.nodes.list()},
+        step = delete_step(volume, by_name(self.nodes.list()),
                            self._helper_map())
         if isinstance(step, RunHelper):
             await self._create_helper(step.pod)

@@ -17,12 +17,19 @@ from minikube_py.api.resources import (
 )
 from minikube_py.api.volumes import claim_key, class_of
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
-from minikube_py.controllers.volumebinding import Plan, claim_plan, claims_to_sync, volume_plan
+from minikube_py.controllers.volumebinding import (
+    CLAIM,
+    VOLUME,
+    Plan,
+    by_name,
+    claim_plan,
+    claims_to_sync,
+    sync_storage_key,
+    volume_plan,
+)
 
 log = logging.getLogger("minikube_py.controllers.persistentvolume")
 
-CLAIM = "claim:"
-VOLUME = "volume:"
 
 
 class PersistentVolumeController:
@@ -83,18 +90,15 @@ class PersistentVolumeController:
     # --- sync ---------------------------------------------------------------------------
 
     async def sync(self, key: str) -> None:
-        if key.startswith(CLAIM):
-            await self._sync_claim(key[len(CLAIM):])
-        elif key.startswith(VOLUME):
-            await self._sync_volume(key[len(VOLUME):])
+        await sync_storage_key(key, self._sync_claim, self._sync_volume)
 
     async def _sync_claim(self, key: str) -> None:
         claim = self.claims.get(key)
         if claim is None:
             return
-        volumes = {v["metadata"]["name"]: v for v in self.volumes.list()}
-        classes = {c["metadata"]["name"]: c for c in self.classes.list()}
-        nodes = {n["metadata"]["name"]: n for n in self.nodes.list()}
+        volumes = by_name(self.volumes.list())
+        classes = by_name(self.classes.list())
+        nodes = by_name(self.nodes.list())
         await self._apply(claim_plan(claim, volumes, classes, nodes))
 
     async def _sync_volume(self, name: str) -> None:

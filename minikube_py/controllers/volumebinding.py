@@ -10,7 +10,7 @@ a state the next sync completes, never two claims on one volume.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,23 @@ class Plan:
 
 
 NOTHING = Plan()
+
+# Work-queue keys of the storage controllers: a claim's namespace/name, or a volume's name.
+CLAIM = "claim:"
+VOLUME = "volume:"
+
+
+async def sync_storage_key(key: str, sync_claim: Callable[[str], Awaitable[None]],
+                           sync_volume: Callable[[str], Awaitable[None]]) -> None:
+    """Route a storage controller's key to its claim or volume sync."""
+    if key.startswith(CLAIM):
+        await sync_claim(key[len(CLAIM):])
+    elif key.startswith(VOLUME):
+        await sync_volume(key[len(VOLUME):])
+
+
+def by_name(objs: Iterable[Obj]) -> dict[str, Obj]:
+    return {o["metadata"]["name"]: o for o in objs}
 
 
 def _warning(obj: Obj, reason: str, message: str) -> Plan:

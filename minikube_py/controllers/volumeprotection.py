@@ -14,9 +14,7 @@ from minikube_py.api.resources import PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES,
 from minikube_py.api.storage import PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER
 from minikube_py.api.volumes import claim_key
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop, split_key
-
-CLAIM = "claim:"
-VOLUME = "volume:"
+from minikube_py.controllers.volumebinding import CLAIM, VOLUME, sync_storage_key
 
 
 def claims_of(pod: Mapping[str, Any]) -> list[str]:
@@ -76,10 +74,7 @@ class VolumeProtectionController:
                 self._claim(claim)
 
     async def sync(self, key: str) -> None:
-        if key.startswith(CLAIM):
-            await self._sync_claim(key[len(CLAIM):])
-        elif key.startswith(VOLUME):
-            await self._sync_volume(key[len(VOLUME):])
+        await sync_storage_key(key, self._sync_claim, self._sync_volume)
 
     async def _sync_claim(self, key: str) -> None:
         claim = self.claims.get(key)

@@ -13,12 +13,9 @@ from minikube_py.api.errors import Cause
 from minikube_py.api.quantity import QuantityError, parse_quantity
 from minikube_py.api.resources import PODS
 from minikube_py.api.validation import (
-    dns1123_label_errors,
-    duplicate,
     forbidden,
     int_field,
     invalid_value,
-    required,
 )
 from minikube_py.apiserver.kinds.base import (
     BodyKind,
@@ -34,6 +31,7 @@ from minikube_py.apiserver.kinds.podspec import (
     MAX_INT32,
     default_pod,
     not_found,
+    validate_containers,
     validate_pod_spec,
 )
 from minikube_py.apiserver.objectstore import Delete, Stored
@@ -356,28 +354,20 @@ EPHEMERAL_MESSAGE = "cannot be set for an Ephemeral Container"
 
 
 def validate_ephemeral_containers(spec: Mapping[str, Any]) -> list[Cause]:
-    """Names unique across the pod, a target that is one of its containers, none of what
-    an ephemeral container cannot have, and only the volumes the pod has."""
-    causes: list[Cause] = []
-    regular = [c.get("name") for key in ("containers", "initContainers")
+    """Valid containers (podspec's checks: names unique across the pod, an image, mounts of
+    the pod's volumes), whose target is one of the pod's containers and which ask for
+    nothing an ephemeral container cannot have."""
+    regular = [str(c.get("name") or "") for key in ("containers", "initContainers")
                for c in spec.get(key) or [] if isinstance(c, Mapping)]
-    names = set(regular)
-    volumes = {v.get("name") for v in spec.get("volumes") or [] if isinstance(v, Mapping)}
-    for i, c in enumerate(spec.get("ephemeralContainers") or []):
-        f = f"spec.ephemeralContainers[{i}]"
+    volumes = {v["name"] for v in spec.get("volumes") or []
+               if isinstance(v, Mapping) and isinstance(v.get("name"), str)}
+    containers = spec.get("ephemeralContainers")
+    causes = validate_containers(containers, "spec.ephemeralContainers", set(regular),
+                                 True, volumes)
+    for i, c in enumerate(containers if isinstance(containers, list) else []):
         if not isinstance(c, Mapping):
-            causes.append(invalid_value(f, c, "must be an object"))
-            continue
-        name = c.get("name") or ""
-        if not name:
-            causes.append(required(f"{f}.name"))
-        else:
-            causes += [invalid_value(f"{f}.name", name, e) for e in dns1123_label_errors(name)]
-            if name in names:
-                causes.append(duplicate(f"{f}.name", name))
-            names.add(name)
-        if not (c.get("image") or "").strip():
-            causes.append(required(f"{f}.image"))
+            continue  # said above
+        f = f"spec.ephemeralContainers[{i}]"
         target = c.get("targetContainerName")
         if target and target not in regular:
             causes.append(not_found(f"{f}.targetContainerName", target))
@@ -385,11 +375,7 @@ def validate_ephemeral_containers(spec: Mapping[str, Any]) -> list[Cause]:
             if c.get(key):
                 causes.append(forbidden(f"{f}.{key}", EPHEMERAL_MESSAGE))
         for j, vm in enumerate(c.get("volumeMounts") or []):
-            if not isinstance(vm, Mapping):
-                continue
-            if vm.get("name") not in volumes:
-                causes.append(not_found(f"{f}.volumeMounts[{j}].name", vm.get("name")))
-            if vm.get("subPath") or vm.get("subPathExpr"):
+            if isinstance(vm, Mapping) and (vm.get("subPath") or vm.get("subPathExpr")):
                 causes.append(forbidden(f"{f}.volumeMounts[{j}].subPath", EPHEMERAL_MESSAGE))
     return causes
 

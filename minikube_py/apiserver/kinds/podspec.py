@@ -167,7 +167,7 @@ def port_errors(port: Any, field: str) -> list[Cause]:
     return []
 
 
-def _validate_containers(containers: Any, field: str, names: set[str],
+def validate_containers(containers: Any, field: str, names: set[str],
                          require_image: bool, volumes: set[str]) -> list[Cause]:
     causes: list[Cause] = []
     if not isinstance(containers, list):
@@ -233,9 +233,9 @@ def validate_pod_spec(spec: Any, field: str, *, require_image: bool = True,
     containers = spec.get("containers")
     if not containers:
         causes.append(required(f"{field}.containers"))
-    causes += _validate_containers(containers, f"{field}.containers", names, require_image,
+    causes += validate_containers(containers, f"{field}.containers", names, require_image,
                                    volumes)
-    causes += _validate_containers(spec.get("initContainers"), f"{field}.initContainers", names,
+    causes += validate_containers(spec.get("initContainers"), f"{field}.initContainers", names,
                                    require_image, volumes)
     causes += validate_labels(spec.get("nodeSelector"), f"{field}.nodeSelector")
     rp = spec.get("restartPolicy")
