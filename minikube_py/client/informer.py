@@ -10,9 +10,10 @@ import asyncio
 import builtins
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from minikube_py.api.errors import ApiError
@@ -79,6 +80,11 @@ class Informer:
 
     def keys(self) -> builtins.list[str]:
         return list(self._cache)
+
+    def view(self) -> Mapping[str, Obj]:
+        """The cache, read-only and not copied: key -> object (a cluster-scoped kind's key
+        is its name). For a lookup by key in code that takes a mapping."""
+        return MappingProxyType(self._cache)
 
     @property
     def resource_version(self) -> str:

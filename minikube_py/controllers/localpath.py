@@ -40,7 +40,7 @@ from minikube_py.api.storage import (
 from minikube_py.api.volumes import claim_key, class_of
 from minikube_py.client.events import WARNING
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop
-from minikube_py.controllers.volumebinding import CLAIM, VOLUME, by_name, sync_storage_key
+from minikube_py.controllers.volumebinding import CLAIM, VOLUME, sync_storage_key
 
 log = logging.getLogger("minikube_py.controllers.localpath")
 
@@ -346,7 +346,7 @@ class LocalPathProvisioner:
                 self._claim(claim)
 
     def _helper_map(self) -> dict[str, Obj]:
-        return by_name(self.helpers.list())
+        return {p["metadata"]["name"]: p for p in self.helpers.list()}
 
     async def sync(self, key: str) -> None:
         await sync_storage_key(key, self._sync_claim, self._sync_volume)
@@ -355,12 +355,10 @@ class LocalPathProvisioner:
         claim = self.claims.get(key)
         if claim is None:
             return
-        storage_class = wants_us(claim, by_name(self.classes.list()))
+        storage_class = wants_us(claim, self.classes.view())
         if storage_class is None:
             return
-        step = provision_step(claim, storage_class,
-                              by_name(self.nodes.list()),
-                              by_name(self.volumes.list()),
+        step = provision_step(claim, storage_class, self.nodes.view(), self.volumes.view(),
                               self._helper_map())
         if isinstance(step, Refuse):
             self.recorder.record(claim, WARNING, "ProvisioningFailed", step.message)
@@ -388,8 +386,7 @@ class LocalPathProvisioner:
         volume = self.volumes.get(name)
         if volume is None or not wants_deleting(volume):
             return
-        step = delete_step(volume, by_name(self.nodes.list()),
-                           self._helper_map())
+        step = delete_step(volume, self.nodes.view(), self._helper_map())
         if isinstance(step, RunHelper):
             await self._create_helper(step.pod)
         elif isinstance(step, DeleteVolume):

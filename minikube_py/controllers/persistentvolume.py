@@ -21,7 +21,6 @@ from minikube_py.controllers.volumebinding import (
     CLAIM,
     VOLUME,
     Plan,
-    by_name,
     claim_plan,
     claims_to_sync,
     sync_storage_key,
@@ -46,7 +45,7 @@ class PersistentVolumeController:
         self.loop = ReconcileLoop(self, ctx, workers=workers)
         self.claims.add_handlers(on_add=self._claim, on_update=lambda _o, n: self._claim(n),
                                  on_delete=self._claim_deleted)
-        self.volumes.add_handlers(on_add=self._volume, on_update=self._volume_updated,
+        self.volumes.add_handlers(on_add=self._volume, on_update=lambda _o, n: self._volume(n),
                                   on_delete=self._volume_deleted)
         self.classes.add_handlers(on_add=self._class_changed,
                                   on_update=lambda _o, n: self._class_changed(n))
@@ -69,9 +68,6 @@ class PersistentVolumeController:
         self.loop.enqueue_key(VOLUME + volume["metadata"]["name"])
         for key in claims_to_sync(volume, self._unbound_claims):
             self.loop.enqueue_key(CLAIM + key)
-
-    def _volume_updated(self, _old: Obj, new: Obj) -> None:
-        self._volume(new)
 
     def _volume_deleted(self, volume: Obj) -> None:
         key = (volume.get("spec") or {}).get("claimRef")
@@ -96,10 +92,8 @@ class PersistentVolumeController:
         claim = self.claims.get(key)
         if claim is None:
             return
-        volumes = by_name(self.volumes.list())
-        classes = by_name(self.classes.list())
-        nodes = by_name(self.nodes.list())
-        await self._apply(claim_plan(claim, volumes, classes, nodes))
+        await self._apply(claim_plan(claim, self.volumes.view(), self.classes.view(),
+                                     self.nodes.view()))
 
     async def _sync_volume(self, name: str) -> None:
         volume = self.volumes.get(name)

@@ -10,7 +10,7 @@ a state the next sync completes, never two claims on one volume.
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,10 +80,6 @@ async def sync_storage_key(key: str, sync_claim: Callable[[str], Awaitable[None]
         await sync_claim(key[len(CLAIM):])
     elif key.startswith(VOLUME):
         await sync_volume(key[len(VOLUME):])
-
-
-def by_name(objs: Iterable[Obj]) -> dict[str, Obj]:
-    return {o["metadata"]["name"]: o for o in objs}
 
 
 def _warning(obj: Obj, reason: str, message: str) -> Plan:

@@ -164,12 +164,17 @@ def to_v1(hpa: Obj) -> Obj:
     out["spec"] = v1_spec
     if "status" in hpa:
         out["status"] = _status_to_v1(hpa.get("status") or {}, annotations)
+    out["metadata"] = _with_annotations(meta, annotations)
+    return out
+
+
+def _with_annotations(meta: Obj, annotations: Obj) -> Obj:
+    """`meta` with these annotations (none: no annotations field, as kube leaves it)."""
     if annotations:
         meta["annotations"] = annotations
     else:
         meta.pop("annotations", None)
-    out["metadata"] = meta
-    return out
+    return meta
 
 
 def _status_to_v1(status: Obj, annotations: Obj) -> Obj:
@@ -219,11 +224,7 @@ def to_v2(hpa: Obj) -> Obj:
     else:
         _take(annotations, CURRENT_METRICS_ANNOTATION)
         _take(annotations, CONDITIONS_ANNOTATION)
-    if annotations:
-        meta["annotations"] = annotations
-    else:
-        meta.pop("annotations", None)
-    out["metadata"] = meta
+    out["metadata"] = _with_annotations(meta, annotations)
     return out
 
 
