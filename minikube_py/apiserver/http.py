@@ -33,9 +33,19 @@ from minikube_py.apiserver.openapi import content_hash
 from minikube_py.apiserver.openapi_v2pb import CONTENT_TYPE as V2_PROTOBUF_CONTENT
 from minikube_py.apiserver.openapi_v2pb import MEDIA_TYPE as V2_PROTOBUF
 from minikube_py.apiserver.requestinfo import INFO_KEY, request_info
+from minikube_py.apiserver.requestmetrics import (
+    METRICS_KEY,
+    METRICS_PATH,
+    count_requests,
+    is_long_running,
+    serve_long_running,
+    serve_metrics,
+    watcher_counts,
+)
 from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps
 from minikube_py.apiserver.streaming import STREAM_ROUTE, serve_pod_stream
+from minikube_py.metrics.apiserver import ApiServerMetrics
 from minikube_py.store.types import StoreError
 
 log = logging.getLogger(__name__)
@@ -124,6 +134,8 @@ async def request_stages(request: web.Request, handler: Handler) -> web.StreamRe
         raise not_found(request.path)
     server.service.authorize(user, info)
     request[USER_KEY] = user
+    if METRICS_KEY in request.app and is_long_running(info):
+        return await serve_long_running(request, info, handler)
     return await handler(request)
 
 
@@ -175,6 +187,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         if doc is None:
             raise not_found(request.path)
         return json_response(doc)
+    if info.path == METRICS_PATH and METRICS_KEY in request.app:
+        return await serve_metrics(request, server.service.kv, server.service.kinds)
     return _non_resource(request, server.discovery, info.path)
 
 
@@ -255,17 +269,25 @@ async def _pod_stream(request: web.Request) -> web.StreamResponse:
 
 def build_app(service: ApiService, *, authenticators: list[Authenticator] | None = None,
               ca_pem: bytes | None = None,
-              extra_routes: Sequence[tuple[str, str, Handler]] = ()) -> web.Application:
+              extra_routes: Sequence[tuple[str, str, Handler]] = (),
+              metrics: ApiServerMetrics | None = None) -> web.Application:
     """The API server's aiohttp application; where and how it listens is the caller's choice
     (`serve`: HTTPS, with `standard_authenticators()`; without authenticators, everyone is
     the cluster admin, for tests on loopback). `extra_routes` are (method, path, handler)
     of non-resource paths, authorized as any non-resource URL. Authorization is the service's (the same for
-    HTTP and in-process clients)."""
+    HTTP and in-process clients). With `metrics`, every request is counted in them and
+    /metrics shows their registry (for users allowed `get` on it: system:monitoring)."""
     server = ApiServer(service, ca_pem=ca_pem)
     if authenticators is not None:
         server.authenticators = authenticators
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[status_errors, request_stages])
+    stages: list[Any] = [status_errors, request_stages]
+    if metrics is not None:
+        stages.insert(0, count_requests)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=stages)
     app[SERVER_KEY] = server
+    if metrics is not None:
+        app[METRICS_KEY] = metrics
+        metrics.count_watchers(lambda: watcher_counts(service.fanout, service.kinds))
     # exec/attach/portforward take over the connection, so they bypass the REST dispatcher.
     app.router.add_route("*", STREAM_ROUTE, _pod_stream)
     # Non-resource paths of our own (the member endpoints), behind the same stages.

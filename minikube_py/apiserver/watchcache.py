@@ -235,6 +235,10 @@ class WatchFanout:
     def watcher_count(self) -> int:
         return len(self._watchers)
 
+    def watchers_by_prefix(self) -> collections.Counter[bytes]:
+        """How many watchers there are of each key prefix (for /metrics)."""
+        return collections.Counter(w.prefix for w in self._watchers if not w.closed)
+
 
 class StoreWatcher(Watcher):
     """The rare path for a watch older than the fan-out's history: a Watcher fed by a store

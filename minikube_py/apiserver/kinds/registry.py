@@ -78,6 +78,11 @@ class KindRegistry:
         """The schema message of a body of this kind (objects and subresource bodies)."""
         return self._body_schemas.get((api_version, kind))
 
+    def storage_prefixes(self) -> list[tuple[bytes, Resource]]:
+        """Where each served resource's objects are stored (versions of one resource share
+        a prefix)."""
+        return list(self._prefixes)
+
     def resource_of_key(self, key: bytes) -> Resource | None:
         for prefix, r in self._prefixes:
             if key.startswith(prefix):
