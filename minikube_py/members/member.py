@@ -20,6 +20,7 @@ from minikube_py.members.records import (
     peer_addresses,
     registry_range_end,
 )
+from minikube_py.metrics.store import StoreMetrics
 from minikube_py.store.node import RaftStore
 from minikube_py.store.raft import NONE, ConfState
 from minikube_py.store.transport import PeerTransport
@@ -72,7 +73,8 @@ class StoreMember:
                  peer_port: int, server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext,
                  voters: tuple[int, ...], learners: tuple[int, ...] = (),
                  known: Mapping[int, MemberRecord] | None = None,
-                 timing: MemberTiming = MemberTiming()) -> None:
+                 timing: MemberTiming = MemberTiming(),
+                 metrics: StoreMetrics | None = None) -> None:
         self.identity = identity
         self._records: dict[int, MemberRecord] = dict(known or {})
         self._members: set[int] = {*voters, *learners}
@@ -83,7 +85,8 @@ class StoreMember:
         self.store = RaftStore(
             store_dir, member_id=identity.member_id, peers=voters, learners=learners,
             transport=self.transport, on_membership=self._on_membership,
-            tick_interval=timing.tick_interval, election_tick=timing.election_tick)
+            tick_interval=timing.tick_interval, election_tick=timing.election_tick,
+            metrics=metrics)
         self._tasks = TaskSet(f"member-{identity.name}", logger=log)
         self.removed = False  # every peer refuses this member: it was removed
         # An applied membership held this member: a later one without it means removed.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
+from minikube_py.metrics.store import MemberState, StoreMetrics
 from minikube_py.store import commands
 from minikube_py.store.lease import LeaseDeadlines, new_lease_id
 from minikube_py.store.mvcc import MVCCStore, SnapshotView
@@ -177,6 +178,7 @@ class RaftStore:
         election_tick: int = 10,
         snapshot_entries: int = 10_000,
         request_timeout: float | None = None,
+        metrics: StoreMetrics | None = None,
     ) -> None:
         self._dir = Path(data_dir)
         self._id = member_id
@@ -240,6 +242,11 @@ class RaftStore:
         self._term_vote = (0, 0)
         self._last_fsync_seconds = 0.0  # how long the latest WAL fsync took (_sync_wal)
         self.fsync_batches = 0  # persisted Ready batches (one fsync each); for tests and benchmarks
+        self.leader_changes = 0  # a new leader known (etcd's leader_changes_seen)
+        self._known_leader = 0
+        self._metrics = metrics
+        if metrics is not None:
+            metrics.follow(self.member_state)
 
     # ---- lifecycle -------------------------------------------------------------
 
@@ -557,6 +564,15 @@ class RaftStore:
     def raft_position(self) -> RaftPosition:
         raft = self._raft_core
         return RaftPosition(raft.lead, raft.term, raft.commit, raft.applied)
+
+    def member_state(self) -> MemberState | None:
+        """What /metrics shows of this member (None once closed or not yet started)."""
+        raft = self._raft
+        if raft is None or self._closed:
+            return None
+        return MemberState(raft.lead, raft.role is Role.LEADER, self._id in raft.learners,
+                           raft.term, raft.commit, raft.applied, self.leader_changes,
+                           self._wal.disk_bytes())
 
     def members(self) -> Members:
         """Voters, learners and leader as this member knows them; on the leader, each
@@ -944,7 +960,7 @@ class RaftStore:
                         syncing = self._sync_wal_in_thread()
                         self._apply(committed)
                         committed = []
-                        self._last_fsync_seconds = await syncing
+                        self._synced(await syncing)
                     else:
                         await self._sync_wal(off_loop=self._has_peers)
                     self.fsync_batches += 1
@@ -1008,9 +1024,15 @@ class RaftStore:
         if not off_loop and self._last_fsync_seconds < INLINE_FSYNC_MAX_SECONDS:
             started = self._clock()
             self._wal.sync()
-            self._last_fsync_seconds = self._clock() - started
+            self._synced(self._clock() - started)
         else:
-            self._last_fsync_seconds = await self._sync_wal_in_thread()
+            self._synced(await self._sync_wal_in_thread())
+
+    def _synced(self, seconds: float) -> None:
+        """A WAL fsync took `seconds`."""
+        self._last_fsync_seconds = seconds
+        if self._metrics is not None:
+            self._metrics.observe_fsync(seconds)
 
     def _sync_wal_in_thread(self) -> asyncio.Future[float]:
         """Start an fsync of the WAL in a worker thread at once; what it returns is the
@@ -1068,6 +1090,10 @@ class RaftStore:
 
     def _on_role_change(self) -> None:
         assert self._raft is not None
+        if self._raft.lead != self._known_leader:
+            if self._raft.lead:
+                self.leader_changes += 1
+            self._known_leader = self._raft.lead
         leader = self._raft.role is Role.LEADER
         if leader and not self._was_leader:
             # lease deadlines are not replicated: a new leader gives every lease a full TTL

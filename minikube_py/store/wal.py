@@ -318,6 +318,17 @@ class WriteAheadLog:
                 os.close(self._fd)
                 self._fd = -1
 
+    def disk_bytes(self) -> int:
+        """The size of the log's segments and snapshots on disk (preallocated space
+        included, as a database file's is)."""
+        total = 0
+        for directory in (self.wal_dir, self.snap_dir):
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(directory):
+                    with contextlib.suppress(OSError):
+                        total += entry.stat().st_size
+        return total
+
     @property
     def segment_count(self) -> int:
         return len(self._segments)
