@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from minikube_py.metrics.workqueue import QueueMetrics
 from minikube_py.tasks import ChildTaskFailed, TaskSet
 
 log = logging.getLogger("minikube_py.workqueue")
@@ -33,6 +34,11 @@ class WorkQueue:
     _timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     _waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
     _shut_down: bool = False
+    # Counted in these when set (WorkqueueMetrics.for_queue): then when each key was queued
+    # and taken is kept too.
+    metrics: QueueMetrics | None = None
+    _queued_at: dict[str, float] = field(default_factory=dict)
+    _taken_at: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -41,6 +47,9 @@ class WorkQueue:
         if self._shut_down or key in self._dirty:
             return
         self._dirty.add(key)
+        if self.metrics is not None:
+            self.metrics.added()
+            self._queued_at.setdefault(key, self.clock())
         if key in self._processing:
             return  # `done` puts it back: one key is never synced twice at once
         self._queue.append(key)
@@ -67,6 +76,8 @@ class WorkQueue:
         self.add(key)
 
     def add_rate_limited(self, key: str) -> None:
+        if self.metrics is not None:
+            self.metrics.retried()
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
         self.add_after(key, min(self.max_delay, self.base_delay * 2 ** failures))
@@ -96,10 +107,17 @@ class WorkQueue:
         key = self._queue.popleft()
         self._dirty.discard(key)
         self._processing.add(key)
+        if self.metrics is not None:
+            now = self.clock()
+            self.metrics.waited(now - self._queued_at.pop(key, now))
+            self._taken_at[key] = now
         return key
 
     def done(self, key: str) -> None:
         self._processing.discard(key)
+        if self.metrics is not None:
+            now = self.clock()
+            self.metrics.worked(now - self._taken_at.pop(key, now))
         if key in self._dirty:
             self._queue.append(key)
             self._notify()

@@ -16,6 +16,7 @@ from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer, InformerFactory, object_key
 from minikube_py.client.interface import ApiClient
 from minikube_py.client.workqueue import WorkQueue, run_workers
+from minikube_py.metrics.workqueue import WorkqueueMetrics
 from minikube_py.tasks import TaskSet
 
 Obj = dict[str, Any]
@@ -58,13 +59,15 @@ class ControllerContext:
     client: ApiClient
     factory: InformerFactory
     clock: Callable[[], float] = time.time
+    # Where the controllers' work queues are counted (None: nowhere).
+    workqueue_metrics: WorkqueueMetrics | None = None
     informers: ControllerInformers = field(init=False)
 
     def __post_init__(self) -> None:
         self.informers = ControllerInformers(self.factory)
 
     def for_controller(self) -> ControllerContext:
-        return ControllerContext(self.client, self.factory, self.clock)
+        return ControllerContext(self.client, self.factory, self.clock, self.workqueue_metrics)
 
     def recorder(self, component: str) -> EventRecorder:
         """Events as `component` (e.g. "replicaset-controller"), like kube's sources."""
@@ -95,6 +98,8 @@ class ReconcileLoop:
         self.reconciler = reconciler
         self.workers = workers
         self.queue = WorkQueue(name=reconciler.name)
+        if ctx.workqueue_metrics is not None:
+            self.queue.metrics = ctx.workqueue_metrics.for_queue(self.queue)
         self._informers = ctx.informers
         self._resyncs: list[_Resync] = []
 

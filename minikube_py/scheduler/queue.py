@@ -34,6 +34,12 @@ class SchedulingQueue:
     def __len__(self) -> int:
         return len(self._pods)
 
+    def pending_counts(self) -> dict[str, int]:
+        """Pods waiting in each part of the queue (kube's scheduler_pending_pods); one
+        being scheduled now is in none."""
+        return {"active": len(self._in_active), "backoff": len(self._backoff),
+                "unschedulable": len(self._unschedulable), "gated": 0}
+
     def add(self, pod: Obj) -> None:
         """A new or updated pending pod. An update to a parked pod retries it."""
         uid = pod["metadata"]["uid"]

@@ -26,6 +26,7 @@ from minikube_py.api.volumes import claim_key
 from minikube_py.client.events import NORMAL, WARNING, EventRecorder
 from minikube_py.client.informer import InformerFactory
 from minikube_py.client.interface import STRATEGIC_MERGE_PATCH, ApiClient
+from minikube_py.metrics.scheduler import SchedulerMetrics
 from minikube_py.scheduler.framework import Framework, NodeInfo, Obj
 from minikube_py.scheduler.plugins import build_framework
 from minikube_py.scheduler.plugins.volume_binding import (
@@ -59,7 +60,8 @@ class Scheduler:
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time, max_binds_in_flight: int = 64,
                  on_bound: Callable[[Obj, str, float, float], None] | None = None,
-                 volume_bind_timeout: float = VOLUME_BIND_TIMEOUT) -> None:
+                 volume_bind_timeout: float = VOLUME_BIND_TIMEOUT,
+                 metrics: SchedulerMetrics | None = None) -> None:
         self._client = client
         self._events = events
         self.volumes = VolumeCatalog()
@@ -69,6 +71,9 @@ class Scheduler:
         self._clock = clock
         self._wall_clock = wall_clock  # for timestamps written to the API
         self.queue = SchedulingQueue(clock=clock)
+        self._metrics = metrics
+        if metrics is not None:
+            metrics.follow_queue(self.queue.pending_counts)
         self._nodes = NodeSnapshot()
         self._assumed: dict[str, str] = {}  # pod uid -> node, until the informer confirms
         self._affinity_nodes: set[str] = set()  # nodes holding pods with pod affinity
@@ -254,6 +259,7 @@ class Scheduler:
                 generation=self._nodes.generation, census=self._nodes.census)
         self._algorithm_seconds[uid] = self._clock() - started
         if result.node is None:
+            self._attempted("unschedulable", started)
             self._unschedulable(pod, result.failure_message(len(nodes)), result.diagnosis,
                                 nominated)
             return
@@ -266,9 +272,17 @@ class Scheduler:
         node = result.node
 
         def undo_bind(_: BaseException) -> None:
+            self._attempted("error", started)
             self._bind_failed(pod, node)
 
-        self._tasks.spawn(f"bind {_pod_name(pod)}", self._bind(pod, node), on_error=undo_bind)
+        self._tasks.spawn(f"bind {_pod_name(pod)}", self._bind(pod, node, started),
+                          on_error=undo_bind)
+
+    def _attempted(self, result: str, started: float) -> None:
+        """A scheduling attempt that began at `started` ended (kube's results: scheduled,
+        unschedulable, error)."""
+        if self._metrics is not None:
+            self._metrics.attempt(result, self._name, self._clock() - started)
 
     def _unschedulable(self, pod: Obj, message: str, diagnosis: dict[str, Any],
                        nominated: dict[str, list[Obj]]) -> None:
@@ -335,9 +349,10 @@ class Scheduler:
         self._events.record(victim, NORMAL, "Preempted",
                             f"Preempted by pod {preemptor['metadata']['uid']} on node {node}")
 
-    async def _bind(self, pod: Obj, node: str) -> None:
+    async def _bind(self, pod: Obj, node: str, attempt_started: float) -> None:
         meta = pod["metadata"]
         if pod_claims(pod) and not await self._bind_volumes(pod, node):
+            self._attempted("error", attempt_started)
             return
         binding = {
             "apiVersion": "v1", "kind": "Binding",
@@ -350,6 +365,7 @@ class Scheduler:
                                           name=meta["name"], subresource="binding")
             except ApiError as e:
                 self._forget(pod, node)
+                self._attempted("error", attempt_started)
                 if e.code in (404, 409):  # gone, or someone else bound it
                     self.queue.done(meta["uid"])
                 else:
@@ -359,6 +375,7 @@ class Scheduler:
                 self._wakeup.set()
                 return
         self.queue.done(meta["uid"])
+        self._attempted("scheduled", attempt_started)
         started = self._first_seen.pop(meta["uid"], None)
         algorithm = self._algorithm_seconds.pop(meta["uid"], None)
         if self._on_bound is not None and started is not None and algorithm is not None:
