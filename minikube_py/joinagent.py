@@ -67,6 +67,8 @@ from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.kubelet import Kubelet
 from minikube_py.kubelet.node_status import collect_machine_info, node_labels
+from minikube_py.metrics import new_registry
+from minikube_py.metrics.kubelet import KubeletMetrics
 from minikube_py.nodebootstrap import (
     JoinRefused,
     NodePki,
@@ -395,11 +397,13 @@ async def _start(config: JoinConfig, progress: Progress, sup: Supervisor) -> Age
         if imported:
             progress.step(f"imported built-in images: {', '.join(imported)}")
 
-        cri = CriClient(containerd.socket)
+        kubelet_metrics = KubeletMetrics(new_registry(), kubelet_config.node_name)
+        cri = CriClient(containerd.socket, observe=kubelet_metrics.runtime_operation)
         sup.on_stop("cri", cri.close)
         informers = InformerFactory(client)
         kubelet = Kubelet(client, cri, kubelet_config, machine=machine,
-                          authorizer=SubjectAccessReviews(client), tokens=TokenReviews(client))
+                          authorizer=SubjectAccessReviews(client), tokens=TokenReviews(client),
+                          metrics=kubelet_metrics)
         serving.reload = kubelet.server.reload_serving
         client_rotation = CertificateRotation(
             clients=lambda: node_clients(server, tls), pair=pki.client,

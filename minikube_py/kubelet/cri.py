@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +18,8 @@ DEFAULT_TIMEOUT = 30.0
 LONG_TIMEOUT = 600.0
 
 T = TypeVar("T")
+# Told of every call: (the kubelet's operation_type, seconds, whether it failed).
+OperationObserver = Callable[[str, float, bool], None]
 
 
 class CriError(Exception):
@@ -35,12 +39,14 @@ class CriError(Exception):
 class CriClient:
     """Both CRI services over one channel. Create, then `await close()` (or `async with`)."""
 
-    def __init__(self, socket: str | Path, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, socket: str | Path, *, timeout: float = DEFAULT_TIMEOUT,
+                 observe: OperationObserver | None = None) -> None:
         target = str(socket)
         if not target.startswith("unix:"):
             target = f"unix://{target}"
         self.endpoint = target
         self.timeout = timeout
+        self._observe = observe
         self._channel = grpc.aio.insecure_channel(target, options=[
             ("grpc.max_receive_message_length", GRPC_MAX_MESSAGE),
             ("grpc.max_send_message_length", GRPC_MAX_MESSAGE),
@@ -59,10 +65,25 @@ class CriClient:
 
     async def _call(self, method: str, fn: Callable[..., Awaitable[T]], request: Any,
                     timeout: float | None = None) -> T:
+        if self._observe is not None:
+            return await self._observed(method, fn, request, timeout, self._observe)
         try:
             return await fn(request, timeout=timeout or self.timeout)
         except grpc.aio.AioRpcError as e:
             raise CriError(method, e.code(), e.details() or "") from None
+
+    async def _observed(self, method: str, fn: Callable[..., Awaitable[T]], request: Any,
+                        timeout: float | None, observe: OperationObserver) -> T:
+        started = time.perf_counter()
+        failed = True
+        try:
+            result = await fn(request, timeout=timeout or self.timeout)
+            failed = False
+            return result
+        except grpc.aio.AioRpcError as e:
+            raise CriError(method, e.code(), e.details() or "") from None
+        finally:
+            observe(operation_type(method), time.perf_counter() - started, failed)
 
     # RuntimeService ---------------------------------------------------------------------------
 
@@ -186,3 +207,9 @@ class CriClient:
     async def remove_image(self, image: str) -> None:
         await self._call("RemoveImage", self._images.RemoveImage,
                          cri.RemoveImageRequest(image=cri.ImageSpec(image=image)))
+
+
+def operation_type(method: str) -> str:
+    """The kubelet's name of a CRI method: RunPodSandbox is run_podsandbox, ListContainers
+    list_containers."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", method.replace("PodSandbox", "Podsandbox")).lower()

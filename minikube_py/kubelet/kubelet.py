@@ -38,12 +38,15 @@ from minikube_py.kubelet.server import KubeletServer
 from minikube_py.kubelet.specs import NODE_LABEL, POD_UID_LABEL
 from minikube_py.kubelet.tokens import TokenManager
 from minikube_py.kubelet.volume_manager import VolumeManager, refreshed_in_place
+from minikube_py.metrics.kubelet import KubeletMetrics
 from minikube_py.pki.cluster import KeyPair
 from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.kubelet")
 
 LEASE_NAMESPACE = "kube-node-lease"
+# CRI's container states, by the names of kubelet_running_containers' container_state.
+CONTAINER_STATES = {0: "created", 1: "running", 2: "exited", 3: "unknown"}
 
 
 class Kubelet:
@@ -54,7 +57,8 @@ class Kubelet:
                  clock: Callable[[], float] = time.time,
                  machine: MachineInfo | None = None,
                  authorizer: KubeletAuthorizer | None = None,
-                 tokens: KubeletTokenAuthenticator | None = None) -> None:
+                 tokens: KubeletTokenAuthenticator | None = None,
+                 metrics: KubeletMetrics | None = None) -> None:
         self.client = client
         self.cri = cri_client
         self.config = config
@@ -67,7 +71,7 @@ class Kubelet:
             port=config.server_port,
             serving=KeyPair(config.tls_cert_file, config.tls_private_key_file),
             client_ca=config.client_ca_file, authorizer=authorizer, tokens=tokens,
-            clock=clock)
+            clock=clock, metrics=metrics)
         self.recorder = EventRecorder(client, "kubelet", config.node_name, clock=clock)
         self.prober = ProbeManager(cri_client=cri_client, recorder=self.recorder,
                                    on_change=self._on_probe_result, clock=clock,
@@ -90,6 +94,11 @@ class Kubelet:
         self._status_reported = 0.0  # when the node status was last written
         self._loops = TaskSet("kubelet", logger=log)
         self._relist_state: dict[str, frozenset[tuple[str, int]]] = {}
+        self._metrics = metrics
+        # Pods not running yet, by UID: when this kubelet first saw each (pod start latency).
+        self._first_seen: dict[str, float] = {}
+        if metrics is not None:
+            metrics.follow_containers(self.container_states)
 
     @property
     def port(self) -> int:
@@ -247,6 +256,7 @@ class Kubelet:
         uid = pod["metadata"]["uid"]
         self._by_uid[uid] = pod
         self._gone.pop(uid, None)
+        self._track_start(pod)
         self.workers.enqueue(uid)
 
     def _on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -255,6 +265,7 @@ class Kubelet:
     def _on_delete(self, pod: dict[str, Any]) -> None:
         uid = pod["metadata"]["uid"]
         self._by_uid.pop(uid, None)
+        self._first_seen.pop(uid, None)
         self._gone[uid] = pod
         self.workers.enqueue(uid)
 
@@ -282,6 +293,27 @@ class Kubelet:
             self._gone.pop(uid, None)
             self.workers.forget(uid)
         return None
+
+    def container_states(self) -> dict[str, list[str]]:
+        """The states of each pod's containers as the latest relist saw them, by pod UID."""
+        return {uid: [CONTAINER_STATES.get(state, "unknown") for _, state in containers]
+                for uid, containers in self._relist_state.items()}
+
+    def _track_start(self, pod: dict[str, Any]) -> None:
+        """kubelet_pod_start_duration_seconds: from first seeing a pod to its status saying
+        Running."""
+        if self._metrics is None:
+            return
+        uid = pod["metadata"]["uid"]
+        phase = (pod.get("status") or {}).get("phase")
+        if phase == "Running":
+            seen = self._first_seen.pop(uid, None)
+            if seen is not None:
+                self._metrics.pod_started(max(0.0, self.clock() - seen))
+        elif phase in ("Succeeded", "Failed") or pod["metadata"].get("deletionTimestamp"):
+            self._first_seen.pop(uid, None)  # it will not start (again)
+        else:
+            self._first_seen.setdefault(uid, self.clock())
 
     async def relist(self) -> None:
         """The PLEG: one ListContainers; pods whose containers changed state get a sync."""

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -28,6 +29,8 @@ from minikube_py.kubelet.logs import (
 )
 from minikube_py.kubelet.specs import CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL
 from minikube_py.kubelet.streaming import KubeletStreaming
+from minikube_py.metrics import CONTENT_TYPE, render
+from minikube_py.metrics.kubelet import KubeletMetrics
 from minikube_py.pki.cluster import KeyPair
 from minikube_py.pki.tls import server_context
 
@@ -71,7 +74,8 @@ class KubeletServer:
                  serving: KeyPair, client_ca: Path,
                  authorizer: KubeletAuthorizer | None = None,
                  tokens: KubeletTokenAuthenticator | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 metrics: KubeletMetrics | None = None) -> None:
         self.cri = cri_client
         self.clock = clock
         self.host = host
@@ -84,10 +88,15 @@ class KubeletServer:
         # Made before start, so that a serving certificate renewed later is loaded into the
         # context every new connection is made with (`reload_serving`).
         self.tls = server_context(serving, client_ca)
-        app = web.Application(middlewares=[auth_middleware(
-            node_name, authorizer or AllowUsers(), tokens)])
+        stages: list[Any] = [auth_middleware(node_name, authorizer or AllowUsers(), tokens)]
+        if metrics is not None:
+            stages.insert(0, counted_requests(metrics))
+        app = web.Application(middlewares=stages)
         app.on_shutdown.append(self._end_log_streams)
         app.router.add_get("/healthz", self._healthz)
+        if metrics is not None:
+            # the kubelet's own; /metrics/resource and /metrics/cadvisor are other paths
+            app.router.add_get("/metrics", metrics_handler(metrics))
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
         KubeletStreaming(cri_client).register(app)
         self.app = app
@@ -222,6 +231,35 @@ class KubeletServer:
         except CriError:
             return False
         return bool(status.state in (0, 1))  # CONTAINER_CREATED, CONTAINER_RUNNING
+
+
+_LONG_RUNNING_PATHS = frozenset(("exec", "attach", "portForward", "portforward"))
+
+
+def counted_requests(metrics: KubeletMetrics) -> Callable[..., Any]:
+    """Outermost: every request counted by method and first path segment, as the
+    kubelet's kubelet_http_requests_total."""
+    @web.middleware
+    async def count(request: web.Request,
+                    handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+        started = time.perf_counter()
+        try:
+            response: web.StreamResponse = await handler(request)
+            return response
+        finally:
+            path = request.path.lstrip("/").split("/", 1)[0]
+            long_running = path in _LONG_RUNNING_PATHS or (
+                path == "containerLogs" and _bool(request.query.get("follow")))
+            metrics.http_request(request.method, path, long_running,
+                                 time.perf_counter() - started)
+    return count
+
+
+def metrics_handler(metrics: KubeletMetrics) -> Callable[[web.Request], Any]:
+    async def serve_metrics(request: web.Request) -> web.Response:
+        return web.Response(body=render(metrics.registry),
+                            headers={"Content-Type": CONTENT_TYPE})
+    return serve_metrics
 
 
 def _gone(request: web.BaseRequest) -> bool:
