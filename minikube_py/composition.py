@@ -87,6 +87,10 @@ from minikube_py.members.records import (
     read_identity,
     write_identity,
 )
+from minikube_py.metrics import new_registry
+from minikube_py.metrics.controlplane import ControlPlaneMetrics
+from minikube_py.metrics.kubelet import KubeletMetrics
+from minikube_py.metrics.store import StoreMetrics
 from minikube_py.nodebootstrap import JoinRefused
 from minikube_py.pki.certs import CertSpec
 from minikube_py.pki.cluster import (
@@ -217,10 +221,13 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     member: StoreMember | None = None
     store: RaftStore | EtcdKV
     purge: Callable[[], Awaitable[None]] | None
+    # What the API server's /metrics shows: the store's (if embedded), its own, the
+    # scheduler's and the controllers' work queues, the process's.
+    metrics = ControlPlaneMetrics()
     if joining is None and identity is None:
-        store, purge = await open_datastore(config, sup, progress)
+        store, purge = await open_datastore(config, sup, progress, store_metrics=metrics.store)
     else:
-        member = await _start_member(config, progress, sup, identity, joining)
+        member = await _start_member(config, progress, sup, identity, joining, metrics)
         store, purge = member.store, member.store.purge_history
 
     # The API server reads and writes through the encryption: the store holds Secrets
@@ -248,7 +255,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         member, pki, config.controllers.cluster_cidr, config.service_cidr,
         client_context(pki.ca.cert, pki.admin)).routes()
     app = build_app(api, authenticators=standard_authenticators(api.token_authenticators()),
-                    ca_pem=ca_pem, extra_routes=routes)
+                    ca_pem=ca_pem, extra_routes=routes, metrics=metrics.api)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,
                            logger=ProtocolErrorLog(logging.getLogger("minikube_py.apiserver")))
     await runner.setup()
@@ -316,7 +323,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         sup.on_stop("control-socket", control.stop)
     if not founder and config.run_node:
         assert member is not None
-        start_elected_control_loops(sup, api, config, member)
+        start_elected_control_loops(sup, api, config, member, metrics)
         progress.step("control-plane member with a node: the scheduler and the controllers "
                       "run on the member holding the Lease "
                       f"kube-system/{CONTROL_LOOPS_LEASE}")
@@ -335,7 +342,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             progress.step(f"API server also listening on https://{pod_address}:"
                           f"{config.api_port} for pods")
         start_kubernetes_service(sup, api, config, pod_address)
-        start_elected_control_loops(sup, api, config, member)
+        start_elected_control_loops(sup, api, config, member, metrics)
         progress.step("control-plane member: serving the API and the store; the scheduler "
                       "and the controllers run on the member holding the Lease "
                       f"kube-system/{CONTROL_LOOPS_LEASE}")
@@ -406,10 +413,10 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         return client, factory
 
     if member is None:
-        for name, run in await control_loops(api, config):
+        for name, run in await control_loops(api, config, metrics):
             sup.start(name, run())
     elif founder:
-        start_elected_control_loops(sup, api, config, member)
+        start_elected_control_loops(sup, api, config, member, metrics)
     # Pods reach DNS through kube-proxy's DNAT of the DNS service IP to the node; with a
     # foreign containerd the node is 127.0.0.1, which pods cannot reach, so no DNS then.
     dns = ClusterDns(*acting_as(KUBE_DNS, "cluster-dns"), listen_host=node_ip, port=53,
@@ -427,7 +434,9 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         sup.start("node-routes", node_routes.run())
     kubelet: Kubelet | None = None
     if socket_path is not None:
-        cri = CriClient(socket_path)
+        # The kubelet's /metrics is its own, as a kubelet's is.
+        kubelet_metrics = KubeletMetrics(new_registry(), config.node)
+        cri = CriClient(socket_path, observe=kubelet_metrics.runtime_operation)
         sup.on_stop("cri", cri.close)
         serving = pki.kubelet(config.node)
         node_client = api.as_user(node_user(config.node))
@@ -438,7 +447,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             server_port=config.kubelet_port,
             cluster_dns=(config.cluster_dns,) if pods_reach_us else (),
             lease_renew_interval=renew_every,
-        ), authorizer=SubjectAccessReviews(node_client), tokens=TokenReviews(node_client))
+        ), authorizer=SubjectAccessReviews(node_client), tokens=TokenReviews(node_client),
+            metrics=kubelet_metrics)
         proxy_client, proxy_informers = acting_as(KUBE_PROXY, "kube-proxy")
         proxy = KubeProxy(proxy_client, proxy_informers, node_name=config.node,
                           node_ips=(node_ip,), pod_bridge=config.bridge_name,
@@ -468,12 +478,14 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     return Cluster(config, store, api, sup, kubelet, ready, join_token, member)
 
 
-async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progress
+async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progress, *,
+                         store_metrics: StoreMetrics | None = None,
                          ) -> tuple[RaftStore | EtcdKV, Callable[[], Awaitable[None]] | None]:
     """The store the API server keeps the cluster in, started and stopped with `sup`: the
     embedded Raft store in DATA/store, or the external etcd of --datastore-endpoint (or the
     one the data dir remembers). Also returns how to purge compacted history from disk
-    (None: the store cannot)."""
+    (None: the store cannot). The embedded store is counted in `store_metrics`; an external
+    etcd shows its own."""
     try:
         external, note = choose_datastore(config)
     except DatastoreRefused as e:
@@ -494,7 +506,7 @@ async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progres
         progress.step(f"datastore: etcd at {etcd.endpoint}, revision {etcd.revision}")
         await asyncio.to_thread(write_remembered_datastore, config.data_dir, external)
         return etcd, None
-    store = RaftStore(config.data_dir / "store")
+    store = RaftStore(config.data_dir / "store", metrics=store_metrics)
     try:
         await store.start()
     except (StoreError, WalCorruptError) as e:
@@ -643,7 +655,8 @@ def etcd_members(member: StoreMember) -> Callable[[], list[EtcdMember]]:
     return listed
 
 
-async def control_loops(api: ApiService, config: ServeConfig
+async def control_loops(api: ApiService, config: ServeConfig,
+                        metrics: ControlPlaneMetrics | None = None,
                         ) -> list[tuple[str, Callable[[], Coroutine[Any, Any, Any]]]]:
     """The scheduler and the controller manager, each acting as its own identity with
     informers of its own: (task name, run) for each loop and each informer factory."""
@@ -658,17 +671,20 @@ async def control_loops(api: ApiService, config: ServeConfig
     pki = config.pki
     scheduler_client, scheduler_informers = acting_as(KUBE_SCHEDULER, "scheduler")
     scheduler = Scheduler(scheduler_client, scheduler_informers,
-                          EventRecorder(scheduler_client, "default-scheduler"))
+                          EventRecorder(scheduler_client, "default-scheduler"),
+                          metrics=metrics.scheduler if metrics else None)
     root_ca = await asyncio.to_thread(pki.ca.cert.read_text)
     controllers = build_controllers(
-        ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager")),
+        ControllerContext(*acting_as(KUBE_CONTROLLER_MANAGER, "controller-manager"),
+                          workqueue_metrics=metrics.workqueues if metrics else None),
         config.controllers, root_ca=root_ca,
         signing_ca=await asyncio.to_thread(load_signing_ca, pki))
     return [("scheduler", scheduler.run), *controllers, *runs]
 
 
 def start_elected_control_loops(sup: Supervisor, api: ApiService, config: ServeConfig,
-                                member: StoreMember) -> None:
+                                member: StoreMember,
+                                metrics: ControlPlaneMetrics | None = None) -> None:
     """With several control-plane members, one runs the scheduler and the controllers at a
     time: the holder of a Lease, as kube-controller-manager and kube-scheduler elect theirs
     (client-go's leaderelection; kube's identity format NAME_RANDOM)."""
@@ -678,7 +694,7 @@ def start_elected_control_loops(sup: Supervisor, api: ApiService, config: ServeC
     async def lead() -> None:
         loops = TaskSet("control-loops", logger=logging.getLogger(__name__))
         try:
-            for name, run in await control_loops(api, config):
+            for name, run in await control_loops(api, config, metrics):
                 loops.spawn(name, run(), critical=True)
             await loops.wait_failure()
         finally:
@@ -737,7 +753,7 @@ def _first_member(config: ServeConfig, store_dir: Path) -> MemberIdentity:
 
 async def _start_member(config: ServeConfig, progress: Progress, sup: Supervisor,
                         identity: MemberIdentity | None, joining: ClusterKeys | None,
-                        ) -> StoreMember:
+                        metrics: ControlPlaneMetrics | None = None) -> StoreMember:
     """The store as a member of a cluster: joined now (`joining`: the cluster's keys are
     in DATA/pki), or this data dir's member again."""
     store_dir = config.data_dir / "store"
@@ -773,7 +789,8 @@ async def _start_member(config: ServeConfig, progress: Progress, sup: Supervisor
         server_ssl=server_context(pki.peer, pki.ca.cert),
         client_ssl=client_context(pki.ca.cert, pki.peer),
         voters=identity.voters, learners=identity.learners, known=known,
-        timing=MemberTiming(config.heartbeat_ms, config.election_ms))
+        timing=MemberTiming(config.heartbeat_ms, config.election_ms),
+        metrics=metrics.store if metrics else None)
     try:
         async with starting(f"the store's peer port {host}:{config.peer_port}"):
             await member.start()
