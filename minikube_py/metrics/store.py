@@ -31,21 +31,30 @@ class MemberState:
 
 
 class StoreMetrics:
-    """Made once per store member on its registry; `observe_fsync` is called from the
-    thread that synced (the histogram locks)."""
+    """Made once per control plane on its registry; shown only once a store member uses
+    them (`follow`): with an external etcd there is none, and etcd shows its own.
+    `observe_fsync` is called from the thread that synced (the histogram locks)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._fsyncs = Histogram(
             "etcd_disk_wal_fsync_duration_seconds", "The latency distributions of fsync "
-            "called by WAL.", buckets=FSYNC_BUCKETS, registry=registry)
+            "called by WAL.", buckets=FSYNC_BUCKETS, registry=None)
         self._registry = registry
+        self._state: Callable[[], MemberState | None] | None = None
 
     def observe_fsync(self, seconds: float) -> None:
         self._fsyncs.observe(seconds)
 
     def follow(self, state: Callable[[], MemberState | None]) -> None:
-        """Read the member's state at each scrape (None: it is not running)."""
-        self._registry.register(ScrapeCollector(lambda: member_families(state())))
+        """From now on, show these metrics and the member's state read from `state()` at
+        each scrape (None: it is not running)."""
+        if self._state is None:
+            self._registry.register(self._fsyncs)
+            self._registry.register(ScrapeCollector(self._member_families))
+        self._state = state
+
+    def _member_families(self) -> Iterable[Metric]:
+        return member_families(self._state() if self._state is not None else None)
 
 
 def member_families(state: MemberState | None) -> Iterable[Metric]:

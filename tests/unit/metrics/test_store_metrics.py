@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 from minikube_py.metrics import new_registry, render
+from minikube_py.metrics.controlplane import ControlPlaneMetrics
 from minikube_py.metrics.store import StoreMetrics
 from minikube_py.store.node import RaftStore
 from minikube_py.store.types import PutOp
@@ -48,3 +49,10 @@ async def test_a_closed_store_shows_no_state(tmp_path: Path) -> None:
     got = Scrape(render(registry).decode())
     assert not got.has("etcd_server_has_leader")
     assert got.has("etcd_disk_wal_fsync_duration_seconds_count")
+
+
+def test_without_an_embedded_store_there_are_no_etcd_metrics() -> None:
+    metrics = ControlPlaneMetrics(new_registry(process=False))  # an external etcd: no follow
+    got = Scrape(render(metrics.registry).decode())
+    assert not [name for name, _, _ in got.samples if name.startswith("etcd_")]
+    assert not got.has("apiserver_storage_db_total_size_in_bytes")
