@@ -27,6 +27,7 @@ _CONNECT = frozenset(("exec", "attach", "portforward", "proxy"))
 # kube's long-running requests: watches, and these subresources.
 _LONG_RUNNING = frozenset(("exec", "attach", "portforward", "proxy", "log"))
 APPLY_PATCH = "application/apply-patch+yaml"
+_READS = frozenset(("GET", "HEAD"))
 METRICS_KEY = web.AppKey("metrics", ApiServerMetrics)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -53,7 +54,7 @@ def request_labels(method: str, info: RequestInfo | None, query: MultiMapping[st
         scope = "namespace"
     else:
         scope = "cluster"
-    dry_run = "All" if "All" in query.getall("dryRun", ()) else ""
+    dry_run = "All" if method not in _READS and "All" in query.getall("dryRun", ()) else ""
     return (verb, dry_run, resource.group, resource.version, resource.plural, sub, scope,
             COMPONENT)
 
@@ -75,8 +76,9 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
         code = e.status
         raise
     finally:
-        labels = request_labels(request.method, request.get(INFO_KEY), request.query,
-                                request.content_type)
+        method = request.method
+        labels = request_labels(method, request.get(INFO_KEY), request.query,
+                                request.content_type if method == "PATCH" else "")
         request.app[METRICS_KEY].observe(labels, code, time.perf_counter() - started)
 
 
