@@ -46,8 +46,9 @@ class ApiServerMetrics:
         self._counters: dict[tuple[RequestLabels, int], Any] = {}
         self._timers: dict[RequestLabels, Any] = {}
         self._object_counts: dict[str, int] = {}
+        self._watchers: Callable[[], Mapping[tuple[str, str, str], int]] | None = None
         self._registry = registry
-        registry.register(ScrapeCollector(self._storage_families))
+        registry.register(ScrapeCollector(self._state_families))
 
     @property
     def registry(self) -> CollectorRegistry:
@@ -72,28 +73,27 @@ class ApiServerMetrics:
         return self._longrunning.labels(verb, *rest)
 
     def count_watchers(self, watchers: Callable[[], Mapping[tuple[str, str, str], int]]) -> None:
-        """apiserver_registered_watchers from `watchers()`: (group, version, kind) -> the
-        watches open on it now."""
-        def families() -> Iterable[Metric]:
-            family = GaugeMetricFamily(
-                "apiserver_registered_watchers", "Number of currently registered watchers "
-                "for a given resources", labels=("group", "version", "kind"))
-            for (group, version, kind), n in sorted(watchers().items()):
-                family.add_metric((group, version, kind), n)
-            yield family
-        self._registry.register(ScrapeCollector(families))
+        """apiserver_registered_watchers from now on read from `watchers()`: (group,
+        version, kind) -> the watches open on it."""
+        self._watchers = watchers
 
     def set_object_counts(self, counts: Mapping[str, int]) -> None:
         """The objects stored of each resource ("pods", "deployments.apps"), as counted
         just before a scrape."""
         self._object_counts = dict(counts)
 
-    def _storage_families(self) -> Iterable[Metric]:
-        if not self._object_counts:
-            return
-        family = GaugeMetricFamily(
-            "apiserver_storage_objects", "Number of stored objects at the time of last check "
-            "split by kind.", labels=("resource",))
-        for resource, n in sorted(self._object_counts.items()):
-            family.add_metric((resource,), n)
-        yield family
+    def _state_families(self) -> Iterable[Metric]:
+        if self._watchers is not None:
+            watchers = GaugeMetricFamily(
+                "apiserver_registered_watchers", "Number of currently registered watchers "
+                "for a given resources", labels=("group", "version", "kind"))
+            for (group, version, kind), n in sorted(self._watchers().items()):
+                watchers.add_metric((group, version, kind), n)
+            yield watchers
+        if self._object_counts:
+            objects = GaugeMetricFamily(
+                "apiserver_storage_objects", "Number of stored objects at the time of last "
+                "check split by kind.", labels=("resource",))
+            for resource, n in sorted(self._object_counts.items()):
+                objects.add_metric((resource,), n)
+            yield objects
