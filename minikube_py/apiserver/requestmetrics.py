@@ -28,6 +28,8 @@ _CONNECT = frozenset(("exec", "attach", "portforward", "proxy"))
 _LONG_RUNNING = frozenset(("exec", "attach", "portforward", "proxy", "log"))
 APPLY_PATCH = "application/apply-patch+yaml"
 _READS = frozenset(("GET", "HEAD"))
+# Any other method is "other": a client's made-up methods must not grow the label sets.
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 METRICS_KEY = web.AppKey("metrics", ApiServerMetrics)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -39,7 +41,7 @@ def request_labels(method: str, info: RequestInfo | None, query: MultiMapping[st
     for exec/attach/portforward), its scope "resource" (one object, or a create),
     "namespace" or "cluster"; any other request has its method and empty labels."""
     if info is None or info.strategy is None:
-        return (method, "", "", "", "", "", "", COMPONENT)
+        return (method if method in _METHODS else "other", "", "", "", "", "", "", COMPONENT)
     resource = info.strategy.resource
     sub = info.subresource or ""
     if sub in _CONNECT:
@@ -47,7 +49,7 @@ def request_labels(method: str, info: RequestInfo | None, query: MultiMapping[st
     elif info.verb == "patch" and content_type == APPLY_PATCH:
         verb = "APPLY"
     else:
-        verb = _VERBS.get(info.verb, method)
+        verb = _VERBS.get(info.verb, "other")
     if info.name is not None or info.verb == "create":
         scope = "resource"
     elif info.namespace is not None:

@@ -234,6 +234,12 @@ class KubeletServer:
 
 
 _LONG_RUNNING_PATHS = frozenset(("exec", "attach", "portForward", "portforward"))
+# The kubelet's metric buckets: a path's first segment if the kubelet serves it, a known
+# method; anything else is "other" (a scanner's paths must not grow the label sets).
+_METRIC_PATHS = frozenset(("healthz", "containerLogs", "metrics", "stats", "logs", "pods",
+                           "run", "checkpoint", "configz", "debug", "runningpods",
+                           *_LONG_RUNNING_PATHS))
+METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"))
 
 
 def counted_requests(metrics: KubeletMetrics) -> Callable[..., Any]:
@@ -248,10 +254,12 @@ def counted_requests(metrics: KubeletMetrics) -> Callable[..., Any]:
             return response
         finally:
             path = request.path.lstrip("/").split("/", 1)[0]
+            if path not in _METRIC_PATHS:
+                path = "other"
             long_running = path in _LONG_RUNNING_PATHS or (
                 path == "containerLogs" and _bool(request.query.get("follow")))
-            metrics.http_request(request.method, path, long_running,
-                                 time.perf_counter() - started)
+            method = request.method if request.method in METHODS else "other"
+            metrics.http_request(method, path, long_running, time.perf_counter() - started)
     return count
 
 

@@ -194,3 +194,16 @@ async def test_kubectl_as_a_user_without_system_monitoring_is_forbidden(
                                "get", "--raw", "/metrics")
     assert rc != 0
     assert "Forbidden" in err
+
+
+async def test_made_up_methods_and_paths_do_not_grow_the_labels(plain: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for method in ("PROPFIND", "MKCOL"):  # WebDAV's: the HTTP parser takes them
+            async with http.request(method, f"{plain}/nowhere") as resp:
+                assert resp.status == 404
+        async with http.request("PROPFIND", f"{plain}{CM}") as resp:
+            assert resp.status >= 400
+        got = await scrape(http, plain)
+    assert got.value("apiserver_request_total", verb="other", resource="") == 2
+    assert got.value("apiserver_request_total", verb="other", resource="configmaps") == 1
+    assert not got.has("apiserver_request_total", verb="PROPFIND")

@@ -95,3 +95,11 @@ async def test_a_cri_call_is_a_runtime_operation(tmp_path: Path,
 def test_cri_methods_are_named_as_the_kubelets_operation_types(method: str,
                                                                 operation: str) -> None:
     assert operation_type(method) == operation
+
+
+async def test_paths_and_methods_the_kubelet_does_not_serve_count_as_other(
+        pki: TrialPki, kubelet_url: str) -> None:
+    for path in ("/no/such", "/random-1", "/random-2"):
+        assert (await get(pki, kubelet_url + path, pki.layout.kubelet_client))[0] == 404
+    _, text = await get(pki, kubelet_url + "/metrics", pki.layout.kubelet_client)
+    assert Scrape(text).value("kubelet_http_requests_total", path="other") == 3
