@@ -20,6 +20,7 @@ from minikube_py.apiserver.service import ApiService
 from minikube_py.kubeconfig import KubeconfigCredentials, write_kubeconfig
 from minikube_py.metrics import new_registry
 from minikube_py.metrics.apiserver import ApiServerMetrics
+from minikube_py.metrics.controlplane import ControlPlaneMetrics
 from minikube_py.pki.certs import CertSpec
 from minikube_py.pki.cluster import KeyPair, ensure_cluster_pki
 from tests.certs import TrialPki, make_test_pki
@@ -207,3 +208,22 @@ async def test_made_up_methods_and_paths_do_not_grow_the_labels(plain: str) -> N
     assert got.value("apiserver_request_total", verb="other", resource="") == 2
     assert got.value("apiserver_request_total", verb="other", resource="configmaps") == 1
     assert not got.has("apiserver_request_total", verb="PROPFIND")
+
+
+async def test_two_control_planes_in_one_process_count_apart(svc: ApiService) -> None:
+    first, second = ControlPlaneMetrics(), ControlPlaneMetrics()  # no global registry
+    servers = [TestServer(build_app(svc, metrics=m.api), host="127.0.0.1")
+               for m in (first, second)]
+    for server in servers:
+        await server.start_server()
+    try:
+        urls = [f"http://127.0.0.1:{s.port}" for s in servers]
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{urls[0]}{CM}") as resp:
+                assert resp.status == 200
+            got = [await scrape(http, url) for url in urls]
+    finally:
+        for server in servers:
+            await server.close()
+    assert got[0].value("apiserver_request_total", verb="LIST", resource="configmaps") == 1
+    assert got[1].value("apiserver_request_total", verb="LIST", resource="configmaps") == 0
