@@ -3,14 +3,22 @@ scrape time in etcd's names."""
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
+from minikube_py.composition import open_datastore
+from minikube_py.config import ServeConfig
 from minikube_py.metrics import new_registry, render
 from minikube_py.metrics.controlplane import ControlPlaneMetrics
 from minikube_py.metrics.store import StoreMetrics
+from minikube_py.startup import Progress
 from minikube_py.store.node import RaftStore
 from minikube_py.store.types import PutOp
+from minikube_py.supervisor import Supervisor
+from tests.etcd_server import NEEDS_ETCD, EtcdProcess
 from tests.metrics_text import Scrape
 
 
@@ -51,8 +59,32 @@ async def test_a_closed_store_shows_no_state(tmp_path: Path) -> None:
     assert got.has("etcd_disk_wal_fsync_duration_seconds_count")
 
 
-def test_without_an_embedded_store_there_are_no_etcd_metrics() -> None:
-    metrics = ControlPlaneMetrics(new_registry(process=False))  # an external etcd: no follow
-    got = Scrape(render(metrics.registry).decode())
-    assert not [name for name, _, _ in got.samples if name.startswith("etcd_")]
-    assert not got.has("apiserver_storage_db_total_size_in_bytes")
+def etcd_names(registry: CollectorRegistry) -> set[str]:
+    return {name for name, _, _ in Scrape(render(registry).decode()).samples
+            if name.startswith("etcd_") or name.startswith("apiserver_storage_db")}
+
+
+@NEEDS_ETCD
+async def test_with_an_external_etcd_there_are_no_etcd_metrics_of_ours(
+        tmp_path: Path, etcd_process: EtcdProcess) -> None:
+    metrics = ControlPlaneMetrics(new_registry(process=False))
+    sup = Supervisor()
+    config = ServeConfig(data_dir=tmp_path, datastore_endpoint=etcd_process.endpoint)
+    try:
+        await open_datastore(config, sup, Progress(out=io.StringIO()),
+                             store_metrics=metrics.store)
+        assert etcd_names(metrics.registry) == set()
+    finally:
+        await sup.shutdown()
+
+
+async def test_the_embedded_store_serve_opens_is_counted(tmp_path: Path) -> None:
+    metrics = ControlPlaneMetrics(new_registry(process=False))
+    sup = Supervisor()
+    try:
+        await open_datastore(ServeConfig(data_dir=tmp_path), sup,
+                             Progress(out=io.StringIO()), store_metrics=metrics.store)
+        assert {"etcd_server_is_leader", "etcd_disk_wal_fsync_duration_seconds_count",
+                "apiserver_storage_db_total_size_in_bytes"} <= etcd_names(metrics.registry)
+    finally:
+        await sup.shutdown()
