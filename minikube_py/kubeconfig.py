@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from minikube_py.kubeconfigmerge import Entries
 from minikube_py.pki.cluster import KeyPair
 
 CONTEXT_NAME = "minikube-py"
@@ -50,6 +51,15 @@ def render_kubeconfig(server_url: str, credentials: KubeconfigCredentials, *,
         "preferences": {},
     }
     return str(yaml.safe_dump(doc, sort_keys=False))
+
+
+def merge_entries(server_url: str, credentials: KubeconfigCredentials) -> Entries:
+    """What a merge into the user's kubeconfig adds: the same cluster and user as ours."""
+    return Entries(
+        cluster={"server": server_url,
+                 "certificate-authority-data": _data(credentials.ca_cert)},
+        user={"client-certificate-data": _data(credentials.client_cert),
+              "client-key-data": _data(credentials.client_key)})
 
 
 def write_kubeconfig(path: Path, server_url: str, credentials: KubeconfigCredentials) -> None:

@@ -1,6 +1,6 @@
 """`minikube-py delete`: remove a stopped cluster's containers, what it owns on the host
-(bridge, routes, iptables rules: only what carries this data dir's owner marks) and its
-data dir."""
+(bridge, routes, iptables rules: only what carries this data dir's owner marks), what serve
+merged into the user's kubeconfig, and its data dir."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from minikube_py.clustersettings import NOTHING_REMEMBERED, SettingsFileError, load_remembered
 from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.hostnetwork import release_host_network, release_orphaned_network
+from minikube_py.kubeconfigmerge import MergeRefused, unmerge_kubeconfig
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.mounts import unmount_under
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess, cri_version
@@ -82,6 +83,13 @@ async def _delete(data_dir: Path) -> list[str]:
     unmounted = await asyncio.to_thread(unmount_under, data_dir)
     if unmounted:
         done.append(f"unmounted {len(unmounted)} pod volume(s)")
+    try:
+        unmerged = await asyncio.to_thread(unmerge_kubeconfig, data_dir)
+    except (MergeRefused, OSError) as e:
+        done.append(f"left the merged kubeconfig alone: {e}")
+    else:
+        if unmerged:
+            done.append(unmerged)
     await asyncio.to_thread(shutil.rmtree, data_dir, ignore_errors=True)
     done.append(f"removed data dir {data_dir}")
     return done

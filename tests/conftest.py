@@ -4,6 +4,7 @@ real etcd (modules marked both_stores run their tests on both)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker(BOTH_STORES):
         metafunc.parametrize("store", ["memory", pytest.param("etcd", marks=NEEDS_ETCD)],
                              indirect=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kubeconfig_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """serve merges its context into $KUBECONFIG's first file (else ~/.kube/config): every
+    serve a test starts, in this process or as a child, merges into a file of the session's
+    instead of the machine user's."""
+    path = tmp_path_factory.mktemp("kubeconfig") / "config"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KUBECONFIG", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

@@ -127,6 +127,8 @@ class ServeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
         self.kube_cache = data_dir.parent / f"{data_dir.name}-kubecache"
+        # The kubeconfig serve merges its context into (never the machine user's).
+        self.merged_kubeconfig = data_dir.parent / f"{data_dir.name}-merged-kubeconfig"
 
     @property
     def kubeconfig(self) -> Path:
@@ -180,6 +182,7 @@ class ServeProcess:
                 [sys.executable, "-m", "minikube_py", "serve", "--data-dir", str(self.data_dir),
                  *args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "KUBECONFIG": str(self.merged_kubeconfig)},
             )
 
         wait_for_line(self.proc, lambda: self.log, offset, "cluster ready", timeout=timeout,

@@ -1,0 +1,451 @@
+"""Merging this cluster's cluster, user and context into the user's kubeconfig (as minikube and
+kind do), and taking exactly that out again on `delete`.
+
+The file is someone else's: other entries, comments, indentation and key order stay as they
+were, byte for byte. So the file is never re-emitted: PyYAML's node tree says where each entry
+is, and only the lines of our entries (and the values we changed) are spliced. What was there
+before (an empty `users: null`, the previous current-context) is remembered in a MergeRecord,
+kept in the data dir, so that merge then unmerge gives back the original file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# The list-valued keys of a kubeconfig, each entry {name: N, <kind>: {...}}.
+SECTIONS = ("clusters", "contexts", "users")
+CURRENT_CONTEXT = "current-context"
+RECORD_FILE = "kubeconfig-merge.json"
+# A new kubeconfig starts as kubectl would write one (the entries are appended).
+NEW_FILE = "apiVersion: v1\nkind: Config\npreferences: {}\n"
+# How long to wait for kubectl's lock (FILE.lock) before giving up on the merge.
+LOCK_TIMEOUT = 5.0
+
+
+class MergeRefused(Exception):
+    """The kubeconfig cannot be edited safely (not a mapping, a section in flow style, a lock
+    held too long); the message says which file and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRecord:
+    """What a merge changed in `path`, to undo it: our entries' `name`; per section, the text
+    of its empty value we replaced (None: the section was missing, we added it); the previous
+    current-context value's text (None: there was none); whether the file was made by us, or
+    had no final newline before we appended."""
+
+    path: str
+    name: str
+    sections: dict[str, str | None] = field(default_factory=dict)
+    previous_context: str | None = None
+    context_set: bool = False
+    created_file: bool = False
+    added_newline: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> MergeRecord:
+        return cls(str(body["path"]), str(body["name"]), dict(body.get("sections", {})),
+                   body.get("previous_context"), bool(body.get("context_set")),
+                   bool(body.get("created_file")), bool(body.get("added_newline")))
+
+
+@dataclass(frozen=True, slots=True)
+class Entries:
+    """Our entries' bodies (what goes under `cluster:` and `user:`; the context names them)."""
+
+    cluster: dict[str, Any]
+    user: dict[str, Any]
+    namespace: str = "default"
+
+    def body(self, section: str, name: str) -> dict[str, Any]:
+        if section == "contexts":
+            return {"cluster": name, "user": name, "namespace": self.namespace}
+        return self.cluster if section == "clusters" else self.user
+
+
+def entry_name(data_dir: Path, default_data_dir: Path) -> str:
+    """`minikube-py` for the default data dir, `minikube-py-<dir name>` for any other, so that
+    two clusters merged into one kubeconfig are told apart."""
+    if data_dir == default_data_dir:
+        return "minikube-py"
+    return f"minikube-py-{data_dir.name}"
+
+
+def target_path(environ: Mapping[str, str], home: Path) -> Path:
+    """Where kubectl writes: the first file of $KUBECONFIG, else ~/.kube/config."""
+    for part in environ.get("KUBECONFIG", "").split(os.pathsep):
+        if part:
+            return Path(part).expanduser()
+    return home / ".kube" / "config"
+
+
+# --- the text surgery (pure) ------------------------------------------------------------
+
+def _root(text: str, path: str) -> yaml.MappingNode | None:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        raise MergeRefused(f"{path} is not YAML ({e})") from None
+    if node is None:
+        return None
+    if not isinstance(node, yaml.MappingNode) or node.flow_style:
+        raise MergeRefused(f"{path} is not a kubeconfig kubectl writes (not a block mapping)")
+    return node
+
+
+def _value(root: yaml.MappingNode | None, key: str) -> tuple[yaml.Node, yaml.Node] | None:
+    for k, v in root.value if root is not None else ():
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            return k, v
+    return None
+
+
+def _line_start(text: str, i: int) -> int:
+    return text.rfind("\n", 0, i) + 1
+
+
+def _line_end(text: str, i: int) -> int:
+    """The index just past the newline ending the line of `i` (the text's end if none)."""
+    nl = text.find("\n", i)
+    return len(text) if nl < 0 else nl + 1
+
+
+def _content_end(node: yaml.Node) -> int:
+    """Where the node's last character is (block collections' end marks reach past trailing
+    comments and blank lines, which are nobody's)."""
+    if not isinstance(node, yaml.CollectionNode) or node.flow_style:
+        return int(node.end_mark.index)
+    if isinstance(node, yaml.MappingNode):
+        return max(_content_end(n) for pair in node.value for n in pair)
+    return max(_content_end(n) for n in node.value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    name: str | None
+    start: int  # the start of the line of its dash
+    end: int  # just past its last line
+    dash_column: int
+
+
+def _items(text: str, seq: yaml.SequenceNode) -> list[_Item]:
+    items = []
+    for node in seq.value:
+        dash = node.start_mark.index - 1
+        while dash >= 0 and text[dash] != "-":
+            dash -= 1
+        start = _line_start(text, dash)
+        name = None
+        if isinstance(node, yaml.MappingNode):
+            found = _value(node, "name")
+            if found is not None and isinstance(found[1], yaml.ScalarNode):
+                name = str(found[1].value)
+        end = _line_end(text, max(_content_end(node) - 1, dash))
+        items.append(_Item(name, start, end, dash - start))
+    return items
+
+
+def _value_region(text: str, key: yaml.Node) -> tuple[int, int]:
+    """The text after `key:` to the end of its line (an empty, null or flow value)."""
+    colon = text.index(":", key.end_mark.index)
+    line_end = _line_end(text, colon)
+    return colon + 1, line_end - 1 if text[line_end - 1:line_end] == "\n" else line_end
+
+
+def _is_empty(node: yaml.Node) -> bool:
+    if isinstance(node, yaml.ScalarNode):
+        return node.tag == "tag:yaml.org,2002:null"
+    return isinstance(node, yaml.SequenceNode) and node.flow_style and not node.value
+
+
+def _render_item(section: str, name: str, body: dict[str, Any], dash_column: int) -> str:
+    kind = section[:-1]
+    text = yaml.safe_dump([{"name": name, kind: body}], sort_keys=False,
+                          default_flow_style=False)
+    pad = " " * dash_column
+    return "".join(pad + line for line in text.splitlines(keepends=True))
+
+
+def _splice(text: str, start: int, end: int, new: str) -> str:
+    return text[:start] + new + text[end:]
+
+
+def names_in(text: str, section: str, path: str = "kubeconfig") -> list[str]:
+    """The entry names of one section."""
+    found = _value(_root(text, path), section)
+    if found is None or not isinstance(found[1], yaml.SequenceNode):
+        return []
+    if found[1].flow_style:
+        return [str(v.value) for item in found[1].value
+                if isinstance(item, yaml.MappingNode) and (nv := _value(item, "name"))
+                and isinstance(v := nv[1], yaml.ScalarNode)]
+    return [i.name for i in _items(text, found[1]) if i.name is not None]
+
+
+def merge_text(text: str, entries: Entries, record: MergeRecord) -> tuple[str, MergeRecord]:
+    """`text` with our entries (named record.name) added, or replacing ours where they are
+    already, and current-context ours; the record says what to undo. A record of an earlier
+    merge into the same file keeps what it remembered (the file before the first merge)."""
+    for section in SECTIONS:
+        text, record = _merge_section(text, section, entries.body(section, record.name),
+                                      record)
+    return _set_current_context(text, record)
+
+
+def _merge_section(text: str, section: str, body: dict[str, Any],
+                   record: MergeRecord) -> tuple[str, MergeRecord]:
+    root = _root(text, record.path)
+    found = _value(root, section)
+    name = record.name
+    if found is None:
+        added_newline = record.added_newline
+        if text and not text.endswith("\n"):
+            text += "\n"
+            added_newline = True
+        text += f"{section}:\n" + _render_item(section, name, body, 0)
+        return text, dataclasses.replace(record, sections={**record.sections, section: None},
+                                         added_newline=added_newline)
+    key, value = found
+    if _is_empty(value):
+        start, end = _value_region(text, key)
+        original = text[start:end]
+        text = _splice(text, start, end, "\n" + _render_item(section, name, body, 0).rstrip("\n"))
+        if record.sections.get(section) is None:
+            record = dataclasses.replace(record, sections={**record.sections, section: original})
+        return text, record
+    if not isinstance(value, yaml.SequenceNode) or value.flow_style:
+        raise MergeRefused(f"{record.path}: its {section} are not a YAML block list: not "
+                           "merged (edit it with kubectl, or start serve with "
+                           "--no-kubeconfig-merge)")
+    items = _items(text, value)
+    for item in reversed(items):  # ours again (a restart): replaced where it is
+        if item.name == name:
+            return _splice(text, item.start, item.end,
+                           _render_item(section, name, body, item.dash_column)), record
+    last = items[-1]
+    lead = ""
+    if not text[:last.end].endswith("\n"):  # the file's last line, without its newline
+        lead = "\n"
+        record = dataclasses.replace(record, added_newline=True)
+    return _splice(text, last.end, last.end,
+                   lead + _render_item(section, name, body, last.dash_column)), record
+
+
+def _set_current_context(text: str, record: MergeRecord) -> tuple[str, MergeRecord]:
+    found = _value(_root(text, record.path), CURRENT_CONTEXT)
+    if found is None:
+        if text and not text.endswith("\n"):
+            text += "\n"
+            record = dataclasses.replace(record, added_newline=True)
+        text += f"{CURRENT_CONTEXT}: {record.name}\n"
+        previous = None
+    else:
+        start, end = _value_region(text, found[0])
+        previous = text[start:end]
+        text = _splice(text, start, end, f" {record.name}")
+    if record.context_set:  # a restart: what was current before the first merge stays
+        return text, record
+    return text, dataclasses.replace(record, previous_context=previous, context_set=True)
+
+
+def unmerge_text(text: str, record: MergeRecord) -> str:
+    """`text` without the entries named record.name and with the previous current-context
+    back if ours is still current; the sections and values the merge made, undone when
+    nothing else has been put there since."""
+    for section in SECTIONS:
+        text = _unmerge_section(text, section, record)
+    found = _value(_root(text, record.path), CURRENT_CONTEXT)
+    if found is not None and isinstance(found[1], yaml.ScalarNode) \
+            and found[1].value == record.name:
+        if record.previous_context is None:
+            start = _line_start(text, found[0].start_mark.index)
+            text = _splice(text, start, _line_end(text, start), "")
+        else:
+            start, end = _value_region(text, found[0])
+            text = _splice(text, start, end, record.previous_context)
+    if record.added_newline and text.endswith("\n"):
+        text = text[:-1]
+    return text
+
+
+def _unmerge_section(text: str, section: str, record: MergeRecord) -> str:
+    found = _value(_root(text, record.path), section)
+    if found is None:
+        return text
+    if isinstance(found[1], yaml.SequenceNode) and not found[1].flow_style:
+        for item in reversed(_items(text, found[1])):
+            if item.name == record.name:
+                text = _splice(text, item.start, item.end, "")
+    if section not in record.sections:
+        return text
+    found = _value(_root(text, record.path), section)
+    if found is None or not _is_empty(found[1]):
+        return text  # someone else's entries are there now: the section stays
+    key = found[0]
+    original = record.sections[section]
+    if original is None:
+        start = _line_start(text, key.start_mark.index)
+        return _splice(text, start, _line_end(text, key.end_mark.index), "")
+    start, end = _value_region(text, key)
+    return _splice(text, start, end, original)
+
+
+def free_name(text: str, wanted: str, path: str = "kubeconfig") -> str:
+    """`wanted`, or `wanted-2`, `-3`... when an entry of that name (someone else's) is there."""
+    taken = {n for section in SECTIONS for n in names_in(text, section, path)}
+    name, n = wanted, 1
+    while name in taken:
+        n += 1
+        name = f"{wanted}-{n}"
+    return name
+
+
+def only_skeleton_left(text: str) -> bool:
+    """Whether a file we made holds nothing but what a new one does (no entries, no
+    current-context): then unmerging removes the file."""
+    doc = yaml.safe_load(text) if text.strip() else {}
+    if not isinstance(doc, dict):
+        return False
+    return not any(doc.get(s) for s in SECTIONS) and not doc.get(CURRENT_CONTEXT) and \
+        set(doc) <= {"apiVersion", "kind", "preferences", *SECTIONS, CURRENT_CONTEXT}
+
+
+# --- the files (a thin shell) -----------------------------------------------------------
+
+def read_record(data_dir: Path) -> MergeRecord | None:
+    try:
+        return MergeRecord.from_json(json.loads((data_dir / RECORD_FILE).read_text()))
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as e:
+        raise MergeRefused(f"{data_dir / RECORD_FILE} is damaged ({e!r}): remove it and our "
+                           "entries by hand (kubectl config delete-context ...)") from None
+
+
+def _write_record(data_dir: Path, record: MergeRecord) -> None:
+    path = data_dir / RECORD_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record.to_json(), indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode()  # bytes: no newline translation
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as e:
+        raise MergeRefused(f"{path} is not UTF-8 text ({e})") from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Through a temporary file in the same directory and a rename (a kubectl reading never
+    sees half a file), keeping the file's mode and owner (0600 for a new one: it holds the
+    admin's key)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        st = path.stat()
+        mode, owner = stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid)
+    except FileNotFoundError:
+        mode, owner = 0o600, None
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        if owner is not None and os.geteuid() == 0:
+            os.fchown(fd, *owner)
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _kubectl_lock(path: Path) -> Iterator[None]:
+    """kubectl's own lock on a kubeconfig it writes: FILE.lock, made exclusively."""
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    while True:
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            break
+        except FileExistsError:
+            if time.monotonic() > deadline:
+                raise MergeRefused(f"{path} is locked ({lock} exists: a kubectl writing it, "
+                                   "or one that crashed; remove the lock if none runs)") \
+                    from None
+            time.sleep(0.05)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _resolved(path: Path) -> Path:
+    """The file a symlinked kubeconfig points at (the rename replaces that, not the link)."""
+    return path.resolve() if path.is_symlink() else path
+
+
+def merge_kubeconfig(path: Path, entries: Entries, data_dir: Path, name: str) -> MergeRecord:
+    """Merge our entries into `path` (made 0600 when missing) and make ours current,
+    remembering in DATA what to undo; a merge into another file first leaves the old one."""
+    path = _resolved(path.absolute())
+    previous = read_record(data_dir)
+    if previous is not None and Path(previous.path) != path:
+        unmerge_kubeconfig(data_dir)
+        previous = None
+    with _kubectl_lock(path):
+        text = _read(path)
+        created = text is None
+        if text is None:
+            text = NEW_FILE
+        if previous is None:
+            previous = MergeRecord(str(path), free_name(text, name, str(path)),
+                                   created_file=created)
+        new, record = merge_text(text, entries, previous)
+        _write_record(data_dir, record)  # first: a crash after the write still unmerges
+        _write_atomic(path, new)
+    return record
+
+
+def unmerge_kubeconfig(data_dir: Path) -> str | None:
+    """Take out what the recorded merge put in (None: there was none); what was done."""
+    record = read_record(data_dir)
+    if record is None:
+        return None
+    path = Path(record.path)
+    with _kubectl_lock(path):
+        text = _read(path)
+        if text is None:
+            done = f"{path} is gone: nothing to take out of it"
+        else:
+            new = unmerge_text(text, record)
+            if record.created_file and only_skeleton_left(new):
+                path.unlink()
+                done = f"removed {path} (made for context {record.name})"
+            else:
+                if new != text:
+                    _write_atomic(path, new)
+                done = f"removed context {record.name} from {path}"
+    (data_dir / RECORD_FILE).unlink(missing_ok=True)
+    return done
