@@ -1,4 +1,5 @@
-"""The `minikube-py` command line: serve, store-serve, join, image load, encryption, token, delete, version."""
+"""The `minikube-py` command line: serve, status, stop, service, store-serve, join, image load,
+encryption, token, delete, version."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import dataclasses
 import ipaddress
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -32,6 +34,7 @@ from minikube_py.clustersettings import (
     resolve,
 )
 from minikube_py.datalock import DataDirLock, busy
+from minikube_py.kubeconfigmerge import target_path
 from minikube_py.pki.cluster import subject_alt_name
 
 if TYPE_CHECKING:
@@ -161,6 +164,12 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
               default=1000, show_default=True,
               help="Raft election timeout of a store member, ms (as etcd's flag; at least "
                    "5 heartbeat intervals).")
+@click.option("--no-kubeconfig-merge", is_flag=True,
+              help="Leave $KUBECONFIG (its first file) or ~/.kube/config alone. Without it, "
+                   "serve merges its cluster, user and context (minikube-py, or "
+                   "minikube-py-<data dir name> for a data dir not the default) into that "
+                   "file and makes the context current, as minikube and kind do; `delete` "
+                   "takes out exactly that. Given on each start (not remembered).")
 @click.pass_context
 def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           containerd_socket: Path | None, node_name: str, kubelet_port: int, node_ip: str,
@@ -171,8 +180,8 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           tls_sans: tuple[str, ...], pod_security_default: str,
           pod_security_exempt: tuple[str, ...], authorization_mode: str,
           cluster_init: bool, server_url: str, join_token: str, peer_port: int,
-          heartbeat_ms: int, election_ms: int) -> None:
-    """Start the cluster and run it until Ctrl-C.
+          heartbeat_ms: int, election_ms: int, no_kubeconfig_merge: bool) -> None:
+    """Start the cluster and run it until Ctrl-C (or `minikube-py stop`).
 
     The data dir remembers the cluster's settings: a restart without flags reuses them. The
     node name, the bridge and the pod, cluster and service ranges cannot change afterwards;
@@ -277,8 +286,80 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         authorization_mode=authorization_mode,
         cluster_init=cluster_init, server_url=server_url.rstrip("/"), join_token=join_token,
         peer_port=peer_port, heartbeat_ms=heartbeat_ms, election_ms=election_ms,
+        merge_kubeconfig_into=None if no_kubeconfig_merge
+        else target_path(os.environ, Path.home()),
     )
     sys.exit(_run(serve_cluster(config)))
+
+
+@main.command()
+@data_dir_option
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def status(data_dir: Path, output: str) -> None:
+    """Whether the cluster on the data dir runs, and how it is: serve's pid and uptime, the
+    API, the store and its leader, containerd, the nodes, the pods and the kubeconfig.
+
+    Exit code 0 when it is healthy (serve runs, the API is ready, every node is Ready, the
+    store has a leader), 1 when it is not running, 2 when it runs but is not healthy."""
+    import json
+    import time
+
+    from minikube_py.status_commands import cluster_status
+
+    report = _run(cluster_status(data_dir.expanduser().absolute(), now=time.time()))
+    click.echo(json.dumps(report.to_json(), indent=2) if output == "json" else report.text())
+    sys.exit(report.code)
+
+
+@main.command()
+@data_dir_option
+@click.option("--timeout", type=click.FloatRange(0, 3600), default=60.0, show_default=True,
+              help="Seconds to wait for it to stop.")
+def stop(data_dir: Path, timeout: float) -> None:
+    """Stop the serve (or join) running on the data dir, as Ctrl-C does: SIGTERM, then wait
+    until it has let go of the data dir. Its pods' containers keep running, for the next
+    start to adopt. Nothing running: says so, exit code 0."""
+    import time
+
+    from minikube_py.stop_command import StopFailed, stop_holder
+
+    try:
+        stop_holder(data_dir.expanduser().absolute(), timeout=timeout, clock=time.monotonic,
+                    say=click.echo)
+    except StopFailed as e:
+        raise click.ClickException(str(e)) from e
+
+
+@main.command()
+@click.argument("name")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("--url", "url_only", is_flag=True, help="Print the URLs only; open nothing.")
+@data_dir_option
+def service(name: str, namespace: str, url_only: bool, data_dir: Path) -> None:
+    """Print a URL per port of Service NAME that reaches it from this machine (and open the
+    first with xdg-open unless --url): a LoadBalancer's ingress IP, a NodePort on the node's
+    address, else the ClusterIP (the service range is routed here)."""
+    import shutil
+    import subprocess
+
+    from minikube_py.service_command import ServiceRefused, service_urls_of
+
+    def lookup(client: ApiClient, _: bytes) -> Awaitable[tuple[list[str], str]]:
+        return service_urls_of(client, name, namespace)
+
+    try:
+        urls, warning = _token_command(data_dir, lookup)
+    except ServiceRefused as e:
+        raise click.ClickException(str(e)) from e
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    for url in urls:
+        click.echo(url)
+    opener = shutil.which("xdg-open")
+    if not url_only and opener and urls:
+        subprocess.run([opener, urls[0]], check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
 
 
 @main.command("store-serve")

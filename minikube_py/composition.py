@@ -44,6 +44,7 @@ from minikube_py.client.interface import ApiClient
 from minikube_py.client.leaderelection import LeaderElector
 from minikube_py.clusterconfig import publish as publish_cluster_network
 from minikube_py.clustersettings import (
+    DEFAULT_DATA_DIR,
     EXTERNAL_DATASTORE_FILE,
     WILDCARD_HOSTS,
     RememberedDatastore,
@@ -70,7 +71,14 @@ from minikube_py.hostnetwork import (
     set_up_host_network,
 )
 from minikube_py.joinagent import register_for_pod_cidr
-from minikube_py.kubeconfig import KubeconfigCredentials, write_kubeconfig
+from minikube_py.kubeconfig import KubeconfigCredentials, merge_entries, write_kubeconfig
+from minikube_py.kubeconfigmerge import (
+    MergeRecord,
+    MergeRefused,
+    entry_name,
+    merge_kubeconfig,
+    read_record,
+)
 from minikube_py.kubelet.auth import SubjectAccessReviews, TokenReviews
 from minikube_py.kubelet.config import KubeletConfig
 from minikube_py.kubelet.cri import CriClient
@@ -111,6 +119,7 @@ from minikube_py.proxy.proxier import KubeProxy
 from minikube_py.runtime.containerd import (
     ContainerdConfig,
     ContainerdProcess,
+    cri_version,
 )
 from minikube_py.runtime.images import ensure_builtin_images
 from minikube_py.runtime.noderoute_controller import NodeRouteController
@@ -119,11 +128,14 @@ from minikube_py.simnode.simnode import SimulatedNodes, SimulatedNodeSpec
 from minikube_py.startup import (
     Progress,
     StartupError,
+    animate,
     lock_data_dir,
+    ready_summary,
     start_unless_stopped,
     starting,
     until_ready,
 )
+from minikube_py.status_commands import STATUS
 from minikube_py.store.node import RaftStore
 from minikube_py.store.peer_identity import member_uri
 from minikube_py.store.types import StoreError
@@ -313,8 +325,10 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             progress.step(f"etcd v3 API on {etcd.url}, TLS, for the cluster's admins only "
                           f"(etcdctl --endpoints {etcd.url} --cacert {pki.ca.cert} --cert "
                           f"{pki.admin.cert} --key {pki.admin.key})")
-    control = ControlServer(control_socket(config.data_dir), control_commands(encryption),
-                            EXPECTED_ERRORS)
+    commands = {**control_commands(encryption),
+                STATUS: status_command(config, store, member, started_at=time.time() - (
+                    progress.clock() - progress.started))}
+    control = ControlServer(control_socket(config.data_dir), commands, EXPECTED_ERRORS)
     try:
         await control.start()
     except OSError as e:  # serve works without it; `encryption rotate-key` then needs it stopped
@@ -836,6 +850,79 @@ def _report_certificates(progress: Progress, pki: PkiLayout, made: list[str]) ->
         progress.step(line)
 
 
+def status_command(config: ServeConfig, store: RaftStore | EtcdKV, member: StoreMember | None,
+                   *, started_at: float) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """GET /status on the control socket: what this serve knows of itself, for `status`."""
+    socket = config.containerd_socket or ContainerdConfig(data_dir=config.data_dir).socket_path
+
+    async def answer() -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "pid": os.getpid(), "startedAt": started_at, "version": __version__,
+            "dataDir": str(config.data_dir), "apiURL": config.api_url, "node": config.node,
+            "store": store_facts(config, store, member),
+            "kubeconfig": str(config.kubeconfig_path)}
+        if config.run_node:
+            try:
+                await cri_version(socket, timeout=1.0)
+                running = True
+            except Exception:  # any failure: it does not answer
+                running = False
+            body["containerd"] = {"socket": str(socket), "running": running}
+        merged = await asyncio.to_thread(_merged_record, config.data_dir)
+        if merged is not None:
+            body["merged"] = {"path": merged.path, "name": merged.name}
+        return body
+
+    return answer
+
+
+def _merged_record(data_dir: Path) -> MergeRecord | None:
+    try:
+        return read_record(data_dir)
+    except MergeRefused:
+        return None
+
+
+def store_facts(config: ServeConfig, store: RaftStore | EtcdKV,
+                member: StoreMember | None) -> dict[str, Any]:
+    """The store's kind, members and leader (by name), as `status` shows them."""
+    if isinstance(store, EtcdKV):
+        return {"kind": "external", "endpoints": store.endpoint, "revision": store.revision}
+    if member is None:
+        return {"kind": "embedded", "members": [config.node], "revision": store.revision,
+                "leader": config.node if store.is_leader else ""}
+    known = member.store.members()
+    records = member.records
+
+    def name(member_id: int) -> str:
+        record = records.get(member_id)
+        return record.name if record else f"{member_id:x}"
+
+    leader = member.store.raft_position().leader
+    return {"kind": "embedded", "revision": store.revision,
+            "members": [name(m) for m in (*known.voters, *known.learners)],
+            "leader": name(leader) if leader else ""}
+
+
+def merge_user_kubeconfig(config: ServeConfig, progress: Progress) -> MergeRecord | None:
+    """Our cluster, user and context into the user's kubeconfig, made current (as minikube
+    and kind do); a file that cannot be edited safely is left alone, with a warning."""
+    target = config.merge_kubeconfig_into
+    if target is None:
+        return None
+    pki = config.pki
+    try:
+        entries = merge_entries(config.api_url, KubeconfigCredentials.read(pki.ca.cert, pki.admin))
+        record = merge_kubeconfig(target, entries, config.data_dir,
+                                  entry_name(config.data_dir, DEFAULT_DATA_DIR))
+    except (MergeRefused, OSError) as e:
+        progress.step(f"warning: kubeconfig not merged into {target}: {e}")
+        return None
+    progress.step(f"kubeconfig: context {record.name} merged into {record.path} (now "
+                  "kubectl's current context)")
+    return record
+
+
 def join_hint(config: ServeConfig, token: str) -> str:
     """How to make another machine a node of this cluster: the command, with the token, as
     kubeadm init prints it, when other machines can reach the API (--node-ip, or an
@@ -872,24 +959,36 @@ async def serve(config: ServeConfig, progress: Progress | None = None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    merged: MergeRecord | None = None
+    progress.spin(True)
+    spinner = asyncio.create_task(animate(progress))
     try:
         cluster = await start_unless_stopped(start_cluster(config, progress), stop, progress)
+        if cluster is not None:
+            merged = await asyncio.to_thread(merge_user_kubeconfig, config, progress)
     except StartupError as e:
         progress.step(f"error: {e}")
         return 1
     except StoreError as e:  # e.g. a store member that lost its leader while starting
         progress.step(f"error: the store could not serve while starting: {e}")
         return 1
+    finally:
+        spinner.cancel()
+        progress.spin(False)
     if cluster is None:
         return 0
     settle_garbage_collector()
-    progress.step(f"cluster ready in {cluster.ready_seconds:.2f} s. To use it:")
-    print(f"\n    export KUBECONFIG={config.kubeconfig_path}\n    kubectl get nodes\n",
-          file=progress.out, flush=True)
+    progress.step(f"cluster ready in {cluster.ready_seconds:.2f} s")
+    progress.text(ready_summary(
+        api_url=config.api_url, kubeconfig=config.kubeconfig_path,
+        merged=(merged.path, merged.name) if merged else None,
+        nodes=[f"{config.node} (Ready)"] if cluster.kubelet is not None else [],
+        data_dir_flag="" if config.data_dir == DEFAULT_DATA_DIR
+        else f" --data-dir {config.data_dir}"))
     if cluster.join_token:
-        print(join_hint(config, cluster.join_token), file=progress.out, flush=True)
+        progress.text(join_hint(config, cluster.join_token))
     if cluster.member is not None:
-        print(member_hint(config, cluster.member.identity.name), file=progress.out, flush=True)
+        progress.text(member_hint(config, cluster.member.identity.name))
     why: TaskFailed | None = await cluster.supervisor.wait(stop)
     if why is None:
         progress.step("stopping (signal received)")

@@ -74,6 +74,9 @@ class ServeConfig:
     # kube-apiserver's --authorization-mode: "Node,RBAC" (the default), or "AlwaysAllow"
     # (every authenticated request allowed; for measuring what authorization costs).
     authorization_mode: str = "Node,RBAC"
+    # The kubeconfig our cluster, user and context are merged into once the cluster is ready
+    # ($KUBECONFIG's first file or ~/.kube/config); None: none (--no-kubeconfig-merge).
+    merge_kubeconfig_into: Path | None = None
 
     @property
     def clustered(self) -> bool:

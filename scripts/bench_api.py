@@ -188,7 +188,7 @@ class Serve:
                  "--pod-cidr", f"10.244.{self.subnet}.0/24", "--bridge", self.bridge,
                  "--service-cidr", f"10.112.{self.subnet}.0/24",
                  "--simulated-nodes", str(self.nodes),
-                 "--authorization-mode", self.authorization_mode],
+                 "--authorization-mode", self.authorization_mode, "--no-kubeconfig-merge"],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while "cluster ready" not in self.log.read_text(errors="replace"):

@@ -231,7 +231,8 @@ async def ours_three(children: Children, directory: Path) -> AsyncIterator[Store
                     "--no-node", f"--node-name={name}", f"--api-port={api_port}",
                     f"--peer-port={free_loopback_port()}", f"--etcd-port={etcd_port}",
                     f"--pod-cidr=10.244.{240 + i}.0/24", f"--bridge=mkpyb{i}",
-                    "--service-cidr=10.112.99.0/24", "--kubelet-port=0"]
+                    "--service-cidr=10.112.99.0/24", "--kubelet-port=0",
+                    "--no-kubeconfig-merge"]
             if i == 0:
                 argv += ["--cluster-init", f"--node-ip={BENCH_NODE_IP}"]
             else:
