@@ -887,7 +887,9 @@ def store_facts(config: ServeConfig, store: RaftStore | EtcdKV,
                 member: StoreMember | None) -> dict[str, Any]:
     """The store's kind, members and leader (by name), as `status` shows them."""
     if isinstance(store, EtcdKV):
-        return {"kind": "external", "endpoints": store.endpoint, "revision": store.revision}
+        remembered = read_remembered_datastore(config.data_dir)
+        return {"kind": "external", "revision": store.revision, "current": store.endpoint,
+                "endpoints": remembered.endpoints if remembered else store.endpoint}
     if member is None:
         return {"kind": "embedded", "members": [config.node], "revision": store.revision,
                 "leader": config.node if store.is_leader else ""}

@@ -40,16 +40,23 @@ T = TypeVar("T")
 
 @contextmanager
 def running_serve(data_dir: Path, slot: int, *extra_args: str) -> Iterator[ServeProcess]:
-    """A started `serve` with slot N's own network (bridge mkpytN, pods 10.244.(200+N).0/24,
-    services 10.112.N.0/24), so test clusters never collide; stopped and deleted after."""
-    serve = ServeProcess(data_dir, pod_cidr=f"10.244.{200 + slot}.0/24", bridge=f"mkpyt{slot}",
-                         service_cidr=f"10.112.{slot}.0/24", extra_args=extra_args)
+    """A started `serve` with slot N's own network (`slot_serve`), so test clusters never
+    collide; stopped and deleted after."""
+    serve = slot_serve(data_dir, slot, *extra_args)
     serve.start()
     try:
         yield serve
     finally:
         serve.stop()
         serve.delete()
+
+
+def slot_serve(data_dir: Path, slot: int, *extra_args: str) -> ServeProcess:
+    """A `serve` (not started) with slot N's own network: bridge mkpytN, services
+    10.112.N.0/24, pods 10.244.(200+N).0/24 for N < 56, 10.244.(100+N).0/24 above."""
+    third = 200 + slot if slot < 56 else 100 + slot
+    return ServeProcess(data_dir, pod_cidr=f"10.244.{third}.0/24", bridge=f"mkpyt{slot}",
+                        service_cidr=f"10.112.{slot}.0/24", extra_args=extra_args)
 
 
 def free_port() -> int:

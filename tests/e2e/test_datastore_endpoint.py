@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +42,15 @@ def test_serve_names_its_datastore_and_keeps_nothing_embedded(
     serve, etcd = cluster
     assert f"datastore: etcd at {etcd.endpoint}, revision" in serve.log
     assert not (serve.data_dir / "store").exists()
+
+
+def test_status_names_the_external_etcd(cluster: tuple[ServeProcess, EtcdProcess]) -> None:
+    serve, etcd = cluster
+    result = subprocess.run([sys.executable, "-m", "minikube_py", "status", "--data-dir",
+                             str(serve.data_dir)], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"store:       external etcd {etcd.endpoint}\n" in result.stdout
 
 
 def test_a_pod_runs_and_etcd_holds_what_kubectl_wrote(
