@@ -48,7 +48,13 @@ class StatusReport:
         return "\n".join(out)
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, **{k: v for k, v in self.lines},
+        """The lines under camelCase keys ("data dir" is dataDir), the exit code, the
+        problems."""
+        def key(k: str) -> str:
+            first, *rest = k.split(" ")
+            return first + "".join(w.capitalize() for w in rest)
+
+        return {"code": self.code, **{key(k): v for k, v in self.lines},
                 "problems": self.problems}
 
 

@@ -83,3 +83,9 @@ def test_not_running_says_how_to_start_it(tmp_path: Path) -> None:
 
 def test_durations_read_as_kubectl_ages() -> None:
     assert [duration(s) for s in (5, 65, 3700, 90000)] == ["5s", "1m05s", "1h01m", "1d01h"]
+
+
+def test_json_has_the_lines_under_camel_case_keys() -> None:
+    body = assess(SERVE, ApiFacts("ok", [node("n", True)], 3), now=1000).to_json()
+    assert body["code"] == RUNNING and body["problems"] == []
+    assert body["dataDir"] == "/d" and body["mergedInto"] == "/root/.kube/config (context mp)"
