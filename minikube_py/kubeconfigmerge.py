@@ -160,10 +160,12 @@ def _items(text: str, seq: yaml.SequenceNode) -> list[_Item]:
     return items
 
 
-def _value_region(text: str, key: yaml.Node) -> tuple[int, int]:
-    """The text after `key:` to the end of its line (an empty, null or flow value)."""
+def _value_region(text: str, pair: tuple[yaml.Node, yaml.Node]) -> tuple[int, int]:
+    """The text after `key:` to the end of the value's last line, without its newline (a
+    scalar or a flow value, with its comment)."""
+    key, value = pair
     colon = text.index(":", key.end_mark.index)
-    line_end = _line_end(text, colon)
+    line_end = _line_end(text, max(colon, value.end_mark.index - 1))
     return colon + 1, line_end - 1 if text[line_end - 1:line_end] == "\n" else line_end
 
 
@@ -220,12 +222,17 @@ def _merge_section(text: str, section: str, body: dict[str, Any],
         text += f"{section}:\n" + _render_item(section, name, body, 0)
         return text, dataclasses.replace(record, sections={**record.sections, section: None},
                                          added_newline=added_newline)
-    key, value = found
+    value = found[1]
     if _is_empty(value):
-        start, end = _value_region(text, key)
+        start, end = _value_region(text, found)
         original = text[start:end]
-        text = _splice(text, start, end, "\n" + _render_item(section, name, body, 0).rstrip("\n"))
-        if record.sections.get(section) is None:
+        rendered = _render_item(section, name, body, 0)
+        if end < len(text):  # the value's line has its newline: the item goes before it
+            rendered = rendered.rstrip("\n")
+        else:
+            record = dataclasses.replace(record, added_newline=True)
+        text = _splice(text, start, end, "\n" + rendered)
+        if section not in record.sections:
             record = dataclasses.replace(record, sections={**record.sections, section: original})
         return text, record
     if not isinstance(value, yaml.SequenceNode) or value.flow_style:
@@ -255,7 +262,7 @@ def _set_current_context(text: str, record: MergeRecord) -> tuple[str, MergeReco
         text += f"{CURRENT_CONTEXT}: {record.name}\n"
         previous = None
     else:
-        start, end = _value_region(text, found[0])
+        start, end = _value_region(text, found)
         previous = text[start:end]
         text = _splice(text, start, end, f" {record.name}")
     if record.context_set:  # a restart: what was current before the first merge stays
@@ -276,7 +283,7 @@ def unmerge_text(text: str, record: MergeRecord) -> str:
             start = _line_start(text, found[0].start_mark.index)
             text = _splice(text, start, _line_end(text, start), "")
         else:
-            start, end = _value_region(text, found[0])
+            start, end = _value_region(text, found)
             text = _splice(text, start, end, record.previous_context)
     if record.added_newline and text.endswith("\n"):
         text = text[:-1]
@@ -301,7 +308,7 @@ def _unmerge_section(text: str, section: str, record: MergeRecord) -> str:
     if original is None:
         start = _line_start(text, key.start_mark.index)
         return _splice(text, start, _line_end(text, key.end_mark.index), "")
-    start, end = _value_region(text, key)
+    start, end = _value_region(text, found)
     return _splice(text, start, end, original)
 
 

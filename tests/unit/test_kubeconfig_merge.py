@@ -4,6 +4,7 @@ everything else in the file survives byte for byte, and merge then unmerge is th
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import stat
 import subprocess
@@ -14,6 +15,7 @@ import yaml
 
 from minikube_py.kubeconfigmerge import (
     RECORD_FILE,
+    SECTIONS,
     Entries,
     MergeRecord,
     MergeRefused,
@@ -85,7 +87,9 @@ def parsed_names(text: str, section: str) -> list[str]:
 @pytest.mark.parametrize("text", [
     HAND_WRITTEN, KUBECTL_NULLS, "", "apiVersion: v1\nkind: Config\n",
     "apiVersion: v1\nclusters: []\ncurrent-context: x", HAND_WRITTEN.replace("\n", "\r\n"),
-], ids=["hand-written", "kubectl-nulls", "empty", "no-sections", "no-final-newline", "crlf"])
+    "current-context:\n  kind-a  # on its own line\nusers: ~ # none yet\nkind: Config\n",
+], ids=["hand-written", "kubectl-nulls", "empty", "no-sections", "no-final-newline", "crlf",
+        "value-on-the-next-line"])
 def test_merge_then_unmerge_gives_back_the_file_byte_for_byte(text: str) -> None:
     assert round_trip(text) == text
 
@@ -109,6 +113,11 @@ def test_entries_follow_the_indentation_of_the_list_they_join() -> None:
     merged, _ = merge_text(HAND_WRITTEN, ENTRIES, record())
     assert "\n    - name: minikube-py\n      cluster:\n" in merged
     assert "\n  - name: minikube-py\n    user:\n" in merged
+
+
+def test_a_current_context_on_the_line_after_its_key_is_replaced_whole() -> None:
+    merged, _ = merge_text("current-context:\n  kind-a\nkind: Config\n", ENTRIES, record())
+    assert yaml.safe_load(merged)["current-context"] == "minikube-py"
 
 
 def test_null_sections_become_lists_and_back() -> None:
@@ -234,3 +243,69 @@ def test_a_file_kubectl_wrote_round_trips_and_kubectl_reads_the_merge(tmp_path: 
     unmerge_kubeconfig(data)
     assert target.read_bytes() == original
     shutil.rmtree(data)
+
+
+def random_kubeconfig(rng: random.Random) -> str:
+    """A kubeconfig in one of the many shapes people and tools write: any indentation,
+    comments between and after entries, sections missing, null, empty or in any order."""
+    dash = rng.choice([0, 2, 4])
+    gap = rng.choice([1, 3])
+    lines: list[str] = []
+    if rng.random() < 0.5:
+        lines.append("# written by hand")
+    parts = ["apiVersion: v1", "kind: Config"]
+    for section in ("clusters", "users", "contexts"):
+        shape = rng.choice(["missing", "null", "empty", "tilde", "bare", "entries"])
+        if shape == "missing":
+            continue
+        if shape != "entries":
+            value = {"null": " null", "empty": " []", "tilde": " ~", "bare": ""}[shape]
+            comment = rng.choice(["", "  # none"]) if shape != "bare" else ""
+            parts.append(f"{section}:{value}{comment}")
+            continue
+        block = [f"{section}:"]
+        for i in range(rng.randint(1, 3)):
+            pad = " " * dash
+            inner = " " * (dash + gap + 1)
+            kind = section[:-1]
+            if rng.random() < 0.3:
+                block.append(f"{pad}# entry {i}")
+            if rng.random() < 0.5:
+                block += [f"{pad}-{' ' * gap}name: {kind}-{i}", f"{inner}{kind}:",
+                          f"{inner}  field: value-{i}  # why"]
+            else:
+                block += [f"{pad}-{' ' * gap}{kind}: {{field: v{i}}}", f"{inner}name: {kind}-{i}"]
+            if rng.random() < 0.3:
+                block.append("")
+        parts.append("\n".join(block))
+    cc = rng.choice(["missing", '""', "cluster-0", "\n  cluster-0"])
+    if cc != "missing":
+        parts.append(f"current-context: {cc}" if not cc.startswith("\n")
+                     else f"current-context:{cc}")
+    rng.shuffle(parts)
+    lines += parts
+    if rng.random() < 0.3:
+        lines.append("# the end")
+    text = "\n".join(lines)
+    return text + ("\n" if rng.random() < 0.8 else "")
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_any_shape_of_kubeconfig_round_trips_and_keeps_its_meaning(seed: int) -> None:
+    text = random_kubeconfig(random.Random(seed))
+    before = yaml.safe_load(text) or {}
+    merged, rec = merge_text(text, ENTRIES, record())
+    after = yaml.safe_load(merged)
+    for section in ("clusters", "users", "contexts"):
+        theirs = before.get(section) or []
+        assert after[section][:len(theirs)] == theirs, (section, merged)
+        assert after[section][len(theirs):][0]["name"] == "minikube-py"
+    assert after["current-context"] == "minikube-py"
+    assert {k: v for k, v in after.items() if k not in (*SECTIONS, "current-context")} == \
+        {k: v for k, v in before.items() if k not in (*SECTIONS, "current-context")}
+    assert unmerge_text(merged, rec) == text, merged
+    moved = Entries({**ENTRIES.cluster, "server": "https://127.0.0.1:7443"}, ENTRIES.user)
+    again, rec = merge_text(merged, moved, rec)  # a restart on another port
+    assert [c["cluster"]["server"] for c in yaml.safe_load(again)["clusters"]
+            if c["name"] == "minikube-py"] == ["https://127.0.0.1:7443"]
+    assert unmerge_text(again, rec) == text, again
