@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ def held(tmp_path: Path) -> int:
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: take the lock, say so, wait for a signal
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.close(r)
         fd = os.open(tmp_path / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -51,13 +53,13 @@ def held(tmp_path: Path) -> int:
 def test_the_holder_gets_sigterm_and_stop_waits_until_it_is_gone(tmp_path: Path) -> None:
     pid = held(tmp_path)
     said: list[str] = []
-    clock = Clock()
 
-    def sleep(seconds: float) -> None:
+    def sleep(seconds: float) -> None:  # a real process: real time
         os.waitpid(pid, os.WNOHANG)  # reap it once it ended, as its parent would
-        clock.sleep(seconds)
+        time.sleep(seconds)
 
-    assert stop_holder(tmp_path, timeout=30, clock=clock, say=said.append, sleep=sleep)
+    assert stop_holder(tmp_path, timeout=30, clock=time.monotonic, say=said.append,
+                       sleep=sleep)
     assert said[0] == f"stopping minikube-py (pid {pid}) on {tmp_path}..."
     assert said[-1].startswith("stopped (")
     assert not process_alive(pid)
