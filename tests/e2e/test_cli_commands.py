@@ -14,7 +14,14 @@ import pytest
 
 from minikube_py.datalock import DataDirLock
 from minikube_py.stop_command import process_alive
-from tests.e2e.cluster import KUBECTL, NEEDS_CONTAINERD, ServeProcess, slot_serve, wait_for
+from tests.e2e.cluster import (
+    KUBECTL,
+    NEEDS_CONTAINERD,
+    ServeProcess,
+    free_port,
+    slot_serve,
+    wait_for,
+)
 
 pytestmark = NEEDS_CONTAINERD
 
@@ -145,6 +152,20 @@ def test_status_of_a_stopped_cluster_is_exit_1(cluster: ServeProcess) -> None:
     assert result.returncode == 1
     assert result.stdout.strip() == (f"minikube-py: not running: start it with `minikube-py "
                                      f"serve --data-dir {cluster.data_dir}`")
+
+
+def test_a_restart_on_another_port_replaces_our_merged_entry(
+        cluster: ServeProcess, user_kubeconfig: tuple[Path, bytes]) -> None:
+    path, _ = user_kubeconfig
+    cluster.api_port = free_port()
+    cluster.start()
+    server = kubectl_on(path, "config", "view", "-o",
+                        f"jsonpath={{.clusters[?(@.name==\"{CONTEXT}\")].cluster.server}}")
+    assert server.stdout == cluster.api_url
+    assert kubectl_on(path, "config", "get-contexts", "-o", "name").stdout.split().count(
+        CONTEXT) == 1
+    assert kubectl_on(path, "--context", CONTEXT, "get", "nodes").returncode == 0
+    assert minikube("stop", "--data-dir", str(cluster.data_dir), timeout=90).returncode == 0
 
 
 def test_delete_takes_our_context_out_byte_for_byte(
