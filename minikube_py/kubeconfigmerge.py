@@ -364,12 +364,13 @@ def _write_atomic(path: Path, text: str) -> None:
     """Through a temporary file in the same directory and a rename (a kubectl reading never
     sees half a file), keeping the file's mode and owner (0600 for a new one: it holds the
     admin's key)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_dir(path.parent)
     try:
         st = path.stat()
         mode, owner = stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid)
-    except FileNotFoundError:
-        mode, owner = 0o600, None
+    except FileNotFoundError:  # a new file is its directory owner's (sudo: the user's)
+        dir_st = path.parent.stat()
+        mode, owner = 0o600, (dir_st.st_uid, dir_st.st_gid)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
@@ -386,11 +387,23 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def _make_dir(directory: Path) -> None:
+    """A missing directory (~/.kube) made 0700 and, as root, given to the owner of the
+    directory above it (under sudo, ~user/.kube stays the user's)."""
+    if directory.exists():
+        return
+    _make_dir(directory.parent)
+    directory.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        above = directory.parent.stat()
+        os.chown(directory, above.st_uid, above.st_gid)
+
+
 @contextlib.contextmanager
 def _kubectl_lock(path: Path) -> Iterator[None]:
     """kubectl's own lock on a kubeconfig it writes: FILE.lock, made exclusively."""
     lock = path.with_name(path.name + ".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    _make_dir(lock.parent)
     deadline = time.monotonic() + LOCK_TIMEOUT
     while True:
         try:

@@ -184,6 +184,18 @@ def test_a_missing_file_is_made_0600_and_removed_by_the_unmerge(tmp_path: Path) 
     assert not (tmp_path / RECORD_FILE).exists()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives files to another user: needs root")
+def test_as_root_a_new_file_and_directory_are_the_home_owners(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, 1234, 1234)  # someone running serve with sudo
+    target = home / ".kube" / "config"
+    merge_kubeconfig(target, ENTRIES, tmp_path, "minikube-py")
+    for made in (target, target.parent):
+        assert (made.stat().st_uid, made.stat().st_gid) == (1234, 1234)
+    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+
+
 def test_the_file_keeps_its_mode_and_no_lock_is_left(tmp_path: Path) -> None:
     target = tmp_path / "config"
     target.write_text(HAND_WRITTEN)
