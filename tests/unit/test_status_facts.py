@@ -6,8 +6,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from minikube_py.composition import store_facts
 from minikube_py.config import ServeConfig
+from minikube_py.serve_reports import store_facts
 
 
 def test_a_store_of_one_leads_itself() -> None:
