@@ -15,14 +15,9 @@ from minikube_py.clustersettings import DEFAULT_DATA_DIR, read_remembered_datast
 from minikube_py.config import ServeConfig
 from minikube_py.etcdapi.etcdkv import EtcdKV
 from minikube_py.kubeconfig import KubeconfigCredentials, merge_entries
-from minikube_py.kubeconfigmerge import (
-    MergeRecord,
-    MergeRefused,
-    entry_name,
-    merge_kubeconfig,
-    read_record,
-)
+from minikube_py.kubeconfigmerge import MergeRecord, MergeRefused, entry_name
 from minikube_py.members.member import StoreMember
+from minikube_py.merged_kubeconfig import merge_kubeconfig, read_record
 from minikube_py.runtime.containerd import ContainerdConfig, cri_version
 from minikube_py.startup import Progress
 from minikube_py.store.node import RaftStore

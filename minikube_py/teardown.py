@@ -11,9 +11,10 @@ from pathlib import Path
 from minikube_py.clustersettings import NOTHING_REMEMBERED, SettingsFileError, load_remembered
 from minikube_py.datalock import DataDirBusy, DataDirLock
 from minikube_py.hostnetwork import release_host_network, release_orphaned_network
-from minikube_py.kubeconfigmerge import MergeRefused, unmerge_kubeconfig
+from minikube_py.kubeconfigmerge import MergeRefused
 from minikube_py.kubelet.cri import CriClient
 from minikube_py.kubelet.mounts import unmount_under
+from minikube_py.merged_kubeconfig import unmerge_kubeconfig
 from minikube_py.runtime.containerd import ContainerdConfig, ContainerdProcess, cri_version
 
 

@@ -14,18 +14,16 @@ import pytest
 import yaml
 
 from minikube_py.kubeconfigmerge import (
-    RECORD_FILE,
     SECTIONS,
     Entries,
     MergeRecord,
     MergeRefused,
     entry_name,
-    merge_kubeconfig,
     merge_text,
     target_path,
-    unmerge_kubeconfig,
     unmerge_text,
 )
+from minikube_py.merged_kubeconfig import RECORD_FILE, merge_kubeconfig, unmerge_kubeconfig
 
 KUBECTL = "/usr/bin/kubectl"
 ENTRIES = Entries(
@@ -221,7 +219,7 @@ def test_a_name_someone_else_uses_gets_a_suffix(tmp_path: Path) -> None:
 
 def test_a_held_kubectl_lock_refuses_the_merge(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import minikube_py.kubeconfigmerge as merge
+    import minikube_py.merged_kubeconfig as merge
     monkeypatch.setattr(merge, "LOCK_TIMEOUT", 0.1)
     (tmp_path / "config.lock").touch()
     with pytest.raises(MergeRefused, match="is locked"):
