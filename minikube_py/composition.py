@@ -217,7 +217,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         progress.step(f"fetched the keys of cluster {joining.cluster_id:#x}")
     elif identity is None and config.cluster_init:
         identity = _first_member(config, store_dir)
-    async with starting("the cluster's certificates"):
+    async with starting("the cluster's certificates", progress):
         made = await asyncio.to_thread(
             ensure_cluster_pki, pki,
             cluster_certificates(config),
@@ -379,7 +379,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         ))
         async with starting("the pod bridge"):
             await set_up_host_network(config.cluster, claim, config.data_dir)
-        async with starting("containerd"):
+        async with starting("containerd", progress):
             await containerd.start()
         sup.on_stop("containerd", containerd.stop)
         sup.start("containerd", containerd.wait_exit())
@@ -403,7 +403,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             raise StartupError(f"publishing the cluster's network for joining machines: "
                                f"{e}") from e
     if socket_path is not None:
-        async with starting("the built-in images"):
+        async with starting("the built-in images", progress):
             imported = await ensure_builtin_images(socket_path)
         if imported:
             progress.step(f"imported built-in images: {', '.join(imported)}")
@@ -476,8 +476,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         await until_ready(sup, simulated.ready, "the simulated nodes")
         progress.step(f"{config.simulated_nodes} simulated nodes registered")
     if kubelet is not None:
-        await until_ready(sup, kubelet.ready, "the node")
-    await until_ready(sup, dns.ready, "cluster DNS")
+        await until_ready(sup, kubelet.ready, "the node", progress)
+    await until_ready(sup, dns.ready, "cluster DNS", progress)
     ready = progress.clock() - progress.started
     if kubelet is not None:
         progress.step(f"node {config.node} is Ready ({node_ip})")

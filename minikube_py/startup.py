@@ -44,6 +44,7 @@ class Progress:
     _last: float | None = None
     _frame: int = 0
     _spinning: bool = False
+    _doing: str = ""
 
     def __post_init__(self) -> None:
         if self.tty is None:
@@ -61,7 +62,14 @@ class Progress:
         mark = FAILED if message.startswith("error") else \
             WARNED if message.startswith("warning") else DONE
         self._write(f"{CLEAR_LINE}{mark} {message} ({took:.2f}s)\n")
+        self._doing = ""
         self._draw_spinner(now)
+
+    def doing(self, what: str) -> None:
+        """Name the step under way on the spinner line, until the next step is done."""
+        self._doing = what
+        if self.tty:
+            self._draw_spinner(self.clock())
 
     def spin(self, on: bool) -> None:
         """Show (or clear) the spinner line of the step under way (terminal only)."""
@@ -88,7 +96,8 @@ class Progress:
     def _draw_spinner(self, now: float) -> None:
         if self._spinning:
             frame = SPINNER[self._frame % len(SPINNER)]
-            self._write(f"{CLEAR_LINE}{frame} starting... {now - self.started:.1f}s")
+            self._write(f"{CLEAR_LINE}{frame} {self._doing or 'starting'}... "
+                        f"{now - self.started:.1f}s")
 
     def _write(self, text: str) -> None:
         self.out.write(text)
@@ -125,9 +134,12 @@ def ready_summary(*, api_url: str, kubeconfig: Path, merged: tuple[str, str] | N
 
 
 @contextlib.asynccontextmanager
-async def starting(what: str) -> AsyncIterator[None]:
+async def starting(what: str, progress: Progress | None = None) -> AsyncIterator[None]:
     """Turn a failure of an outside part (a missing binary, no permission, containerd
-    refusing to start) into a StartupError that names the part, instead of a traceback."""
+    refusing to start) into a StartupError that names the part, instead of a traceback;
+    with `progress`, the spinner names the part meanwhile."""
+    if progress is not None:
+        progress.doing(what)
     try:
         yield
     except (OSError, RuntimeError, ContainerdStartError) as e:
@@ -135,8 +147,11 @@ async def starting(what: str) -> AsyncIterator[None]:
         raise StartupError(f"{what} failed: {e}{hint}") from e
 
 
-async def until_ready(sup: Supervisor, ready: asyncio.Event, what: str) -> None:
-    """Wait for `ready`, unless a component dies first."""
+async def until_ready(sup: Supervisor, ready: asyncio.Event, what: str,
+                      progress: Progress | None = None) -> None:
+    """Wait for `ready`, unless a component dies first (the spinner says for what)."""
+    if progress is not None:
+        progress.doing(f"waiting for {what}")
     never = asyncio.Event()
     waiter = asyncio.create_task(ready.wait())
     failed = asyncio.create_task(sup.wait(never))

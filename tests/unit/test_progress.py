@@ -55,6 +55,23 @@ def test_on_a_terminal_steps_are_marked_with_their_time_under_a_spinner() -> Non
     assert screen.endswith(CLEAR_LINE)  # the spinner is gone at the end
 
 
+def test_the_spinner_names_the_step_under_way_until_it_is_done() -> None:
+    out, clock = FakeTty(), FakeClock()
+    progress = Progress(out=out, clock=clock, started=clock.now)
+    progress.spin(True)
+    progress.doing("containerd")
+    assert out.getvalue().endswith(f"{CLEAR_LINE}⠋ containerd... 0.0s")
+    clock.now += 0.2
+    progress.step("containerd ready")
+    assert out.getvalue().endswith(f"✓ containerd ready (0.20s)\n{CLEAR_LINE}⠋ starting... 0.2s")
+
+
+def test_naming_a_step_off_a_terminal_prints_nothing() -> None:
+    out = io.StringIO()
+    Progress(out=out).doing("containerd")
+    assert out.getvalue() == ""
+
+
 def test_an_error_is_marked_as_a_failure() -> None:
     out, clock = FakeTty(), FakeClock()
     progress = Progress(out=out, clock=clock, started=clock.now)
