@@ -39,10 +39,14 @@ T = TypeVar("T")
 
 
 @contextmanager
-def running_serve(data_dir: Path, slot: int, *extra_args: str) -> Iterator[ServeProcess]:
+def running_serve(data_dir: Path, slot: int, *extra_args: str,
+                  merged_kubeconfig: Path | None = None) -> Iterator[ServeProcess]:
     """A started `serve` with slot N's own network (`slot_serve`), so test clusters never
-    collide; stopped and deleted after."""
+    collide; stopped and deleted after. It merges its context into `merged_kubeconfig`
+    (default: a file of its own beside the data dir)."""
     serve = slot_serve(data_dir, slot, *extra_args)
+    if merged_kubeconfig is not None:
+        serve.merged_kubeconfig = merged_kubeconfig
     serve.start()
     try:
         yield serve

@@ -19,7 +19,7 @@ from tests.e2e.cluster import (
     NEEDS_CONTAINERD,
     ServeProcess,
     free_port,
-    slot_serve,
+    running_serve,
     wait_for,
 )
 
@@ -66,14 +66,9 @@ def user_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, byt
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory,
             user_kubeconfig: tuple[Path, bytes]) -> Iterator[ServeProcess]:
-    serve = slot_serve(tmp_path_factory.mktemp("cli") / "data", SLOT)
-    serve.merged_kubeconfig = user_kubeconfig[0]
-    serve.start()
-    try:
+    with running_serve(tmp_path_factory.mktemp("cli") / "data", SLOT,
+                       merged_kubeconfig=user_kubeconfig[0]) as serve:
         yield serve
-    finally:
-        serve.stop()
-        serve.delete()
 
 
 def test_status_of_a_running_cluster_is_exit_0_and_shows_the_node_ready(
