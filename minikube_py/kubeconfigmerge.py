@@ -318,7 +318,10 @@ def free_name(text: str, wanted: str, path: str = "kubeconfig") -> str:
 def only_skeleton_left(text: str) -> bool:
     """Whether a file we made holds nothing but what a new one does (no entries, no
     current-context): then unmerging removes the file."""
-    doc = yaml.safe_load(text) if text.strip() else {}
+    try:
+        doc = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError:
+        return False
     if not isinstance(doc, dict):
         return False
     return not any(doc.get(s) for s in SECTIONS) and not doc.get(CURRENT_CONTEXT) and \

@@ -90,7 +90,7 @@ def merge_user_kubeconfig(config: ServeConfig, progress: Progress) -> MergeRecor
         entries = merge_entries(config.api_url, KubeconfigCredentials.read(pki.ca.cert, pki.admin))
         record = merge_kubeconfig(target, entries, config.data_dir,
                                   entry_name(config.data_dir, DEFAULT_DATA_DIR))
-    except (MergeRefused, OSError) as e:
+    except (MergeRefused, OSError, ValueError) as e:  # ValueError: YAML we cannot splice
         progress.step(f"warning: kubeconfig not merged into {target}: {e}")
         return None
     progress.step(f"kubeconfig: context {record.name} merged into {record.path} (now "

@@ -86,7 +86,7 @@ async def _delete(data_dir: Path) -> list[str]:
         done.append(f"unmounted {len(unmounted)} pod volume(s)")
     try:
         unmerged = await asyncio.to_thread(unmerge_kubeconfig, data_dir)
-    except (MergeRefused, OSError) as e:
+    except (MergeRefused, OSError, ValueError) as e:  # ValueError: YAML we cannot splice
         done.append(f"left the merged kubeconfig alone: {e}")
     else:
         if unmerged:
