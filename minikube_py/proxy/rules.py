@@ -4,7 +4,10 @@ The layout follows kube-proxy so anyone who has debugged a cluster can read it:
 nat `<P>-SERVICES` dispatches ClusterIP:port/proto to `<P>-SVC-<hash>` (one per service
 port), which picks an endpoint with `-m statistic` (and `-m recent` for ClientIP
 affinity) and jumps to `<P>-SEP-<hash>` (one per endpoint) for the DNAT. NodePorts go
-through `<P>-NODEPORTS`. Services without ready endpoints are REJECTed in the filter
+through `<P>-NODEPORTS`. Traffic to a load-balancer ingress IP or an external IP enters
+`<P>-EXT-<hash>` (masquerade, then the service chain), through `<P>-FW-<hash>` first when
+loadBalancerSourceRanges limit who may use it (what the FW chain lets through is DNATed;
+the filter table DROPs the rest). Services without ready endpoints are REJECTed in the filter
 table so clients fail fast. `<P>` is a per-cluster prefix starting with "MKPY", and each
 cluster masquerades with a mark bit of its own.
 """
@@ -39,6 +42,9 @@ class ProxySettings:
     # kube-proxy's --cluster-cidr. Empty: only hairpin traffic is masqueraded.
     cluster_cidr: str = ""
     masquerade_mark: str = "0x4000"
+    # The load-balancer pool (serve --lb-cidr): what nothing DNATed there is refused, as in
+    # the service range. Empty: no pool.
+    lb_cidr: str = ""
 
 
 DEFAULT_SETTINGS = ProxySettings()
@@ -71,6 +77,9 @@ class ServicePort:
     node_port: int
     affinity_seconds: int  # 0: no session affinity
     endpoints: tuple[Endpoint, ...]
+    external_ips: tuple[str, ...] = ()  # spec.externalIPs
+    load_balancer_ips: tuple[str, ...] = ()  # status.loadBalancer.ingress[].ip (ipMode VIP)
+    source_ranges: tuple[str, ...] = ()  # spec.loadBalancerSourceRanges
 
     @property
     def display(self) -> str:
@@ -162,6 +171,9 @@ def service_ports(services: Iterable[Obj], endpoint_slices: Iterable[Obj]) -> li
             cfg = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {})
             affinity = int(cfg.get("timeoutSeconds") or DEFAULT_AFFINITY_SECONDS)
         slices = by_service.get((ns, name), [])
+        external = _ipv4s(spec.get("externalIPs") or [])
+        lb_ips = load_balancer_ips(svc)
+        ranges = _ipv4_ranges(spec.get("loadBalancerSourceRanges") or []) if lb_ips else ()
         for p in spec.get("ports") or []:
             proto = p.get("protocol") or "TCP"
             port_name = p.get("name") or ""
@@ -169,9 +181,37 @@ def service_ports(services: Iterable[Obj], endpoint_slices: Iterable[Obj]) -> li
                 namespace=ns, service=name, port_name=port_name, protocol=proto,
                 cluster_ip=ip, port=int(p["port"]), node_port=int(p.get("nodePort") or 0),
                 affinity_seconds=affinity,
-                endpoints=ready_endpoints(slices, port_name, proto)))
+                endpoints=ready_endpoints(slices, port_name, proto),
+                external_ips=external, load_balancer_ips=lb_ips, source_ranges=ranges))
     out.sort(key=lambda sp: (sp.namespace, sp.service, sp.port_name, sp.protocol, sp.port))
     return out
+
+
+def load_balancer_ips(svc: Obj) -> tuple[str, ...]:
+    """The ingress IPs a LoadBalancer Service's status names that kube-proxy answers for:
+    those of ipMode VIP (or none given); ipMode Proxy ones are the load balancer's to reach."""
+    if (svc.get("spec") or {}).get("type") != "LoadBalancer":
+        return ()
+    ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return _ipv4s(i.get("ip") or "" for i in ingress
+                  if isinstance(i, Mapping) and (i.get("ipMode") or "VIP") == "VIP")
+
+
+def _ipv4s(values: Iterable[Any]) -> tuple[str, ...]:
+    return tuple(sorted({v for v in values if isinstance(v, str) and _is_ipv4(v)},
+                        key=lambda v: int(ipaddress.IPv4Address(v))))
+
+
+def _ipv4_ranges(values: Iterable[Any]) -> tuple[str, ...]:
+    nets: set[ipaddress.IPv4Network] = set()
+    for v in values:
+        try:
+            net = ipaddress.ip_network(str(v).strip(), strict=False)
+        except ValueError:
+            continue  # the API refuses these; an object stored before it did is not ours
+        if isinstance(net, ipaddress.IPv4Network):
+            nets.add(net)
+    return tuple(str(n) for n in sorted(nets))
 
 
 def ready_endpoints(slices: Iterable[Obj], port_name: str, protocol: str) -> tuple[Endpoint, ...]:
@@ -214,12 +254,20 @@ def sep_chain(settings: ProxySettings, sp: ServicePort, ep: Endpoint) -> str:
     return chain_name(settings, "SEP", sp.display, sp.protocol, f"{ep.ip}:{ep.port}")
 
 
+def ext_chain(settings: ProxySettings, sp: ServicePort) -> str:
+    return chain_name(settings, "EXT", sp.display, sp.protocol)
+
+
+def fw_chain(settings: ProxySettings, sp: ServicePort) -> str:
+    return chain_name(settings, "FW", sp.display, sp.protocol)
+
+
 def owned_chain_pattern(settings: ProxySettings) -> re.Pattern[str]:
     """Matches exactly the chain names this prefix produces, and not those of another cluster
     whose prefix merely starts with ours (e.g. MKPY vs MKPY-ab12)."""
     p = re.escape(settings.prefix)
     fixed = "|".join(sorted({*NAT_FIXED, *FILTER_FIXED}))
-    return re.compile(rf"^{p}-(?:(?:{fixed})|(?:SVC|SEP)-[A-Z2-7]+)$")
+    return re.compile(rf"^{p}-(?:(?:{fixed})|(?:SVC|SEP|EXT|FW)-[A-Z2-7]+)$")
 
 
 def jump_rules(settings: ProxySettings) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -262,11 +310,19 @@ def build_ruleset(services: Iterable[Obj], endpoint_slices: Iterable[Obj], node:
             flt[services_chain].append(
                 f"-d {sp.cluster_ip}/32 -p {proto} -m comment --comment "
                 f"\"{sp.display} has no endpoints\" -m {proto} --dport {sp.port} {reject}")
+            external = flt[chain_name(settings, "EXTERNAL-SERVICES")]
             if sp.node_port:
                 for dst in _node_dst(node):
-                    flt[chain_name(settings, "EXTERNAL-SERVICES")].append(
+                    external.append(
                         f"{dst}-p {proto} -m comment --comment \"{sp.display} has no "
                         f"endpoints\" -m {proto} --dport {sp.node_port} {reject}")
+            # External addresses are reached from this host and its pods (OUTPUT, FORWARD:
+            # the SERVICES chain) and, when one is this host's own, from outside (INPUT).
+            for ext_ip in (*sp.external_ips, *sp.load_balancer_ips):
+                rule = (f"-d {ext_ip}/32 -p {proto} -m comment --comment \"{sp.display} has "
+                        f"no endpoints\" -m {proto} --dport {sp.port} {reject}")
+                flt[services_chain].append(rule)
+                external.append(rule)
             continue
         svc = svc_chain(settings, sp)
         if settings.cluster_cidr:
@@ -286,6 +342,8 @@ def build_ruleset(services: Iterable[Obj], endpoint_slices: Iterable[Obj], node:
             nat[nodeports_chain].append(
                 f"-p {proto} -m comment --comment \"{sp.display}\" -m {proto} "
                 f"--dport {sp.node_port} -j {svc}")
+        if sp.external_ips or sp.load_balancer_ips:
+            _external_rules(settings, sp, nat, flt)
         nat[svc] = _svc_rules(settings, sp)
         for ep in sp.endpoints:
             sep = sep_chain(settings, sp, ep)
@@ -317,13 +375,47 @@ def build_ruleset(services: Iterable[Obj], endpoint_slices: Iterable[Obj], node:
            f"to pods on other nodes requiring SNAT\" -j MASQUERADE"]
           if settings.cluster_cidr else []),
     ]
-    # Whatever is addressed to the service range and was not DNATed has no service behind
-    # it: refuse it here rather than let the default route carry it off the machine.
-    flt[services_chain].append(
-        f"-d {settings.service_cidr} -m conntrack ! --ctstate DNAT -m comment --comment "
-        f"\"minikube-py: no such service port\" -j REJECT --reject-with icmp-port-unreachable")
+    # Whatever is addressed to the service range (or the load-balancer pool) and was not
+    # DNATed has no service behind it: refuse it here rather than let a route carry it off.
+    for cidr in (settings.service_cidr, *((settings.lb_cidr,) if settings.lb_cidr else ())):
+        flt[services_chain].append(
+            f"-d {cidr} -m conntrack ! --ctstate DNAT -m comment --comment \"minikube-py: no "
+            f"such service port\" -j REJECT --reject-with icmp-port-unreachable")
     return Ruleset({"nat": {k: tuple(v) for k, v in nat.items()},
                     "filter": {k: tuple(v) for k, v in flt.items()}})
+
+
+def _external_rules(settings: ProxySettings, sp: ServicePort, nat: dict[str, list[str]],
+                    flt: dict[str, list[str]]) -> None:
+    """kube-proxy's external destinations (externalTrafficPolicy Cluster, the only one we
+    serve): external and load-balancer IPs enter the EXT chain, which masquerades (the
+    client may be anywhere) and goes on to the service chain; load-balancer IPs with source
+    ranges pass the FW chain first, and the filter table drops what it let fall through."""
+    proto = sp.protocol.lower()
+    services_chain = chain_name(settings, "SERVICES")
+    ext = ext_chain(settings, sp)
+    for ip in sp.external_ips:
+        nat[services_chain].append(
+            f"-d {ip}/32 -p {proto} -m comment --comment \"{sp.display} external IP\" "
+            f"-m {proto} --dport {sp.port} -j {ext}")
+    lb_target = fw_chain(settings, sp) if sp.source_ranges else ext
+    for ip in sp.load_balancer_ips:
+        nat[services_chain].append(
+            f"-d {ip}/32 -p {proto} -m comment --comment \"{sp.display} loadbalancer IP\" "
+            f"-m {proto} --dport {sp.port} -j {lb_target}")
+        if sp.source_ranges:
+            flt[services_chain].append(
+                f"-d {ip}/32 -p {proto} -m comment --comment \"{sp.display} traffic not "
+                f"accepted by {lb_target}\" -m {proto} --dport {sp.port} -j DROP")
+    if sp.source_ranges:
+        nat[lb_target] = [
+            f"-s {cidr} -m comment --comment \"{sp.display} loadbalancer IP\" -j {ext}"
+            for cidr in sp.source_ranges]
+    nat[ext] = [
+        f"-m comment --comment \"masquerade traffic for {sp.display} external destinations\" "
+        f"-j {chain_name(settings, 'MARK-MASQ')}",
+        f"-j {svc_chain(settings, sp)}",
+    ]
 
 
 def _svc_rules(settings: ProxySettings, sp: ServicePort) -> list[str]:
