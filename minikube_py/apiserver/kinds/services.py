@@ -3,6 +3,7 @@ the immutable ClusterIP, and kubectl's columns."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,8 +13,10 @@ from minikube_py.api.validation import (
     dns1035_label_errors,
     dns1123_label_errors,
     duplicate,
+    forbidden,
     invalid_value,
     not_supported,
+    qualified_name_errors,
     required,
     validate_labels,
 )
@@ -105,7 +108,72 @@ def _validate_service(obj: Mapping[str, Any]) -> list[Cause]:
         elif isinstance(tp, str) and dns1035_label_errors(tp) and not tp.isdigit():
             causes.append(invalid_value(f"{f}.targetPort", tp, "must contain only alpha-numeric "
                                         "characters (a-z, 0-9), and hyphens (-)"))
+    return causes + _external_errors(spec)
+
+
+# The traffic policy kube-proxy serves here: Local (node-local endpoints only, with a health
+# check node port for the load balancer) is refused, not silently served as Cluster.
+TRAFFIC_POLICIES = ("Cluster",)
+
+
+def _external_errors(spec: Mapping[str, Any]) -> list[Cause]:
+    """How a Service is reached from outside the cluster: external IPs, the load balancer's
+    address, class and source ranges, and the traffic policy."""
+    causes: list[Cause] = []
+    stype = spec.get("type", "ClusterIP")
+    for i, ip in enumerate(spec.get("externalIPs") or []):
+        causes += [invalid_value(f"spec.externalIPs[{i}]", ip, e) for e in _external_ip_errors(ip)]
+    lb_ip = spec.get("loadBalancerIP")
+    if lb_ip:
+        causes += [invalid_value("spec.loadBalancerIP", lb_ip, e) for e in _external_ip_errors(lb_ip)]
+    ranges = spec.get("loadBalancerSourceRanges") or []
+    if ranges and stype != "LoadBalancer":
+        causes.append(forbidden("spec.loadBalancerSourceRanges",
+                                "may only be used when `type` is 'LoadBalancer'"))
+    for i, cidr in enumerate(ranges):
+        try:
+            net = ipaddress.ip_network(str(cidr).strip(), strict=False)
+        except ValueError:
+            causes.append(invalid_value(f"spec.loadBalancerSourceRanges[{i}]", cidr,
+                                        "must be a list of IP ranges. For example, "
+                                        "10.240.0.0/24,10.250.0.0/24 "))
+            continue
+        if net.version != 4:
+            causes.append(invalid_value(f"spec.loadBalancerSourceRanges[{i}]", cidr,
+                                        "only IPv4 ranges are supported (IPv4 single-stack)"))
+    lb_class = spec.get("loadBalancerClass")
+    if lb_class is not None:
+        if stype != "LoadBalancer":
+            causes.append(forbidden("spec.loadBalancerClass",
+                                    "may only be used when `type` is 'LoadBalancer'"))
+        causes += [invalid_value("spec.loadBalancerClass", lb_class, e)
+                   for e in qualified_name_errors(str(lb_class))]
+    policy = spec.get("externalTrafficPolicy")
+    if policy not in (None, "", *TRAFFIC_POLICIES):
+        causes.append(not_supported("spec.externalTrafficPolicy", policy, TRAFFIC_POLICIES))
+    if spec.get("healthCheckNodePort"):
+        causes.append(forbidden("spec.healthCheckNodePort", "may only be set when `type` is "
+                                "'LoadBalancer' and `externalTrafficPolicy` is 'Local' (which "
+                                "this cluster does not serve)"))
     return causes
+
+
+def _external_ip_errors(value: Any) -> list[str]:
+    try:
+        ip = ipaddress.ip_address(str(value))
+    except ValueError:
+        return ["must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"]
+    if ip.version != 4:
+        return ["only IPv4 addresses are supported (IPv4 single-stack)"]
+    if ip.is_unspecified:
+        return ["may not be unspecified (0.0.0.0)"]
+    if ip.is_loopback:
+        return ["may not be in the loopback range (127.0.0.0/8, ::1/128)"]
+    if ip.is_link_local:
+        return ["may not be in the link-local range (169.254.0.0/16, fe80::/10)"]
+    if ip.is_multicast:
+        return ["may not be in the multicast range (224.0.0.0/4, ff00::/8)"]
+    return []
 
 
 def _cluster_ips(old_spec: Mapping[str, Any], spec: Mapping[str, Any]) -> list[Any]:
@@ -133,6 +201,11 @@ def _validate_service_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
     for i, (was, now) in enumerate(zip(old_ips, new_ips, strict=False)):
         if was != now:
             return [invalid_value(f"spec.clusterIPs[{i}]", new_ips, "may not change once set")]
+    # A load balancer's class names who serves it: it stays while the type does.
+    if ospec.get("type") == nspec.get("type") == "LoadBalancer" and \
+            ospec.get("loadBalancerClass") != nspec.get("loadBalancerClass"):
+        return [invalid_value("spec.loadBalancerClass", nspec.get("loadBalancerClass"),
+                              "may not change once set")]
     return []
 
 
