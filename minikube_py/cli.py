@@ -74,7 +74,7 @@ class FlagRefused(click.ClickException):
 SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr": "pod_cidr",
                   "cluster_cidr": "cluster_cidr", "service_cidr": "service_cidr",
                   "api_host": "api_host", "api_port": "api_port", "kubelet_port": "kubelet_port",
-                  "node_ip": "node_ip"}
+                  "node_ip": "node_ip", "lb_cidr": "lb_cidr"}
 
 
 @main.command()
@@ -125,6 +125,10 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
               help="Name of the node's pod bridge.")
 @click.option("--service-cidr", default=SERVICE_CIDR, show_default=True,
               help="Range of Service ClusterIPs; cluster DNS takes its 10th address.")
+@click.option("--lb-cidr", default="", metavar="CIDR",
+              help="Addresses for LoadBalancer Services (the built-in service load "
+                   "balancer), routed onto the pod bridge like the service range; "
+                   "remembered [default: none: such Services stay <pending>].")
 @click.option("--node-monitor-grace-period", type=click.FloatRange(1, 3600), default=40.0,
               show_default=True,
               help="Seconds without a lease renewal before a node is NotReady.")
@@ -175,7 +179,7 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           containerd_socket: Path | None, node_name: str, kubelet_port: int, node_ip: str,
           etcd_port: int, etcd_host: str, datastore_endpoint: str, datastore_cafile: str,
           datastore_certfile: str, datastore_keyfile: str, no_node: bool, pod_cidr: str,
-          cluster_cidr: str, bridge_name: str, service_cidr: str,
+          cluster_cidr: str, bridge_name: str, service_cidr: str, lb_cidr: str,
           node_monitor_grace_period: float, simulated_nodes: int,
           tls_sans: tuple[str, ...], pod_security_default: str,
           pod_security_exempt: tuple[str, ...], authorization_mode: str,
@@ -280,7 +284,8 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         datastore_certfile=datastore_certfile, datastore_keyfile=datastore_keyfile,
         bridge_name=settings.bridge, service_cidr=settings.service_cidr,
         simulated_nodes=simulated_nodes, tls_sans=sans,
-        controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr),
+        controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr,
+                                        lb_cidr=settings.lb_cidr),
         pod_security=PodSecurityConfig(Policy.at(Level(pod_security_default)),
                                        exempt_namespaces=frozenset(pod_security_exempt)),
         authorization_mode=authorization_mode,

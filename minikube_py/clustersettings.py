@@ -39,6 +39,8 @@ SERVICE_CIDR = "10.96.0.0/12"
 SERVICE_CIDR_MAX_PREFIX = 12
 # The cluster DNS takes the 10th address of the service range: /28 (16) is the least.
 SERVICE_CIDR_MIN_PREFIX = 28
+# The load-balancer pool (--lb-cidr) is at most a /16: it is routed onto the bridge whole.
+LB_CIDR_MAX_PREFIX = 16
 # A pod range holds the node's address (its first) and at least one pod.
 POD_CIDR_MIN_PREFIX = 30
 MAX_INTERFACE_NAME = 15  # IFNAMSIZ without the NUL
@@ -148,6 +150,10 @@ class ClusterSettings:
     # The node's address (its InternalIP, where other nodes and the API reach it); "": the
     # first address of its pod range, on its bridge (a cluster of one machine).
     node_ip: str = ""
+    # The addresses LoadBalancer Services are given (controllers/servicelb.py), routed onto
+    # the bridge as the service range is; "": none (such Services stay pending, with an
+    # event saying why).
+    lb_cidr: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +175,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("api_port", "--api-port", "apiPort", False, "API port"),
     Setting("kubelet_port", "--kubelet-port", "kubeletPort", False, "kubelet port"),
     Setting("node_ip", "--node-ip", "nodeIP", False, "node address"),
+    # Fixed once set (Services hold its addresses); a cluster without one may take one.
+    Setting("lb_cidr", "--lb-cidr", "lbCIDR", True, "load-balancer range"),
 )
 # Settings a cluster.json written before them may lack: their default then.
-OPTIONAL_KEYS = frozenset({"node_ip"})
+OPTIONAL_KEYS = frozenset({"node_ip", "lb_cidr"})
 BY_NAME = {s.name: s for s in SETTINGS}
 assert {s.name for s in SETTINGS} == {f.name for f in fields(ClusterSettings)}
 
@@ -290,6 +298,13 @@ def _range(*, largest: int, smallest: int, what: str) -> Callable[[Any], Any]:
     return check
 
 
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`check`, or "" for a setting that is off."""
+    def optional(value: Any) -> Any:
+        return "" if _string(value) == "" else check(value)
+    return optional
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "node_name": _node_name,
     "bridge": _interface_name,
@@ -302,6 +317,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "api_port": _port(1),
     "kubelet_port": _port(0),
     "node_ip": _node_ip,
+    "lb_cidr": _optional(_range(largest=LB_CIDR_MAX_PREFIX, smallest=32,
+                                what="a load-balancer range")),
 }
 assert set(_CHECKS) == set(BY_NAME)
 
@@ -332,13 +349,22 @@ def check_relations(settings: ClusterSettings, *, node_mask_size: int = 24) -> N
         raise FlagError("--service-cidr", f"--service-cidr {settings.service_cidr} overlaps the "
                                           f"cluster's pod range {settings.cluster_cidr} "
                                           "(--cluster-cidr)")
+    ranges = [(cluster, "--cluster-cidr"), (services, "--service-cidr")]
+    if settings.lb_cidr:
+        pool = ipaddress.IPv4Network(settings.lb_cidr)
+        for net, flag in ranges:
+            if pool.overlaps(net):
+                raise FlagError("--lb-cidr", f"--lb-cidr {pool} overlaps {net} ({flag}): "
+                                             "load-balancer addresses must be apart from the "
+                                             "pod and service ranges")
+        ranges.append((pool, "--lb-cidr"))
     if settings.node_ip:
         address = ipaddress.IPv4Address(settings.node_ip)
-        for net, flag in ((cluster, "--cluster-cidr"), (services, "--service-cidr")):
+        for net, flag in ranges:
             if address in net:
                 raise FlagError("--node-ip", f"--node-ip {address} is inside {net} ({flag}): a "
-                                             "node's address must be outside the pod and "
-                                             "service ranges")
+                                             "node's address must be outside the pod, "
+                                             "service and load-balancer ranges")
     node_ip = settings.node_ip or str(next(pods.hosts()))
     if settings.kubelet_port == settings.api_port and settings.api_host in (
             *WILDCARD_HOSTS, node_ip):
@@ -367,7 +393,8 @@ def resolve(given: Mapping[str, Any], remembered: Remembered,
                 raise FlagError(s.flag, f"{e} ({origin}; give {s.flag})") from None
             continue
         value = check_setting(s.name, value)
-        if s.fixed and known is not None and _normal(s.name, known) != value:
+        # A setting remembered as off ("") fixes nothing yet.
+        if s.fixed and known not in (None, "") and _normal(s.name, known) != value:
             where = remembered.source or SETTINGS_FILE
             raise FlagError(s.flag, (
                 f"{s.flag} {value} conflicts with this cluster's {s.what} {known} "

@@ -375,7 +375,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         containerd = ContainerdProcess(ContainerdConfig(
             data_dir=config.data_dir, bridge_name=config.bridge_name, pod_subnet=config.pod_cidr,
             pod_routes=pod_routes(config.controllers.cluster_cidr, config.service_cidr,
-                                  node_network),
+                                  node_network, config.controllers.lb_cidr),
         ))
         async with starting("the pod bridge"):
             await set_up_host_network(config.cluster, claim, config.data_dir)

@@ -101,7 +101,7 @@ class ServeConfig:
             node_name=self.node, bridge=self.bridge_name, pod_cidr=self.pod_cidr,
             cluster_cidr=self.controllers.cluster_cidr, service_cidr=self.service_cidr,
             api_host=self.api_host, api_port=self.api_port, kubelet_port=self.kubelet_port,
-            node_ip=self.node_address)
+            node_ip=self.node_address, lb_cidr=self.controllers.lb_cidr)
 
     @property
     def cluster_dns(self) -> str:

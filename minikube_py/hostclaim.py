@@ -7,7 +7,7 @@ another interface of the host) holds, and marks what it takes with its owner id
 
 Clusters on one machine may share the cluster's pod range (each node has its own /24 of
 10.244.0.0/16, say); nothing else may overlap: not the node pod ranges, not the service
-ranges, and not the subnets of the host's own interfaces.
+and load-balancer ranges, and not the subnets of the host's own interfaces.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ _MAY_OVERLAP = {
     RouteKind.PODS_UNREACHABLE: {"cluster_cidr"},
 }
 _FLAGS = {"service_cidr": "--service-cidr", "pod_cidr": "--pod-cidr",
-          "cluster_cidr": "--cluster-cidr"}
+          "cluster_cidr": "--cluster-cidr", "lb_cidr": "--lb-cidr"}
 
 
 def check_host(settings: ClusterSettings, *, claim: HostClaim | None, host: HostState,
@@ -114,6 +114,8 @@ def _check_bridge(name: str, claim: HostClaim | None, host: HostState, adopt: bo
 def _check_overlap(settings: ClusterSettings, other: ipaddress.IPv4Network, what: str, *,
                    allowed: set[str]) -> None:
     for name, flag in _FLAGS.items():
+        if not getattr(settings, name):
+            continue  # off (--lb-cidr)
         ours = ipaddress.IPv4Network(getattr(settings, name))
         if name not in allowed and ours.overlaps(other):
             raise ClaimRefused(f"{flag} {ours} overlaps {what}; choose another range with "

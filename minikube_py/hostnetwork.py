@@ -58,11 +58,13 @@ async def find_node_network(address: str) -> str:
     return node_network(await read_host_state(), address)
 
 
-def pod_routes(cluster_cidr: str, service_cidr: str, node_network: str = "") -> tuple[str, ...]:
-    """Where pods are routed through their node: the cluster's pods and services and, on a
-    cluster of several machines, the nodes' own network (NodePorts, other nodes' kubelets).
-    Never a default route: nothing a pod sends may leave for elsewhere."""
-    return (cluster_cidr, service_cidr, *((node_network,) if node_network else ()))
+def pod_routes(cluster_cidr: str, service_cidr: str, node_network: str = "",
+               lb_cidr: str = "") -> tuple[str, ...]:
+    """Where pods are routed through their node: the cluster's pods and services (and its
+    load-balancer addresses) and, on a cluster of several machines, the nodes' own network
+    (NodePorts, other nodes' kubelets). Never a default route: nothing a pod sends may
+    leave for elsewhere."""
+    return (cluster_cidr, service_cidr, *(c for c in (lb_cidr, node_network) if c))
 
 
 async def claim_host_network(settings: ClusterSettings, data_dir: Path, *, own_network: bool,
@@ -92,7 +94,7 @@ async def claim_host_network(settings: ClusterSettings, data_dir: Path, *, own_n
 
 def proxy_settings(settings: ClusterSettings, claim: HostClaim) -> ProxySettings:
     return ProxySettings(prefix=claim.iptables_prefix, service_cidr=settings.service_cidr,
-                         cluster_cidr=settings.cluster_cidr,
+                         cluster_cidr=settings.cluster_cidr, lb_cidr=settings.lb_cidr,
                          masquerade_mark=f"{claim.masquerade_mark:#x}")
 
 
@@ -104,7 +106,8 @@ async def set_up_host_network(settings: ClusterSettings, claim: HostClaim,
                                   owner_alias(claim.owner, data_dir))
     await replace_routes(cluster_routes(
         bridge=settings.bridge, pod_cidr=settings.pod_cidr, cluster_cidr=settings.cluster_cidr,
-        service_cidr=settings.service_cidr, metric_base=claim.route_metric))
+        service_cidr=settings.service_cidr, metric_base=claim.route_metric,
+        lb_cidr=settings.lb_cidr))
     return node_ip
 
 

@@ -34,6 +34,7 @@ from minikube_py.controllers.replicaset import (
 from minikube_py.controllers.resourcequota import ResourceQuotaController
 from minikube_py.controllers.rootcacertpublisher import RootCaCertPublisher
 from minikube_py.controllers.serviceaccount import ServiceAccountController
+from minikube_py.controllers.servicelb import ServiceLbController
 from minikube_py.controllers.statefulset import StatefulSetController
 from minikube_py.controllers.tokencleaner import TokenCleaner
 from minikube_py.controllers.volumeprotection import VolumeProtectionController
@@ -49,6 +50,8 @@ class ControllerSettings:
     node_monitor_period: float = 5.0
     cluster_cidr: str = "10.244.0.0/16"
     node_cidr_mask_size: int = 24
+    # the service load balancer's pool (serve --lb-cidr; "": none)
+    lb_cidr: str = ""
     # pod GC: terminated pods kept before the oldest are deleted
     terminated_pod_gc_threshold: int = 12500
     pod_gc_period: float = 20.0
@@ -91,6 +94,8 @@ def build_controllers(ctx: ControllerContext, settings: ControllerSettings, *,
     controllers.append(("endpoints-controller", EndpointsController(own(), workers=w).run))
     controllers.append(("endpointslice-controller",
                         EndpointSliceController(own(), workers=w).run))
+    controllers.append(("service-lb-controller", ServiceLbController(
+        own(), lb_cidr=settings.lb_cidr, workers=w).run))
     controllers.append(("namespace-controller", NamespaceController(
         own(), recheck_interval=settings.namespace_recheck_interval, workers=w).run))
     controllers.append(("garbage-collector-controller", GarbageCollector(own()).run))

@@ -12,6 +12,10 @@ one per kind of route:
     base+3  unreachable <node pod range>   that traffic fails here and never follows the
                                            default route off the machine
 
+A cluster with a load-balancer pool (--lb-cidr) routes it as its service range, at the
+same two metrics (base+0 onto the bridge, base+1 unreachable): both claim addresses that
+Services hold.
+
 The more specific kernel route of the bridge's subnet, and the lower metric of base+0, win
 while the bridge exists. The kind in each metric also tells other clusters which range a
 route claims.
@@ -121,13 +125,14 @@ def gateway(pod_cidr: str) -> str:
 
 
 def cluster_routes(*, bridge: str, pod_cidr: str, cluster_cidr: str, service_cidr: str,
-                   metric_base: int) -> list[Route]:
+                   metric_base: int, lb_cidr: str = "") -> list[Route]:
     """The routes a cluster with its own bridge keeps on the host (see the module doc)."""
     k = RouteKind
     return [
-        Route(service_cidr, dev=bridge, src=gateway(pod_cidr),
-              metric=metric_base + k.SERVICES_VIA_BRIDGE),
-        Route(service_cidr, "unreachable", metric=metric_base + k.SERVICES_UNREACHABLE),
+        *(r for cidr in (service_cidr, *((lb_cidr,) if lb_cidr else ())) for r in (
+            Route(cidr, dev=bridge, src=gateway(pod_cidr),
+                  metric=metric_base + k.SERVICES_VIA_BRIDGE),
+            Route(cidr, "unreachable", metric=metric_base + k.SERVICES_UNREACHABLE))),
         Route(cluster_cidr, "unreachable", metric=metric_base + k.CLUSTER_UNREACHABLE),
         Route(pod_cidr, "unreachable", metric=metric_base + k.PODS_UNREACHABLE),
     ]

@@ -214,3 +214,35 @@ def test_a_settings_file_with_an_invalid_value_is_an_error(tmp_path: Path) -> No
     (tmp_path / SETTINGS_FILE).write_text(json.dumps(doc))
     with pytest.raises(SettingsFileError, match="--service-cidr"):
         load_remembered(tmp_path)
+
+
+# --- the load-balancer pool (--lb-cidr) ------------------------------------------------------
+
+@pytest.mark.parametrize(("lb_cidr", "says"), [
+    ("10.0.0.0/15", "a load-balancer range is /32 to /16"),
+    ("10.96.1.0/28", "overlaps 10.96.0.0/12 (--service-cidr)"),
+    ("10.244.7.0/28", "overlaps 10.244.0.0/16 (--cluster-cidr)"),
+    ("fd00::/120", "not an IPv4 range"),
+])
+def test_a_load_balancer_range_is_ipv4_not_too_big_and_apart_from_pods_and_services(
+        lb_cidr: str, says: str) -> None:
+    e = refused({"lb_cidr": lb_cidr})
+    assert e.flag == "--lb-cidr" and says in str(e)
+
+
+def test_no_load_balancer_range_by_default_and_one_may_be_added_later() -> None:
+    assert resolve({}, NOTHING_REMEMBERED, DEFAULTS).lb_cidr == ""
+    off = remembered(SLOT)
+    assert resolve({"lb_cidr": "10.113.5.0/28"}, off, DEFAULTS).lb_cidr == "10.113.5.0/28"
+
+
+def test_a_remembered_load_balancer_range_is_fixed() -> None:
+    on = remembered(ClusterSettings(**{**{s.name: getattr(SLOT, s.name) for s in SETTINGS},
+                                       "lb_cidr": "10.113.5.0/28"}))
+    assert resolve({}, on, DEFAULTS).lb_cidr == "10.113.5.0/28"
+    assert refused({"lb_cidr": "10.113.6.0/28"}, on).flag == "--lb-cidr"
+
+
+def test_a_node_address_may_not_be_a_load_balancer_address() -> None:
+    e = refused({"lb_cidr": "10.113.5.0/28", "node_ip": "10.113.5.3"})
+    assert e.flag == "--node-ip" and "(--lb-cidr)" in str(e)

@@ -262,3 +262,21 @@ def test_without_a_route_on_its_bridge_no_route_is_claimed() -> None:
     host = HostState(host.links, tuple(r for r in host.routes if not r.dev))
     found = orphaned_claim(host, "/other/data")
     assert found is not None and found[1].route_metric == -1
+
+
+def test_a_load_balancer_range_may_not_overlap_another_clusters_ranges_or_an_interface(
+        ) -> None:
+    host = other_cluster()
+    e = refusal(with_(lb_cidr="10.112.2.0/28"), host)
+    assert e.flag == "--lb-cidr" and "10.112.2.0/24" in str(e)
+    assert refusal(with_(lb_cidr="192.0.2.128/28"), host).flag == "--lb-cidr"
+
+
+def test_another_clusters_load_balancer_range_is_held_as_its_service_range() -> None:
+    pool = cluster_routes(bridge="mkpyt2", pod_cidr="10.244.202.0/24",
+                          cluster_cidr="10.244.0.0/16", service_cidr="10.112.2.0/24",
+                          metric_base=METRIC_FLOOR + 800, lb_cidr="10.113.2.0/28")
+    host = HostState(other_cluster().links, tuple(pool))
+    assert refusal(with_(lb_cidr="10.113.2.8/29"), host).flag == "--lb-cidr"
+    assert refusal(with_(service_cidr="10.113.2.0/28"), host).flag == "--service-cidr"
+    check_host(with_(lb_cidr="10.113.1.0/28"), claim=None, host=host)

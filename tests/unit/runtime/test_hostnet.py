@@ -135,3 +135,14 @@ def test_routes_are_described_as_ip_would_name_them() -> None:
         "10.112.1.0/24 dev mkpyt1", "unreachable 10.112.1.0/24"]
     assert describe_route(peer_route("10.244.1.0/24", "10.201.0.12", BASE)) == \
         "10.244.1.0/24 via 10.201.0.12"
+
+
+def test_a_load_balancer_pool_is_routed_as_the_service_range_onto_the_bridge() -> None:
+    routes = cluster_routes(bridge="mkpyt1", pod_cidr="10.244.201.0/24",
+                            cluster_cidr="10.244.0.0/16", service_cidr="10.112.1.0/24",
+                            metric_base=BASE, lb_cidr="10.113.1.0/28")
+    pool = [r for r in routes if r.dst == "10.113.1.0/28"]
+    assert pool == [
+        Route("10.113.1.0/28", dev="mkpyt1", src="10.244.201.1", metric=BASE),
+        Route("10.113.1.0/28", "unreachable", metric=BASE + 1)]
+    assert owned_routes(routes, BASE) == routes  # delete removes them with the rest
