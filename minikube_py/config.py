@@ -125,7 +125,8 @@ class ServeConfig:
         """What joining machines are told of the cluster's ranges."""
         return ClusterNetwork(
             cluster_cidr=self.controllers.cluster_cidr, service_cidr=self.service_cidr,
-            node_monitor_grace_period=self.controllers.node_monitor_grace_period)
+            node_monitor_grace_period=self.controllers.node_monitor_grace_period,
+            lb_cidr=self.controllers.lb_cidr)
 
     @property
     def kubeconfig_path(self) -> Path:

@@ -288,7 +288,7 @@ def agent_settings(config: JoinConfig, network: ClusterNetwork, pod_cidr: str,
         node_name=config.node, bridge=config.bridge_name, pod_cidr=pod_cidr,
         cluster_cidr=network.cluster_cidr, service_cidr=network.service_cidr,
         api_host=config.server_host, api_port=config.server_port,
-        kubelet_port=config.kubelet_port, node_ip=config.node_ip)
+        kubelet_port=config.kubelet_port, node_ip=config.node_ip, lb_cidr=network.lb_cidr)
     try:
         check_relations(settings)
     except FlagError as e:
@@ -384,7 +384,8 @@ async def _start(config: JoinConfig, progress: Progress, sup: Supervisor) -> Age
 
         containerd = ContainerdProcess(ContainerdConfig(
             data_dir=config.data_dir, bridge_name=config.bridge_name, pod_subnet=pod_cidr,
-            pod_routes=pod_routes(network.cluster_cidr, network.service_cidr, node_network)))
+            pod_routes=pod_routes(network.cluster_cidr, network.service_cidr, node_network,
+                                  network.lb_cidr)))
         async with starting("the pod bridge"):
             await set_up_host_network(settings, claim, config.data_dir)
         async with starting("containerd"):

@@ -26,6 +26,9 @@ class ClusterNetwork:
     cluster_domain: str = "cluster.local"
     # The node controller's grace period: a node renews its Lease well within it.
     node_monitor_grace_period: float = 40.0
+    # The service load balancer's pool (serve --lb-cidr; ""; none): every node routes it
+    # onto its bridge and into its pods, as the service range.
+    lb_cidr: str = ""
 
     @property
     def lease_renew_interval(self) -> float:
@@ -41,7 +44,8 @@ class ClusterNetwork:
     def to_config_map(self) -> dict[str, Any]:
         doc = {"podSubnet": self.cluster_cidr, "serviceSubnet": self.service_cidr,
                "dnsDomain": self.cluster_domain,
-               "nodeMonitorGracePeriodSeconds": self.node_monitor_grace_period}
+               "nodeMonitorGracePeriodSeconds": self.node_monitor_grace_period,
+               **({"loadBalancerSubnet": self.lb_cidr} if self.lb_cidr else {})}
         return {"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": CONFIG_MAP, "namespace": NAMESPACE},
                 "data": {KEY: json.dumps(doc, indent=2, sort_keys=True) + "\n"}}
@@ -55,7 +59,9 @@ class ClusterNetwork:
                       service_cidr=str(ipaddress.IPv4Network(doc["serviceSubnet"])),
                       cluster_domain=str(doc.get("dnsDomain") or "cluster.local"),
                       node_monitor_grace_period=float(
-                          doc.get("nodeMonitorGracePeriodSeconds") or 40.0))
+                          doc.get("nodeMonitorGracePeriodSeconds") or 40.0),
+                      lb_cidr=str(ipaddress.IPv4Network(doc["loadBalancerSubnet"]))
+                      if doc.get("loadBalancerSubnet") else "")
         except (KeyError, TypeError, ValueError) as e:
             raise ClusterConfigError(f"{where} is not readable: {e}") from None
         return net

@@ -92,6 +92,15 @@ def test_the_cluster_network_round_trips_through_its_config_map_and_bad_ones_are
         ClusterNetwork.from_config_map({"data": {"ClusterConfiguration": "{}"}})
 
 
+def test_a_load_balancer_pool_reaches_joined_machines_through_the_config_map() -> None:
+    net = ClusterNetwork("10.250.0.0/16", "10.112.0.0/16", lb_cidr="10.113.200.0/28")
+    assert ClusterNetwork.from_config_map(net.to_config_map()) == net
+    assert "loadBalancerSubnet" not in str(NETWORK.to_config_map())  # none: as before
+    config = JoinConfig(server="https://10.200.0.1:7443", data_dir=Path("/x"), node_name="n2")
+    assert agent_settings(config, net, "10.250.3.0/24", "10.200.0.11").lb_cidr == \
+        "10.113.200.0/28"
+
+
 def test_a_joined_machine_remembers_the_clusters_ranges_and_its_own_pod_range(
         tmp_path: Path) -> None:
     config = JoinConfig(server="https://10.200.0.1:7443", data_dir=tmp_path, node_name="n2",
