@@ -232,9 +232,12 @@ def service_row(svc: Obj, now: float) -> Row:
     ext = ",".join(spec.get("externalIPs") or [])
     if stype == "ExternalName":
         ext = spec.get("externalName", "")
-    elif stype == "LoadBalancer" and not ext:
+    elif stype == "LoadBalancer":
+        # kubectl's getServiceExternalIP: the ingress addresses (sorted, once each), then
+        # the external IPs; <pending> while there are neither.
         ing = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-        ext = ",".join(i.get("ip") or i.get("hostname") or "" for i in ing) or "<pending>"
+        shown = sorted({i.get("ip") or i.get("hostname") or "" for i in ing} - {""})
+        ext = ",".join([*shown, *(spec.get("externalIPs") or [])]) or "<pending>"
     return [name(svc), stype, spec.get("clusterIP") or "<none>", ext or "<none>",
             ",".join(ports) or "<none>", age(svc, now), format_labels(spec.get("selector"))]
 

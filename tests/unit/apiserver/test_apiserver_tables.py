@@ -28,6 +28,7 @@ from minikube_py.apiserver.kinds.jobs import job_row
 from minikube_py.apiserver.kinds.nodes import node_row
 from minikube_py.apiserver.kinds.pods import pod_row
 from minikube_py.apiserver.kinds.replicationcontrollers import replicationcontroller_row
+from minikube_py.apiserver.kinds.services import service_row
 from minikube_py.apiserver.kinds.statefulsets import statefulset_row
 from minikube_py.apiserver.tables_format import format_label_selector, human_duration
 from tests.unit.apiserver.kinds import KINDS
@@ -368,3 +369,22 @@ def test_column_names_match_kubectl(resource: Resource, names: list[str]) -> Non
     assert [c["name"] for c in cols] == names
     wide = [c["name"] for c in cols if c["priority"] == 1]
     assert wide == [n for n in names if n in ("Containers", "Images", "Selector")]
+
+
+@pytest.mark.parametrize(("spec", "status", "shown"), [
+    ({"type": "LoadBalancer"}, {}, "<pending>"),
+    ({"type": "LoadBalancer"}, {"loadBalancer": {"ingress": [{"ip": "10.112.200.2"},
+                                                             {"ip": "10.112.200.1"}]}},
+     "10.112.200.1,10.112.200.2"),
+    ({"type": "LoadBalancer", "externalIPs": ["198.51.100.7"]},
+     {"loadBalancer": {"ingress": [{"ip": "10.112.200.1", "ipMode": "VIP"}]}},
+     "10.112.200.1,198.51.100.7"),
+    ({"type": "LoadBalancer", "externalIPs": ["198.51.100.7"]}, {}, "198.51.100.7"),
+    ({"type": "ClusterIP", "externalIPs": ["198.51.100.7"]}, {}, "198.51.100.7"),
+    ({"type": "NodePort"}, {}, "<none>"),
+])
+def test_service_external_ip_column(spec: dict[str, Any], status: dict[str, Any],
+                                    shown: str) -> None:
+    row = service_row({"metadata": {"name": "web", "creationTimestamp": "2026-01-01T00:00:00Z"},
+                       "spec": {"clusterIP": "10.96.0.5", **spec}, "status": status}, 0.0)
+    assert row[3] == shown
