@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, wait_for
+from tests.e2e.cluster import NEEDS_CONTAINERD, ServeProcess, free_port, wait_for
 
 pytestmark = NEEDS_CONTAINERD
 
@@ -132,6 +133,21 @@ def test_an_unallocated_pool_address_is_refused_at_once(cluster: ServeProcess) -
     unused = f"10.112.{100 + SLOT}.9"
     with pytest.raises(ConnectionRefusedError):  # rejected here, not a timeout
         socket.create_connection((unused, 80), timeout=5).close()
+
+
+def test_another_cluster_is_refused_the_pool(cluster: ServeProcess, tmp_path: Path) -> None:
+    other = SLOT + 1  # slot 77's own bridge and ranges, this slot's pool
+    result = subprocess.run(
+        [sys.executable, "-m", "minikube_py", "serve", "--data-dir", str(tmp_path / "other"),
+         "--api-port", str(free_port()), "--kubelet-port", "0",
+         "--pod-cidr", f"10.244.{100 + other}.0/24", "--bridge", f"mkpyt{other}",
+         "--service-cidr", f"10.112.{other}.0/24", "--lb-cidr", POOL],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1, result
+    assert (f"error: --lb-cidr {POOL} overlaps the service range {POOL} of another "
+            "minikube-py cluster") in result.stderr
+    assert subprocess.run(["ip", "link", "show", f"mkpyt{other}"], capture_output=True,
+                          check=False).returncode != 0  # nothing was made
 
 
 def test_delete_removes_the_pool_routes_and_the_chains(cluster: ServeProcess) -> None:
