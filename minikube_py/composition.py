@@ -213,7 +213,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             config, service_cidr=joining.service_cidr or config.service_cidr,
             controllers=dataclasses.replace(
                 config.controllers,
-                cluster_cidr=joining.cluster_cidr or config.controllers.cluster_cidr))
+                cluster_cidr=joining.cluster_cidr or config.controllers.cluster_cidr,
+                lb_cidr=joining.lb_cidr or config.controllers.lb_cidr))
         progress.step(f"fetched the keys of cluster {joining.cluster_id:#x}")
     elif identity is None and config.cluster_init:
         identity = _first_member(config, store_dir)
@@ -259,7 +260,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
     ca_pem = await asyncio.to_thread(pki.ca.cert.read_bytes)
     routes = [] if member is None else MemberEndpoints(
         member, pki, config.controllers.cluster_cidr, config.service_cidr,
-        client_context(pki.ca.cert, pki.admin)).routes()
+        client_context(pki.ca.cert, pki.admin), lb_cidr=config.controllers.lb_cidr).routes()
     app = build_app(api, authenticators=standard_authenticators(api.token_authenticators()),
                     ca_pem=ca_pem, extra_routes=routes, metrics=metrics.api)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,

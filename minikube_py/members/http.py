@@ -50,6 +50,7 @@ class MemberEndpoints:
     cluster_cidr: str
     service_cidr: str
     admin_tls: ssl.SSLContext  # how this member asks another member's API as the admin
+    lb_cidr: str = ""  # the service load balancer's pool ("": none)
 
     def routes(self) -> list[tuple[str, str, Any]]:
         return [
@@ -74,7 +75,8 @@ class MemberEndpoints:
         return json_response({"clusterID": str(self.member.identity.cluster_id),
                               "files": files,
                               "clusterNetwork": {"clusterCIDR": self.cluster_cidr,
-                                                 "serviceCIDR": self.service_cidr},
+                                                 "serviceCIDR": self.service_cidr,
+                                                 "loadBalancerCIDR": self.lb_cidr},
                               **self._membership()})
 
     async def add_member(self, request: web.Request) -> web.Response:

@@ -29,6 +29,7 @@ class ClusterKeys:
     cluster_cidr: str
     service_cidr: str
     leader_api: str
+    lb_cidr: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,8 @@ async def fetch_cluster_keys(server: str, token_text: str, pki: PkiLayout) -> Cl
         await asyncio.to_thread(write_file_atomically, path, text.encode(), mode)
     network = body.get("clusterNetwork", {})
     return ClusterKeys(int(body["clusterID"]), str(network.get("clusterCIDR", "")),
-                       str(network.get("serviceCIDR", "")), str(body.get("leaderAPI") or server))
+                       str(network.get("serviceCIDR", "")), str(body.get("leaderAPI") or server),
+                       str(network.get("loadBalancerCIDR", "")))
 
 
 async def add_member(keys: ClusterKeys, server: str, token_text: str, ca_pem: bytes,
