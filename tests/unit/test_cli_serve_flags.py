@@ -56,6 +56,8 @@ def serve(data_dir: Path, *args: str) -> tuple[int, str]:
     (("--etcd-host", "10.200.0.1"), "--etcd-host"),  # without --etcd-port
     (("--etcd-port", "2399", "--etcd-host", "etcd.example"), "--etcd-host"),
     (("--etcd-port", "2399", "--etcd-host", "0.0.0.0"), "--etcd-host"),
+    (("--lb-cidr", "10.112.200.0/33"), "--lb-cidr"),
+    (("--lb-cidr", "10.96.0.0/28"), "--lb-cidr"),  # inside the service range
 ])
 def test_a_bad_flag_is_one_line_naming_it_and_nothing_is_created(
         tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
