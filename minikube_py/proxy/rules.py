@@ -179,7 +179,11 @@ def service_ports(services: Iterable[Obj], endpoint_slices: Iterable[Obj]) -> li
             port_name = p.get("name") or ""
             out.append(ServicePort(
                 namespace=ns, service=name, port_name=port_name, protocol=proto,
-                cluster_ip=ip, port=int(p["port"]), node_port=int(p.get("nodePort") or 0),
+                cluster_ip=ip, port=int(p["port"]),
+                # Only these types answer on node ports (a nodePort left behind by a type
+                # change is no port of the Service's).
+                node_port=int(p.get("nodePort") or 0)
+                if spec.get("type") in ("NodePort", "LoadBalancer") else 0,
                 affinity_seconds=affinity,
                 endpoints=ready_endpoints(slices, port_name, proto),
                 external_ips=external, load_balancer_ips=lb_ips, source_ranges=ranges))

@@ -78,14 +78,9 @@ async def test_addresses_are_allocated_refused_when_used_up_and_released() -> No
         assert await eventually(handed_on, what="c's address", plane=plane) == [freed]
 
         # A type change takes the address away, and the next Service gets it.
-        b = await plane.api.get(SERVICES, "b", namespace="default")
         b_ip = (await ingress(plane, "b"))[0]
-        b["spec"]["type"] = "ClusterIP"
-        for field in ("allocateLoadBalancerNodePorts", "externalTrafficPolicy"):
-            b["spec"].pop(field, None)
-        for port in b["spec"]["ports"]:
-            port.pop("nodePort", None)
-        await plane.api.update(SERVICES, b, namespace="default")
+        await plane.api.patch(SERVICES, "b", {"spec": {"type": "ClusterIP"}},
+                              namespace="default")
 
         async def cleared() -> bool:
             return await ingress(plane, "b") == []

@@ -61,9 +61,7 @@ def _default_service(obj: Obj) -> None:
         spec.setdefault("internalTrafficPolicy", "Cluster")
         spec.setdefault("ipFamilyPolicy", "SingleStack")
         spec.setdefault("ipFamilies", ["IPv4"])
-    # service.ExternallyAccessible: node ports, a load balancer or external IPs.
-    if spec["type"] in ("NodePort", "LoadBalancer") or \
-            (spec["type"] == "ClusterIP" and spec.get("externalIPs")):
+    if _externally_accessible(spec):
         spec.setdefault("externalTrafficPolicy", "Cluster")
     if spec["type"] == "LoadBalancer":
         spec.setdefault("allocateLoadBalancerNodePorts", True)
@@ -209,6 +207,35 @@ def _validate_service_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
     return []
 
 
+def _externally_accessible(spec: Mapping[str, Any]) -> bool:
+    stype = spec.get("type", "ClusterIP")
+    return stype in ("NodePort", "LoadBalancer") or \
+        (stype == "ClusterIP" and bool(spec.get("externalIPs")))
+
+
+def drop_type_dependent_fields(spec: Obj, old_spec: Mapping[str, Any]) -> None:
+    """As kube's service storage does on an update that changes the type (`kubectl patch
+    -p '{"spec":{"type":"ClusterIP"}}'` of a load balancer): what the new type cannot have
+    goes, unless the update itself set it (then validation says no). The node ports dropped
+    stay allocated until the next start (no update releases them yet)."""
+    node_types = ("NodePort", "LoadBalancer")
+    ports, old_ports = spec.get("ports") or [], old_spec.get("ports") or []
+    if old_spec.get("type") in node_types and spec.get("type") not in node_types and \
+            [p.get("nodePort") for p in ports if isinstance(p, dict)] == \
+            [p.get("nodePort") for p in old_ports if isinstance(p, dict)]:
+        for p in ports:
+            if isinstance(p, dict):
+                p.pop("nodePort", None)
+    if spec.get("type") != "LoadBalancer":
+        spec.pop("allocateLoadBalancerNodePorts", None)
+        if old_spec.get("type") == "LoadBalancer" and \
+                spec.get("loadBalancerClass") == old_spec.get("loadBalancerClass"):
+            spec.pop("loadBalancerClass", None)
+    if _externally_accessible(old_spec) and not _externally_accessible(spec) and \
+            spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy"):
+        spec.pop("externalTrafficPolicy", None)
+
+
 SERVICE_COLUMNS = [
     column("Name", NAME_DESC, fmt="name"),
     column("Type", "The type of the service"),
@@ -273,6 +300,7 @@ class ServiceStrategy(Strategy):
         for f in ("clusterIP", "clusterIPs"):
             if not spec.get(f) and old_spec.get(f):
                 spec[f] = old_spec[f]
+        drop_type_dependent_fields(spec, old_spec)
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return self.validate(new) + _validate_service_update(old, new)

@@ -256,3 +256,18 @@ async def test_an_update_with_empty_metadata_is_a_name_mismatch(svc: Any) -> Non
                                              "metadata": {}, "data": {}}, "default", None,
                                 name="cm")
     assert err.value.code == 400 and "does not match the name on the URL" in err.value.message
+
+
+async def test_a_load_balancer_made_a_cluster_ip_drops_what_only_a_load_balancer_has(
+        svc: ApiService) -> None:
+    lb = await svc.create(SERVICES, {
+        "metadata": {"name": "web"},
+        "spec": {"type": "LoadBalancer", "loadBalancerClass": "example.com/lb",
+                 "ports": [{"port": 80}]}}, namespace="default")
+    assert lb["spec"]["ports"][0]["nodePort"] and lb["spec"]["externalTrafficPolicy"]
+    lb["spec"]["type"] = "ClusterIP"
+    now = (await svc.update(SERVICES, lb, namespace="default"))["spec"]
+    assert "nodePort" not in now["ports"][0]
+    for field in ("loadBalancerClass", "allocateLoadBalancerNodePorts",
+                  "externalTrafficPolicy"):
+        assert field not in now, field

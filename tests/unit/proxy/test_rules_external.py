@@ -95,3 +95,10 @@ def test_ext_and_fw_chains_are_ours_to_clean_up() -> None:
     pattern = owned_chain_pattern(SETTINGS)
     assert pattern.match(EXT) and pattern.match(FW)
     assert not owned_chain_pattern(ProxySettings(prefix="MKPY-ab12")).match(EXT)
+
+
+def test_a_node_port_left_on_a_cluster_ip_service_opens_no_port() -> None:
+    svc = service()
+    svc["spec"]["ports"][0]["nodePort"] = 30080
+    out = render_service_rules([svc], [eps(ips=("10.244.0.5",))], NODE)
+    assert "30080" not in out
