@@ -129,6 +129,25 @@ def test_a_pod_reaches_the_external_ip(cluster: ServeProcess) -> None:
         "hello from web-")
 
 
+def test_source_ranges_decide_who_may_use_the_external_ip(cluster: ServeProcess) -> None:
+    wait_for(lambda: get(f"http://{FIRST}/"), timeout=30, what="an answer at the LB IP")
+    host_source = f"10.244.{100 + SLOT}.0/24"  # the host reaches the pool from the bridge
+
+    def ranges(*cidrs: str) -> None:
+        patch = json.dumps({"spec": {"loadBalancerSourceRanges": list(cidrs) or None}})
+        cluster.kubectl("patch", "svc", "web", "-p", patch)
+
+    ranges("198.51.100.0/24")
+    wait_for(lambda: get(f"http://{FIRST}/") is None, timeout=30, what="the host shut out")
+    with pytest.raises(TimeoutError):  # dropped, as kube-proxy's firewall does
+        socket.create_connection((FIRST, 80), timeout=2).close()
+    ranges("198.51.100.0/24", host_source)
+    wait_for(lambda: get(f"http://{FIRST}/"), timeout=30, what="the host let in again")
+    ranges()
+    assert wait_for(lambda: get(f"http://{FIRST}/"), timeout=30, what="no ranges").startswith(
+        "hello from web-")
+
+
 def test_an_unallocated_pool_address_is_refused_at_once(cluster: ServeProcess) -> None:
     unused = f"10.112.{100 + SLOT}.9"
     with pytest.raises(ConnectionRefusedError):  # rejected here, not a timeout
