@@ -157,9 +157,9 @@ class ServiceLbController:
         self.recorder = ctx.recorder("service-lb-controller")
         self.services = ctx.informers.informer(SERVICES)
         self.loop = ReconcileLoop(self, ctx, workers=workers)
-        # Services that found no address: they wait for one to be released, rather than
-        # retry in a loop that can only fail again.
-        self._waiting: set[str] = set()
+        # Services that found no address, with why: they wait for one to be released (or
+        # their own change), rather than retry in a loop that can only fail again.
+        self._waiting: dict[str, str] = {}
         self.services.add_handlers(self._seen, lambda _o, n: self._seen(n), self._deleted)
 
     def _seen(self, svc: Obj) -> None:
@@ -176,7 +176,7 @@ class ServiceLbController:
         key = object_key(svc)
         if self.pool.release(key) is not None:
             self._wake_waiting()
-        self._waiting.discard(key)
+        self._waiting.pop(key, None)
 
     def _wake_waiting(self) -> None:
         for key in sorted(self._waiting):
@@ -192,15 +192,15 @@ class ServiceLbController:
         if held is not None and self.pool.address_of(key) != held:
             self._wake_waiting()
         if svc is None:
-            self._waiting.discard(key)
+            self._waiting.pop(key, None)
             return
         if plan.refusal:
-            if key not in self._waiting:
-                self._waiting.add(key)
+            if self._waiting.get(key) != plan.refusal:  # one event per reason
+                self._waiting[key] = plan.refusal
                 self.recorder.record(svc, WARNING, "AllocationFailed", plan.refusal)
                 log.warning("service %s: %s", key, plan.refusal)
         else:
-            self._waiting.discard(key)
+            self._waiting.pop(key, None)
         if plan.ingress is None or plan.ingress == ingress_ips(svc):
             return
         await self._write_status(key, svc, plan.ingress)

@@ -136,3 +136,27 @@ async def test_a_restarted_controller_keeps_every_address() -> None:
         await eventually(c_refused, what="c refused: the pool is still full", plane=plane)
         assert {n: await ingress(plane, n) for n in ("a", "b", "c")} == {
             **before, "c": []}
+
+
+async def test_each_reason_for_no_address_is_one_event() -> None:
+    async with control_plane(nodes=1, scheduler=False) as plane:
+        start(plane)
+        for name in ("a", "b", "c"):
+            await plane.api.create(SERVICES, lb_service(name), namespace="default")
+
+        async def messages() -> list[str]:
+            events = (await plane.api.list(EVENTS, namespace="default"))["items"]
+            return sorted(e["message"] for e in events if e["reason"] == "AllocationFailed")
+
+        async def refusals(n: int) -> list[str] | None:
+            found = await messages()
+            return found if len(found) >= n else None
+
+        (used_up,) = await eventually(lambda: refusals(1), what="a refusal", plane=plane)
+        assert "used up" in used_up
+        waiting = [n for n in ("a", "b", "c") if not await ingress(plane, n)][0]
+        await plane.api.patch(SERVICES, waiting, {"spec": {"loadBalancerIP": "10.9.9.9"}},
+                              namespace="default")
+        found = await eventually(lambda: refusals(2), what="a second refusal", plane=plane)
+        assert any("10.9.9.9: it is not in the load-balancer pool" in m for m in found)
+        assert len(await messages()) == 2
