@@ -212,7 +212,7 @@ def _ipv4_ranges(values: Iterable[Any]) -> tuple[str, ...]:
         try:
             net = ipaddress.ip_network(str(v).strip(), strict=False)
         except ValueError:
-            continue  # the API refuses these; an object stored before it did is not ours
+            continue  # the API refuses these; one stored before it did must not break a sync
         if isinstance(net, ipaddress.IPv4Network):
             nets.add(net)
     return tuple(str(n) for n in sorted(nets))
