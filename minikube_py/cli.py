@@ -284,8 +284,13 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         datastore_certfile=datastore_certfile, datastore_keyfile=datastore_keyfile,
         bridge_name=settings.bridge, service_cidr=settings.service_cidr,
         simulated_nodes=simulated_nodes, tls_sans=sans,
-        controllers=dataclasses.replace(controllers, cluster_cidr=settings.cluster_cidr,
-                                        lb_cidr=settings.lb_cidr),
+        controllers=dataclasses.replace(
+            controllers, cluster_cidr=settings.cluster_cidr, lb_cidr=settings.lb_cidr,
+            # Without a pool, LoadBalancers answer on the node's addresses: not on its own
+            # ports.
+            node_reserved_ports=(*controllers.node_reserved_ports, *(("TCP", port) for port in (
+                settings.api_port, settings.kubelet_port, etcd_port,
+                peer_port if cluster_init or server_url else 0) if port))),
         pod_security=PodSecurityConfig(Policy.at(Level(pod_security_default)),
                                        exempt_namespaces=frozenset(pod_security_exempt)),
         authorization_mode=authorization_mode,

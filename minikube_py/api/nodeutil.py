@@ -16,6 +16,11 @@ def node_pod_cidrs(node: Obj) -> list[str]:
     return cidrs
 
 
+# The label of kwok-like nodes that run no containers (minikube_py/simnode): no traffic
+# reaches them.
+SIMULATED_LABEL = "minikube-py.dev/simulated"
+
+
 def node_addresses(node: Obj, kind: str) -> list[str]:
     """The node's status addresses of one type ("InternalIP", "Hostname", ...), in order."""
     return [str(a["address"]) for a in (node.get("status") or {}).get("addresses") or []

@@ -50,8 +50,11 @@ class ControllerSettings:
     node_monitor_period: float = 5.0
     cluster_cidr: str = "10.244.0.0/16"
     node_cidr_mask_size: int = 24
-    # the service load balancer's pool (serve --lb-cidr; "": none)
+    # the service load balancer's pool (serve --lb-cidr; "": none, the nodes' addresses),
+    # and the ports it never gives on the nodes' addresses (the node's own: cluster DNS,
+    # the kubelet, the API)
     lb_cidr: str = ""
+    node_reserved_ports: tuple[tuple[str, int], ...] = (("UDP", 53), ("TCP", 53))
     # pod GC: terminated pods kept before the oldest are deleted
     terminated_pod_gc_threshold: int = 12500
     pod_gc_period: float = 20.0
@@ -95,7 +98,8 @@ def build_controllers(ctx: ControllerContext, settings: ControllerSettings, *,
     controllers.append(("endpointslice-controller",
                         EndpointSliceController(own(), workers=w).run))
     controllers.append(("service-lb-controller", ServiceLbController(
-        own(), lb_cidr=settings.lb_cidr, workers=w).run))
+        own(), lb_cidr=settings.lb_cidr, reserved=settings.node_reserved_ports,
+        workers=w).run))
     controllers.append(("namespace-controller", NamespaceController(
         own(), recheck_interval=settings.namespace_recheck_interval, workers=w).run))
     controllers.append(("garbage-collector-controller", GarbageCollector(own()).run))

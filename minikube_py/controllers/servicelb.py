@@ -1,24 +1,28 @@
 """The service load balancer (as k3s's ServiceLB or `minikube tunnel`): every Service of type
-LoadBalancer that names no other spec.loadBalancerClass gets an address of the pool
-(serve --lb-cidr) in status.loadBalancer.ingress; kube-proxy answers on it (proxy/rules.py)
-and serve routes the pool onto the pod bridge. Services of another class are left to their
-own controller, as kube's cloud controllers leave them.
+LoadBalancer that names no other spec.loadBalancerClass gets an address in
+status.loadBalancer.ingress, and kube-proxy answers on it (proxy/rules.py). With a pool
+(serve --lb-cidr, routed onto the pod bridge) each Service gets one address of it; without,
+each gets the nodes' own addresses, as k3s's ServiceLB gives, and then a port is one
+Service's. Services of another class are left to their own controller, as kube's cloud
+controllers leave them.
 
-The pool and the decision for one Service (`AddressPool`, `plan_service`) are pure; the
-controller around them reads its cache, writes the status subresource and records events.
-After a restart the pool is rebuilt from the addresses Services already show, before any
-is handed out.
+The pool, the ports and the decision for one Service (`AddressPool`, `plan_service`,
+`NodeAddressPorts`, `plan_node_address`) are pure; the controller around them reads its
+caches, writes the status subresource and records events. After a restart what Services
+hold is rebuilt from the addresses they already show, before anything is handed out.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.resources import SERVICES
+from minikube_py.api.nodeutil import SIMULATED_LABEL, node_addresses
+from minikube_py.api.resources import NODES, SERVICES
 from minikube_py.client.events import NORMAL, WARNING
 from minikube_py.client.informer import object_key
 from minikube_py.controllers.base import ControllerContext, Obj, ReconcileLoop, split_key
@@ -114,25 +118,28 @@ class Plan:
     refusal: str = ""  # the AllocationFailed event's message
 
 
+def _released(svc: Obj, released: bool, ours: Callable[[str], bool]) -> Plan:
+    """A Service that is not ours (any more): a type changed away from LoadBalancer loses
+    the address it shows; a Service of another class keeps what its controller wrote."""
+    shown = ingress_ips(svc)
+    if (svc.get("spec") or {}).get("type") != "LoadBalancer" and shown and \
+            (released or any(ours(ip) for ip in shown)):
+        return Plan(())
+    return Plan(None)
+
+
+def _wanted_ip(svc: Obj) -> str:
+    return str((svc.get("spec") or {}).get("loadBalancerIP") or "")
+
+
 def plan_service(pool: AddressPool, key: str, svc: Obj | None) -> Plan:
     """Allocate or release `key`'s address in `pool` for the Service as it now is."""
     if svc is None:
         pool.release(key)
         return Plan(None)
     if not is_ours(svc):
-        released = pool.release(key)
-        # A type changed away from LoadBalancer: its address goes (a Service of another
-        # class keeps whatever its own controller wrote).
-        spec = svc.get("spec") or {}
-        shown = ingress_ips(svc)
-        if spec.get("type") != "LoadBalancer" and shown and \
-                (released or any(pool.contains(ip) for ip in shown)):
-            return Plan(())
-        return Plan(None)
-    if not pool.size:
-        return Plan(None, "no load-balancer addresses: this cluster has no pool (start "
-                          "serve with --lb-cidr CIDR)")
-    wanted = str((svc.get("spec") or {}).get("loadBalancerIP") or "")
+        return _released(svc, pool.release(key) is not None, pool.contains)
+    wanted = _wanted_ip(svc)
     if wanted:
         if pool.take(key, wanted):
             return Plan((wanted,))
@@ -148,35 +155,147 @@ def plan_service(pool: AddressPool, key: str, svc: Obj | None) -> Plan:
     return Plan((ip,))
 
 
+# --- without a pool: the nodes' addresses (k3s's ServiceLB) -----------------------------------
+
+Port = tuple[str, int]  # (protocol, port)
+NODE_PORT_RANGE = (30000, 32767)
+
+
+def service_ports(svc: Obj) -> frozenset[Port]:
+    return frozenset((str(p.get("protocol") or "TCP"), int(p["port"]))
+                     for p in (svc.get("spec") or {}).get("ports") or []
+                     if isinstance(p, dict) and p.get("port"))
+
+
+class NodeAddressPorts:
+    """Which Service answers on which port of the nodes' addresses. Every such Service's
+    ingress is every node's address, so a port (and protocol) is one Service's; the node's
+    own (`reserved`: cluster DNS, the kubelet, the API) and the NodePort range are no one's."""
+
+    def __init__(self, reserved: Iterable[Port] = ()) -> None:
+        self.reserved = frozenset(reserved)
+        self._holder: dict[Port, str] = {}
+        self._held: dict[str, frozenset[Port]] = {}
+
+    def holds(self, key: str) -> bool:
+        return key in self._held
+
+    def conflict(self, key: str, ports: frozenset[Port]) -> str:
+        """Why `key` may not have `ports` ("" when it may)."""
+        for proto, port in sorted(ports, key=lambda p: (p[1], p[0])):
+            if (proto, port) in self.reserved:
+                return f"port {port}/{proto} of the node addresses is the node's own"
+            if NODE_PORT_RANGE[0] <= port <= NODE_PORT_RANGE[1]:
+                return (f"port {port}/{proto} is in the NodePort range "
+                        f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}")
+            holder = self._holder.get((proto, port), key)
+            if holder != key:
+                return f"port {port}/{proto} of the node addresses is Service {holder}'s"
+        return ""
+
+    def claim(self, key: str, ports: frozenset[Port]) -> str:
+        """Give `ports` to `key` (instead of what it held); why not, if it may not."""
+        why = self.conflict(key, ports)
+        if why:
+            return why
+        self.release(key)
+        self._held[key] = ports
+        for port in ports:
+            self._holder[port] = key
+        return ""
+
+    def release(self, key: str) -> bool:
+        ports = self._held.pop(key, None)
+        for port in ports or ():
+            del self._holder[port]
+        return ports is not None
+
+
+def plan_node_address(claims: NodeAddressPorts, key: str, svc: Obj | None,
+                      node_ips: tuple[str, ...]) -> Plan:
+    """Claim or release `key`'s ports on the nodes' addresses for the Service as it now is;
+    its ingress is every node's address (or the one of them its loadBalancerIP names)."""
+    if svc is None:
+        claims.release(key)
+        return Plan(None)
+    if not is_ours(svc):
+        return _released(svc, claims.release(key), node_ips.__contains__)
+    wanted = _wanted_ip(svc)
+    if wanted and wanted not in node_ips:
+        claims.release(key)
+        return Plan((), f"Failed to allocate IP for \"{key}\": spec.loadBalancerIP {wanted}: "
+                        f"it is not a node's address (this cluster has no load-balancer pool: "
+                        f"start serve with --lb-cidr CIDR for one)")
+    why = claims.claim(key, service_ports(svc))
+    if why:
+        claims.release(key)
+        return Plan((), f"Failed to allocate IP for \"{key}\": {why}")
+    if not node_ips:
+        return Plan(None, f"Failed to allocate IP for \"{key}\": no node has an address yet")
+    return Plan((wanted,) if wanted else node_ips)
+
+
+def node_ips(nodes: Iterable[Obj]) -> tuple[str, ...]:
+    """The InternalIPs of the nodes that run pods (not the simulated ones), sorted."""
+    found = {ip for node in nodes
+             if not ((node.get("metadata") or {}).get("labels") or {}).get(SIMULATED_LABEL)
+             for ip in node_addresses(node, "InternalIP")}
+    return tuple(sorted(found, key=lambda ip: ipaddress.ip_address(ip).packed))
+
+
 class ServiceLbController:
+    """With `lb_cidr`, Services get addresses of that pool; without, the nodes' addresses
+    (each port once: `reserved` are the node's own)."""
+
     name = "service-lb-controller"
 
-    def __init__(self, ctx: ControllerContext, *, lb_cidr: str = "", workers: int = 1) -> None:
+    def __init__(self, ctx: ControllerContext, *, lb_cidr: str = "",
+                 reserved: Iterable[Port] = (), workers: int = 1) -> None:
         self.ctx = ctx
         self.pool = AddressPool(lb_cidr)
+        self.claims = NodeAddressPorts(reserved)
         self.recorder = ctx.recorder("service-lb-controller")
         self.services = ctx.informers.informer(SERVICES)
         self.loop = ReconcileLoop(self, ctx, workers=workers)
         # Services that found no address, with why: they wait for one to be released (or
         # their own change), rather than retry in a loop that can only fail again.
         self._waiting: dict[str, str] = {}
+        self._node_ips: tuple[str, ...] = ()
         self.services.add_handlers(self._seen, lambda _o, n: self._seen(n), self._deleted)
+        if not self.pool.size:
+            self.nodes = ctx.informers.informer(NODES)
+            self.nodes.add_handlers(self._nodes_changed, lambda _o, _n: self._nodes_changed(),
+                                    self._nodes_changed)
 
     def _seen(self, svc: Obj) -> None:
-        # Before the first sync (the cache's initial list) this rebuilds the pool from the
-        # addresses Services show; later it only confirms what sync handed out.
+        # Before the first sync (the cache's initial list) this rebuilds what Services hold
+        # from the addresses they show; later it only confirms what sync handed out.
         key = object_key(svc)
-        if is_ours(svc) and self.pool.address_of(key) is None:
-            for ip in ingress_ips(svc):
-                if self.pool.take(key, ip):
-                    break
+        if is_ours(svc) and ingress_ips(svc) and not self._holds(key):
+            if self.pool.size:
+                for ip in ingress_ips(svc):
+                    if self.pool.take(key, ip):
+                        break
+            else:
+                self.claims.claim(key, service_ports(svc))
         self.loop.enqueue(svc)
+
+    def _holds(self, key: str) -> bool:
+        return self.pool.address_of(key) is not None or self.claims.holds(key)
 
     def _deleted(self, svc: Obj) -> None:
         key = object_key(svc)
-        if self.pool.release(key) is not None:
+        if self.pool.release(key) is not None or self.claims.release(key):
             self._wake_waiting()
         self._waiting.pop(key, None)
+
+    def _nodes_changed(self, _node: Obj | None = None) -> None:
+        ips = node_ips(self.nodes.list())
+        if ips != self._node_ips:
+            self._node_ips = ips
+            for svc in self.services.list():
+                if is_ours(svc) or ingress_ips(svc):
+                    self.loop.enqueue(svc)
 
     def _wake_waiting(self) -> None:
         for key in sorted(self._waiting):
@@ -185,11 +304,16 @@ class ServiceLbController:
     async def run(self) -> None:
         await self.loop.run()
 
+    def _plan(self, key: str, svc: Obj | None) -> Plan:
+        if self.pool.size:
+            return plan_service(self.pool, key, svc)
+        return plan_node_address(self.claims, key, svc, self._node_ips)
+
     async def sync(self, key: str) -> None:
         svc = self.services.get(key)
-        held = self.pool.address_of(key)
-        plan = plan_service(self.pool, key, svc)
-        if held is not None and self.pool.address_of(key) != held:
+        held = (self.pool.address_of(key), self.claims.holds(key))
+        plan = self._plan(key, svc)
+        if any(held) and (self.pool.address_of(key), self.claims.holds(key)) != held:
             self._wake_waiting()
         if svc is None:
             self._waiting.pop(key, None)

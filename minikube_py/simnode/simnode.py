@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minikube_py.api.errors import ApiError
+from minikube_py.api.nodeutil import SIMULATED_LABEL
 from minikube_py.api.podutil import is_terminal
 from minikube_py.api.resources import LEASES, NODES, PODS
 from minikube_py.api.storage import LOCAL_PATH_DIR_ANNOTATION
@@ -30,7 +31,6 @@ from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.simnode")
 
-SIMULATED_LABEL = "minikube-py.dev/simulated"
 HEARTBEAT_ANNOTATION = "minikube-py.dev/heartbeat"
 SIMULATED_TAINT = {"key": SIMULATED_LABEL, "value": "true", "effect": "NoSchedule"}
 SIMULATED_TOLERATION = {"key": SIMULATED_LABEL, "operator": "Exists", "effect": "NoSchedule"}

@@ -55,11 +55,12 @@ spec:
 
 
 @contextmanager
-def serving(data_dir: Path) -> Iterator[ServeProcess]:
-    """As cluster.running_serve, whose pod range (10.244.(200+SLOT).0/24) stops at slot 55:
-    slot 76's network is bridge mkpyt76, pods 10.244.176.0/24, services 10.112.76.0/24."""
-    serve = ServeProcess(data_dir, pod_cidr=f"10.244.{100 + SLOT}.0/24", bridge=f"mkpyt{SLOT}",
-                         service_cidr=f"10.112.{SLOT}.0/24", extra_args=("--lb-cidr", POOL))
+def serving(data_dir: Path, slot: int = SLOT, *, pool: str = POOL) -> Iterator[ServeProcess]:
+    """As cluster.running_serve, whose pod range (10.244.(200+N).0/24) stops at slot 55:
+    slot N's network is bridge mkpytN, pods 10.244.(100+N).0/24, services 10.112.N.0/24."""
+    serve = ServeProcess(data_dir, pod_cidr=f"10.244.{100 + slot}.0/24", bridge=f"mkpyt{slot}",
+                         service_cidr=f"10.112.{slot}.0/24",
+                         extra_args=("--lb-cidr", pool) if pool else ())
     serve.start()
     try:
         yield serve

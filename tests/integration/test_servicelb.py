@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minikube_py.api.resources import EVENTS, SERVICES
+from minikube_py.api.resources import EVENTS, NODES, SERVICES
 from minikube_py.apiserver.authn import KUBE_CONTROLLER_MANAGER
 from minikube_py.client.informer import InformerFactory
 from minikube_py.controllers.base import ControllerContext
@@ -160,3 +160,35 @@ async def test_each_reason_for_no_address_is_one_event() -> None:
         found = await eventually(lambda: refusals(2), what="a second refusal", plane=plane)
         assert any("10.9.9.9: it is not in the load-balancer pool" in m for m in found)
         assert len(await messages()) == 2
+
+
+async def test_without_a_pool_load_balancers_get_the_node_addresses_one_per_port() -> None:
+    async with control_plane(nodes=0, scheduler=False) as plane:
+        await add_node(plane, "n1", "10.200.0.11")
+        client = plane.api.as_user(KUBE_CONTROLLER_MANAGER)
+        informers = InformerFactory(client)
+        plane.start("informers", informers.run)
+        plane.start("service-lb", ServiceLbController(
+            ControllerContext(client, informers), reserved=[("UDP", 53)]).run)
+        await plane.api.create(SERVICES, lb_service("a"), namespace="default")
+
+        async def a_has(want: list[str]) -> bool:
+            return await ingress(plane, "a") == want
+
+        await eventually(lambda: a_has(["10.200.0.11"]), what="a at the node", plane=plane)
+        await plane.api.create(SERVICES, lb_service("b"), namespace="default")
+
+        async def b_refused() -> bool:
+            return "AllocationFailed" in await reasons(plane, "b")
+
+        await eventually(b_refused, what="b refused port 80", plane=plane)
+        assert await ingress(plane, "b") == []
+        # Another node: every load balancer answers there too.
+        await add_node(plane, "n2", "10.200.0.12")
+        await eventually(lambda: a_has(["10.200.0.11", "10.200.0.12"]),
+                         what="a at both nodes", plane=plane)
+
+
+async def add_node(plane: ControlPlane, name: str, ip: str) -> None:
+    await plane.api.create(NODES, {"metadata": {"name": name}, "status": {
+        "addresses": [{"type": "InternalIP", "address": ip}]}})

@@ -8,14 +8,19 @@ from typing import Any
 from minikube_py.controllers.servicelb import (
     LOAD_BALANCER_CLASS,
     AddressPool,
+    NodeAddressPorts,
     Plan,
+    node_ips,
+    plan_node_address,
     plan_service,
 )
 
 
-def lb(name: str = "web", *, ingress: tuple[str, ...] = (), **spec: Any) -> dict[str, Any]:
+def lb(name: str = "web", *, ingress: tuple[str, ...] = (), ports: tuple[int, ...] = (80,),
+       **spec: Any) -> dict[str, Any]:
     return {"metadata": {"namespace": "default", "name": name},
-            "spec": {"type": "LoadBalancer", **spec},
+            "spec": {"type": "LoadBalancer", "ports": [{"port": p, "protocol": "TCP"}
+                                                       for p in ports], **spec},
             "status": {"loadBalancer": {"ingress": [{"ip": ip} for ip in ingress]}}}
 
 
@@ -66,11 +71,6 @@ def test_an_exhausted_pool_refuses_without_touching_the_status() -> None:
     assert plan.ingress is None and "used up" in plan.refusal
 
 
-def test_no_pool_says_so() -> None:
-    plan = plan_service(AddressPool(""), "default/a", lb("a"))
-    assert plan.ingress is None and "--lb-cidr" in plan.refusal
-
-
 def test_a_type_change_releases_the_address_and_clears_the_status() -> None:
     pool = AddressPool("10.113.0.0/29")
     plan_service(pool, "default/a", lb("a"))
@@ -85,3 +85,66 @@ def test_a_deleted_service_frees_its_address() -> None:
     plan_service(pool, "default/a", lb("a"))
     assert plan_service(pool, "default/a", None) == Plan(None)
     assert pool.allocate("default/b") == "10.113.0.1"
+
+
+# --- without a pool: the nodes' addresses ----------------------------------------------------
+
+NODES = ("10.200.0.11", "10.200.0.12")
+
+
+def test_without_a_pool_every_node_address_is_the_ingress() -> None:
+    claims = NodeAddressPorts()
+    assert plan_node_address(claims, "default/a", lb("a"), NODES) == Plan(NODES)
+    assert plan_node_address(claims, "default/b", lb("b", ports=(8080,)), NODES) == Plan(NODES)
+
+
+def test_a_port_of_the_node_addresses_is_one_services() -> None:
+    claims = NodeAddressPorts()
+    plan_node_address(claims, "default/a", lb("a", ports=(80, 443)), NODES)
+    taken = plan_node_address(claims, "default/b", lb("b", ports=(443,)), NODES)
+    assert taken.ingress == () and "port 443/TCP of the node addresses is Service default/a's" \
+        in taken.refusal
+    plan_node_address(claims, "default/a", None, NODES)  # deleted: its ports are free
+    assert plan_node_address(claims, "default/b", lb("b", ports=(443,)), NODES) == Plan(NODES)
+
+
+def test_the_nodes_own_ports_and_the_node_port_range_are_no_services() -> None:
+    claims = NodeAddressPorts(reserved=[("UDP", 53), ("TCP", 10250)])
+    own = plan_node_address(claims, "default/a", lb("a", ports=(10250,)), NODES)
+    assert "port 10250/TCP of the node addresses is the node's own" in own.refusal
+    node_port = plan_node_address(claims, "default/b", lb("b", ports=(30080,)), NODES)
+    assert "NodePort range 30000-32767" in node_port.refusal
+
+
+def test_a_load_balancer_ip_must_be_a_node_address_without_a_pool() -> None:
+    claims = NodeAddressPorts()
+    assert plan_node_address(claims, "default/a", lb("a", loadBalancerIP="10.200.0.12"),
+                             NODES) == Plan(("10.200.0.12",))
+    other = plan_node_address(claims, "default/b", lb("b", ports=(81,),
+                                                      loadBalancerIP="10.9.9.9"), NODES)
+    assert other.ingress == () and "not a node's address" in other.refusal and \
+        "--lb-cidr" in other.refusal
+
+
+def test_a_type_change_clears_the_node_addresses() -> None:
+    claims = NodeAddressPorts()
+    plan_node_address(claims, "default/a", lb("a"), NODES)
+    now = lb("a", ingress=NODES)
+    now["spec"]["type"] = "NodePort"
+    assert plan_node_address(claims, "default/a", now, NODES) == Plan(())
+    assert plan_node_address(claims, "default/b", lb("b"), NODES) == Plan(NODES)
+
+
+def test_no_node_address_yet_is_said() -> None:
+    plan = plan_node_address(NodeAddressPorts(), "default/a", lb("a"), ())
+    assert plan.ingress is None and "no node has an address yet" in plan.refusal
+
+
+def test_node_ips_are_the_internal_ips_of_nodes_that_run_pods() -> None:
+    def node(ip: str, **labels: str) -> dict[str, Any]:
+        return {"metadata": {"name": ip, "labels": labels},
+                "status": {"addresses": [{"type": "InternalIP", "address": ip},
+                                         {"type": "Hostname", "address": "h"}]}}
+    nodes = [node("10.200.0.12"), node("10.200.0.9"),
+             node("10.10.0.1", **{"minikube-py.dev/simulated": "true"})]
+    assert node_ips(nodes) == ("10.200.0.9", "10.200.0.12")
