@@ -126,9 +126,9 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
 @click.option("--service-cidr", default=SERVICE_CIDR, show_default=True,
               help="Range of Service ClusterIPs; cluster DNS takes its 10th address.")
 @click.option("--lb-cidr", default="", metavar="CIDR",
-              help="Addresses for LoadBalancer Services (the built-in service load "
-                   "balancer), routed onto the pod bridge like the service range; "
-                   "remembered [default: none: such Services stay <pending>].")
+              help="A pool of addresses for LoadBalancer Services (the built-in service "
+                   "load balancer), routed onto the pod bridge like the service range; "
+                   "remembered [default: none: they get the nodes' addresses].")
 @click.option("--node-monitor-grace-period", type=click.FloatRange(1, 3600), default=40.0,
               show_default=True,
               help="Seconds without a lease renewal before a node is NotReady.")

@@ -151,8 +151,7 @@ class ClusterSettings:
     # first address of its pod range, on its bridge (a cluster of one machine).
     node_ip: str = ""
     # The addresses LoadBalancer Services are given (controllers/servicelb.py), routed onto
-    # the bridge as the service range is; "": none (such Services stay pending, with an
-    # event saying why).
+    # the bridge as the service range is; "": no pool (they get the nodes' addresses).
     lb_cidr: str = ""
 
 

@@ -26,7 +26,7 @@ class ClusterNetwork:
     cluster_domain: str = "cluster.local"
     # The node controller's grace period: a node renews its Lease well within it.
     node_monitor_grace_period: float = 40.0
-    # The service load balancer's pool (serve --lb-cidr; ""; none): every node routes it
+    # The service load balancer's pool (serve --lb-cidr; "": none): every node routes it
     # onto its bridge and into its pods, as the service range.
     lb_cidr: str = ""
 
