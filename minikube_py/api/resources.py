@@ -125,6 +125,11 @@ SUBJECTACCESSREVIEWS = _r("authorization.k8s.io", "v1", "subjectaccessreviews",
 # Answered by the API server's token authenticators; kubelets ask it who sent a token.
 TOKENREVIEWS = _r("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", False)
 
+# The resource metrics API (metrics.k8s.io/v1beta1): read from the kubelets when asked,
+# never stored, so not in BUILTIN; `kubectl top` and the HPA controller read them.
+NODEMETRICS = _r("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False)
+PODMETRICS = _r("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True)
+
 # Every stored kind (the review APIs of authorization.k8s.io are answered, never stored).
 BUILTIN: tuple[Resource, ...] = (
     NAMESPACES, NODES, PODS, EVENTS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, SERVICEACCOUNTS,
