@@ -38,6 +38,9 @@ class KubeletConfig:
     # How often the runtime is relisted to notice container exits (the kubelet's PLEG).
     relist_interval: float = 1.0
     orphan_cleanup_interval: float = 30.0
+    # How often container and node usage is sampled for the stats endpoints (cAdvisor's
+    # housekeeping interval, 10 s as kube's); the first CPU rates need two ticks.
+    housekeeping_interval: float = 10.0
     # How often a pod whose volumes follow ConfigMaps, Secrets or tokens is synced again, so
     # a change reaches its files (kube's syncFrequency, shorter: a laptop cluster is small).
     sync_period: float = 10.0

@@ -160,6 +160,19 @@ class CriClient:
         status: cri.ContainerStatus = resp.status
         return status
 
+    async def container_info(self, container_id: str) -> dict[str, str]:
+        """ContainerStatus with verbose: the runtime's extra facts (containerd's "info" JSON
+        holds the pid and the runtime spec)."""
+        resp = await self._call("ContainerStatus", self._runtime.ContainerStatus,
+                                cri.ContainerStatusRequest(container_id=container_id,
+                                                           verbose=True))
+        return dict(resp.info)
+
+    async def list_container_stats(self) -> list[cri.ContainerStats]:
+        resp = await self._call("ListContainerStats", self._runtime.ListContainerStats,
+                                cri.ListContainerStatsRequest(filter=cri.ContainerStatsFilter()))
+        return list(resp.stats)
+
     async def exec_sync(self, container_id: str, cmd: list[str],
                         timeout_seconds: int = 1) -> cri.ExecSyncResponse:
         return await self._call("ExecSync", self._runtime.ExecSync,

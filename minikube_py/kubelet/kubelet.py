@@ -36,6 +36,7 @@ from minikube_py.kubelet.pod_workers import PodWorkers
 from minikube_py.kubelet.prober import ProbeManager
 from minikube_py.kubelet.server import KubeletServer
 from minikube_py.kubelet.specs import NODE_LABEL, POD_UID_LABEL
+from minikube_py.kubelet.stats_sampler import StatsSampler
 from minikube_py.kubelet.tokens import TokenManager
 from minikube_py.kubelet.volume_manager import VolumeManager, refreshed_in_place
 from minikube_py.metrics.kubelet import KubeletMetrics
@@ -66,12 +67,14 @@ class Kubelet:
         self.machine = machine
         self.ready = asyncio.Event()
         self.runtime_version = ""
+        self.stats = StatsSampler(cri_client, interval=config.housekeeping_interval,
+                                  clock=clock)
         self.server = KubeletServer(
             cri_client, node_name=config.node_name, host=config.server_host,
             port=config.server_port,
             serving=KeyPair(config.tls_cert_file, config.tls_private_key_file),
             client_ca=config.client_ca_file, authorizer=authorizer, tokens=tokens,
-            clock=clock, metrics=metrics)
+            clock=clock, metrics=metrics, stats=self.stats)
         self.recorder = EventRecorder(client, "kubelet", config.node_name, clock=clock)
         self.prober = ProbeManager(cri_client=cri_client, recorder=self.recorder,
                                    on_change=self._on_probe_result, clock=clock,
@@ -126,7 +129,8 @@ class Kubelet:
                                             self.sync_node_status)),
                 ("relist", self._every(self.config.relist_interval, self.relist)),
                 ("orphans", self._every(self.config.orphan_cleanup_interval,
-                                        self.cleanup_orphans))]
+                                        self.cleanup_orphans)),
+                ("stats", self.stats.run())]
             for name, loop in loops:
                 self._loops.spawn(name, loop, critical=True)
             await self.pods.synced.wait()

@@ -28,8 +28,10 @@ from minikube_py.kubelet.logs import (
     select_lines,
 )
 from minikube_py.kubelet.specs import CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL
+from minikube_py.kubelet.stats_endpoints import cadvisor_families, resource_families, summary
+from minikube_py.kubelet.stats_sampler import StatsSampler
 from minikube_py.kubelet.streaming import KubeletStreaming
-from minikube_py.metrics import CONTENT_TYPE, render
+from minikube_py.metrics import CONTENT_TYPE, ScrapeCollector, new_registry, render
 from minikube_py.metrics.kubelet import KubeletMetrics
 from minikube_py.pki.cluster import KeyPair
 from minikube_py.pki.tls import server_context
@@ -75,8 +77,10 @@ class KubeletServer:
                  authorizer: KubeletAuthorizer | None = None,
                  tokens: KubeletTokenAuthenticator | None = None,
                  clock: Callable[[], float] = time.time,
-                 metrics: KubeletMetrics | None = None) -> None:
+                 metrics: KubeletMetrics | None = None,
+                 stats: StatsSampler | None = None) -> None:
         self.cri = cri_client
+        self.node_name = node_name
         self.clock = clock
         self.host = host
         self.port = port
@@ -97,6 +101,8 @@ class KubeletServer:
         if metrics is not None:
             # the kubelet's own; /metrics/resource and /metrics/cadvisor are other paths
             app.router.add_get("/metrics", metrics_handler(metrics))
+        if stats is not None:
+            register_stats(app, node_name, stats)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
         KubeletStreaming(cri_client).register(app)
         self.app = app
@@ -268,6 +274,27 @@ def metrics_handler(metrics: KubeletMetrics) -> Callable[[web.Request], Any]:
         return web.Response(body=render(metrics.registry),
                             headers={"Content-Type": CONTENT_TYPE})
     return serve_metrics
+
+
+def register_stats(app: web.Application, node_name: str, stats: StatsSampler) -> None:
+    """/stats/summary, /metrics/resource and /metrics/cadvisor, from the sampler's latest
+    tick (each metrics path a registry of its own, read at scrape time)."""
+    async def serve_summary(request: web.Request) -> web.Response:
+        return web.json_response(summary(node_name, stats.latest))
+
+    app.router.add_get("/stats/summary", serve_summary)
+    for path, families in (("/metrics/resource", resource_families),
+                           ("/metrics/cadvisor", cadvisor_families)):
+        registry = new_registry(process=False)
+        registry.register(ScrapeCollector(
+            lambda families=families: families(stats.latest)))  # type: ignore[misc]
+        app.router.add_get(path, _registry_handler(registry))
+
+
+def _registry_handler(registry: Any) -> Callable[[web.Request], Any]:
+    async def serve_registry(request: web.Request) -> web.Response:
+        return web.Response(body=render(registry), headers={"Content-Type": CONTENT_TYPE})
+    return serve_registry
 
 
 def _gone(request: web.BaseRequest) -> bool:
