@@ -21,8 +21,9 @@ from minikube_py.apiserver.bodies import strict_duplicates
 from minikube_py.apiserver.decode import PATCH_TYPES, decode_body
 from minikube_py.apiserver.jsonvalues import INT64
 from minikube_py.apiserver.kinds.base import Strategy
+from minikube_py.apiserver.metricsapi.objects import watch_not_supported
 from minikube_py.apiserver.options import RequestOptions
-from minikube_py.apiserver.rest.read import list_json, list_meta
+from minikube_py.apiserver.rest.read import list_body, list_json, list_meta
 from minikube_py.apiserver.service import ApiService
 from minikube_py.apiserver.storage import dumps, parse_rfc3339
 from minikube_py.apiserver.watchcache import CachedEvent
@@ -132,6 +133,8 @@ async def serve_resource(req: ResourceRequest) -> web.StreamResponse:
 
 async def _serve_verb(req: ResourceRequest) -> web.StreamResponse:
     method = req.request.method
+    if req.strategy.reads is not None:
+        return await _serve_read_only(req)
     if not req.strategy.stored and not (method == "POST" and req.name is None):
         raise errors.method_not_allowed(f"the server does not allow this method on the "
                                         f"requested resource ({req.resource.plural})")
@@ -166,6 +169,23 @@ async def _serve_verb(req: ResourceRequest) -> web.StreamResponse:
                                     f"resource ({method} {req.resource.plural}/{req.sub})")
 
 
+async def _serve_read_only(req: ResourceRequest) -> web.Response:
+    """A kind read from elsewhere (the resource metrics): get and list; a watch is
+    refused as a storage that cannot watch refuses it, any other method as one without it."""
+    if req.request.method != "GET" or req.sub is not None:
+        raise errors.method_not_allowed(f"the server does not allow this method on the "
+                                        f"requested resource ({req.resource.plural})")
+    if req.watch or req.flag("watch"):
+        raise watch_not_supported(req.resource.plural)
+    if req.name is None:
+        return await serve_list(req)
+    obj = await req.svc.get_object(req.resource, req.name, req.namespace)
+    if req.table_wanted():
+        return respond(tables.table(req.strategy, [obj], req.svc.clock(),
+                                    include_object=req.q.get("includeObject", "Metadata")))
+    return respond(obj)
+
+
 async def serve_list(req: ResourceRequest) -> web.Response:
     r = req.resource
     flt = req.filter()
@@ -178,6 +198,8 @@ async def serve_list(req: ResourceRequest) -> web.Response:
         return respond(tables.table(req.strategy, res.items, req.svc.clock(),
                                     include_object=req.q.get("includeObject", "Metadata"),
                                     list_meta=list_meta(res)))
+    if req.strategy.reads is not None:
+        return respond(list_body(r, res))
     return raw_response(list_json(r, res, req.strategy.served_json))
 
 

@@ -30,7 +30,8 @@ _ZERO_FIELD: dict[str, Any] = {"string": "", "int32": 0, "int64": 0, "bool": Fal
 _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?"
                       r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\Z")
 _GO_BUILTINS = {"Quantity": "resource.Quantity", "IntOrString": "intstr.IntOrString",
-                "Time": "v1.Time", "MicroTime": "v1.MicroTime", "ExtraValue": "v1.ExtraValue"}
+                "Time": "v1.Time", "MicroTime": "v1.MicroTime", "Duration": "v1.Duration",
+                "ExtraValue": "v1.ExtraValue"}
 
 
 class JsonTypeError(Exception):
@@ -148,6 +149,9 @@ class _Walk:
             if not isinstance(value, str):
                 raise self.fail(value, _go_type(type_))
             _check_time(value)
+        elif type_ == "Duration":  # time.ParseDuration of a string
+            if not isinstance(value, str):
+                raise self.fail(value, _go_type(type_))
         elif type_ == "bytes":
             _check_base64(value, self)
         elif type_ == "IntOrString":
@@ -254,6 +258,8 @@ def _clean_scalar(value: Any, type_: str) -> bool:
         return kind is str or kind is int
     if type_ == "Time" or type_ == "MicroTime":
         return kind is str and _is_time(value)
+    if type_ == "Duration":
+        return kind is str
     if type_ == "double" or type_ == "float":
         return kind is int or kind is float
     return False  # bytes and free-form values: the full walk checks them

@@ -48,6 +48,7 @@ BUILTIN_NAMES = {
     "IntOrString": "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
     "Time": f"{_META_PACKAGE}.Time",
     "MicroTime": f"{_META_PACKAGE}.MicroTime",
+    "Duration": f"{_META_PACKAGE}.Duration",
     "RawExtension": "io.k8s.apimachinery.pkg.runtime.RawExtension",
     "FieldsV1": f"{_META_PACKAGE}.FieldsV1",
 }
@@ -62,6 +63,8 @@ _BUILTIN_SCHEMAS: dict[str, Obj] = {
              "description": "A time in RFC 3339 form, to the second, in UTC."},
     "MicroTime": {"type": "string", "format": "date-time",
                   "description": "A time in RFC 3339 form, to the microsecond."},
+    "Duration": {"type": "string", "description": "A span of time as Go prints it, as "
+                 "\"10s\" or \"1m30.5s\"."},
     "RawExtension": {"type": "object", "description": "An embedded object of any kind."},
     "FieldsV1": {"type": "object", "description": "A set of fields (server-side apply's "
                  "field ownership), as a tree of \"f:name\" keys."},
@@ -87,7 +90,11 @@ def definition_name(message: str) -> str:
     if message in BUILTIN_NAMES:
         return BUILTIN_NAMES[message]
     group, name = message.split(".", 1)
-    return f"{_META_PACKAGE}.{name}" if group == "meta" else f"io.k8s.api.{group}.v1.{name}"
+    if group == "meta":
+        return f"{_META_PACKAGE}.{name}"
+    if group == "metrics":  # k8s.io/metrics, not k8s.io/api
+        return f"io.k8s.metrics.pkg.apis.metrics.v1beta1.{name}"
+    return f"io.k8s.api.{group}.v1.{name}"
 
 
 @functools.cache

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from minikube_py.api.timefmt import go_duration
 from minikube_py.apiserver.jsonvalues import DecodeError, decode_json
 from minikube_py.apiserver.protobuf_schema import MESSAGES, Field
 
@@ -206,6 +207,11 @@ def _instant(seconds: int, micros: int) -> datetime:
         raise ProtobufDecodeError(f"timestamp {seconds} is out of range") from None
 
 
+def _duration(data: bytes) -> str:
+    """metav1.Duration (`int64 duration = 1`, nanoseconds): its JSON is Go's text."""
+    return go_duration(_decode_number("int64", _scalar_fields(data).get(1, 0)) / 1e9)
+
+
 def _quantity(data: bytes) -> str:
     return _string(_bytes_fields(data).get(1, b"")) or "0"
 
@@ -246,7 +252,8 @@ def _extra_value(data: bytes) -> list[str]:
             if number == 1]
 
 
-_BUILTINS = {"Time": _time, "MicroTime": _micro_time, "Quantity": _quantity,
+_BUILTINS = {"Time": _time, "MicroTime": _micro_time, "Duration": _duration,
+             "Quantity": _quantity,
              "IntOrString": _int_or_string, "FieldsV1": _fields_v1,
              "ExtraValue": _extra_value}
 

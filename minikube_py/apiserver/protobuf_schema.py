@@ -6,7 +6,7 @@ string of "number jsonName type" entries, parsed once at import:
 
 - type is a scalar (string int32 int64 bool bytes double float), a message name (unqualified
   means the same group as the message), or a builtin with its own JSON form (Time MicroTime
-  Quantity IntOrString RawExtension FieldsV1 ExtraValue); a "[]" prefix is repeated,
+  Duration Quantity IntOrString RawExtension FieldsV1 ExtraValue); a "[]" prefix is repeated,
   "map[string]" a map.
 - jsonName "*" is an inlined Go struct (`json:",inline"`): its fields merge into the parent.
 - "!" after a scalar keeps its zero value: the Go field is a pointer (so `replicas: 0` differs
@@ -14,7 +14,7 @@ string of "number jsonName type" entries, parsed once at import:
 
 Coverage: every kind the API server serves, Scale, DeleteOptions, Binding and Eviction, and
 everything they nest. All groups are at version v1 but autoscaling/v2's (messages
-"autoscalingv2.X"). ExtraValue is authentication's and authorization's map value (a message
+"autoscalingv2.X") and metrics.k8s.io/v1beta1's ("metrics.X"). ExtraValue is authentication's and authorization's map value (a message
 of repeated strings whose JSON form is the bare list).
 """
 
@@ -24,10 +24,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 SCALARS = frozenset({"string", "int32", "int64", "bool", "bytes", "double", "float"})
-BUILTINS = frozenset({"Time", "MicroTime", "Quantity", "IntOrString", "RawExtension",
-                      "FieldsV1", "ExtraValue"})
+BUILTINS = frozenset({"Time", "MicroTime", "Duration", "Quantity", "IntOrString",
+                      "RawExtension", "FieldsV1", "ExtraValue"})
 
 _MESSAGES: dict[str, str] = {
+    # k8s.io/metrics' v1beta1 (the resource metrics API; served, never decoded from a body).
+    "metrics.NodeMetrics":
+        "1 metadata meta.ObjectMeta, 2 timestamp Time, 3 window Duration, "
+        "4 usage map[string]Quantity",
+    "metrics.PodMetrics":
+        "1 metadata meta.ObjectMeta, 2 timestamp Time, 3 window Duration, "
+        "4 containers []ContainerMetrics",
+    "metrics.ContainerMetrics": "1 name string, 2 usage map[string]Quantity",
     "apiregistration.APIService":
         "1 metadata meta.ObjectMeta, 2 spec APIServiceSpec, 3 status APIServiceStatus",
     "apiregistration.APIServiceCondition":

@@ -40,10 +40,19 @@ from minikube_py.apiserver.compaction import compaction_loop
 from minikube_py.apiserver.customresources.controller import CustomResourceServing
 from minikube_py.apiserver.inprocess import InProcessClient
 from minikube_py.apiserver.ipalloc import ServiceAllocations
-from minikube_py.apiserver.kinds.base import Strategy
+from minikube_py.apiserver.kinds import resourcemetrics
+from minikube_py.apiserver.kinds.base import ReadSource, Strategy
 from minikube_py.apiserver.kinds.builtin import builtin_kinds
 from minikube_py.apiserver.kubernetesservice import KubernetesServiceReconciler
-from minikube_py.apiserver.logs import KubeletLogStream, open_kubelet_log
+from minikube_py.apiserver.logs import (
+    KubeletLogStream,
+    kubelet_address,
+    kubelet_base_url,
+    open_kubelet_log,
+)
+from minikube_py.apiserver.metricsapi.objects import as_object, watch_not_supported
+from minikube_py.apiserver.metricsapi.reader import ResourceMetrics
+from minikube_py.apiserver.metricsapi.source import KubeletSummaries
 from minikube_py.apiserver.nodeauthz import NodeAuthorizer
 from minikube_py.apiserver.objectstore import ObjectStore, Written
 from minikube_py.apiserver.options import RequestOptions
@@ -61,7 +70,7 @@ from minikube_py.apiserver.satokens import (
     new_signing_key,
 )
 from minikube_py.apiserver.serverleases import ServerLeases
-from minikube_py.apiserver.storage import decode_kv, kv_json
+from minikube_py.apiserver.storage import decode_kv, dumps, kv_json
 from minikube_py.apiserver.watchcache import CachedEvent, WatchFanout
 from minikube_py.store.types import KV
 from minikube_py.tasks import TaskSet
@@ -73,6 +82,9 @@ LEASE_RENEW_SECONDS = 10.0
 # How long a CRD's create waits for its kinds to be served before it answers.
 CRD_SETTLE_SECONDS = 2.0
 LEASE_TTL_SECONDS = 15.0
+# How often the kubelets sample usage (their housekeeping interval): the resource metrics'
+# window, and how long one read of a kubelet's summary serves.
+DEFAULT_METRICS_RESOLUTION = 10.0
 
 
 def standard_authorizers(state: AuthorizationState) -> list[Authorizer]:
@@ -93,7 +105,8 @@ class ApiService(InProcessClient):
                  token_issuer: TokenIssuer | None = None,
                  kubelet_tls: ssl.SSLContext | None = None,
                  pod_security: PodSecurityConfig | None = None,
-                 service_account_admission: bool = False) -> None:
+                 service_account_admission: bool = False,
+                 metrics_resolution: float = DEFAULT_METRICS_RESOLUTION) -> None:
         super().__init__(self, LOOPBACK)
         # The RBAC policy and the Node authorizer's graph, fed from the store; the
         # authorizers are kube's standard chain unless the caller gives others.
@@ -120,6 +133,14 @@ class ApiService(InProcessClient):
             BootstrapTokens(self.read_stored, clock)]
         self.kinds = builtin_kinds(self.allocations, self.token_issuer, self.token_audiences,
                                    reviewer=self)
+        # The resource metrics API, read from the kubelets (what metrics-server would do).
+        self.kubelet_summaries = KubeletSummaries(self._kubelet_url, kubelet_tls,
+                                                  ttl=metrics_resolution)
+        self.resource_metrics = ResourceMetrics(self._list_stored, self.read_stored,
+                                                self.kubelet_summaries,
+                                                window=metrics_resolution, clock=clock)
+        self.kinds.register(resourcemetrics.node_strategy(self.resource_metrics))
+        self.kinds.register(resourcemetrics.pod_strategy(self.resource_metrics))
         self.objects = ObjectStore(kv, clock)
         escalation = RbacEscalationCheck(self.authz_state.policy, self.decide)
         self.rest = RestContext(self.objects, self.kinds,
@@ -222,6 +243,23 @@ class ApiService(InProcessClient):
     def strategy(self, resource: Resource) -> Strategy:
         return self.kinds.strategy(resource)
 
+    def _reads(self, resource: Resource) -> ReadSource | None:
+        """Where a kind that is read, not stored, is read from (None for stored kinds)."""
+        strategy = self.kinds.find(resource.group, resource.version, resource.plural)
+        return strategy.reads if strategy is not None else None
+
+    def _refuse_writes(self, resource: Resource) -> None:
+        if self._reads(resource) is not None:
+            raise errors.method_not_allowed(f"the server does not allow this method on the "
+                                            f"requested resource ({resource.plural})")
+
+    async def _list_stored(self, resource: Resource, namespace: str | None,
+                           flt: ObjectFilter) -> list[Obj]:
+        return (await read.list_objects(self.kv, resource, namespace, flt)).items
+
+    def _kubelet_url(self, node: Obj) -> str:
+        return kubelet_base_url(*kubelet_address(node), self.kubelet_tls)
+
     def filter(self, resource: Resource, label_selector: str = "",
                field_selector: str = "") -> ObjectFilter:
         return self.kinds.filter(resource, label_selector, field_selector)
@@ -231,6 +269,7 @@ class ApiService(InProcessClient):
     async def create_object(self, resource: Resource, body: Any, namespace: str | None,
                             opts: RequestOptions | None = None) -> Written:
         """Create from a decoded body the service may keep and mutate."""
+        self._refuse_writes(resource)
         opts = opts or RequestOptions()
         strategy = self.strategy(resource)
         obj = typed_object(strategy, body, opts)
@@ -243,11 +282,16 @@ class ApiService(InProcessClient):
 
     async def get_object(self, resource: Resource, name: str, namespace: str | None,
                          resource_version: str = "") -> Obj:
+        reads = self._reads(resource)
+        if reads is not None:
+            return as_object(resource, await reads.read_one(resource, namespace, name))
         return await read.get_object(self.kv, resource, name, namespace, resource_version)
 
     async def get_json(self, resource: Resource, name: str, namespace: str | None,
                        resource_version: str = "") -> bytes:
         """get_object as the JSON the API answers, spliced from the stored bytes."""
+        if self._reads(resource) is not None:
+            return dumps(await self.get_object(resource, name, namespace)).encode()
         stored = await read.get_stored(self.kv, resource, name, namespace, resource_version)
         return kv_json(stored)
 
@@ -255,6 +299,10 @@ class ApiService(InProcessClient):
                            *, limit: int = 0, continue_token: str = "",
                            resource_version: str = "",
                            resource_version_match: str = "") -> ListResult:
+        reads = self._reads(resource)
+        if reads is not None:
+            return ListResult([], 0, decoded=await reads.read_list(resource, namespace, flt),
+                              unversioned=True)
         return await read.list_objects(self.kv, resource, namespace, flt, limit=limit,
                                        continue_token=continue_token,
                                        resource_version=resource_version,
@@ -264,6 +312,7 @@ class ApiService(InProcessClient):
                             subresource: str | None = None, opts: RequestOptions | None = None,
                             *, name: str | None = None) -> Written:
         """PUT from a decoded body the service may keep and mutate."""
+        self._refuse_writes(resource)
         opts = opts or RequestOptions()
         strategy = self.strategy(resource)
         if subresource == "scale":
@@ -286,6 +335,7 @@ class ApiService(InProcessClient):
     async def patch_object(self, resource: Resource, name: str, patch: Any, patch_type: str,
                            namespace: str | None, subresource: str | None = None,
                            opts: RequestOptions | None = None) -> Written:
+        self._refuse_writes(resource)
         opts = opts or RequestOptions()
         strategy = self.strategy(resource)
         if subresource == "scale":
@@ -327,6 +377,7 @@ class ApiService(InProcessClient):
                             preconditions: dict[str, Any] | None = None,
                             opts: RequestOptions | None = None) -> tuple[Obj, bool]:
         """Returns (the object or a Success Status, whether it is gone now)."""
+        self._refuse_writes(resource)
         return await delete.delete(self.rest, self.strategy(resource), name, namespace,
                                    grace_period_seconds=grace_period_seconds,
                                    propagation_policy=propagation_policy,
@@ -336,6 +387,7 @@ class ApiService(InProcessClient):
                                 flt: ObjectFilter, *, grace_period_seconds: int | None = None,
                                 propagation_policy: str | None = None,
                                 opts: RequestOptions | None = None) -> list[Obj]:
+        self._refuse_writes(resource)
         return await delete.delete_collection(
             self.rest, self.strategy(resource), namespace, flt,
             grace_period_seconds=grace_period_seconds, propagation_policy=propagation_policy,
@@ -348,6 +400,8 @@ class ApiService(InProcessClient):
         """Batches of (type, event) pairs, each what was ready at once; initial state first
         when resource_version is "" or "0". Objects come as CachedEvents (shared: read them,
         never change them); bookmarks as dicts."""
+        if self._reads(resource) is not None:
+            raise watch_not_supported(resource.plural)
         return watch.watch_batches(self.fanout, self.kv, self.bookmark_interval, resource,
                                    namespace, flt, resource_version,
                                    allow_bookmarks=allow_bookmarks,

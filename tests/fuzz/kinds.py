@@ -14,9 +14,11 @@ from minikube_py.store.memory import MemoryKV
 from .values import clone, mutated, typed
 
 _KINDS = ApiService(MemoryKV()).kinds
-# The stored kinds, and the reviews (answered, never stored).
+# The stored kinds, and the reviews (answered, never stored); the resource metrics, read
+# from the kubelets, are neither (tests/integration/test_resource_metrics.py).
 RESOURCES: list[Resource] = [r for r in _KINDS.resources() if _KINDS.strategy(r).stored]
-REVIEWS: list[Resource] = [r for r in _KINDS.resources() if not _KINDS.strategy(r).stored]
+REVIEWS: list[Resource] = [r for r in _KINDS.resources() if not _KINDS.strategy(r).stored
+                           and _KINDS.strategy(r).reads is None]
 
 
 def _merge(base: Any, overlay: Any) -> Any:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from minikube_py.api import errors
 from minikube_py.api.errors import Cause
 from minikube_py.api.fieldpath import BUILTIN_TYPES, TypeTable
 from minikube_py.api.resources import Resource
+from minikube_py.api.selectors import ObjectFilter
 from minikube_py.api.validation import dns1123_subdomain_errors
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, column, since
 
@@ -82,6 +83,16 @@ def spec_changed(old: Obj, new: Obj) -> bool:
     return any(old.get(k) != new.get(k) for k in keys)
 
 
+class ReadSource(Protocol):
+    """Where a kind that is not stored but read (the resource metrics) gets its objects:
+    list items without kind and apiVersion, as a typed list serializes them."""
+
+    async def read_list(self, resource: Resource, namespace: str | None,
+                   flt: ObjectFilter) -> list[Obj]: ...
+
+    async def read_one(self, resource: Resource, namespace: str | None, name: str) -> Obj: ...
+
+
 class Strategy:
     """The defaults every hook has; a kind overrides what differs for it."""
 
@@ -109,6 +120,8 @@ class Strategy:
     # `answer_create` answers instead of writing anything.
     stored: bool = True
     verbs: tuple[str, ...] = ALL_VERBS
+    # A kind that is not stored but whose get and list are answered from elsewhere.
+    reads: ReadSource | None = None
     # Strategic merge patches need the Go types' patch strategies (custom resources: 415).
     strategic_merge: bool = True
     # The Warning every request of a deprecated version gets (custom resources).

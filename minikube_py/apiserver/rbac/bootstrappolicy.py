@@ -32,6 +32,7 @@ COORDINATION, DISCOVERY, EVENTS = "coordination.k8s.io", "discovery.k8s.io", "ev
 CERTIFICATES, STORAGE, NETWORKING, EXTENSIONS = ("certificates.k8s.io", "storage.k8s.io",
                                                  "networking.k8s.io", "extensions")
 NODE_API = "node.k8s.io"
+METRICS = "metrics.k8s.io"
 
 
 def rule(verbs: tuple[str, ...] | str, groups: tuple[str, ...] | str,
@@ -239,6 +240,12 @@ def cluster_roles() -> list[Obj]:
                       labels=_aggregated_to("edit")),
         _cluster_role("system:aggregate-to-view", _AGGREGATE_TO_VIEW,
                       labels=_aggregated_to("view")),
+        # What metrics-server installs beside its API, so whoever may view a namespace may
+        # `kubectl top` its pods; the resource metrics are served by this API server.
+        _cluster_role("system:aggregated-metrics-reader", (
+            rule(READ, METRICS, ("pods", "nodes")),),
+            labels={"k8s-app": "metrics-server", **_aggregated_to("admin"),
+                    **_aggregated_to("edit"), **_aggregated_to("view")}),
         _cluster_role("system:node", NODE_RULES),
         _cluster_role("system:node-proxier", (
             rule(("list", "watch"), CORE, ("services", "endpoints")),

@@ -25,6 +25,8 @@ class ListResult:
     continue_token: str = ""
     remaining: int | None = None
     decoded: list[dict[str, Any]] | None = None
+    # Objects read from elsewhere (the resource metrics) have no store revision to show.
+    unversioned: bool = False
 
     @property
     def items(self) -> list[dict[str, Any]]:
@@ -165,6 +167,8 @@ def _list_option_errors(resource_version: str, match: str,
 
 
 def list_meta(res: ListResult) -> dict[str, Any]:
+    if res.unversioned:
+        return {}
     meta: dict[str, Any] = {"resourceVersion": str(res.revision)}
     if res.continue_token:
         meta["continue"] = res.continue_token

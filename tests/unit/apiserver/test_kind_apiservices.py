@@ -17,9 +17,9 @@ from tests.unit.apiserver.conftest import official_client
 from tests.unit.apiserver.test_apiserver_http import kubectl, needs_kubectl
 
 METRICS = {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-           "metadata": {"name": "v1beta1.metrics.k8s.io"},
-           "spec": {"group": "metrics.k8s.io", "version": "v1beta1",
-                    "service": {"namespace": "kube-system", "name": "metrics-server"},
+           "metadata": {"name": "v1beta1.custom.metrics.k8s.io"},
+           "spec": {"group": "custom.metrics.k8s.io", "version": "v1beta1",
+                    "service": {"namespace": "kube-system", "name": "prometheus-adapter"},
                     "groupPriorityMinimum": 100, "versionPriority": 100,
                     "insecureSkipTLSVerify": True}}
 
@@ -77,8 +77,8 @@ async def test_kubectl_get_apiservices_shows_local_and_unavailable_ones(
     assert rc == 0, err
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
     assert rows["v1.apps"][:2] == ["Local", "True"]
-    assert rows["v1beta1.metrics.k8s.io"][:3] == ["kube-system/metrics-server", "False",
-                                                  "(ServiceNotProxied)"]
+    assert rows["v1beta1.custom.metrics.k8s.io"][:3] == [
+        "kube-system/prometheus-adapter", "False", "(ServiceNotProxied)"]
 
 
 async def test_the_official_client_reads_apiservices_typed(server: TestServer,
@@ -88,7 +88,7 @@ async def test_the_official_client_reads_apiservices_typed(server: TestServer,
     await svc.create(APISERVICES, METRICS)
     api = client.ApiregistrationV1Api(official_client(server))
     listed = await asyncio.to_thread(api.list_api_service)
-    metrics = await asyncio.to_thread(api.read_api_service, "v1beta1.metrics.k8s.io")
+    metrics = await asyncio.to_thread(api.read_api_service, "v1beta1.custom.metrics.k8s.io")
     assert any(a.metadata.name == "v1.apps" for a in listed.items)
     assert metrics.spec.service.port == 443
     assert metrics.status.conditions[0].reason == "ServiceNotProxied"
