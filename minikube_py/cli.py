@@ -132,6 +132,12 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
 @click.option("--node-monitor-grace-period", type=click.FloatRange(1, 3600), default=40.0,
               show_default=True,
               help="Seconds without a lease renewal before a node is NotReady.")
+@click.option("--housekeeping-interval", type=click.FloatRange(0.1, 600), default=10.0,
+              show_default=True,
+              help="Seconds between the kubelets' samples of container and node usage (the "
+                   "resource metrics of `kubectl top` and the HPA: their window, and how long "
+                   "the API server serves one sample); joined nodes learn it from serve. "
+                   "Given on each start (not remembered).")
 @click.option("--simulated-nodes", type=click.IntRange(0, 20000), default=0,
               help="Add N simulated nodes (no containers; tainted, for scale tests).")
 @click.option("--tls-san", "tls_sans", multiple=True, metavar="NAME|IP",
@@ -180,7 +186,8 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           etcd_port: int, etcd_host: str, datastore_endpoint: str, datastore_cafile: str,
           datastore_certfile: str, datastore_keyfile: str, no_node: bool, pod_cidr: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str, lb_cidr: str,
-          node_monitor_grace_period: float, simulated_nodes: int,
+          node_monitor_grace_period: float, housekeeping_interval: float,
+          simulated_nodes: int,
           tls_sans: tuple[str, ...], pod_security_default: str,
           pod_security_exempt: tuple[str, ...], authorization_mode: str,
           cluster_init: bool, server_url: str, join_token: str, peer_port: int,
@@ -284,6 +291,7 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
         datastore_certfile=datastore_certfile, datastore_keyfile=datastore_keyfile,
         bridge_name=settings.bridge, service_cidr=settings.service_cidr,
         simulated_nodes=simulated_nodes, tls_sans=sans,
+        housekeeping_interval=housekeeping_interval,
         controllers=dataclasses.replace(
             controllers, cluster_cidr=settings.cluster_cidr, lb_cidr=settings.lb_cidr,
             # Without a pool, LoadBalancers answer on the node's addresses: not on its own

@@ -253,7 +253,8 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
                      authorizers=[AlwaysAllow()] if config.authorization_mode == "AlwaysAllow"
                      else None,
                      kubernetes_service_target_port=config.api_port,
-                     service_account_admission=True)
+                     service_account_admission=True,
+                     metrics_resolution=config.housekeeping_interval)
     await api.start()
     sup.on_stop("apiserver", api.stop)
     sup.start("apiserver", api.run())
@@ -456,6 +457,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
             server_port=config.kubelet_port,
             cluster_dns=(config.cluster_dns,) if pods_reach_us else (),
             lease_renew_interval=renew_every,
+            housekeeping_interval=config.housekeeping_interval,
         ), authorizer=SubjectAccessReviews(node_client), tokens=TokenReviews(node_client),
             metrics=kubelet_metrics)
         proxy_client, proxy_informers = acting_as(KUBE_PROXY, "kube-proxy")

@@ -55,6 +55,8 @@ class ServeConfig:
     run_node: bool = True
     # kwok-like nodes without containers, for scale tests (see minikube_py/simnode).
     simulated_nodes: int = 0
+    # How often kubelets sample usage (the resource metrics' resolution): serve --flag.
+    housekeeping_interval: float = 10.0
     # More names and addresses the API server's certificate holds (--tls-san).
     tls_sans: tuple[str, ...] = ()
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
@@ -126,7 +128,7 @@ class ServeConfig:
         return ClusterNetwork(
             cluster_cidr=self.controllers.cluster_cidr, service_cidr=self.service_cidr,
             node_monitor_grace_period=self.controllers.node_monitor_grace_period,
-            lb_cidr=self.controllers.lb_cidr)
+            lb_cidr=self.controllers.lb_cidr, housekeeping_interval=self.housekeeping_interval)
 
     @property
     def kubeconfig_path(self) -> Path:

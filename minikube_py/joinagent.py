@@ -355,7 +355,8 @@ async def _start(config: JoinConfig, progress: Progress, sup: Supervisor) -> Age
         tls_cert_file=pki.serving.cert, tls_private_key_file=pki.serving.key,
         client_ca_file=pki.ca, server_host=node_ip, server_port=config.kubelet_port,
         cluster_dns=(network.cluster_dns,), cluster_domain=network.cluster_domain,
-        lease_renew_interval=network.lease_renew_interval)
+        lease_renew_interval=network.lease_renew_interval,
+        housekeeping_interval=network.housekeeping_interval)
     pod_cidr = await register_for_pod_cidr(client, node, node_labels(kubelet_config, machine),
                                            node_ip)
     progress.step(f"node {node} registered: pod range {pod_cidr}, address {node_ip}")

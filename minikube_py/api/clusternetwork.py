@@ -13,6 +13,7 @@ from typing import Any
 CONFIG_MAP = "minikube-py-cluster-config"
 NAMESPACE = "kube-system"
 KEY = "ClusterConfiguration"
+DEFAULT_HOUSEKEEPING = 10.0
 
 
 class ClusterConfigError(Exception):
@@ -29,6 +30,9 @@ class ClusterNetwork:
     # The service load balancer's pool (serve --lb-cidr; "": none): every node routes it
     # onto its bridge and into its pods, as the service range.
     lb_cidr: str = ""
+    # How often every kubelet samples usage (serve --housekeeping-interval): one resolution
+    # for the resource metrics of the whole cluster.
+    housekeeping_interval: float = DEFAULT_HOUSEKEEPING
 
     @property
     def lease_renew_interval(self) -> float:
@@ -45,7 +49,9 @@ class ClusterNetwork:
         doc = {"podSubnet": self.cluster_cidr, "serviceSubnet": self.service_cidr,
                "dnsDomain": self.cluster_domain,
                "nodeMonitorGracePeriodSeconds": self.node_monitor_grace_period,
-               **({"loadBalancerSubnet": self.lb_cidr} if self.lb_cidr else {})}
+               **({"loadBalancerSubnet": self.lb_cidr} if self.lb_cidr else {}),
+               **({"housekeepingIntervalSeconds": self.housekeeping_interval}
+                  if self.housekeeping_interval != DEFAULT_HOUSEKEEPING else {})}
         return {"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": CONFIG_MAP, "namespace": NAMESPACE},
                 "data": {KEY: json.dumps(doc, indent=2, sort_keys=True) + "\n"}}
@@ -61,7 +67,9 @@ class ClusterNetwork:
                       node_monitor_grace_period=float(
                           doc.get("nodeMonitorGracePeriodSeconds") or 40.0),
                       lb_cidr=str(ipaddress.IPv4Network(doc["loadBalancerSubnet"]))
-                      if doc.get("loadBalancerSubnet") else "")
+                      if doc.get("loadBalancerSubnet") else "",
+                      housekeeping_interval=float(
+                          doc.get("housekeepingIntervalSeconds") or DEFAULT_HOUSEKEEPING))
         except (KeyError, TypeError, ValueError) as e:
             raise ClusterConfigError(f"{where} is not readable: {e}") from None
         return net

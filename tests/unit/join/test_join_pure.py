@@ -101,6 +101,13 @@ def test_a_load_balancer_pool_reaches_joined_machines_through_the_config_map() -
         "10.113.200.0/28"
 
 
+def test_joined_kubelets_learn_the_housekeeping_interval_through_the_config_map() -> None:
+    net = ClusterNetwork("10.250.0.0/16", "10.112.0.0/16", housekeeping_interval=1.5)
+    assert ClusterNetwork.from_config_map(net.to_config_map()).housekeeping_interval == 1.5
+    assert "housekeeping" not in str(NETWORK.to_config_map())  # the default: as before
+    assert ClusterNetwork.from_config_map(NETWORK.to_config_map()).housekeeping_interval == 10
+
+
 def test_a_joined_machine_remembers_the_clusters_ranges_and_its_own_pod_range(
         tmp_path: Path) -> None:
     config = JoinConfig(server="https://10.200.0.1:7443", data_dir=tmp_path, node_name="n2",
