@@ -205,6 +205,10 @@ async def test_the_hpa_reads_pod_metrics_in_process_and_over_http(cluster: Clust
     listed = await in_process.list(PODMETRICS, namespace="default", label_selector="app=busy")
     assert [i["metadata"]["name"] for i in listed["items"]] == ["busy"]
     assert listed["kind"] == "PodMetricsList"
+    with pytest.raises(ApiError) as no_watch:
+        async for _ in in_process.watch(PODMETRICS, namespace="default"):
+            pass
+    assert (no_watch.value.code, no_watch.value.reason) == (405, "MethodNotAllowed")
     http = HttpClient(cluster.url)
     try:
         over_http = await http.list(PODMETRICS, namespace="default", label_selector="app=busy")
