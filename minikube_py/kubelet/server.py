@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from prometheus_client.metrics_core import Metric
 
 from minikube_py.kubelet.auth import (
     AllowUsers,
@@ -28,6 +29,7 @@ from minikube_py.kubelet.logs import (
     select_lines,
 )
 from minikube_py.kubelet.specs import CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL
+from minikube_py.kubelet.stats import Samples
 from minikube_py.kubelet.stats_endpoints import cadvisor_families, resource_families, summary
 from minikube_py.kubelet.stats_sampler import StatsSampler
 from minikube_py.kubelet.streaming import KubeletStreaming
@@ -286,9 +288,14 @@ def register_stats(app: web.Application, node_name: str, stats: StatsSampler) ->
     for path, families in (("/metrics/resource", resource_families),
                            ("/metrics/cadvisor", cadvisor_families)):
         registry = new_registry(process=False)
-        registry.register(ScrapeCollector(
-            lambda families=families: families(stats.latest)))  # type: ignore[misc]
+        registry.register(ScrapeCollector(_latest(families, stats)))
         app.router.add_get(path, _registry_handler(registry))
+
+
+def _latest(families: Callable[[Samples | None], Iterable[Metric]],
+            stats: StatsSampler) -> Callable[[], Iterable[Metric]]:
+    """The families of the sampler's latest tick, whenever asked."""
+    return lambda: families(stats.latest)
 
 
 def _registry_handler(registry: Any) -> Callable[[web.Request], Any]:
