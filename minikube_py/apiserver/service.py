@@ -83,7 +83,8 @@ LEASE_RENEW_SECONDS = 10.0
 CRD_SETTLE_SECONDS = 2.0
 LEASE_TTL_SECONDS = 15.0
 # How often the kubelets sample usage (their housekeeping interval): the resource metrics'
-# window, and how long one read of a kubelet's summary serves.
+# window; one read of a kubelet's summary serves for half of it (a burst of requests reads
+# each kubelet once, and an answer from before its first rates does not stand long).
 DEFAULT_METRICS_RESOLUTION = 10.0
 
 
@@ -135,7 +136,7 @@ class ApiService(InProcessClient):
                                    reviewer=self)
         # The resource metrics API, read from the kubelets (what metrics-server would do).
         self.kubelet_summaries = KubeletSummaries(self._kubelet_url, kubelet_tls,
-                                                  ttl=metrics_resolution)
+                                                  ttl=metrics_resolution / 2)
         self.resource_metrics = ResourceMetrics(self._list_stored, self.read_stored,
                                                 self.kubelet_summaries,
                                                 window=metrics_resolution, clock=clock)
