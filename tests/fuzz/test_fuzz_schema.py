@@ -21,7 +21,8 @@ from .models import model_name, modelled_messages
 # How the client's generator spells our scalar and builtin types.
 _CLIENT_TYPES = {"string": "str", "int32": "int", "int64": "int", "bool": "bool",
                  "double": "float", "float": "float", "bytes": "str", "Time": "datetime",
-                 "MicroTime": "datetime", "Quantity": "str", "IntOrString": "object",
+                 "MicroTime": "datetime", "Duration": "str", "Quantity": "str",
+                 "IntOrString": "object",
                  "RawExtension": "object", "FieldsV1": "object", "ExtraValue": "list[str]"}
 _TYPE_META = {"apiVersion", "kind"}
 # Required in OpenAPI but not written as a zero value: pointers (Go writes null) and times
@@ -54,7 +55,10 @@ def test_the_client_is_the_release_the_tables_were_written_from() -> None:
 
 def test_every_served_message_without_a_model_is_an_inlined_struct() -> None:
     inlined = {f.type for fields in MESSAGES.values() for f in fields.values() if not f.json}
-    assert {m for m in MESSAGES if model_name(m) is None} <= inlined
+    # k8s.io/metrics' types (metrics.k8s.io) are not in k8s.io/api: the official client has
+    # no models of them, and reads them as custom objects.
+    unmodelled = {m for m in MESSAGES if model_name(m) is None and not m.startswith("metrics.")}
+    assert unmodelled <= inlined
 
 
 @pytest.mark.parametrize(("message", "model"), MODELLED, ids=[m for m, _ in MODELLED])
