@@ -290,3 +290,18 @@ def test_cadvisor_metrics_carry_cadvisors_labels() -> None:
     memory = {s.labels["container"]: s
               for s in families["container_memory_working_set_bytes"].samples}
     assert memory["b"].value == 20 and "cpu" not in memory["b"].labels
+
+
+@pytest.mark.skipif(not Path("/proc/self/cgroup").exists(), reason="no /proc cgroups")
+def test_this_processs_own_cgroup_and_the_node_read_on_the_real_kernel() -> None:
+    """The parsers against the machine's real layout (v1, v2 or hybrid): this process's
+    cgroup has used CPU or holds memory, and the node's numbers are sane."""
+    cpu, memory, _ = cgroupstats.read_cgroup_usage(Path("/proc/self/cgroup").read_text(), 1.0)
+    if cpu is None and memory is None and not any(
+            (cgroupstats.CGROUP_ROOT / d).exists() for d in ("cpuacct", "memory", "cpu.stat")):
+        pytest.skip("no cgroup hierarchy mounted here")
+    assert (cpu is not None and cpu.usage_core_nano_seconds > 0) or (
+        memory is not None and memory.working_set_bytes > 0)
+    node_cpu, node_memory = cgroupstats.read_node_usage(1.0)
+    assert node_cpu.usage_core_nano_seconds > 0
+    assert 0 < node_memory.working_set_bytes < (node_memory.usage_bytes or 0) + 1
