@@ -83,7 +83,7 @@ NETWORKPOLICIES = _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolic
 RUNTIMECLASSES = _r("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", False)
 PRIORITYCLASSES = _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False,
                      short_names=("pc",))
-# Stored and served (autoscaling/v2, and v1 below); no controller acts on them yet (no metrics).
+# Stored and served (autoscaling/v2, and v1 below); the HPA controller acts on them.
 HORIZONTALPODAUTOSCALERS = _r("autoscaling", "v2", "horizontalpodautoscalers",
                               "HorizontalPodAutoscaler", True, short_names=("hpa",),
                               categories=("all",), subresources=("status",))

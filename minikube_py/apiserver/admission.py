@@ -17,8 +17,6 @@ from minikube_py.api.resources import (
     CERTIFICATESIGNINGREQUESTS,
     CSINODES,
     CUSTOMRESOURCEDEFINITIONS,
-    HORIZONTALPODAUTOSCALERS,
-    HORIZONTALPODAUTOSCALERS_V1,
     INGRESSCLASSES,
     INGRESSES,
     LEASES,
@@ -42,7 +40,6 @@ from minikube_py.apiserver.admissionapi import Attributes as Attributes  # re-ex
 from minikube_py.apiserver.admissionapi import Operation as Operation  # re-exported
 from minikube_py.apiserver.admissionapi import refused as _refused
 from minikube_py.apiserver.kinds.customresourcedefinitions import rules_not_enforced
-from minikube_py.apiserver.kinds.horizontalpodautoscalers import NOT_ACTED_ON as HPA_NOT_ACTED_ON
 from minikube_py.apiserver.kinds.ingresses import LEGACY_CLASS_ANNOTATION, is_default_class
 from minikube_py.apiserver.kinds.networkpolicies import NOT_ENFORCED
 from minikube_py.apiserver.kinds.persistentvolumes import BETA_STORAGE_CLASS_ANNOTATION
@@ -232,17 +229,6 @@ class VolumeExpansionNotSupported:
                 Operation.CREATE, Operation.UPDATE) and (attrs.obj or {}).get(
                 "allowVolumeExpansion") is True:
             attrs.opts.warnings.append(EXPANSION_HAS_NO_EFFECT)
-
-
-class HorizontalPodAutoscalerNotActedOn:
-    """HorizontalPodAutoscalers are stored; nothing scales by them yet (no metrics): every
-    create and update says so in a Warning header."""
-
-    async def admit(self, attrs: Attributes) -> None:
-        hpa = (HORIZONTALPODAUTOSCALERS, HORIZONTALPODAUTOSCALERS_V1)
-        if attrs.strategy.resource in hpa and attrs.operation in (
-                Operation.CREATE, Operation.UPDATE) and attrs.subresource is None:
-            attrs.opts.warnings.append(HPA_NOT_ACTED_ON)
 
 
 class NetworkPolicyNotEnforced:
@@ -539,7 +525,7 @@ def default_admission(objects: ObjectStore,
     if service_accounts:
         mutating.append(ServiceAccountAdmission(objects, rng=rng or random.Random()))
     mutating += [DefaultTolerationSeconds(), DefaultIngressClass(objects),
-                 NetworkPolicyNotEnforced(), HorizontalPodAutoscalerNotActedOn(),
+                 NetworkPolicyNotEnforced(),
                  CustomResourceRulesNotEnforced(),
                  Priority(objects), RuntimeClass(objects),
                  DefaultStorageClass(objects), StorageObjectInUseProtection(),

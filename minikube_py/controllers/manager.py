@@ -4,7 +4,7 @@ object. The composition root runs each as its own supervised task."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
@@ -20,6 +20,8 @@ from minikube_py.controllers.disruption import DisruptionController
 from minikube_py.controllers.endpoints import EndpointsController
 from minikube_py.controllers.endpointslice import EndpointSliceController
 from minikube_py.controllers.garbagecollector import GarbageCollector
+from minikube_py.controllers.horizontalpodautoscaler import HorizontalPodAutoscalerController
+from minikube_py.controllers.hpa_plan import AutoscalerSettings
 from minikube_py.controllers.job import JobController
 from minikube_py.controllers.localpath import LocalPathProvisioner
 from minikube_py.controllers.namespace import NamespaceController
@@ -68,6 +70,8 @@ class ControllerSettings:
     cronjob_max_requeue: float = 60.0
     # resource quota: recount every quota this often besides on changes (kube: 5 min)
     resource_quota_sync_period: float = 30.0
+    # the HPA controller's --horizontal-pod-autoscaler-* settings (kube's defaults)
+    autoscaler: AutoscalerSettings = field(default_factory=AutoscalerSettings)
     workers: int = 2
 
 
@@ -137,4 +141,6 @@ def build_controllers(ctx: ControllerContext, settings: ControllerSettings, *,
     controllers.append(("disruption-controller", DisruptionController(own(), workers=w).run))
     controllers.append(("resourcequota-controller", ResourceQuotaController(
         own(), resync_period=settings.resource_quota_sync_period, workers=w).run))
+    controllers.append(("horizontal-pod-autoscaler", HorizontalPodAutoscalerController(
+        own(), settings=settings.autoscaler, workers=w).run))
     return controllers

@@ -1,7 +1,6 @@
-"""HorizontalPodAutoscalers (autoscaling/v2, and v1 converted from and to it): stored and served with kube's validation,
-defaults and printer columns, so charts that create them apply. Nothing acts on them yet:
-there is no metrics pipeline here (the controller comes with metrics), and every create and
-update says so in a Warning header (admission.HorizontalPodAutoscalerNotActedOn)."""
+"""HorizontalPodAutoscalers (autoscaling/v2, and v1 converted from and to it): stored and
+served with kube's validation, defaults and printer columns; the HPA controller
+(controllers/horizontalpodautoscaler.py) acts on them."""
 
 from __future__ import annotations
 
@@ -24,8 +23,6 @@ from minikube_py.apiserver.kinds.base import Obj, Printer, Strategy
 from minikube_py.apiserver.storage import dumps
 from minikube_py.apiserver.tables_format import AGE_DESC, NAME_DESC, Row, age, column, name
 
-NOT_ACTED_ON = ("HorizontalPodAutoscaler is stored but not acted on by this cluster: "
-                "there is no metrics pipeline yet, so nothing scales by it")
 METRIC_TYPES = ("ContainerResource", "External", "Object", "Pods", "Resource")
 TARGET_TYPES = ("AverageValue", "Utilization", "Value")
 POLICY_TYPES = ("Percent", "Pods")
