@@ -138,6 +138,26 @@ SETTING_PARAMS = {"node_name": "node_name", "bridge": "bridge_name", "pod_cidr":
                    "resource metrics of `kubectl top` and the HPA: their window, and how long "
                    "the API server serves one sample); joined nodes learn it from serve. "
                    "Given on each start (not remembered).")
+@click.option("--horizontal-pod-autoscaler-sync-period", "hpa_sync_period", default="15s",
+              show_default=True, metavar="DURATION",
+              help="How often every HorizontalPodAutoscaler is looked at: its metrics read and "
+                   "its target scaled (a Go duration, as kube-controller-manager's flag).")
+@click.option("--horizontal-pod-autoscaler-downscale-stabilization", "hpa_downscale",
+              default="5m0s", show_default=True, metavar="DURATION",
+              help="How long an HPA keeps its highest recent recommendation before it scales "
+                   "down (when its spec.behavior.scaleDown sets no window).")
+@click.option("--horizontal-pod-autoscaler-tolerance", "hpa_tolerance", default="0.1",
+              show_default=True, metavar="FLOAT",
+              help="The least relative difference between usage and target that makes an "
+                   "HPA scale.")
+@click.option("--horizontal-pod-autoscaler-cpu-initialization-period", "hpa_cpu_init",
+              default="5m0s", show_default=True, metavar="DURATION",
+              help="How long after a pod starts its CPU readings count only once it is Ready "
+                   "and a full metrics window has passed since.")
+@click.option("--horizontal-pod-autoscaler-initial-readiness-delay", "hpa_readiness_delay",
+              default="30s", show_default=True, metavar="DURATION",
+              help="How long after a pod starts a change of its readiness still counts as "
+                   "its first (for CPU readings).")
 @click.option("--simulated-nodes", type=click.IntRange(0, 20000), default=0,
               help="Add N simulated nodes (no containers; tainted, for scale tests).")
 @click.option("--tls-san", "tls_sans", multiple=True, metavar="NAME|IP",
@@ -187,7 +207,8 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
           datastore_certfile: str, datastore_keyfile: str, no_node: bool, pod_cidr: str,
           cluster_cidr: str, bridge_name: str, service_cidr: str, lb_cidr: str,
           node_monitor_grace_period: float, housekeeping_interval: float,
-          simulated_nodes: int,
+          hpa_sync_period: str, hpa_downscale: str, hpa_tolerance: str, hpa_cpu_init: str,
+          hpa_readiness_delay: str, simulated_nodes: int,
           tls_sans: tuple[str, ...], pod_security_default: str,
           pod_security_exempt: tuple[str, ...], authorization_mode: str,
           cluster_init: bool, server_url: str, join_token: str, peer_port: int,
@@ -199,9 +220,17 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
     the API and kubelet ports and the API address can."""
     from minikube_py.composition import serve as serve_cluster
     from minikube_py.config import ServeConfig
+    from minikube_py.controllers.hpa_flags import AutoscalerFlagError, autoscaler_settings
     from minikube_py.controllers.manager import ControllerSettings
 
     data_dir = data_dir.expanduser().absolute()
+    try:
+        autoscaler = autoscaler_settings(
+            {"sync-period": hpa_sync_period, "downscale-stabilization": hpa_downscale,
+             "cpu-initialization-period": hpa_cpu_init,
+             "initial-readiness-delay": hpa_readiness_delay}, hpa_tolerance)
+    except AutoscalerFlagError as e:
+        raise FlagRefused(str(e)) from e
     # Only the flags given on the command line: the others come from the data dir first.
     given = {name: ctx.params[param] for name, param in SETTING_PARAMS.items()
              if ctx.get_parameter_source(param) is not ParameterSource.DEFAULT}
@@ -213,7 +242,8 @@ def serve(ctx: click.Context, data_dir: Path, api_port: int, api_host: str,
     if taken is not None:
         raise click.ClickException(taken)
     defaults = ClusterSettings(node_name=default_node_name())
-    controllers = ControllerSettings(node_monitor_grace_period=node_monitor_grace_period)
+    controllers = ControllerSettings(node_monitor_grace_period=node_monitor_grace_period,
+                                     autoscaler=autoscaler)
     try:
         settings = resolve(given, load_remembered(data_dir), defaults,
                            node_mask_size=controllers.node_cidr_mask_size)

@@ -58,6 +58,22 @@ def serve(data_dir: Path, *args: str) -> tuple[int, str]:
     (("--etcd-port", "2399", "--etcd-host", "0.0.0.0"), "--etcd-host"),
     (("--lb-cidr", "10.112.200.0/33"), "--lb-cidr"),
     (("--lb-cidr", "10.96.0.0/28"), "--lb-cidr"),  # inside the service range
+    (("--horizontal-pod-autoscaler-sync-period", "15"),
+     "--horizontal-pod-autoscaler-sync-period"),
+    (("--horizontal-pod-autoscaler-sync-period", "0s"),
+     "--horizontal-pod-autoscaler-sync-period"),
+    (("--horizontal-pod-autoscaler-downscale-stabilization", "5 minutes"),
+     "--horizontal-pod-autoscaler-downscale-stabilization"),
+    (("--horizontal-pod-autoscaler-downscale-stabilization", "-1s"),
+     "--horizontal-pod-autoscaler-downscale-stabilization"),
+    (("--horizontal-pod-autoscaler-cpu-initialization-period", "1d"),
+     "--horizontal-pod-autoscaler-cpu-initialization-period"),
+    (("--horizontal-pod-autoscaler-initial-readiness-delay", "x"),
+     "--horizontal-pod-autoscaler-initial-readiness-delay"),
+    (("--horizontal-pod-autoscaler-tolerance", "ten percent"),
+     "--horizontal-pod-autoscaler-tolerance"),
+    (("--horizontal-pod-autoscaler-tolerance", "-0.1"),
+     "--horizontal-pod-autoscaler-tolerance"),
 ])
 def test_a_bad_flag_is_one_line_naming_it_and_nothing_is_created(
         tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
@@ -65,6 +81,23 @@ def test_a_bad_flag_is_one_line_naming_it_and_nothing_is_created(
     assert code == 2
     assert output.startswith("Error: ") and output.count("\n") == 1 and flag in output
     assert not (tmp_path / "data").exists()
+
+
+def test_a_bad_autoscaler_duration_says_what_go_would(tmp_path: Path) -> None:
+    code, output = serve(tmp_path / "data", "--horizontal-pod-autoscaler-sync-period", "5x")
+    assert code == 2
+    assert output == ('Error: invalid argument "5x" for "--horizontal-pod-autoscaler-sync-'
+                      'period" flag: time: unknown unit "x" in duration "5x"\n')
+
+
+def test_the_autoscaler_flags_reach_the_controller_settings() -> None:
+    from minikube_py.controllers.hpa_flags import autoscaler_settings
+
+    got = autoscaler_settings({"sync-period": "2s", "downscale-stabilization": "10s",
+                               "cpu-initialization-period": "1m30s",
+                               "initial-readiness-delay": "500ms"}, "0.05")
+    assert (got.sync_period, got.downscale_stabilization, got.cpu_initialization_period,
+            got.initial_readiness_delay, got.tolerance) == (2.0, 10.0, 90.0, 0.5, 0.05)
 
 
 def test_a_flag_that_conflicts_with_the_remembered_cluster_is_refused(tmp_path: Path) -> None:
