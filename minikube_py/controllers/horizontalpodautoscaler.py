@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from minikube_py.api.crdresources import established, resources_of
 from minikube_py.api.errors import ApiError
 from minikube_py.api.resources import (
     BUILTIN,
+    CUSTOMRESOURCEDEFINITIONS,
     HORIZONTALPODAUTOSCALERS,
     PODMETRICS,
     PODS,
@@ -26,7 +28,6 @@ from minikube_py.controllers.hpa_plan import AutoscalerSettings, Plan, Planner
 log = logging.getLogger(__name__)
 
 COMPONENT = "horizontal-pod-autoscaler"
-SCALABLE = tuple(r for r in BUILTIN if "scale" in r.subresources)
 
 
 class PodMetricsSource(Protocol):
@@ -46,15 +47,21 @@ class ApiPodMetrics:
         return list(got.get("items") or [])
 
 
-def scale_resource(ref: Obj) -> Resource:
-    """The resource a scaleTargetRef names (the REST mapper's job in kube): any version of
-    its group, a kind with a scale subresource."""
+def scale_resource(ref: Obj, crds: list[Obj]) -> Resource:
+    """The resource a scaleTargetRef names (the REST mapper's job in kube): a built-in kind
+    or an Established CRD's, any version of its group; the kind's /scale says whether it
+    scales."""
     api_version = str(ref.get("apiVersion") or "")
     group = api_version.rpartition("/")[0] if "/" in api_version else ""
     kind = str(ref.get("kind") or "")
-    for resource in SCALABLE:
+    for resource in BUILTIN:
         if resource.group == group and resource.kind == kind:
             return resource
+    for crd in crds:
+        if established(crd):
+            for resource, _ in resources_of(crd):
+                if resource.group == group and resource.kind == kind:
+                    return resource
     raise LookupError(f'no matches for kind "{kind}" in group "{group}"')
 
 
@@ -70,6 +77,7 @@ class HorizontalPodAutoscalerController:
         self.recorder = ctx.recorder(COMPONENT)
         self.hpas = ctx.informers.informer(HORIZONTALPODAUTOSCALERS)
         self.pods = ctx.informers.informer(PODS)
+        self.crds = ctx.informers.informer(CUSTOMRESOURCEDEFINITIONS)
         self.loop = ReconcileLoop(self, ctx, workers=workers)
         # Status writes are this controller's own: only a new or changed spec is looked at
         # before the next period.
@@ -120,7 +128,7 @@ class HorizontalPodAutoscalerController:
         namespace = ns or ""
         ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
         try:
-            resource = scale_resource(ref)
+            resource = scale_resource(ref, self.crds.list())
             scale = await self.ctx.client.get(resource, str(ref.get("name") or ""),
                                               namespace=namespace, subresource="scale")
         except (LookupError, ApiError) as e:

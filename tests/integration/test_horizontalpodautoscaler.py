@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from minikube_py.api.errors import ApiError
 from minikube_py.api.podutil import is_active
 from minikube_py.api.resources import (
+    CUSTOMRESOURCEDEFINITIONS,
     DEPLOYMENTS,
     EVENTS,
     HORIZONTALPODAUTOSCALERS,
     PODS,
+    Resource,
 )
 from minikube_py.api.timefmt import rfc3339
 from minikube_py.controllers.deployment import DeploymentController
@@ -231,17 +234,17 @@ async def test_a_missing_target_is_failed_get_scale() -> None:
             'deployments.apps "nowhere" not found']
 
 
-async def test_a_kind_without_a_scale_subresource_is_failed_get_scale() -> None:
+async def test_a_kind_the_server_does_not_know_is_failed_get_scale() -> None:
     async with control_plane(nodes=0, scheduler=False) as plane:
         start(plane)
-        await plane.api.create(HORIZONTALPODAUTOSCALERS, hpa("web", kind="DaemonSet"),
+        await plane.api.create(HORIZONTALPODAUTOSCALERS, hpa("web", kind="Widget"),
                                namespace=NS)
 
         async def failed() -> Obj | None:
             able = condition(await hpa_status(plane), "AbleToScale")
             return able if able.get("reason") == "FailedGetScale" else None
         able = await eventually(failed, plane=plane, what="FailedGetScale")
-        assert able["message"].endswith('no matches for kind "DaemonSet" in group "apps"')
+        assert able["message"].endswith('no matches for kind "Widget" in group "apps"')
 
 
 async def test_a_target_below_min_replicas_is_raised_to_it() -> None:
@@ -252,3 +255,47 @@ async def test_a_target_below_min_replicas_is_raised_to_it() -> None:
         await wait_replicas(plane, 2)
         assert await wait_event(plane, "SuccessfulRescale", prefix="New size: ") == [
             "New size: 2; reason: Current number of replicas below Spec.MinReplicas"]
+
+
+async def test_a_custom_resource_with_a_scale_subresource_is_scaled() -> None:
+    widgets = Resource("example.com", "v1", "widgets", "Widget", True,
+                       subresources=("scale",))
+    async with control_plane(nodes=1) as plane:
+        metrics = start(plane)
+        metrics.cpu = "150m"
+        await plane.api.create(CUSTOMRESOURCEDEFINITIONS, {
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"plural": "widgets", "kind": "Widget"},
+                     "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "subresources": {"scale": {
+                                       "specReplicasPath": ".spec.replicas",
+                                       "statusReplicasPath": ".status.replicas",
+                                       "labelSelectorPath": ".status.selector"}},
+                                   "schema": {"openAPIV3Schema": {
+                                       "type": "object",
+                                       "x-kubernetes-preserve-unknown-fields": True}}}]}})
+
+        async def served() -> bool:
+            try:
+                await plane.api.list(widgets, namespace=NS)
+            except ApiError:
+                return False
+            return True
+        await eventually(served, plane=plane, what="widgets served")
+        await plane.api.create(widgets, {
+            "apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+            "spec": {"replicas": 1}, "status": {"replicas": 1, "selector": "app=w"}},
+            namespace=NS)
+        pod = deployment("w")["spec"]["template"]
+        await plane.api.create(PODS, {"apiVersion": "v1", "kind": "Pod",
+                                      "metadata": {"name": "w-0", "labels": {"app": "w"}},
+                                      "spec": pod["spec"]}, namespace=NS)
+        body = hpa("w", target="w", kind="Widget")
+        body["spec"]["scaleTargetRef"]["apiVersion"] = "example.com/v1"
+        await plane.api.create(HORIZONTALPODAUTOSCALERS, body, namespace=NS)
+
+        async def scaled() -> bool:
+            got = await plane.api.get(widgets, "w", namespace=NS)
+            return bool(got["spec"]["replicas"] == 3)
+        await eventually(scaled, plane=plane, what="the Widget scaled to 3")
