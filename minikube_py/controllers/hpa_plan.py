@@ -175,27 +175,23 @@ class Planner:
                                         f"internal selector object: {selector_error}")
                 plan.events.append(Event("Warning", "InvalidSelector", message))
             self._cond(plan, Condition("ScalingActive", "False", "InvalidSelector", message), now)
-            self._keep_old(plan, spec)
+            self._keep_old(plan)
             return False
         outcome = compute_replicas_for_metrics(
             spec.get("metrics") or [], namespace=plan.namespace, spec_replicas=current,
             pods=pods, read=read, settings=self.settings.calculator(), now=now)
         plan.events += outcome.events
         if outcome.condition is not None:
-            c = outcome.condition
-            self._cond(plan, c, now)
+            self._cond(plan, outcome.condition, now)
         if outcome.error:
             plan.events.append(Event("Warning", "FailedComputeMetricsReplicas", outcome.error))
             plan.error = outcome.error
-            self._keep_old(plan, spec)
+            self._keep_old(plan)
             return False
         plan.metrics = outcome.statuses
-        desired = 0
-        metric = ""
-        if outcome.replicas > desired:
-            desired, metric = outcome.replicas, outcome.metric
+        desired = outcome.replicas
         if desired > current:
-            plan.reason = f"{metric} above target"
+            plan.reason = f"{outcome.metric} above target"
         if desired < current:
             plan.reason = "All metrics below target"
         behavior = spec.get("behavior")
@@ -216,7 +212,7 @@ class Planner:
         plan.rescale = plan.desired != current
         return True
 
-    def _keep_old(self, plan: Plan, spec: Obj) -> None:
+    def _keep_old(self, plan: Plan) -> None:
         """setCurrentReplicasInStatus: the old desired count and metrics stay."""
         plan.rescale = False
         plan.metrics = None

@@ -91,10 +91,17 @@ def test_a_cpu_burning_deployment_scales_up_and_back_down(cluster: ServeProcess)
     assert row[:5] == ["burn", "Deployment/burn", "cpu: <unknown>/50%", "1", "3"], row
     cluster.kubectl("apply", "-f", "-", input=DEPLOYMENT_YAML)
 
-    def scaled_to(want: int) -> bool:
-        return scale_replicas(cluster) == want
+    def scaled_to(want: int) -> dict[str, Any] | None:
+        """The HPA's status once the Deployment is at `want`; the status seen last is in the
+        failure (its conditions say why it does not scale)."""
+        status = hpa_status(cluster)
+        assert status.get("desiredReplicas", 0) <= 3
+        return status if scale_replicas(cluster) == want else None
 
-    wait_for(lambda: scaled_to(3), timeout=90, what="the busy Deployment at 3 replicas")
+    try:
+        wait_for(lambda: scaled_to(3), timeout=90, what="the busy Deployment at 3 replicas")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the HPA: {hpa_status(cluster)}") from None
     up_after = time.monotonic() - started
     row = wait_for(lambda: (r if re.fullmatch(r"cpu: \d+%/50%", (r := hpa_row(cluster))[2])
                             else None), timeout=30, what="a CPU reading in TARGETS")
@@ -109,7 +116,10 @@ def test_a_cpu_burning_deployment_scales_up_and_back_down(cluster: ServeProcess)
 
     cluster.kubectl("patch", "deployment", "burn", "-p", IDLE)
     idle_at = time.monotonic()
-    wait_for(lambda: scaled_to(1), timeout=120, what="the idle Deployment back at 1 replica")
+    try:
+        wait_for(lambda: scaled_to(1), timeout=120, what="the idle Deployment back at 1 replica")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the HPA: {hpa_status(cluster)}") from None
     down_after = time.monotonic() - idle_at
     assert down_after >= 10  # the downscale stabilization window (the flag)
     events = cluster.kubectl("get", "events", "--field-selector",
