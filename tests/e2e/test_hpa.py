@@ -114,6 +114,10 @@ def test_a_cpu_burning_deployment_scales_up_and_back_down(cluster: ServeProcess)
     assert "New size: 3; reason: cpu resource utilization (percentage of request) above " \
            "target" in events
 
+    described = cluster.kubectl("describe", "hpa", "burn").stdout
+    assert re.search(r"ScalingActive\s+True\s+ValidMetricFound", described), described
+    assert "SuccessfulRescale" in described, described
+
     cluster.kubectl("patch", "deployment", "burn", "-p", IDLE)
     idle_at = time.monotonic()
     try:

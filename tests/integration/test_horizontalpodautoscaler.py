@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from minikube_py.api.errors import ApiError
 from minikube_py.api.podutil import is_active
 from minikube_py.api.resources import (
@@ -17,6 +19,9 @@ from minikube_py.api.resources import (
     EVENTS,
     HORIZONTALPODAUTOSCALERS,
     PODS,
+    REPLICASETS,
+    REPLICATIONCONTROLLERS,
+    STATEFULSETS,
     Resource,
 )
 from minikube_py.api.timefmt import rfc3339
@@ -299,3 +304,36 @@ async def test_a_custom_resource_with_a_scale_subresource_is_scaled() -> None:
             got = await plane.api.get(widgets, "w", namespace=NS)
             return bool(got["spec"]["replicas"] == 3)
         await eventually(scaled, plane=plane, what="the Widget scaled to 3")
+
+
+def _template(name: str) -> Obj:
+    return {"metadata": {"labels": {"app": name}},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+
+
+@pytest.mark.parametrize(("resource", "api_version", "body"), [
+    (REPLICASETS, "apps/v1", {"replicas": 1, "selector": {"matchLabels": {"app": "t"}},
+                              "template": _template("t")}),
+    (STATEFULSETS, "apps/v1", {"replicas": 1, "serviceName": "t",
+                               "selector": {"matchLabels": {"app": "t"}},
+                               "template": _template("t")}),
+    (REPLICATIONCONTROLLERS, "v1", {"replicas": 1, "selector": {"app": "t"},
+                                    "template": _template("t")}),
+], ids=["ReplicaSet", "StatefulSet", "ReplicationController"])
+async def test_every_built_in_scalable_kind_is_scaled_through_its_scale(
+        resource: Resource, api_version: str, body: Obj) -> None:
+    async with control_plane(nodes=0, scheduler=False) as plane:
+        plane.start("hpa-controller", HorizontalPodAutoscalerController(
+            plane.ctx, settings=FAST, metrics=FakePodMetrics(plane)).run)
+        await plane.api.create(resource, {"apiVersion": api_version, "kind": resource.kind,
+                                          "metadata": {"name": "t"}, "spec": body},
+                               namespace=NS)
+        autoscaler = hpa("t", target="t", lo=2, kind=resource.kind)
+        autoscaler["spec"]["scaleTargetRef"]["apiVersion"] = api_version
+        await plane.api.create(HORIZONTALPODAUTOSCALERS, autoscaler, namespace=NS)
+
+        async def raised() -> bool:
+            got = await plane.api.get(resource, "t", namespace=NS, subresource="scale")
+            return bool(got["spec"]["replicas"] == 2)
+        await eventually(raised, plane=plane, what=f"the {resource.kind} at minReplicas")
+        assert (await plane.api.get(resource, "t", namespace=NS))["spec"]["replicas"] == 2
