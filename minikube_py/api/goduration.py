@@ -1,5 +1,5 @@
-"""Go's time.Duration text ("15s", "5m0s", "1h30m", "300ms"): parsed as kube's flags and the
-resource metrics API's windows are, and printed as Go prints them (in flag help)."""
+"""Go's time.Duration text ("15s", "5m0s", "1h30m", "300ms") parsed as kube's flags and the
+resource metrics API's windows are (api.timefmt.go_duration prints it)."""
 
 from __future__ import annotations
 
@@ -43,27 +43,3 @@ def parse_go_duration(text: str) -> float:
         total += Fraction(number.group(0)) * _UNITS[unit.group(0)]
         pos = unit.end()
     return float(sign * total)
-
-
-def format_go_duration(seconds: float) -> str:
-    """time.Duration.String() for whole seconds and above ("15s", "5m0s", "1h0m0s");
-    below a second in ms ("300ms")."""
-    if seconds == 0:
-        return "0s"
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    if seconds < 1:
-        return f"{sign}{_trim(seconds * 1000)}ms"
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{_trim(secs)}s"
-    if hours or minutes:
-        text = f"{int(minutes)}m{text}"
-    if hours:
-        text = f"{int(hours)}h{text}"
-    return sign + text
-
-
-def _trim(value: float) -> str:
-    text = f"{value:.9f}".rstrip("0").rstrip(".")
-    return text or "0"

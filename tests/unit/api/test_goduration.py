@@ -1,10 +1,10 @@
-"""Go duration text, as kube's flags read it and print it."""
+"""Go duration text, as kube's flags read it."""
 
 from __future__ import annotations
 
 import pytest
 
-from minikube_py.api.goduration import DurationError, format_go_duration, parse_go_duration
+from minikube_py.api.goduration import DurationError, parse_go_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -26,9 +26,3 @@ def test_bad_durations_are_refused_with_gos_message(text: str, message: str) -> 
     with pytest.raises(DurationError) as e:
         parse_go_duration(text)
     assert str(e.value) == message
-
-
-@pytest.mark.parametrize(("seconds", "text"), [
-    (15, "15s"), (300, "5m0s"), (3600, "1h0m0s"), (0.3, "300ms"), (0, "0s"), (90.5, "1m30.5s")])
-def test_durations_print_as_go_does(seconds: float, text: str) -> None:
-    assert format_go_duration(seconds) == text
