@@ -246,3 +246,45 @@ def test_a_scale_read_failure_is_failed_get_scale() -> None:
         "reason": "FailedGetScale",
         "message": "the HPA controller was unable to get the target's current scale: "
                    "deployments.apps \"web\" not found"}]
+
+
+def test_memory_utilization_and_an_average_value_target_are_read_too() -> None:
+    memory = {"type": "Resource", "resource": {"name": "memory", "target": {
+        "type": "Utilization", "averageUtilization": 50}}}
+    busy = pod("w-0")
+    busy["spec"]["containers"][0]["resources"]["requests"]["memory"] = "100Mi"
+    read = PodMetricsRead(items=[{
+        "metadata": {"name": "w-0", "namespace": "default"}, "timestamp": rfc3339(NOW - 5),
+        "window": "10s", "containers": [{"name": "c", "usage": {"cpu": "10m",
+                                                                "memory": "80Mi"}}]}])
+    plan = planner().plan(KEY, hpa(memory), scale(1), [busy], read, NOW)
+    assert (plan.desired, plan.reason) == (
+        2, "memory resource utilization (percentage of request) above target")
+    assert plan.metrics == [{"type": "Resource", "resource": {"name": "memory", "current": {
+        "averageUtilization": 80, "averageValue": "83886080"}}}]
+    average = {"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "AverageValue", "averageValue": "5m"}}}
+    plan = planner().plan(KEY, hpa(average), scale(1), [busy], read, NOW)
+    assert (plan.desired, plan.reason) == (2, "cpu resource above target")
+    assert plan.metrics == [{"type": "Resource", "resource": {"name": "cpu", "current": {
+        "averageValue": "10m"}}}]
+
+
+def test_a_container_resource_metric_reads_that_container_alone() -> None:
+    metric = {"type": "ContainerResource", "containerResource": {
+        "name": "cpu", "container": "app", "target": {"type": "Utilization",
+                                                      "averageUtilization": 50}}}
+    two = pod("w-0")
+    two["spec"]["containers"] = [
+        {"name": "app", "resources": {"requests": {"cpu": "100m"}}},
+        {"name": "sidecar", "resources": {}}]  # no request: not counted, not an error
+    read = PodMetricsRead(items=[{
+        "metadata": {"name": "w-0", "namespace": "default"}, "timestamp": rfc3339(NOW - 5),
+        "window": "10s", "containers": [{"name": "app", "usage": {"cpu": "100m"}},
+                                        {"name": "sidecar", "usage": {"cpu": "900m"}}]}])
+    plan = planner().plan(KEY, hpa(metric), scale(1), [two], read, NOW)
+    assert (plan.desired, plan.reason) == (
+        2, "cpu container resource utilization (percentage of request) above target")
+    assert plan.metrics == [{"type": "ContainerResource", "containerResource": {
+        "name": "cpu", "container": "app", "current": {"averageUtilization": 100,
+                                                       "averageValue": "100m"}}}]
