@@ -201,9 +201,19 @@ def usage_ratio(readings: Mapping[str, PodReading], target: int) -> tuple[float,
     return average / target, average
 
 
-def _select(pods: list[Obj]) -> None:
+def _counted(pods: list[Obj], readings: Mapping[str, PodReading], resource: str,
+             settings: CalculatorSettings, now: float
+             ) -> tuple[dict[str, PodReading], PodGroups]:
+    """The first pass both calculators share: the pods' groups, and the readings that count
+    (those of ignored and unready pods left out)."""
     if not pods:
         raise MetricError("no pods returned by selector while calculating replica count")
+    groups = group_pods(pods, readings, resource, settings, now)
+    counted = {name: r for name, r in readings.items()
+               if name not in groups.ignored and name not in groups.unready}
+    if not counted:
+        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    return counted, groups
 
 
 def _decide(current: int, ratio: float, new_ratio: float, counted: int,
@@ -226,13 +236,7 @@ def resource_replicas(current: int, target_utilization: int, resource: str,
     """GetResourceReplicas: replicas for a Utilization target (percent of the requests).
     Missing pods count as using 100% (or the target, if higher) on a scale-down and 0% on
     a scale-up; unready pods count as 0% on a scale-up and are left out otherwise."""
-    _select(pods)
-    readings = dict(readings)
-    groups = group_pods(pods, readings, resource, settings, now)
-    for name in groups.ignored | groups.unready:
-        readings.pop(name, None)
-    if not readings:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    readings, groups = _counted(pods, readings, resource, settings, now)
     requests = pod_requests(pods, resource, container)
     ratio, utilization, raw = utilization_ratio(readings, requests, target_utilization)
     scale_up_with_unready = bool(groups.unready) and ratio > 1.0
@@ -261,13 +265,7 @@ def plain_replicas(current: int, target_usage: int, resource: str, pods: list[Ob
                    now: float) -> Proposal:
     """calcPlainMetricReplicas (an AverageValue target): as for utilization, but missing
     pods count as using exactly the target on a scale-down."""
-    _select(pods)
-    readings = dict(readings)
-    groups = group_pods(pods, readings, resource, settings, now)
-    for name in groups.ignored | groups.unready:
-        readings.pop(name, None)
-    if not readings:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    readings, groups = _counted(pods, readings, resource, settings, now)
     ratio, usage = usage_ratio(readings, target_usage)
     scale_up_with_unready = bool(groups.unready) and ratio > 1.0
     if not scale_up_with_unready and not groups.missing:
