@@ -1,5 +1,5 @@
-"""The `minikube-py` command line: serve, status, stop, service, store-serve, join, image load,
-encryption, token, delete, version."""
+"""The `minikube-py` command line: serve, status, stop, service, dashboard, store-serve, join,
+image load, encryption, token, delete, version."""
 
 from __future__ import annotations
 
@@ -408,6 +408,32 @@ def service(name: str, namespace: str, url_only: bool, data_dir: Path) -> None:
     if not url_only and opener and urls:
         subprocess.run([opener, urls[0]], check=False, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
+
+
+@main.command()
+@click.option("--url", "url_only", is_flag=True,
+              help="Print the URL alone (first line) and keep serving; open no browser.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Listen on 127.0.0.1:PORT (0: any free port).")
+@data_dir_option
+def dashboard(url_only: bool, port: int, data_dir: Path) -> None:
+    """Serve a live, read-only web page of the cluster on 127.0.0.1 and open it in a browser
+    (when there is a display; else print its URL): nodes and their usage, workloads and
+    their rollouts, pods, services and their endpoints, events, a pod's log. It carries the
+    admin's credentials (DATA/kubeconfig), so the page needs no login; it answers only on
+    loopback, only to its own address, and only GETs. Serves until Ctrl-C."""
+    import webbrowser
+
+    from minikube_py.dashboard.command import DashboardFailed, has_display, run_dashboard
+
+    def open_url(url: str) -> bool:
+        return has_display(os.environ) and webbrowser.open(url)
+
+    try:
+        _run(run_dashboard(data_dir.expanduser().absolute(), port=port, url_only=url_only,
+                           say=click.echo, open_url=open_url))
+    except DashboardFailed as e:
+        raise click.ClickException(str(e)) from e
 
 
 @main.command("store-serve")

@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 packages=(containerd runc containernetworking-plugins busybox-static iptables iproute2 procps python3-venv)
 # etcdctl, for the tests that drive our etcd API with etcd's own client; etcd itself, for
 # the tests that run the API server on an external etcd (they start their own, on free
-# loopback ports; on a host with systemd the package also starts a system etcd on 2379)
-[[ "${1:-}" == "--test" ]] && packages+=(etcd-client etcd-server)
+# loopback ports; on a host with systemd the package also starts a system etcd on 2379);
+# chromium, the headless browser the dashboard's tests drive over the DevTools protocol
+[[ "${1:-}" == "--test" ]] && packages+=(etcd-client etcd-server chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
