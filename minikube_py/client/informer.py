@@ -55,6 +55,10 @@ class Informer:
     # Keep only kind, apiVersion and metadata of each object (kube's metadata informers),
     # for components that read nothing else: a cache of every kind then costs little.
     metadata_only: bool = False
+    # Or keep what this makes of each object (client-go's SetTransform), for a reader of a
+    # few fields. It must keep metadata's name, namespace and resourceVersion: the cache is
+    # keyed by them and the watch resumes from the last.
+    transform: Callable[[Obj], Obj] | None = None
     rng: random.Random = field(default_factory=random.Random)
     synced: asyncio.Event = field(default_factory=asyncio.Event)
     _cache: dict[str, Obj] = field(default_factory=dict)
@@ -179,6 +183,8 @@ class Informer:
                     self._fire_update(before, obj)
 
     def _kept(self, obj: Obj) -> Obj:
+        if self.transform is not None:
+            return self.transform(obj)
         if not self.metadata_only:
             return obj
         return {"apiVersion": obj.get("apiVersion", self.resource.api_version),

@@ -149,21 +149,29 @@ class Hub:
             await asyncio.wait_for(asyncio.gather(*(e.wait() for e in self.synced)), timeout)
 
 
-def feed_informer(hub: Hub, informer: Informer, table: str) -> None:
-    """The informer's changes become the table's rows."""
+def feed_informer(hub: Hub, client: ApiClient, resource: Resource, table: str) -> Informer:
+    """An informer whose changes become the table's rows. It caches the rows alone (and
+    the metadata it resumes by), not whole objects: 1,000 pods cost their rows."""
     to_row = ROWS[table]
 
+    def kept(obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj.get("metadata") or {}
+        return {"metadata": {k: meta[k] for k in ("name", "namespace", "resourceVersion")
+                             if k in meta}, "row": to_row(obj)}
+
     def upsert(obj: dict[str, Any]) -> None:
-        if hub.feed.upsert(table, to_row(obj)):
+        if hub.feed.upsert(table, obj["row"]):
             hub.changed()
 
     def delete(obj: dict[str, Any]) -> None:
-        if hub.feed.delete(table, to_row(obj)["key"]):
+        if hub.feed.delete(table, obj["row"]["key"]):
             hub.changed()
 
+    informer = Informer(client, resource, transform=kept)
     informer.add_handlers(on_add=upsert, on_update=lambda _, new: upsert(new),
                           on_delete=delete)
     hub.synced.append(informer.synced)
+    return informer
 
 
 def _seconds(duration: str) -> float | None:
@@ -340,8 +348,7 @@ class DashboardServer:
         port = self._runner.addresses[0][1]
         dashboard.allow_port(port)
         for table, resource in WATCHED:
-            informer = Informer(self.client, resource)
-            feed_informer(self.hub, informer, table)
+            informer = feed_informer(self.hub, self.client, resource, table)
             self.tasks.spawn(f"informer {resource.plural}.{resource.group or 'core'}",
                              informer.run(), critical=True)
         self.tasks.spawn("node metrics", follow_node_metrics(

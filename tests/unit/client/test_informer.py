@@ -123,6 +123,36 @@ async def test_a_metadata_only_informer_keeps_only_kind_api_version_and_metadata
         await kv.close()
 
 
+async def test_a_transforming_informer_caches_and_hands_out_what_the_transform_keeps(
+        api: ApiService) -> None:
+    def name_and_size(obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj["metadata"]
+        return {"metadata": {k: meta[k] for k in ("name", "namespace", "resourceVersion")},
+                "size": len(obj.get("data", {}).get("k", ""))}
+
+    await api.create(CONFIGMAPS, {"metadata": {"name": "m"}, "data": {"k": "v" * 100}},
+                     namespace="default")
+    inf = Informer(api, CONFIGMAPS, transform=name_and_size)
+    added: list[dict[str, Any]] = []
+    deleted: list[dict[str, Any]] = []
+    inf.add_handlers(on_add=added.append, on_delete=deleted.append)
+    task = asyncio.create_task(inf.run())
+    try:
+        await asyncio.wait_for(inf.synced.wait(), 5)
+        assert inf.get("default/m") == added[0]
+        assert added[0]["size"] == 100 and "data" not in added[0]
+        await api.create(CONFIGMAPS, {"metadata": {"name": "n"}, "data": {"k": "vv"}},
+                         namespace="default")
+        await until(lambda: len(added) == 2, "the watch to deliver n")
+        assert added[1]["size"] == 2
+        await api.delete(CONFIGMAPS, "m", namespace="default")
+        await until(lambda: len(deleted) == 1, "the watch to deliver m's deletion")
+        assert deleted[0]["size"] == 100 and inf.get("default/m") is None
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 def test_a_full_request_makes_an_earlier_metadata_only_informer_full() -> None:
     factory = InformerFactory(None)  # type: ignore[arg-type]
     meta = factory.informer(CONFIGMAPS, metadata_only=True)
