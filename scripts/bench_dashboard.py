@@ -140,6 +140,19 @@ class KubectlWatch:
             await asyncio.sleep(0.002)
         return self.seen[name]
 
+    async def established(self, client: HttpClient, tries: int = 30) -> None:
+        """Once kubectl prints a pod created now, its watch is open (--watch-only prints
+        nothing of what it listed first)."""
+        for i in range(tries):
+            name = f"warmup-{i:02d}"
+            await client.create(PODS, pod(name), namespace=NAMESPACE)
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:
+                if name in self.seen:
+                    return
+                await asyncio.sleep(0.01)
+        raise SystemExit(f"kubectl get --watch printed none of {tries} pods created")
+
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.terminate()
@@ -188,8 +201,7 @@ async def bench(args: argparse.Namespace, serve: ServeProcess) -> None:
                 print(f"first paint: {ms:7.1f} ms ({rows} pod rows)")
             rss_loaded = rss_mb(dashboard.pid)
             await watch.start()
-            # kubectl's watch is open once it has listed; a first probe seen proves it.
-            await probe(page, client, watch, 0)
+            await watch.established(client)
             shown, printed = [], []
             for i in range(1, args.probes + 1):
                 s, p = await probe(page, client, watch, i)

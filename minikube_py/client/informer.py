@@ -59,6 +59,8 @@ class Informer:
     # few fields. It must keep metadata's name, namespace and resourceVersion: the cache is
     # keyed by them and the watch resumes from the last.
     transform: Callable[[Obj], Obj] | None = None
+    # Objects per LIST page: a smaller page is a smaller peak of decoded JSON at a re-list.
+    page_size: int = 500
     rng: random.Random = field(default_factory=random.Random)
     synced: asyncio.Event = field(default_factory=asyncio.Event)
     _cache: dict[str, Obj] = field(default_factory=dict)
@@ -126,7 +128,7 @@ class Informer:
         while True:
             page = await self.client.list(
                 self.resource, namespace=self.namespace, label_selector=self.label_selector,
-                field_selector=self.field_selector, limit=500, continue_token=token,
+                field_selector=self.field_selector, limit=self.page_size, continue_token=token,
             )
             for item in page.get("items") or []:
                 # List items carry no kind; handlers expect whole objects.

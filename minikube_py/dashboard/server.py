@@ -71,6 +71,10 @@ SUBSCRIBER_BACKLOG = 512
 # A page waits this long for the first lists before it is sent what there is.
 SYNC_WAIT = 10.0
 LOG_TAIL_LINES = 200
+# Objects per LIST page. The decoded page is the process's peak, and the rows kept from it
+# pin the memory it took (CPython does not hand back partly used arenas): with 1,000 pods,
+# pages of 500 left the process 23 MB bigger, pages of 50 about 6 MB.
+LIST_PAGE_SIZE = 100
 STATIC = ("dashboard.js", "dashboard.css")
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -167,7 +171,7 @@ def feed_informer(hub: Hub, client: ApiClient, resource: Resource, table: str) -
         if hub.feed.delete(table, obj["row"]["key"]):
             hub.changed()
 
-    informer = Informer(client, resource, transform=kept)
+    informer = Informer(client, resource, transform=kept, page_size=LIST_PAGE_SIZE)
     informer.add_handlers(on_add=upsert, on_update=lambda _, new: upsert(new),
                           on_delete=delete)
     hub.synced.append(informer.synced)
