@@ -345,7 +345,10 @@ class DashboardServer:
         """Listen on 127.0.0.1 and start the informers; returns the URL."""
         dashboard = Dashboard(self.hub, api_server=self.api_server, cluster=self.cluster,
                               logs_session=self._logs_session)
-        self._runner = web.AppRunner(dashboard.app, access_log=None, shutdown_timeout=1.0)
+        # A page that goes away cancels its handler: its subscription ends, and a followed
+        # log's stream from the API server closes, though nothing more is written to it.
+        self._runner = web.AppRunner(dashboard.app, access_log=None, shutdown_timeout=1.0,
+                                     handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from minikube_py.api.resources import NODEMETRICS, PODS
 from minikube_py.apiserver.http import build_app
 from minikube_py.dashboard.server import DashboardServer
+from tests.conditions import until
 from tests.integration.harness import ControlPlane, control_plane
 
 SECRET = "s3cr3t-value-of-the-pod"
@@ -144,6 +145,13 @@ async def test_the_stream_is_a_reset_then_deltas_from_the_watches(
         await stream.until("delta", lambda d: "default/web" in d.get("pods", {}).get(
             "delete", []))
         assert SECRET not in stream.raw.decode()
+
+
+async def test_a_page_that_goes_away_is_no_longer_fed(dashboard: DashboardServer) -> None:
+    async with aiohttp.ClientSession() as s, s.get(dashboard.url + "stream") as resp:
+        await Stream(resp).next()
+        assert len(dashboard.hub.subscribers) == 1
+    await until(lambda: not dashboard.hub.subscribers, "the subscription to end")
 
 
 async def test_the_page_gets_rows_not_what_objects_carry(
