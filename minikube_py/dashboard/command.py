@@ -4,11 +4,9 @@ or open its URL, and serve until Ctrl-C (or SIGTERM)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from minikube_py.client.http import HttpClient
@@ -20,7 +18,7 @@ class DashboardFailed(Exception):
     """The dashboard cannot start: no cluster, unusable credentials, a busy port."""
 
 
-def has_display(environ: dict[str, str] | os._Environ[str]) -> bool:
+def has_display(environ: Mapping[str, str]) -> bool:
     """Whether a browser could open here (X11 or Wayland), as xdg-open needs."""
     return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
 
@@ -38,6 +36,12 @@ async def run_dashboard(data_dir: Path, *, port: int, url_only: bool,
             from None
     client = HttpClient(admin.server, tls=tls)
     server = DashboardServer(client, admin.server, tls, cluster=str(data_dir), port=port)
+    # Ctrl-C is a clean stop from before the URL is printed: whoever reads it may stop us
+    # at once.
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
     try:
         try:
             url = await server.start()
@@ -51,27 +55,23 @@ async def run_dashboard(data_dir: Path, *, port: int, url_only: bool,
         else:
             say(f"Open {url} in a browser on this machine (no display to open one here; "
                 "Ctrl-C stops the dashboard)")
-        await _until_stopped(server)
+        await _until(stopped, server)
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         await server.close()
         await client.close()
 
 
-async def _until_stopped(server: DashboardServer) -> None:
-    loop = asyncio.get_running_loop()
-    stopped = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopped.set)
+async def _until(stopped: asyncio.Event, server: DashboardServer) -> None:
+    """Serve until `stopped` is set, or raise why a part of the server failed."""
     running = asyncio.ensure_future(server.run())
     waiting = asyncio.ensure_future(stopped.wait())
     try:
         await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         for task in (running, waiting):
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    if running.done() and not running.cancelled() and running.exception():
-        raise DashboardFailed(str(running.exception()))
+        await asyncio.gather(running, waiting, return_exceptions=True)
+    if not running.cancelled() and (failure := running.exception()) is not None:
+        raise DashboardFailed(str(failure))

@@ -54,6 +54,17 @@ spec:
   ports:
   - port: 80
 """
+# An event whose message is markup: the page must show it as text.
+MARKUP_EVENT = """
+apiVersion: v1
+kind: Event
+metadata:
+  name: markup
+involvedObject: {kind: Pod, name: echoer, namespace: default}
+reason: Markup
+type: Warning
+message: "<img id=injected src=x>"
+"""
 ECHOER = """
 apiVersion: v1
 kind: Pod
@@ -69,11 +80,12 @@ spec:
 
 
 class DashboardProcess:
-    def __init__(self, cluster: ServeProcess) -> None:
+    def __init__(self, cluster: ServeProcess, *args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "minikube_py", "dashboard", "--url", "--data-dir",
-             str(cluster.data_dir)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE)
+            [sys.executable, "-m", "minikube_py", "dashboard", *(args or ("--url",)),
+             "--data-dir", str(cluster.data_dir)], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         assert self.proc.stdout is not None
         self.url = self._first_line(timeout=30)
 
@@ -189,6 +201,12 @@ async def test_the_page_follows_the_cluster_live(cluster: ServeProcess,
             await page.evaluate("new Promise(r => setTimeout(r, 100))")
         assert await newest_line(page) >= first + 5, "the log is not followed"
 
+        cluster.kubectl("apply", "-f", "-", input=MARKUP_EVENT)
+        await page.wait_for(f"{cell('events', 'default/markup', 'message')} === "
+                            "'<img id=injected src=x>'", timeout=20,
+                            what="the event's message, as text")
+        assert await page.evaluate("document.getElementById('injected') === null")
+
         assert await page.evaluate("window.__marker") == "not reloaded"
         shot = await page.screenshot(artifacts_dir(tmp_path) / "dashboard.png")
         print(f"screenshot: {shot}")
@@ -230,6 +248,22 @@ def test_it_answers_only_on_loopback_to_its_own_address(cluster: ServeProcess,
         urllib.request.urlopen(f"http://{address}:{port}/", timeout=5)
 
 
-def test_ctrl_c_stops_it(cluster: ServeProcess) -> None:
-    process = DashboardProcess(cluster)
-    assert process.stop() == 0
+def test_without_a_display_it_says_where_to_open_it_and_ctrl_c_stops_it(
+        cluster: ServeProcess) -> None:
+    process = DashboardProcess(cluster, "--port", "0")
+    try:
+        assert re.fullmatch(r"Open http://127\.0\.0\.1:\d+/ in a browser on this machine "
+                            r"\(no display to open one here; Ctrl-C stops the dashboard\)",
+                            process.url), process.url
+    finally:
+        assert process.stop() == 0
+
+
+def test_a_busy_port_is_refused(cluster: ServeProcess, dashboard: DashboardProcess) -> None:
+    port = dashboard.url.rsplit(":", 1)[1].rstrip("/")
+    result = subprocess.run([sys.executable, "-m", "minikube_py", "dashboard", "--url",
+                             "--port", port, "--data-dir", str(cluster.data_dir)],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert result.stdout == ""
