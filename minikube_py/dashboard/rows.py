@@ -3,6 +3,7 @@ the browser gets only these fields, never whole objects (nor anything secret the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -214,6 +215,21 @@ ROWS: Mapping[str, Callable[[Obj], Row]] = {
     "pods": pod_row, "services": service_row, "endpointslices": endpointslice_row,
     "events": event_row,
 }
+
+
+_GO_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def go_duration_seconds(text: str) -> float | None:
+    """Seconds of a Go Duration's text ("10s", "1m30s", "1.5s", "500ms"; a metrics
+    window), None when it is not one."""
+    if text in ("0", "0s"):
+        return 0.0
+    parts = list(_GO_DURATION_PART.finditer(text))
+    if not parts or "".join(p.group(0) for p in parts) != text:
+        return None
+    return sum(float(p.group(1)) * _GO_UNITS[p.group(2)] for p in parts)
 
 
 def node_usage(metrics: Obj) -> tuple[str, Row]:

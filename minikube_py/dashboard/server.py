@@ -51,7 +51,7 @@ from minikube_py.client.informer import Informer
 from minikube_py.client.interface import ApiClient
 from minikube_py.dashboard.feed import Feed, sse_frame
 from minikube_py.dashboard.page import render_page
-from minikube_py.dashboard.rows import ROWS, node_usage
+from minikube_py.dashboard.rows import ROWS, go_duration_seconds, node_usage
 from minikube_py.tasks import TaskSet
 
 log = logging.getLogger("minikube_py.dashboard")
@@ -178,11 +178,6 @@ def feed_informer(hub: Hub, client: ApiClient, resource: Resource, table: str) -
     return informer
 
 
-def _seconds(duration: str) -> float | None:
-    m = re.fullmatch(r"(?:(\d+)m)?(\d+(?:\.\d+)?)s", duration or "")
-    return int(m.group(1) or 0) * 60 + float(m.group(2)) if m else None
-
-
 async def follow_node_metrics(client: ApiClient, hub: Hub, *,
                               sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                               resolution: float = DEFAULT_METRICS_RESOLUTION) -> None:
@@ -192,7 +187,8 @@ async def follow_node_metrics(client: ApiClient, hub: Hub, *,
         try:
             items = (await client.list(NODEMETRICS)).get("items") or []
             nodes = dict(node_usage(m) for m in items)
-            window = next((s for m in items if (s := _seconds(m.get("window", "")))), None)
+            window = next((s for m in items if (s := go_duration_seconds(m.get("window", "")))),
+                          None)
             every = min(max(window or resolution, 1.0), 60.0)
             hub.publish(hub.feed.set_metrics({"available": True, "nodes": nodes,
                                               "resolution": every}))

@@ -9,6 +9,7 @@ import pytest
 from minikube_py.dashboard.rows import (
     endpointslice_row,
     event_row,
+    go_duration_seconds,
     node_row,
     pod_row,
     pod_status,
@@ -119,3 +120,11 @@ def test_an_event_row_is_sorted_by_when_it_was_last_seen() -> None:
                      "lastTimestamp": "2026-01-01T00:00:05Z",
                      "eventTime": "2026-01-01T00:00:00.000000Z"})
     assert (row["object"], row["count"], row["time"]) == ("Pod/p", 4, "2026-01-01T00:00:05Z")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("10s", 10.0), ("1.5s", 1.5), ("1m30s", 90.0), ("500ms", 0.5), ("1h0m0s", 3600.0),
+    ("0s", 0.0), ("", None), ("10", None), ("10x", None), ("s", None), ("1m 2s", None),
+])
+def test_a_metrics_window_is_a_go_duration(text: str, seconds: float | None) -> None:
+    assert go_duration_seconds(text) == seconds
