@@ -63,7 +63,7 @@ async def test_without_the_metrics_api_usage_says_metrics_unavailable(
     note = await page.evaluate("document.getElementById('metrics-note').textContent")
     assert note.startswith("Usage: metrics unavailable (the metrics API")
     assert await page.evaluate(cell("nodes", node, "ready")) == "Ready"
-    assert (await page.evaluate(cell("nodes", node, "cpu"))).startswith("\u2013 / ")
+    assert (await page.evaluate(cell("nodes", node, "cpu"))).startswith("\u2013 of ")
 
 
 async def test_usage_shows_what_the_metrics_api_said_against_allocatable(
@@ -75,7 +75,9 @@ async def test_usage_shows_what_the_metrics_api_said_against_allocatable(
         "nodes": {node: {"cpu": allocatable // 4, "memory": 512 << 20}}}))
     await page.wait_for(f"{cell('nodes', node, 'cpu')}?.endsWith('(25%)')", timeout=10,
                         what="the node's CPU usage")
-    assert (await page.evaluate(cell("nodes", node, "memory"))).startswith("512Mi / ")
+    assert await page.evaluate(cell("nodes", node, "cpu")) == \
+        f"{allocatable // 4}m of {allocatable / 1000:g} cores (25%)"
+    assert (await page.evaluate(cell("nodes", node, "memory"))).startswith("512Mi of ")
     assert await page.evaluate("document.getElementById('metrics-note').textContent") == \
         "Usage from metrics.k8s.io, refreshed every 10 s (metrics cannot be watched)."
 

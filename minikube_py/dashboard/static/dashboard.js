@@ -34,17 +34,18 @@ const GOOD = new Set(["Running", "Ready", "Complete", "Succeeded", "Active", "No
 const BAD = new Set(["Failed", "NotReady", "Error", "CrashLoopBackOff", "ImagePullBackOff",
                      "ErrImagePull", "Warning", "Unknown", "Evicted", "OOMKilled"]);
 
-function cores(m) { return m >= 1000 ? `${(m / 1000).toFixed(m % 1000 ? 1 : 0)}` : `${m}m`; }
+// CPU used in millicores, as kubectl top prints it; allocatable in cores.
+function millicores(m) { return `${m}m`; }
+function cores(m) { return `${+(m / 1000).toFixed(2)} cores`; }
 function mebi(b) { return b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)}Gi` : `${Math.round(b / (1 << 20))}Mi`; }
 
 function usage(row, col) {
   const total = row[col];
-  const show = col === "cpu" ? cores : mebi;
-  const of = total == null ? "" : show(total);
+  const of = total == null ? "?" : col === "cpu" ? cores(total) : mebi(total);
   const used = metrics.available && metrics.nodes && metrics.nodes[row.name];
-  if (!used || used[col] == null) return `– / ${of}`;
+  if (!used || used[col] == null) return `\u2013 of ${of}`;
   const pct = total ? ` (${Math.round((100 * used[col]) / total)}%)` : "";
-  return `${show(used[col])} / ${of}${pct}`;
+  return `${col === "cpu" ? millicores(used[col]) : mebi(used[col])} of ${of}${pct}`;
 }
 
 function cell(table, row, col) {
