@@ -4,11 +4,12 @@ report them Running, so no container runs), `minikube-py dashboard --url`, and a
 headless Chromium driven over the DevTools protocol (tests/e2e/chromium.py).
 
 - First paint: navigation start to the pods table filled (the page's `dashboard:filled`
-  mark, set in the animation frame that put the first reset's rows in the DOM), for a few
+  mark, set once the animation frame that put the first reset's rows in the DOM has been
+  painted), for a few
   fresh loads. The first load is cold: the dashboard has just started, and the page waits
   for its first lists of everything; later loads are served from its caches.
 - Update latency: a pod created through the API client (as the admin) to its row in the
-  page's DOM (the page's clock, epoch-based, against the create's wall-clock start).
+  page, painted (the page's clock, epoch-based, against the create's wall-clock start).
   Anchor, the same create observed in the same run: `kubectl get pods --watch-only -o name`
   printing the pod's line. Each probe is seen by both.
 - The dashboard process's RSS, after the loads and after the probes.
