@@ -9,7 +9,9 @@ headless Chromium driven over the DevTools protocol (tests/e2e/chromium.py).
   fresh loads. The first load is cold: the dashboard has just started, and the page waits
   for its first lists of everything; later loads are served from its caches.
 - Update latency: a pod created through the API client (as the admin) to its row in the
-  page, painted (the page's clock, epoch-based, against the create's wall-clock start).
+  page's DOM, and to that frame painted (the page's clock, epoch-based, against the
+  create's wall-clock start). Chromium runs with --disable-gpu: painting is software
+  raster, the larger part of the difference.
   Anchor, the same create observed in the same run: `kubectl get pods --watch-only -o name`
   printing the pod's line. Each probe is seen by both.
 - The dashboard process's RSS, after the loads and after the probes.
@@ -163,16 +165,19 @@ class KubectlWatch:
 
 
 async def probe(page: Page, client: HttpClient, watch: KubectlWatch, i: int
-                ) -> tuple[float, float]:
-    """One pod created: (ms until the page shows it, ms until kubectl prints it)."""
+                ) -> tuple[float, float, float]:
+    """One pod created: ms until the page's DOM has its row, until that is painted, and
+    until kubectl prints it."""
     name = f"probe-{i:03d}"
     await page.evaluate(f"window.__probe = dashboard.whenRow('pods', '{NAMESPACE}/{name}')"
-                        ".then(t => performance.timeOrigin + t); true")
+                        ".then(t => [t.dom, t.painted].map(x => performance.timeOrigin + x))"
+                        "; true")
     t0 = time.time()
     await client.create(PODS, pod(name), namespace=NAMESPACE)
-    shown = float(await page.evaluate("window.__probe", timeout=30)) / 1000
+    dom, painted = (float(x) / 1000 for x in await page.evaluate("window.__probe",
+                                                                 timeout=30))
     printed = await watch.seen_at(name, timeout=30)
-    return (shown - t0) * 1000, (printed - t0) * 1000
+    return (dom - t0) * 1000, (painted - t0) * 1000, (printed - t0) * 1000
 
 
 def summary(values: list[float]) -> str:
@@ -203,18 +208,21 @@ async def bench(args: argparse.Namespace, serve: ServeProcess) -> None:
             rss_loaded = rss_mb(dashboard.pid)
             await watch.start()
             await watch.established(client)
-            shown, printed = [], []
+            in_dom, shown, printed = [], [], []
             for i in range(1, args.probes + 1):
-                s, p = await probe(page, client, watch, i)
+                d, s, p = await probe(page, client, watch, i)
+                in_dom.append(d)
                 shown.append(s)
                 printed.append(p)
         print()
         print(f"first paint ({args.pods} pods): cold {paints[0]:.1f} ms; "
               f"{args.loads} loads: {summary(paints)}")
-        print(f"update latency, dashboard:  {summary(shown)}")
+        print(f"update latency, dashboard, painted: {summary(shown)}")
+        print(f"update latency, dashboard, in the DOM: {summary(in_dom)}")
         print(f"update latency, kubectl get --watch (anchor): {summary(printed)}")
         ratio = statistics.median(shown) / statistics.median(printed)
-        print(f"ratio dashboard / kubectl (medians): {ratio:.2f}")
+        print(f"ratio dashboard painted / kubectl (medians): {ratio:.2f}; in the DOM: "
+              f"{statistics.median(in_dom) / statistics.median(printed):.2f}")
         print(f"dashboard RSS: {rss_loaded:.1f} MB after the loads, "
               f"{rss_mb(dashboard.pid):.1f} MB after the probes")
         goal = max(statistics.median(paints), statistics.median(shown)) <= 1000

@@ -8,7 +8,7 @@ const MAX_LOG_LINES = 2000;
 
 const tables = new Map();     // name -> {body, cols, rows: Map(key -> {row, tr, order})}
 const pending = new Map();    // name -> Map(key -> row | null), null: deleted
-const waiters = [];           // {table, key, resolve}: whenRow's promises
+const waiters = [];           // {table, key, resolve, dom}: whenRow's promises
 let reset = null;             // a reset frame not yet applied
 let frame = 0;
 let filled = false;
@@ -163,7 +163,11 @@ function flush() {
     namespaceOptions();
     setTimeout(() => performance.mark("dashboard:filled"), 0);
   }
-  if (touched && waiters.length) setTimeout(settleWaiters, 0);
+  if (touched && waiters.length) {
+    const now = performance.now();
+    for (const w of waiters) if (!w.dom && tables.get(w.table).rows.has(w.key)) w.dom = now;
+    setTimeout(settleWaiters, 0);
+  }
   if (logDirty) showLog();
 }
 
@@ -186,7 +190,8 @@ function settleWaiters() {
     const w = waiters[i];
     if (tables.get(w.table).rows.has(w.key)) {
       waiters.splice(i, 1);
-      w.resolve(performance.now());
+      const painted = performance.now();
+      w.resolve({dom: w.dom || painted, painted});
     }
   }
 }
@@ -294,8 +299,8 @@ stream.addEventListener("reset", (e) => receive("reset", JSON.parse(e.data)));
 stream.addEventListener("delta", (e) => receive("delta", JSON.parse(e.data)));
 stream.addEventListener("metrics", (e) => setMetrics(JSON.parse(e.data)));
 
-// For tests and the benchmark: resolves (with the time) once the table shows the key,
-// painted.
+// For tests and the benchmark: resolves once the table shows the key, with when the row
+// was in the DOM and when it was painted (performance.now()).
 function whenRow(table, key) {
   return new Promise((resolve) => { waiters.push({table, key, resolve}); settleWaiters(); });
 }
