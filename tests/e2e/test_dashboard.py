@@ -82,10 +82,14 @@ spec:
 class DashboardProcess:
     def __init__(self, cluster: ServeProcess, *args: str) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "minikube_py", "dashboard", *(args or ("--url",)),
-             "--data-dir", str(cluster.data_dir)], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        # Its log (warnings while the API is away) goes to a file: a pipe nobody reads
+        # would fill and block it.
+        self.log_path = cluster.data_dir.parent / f"dashboard-{time.monotonic_ns()}.log"
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "minikube_py", "dashboard", *(args or ("--url",)),
+                 "--data-dir", str(cluster.data_dir)], stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=log, env=env)
         assert self.proc.stdout is not None
         self.url = self._first_line(timeout=30)
 
@@ -101,8 +105,8 @@ class DashboardProcess:
             if not chunk:
                 break
             seen += chunk
-        assert b"\n" in seen, f"dashboard printed no URL: {seen!r} " \
-            f"{self.proc.stderr.read() if self.proc.poll() is not None and self.proc.stderr else b''!r}"
+        assert b"\n" in seen, f"dashboard printed no URL: {seen!r}; its log:\n" \
+            f"{self.log_path.read_text(errors='replace')}"
         return seen.split(b"\n", 1)[0].decode()
 
     def stop(self) -> int:
@@ -267,3 +271,22 @@ def test_a_busy_port_is_refused(cluster: ServeProcess, dashboard: DashboardProce
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert result.stdout == ""
+
+
+async def test_the_page_carries_on_across_a_restart_of_serve(
+        cluster: ServeProcess, dashboard: DashboardProcess) -> None:
+    """Last: it restarts the module's cluster. The dashboard's watches list again when the
+    API is back; the open page never reloads."""
+    async with headless_chromium() as page:
+        await page.navigate(dashboard.url)
+        await page.wait_for(f"{cell('nodes', cluster.node_name(), 'ready')} === 'Ready'",
+                            timeout=20, what="the node, Ready")
+        await page.evaluate("window.__marker = 'not reloaded'")
+        assert cluster.stop() == 0
+        cluster.start()
+        cluster.kubectl("run", "after-restart", "--image=busybox", "--restart=Never",
+                        "--", "sleep", "3600")
+        await page.wait_for(f"{cell('pods', 'default/after-restart', 'name')} === "
+                            "'after-restart'", timeout=60, what="a pod made after the restart")
+        assert await page.evaluate("window.__marker") == "not reloaded"
+    assert dashboard.proc.poll() is None
