@@ -72,7 +72,8 @@ def render_page(*, server: str, cluster: str) -> str:
 {tables["endpointslices"]}
 </div>
 <section id="logs" class="panel">
-<h2>Log <span id="log-of" class="count">no pod selected</span></h2>
+<h2>Log <span id="log-of" class="count">no pod selected</span>
+<select id="log-container" hidden aria-label="container"></select></h2>
 <pre id="log-lines"></pre>
 </section>
 {tables["events"]}

@@ -122,3 +122,28 @@ async def test_a_changed_object_updates_its_row_in_place(plane: ControlPlane,
     await plane.api.delete(PODS, "web", namespace="default", grace_period_seconds=0)
     await page.wait_for("!document.querySelector('table[data-table=pods] "
                         "tr[data-key=\"default/web\"]')", timeout=10, what="the row to go")
+
+
+async def test_a_pods_log_can_be_followed_for_each_of_its_containers(
+        plane: ControlPlane, page: Page) -> None:
+    two = pod("two")
+    two["spec"]["containers"].append({"name": "sidecar", "image": "busybox"})
+    await plane.api.create(PODS, two, namespace="default")
+    await page.wait_for(f"{cell('pods', 'default/two', 'name')} === 'two'", timeout=10,
+                        what="the pod's row")
+    await page.evaluate("document.querySelector('table[data-table=pods] "
+                        "tr[data-key=\"default/two\"]').click()")
+    assert await page.evaluate(
+        "(s => !s.hidden && [...s.options].map(o => o.value).join())"
+        "(document.getElementById('log-container'))") == "c,sidecar"
+    await page.evaluate("(s => { s.value = 'sidecar'; s.dispatchEvent(new Event('change')); })"
+                        "(document.getElementById('log-container'))")
+    # No kubelet runs these pods: the API refuses their log, and the page says so.
+    await page.wait_for("document.getElementById('log-lines').textContent.startsWith('— ')",
+                        timeout=10, what="the API's refusal in the log panel")
+    asked = await page.evaluate("performance.getEntriesByType('resource')"
+                                ".map(r => r.name).filter(n => n.includes('/logs/'))")
+    assert [a.rsplit("/", 3)[-2:] for a in asked] == [
+        ["default", "two?container=c"], ["default", "two?container=sidecar"]]
+    assert await page.evaluate("document.getElementById('log-of').textContent") == \
+        "default/two (sidecar)"

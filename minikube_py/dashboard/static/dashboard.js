@@ -256,29 +256,42 @@ function showLog() {
   if (atEnd) pre.scrollTop = pre.scrollHeight;
 }
 
-function followLog(key) {
+const logContainer = document.getElementById("log-container");
+let logKey = "";
+
+function followLog(key, container) {
   const entry = tables.get("pods").rows.get(key);
   if (!entry) return;
   const [ns, pod] = key.split("/");
-  const container = entry.row.containers[0] || "";
+  const containers = entry.row.containers;
+  container = container || containers[0] || "";
+  logKey = key;
+  logContainer.length = 0;
+  for (const c of containers) logContainer.add(new Option(c, c, false, c === container));
+  logContainer.hidden = containers.length < 2;
   if (logSource) logSource.close();
   logLines = [];
   logDirty = true;
-  document.getElementById("log-of").textContent = `${key} (${container}), following`;
+  const title = document.getElementById("log-of");
+  title.textContent = `${key} (${container}), following`;
   for (const tr of tables.get("pods").body.rows) tr.classList.toggle("selected", tr.dataset.key === key);
   const source = new EventSource(`/logs/${encodeURIComponent(ns)}/${encodeURIComponent(pod)}?container=${encodeURIComponent(container)}`);
   const done = (text) => {
     source.close();
     logLines.push(text);
     logDirty = true;
-    document.getElementById("log-of").textContent = `${key} (${container})`;
+    title.textContent = `${key} (${container})`;
     schedule();
   };
+  // Each (re)connection starts with the log's tail again: start the lines over with it.
+  source.addEventListener("open", () => { logLines = []; logDirty = true; schedule(); });
   source.addEventListener("log", (e) => { logLines.push(...JSON.parse(e.data)); logDirty = true; schedule(); });
   source.addEventListener("failure", (e) => done(`— ${JSON.parse(e.data).message} —`));
   source.addEventListener("end", () => done("— end of log —"));
   logSource = source;
 }
+
+logContainer.addEventListener("change", () => followLog(logKey, logContainer.value));
 
 tables.get("pods").body.addEventListener("click", (e) => {
   const tr = e.target.closest("tr");
