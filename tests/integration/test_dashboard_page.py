@@ -141,8 +141,11 @@ async def test_a_pods_log_can_be_followed_for_each_of_its_containers(
     # No kubelet runs these pods: the API refuses their log, and the page says so.
     await page.wait_for("document.getElementById('log-lines').textContent.startsWith('— ')",
                         timeout=10, what="the API's refusal in the log panel")
-    asked = await page.evaluate("performance.getEntriesByType('resource')"
-                                ".map(r => r.name).filter(n => n.includes('/logs/'))")
+    # A stream's timing entry is recorded once it has closed, a moment after its last event.
+    asked = await page.wait_for(
+        "(a => a.length === 2 && a)(performance.getEntriesByType('resource')"
+        ".map(r => r.name).filter(n => n.includes('/logs/')))", timeout=10,
+        what="both log streams' timing entries")
     assert [a.rsplit("/", 3)[-2:] for a in asked] == [
         ["default", "two?container=c"], ["default", "two?container=sidecar"]]
     assert await page.evaluate("document.getElementById('log-of').textContent") == \
