@@ -123,7 +123,8 @@ class DashboardProcess:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    with running_serve(tmp_path_factory.mktemp("dashboard") / "data", SLOT) as serve:
+    with running_serve(tmp_path_factory.mktemp("dashboard") / "data", SLOT,
+                       "--housekeeping-interval", "1") as serve:
         yield serve
 
 
@@ -226,6 +227,23 @@ def get(url: str, host: str | None = None, limit: int = 1 << 22) -> tuple[int, b
                 "Content-Type") == "text/event-stream" else resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+async def test_node_usage_is_the_kubelets_sample(cluster: ServeProcess,
+                                                 dashboard: DashboardProcess) -> None:
+    """The node's usage comes from the real kubelet through metrics.k8s.io, as kubectl top
+    nodes reads it (the kubelet samples every second here)."""
+    node = cluster.node_name()
+    async with headless_chromium() as page:
+        await page.navigate(dashboard.url)
+        usage = await page.wait_for(
+            f"(t => /^\\d+m of \\d+(\\.\\d+)? cores \\(\\d+%\\)$/.test(t ?? '') && t)"
+            f"({cell('nodes', node, 'cpu')})", timeout=30, what="the node's CPU usage")
+        assert int(usage.split("m", 1)[0]) > 0, usage
+        memory = await page.evaluate(cell("nodes", node, "memory"))
+        assert re.match(r"^\d+(\.\d+)?[KMG]i of ", memory), memory
+        assert (await page.evaluate("document.getElementById('metrics-note').textContent")
+                ) == "Usage from metrics.k8s.io, refreshed every 1 s (metrics cannot be watched)."
 
 
 def test_the_browser_is_never_sent_the_admin_credentials(cluster: ServeProcess,

@@ -126,8 +126,8 @@ async def test_the_stream_is_a_reset_then_deltas_from_the_watches(
             reset["namespaces"]
         kind, metrics = await stream.next()
         assert kind == "metrics"
-        assert metrics["available"] is False  # no metrics API in this control plane
-        assert "not served" in metrics["reason"]
+        # The metrics API answers; simulated nodes have no kubelet, so no samples.
+        assert (metrics["available"], metrics["nodes"]) == (True, {})
 
         await plane.api.create(PODS, pod("web"), namespace="default")
         added = await stream.until("delta", lambda d: any(
@@ -167,7 +167,7 @@ async def test_the_page_gets_rows_not_what_objects_carry(
 
 async def test_node_usage_comes_from_node_metrics(plane: ControlPlane) -> None:
     """NodeMetrics read as the metrics API answers them (a fake client stands in for the
-    metrics API: this control plane does not serve it)."""
+    metrics API: this control plane's nodes are simulated, without samples)."""
     from minikube_py.dashboard.feed import Feed
     from minikube_py.dashboard.server import Hub, follow_node_metrics
 
@@ -206,3 +206,31 @@ async def test_a_log_the_api_refuses_is_a_failure_frame(dashboard: DashboardServ
     assert kind == "failure"
     assert data["code"] == 404
     assert "missing" in data["message"]
+
+
+@pytest.mark.parametrize(("code", "reason", "says"), [
+    (404, "NotFound", "the metrics API (metrics.k8s.io) is not served"),
+    (503, "ServiceUnavailable", "503 ServiceUnavailable: no kubelet answered")])
+async def test_a_metrics_api_that_does_not_answer_is_metrics_unavailable(
+        code: int, reason: str, says: str) -> None:
+    """An API server without metrics.k8s.io (404), or one that cannot answer (503): the
+    page is told why, and the next read comes a resolution later."""
+    from minikube_py.api.errors import ApiError
+    from minikube_py.dashboard.feed import Feed
+    from minikube_py.dashboard.server import Hub, follow_node_metrics
+
+    class MetricsApi:
+        async def list(self, resource: Any, **_: Any) -> dict[str, Any]:
+            message = "" if code == 404 else "no kubelet answered"
+            raise ApiError(code, reason, message)
+
+    hub = Hub(Feed(["nodes"]))
+
+    async def sleep(seconds: float) -> None:
+        assert seconds == 15.0
+        raise StopAsyncIteration
+
+    with pytest.raises(StopAsyncIteration):
+        await follow_node_metrics(MetricsApi(), hub, sleep=sleep,  # type: ignore[arg-type]
+                                  resolution=15.0)
+    assert hub.feed.metrics == {"available": False, "reason": says, "resolution": 15.0}

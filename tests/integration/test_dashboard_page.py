@@ -1,6 +1,6 @@
 """The dashboard's page in a real headless Chromium against the in-process control plane
-(simulated nodes, no containers): node usage as the metrics API gives it or "metrics
-unavailable", the namespace filter, and rows updated in place without a reload."""
+(simulated nodes, no containers): node usage as the metrics API gives it, none for a node
+without a sample, or "metrics unavailable", the namespace filter, and rows updated in place without a reload."""
 
 from __future__ import annotations
 
@@ -57,12 +57,20 @@ def cell(table: str, key: str, col: str) -> str:
             f"td[data-col={col}]')?.textContent")
 
 
-async def test_without_the_metrics_api_usage_says_metrics_unavailable(
-        plane: ControlPlane, page: Page) -> None:
-    node = "sim-0"
-    note = await page.evaluate("document.getElementById('metrics-note').textContent")
-    assert note.startswith("Usage: metrics unavailable (the metrics API")
+async def test_a_node_without_a_sample_and_an_unavailable_metrics_api(
+        plane: ControlPlane, dashboard: DashboardServer, page: Page) -> None:
+    node = "sim-0"  # simulated: no kubelet, so the metrics API has no sample of it
+    await page.wait_for("document.getElementById('metrics-note').textContent"
+                        ".startsWith('Usage from metrics.k8s.io')", timeout=10,
+                        what="the metrics API's first answer")
     assert await page.evaluate(cell("nodes", node, "ready")) == "Ready"
+    assert (await page.evaluate(cell("nodes", node, "cpu"))).startswith("\u2013 of ")
+    dashboard.hub.publish(dashboard.hub.feed.set_metrics({
+        "available": False, "reason": "the metrics API (metrics.k8s.io) is not served",
+        "resolution": 10.0}))
+    await page.wait_for("document.getElementById('metrics-note').textContent"
+                        ".startsWith('Usage: metrics unavailable (the metrics API')",
+                        timeout=10, what="the page told the metrics are unavailable")
     assert (await page.evaluate(cell("nodes", node, "cpu"))).startswith("\u2013 of ")
 
 
