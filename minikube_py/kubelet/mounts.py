@@ -5,13 +5,14 @@ umount2(2) through libc: blocking, call from a thread."""
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from pathlib import Path
 
 MNT_DETACH = 2
 _MOUNTINFO = Path("/proc/self/mountinfo")
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The C library's symbols through the process's own handle, without
+# ctypes.util.find_library's ldconfig subprocess at import.
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _check(rc: int, path: Path) -> None:

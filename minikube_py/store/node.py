@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import functools
 import logging
 import os
@@ -1255,8 +1254,9 @@ def _fail(futures: Sequence[asyncio.Future[Any]], error: Exception) -> None:
 
 
 def _malloc_trim() -> Callable[[], None] | None:
-    libc_name = ctypes.util.find_library("c")
-    trim = getattr(ctypes.CDLL(libc_name), "malloc_trim", None) if libc_name else None
+    # The process's own handle finds glibc's malloc_trim, without ctypes.util.find_library's
+    # ldconfig subprocess at import.
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
     if trim is None:
         return None
     return lambda: trim(0)
