@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -58,8 +58,6 @@ from minikube_py.controllers.base import ControllerContext
 from minikube_py.controllers.manager import build_controllers
 from minikube_py.dns.server import ClusterDns
 from minikube_py.encryption_commands import EXPECTED_ERRORS, control_commands
-from minikube_py.etcdapi.etcdkv import EndpointError, EtcdKV, EtcdTLS
-from minikube_py.etcdapi.server import EtcdMember, EtcdServer
 from minikube_py.gcsettings import settle_garbage_collector
 from minikube_py.hostclaim import ClaimRefused
 from minikube_py.hostnetwork import (
@@ -137,6 +135,12 @@ from minikube_py.store.wal import WalCorruptError
 from minikube_py.supervisor import Supervisor, TaskFailed
 from minikube_py.tasks import TaskSet
 from minikube_py.token_commands import ensure_join_token
+
+if TYPE_CHECKING:
+    # etcd's API, served or used only when asked for (--etcd-port, members,
+    # --datastore-endpoint): imported there, since its protobufs are 2.5 MB of every serve.
+    from minikube_py.etcdapi.etcdkv import EtcdKV
+    from minikube_py.etcdapi.server import EtcdMember
 
 log = logging.getLogger("minikube_py")
 
@@ -298,6 +302,7 @@ async def _start(config: ServeConfig, progress: Progress, sup: Supervisor) -> Cl
         except (ApiError, OSError) as e:
             raise StartupError(f"the join tokens ({config.token_path}): {e}") from e
     if config.etcd_port and isinstance(store, RaftStore):
+        from minikube_py.etcdapi.server import EtcdServer
         open_to_all = etcd_api_is_plain(config)
         etcd = EtcdServer(store, config.etcd_host, config.etcd_port, name=config.node,
                           data_dir=config.data_dir / "store",
@@ -504,6 +509,7 @@ async def open_datastore(config: ServeConfig, sup: Supervisor, progress: Progres
     if note:
         progress.step(note)
     if external is not None:
+        from minikube_py.etcdapi.etcdkv import EndpointError, EtcdKV, EtcdTLS
         try:
             etcd = EtcdKV(external.endpoints, tls=EtcdTLS(
                 external.cafile, external.certfile, external.keyfile))
@@ -651,6 +657,7 @@ def start_kubernetes_service(sup: Supervisor, api: ApiService, config: ServeConf
 
 def etcd_members(member: StoreMember) -> Callable[[], list[EtcdMember]]:
     """The store's members as etcd's MemberList shows them (`etcdctl member list`)."""
+    from minikube_py.etcdapi.server import EtcdMember
     def listed() -> list[EtcdMember]:
         known = member.store.members()
         records = member.records

@@ -8,12 +8,11 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minikube_py import __version__
 from minikube_py.clustersettings import DEFAULT_DATA_DIR, read_remembered_datastore
 from minikube_py.config import ServeConfig
-from minikube_py.etcdapi.etcdkv import EtcdKV
 from minikube_py.kubeconfig import KubeconfigCredentials, merge_entries
 from minikube_py.kubeconfigmerge import MergeRecord, MergeRefused, entry_name
 from minikube_py.members.member import StoreMember
@@ -21,6 +20,9 @@ from minikube_py.merged_kubeconfig import merge_kubeconfig, read_record
 from minikube_py.runtime.containerd import ContainerdConfig, cri_version
 from minikube_py.startup import Progress
 from minikube_py.store.node import RaftStore
+
+if TYPE_CHECKING:
+    from minikube_py.etcdapi.etcdkv import EtcdKV
 
 
 def status_command(config: ServeConfig, store: RaftStore | EtcdKV, member: StoreMember | None,
@@ -59,7 +61,7 @@ def _merged_record(data_dir: Path) -> MergeRecord | None:
 def store_facts(config: ServeConfig, store: RaftStore | EtcdKV,
                 member: StoreMember | None) -> dict[str, Any]:
     """The store's kind, members and leader (by name), as `status` shows them."""
-    if isinstance(store, EtcdKV):
+    if not isinstance(store, RaftStore):  # an external etcd (EtcdKV, imported when used)
         remembered = read_remembered_datastore(config.data_dir)
         return {"kind": "external", "revision": store.revision, "current": store.endpoint,
                 "endpoints": remembered.endpoints if remembered else store.endpoint}
