@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
-async def until(check: Callable[[], bool | Awaitable[bool]], what: str,
-                timeout: float = 5.0) -> None:
-    """Return once `check()` (or what it awaits to) holds; fail naming `what` if it does not
-    within `timeout`."""
+async def until(check: Callable[[], T | Awaitable[T]], what: str,
+                timeout: float = 5.0, *, interval: float = 0.01) -> T:
+    """Return what `check()` (or what it awaits to) gives once that is truthy; fail naming
+    `what` (and the last value, unless a plain False) if it is not within `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
+        value: T = await result if inspect.isawaitable(result) else result
+        if value:
+            return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
+            last = "" if value is False else f" (last: {value!r})"
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{last}")
+        await asyncio.sleep(interval)

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+
+from tests.conditions import until
 
 CHROMIUM = shutil.which("chromium")
 NEEDS_CHROMIUM = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed "
@@ -82,14 +83,7 @@ class Page:
 
     async def wait_for(self, expression: str, *, timeout: float, what: str) -> Any:
         """Evaluate until the value is truthy; fail naming `what` after `timeout` s."""
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while time.monotonic() < deadline:
-            last = await self.evaluate(expression)
-            if last:
-                return last
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+        return await until(lambda: self.evaluate(expression), what, timeout, interval=0.05)
 
     async def screenshot(self, path: Path) -> Path:
         shot = await self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
@@ -109,19 +103,19 @@ class Page:
 
 async def _active_port(profile: Path, proc: asyncio.subprocess.Process,
                        timeout: float) -> int:
-    deadline = time.monotonic() + timeout
     port_file = profile / "DevToolsActivePort"
-    while time.monotonic() < deadline:
+
+    async def port() -> int | None:
         if proc.returncode is not None:
             raise CdpError(f"chromium exited with {proc.returncode} before it listened")
         try:
-            first = (await asyncio.to_thread(port_file.read_text)).split("\n", 1)[0]
-            if first.strip():
-                return int(first)
+            return int((await asyncio.to_thread(port_file.read_text)).split("\n", 1)[0])
         except (FileNotFoundError, ValueError):
-            pass
-        await asyncio.sleep(0.05)
-    raise CdpError(f"chromium wrote no {port_file} in {timeout}s")
+            return None
+
+    found: int | None = await until(port, f"chromium to write {port_file}", timeout, interval=0.05)
+    assert found is not None  # until returns only a truthy port
+    return found
 
 
 @asynccontextmanager
