@@ -222,16 +222,21 @@ async def test_a_pods_metric_is_refused_visibly_without_a_custom_metrics_api() -
             "(custom.metrics.k8s.io) registered")
 
 
+async def failed_get_scale(plane: ControlPlane) -> Obj:
+    """The HPA's AbleToScale condition once it says FailedGetScale."""
+    async def failed() -> Obj | None:
+        able = condition(await hpa_status(plane), "AbleToScale")
+        return able if able.get("reason") == "FailedGetScale" else None
+    able: Obj = await eventually(failed, plane=plane, what="FailedGetScale")
+    return able
+
+
 async def test_a_missing_target_is_failed_get_scale() -> None:
     async with control_plane(nodes=0, scheduler=False) as plane:
         start(plane)
         await plane.api.create(HORIZONTALPODAUTOSCALERS, hpa("web", target="nowhere"),
                                namespace=NS)
-
-        async def failed() -> Obj | None:
-            able = condition(await hpa_status(plane), "AbleToScale")
-            return able if able.get("reason") == "FailedGetScale" else None
-        able = await eventually(failed, plane=plane, what="FailedGetScale")
+        able = await failed_get_scale(plane)
         assert able["message"] == ("the HPA controller was unable to get the target's current "
                                    "scale: deployments.apps \"nowhere\" not found")
         assert await wait_event(plane, "FailedGetScale",
@@ -244,11 +249,7 @@ async def test_a_kind_the_server_does_not_know_is_failed_get_scale() -> None:
         start(plane)
         await plane.api.create(HORIZONTALPODAUTOSCALERS, hpa("web", kind="Widget"),
                                namespace=NS)
-
-        async def failed() -> Obj | None:
-            able = condition(await hpa_status(plane), "AbleToScale")
-            return able if able.get("reason") == "FailedGetScale" else None
-        able = await eventually(failed, plane=plane, what="FailedGetScale")
+        able = await failed_get_scale(plane)
         assert able["message"].endswith('no matches for kind "Widget" in group "apps"')
 
 
